@@ -1,0 +1,50 @@
+"""postback-middleware: ASP.NET WebForms-style postbacks and client callbacks for any WSGI app.
+
+The request's journey, module by module:
+
+* request side: ``body`` (read, scan, strip a form POST), ``verify`` (judge reserved fields),
+  ``tokens`` (signed JSON view state and event validation);
+* dispatch: ``registry`` (postback and callback handlers), ``middleware`` (the WSGI core);
+* response side: ``rewrite`` (which responses, which headers), ``html_scan`` (find tags),
+  ``inject`` (insert fields and the script tag);
+* ``client`` (the served script, ``callback_reference``), ``config`` (options, ini files).
+"""
+
+from .client import callback_reference
+from .config import Options, filter_factory
+from .errors import (
+    BadRequest,
+    CallbackError,
+    ConfigurationError,
+    Forbidden,
+    LengthRequired,
+    PostbackError,
+    Rejected,
+    TokenError,
+    TooLarge,
+)
+from .middleware import EVENT_KEY, VIEWSTATE_KEY, PostbackMiddleware
+from .registry import Event, Registry
+from .rewrite import SKIP_ENVIRON_KEY, SKIP_HEADER
+
+__all__ = [
+    "EVENT_KEY",
+    "SKIP_ENVIRON_KEY",
+    "SKIP_HEADER",
+    "VIEWSTATE_KEY",
+    "BadRequest",
+    "CallbackError",
+    "ConfigurationError",
+    "Event",
+    "Forbidden",
+    "LengthRequired",
+    "Options",
+    "PostbackError",
+    "PostbackMiddleware",
+    "Registry",
+    "Rejected",
+    "TokenError",
+    "TooLarge",
+    "callback_reference",
+    "filter_factory",
+]

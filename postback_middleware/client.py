@@ -1,0 +1,118 @@
+"""The client script: served by the middleware, referenced once per page.
+
+``static/postback.js`` is read and hashed once at start-up. It is served at
+``<script_prefix>postback.<hash>.js`` with a one-year immutable cache, so browsers fetch it once
+per release and a new release can never be mixed with a cached old one. Every other path under
+the prefix is answered 404, so the prefix belongs to the middleware alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+from collections.abc import Iterable
+from importlib import resources
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+_NONCE = re.compile(r"'nonce-([A-Za-z0-9+/_=-]+)'")
+
+
+class ClientScript:
+    """The script asset and the tag that loads it."""
+
+    def __init__(self, prefix: str) -> None:
+        self.body = resources.files(__package__).joinpath("static/postback.js").read_bytes()
+        self.version = hashlib.sha256(self.body).hexdigest()[:12]
+        self.prefix = prefix
+        self.path = f"{prefix}postback.{self.version}.js"
+        self._etag = f'"{self.version}"'
+
+    def tag(self, script_name: str, nonce: str | None) -> bytes:
+        """The ``<script defer>`` element for a page (valid HTML and XHTML)."""
+        nonce_attr = f' nonce="{html.escape(nonce)}"' if nonce else ""
+        src = html.escape(script_name + self.path)
+        return f'<script defer="defer" src="{src}"{nonce_attr}></script>'.encode()
+
+    def serve(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Answer a request whose path lies under the prefix."""
+        if environ.get("PATH_INFO") != self.path:
+            return _plain(start_response, "404 Not Found", b"Not found.")
+        method = environ.get("REQUEST_METHOD")
+        if method not in ("GET", "HEAD"):
+            return _plain(start_response, "405 Method Not Allowed", b"Method not allowed.",
+                          [("Allow", "GET, HEAD")])
+        headers = [("Cache-Control", "public, max-age=31536000, immutable"), ("ETag", self._etag)]
+        if environ.get("HTTP_IF_NONE_MATCH") == self._etag:
+            start_response("304 Not Modified", headers)
+            return []
+        headers += [
+            ("Content-Type", "text/javascript; charset=utf-8"),
+            ("Content-Length", str(len(self.body))),
+            ("X-Content-Type-Options", "nosniff"),
+        ]
+        start_response("200 OK", headers)
+        return [] if method == "HEAD" else [self.body]
+
+
+def _plain(
+    start_response: StartResponse,
+    status: str,
+    body: bytes,
+    extra: list[tuple[str, str]] | None = None,
+) -> list[bytes]:
+    headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
+    start_response(status, headers + (extra or []))
+    return [body]
+
+
+def script_nonce(content_security_policy: str | None) -> str | None:
+    """The nonce a page's CSP allows scripts with (``script-src``, else ``default-src``)."""
+    if not content_security_policy:
+        return None
+    directives = {}
+    for directive in content_security_policy.split(";"):
+        name, _, value = directive.strip().partition(" ")
+        directives.setdefault(name.lower(), value)
+    for name in ("script-src-elem", "script-src", "default-src"):
+        if name in directives:
+            match = _NONCE.search(directives[name])
+            return match.group(1) if match else None
+    return None
+
+
+_HTML_SAFE = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027",
+     "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+def _js_string(text: str) -> str:
+    """A JavaScript string literal (JSON) that is also safe inside HTML and attributes."""
+    return json.dumps(text).translate(_HTML_SAFE)
+
+
+def callback_reference(
+    target: str,
+    argument: str,
+    client_callback: str,
+    context: str,
+    error_callback: str | None = None,
+    use_async: bool = False,
+) -> str:
+    """The ``WebForm_DoCallback(...)`` call text, like ASP.NET's ``GetCallbackEventReference``.
+
+    ``target`` is a callback name and becomes a string literal; ``argument``, ``context`` and
+    the two callbacks are JavaScript expressions, written as given (as in ASP.NET)::
+
+        callback_reference("CallServer", "arg", "HandleResult", "context")
+        # 'WebForm_DoCallback("CallServer",arg,HandleResult,context,null,false)'
+    """
+    return (
+        f"WebForm_DoCallback({_js_string(target)},{argument},{client_callback},{context},"
+        f"{error_callback or 'null'},{'true' if use_async else 'false'})"
+    )

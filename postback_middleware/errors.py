@@ -1,0 +1,69 @@
+"""One exception hierarchy for everything the middleware refuses or reports.
+
+Every refusal of a request is a :class:`Rejected` subclass that carries the HTTP status and a
+*reason*. The reason is for the log only: clients always get the same generic body for a given
+status, so an attacker learns nothing from the answer (no oracle). Handlers raise
+:class:`CallbackError` to send a deliberate error message to the page.
+"""
+
+from __future__ import annotations
+
+
+class PostbackError(Exception):
+    """Base class of every exception this package raises."""
+
+
+class ConfigurationError(PostbackError, ValueError):
+    """The operator's configuration cannot work (missing or weak key, bad option value)."""
+
+
+class CallbackError(PostbackError):
+    """Raised by a callback handler to send ``message`` to the page's error callback.
+
+    This is the one error whose text reaches the client, because the handler chose it.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Rejected(PostbackError):
+    """A request the middleware refuses. ``reason`` goes to the log, never to the client."""
+
+    status = 400
+    public_message = "Bad request."
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class BadRequest(Rejected):
+    """Malformed body, duplicated or disguised reserved fields, bad ``CONTENT_LENGTH``."""
+
+
+class Forbidden(Rejected):
+    """Anything that fails verification: signature, age, path, user, event pair, missing token."""
+
+    status = 403
+    # ASP.NET's wording, so migrated pages and their tests see the familiar text.
+    public_message = "Invalid postback or callback argument."
+
+
+class LengthRequired(Rejected):
+    """A form POST without ``CONTENT_LENGTH`` on a server that does not terminate the input."""
+
+    status = 411
+    public_message = "Length required."
+
+
+class TooLarge(Rejected):
+    """A body, field or token over the configured limits."""
+
+    status = 413
+    public_message = "Request too large."
+
+
+class TokenError(Forbidden):
+    """A ``__VIEWSTATE`` or ``__EVENTVALIDATION`` token that does not verify."""

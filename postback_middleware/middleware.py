@@ -1,0 +1,330 @@
+"""The WSGI core: one request's journey through the middleware.
+
+1. **Script.** Paths under ``script_prefix`` are the client script's (``client``).
+2. **Request side.** A form POST (urlencoded or multipart) is read and scanned (``body``). If it
+   carries reserved fields it is a postback: the fields are verified before anything else
+   (``verify``, ``tokens``) and cut out, and the inner app gets a fresh body with every other
+   byte unchanged. A reserved name in the query string is refused on any request.
+3. **Dispatch.** A callback is answered here from the registry and never reaches the inner app.
+   A postback exposes ``environ["postback.event"]`` and ``environ["postback.viewstate"]``, runs
+   the registered postback handler if any (``registry``), then the inner app.
+4. **Response side.** HTML pages get the hidden fields and the script tag (``rewrite`` decides
+   and fixes headers, ``inject`` edits the page), with the view state the app left in the environ.
+
+Every refusal is a :class:`~postback_middleware.errors.Rejected`: logged at WARNING with the
+reason, path and client address, answered with a generic body. Nothing the middleware does wrong
+reaches the client as a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_to_bytes
+from wsgiref.util import request_uri
+
+from webob import Request, Response
+
+from . import fields as f
+from .body import assemble, multipart_boundary, read_body, scan_multipart, scan_urlencoded
+from .client import ClientScript, script_nonce
+from .config import Options, UserKey, check_secret_keys
+from .errors import BadRequest, CallbackError, Forbidden, Rejected
+from .inject import PostForm, inject
+from .registry import Registry
+from .rewrite import ClosingIterable, Page, limit_accept_encoding, rewrite_response
+from .tokens import Purpose, TokenSigner, encode_json
+from .verify import Postback, decode_reserved, verify_postback
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+log = logging.getLogger("postback_middleware")
+
+EVENT_KEY = "postback.event"
+VIEWSTATE_KEY = "postback.viewstate"
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+CALLBACK_FAILED = "The server could not complete the callback."
+
+
+class PostbackMiddleware:
+    """Wrap ``app`` with postbacks, callbacks and signed view state.
+
+    ``secret_keys`` is required: the first key signs, every key verifies (rotation). Handlers
+    come from ``registry`` and/or the ``callbacks`` / ``postbacks`` mappings. Every other option
+    is described on :class:`~postback_middleware.config.Options`.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        *,
+        secret_keys: str | bytes | Sequence[str | bytes] | None,
+        registry: Registry | None = None,
+        callbacks: Mapping[str, Any] | None = None,
+        postbacks: Mapping[str, Any] | None = None,
+        max_age: int = Options.max_age,
+        user_key: UserKey | None = None,
+        script_prefix: str = Options.script_prefix,
+        max_body_size: int = Options.max_body_size,
+        max_state_size: int = Options.max_state_size,
+        spool_threshold: int = Options.spool_threshold,
+        maintain_scroll_position: bool = False,
+        require_token: bool = False,
+        on_reject: Callable[[WSGIEnvironment, str], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.options = Options(
+            max_age=max_age,
+            user_key=user_key,
+            script_prefix=script_prefix,
+            max_body_size=max_body_size,
+            max_state_size=max_state_size,
+            spool_threshold=spool_threshold,
+            maintain_scroll_position=maintain_scroll_position,
+            require_token=require_token,
+            on_reject=on_reject,
+        )
+        self.registry = registry if registry is not None else Registry()
+        self.registry.update(callbacks=callbacks, postbacks=postbacks)
+        self.signer = TokenSigner(
+            check_secret_keys(secret_keys), max_age=max_age, max_size=max_state_size
+        )
+        self.script = ClientScript(script_prefix)
+
+    # -- the journey ---------------------------------------------------------------------
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith(self.options.script_prefix):
+            return self.script.serve(environ, start_response)
+        environ[EVENT_KEY] = None
+        environ[VIEWSTATE_KEY] = {}
+        body_file = None
+        values = None
+        try:
+            _refuse_reserved_query(environ.get("QUERY_STRING", ""))
+            form = self._read_form_post(environ)
+            if form is not None:
+                body_file, values = form
+            postback = None if values is None else self._verify(environ, values)
+        except Rejected as rejection:
+            if body_file is not None:
+                body_file.close()
+            is_callback = values is not None and f.CALLBACKID in values
+            return self._refuse(environ, start_response, rejection, callback=is_callback)
+
+        if postback is not None and postback.callback is not None:
+            response = self._answer_callback(environ, start_response, postback)
+        else:
+            response = self._dispatch(environ, start_response, postback)
+        if body_file is None:
+            return response
+        return ClosingIterable(response, body_file.close)
+
+    def _read_form_post(self, environ: WSGIEnvironment) -> tuple[Any, dict[str, str] | None] | None:
+        """Read a form POST; hand the inner app a clean body. Returns (body file, reserved)."""
+        if environ.get("REQUEST_METHOD") != "POST":
+            return None
+        content_type = environ.get("CONTENT_TYPE", "")
+        mime = content_type.partition(";")[0].strip().lower()
+        options = self.options
+        if mime not in FORM_TYPES:
+            if options.require_token and mime in ("text/plain", ""):
+                raise Forbidden(f"form POST ({mime or 'no type'}) without a token")
+            return None
+        boundary = multipart_boundary(content_type) if mime == "multipart/form-data" else ""
+        body, length = read_body(
+            environ, max_body_size=options.max_body_size, spool_threshold=options.spool_threshold
+        )
+        try:
+            if boundary:
+                scan = scan_multipart(body, length, boundary, max_field_size=options.max_state_size)
+            else:
+                scan = scan_urlencoded(body, length, max_field_size=options.max_state_size)
+            values = decode_reserved(scan.reserved) if scan.is_postback else None
+            if values is None and options.require_token:
+                raise Forbidden("form POST without a token")
+            if scan.is_postback:
+                body, length = assemble(body, scan, spool_threshold=options.spool_threshold)
+        except BaseException:
+            body.close()
+            raise
+        body.seek(0)
+        environ["wsgi.input"] = body
+        environ["CONTENT_LENGTH"] = str(length)
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        return body, values
+
+    def _verify(self, environ: WSGIEnvironment, values: dict[str, str]) -> Postback:
+        postback = verify_postback(
+            values, signer=self.signer, path=_request_path(environ), user=self._user(environ)
+        )
+        environ[VIEWSTATE_KEY] = postback.viewstate
+        environ[EVENT_KEY] = postback.event
+        return postback
+
+    def _dispatch(
+        self, environ: WSGIEnvironment, start_response: StartResponse, postback: Postback | None
+    ) -> Iterable[bytes]:
+        app: WSGIApplication = self.app
+        if postback is not None and postback.event is not None:
+            try:
+                response = self.registry.run_postback(postback.event, Request(environ))
+            except Exception:
+                log.exception("postback handler %r failed", postback.event.target)
+                return _plain(start_response, "500 Internal Server Error", "Internal Server Error")
+            if response is not None:
+                app = response
+        limit_accept_encoding(environ)
+        client_fields = postback.client_fields if postback is not None else {}
+
+        def transform(document: bytes, page: Page) -> bytes | None:
+            return self._inject(environ, document, page, client_fields)
+
+        return rewrite_response(
+            app, environ, start_response, transform,
+            vary_cookie=self.options.user_key is not None,
+        )
+
+    def _inject(
+        self,
+        environ: WSGIEnvironment,
+        document: bytes,
+        page: Page,
+        client_fields: dict[str, str],
+    ) -> bytes | None:
+        state = environ.get(VIEWSTATE_KEY)
+        if not isinstance(state, dict):
+            raise TypeError(f"environ[{VIEWSTATE_KEY!r}] must be a dict, not {type(state)}")
+        encode_json(state)  # fail early, with a clear message, on state that is not JSON
+        user = self._user(environ)
+
+        def sign_form(form: PostForm) -> tuple[str, str]:
+            form_id = self.signer.new_form_id()
+            sign = self.signer.sign
+            path = form.action_path
+            return (
+                sign(Purpose.VIEWSTATE, state, path=path, user=user, form_id=form_id),
+                sign(Purpose.EVENT_VALIDATION, form.pairs, path=path, user=user, form_id=form_id),
+            )
+
+        tag = self.script.tag(
+            environ.get("SCRIPT_NAME", ""), script_nonce(page.header("content-security-policy"))
+        )
+        return inject(
+            document,
+            page_url=request_uri(environ),
+            encoding=page.charset,
+            sign_form=sign_form,
+            script_tag=tag,
+            client_fields=client_fields if self.options.maintain_scroll_position else None,
+        )
+
+    # -- callbacks -------------------------------------------------------------------------
+
+    def _answer_callback(
+        self, environ: WSGIEnvironment, start_response: StartResponse, postback: Postback
+    ) -> Iterable[bytes]:
+        assert postback.callback is not None
+        name, argument = postback.callback.target, postback.callback.argument
+        if not self.registry.has_callback(name):
+            return self._refuse(
+                environ, start_response, Forbidden(f"no callback named {name[:80]!r}"),
+                callback=True,
+            )
+        try:
+            result = self.registry.run_callback(name, argument, Request(environ))
+        except CallbackError as error:
+            return _callback_reply(start_response, "200 OK", "e" + error.message)
+        except Exception:
+            log.exception("callback %r failed", name)
+            return _callback_reply(start_response, "500 Internal Server Error", "e" + CALLBACK_FAILED)
+        # A fresh event validation, so a page that stays open keeps working past max_age.
+        validation = self.signer.sign(
+            Purpose.EVENT_VALIDATION,
+            postback.event_pairs,
+            path=_request_path(environ),
+            user=self._user(environ),
+            form_id=postback.form_id,
+        )
+        return _callback_reply(start_response, "200 OK", f"{len(validation)}|{validation}{result}")
+
+    # -- refusals -------------------------------------------------------------------------
+
+    def _refuse(
+        self,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+        rejection: Rejected,
+        *,
+        callback: bool,
+    ) -> Iterable[bytes]:
+        log.warning(
+            "refused %s %s from %s: %s (%d)",
+            environ.get("REQUEST_METHOD"),
+            _request_path(environ)[:200],
+            environ.get("REMOTE_ADDR", "-"),
+            rejection.reason,
+            rejection.status,
+        )
+        if self.options.on_reject is not None:
+            try:
+                self.options.on_reject(environ, rejection.reason)
+            except Exception:
+                log.exception("on_reject hook failed")
+        status = f"{rejection.status} {_REASONS[rejection.status]}"
+        if callback:
+            return _callback_reply(start_response, status, "e" + rejection.public_message)
+        return _plain(start_response, status, rejection.public_message)
+
+    def _user(self, environ: WSGIEnvironment) -> str | None:
+        user_key = self.options.user_key
+        return None if user_key is None else user_key(environ)
+
+
+_REASONS = {400: "Bad Request", 403: "Forbidden", 411: "Length Required", 413: "Content Too Large"}
+
+
+def _request_path(environ: WSGIEnvironment) -> str:
+    """The path tokens are bound to, as WSGI gives it (latin-1 text of the raw bytes)."""
+    return str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
+
+
+def _refuse_reserved_query(query: str) -> None:
+    """Reserved fields come from the POST body only; a copy in the URL is refused."""
+    if not query:
+        return
+    for segment in query.split("&"):
+        raw_name = segment.partition("=")[0]
+        name = unquote_to_bytes(raw_name.replace("+", " ")).decode("utf-8", "replace")
+        if f.looks_reserved(name):
+            raise BadRequest(f"reserved name {name[:40]!r} in the query string")
+
+
+def _plain(start_response: StartResponse, status: str, message: str) -> list[bytes]:
+    body = message.encode("utf-8")
+    start_response(
+        status,
+        [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+        ],
+    )
+    return [body]
+
+
+def _callback_reply(start_response: StartResponse, status: str, text: str) -> list[bytes]:
+    """A callback answer in ASP.NET's framing: WebForms.js reads the body, not the status."""
+    body = text.encode("utf-8")
+    start_response(
+        status,
+        [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+        ],
+    )
+    return [body]

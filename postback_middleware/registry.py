@@ -1,0 +1,164 @@
+"""Dispatch: the Python handlers for postback events and client callbacks.
+
+Two kinds of handler, after ASP.NET:
+
+* a **postback** handler runs when a verified postback names its target, before the inner app.
+  It may change the view state, and may return a ``webob.Response`` to answer instead of the
+  inner app (that response is rewritten like any other page)::
+
+      @registry.postback("delete")
+      def delete(event, request):
+          orders.remove(int(event.argument))
+
+* a **callback** handler answers ``WebForm_DoCallback`` / ``Postback.callback`` without the inner
+  app. It is a function ``f(argument, request) -> str | None``, or a class with ASP.NET's
+  two-step ``ICallbackEventHandler`` interface, instantiated afresh for every call (with the
+  request if its constructor takes one) so that state kept between the two steps belongs to one
+  request::
+
+      @registry.callback("CallServer")
+      class CallServer:
+          def raise_callback_event(self, argument): self.argument = argument
+          def get_callback_result(self): return "You sent " + self.argument
+
+Handlers are looked up by exact name in a dict: a name such as ``__class__`` or ``os.system``
+is just a key that is not there.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from webob import Request, Response
+
+MAX_NAME_LENGTH = 256
+
+
+@dataclass(frozen=True)
+class Event:
+    """A verified postback event: which element raised it and with what argument."""
+
+    target: str
+    argument: str = ""
+
+
+class CallbackEventHandler(Protocol):
+    """ASP.NET's ``ICallbackEventHandler``: one instance per call."""
+
+    def raise_callback_event(self, argument: str) -> None: ...
+
+    def get_callback_result(self) -> str | None: ...
+
+
+CallbackFunction = Callable[[str, Request], "str | None"]
+PostbackFunction = Callable[[Event, Request], "Response | None"]
+H = TypeVar("H")
+
+
+def _check_name(kind: str, name: object) -> str:
+    if not isinstance(name, str) or not name or len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"{kind} name must be a non-empty string of at most {MAX_NAME_LENGTH}")
+    return name
+
+
+class Registry:
+    """Handlers by name. One registry can serve several middleware instances."""
+
+    def __init__(self) -> None:
+        self._callbacks: dict[str, Callable[[str, Request], str | None]] = {}
+        self._postbacks: dict[str, PostbackFunction] = {}
+
+    # -- registration --------------------------------------------------------------------
+
+    def callback(self, name: str) -> Callable[[H], H]:
+        """Decorator: register a callback function or ``ICallbackEventHandler`` class."""
+
+        def register(handler: H) -> H:
+            self.add_callback(name, handler)
+            return handler
+
+        return register
+
+    def postback(self, name: str) -> Callable[[H], H]:
+        """Decorator: register a postback handler ``f(event, request) -> Response | None``."""
+
+        def register(handler: H) -> H:
+            self.add_postback(name, handler)
+            return handler
+
+        return register
+
+    def add_callback(self, name: str, handler: Any) -> None:
+        _check_name("callback", name)
+        if name in self._callbacks:
+            raise ValueError(f"callback {name!r} is registered twice")
+        self._callbacks[name] = _as_callback_function(name, handler)
+
+    def add_postback(self, name: str, handler: Any) -> None:
+        _check_name("postback", name)
+        if name in self._postbacks:
+            raise ValueError(f"postback {name!r} is registered twice")
+        if not callable(handler):
+            raise TypeError(f"postback handler for {name!r} is not callable")
+        self._postbacks[name] = handler
+
+    def update(
+        self,
+        *,
+        callbacks: Mapping[str, Any] | None = None,
+        postbacks: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Register several handlers at once (used by the ini file's blocks)."""
+        for name, handler in (callbacks or {}).items():
+            self.add_callback(name, handler)
+        for name, handler in (postbacks or {}).items():
+            self.add_postback(name, handler)
+
+    # -- lookup ----------------------------------------------------------------------------
+
+    def has_callback(self, name: str) -> bool:
+        return name in self._callbacks
+
+    def run_callback(self, name: str, argument: str, request: Request) -> str:
+        """Run the callback ``name``; KeyError if there is none. Returns the result text."""
+        result = self._callbacks[name](argument, request)
+        if result is None:
+            return ""
+        if not isinstance(result, str):
+            raise TypeError(f"callback {name!r} returned {type(result).__name__}, not str")
+        return result
+
+    def run_postback(self, event: Event, request: Request) -> Response | None:
+        """Run the postback handler for ``event.target`` if there is one."""
+        handler = self._postbacks.get(event.target)
+        if handler is None:
+            return None
+        response = handler(event, request)
+        if response is not None and not isinstance(response, Response):
+            raise TypeError(f"postback {event.target!r} returned {type(response).__name__}")
+        return response
+
+
+def _as_callback_function(name: str, handler: Any) -> Callable[[str, Request], str | None]:
+    """Wrap an ``ICallbackEventHandler`` class so both kinds are called the same way."""
+    if not inspect.isclass(handler):
+        if not callable(handler):
+            raise TypeError(f"callback handler for {name!r} is not callable")
+        return handler  # type: ignore[no-any-return]
+    for method in ("raise_callback_event", "get_callback_result"):
+        if not callable(getattr(handler, method, None)):
+            raise TypeError(f"callback class for {name!r} has no {method}() method")
+    try:
+        takes_request = bool(inspect.signature(handler).parameters)
+    except (TypeError, ValueError):
+        takes_request = False
+
+    def two_step(argument: str, request: Request) -> str | None:
+        instance = handler(request) if takes_request else handler()
+        instance.raise_callback_event(argument)
+        return instance.get_callback_result()  # type: ignore[no-any-return]
+
+    return two_step

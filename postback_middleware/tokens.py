@@ -1,0 +1,200 @@
+"""Signed, JSON-only tokens for ``__VIEWSTATE`` and ``__EVENTVALIDATION``.
+
+A token is ``<payload>.<signature>``: the payload is base64url (no padding) of canonical JSON,
+the signature is HMAC-SHA256 over the payload text, base64url too. The JSON holds::
+
+    {"v": 1, "t": issued_at, "p": path, "u": user_digest | null, "f": form_id, "n": nonce,
+     "d": data}
+
+Why each part is there:
+
+* ``t``: tokens expire after ``max_age`` seconds; timestamps from the future are refused.
+* ``p``: a token only works for the path its form posts to (query ignored).
+* ``u``: an HMAC of the operator's *user key* (like ASP.NET's ViewStateUserKey), so a token
+  issued to one session fails in another without the session id appearing in the page.
+* ``f``: a fresh random id per form and response. It ties a form's two tokens together (a view
+  state cannot be mixed with another form's event validation).
+* ``n``: a fresh random nonce per signature, so no token string is ever repeated, not even the
+  event validation a callback refreshes, and a compressed response never repeats a secret
+  (BREACH).
+
+Verification order is the security argument: size, then the MAC (constant-time, over the exact
+bytes received, against every key in the list), and only then base64 and JSON. The signature must
+be spelled exactly as this module writes it, and the JSON must re-encode to the same bytes, so a
+token that decodes to the same value but is spelled differently is refused. Each purpose has its
+own salt, so a view-state token never passes as event validation or the other way round.
+
+Signing uses HMAC from itsdangerous with keys derived once per purpose at start-up; the first key
+of the list signs, all of them verify (rotation).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from itsdangerous import Signer
+from itsdangerous.encoding import base64_decode, base64_encode
+from itsdangerous.exc import BadData
+
+from .errors import TokenError, TooLarge
+
+FORMAT_VERSION = 1
+# Clocks of several hosts behind one load balancer disagree a little.
+CLOCK_SKEW = 60
+
+
+class Purpose(enum.Enum):
+    """What a token is for; each purpose signs with its own derived key."""
+
+    VIEWSTATE = "postback-middleware.viewstate"
+    EVENT_VALIDATION = "postback-middleware.eventvalidation"
+
+
+_USER_SALT = "postback-middleware.user"
+
+
+@dataclass(frozen=True)
+class Claims:
+    """What a verified token says."""
+
+    form_id: str
+    issued_at: int
+    data: Any
+
+
+def _derive(secret: bytes, salt: str) -> bytes:
+    signer = Signer(secret, salt=salt, key_derivation="hmac", digest_method=hashlib.sha256)
+    return signer.derive_key(secret)
+
+
+def _mac(key: bytes, message: bytes) -> bytes:
+    return base64_encode(hmac.new(key, message, hashlib.sha256).digest())
+
+
+def encode_json(value: Any) -> bytes:
+    """The one canonical JSON spelling: compact, UTF-8, no NaN. Raises ValueError otherwise."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return text.encode("utf-8")
+    except (TypeError, UnicodeEncodeError, RecursionError) as exc:
+        raise ValueError(f"not JSON-serialisable: {exc}") from exc
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+def decode_canonical_json(raw: bytes) -> Any:
+    """Parse JSON that must be exactly what :func:`encode_json` writes (no dupes, NaN, surrogates)."""
+    value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    if encode_json(value) != raw:
+        raise ValueError("JSON is not in canonical form")
+    return value
+
+
+class TokenSigner:
+    """Issues and verifies tokens for one key list."""
+
+    def __init__(
+        self,
+        secret_keys: Sequence[bytes],
+        *,
+        max_age: int,
+        max_size: int,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if not secret_keys:
+            raise ValueError("at least one secret key is required")
+        # Derive every (key, purpose) pair once; a request then costs one HMAC per token.
+        self._keys = {
+            purpose: [_derive(key, purpose.value) for key in secret_keys] for purpose in Purpose
+        }
+        self._user_keys = [_derive(key, _USER_SALT) for key in secret_keys]
+        self.max_age = max_age
+        self.max_size = max_size
+        # None: read time.time() on every call (so tests can move the clock).
+        self._clock = clock
+
+    def _now(self) -> float:
+        return time.time() if self._clock is None else self._clock()
+
+    @staticmethod
+    def new_form_id() -> str:
+        return secrets.token_urlsafe(12)
+
+    def _user_digest(self, key_index: int, user: str | None) -> str | None:
+        if user is None:
+            return None
+        return _mac(self._user_keys[key_index], user.encode("utf-8")).decode("ascii")
+
+    def sign(
+        self, purpose: Purpose, data: Any, *, path: str, user: str | None, form_id: str
+    ) -> str:
+        """Return a token for ``data``; raises ValueError if the data is not plain JSON."""
+        claims = {
+            "v": FORMAT_VERSION,
+            "t": int(self._now()),
+            "p": path,
+            "u": self._user_digest(0, user),
+            "f": form_id,
+            "n": secrets.token_urlsafe(9),
+            "d": data,
+        }
+        payload = base64_encode(encode_json(claims))
+        token = (payload + b"." + _mac(self._keys[purpose][0], payload)).decode("ascii")
+        if len(token) > self.max_size:
+            raise ValueError(f"{purpose.name} token of {len(token)} bytes exceeds max_state_size")
+        return token
+
+    def verify(self, purpose: Purpose, token: str, *, path: str, user: str | None) -> Claims:
+        """Return the claims of a valid token, or raise TokenError / TooLarge with the reason."""
+        name = purpose.name
+        if not token:
+            raise TokenError(f"{name} token is missing")
+        if len(token) > self.max_size:
+            raise TooLarge(f"{name} token of {len(token)} bytes exceeds max_state_size")
+        try:
+            raw = token.encode("ascii")
+        except UnicodeEncodeError:
+            raise TokenError(f"{name} token has non-ASCII characters") from None
+        payload, dot, signature = raw.rpartition(b".")
+        if not dot:
+            raise TokenError(f"{name} token has no signature")
+        key_index = self._matching_key(purpose, payload, signature)
+        if key_index is None:
+            raise TokenError(f"{name} signature does not match any key")
+        # Authentic from here on: only now is anything decoded.
+        try:
+            claims = decode_canonical_json(base64_decode(payload))
+            version, issued, token_path = claims["v"], claims["t"], claims["p"]
+            token_user, form_id, data = claims["u"], claims["f"], claims["d"]
+        except (BadData, ValueError, TypeError, KeyError, RecursionError) as exc:
+            raise TokenError(f"{name} payload is malformed: {exc}") from None
+        if version != FORMAT_VERSION or not isinstance(issued, int) or not isinstance(form_id, str):
+            raise TokenError(f"{name} payload has an unknown format")
+        now = self._now()
+        if issued > now + CLOCK_SKEW:
+            raise TokenError(f"{name} token was issued in the future")
+        if now - issued > self.max_age:
+            raise TokenError(f"{name} token expired {int(now - issued - self.max_age)}s ago")
+        if token_path != path:
+            raise TokenError(f"{name} token was issued for another path")
+        if token_user != self._user_digest(key_index, user):
+            raise TokenError(f"{name} token was issued to another user")
+        return Claims(form_id=form_id, issued_at=issued, data=data)
+
+    def _matching_key(self, purpose: Purpose, payload: bytes, signature: bytes) -> int | None:
+        """Index of the key whose signature matches, compared in constant time per key."""
+        match = None
+        for index, key in enumerate(self._keys[purpose]):
+            if hmac.compare_digest(_mac(key, payload), signature) and match is None:
+                match = index
+        return match

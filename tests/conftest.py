@@ -1,0 +1,120 @@
+"""Fixtures shared by the unit and functional suites: keys, a recording inner app, forms."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import webtest
+
+from postback_middleware import PostbackMiddleware, Registry
+
+FIELD = re.compile(rb'<input type="hidden" name="(__[A-Z]+)"(?: id="__[A-Z]+")? value="([^"]*)" />')
+
+
+def new_key() -> str:
+    return secrets.token_urlsafe(48)
+
+
+@pytest.fixture
+def key() -> str:
+    return new_key()
+
+
+@dataclass
+class Seen:
+    """What the inner app received on one call."""
+
+    method: str
+    path: str
+    body: bytes
+    content_length: str | None
+    event: Any
+    viewstate: Any
+    environ: dict[str, Any]
+
+
+@dataclass
+class RecordingApp:
+    """An inner app that renders ``page`` and records every request it gets."""
+
+    page: str = ""
+    content_type: str = "text/html; charset=utf-8"
+    calls: list[Seen] = field(default_factory=list)
+    state_update: Callable[[dict[str, Any]], None] | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        length = environ.get("CONTENT_LENGTH")
+        body = environ["wsgi.input"].read(int(length)) if length else b""
+        self.calls.append(
+            Seen(
+                method=environ["REQUEST_METHOD"],
+                path=environ.get("PATH_INFO", ""),
+                body=body,
+                content_length=length,
+                event=environ.get("postback.event"),
+                viewstate=dict(environ.get("postback.viewstate") or {}),
+                environ=environ,
+            )
+        )
+        if self.state_update is not None:
+            self.state_update(environ["postback.viewstate"])
+        data = self.page.encode("utf-8")
+        start_response("200 OK", [("Content-Type", self.content_type),
+                                  ("Content-Length", str(len(data)))])
+        return [data]
+
+
+PAGE = """<!DOCTYPE html>
+<html><head><title>Orders</title></head>
+<body>
+<form method="post" action="/orders">
+  <input name="note" value="hello">
+  <a href="#" data-postback="delete" data-postback-argument="7">Delete 7</a>
+  <button type="button" data-postback="refresh">Refresh</button>
+  <select name="sort" data-autopostback><option>a</option></select>
+</form>
+</body></html>
+"""
+
+
+@pytest.fixture
+def inner() -> RecordingApp:
+    return RecordingApp(page=PAGE)
+
+
+@pytest.fixture
+def registry() -> Registry:
+    return Registry()
+
+
+@pytest.fixture
+def make_app(key: str, inner: RecordingApp, registry: Registry) -> Callable[..., webtest.TestApp]:
+    def make(**options: Any) -> webtest.TestApp:
+        options.setdefault("secret_keys", [key])
+        options.setdefault("registry", registry)
+        app = options.pop("inner_app", inner)
+        return webtest.TestApp(PostbackMiddleware(app, **options))
+
+    return make
+
+
+@pytest.fixture
+def app(make_app: Callable[..., webtest.TestApp]) -> webtest.TestApp:
+    return make_app()
+
+
+def hidden_fields(body: bytes, form_index: int = 0) -> dict[str, str]:
+    """The hidden fields the middleware inserted into the ``form_index``-th post form."""
+    forms = body.split(b'<input type="hidden" name="__EVENTTARGET"')[1:]
+    block = b'<input type="hidden" name="__EVENTTARGET"' + forms[form_index]
+    found: dict[str, str] = {}
+    for name, value in FIELD.findall(block):
+        if name.decode() in found:
+            break
+        found[name.decode()] = value.decode()
+    return found

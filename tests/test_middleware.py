@@ -1,0 +1,470 @@
+"""The whole journey through WebTest: pages get fields, postbacks verify, callbacks answer."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import webtest
+from webob import Response
+
+from postback_middleware import CallbackError, PostbackMiddleware, Registry
+from postback_middleware.fields import RESERVED
+
+from .conftest import PAGE, RecordingApp, hidden_fields, new_key
+
+AppFactory = Callable[..., webtest.TestApp]
+INVALID = "Invalid postback or callback argument."
+
+
+def tokens_of(app: webtest.TestApp, path: str = "/orders", **kwargs: Any) -> dict[str, str]:
+    return hidden_fields(app.get(path, **kwargs).body)
+
+
+def postback(app: webtest.TestApp, fields: dict[str, str], target: str = "", argument: str = "",
+             path: str = "/orders", status: int | str = 200, **extra: str) -> webtest.TestResponse:
+    params = [("note", "hello"), ("__EVENTTARGET", target), ("__EVENTARGUMENT", argument),
+              ("__VIEWSTATE", fields["__VIEWSTATE"]),
+              ("__EVENTVALIDATION", fields["__EVENTVALIDATION"]), *extra.items()]
+    return app.post(path, params, status=status)
+
+
+def without_insertions(body: bytes) -> bytes:
+    """The page with the middleware's insertions taken out again."""
+    import re
+
+    body = re.sub(rb'<input type="hidden" name="__[A-Z]+"(?: id="__[A-Z]+")? value="[^"]*" />',
+                  b"", body)
+    return re.sub(rb'<script defer="defer" src="/_postback/postback\.[0-9a-f]+\.js"></script>',
+                  b"", body)
+
+
+# -- outgoing pages -----------------------------------------------------------------------
+
+
+def test_page_gets_fields_and_script_and_keeps_every_byte(app: webtest.TestApp) -> None:
+    response = app.get("/orders")
+    fields = hidden_fields(response.body)
+    assert list(fields) == ["__EVENTTARGET", "__EVENTARGUMENT", "__VIEWSTATE", "__EVENTVALIDATION"]
+    assert fields["__EVENTTARGET"] == fields["__EVENTARGUMENT"] == ""
+    assert response.body.count(b"<script defer") == 1
+    assert response.body.index(b"<script defer") < response.body.index(b"</head>")
+    assert without_insertions(response.body) == PAGE.encode()
+    assert response.headers["Content-Length"] == str(len(response.body))
+
+
+def test_script_is_served_versioned_with_long_cache(app: webtest.TestApp) -> None:
+    page = app.get("/orders").text
+    src = page.split('src="', 1)[1].split('"', 1)[0]
+    script = app.get(src)
+    assert script.content_type == "text/javascript"
+    assert "immutable" in script.headers["Cache-Control"]
+    assert b"__doPostBack" in script.body
+    assert app.get(src, headers={"If-None-Match": script.headers["ETag"]}).status_int == 304
+    app.get("/_postback/postback.0000.js", status=404)
+    app.get("/_postback/", status=404)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "method", "status"),
+    [
+        pytest.param("application/json", "GET", 200, id="json"),
+        pytest.param("text/plain", "GET", 200, id="text"),
+        pytest.param("text/html", "HEAD", 200, id="head"),
+    ],
+)
+def test_other_responses_pass_untouched(
+    make_app: AppFactory, inner: RecordingApp, content_type: str, method: str, status: int
+) -> None:
+    inner.content_type = content_type
+    app = make_app()
+    response = app.request("/orders", method=method)
+    assert b"__VIEWSTATE" not in response.body
+    if method == "GET":
+        assert response.body == PAGE.encode()
+
+
+def test_error_status_is_not_rewritten(make_app: AppFactory) -> None:
+    def not_found(environ: Any, start_response: Any) -> list[bytes]:
+        start_response("404 Not Found", [("Content-Type", "text/html")])
+        return [PAGE.encode()]
+
+    response = make_app(inner_app=not_found).get("/orders", status=404)
+    assert response.body == PAGE.encode()
+
+
+def test_opt_out_by_environ_and_by_header(make_app: AppFactory) -> None:
+    def marked(environ: Any, start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html"), ("X-Postback-Skip", "1")])
+        return [PAGE.encode()]
+
+    response = make_app(inner_app=marked).get("/orders")
+    assert response.body == PAGE.encode()
+    assert "X-Postback-Skip" not in response.headers
+    plain = make_app().get("/orders", extra_environ={"postback.skip": True})
+    assert plain.body == PAGE.encode()
+
+
+# -- postbacks --------------------------------------------------------------------------------
+
+
+def test_postback_exposes_event_and_strips_reserved_fields(
+    app: webtest.TestApp, inner: RecordingApp
+) -> None:
+    postback(app, tokens_of(app), "delete", "7")
+    seen = inner.calls[-1]
+    assert (seen.event.target, seen.event.argument) == ("delete", "7")
+    assert seen.body == b"note=hello"
+    assert seen.content_length == str(len(seen.body))
+
+
+def test_postback_without_event_passes_none(app: webtest.TestApp, inner: RecordingApp) -> None:
+    postback(app, tokens_of(app))
+    assert inner.calls[-1].event is None
+
+
+def test_viewstate_round_trips_through_the_page(make_app: AppFactory, inner: RecordingApp) -> None:
+    def count(state: dict[str, Any]) -> None:
+        state["clicks"] = state.get("clicks", 0) + 1
+
+    inner.state_update = count
+    app = make_app()
+    fields = tokens_of(app)
+    for expected in (1, 2, 3):
+        response = postback(app, fields, "refresh")
+        assert inner.calls[-1].viewstate == {"clicks": expected}
+        fields = hidden_fields(response.body)
+
+
+def test_registered_postback_handler_runs_before_the_app(
+    app: webtest.TestApp, inner: RecordingApp, registry: Registry
+) -> None:
+    order: list[str] = []
+
+    @registry.postback("delete")
+    def delete(event: Any, request: Any) -> None:
+        order.append(f"handler:{event.argument}")
+        request.environ["postback.viewstate"]["deleted"] = [event.argument]
+
+    postback(app, tokens_of(app), "delete", "7")
+    assert order == ["handler:7"]
+    assert inner.calls[-1].viewstate == {"deleted": ["7"]}
+
+
+def test_postback_handler_response_replaces_the_app_and_is_rewritten(
+    app: webtest.TestApp, inner: RecordingApp, registry: Registry
+) -> None:
+    registry.add_postback("refresh", lambda event, request: Response(PAGE))
+    fields = tokens_of(app)
+    calls = len(inner.calls)
+    response = postback(app, fields, "refresh")
+    assert len(inner.calls) == calls
+    assert "__VIEWSTATE" in hidden_fields(response.body)
+
+
+def test_failing_postback_handler_gives_a_generic_500(
+    app: webtest.TestApp, registry: Registry, caplog: pytest.LogCaptureFixture
+) -> None:
+    registry.add_postback("refresh", lambda event, request: 1 / 0)
+    response = postback(app, tokens_of(app), "refresh", status=500)
+    assert "ZeroDivisionError" not in response.text
+    assert "ZeroDivisionError" in caplog.text
+
+
+def test_multipart_postback_keeps_uploads_byte_exact(
+    app: webtest.TestApp, inner: RecordingApp
+) -> None:
+    fields = tokens_of(app)
+    payload = bytes(range(256)) * 1000
+    app.post(
+        "/orders",
+        [("__EVENTTARGET", "delete"), ("__EVENTARGUMENT", "7"), ("note", "é"),
+         ("__VIEWSTATE", fields["__VIEWSTATE"]), ("__EVENTVALIDATION", fields["__EVENTVALIDATION"])],
+        upload_files=[("upload", "data.bin", payload)],
+    )
+    seen = inner.calls[-1]
+    assert seen.event.target == "delete"
+    assert payload in seen.body
+    assert b"__EVENT" not in seen.body and b"__VIEWSTATE" not in seen.body
+    request = webtest.TestRequest.blank("/", environ=dict(seen.environ))
+    request.body = seen.body
+    assert request.POST["upload"].value == payload
+    assert request.POST["note"] == "é"
+
+
+def test_event_validation_sent_twice_identically_is_accepted(
+    app: webtest.TestApp, inner: RecordingApp
+) -> None:
+    """WebForms.js can send __EVENTVALIDATION twice; identical copies are one field."""
+    fields = tokens_of(app)
+    app.post("/orders", [("__EVENTVALIDATION", fields["__EVENTVALIDATION"]),
+                         ("__VIEWSTATE", fields["__VIEWSTATE"]),
+                         ("__EVENTVALIDATION", fields["__EVENTVALIDATION"]), ("note", "hello")])
+    assert inner.calls[-1].body == b"note=hello"
+    other = tokens_of(app)["__EVENTVALIDATION"]
+    app.post("/orders", [("__EVENTVALIDATION", fields["__EVENTVALIDATION"]),
+                         ("__VIEWSTATE", fields["__VIEWSTATE"]),
+                         ("__EVENTVALIDATION", other)], status=400)
+
+
+# -- refusals ---------------------------------------------------------------------------------
+
+
+def _flip_last(token: str) -> str:
+    return token[:-1] + ("A" if token[-1] != "A" else "B")
+
+
+TAMPER = [
+    pytest.param(lambda f: {**f, "__VIEWSTATE": _flip_last(f["__VIEWSTATE"])}, id="viewstate-flipped"),
+    pytest.param(lambda f: {**f, "__EVENTVALIDATION": f["__EVENTVALIDATION"][:-4]},
+                 id="validation-truncated"),
+    pytest.param(lambda f: {**f, "__VIEWSTATE": ""}, id="viewstate-empty"),
+    pytest.param(lambda f: {**f, "__VIEWSTATE": f["__EVENTVALIDATION"],
+                            "__EVENTVALIDATION": f["__VIEWSTATE"]}, id="tokens-swapped"),
+]
+
+
+@pytest.mark.parametrize("tamper", TAMPER)
+def test_tampered_postback_is_forbidden_and_never_reaches_the_app(
+    app: webtest.TestApp, inner: RecordingApp, caplog: pytest.LogCaptureFixture,
+    tamper: Callable[[dict[str, str]], dict[str, str]],
+) -> None:
+    fields = tamper(tokens_of(app))
+    calls = len(inner.calls)
+    with caplog.at_level(logging.WARNING, logger="postback_middleware"):
+        response = postback(app, fields, "delete", "7", status=403)
+    assert response.text == INVALID
+    assert len(inner.calls) == calls
+    assert any("refused POST /orders" in r.getMessage() for r in caplog.records)
+
+
+def test_missing_tokens_are_forbidden(app: webtest.TestApp, inner: RecordingApp) -> None:
+    calls = len(inner.calls)
+    response = app.post("/orders", {"__EVENTTARGET": "delete", "__EVENTARGUMENT": "7"}, status=403)
+    assert response.text == INVALID
+    assert len(inner.calls) == calls
+
+
+def test_unregistered_event_pair_is_forbidden(app: webtest.TestApp) -> None:
+    fields = tokens_of(app)
+    assert postback(app, fields, "delete", "8", status=403).text == INVALID
+    assert postback(app, fields, "Delete", "7", status=403).text == INVALID
+    postback(app, fields, "sort", "")  # the autopostback control is registered
+
+
+def test_tokens_from_another_path_are_forbidden(app: webtest.TestApp) -> None:
+    fields = tokens_of(app)
+    postback(app, fields, "delete", "7", path="/orders/", status=403)
+    postback(app, fields, "delete", "7", path="/admin", status=403)
+
+
+def test_tokens_are_bound_to_the_form_action_not_the_page(make_app: AppFactory,
+                                                          inner: RecordingApp) -> None:
+    inner.page = '<form method="post" action="save?x=1"><b data-postback="go"></b></form>'
+    app = make_app()
+    fields = tokens_of(app, "/shop/cart")
+    postback(app, fields, "go", path="/shop/save?x=2")
+    postback(app, fields, "go", path="/shop/cart", status=403)
+
+
+def test_tokens_are_bound_to_the_user_key(make_app: AppFactory) -> None:
+    app = make_app(user_key=lambda environ: environ.get("HTTP_X_USER"))
+    alice = {"X-User": "alice"}
+    response = app.get("/orders", headers=alice)
+    assert "Cookie" in response.headers["Vary"]
+    fields = hidden_fields(response.body)
+    params = {"__VIEWSTATE": fields["__VIEWSTATE"], "__EVENTVALIDATION": fields["__EVENTVALIDATION"]}
+    app.post("/orders", params, headers=alice)
+    app.post("/orders", params, headers={"X-User": "mallory"}, status=403)
+    app.post("/orders", params, status=403)
+
+
+def test_expired_tokens_are_forbidden(make_app: AppFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = make_app(max_age=60)
+    fields = tokens_of(app)
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 61)
+    postback(app, fields, status=403)
+
+
+def test_key_rotation(make_app: AppFactory, inner: RecordingApp) -> None:
+    old, new = new_key(), new_key()
+    fields = tokens_of(make_app(secret_keys=[old]))
+    postback(make_app(secret_keys=[new, old]), fields, "delete", "7")
+    postback(make_app(secret_keys=[new]), fields, "delete", "7", status=403)
+
+
+@pytest.mark.parametrize(
+    ("params", "query"),
+    [
+        pytest.param([("__EVENTTARGET", "a"), ("__EVENTTARGET", "b")], "", id="target-twice"),
+        pytest.param([("__eventtarget", "delete")], "", id="lower-case-name"),
+        pytest.param([("%5F%5FVIEWSTATE", "x")], "", id="percent-encoded-name"),
+        pytest.param([("__EVENTTARGET", "\udcff")], "", id="invalid-utf8"),
+        pytest.param([("note", "x")], "?__EVENTTARGET=delete", id="reserved-in-query"),
+        pytest.param([("note", "x")], "?__eventargument=1", id="reserved-in-query-lower"),
+    ],
+)
+def test_malformed_or_disguised_fields_are_bad_requests(
+    app: webtest.TestApp, inner: RecordingApp, params: list[tuple[str, str]], query: str
+) -> None:
+    import urllib.parse
+
+    body = urllib.parse.urlencode(params, safe="%", errors="surrogateescape").encode()
+    calls = len(inner.calls)
+    response = app.post("/orders" + query, body, status=400,
+                        content_type="application/x-www-form-urlencoded")
+    assert response.text == "Bad request."
+    assert len(inner.calls) == calls
+
+
+def test_reserved_name_in_query_is_refused_on_get(app: webtest.TestApp) -> None:
+    app.get("/orders?__VIEWSTATE=x", status=400)
+
+
+def test_oversized_body_is_413(make_app: AppFactory) -> None:
+    app = make_app(max_body_size=1000)
+    response = app.post("/orders", {"note": "x" * 2000}, status=413)
+    assert "Traceback" not in response.text
+
+
+def test_plain_post_passes_untouched(app: webtest.TestApp, inner: RecordingApp) -> None:
+    app.post("/orders", b"a=1&b=%20&&c", content_type="application/x-www-form-urlencoded")
+    assert inner.calls[-1].body == b"a=1&b=%20&&c"
+    assert inner.calls[-1].event is None
+    app.post("/orders", b'{"a": 1}', content_type="application/json")
+    assert inner.calls[-1].body == b'{"a": 1}'
+
+
+def test_require_token_refuses_form_posts_without_one(make_app: AppFactory,
+                                                      inner: RecordingApp) -> None:
+    app = make_app(require_token=True)
+    app.post("/orders", {"a": "1"}, status=403)
+    app.post("/orders", b"a=1", content_type="text/plain", status=403)
+    app.post("/orders", b'{"a": 1}', content_type="application/json")  # not a form
+    postback(app, tokens_of(app))
+
+
+def test_on_reject_hook_is_called_with_the_reason(make_app: AppFactory) -> None:
+    reasons: list[str] = []
+    app = make_app(on_reject=lambda environ, reason: reasons.append(reason))
+    app.post("/orders", {"__EVENTTARGET": "x"}, status=403)
+    assert reasons and "missing" in reasons[0]
+
+
+# -- callbacks ----------------------------------------------------------------------------------
+
+
+def callback(app: webtest.TestApp, fields: dict[str, str], target: str, argument: str,
+             status: int = 200) -> webtest.TestResponse:
+    """Exactly what WebForms.js sends: the form's fields, then the callback fields."""
+    body = (f"__EVENTTARGET=&__EVENTARGUMENT=&__VIEWSTATE={fields['__VIEWSTATE']}&note=hello&"
+            f"__CALLBACKID={target}&__CALLBACKPARAM={argument}"
+            f"&__EVENTVALIDATION={fields['__EVENTVALIDATION']}")
+    return app.post("/orders", body.encode(), status=status,
+                    content_type="application/x-www-form-urlencoded; charset=utf-8")
+
+
+def parse_success(text: str) -> tuple[str, str]:
+    length, _, rest = text.partition("|")
+    return rest[: int(length)], rest[int(length):]
+
+
+def test_callback_answers_in_aspnet_framing_without_the_app(
+    app: webtest.TestApp, inner: RecordingApp, registry: Registry
+) -> None:
+    @registry.callback("CallServer")
+    def call_server(argument: str, request: Any) -> str:
+        assert request.POST["note"] == "hello"
+        assert "__CALLBACKID" not in request.POST
+        return "Calling server was successful. The passed argument was " + argument
+
+    fields = tokens_of(app)
+    calls = len(inner.calls)
+    response = callback(app, fields, "CallServer", "1")
+    assert len(inner.calls) == calls
+    assert response.content_type == "text/plain"
+    assert response.headers["Cache-Control"] == "no-store"
+    validation, result = parse_success(response.text)
+    assert result == "Calling server was successful. The passed argument was 1"
+    assert validation != fields["__EVENTVALIDATION"]
+    # The refreshed event validation keeps working, for postbacks and further callbacks.
+    postback(app, {**fields, "__EVENTVALIDATION": validation}, "delete", "7")
+    assert parse_success(callback(app, {**fields, "__EVENTVALIDATION": validation},
+                                  "CallServer", "2").text)[1].endswith("was 2")
+
+
+def test_callback_class_is_instantiated_per_call(app: webtest.TestApp, registry: Registry) -> None:
+    instances: list[object] = []
+
+    @registry.callback("Echo")
+    class Echo:
+        def __init__(self) -> None:
+            instances.append(self)
+            self.argument = None
+
+        def raise_callback_event(self, argument: str) -> None:
+            assert self.argument is None
+            self.argument = argument
+
+        def get_callback_result(self) -> str:
+            return f"echo:{self.argument}"
+
+    fields = tokens_of(app)
+    assert parse_success(callback(app, fields, "Echo", "a").text)[1] == "echo:a"
+    assert parse_success(callback(app, fields, "Echo", "b").text)[1] == "echo:b"
+    assert len(instances) == 2
+
+
+def test_callback_errors(app: webtest.TestApp, registry: Registry,
+                         caplog: pytest.LogCaptureFixture) -> None:
+    def deliberate(argument: str, request: Any) -> str:
+        raise CallbackError("Order 7 is already shipped.")
+
+    def broken(argument: str, request: Any) -> str:
+        raise RuntimeError("database password is hunter2")
+
+    registry.add_callback("Deliberate", deliberate)
+    registry.add_callback("Broken", broken)
+    fields = tokens_of(app)
+    assert callback(app, fields, "Deliberate", "").text == "eOrder 7 is already shipped."
+    response = callback(app, fields, "Broken", "", status=500)
+    assert response.text.startswith("e") and "hunter2" not in response.text
+    assert "hunter2" in caplog.text
+    assert callback(app, fields, "Nope", "", status=403).text == "e" + INVALID
+
+
+def test_callback_needs_valid_event_validation(app: webtest.TestApp, registry: Registry) -> None:
+    registry.add_callback("CallServer", lambda argument, request: "ok")
+    fields = tokens_of(app)
+    bad = {**fields, "__EVENTVALIDATION": _flip_last(fields["__EVENTVALIDATION"])}
+    assert callback(app, bad, "CallServer", "1", status=403).text == "e" + INVALID
+
+
+# -- scroll position ------------------------------------------------------------------------
+
+
+def test_maintain_scroll_position_echoes_the_posted_position(make_app: AppFactory) -> None:
+    app = make_app(maintain_scroll_position=True)
+    fields = tokens_of(app)
+    assert fields["__SCROLLPOSITIONY"] == ""
+    response = postback(app, fields, "refresh", __SCROLLPOSITIONX="0", __SCROLLPOSITIONY="840",
+                        __LASTFOCUS="sort")
+    echoed = hidden_fields(response.body)
+    assert (echoed["__SCROLLPOSITIONY"], echoed["__LASTFOCUS"]) == ("840", "sort")
+    postback(app, fields, __SCROLLPOSITIONY="12px", status=400)
+
+
+def test_every_reserved_name_is_known() -> None:
+    assert len(RESERVED) == 10
+
+
+def test_start_up_refuses_weak_keys() -> None:
+    from postback_middleware import ConfigurationError
+
+    for keys in ([], ["short"], ["a" * 40]):
+        with pytest.raises(ConfigurationError):
+            PostbackMiddleware(RecordingApp(), secret_keys=keys)

@@ -1,0 +1,213 @@
+"""Tokens: round trip, rotation, and every way a token can be wrong."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import pickle
+
+import pytest
+
+from postback_middleware.errors import TokenError, TooLarge
+from postback_middleware.tokens import Purpose, TokenSigner, decode_canonical_json, encode_json
+
+KEY = b"k" * 16 + b"0123456789abcdefghij"
+OLD_KEY = b"o" * 16 + b"ABCDEFGHIJKLMNOPQRST"
+NOW = 1_800_000_000.0
+VS = Purpose.VIEWSTATE
+EV = Purpose.EVENT_VALIDATION
+
+
+def signer(
+    *keys: bytes, now: float = NOW, max_age: int = 3600, max_size: int = 4096
+) -> TokenSigner:
+    return TokenSigner(keys or (KEY,), max_age=max_age, max_size=max_size, clock=lambda: now)
+
+
+def issue(data: object = None, *, purpose: Purpose = VS, user: str | None = None,
+          path: str = "/orders", keys: tuple[bytes, ...] = (KEY,), now: float = NOW) -> str:
+    return signer(*keys, now=now).sign(
+        purpose, {"n": 1} if data is None else data, path=path, user=user, form_id="F1"
+    )
+
+
+def forge(claims: dict[str, object], *, raw: bytes | None = None, purpose: Purpose = VS) -> str:
+    """A token signed with the real key whose payload this module did not write."""
+    from postback_middleware.tokens import _derive
+
+    payload = base64.urlsafe_b64encode(raw if raw is not None else json.dumps(claims).encode())
+    payload = payload.rstrip(b"=")
+    mac = hmac.new(_derive(KEY, purpose.value), payload, hashlib.sha256).digest()
+    return (payload + b"." + base64.urlsafe_b64encode(mac).rstrip(b"=")).decode()
+
+
+def claims(**changes: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "v": 1, "t": int(NOW), "p": "/orders", "u": None, "f": "F", "n": "N", "d": {}
+    }
+    base.update(changes)
+    return base
+
+
+def test_round_trip_keeps_data_and_form_id() -> None:
+    token = issue({"clicks": 3, "names": ["é", "ß"]})
+    result = signer().verify(VS, token, path="/orders", user=None)
+    assert result.data == {"clicks": 3, "names": ["é", "ß"]}
+    assert result.form_id == "F1"
+
+
+def test_every_token_is_spelled_differently() -> None:
+    """BREACH: the same state, form and second never give the same string twice."""
+    s = signer()
+    tokens = {s.sign(VS, {"a": 1}, path="/", user=None, form_id="same") for _ in range(50)}
+    assert len(tokens) == 50
+
+
+def test_signed_with_first_key_verified_with_any() -> None:
+    token = issue(keys=(KEY, OLD_KEY))
+    assert signer(OLD_KEY, KEY).verify(VS, token, path="/orders", user=None).data == {"n": 1}
+
+
+def test_token_signed_by_retired_key_is_refused() -> None:
+    token = issue(keys=(OLD_KEY,))
+    with pytest.raises(TokenError, match="signature"):
+        signer(KEY).verify(VS, token, path="/orders", user=None)
+
+
+def test_user_binding() -> None:
+    token = issue(user="session-A")
+    assert signer().verify(VS, token, path="/orders", user="session-A")
+    for other in ("session-B", None, ""):
+        with pytest.raises(TokenError, match="another user"):
+            signer().verify(VS, token, path="/orders", user=other)
+    assert "session-A" not in base64.urlsafe_b64decode(token.split(".")[0] + "==").decode()
+
+
+def _flip(token: str, index: int) -> str:
+    char = token[index]
+    replacement = "B" if char != "B" else "C"
+    return token[:index] + replacement + token[index + 1 :]
+
+
+TOKEN = issue()
+# A token whose spelling differs between base64url and standard base64.
+URLSAFE_TOKEN = next(t for t in iter(issue, None) if "-" in t or "_" in t)
+TAMPERED = [
+    pytest.param(_flip(TOKEN, 0), "signature", id="payload-first-char"),
+    pytest.param(_flip(TOKEN, len(TOKEN) // 3), "signature", id="payload-middle"),
+    pytest.param(_flip(TOKEN, -1), "signature", id="signature-last-char"),
+    pytest.param(_flip(TOKEN, TOKEN.index(".") + 1), "signature", id="signature-first-char"),
+    pytest.param(TOKEN[:-1], "signature", id="truncated-by-one"),
+    pytest.param(TOKEN[: TOKEN.index(".")], "no signature", id="signature-dropped"),
+    pytest.param(TOKEN + "A", "signature", id="appended-char"),
+    pytest.param(TOKEN + "=", "signature", id="padding-added"),
+    pytest.param(TOKEN + "==", "signature", id="double-padding-added"),
+    pytest.param(" " + TOKEN, "signature", id="leading-space"),
+    pytest.param(TOKEN[:10] + " " + TOKEN[10:], "signature", id="space-inside"),
+    pytest.param(TOKEN[:10] + "\n" + TOKEN[10:], "signature", id="newline-inside"),
+    pytest.param(TOKEN.swapcase(), "signature", id="case-swapped"),
+    pytest.param(URLSAFE_TOKEN.replace("-", "+").replace("_", "/"), "signature",
+                 id="standard-base64"),
+    pytest.param(TOKEN + "é", "non-ASCII", id="non-ascii"),
+    pytest.param("", "missing", id="empty"),
+    pytest.param(".", "signature", id="just-a-dot"),
+    pytest.param(issue(purpose=EV), "signature", id="event-validation-as-viewstate"),
+    pytest.param(
+        TOKEN.split(".")[0] + "." + issue({"other": 1}).split(".")[1], "signature",
+        id="payload-of-one-signature-of-another",
+    ),
+]
+
+
+@pytest.mark.parametrize(("token", "reason"), TAMPERED)
+def test_tampered_tokens_are_refused(token: str, reason: str) -> None:
+    with pytest.raises(TokenError, match=reason):
+        signer().verify(VS, token, path="/orders", user=None)
+
+
+def test_non_canonical_signature_spelling_is_refused() -> None:
+    """Same MAC bytes, different base64 spelling (unused low bits of the last character)."""
+    payload, signature = TOKEN.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(signature[-1])
+    variant = signature[:-1] + alphabet[last ^ 1]  # 43 chars encode 256 bits: 2 spare bits
+    decode = lambda s: base64.urlsafe_b64decode(s + "=")  # noqa: E731
+    assert decode(variant) == decode(signature)
+    with pytest.raises(TokenError, match="signature"):
+        signer().verify(VS, f"{payload}.{variant}", path="/orders", user=None)
+
+
+@pytest.mark.parametrize(
+    ("path", "now", "reason"),
+    [
+        pytest.param("/other", NOW, "another path", id="other-path"),
+        pytest.param("/orders/", NOW, "another path", id="trailing-slash"),
+        pytest.param("/Orders", NOW, "another path", id="path-case"),
+        pytest.param("/orders", NOW + 3601, "expired", id="expired"),
+        pytest.param("/orders", NOW - 3600, "future", id="issued-in-the-future"),
+    ],
+)
+def test_binding_and_age(path: str, now: float, reason: str) -> None:
+    with pytest.raises(TokenError, match=reason):
+        signer(now=now).verify(VS, TOKEN, path=path, user=None)
+
+
+def test_token_at_max_age_still_verifies() -> None:
+    assert signer(now=NOW + 3600).verify(VS, TOKEN, path="/orders", user=None)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param(forge({}, raw=pickle.dumps({"d": 1})), id="pickle"),
+        pytest.param(forge({}, raw=b"\xff\x01/wEPDwUKMTk0MTQ1MTcxMWRk"), id="objectstateformatter"),
+        pytest.param(forge({}, raw=b'{"v":1,"t":NaN}'), id="nan"),
+        pytest.param(forge({}, raw=b"[" * 50_000 + b"]" * 50_000), id="deep-nesting"),
+        pytest.param(forge({}, raw=b'{"v":1,"t":1' + b"0" * 5000 + b"}"), id="huge-integer"),
+        pytest.param(forge({}, raw=b'{"v":1,"v":1,"t":1,"p":"/orders","u":null,"f":"F","d":{}}'),
+                     id="duplicate-keys"),
+        pytest.param(forge({}, raw=b'{"v":1,"t":1,"p":"/orders","u":null,"f":"F","d":"\\ud800"}'),
+                     id="lone-surrogate"),
+        pytest.param(forge(claims(), raw=json.dumps(claims(), indent=1).encode()),
+                     id="non-compact-json"),
+        pytest.param(forge(claims(v=2)), id="unknown-version"),
+        pytest.param(forge({"v": 1}), id="missing-fields"),
+    ],
+)
+def test_authentic_but_malformed_payloads_are_refused(token: str) -> None:
+    with pytest.raises(TokenError):
+        signer(max_size=10**6).verify(VS, token, path="/orders", user=None)
+
+
+def test_forge_helper_makes_tokens_that_verify() -> None:
+    """Guards the table above: a well-formed forged payload passes, so refusals are real."""
+    compact = json.dumps(claims(), separators=(",", ":")).encode()
+    token = forge(claims(), raw=compact)
+    assert signer().verify(VS, token, path="/orders", user=None).form_id == "F"
+
+
+def test_oversized_token_is_refused_before_any_work() -> None:
+    with pytest.raises(TooLarge):
+        signer().verify(VS, "A" * 5000, path="/orders", user=None)
+
+
+def test_oversized_state_is_refused_at_signing() -> None:
+    with pytest.raises(ValueError, match="max_state_size"):
+        issue({"blob": "x" * 5000})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [pytest.param(float("nan"), id="nan"), pytest.param({1, 2}, id="set"),
+     pytest.param("\ud800", id="lone-surrogate"), pytest.param(object(), id="object")],
+)
+def test_state_that_is_not_json_cannot_be_signed(value: object) -> None:
+    with pytest.raises(ValueError):
+        encode_json({"x": value})
+
+
+def test_canonical_json_round_trip() -> None:
+    value = {"a": [1, 2.5, -0.0, None, True], "é": "ü\u2028"}
+    assert decode_canonical_json(encode_json(value)) == value
