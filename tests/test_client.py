@@ -1,0 +1,60 @@
+"""The client script asset, its tag, CSP nonces, and callback_reference."""
+
+from __future__ import annotations
+
+import pytest
+
+from postback_middleware import callback_reference
+from postback_middleware.client import ClientScript, script_nonce
+
+
+def test_script_url_changes_with_its_content() -> None:
+    script = ClientScript("/_postback/")
+    assert script.path == f"/_postback/postback.{script.version}.js"
+    assert len(script.version) == 12
+    assert b"WebForm_DoCallback" in script.body
+
+
+def test_tag_is_valid_html_and_xhtml_and_carries_the_nonce() -> None:
+    script = ClientScript("/_postback/")
+    assert script.tag("/app", None) == (
+        f'<script defer="defer" src="/app/_postback/postback.{script.version}.js"></script>'
+    ).encode()
+    assert b' nonce="r4nd0m"' in script.tag("", "r4nd0m")
+
+
+@pytest.mark.parametrize(
+    ("policy", "nonce"),
+    [
+        pytest.param(None, None, id="no-policy"),
+        pytest.param("script-src 'nonce-abc' 'strict-dynamic'; object-src 'none'", "abc",
+                     id="script-src"),
+        pytest.param("default-src 'self' 'nonce-xyz='", "xyz=", id="default-src"),
+        pytest.param("default-src 'nonce-d'; script-src 'nonce-s'", "s",
+                     id="script-src-wins"),
+        pytest.param("script-src 'self'; default-src 'nonce-d'", None,
+                     id="script-src-without-nonce"),
+        pytest.param("style-src 'nonce-css'", None, id="style-nonce-ignored"),
+    ],
+)
+def test_script_nonce(policy: str | None, nonce: str | None) -> None:
+    assert script_nonce(policy) == nonce
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        pytest.param(("CallServer", "arg", "HandleResult", "context"),
+                     'WebForm_DoCallback("CallServer",arg,HandleResult,context,null,false)',
+                     id="aspnet-example"),
+        pytest.param(("Grid", "'Sort$Name'", "done", "null", "failed", True),
+                     "WebForm_DoCallback(\"Grid\",'Sort$Name',done,null,failed,true)",
+                     id="error-callback-and-async"),
+        pytest.param(("</script><b x='1'>&", "a", "f", "c"),
+                     'WebForm_DoCallback("\\u003c/script\\u003e\\u003cb x=\\u0027'
+                     '1\\u0027\\u003e\\u0026",a,f,c,null,false)',
+                     id="target-safe-in-html"),
+    ],
+)
+def test_callback_reference(args: tuple[object, ...], expected: str) -> None:
+    assert callback_reference(*args) == expected  # type: ignore[arg-type]

@@ -1,0 +1,143 @@
+"""Options: keys refused at start-up, ini text converted and checked, PasteDeploy loading."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+import webtest
+from paste.deploy import loadapp
+
+from postback_middleware import ConfigurationError, PostbackMiddleware
+from postback_middleware.config import check_secret_keys, options_from_ini
+
+from .conftest import RecordingApp, new_key
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        pytest.param(None, "required", id="missing"),
+        pytest.param([], "required", id="empty-list"),
+        pytest.param("x" * 31, "31 bytes", id="short-string"),
+        pytest.param([new_key(), b"short"], "#2 has 5 bytes", id="second-key-short"),
+        pytest.param("this-sample-key-is-public-so-it-is-refused-at-start-up", "sample",
+                     id="documented-sample"),
+        pytest.param("0123456789abcdef0123456789abcdef", "sample", id="well-known-sample"),
+        pytest.param("ab" * 20, "not random", id="low-variety"),
+    ],
+)
+def test_weak_keys_fail_at_start_up(keys: Any, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        check_secret_keys(keys)
+
+
+def test_good_keys_are_accepted_as_bytes() -> None:
+    key = new_key()
+    assert check_secret_keys(key) == (key.encode(),)
+    assert check_secret_keys([key, key.encode()]) == (key.encode(), key.encode())
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        pytest.param("max_age", 0, "positive", id="zero-max-age"),
+        pytest.param("max_body_size", -1, "positive", id="negative-size"),
+        pytest.param("max_state_size", True, "positive", id="bool-is-not-int"),
+        pytest.param("script_prefix", "_postback", "start and end", id="prefix-without-slashes"),
+        pytest.param("user_key", "module:function", "callable", id="user-key-not-callable"),
+    ],
+)
+def test_bad_options_fail_at_start_up(option: str, value: Any, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        PostbackMiddleware(RecordingApp(), secret_keys=[new_key()], **{option: value})
+
+
+def handler(argument: str, request: Any) -> str:
+    return "ini handler:" + argument
+
+
+def user_of(environ: dict[str, Any]) -> str:
+    return str(environ.get("HTTP_X_USER", ""))
+
+
+def test_ini_text_is_converted() -> None:
+    key1, key2, key3 = new_key(), new_key(), new_key()
+    settings = {
+        "secret_keys": f"{key1}\n  env:MORE_KEYS",
+        "max_age": "3_600",
+        "max_body_size": "1000",
+        "maintain_scroll_position": "Yes",
+        "require_token": "off",
+        "script_prefix": " /assets/pb/ ",
+        "user_key": "tests.test_config:user_of",
+        "callbacks": "\n  CallServer = tests.test_config:handler\n  # a comment\n",
+        "postbacks": "delete = tests.test_config:handler",
+    }
+    kwargs = options_from_ini(settings, environ={"MORE_KEYS": f"{key2} {key3}"})
+    assert kwargs["secret_keys"] == [key1, key2, key3]
+    assert kwargs["max_age"] == 3600
+    assert kwargs["maintain_scroll_position"] is True and kwargs["require_token"] is False
+    assert kwargs["script_prefix"] == "/assets/pb/"
+    assert kwargs["user_key"] is user_of
+    assert kwargs["callbacks"] == {"CallServer": handler}
+    assert kwargs["postbacks"] == {"delete": handler}
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        pytest.param({"max_age": "an hour"}, "integer", id="not-an-integer"),
+        pytest.param({"require_token": "maybe"}, "true or false", id="not-a-boolean"),
+        pytest.param({"secret_key": "x"}, "unknown option 'secret_key'", id="typo"),
+        pytest.param({"user_key": "no.such.module:f"}, "cannot import", id="bad-import"),
+        pytest.param({"callbacks": "CallServer tests.test_config:handler"}, "expected",
+                     id="handler-line-without-equals"),
+        pytest.param({"callbacks": "A = tests.test_config:handler\nA = tests.test_config:handler"},
+                     "twice", id="handler-twice"),
+        pytest.param({"secret_keys": "env:NOT_SET_ANYWHERE"}, "unset", id="env-key-unset"),
+    ],
+)
+def test_bad_ini_text_fails_with_a_clear_message(settings: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        options_from_ini(settings, environ={})
+
+
+def write_ini(tmp_path: Path, filter_lines: str) -> str:
+    path = tmp_path / "app.ini"
+    path.write_text(textwrap.dedent(f"""\
+        [app:inner]
+        use = call:tests.test_config:inner_factory
+
+        [filter:postback]
+        use = egg:postback-middleware
+        {filter_lines}
+
+        [pipeline:main]
+        pipeline = postback inner
+        """))
+    return f"config:{path}"
+
+
+def inner_factory(global_conf: Any, **settings: Any) -> RecordingApp:
+    return RecordingApp(page='<form method="post"></form>')
+
+
+def test_pastedeploy_filter_loads_and_serves(tmp_path: Path) -> None:
+    app = webtest.TestApp(loadapp(write_ini(tmp_path, f"secret_keys = {new_key()}")))
+    assert b"__VIEWSTATE" in app.get("/").body
+
+
+def test_pastedeploy_filter_without_key_fails_at_load(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="secret_keys is required"):
+        loadapp(write_ini(tmp_path, "max_age = 60"))
+
+
+def test_demo_ini_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POSTBACK_SECRET_KEYS", new_key())
+    app = webtest.TestApp(loadapp(f"config:{EXAMPLES / 'demo.ini'}"))
+    assert b"__VIEWSTATE" in app.get("/").body

@@ -1,0 +1,89 @@
+"""Handler registration and lookup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from webob import Request, Response
+
+from postback_middleware import Event, Registry
+
+REQUEST = Request.blank("/")
+
+
+def test_function_callback_and_none_result() -> None:
+    registry = Registry()
+    registry.add_callback("Echo", lambda argument, request: argument * 2)
+    registry.add_callback("Nothing", lambda argument, request: None)
+    assert registry.run_callback("Echo", "ab", REQUEST) == "abab"
+    assert registry.run_callback("Nothing", "x", REQUEST) == ""
+
+
+def test_two_step_class_gets_the_request_when_it_asks_for_it() -> None:
+    registry = Registry()
+
+    @registry.callback("Path")
+    class Path:
+        def __init__(self, request: Request) -> None:
+            self.request = request
+
+        def raise_callback_event(self, argument: str) -> None:
+            self.argument = argument
+
+        def get_callback_result(self) -> str:
+            return f"{self.request.path}:{self.argument}"
+
+    assert registry.run_callback("Path", "a", Request.blank("/orders")) == "/orders:a"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["__class__", "os.system", "../x", "run_callback", "x" * 10_000, "CallServer\u200b",
+     "СallServer"],  # the last starts with a Cyrillic letter
+)
+def test_unknown_or_hostile_names_are_just_missing(name: str) -> None:
+    registry = Registry()
+    registry.add_callback("CallServer", lambda argument, request: "ok")
+    assert not registry.has_callback(name)
+    with pytest.raises(KeyError):
+        registry.run_callback(name, "", REQUEST)
+
+
+def test_non_string_result_is_an_error() -> None:
+    registry = Registry()
+    registry.add_callback("Number", lambda argument, request: 42)
+    with pytest.raises(TypeError, match="int"):
+        registry.run_callback("Number", "", REQUEST)
+
+
+@pytest.mark.parametrize(
+    ("name", "handler", "error"),
+    [
+        pytest.param("", lambda a, r: "", ValueError, id="empty-name"),
+        pytest.param("x" * 257, lambda a, r: "", ValueError, id="long-name"),
+        pytest.param("ok", "not callable", TypeError, id="not-callable"),
+        pytest.param("ok", type("Half", (), {"raise_callback_event": lambda s, a: None}), TypeError,
+                     id="class-missing-get-result"),
+    ],
+)
+def test_bad_callback_registrations(name: str, handler: Any, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        Registry().add_callback(name, handler)
+
+
+def test_names_register_once() -> None:
+    registry = Registry()
+    registry.add_postback("delete", lambda event, request: None)
+    with pytest.raises(ValueError, match="twice"):
+        registry.add_postback("delete", lambda event, request: None)
+
+
+def test_postback_handler_result() -> None:
+    registry = Registry()
+    registry.add_postback("go", lambda event, request: Response("done"))
+    registry.add_postback("bad", lambda event, request: "a string")
+    assert registry.run_postback(Event("go"), REQUEST).text == "done"  # type: ignore[union-attr]
+    assert registry.run_postback(Event("other"), REQUEST) is None
+    with pytest.raises(TypeError):
+        registry.run_postback(Event("bad"), REQUEST)

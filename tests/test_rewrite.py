@@ -1,0 +1,215 @@
+"""Response side HTTP semantics: what is rewritten, headers, encodings, write(), close()."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Iterator
+from typing import Any
+from wsgiref.validate import validator
+
+import pytest
+import webtest
+from webob import Request, Response
+
+from postback_middleware import PostbackMiddleware
+
+from .conftest import PAGE, new_key
+
+HTML = [("Content-Type", "text/html; charset=utf-8")]
+
+
+class ClosingBody:
+    """An app iterable that counts close() calls and can fail while iterating."""
+
+    def __init__(self, chunks: list[bytes], fail_at: int | None = None) -> None:
+        self.chunks = chunks
+        self.fail_at = fail_at
+        self.closed = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for index, chunk in enumerate(self.chunks):
+            if index == self.fail_at:
+                raise RuntimeError("app failed while iterating")
+            yield chunk
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def raw_get(app: Any, **options: Any) -> Response:
+    """The response exactly as the middleware sends it (WebTest would decode gzip)."""
+    return Request.blank("/").get_response(PostbackMiddleware(app, secret_keys=[new_key()],
+                                                              **options))
+
+
+def wrap(app: Any, **options: Any) -> webtest.TestApp:
+    return webtest.TestApp(PostbackMiddleware(app, secret_keys=[new_key()], **options))
+
+
+def app_with(status: str = "200 OK", headers: list[tuple[str, str]] | None = None,
+             body: bytes = PAGE.encode()) -> Any:
+    def app(environ: Any, start_response: Any) -> list[bytes]:
+        start_response(status, headers if headers is not None else list(HTML))
+        return [body]
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "rewritten"),
+    [
+        pytest.param("200 OK", HTML, True, id="html"),
+        pytest.param("200 OK", [("Content-Type", "application/xhtml+xml")], True, id="xhtml"),
+        pytest.param("200 OK", [("Content-Type", "TEXT/HTML")], True, id="upper-case-type"),
+        pytest.param("200 OK", [("Content-Type", "text/html; charset=ISO-8859-1")], True,
+                     id="latin-1"),
+        pytest.param("200 OK", [("Content-Type", "text/plain")], False, id="text-plain"),
+        pytest.param("200 OK", [("Content-Type", "text/html-sandboxed")], False, id="lookalike"),
+        pytest.param("200 OK", [], False, id="no-content-type"),
+        pytest.param("200 OK", [("Content-Type", "text/html; charset=utf-16")], False, id="utf-16"),
+        pytest.param("201 Created", HTML, False, id="201"),
+        pytest.param("206 Partial Content", HTML, False, id="206"),
+        pytest.param("302 Found", [*HTML, ("Location", "/x")], False, id="302"),
+        pytest.param("404 Not Found", HTML, False, id="404"),
+        pytest.param("500 Internal Server Error", HTML, False, id="500"),
+        pytest.param("200 OK", [*HTML, ("Content-Encoding", "br")], False, id="brotli"),
+    ],
+)
+def test_which_responses_are_rewritten(status: str, headers: list[tuple[str, str]],
+                                       rewritten: bool) -> None:
+    response = raw_get(app_with(status, headers))
+    assert (b"__VIEWSTATE" in response.body) is rewritten
+    if not rewritten:
+        assert response.body == PAGE.encode()
+
+
+def test_headers_of_a_rewritten_page() -> None:
+    headers = [*HTML, ("ETag", '"abc"'), ("Content-MD5", "x"), ("Content-Length", "1"),
+               ("X-Custom", "kept"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]
+    response = wrap(app_with(headers=headers)).get("/")
+    assert "ETag" not in response.headers and "Content-MD5" not in response.headers
+    assert response.headers["Content-Length"] == str(len(response.body))
+    assert response.headers["X-Custom"] == "kept"
+    assert response.headers.getall("Set-Cookie") == ["a=1", "b=2"]
+    assert "Vary" not in response.headers
+
+
+def test_vary_cookie_is_merged_when_tokens_depend_on_the_user() -> None:
+    app = wrap(app_with(headers=[*HTML, ("Vary", "Accept-Encoding")]), user_key=lambda e: "u")
+    assert app.get("/").headers["Vary"] == "Accept-Encoding, Cookie"
+
+
+def test_page_without_post_form_keeps_its_headers() -> None:
+    body = b"<p>no forms</p>"
+    response = wrap(app_with(headers=[*HTML, ("ETag", '"e"')], body=body)).get("/")
+    assert response.body == body
+    assert response.headers["ETag"] == '"e"'
+
+
+@pytest.mark.parametrize(
+    ("coding", "compress", "decompress"),
+    [
+        pytest.param("gzip", gzip.compress, gzip.decompress, id="gzip"),
+        pytest.param("deflate", zlib.compress, zlib.decompress, id="deflate"),
+        pytest.param("deflate", lambda b: zlib.compress(b, wbits=-15),
+                     lambda b: zlib.decompress(b), id="raw-deflate-in"),
+    ],
+)
+def test_compressed_pages_are_decoded_rewritten_and_reencoded(coding: str, compress: Any,
+                                                              decompress: Any) -> None:
+    headers = [*HTML, ("Content-Encoding", coding)]
+    response = raw_get(app_with(headers=headers, body=compress(PAGE.encode())))
+    assert response.headers["Content-Encoding"] == coding
+    assert b"__VIEWSTATE" in decompress(response.body)
+    assert response.headers["Content-Length"] == str(len(response.body))
+
+
+def test_corrupt_compressed_page_is_a_500_not_garbage(caplog: pytest.LogCaptureFixture) -> None:
+    headers = [*HTML, ("Content-Encoding", "gzip")]
+    response = wrap(app_with(headers=headers, body=b"not gzip")).get("/", status=500)
+    assert "Traceback" not in response.text
+    assert "rewriting the response failed" in caplog.text
+
+
+def test_inner_app_is_only_offered_codings_that_can_be_undone() -> None:
+    seen: dict[str, str] = {}
+
+    def app(environ: Any, start_response: Any) -> list[bytes]:
+        seen["accept"] = environ.get("HTTP_ACCEPT_ENCODING", "")
+        start_response("200 OK", HTML)
+        return [b""]
+
+    wrap(app).get("/", headers={"Accept-Encoding": "br;q=1.0, gzip;q=0.8, zstd, *;q=0.1"})
+    assert seen["accept"] == "gzip;q=0.8"
+
+
+def test_write_callable_output_is_rewritten() -> None:
+    def app(environ: Any, start_response: Any) -> list[bytes]:
+        write = start_response("200 OK", HTML)
+        write(PAGE.encode()[:50])
+        return [PAGE.encode()[50:]]
+
+    assert b"__VIEWSTATE" in wrap(app).get("/").body
+
+
+def test_lazy_start_response_in_a_generator_app() -> None:
+    def app(environ: Any, start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", HTML)
+        yield PAGE.encode()[:30]
+        yield PAGE.encode()[30:]
+
+    def plain(environ: Any, start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        yield b"a"
+        yield b"b"
+
+    assert b"__VIEWSTATE" in wrap(app).get("/").body
+    assert wrap(plain).get("/").body == b"ab"
+
+
+@pytest.mark.parametrize("content_type", ["text/html", "text/plain"])
+def test_close_is_called_exactly_once(content_type: str) -> None:
+    body = ClosingBody([PAGE.encode()])
+
+    def app(environ: Any, start_response: Any) -> ClosingBody:
+        start_response("200 OK", [("Content-Type", content_type)])
+        return body
+
+    wrap(app).get("/")
+    assert body.closed == 1
+
+
+def test_close_is_called_once_when_the_app_fails_while_iterating() -> None:
+    body = ClosingBody([b"<form method=post>", b"x"], fail_at=1)
+
+    def app(environ: Any, start_response: Any) -> ClosingBody:
+        start_response("200 OK", HTML)
+        return body
+
+    with pytest.raises(RuntimeError):
+        wrap(app).get("/")
+    assert body.closed == 1
+
+
+def test_error_page_after_exc_info_replaces_the_buffered_page() -> None:
+    def app(environ: Any, start_response: Any) -> list[bytes]:
+        start_response("200 OK", HTML)
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            import sys
+
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")],
+                           sys.exc_info())
+        return [b"sorry"]
+
+    response = wrap(app).get("/", status=500)
+    assert response.body == b"sorry"
+
+
+def test_both_sides_pass_wsgiref_validate() -> None:
+    inner = validator(app_with())
+    outer = validator(PostbackMiddleware(inner, secret_keys=[new_key()]))
+    response = webtest.TestApp(outer, lint=False).get("/")
+    assert b"__VIEWSTATE" in response.body

@@ -1,0 +1,76 @@
+"""Judging reserved fields: shape, tokens, events."""
+
+from __future__ import annotations
+
+import pytest
+
+from postback_middleware.errors import BadRequest, Forbidden, TokenError
+from postback_middleware.tokens import Purpose, TokenSigner
+from postback_middleware.verify import decode_reserved, verify_postback
+
+from .conftest import new_key
+
+SIGNER = TokenSigner([new_key().encode()], max_age=3600, max_size=10_000)
+PAIRS = [["delete", "7"], ["sort", ""]]
+
+
+def form(form_id: str = "F", state: object = None, pairs: object = None) -> dict[str, str]:
+    sign = SIGNER.sign
+    return {
+        "__VIEWSTATE": sign(Purpose.VIEWSTATE, {"a": 1} if state is None else state,
+                            path="/p", user=None, form_id=form_id),
+        "__EVENTVALIDATION": sign(Purpose.EVENT_VALIDATION, PAIRS if pairs is None else pairs,
+                                  path="/p", user=None, form_id=form_id),
+    }
+
+
+def verify(values: dict[str, str]):  # type: ignore[no-untyped-def]
+    return verify_postback(values, signer=SIGNER, path="/p", user=None)
+
+
+def test_decode_reserved() -> None:
+    assert decode_reserved([("__EVENTTARGET", "é".encode()), ("__EVENTTARGET", "é".encode())]) == {
+        "__EVENTTARGET": "é"}
+    with pytest.raises(BadRequest, match="UTF-8"):
+        decode_reserved([("__EVENTTARGET", b"\xff")])
+    with pytest.raises(BadRequest, match="twice"):
+        decode_reserved([("__EVENTTARGET", b"a"), ("__EVENTTARGET", b"b")])
+
+
+def test_verified_postback() -> None:
+    postback = verify({**form(), "__EVENTTARGET": "delete", "__EVENTARGUMENT": "7"})
+    assert postback.event is not None and postback.event.argument == "7"
+    assert postback.viewstate == {"a": 1}
+    assert postback.event_pairs == PAIRS
+
+
+@pytest.mark.parametrize(
+    ("values", "error"),
+    [
+        pytest.param({**form(), "__EVENTTARGET": "delete", "__EVENTARGUMENT": "8"}, Forbidden,
+                     id="unregistered-argument"),
+        pytest.param({**form(), "__EVENTARGUMENT": "7"}, Forbidden, id="argument-without-target"),
+        pytest.param({"__VIEWSTATE": form("A")["__VIEWSTATE"],
+                      "__EVENTVALIDATION": form("B")["__EVENTVALIDATION"]}, TokenError,
+                     id="tokens-of-two-forms"),
+        pytest.param({"__VIEWSTATE": form()["__VIEWSTATE"]}, TokenError, id="no-validation"),
+        pytest.param({"__EVENTVALIDATION": form()["__EVENTVALIDATION"]}, TokenError,
+                     id="postback-without-viewstate"),
+        pytest.param({**form(), "__CALLBACKPARAM": "x"}, BadRequest, id="param-without-id"),
+        pytest.param(form(state=[1]), TokenError, id="viewstate-not-object"),
+        pytest.param(form(pairs=[["a"]]), TokenError, id="pairs-malformed"),
+        pytest.param({**form(), "__SCROLLPOSITIONY": "1e3"}, BadRequest, id="scroll-not-int"),
+        pytest.param({**form(), "__LASTFOCUS": "x" * 300}, BadRequest, id="focus-too-long"),
+    ],
+)
+def test_refusals(values: dict[str, str], error: type[Exception]) -> None:
+    with pytest.raises(error):
+        verify(values)
+
+
+def test_callback_may_come_without_viewstate() -> None:
+    values = {"__EVENTVALIDATION": form()["__EVENTVALIDATION"], "__CALLBACKID": "CallServer",
+              "__CALLBACKPARAM": "1"}
+    postback = verify(values)
+    assert postback.callback is not None and postback.callback.argument == "1"
+    assert postback.event is None and postback.viewstate == {}
