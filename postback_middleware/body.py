@@ -72,7 +72,7 @@ def read_body(
     else:
         raise BadRequest(f"malformed CONTENT_LENGTH {raw_length[:40]!r}")
 
-    spool = tempfile.SpooledTemporaryFile(max_size=spool_threshold)
+    spool = tempfile.SpooledTemporaryFile(max_size=spool_threshold)  # noqa: SIM115 - returned
     total = 0
     try:
         while length is None or total < length:
@@ -248,13 +248,13 @@ def scan_multipart(
         raise BadRequest(f"malformed multipart body: {exc}") from None
 
     scan = BodyScan()
-    for (name, reserved), part in zip(names, parts):
+    for (name, reserved), part in zip(names, parts, strict=True):
         if reserved:
             assert part.value is not None
             scan.reserved.append((name, bytes(part.value)))
     offsets = _part_offsets(body, boundary.encode("utf-8"), [p.size for p in parts])
     cursor = 0
-    for (_, reserved), (start, end) in zip(names, offsets):
+    for (_, reserved), (start, end) in zip(names, offsets, strict=True):
         if reserved:
             if cursor < start:
                 scan.keep.append((cursor, start))
@@ -307,7 +307,7 @@ def multipart_boundary(content_type: str) -> str:
 
 def assemble(body: SpooledBody, scan: BodyScan, *, spool_threshold: int) -> tuple[SpooledBody, int]:
     """A fresh file holding the kept ranges joined as the scan says; the original is closed."""
-    out = tempfile.SpooledTemporaryFile(max_size=spool_threshold)
+    out = tempfile.SpooledTemporaryFile(max_size=spool_threshold)  # noqa: SIM115 - returned
     total = 0
     for index, (start, end) in enumerate(scan.keep):
         if index and scan.joiner:

@@ -74,7 +74,7 @@ def script_nonce(content_security_policy: str | None) -> str | None:
     """The nonce a page's CSP allows scripts with (``script-src``, else ``default-src``)."""
     if not content_security_policy:
         return None
-    directives = {}
+    directives: dict[str, str] = {}
     for directive in content_security_policy.split(";"):
         name, _, value = directive.strip().partition(" ")
         directives.setdefault(name.lower(), value)

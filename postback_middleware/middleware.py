@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
 from wsgiref.util import request_uri
 
-from webob import Request, Response
+from webob import Request
 
 from . import fields as f
 from .body import assemble, multipart_boundary, read_body, scan_multipart, scan_urlencoded
@@ -239,7 +239,9 @@ class PostbackMiddleware:
             return _callback_reply(start_response, "200 OK", "e" + error.message)
         except Exception:
             log.exception("callback %r failed", name)
-            return _callback_reply(start_response, "500 Internal Server Error", "e" + CALLBACK_FAILED)
+            return _callback_reply(
+                start_response, "500 Internal Server Error", "e" + CALLBACK_FAILED
+            )
         # A fresh event validation, so a page that stays open keeps working past max_age.
         validation = self.signer.sign(
             Purpose.EVENT_VALIDATION,

@@ -144,6 +144,7 @@ class Registry:
 
 def _as_callback_function(name: str, handler: Any) -> Callable[[str, Request], str | None]:
     """Wrap an ``ICallbackEventHandler`` class so both kinds are called the same way."""
+    factory: Any = handler
     if not inspect.isclass(handler):
         if not callable(handler):
             raise TypeError(f"callback handler for {name!r} is not callable")
@@ -157,8 +158,8 @@ def _as_callback_function(name: str, handler: Any) -> Callable[[str, Request], s
         takes_request = False
 
     def two_step(argument: str, request: Request) -> str | None:
-        instance = handler(request) if takes_request else handler()
+        instance: CallbackEventHandler = factory(request) if takes_request else factory()
         instance.raise_callback_event(argument)
-        return instance.get_callback_result()  # type: ignore[no-any-return]
+        return instance.get_callback_result()
 
     return two_step

@@ -93,7 +93,10 @@ def _reject_constant(name: str) -> Any:
 
 
 def decode_canonical_json(raw: bytes) -> Any:
-    """Parse JSON that must be exactly what :func:`encode_json` writes (no dupes, NaN, surrogates)."""
+    """Parse JSON that must be exactly what :func:`encode_json` writes.
+
+    That one rule refuses duplicate keys, NaN, lone surrogates and any other spelling.
+    """
     value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     if encode_json(value) != raw:
         raise ValueError("JSON is not in canonical form")

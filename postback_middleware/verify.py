@@ -104,7 +104,9 @@ def _event(values: dict[str, str], pairs: list[list[str]]) -> Event | None:
             raise Forbidden("__EVENTARGUMENT without __EVENTTARGET")
         return None
     if [target, argument] not in pairs:
-        raise Forbidden(f"event ({target[:80]!r}, {argument[:80]!r}) was not registered by the form")
+        raise Forbidden(
+            f"event ({target[:80]!r}, {argument[:80]!r}) was not registered by the form"
+        )
     return Event(target, argument)
 
 

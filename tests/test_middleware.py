@@ -182,7 +182,8 @@ def test_multipart_postback_keeps_uploads_byte_exact(
     app.post(
         "/orders",
         [("__EVENTTARGET", "delete"), ("__EVENTARGUMENT", "7"), ("note", "é"),
-         ("__VIEWSTATE", fields["__VIEWSTATE"]), ("__EVENTVALIDATION", fields["__EVENTVALIDATION"])],
+         ("__VIEWSTATE", fields["__VIEWSTATE"]),
+         ("__EVENTVALIDATION", fields["__EVENTVALIDATION"])],
         upload_files=[("upload", "data.bin", payload)],
     )
     seen = inner.calls[-1]
@@ -218,7 +219,8 @@ def _flip_last(token: str) -> str:
 
 
 TAMPER = [
-    pytest.param(lambda f: {**f, "__VIEWSTATE": _flip_last(f["__VIEWSTATE"])}, id="viewstate-flipped"),
+    pytest.param(lambda f: {**f, "__VIEWSTATE": _flip_last(f["__VIEWSTATE"])},
+                 id="viewstate-flipped"),
     pytest.param(lambda f: {**f, "__EVENTVALIDATION": f["__EVENTVALIDATION"][:-4]},
                  id="validation-truncated"),
     pytest.param(lambda f: {**f, "__VIEWSTATE": ""}, id="viewstate-empty"),
@@ -276,13 +278,15 @@ def test_tokens_are_bound_to_the_user_key(make_app: AppFactory) -> None:
     response = app.get("/orders", headers=alice)
     assert "Cookie" in response.headers["Vary"]
     fields = hidden_fields(response.body)
-    params = {"__VIEWSTATE": fields["__VIEWSTATE"], "__EVENTVALIDATION": fields["__EVENTVALIDATION"]}
+    params = {name: fields[name] for name in ("__VIEWSTATE", "__EVENTVALIDATION")}
     app.post("/orders", params, headers=alice)
     app.post("/orders", params, headers={"X-User": "mallory"}, status=403)
     app.post("/orders", params, status=403)
 
 
-def test_expired_tokens_are_forbidden(make_app: AppFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_expired_tokens_are_forbidden(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     app = make_app(max_age=60)
     fields = tokens_of(app)
     now = time.time()

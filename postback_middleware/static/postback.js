@@ -1,0 +1,217 @@
+/* postback-middleware: ASP.NET WebForms-style postbacks and callbacks, with ASP.NET's global
+ * names (theForm, __doPostBack, WebForm_DoCallback). Runs deferred. CSP-strict: no eval. */
+(function () {
+"use strict";
+var FP = HTMLFormElement.prototype, each = Array.prototype.forEach;
+
+function formProp(form, name) { // <input name="action"> would shadow form.action
+  return Object.getOwnPropertyDescriptor(FP, name).get.call(form);
+}
+function field(form, name) {
+  return form.querySelector('input[name="' + name + '"]');
+}
+function isPostForm(form) {
+  return !!(form && field(form, "__EVENTTARGET"));
+}
+function setField(form, name, value) { // creates the hidden input when missing
+  var input = field(form, name);
+  if (!input) {
+    input = form.insertBefore(document.createElement("input"), form.firstChild);
+    input.type = "hidden"; input.name = name;
+  }
+  input.value = value == null ? "" : value;
+}
+function setEvent(form, target, argument) {
+  setField(form, "__EVENTTARGET", target);
+  setField(form, "__EVENTARGUMENT", argument);
+}
+
+// theForm: the first form that received the postback fields.
+var theForm = window.theForm = Array.prototype.filter.call(document.forms, isPostForm)[0];
+
+// An element posts its own form if that is a postback form, else theForm.
+function formOf(el) {
+  var form = el.form || el.closest("form");
+  return isPostForm(form) ? form : window.theForm;
+}
+
+/* ---- Postbacks ---- */
+
+var submitting = new WeakSet(); // forms being submitted: a double click posts once
+// Released after a while, for answers that do not replace the page (a download, a 204).
+var GUARD_MS = 4000;
+function markSubmitting(form) { // (a form posting to another window leaves us here)
+  if (form.target && form.target !== "_self") return;
+  submitting.add(form);
+  setTimeout(function () { submitting.delete(form); }, GUARD_MS);
+}
+
+// MaintainScrollPositionOnPostback: save the scroll position and the focused element.
+function saveScroll(form) {
+  var x = field(form, "__SCROLLPOSITIONX"), y = field(form, "__SCROLLPOSITIONY");
+  var last = field(form, "__LASTFOCUS"), active = document.activeElement;
+  if (x) x.value = Math.round(scrollX);
+  if (y) y.value = Math.round(scrollY);
+  if (last) last.value = active && active !== document.body && active.id || "";
+}
+
+function doPostBack(target, argument, form) {
+  form = form || window.theForm;
+  if (!form || submitting.has(form)) return;
+  // As in ASP.NET: onsubmit runs first, and returning false cancels.
+  if (typeof form.onsubmit === "function" && form.onsubmit() === false) return;
+  setEvent(form, target, argument);
+  saveScroll(form);
+  markSubmitting(form);
+  FP.submit.call(form); // <input name="submit"> would shadow form.submit
+}
+window.__doPostBack = function (target, argument) {
+  doPostBack(target, argument, window.theForm);
+};
+
+function activate(e, el) {
+  var form = formOf(el), target = el.getAttribute("data-postback");
+  var argument = el.getAttribute("data-postback-argument") || "";
+  if (form && form === el.form && /^(submit|image)$/.test(el.type)) {
+    // A submit button: the native submission goes on and sends the button's name=value.
+    if (submitting.has(form)) return e.preventDefault();
+    setEvent(form, target, argument);
+    // The form data is built during this click. Clear the fields afterwards, in case the
+    // submission was cancelled or invalid.
+    setTimeout(function () { setEvent(form, "", ""); }, 0);
+  } else {
+    e.preventDefault(); // e.g. a link must not follow its href
+    doPostBack(target, argument, form);
+  }
+}
+
+// Listeners on document: elements added later work too.
+document.addEventListener("click", function (e) {
+  var el = e.target.closest && e.target.closest("[data-postback]");
+  if (el && !e.defaultPrevented) activate(e, el);
+});
+
+// Enter/Space on e.g. <div tabindex="0" data-postback> acts like a click.
+document.addEventListener("keydown", function (e) {
+  var el = e.target, tag = el.tagName;
+  if ((e.key === "Enter" || e.key === " ") && el.hasAttribute("data-postback") &&
+      !(e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || e.repeat) &&
+      !/^(BUTTON|INPUT|SELECT|TEXTAREA|SUMMARY)$/.test(tag) && // these activate natively
+      !(tag === "A" && el.hasAttribute("href"))) activate(e, el);
+});
+
+// data-autopostback: a change posts the form with __EVENTTARGET=<name>.
+document.addEventListener("change", function (e) {
+  var el = e.target;
+  if (/^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName) && el.name &&
+      el.hasAttribute("data-autopostback")) doPostBack(el.name, "", formOf(el));
+});
+
+// Native submissions: capture phase, before the page's handlers...
+document.addEventListener("submit", function (e) {
+  if (!isPostForm(e.target)) return;
+  if (submitting.has(e.target)) e.preventDefault();
+  else saveScroll(e.target);
+}, true);
+// ...and on window after them: not cancelled means submitting.
+addEventListener("submit", function (e) {
+  if (isPostForm(e.target) && !e.defaultPrevented) markSubmitting(e.target);
+});
+
+// Back/forward cache: the page is live again.
+addEventListener("pageshow", function () { submitting = new WeakSet(); });
+
+// On load (as ASP.NET), restore what the last postback saved.
+function restore() {
+  if (!theForm) return;
+  var x = field(theForm, "__SCROLLPOSITIONX"), y = field(theForm, "__SCROLLPOSITIONY");
+  var last = field(theForm, "__LASTFOCUS"), scroll = !!(x && y && x.value && y.value);
+  var el = last && last.value && document.getElementById(last.value);
+  if (el) el.focus({ preventScroll: scroll });
+  if (scroll) scrollTo(parseInt(x.value, 10) || 0, parseInt(y.value, 10) || 0);
+}
+if (document.readyState === "complete") restore();
+else addEventListener("load", restore);
+
+/* ---- Callbacks, on the wire exactly like ASP.NET's WebForms.js ---- */
+
+var TEXT = /^(text|password|hidden|search|tel|url|email|number|range|color|datetime|date|month|week|time|datetime-local)$/i;
+var postData = new WeakMap(); // form -> fields at load time (as WebForm_InitCallback)
+
+function initCallback(form) {
+  var data = "";
+  function add(name, value) {
+    data += encodeURIComponent(name) + "=" + encodeURIComponent(value) + "&";
+  }
+  each.call(formProp(form, "elements"), function (el) {
+    var tag = el.tagName;
+    if (!el.name || el.name === "__EVENTVALIDATION") return; // EV is sent fresh
+    if (tag === "TEXTAREA" || (tag === "INPUT" && (TEXT.test(el.type) ||
+        (/^(checkbox|radio)$/.test(el.type) && el.checked)))) add(el.name, el.value);
+    if (tag === "SELECT") each.call(el.options, function (o) {
+      if (o.selected) add(el.name, o.value);
+    });
+  });
+  postData.set(form, data);
+  return data;
+}
+each.call(document.forms, function (f) { if (isPostForm(f)) initCallback(f); });
+
+// As WebForm_ExecuteCallback: "s<result>", "e<error>" or "<N>|<N chars of new EV><result>";
+// but an HTTP error, network failure or unreadable reply is an error, not silence.
+function execute(form, xhr, cb) {
+  var text = xhr.responseText, kind = text.charAt(0), bar = text.indexOf("|");
+  var n = parseInt(text.substring(0, bar), 10), error = null;
+  if (kind === "e") error = text.substring(1);
+  else if (!xhr.status) error = "network error";
+  else if (xhr.status < 200 || xhr.status > 299) error = "HTTP " + xhr.status;
+  else if (kind !== "s" && isNaN(n)) error = "unreadable reply";
+  if (error !== null) {
+    if (typeof cb.error === "function") {
+      cb.error(kind === "e" ? error : "Callback failed: " + error, cb.context);
+    }
+    return;
+  }
+  if (kind === "s") text = text.substring(1);
+  else {
+    if (n && form) setField(form, "__EVENTVALIDATION", text.substr(bar + 1, n));
+    text = text.substring(bar + 1 + n);
+  }
+  if (typeof cb.success === "function") cb.success(text, cb.context);
+}
+
+var pendingSync = null; // the latest non-async call: an older one is never delivered
+
+window.WebForm_DoCallback = function (eventTarget, eventArgument, eventCallback, context,
+    errorCallback, useAsync) {
+  var form = window.theForm, ev = form && field(form, "__EVENTVALIDATION");
+  var data = (form ? postData.get(form) || initCallback(form) : "") +
+    "__CALLBACKID=" + encodeURIComponent(eventTarget) +
+    "&__CALLBACKPARAM=" + encodeURIComponent(eventArgument) +
+    (ev ? "&__EVENTVALIDATION=" + encodeURIComponent(ev.value) : "");
+  var cb = { success: eventCallback, context: context, error: errorCallback };
+  var xhr = new XMLHttpRequest();
+  if (!useAsync) pendingSync = cb;
+  xhr.open("POST", (form ? formProp(form, "action") : location.href).split("#")[0]);
+  xhr.setRequestHeader("Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
+  xhr.onloadend = function () {
+    if (!useAsync) {
+      if (pendingSync !== cb) return; // superseded by a newer non-async call
+      pendingSync = null;
+    }
+    execute(form, xhr, cb);
+  };
+  xhr.send(data);
+};
+
+window.Postback = {
+  // Resolves with the result, rejects with the error text. Async: never superseded.
+  callback: function (target, argument) {
+    return new Promise(function (resolve, reject) {
+      window.WebForm_DoCallback(target, argument == null ? "" : argument,
+        resolve, null, reject, true);
+    });
+  },
+  doPostBack: doPostBack
+};
+})();
