@@ -163,6 +163,9 @@ def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         start_response("200 OK", [("Content-Type", "text/javascript; charset=utf-8"),
                                   ("Content-Length", str(len(body)))])
         return [body]
+    if path == "/favicon.ico":
+        start_response("204 No Content", [])
+        return []
     if path != "/":
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"Not found"]
