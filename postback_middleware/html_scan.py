@@ -1,0 +1,574 @@
+"""Find the start and end tags of an HTML document, as a browser would, with byte offsets.
+
+The middleware edits pages by inserting bytes at offsets (after a ``<form ...>`` start tag,
+before ``</head>`` or ``</form>``); it never re-serializes the page. So it has to see exactly
+the tags that a browser's HTML5 tokenizer sees, and nothing that merely looks like a tag:
+``<form>`` text in a comment, a ``<script>``, a ``<textarea>``, an attribute value or a
+CDATA section is not a form.
+
+Approach
+--------
+The scanner works on the raw bytes (any ASCII-compatible encoding: UTF-8, Latin-1,
+cp1252, ...), because every byte that matters to the tokenizer (``<``, ``>``, quotes, ``=``,
+``/``, ``-``, ``!``, ``?``, ``[``, ``]``, ASCII letters and whitespace) is ASCII there.
+
+* In the data state one compiled regex (:data:`_NEXT`) finds the next ``<`` that opens
+  something and consumes the whole construct: a tag (a quote-free tag ends at its first
+  ``>``; otherwise a grammar that follows the tokenizer's attribute states decides),
+  a comment (including the abrupt ``<!-->``, ``<!--->`` and the ``--!>`` closer), a bogus
+  comment (``<!...>``, ``<?...>``, ``</3...>``, DOCTYPE) or ``</>``. Every repeated
+  sub-match of the tag grammar is made atomic with the ``(?=(X))\\N`` idiom, so a tag
+  without its ``>`` (end of file inside a tag: the tag is dropped) fails in linear time.
+* After a raw-text start tag the scanner jumps to the appropriate end tag with one regex
+  search: RAWTEXT (``style``, ``xmp``, ``iframe``, ``noembed``, ``noframes``, ``noscript`` --
+  scripting is assumed enabled, as in a browser), RCDATA (``textarea``, ``title``),
+  PLAINTEXT (the rest of the document is text) and script data, whose "escaped" and
+  "double escaped" states (``<!-- <script> </script> -->``) are followed with three regexes.
+* Those state switches are made by the HTML5 *tree builder*, not by the tokenizer, so a
+  small model of tree construction (:class:`_Tree`) decides when they happen: the
+  foreign-content stack (``<svg>``/``<math>``, where ``<title>``, ``<style>`` and
+  ``<script>`` are ordinary elements and ``<![CDATA[`` opens a CDATA section; HTML
+  integration points such as ``foreignObject`` and MathML text integration points such as
+  ``mi``; the "breakout" elements like ``<p>`` that leave foreign content), the "in select"
+  insertion mode (only ``<script>`` switches the tokenizer there; ``<svg>`` is ignored) and
+  the form element pointer (a nested ``<form>`` is ignored by the tree builder).
+* Attribute mappings are decoded lazily, on first access, because the middleware looks at
+  the attributes of a handful of tags only; ``names=`` skips building the other tags at all.
+
+Note that the scanner reports *tokens*: a nested ``<form>`` start tag is reported although
+the tree builder drops it (no form element is created); callers that insert fields must
+skip it themselves (a ``<form>`` seen while a form is open and not yet closed).
+
+Known divergences from a browser
+--------------------------------
+The tests compare with html5lib (with one correction where html5lib departs from the
+standard: "any other end tag" matches HTML elements only). What the model does not follow,
+all tree-construction effects that ordinary pages do not exercise:
+
+* Frameset documents: after an accepted ``<frameset>`` a browser ignores ``<script>``,
+  ``<style>`` etc. (their content is then markup); here they still switch to raw text.
+* An end tag met inside ``<svg>``/``<math>`` whose element is not in the foreign-content
+  stack leaves foreign content when an HTML element of that name was opened (and not
+  closed) before, else is ignored; a browser decides with the real stack and scope rules
+  (e.g. a ``<div>`` between that element and the ``<svg>`` stops ``</span>``).
+* "in select in table": end tags of table parts (``</td>``, ``</tr>``...) are assumed to be
+  in table scope, so they end the ``<select>``.
+* Implied end tags, the adoption agency algorithm and foster parenting are not modelled
+  inside integration points (e.g. ``<svg><foreignObject><p><div></p>``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
+from html.entities import html5 as _HTML5_ENTITIES
+from types import MappingProxyType
+
+__all__ = ["Tag", "iter_tags"]
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    """One start or end tag, as the HTML5 tokenizer emits it, with its byte span."""
+
+    name: str
+    is_end: bool
+    start: int
+    end: int
+    attrs: Mapping[str, str]
+    self_closing: bool
+
+
+# --------------------------------------------------------------------------- regexes
+
+# Tag grammar, one token per tokenizer state. \t \n \f \r and space are whitespace (\r is
+# whitespace because the input stream turns CR into LF before tokenizing).
+_ATTR = (
+    rb"[^\t\n\f\r />][^\t\n\f\r /=>]*"  # attribute name; only its first char may be "="
+    rb"(?:[\t\n\f\r ]*=[\t\n\f\r ]*"  # a value follows whenever "=" comes after the name
+    rb"""(?:"[^"]*"|'[^']*'|(?!["'])[^\t\n\f\r >]*)"""
+    rb"|(?![\t\n\f\r ]*=))"
+)
+_ITEM = rb"[\t\n\f\r ]+|/(?!>)|" + _ATTR
+_NAME = rb"(?=([A-Za-z][^\t\n\f\r />]*))\2"  # group 2, atomic
+# A tag without quotes before its first ">" ends there (only quoted values hide a ">"):
+# group 3 is then its attribute area; else the full grammar gives group 4 (area), group 5
+# (atomic helper) and group 6 (the self-closing "/").
+_TAG_BODY = _NAME + rb"(?:([^>\"']*)>|((?:(?=(" + _ITEM + rb"))\5)*)(/?)>)"
+_NEXT = re.compile(
+    rb"<(?:(/?)"
+    + _TAG_BODY  # group 1: the "/" of an end tag
+    + rb"|!--(?:-?>|[\s\S]*?--!?>)"  # comments, including "<!-->" and "<!--->"
+    + rb"|(?!!--|!\[CDATA\[)(?:[!?][^>]*|/[^A-Za-z>][^>]*)>"  # bogus comments, DOCTYPE
+    + rb"|/>"  # "</>" emits nothing
+    # group 7: "<![CDATA[", or something that runs into the end of the document
+    + rb"|([!?/A-Za-z]))"
+)
+_TAG = re.compile(rb"<(/?)" + _TAG_BODY)
+# the full grammar alone, same group numbers (group 3 stays empty)
+_FULL_TAG = re.compile(rb"<(/?)" + _NAME + rb"()((?:(?=(" + _ITEM + rb"))\5)*)(/?)>")
+
+_ATTR_PARTS = re.compile(
+    rb"([^\t\n\f\r />][^\t\n\f\r /=>]*)"
+    rb"""(?:[\t\n\f\r ]*=[\t\n\f\r ]*(?:"([^"]*)"|'([^']*)'|([^\t\n\f\r >]*)))?"""
+)
+
+_SCRIPT_DATA = re.compile(rb"<(?:!--|/script[\t\n\f\r />])", re.IGNORECASE)
+_SCRIPT_ESCAPED = re.compile(rb"-->|<(/?)script[\t\n\f\r />]", re.IGNORECASE)
+_SCRIPT_DOUBLE_ESCAPED = re.compile(rb"-->|</script[\t\n\f\r />]", re.IGNORECASE)
+
+_RAWTEXT = frozenset({"style", "xmp", "iframe", "noembed", "noframes", "noscript"})
+_RCDATA = frozenset({"textarea", "title"})
+_RAW_END: dict[str, re.Pattern[bytes]] = {
+    name: re.compile(b"</" + name.encode("ascii") + rb"[\t\n\f\r />]", re.IGNORECASE)
+    for name in _RAWTEXT | _RCDATA
+}
+_SWITCHES = _RAWTEXT | _RCDATA | {"script", "plaintext"}
+# start tags that change the tree model (everything else only counts open elements)
+_TREE_NAMES = _SWITCHES | {"svg", "math", "select", "table", "form"}
+
+# --------------------------------------------------------------------------- tree model
+
+_HTML, _SVG, _MATH = 0, 1, 2
+# fmt: off
+_BREAKOUT = frozenset({
+    "b", "big", "blockquote", "body", "br", "center", "code", "dd", "div", "dl", "dt", "em",
+    "embed", "h1", "h2", "h3", "h4", "h5", "h6", "head", "hr", "i", "img", "li", "listing",
+    "menu", "meta", "nobr", "ol", "p", "pre", "ruby", "s", "small", "span", "strong", "strike",
+    "sub", "sup", "table", "tt", "u", "ul", "var",
+})
+_MATH_TEXT_IP = frozenset({"mi", "mo", "mn", "ms", "mtext"})
+_SVG_HTML_IP = frozenset({"foreignobject", "desc", "title"})
+_VOID = frozenset({
+    "area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "image", "img",
+    "input", "keygen", "link", "meta", "param", "source", "track", "wbr",
+})
+# Elements that stop the search for an end tag's element (scope boundaries).
+_HTML_BOUNDARY = frozenset({
+    "applet", "caption", "html", "marquee", "object", "table", "td", "th", "template",
+})
+_TABLE_PARTS = frozenset({"caption", "table", "tbody", "tfoot", "thead", "tr", "td", "th"})
+_NOT_COUNTED = frozenset({"html", "head", "body"})
+# start tags "in body" ignores (so they never become the current node)
+_IGNORED_IN_BODY = frozenset({
+    "caption", "col", "colgroup", "frame", "head", "tbody", "td", "tfoot", "th", "thead", "tr",
+    "html", "body",
+})
+# fmt: on
+
+
+class _Node:
+    """An element of the foreign-content stack (only what the tokenizer depends on)."""
+
+    __slots__ = ("boundary", "html_ip", "name", "ns", "text_ip")
+
+    def __init__(self, ns: int, name: str, html_ip: bool = False) -> None:
+        self.ns = ns
+        self.name = name
+        self.html_ip = html_ip or (ns == _SVG and name in _SVG_HTML_IP)
+        self.text_ip = ns == _MATH and name in _MATH_TEXT_IP
+        self.boundary = (
+            self.html_ip
+            or self.text_ip
+            or (ns == _MATH and name == "annotation-xml")
+            or (ns == _HTML and name in _HTML_BOUNDARY)
+        )
+
+
+class _Tree:
+    """Just enough tree construction to know when the tokenizer changes state."""
+
+    __slots__ = (
+        "foreign",
+        "form_open",
+        "in_select",
+        "open_counts",
+        "select_in_table",
+        "table_depth",
+    )
+
+    def __init__(self) -> None:
+        self.foreign: list[_Node] = []  # empty: plain HTML content
+        self.in_select = False
+        self.select_in_table = False
+        self.table_depth = 0
+        self.open_counts: dict[str, int] = {}
+        self.form_open = False  # the form element pointer: a nested <form> is ignored
+
+    def cdata_allowed(self) -> bool:
+        """``<![CDATA[`` is a CDATA section only when the current node is foreign."""
+        return bool(self.foreign) and self.foreign[-1].ns != _HTML
+
+    def start(self, tag: Tag) -> str | None:
+        """Process a start tag; return the raw-text element name it opens, if any."""
+        name = tag.name
+        stack = self.foreign
+        while stack:
+            top = stack[-1]
+            if (
+                top.ns == _HTML
+                or top.html_ip
+                or (top.text_ip and name not in ("mglyph", "malignmark"))
+                or (top.ns == _MATH and top.name == "annotation-xml" and name == "svg")
+            ):
+                break  # processed with the HTML rules
+            if name in _BREAKOUT or (
+                name == "font" and not {"color", "face", "size"}.isdisjoint(tag.attrs)
+            ):
+                while (
+                    stack and stack[-1].ns != _HTML and not (stack[-1].html_ip or stack[-1].text_ip)
+                ):
+                    stack.pop()
+                continue
+            if not tag.self_closing:
+                html_ip = (
+                    top.ns == _MATH
+                    and name == "annotation-xml"
+                    and tag.attrs.get("encoding", "").lower()
+                    in ("text/html", "application/xhtml+xml")
+                )
+                stack.append(_Node(top.ns, name, html_ip))
+            return None
+        return self._html_start(tag)
+
+    def _html_start(self, tag: Tag) -> str | None:
+        name = tag.name
+        stack = self.foreign
+        if self.in_select:
+            if name == "script":
+                return name
+            if name in ("select", "input", "keygen", "textarea") or (
+                self.select_in_table and name in _TABLE_PARTS
+            ):
+                self._close_select()
+                if name == "select":
+                    return None
+                return self._html_start(tag)
+            return None  # ignored by the "in select" insertion mode
+        if name == "svg" or name == "math":
+            if not tag.self_closing:
+                stack.append(_Node(_SVG if name == "svg" else _MATH, name))
+            return None
+        if name in _SWITCHES:
+            return name
+        if name == "form":
+            if self.form_open:
+                return None
+            self.form_open = True
+        if name == "select":
+            self.in_select = True
+            self.select_in_table = not stack and self.table_depth > 0
+        if stack:
+            if name not in _VOID and name not in _IGNORED_IN_BODY:
+                stack.append(_Node(_HTML, name))
+            return None
+        if name == "table":
+            self.table_depth += 1
+        if name not in _VOID and name not in _NOT_COUNTED:
+            self.open_counts[name] = self.open_counts.get(name, 0) + 1
+        return None
+
+    def _close_select(self) -> None:
+        self.in_select = False
+        stack = self.foreign
+        for i in range(len(stack) - 1, -1, -1):
+            if stack[i].ns == _HTML and stack[i].name == "select":
+                del stack[i:]
+                return
+
+    def end(self, name: str) -> None:
+        """Process an end tag (only its effect on the state the tokenizer depends on)."""
+        if self.in_select:
+            # "in select" only listens to </select> (and, in a table, to table parts)
+            if name != "select" and not (self.select_in_table and name in _TABLE_PARTS):
+                return
+            self._close_select()
+            if name == "select":
+                return
+        stack = self.foreign
+        if name == "form":
+            self.form_open = False
+        if stack:
+            i = len(stack) - 1
+            if stack[i].ns != _HTML:
+                # foreign content: close the nearest foreign element of that name, until
+                # an HTML element is met (that one is handled by the HTML rules)
+                while i >= 0:
+                    if stack[i].name == name:
+                        del stack[i:]
+                        return
+                    i -= 1
+                    if i >= 0 and stack[i].ns == _HTML:
+                        break
+            while i >= 0:
+                node = stack[i]
+                if node.ns == _HTML and node.name == name:
+                    if name == "form":
+                        del stack[i]  # </form> removes the form element alone
+                    else:
+                        del stack[i:]
+                    return
+                if node.boundary:
+                    return
+                i -= 1
+            if name != "form" and self.open_counts.get(name, 0) > 0:
+                stack.clear()  # an element opened before the <svg>/<math> closes it
+            else:
+                return
+        if name == "table" and self.table_depth:
+            self.table_depth -= 1
+        count = self.open_counts.get(name, 0)
+        if count:
+            self.open_counts[name] = count - 1
+
+
+# --------------------------------------------------------------------------- attributes
+
+_CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
+_ALNUM_EQ = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789=")
+
+
+def _cp1252_table() -> dict[int, str]:
+    """The spec's replacements for numeric references to C1 controls (cp1252 bytes)."""
+    table = {0: "\ufffd"}
+    for n in range(0x80, 0xA0):
+        with contextlib.suppress(UnicodeDecodeError):  # 0x81, 0x8D, 0x8F, 0x90, 0x9D stay
+            table[n] = bytes([n]).decode("cp1252")
+    return table
+
+
+_NUMERIC_REPLACEMENTS = _cp1252_table()
+
+
+def _replace_charref(match: re.Match[str]) -> str:
+    ref = match.group(1)
+    if ref[0] == "#":
+        digits = ref[1:].rstrip(";")
+        num = int(digits[1:], 16) if digits[0] in "xX" else int(digits)
+        if num in _NUMERIC_REPLACEMENTS:
+            return _NUMERIC_REPLACEMENTS[num]
+        if num > 0x10FFFF or 0xD800 <= num <= 0xDFFF:
+            return "\ufffd"
+        return chr(num)
+    if ref in _HTML5_ENTITIES:
+        return _HTML5_ENTITIES[ref]
+    # The longest legacy name (without ";") that prefixes the reference. In an attribute
+    # value it is not decoded when followed by an ASCII alphanumeric or "=".
+    for x in range(len(ref) - 1, 1, -1):
+        if ref[:x] in _HTML5_ENTITIES:
+            if ref[x] in _ALNUM_EQ:
+                return match.group(0)
+            return _HTML5_ENTITIES[ref[:x]] + ref[x:]
+    return match.group(0)
+
+
+def _text(raw: bytes, encoding: str) -> str:
+    """Decode like the input stream: CR LF and CR become LF, NUL becomes U+FFFD."""
+    text = raw.decode(encoding, "replace")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    return text
+
+
+def _parse_attrs(area: bytes, encoding: str) -> dict[str, str]:
+    """Attributes of a tag's attribute area; the first of duplicated names wins."""
+    result: dict[str, str] = {}
+    for m in _ATTR_PARTS.finditer(area):
+        name = _text(m.group(1).lower(), encoding)
+        if name in result:
+            continue
+        raw = m.group(2)
+        if raw is None:
+            raw = m.group(3)
+            if raw is None:
+                raw = m.group(4) or b""
+        value = _text(raw, encoding)
+        if "&" in value:
+            value = _CHARREF.sub(_replace_charref, value)
+        result[name] = value
+    return result
+
+
+class _LazyAttrs(Mapping[str, str]):
+    """A read-only attribute mapping, parsed on first access (most tags are never asked)."""
+
+    __slots__ = ("_area", "_encoding", "_parsed")
+
+    def __init__(self, area: bytes, encoding: str) -> None:
+        self._area = area
+        self._encoding = encoding
+        self._parsed: dict[str, str] | None = None
+
+    def _dict(self) -> dict[str, str]:
+        parsed = self._parsed
+        if parsed is None:
+            parsed = self._parsed = _parse_attrs(self._area, self._encoding)
+        return parsed
+
+    def __getitem__(self, key: str) -> str:
+        return self._dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict())
+
+    def __len__(self) -> int:
+        return len(self._dict())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._dict()
+
+    def __repr__(self) -> str:
+        return repr(self._dict())
+
+
+_NO_ATTRS: Mapping[str, str] = MappingProxyType({})
+
+# --------------------------------------------------------------------------- scanner
+
+
+def _script_end(document: bytes, pos: int) -> int:
+    """Offset of the ``</script`` that ends script data starting at ``pos``, or -1."""
+    state = 0  # 0: script data, 1: escaped, 2: double escaped
+    while True:
+        if state == 0:
+            m = _SCRIPT_DATA.search(document, pos)
+            if m is None:
+                return -1
+            if document[m.start() + 1] != 0x21:  # not "<!--": the end tag
+                return m.start()
+            state, pos = 1, m.start() + 2  # the "--" of "<!--" may close it again: "<!-->"
+        elif state == 1:
+            m = _SCRIPT_ESCAPED.search(document, pos)
+            if m is None:
+                return -1
+            if document[m.start()] == 0x2D:  # "-->"
+                state, pos = 0, m.end()
+            elif m.group(1):
+                return m.start()
+            else:
+                state, pos = 2, m.end()
+        else:
+            m = _SCRIPT_DOUBLE_ESCAPED.search(document, pos)
+            if m is None:
+                return -1
+            state = 0 if document[m.start()] == 0x2D else 1
+            pos = m.end()
+
+
+def _self_closing(document: bytes, start: int) -> bool:
+    """Whether a tag whose quote-free area ends with "/" is self-closing (``<a href=/x/>``
+    is not: the "/" belongs to the value); rare enough to re-match with the full grammar."""
+    m = _FULL_TAG.match(document, start)
+    return m is not None and bool(m.group(6))
+
+
+def _make_tag(
+    m: re.Match[bytes],
+    name: str,
+    is_end: bool,
+    area: bytes | None,
+    full_area: bytes | None,
+    closing: bytes | None,
+    encoding: str,
+) -> Tag:
+    """Build a Tag from a match of :data:`_NEXT` (or :data:`_TAG`)."""
+    if area is None:
+        area = full_area or b""
+        self_closing = bool(closing)
+    else:
+        self_closing = area.endswith(b"/") and _self_closing(m.string, m.start())
+    if is_end or not area:
+        return Tag(name, is_end, m.start(), m.end(), _NO_ATTRS, self_closing)
+    return Tag(name, False, m.start(), m.end(), _LazyAttrs(area, encoding), self_closing)
+
+
+def iter_tags(
+    document: bytes, *, encoding: str = "utf-8", names: Collection[str] | None = None
+) -> Iterator[Tag]:
+    """Every start and end tag an HTML5 tokenizer would emit, in document order.
+
+    ``encoding`` only decodes names and attribute values; the structure is found on the
+    bytes, so it must be ASCII-compatible. ``names`` is the fast path: when given, only tags
+    with those (lowercase) names are yielded, the others are still tokenized (they decide
+    what is markup) but cost no object.
+    """
+    decoded: dict[bytes, str] = {}
+    tree = _Tree()
+    counts = tree.open_counts
+    wanted = None if names is None else frozenset(names)
+    pos = 0
+    while True:
+        for m in _NEXT.finditer(document, pos):
+            slash, raw_name, area, full_area, _, closing, fallback = m.groups()
+            if raw_name is None:
+                if fallback is None:
+                    continue  # comment, bogus comment, DOCTYPE or "</>": skipped
+                start = m.start()
+                if not document.startswith(b"<![CDATA[", start):
+                    return  # unterminated comment or tag: runs to the end of the document
+                if tree.cdata_allowed():
+                    end = document.find(b"]]>", start + 9)
+                    pos = end + 3
+                else:
+                    end = document.find(b">", start + 9)  # a bogus comment in HTML
+                    pos = end + 1
+                if end < 0:
+                    return
+                break
+            name = decoded.get(raw_name)
+            if name is None:
+                name = decoded[raw_name] = _text(raw_name.lower(), encoding)
+            if slash:
+                if wanted is None or name in wanted:
+                    yield _make_tag(m, name, True, area, full_area, closing, encoding)
+                if tree.foreign or tree.in_select or name == "table" or name == "form":
+                    tree.end(name)
+                else:
+                    count = counts.get(name)
+                    if count:
+                        counts[name] = count - 1
+                continue
+            if wanted is None or name in wanted:
+                tag = _make_tag(m, name, False, area, full_area, closing, encoding)
+                yield tag
+            elif tree.foreign or tree.in_select or name in _TREE_NAMES:
+                tag = _make_tag(m, name, False, area, full_area, closing, encoding)
+            else:
+                if name not in _VOID and name not in _NOT_COUNTED:
+                    counts[name] = counts.get(name, 0) + 1
+                continue
+            if not (tree.foreign or tree.in_select or name in _TREE_NAMES):
+                if name not in _VOID and name not in _NOT_COUNTED:
+                    counts[name] = counts.get(name, 0) + 1
+                continue
+            raw = tree.start(tag)
+            if raw is None:
+                continue
+            if raw == "plaintext":
+                return
+            end = m.end()
+            close = (
+                _script_end(document, end)
+                if raw == "script"
+                else _raw_end(_RAW_END[raw], document, end)
+            )
+            t = _TAG.match(document, close) if close >= 0 else None
+            if t is None:
+                return  # raw text or its end tag runs to the end of the document
+            if wanted is None or raw in wanted:
+                yield _make_tag(t, raw, True, t.group(3), t.group(4), t.group(6), encoding)
+            # (the end tag only closes the raw-text element, which the model never opened)
+            pos = t.end()
+            break
+        else:
+            return
+
+
+def _raw_end(pattern: re.Pattern[bytes], document: bytes, pos: int) -> int:
+    """Offset of the end tag of RAWTEXT/RCDATA content starting at ``pos``, or -1."""
+    m = pattern.search(document, pos)
+    return -1 if m is None else m.start()
