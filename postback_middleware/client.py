@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from .rewrite import text_response
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
@@ -41,11 +43,11 @@ class ClientScript:
     def serve(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Answer a request whose path lies under the prefix."""
         if environ.get("PATH_INFO") != self.path:
-            return _plain(start_response, "404 Not Found", b"Not found.")
+            return text_response(start_response, "404 Not Found", "Not found.")
         method = environ.get("REQUEST_METHOD")
         if method not in ("GET", "HEAD"):
-            return _plain(start_response, "405 Method Not Allowed", b"Method not allowed.",
-                          [("Allow", "GET, HEAD")])
+            return text_response(start_response, "405 Method Not Allowed", "Method not allowed.",
+                                 [("Allow", "GET, HEAD")])
         headers = [("Cache-Control", "public, max-age=31536000, immutable"), ("ETag", self._etag)]
         if environ.get("HTTP_IF_NONE_MATCH") == self._etag:
             start_response("304 Not Modified", headers)
@@ -57,17 +59,6 @@ class ClientScript:
         ]
         start_response("200 OK", headers)
         return [] if method == "HEAD" else [self.body]
-
-
-def _plain(
-    start_response: StartResponse,
-    status: str,
-    body: bytes,
-    extra: list[tuple[str, str]] | None = None,
-) -> list[bytes]:
-    headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
-    start_response(status, headers + (extra or []))
-    return [body]
 
 
 def script_nonce(content_security_policy: str | None) -> str | None:

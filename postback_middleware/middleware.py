@@ -33,7 +33,13 @@ from .config import Options, UserKey, check_secret_keys
 from .errors import BadRequest, CallbackError, Forbidden, Rejected
 from .inject import PostForm, inject
 from .registry import Registry
-from .rewrite import ClosingIterable, Page, limit_accept_encoding, rewrite_response
+from .rewrite import (
+    ClosingIterable,
+    Page,
+    limit_accept_encoding,
+    rewrite_response,
+    text_response,
+)
 from .tokens import Purpose, TokenSigner, encode_json
 from .verify import Postback, decode_reserved, verify_postback
 
@@ -173,7 +179,9 @@ class PostbackMiddleware:
                 response = self.registry.run_postback(postback.event, Request(environ))
             except Exception:
                 log.exception("postback handler %r failed", postback.event.target)
-                return _plain(start_response, "500 Internal Server Error", "Internal Server Error")
+                return text_response(
+                    start_response, "500 Internal Server Error", "Internal Server Error"
+                )
             if response is not None:
                 app = response
         limit_accept_encoding(environ)
@@ -278,7 +286,7 @@ class PostbackMiddleware:
         status = f"{rejection.status} {_REASONS[rejection.status]}"
         if callback:
             return _callback_reply(start_response, status, "e" + rejection.public_message)
-        return _plain(start_response, status, rejection.public_message)
+        return text_response(start_response, status, rejection.public_message)
 
     def _user(self, environ: WSGIEnvironment) -> str | None:
         user_key = self.options.user_key
@@ -304,29 +312,6 @@ def _refuse_reserved_query(query: str) -> None:
             raise BadRequest(f"reserved name {name[:40]!r} in the query string")
 
 
-def _plain(start_response: StartResponse, status: str, message: str) -> list[bytes]:
-    body = message.encode("utf-8")
-    start_response(
-        status,
-        [
-            ("Content-Type", "text/plain; charset=utf-8"),
-            ("Content-Length", str(len(body))),
-            ("Cache-Control", "no-store"),
-        ],
-    )
-    return [body]
-
-
 def _callback_reply(start_response: StartResponse, status: str, text: str) -> list[bytes]:
     """A callback answer in ASP.NET's framing: WebForms.js reads the body, not the status."""
-    body = text.encode("utf-8")
-    start_response(
-        status,
-        [
-            ("Content-Type", "text/plain; charset=utf-8"),
-            ("Content-Length", str(len(body))),
-            ("Cache-Control", "no-store"),
-            ("X-Content-Type-Options", "nosniff"),
-        ],
-    )
-    return [body]
+    return text_response(start_response, status, text, [("X-Content-Type-Options", "nosniff")])

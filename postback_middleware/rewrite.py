@@ -129,6 +129,23 @@ def _changed_headers(page: Page, length: int, vary_cookie: bool) -> Headers:
     return headers
 
 
+def text_response(
+    start_response: StartResponse,
+    status: str,
+    text: str,
+    extra_headers: Headers | None = None,
+) -> list[bytes]:
+    """A short ``text/plain`` answer that no cache keeps (errors, refusals, callbacks)."""
+    body = text.encode("utf-8")
+    headers = [
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("Content-Length", str(len(body))),
+        ("Cache-Control", "no-store"),
+    ]
+    start_response(status, headers + (extra_headers or []))
+    return [body]
+
+
 class _Capture:
     """Stands in for ``start_response``: passes untouched responses on, holds back the rest."""
 
@@ -191,14 +208,8 @@ class RewritingResponse:
             rewritten = self._transform(document, page)
         except Exception:
             log.exception("rewriting the response failed; answering 500")
-            message = b"Internal Server Error"
-            self._capture.downstream(
-                "500 Internal Server Error",
-                [("Content-Type", "text/plain; charset=utf-8"),
-                 ("Content-Length", str(len(message)))],
-                None,
-            )
-            return message
+            status, message = "500 Internal Server Error", "Internal Server Error"
+            return text_response(self._capture.downstream, status, message)[0]
         if rewritten is None:
             self._capture.downstream(page.status, page.headers, None)
             return body
