@@ -206,6 +206,8 @@ class PostbackMiddleware:
         if not isinstance(state, dict):
             raise TypeError(f"environ[{VIEWSTATE_KEY!r}] must be a dict, not {type(state)}")
         encode_json(state)  # fail early, with a clear message, on state that is not JSON
+        # Asked again, not reused from verification: a login postback changes the user, and the
+        # new page's tokens must belong to the new session.
         user = self._user(environ)
 
         def sign_form(form: PostForm) -> tuple[str, str]:

@@ -30,7 +30,7 @@ SKIP_ENVIRON_KEY = "postback.skip"
 SKIP_HEADER = "x-postback-skip"
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 DECODABLE_CODINGS = frozenset({"gzip", "x-gzip", "deflate"})
-# Codings a browser can decode but this engine cannot undo are not offered to the inner app.
+# Not ASCII-compatible: tags cannot be found by scanning bytes (left untouched for now).
 _UNICODE_WIDE = ("utf-16", "utf-32", "utf16", "utf32", "ucs-2", "ucs2")
 _DROPPED_WHEN_CHANGED = frozenset({"content-length", "etag", "content-md5"})
 
@@ -82,16 +82,12 @@ def choose_page(environ: WSGIEnvironment, status: str, headers: Headers) -> Page
 
 
 def limit_accept_encoding(environ: WSGIEnvironment) -> None:
-    """Offer the inner app only content codings the rewriter can decode."""
+    """Offer the inner app only content codings the rewriter can undo (``*`` is dropped too)."""
     accept = environ.get("HTTP_ACCEPT_ENCODING")
     if not accept:
         return
-    kept = [
-        item
-        for item in accept.split(",")
-        if item.split(";")[0].strip().lower() in DECODABLE_CODINGS | {"identity", "*"}
-    ]
-    kept = [item for item in kept if item.split(";")[0].strip() != "*"]
+    offered = DECODABLE_CODINGS | {"identity"}
+    kept = [item for item in accept.split(",") if item.split(";")[0].strip().lower() in offered]
     environ["HTTP_ACCEPT_ENCODING"] = ",".join(kept).strip() or "identity"
 
 
