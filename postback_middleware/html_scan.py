@@ -66,7 +66,7 @@ from dataclasses import dataclass
 from html.entities import html5 as _HTML5_ENTITIES
 from types import MappingProxyType
 
-__all__ = ["Tag", "iter_tags"]
+__all__ = ["Tag", "TagScanner", "iter_tags"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -496,76 +496,144 @@ def iter_tags(
     with those (lowercase) names are yielded, the others are still tokenized (they decide
     what is markup) but cost no object.
     """
-    decoded: dict[bytes, str] = {}
-    tree = _Tree()
-    counts = tree.open_counts
-    wanted = None if names is None else frozenset(names)
-    pos = 0
-    while True:
-        for m in _NEXT.finditer(document, pos):
-            slash, raw_name, area, full_area, _, closing, fallback = m.groups()
-            if raw_name is None:
-                if fallback is None:
-                    continue  # comment, bogus comment, DOCTYPE or "</>": skipped
-                start = m.start()
-                if not document.startswith(b"<![CDATA[", start):
-                    return  # unterminated comment or tag: runs to the end of the document
-                if tree.cdata_allowed():
-                    end = document.find(b"]]>", start + 9)
-                    pos = end + 3
+    tags, _ = TagScanner(encoding=encoding, names=names).scan(document, final=True)
+    return iter(tags)
+
+
+class TagScanner:
+    """Tokenizes a document that arrives in pieces (a streamed response).
+
+    :meth:`scan` tokenizes as much of the data as can be decided and says how far that is:
+    a construct that more bytes could change (a tag, comment or CDATA section without its
+    end, raw text without its end tag, a trailing ``<``) is left for the next call, which
+    gets it again at the start of its data. The tree model carries over between calls.
+
+    ``names`` limits the tags returned by name (as in :func:`iter_tags`); ``attr_hint`` also
+    returns any tag whose attribute text contains that lower-case word, so a caller that
+    looks for one attribute (``data-postback``) never decodes the attributes of the others.
+    """
+
+    def __init__(
+        self,
+        *,
+        encoding: str = "utf-8",
+        names: Collection[str] | None = None,
+        attr_hint: bytes | None = None,
+    ) -> None:
+        self._encoding = encoding
+        self._wanted = None if names is None else frozenset(names)
+        self._hint = attr_hint
+        self._tree = _Tree()
+        self._plaintext = False  # after <plaintext> nothing is markup any more
+        self._decoded: dict[bytes, str] = {}
+
+    def scan(self, data: bytes, *, final: bool) -> tuple[list[Tag], int]:
+        """The tags of ``data`` (offsets into it) and how far it is tokenized.
+
+        With ``final`` the data runs to the end of the document and is tokenized to its end;
+        otherwise the caller keeps ``data[safe:]`` and passes it again, followed by more.
+        """
+        tags: list[Tag] = []
+        if self._plaintext:
+            return tags, len(data)
+        return tags, self._scan(data, final, tags)
+
+    def _wants(self, name: str, area: bytes | None, full_area: bytes | None) -> bool:
+        if self._wanted is None or name in self._wanted:
+            return True
+        hint = self._hint
+        if hint is None:
+            return False
+        text = area if area is not None else full_area
+        return text is not None and hint in text.lower()
+
+    def _scan(self, document: bytes, final: bool, out: list[Tag]) -> int:
+        """The scanning loop; returns the offset up to which ``document`` is tokenized."""
+        decoded = self._decoded
+        encoding = self._encoding
+        tree = self._tree
+        counts = tree.open_counts
+        wants = self._wants
+        pos = 0
+        while True:
+            for m in _NEXT.finditer(document, pos):
+                slash, raw_name, area, full_area, _, closing, fallback = m.groups()
+                if raw_name is None:
+                    if fallback is None:
+                        continue  # comment, bogus comment, DOCTYPE or "</>": skipped
+                    start = m.start()
+                    if not document.startswith(b"<![CDATA[", start):
+                        # unterminated comment or tag: runs to the end of the document
+                        return len(document) if final else start
+                    if tree.cdata_allowed():
+                        end = document.find(b"]]>", start + 9)
+                        pos = end + 3
+                    else:
+                        end = document.find(b">", start + 9)  # a bogus comment in HTML
+                        pos = end + 1
+                    if end < 0:
+                        return len(document) if final else start
+                    break
+                name = decoded.get(raw_name)
+                if name is None:
+                    name = decoded[raw_name] = _text(raw_name.lower(), encoding)
+                if slash:
+                    if wants(name, area, full_area):
+                        out.append(_make_tag(m, name, True, area, full_area, closing, encoding))
+                    if tree.foreign or tree.in_select or name == "table" or name == "form":
+                        tree.end(name)
+                    else:
+                        count = counts.get(name)
+                        if count:
+                            counts[name] = count - 1
+                    continue
+                if wants(name, area, full_area):
+                    tag = _make_tag(m, name, False, area, full_area, closing, encoding)
+                    out.append(tag)
+                elif tree.foreign or tree.in_select or name in _TREE_NAMES:
+                    tag = _make_tag(m, name, False, area, full_area, closing, encoding)
                 else:
-                    end = document.find(b">", start + 9)  # a bogus comment in HTML
-                    pos = end + 1
-                if end < 0:
-                    return
+                    if name not in _VOID and name not in _NOT_COUNTED:
+                        counts[name] = counts.get(name, 0) + 1
+                    continue
+                if not (tree.foreign or tree.in_select or name in _TREE_NAMES):
+                    if name not in _VOID and name not in _NOT_COUNTED:
+                        counts[name] = counts.get(name, 0) + 1
+                    continue
+                raw = tree.start(tag)
+                if raw is None:
+                    continue
+                if raw == "plaintext":
+                    self._plaintext = True
+                    return len(document)
+                end = m.end()
+                close = (
+                    _script_end(document, end)
+                    if raw == "script"
+                    else _raw_end(_RAW_END[raw], document, end)
+                )
+                t = _TAG.match(document, close) if close >= 0 else None
+                if t is None:
+                    # raw text or its end tag runs to the end of the data
+                    if final:
+                        return len(document)
+                    # The start tag is scanned again with the next piece. Processing it twice
+                    # is harmless: the only change a raw-text start tag makes to the model is
+                    # closing an open <select>, and closing it again changes nothing.
+                    if out and out[-1] is tag:
+                        out.pop()
+                    return m.start()
+                if wants(raw, t.group(3), t.group(4)):
+                    out.append(_make_tag(t, raw, True, t.group(3), t.group(4), t.group(6),
+                                         encoding))
+                # (the end tag only closes the raw-text element, which the model never opened)
+                pos = t.end()
                 break
-            name = decoded.get(raw_name)
-            if name is None:
-                name = decoded[raw_name] = _text(raw_name.lower(), encoding)
-            if slash:
-                if wanted is None or name in wanted:
-                    yield _make_tag(m, name, True, area, full_area, closing, encoding)
-                if tree.foreign or tree.in_select or name == "table" or name == "form":
-                    tree.end(name)
-                else:
-                    count = counts.get(name)
-                    if count:
-                        counts[name] = count - 1
-                continue
-            if wanted is None or name in wanted:
-                tag = _make_tag(m, name, False, area, full_area, closing, encoding)
-                yield tag
-            elif tree.foreign or tree.in_select or name in _TREE_NAMES:
-                tag = _make_tag(m, name, False, area, full_area, closing, encoding)
             else:
-                if name not in _VOID and name not in _NOT_COUNTED:
-                    counts[name] = counts.get(name, 0) + 1
-                continue
-            if not (tree.foreign or tree.in_select or name in _TREE_NAMES):
-                if name not in _VOID and name not in _NOT_COUNTED:
-                    counts[name] = counts.get(name, 0) + 1
-                continue
-            raw = tree.start(tag)
-            if raw is None:
-                continue
-            if raw == "plaintext":
-                return
-            end = m.end()
-            close = (
-                _script_end(document, end)
-                if raw == "script"
-                else _raw_end(_RAW_END[raw], document, end)
-            )
-            t = _TAG.match(document, close) if close >= 0 else None
-            if t is None:
-                return  # raw text or its end tag runs to the end of the document
-            if wanted is None or raw in wanted:
-                yield _make_tag(t, raw, True, t.group(3), t.group(4), t.group(6), encoding)
-            # (the end tag only closes the raw-text element, which the model never opened)
-            pos = t.end()
-            break
-        else:
-            return
+                # A "<" at the very end may open a tag once more bytes come.
+                if not final and document.endswith(b"<"):
+                    return len(document) - 1
+                return len(document)
 
 
 def _raw_end(pattern: re.Pattern[bytes], document: bytes, pos: int) -> int:

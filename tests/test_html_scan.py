@@ -11,7 +11,7 @@ from html5lib.constants import namespaces, specialElements, tokenTypes
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
-from postback_middleware.html_scan import Tag, iter_tags
+from postback_middleware.html_scan import Tag, TagScanner, iter_tags
 
 Simple = tuple[bool, str, dict[str, str]]  # (is_end, name, attrs)
 
@@ -652,3 +652,54 @@ def test_generated_documents_match_html5lib(document: str) -> None:
     tags = list(iter_tags(encoded))
     assert [(t.is_end, t.name, dict(t.attrs)) for t in tags] == expected
     assert_offsets(encoded, tags)
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+def scanned_in_pieces(document: bytes, cuts: list[int], **options: Any) -> list[Tag]:
+    """Feed ``document`` to a TagScanner cut at ``cuts``, as a streamed response arrives."""
+    scanner = TagScanner(**options)
+    tags: list[Tag] = []
+    kept = b""  # what the scanner left undecided, given again with the next piece
+    offset = 0  # document offset of kept[0]
+    bounds = [*sorted({c for c in cuts if 0 < c < len(document)}), len(document)]
+    start = 0
+    for bound in bounds:
+        data = kept + document[start:bound]
+        final = bound == len(document)
+        found, safe = scanner.scan(data, final=final)
+        assert 0 <= safe <= len(data)
+        assert all(tag.end <= safe for tag in found)
+        tags += [Tag(t.name, t.is_end, t.start + offset, t.end + offset, t.attrs, t.self_closing)
+                 for t in found]
+        kept, offset, start = data[safe:], offset + safe, bound
+    assert kept == b"" or final
+    return tags
+
+
+def as_tuples(tags: list[Tag]) -> list[tuple[Any, ...]]:
+    return [(t.is_end, t.name, t.start, t.end, dict(t.attrs), t.self_closing) for t in tags]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_FRAGMENTS, max_size=14).map("".join), st.lists(st.integers(0, 400), max_size=8))
+def test_scanning_in_pieces_finds_the_same_tags(document: str, cuts: list[int]) -> None:
+    encoded = document.encode("utf-8")
+    assert as_tuples(scanned_in_pieces(encoded, cuts)) == as_tuples(list(iter_tags(encoded)))
+
+
+@pytest.mark.parametrize("document", [t.encode() for t in TRICKY],
+                         ids=[f"tricky-{i}" for i in range(len(TRICKY))])
+def test_tricky_documents_byte_by_byte(document: bytes) -> None:
+    every_byte = list(range(1, len(document)))
+    assert as_tuples(scanned_in_pieces(document, every_byte)) == as_tuples(
+        list(iter_tags(document)))
+
+
+def test_attr_hint_returns_only_named_and_hinted_tags() -> None:
+    document = (b'<head></head><div id=a><a DATA-POSTBACK="x">1</a><p title="postback">'
+                b"<script>'<a data-postback=y>'</script><form>")
+    tags = TagScanner(names={"form", "head"}, attr_hint=b"postback").scan(document, final=True)[0]
+    assert [(t.is_end, t.name) for t in tags] == [
+        (False, "head"), (True, "head"), (False, "a"), (False, "p"), (False, "form")]
