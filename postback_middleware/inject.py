@@ -8,38 +8,29 @@ A form gets fields when it is a POST form (``method`` is ``post``, ASCII case-in
 pairs declared inside it by ``data-postback`` / ``data-postback-argument`` and by named controls
 with ``data-autopostback``. A ``<form>`` start tag inside an open form is ignored, as browsers
 ignore it; a form left open runs to the end of the document.
+
+Pages may arrive in pieces (a streamed response). A form whose start and end tags arrive in the
+same piece, as every form of a buffered page does, gets all its fields at the top. A form still
+open when its piece ends gets the fields that do not depend on its content at the top at once,
+and ``__VIEWSTATE`` / ``__EVENTVALIDATION`` just before its ``</form>`` (or at the end of the
+document), when its event pairs are known. The script tag goes before ``</head>`` when that
+arrives with the first post form, else just before the first post form.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 
 from . import fields as f
-from .html_scan import Tag, iter_tags
+from .html_scan import TagScanner
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _AUTOPOSTBACK_TAGS = frozenset({"input", "select", "textarea"})
 _URL_NOISE = str.maketrans("", "", "\t\n\r")
-
-
-@dataclass
-class PostForm:
-    """A form that receives fields, with what the scan learned about it."""
-
-    tag_start: int  # the "<" of the form's start tag
-    insert_at: int  # just past the form's start tag
-    action_path: str  # the path its tokens are bound to (WSGI form: latin-1 text)
-    pairs: list[list[str]] = field(default_factory=list)
-
-
-@dataclass
-class PageForms:
-    forms: list[PostForm]
-    script_at: int | None  # where the client script tag goes
-    taken_ids: set[str]  # reserved ids the page already uses
 
 
 def origin_of(url: str) -> tuple[str, str, int | None] | None:
@@ -70,103 +61,155 @@ def action_path(action: str | None, page_url: str) -> str | None:
         return None
 
 
-def find_post_forms(tags: Iterable[Tag], page_url: str) -> PageForms:
-    forms: list[PostForm] = []
-    head_end = None
-    open_form: PostForm | None = None
-    inside_form = False  # also true inside a GET or cross-origin form: nested forms are ignored
-    taken: set[str] = set()
-    for tag in tags:
-        if tag.is_end:
-            if tag.name == "form":
-                inside_form = False
-                open_form = None
-            elif tag.name == "head" and head_end is None:
-                head_end = tag.start
-            continue
-        attrs = tag.attrs
-        element_id = attrs.get("id")
-        if element_id in f.RESERVED:
-            taken.add(element_id)
-        if tag.name == "form":
-            if inside_form:
-                continue
-            inside_form = True
-            path = None
-            if attrs.get("method", "").lower() == "post":
-                path = action_path(attrs.get("action"), page_url)
-            open_form = None if path is None else PostForm(tag.start, tag.end, path)
-            if open_form is not None:
-                forms.append(open_form)
-            continue
-        if open_form is None:
-            continue
-        target = attrs.get("data-postback")
-        if target:
-            _add_pair(open_form, target, attrs.get("data-postback-argument", ""))
-        if "data-autopostback" in attrs and tag.name in _AUTOPOSTBACK_TAGS:
-            name = attrs.get("name")
-            if name:
-                _add_pair(open_form, name, "")
-    # Before </head>, else just before the first post form (never inside it).
-    script_at = head_end if head_end is not None else (forms[0].tag_start if forms else None)
-    return PageForms(forms=forms, script_at=script_at, taken_ids=taken)
-
-
-def _add_pair(form: PostForm, target: str, argument: str) -> None:
-    pair = [target, argument]
-    if pair not in form.pairs:
-        form.pairs.append(pair)
-
-
 def hidden_input(name: str, value: str, *, with_id: bool) -> bytes:
     id_attr = f' id="{name}"' if with_id else ""
     escaped = html.escape(value, quote=True)
     return f'<input type="hidden" name="{name}"{id_attr} value="{escaped}" />'.encode("ascii")
 
 
+@dataclass
+class PostForm:
+    """A form that receives fields, with what the scan learned about it."""
+
+    insert_at: int  # just past its start tag (offset in the piece it arrived in)
+    action_path: str  # the path its tokens are bound to (WSGI form: latin-1 text)
+    pairs: list[list[str]] = field(default_factory=list)
+
+    def add_pair(self, target: str, argument: str) -> None:
+        pair = [target, argument]
+        if pair not in self.pairs:
+            self.pairs.append(pair)
+
+
 TokenPair = tuple[str, str]
+_RESERVED_ID = re.compile(
+    rb"""\bid[\t\n\f\r ]*=[\t\n\f\r ]*["']?(__(?:"""
+    + b"|".join(name[2:].encode() for name in sorted(f.RESERVED))
+    + rb"))\b"
+)
+_TOP_FIELDS = (f.EVENTTARGET, f.EVENTARGUMENT)
+_TOKEN_FIELDS = (f.VIEWSTATE, f.EVENTVALIDATION)
+_CLIENT_FIELDS = (f.LASTFOCUS, f.SCROLLPOSITIONX, f.SCROLLPOSITIONY)
 
 
-def inject(
-    document: bytes,
-    *,
-    page_url: str,
-    encoding: str,
-    sign_form: Callable[[PostForm], TokenPair],
-    script_tag: bytes,
-    client_fields: dict[str, str] | None,
-) -> bytes | None:
-    """The document with fields and script inserted, or None when it has no post form.
+class FormRewriter:
+    """Inserts fields and the script tag into one page, given whole or in pieces.
 
-    ``sign_form`` returns the (view state, event validation) tokens of one form.
-    ``client_fields`` are the scroll/focus fields to add (None when the option is off).
+    ``sign_form(form)`` returns the (view state, event validation) tokens of a form once its
+    pairs are known; ``client_fields`` are the scroll/focus values to add (None: option off).
     """
-    page = find_post_forms(iter_tags(document, encoding=encoding), page_url)
-    if not page.forms:
-        return None
-    insertions: list[tuple[int, bytes]] = []
-    for index, form in enumerate(page.forms):
-        viewstate, validation = sign_form(form)
-        values = [
-            (f.EVENTTARGET, ""),
-            (f.EVENTARGUMENT, ""),
-            (f.VIEWSTATE, viewstate),
-            (f.EVENTVALIDATION, validation),
-        ]
-        if client_fields is not None:
-            values += [
-                (name, client_fields.get(name, ""))
-                for name in (f.LASTFOCUS, f.SCROLLPOSITIONX, f.SCROLLPOSITIONY)
-            ]
-        block = b"".join(
-            hidden_input(name, value, with_id=index == 0 and name not in page.taken_ids)
-            for name, value in values
+
+    def __init__(
+        self,
+        *,
+        page_url: str,
+        encoding: str,
+        sign_form: Callable[[PostForm], TokenPair],
+        script_tag: bytes,
+        client_fields: dict[str, str] | None,
+    ) -> None:
+        self._scanner = TagScanner(encoding=encoding, names=("form", "head"),
+                                   attr_hint=b"postback")
+        self._page_url = page_url
+        self._sign_form = sign_form
+        self._script_tag = script_tag
+        self._client_fields = client_fields
+        self.forms: list[PostForm] = []  # every post form found so far
+        self._open: PostForm | None = None  # the post form being read
+        self._inside_form = False  # also inside a GET or cross-origin form
+        self._taken_ids: set[str] = set()  # reserved ids the page itself uses
+        self._kept = b""  # the end of the last piece, which the scanner left undecided
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.forms)
+
+    def rewrite(self, document: bytes) -> bytes:
+        """A whole page at once (``self.forms`` then says whether anything was added)."""
+        return self._rewrite(document, final=True)
+
+    def feed(self, piece: bytes) -> bytes:
+        """The next piece of a streamed page; returns what can be sent now."""
+        return self._rewrite(self._kept + piece, final=False)
+
+    def finish(self) -> bytes:
+        """The end of a streamed page."""
+        return self._rewrite(self._kept, final=True)
+
+    def _rewrite(self, data: bytes, *, final: bool) -> bytes:
+        tags, decided = self._scanner.scan(data, final=final)
+        self._kept = data[decided:]
+        data = data[:decided]
+        if b"__" in data:
+            self._taken_ids.update(m.decode() for m in _RESERVED_ID.findall(data))
+        insertions: list[tuple[int, bytes]] = []
+        started_here: list[PostForm] = []  # forms whose start tag is in this piece
+        head_end = None
+        for tag in tags:
+            if tag.is_end:
+                if tag.name == "form":
+                    self._inside_form = False
+                    form, self._open = self._open, None
+                    if form in started_here:
+                        started_here.remove(form)
+                        insertions.append((form.insert_at, self._fields(form, *_TOP_FIELDS,
+                                                                        *_TOKEN_FIELDS)))
+                    elif form is not None:
+                        insertions.append((tag.start, self._fields(form, *_TOKEN_FIELDS)))
+                elif tag.name == "head" and head_end is None:
+                    head_end = tag.start
+                continue
+            if tag.name == "form":
+                if self._inside_form:
+                    continue  # browsers ignore a form start tag inside a form
+                self._inside_form = True
+                self._open = self._post_form(tag.attrs, tag.end)
+                if self._open is not None:
+                    if not self.forms:
+                        at = head_end if head_end is not None else tag.start
+                        insertions.append((at, self._script_tag))
+                    self.forms.append(self._open)
+                    started_here.append(self._open)
+                continue
+            if self._open is not None:
+                self._collect_pairs(self._open, tag.name, tag.attrs)
+        for form in started_here:
+            # At the end of the document an open form's pairs are all known: all fields on top.
+            names: tuple[str, ...] = (*_TOP_FIELDS, *_TOKEN_FIELDS) if final else _TOP_FIELDS
+            insertions.append((form.insert_at, self._fields(form, *names)))
+        if final and self._open is not None and self._open not in started_here:
+            insertions.append((len(data), self._fields(self._open, *_TOKEN_FIELDS)))
+        return splice(data, insertions) if insertions else data
+
+    def _post_form(self, attrs: Mapping[str, str], insert_at: int) -> PostForm | None:
+        if attrs.get("method", "").lower() != "post":
+            return None
+        path = action_path(attrs.get("action"), self._page_url)
+        return None if path is None else PostForm(insert_at, path)
+
+    @staticmethod
+    def _collect_pairs(form: PostForm, name: str, attrs: Mapping[str, str]) -> None:
+        target = attrs.get("data-postback")
+        if target:
+            form.add_pair(target, attrs.get("data-postback-argument", ""))
+        if "data-autopostback" in attrs and name in _AUTOPOSTBACK_TAGS:
+            control = attrs.get("name")
+            if control:
+                form.add_pair(control, "")
+
+    def _fields(self, form: PostForm, *names: str) -> bytes:
+        """The hidden inputs ``names`` of ``form`` (ids on the first form, when unique)."""
+        values = {f.EVENTTARGET: "", f.EVENTARGUMENT: ""}
+        if f.VIEWSTATE in names:
+            values[f.VIEWSTATE], values[f.EVENTVALIDATION] = self._sign_form(form)
+        if self._client_fields is not None and f.EVENTTARGET in names:
+            names = (*names, *_CLIENT_FIELDS)
+            values.update((name, self._client_fields.get(name, "")) for name in _CLIENT_FIELDS)
+        first = form is self.forms[0]
+        return b"".join(
+            hidden_input(name, values[name], with_id=first and name not in self._taken_ids)
+            for name in names
         )
-        insertions.append((form.insert_at, block))
-    assert page.script_at is not None
-    insertions.append((page.script_at, script_tag))
-    return splice(document, insertions)
 
 
 def splice(document: bytes, insertions: list[tuple[int, bytes]]) -> bytes:

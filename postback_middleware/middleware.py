@@ -31,7 +31,7 @@ from .body import assemble, multipart_boundary, read_body, scan_multipart, scan_
 from .client import ClientScript, script_nonce
 from .config import Options, UserKey, check_secret_keys
 from .errors import BadRequest, CallbackError, Forbidden, Rejected
-from .inject import PostForm, inject
+from .inject import FormRewriter, PostForm
 from .registry import Registry
 from .rewrite import (
     ClosingIterable,
@@ -40,7 +40,7 @@ from .rewrite import (
     rewrite_response,
     text_response,
 )
-from .tokens import Purpose, TokenSigner, encode_json
+from .tokens import Purpose, TokenSigner
 from .verify import Postback, decode_reserved, verify_postback
 
 if TYPE_CHECKING:
@@ -187,30 +187,27 @@ class PostbackMiddleware:
         limit_accept_encoding(environ)
         client_fields = postback.client_fields if postback is not None else {}
 
-        def transform(document: bytes, page: Page) -> bytes | None:
-            return self._inject(environ, document, page, client_fields)
+        def make_rewriter(page: Page) -> FormRewriter:
+            return self._rewriter(environ, page, client_fields)
 
         return rewrite_response(
-            app, environ, start_response, transform,
+            app, environ, start_response, make_rewriter,
             vary_cookie=self.options.user_key is not None,
         )
 
-    def _inject(
-        self,
-        environ: WSGIEnvironment,
-        document: bytes,
-        page: Page,
-        client_fields: dict[str, str],
-    ) -> bytes | None:
-        state = environ.get(VIEWSTATE_KEY)
-        if not isinstance(state, dict):
-            raise TypeError(f"environ[{VIEWSTATE_KEY!r}] must be a dict, not {type(state)}")
-        encode_json(state)  # fail early, with a clear message, on state that is not JSON
+    def _rewriter(
+        self, environ: WSGIEnvironment, page: Page, client_fields: dict[str, str]
+    ) -> FormRewriter:
+        """The page editor for this response; tokens are signed when a form's pairs are known."""
         # Asked again, not reused from verification: a login postback changes the user, and the
         # new page's tokens must belong to the new session.
         user = self._user(environ)
 
         def sign_form(form: PostForm) -> tuple[str, str]:
+            # Read now, not earlier: what the app left in the view state while rendering.
+            state = environ.get(VIEWSTATE_KEY)
+            if not isinstance(state, dict):
+                raise TypeError(f"environ[{VIEWSTATE_KEY!r}] must be a dict, not {type(state)}")
             form_id = self.signer.new_form_id()
             sign = self.signer.sign
             path = form.action_path
@@ -222,8 +219,7 @@ class PostbackMiddleware:
         tag = self.script.tag(
             environ.get("SCRIPT_NAME", ""), script_nonce(page.header("content-security-policy"))
         )
-        return inject(
-            document,
+        return FormRewriter(
             page_url=request_uri(environ),
             encoding=page.charset,
             sign_form=sign_form,

@@ -6,19 +6,25 @@ A gzip/deflate body is decoded, rewritten and re-encoded; any other content codi
 untouched (and the request side only offers the inner app codings it can undo).
 
 Everything else passes straight through: the inner app's iterable is returned as it is, so
-``wsgi.file_wrapper`` and streaming keep working. A rewritten body is buffered (this first engine
-needs the whole page), gets a fresh ``Content-Length``, loses ``ETag`` / ``Content-MD5``, and
-gains ``Vary: Cookie`` when tokens depend on the user. The inner iterable is closed exactly once.
+``wsgi.file_wrapper`` keeps working. A page is rewritten in one of two ways:
+
+* **buffered**, when the app returns a list or tuple (the whole page is there anyway): it gets a
+  fresh ``Content-Length``; ``ETag`` / ``Content-MD5`` are dropped when the page changed;
+* **streamed**, for any other iterable: each piece is rewritten and sent as it comes, so the
+  first bytes leave before the app has finished and memory stays about one piece. The length
+  is not known in advance, so ``Content-Length``, ``ETag`` and ``Content-MD5`` are dropped.
+
+Either way ``Vary: Cookie`` is added when tokens depend on the user, and the inner iterable is
+closed exactly once.
 """
 
 from __future__ import annotations
 
-import gzip
 import logging
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -51,8 +57,20 @@ class Page:
         return next((value for key, value in self.headers if key.lower() == name), None)
 
 
-# Returns the new document, or None to leave the page as it was.
-Transform = Callable[[bytes, Page], "bytes | None"]
+class Rewriter(Protocol):
+    """What edits one page (see ``inject.FormRewriter``)."""
+
+    @property
+    def changed(self) -> bool: ...
+
+    def rewrite(self, document: bytes) -> bytes: ...
+
+    def feed(self, piece: bytes) -> bytes: ...
+
+    def finish(self) -> bytes: ...
+
+
+RewriterFactory = Callable[[Page], Rewriter]
 
 
 def choose_page(environ: WSGIEnvironment, status: str, headers: Headers) -> Page | None:
@@ -91,28 +109,49 @@ def limit_accept_encoding(environ: WSGIEnvironment) -> None:
     environ["HTTP_ACCEPT_ENCODING"] = ",".join(kept).strip() or "identity"
 
 
-def _decode(body: bytes, coding: str) -> bytes:
-    if coding in ("gzip", "x-gzip"):
-        return gzip.decompress(body)
-    if coding == "deflate":
-        try:
-            return zlib.decompress(body)
-        except zlib.error:
-            return zlib.decompress(body, -zlib.MAX_WBITS)  # raw deflate, as some servers send
-    return body
+def _has_zlib_header(data: bytes) -> bool:
+    """RFC 1950: method 8 (deflate) and CMF * 256 + FLG divisible by 31 (too short: assume so)."""
+    if len(data) < 2:
+        return True
+    return data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
 
 
-def _encode(body: bytes, coding: str) -> bytes:
-    if coding in ("gzip", "x-gzip"):
-        return gzip.compress(body)
-    if coding == "deflate":
-        return zlib.compress(body)
-    return body
+class _Coding:
+    """Undoes and redoes a page's gzip/deflate content coding, whole or piece by piece."""
+
+    def __init__(self, coding: str) -> None:
+        self.coding = coding
+        gzip_coding = coding in ("gzip", "x-gzip")
+        self._decoder: Any = zlib.decompressobj(31 if gzip_coding else 15) if coding else None
+        self._encoder: Any = zlib.compressobj(wbits=31 if gzip_coding else 15) if coding else None
+        self._header_checked = coding != "deflate"
+
+    def decode(self, data: bytes) -> bytes:
+        if self._decoder is None or not data:
+            return data
+        if not self._header_checked:
+            # "deflate" should be zlib-wrapped (RFC 1950), but some servers send raw deflate.
+            self._header_checked = True
+            if not _has_zlib_header(data):
+                self._decoder = zlib.decompressobj(-zlib.MAX_WBITS)
+        return bytes(self._decoder.decompress(data))
+
+    def encode(self, data: bytes, *, flush: bool) -> bytes:
+        """Compress; with ``flush`` everything given so far can be decoded by the browser."""
+        if self._encoder is None:
+            return data
+        out = bytes(self._encoder.compress(data))
+        return out + self._encoder.flush(zlib.Z_SYNC_FLUSH) if flush and data else out
+
+    def end(self) -> bytes:
+        return b"" if self._encoder is None else bytes(self._encoder.flush())
 
 
-def _changed_headers(page: Page, length: int, vary_cookie: bool) -> Headers:
+def _output_headers(page: Page, length: int | None, vary_cookie: bool) -> Headers:
+    """Headers of a changed page: its length if known, no validators, Vary: Cookie if asked."""
     headers = [(k, v) for k, v in page.headers if k.lower() not in _DROPPED_WHEN_CHANGED]
-    headers.append(("Content-Length", str(length)))
+    if length is not None:
+        headers.append(("Content-Length", str(length)))
     if vary_cookie:
         vary = [(i, v) for i, (k, v) in enumerate(headers) if k.lower() == "vary"]
         if not vary:
@@ -174,45 +213,103 @@ class RewritingResponse:
         self,
         result: Iterable[bytes],
         capture: _Capture,
-        transform: Transform,
+        make_rewriter: RewriterFactory,
         *,
         vary_cookie: bool,
     ) -> None:
         self._result = result
         self._capture = capture
-        self._transform = transform
+        self._make_rewriter = make_rewriter
         self._vary_cookie = vary_cookie
         self._closed = False
+        self._headers_sent = False
 
     def __iter__(self) -> Iterator[bytes]:
         capture = self._capture
         iterator = iter(self._result)
+        if isinstance(self._result, list | tuple):
+            for chunk in iterator:
+                if capture.page is None:  # start_response chose to pass it through
+                    yield chunk
+                    yield from iterator
+                    return
+                capture.buffer.append(chunk)
+            if capture.page is not None:
+                self.close()
+                yield self._whole(capture.page, b"".join(capture.buffer))
+            return
+        yield from self._streamed(iterator)
+
+    def _whole(self, page: Page, body: bytes) -> bytes:
+        try:
+            coding = _Coding(page.content_encoding)
+            rewriter = self._make_rewriter(page)
+            document = rewriter.rewrite(coding.decode(body))
+            if not rewriter.changed:
+                self._send(page.status, page.headers)
+                return body
+            encoded = coding.encode(document, flush=False) + coding.end()
+        except Exception:
+            return self._failed()
+        self._send(page.status, _output_headers(page, len(encoded), self._vary_cookie))
+        return encoded
+
+    def _streamed(self, iterator: Iterator[bytes]) -> Iterator[bytes]:
+        capture = self._capture
+        state: tuple[Page, _Coding, Rewriter] | None = None
         for chunk in iterator:
-            if capture.page is None:  # start_response chose to pass this response through
+            page = capture.page
+            if page is None:  # start_response chose to pass it through
                 yield chunk
                 yield from iterator
                 return
-            capture.buffer.append(chunk)
+            try:
+                if state is None:
+                    state = page, _Coding(page.content_encoding), self._make_rewriter(page)
+                    chunk = b"".join([*capture.buffer, chunk])  # write() came first
+                _, coding, rewriter = state
+                out = coding.encode(rewriter.feed(coding.decode(chunk)), flush=True)
+            except Exception:
+                yield self._failed()
+                return
+            if out:
+                self._send_streaming_headers(page)
+                yield out
         if capture.page is None:
             return
         self.close()
-        yield self._finish(capture.page, b"".join(capture.buffer))
-
-    def _finish(self, page: Page, body: bytes) -> bytes:
         try:
-            document = _decode(body, page.content_encoding)
-            rewritten = self._transform(document, page)
+            if state is None:
+                page = capture.page
+                state = page, _Coding(page.content_encoding), self._make_rewriter(page)
+                tail = state[2].feed(state[1].decode(b"".join(capture.buffer)))
+            else:
+                tail = b""
+            page, coding, rewriter = state
+            out = coding.encode(tail + rewriter.finish(), flush=False) + coding.end()
         except Exception:
-            log.exception("rewriting the response failed; answering 500")
-            status, message = "500 Internal Server Error", "Internal Server Error"
-            return text_response(self._capture.downstream, status, message)[0]
-        if rewritten is None:
-            self._capture.downstream(page.status, page.headers, None)
-            return body
-        encoded = _encode(rewritten, page.content_encoding)
-        headers = _changed_headers(page, len(encoded), self._vary_cookie)
-        self._capture.downstream(page.status, headers, None)
-        return encoded
+            yield self._failed()
+            return
+        self._send_streaming_headers(page)
+        if out:
+            yield out
+
+    def _send_streaming_headers(self, page: Page) -> None:
+        if not self._headers_sent:
+            self._send(page.status, _output_headers(page, None, self._vary_cookie))
+
+    def _send(self, status: str, headers: Headers) -> None:
+        self._headers_sent = True
+        self._capture.downstream(status, headers, None)
+
+    def _failed(self) -> bytes:
+        """A 500 if nothing was sent yet; otherwise the connection must be cut short."""
+        if self._headers_sent:
+            log.exception("rewriting a streamed page failed after it started; cutting it short")
+            raise
+        log.exception("rewriting the response failed; answering 500")
+        status, message = "500 Internal Server Error", "Internal Server Error"
+        return text_response(self._capture.downstream, status, message)[0]
 
     def close(self) -> None:
         if self._closed:
@@ -227,16 +324,16 @@ def rewrite_response(
     app: WSGIApplication,
     environ: WSGIEnvironment,
     start_response: StartResponse,
-    transform: Transform,
+    make_rewriter: RewriterFactory,
     *,
     vary_cookie: bool,
 ) -> Iterable[bytes]:
-    """Call ``app`` and rewrite its response with ``transform`` when :func:`choose_page` says so."""
+    """Call ``app`` and rewrite its response when :func:`choose_page` says so."""
     capture = _Capture(environ, start_response)
     result = app(environ, capture)
     if capture.started and capture.page is None:
         return result  # decided already: untouched, the app's own iterable
-    return RewritingResponse(result, capture, transform, vary_cookie=vary_cookie)
+    return RewritingResponse(result, capture, make_rewriter, vary_cookie=vary_cookie)
 
 
 class ClosingIterable:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
+import itertools
+import re
+from typing import Any
 
-from postback_middleware.html_scan import iter_tags
-from postback_middleware.inject import action_path, find_post_forms, inject, splice
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from postback_middleware.inject import FormRewriter, PostForm, action_path, splice
+
+from .test_html_scan import _FRAGMENTS
 
 PAGE_URL = "http://shop.example/cart/view?id=3"
 
@@ -38,9 +45,19 @@ def test_action_path(action: str | None, expected: str | None) -> None:
     assert action_path(action, PAGE_URL) == expected
 
 
+def rewriter(**options: Any) -> FormRewriter:
+    def sign(form: PostForm) -> tuple[str, str]:
+        return "VS", "EV:" + ";".join(",".join(pair) for pair in form.pairs)
+
+    settings = {"page_url": PAGE_URL, "encoding": "utf-8", "sign_form": sign,
+                "script_tag": b"<script/>", "client_fields": None, **options}
+    return FormRewriter(**settings)
+
+
 def forms_of(document: str) -> list[tuple[str, list[list[str]]]]:
-    page = find_post_forms(iter_tags(document.encode()), PAGE_URL)
-    return [(form.action_path, form.pairs) for form in page.forms]
+    editor = rewriter()
+    editor.rewrite(document.encode())
+    return [(form.action_path, form.pairs) for form in editor.forms]
 
 
 @pytest.mark.parametrize(
@@ -83,8 +100,9 @@ def test_find_post_forms(document: str, expected: list[tuple[str, list[list[str]
 
 
 def run(document: str) -> bytes | None:
-    return inject(document.encode(), page_url=PAGE_URL, encoding="utf-8",
-                  sign_form=lambda form: ("VS", "EV"), script_tag=b"<script/>", client_fields=None)
+    editor = rewriter()
+    out = editor.rewrite(document.encode())
+    return out if editor.changed else None
 
 
 def test_script_goes_before_head_end_once() -> None:
@@ -128,3 +146,68 @@ def test_splice_keeps_every_byte() -> None:
     document = b"0123456789"
     out = splice(document, [(5, b"[b]"), (0, b"[a]"), (5, b"[c]"), (10, b"[d]")])
     assert out == b"[a]01234[b][c]56789[d]"
+
+
+# -- streamed pages -------------------------------------------------------------------------
+
+INSERTED = re.compile(rb'<input type="hidden" name="__[A-Z]+"(?: id="__[A-Z]+")? value="[^"]*" />'
+                      rb"|<script/>")
+
+
+def streamed(document: bytes, cuts: list[int], **options: Any) -> bytes:
+    editor = rewriter(**options)
+    bounds = [0, *sorted({c for c in cuts if 0 < c < len(document)}), len(document)]
+    out = b"".join(editor.feed(document[a:b]) for a, b in itertools.pairwise(bounds))
+    return out + editor.finish()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.one_of(_FRAGMENTS, st.sampled_from([
+        '<form method="post">', "</form>", '<form method="post" action="//x.example/">',
+        '<a data-postback="t" data-postback-argument="1">', "<select name=s data-autopostback>",
+        "</head>", '<form method="get">',
+    ])), max_size=16).map("".join),
+    st.lists(st.integers(0, 300), max_size=6),
+)
+def test_insertions_are_all_that_changes(document: str, cuts: list[int]) -> None:
+    """Faithful: whole or in pieces, the output minus the insertions is the input."""
+    encoded = document.encode()
+    whole = rewriter().rewrite(encoded)
+    assert INSERTED.sub(b"", whole) == encoded
+    assert INSERTED.sub(b"", streamed(encoded, cuts)) == encoded
+
+
+def test_form_split_across_pieces_gets_its_tokens_before_its_end() -> None:
+    document = (b'<html><head></head><body><form method="post"><p>'
+                + b"x" * 100 + b'<a data-postback="del" data-postback-argument="7">d</a></p>'
+                b"</form><p>after</p></body></html>")
+    out = streamed(document, [60, 120])
+    top = out.index(b'name="__EVENTTARGET"')
+    tokens = out.index(b'name="__VIEWSTATE"')
+    assert out.index(b"<form") < top < out.index(b"<a data-postback") < tokens
+    assert out.index(b'value="EV:del,7"') < out.index(b"</form>")
+    # the script goes before the first post form: </head> was already sent
+    assert out.index(b"<script/>") < out.index(b"<form")
+
+
+def test_buffered_and_single_piece_pages_get_everything_on_top() -> None:
+    document = b'<head></head><form method="post"><a data-postback="x"></a></form>'
+    for out in (rewriter().rewrite(document), streamed(document, [])):
+        assert out.index(b'name="__EVENTVALIDATION"') < out.index(b"<a ")
+        assert out.index(b"<script/>") < out.index(b"</head>")
+
+
+def test_unclosed_form_streamed_gets_tokens_at_the_end() -> None:
+    document = b'<form method="post"><a data-postback="x"></a>' + b"y" * 50
+    out = streamed(document, [25])
+    assert out.endswith(b'value="EV:x," />')
+
+
+def test_each_field_once_per_form_whatever_the_pieces() -> None:
+    document = (b'<form method="post"><a data-postback="a"></a></form>' * 3).replace(
+        b"</form>", b"</form><p>" + b"z" * 30 + b"</p>")
+    for cuts in ([], [10], list(range(1, len(document), 7))):
+        out = streamed(document, cuts)
+        for name in (b"__EVENTTARGET", b"__EVENTARGUMENT", b"__VIEWSTATE", b"__EVENTVALIDATION"):
+            assert out.count(b'name="' + name + b'"') == 3

@@ -213,3 +213,116 @@ def test_both_sides_pass_wsgiref_validate() -> None:
     outer = validator(PostbackMiddleware(inner, secret_keys=[new_key()]))
     response = webtest.TestApp(outer, lint=False).get("/")
     assert b"__VIEWSTATE" in response.body
+
+
+# -- streamed pages -------------------------------------------------------------------------
+
+
+def call(app: Any, environ: dict[str, Any] | None = None) -> tuple[list[Any], Iterator[bytes]]:
+    """Call a WSGI app by hand: (what start_response got, the body iterator)."""
+    started: list[Any] = []
+    environ = environ or Request.blank("/orders").environ
+    result = app(environ, lambda status, headers, exc_info=None: started.append((status, headers)))
+    return started, iter(result)
+
+
+def test_first_bytes_leave_before_the_app_has_finished() -> None:
+    import threading
+
+    released = threading.Event()
+    finished = threading.Event()
+
+    def slow_app(environ: Any, start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", HTML)
+        yield b"<html><head><title>t</title></head><body>" + b"<p>x</p>" * 2000
+        released.wait(timeout=5)  # the rest of the page is "still being computed"
+        yield PAGE.encode()
+        finished.set()
+
+    started, body = call(PostbackMiddleware(slow_app, secret_keys=[new_key()]))
+    first = next(body)
+    assert first.startswith(b"<html><head>") and not finished.is_set()
+    assert started and "Content-Length" not in dict(started[0][1])
+    released.set()
+    rest = b"".join(body)
+    assert b'name="__VIEWSTATE"' in rest and finished.is_set()
+
+
+def test_streamed_page_headers() -> None:
+    def app(environ: Any, start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", [*HTML, ("ETag", '"e"'), ("Content-Length", "999")])
+        yield PAGE.encode()
+
+    started, body = call(PostbackMiddleware(app, secret_keys=[new_key()], user_key=lambda e: "u"))
+    b"".join(body)
+    headers = dict(started[0][1])
+    assert "Content-Length" not in headers and "ETag" not in headers
+    assert headers["Vary"] == "Cookie"
+
+
+def test_page_streamed_byte_by_byte_still_posts_back() -> None:
+    from .conftest import RecordingApp, hidden_fields
+
+    recorder = RecordingApp(page=PAGE)
+
+    def trickle(environ: Any, start_response: Any) -> Iterator[bytes]:
+        if environ["REQUEST_METHOD"] == "POST":
+            yield from recorder(environ, start_response)
+            return
+        start_response("200 OK", HTML)
+        page = PAGE.encode()
+        for index in range(len(page)):
+            yield page[index : index + 1]
+
+    app = wrap(trickle)
+    fields = hidden_fields(app.get("/orders").body)
+    app.post("/orders", {"__EVENTTARGET": "delete", "__EVENTARGUMENT": "7",
+                         "__VIEWSTATE": fields["__VIEWSTATE"],
+                         "__EVENTVALIDATION": fields["__EVENTVALIDATION"]})
+    assert recorder.calls[-1].event.argument == "7"
+
+
+def test_gzip_page_is_streamed_piece_by_piece() -> None:
+    page = PAGE.encode() + b"<p>filler</p>" * 5000
+
+    def app(environ: Any, start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", [*HTML, ("Content-Encoding", "gzip")])
+        encoder = zlib.compressobj(wbits=31)
+        for index in range(0, len(page), 8192):
+            yield encoder.compress(page[index : index + 8192]) + encoder.flush(zlib.Z_SYNC_FLUSH)
+        yield encoder.flush()
+
+    started, body = call(PostbackMiddleware(app, secret_keys=[new_key()]))
+    decoder = zlib.decompressobj(wbits=31)
+    first = decoder.decompress(next(body))
+    assert b"__VIEWSTATE" in first  # the browser can render the first piece at once
+    rest = first + b"".join(decoder.decompress(piece) for piece in body) + decoder.flush()
+    assert b"<p>filler</p>" * 5000 in rest and decoder.eof
+    assert dict(started[0][1])["Content-Encoding"] == "gzip"
+
+
+def test_write_callable_before_a_generator_is_kept_in_order() -> None:
+    def app(environ: Any, start_response: Any) -> Iterator[bytes]:
+        write = start_response("200 OK", HTML)
+        write(PAGE.encode()[:40])
+        yield PAGE.encode()[40:]
+
+    body = wrap(app).get("/").body
+    assert body.startswith(PAGE.encode()[:40])
+    assert b"__VIEWSTATE" in body
+
+
+def test_failure_after_streaming_started_cuts_the_page_short(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def app(environ: Any, start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", HTML)
+        yield b'<form method="post"><p>' + b"x" * 100
+        environ["postback.viewstate"] = "not a dict"  # an app bug, found at </form>
+        yield b"</p></form>"
+
+    _, body = call(PostbackMiddleware(app, secret_keys=[new_key()]))
+    assert b'<form method="post">' in next(body)  # sent: too late for a 500
+    with pytest.raises(TypeError):
+        b"".join(body)
+    assert "cutting it short" in caplog.text
