@@ -65,6 +65,7 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from html.entities import html5 as _HTML5_ENTITIES
 from types import MappingProxyType
+from typing import Any
 
 __all__ = ["Tag", "TagScanner", "iter_tags"]
 
@@ -412,6 +413,9 @@ class _LazyAttrs(Mapping[str, str]):
     def __getitem__(self, key: str) -> str:
         return self._dict()[key]
 
+    def get(self, key: str, default: Any = None) -> Any:  # the dict's, not Mapping's slow one
+        return self._dict().get(key, default)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._dict())
 
@@ -500,6 +504,10 @@ def iter_tags(
     return iter(tags)
 
 
+_NAME_CACHE: dict[str, dict[bytes, str]] = {}
+_NAME_CACHE_SIZE = 4096  # distinct spellings of tag names; pages make up few
+
+
 class TagScanner:
     """Tokenizes a document that arrives in pieces (a streamed response).
 
@@ -522,10 +530,13 @@ class TagScanner:
     ) -> None:
         self._encoding = encoding
         self._wanted = None if names is None else frozenset(names)
-        self._hint = attr_hint
         self._tree = _Tree()
         self._plaintext = False  # after <plaintext> nothing is markup any more
-        self._decoded: dict[bytes, str] = {}
+        # Tag names decoded once per encoding for the life of the process (bounded).
+        self._decoded = _NAME_CACHE.setdefault(encoding, {})
+        self._hint_search = (
+            None if attr_hint is None else re.compile(re.escape(attr_hint), re.IGNORECASE).search
+        )
 
     def scan(self, data: bytes, *, final: bool) -> tuple[list[Tag], int]:
         """The tags of ``data`` (offsets into it) and how far it is tokenized.
@@ -541,11 +552,11 @@ class TagScanner:
     def _wants(self, name: str, area: bytes | None, full_area: bytes | None) -> bool:
         if self._wanted is None or name in self._wanted:
             return True
-        hint = self._hint
-        if hint is None:
+        search = self._hint_search
+        if search is None:
             return False
         text = area if area is not None else full_area
-        return text is not None and hint in text.lower()
+        return text is not None and search(text) is not None
 
     def _scan(self, document: bytes, final: bool, out: list[Tag]) -> int:
         """The scanning loop; returns the offset up to which ``document`` is tokenized."""
@@ -576,7 +587,9 @@ class TagScanner:
                     break
                 name = decoded.get(raw_name)
                 if name is None:
-                    name = decoded[raw_name] = _text(raw_name.lower(), encoding)
+                    name = _text(raw_name.lower(), encoding)
+                    if len(decoded) < _NAME_CACHE_SIZE:
+                        decoded[raw_name] = name
                 if slash:
                     if wants(name, area, full_area):
                         out.append(_make_tag(m, name, True, area, full_area, closing, encoding))
