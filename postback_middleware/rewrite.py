@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from . import charset
+
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -36,8 +38,6 @@ SKIP_ENVIRON_KEY = "postback.skip"
 SKIP_HEADER = "x-postback-skip"
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 DECODABLE_CODINGS = frozenset({"gzip", "x-gzip", "deflate"})
-# Not ASCII-compatible: tags cannot be found by scanning bytes (left untouched for now).
-_UNICODE_WIDE = ("utf-16", "utf-32", "utf16", "utf32", "ucs-2", "ucs2")
 _DROPPED_WHEN_CHANGED = frozenset({"content-length", "etag", "content-md5"})
 
 Headers = list[tuple[str, str]]
@@ -49,7 +49,7 @@ class Page:
 
     status: str
     headers: Headers
-    charset: str
+    charset: str  # from Content-Type; "" until the first bytes are sniffed (see ``charset``)
     content_encoding: str
 
     def header(self, name: str) -> str | None:
@@ -79,7 +79,7 @@ def choose_page(environ: WSGIEnvironment, status: str, headers: Headers) -> Page
         return None
     if status.split(" ", 1)[0] != "200":
         return None
-    page = Page(status, headers, "utf-8", "")
+    page = Page(status, headers, "", "")
     content_type = page.header("content-type") or ""
     mime, _, params = content_type.partition(";")
     if mime.strip().lower() not in HTML_TYPES:
@@ -87,9 +87,9 @@ def choose_page(environ: WSGIEnvironment, status: str, headers: Headers) -> Page
     for param in params.split(";"):
         key, _, value = param.strip().partition("=")
         if key.strip().lower() == "charset":
-            page.charset = value.strip().strip('"').lower() or "utf-8"
-    if page.charset.startswith(_UNICODE_WIDE):
-        log.info("not rewriting a %s page (only ASCII-compatible charsets)", page.charset)
+            page.charset = value.strip().strip('"').lower()
+    if page.charset.startswith(charset.UNSUPPORTED):
+        log.info("not rewriting a %s page (browsers do not support it)", page.charset)
         return None
     coding = (page.header("content-encoding") or "").strip().lower()
     if coding not in ("", "identity") and coding not in DECODABLE_CODINGS:
@@ -145,6 +145,53 @@ class _Coding:
 
     def end(self) -> bytes:
         return b"" if self._encoder is None else bytes(self._encoder.flush())
+
+
+class _Pipeline:
+    """One page's way through: content coding, charset, the rewriter, and back again."""
+
+    def __init__(self, page: Page, make_rewriter: RewriterFactory) -> None:
+        self.page = page
+        self._make_rewriter = make_rewriter
+        self._coding = _Coding(page.content_encoding)
+        self._charset: charset.Transcoder | None = None
+        self._rewriter: Rewriter | None = None
+
+    def _begin(self, first: bytes) -> tuple[charset.Transcoder, Rewriter]:
+        """Settle the charset from the first bytes (if the headers did not) and start."""
+        if self._charset is None or self._rewriter is None:
+            label = self.page.charset or charset.sniff(first)
+            self._charset = charset.Transcoder(label, first)
+            self.page.charset = self._charset.scan_encoding
+            self._rewriter = self._make_rewriter(self.page)
+        return self._charset, self._rewriter
+
+    def whole(self, body: bytes) -> bytes | None:
+        """A buffered page rewritten, or None when it has nothing to rewrite."""
+        document = self._coding.decode(body)
+        transcoder, rewriter = self._begin(document)
+        edited = rewriter.rewrite(transcoder.to_scanner(document, final=True))
+        if not rewriter.changed:
+            return None
+        return self._last(transcoder.from_scanner(edited))
+
+    def feed(self, chunk: bytes) -> bytes:
+        """A piece of a streamed page: what can be sent now."""
+        data = self._coding.decode(chunk)
+        if not data and self._rewriter is None:
+            return b""  # e.g. only a gzip header so far: nothing to sniff yet
+        transcoder, rewriter = self._begin(data)
+        edited = rewriter.feed(transcoder.to_scanner(data))
+        return self._coding.encode(transcoder.from_scanner(edited), flush=True)
+
+    def finish(self) -> bytes:
+        transcoder, rewriter = self._begin(b"")
+        edited = rewriter.feed(transcoder.to_scanner(b"", final=True)) + rewriter.finish()
+        return self._last(transcoder.from_scanner(edited))
+
+    def _last(self, data: bytes) -> bytes:
+        """The final bytes, with whatever the content coding still holds."""
+        return self._coding.encode(data, flush=False) + self._coding.end()
 
 
 def _output_headers(page: Page, length: int | None, vary_cookie: bool) -> Headers:
@@ -227,72 +274,54 @@ class RewritingResponse:
     def __iter__(self) -> Iterator[bytes]:
         capture = self._capture
         iterator = iter(self._result)
-        if isinstance(self._result, list | tuple):
-            for chunk in iterator:
-                if capture.page is None:  # start_response chose to pass it through
-                    yield chunk
-                    yield from iterator
-                    return
-                capture.buffer.append(chunk)
-            if capture.page is not None:
-                self.close()
-                yield self._whole(capture.page, b"".join(capture.buffer))
-            return
-        yield from self._streamed(iterator)
-
-    def _whole(self, page: Page, body: bytes) -> bytes:
-        try:
-            coding = _Coding(page.content_encoding)
-            rewriter = self._make_rewriter(page)
-            document = rewriter.rewrite(coding.decode(body))
-            if not rewriter.changed:
-                self._send(page.status, page.headers)
-                return body
-            encoded = coding.encode(document, flush=False) + coding.end()
-        except Exception:
-            return self._failed()
-        self._send(page.status, _output_headers(page, len(encoded), self._vary_cookie))
-        return encoded
-
-    def _streamed(self, iterator: Iterator[bytes]) -> Iterator[bytes]:
-        capture = self._capture
-        state: tuple[Page, _Coding, Rewriter] | None = None
+        buffered = isinstance(self._result, list | tuple)
+        pipeline: _Pipeline | None = None
         for chunk in iterator:
             page = capture.page
-            if page is None:  # start_response chose to pass it through
+            if page is None:  # start_response chose to pass the response through
                 yield chunk
                 yield from iterator
                 return
+            if buffered:
+                capture.buffer.append(chunk)
+                continue
             try:
-                if state is None:
-                    state = page, _Coding(page.content_encoding), self._make_rewriter(page)
+                if pipeline is None:
+                    pipeline = _Pipeline(page, self._make_rewriter)
                     chunk = b"".join([*capture.buffer, chunk])  # write() came first
-                _, coding, rewriter = state
-                out = coding.encode(rewriter.feed(coding.decode(chunk)), flush=True)
+                out = pipeline.feed(chunk)
             except Exception:
                 yield self._failed()
                 return
             if out:
                 self._send_streaming_headers(page)
                 yield out
-        if capture.page is None:
+        page = capture.page
+        if page is None:
             return
         self.close()
+        if buffered or pipeline is None:  # a list, or an iterable that gave nothing
+            yield self._whole(page, b"".join(capture.buffer))
+            return
         try:
-            if state is None:
-                page = capture.page
-                state = page, _Coding(page.content_encoding), self._make_rewriter(page)
-                tail = state[2].feed(state[1].decode(b"".join(capture.buffer)))
-            else:
-                tail = b""
-            page, coding, rewriter = state
-            out = coding.encode(tail + rewriter.finish(), flush=False) + coding.end()
+            out = pipeline.finish()
         except Exception:
             yield self._failed()
             return
         self._send_streaming_headers(page)
         if out:
             yield out
+
+    def _whole(self, page: Page, body: bytes) -> bytes:
+        try:
+            encoded = _Pipeline(page, self._make_rewriter).whole(body)
+        except Exception:
+            return self._failed()
+        if encoded is None:
+            self._send(page.status, page.headers)
+            return body
+        self._send(page.status, _output_headers(page, len(encoded), self._vary_cookie))
+        return encoded
 
     def _send_streaming_headers(self, page: Page) -> None:
         if not self._headers_sent:

@@ -67,7 +67,7 @@ def app_with(status: str = "200 OK", headers: list[tuple[str, str]] | None = Non
         pytest.param("200 OK", [("Content-Type", "text/plain")], False, id="text-plain"),
         pytest.param("200 OK", [("Content-Type", "text/html-sandboxed")], False, id="lookalike"),
         pytest.param("200 OK", [], False, id="no-content-type"),
-        pytest.param("200 OK", [("Content-Type", "text/html; charset=utf-16")], False, id="utf-16"),
+        pytest.param("200 OK", [("Content-Type", "text/html; charset=utf-32")], False, id="utf-32"),
         pytest.param("201 Created", HTML, False, id="201"),
         pytest.param("206 Partial Content", HTML, False, id="206"),
         pytest.param("302 Found", [*HTML, ("Location", "/x")], False, id="302"),
