@@ -516,9 +516,10 @@ class TagScanner:
     end, raw text without its end tag, a trailing ``<``) is left for the next call, which
     gets it again at the start of its data. The tree model carries over between calls.
 
-    ``names`` limits the tags returned by name (as in :func:`iter_tags`); ``attr_hint`` also
-    returns any tag whose attribute text contains that lower-case word, so a caller that
-    looks for one attribute (``data-postback``) never decodes the attributes of the others.
+    ``names`` limits the tags returned by name (as in :func:`iter_tags`); ``attr_hints`` also
+    returns any tag whose attribute text contains one of those words (ASCII case-insensitive),
+    so a caller that looks for a few attributes (``data-postback``) never decodes the
+    attributes of the other tags.
     """
 
     def __init__(
@@ -526,7 +527,7 @@ class TagScanner:
         *,
         encoding: str = "utf-8",
         names: Collection[str] | None = None,
-        attr_hint: bytes | None = None,
+        attr_hints: Collection[bytes] = (),
     ) -> None:
         self._encoding = encoding
         self._wanted = None if names is None else frozenset(names)
@@ -535,7 +536,9 @@ class TagScanner:
         # Tag names decoded once per encoding for the life of the process (bounded).
         self._decoded = _NAME_CACHE.setdefault(encoding, {})
         self._hint_search = (
-            None if attr_hint is None else re.compile(re.escape(attr_hint), re.IGNORECASE).search
+            re.compile(b"|".join(map(re.escape, attr_hints)), re.IGNORECASE).search
+            if attr_hints
+            else None
         )
 
     def scan(self, data: bytes, *, final: bool) -> tuple[list[Tag], int]:

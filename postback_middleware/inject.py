@@ -20,6 +20,7 @@ arrives with the first post form, else just before the first post form.
 from __future__ import annotations
 
 import html
+import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 
 from . import fields as f
 from .html_scan import TagScanner
+
+log = logging.getLogger("postback_middleware")
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _AUTOPOSTBACK_TAGS = frozenset({"input", "select", "textarea"})
@@ -74,6 +77,8 @@ class PostForm:
     insert_at: int  # just past its start tag (offset in the piece it arrived in)
     action_path: str  # the path its tokens are bound to (WSGI form: latin-1 text)
     pairs: list[list[str]] = field(default_factory=list)
+    # A submit button with a formaction off this origin would send the tokens there.
+    posts_elsewhere: bool = False
 
     def add_pair(self, target: str, argument: str) -> None:
         pair = [target, argument]
@@ -109,7 +114,7 @@ class FormRewriter:
         client_fields: dict[str, str] | None,
     ) -> None:
         self._scanner = TagScanner(encoding=encoding, names=("form", "head"),
-                                   attr_hint=b"postback")
+                                   attr_hints=(b"postback", b"formaction"))
         self._page_url = page_url
         self._sign_form = sign_form
         self._script_tag = script_tag
@@ -187,8 +192,14 @@ class FormRewriter:
         path = action_path(attrs.get("action"), self._page_url)
         return None if path is None else PostForm(insert_at, path)
 
-    @staticmethod
-    def _collect_pairs(form: PostForm, name: str, attrs: Mapping[str, str]) -> None:
+    def _collect_pairs(self, form: PostForm, name: str, attrs: Mapping[str, str]) -> None:
+        formaction = attrs.get("formaction")
+        if (
+            formaction is not None
+            and _submits(name, attrs)
+            and action_path(formaction, self._page_url) is None
+        ):
+            form.posts_elsewhere = True
         target = attrs.get("data-postback")
         if target:
             form.add_pair(target, attrs.get("data-postback-argument", ""))
@@ -200,7 +211,14 @@ class FormRewriter:
     def _fields(self, form: PostForm, *names: str) -> bytes:
         """The hidden inputs ``names`` of ``form`` (ids on the first form, when unique)."""
         values = {f.EVENTTARGET: "", f.EVENTARGUMENT: ""}
-        if f.VIEWSTATE in names:
+        if f.VIEWSTATE in names and form.posts_elsewhere:
+            log.warning(
+                "a form posting to %s has a submit button whose formaction leaves the origin;"
+                " it gets no tokens, so its postbacks are refused",
+                form.action_path,
+            )
+            names = tuple(name for name in names if name not in _TOKEN_FIELDS)
+        elif f.VIEWSTATE in names:
             values[f.VIEWSTATE], values[f.EVENTVALIDATION] = self._sign_form(form)
         if self._client_fields is not None and f.EVENTTARGET in names:
             names = (*names, *_CLIENT_FIELDS)
@@ -210,6 +228,18 @@ class FormRewriter:
             hidden_input(name, values[name], with_id=first and name not in self._taken_ids)
             for name in names
         )
+
+
+def _submits(name: str, attrs: Mapping[str, str]) -> bool:
+    """Whether the element is a submit button (the only place ``formaction`` matters).
+
+    ``type`` is matched as HTML does (ASCII case-insensitive, not trimmed); a button's missing
+    or unknown type means submit.
+    """
+    kind = attrs.get("type", "").lower()
+    if name == "button":
+        return kind not in ("button", "reset")
+    return name == "input" and kind in ("submit", "image")
 
 
 def splice(document: bytes, insertions: list[tuple[int, bytes]]) -> bytes:

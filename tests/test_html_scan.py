@@ -700,6 +700,7 @@ def test_tricky_documents_byte_by_byte(document: bytes) -> None:
 def test_attr_hint_returns_only_named_and_hinted_tags() -> None:
     document = (b'<head></head><div id=a><a DATA-POSTBACK="x">1</a><p title="postback">'
                 b"<script>'<a data-postback=y>'</script><form>")
-    tags = TagScanner(names={"form", "head"}, attr_hint=b"postback").scan(document, final=True)[0]
+    scanner = TagScanner(names={"form", "head"}, attr_hints=[b"postback"])
+    tags = scanner.scan(document, final=True)[0]
     assert [(t.is_end, t.name) for t in tags] == [
         (False, "head"), (True, "head"), (False, "a"), (False, "p"), (False, "form")]

@@ -211,3 +211,29 @@ def test_each_field_once_per_form_whatever_the_pieces() -> None:
         out = streamed(document, cuts)
         for name in (b"__EVENTTARGET", b"__EVENTARGUMENT", b"__VIEWSTATE", b"__EVENTVALIDATION"):
             assert out.count(b'name="' + name + b'"') == 3
+
+
+@pytest.mark.parametrize(
+    ("button", "tokens"),
+    [
+        pytest.param('<button formaction="https://evil.example/">', False, id="button-off-origin"),
+        pytest.param('<button type=SUBMIT formaction="//evil.example/">', False,
+                     id="submit-button-scheme-relative"),
+        pytest.param('<input type=image formaction="http://evil.example/">', False,
+                     id="image-input-off-origin"),
+        pytest.param('<button type=button formaction="https://evil.example/">', True,
+                     id="plain-button-ignored"),
+        pytest.param('<input type=" submit" formaction="https://evil.example/">', True,
+                     id="invalid-input-type-is-text"),
+        pytest.param('<button formaction="/elsewhere">', True, id="same-origin"),
+    ],
+)
+def test_formaction_that_leaves_the_origin_gets_no_tokens(
+    button: str, tokens: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    document = f'<form method="post"><a data-postback="x"></a>{button}</form>'
+    for out in (run(document), streamed(document.encode(), [25])):
+        assert out is not None
+        assert (b'name="__VIEWSTATE"' in out) is tokens
+        assert (b'name="__EVENTVALIDATION"' in out) is tokens
+    assert ("formaction leaves the origin" in caplog.text) is not tokens
