@@ -326,3 +326,50 @@ def test_failure_after_streaming_started_cuts_the_page_short(
     with pytest.raises(TypeError):
         b"".join(body)
     assert "cutting it short" in caplog.text
+
+
+XHTML = (b'<?xml version="1.0" encoding="UTF-8"?>\n'
+         b'<html xmlns="http://www.w3.org/1999/xhtml"><head><title>x</title></head><body>'
+         b'<form method="post" action=""><p><a href="#" data-postback="go" '
+         b'data-postback-argument="a&amp;b">go</a></p></form></body></html>')
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["buffered", "streamed"])
+def test_xhtml_output_stays_well_formed_xml(streamed: bool) -> None:
+    import xml.etree.ElementTree as ET
+
+    def app(environ: Any, start_response: Any) -> Any:
+        start_response("200 OK", [("Content-Type", "application/xhtml+xml"),
+                                  ("Content-Security-Policy", "script-src 'nonce-r4+/nd0m=='")])
+        return (XHTML[i : i + 50] for i in range(0, len(XHTML), 50)) if streamed else [XHTML]
+
+    body = wrap(app).get("/").body
+    root = ET.fromstring(body)
+    ns = "{http://www.w3.org/1999/xhtml}"
+    names = [i.get("name") for i in root.iter(f"{ns}input")]
+    assert names == ["__EVENTTARGET", "__EVENTARGUMENT", "__VIEWSTATE", "__EVENTVALIDATION"]
+    assert root.find(f"{ns}head/{ns}script").get("nonce") == "r4+/nd0m=="
+
+
+def test_streamed_side_passes_wsgiref_validate() -> None:
+    def streaming(environ: Any, start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", list(HTML))
+        yield PAGE.encode()[:100]
+        yield PAGE.encode()[100:]
+
+    outer = validator(PostbackMiddleware(validator(streaming), secret_keys=[new_key()]))
+    assert b"__VIEWSTATE" in webtest.TestApp(outer, lint=False).get("/").body
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["buffered", "streamed"])
+def test_close_is_called_once_when_rewriting_fails(streamed: bool) -> None:
+    body = ClosingBody([b"\x1f\x8b not really gzip"])
+
+    def app(environ: Any, start_response: Any) -> Any:
+        start_response("200 OK", [*HTML, ("Content-Encoding", "gzip")])
+        return [b"\x1f\x8b not really gzip"] if not streamed else body
+
+    response = wrap(app).get("/", status=500)
+    assert response.text == "Internal Server Error"
+    if streamed:
+        assert body.closed == 1
