@@ -1,0 +1,328 @@
+"""One table of bad requests: each gets its exact status and generic body, the reason goes to the
+log, and the inner app never runs with an unverified event.
+
+Rows build their request from a real page's tokens (``Ctx``), so every row starts from what a
+browser would send and changes one thing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import pickle
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from webob import Request
+
+from postback_middleware import CallbackError, PostbackMiddleware, Registry
+from postback_middleware.tokens import Purpose, _derive
+
+from .conftest import PAGE, RecordingApp, hidden_fields, new_key
+
+INVALID = "Invalid postback or callback argument."
+MAX_BODY, MAX_STATE = 200_000, 16_384  # the limits of the app under test
+KEY, OLD_KEY = new_key(), new_key()
+
+
+@dataclass
+class Ctx:
+    """A page's real tokens, and the means to make more."""
+
+    vs: str
+    ev: str
+    other_vs: str  # from another response (another form id)
+    other_ev: str
+    old_vs: str  # signed by a retired key
+    old_ev: str
+    user_vs: str  # issued to user "alice"
+    user_ev: str
+
+    def fields(self, **changes: str) -> dict[str, str]:
+        base = {"note": "hello", "__EVENTTARGET": "delete", "__EVENTARGUMENT": "7",
+                "__VIEWSTATE": self.vs, "__EVENTVALIDATION": self.ev}
+        base.update(changes)
+        return {k: v for k, v in base.items() if v is not None}
+
+
+def forge(purpose: Purpose, payload: bytes) -> str:
+    """A token with a payload this library never writes, signed with the real key."""
+    body = base64.urlsafe_b64encode(payload).rstrip(b"=")
+    mac = hmac.new(_derive(KEY.encode(), purpose.value), body, hashlib.sha256).digest()
+    return (body + b"." + base64.urlsafe_b64encode(mac).rstrip(b"=")).decode()
+
+
+def claims(data: object, **changes: object) -> bytes:
+    value = {"v": 1, "t": int(time.time()), "p": "/orders", "u": None, "f": "F", "n": "N",
+             "d": data, **changes}
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def flip(token: str, index: int) -> str:
+    return token[:index] + ("A" if token[index] != "A" else "B") + token[index + 1 :]
+
+
+def urlencoded(fields: dict[str, str] | list[tuple[str, str]]) -> bytes:
+    items = fields.items() if isinstance(fields, dict) else fields
+    return "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in items).encode()
+
+
+def multipart(parts: list[bytes], boundary: str = "B0und") -> bytes:
+    return b"".join(b"--" + boundary.encode() + b"\r\n" + p + b"\r\n" for p in parts) + (
+        b"--" + boundary.encode() + b"--\r\n")
+
+
+def part(name: str, value: bytes | str, extra: str = "") -> bytes:
+    data = value.encode() if isinstance(value, str) else value
+    return f'Content-Disposition: form-data; name="{name}"{extra}\r\n\r\n'.encode() + data
+
+
+@dataclass
+class Row:
+    status: int
+    reason: str  # a word of the logged reason
+    body: Callable[[Ctx], bytes]
+    content_type: str = "application/x-www-form-urlencoded"
+    path: str = "/orders"
+    environ: dict[str, Any] = field(default_factory=dict)
+    callback: bool = False  # answered in the callback framing ("e" + message)
+    user: str | None = None
+
+
+def form_row(status: int, reason: str, **changes: str | None) -> Row:
+    return Row(status, reason, lambda c: urlencoded(c.fields(**changes)))  # type: ignore[arg-type]
+
+
+def token_row(reason: str, vs: Callable[[Ctx], str] | None = None,
+              ev: Callable[[Ctx], str] | None = None, status: int = 403, **kw: Any) -> Row:
+    def body(c: Ctx) -> bytes:
+        return urlencoded(c.fields(__VIEWSTATE=vs(c) if vs else c.vs,
+                                   __EVENTVALIDATION=ev(c) if ev else c.ev))
+    return Row(status, reason, body, **kw)
+
+
+def callback_row(name: str, status: int = 403, reason: str = "no callback") -> Row:
+    return Row(status, reason, lambda c: urlencoded(
+        {"__VIEWSTATE": c.vs, "__CALLBACKID": name, "__CALLBACKPARAM": "x",
+         "__EVENTVALIDATION": c.ev}), callback=True)
+
+
+MULTI = "multipart/form-data; boundary=B0und"
+SIG = "signature"
+
+ROWS = [
+    # -- tampered tokens: every spelling but the issued one is refused --------------------
+    pytest.param(token_row(SIG, vs=lambda c: flip(c.vs, 0)), id="vs-flip-first-char"),
+    pytest.param(token_row(SIG, vs=lambda c: flip(c.vs, len(c.vs) // 2)), id="vs-flip-middle"),
+    pytest.param(token_row(SIG, vs=lambda c: flip(c.vs, -1)), id="vs-flip-signature"),
+    pytest.param(token_row(SIG, ev=lambda c: flip(c.ev, 5)), id="ev-flip-payload"),
+    pytest.param(token_row(SIG, ev=lambda c: flip(c.ev, -3)), id="ev-flip-signature"),
+    pytest.param(token_row(SIG, vs=lambda c: c.vs[:-1]), id="vs-truncated-by-one"),
+    pytest.param(token_row(SIG, ev=lambda c: c.ev[: len(c.ev) // 2]), id="ev-truncated-half"),
+    pytest.param(token_row(SIG, vs=lambda c: c.vs + "A"), id="vs-appended-char"),
+    pytest.param(token_row(SIG, vs=lambda c: c.vs + "="), id="vs-padding-added"),
+    pytest.param(token_row(SIG, ev=lambda c: c.ev + "=="), id="ev-double-padding"),
+    pytest.param(token_row(SIG, vs=lambda c: c.vs.replace("-", "+").replace("_", "/") + "+"),
+                 id="vs-standard-base64-spelling"),
+    pytest.param(token_row(SIG, vs=lambda c: c.vs[:9] + " " + c.vs[9:]), id="vs-space-inside"),
+    pytest.param(token_row(SIG, vs=lambda c: " " + c.vs), id="vs-leading-space"),
+    pytest.param(token_row(SIG, ev=lambda c: c.ev + "\n"), id="ev-trailing-newline"),
+    pytest.param(token_row(SIG, vs=lambda c: c.vs.swapcase()), id="vs-case-swapped"),
+    pytest.param(token_row(SIG, vs=lambda c: c.vs.split(".")[0] + "." + c.other_vs.split(".")[1]),
+                 id="payload-of-one-signature-of-another"),
+    pytest.param(token_row(SIG, vs=lambda c: c.ev, ev=lambda c: c.vs), id="tokens-swapped"),
+    pytest.param(token_row(SIG, ev=lambda c: c.vs), id="viewstate-as-validation"),
+    pytest.param(token_row("different forms", vs=lambda c: c.other_vs),
+                 id="viewstate-of-another-response"),
+    pytest.param(token_row("non-ASCII", vs=lambda c: c.vs + "é"), id="vs-non-ascii"),
+    pytest.param(form_row(403, "missing", __VIEWSTATE=None), id="vs-missing"),
+    pytest.param(form_row(403, "missing", __EVENTVALIDATION=None), id="ev-missing"),
+    pytest.param(form_row(403, "missing", __VIEWSTATE=None, __EVENTVALIDATION=None),
+                 id="both-missing"),
+    # -- binding -----------------------------------------------------------------------------
+    pytest.param(token_row("another path", path="/admin"), id="other-path"),
+    pytest.param(token_row("another path", path="/orders/"), id="other-path-trailing-slash"),
+    pytest.param(token_row("another path", path="/Orders"), id="other-path-case"),
+    pytest.param(token_row("another user", vs=lambda c: c.user_vs, ev=lambda c: c.user_ev,
+                           user="mallory"), id="other-user"),
+    pytest.param(token_row("another user", vs=lambda c: c.user_vs, ev=lambda c: c.user_ev),
+                 id="user-token-without-user"),
+    pytest.param(token_row("another user", user="alice"), id="anonymous-token-for-user"),
+    pytest.param(token_row(SIG, vs=lambda c: c.old_vs, ev=lambda c: c.old_ev), id="retired-key"),
+    pytest.param(token_row("expired", vs=lambda c: forge(Purpose.VIEWSTATE, claims(
+        {}, t=int(time.time()) - 10**6))), id="expired"),
+    pytest.param(token_row("future", vs=lambda c: forge(Purpose.VIEWSTATE, claims(
+        {}, t=int(time.time()) + 10**6))), id="far-future"),
+    # -- authentic signature, payload that is not this library's JSON -------------------------
+    pytest.param(token_row("malformed", vs=lambda c: forge(Purpose.VIEWSTATE, pickle.dumps(
+        {"d": 1}))), id="signed-pickle"),
+    pytest.param(token_row("malformed", vs=lambda c: forge(
+        Purpose.VIEWSTATE, b"\xff\x01\x0f\x0f\x05\x0a/wEPDwUKMTk0MTQ1MTcxMWRk")),
+        id="signed-objectstateformatter-blob"),
+    pytest.param(token_row("malformed", vs=lambda c: forge(Purpose.VIEWSTATE, claims(
+        {}).replace(b'"d":{}', b'"d":NaN'))), id="signed-nan"),
+    pytest.param(token_row("malformed", vs=lambda c: forge(
+        Purpose.VIEWSTATE, b"[" * 5000 + b"]" * 5000)), id="signed-deep-nesting"),
+    pytest.param(token_row("malformed", vs=lambda c: forge(Purpose.VIEWSTATE, claims(
+        {}).replace(b'"d":{}', b'"d":1' + b"0" * 5000))), id="signed-huge-integer"),
+    pytest.param(token_row("malformed", vs=lambda c: forge(Purpose.VIEWSTATE, claims(
+        {}).replace(b'"v":1,', b'"v":1,"v":1,'))), id="signed-duplicate-keys"),
+    pytest.param(token_row("malformed", vs=lambda c: forge(Purpose.VIEWSTATE, claims(
+        {}).replace(b'"d":{}', b'"d":"\\ud800"'))), id="signed-lone-surrogate"),
+    pytest.param(token_row("not an object", vs=lambda c: forge(Purpose.VIEWSTATE, claims([1, 2])),
+                           ev=lambda c: forge(Purpose.EVENT_VALIDATION, claims([["delete", "7"]]))),
+                 id="signed-state-not-object"),
+    # -- sizes -------------------------------------------------------------------------------
+    pytest.param(token_row("max_state_size", vs=lambda c: "A" * (MAX_STATE + 1), status=413),
+                 id="oversized-viewstate"),
+    pytest.param(token_row("max_state_size", ev=lambda c: c.ev + "A" * MAX_STATE, status=413),
+                 id="oversized-validation"),
+    pytest.param(Row(413, "max_body_size", lambda c: urlencoded(c.fields(note="x" * MAX_BODY))),
+                 id="oversized-body"),
+    # -- events ------------------------------------------------------------------------------
+    pytest.param(form_row(403, "not registered", __EVENTARGUMENT="8"), id="unregistered-argument"),
+    pytest.param(form_row(403, "not registered", __EVENTTARGET="Delete"), id="target-case"),
+    pytest.param(form_row(403, "without __EVENTTARGET", __EVENTTARGET=""),
+                 id="argument-without-target"),
+    # -- duplicated or disguised reserved fields ----------------------------------------------
+    pytest.param(Row(400, "sent twice", lambda c: urlencoded(
+        [*c.fields().items(), ("__EVENTTARGET", "refresh")])), id="target-twice-different"),
+    pytest.param(Row(400, "disguises", lambda c: urlencoded(c.fields()) + b"&%5F%5FEVENTTARGET=x"),
+                 id="percent-encoded-name"),
+    pytest.param(Row(400, "disguises", lambda c: urlencoded(c.fields()) + b"&__eventtarget=x"),
+                 id="lower-case-name"),
+    pytest.param(Row(400, "disguises", lambda c: urlencoded(c.fields()) + b"&__EventTarget=x"),
+                 id="mixed-case-name"),
+    pytest.param(Row(400, "disguises", lambda c: urlencoded(c.fields()) +
+                     "&＿＿EVENTTARGET=x".encode()), id="fullwidth-look-alike"),  # noqa: RUF001
+    pytest.param(Row(400, "query string", lambda c: urlencoded(c.fields()),
+                     environ={"QUERY_STRING": "__EVENTTARGET=delete"}), id="query-string-copy"),
+    pytest.param(Row(400, "query string", lambda c: urlencoded(c.fields()),
+                     environ={"QUERY_STRING": "a=1&__viewstate=x"}), id="query-string-case"),
+    pytest.param(Row(400, "2231", lambda c: multipart([
+        part("__VIEWSTATE", c.vs), part("__EVENTVALIDATION", c.ev),
+        b"Content-Disposition: form-data; name*=UTF-8''__EVENTTARGET\r\n\r\ndelete"]),
+        content_type=MULTI), id="rfc2231-name"),
+    pytest.param(Row(400, "file part", lambda c: multipart([
+        part("__VIEWSTATE", c.vs), part("__EVENTVALIDATION", c.ev),
+        part("__EVENTTARGET", "delete", '; filename="t.txt"')]), content_type=MULTI),
+        id="reserved-file-part"),
+    pytest.param(Row(400, "two name", lambda c: multipart([
+        part("__VIEWSTATE", c.vs), part("__EVENTVALIDATION", c.ev),
+        b'Content-Disposition: form-data; name="note"; name="__EVENTTARGET"\r\n\r\ndelete']),
+        content_type=MULTI), id="second-name-parameter"),
+    pytest.param(Row(400, "UTF-8", lambda c: urlencoded(c.fields()) + b"&__LASTFOCUS=%FF%FE"),
+                 id="invalid-utf8-in-reserved-field"),
+    # -- CONTENT_LENGTH ----------------------------------------------------------------------
+    *[pytest.param(Row(400, "CONTENT_LENGTH", lambda c: urlencoded(c.fields()),
+                       environ={"CONTENT_LENGTH": value}), id=f"content-length-{name}")
+      for name, value in [("negative", "-1"), ("plus-sign", "+10"), ("underscore", "1_0"),
+                          ("arabic-indic-digits", "\u0661\u0660"), ("hex", "0x10")]],
+    pytest.param(Row(400, "ended after", lambda c: urlencoded(c.fields()),
+                     environ={"CONTENT_LENGTH": "5000"}), id="content-length-larger-than-body"),
+    pytest.param(Row(411, "without CONTENT_LENGTH", lambda c: urlencoded(c.fields()),
+                     environ={"CONTENT_LENGTH": "", "HTTP_TRANSFER_ENCODING": "chunked"}),
+                 id="chunked-without-terminated-input"),
+    # -- multipart ---------------------------------------------------------------------------
+    pytest.param(Row(400, "boundary", lambda c: b"x", content_type="multipart/form-data"),
+                 id="multipart-without-boundary"),
+    pytest.param(Row(400, "malformed", lambda c: multipart([part("__EVENTTARGET", "delete")])[:-9],
+                     content_type=MULTI), id="multipart-without-closing-boundary"),
+    pytest.param(Row(413, "limit", lambda c: multipart([part(f"f{i}", "x") for i in range(1001)]),
+                     content_type=MULTI), id="multipart-1001-parts"),
+    pytest.param(Row(413, "limit", lambda c: multipart([part("a", "1", "\r\nX-A: " + "a" * 9000)]),
+                     content_type=MULTI), id="multipart-long-header-line"),
+    pytest.param(Row(400, "malformed", lambda c: b"--B0und\nContent-Disposition: form-data; "
+                     b'name="__EVENTTARGET"\n\ndelete\n--B0und--\n', content_type=MULTI),
+                 id="multipart-bare-lf"),
+    pytest.param(Row(400, "malformed", lambda c: b"--B0und\r\n\r\nContent-Disposition: form-data;"
+                     b' name="x"\r\n\r\n1\r\n--B0und--\r\n', content_type=MULTI),
+                 id="multipart-part-starting-with-crlf"),
+    # -- callbacks ---------------------------------------------------------------------------
+    pytest.param(callback_row("__class__"), id="callback-dunder-class"),
+    pytest.param(callback_row("os.system"), id="callback-dotted-path"),
+    pytest.param(callback_row("../x"), id="callback-path-traversal"),
+    pytest.param(callback_row("C" * 10_000), id="callback-10k-name"),
+    pytest.param(callback_row("СallServer"), id="callback-cyrillic-look-alike"),  # noqa: RUF001
+    pytest.param(Row(403, SIG, lambda c: urlencoded({"__CALLBACKID": "CallServer",
+                                                     "__EVENTVALIDATION": flip(c.ev, 4)}),
+                     callback=True), id="callback-tampered-validation"),
+    pytest.param(Row(400, "without __CALLBACKID", lambda c: urlencoded(
+        c.fields(__CALLBACKPARAM="x"))), id="callback-param-without-id"),
+]
+
+
+@pytest.fixture(scope="module")
+def ctx() -> Ctx:
+    def page_tokens(keys: list[str], user: str | None = None) -> dict[str, str]:
+        app = PostbackMiddleware(RecordingApp(page=PAGE), secret_keys=keys,
+                                 user_key=lambda environ: environ.get("HTTP_X_USER"))
+        request = Request.blank("/orders", headers={"X-User": user} if user else {})
+        return hidden_fields(request.get_response(app).body)
+
+    first, second = page_tokens([KEY]), page_tokens([KEY])
+    old, user = page_tokens([OLD_KEY]), page_tokens([KEY], "alice")
+    return Ctx(first["__VIEWSTATE"], first["__EVENTVALIDATION"], second["__VIEWSTATE"],
+               second["__EVENTVALIDATION"], old["__VIEWSTATE"], old["__EVENTVALIDATION"],
+               user["__VIEWSTATE"], user["__EVENTVALIDATION"])
+
+
+def test_the_table_is_long_enough() -> None:
+    assert len(ROWS) >= 60
+
+
+@pytest.mark.parametrize("row", ROWS)
+def test_bad_request(row: Row, ctx: Ctx, caplog: pytest.LogCaptureFixture) -> None:
+    inner = RecordingApp(page=PAGE)
+    registry = Registry()
+    registry.add_callback("CallServer", lambda argument, request: "ok")
+    app = PostbackMiddleware(inner, secret_keys=[KEY], registry=registry,
+                             max_body_size=MAX_BODY, max_state_size=MAX_STATE,
+                             user_key=lambda environ: environ.get("HTTP_X_USER"))
+    request = Request.blank(row.path, method="POST", body=row.body(ctx),
+                            content_type=row.content_type)
+    if row.user:
+        request.environ["HTTP_X_USER"] = row.user
+    request.environ.update(row.environ)
+    with caplog.at_level(logging.WARNING, logger="postback_middleware"):
+        response = request.get_response(app)
+
+    public = {400: "Bad request.", 403: INVALID, 411: "Length required.",
+              413: "Request too large."}[row.status]
+    assert response.status_int == row.status
+    assert response.text == ("e" + public if row.callback else public)
+    assert "Traceback" not in response.text
+    records = [r.getMessage() for r in caplog.records if r.name == "postback_middleware"]
+    assert any(row.reason in message for message in records), records
+    assert inner.calls == []  # the inner app never ran
+
+
+def test_a_raising_handler_gives_a_generic_error(ctx: Ctx,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    registry = Registry()
+
+    def broken(argument: str, request: Any) -> str:
+        raise KeyError("secret detail")
+
+    def deliberate(argument: str, request: Any) -> str:
+        raise CallbackError("Out of stock.")
+
+    registry.add_callback("Broken", broken)
+    registry.add_callback("Deliberate", deliberate)
+    app = PostbackMiddleware(RecordingApp(page=PAGE), secret_keys=[KEY], registry=registry)
+    for name, status, text in (("Broken", 500, None), ("Deliberate", 200, "eOut of stock.")):
+        body = urlencoded({"__CALLBACKID": name, "__EVENTVALIDATION": ctx.ev})
+        response = Request.blank("/orders", method="POST", body=body,
+                                 content_type="application/x-www-form-urlencoded").get_response(app)
+        assert response.status_int == status
+        assert response.text.startswith("e") and "secret detail" not in response.text
+        if text:
+            assert response.text == text
+    assert "secret detail" in caplog.text
