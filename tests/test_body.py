@@ -7,8 +7,11 @@ import io
 import os
 import tempfile
 from typing import Any
+from urllib.parse import quote_plus, unquote_to_bytes
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from postback_middleware.body import (
     BodyScan,
@@ -19,6 +22,7 @@ from postback_middleware.body import (
     scan_urlencoded,
 )
 from postback_middleware.errors import BadRequest, LengthRequired, TooLarge
+from postback_middleware.fields import RESERVED, RESERVED_BYTES, looks_reserved
 
 
 def spooled(data: bytes) -> Any:
@@ -298,3 +302,60 @@ def test_client_disconnect_mid_body_is_bad_request() -> None:
     environ = {"wsgi.input": Disconnecting(), "CONTENT_LENGTH": "10"}
     with pytest.raises(BadRequest, match="went away"):
         read_body(environ, max_body_size=1000, spool_threshold=10)
+
+
+# -- properties: whatever the body, every non-reserved byte reaches the app ------------------
+
+NAMES = st.sampled_from([*sorted(RESERVED), "a", "note", "x y", "%20", "é", "", "__X"])
+SEGMENT = st.one_of(
+    st.tuples(NAMES, st.text(max_size=12)).map(
+        lambda nv: nv[0].encode() + b"=" + quote_plus(nv[1]).encode()),
+    st.binary(max_size=12).filter(lambda b: b"&" not in b),
+)
+
+
+def raw_name(segment: bytes) -> bytes:
+    return segment.partition(b"=")[0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(SEGMENT, max_size=10))
+def test_urlencoded_strip_keeps_every_other_segment(segments: list[bytes]) -> None:
+    body = b"&".join(segments)
+    try:
+        scan, result = strip_urlencoded(body)
+    except BadRequest:
+        # Refused only when some name is a reserved name in disguise.
+        names = [unquote_to_bytes(raw_name(s).replace(b"+", b" ")).decode("utf-8", "replace")
+                 for s in segments if raw_name(s) not in RESERVED_BYTES]
+        assert any(looks_reserved(name) for name in names)
+        return
+    assert result == b"&".join(s for s in segments if raw_name(s) not in RESERVED_BYTES)
+    assert [name.encode() for name, _ in scan.reserved] == [
+        raw_name(s) for s in segments if raw_name(s) in RESERVED_BYTES]
+
+
+PART = st.tuples(
+    st.sampled_from([*sorted(RESERVED), "a", "file", "note", "é"]),
+    st.binary(max_size=40).filter(lambda b: b"\r\n--XyZ" not in b and not b.endswith(b"\r")),
+    st.booleans(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(PART, max_size=8))
+def test_multipart_strip_keeps_every_other_part_byte_exact(
+    parts: list[tuple[str, bytes, bool]],
+) -> None:
+    def encode(name: str, value: bytes, is_file: bool) -> bytes:
+        return part(name, value, filename="f.bin" if is_file else None)
+
+    body = multipart_body(*(encode(*p) for p in parts))
+    try:
+        scan, result = strip_multipart(body)
+    except BadRequest:
+        assert any(name in RESERVED and is_file for name, _, is_file in parts)
+        return
+    assert result == multipart_body(*(encode(*p) for p in parts if p[0] not in RESERVED))
+    assert [name for name, _ in scan.reserved] == [p[0] for p in parts if p[0] in RESERVED]
+    assert [value for _, value in scan.reserved] == [p[1] for p in parts if p[0] in RESERVED]

@@ -9,6 +9,8 @@ import json
 import pickle
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from postback_middleware.errors import TokenError, TooLarge
 from postback_middleware.tokens import Purpose, TokenSigner, decode_canonical_json, encode_json
@@ -211,3 +213,54 @@ def test_state_that_is_not_json_cannot_be_signed(value: object) -> None:
 def test_canonical_json_round_trip() -> None:
     value = {"a": [1, 2.5, -0.0, None, True], "é": "ü\u2028"}
     assert decode_canonical_json(encode_json(value)) == value
+
+
+# -- no oracle: nothing is decoded before the MAC matches -----------------------------------
+
+
+def test_mac_is_checked_before_any_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    import postback_middleware.tokens as tokens
+
+    def explode(*args: object) -> object:
+        raise AssertionError("decoded before the signature was checked")
+
+    monkeypatch.setattr(tokens, "base64_decode", explode)
+    monkeypatch.setattr(tokens, "decode_canonical_json", explode)
+    bomb = base64.urlsafe_b64encode(b"[" * 100_000).decode().rstrip("=")
+    for token in (bomb + ".AAAA", flip_signature(TOKEN), "!!!not-base64!!!.x"):
+        with pytest.raises(TokenError, match="signature"):
+            signer(max_size=10**6).verify(VS, token, path="/orders", user=None)
+
+
+def flip_signature(token: str) -> str:
+    return token[:-1] + ("A" if token[-1] != "A" else "B")
+
+
+# -- properties ------------------------------------------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(st.text(), JSON_VALUES, max_size=6), st.text(max_size=30),
+       st.none() | st.text(max_size=20))
+def test_any_json_state_round_trips(state: dict[str, object], path: str, user: str | None) -> None:
+    s = signer(max_size=10**6)
+    token = s.sign(VS, state, path=path, user=user, form_id="F")
+    assert s.verify(VS, token, path=path, user=user).data == state
+
+
+@given(st.lists(st.binary(min_size=32, max_size=40), min_size=1, max_size=4, unique=True),
+       st.data())
+def test_first_key_signs_any_listed_key_verifies(keys: list[bytes], data: st.DataObject) -> None:
+    token = signer(*keys).sign(VS, {"a": 1}, path="/p", user=None, form_id="F")
+    # Any list that still holds the signing key verifies, in any order.
+    others = data.draw(st.permutations(keys))
+    assert signer(*others).verify(VS, token, path="/p", user=None).data == {"a": 1}
+    if len(keys) > 1:
+        with pytest.raises(TokenError, match="signature"):
+            signer(*keys[1:]).verify(VS, token, path="/p", user=None)
