@@ -58,3 +58,30 @@ def test_script_nonce(policy: str | None, nonce: str | None) -> None:
 )
 def test_callback_reference(args: tuple[object, ...], expected: str) -> None:
     assert callback_reference(*args) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("accept", "gzipped"),
+    [
+        pytest.param("gzip, deflate, br", True, id="browser"),
+        pytest.param("br;q=1.0, gzip;q=0.5", True, id="weighted"),
+        pytest.param("gzip;q=0", False, id="refused"),
+        pytest.param("gzip;q=0.000", False, id="refused-zeros"),
+        pytest.param("identity", False, id="identity"),
+        pytest.param("", False, id="none"),
+    ],
+)
+def test_script_is_served_gzipped_to_browsers_that_accept_it(accept: str, gzipped: bool) -> None:
+    import gzip
+
+    from webob import Request
+
+    script = ClientScript("/_postback/")
+    request = Request.blank(script.path, headers={"Accept-Encoding": accept} if accept else {})
+    response = request.get_response(script.serve)
+    assert response.headers["Vary"] == "Accept-Encoding"
+    assert (response.headers.get("Content-Encoding") == "gzip") is gzipped
+    body = gzip.decompress(response.body) if gzipped else response.body
+    assert body == script.body
+    if gzipped:
+        assert len(response.body) < len(script.body) / 2
