@@ -119,11 +119,23 @@ class PostbackMiddleware:
                 body_file.close()
             is_callback = values is not None and f.CALLBACKID in values
             return self._refuse(environ, start_response, rejection, callback=is_callback)
+        except Exception:
+            # A bug of ours must not reach the client as a traceback (nor the app unverified).
+            if body_file is not None:
+                body_file.close()
+            log.exception("reading the request failed; answering 500")
+            return text_response(start_response, "500 Internal Server Error",
+                                 "Internal Server Error")
 
-        if postback is not None and postback.callback is not None:
-            response = self._answer_callback(environ, start_response, postback)
-        else:
-            response = self._dispatch(environ, start_response, postback)
+        try:
+            if postback is not None and postback.callback is not None:
+                response = self._answer_callback(environ, start_response, postback)
+            else:
+                response = self._dispatch(environ, start_response, postback)
+        except BaseException:
+            if body_file is not None:  # the inner app raised: its body file is ours to close
+                body_file.close()
+            raise
         if body_file is None:
             return response
         return ClosingIterable(response, body_file.close)
