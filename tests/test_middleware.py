@@ -472,3 +472,15 @@ def test_start_up_refuses_weak_keys() -> None:
     for keys in ([], ["short"], ["a" * 40]):
         with pytest.raises(ConfigurationError):
             PostbackMiddleware(RecordingApp(), secret_keys=keys)
+
+
+def test_no_token_string_is_ever_repeated(app: webtest.TestApp, registry: Registry) -> None:
+    """BREACH: a compressed page must not repeat a secret an attacker could guess towards."""
+    registry.add_callback("CallServer", lambda argument, request: "ok")
+    seen: list[str] = []
+    for _ in range(5):
+        fields = tokens_of(app)
+        seen += [fields["__VIEWSTATE"], fields["__EVENTVALIDATION"]]
+        for _ in range(2):
+            seen.append(parse_success(callback(app, fields, "CallServer", "1").text)[0])
+    assert len(set(seen)) == len(seen) == 20
