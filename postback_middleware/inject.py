@@ -76,14 +76,15 @@ class PostForm:
 
     insert_at: int  # just past its start tag (offset in the piece it arrived in)
     action_path: str  # the path its tokens are bound to (WSGI form: latin-1 text)
-    pairs: list[list[str]] = field(default_factory=list)
+    pairs: list[list[str]] = field(default_factory=list)  # in page order, each once
+    _seen: set[tuple[str, str]] = field(default_factory=set, repr=False)
     # A submit button with a formaction off this origin would send the tokens there.
     posts_elsewhere: bool = False
 
     def add_pair(self, target: str, argument: str) -> None:
-        pair = [target, argument]
-        if pair not in self.pairs:
-            self.pairs.append(pair)
+        if (target, argument) not in self._seen:
+            self._seen.add((target, argument))
+            self.pairs.append([target, argument])
 
 
 TokenPair = tuple[str, str]
@@ -243,12 +244,16 @@ def _submits(name: str, attrs: Mapping[str, str]) -> bool:
 
 
 def splice(document: bytes, insertions: list[tuple[int, bytes]]) -> bytes:
-    """Insert byte strings at offsets; ties keep the order given."""
-    pieces = []
+    """Insert byte strings at offsets; ties keep the order given.
+
+    Slices are taken through a memoryview, so the page is copied once, into the result.
+    """
+    view = memoryview(document)
+    pieces: list[bytes | memoryview] = []
     cursor = 0
     for offset, text in sorted(insertions, key=lambda item: item[0]):
-        pieces.append(document[cursor:offset])
+        pieces.append(view[cursor:offset])
         pieces.append(text)
         cursor = offset
-    pieces.append(document[cursor:])
+    pieces.append(view[cursor:])
     return b"".join(pieces)

@@ -301,7 +301,12 @@ class RewritingResponse:
             return
         self.close()
         if buffered or pipeline is None:  # a list, or an iterable that gave nothing
-            yield self._whole(page, b"".join(capture.buffer))
+            body = b"".join(capture.buffer)
+            # Let the app's pieces go now: only the joined page and its rewrite stay in memory.
+            capture.buffer.clear()
+            del iterator
+            self._result = ()
+            yield self._whole(page, body)
             return
         try:
             out = pipeline.finish()
