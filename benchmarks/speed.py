@@ -1,0 +1,176 @@
+"""Per-GET cost of the middleware on a realistic 80 KB page, against two yardsticks.
+
+Run: ``.venv/bin/python benchmarks/speed.py``. Everything is measured in this run (nothing is
+hard-coded). Each figure is the fastest of REPEAT rounds (timeit-style), after a warm-up. Time is
+the process's CPU time (``time.process_time``), not the wall clock, and the rounds of all the
+measurements are interleaved: other work on a small machine then barely moves the figures, and
+a burst of load hits every measurement alike, so the ratios stay fair.
+
+Targets (from the project's issue): the middleware's added cost per GET is at most 5x one
+compiled-regex pass over the same bytes, and at least 50x lower than one pass of the standard
+library's html.parser over the page. The script reports; it always exits 0.
+"""
+
+from __future__ import annotations
+
+import html.parser
+import math
+import os
+import platform
+import re
+import secrets
+import sys
+import time
+import timeit
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from harness import buffered_app, check_rewritten, consume, streamed_app, wrap
+from pages import realistic_page
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+REPEAT = 7
+ROUND_SECONDS = 0.1  # CPU time of one round (of many calls)
+REGEX_TARGET = 5.0  # added / regex must be at most this
+PARSER_TARGET = 50.0  # html.parser / added must be at least this
+FORM_TAG = re.compile(rb"<form\b[^>]*>", re.I)
+FORMS, POSTBACKS = 3, 400
+MODES: dict[str, Callable[[bytes], WSGIApplication]] = {
+    "buffered": buffered_app,
+    "streamed": streamed_app,
+}
+
+Thunk = Callable[[], object]
+
+
+def measure(funcs: dict[str, Thunk]) -> dict[str, float]:
+    """CPU seconds per call of each function, the fastest of REPEAT interleaved rounds."""
+    timers = []
+    for label, func in funcs.items():
+        timer = timeit.Timer(func, timer=time.process_time)
+        timer.timeit(3)  # warm-up
+        once = max(timer.timeit(1), 1e-7)
+        number = math.ceil(ROUND_SECONDS / once)  # calls per round
+        timers.append((label, timer, number))
+    best = dict.fromkeys(funcs, math.inf)
+    for _ in range(REPEAT):
+        for label, timer, number in timers:
+            best[label] = min(best[label], timer.timeit(number) / number)
+    return best
+
+
+def parse(text: str) -> None:
+    parser = html.parser.HTMLParser()
+    parser.feed(text)
+    parser.close()
+
+
+def breakdown(page: bytes) -> tuple[dict[str, Thunk], list[str]]:
+    """A cheap look inside, through internal APIs: what is missing is reported, not fatal."""
+    funcs: dict[str, Thunk] = {}
+    missing = []
+    try:
+        from postback_middleware.html_scan import iter_tags
+
+        def all_tags() -> object:
+            return list(iter_tags(page))
+
+        def form_tags() -> object:
+            return list(iter_tags(page, names=("form",)))
+
+        all_tags()
+        funcs["html_scan.iter_tags(page), all tags"] = all_tags
+        funcs["html_scan.iter_tags(page, names={form})"] = form_tags
+    except Exception as error:  # an internal API changed
+        missing.append(f"html_scan.iter_tags: n/a ({error!r:.70})")
+    try:
+        from postback_middleware.tokens import Purpose, TokenSigner
+
+        signer = TokenSigner([secrets.token_bytes(48)], max_age=14400, max_size=131072)
+        pairs = [["delete", str(n)] for n in range(POSTBACKS // FORMS)]
+
+        def sign_page() -> None:
+            for _ in range(FORMS):
+                form_id = signer.new_form_id()
+                for purpose, data in ((Purpose.VIEWSTATE, {}), (Purpose.EVENT_VALIDATION, pairs)):
+                    signer.sign(purpose, data, path="/orders", user=None, form_id=form_id)
+
+        sign_page()
+        funcs[f"token signing, {FORMS} forms x 2 tokens"] = sign_page
+    except Exception as error:
+        missing.append(f"token signing: n/a ({error!r:.70})")
+    return funcs, missing
+
+
+def fmt(seconds: float) -> str:
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:9.3f} ms"
+    return f"{seconds * 1e6:9.1f} µs"
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def main() -> int:
+    page = realistic_page(80_000, forms=FORMS, postbacks=POSTBACKS)
+    text = page.decode()
+    print(f"postback-middleware speed: {len(page):,}-byte page, {FORMS} post forms, "
+          f"{POSTBACKS} data-postback elements")
+    load = ", load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    print(f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs"
+          f"{load}\neach figure: CPU time per call, fastest of {REPEAT} rounds of "
+          f"~{ROUND_SECONDS:g} s\n")
+
+    funcs: dict[str, Thunk] = {}
+    for mode, make_app in MODES.items():
+        bare, wrapped = make_app(page), wrap(make_app(page))
+        problem = check_rewritten(wrapped, page, FORMS)
+        if problem:
+            print(f"WARNING: {mode}: {problem}")
+        funcs[f"bare {mode}"] = partial(consume, bare)
+        funcs[f"middleware {mode}"] = partial(consume, wrapped)
+    funcs["regex"] = lambda: FORM_TAG.findall(page)
+    funcs["html.parser"] = lambda: parse(text)
+    inside, missing = breakdown(page)
+    times = measure(funcs | inside)
+
+    regex = times["regex"]
+    added = {mode: times[f"middleware {mode}"] - times[f"bare {mode}"] for mode in MODES}
+    rows = []
+    for mode in MODES:
+        pieces = "8 KB pieces from a generator" if mode == "streamed" else "[page]"
+        rows += [
+            (f"bare app, {mode} ({pieces})", times[f"bare {mode}"]),
+            (f"middleware, {mode}", times[f"middleware {mode}"]),
+            (f"  added cost, {mode}", added[mode]),
+        ]
+    rows += [
+        ("regex: " + FORM_TAG.pattern.decode() + " findall", regex),
+        ("html.parser.HTMLParser().feed(page)", times["html.parser"]),
+    ]
+    width = 48
+    print(f"{'':{width}} {'per call':>12} {'x regex':>9}")
+    for label, seconds in rows:
+        print(f"{label:{width}} {fmt(seconds):>12} {seconds / regex:8.2f}x")
+    print("\nbreakdown (internal APIs; not part of the targets)")
+    for label in inside:
+        print(f"{'  ' + label:{width}} {fmt(times[label]):>12} {times[label] / regex:8.2f}x")
+    for line in missing:
+        print(f"  {line}")
+
+    print("\ntargets")
+    for mode in MODES:
+        over_regex, under_parser = added[mode] / regex, times["html.parser"] / added[mode]
+        print(f"  {mode}: added / regex       = {over_regex:7.2f}  (<= {REGEX_TARGET:g})   "
+              f"{verdict(over_regex <= REGEX_TARGET)}")
+        print(f"  {mode}: html.parser / added = {under_parser:7.2f}  (>= {PARSER_TARGET:g})  "
+              f"{verdict(under_parser >= PARSER_TARGET)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
