@@ -7,7 +7,9 @@ The request's journey, module by module:
 * dispatch: ``registry`` (postback and callback handlers), ``middleware`` (the WSGI core);
 * response side: ``rewrite`` (which responses, which headers), ``html_scan`` (find tags),
   ``inject`` (insert fields and the script tag);
-* ``client`` (the served script, ``callback_reference``), ``config`` (options, ini files).
+* ``client`` (the served script, ``callback_reference``), ``config`` (options, ini files),
+  ``charset`` (page encodings);
+* ``testing``: ``postback`` / ``callback`` for your own WebTest suites (import it explicitly).
 """
 
 from .client import callback_reference
