@@ -120,7 +120,6 @@ class _Coding:
     """Undoes and redoes a page's gzip/deflate content coding, whole or piece by piece."""
 
     def __init__(self, coding: str) -> None:
-        self.coding = coding
         gzip_coding = coding in ("gzip", "x-gzip")
         self._decoder: Any = zlib.decompressobj(31 if gzip_coding else 15) if coding else None
         self._encoder: Any = zlib.compressobj(wbits=31 if gzip_coding else 15) if coding else None
@@ -235,6 +234,7 @@ class _Capture:
         self.environ = environ
         self.downstream = start_response
         self.started = False
+        self.headers_sent = False  # set once the rewritten response's headers went downstream
         self.page: Page | None = None
         self.buffer: list[bytes] = []
 
@@ -243,6 +243,8 @@ class _Capture:
     ) -> Callable[[bytes], object]:
         if self.started and exc_info is None:
             raise AssertionError("start_response called a second time without exc_info")
+        if exc_info is not None and exc_info[1] is not None and self.headers_sent:
+            raise exc_info[1].with_traceback(exc_info[2])  # PEP 3333: too late for new headers
         self.started = True
         opted_out = any(k.lower() == SKIP_HEADER for k, _ in headers)
         headers = [(k, v) for k, v in headers if k.lower() != SKIP_HEADER]
@@ -269,7 +271,6 @@ class RewritingResponse:
         self._make_rewriter = make_rewriter
         self._vary_cookie = vary_cookie
         self._closed = False
-        self._headers_sent = False
 
     def __iter__(self) -> Iterator[bytes]:
         capture = self._capture
@@ -329,16 +330,16 @@ class RewritingResponse:
         return encoded
 
     def _send_streaming_headers(self, page: Page) -> None:
-        if not self._headers_sent:
+        if not self._capture.headers_sent:
             self._send(page.status, _output_headers(page, None, self._vary_cookie))
 
     def _send(self, status: str, headers: Headers) -> None:
-        self._headers_sent = True
+        self._capture.headers_sent = True
         self._capture.downstream(status, headers, None)
 
     def _failed(self) -> bytes:
         """A 500 if nothing was sent yet; otherwise the connection must be cut short."""
-        if self._headers_sent:
+        if self._capture.headers_sent:
             log.exception("rewriting a streamed page failed after it started; cutting it short")
             raise
         log.exception("rewriting the response failed; answering 500")

@@ -373,3 +373,21 @@ def test_close_is_called_once_when_rewriting_fails(streamed: bool) -> None:
     assert response.text == "Internal Server Error"
     if streamed:
         assert body.closed == 1
+
+
+def test_exc_info_after_a_streamed_page_started_is_re_raised() -> None:
+    import sys
+
+    def app(environ: Any, start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", HTML)
+        yield b"<form method=post>" + b"x" * 100
+        try:
+            raise ValueError("late failure")
+        except ValueError:
+            start_response("500 Internal Server Error", [], sys.exc_info())
+        yield b"never sent"
+
+    _, body = call(PostbackMiddleware(app, secret_keys=[new_key()]))
+    assert b"<form method=post>" in next(body)
+    with pytest.raises(ValueError, match="late failure"):
+        b"".join(body)
