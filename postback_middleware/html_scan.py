@@ -88,7 +88,9 @@ class Tag:
 # whitespace because the input stream turns CR into LF before tokenizing).
 _ATTR = (
     rb"[^\t\n\f\r />][^\t\n\f\r /=>]*"  # attribute name; only its first char may be "="
-    rb"(?:[\t\n\f\r ]*=[\t\n\f\r ]*"  # a value follows whenever "=" comes after the name
+    # A value follows whenever "=" comes after the name. The spaces after "=" are possessive:
+    # given back, an unterminated quoted value would pass for an empty unquoted one.
+    rb"(?:[\t\n\f\r ]*=[\t\n\f\r ]*+"
     rb"""(?:"[^"]*"|'[^']*'|(?!["'])[^\t\n\f\r >]*)"""
     rb"|(?![\t\n\f\r ]*=))"
 )

@@ -704,3 +704,22 @@ def test_attr_hint_returns_only_named_and_hinted_tags() -> None:
     tags = scanner.scan(document, final=True)[0]
     assert [(t.is_end, t.name) for t in tags] == [
         (False, "head"), (True, "head"), (False, "a"), (False, "p"), (False, "form")]
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param(b'<p a= "x>', id="space-then-unterminated-double-quote"),
+        pytest.param(b"<p a=\t'x>y", id="tab-then-unterminated-single-quote"),
+        pytest.param(b'<p a = \n "x>', id="spaces-both-sides"),
+    ],
+)
+def test_unterminated_quoted_value_after_spaces_is_no_tag(document: bytes) -> None:
+    """Found by fuzzing: the spaces after "=" must not be given back to the grammar."""
+    assert scanned(document) == html5lib_tags(document.decode()) == []
+
+
+def test_piece_ending_inside_a_spaced_quoted_value() -> None:
+    document = b'<html><body><input value= "1><form method=post>2"></body></html>'
+    cut = document.index(b"<form")
+    assert as_tuples(scanned_in_pieces(document, [cut])) == as_tuples(list(iter_tags(document)))
