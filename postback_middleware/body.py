@@ -252,6 +252,12 @@ def scan_multipart(
         if reserved:
             assert part.value is not None
             scan.reserved.append((name, bytes(part.value)))
+    dash_boundary = b"--" + boundary.encode("utf-8")
+    # Browsers pick a boundary that occurs nowhere in the content. Any other occurrence (a
+    # bare-LF delimiter, one in the preamble or epilogue) is text to this parser but may be a
+    # delimiter to a lenient one in the inner app, which would then see fields we never checked.
+    if _count(body, dash_boundary) != len(parts) + 1:
+        raise BadRequest("multipart boundary occurs outside its delimiters")
     offsets = _part_offsets(body, boundary.encode("utf-8"), [p.size for p in parts])
     cursor = 0
     for (_, reserved), (start, end) in zip(names, offsets, strict=True):
@@ -261,6 +267,18 @@ def scan_multipart(
             cursor = end
     scan.keep.append((cursor, length))
     return scan
+
+
+def _count(body: SpooledBody, needle: bytes) -> int:
+    """Occurrences of ``needle`` in the whole body, read in chunks (overlapping by its length)."""
+    count = 0
+    tail = b""
+    for chunk in _iter_chunks(body):
+        window = tail + chunk
+        count += window.count(needle)
+        # Keep less than a needle, so no occurrence is counted twice.
+        tail = window[-(len(needle) - 1) :] if len(needle) > 1 else b""
+    return count
 
 
 def _part_offsets(body: SpooledBody, boundary: bytes, sizes: list[int]) -> list[tuple[int, int]]:

@@ -245,6 +245,10 @@ ROWS = [
     pytest.param(Row(400, "malformed", lambda c: b"--B0und\r\n\r\nContent-Disposition: form-data;"
                      b' name="x"\r\n\r\n1\r\n--B0und--\r\n', content_type=MULTI),
                  id="multipart-part-starting-with-crlf"),
+    pytest.param(Row(400, "outside its delimiters", lambda c: (
+        b'--B0und\r\nContent-Disposition: form-data; name="note"\r\n\r\n1'
+        b'\n--B0und\nContent-Disposition: form-data; name="__EVENTTARGET"\n\ndelete'
+        b"\r\n--B0und--\r\n"), content_type=MULTI), id="multipart-bare-lf-delimiter-smuggling"),
     # -- callbacks ---------------------------------------------------------------------------
     pytest.param(callback_row("__class__"), id="callback-dunder-class"),
     pytest.param(callback_row("os.system"), id="callback-dotted-path"),

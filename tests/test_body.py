@@ -128,8 +128,8 @@ def strip_multipart(data: bytes, boundary: str = "XyZ") -> tuple[BodyScan, bytes
     return scan, out.read()
 
 
-# Near misses of the delimiter ("\r\n--XyZ" never occurs in a valid part, by RFC 2046).
-FILE_BYTES = bytes(range(256)) * 40 + b"\r\n--XyY\n--XyZ\r--Xy"
+# Near misses of the delimiter (the boundary itself never occurs in content, by RFC 2046).
+FILE_BYTES = bytes(range(256)) * 40 + b"\r\n--XyY\n--Xy Z\r--Xy"
 
 
 def test_multipart_strips_reserved_parts_and_keeps_files_byte_exact() -> None:
@@ -359,3 +359,31 @@ def test_multipart_strip_keeps_every_other_part_byte_exact(
     assert result == multipart_body(*(encode(*p) for p in parts if p[0] not in RESERVED))
     assert [name for name, _ in scan.reserved] == [p[0] for p in parts if p[0] in RESERVED]
     assert [value for _, value in scan.reserved] == [p[1] for p in parts if p[0] in RESERVED]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\n1'
+                     b'\n--XyZ\nContent-Disposition: form-data; name="__EVENTTARGET"\n\ndelete'
+                     b"\r\n--XyZ--\r\n", id="bare-lf-delimiter-smuggling-a-field"),
+        pytest.param(multipart_body(part("a", b"x--XyZy")), id="boundary-inside-a-value"),
+        pytest.param(multipart_body(part("a", b"1"), epilogue=b"\r\n--XyZ\r\n"),
+                     id="boundary-in-the-epilogue"),
+    ],
+)
+def test_boundary_outside_its_delimiters_is_refused(data: bytes) -> None:
+    """Found in review: a lenient parser (cgi.FieldStorage) would split these differently."""
+    with pytest.raises(BadRequest, match="outside its delimiters"):
+        strip_multipart(data)
+
+
+def test_boundary_count_across_chunk_edges() -> None:
+    """The count must neither miss nor double-count a delimiter that straddles a chunk edge."""
+    from postback_middleware.body import CHUNK_SIZE
+
+    for shift in range(-8, 9):
+        filler = b"x" * (CHUNK_SIZE - 60 + shift)
+        data = multipart_body(part("a", filler), part("b", b"2"))
+        scan, result = strip_multipart(data)
+        assert result == data and not scan.reserved
