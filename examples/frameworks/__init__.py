@@ -1,0 +1,1 @@
+"""Framework integration examples: Flask, Django, Pyramid and Bottle apps wrapped unchanged."""
