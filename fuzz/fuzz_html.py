@@ -1,0 +1,138 @@
+"""Coverage-guided fuzzing of the HTML tag scanner (``postback_middleware.html_scan``).
+
+Usage: .venv/bin/python fuzz/fuzz_html.py [--seconds N] [--check FILE ...] [-- libFuzzer flags]
+
+Each input is one control byte followed by a document. Bits 0-1 of the control byte pick the
+encoding (``_ENCODINGS``); bit 2 asks for the ``names=`` fast path (``_NAMES``).
+
+Invariants checked on every input:
+
+* :func:`~postback_middleware.html_scan.iter_tags` never raises, and neither does reading
+  every tag's attributes;
+* tags come in document order, do not overlap, and lie within the document;
+* each tag's slice starts with ``<`` (``</`` for an end tag) and ends with ``>``, and its name
+  is the lower-cased name written there;
+* with ``names=``, the result is exactly the full scan filtered by name;
+* streaming: :class:`~postback_middleware.html_scan.TagScanner` fed the document in two pieces
+  (split at a point chosen from the input, the unscanned rest carried over as documented)
+  reports the same tags at the same offsets as the one-shot scan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import atheris  # type: ignore[import-untyped]
+
+with atheris.instrument_imports(include=["postback_middleware", "multipart"]):
+    from postback_middleware.html_scan import Tag, TagScanner, iter_tags
+
+_ENCODINGS = ("utf-8", "latin-1", "cp1252", "utf-8")
+_NAMES = frozenset({"form", "head", "body", "input", "script", "a", "button", "select"})
+HERE = Path(__file__).resolve().parent
+
+
+class InvariantError(AssertionError):
+    """An input broke one of the invariants (a finding)."""
+
+
+def _key(tag: Tag, shift: int = 0) -> tuple[str, bool, int, int, bool, tuple[tuple[str, str], ...]]:
+    return (
+        tag.name, tag.is_end, tag.start + shift, tag.end + shift, tag.self_closing,
+        tuple(tag.attrs.items()),
+    )
+
+
+def _check_tags(document: bytes, tags: list[Tag]) -> None:
+    previous_end = 0
+    for tag in tags:
+        if not previous_end <= tag.start < tag.end <= len(document):
+            raise InvariantError(
+                f"tag {tag.name!r} at [{tag.start}, {tag.end}) out of order or bounds "
+                f"(previous end {previous_end}, length {len(document)})"
+            )
+        text = document[tag.start : tag.end]
+        opener = b"</" if tag.is_end else b"<"
+        if not text.startswith(opener) or not text.endswith(b">"):
+            raise InvariantError(f"tag slice {text[:80]!r} is not {opener!r}...'>'")
+        first = text[len(opener) : len(opener) + 1]
+        if not (first.isalpha() and tag.name[:1] == first.decode("ascii").lower()):
+            raise InvariantError(f"tag name {tag.name!r} does not start the slice {text[:80]!r}")
+        dict(tag.attrs)  # decoding attributes must not raise
+        previous_end = tag.end
+
+
+def _streamed(document: bytes, split: int, encoding: str) -> list[Tag]:
+    scanner = TagScanner(encoding=encoding)
+    first, safe = scanner.scan(document[:split], final=False)
+    if not 0 <= safe <= split:
+        raise InvariantError(f"scan of the first {split} bytes says {safe} are safe")
+    rest, done = scanner.scan(document[safe:], final=True)
+    if done != len(document) - safe:
+        raise InvariantError(f"final scan stopped at {done} of {len(document) - safe}")
+    return [*first, *(Tag(t.name, t.is_end, t.start + safe, t.end + safe, t.attrs,
+                          t.self_closing) for t in rest)]
+
+
+def test_one_input(data: bytes) -> None:
+    if not data:
+        return
+    control, document = data[0], data[1:]
+    encoding = _ENCODINGS[control & 3]
+    tags = list(iter_tags(document, encoding=encoding))
+    _check_tags(document, tags)
+    if control & 4:
+        filtered = list(iter_tags(document, encoding=encoding, names=_NAMES))
+        want = [_key(t) for t in tags if t.name in _NAMES]
+        if [_key(t) for t in filtered] != want:
+            raise InvariantError("names= scan differs from the filtered full scan")
+    if document:
+        split = (control >> 3) * len(document) // 31
+        streamed = _streamed(document, split, encoding)
+        if [_key(t) for t in streamed] != [_key(t) for t in tags]:
+            raise InvariantError(
+                f"two-piece scan (split at {split}) differs from the one-shot scan:\n"
+                f"  one-shot: {[_key(t)[:4] for t in tags]}\n"
+                f"  streamed: {[_key(t)[:4] for t in streamed]}"
+            )
+
+
+def _libfuzzer_argv(seconds: int, extra: list[str]) -> list[str]:
+    """argv for atheris: a scratch corpus under fuzz/.work (gitignored) plus the seeds."""
+    work = HERE / ".work" / "html"
+    crashes = HERE / ".work" / "crashes"
+    work.mkdir(parents=True, exist_ok=True)
+    crashes.mkdir(parents=True, exist_ok=True)
+    return [
+        sys.argv[0],
+        f"-max_total_time={seconds}",
+        "-max_len=4096",
+        "-timeout=10",
+        "-print_final_stats=1",
+        f"-artifact_prefix={crashes}/html-",
+        f"-dict={HERE / 'html.dict'}",
+        *extra,
+        str(work),
+        str(HERE / "corpus" / "html"),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=60, help="fuzzing time (default 60)")
+    parser.add_argument("--check", nargs="+", type=Path, help="run these inputs once and exit")
+    parser.add_argument("libfuzzer", nargs="*", help="extra libFuzzer flags (after --)")
+    args = parser.parse_args()
+    if args.check:
+        for path in args.check:
+            test_one_input(path.read_bytes())
+            print(f"{path}: ok")
+        return
+    atheris.Setup(_libfuzzer_argv(args.seconds, args.libfuzzer), test_one_input)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
