@@ -92,12 +92,14 @@ class Registry:
         return register
 
     def add_callback(self, name: str, handler: Any) -> None:
+        """Register a callback function or ``ICallbackEventHandler`` class under ``name``."""
         _check_name("callback", name)
         if name in self._callbacks:
             raise ValueError(f"callback {name!r} is registered twice")
         self._callbacks[name] = _as_callback_function(name, handler)
 
     def add_postback(self, name: str, handler: Any) -> None:
+        """Register a postback handler ``f(event, request) -> Response | None`` for ``name``."""
         _check_name("postback", name)
         if name in self._postbacks:
             raise ValueError(f"postback {name!r} is registered twice")
@@ -120,6 +122,7 @@ class Registry:
     # -- lookup ----------------------------------------------------------------------------
 
     def has_callback(self, name: str) -> bool:
+        """Whether a callback is registered under exactly this name."""
         return name in self._callbacks
 
     def run_callback(self, name: str, argument: str, request: Request) -> str:
