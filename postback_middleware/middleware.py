@@ -7,7 +7,8 @@
    byte unchanged. A reserved name in the query string is refused on any request.
 3. **Dispatch.** A callback is answered here from the registry and never reaches the inner app.
    A postback exposes ``environ["postback.event"]`` and ``environ["postback.viewstate"]``, runs
-   the registered postback handler if any (``registry``), then the inner app.
+   the registered postback handler if any (``registry``), then the inner app. A partial
+   postback is answered with just its panels (``partial``).
 4. **Response side.** HTML pages get the hidden fields and the script tag (``rewrite`` decides
    and fixes headers, ``inject`` edits the page), with the view state the app left in the environ.
 
@@ -27,6 +28,7 @@ from wsgiref.util import request_uri
 from webob import Request
 
 from . import fields as f
+from . import partial
 from .body import assemble, multipart_boundary, read_body, scan_multipart, scan_urlencoded
 from .client import ClientScript, script_nonce
 from .config import Options, UserKey, check_secret_keys
@@ -114,6 +116,8 @@ class PostbackMiddleware:
             if form is not None:
                 body_file, values = form
             postback = None if values is None else self._verify(environ, values)
+            # A partial postback (an UpdatePanel) names the panels to answer with.
+            panels = None if postback is None else partial.requested_panels(environ)
         except Rejected as rejection:
             if body_file is not None:
                 body_file.close()
@@ -131,7 +135,7 @@ class PostbackMiddleware:
             if postback is not None and postback.callback is not None:
                 response = self._answer_callback(environ, start_response, postback)
             else:
-                response = self._dispatch(environ, start_response, postback)
+                response = self._dispatch(environ, start_response, postback, panels)
         except BaseException:
             if body_file is not None:  # the inner app raised: its body file is ours to close
                 body_file.close()
@@ -183,7 +187,11 @@ class PostbackMiddleware:
         return postback
 
     def _dispatch(
-        self, environ: WSGIEnvironment, start_response: StartResponse, postback: Postback | None
+        self,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+        postback: Postback | None,
+        panels: list[str] | None,
     ) -> Iterable[bytes]:
         app: WSGIApplication = self.app
         if postback is not None and postback.event is not None:
@@ -202,10 +210,16 @@ class PostbackMiddleware:
         def make_rewriter(page: Page) -> FormRewriter:
             return self._rewriter(environ, page, client_fields)
 
-        return rewrite_response(
-            app, environ, start_response, make_rewriter,
-            vary_cookie=self.options.user_key is not None,
-        )
+        def run(start: StartResponse) -> Iterable[bytes]:
+            return rewrite_response(
+                app, environ, start, make_rewriter,
+                vary_cookie=self.options.user_key is not None,
+            )
+
+        if panels:
+            return partial.answer(run, start_response, page_url=request_uri(environ),
+                                  panel_ids=panels)
+        return run(start_response)
 
     def _rewriter(
         self, environ: WSGIEnvironment, page: Page, client_fields: dict[str, str]

@@ -1,0 +1,182 @@
+"""Partial postbacks on the server: the panels' format, fresh tokens, and every fallback."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import webtest
+
+from postback_middleware import PostbackMiddleware
+from postback_middleware.partial import cut_panels, form_fields
+
+from .conftest import hidden_fields, new_key
+
+PAGE = """<!DOCTYPE html><html><head><title>Orders</title></head><body>
+<p>Clicks: <b id="clicks">{clicks}</b></p>
+<form method="post" action="/orders">
+  <div id="orders" data-update-panel><div class="row">{rows}</div>
+    <a href="#" data-postback="more">more</a></div>
+  <div id="summary" data-update-panel>{count} orders</div>
+  <a href="#" data-postback="go-away">leave</a>
+</form>
+<form method="post" action="/other"><a data-postback="x">x</a></form>
+</body></html>"""
+
+
+class App:
+    """A plain app: renders orders from view state; some events redirect, fail or download."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        self.calls += 1
+        state = environ["postback.viewstate"]
+        event = environ["postback.event"]
+        if event and event.target == "go-away":
+            start_response("302 Found", [("Location", "/bye"), ("Set-Cookie", "a=1")])
+            return [b""]
+        if event and event.target == "x":
+            start_response("500 Internal Server Error", [("Content-Type", "text/html")])
+            return [b"<h1>Sorry</h1>"]
+        if event and event.target == "delete":
+            state.setdefault("deleted", []).append(event.argument)
+        deleted = state.get("deleted", [])
+        orders = [n for n in ("1", "2", "3") if n not in deleted]
+        rows = "".join(f'<a data-postback="delete" data-postback-argument="{n}">{n}</a>'
+                       for n in orders)
+        body = PAGE.format(clicks=len(deleted), rows=rows, count=len(orders)).encode()
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                  ("Set-Cookie", "seen=1")])
+        return [body]
+
+
+@pytest.fixture
+def inner() -> App:
+    return App()
+
+
+@pytest.fixture
+def app(inner: App) -> webtest.TestApp:
+    return webtest.TestApp(PostbackMiddleware(inner, secret_keys=[new_key()]))
+
+
+def post(app: webtest.TestApp, fields: dict[str, str], target: str, argument: str = "",
+         panels: str | None = "orders summary", path: str = "/orders",
+         status: int | str = 200) -> webtest.TestResponse:
+    headers = {"X-Postback-Panels": panels} if panels is not None else {}
+    return app.post(path, {"__EVENTTARGET": target, "__EVENTARGUMENT": argument,
+                           "__VIEWSTATE": fields["__VIEWSTATE"],
+                           "__EVENTVALIDATION": fields["__EVENTVALIDATION"]},
+                    headers=headers, status=status)
+
+
+def test_partial_answer_has_the_panels_and_fresh_fields(app: webtest.TestApp, inner: App) -> None:
+    fields = hidden_fields(app.get("/orders").body)
+    calls = inner.calls
+    response = post(app, fields, "delete", "2")
+    assert inner.calls == calls + 1  # the inner app ran once, unchanged
+    assert response.headers["X-Postback-Partial"] == "panels"
+    assert response.content_type == "application/json"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Set-Cookie"] == "seen=1"
+    answer = json.loads(response.text)
+    assert answer["version"] == 1
+    assert set(answer["panels"]) == {"orders", "summary"}
+    assert answer["panels"]["summary"] == "2 orders"
+    orders = answer["panels"]["orders"]
+    assert orders.startswith('<div class="row">') and orders.rstrip().endswith("more</a>")
+    assert 'data-postback-argument="2"' not in orders
+    assert len(answer["forms"]) == 2
+    assert set(answer["forms"][0]) >= {"__EVENTTARGET", "__VIEWSTATE", "__EVENTVALIDATION"}
+
+
+def test_fresh_fields_verify_for_the_next_postbacks(app: webtest.TestApp, inner: App) -> None:
+    fields = hidden_fields(app.get("/orders").body)
+    first = json.loads(post(app, fields, "delete", "2").text)["forms"][0]
+    second = json.loads(post(app, first, "delete", "3").text)
+    assert second["panels"]["summary"] == "1 orders"  # view state carried over
+    full = post(app, second["forms"][0], "delete", "1", panels=None)  # a full one, too
+    assert b"0 orders" in full.body and b"__VIEWSTATE" in full.body
+    # Old tokens still list pair ("delete", "2"), but the new page no longer offers it.
+    post(app, second["forms"][0], "delete", "2", status=403)
+
+
+def test_redirect_becomes_a_navigation(app: webtest.TestApp) -> None:
+    response = post(app, hidden_fields(app.get("/orders").body), "go-away")
+    assert response.headers["X-Postback-Partial"] == "navigate"
+    answer = json.loads(response.text)
+    assert answer["version"] == 1
+    assert answer["navigate"] in ("http://localhost/bye", "http://localhost:80/bye")
+    assert response.headers["Set-Cookie"] == "a=1"
+
+
+def test_error_page_falls_back_unchanged(app: webtest.TestApp) -> None:
+    page = app.get("/orders")
+    other = hidden_fields(page.body, form_index=1)
+    response = post(app, other, "x", path="/other", status=500)
+    assert response.headers["X-Postback-Partial"] == "fallback"
+    assert response.body == b"<h1>Sorry</h1>"
+
+
+def test_page_without_the_panel_falls_back_to_the_rewritten_page(app: webtest.TestApp) -> None:
+    response = post(app, hidden_fields(app.get("/orders").body), "more", panels="nowhere")
+    assert response.headers["X-Postback-Partial"] == "fallback"
+    assert b"__VIEWSTATE" in response.body and response.content_type == "text/html"
+
+
+@pytest.mark.parametrize("header", ["", " ", "a " * 17, "x" * 129])
+def test_malformed_panel_header_is_refused(app: webtest.TestApp, inner: App,
+                                           header: str) -> None:
+    fields = hidden_fields(app.get("/orders").body)
+    calls = inner.calls
+    post(app, fields, "more", panels=header, status=400)
+    assert inner.calls == calls
+
+
+def test_header_is_ignored_on_requests_that_are_not_postbacks(app: webtest.TestApp) -> None:
+    response = app.get("/orders", headers={"X-Postback-Panels": "orders"})
+    assert response.content_type == "text/html" and "X-Postback-Partial" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        pytest.param(b'<div id=p data-update-panel><div>a</div><div>b</div></div>c',
+                     {"p": "<div>a</div><div>b</div>"}, id="nested-same-name"),
+        pytest.param(b'<div id=p data-update-panel>x<!-- </div> --><script>"</div>"</script></div>',
+                     {"p": 'x<!-- </div> --><script>"</div>"</script>'}, id="hidden-end-tags"),
+        pytest.param(b"<tbody id=p data-update-panel><tr><td>1</tbody>", {"p": "<tr><td>1"},
+                     id="tbody"),
+        pytest.param(b'<div id=p data-update-panel>never closed', None, id="unclosed"),
+        pytest.param(b'<div id=q data-update-panel></div>', None, id="missing"),
+        pytest.param(b'<div id=p>not marked</div>', None, id="not-a-panel"),
+    ],
+)
+def test_cut_panels(document: bytes, expected: dict[str, str] | None) -> None:
+    assert cut_panels(document, "utf-8", ["p"]) == expected
+
+
+def test_form_fields_only_of_forms_with_postback_fields() -> None:
+    document = (b'<form method=get><input type=hidden name=__VIEWSTATE value=nope></form>'
+                b'<form><input type="hidden" name="__EVENTTARGET" value="">'
+                b'<input type="hidden" name="__VIEWSTATE" value="v&amp;1"><input name=q></form>')
+    assert form_fields(document, "utf-8") == [{"__EVENTTARGET": "", "__VIEWSTATE": "v&1"}]
+
+
+def test_partial_answer_is_a_fraction_of_the_page() -> None:
+    """The point of it: with a realistic page around the panel, far fewer bytes travel."""
+    padding = "<p>" + "lorem ipsum " * 40 + "</p>"
+
+    def big(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        page = App()(environ, lambda *a: None)[0].decode()
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return [page.replace("<body>", "<body>" + padding * 40).encode()]
+
+    app = webtest.TestApp(PostbackMiddleware(big, secret_keys=[new_key()]))
+    fields = hidden_fields(app.get("/orders").body)
+    full = post(app, fields, "more", panels=None)
+    part = post(app, fields, "more", panels="orders")
+    assert len(part.body) * 5 < len(full.body)
