@@ -1,7 +1,8 @@
 """The demo: a plain WSGI order list, retrofitted with postbacks by ``demo.ini``.
 
 The app imports nothing from postback_middleware except ``callback_reference`` (a template
-helper). It writes ordinary HTML with ``data-postback`` / ``data-autopostback`` markers, reads
+helper). The order rows and the view-state box are update panels: their postbacks travel as
+partial postbacks, and only those regions are sent back and swapped in. It writes ordinary HTML with ``data-postback`` / ``data-autopostback`` markers, reads
 ``environ["postback.viewstate"]`` to render, and leaves the rest to the middleware. The event
 handlers below are plain functions; ``demo.ini`` names them, so the app never registers anything.
 
@@ -116,7 +117,8 @@ def render_page(environ: dict[str, Any]) -> str:
     rows = "".join(
         f"<tr><td>{number}</td><td>{html.escape(customer)}</td><td>{html.escape(item)}</td>"
         f'<td class="total">{total:,.2f}</td>'
-        f'<td><a href="#" data-postback="delete" data-postback-argument="{number}">Delete</a></td>'
+        f'<td><a href="#" data-postback="delete" data-postback-argument="{number}"'
+        f' data-postback-panel="order-rows state">Delete</a></td>'
         f"</tr>"
         for number, customer, item, total in orders
     ) or '<tr><td colspan="5">No orders left.</td></tr>'
@@ -135,14 +137,16 @@ def render_page(environ: dict[str, Any]) -> str:
   <label>Sort by <select name="sort" data-autopostback>{options}</select></label>
   <table>
     <thead><tr><th>No.</th><th>Customer</th><th>Item</th><th>Total</th><th></th></tr></thead>
-    <tbody id="order-rows">{rows}</tbody>
+    <tbody id="order-rows" data-update-panel>{rows}</tbody>
   </table>
   <button type="submit" name="restore" value="1">Restore deleted orders</button>
   <fieldset>
     <legend>View state</legend>
+    <div id="state" data-update-panel>
     <p>The button was clicked <strong id="clicks">{int(state.get("clicks", 0))}</strong> times.
        <button type="button" data-postback="increment">Count a click</button></p>
     <p>Last event: <code id="last-event">{last_event}</code></p>
+    </div>
   </fieldset>
   <fieldset>
     <legend>Client callback (the inner app is not called)</legend>
