@@ -28,7 +28,7 @@ from postback_middleware.tokens import Purpose, _derive
 from .conftest import PAGE, RecordingApp, hidden_fields, new_key
 
 INVALID = "Invalid postback or callback argument."
-MAX_BODY, MAX_STATE = 200_000, 16_384  # the limits of the app under test
+MAX_BODY, MAX_STATE = 2_000_000, 16_384  # the limits of the app under test
 KEY, OLD_KEY = new_key(), new_key()
 
 
@@ -227,6 +227,8 @@ ROWS = [
                           ("arabic-indic-digits", "\u0661\u0660"), ("hex", "0x10")]],
     pytest.param(Row(400, "ended after", lambda c: urlencoded(c.fields()),
                      environ={"CONTENT_LENGTH": "5000"}), id="content-length-larger-than-body"),
+    pytest.param(Row(403, SIG, lambda c: urlencoded(c.fields()),
+                     environ={"CONTENT_LENGTH": "300"}), id="content-length-smaller-than-body"),
     pytest.param(Row(411, "without CONTENT_LENGTH", lambda c: urlencoded(c.fields()),
                      environ={"CONTENT_LENGTH": "", "HTTP_TRANSFER_ENCODING": "chunked"}),
                  id="chunked-without-terminated-input"),
@@ -237,6 +239,10 @@ ROWS = [
                      content_type=MULTI), id="multipart-without-closing-boundary"),
     pytest.param(Row(413, "limit", lambda c: multipart([part(f"f{i}", "x") for i in range(1001)]),
                      content_type=MULTI), id="multipart-1001-parts"),
+    pytest.param(Row(413, "limit", lambda c: multipart([part(f"f{i}", "x") for i in range(10_000)]),
+                     content_type=MULTI), id="multipart-10000-parts"),
+    pytest.param(Row(413, "limit", lambda c: multipart([part("a", "1", "\r\nX-A: " + "a" * 2**20)]),
+                     content_type=MULTI), id="multipart-1MB-header-line"),
     pytest.param(Row(413, "limit", lambda c: multipart([part("a", "1", "\r\nX-A: " + "a" * 9000)]),
                      content_type=MULTI), id="multipart-long-header-line"),
     pytest.param(Row(400, "malformed", lambda c: b"--B0und\nContent-Disposition: form-data; "
