@@ -112,7 +112,8 @@ def form_fields(document: bytes, encoding: str) -> list[dict[str, str]]:
 def _json_reply(
     start_response: StartResponse, kind: str, payload: dict[str, object], headers: Headers
 ) -> list[bytes]:
-    body = json.dumps({"version": 1, **payload}, ensure_ascii=False).encode("utf-8")
+    text = json.dumps({"version": 1, **payload}, ensure_ascii=False, separators=(",", ":"))
+    body = text.encode("utf-8")
     kept = [(k, v) for k, v in headers if k.lower() not in _DROPPED]
     start_response("200 OK", [
         *kept,
