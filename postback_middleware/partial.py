@@ -9,7 +9,8 @@ headers such as ``Set-Cookie`` kept):
 
 * ``X-Postback-Partial: panels``, JSON ``{"version": 1, "panels": {ID: inner HTML},
   "forms": [{field: value}, ...]}``: the fresh hidden fields of every post form of the new page,
-  in document order, so the next postback (partial or full) verifies;
+  in document order, so the next postback (partial or full) verifies; a reserved field left out
+  is empty (``__EVENTTARGET``, ``__LASTFOCUS``... usually are);
 * ``X-Postback-Partial: navigate``, JSON ``{"version": 1, "navigate": URL}`` when the app
   redirected (the client goes there, as the browser would after a full postback);
 * ``X-Postback-Partial: fallback`` on the app's own response, unchanged, for anything else (an
@@ -88,7 +89,7 @@ def cut_panels(document: bytes, encoding: str, ids: list[str]) -> dict[str, str]
 
 
 def form_fields(document: bytes, encoding: str) -> list[dict[str, str]]:
-    """The reserved hidden fields of each post form that has them, in document order."""
+    """The non-empty reserved hidden fields of each post form, in document order."""
     forms: list[dict[str, str]] = []
     current: dict[str, str] | None = None
     scanner = TagScanner(encoding=encoding, names=("form", "input"))
@@ -106,7 +107,8 @@ def form_fields(document: bytes, encoding: str) -> list[dict[str, str]]:
                 current.setdefault(name, tag.attrs.get("value", ""))
     if current:
         forms.append(current)
-    return [form for form in forms if f.EVENTTARGET in form]
+    # An empty field is left out (the client empties what is not listed): most are empty.
+    return [{k: v for k, v in form.items() if v} for form in forms if f.EVENTTARGET in form]
 
 
 def _json_reply(

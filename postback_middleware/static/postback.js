@@ -1,8 +1,11 @@
 /* postback-middleware: ASP.NET WebForms-style postbacks and callbacks, with ASP.NET's global
- * names (theForm, __doPostBack, WebForm_DoCallback). Runs deferred. CSP-strict: no eval. */
+ * names (theForm, __doPostBack, WebForm_DoCallback), and partial postbacks: a postback from
+ * inside a [data-update-panel] (or naming panels in data-postback-panel) is sent by fetch and
+ * swaps just those panels. Runs deferred. CSP-strict: no eval. */
 (function () {
 "use strict";
 var FP = HTMLFormElement.prototype, each = Array.prototype.forEach;
+var NONCE = document.currentScript && document.currentScript.nonce;
 
 function formProp(form, name) { // <input name="action"> would shadow form.action
   return Object.getOwnPropertyDescriptor(FP, name).get.call(form);
@@ -55,13 +58,14 @@ function saveScroll(form) {
   if (last) last.value = active && active !== document.body && active.id || "";
 }
 
-function doPostBack(target, argument, form) {
+function doPostBack(target, argument, form, panels) {
   form = form || window.theForm;
   if (!form || submitting.has(form)) return;
   // As in ASP.NET: onsubmit runs first, and returning false cancels.
   if (typeof form.onsubmit === "function" && form.onsubmit() === false) return;
   setEvent(form, target, argument);
   saveScroll(form);
+  if (panels && !(form.target && form.target !== "_self")) return partial(form, panels);
   markSubmitting(form);
   FP.submit.call(form); // <input name="submit"> would shadow form.submit
 }
@@ -81,7 +85,7 @@ function activate(e, el) {
     setTimeout(function () { setEvent(form, "", ""); }, 0);
   } else {
     e.preventDefault(); // e.g. a link must not follow its href
-    doPostBack(target, argument, form);
+    doPostBack(target, argument, form, panelsOf(el));
   }
 }
 
@@ -104,7 +108,7 @@ document.addEventListener("keydown", function (e) {
 document.addEventListener("change", function (e) {
   var el = e.target;
   if (/^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName) && el.name &&
-      el.hasAttribute("data-autopostback")) doPostBack(el.name, "", formOf(el));
+      el.hasAttribute("data-autopostback")) doPostBack(el.name, "", formOf(el), panelsOf(el));
 });
 
 // Native submissions: capture phase, before the page's handlers...
@@ -132,6 +136,92 @@ function restore() {
 }
 if (document.readyState === "complete") restore();
 else addEventListener("load", restore);
+
+/* ---- Partial postbacks (update panels) ---- */
+
+function byId(id) { return document.getElementById(id); }
+function reload() { location.assign(location.href.split("#")[0]); } // a GET, never a re-post
+
+// The panels a postback from el updates (data-postback-panel, else the panel it is in), or
+// null: a full postback.
+function panelsOf(el) {
+  var ids = el.getAttribute("data-postback-panel"), p = el.closest("[data-update-panel]");
+  ids = ids ? ids.split(/\s+/).filter(Boolean) : p && p.id ? [p.id] : [];
+  return window.fetch && ids.length && ids.every(function (id) {
+    return (p = byId(id)) && p.hasAttribute("data-update-panel");
+  }) ? ids : null;
+}
+
+var RESERVED = ["__EVENTTARGET", "__EVENTARGUMENT", "__VIEWSTATE", "__EVENTVALIDATION",
+  "__LASTFOCUS", "__SCROLLPOSITIONX", "__SCROLLPOSITIONY", "__VIEWSTATEGENERATOR"];
+var seq = 0, latest = {}, pending = new WeakMap(); // panel id -> newest; form -> body in flight
+
+function partial(form, ids) {
+  var data = new FormData(form), query = new URLSearchParams(data), key = String(query), n = ++seq;
+  var event = [field(form, "__EVENTTARGET").value, field(form, "__EVENTARGUMENT").value];
+  setEvent(form, "", "");
+  if (pending.get(form) === key) return; // the same postback again: a double click
+  pending.set(form, key);
+  ids.forEach(function (id) { latest[id] = n; byId(id).setAttribute("aria-busy", "true"); });
+  function done() { // false if a newer partial postback from one of the panels has started
+    var mine = ids.filter(function (id) { return latest[id] === n; });
+    mine.forEach(function (id) { if (byId(id)) byId(id).removeAttribute("aria-busy"); });
+    if (pending.get(form) === key) pending.delete(form);
+    return mine.length === ids.length;
+  }
+  fetch(formProp(form, "action"), {
+    method: "POST", credentials: "same-origin", headers: { "X-Postback-Panels": ids.join(" ") },
+    body: /multipart/i.test(formProp(form, "enctype")) ? data : query
+  }).then(function (r) {
+    var kind = r.headers.get("X-Postback-Partial"), type = r.headers.get("Content-Type") || "";
+    var html = /^\s*(text\/html|application\/xhtml)/i.test(type), json = /^(panels|navigate)$/;
+    return (json.test(kind) ? r.json() : html ? r.arrayBuffer() : r.blob()).then(function (b) {
+      if (!done()) return; // a stale answer
+      if (kind === "panels") apply(b);
+      else if (kind === "navigate") { // as a browser follows a redirect: http(s) only
+        if (/^https?:/i.test(b.navigate)) location.assign(b.navigate); else reload();
+      }
+      else if (html) { // the postback was processed: show its answer, as a full postback would
+        b = new TextDecoder((/charset=["']?([\w:.-]+)/i.exec(type) || [])[1] || "utf-8").decode(b);
+        // This page's CSP stays in force: let the answer's nonce'd scripts run under it.
+        var nonce = /'nonce-([^']+)'/.exec(r.headers.get("Content-Security-Policy"));
+        if (nonce && NONCE) b = b.split(nonce[1]).join(NONCE);
+        document.open();
+        document.write(b);
+        document.close();
+      } else location.assign(URL.createObjectURL(b)); // a file, or text: the browser shows it
+    });
+  }, function () { // nothing reached the server: post the ordinary way
+    if (!done()) return;
+    setEvent(form, event[0], event[1]);
+    markSubmitting(form);
+    FP.submit.call(form);
+  }).catch(reload);
+}
+
+function apply(answer) { // swap the panels, refresh every post form's fields
+  var active = document.activeElement, refocus = false, x = scrollX, y = scrollY;
+  if (answer.version !== 1) throw answer;
+  Object.keys(answer.panels).forEach(function (id) {
+    var p = byId(id);
+    if (p) {
+      refocus = refocus || p.contains(active);
+      p.innerHTML = answer.panels[id];
+    }
+  });
+  var forms = Array.prototype.filter.call(document.forms, isPostForm);
+  if (forms.length !== answer.forms.length) return reload();
+  forms.forEach(function (form, i) {
+    var fresh = answer.forms[i];
+    RESERVED.forEach(function (name) { // a field the answer leaves out is empty
+      if (fresh[name] != null || field(form, name)) setField(form, name, fresh[name]);
+    });
+    initCallback(form);
+  });
+  if (!(window.theForm && window.theForm.isConnected)) window.theForm = forms[0];
+  if (refocus && active.id && byId(active.id)) byId(active.id).focus({ preventScroll: true });
+  scrollTo(x, y);
+}
 
 /* ---- Callbacks, on the wire exactly like ASP.NET's WebForms.js ---- */
 
