@@ -60,15 +60,19 @@ def test_demo_round_trip(browser_page: Any, browser_log: Any, demo_url: str) -> 
     assert order_numbers(page) == ["1001", "1002", "1003", "1004", "1005", "1006"]
 
     # A row's delete link: a postback event with the row's argument. The rows and the
-    # view-state box are update panels, so this may be a partial postback.
-    page.click("a[data-postback-argument='1003']")
+    # view-state box are update panels, so it is a partial postback: swapped in place.
+    page.evaluate("() => { window.sameDocument = true; }")
+    with page.expect_response(lambda r: "x-postback-panels" in r.request.headers) as answer:
+        page.click("a[data-postback-argument='1003']")
+    assert answer.value.headers["x-postback-partial"] == "panels"
     expect_rows(page, ["1001", "1002", "1004", "1005", "1006"])
     expect_text(page, "#last-event", "delete(1003)")
 
-    # The counter lives in view state, across postbacks.
+    # The counter lives in view state, across postbacks (partial ones, too).
     for expected in ("1", "2"):
         page.click("text=Count a click")
         expect_text(page, "#clicks", expected)
+    assert page.evaluate("() => window.sameDocument") is True  # never reloaded
 
     # The sort dropdown posts on change.
     wait_for_postback(page, lambda: page.select_option("select[name=sort]", "customer"))
