@@ -65,7 +65,9 @@ function doPostBack(target, argument, form, panels) {
   if (typeof form.onsubmit === "function" && form.onsubmit() === false) return;
   setEvent(form, target, argument);
   saveScroll(form);
-  if (panels && !(form.target && form.target !== "_self")) return partial(form, panels);
+  if (panels && !(form.target && form.target !== "_self") && sendsUtf8(form)) {
+    return partial(form, panels);
+  }
   markSubmitting(form);
   FP.submit.call(form); // <input name="submit"> would shadow form.submit
 }
@@ -152,12 +154,28 @@ function panelsOf(el) {
   }) ? ids : null;
 }
 
+// fetch sends UTF-8: a page or form in another charset posts the ordinary way (its bytes).
+function sendsUtf8(form) {
+  var charset = (form.getAttribute("accept-charset") || "").trim().split(/[\s,]+/)[0];
+  return /^utf-?8$/i.test(charset || document.characterSet);
+}
+
+// As the browser encodes a urlencoded form: newlines as CRLF, a file by its name.
+function crlf(text) { return text.replace(/\r\n|\r|\n/g, "\r\n"); }
+function urlencoded(data) {
+  var query = new URLSearchParams();
+  data.forEach(function (value, name) {
+    query.append(crlf(name), typeof value === "string" ? crlf(value) : value.name);
+  });
+  return query;
+}
+
 var RESERVED = ["__EVENTTARGET", "__EVENTARGUMENT", "__VIEWSTATE", "__EVENTVALIDATION",
   "__LASTFOCUS", "__SCROLLPOSITIONX", "__SCROLLPOSITIONY", "__VIEWSTATEGENERATOR"];
 var seq = 0, latest = {}, pending = new WeakMap(); // panel id -> newest; form -> body in flight
 
 function partial(form, ids) {
-  var data = new FormData(form), query = new URLSearchParams(data), key = String(query), n = ++seq;
+  var data = new FormData(form), query = urlencoded(data), key = String(query), n = ++seq;
   var event = [field(form, "__EVENTTARGET").value, field(form, "__EVENTARGUMENT").value];
   setEvent(form, "", "");
   if (pending.get(form) === key) return; // the same postback again: a double click

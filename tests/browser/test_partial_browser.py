@@ -12,12 +12,13 @@ Waits use locators / ``expect`` only: a string predicate would be an ``eval`` th
 from __future__ import annotations
 
 import html
+import io
 import secrets
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 import pytest
 
@@ -450,3 +451,102 @@ def test_refused_partial_postback_shows_the_refusal(
         page.click("#del-1")
     assert "Invalid postback or callback argument." in page.inner_text("body")
     assert app.events() == [None]  # refused before the inner app, and never posted again
+
+
+# --------------------------------------------------------------------------------------------
+# The same postback as a full one: what the inner app reads does not depend on the path taken.
+
+FORM_PAGE = """<!DOCTYPE html>
+<html><head><meta charset={charset}><title>form</title></head><body>
+<form method="post" enctype="{enctype}">
+  <input name="name" value="caf\u00e9">
+  <textarea name="note">{note}</textarea>
+  <input type="checkbox" name="tag" value="a" checked><input type="checkbox" name="tag" value="b">
+  {file}
+  <div id="panel" data-update-panel><p id="posts">{posts}</p>
+    <a href="#" id="partial" data-postback="send">send (partial)</a></div>
+  <a href="#" id="full" data-postback="send">send (full)</a>
+</form></body></html>"""
+
+
+@dataclass
+class FormApp:
+    """Records the content type and raw body of every postback the inner app gets."""
+
+    bodies: list[tuple[str | None, str, bytes]] = field(default_factory=list)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        query = dict(parse_qsl(environ.get("QUERY_STRING", "")))
+        charset = query.get("charset", "utf-8")
+        if environ["REQUEST_METHOD"] == "POST":
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            self.bodies.append(
+                (environ.get("HTTP_X_POSTBACK_PANELS"), environ.get("CONTENT_TYPE", ""), body)
+            )
+        multipart = query.get("enctype") == "multipart"
+        page = FORM_PAGE.format(
+            charset=charset,
+            enctype="multipart/form-data" if multipart else "application/x-www-form-urlencoded",
+            note="line 1\nline 2\n",
+            file='<input type="file" name="upload">',
+            posts=len(self.bodies),
+        ).encode(charset)
+        start_response("200 OK", [("Content-Type", f"text/html; charset={charset}")])
+        return [page]
+
+
+@pytest.fixture(scope="module")
+def form_server(serve: Any) -> Iterator[tuple[FormApp, str]]:
+    inner = FormApp()
+    with serve(PostbackMiddleware(inner, secret_keys=[new_key()])) as base_url:
+        yield inner, base_url
+
+
+def fields_of(content_type: str, body: bytes) -> list[tuple[str, bytes]]:
+    """The (name, value) pairs of a body; a file part as its file name and its content."""
+    if content_type.startswith("multipart/"):
+        from multipart import MultipartParser, parse_options_header
+
+        boundary = parse_options_header(content_type)[1]["boundary"]
+        return [
+            (part.name, f"{part.filename}:".encode() + part.raw if part.filename else part.raw)
+            for part in MultipartParser(io.BytesIO(body), boundary)
+        ]
+    pairs = [pair.replace(b"+", b" ").partition(b"=") for pair in body.split(b"&")]
+    return [(unquote_to_bytes(k).decode(), unquote_to_bytes(v)) for k, _, v in pairs]
+
+
+@pytest.mark.parametrize("enctype", ["urlencoded", "multipart"])
+def test_partial_postback_sends_what_a_full_one_sends(
+    browser_page: Any, form_server: tuple[FormApp, str], enctype: str, tmp_path: Any
+) -> None:
+    inner, base_url = form_server
+    upload = tmp_path / "notes.txt"
+    upload.write_bytes(b"line 1\r\nline 2\n\x00\xff")
+    sent = []
+    for link in ("#full", "#partial"):
+        inner.bodies.clear()
+        browser_page.goto(f"{base_url}/?enctype={enctype}")
+        browser_page.set_input_files("input[name=upload]", str(upload))
+        browser_page.click(link)
+        expect(browser_page.locator("#posts")).to_have_text("1")
+        [(panels, content_type, body)] = inner.bodies
+        assert (panels is not None) == (link == "#partial")
+        sent.append(fields_of(content_type, body))
+    full, partial = sent
+    assert partial == full
+    assert ("note", b"line 1\r\nline 2\r\n") in full  # the browser's own newline rule
+    assert ("name", "caf\u00e9".encode()) in full
+
+
+def test_page_in_another_charset_posts_the_ordinary_way(
+    browser_page: Any, form_server: tuple[FormApp, str]
+) -> None:
+    inner, base_url = form_server
+    inner.bodies.clear()
+    browser_page.goto(f"{base_url}/?charset=iso-8859-1")
+    with browser_page.expect_navigation():
+        browser_page.click("#partial")
+    [(panels, _, body)] = inner.bodies
+    assert panels is None  # a full postback: fetch could only send UTF-8
+    assert b"name=caf%E9&" in body  # the page's own charset, as the app expects
