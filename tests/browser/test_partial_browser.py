@@ -468,6 +468,14 @@ FORM_PAGE = """<!DOCTYPE html>
   <a href="#" id="full" data-postback="send">send (full)</a>
 </form></body></html>"""
 
+AROUND_PAGE = """<!DOCTYPE html>
+<html><head><meta charset=utf-8><title>around</title></head><body>
+<div id="panel" data-update-panel><form method="post">
+  <p id="posts">{posts}</p>
+  <a href="#" id="partial" data-postback="send">send (partial)</a>
+  <button id="full" name="full" value="1">send (full)</button>
+</form></div></body></html>"""
+
 
 @dataclass
 class FormApp:
@@ -483,6 +491,10 @@ class FormApp:
             self.bodies.append(
                 (environ.get("HTTP_X_POSTBACK_PANELS"), environ.get("CONTENT_TYPE", ""), body)
             )
+        if query.get("layout") == "around":
+            page = AROUND_PAGE.format(posts=len(self.bodies)).encode()
+            start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+            return [page]
         multipart = query.get("enctype") == "multipart"
         page = FORM_PAGE.format(
             charset=charset,
@@ -550,3 +562,20 @@ def test_page_in_another_charset_posts_the_ordinary_way(
     [(panels, _, body)] = inner.bodies
     assert panels is None  # a full postback: fetch could only send UTF-8
     assert b"name=caf%E9&" in body  # the page's own charset, as the app expects
+
+
+def test_panel_around_its_form(browser_page: Any, form_server: tuple[FormApp, str]) -> None:
+    """The swap replaces the form itself; the new one carries fresh tokens and still posts."""
+    inner, base_url = form_server
+    inner.bodies.clear()
+    browser_page.goto(f"{base_url}/?layout=around")
+    browser_page.evaluate("() => { window.sameDocument = true; }")
+    for posts in ("1", "2"):
+        browser_page.click("#partial")
+        expect(browser_page.locator("#posts")).to_have_text(posts)
+    assert browser_page.evaluate("() => window.sameDocument") is True
+    assert browser_page.evaluate("() => theForm.isConnected") is True
+    with browser_page.expect_navigation():
+        browser_page.click("#full")
+    expect(browser_page.locator("#posts")).to_have_text("3")
+    assert [panels for panels, _, _ in inner.bodies] == ["panel", "panel", None]
