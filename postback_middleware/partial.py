@@ -33,7 +33,7 @@ from urllib.parse import urljoin
 from . import charset
 from . import fields as f
 from .errors import BadRequest
-from .html_scan import TagScanner
+from .html_scan import Tag, TagScanner
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -61,11 +61,24 @@ def requested_panels(environ: WSGIEnvironment) -> list[str] | None:
     return list(dict.fromkeys(ids))
 
 
-def cut_panels(document: bytes, encoding: str, ids: list[str]) -> dict[str, str] | None:
-    """The inner HTML of each panel, or None when one of them is not in the page."""
+def read_page(
+    document: bytes, encoding: str, ids: list[str]
+) -> tuple[dict[str, str] | None, list[dict[str, str]]]:
+    """The panels' inner HTML (None when one of them is not in the page) and the forms' fields.
+
+    One scan finds the panels' start tags and the forms' fields; a second one, for the panels'
+    tag names only, finds where each panel ends.
+    """
+    scanner = TagScanner(encoding=encoding, names=("form", "input"), attr_hints=(b"update-panel",))
+    tags = scanner.scan(document, final=True)[0]
+    return _cut_panels(document, encoding, ids, tags), _form_fields(tags)
+
+
+def _cut_panels(
+    document: bytes, encoding: str, ids: list[str], tags: list[Tag]
+) -> dict[str, str] | None:
     starts: dict[str, tuple[str, int]] = {}
-    hinted = TagScanner(encoding=encoding, names=(), attr_hints=(b"update-panel",))
-    for tag in hinted.scan(document, final=True)[0]:
+    for tag in tags:
         element_id = tag.attrs.get("id")
         if not tag.is_end and "data-update-panel" in tag.attrs and element_id in ids:
             starts.setdefault(element_id, (tag.name, tag.end))
@@ -88,12 +101,11 @@ def cut_panels(document: bytes, encoding: str, ids: list[str]) -> dict[str, str]
     return panels
 
 
-def form_fields(document: bytes, encoding: str) -> list[dict[str, str]]:
+def _form_fields(tags: list[Tag]) -> list[dict[str, str]]:
     """The non-empty reserved hidden fields of each post form, in document order."""
     forms: list[dict[str, str]] = []
     current: dict[str, str] | None = None
-    scanner = TagScanner(encoding=encoding, names=("form", "input"))
-    for tag in scanner.scan(document, final=True)[0]:
+    for tag in tags:
         if tag.name == "form":
             if tag.is_end:
                 if current:
@@ -101,7 +113,7 @@ def form_fields(document: bytes, encoding: str) -> list[dict[str, str]]:
                 current = None
             elif current is None:
                 current = {}
-        elif current is not None and not tag.is_end:
+        elif tag.name == "input" and current is not None and not tag.is_end:
             name = tag.attrs.get("name", "")
             if name in f.RESERVED and tag.attrs.get("type", "").lower() == "hidden":
                 current.setdefault(name, tag.attrs.get("value", ""))
@@ -181,10 +193,9 @@ def answer(
     page = _page_text(body, headers) if code == "200" else None
     if page is not None:
         document, encoding = page
-        panels = cut_panels(document, encoding, panel_ids)
+        panels, forms = read_page(document, encoding, panel_ids)
         if panels is not None:
-            return _json_reply(start_response, "panels",
-                               {"panels": panels, "forms": form_fields(document, encoding)},
+            return _json_reply(start_response, "panels", {"panels": panels, "forms": forms},
                                headers)
     start_response(status, [*headers, ("X-Postback-Partial", "fallback")])
     return [body]

@@ -9,7 +9,7 @@ import pytest
 import webtest
 
 from postback_middleware import PostbackMiddleware
-from postback_middleware.partial import cut_panels, form_fields
+from postback_middleware.partial import read_page
 
 from .conftest import hidden_fields, new_key
 
@@ -156,15 +156,15 @@ def test_header_is_ignored_on_requests_that_are_not_postbacks(app: webtest.TestA
         pytest.param(b'<div id=p>not marked</div>', None, id="not-a-panel"),
     ],
 )
-def test_cut_panels(document: bytes, expected: dict[str, str] | None) -> None:
-    assert cut_panels(document, "utf-8", ["p"]) == expected
+def test_panels_cut_out_of_the_page(document: bytes, expected: dict[str, str] | None) -> None:
+    assert read_page(document, "utf-8", ["p"])[0] == expected
 
 
 def test_form_fields_only_of_forms_with_postback_fields() -> None:
     document = (b'<form method=get><input type=hidden name=__VIEWSTATE value=nope></form>'
                 b'<form><input type="hidden" name="__EVENTTARGET" value="">'
                 b'<input type="hidden" name="__VIEWSTATE" value="v&amp;1"><input name=q></form>')
-    assert form_fields(document, "utf-8") == [{"__VIEWSTATE": "v&1"}]
+    assert read_page(document, "utf-8", [])[1] == [{"__VIEWSTATE": "v&1"}]
 
 
 def test_partial_answer_is_a_fraction_of_the_page() -> None:
