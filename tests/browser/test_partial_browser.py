@@ -579,3 +579,21 @@ def test_panel_around_its_form(browser_page: Any, form_server: tuple[FormApp, st
         browser_page.click("#full")
     expect(browser_page.locator("#posts")).to_have_text("3")
     assert [panels for panels, _, _ in inner.bodies] == ["panel", "panel", None]
+
+
+def test_without_javascript_a_panel_posts_the_ordinary_way(
+    browser: Any, form_server: tuple[FormApp, str]
+) -> None:
+    """Script off: the form in a panel is an ordinary form; its submit button posts it whole."""
+    inner, base_url = form_server
+    inner.bodies.clear()
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(f"{base_url}/?layout=around")
+        with page.expect_navigation():
+            page.click("#full")
+        expect(page.locator("#posts")).to_have_text("1")  # verified, and the app ran
+        assert [panels for panels, _, _ in inner.bodies] == [None]
+    finally:
+        context.close()
