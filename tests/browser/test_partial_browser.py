@@ -460,9 +460,11 @@ FORM_PAGE = """<!DOCTYPE html>
 <html><head><meta charset={charset}><title>form</title></head><body>
 <form method="post" enctype="{enctype}">
   <input name="name" value="caf\u00e9">
-  <textarea name="note">{note}</textarea>
+  <textarea name="note">line 1
+line 2
+</textarea>
   <input type="checkbox" name="tag" value="a" checked><input type="checkbox" name="tag" value="b">
-  {file}
+  <input type="file" name="upload">
   <div id="panel" data-update-panel><p id="posts">{posts}</p>
     <a href="#" id="partial" data-postback="send">send (partial)</a></div>
   <a href="#" id="full" data-postback="send">send (full)</a>
@@ -499,8 +501,6 @@ class FormApp:
         page = FORM_PAGE.format(
             charset=charset,
             enctype="multipart/form-data" if multipart else "application/x-www-form-urlencoded",
-            note="line 1\nline 2\n",
-            file='<input type="file" name="upload">',
             posts=len(self.bodies),
         ).encode(charset)
         start_response("200 OK", [("Content-Type", f"text/html; charset={charset}")])
