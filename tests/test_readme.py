@@ -1,0 +1,80 @@
+"""The README's tutorial and testing example, run as written: a newcomer's first steps work.
+
+The code blocks are taken from README.md itself, so the documentation cannot drift from the API.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import webtest
+
+from postback_middleware.testing import CallbackFailed, callback, postback
+
+from .conftest import new_key
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def code_blocks(section: str, language: str) -> list[str]:
+    """The ``language`` code blocks of the README section titled ``section``."""
+    body = README.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(rf"```{language}\n(.*?)```", body, re.DOTALL)
+
+
+def tutorial_app(monkeypatch: pytest.MonkeyPatch) -> tuple[Any, list[int]]:
+    """The tutorial's Python block around an inner app that renders the tutorial's markup."""
+    [markup] = code_blocks("Five-minute tutorial", "html")
+    [wiring] = code_blocks("Five-minute tutorial", "python")
+    orders = [17, 18]
+    row = re.search(r"<tr>.*?</tr>", markup, re.DOTALL)
+    assert row is not None
+
+    def inner_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        rows = "".join(row.group(0).replace("17", str(number)) for number in orders)
+        page = markup.replace(row.group(0), rows)
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [f"<!DOCTYPE html><title>orders</title>{page}".encode()]
+
+    monkeypatch.setenv("POSTBACK_SECRET_KEYS", new_key())
+    namespace: dict[str, Any] = {"inner_app": inner_app, "orders": orders}
+    exec(compile(wiring, "README.md (tutorial)", "exec"), namespace)
+    return namespace["app"], orders
+
+
+def test_tutorial_postback_runs_the_handler(monkeypatch: pytest.MonkeyPatch) -> None:
+    wrapped, orders = tutorial_app(monkeypatch)
+    app = webtest.TestApp(wrapped)
+    page = app.get("/")
+    assert 'data-postback-argument="18"' in page.text
+    page = postback(page, "delete", "17")
+    assert orders == [18]
+    assert 'data-postback-argument="17"' not in page.text
+    with pytest.raises(webtest.AppError, match="403"):  # no longer on the page: refused
+        postback(page, "delete", "17")
+    assert orders == [18]
+
+
+def test_tutorial_callback_answers_without_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    wrapped, _ = tutorial_app(monkeypatch)
+    app = webtest.TestApp(wrapped)
+    page = app.get("/")
+    result = callback(app, page, "CallServer", "7")
+    assert result == "Calling server was successful. The passed argument was 7"
+    with pytest.raises(CallbackFailed):
+        callback(app, page, "NoSuchCallback", "7")
+
+
+def test_testing_example_is_valid_python() -> None:
+    """The "Testing your app" example compiles and uses only names the module exports."""
+    [example] = code_blocks("Testing your app", "python")
+    compile(example, "README.md (testing)", "exec")
+    imported = re.search(r"from postback_middleware.testing import (.+)", example)
+    assert imported is not None
+    import postback_middleware.testing as testing
+
+    for name in imported.group(1).split(","):
+        assert hasattr(testing, name.strip())
