@@ -24,13 +24,11 @@ Invariants checked on every input:
 
 from __future__ import annotations
 
-import argparse
 import io
-import sys
-from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
 import atheris  # type: ignore[import-untyped]
+from runner import run
 
 with atheris.instrument_imports(include=["postback_middleware", "multipart"]):
     import multipart
@@ -43,7 +41,6 @@ with atheris.instrument_imports(include=["postback_middleware", "multipart"]):
 _FIELD_SIZES = (0, 16, 300, 131072)
 _BOUNDARIES = ("b", "----WebKitFormBoundary7MA4YWxkTrZu0gW", "x'()+_,-./:=? y", "--")
 _REAL_CHUNK_SIZE = body_module.CHUNK_SIZE
-HERE = Path(__file__).resolve().parent
 
 Part = tuple[list[tuple[str, str]], str, "str | None", bytes]
 
@@ -200,40 +197,5 @@ def test_one_input(data: bytes) -> None:
         body_module.CHUNK_SIZE = _REAL_CHUNK_SIZE
 
 
-def _libfuzzer_argv(seconds: int, extra: list[str]) -> list[str]:
-    """argv for atheris: a scratch corpus under fuzz/.work (gitignored) plus the seeds."""
-    work = HERE / ".work" / "body"
-    crashes = HERE / ".work" / "crashes"
-    work.mkdir(parents=True, exist_ok=True)
-    crashes.mkdir(parents=True, exist_ok=True)
-    return [
-        sys.argv[0],
-        f"-max_total_time={seconds}",
-        "-max_len=4096",
-        "-timeout=10",
-        "-print_final_stats=1",
-        f"-artifact_prefix={crashes}/body-",
-        f"-dict={HERE / 'body.dict'}",
-        *extra,
-        str(work),
-        str(HERE / "corpus" / "body"),
-    ]
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=60, help="fuzzing time (default 60)")
-    parser.add_argument("--check", nargs="+", type=Path, help="run these inputs once and exit")
-    parser.add_argument("libfuzzer", nargs="*", help="extra libFuzzer flags (after --)")
-    args = parser.parse_args()
-    if args.check:
-        for path in args.check:
-            test_one_input(path.read_bytes())
-            print(f"{path}: ok")
-        return
-    atheris.Setup(_libfuzzer_argv(args.seconds, args.libfuzzer), test_one_input)
-    atheris.Fuzz()
-
-
 if __name__ == "__main__":
-    main()
+    run("body", test_one_input, __doc__.splitlines()[0])

@@ -20,18 +20,14 @@ Invariants checked on every input:
 
 from __future__ import annotations
 
-import argparse
-import sys
-from pathlib import Path
-
 import atheris  # type: ignore[import-untyped]
+from runner import run
 
 with atheris.instrument_imports(include=["postback_middleware", "multipart"]):
     from postback_middleware.html_scan import Tag, TagScanner, iter_tags
 
 _ENCODINGS = ("utf-8", "latin-1", "cp1252", "utf-8")
 _NAMES = frozenset({"form", "head", "body", "input", "script", "a", "button", "select"})
-HERE = Path(__file__).resolve().parent
 
 
 class InvariantError(AssertionError):
@@ -99,40 +95,5 @@ def test_one_input(data: bytes) -> None:
             )
 
 
-def _libfuzzer_argv(seconds: int, extra: list[str]) -> list[str]:
-    """argv for atheris: a scratch corpus under fuzz/.work (gitignored) plus the seeds."""
-    work = HERE / ".work" / "html"
-    crashes = HERE / ".work" / "crashes"
-    work.mkdir(parents=True, exist_ok=True)
-    crashes.mkdir(parents=True, exist_ok=True)
-    return [
-        sys.argv[0],
-        f"-max_total_time={seconds}",
-        "-max_len=4096",
-        "-timeout=10",
-        "-print_final_stats=1",
-        f"-artifact_prefix={crashes}/html-",
-        f"-dict={HERE / 'html.dict'}",
-        *extra,
-        str(work),
-        str(HERE / "corpus" / "html"),
-    ]
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=60, help="fuzzing time (default 60)")
-    parser.add_argument("--check", nargs="+", type=Path, help="run these inputs once and exit")
-    parser.add_argument("libfuzzer", nargs="*", help="extra libFuzzer flags (after --)")
-    args = parser.parse_args()
-    if args.check:
-        for path in args.check:
-            test_one_input(path.read_bytes())
-            print(f"{path}: ok")
-        return
-    atheris.Setup(_libfuzzer_argv(args.seconds, args.libfuzzer), test_one_input)
-    atheris.Fuzz()
-
-
 if __name__ == "__main__":
-    main()
+    run("html", test_one_input, __doc__.splitlines()[0])
