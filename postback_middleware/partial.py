@@ -25,7 +25,6 @@ A panel ends at the end tag matching its start tag (same name, counted with nest
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
@@ -34,6 +33,7 @@ from . import charset
 from . import fields as f
 from .errors import BadRequest
 from .html_scan import Tag, TagScanner
+from .rewrite import Coding, html_page
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -45,7 +45,6 @@ _DROPPED = frozenset(
     {"content-type", "content-length", "content-encoding", "etag", "content-md5", "location",
      "transfer-encoding", "cache-control"}
 )
-_HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 Headers = list[tuple[str, str]]
 
@@ -139,25 +138,13 @@ def _json_reply(
     return [body]
 
 
-def _page_text(body: bytes, headers: Headers) -> tuple[bytes, str] | None:
+def _page_text(status: str, body: bytes, headers: Headers) -> tuple[bytes, str] | None:
     """The page as ASCII-compatible bytes and their encoding, or None if it is not HTML."""
-    values = {k.lower(): v for k, v in headers}
-    mime, _, params = values.get("content-type", "").partition(";")
-    if mime.strip().lower() not in _HTML_TYPES:
+    page = html_page(status, headers)
+    if page is None:
         return None
-    coding = values.get("content-encoding", "").strip().lower()
-    if coding in ("gzip", "x-gzip"):
-        body = zlib.decompress(body, 31)
-    elif coding == "deflate":
-        body = zlib.decompress(body)
-    elif coding not in ("", "identity"):
-        return None
-    label = ""
-    for param in params.split(";"):
-        key, _, value = param.strip().partition("=")
-        if key.strip().lower() == "charset":
-            label = value.strip().strip('"')
-    transcoder = charset.Transcoder(label or charset.sniff(body), body)
+    body = Coding(page.content_encoding).decode(body)
+    transcoder = charset.Transcoder(page.charset or charset.sniff(body), body)
     return transcoder.to_scanner(body, final=True), transcoder.scan_encoding
 
 
@@ -190,7 +177,7 @@ def answer(
     if code.startswith("3") and location:
         return _json_reply(start_response, "navigate",
                            {"navigate": urljoin(page_url, location)}, headers)
-    page = _page_text(body, headers) if code == "200" else None
+    page = _page_text(status, body, headers)
     if page is not None:
         document, encoding = page
         panels, forms = read_page(document, encoding, panel_ids)

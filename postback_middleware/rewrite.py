@@ -77,6 +77,11 @@ def choose_page(environ: WSGIEnvironment, status: str, headers: Headers) -> Page
     """The page to rewrite, or None when the response must pass untouched."""
     if environ.get("REQUEST_METHOD") == "HEAD" or environ.get(SKIP_ENVIRON_KEY):
         return None
+    return html_page(status, headers)
+
+
+def html_page(status: str, headers: Headers) -> Page | None:
+    """The response as a page whose HTML can be read (decoded), or None."""
     if status.split(" ", 1)[0] != "200":
         return None
     page = Page(status, headers, "", "")
@@ -116,7 +121,7 @@ def _has_zlib_header(data: bytes) -> bool:
     return data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
 
 
-class _Coding:
+class Coding:
     """Undoes and redoes a page's gzip/deflate content coding, whole or piece by piece."""
 
     def __init__(self, coding: str) -> None:
@@ -152,7 +157,7 @@ class _Pipeline:
     def __init__(self, page: Page, make_rewriter: RewriterFactory) -> None:
         self.page = page
         self._make_rewriter = make_rewriter
-        self._coding = _Coding(page.content_encoding)
+        self._coding = Coding(page.content_encoding)
         self._charset: charset.Transcoder | None = None
         self._rewriter: Rewriter | None = None
 

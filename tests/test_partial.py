@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -181,3 +184,42 @@ def test_partial_answer_is_a_fraction_of_the_page() -> None:
     full = post(app, fields, "more", panels=None)
     part = post(app, fields, "more", panels="orders")
     assert len(part.body) * 5 < len(full.body)
+
+
+def _raw_deflate(data: bytes) -> bytes:
+    compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush()
+
+
+@pytest.mark.parametrize(
+    ("charset", "coding", "encode"),
+    [
+        pytest.param("utf-8", "gzip", gzip.compress, id="gzip"),
+        pytest.param("utf-8", "deflate", zlib.compress, id="deflate"),
+        pytest.param("utf-8", "deflate", _raw_deflate, id="raw-deflate"),
+        pytest.param("iso-8859-1", "", lambda data: data, id="latin-1"),
+        pytest.param("iso-8859-1", "gzip", gzip.compress, id="latin-1-gzip"),
+    ],
+)
+def test_compressed_or_latin1_page_is_cut_like_any_other(
+    charset: str, coding: str, encode: Callable[[bytes], bytes]
+) -> None:
+    """The panels are read from the page as the browser would read it: decoded, then unzipped."""
+
+    def app_page(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        page = App()(environ, lambda *a: None)[0].decode()
+        body = page.replace(" orders</div>", " commandés</div>").encode(charset)
+        headers = [("Content-Type", f"text/html; charset={charset}")]
+        if environ["REQUEST_METHOD"] == "POST" and coding:  # (the GET stays readable here)
+            headers.append(("Content-Encoding", coding))
+            body = encode(body)
+        start_response("200 OK", headers)
+        return [body]
+
+    app = webtest.TestApp(PostbackMiddleware(app_page, secret_keys=[new_key()]))
+    fields = hidden_fields(app.get("/orders").body)
+    response = post(app, fields, "more")
+    assert response.headers["X-Postback-Partial"] == "panels"
+    answer = json.loads(response.text)
+    assert answer["panels"]["summary"] == "3 commandés"
+    post(app, answer["forms"][0], "more")  # its fresh tokens verify
