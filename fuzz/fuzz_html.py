@@ -15,7 +15,11 @@ Invariants checked on every input:
 * with ``names=``, the result is exactly the full scan filtered by name;
 * streaming: :class:`~postback_middleware.html_scan.TagScanner` fed the document in two pieces
   (split at a point chosen from the input, the unscanned rest carried over as documented)
-  reports the same tags at the same offsets as the one-shot scan.
+  reports the same tags at the same offsets as the one-shot scan;
+* engines: the compiled engine (``_cscan.c``, when built) returns exactly what the Python engine
+  returns, for the full scan and for :class:`~postback_middleware.html_scan.PostbackScanner`.
+  Coverage guides the fuzzer through the Python engine only (atheris instruments Python code);
+  the compiled one is held to it on every input.
 """
 
 from __future__ import annotations
@@ -24,7 +28,11 @@ import atheris  # type: ignore[import-untyped]
 from runner import run
 
 with atheris.instrument_imports(include=["postback_middleware", "multipart"]):
-    from postback_middleware.html_scan import Tag, TagScanner, iter_tags
+    from postback_middleware import html_scan
+    from postback_middleware.html_scan import PostbackScanner, Tag, TagScanner, iter_tags
+
+html_scan._default_engine = "python"  # the instrumented engine; the compiled one is compared
+_COMPILED = "compiled" in html_scan.ENGINES
 
 _ENCODINGS = ("utf-8", "latin-1", "cp1252", "utf-8")
 _NAMES = frozenset({"form", "head", "body", "input", "script", "a", "button", "select"})
@@ -72,6 +80,30 @@ def _streamed(document: bytes, split: int, encoding: str) -> list[Tag]:
                           t.self_closing) for t in rest)]
 
 
+def _postback_items(document: bytes, encoding: str, engine: html_scan.Engine) -> list[object]:
+    items, decided = PostbackScanner(encoding=encoding, names=("form", "head"),
+                                     engine=engine).scan(document, final=True)
+    return [item if isinstance(item, dict) else _key(item) for item in items] + [decided]
+
+
+def _compare_engines(document: bytes, encoding: str, tags: list[Tag]) -> None:
+    if not _COMPILED or not html_scan._compiled_reads(encoding):
+        return
+    compiled, _ = TagScanner(encoding=encoding, engine="compiled").scan(document, final=True)
+    if [_key(t) for t in compiled] != [_key(t) for t in tags]:
+        raise InvariantError(
+            f"compiled engine differs:\n  python:   {[_key(t)[:4] for t in tags]}\n"
+            f"  compiled: {[_key(t)[:4] for t in compiled]}"
+        )
+    python_items = _postback_items(document, encoding, "python")
+    compiled_items = _postback_items(document, encoding, "compiled")
+    if python_items != compiled_items:
+        raise InvariantError(
+            f"compiled PostbackScanner differs:\n  python:   {python_items}\n"
+            f"  compiled: {compiled_items}"
+        )
+
+
 def test_one_input(data: bytes) -> None:
     if not data:
         return
@@ -79,6 +111,7 @@ def test_one_input(data: bytes) -> None:
     encoding = _ENCODINGS[control & 3]
     tags = list(iter_tags(document, encoding=encoding))
     _check_tags(document, tags)
+    _compare_engines(document, encoding, tags)
     if control & 4:
         filtered = list(iter_tags(document, encoding=encoding, names=_NAMES))
         want = [_key(t) for t in tags if t.name in _NAMES]

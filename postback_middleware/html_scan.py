@@ -59,15 +59,24 @@ all tree-construction effects that ordinary pages do not exercise:
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import functools
 import re
+import sys
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from html.entities import html5 as _HTML5_ENTITIES
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["Tag", "TagScanner", "iter_tags"]
+try:
+    from . import _cscan
+except ImportError:  # installed without a C compiler: the Python engine does the same work
+    _cscan = None  # type: ignore[assignment]
+
+__all__ = ["ENGINES", "Pairs", "PostbackScanner", "Tag", "TagScanner", "iter_tags"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,6 +386,14 @@ def _text(raw: bytes, encoding: str) -> str:
     return text
 
 
+def _value(raw: bytes, encoding: str) -> str:
+    """An attribute value: decoded text with its character references replaced."""
+    value = _text(raw, encoding)
+    if "&" in value:
+        value = _CHARREF.sub(_replace_charref, value)
+    return value
+
+
 def _parse_attrs(area: bytes, encoding: str) -> dict[str, str]:
     """Attributes of a tag's attribute area; the first of duplicated names wins."""
     result: dict[str, str] = {}
@@ -389,10 +406,7 @@ def _parse_attrs(area: bytes, encoding: str) -> dict[str, str]:
             raw = m.group(3)
             if raw is None:
                 raw = m.group(4) or b""
-        value = _text(raw, encoding)
-        if "&" in value:
-            value = _CHARREF.sub(_replace_charref, value)
-        result[name] = value
+        result[name] = _value(raw, encoding)
     return result
 
 
@@ -506,8 +520,77 @@ def iter_tags(
     return iter(tags)
 
 
-_NAME_CACHE: dict[str, dict[bytes, str]] = {}
-_NAME_CACHE_SIZE = 4096  # distinct spellings of tag names; pages make up few
+# --------------------------------------------------------------------------- engines
+
+Pairs = dict[str, list[str]]
+"""(target, argument) pairs met in a stretch of a page: target -> arguments, in page order."""
+
+Engine = Literal["python", "compiled"]
+ENGINES: tuple[Engine, ...] = ("python", "compiled") if _cscan is not None else ("python",)
+"""The engines this installation has (the compiled one is built when a C compiler is there)."""
+
+_default_engine: Engine | None = None  # None: the compiled one where it can read the page
+_POSTBACK_HINTS = (b"postback", b"formaction", b"__")
+
+
+def _engine(
+    engine: Engine | None,
+    encoding: str,
+    names: Collection[str] | None,
+    hints: Collection[bytes],
+    postbacks: bool,
+) -> Any:
+    """The scanning engine: both have ``scan(data, final) -> (items, decided)``."""
+    hints = tuple(hint.lower() for hint in hints)
+    engine = engine or _default_engine
+    if engine is None:
+        usable = _cscan is not None and _compiled_reads(encoding) and (
+            names is None or all(name.isascii() and "\x00" not in name for name in names))
+        engine = "compiled" if usable else "python"
+    if engine == "python":
+        return _PythonEngine(encoding=encoding, names=names, hints=hints, postbacks=postbacks)
+    if _cscan is None:
+        raise RuntimeError("the compiled scanner is not built (no C compiler at install time?)")
+    if not _compiled_reads(encoding):
+        raise ValueError(f"the compiled scanner cannot read {encoding!r}")
+    return _cscan.Scanner(
+        encoding=codecs.lookup(encoding).name,
+        names=None if names is None else tuple(name.encode("ascii") for name in names),
+        hints=hints,
+        postbacks=postbacks,
+        decode_text=partial(_text, encoding=encoding),
+        decode_value=partial(_value, encoding=encoding),
+    )
+
+
+@functools.cache
+def _compiled_reads(encoding: str) -> bool:
+    """Whether the compiled engine decodes ``encoding`` exactly as the Python one does.
+
+    It compares ASCII names as bytes and decodes all-ASCII text without the codec, so it
+    takes UTF-8 and the single-byte encodings in which ASCII bytes are ASCII characters and
+    no other byte is (Latin-1, cp1252, the ISO 8859 family, KOI8...).
+    """
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError:
+        return False
+    if info.name in ("utf-8", "ascii", "iso8859-1"):
+        return True
+    codec = getattr(info.decode, "__self__", None)
+    table = getattr(sys.modules.get(type(codec).__module__), "decoding_table", None)
+    return (
+        isinstance(table, str)
+        and len(table) == 256
+        and table[:128] == "".join(map(chr, range(128)))
+        and all(ord(char) >= 128 for char in table[128:])
+    )
+
+
+def _as_tag(item: tuple[str, bool, int, int, dict[str, str] | None, bool]) -> Tag:
+    name, is_end, start, end, attrs, self_closing = item
+    return Tag(name, is_end, start, end, MappingProxyType(attrs) if attrs else _NO_ATTRS,
+               self_closing)
 
 
 class TagScanner:
@@ -521,7 +604,8 @@ class TagScanner:
     ``names`` limits the tags returned by name (as in :func:`iter_tags`); ``attr_hints`` also
     returns any tag whose attribute text contains one of those words (ASCII case-insensitive),
     so a caller that looks for a few attributes (``data-postback``) never decodes the
-    attributes of the other tags.
+    attributes of the other tags. ``engine`` picks the implementation (see :data:`ENGINES`);
+    by default the compiled one, where it can read the encoding.
     """
 
     def __init__(
@@ -530,6 +614,68 @@ class TagScanner:
         encoding: str = "utf-8",
         names: Collection[str] | None = None,
         attr_hints: Collection[bytes] = (),
+        engine: Engine | None = None,
+    ) -> None:
+        self._engine = _engine(engine, encoding, names, attr_hints, postbacks=False)
+        self._compiled = not isinstance(self._engine, _PythonEngine)
+
+    def scan(self, data: bytes, *, final: bool) -> tuple[list[Tag], int]:
+        """The tags of ``data`` (offsets into it) and how far it is tokenized.
+
+        With ``final`` the data runs to the end of the document and is tokenized to its end;
+        otherwise the caller keeps ``data[safe:]`` and passes it again, followed by more.
+        """
+        items, decided = self._engine.scan(data, final)
+        if self._compiled:
+            items = [_as_tag(item) for item in items]
+        return items, decided
+
+
+class PostbackScanner:
+    """What the rewriter needs from a page: the tags named ``names`` and the postback pairs.
+
+    :meth:`scan` works as :meth:`TagScanner.scan`, but returns, in document order, the tags
+    named ``names``, :data:`Pairs` dicts of the pairs declared since the previous item
+    (``data-postback`` is the target, ``data-postback-argument`` the argument, empty by
+    default; an ``input``, ``select`` or ``textarea`` marked ``data-autopostback`` gives
+    its ``name`` with an empty argument), and, after its pairs, any start tag that has a
+    ``formaction`` (the caller decides where that button may post) or an ``id`` beginning
+    with ``__`` (the caller's own field ids must stay unique). Both engines gather the pairs
+    themselves, so a page's hundreds of postback links cost no Python object each.
+    """
+
+    def __init__(
+        self,
+        *,
+        encoding: str = "utf-8",
+        names: Collection[str] = (),
+        engine: Engine | None = None,
+    ) -> None:
+        self._engine = _engine(engine, encoding, names, _POSTBACK_HINTS, postbacks=True)
+        self._compiled = not isinstance(self._engine, _PythonEngine)
+
+    def scan(self, data: bytes, *, final: bool) -> tuple[list[Tag | Pairs], int]:
+        items, decided = self._engine.scan(data, final)
+        if self._compiled:
+            items = [item if type(item) is dict else _as_tag(item) for item in items]
+        return items, decided
+
+
+_NAME_CACHE: dict[str, dict[bytes, str]] = {}
+_NAME_CACHE_SIZE = 4096  # distinct spellings of tag names; pages make up few
+_AUTOPOSTBACK_TAGS = frozenset({"input", "select", "textarea"})
+
+
+class _PythonEngine:
+    """The reference engine: the regexes and tree model above (``_cscan.c`` follows it)."""
+
+    def __init__(
+        self,
+        *,
+        encoding: str,
+        names: Collection[str] | None,
+        hints: Collection[bytes],
+        postbacks: bool,
     ) -> None:
         self._encoding = encoding
         self._wanted = None if names is None else frozenset(names)
@@ -538,38 +684,66 @@ class TagScanner:
         # Tag names decoded once per encoding for the life of the process (bounded).
         self._decoded = _NAME_CACHE.setdefault(encoding, {})
         self._hint_search = (
-            re.compile(b"|".join(map(re.escape, attr_hints)), re.IGNORECASE).search
-            if attr_hints
+            re.compile(b"|".join(map(re.escape, hints)), re.IGNORECASE).search
+            if hints
             else None
         )
+        self._postbacks = postbacks
+        self._batch: Pairs | None = None  # pairs met since the last item (postbacks mode)
 
-    def scan(self, data: bytes, *, final: bool) -> tuple[list[Tag], int]:
-        """The tags of ``data`` (offsets into it) and how far it is tokenized.
+    def scan(self, data: bytes, final: bool) -> tuple[list[Any], int]:
+        out: list[Any] = []
+        decided = len(data) if self._plaintext else self._scan(data, final, out)
+        if self._batch is not None:
+            out.append(self._batch)
+            self._batch = None
+        return out, decided
 
-        With ``final`` the data runs to the end of the document and is tokenized to its end;
-        otherwise the caller keeps ``data[safe:]`` and passes it again, followed by more.
-        """
-        tags: list[Tag] = []
-        if self._plaintext:
-            return tags, len(data)
-        return tags, self._scan(data, final, tags)
-
-    def _wants(self, name: str, area: bytes | None, full_area: bytes | None) -> bool:
+    def _wants(self, name: str, area: bytes | None, full_area: bytes | None) -> int:
+        """1: return the tag; 2: gather its pairs (postbacks mode); 0: neither."""
         if self._wanted is None or name in self._wanted:
-            return True
+            return 1
         search = self._hint_search
         if search is None:
-            return False
+            return 0
         text = area if area is not None else full_area
-        return text is not None and search(text) is not None
+        if text is None or search(text) is None:
+            return 0
+        return 2 if self._postbacks else 1
 
-    def _scan(self, document: bytes, final: bool, out: list[Tag]) -> int:
+    def _emit(self, tag: Tag, want: int, out: list[Any]) -> None:
+        """Return a wanted tag (``want`` from :meth:`_wants`), or gather its pairs."""
+        if want == 2:
+            if tag.is_end:
+                return
+            attrs = tag.attrs
+            target = attrs.get("data-postback")
+            if target:
+                self._add_pair(target, attrs.get("data-postback-argument", ""))
+            if "data-autopostback" in attrs and tag.name in _AUTOPOSTBACK_TAGS:
+                control = attrs.get("name")
+                if control:
+                    self._add_pair(control, "")
+            if "formaction" not in attrs and not attrs.get("id", "").startswith("__"):
+                return
+        if self._batch is not None:
+            out.append(self._batch)
+            self._batch = None
+        out.append(tag)
+
+    def _add_pair(self, target: str, argument: str) -> None:
+        if self._batch is None:
+            self._batch = {}
+        self._batch.setdefault(target, []).append(argument)
+
+    def _scan(self, document: bytes, final: bool, out: list[Any]) -> int:
         """The scanning loop; returns the offset up to which ``document`` is tokenized."""
         decoded = self._decoded
         encoding = self._encoding
         tree = self._tree
         counts = tree.open_counts
         wants = self._wants
+        emit = self._emit
         pos = 0
         while True:
             for m in _NEXT.finditer(document, pos):
@@ -595,9 +769,11 @@ class TagScanner:
                     name = _text(raw_name.lower(), encoding)
                     if len(decoded) < _NAME_CACHE_SIZE:
                         decoded[raw_name] = name
+                want = wants(name, area, full_area)
                 if slash:
-                    if wants(name, area, full_area):
-                        out.append(_make_tag(m, name, True, area, full_area, closing, encoding))
+                    if want:
+                        emit(_make_tag(m, name, True, area, full_area, closing, encoding), want,
+                             out)
                     if tree.foreign or tree.in_select or name == "table" or name == "form":
                         tree.end(name)
                     else:
@@ -605,23 +781,20 @@ class TagScanner:
                         if count:
                             counts[name] = count - 1
                     continue
-                if wants(name, area, full_area):
-                    tag = _make_tag(m, name, False, area, full_area, closing, encoding)
-                    out.append(tag)
-                elif tree.foreign or tree.in_select or name in _TREE_NAMES:
-                    tag = _make_tag(m, name, False, area, full_area, closing, encoding)
-                else:
-                    if name not in _VOID and name not in _NOT_COUNTED:
-                        counts[name] = counts.get(name, 0) + 1
-                    continue
                 if not (tree.foreign or tree.in_select or name in _TREE_NAMES):
+                    if want:
+                        emit(_make_tag(m, name, False, area, full_area, closing, encoding), want,
+                             out)
                     if name not in _VOID and name not in _NOT_COUNTED:
                         counts[name] = counts.get(name, 0) + 1
                     continue
+                tag = _make_tag(m, name, False, area, full_area, closing, encoding)
                 raw = tree.start(tag)
-                if raw is None:
-                    continue
-                if raw == "plaintext":
+                if raw is None or raw == "plaintext":
+                    if want:
+                        emit(tag, want, out)
+                    if raw is None:
+                        continue
                     self._plaintext = True
                     return len(document)
                 end = m.end()
@@ -632,18 +805,21 @@ class TagScanner:
                 )
                 t = _TAG.match(document, close) if close >= 0 else None
                 if t is None:
-                    # raw text or its end tag runs to the end of the data
-                    if final:
-                        return len(document)
-                    # The start tag is scanned again with the next piece. Processing it twice
-                    # is harmless: the only change a raw-text start tag makes to the model is
-                    # closing an open <select>, and closing it again changes nothing.
-                    if out and out[-1] is tag:
-                        out.pop()
-                    return m.start()
-                if wants(raw, t.group(3), t.group(4)):
-                    out.append(_make_tag(t, raw, True, t.group(3), t.group(4), t.group(6),
-                                         encoding))
+                    # Raw text or its end tag runs to the end of the data. With more data to
+                    # come, the start tag is scanned again with it: that is harmless, for the
+                    # only change a raw-text start tag makes to the model is closing an open
+                    # <select>, and closing it again changes nothing.
+                    if not final:
+                        return m.start()
+                    if want:
+                        emit(tag, want, out)
+                    return len(document)
+                if want:
+                    emit(tag, want, out)
+                end_want = wants(raw, t.group(3), t.group(4))
+                if end_want:
+                    emit(_make_tag(t, raw, True, t.group(3), t.group(4), t.group(6), encoding),
+                         end_want, out)
                 # (the end tag only closes the raw-text element, which the model never opened)
                 pos = t.end()
                 break

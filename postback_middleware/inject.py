@@ -6,8 +6,9 @@ every byte the inner app wrote reaches the browser unchanged and in order.
 A form gets fields when it is a POST form (``method`` is ``post``, ASCII case-insensitive) whose
 ``action`` resolves to the page's own origin. Its event validation lists the (target, argument)
 pairs declared inside it by ``data-postback`` / ``data-postback-argument`` and by named controls
-with ``data-autopostback``. A ``<form>`` start tag inside an open form is ignored, as browsers
-ignore it; a form left open runs to the end of the document.
+with ``data-autopostback`` (the scanner gathers them: see ``html_scan.PostbackScanner``), as
+``{target: [argument, ...]}`` in page order, each pair once. A ``<form>`` start tag inside an
+open form is ignored, as browsers ignore it; a form left open runs to the end of the document.
 
 Pages may arrive in pieces (a streamed response). A form whose start and end tags arrive in the
 same piece, as every form of a buffered page does, gets all its fields at the top. A form still
@@ -19,6 +20,7 @@ arrives with the first post form, else just before the first post form.
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import re
@@ -27,13 +29,13 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 
 from . import fields as f
-from .html_scan import TagScanner
+from .html_scan import Pairs, PostbackScanner, Tag
 
 log = logging.getLogger("postback_middleware")
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_AUTOPOSTBACK_TAGS = frozenset({"input", "select", "textarea"})
 _URL_NOISE = str.maketrans("", "", "\t\n\r")
+_TOKEN_TEXT = re.compile(r"[A-Za-z0-9_.-]*")
 
 
 def origin_of(url: str) -> tuple[str, str, int | None] | None:
@@ -48,6 +50,7 @@ def origin_of(url: str) -> tuple[str, str, int | None] | None:
         return None
 
 
+@functools.lru_cache(maxsize=1024)  # a site renders the same few actions on the same pages
 def action_path(action: str | None, page_url: str) -> str | None:
     """The path a form posts to, or None when it leaves the page's origin.
 
@@ -66,8 +69,9 @@ def action_path(action: str | None, page_url: str) -> str | None:
 
 def hidden_input(name: str, value: str, *, with_id: bool) -> bytes:
     id_attr = f' id="{name}"' if with_id else ""
-    escaped = html.escape(value, quote=True)
-    return f'<input type="hidden" name="{name}"{id_attr} value="{escaped}" />'.encode("ascii")
+    if not _TOKEN_TEXT.fullmatch(value):  # tokens and empty values need no escaping
+        value = html.escape(value, quote=True)
+    return f'<input type="hidden" name="{name}"{id_attr} value="{value}" />'.encode("ascii")
 
 
 @dataclass
@@ -76,23 +80,26 @@ class PostForm:
 
     insert_at: int  # just past its start tag (offset in the piece it arrived in)
     action_path: str  # the path its tokens are bound to (WSGI form: latin-1 text)
-    pairs: list[list[str]] = field(default_factory=list)  # in page order, each once
-    _seen: set[tuple[str, str]] = field(default_factory=set, repr=False)
+    # target -> its arguments (a dict used as an ordered set), in page order
+    _pairs: dict[str, dict[str, None]] = field(default_factory=dict, repr=False)
     # A submit button with a formaction off this origin would send the tokens there.
     posts_elsewhere: bool = False
 
-    def add_pair(self, target: str, argument: str) -> None:
-        if (target, argument) not in self._seen:
-            self._seen.add((target, argument))
-            self.pairs.append([target, argument])
+    @property
+    def pairs(self) -> dict[str, list[str]]:
+        """The event validation data: ``{target: [argument, ...]}``, each pair once."""
+        return {target: list(arguments) for target, arguments in self._pairs.items()}
+
+    def add_pairs(self, pairs: Pairs) -> None:
+        for target, arguments in pairs.items():
+            known = self._pairs.get(target)
+            if known is None:
+                self._pairs[target] = dict.fromkeys(arguments)
+            else:
+                known.update(dict.fromkeys(arguments))
 
 
 TokenPair = tuple[str, str]
-_RESERVED_ID = re.compile(
-    rb"""\bid[\t\n\f\r ]*=[\t\n\f\r ]*["']?(__(?:"""
-    + b"|".join(name[2:].encode() for name in sorted(f.RESERVED))
-    + rb"))\b"
-)
 _TOP_FIELDS = (f.EVENTTARGET, f.EVENTARGUMENT)
 _TOKEN_FIELDS = (f.VIEWSTATE, f.EVENTVALIDATION)
 _CLIENT_FIELDS = (f.LASTFOCUS, f.SCROLLPOSITIONX, f.SCROLLPOSITIONY)
@@ -114,8 +121,7 @@ class FormRewriter:
         script_tag: bytes,
         client_fields: dict[str, str] | None,
     ) -> None:
-        self._scanner = TagScanner(encoding=encoding, names=("form", "head"),
-                                   attr_hints=(b"postback", b"formaction"))
+        self._scanner = PostbackScanner(encoding=encoding, names=("form", "head"))
         self._page_url = page_url
         self._sign_form = sign_form
         self._script_tag = script_tag
@@ -146,12 +152,19 @@ class FormRewriter:
         tags, decided = self._scanner.scan(data, final=final)
         self._kept = data[decided:]
         data = data[:decided]
-        if b"__" in data:
-            self._taken_ids.update(m.decode() for m in _RESERVED_ID.findall(data))
+        # (the scanner returns every tag whose id starts with "__")
+        self._taken_ids.update(
+            tag.attrs["id"] for tag in tags
+            if isinstance(tag, Tag) and tag.attrs.get("id", "") in f.RESERVED
+        )
         insertions: list[tuple[int, bytes]] = []
         started_here: list[PostForm] = []  # forms whose start tag is in this piece
         head_end = None
         for tag in tags:
+            if not isinstance(tag, Tag):  # the pairs declared since the previous tag
+                if self._open is not None:
+                    self._open.add_pairs(tag)
+                continue
             if tag.is_end:
                 if tag.name == "form":
                     self._inside_form = False
@@ -178,7 +191,7 @@ class FormRewriter:
                     started_here.append(self._open)
                 continue
             if self._open is not None:
-                self._collect_pairs(self._open, tag.name, tag.attrs)
+                self._check_formaction(self._open, tag.name, tag.attrs)
         for form in started_here:
             # At the end of the document an open form's pairs are all known: all fields on top.
             names: tuple[str, ...] = (*_TOP_FIELDS, *_TOKEN_FIELDS) if final else _TOP_FIELDS
@@ -193,7 +206,8 @@ class FormRewriter:
         path = action_path(attrs.get("action"), self._page_url)
         return None if path is None else PostForm(insert_at, path)
 
-    def _collect_pairs(self, form: PostForm, name: str, attrs: Mapping[str, str]) -> None:
+    def _check_formaction(self, form: PostForm, name: str, attrs: Mapping[str, str]) -> None:
+        """A submit button whose ``formaction`` leaves the origin would send the tokens there."""
         formaction = attrs.get("formaction")
         if (
             formaction is not None
@@ -201,13 +215,6 @@ class FormRewriter:
             and action_path(formaction, self._page_url) is None
         ):
             form.posts_elsewhere = True
-        target = attrs.get("data-postback")
-        if target:
-            form.add_pair(target, attrs.get("data-postback-argument", ""))
-        if "data-autopostback" in attrs and name in _AUTOPOSTBACK_TAGS:
-            control = attrs.get("name")
-            if control:
-                form.add_pair(control, "")
 
     def _fields(self, form: PostForm, *names: str) -> bytes:
         """The hidden inputs ``names`` of ``form`` (ids on the first form, when unique)."""

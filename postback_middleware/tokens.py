@@ -76,14 +76,17 @@ def _derive(secret: bytes, salt: str) -> bytes:
 
 
 def _mac(key: bytes, message: bytes) -> bytes:
-    return base64_encode(hmac.new(key, message, hashlib.sha256).digest())
+    return base64_encode(hmac.digest(key, message, "sha256"))
+
+
+# The one canonical JSON spelling, built once (json.dumps with options builds one per call).
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def encode_json(value: Any) -> bytes:
     """The one canonical JSON spelling: compact, UTF-8, no NaN. Raises ValueError otherwise."""
     try:
-        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        return text.encode("utf-8")
+        return _CANONICAL.encode(value).encode("utf-8")
     except (TypeError, UnicodeEncodeError, RecursionError) as exc:
         raise ValueError(f"not JSON-serialisable: {exc}") from exc
 

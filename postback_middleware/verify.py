@@ -28,7 +28,7 @@ class Postback:
     event: Event | None
     viewstate: dict[str, Any]
     form_id: str
-    event_pairs: list[list[str]]
+    event_pairs: dict[str, list[str]]  # the form's registered events: target -> arguments
     callback: Event | None = None  # target and argument of a callback request
     # MaintainScrollPositionOnPostback: what the page sent, to be echoed into the next page.
     client_fields: dict[str, str] = field(default_factory=dict)
@@ -87,23 +87,24 @@ def verify_postback(
     )
 
 
-def _event_pairs(validation: Claims) -> list[list[str]]:
+def _event_pairs(validation: Claims) -> dict[str, list[str]]:
     pairs = validation.data
-    if not isinstance(pairs, list) or not all(
-        isinstance(p, list) and len(p) == 2 and all(isinstance(s, str) for s in p) for p in pairs
+    if not isinstance(pairs, dict) or not all(
+        isinstance(arguments, list) and all(isinstance(a, str) for a in arguments)
+        for arguments in pairs.values()
     ):
-        raise TokenError("__EVENTVALIDATION payload is not a list of pairs")
+        raise TokenError("__EVENTVALIDATION payload is not a map of targets to arguments")
     return pairs
 
 
-def _event(values: dict[str, str], pairs: list[list[str]]) -> Event | None:
+def _event(values: dict[str, str], pairs: dict[str, list[str]]) -> Event | None:
     target = values.get(f.EVENTTARGET, "")
     argument = values.get(f.EVENTARGUMENT, "")
     if not target:
         if argument:
             raise Forbidden("__EVENTARGUMENT without __EVENTTARGET")
         return None
-    if [target, argument] not in pairs:
+    if argument not in pairs.get(target, ()):
         raise Forbidden(
             f"event ({target[:80]!r}, {argument[:80]!r}) was not registered by the form"
         )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,3 +119,26 @@ def hidden_fields(body: bytes, form_index: int = 0) -> dict[str, str]:
             break
         found[name.decode()] = value.decode()
     return found
+
+
+@pytest.fixture(scope="module", params=["python", "compiled"])
+def scanner_engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run a module's tests once with each scanner engine (see ``html_scan.ENGINES``).
+
+    The compiled engine is built by ``pip install`` where a C compiler is present; without it
+    its tests are skipped, except under ``CI=true``, where a missing engine is a failure.
+    """
+    from postback_middleware import html_scan
+
+    engine = request.param
+    if engine not in html_scan.ENGINES:
+        message = "the compiled scanner engine is not built (no C compiler at install time?)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    saved = html_scan._default_engine
+    html_scan._default_engine = engine
+    try:
+        yield engine
+    finally:
+        html_scan._default_engine = saved

@@ -177,7 +177,7 @@ ROWS = [
     pytest.param(token_row("malformed", vs=lambda c: forge(Purpose.VIEWSTATE, claims(
         {}).replace(b'"d":{}', b'"d":"\\ud800"'))), id="signed-lone-surrogate"),
     pytest.param(token_row("not an object", vs=lambda c: forge(Purpose.VIEWSTATE, claims([1, 2])),
-                           ev=lambda c: forge(Purpose.EVENT_VALIDATION, claims([["delete", "7"]]))),
+                           ev=lambda c: forge(Purpose.EVENT_VALIDATION, claims({"delete": ["7"]}))),
                  id="signed-state-not-object"),
     # -- sizes -------------------------------------------------------------------------------
     pytest.param(token_row("max_state_size", vs=lambda c: "A" * (MAX_STATE + 1), status=413),

@@ -15,6 +15,9 @@ from postback_middleware.html_scan import Tag, TagScanner, iter_tags
 
 Simple = tuple[bool, str, dict[str, str]]  # (is_end, name, attrs)
 
+# Every test here runs once per scanner engine (python, compiled).
+pytestmark = pytest.mark.usefixtures("scanner_engine")
+
 # --------------------------------------------------------------------------- oracle
 
 _START, _END = tokenTypes["StartTag"], tokenTypes["EndTag"]

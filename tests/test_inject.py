@@ -14,6 +14,9 @@ from postback_middleware.inject import FormRewriter, PostForm, action_path, spli
 
 from .test_html_scan import _FRAGMENTS
 
+# Every test here runs once per scanner engine (python, compiled).
+pytestmark = pytest.mark.usefixtures("scanner_engine")
+
 PAGE_URL = "http://shop.example/cart/view?id=3"
 # The script tag the tests insert: nothing a generated page contains can look like it.
 SCRIPT = b"<script src=/inserted-by-the-test.js></script>"
@@ -47,9 +50,15 @@ def test_action_path(action: str | None, expected: str | None) -> None:
     assert action_path(action, PAGE_URL) == expected
 
 
+def pairs_of(form: PostForm) -> list[list[str]]:
+    """A form's (target, argument) pairs, flattened in page order of their targets."""
+    return [[target, argument] for target, arguments in form.pairs.items()
+            for argument in arguments]
+
+
 def rewriter(**options: Any) -> FormRewriter:
     def sign(form: PostForm) -> tuple[str, str]:
-        return "VS", "EV:" + ";".join(",".join(pair) for pair in form.pairs)
+        return "VS", "EV:" + ";".join(",".join(pair) for pair in pairs_of(form))
 
     settings = {"page_url": PAGE_URL, "encoding": "utf-8", "sign_form": sign,
                 "script_tag": SCRIPT, "client_fields": None, **options}
@@ -59,7 +68,7 @@ def rewriter(**options: Any) -> FormRewriter:
 def forms_of(document: str) -> list[tuple[str, list[list[str]]]]:
     editor = rewriter()
     editor.rewrite(document.encode())
-    return [(form.action_path, form.pairs) for form in editor.forms]
+    return [(form.action_path, pairs_of(form)) for form in editor.forms]
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,9 @@ from postback_middleware.inject import action_path
 from .test_html_scan import as_tuples, assert_offsets, html5lib_tags, scanned_in_pieces
 from .test_inject import INSERTED, SCRIPT, rewriter, streamed
 
+# Every test here runs once per scanner engine (python, compiled).
+pytestmark = pytest.mark.usefixtures("scanner_engine")
+
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 
 # file name -> (encoding the page is served in, the URL it was served from)

@@ -11,7 +11,7 @@ from postback_middleware.verify import decode_reserved, verify_postback
 from .conftest import new_key
 
 SIGNER = TokenSigner([new_key().encode()], max_age=3600, max_size=10_000)
-PAIRS = [["delete", "7"], ["sort", ""]]
+PAIRS = {"delete": ["7"], "sort": [""]}
 
 
 def form(form_id: str = "F", state: object = None, pairs: object = None) -> dict[str, str]:
@@ -58,7 +58,9 @@ def test_verified_postback() -> None:
                      id="postback-without-viewstate"),
         pytest.param({**form(), "__CALLBACKPARAM": "x"}, BadRequest, id="param-without-id"),
         pytest.param(form(state=[1]), TokenError, id="viewstate-not-object"),
-        pytest.param(form(pairs=[["a"]]), TokenError, id="pairs-malformed"),
+        pytest.param(form(pairs=[["delete", "7"]]), TokenError, id="pairs-not-a-map"),
+        pytest.param(form(pairs={"delete": "7"}), TokenError, id="arguments-not-a-list"),
+        pytest.param(form(pairs={"delete": [7]}), TokenError, id="argument-not-a-string"),
         pytest.param({**form(), "__SCROLLPOSITIONY": "1e3"}, BadRequest, id="scroll-not-int"),
         pytest.param({**form(), "__LASTFOCUS": "x" * 300}, BadRequest, id="focus-too-long"),
     ],

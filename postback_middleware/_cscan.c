@@ -1,0 +1,1521 @@
+/* The compiled engine of html_scan: the same tokenizer and tree model, in C.
+ *
+ * html_scan.py is the reference; this file follows it function by function (the names
+ * match: tag_end ~ _TAG_BODY, script_end ~ _script_end, tree_start ~ _Tree.start, ...),
+ * and the test suite runs every scanner test, the html5lib differential and the
+ * engine-against-engine property on both. Read html_scan.py first: the comments here only
+ * say what is particular to C.
+ *
+ * Scanner(encoding, names, hints, postbacks, decode_text, decode_value)
+ *   encoding      codec name for names and values; the caller only passes encodings in
+ *                 which ASCII bytes are ASCII characters and no other byte decodes to ASCII
+ *                 (UTF-8 and ASCII-compatible single-byte encodings), so names can be
+ *                 compared as lowercased bytes.
+ *   names         tuple of lowercase ASCII tag names to return, or None for all tags.
+ *   hints         tuple of lowercase bytes: a tag whose attribute text contains one of them
+ *                 (ASCII case-insensitive) is returned as well.
+ *   postbacks     when true, a start tag that is returned for a hint only (not by name) is
+ *                 not returned unless it has a "formaction" attribute; its data-postback /
+ *                 data-autopostback pairs are gathered instead (see collect_pairs).
+ *   decode_text   Python function(bytes) -> str for names and values with CR, NUL or "&"
+ *   decode_value  (ditto, values: also character references), the rare slow path.
+ * Scanner.scan(data, final) -> (items, decided), items in document order: tag tuples
+ *   (name, is_end, start, end, attrs: dict | None, self_closing) and, in postbacks mode,
+ *   dicts {target: [argument, ...]} of the pairs met since the previous item.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ bytes helpers */
+
+/* Character classes of the tokenizer's states, one table lookup per byte. */
+enum {
+    C_WS = 1,             /* \t \n \f \r and space */
+    C_NAME_STOP = 2,      /* ends a tag name: whitespace, "/", ">" */
+    C_ATTR_NAME_STOP = 4, /* ends an attribute name: whitespace, "/", "=", ">" */
+    C_UNQUOTED_STOP = 8,  /* ends an unquoted value: whitespace, ">" */
+    C_BETWEEN_ATTRS = 16, /* skipped between attributes: whitespace, "/" */
+    C_ODD_NAME = 32,      /* makes a name need decoding: non-ASCII bytes, NUL */
+};
+static unsigned char CLS[256];
+
+static void init_classes(void)
+{
+    const char *ws = " \t\n\f\r";
+    int c;
+    for (; *ws; ws++)
+        CLS[(unsigned char)*ws] |= C_WS | C_NAME_STOP | C_ATTR_NAME_STOP | C_UNQUOTED_STOP
+                                   | C_BETWEEN_ATTRS;
+    CLS['/'] |= C_NAME_STOP | C_ATTR_NAME_STOP | C_BETWEEN_ATTRS;
+    CLS['>'] |= C_NAME_STOP | C_ATTR_NAME_STOP | C_UNQUOTED_STOP;
+    CLS['='] |= C_ATTR_NAME_STOP;
+    CLS[0] |= C_ODD_NAME;
+    for (c = 0x80; c < 0x100; c++)
+        CLS[c] |= C_ODD_NAME;
+}
+
+static inline int is_ws(unsigned char c)
+{
+    return CLS[c] & C_WS;
+}
+
+static inline int is_alpha(unsigned char c)
+{
+    c |= 0x20;
+    return c >= 'a' && c <= 'z';
+}
+
+static inline unsigned char lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
+}
+
+/* s[0:len] lowercased equals the lowercase literal lit */
+static int eq_ci(const unsigned char *s, Py_ssize_t len, const char *lit)
+{
+    Py_ssize_t i;
+    for (i = 0; i < len; i++) {
+        if (lit[i] == '\0' || lower(s[i]) != (unsigned char)lit[i])
+            return 0;
+    }
+    return lit[len] == '\0';
+}
+
+/* first offset >= pos where the lowercase literal lit starts (ASCII case-insensitive), or -1 */
+static Py_ssize_t find_ci(const unsigned char *s, Py_ssize_t n, Py_ssize_t pos,
+                          const char *lit, Py_ssize_t m)
+{
+    Py_ssize_t p, k;
+    for (p = pos; p + m <= n; p++) {
+        if (lower(s[p]) != (unsigned char)lit[0])
+            continue;
+        for (k = 1; k < m && lower(s[p + k]) == (unsigned char)lit[k]; k++)
+            ;
+        if (k == m)
+            return p;
+    }
+    return -1;
+}
+
+static Py_ssize_t find_bytes(const unsigned char *s, Py_ssize_t n, Py_ssize_t pos,
+                             const char *lit, Py_ssize_t m)
+{
+    const unsigned char *hit;
+    while (pos + m <= n) {
+        hit = memchr(s + pos, lit[0], (size_t)(n - pos - m + 1));
+        if (hit == NULL)
+            return -1;
+        pos = hit - s;
+        if (memcmp(s + pos, lit, (size_t)m) == 0)
+            return pos;
+        pos++;
+    }
+    return -1;
+}
+
+static inline uint32_t name_hash(const unsigned char *s, Py_ssize_t len)
+{
+    uint32_t h = 2166136261u; /* FNV-1a over the lowercased bytes */
+    Py_ssize_t i;
+    for (i = 0; i < len; i++)
+        h = (h ^ lower(s[i])) * 16777619u;
+    return h;
+}
+
+/* ------------------------------------------------------------------ known names */
+
+enum {
+    F_RAWTEXT = 1 << 0,   /* style xmp iframe noembed noframes noscript */
+    F_RCDATA = 1 << 1,    /* textarea title */
+    F_SCRIPT = 1 << 2,
+    F_PLAINTEXT = 1 << 3,
+    F_SVG = 1 << 4,
+    F_MATH = 1 << 5,
+    F_SELECT = 1 << 6,
+    F_TABLE = 1 << 7,
+    F_FORM = 1 << 8,
+    F_VOID = 1 << 9,
+    F_NOT_COUNTED = 1 << 10,   /* html head body */
+    F_BREAKOUT = 1 << 11,
+    F_IGNORED_IN_BODY = 1 << 12,
+    F_TABLE_PART = 1 << 13,
+    F_HTML_BOUNDARY = 1 << 14,
+    F_MATH_TEXT_IP = 1 << 15,
+    F_SVG_HTML_IP = 1 << 16,
+    F_FONT = 1 << 17,
+    F_MGLYPH = 1 << 18,        /* mglyph malignmark */
+    F_ANNOTATION_XML = 1 << 19,
+    F_SELECT_CLOSER = 1 << 20, /* select input keygen textarea */
+    F_AUTOPOSTBACK = 1 << 21,  /* input select textarea */
+    F_BUTTON = 1 << 22,
+    F_INPUT = 1 << 23,
+};
+#define F_SWITCH (F_RAWTEXT | F_RCDATA | F_SCRIPT | F_PLAINTEXT)
+#define F_TREE (F_SWITCH | F_SVG | F_MATH | F_SELECT | F_TABLE | F_FORM)
+
+static const struct { const char *name; int flags; } KNOWN[] = {
+    {"style", F_RAWTEXT}, {"xmp", F_RAWTEXT}, {"iframe", F_RAWTEXT},
+    {"noembed", F_RAWTEXT}, {"noframes", F_RAWTEXT}, {"noscript", F_RAWTEXT},
+    {"textarea", F_RCDATA | F_SELECT_CLOSER | F_AUTOPOSTBACK},
+    {"title", F_RCDATA | F_SVG_HTML_IP}, {"script", F_SCRIPT}, {"plaintext", F_PLAINTEXT},
+    {"svg", F_SVG}, {"math", F_MATH},
+    {"select", F_SELECT | F_SELECT_CLOSER | F_AUTOPOSTBACK},
+    {"table", F_TABLE | F_BREAKOUT | F_TABLE_PART | F_HTML_BOUNDARY}, {"form", F_FORM},
+    {"area", F_VOID}, {"base", F_VOID}, {"basefont", F_VOID}, {"bgsound", F_VOID},
+    {"br", F_VOID | F_BREAKOUT}, {"col", F_VOID | F_IGNORED_IN_BODY},
+    {"embed", F_VOID | F_BREAKOUT}, {"frame", F_VOID | F_IGNORED_IN_BODY},
+    {"hr", F_VOID | F_BREAKOUT}, {"image", F_VOID}, {"img", F_VOID | F_BREAKOUT},
+    {"input", F_VOID | F_SELECT_CLOSER | F_AUTOPOSTBACK | F_INPUT},
+    {"keygen", F_VOID | F_SELECT_CLOSER}, {"link", F_VOID}, {"meta", F_VOID | F_BREAKOUT},
+    {"param", F_VOID}, {"source", F_VOID}, {"track", F_VOID}, {"wbr", F_VOID},
+    {"html", F_NOT_COUNTED | F_IGNORED_IN_BODY | F_HTML_BOUNDARY},
+    {"head", F_NOT_COUNTED | F_IGNORED_IN_BODY | F_BREAKOUT},
+    {"body", F_NOT_COUNTED | F_IGNORED_IN_BODY | F_BREAKOUT},
+    {"b", F_BREAKOUT}, {"big", F_BREAKOUT}, {"blockquote", F_BREAKOUT},
+    {"center", F_BREAKOUT}, {"code", F_BREAKOUT}, {"dd", F_BREAKOUT}, {"div", F_BREAKOUT},
+    {"dl", F_BREAKOUT}, {"dt", F_BREAKOUT}, {"em", F_BREAKOUT}, {"h1", F_BREAKOUT},
+    {"h2", F_BREAKOUT}, {"h3", F_BREAKOUT}, {"h4", F_BREAKOUT}, {"h5", F_BREAKOUT},
+    {"h6", F_BREAKOUT}, {"i", F_BREAKOUT}, {"li", F_BREAKOUT}, {"listing", F_BREAKOUT},
+    {"menu", F_BREAKOUT}, {"nobr", F_BREAKOUT}, {"ol", F_BREAKOUT}, {"p", F_BREAKOUT},
+    {"pre", F_BREAKOUT}, {"ruby", F_BREAKOUT}, {"s", F_BREAKOUT}, {"small", F_BREAKOUT},
+    {"span", F_BREAKOUT}, {"strong", F_BREAKOUT}, {"strike", F_BREAKOUT},
+    {"sub", F_BREAKOUT}, {"sup", F_BREAKOUT}, {"tt", F_BREAKOUT}, {"u", F_BREAKOUT},
+    {"ul", F_BREAKOUT}, {"var", F_BREAKOUT},
+    {"caption", F_IGNORED_IN_BODY | F_TABLE_PART | F_HTML_BOUNDARY},
+    {"colgroup", F_IGNORED_IN_BODY},
+    {"tbody", F_IGNORED_IN_BODY | F_TABLE_PART}, {"tfoot", F_IGNORED_IN_BODY | F_TABLE_PART},
+    {"thead", F_IGNORED_IN_BODY | F_TABLE_PART}, {"tr", F_IGNORED_IN_BODY | F_TABLE_PART},
+    {"td", F_IGNORED_IN_BODY | F_TABLE_PART | F_HTML_BOUNDARY},
+    {"th", F_IGNORED_IN_BODY | F_TABLE_PART | F_HTML_BOUNDARY},
+    {"applet", F_HTML_BOUNDARY}, {"marquee", F_HTML_BOUNDARY}, {"object", F_HTML_BOUNDARY},
+    {"template", F_HTML_BOUNDARY},
+    {"mi", F_MATH_TEXT_IP}, {"mo", F_MATH_TEXT_IP}, {"mn", F_MATH_TEXT_IP},
+    {"ms", F_MATH_TEXT_IP}, {"mtext", F_MATH_TEXT_IP},
+    {"foreignobject", F_SVG_HTML_IP}, {"desc", F_SVG_HTML_IP},
+    {"font", F_FONT}, {"mglyph", F_MGLYPH}, {"malignmark", F_MGLYPH},
+    {"annotation-xml", F_ANNOTATION_XML}, {"button", F_BUTTON},
+    /* common names with no part in the model: known only so that counting them is cheap */
+    {"a", 0}, {"abbr", 0}, {"address", 0}, {"article", 0}, {"aside", 0}, {"audio", 0},
+    {"canvas", 0}, {"cite", 0}, {"data", 0}, {"del", 0}, {"details", 0}, {"dfn", 0},
+    {"dialog", 0}, {"fieldset", 0}, {"figcaption", 0}, {"figure", 0}, {"footer", 0},
+    {"header", 0}, {"hgroup", 0}, {"ins", 0}, {"kbd", 0}, {"label", 0}, {"legend", 0},
+    {"main", 0}, {"mark", 0}, {"nav", 0}, {"optgroup", 0}, {"option", 0}, {"output", 0},
+    {"picture", 0}, {"progress", 0}, {"q", 0}, {"samp", 0}, {"search", 0}, {"section", 0},
+    {"slot", 0}, {"summary", 0}, {"time", 0}, {"video", 0},
+};
+#define N_KNOWN (sizeof(KNOWN) / sizeof(KNOWN[0]))
+#define KNOWN_SLOTS 512 /* power of two, well above 2 * N_KNOWN */
+static int known_index[KNOWN_SLOTS]; /* index into KNOWN + 1; 0: empty */
+
+static void init_known(void)
+{
+    size_t k;
+    for (k = 0; k < N_KNOWN; k++) {
+        const char *name = KNOWN[k].name;
+        uint32_t slot = name_hash((const unsigned char *)name, (Py_ssize_t)strlen(name));
+        while (known_index[slot & (KNOWN_SLOTS - 1)])
+            slot++;
+        known_index[slot & (KNOWN_SLOTS - 1)] = (int)k + 1;
+    }
+}
+
+/* The index of a name in KNOWN, or -1. */
+static int known(const unsigned char *s, Py_ssize_t len, uint32_t hash)
+{
+    uint32_t slot = hash;
+    int k;
+    while ((k = known_index[slot & (KNOWN_SLOTS - 1)]) != 0) {
+        if (eq_ci(s, len, KNOWN[k - 1].name))
+            return k - 1;
+        slot++;
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------------ open-element counts */
+
+typedef struct {
+    uint32_t hash;
+    Py_ssize_t len;
+    unsigned char *key; /* lowercased; NULL: empty slot */
+    Py_ssize_t count;
+} CountSlot;
+
+typedef struct {
+    CountSlot *slots;
+    size_t capacity; /* power of two */
+    size_t used;
+} Counts;
+
+static CountSlot *counts_find(Counts *c, const unsigned char *s, Py_ssize_t len, uint32_t h,
+                              int create)
+{
+    size_t i, j;
+    if (c->slots == NULL) {
+        if (!create)
+            return NULL;
+        c->capacity = 64;
+        c->slots = PyMem_Calloc(c->capacity, sizeof(CountSlot));
+        if (c->slots == NULL)
+            return NULL;
+    }
+    for (i = h & (c->capacity - 1);; i = (i + 1) & (c->capacity - 1)) {
+        CountSlot *slot = &c->slots[i];
+        if (slot->key == NULL)
+            break;
+        if (slot->hash == h && slot->len == len) {
+            for (j = 0; j < (size_t)len && slot->key[j] == lower(s[j]); j++)
+                ;
+            if (j == (size_t)len)
+                return slot;
+        }
+    }
+    if (!create)
+        return NULL;
+    if ((c->used + 1) * 2 > c->capacity) { /* grow, then insert */
+        CountSlot *old = c->slots;
+        size_t old_capacity = c->capacity, k;
+        c->slots = PyMem_Calloc(old_capacity * 2, sizeof(CountSlot));
+        if (c->slots == NULL) {
+            c->slots = old;
+            return NULL;
+        }
+        c->capacity = old_capacity * 2;
+        for (k = 0; k < old_capacity; k++) {
+            if (old[k].key == NULL)
+                continue;
+            for (i = old[k].hash & (c->capacity - 1); c->slots[i].key != NULL;
+                 i = (i + 1) & (c->capacity - 1))
+                ;
+            c->slots[i] = old[k];
+        }
+        PyMem_Free(old);
+        for (i = h & (c->capacity - 1); c->slots[i].key != NULL; i = (i + 1) & (c->capacity - 1))
+            ;
+    }
+    {
+        CountSlot *slot = &c->slots[i];
+        slot->key = PyMem_Malloc(len > 0 ? (size_t)len : 1);
+        if (slot->key == NULL)
+            return NULL;
+        for (j = 0; j < (size_t)len; j++)
+            slot->key[j] = lower(s[j]);
+        slot->hash = h;
+        slot->len = len;
+        slot->count = 0;
+        c->used++;
+        return slot;
+    }
+}
+
+static void counts_free(Counts *c)
+{
+    size_t i;
+    if (c->slots == NULL)
+        return;
+    for (i = 0; i < c->capacity; i++)
+        PyMem_Free(c->slots[i].key);
+    PyMem_Free(c->slots);
+    c->slots = NULL;
+}
+
+/* ------------------------------------------------------------------ foreign-content stack */
+
+enum { NS_HTML, NS_SVG, NS_MATH };
+
+typedef struct {
+    int ns;
+    int flags; /* of its name */
+    int html_ip, text_ip, boundary;
+    Py_ssize_t len;
+    unsigned char *name; /* lowercased */
+} Node;
+
+/* ------------------------------------------------------------------ the scanner object */
+
+typedef struct {
+    PyObject_HEAD
+    char *encoding;
+    int utf8;
+    PyObject *names;        /* tuple of bytes, or NULL: every tag */
+    char wanted_known[N_KNOWN]; /* which names of KNOWN are in names */
+    int wanted_unknown;         /* whether names has any name not in KNOWN */
+    PyObject *hints;        /* tuple of bytes */
+    unsigned char hint_first[256]; /* first characters of the hints, both cases */
+    int postbacks;
+    PyObject *decode_text;  /* callable(bytes) -> str */
+    PyObject *decode_value; /* callable(bytes) -> str */
+    /* tree model (html_scan._Tree) */
+    Node *stack;
+    Py_ssize_t stack_len, stack_cap;
+    int in_select, select_in_table, form_open, plaintext;
+    Py_ssize_t table_depth;
+    Counts counts;                 /* open elements by name, names not in KNOWN */
+    Py_ssize_t known_counts[N_KNOWN]; /* and those in KNOWN */
+    /* pairs gathered since the last item (postbacks mode) */
+    PyObject *batch;
+    PyObject *last_target;    /* the target of the last pair (links repeat the same one) */
+    PyObject *last_arguments; /* its list in the batch (borrowed), NULL after a flush */
+    PyObject *key_owner; /* holds the current tag's decoded key, when it has one */
+    PyObject *last_target_raw, *last_target_text; /* same_target's memory */
+} Scanner;
+
+static int stack_push(Scanner *t, int ns, const unsigned char *s, Py_ssize_t len, int flags,
+                      int html_ip)
+{
+    Node *node;
+    Py_ssize_t j;
+    if (t->stack_len == t->stack_cap) {
+        Py_ssize_t cap = t->stack_cap ? t->stack_cap * 2 : 16;
+        Node *bigger = PyMem_Realloc(t->stack, (size_t)cap * sizeof(Node));
+        if (bigger == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        t->stack = bigger;
+        t->stack_cap = cap;
+    }
+    node = &t->stack[t->stack_len];
+    node->name = PyMem_Malloc(len > 0 ? (size_t)len : 1);
+    if (node->name == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (j = 0; j < len; j++)
+        node->name[j] = lower(s[j]);
+    node->len = len;
+    node->ns = ns;
+    node->flags = flags;
+    node->html_ip = html_ip || (ns == NS_SVG && (flags & F_SVG_HTML_IP));
+    node->text_ip = ns == NS_MATH && (flags & F_MATH_TEXT_IP);
+    node->boundary = node->html_ip || node->text_ip
+                     || (ns == NS_MATH && (flags & F_ANNOTATION_XML))
+                     || (ns == NS_HTML && (flags & F_HTML_BOUNDARY));
+    t->stack_len++;
+    return 0;
+}
+
+static void stack_truncate(Scanner *t, Py_ssize_t keep)
+{
+    while (t->stack_len > keep)
+        PyMem_Free(t->stack[--t->stack_len].name);
+}
+
+static void stack_remove(Scanner *t, Py_ssize_t i)
+{
+    PyMem_Free(t->stack[i].name);
+    memmove(&t->stack[i], &t->stack[i + 1], (size_t)(t->stack_len - i - 1) * sizeof(Node));
+    t->stack_len--;
+}
+
+static int node_is(const Node *node, const unsigned char *s, Py_ssize_t len)
+{
+    Py_ssize_t j;
+    if (node->len != len)
+        return 0;
+    for (j = 0; j < len; j++)
+        if (node->name[j] != lower(s[j]))
+            return 0;
+    return 1;
+}
+
+/* ------------------------------------------------------------------ tags and attributes */
+
+typedef struct {
+    Py_ssize_t start, end;           /* "<" .. just past ">" */
+    Py_ssize_t name_start, name_len; /* raw name bytes (not lowercased) */
+    /* The name compared with others: the raw bytes (compared lowercased), or for a name with
+     * non-ASCII or NUL bytes the UTF-8 of its decoded text, so that two spellings which
+     * decode alike (invalid bytes become U+FFFD) are one name, as in html_scan.py. */
+    const unsigned char *key;
+    Py_ssize_t key_len;
+    Py_ssize_t area_start, area_end; /* attribute text: after the name, up to "/>" or ">" */
+    int is_end, self_closing, flags, odd_name;
+    int known; /* index in KNOWN, or -1 */
+    uint32_t hash;
+} TagInfo;
+
+/* The tokenizer's attribute states from just past the tag name (html_scan._TAG_BODY):
+ * returns the offset of the closing ">", or -1 when the document ends first. */
+static Py_ssize_t tag_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t p, int *self_closing)
+{
+    for (;;) {
+        unsigned char c;
+        Py_ssize_t q;
+        while (p < n && is_ws(s[p]))
+            p++;
+        if (p >= n)
+            return -1;
+        c = s[p];
+        if (c == '>') {
+            *self_closing = 0;
+            return p;
+        }
+        if (c == '/') {
+            if (p + 1 < n && s[p + 1] == '>') {
+                *self_closing = 1;
+                return p + 1;
+            }
+            p++;
+            continue;
+        }
+        p++; /* the attribute name's first character may be anything else, "=" too */
+        while (p < n && !(CLS[s[p]] & C_ATTR_NAME_STOP))
+            p++;
+        q = p;
+        while (q < n && is_ws(s[q]))
+            q++;
+        if (q < n && s[q] == '=') {
+            q++;
+            while (q < n && is_ws(s[q]))
+                q++;
+            if (q < n && (s[q] == '"' || s[q] == '\'')) {
+                const unsigned char *close = memchr(s + q + 1, s[q], (size_t)(n - q - 1));
+                if (close == NULL)
+                    return -1; /* an unterminated quoted value runs to the end */
+                p = close - s + 1;
+            }
+            else {
+                while (q < n && !(CLS[s[q]] & C_UNQUOTED_STOP))
+                    q++;
+                p = q;
+            }
+        }
+    }
+}
+
+typedef struct {
+    Py_ssize_t name_start, name_end, value_start, value_end; /* value_start < 0: no value */
+} Attr;
+
+/* The next attribute of an area (a tag already known to be complete); 0 at its end. */
+static int next_attr(const unsigned char *s, Py_ssize_t *pos, Py_ssize_t limit, Attr *attr)
+{
+    Py_ssize_t p = *pos, q;
+    for (;;) {
+        while (p < limit && (CLS[s[p]] & C_BETWEEN_ATTRS))
+            p++;
+        if (p >= limit)
+            return 0;
+        attr->name_start = p++;
+        while (p < limit && !(CLS[s[p]] & C_ATTR_NAME_STOP))
+            p++;
+        attr->name_end = p;
+        attr->value_start = -1;
+        q = p;
+        while (q < limit && is_ws(s[q]))
+            q++;
+        if (q < limit && s[q] == '=') {
+            q++;
+            while (q < limit && is_ws(s[q]))
+                q++;
+            if (q < limit && (s[q] == '"' || s[q] == '\'')) {
+                const unsigned char *close = memchr(s + q + 1, s[q], (size_t)(limit - q - 1));
+                attr->value_start = q + 1;
+                attr->value_end = close ? close - s : limit;
+                p = close ? attr->value_end + 1 : limit;
+            }
+            else {
+                attr->value_start = q;
+                while (q < limit && !(CLS[s[q]] & C_UNQUOTED_STOP))
+                    q++;
+                attr->value_end = p = q;
+            }
+        }
+        *pos = p;
+        return 1;
+    }
+}
+
+/* The first attribute named lit (lowercase ASCII) in the area: 1 found, 0 not. */
+static int find_attr(const unsigned char *s, const TagInfo *tag, const char *lit, Attr *found)
+{
+    Py_ssize_t pos = tag->area_start;
+    Attr attr;
+    while (next_attr(s, &pos, tag->area_end, &attr)) {
+        if (eq_ci(s + attr.name_start, attr.name_end - attr.name_start, lit)) {
+            *found = attr;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static PyObject *decode(Scanner *self, const unsigned char *s, Py_ssize_t len, int value)
+{
+    Py_ssize_t i;
+    int ascii = 1;
+    for (i = 0; i < len; i++) {
+        unsigned char c = s[i];
+        if (c == '\r' || c == '\0' || (value && c == '&')) {
+            PyObject *raw = PyBytes_FromStringAndSize((const char *)s, len), *text;
+            if (raw == NULL)
+                return NULL;
+            text = PyObject_CallOneArg(value ? self->decode_value : self->decode_text, raw);
+            Py_DECREF(raw);
+            return text;
+        }
+        ascii &= c < 0x80;
+    }
+    if (ascii)
+        return PyUnicode_DecodeASCII((const char *)s, len, NULL);
+    if (self->utf8)
+        return PyUnicode_DecodeUTF8((const char *)s, len, "replace");
+    return PyUnicode_Decode((const char *)s, len, self->encoding, "replace");
+}
+
+/* A lowercased name, decoded (bytes.lower() lowercases ASCII only). */
+static PyObject *decode_name(Scanner *self, const unsigned char *s, Py_ssize_t len)
+{
+    unsigned char small[64] = {0}, *buf = small;
+    PyObject *name;
+    Py_ssize_t i;
+    if (len > (Py_ssize_t)sizeof(small)) {
+        buf = PyMem_Malloc((size_t)len);
+        if (buf == NULL)
+            return PyErr_NoMemory();
+    }
+    for (i = 0; i < len; i++)
+        buf[i] = lower(s[i]);
+    name = decode(self, buf, len, 0);
+    if (buf != small)
+        PyMem_Free(buf);
+    return name;
+}
+
+static PyObject *attrs_dict(Scanner *self, const unsigned char *s, const TagInfo *tag)
+{
+    PyObject *attrs = PyDict_New();
+    Py_ssize_t pos = tag->area_start;
+    Attr attr;
+    if (attrs == NULL)
+        return NULL;
+    while (next_attr(s, &pos, tag->area_end, &attr)) {
+        PyObject *name, *value;
+        int known;
+        name = decode_name(self, s + attr.name_start, attr.name_end - attr.name_start);
+        if (name == NULL)
+            goto fail;
+        known = PyDict_Contains(attrs, name);
+        if (known != 0) { /* the first of duplicated names wins */
+            Py_DECREF(name);
+            if (known < 0)
+                goto fail;
+            continue;
+        }
+        if (attr.value_start < 0)
+            value = PyUnicode_New(0, 0);
+        else
+            value = decode(self, s + attr.value_start, attr.value_end - attr.value_start, 1);
+        if (value == NULL || PyDict_SetItem(attrs, name, value) < 0) {
+            Py_DECREF(name);
+            Py_XDECREF(value);
+            goto fail;
+        }
+        Py_DECREF(name);
+        Py_DECREF(value);
+    }
+    return attrs;
+fail:
+    Py_DECREF(attrs);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ tree model */
+
+/* html_scan._Tree.start: process a start tag; returns its raw-text flag (F_SWITCH bits) or 0,
+ * -1 on error. */
+static int html_start(Scanner *t, const unsigned char *s, const TagInfo *tag);
+
+static void close_select(Scanner *t)
+{
+    Py_ssize_t i;
+    t->in_select = 0;
+    for (i = t->stack_len - 1; i >= 0; i--) {
+        if (t->stack[i].ns == NS_HTML && (t->stack[i].flags & F_SELECT)) {
+            stack_truncate(t, i);
+            return;
+        }
+    }
+}
+
+/* How many elements of the tag's name are open (html_scan._Tree.open_counts), or NULL when
+ * none ever was (and create is false, or memory ran out). */
+static Py_ssize_t *open_count(Scanner *t, const TagInfo *tag, int create)
+{
+    CountSlot *slot;
+    if (tag->known >= 0)
+        return &t->known_counts[tag->known];
+    slot = counts_find(&t->counts, tag->key, tag->key_len, tag->hash, create);
+    return slot == NULL ? NULL : &slot->count;
+}
+
+static int count_add(Scanner *t, const TagInfo *tag, Py_ssize_t delta)
+{
+    Py_ssize_t *count = open_count(t, tag, delta > 0);
+    if (count == NULL) {
+        if (delta > 0) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        return 0;
+    }
+    if (*count + delta >= 0)
+        *count += delta;
+    return 0;
+}
+
+static int has_html_attr_any(const unsigned char *s, const TagInfo *tag)
+{
+    Attr attr;
+    return find_attr(s, tag, "color", &attr) || find_attr(s, tag, "face", &attr)
+           || find_attr(s, tag, "size", &attr);
+}
+
+/* annotation-xml with encoding text/html or application/xhtml+xml is an HTML integration point */
+static int html_encoding(Scanner *t, const unsigned char *s, const TagInfo *tag)
+{
+    Attr attr;
+    PyObject *value, *lowered;
+    int result;
+    if (!find_attr(s, tag, "encoding", &attr))
+        return 0;
+    if (attr.value_start < 0)
+        return 0;
+    value = decode(t, s + attr.value_start, attr.value_end - attr.value_start, 1);
+    if (value == NULL)
+        return -1;
+    lowered = PyObject_CallMethod(value, "lower", NULL);
+    Py_DECREF(value);
+    if (lowered == NULL)
+        return -1;
+    result = PyUnicode_CompareWithASCIIString(lowered, "text/html") == 0
+             || PyUnicode_CompareWithASCIIString(lowered, "application/xhtml+xml") == 0;
+    Py_DECREF(lowered);
+    return result;
+}
+
+static int tree_start(Scanner *t, const unsigned char *s, const TagInfo *tag)
+{
+    int flags = tag->flags;
+    while (t->stack_len) {
+        Node *top = &t->stack[t->stack_len - 1];
+        int breakout;
+        if (top->ns == NS_HTML || top->html_ip || (top->text_ip && !(flags & F_MGLYPH))
+            || (top->ns == NS_MATH && (top->flags & F_ANNOTATION_XML) && (flags & F_SVG)))
+            break; /* processed with the HTML rules */
+        breakout = (flags & F_BREAKOUT) || ((flags & F_FONT) && has_html_attr_any(s, tag));
+        if (breakout) {
+            while (t->stack_len) {
+                Node *node = &t->stack[t->stack_len - 1];
+                if (node->ns == NS_HTML || node->html_ip || node->text_ip)
+                    break;
+                stack_truncate(t, t->stack_len - 1);
+            }
+            continue;
+        }
+        if (!tag->self_closing) {
+            int html_ip = 0;
+            if (top->ns == NS_MATH && (flags & F_ANNOTATION_XML)) {
+                html_ip = html_encoding(t, s, tag);
+                if (html_ip < 0)
+                    return -1;
+            }
+            if (stack_push(t, top->ns, tag->key, tag->key_len, flags, html_ip) < 0)
+                return -1;
+        }
+        return 0;
+    }
+    return html_start(t, s, tag);
+}
+
+static int html_start(Scanner *t, const unsigned char *s, const TagInfo *tag)
+{
+    int flags = tag->flags;
+    const unsigned char *name = tag->key;
+    if (t->in_select) {
+        if (flags & F_SCRIPT)
+            return F_SCRIPT;
+        if ((flags & F_SELECT_CLOSER) || (t->select_in_table && (flags & F_TABLE_PART))) {
+            close_select(t);
+            if (flags & F_SELECT)
+                return 0;
+            return html_start(t, s, tag);
+        }
+        return 0; /* ignored by the "in select" insertion mode */
+    }
+    if (flags & (F_SVG | F_MATH)) {
+        if (!tag->self_closing
+            && stack_push(t, (flags & F_SVG) ? NS_SVG : NS_MATH, name, tag->key_len, flags, 0) < 0)
+            return -1;
+        return 0;
+    }
+    if (flags & F_SWITCH)
+        return flags & F_SWITCH;
+    if (flags & F_FORM) {
+        if (t->form_open)
+            return 0;
+        t->form_open = 1;
+    }
+    if (flags & F_SELECT) {
+        t->in_select = 1;
+        t->select_in_table = !t->stack_len && t->table_depth > 0;
+    }
+    if (t->stack_len) {
+        if (!(flags & (F_VOID | F_IGNORED_IN_BODY))
+            && stack_push(t, NS_HTML, name, tag->key_len, flags, 0) < 0)
+            return -1;
+        return 0;
+    }
+    if (flags & F_TABLE)
+        t->table_depth++;
+    if (!(flags & (F_VOID | F_NOT_COUNTED)))
+        return count_add(t, tag, 1);
+    return 0;
+}
+
+/* html_scan._Tree.end */
+static int tree_end(Scanner *t, const TagInfo *tag)
+{
+    int flags = tag->flags;
+    const unsigned char *name = tag->key;
+    Py_ssize_t len = tag->key_len, i;
+    if (t->in_select) {
+        if (!(flags & F_SELECT) && !(t->select_in_table && (flags & F_TABLE_PART)))
+            return 0;
+        close_select(t);
+        if (flags & F_SELECT)
+            return 0;
+    }
+    if (flags & F_FORM)
+        t->form_open = 0;
+    if (t->stack_len) {
+        Py_ssize_t *count;
+        i = t->stack_len - 1;
+        if (t->stack[i].ns != NS_HTML) {
+            while (i >= 0) {
+                if (node_is(&t->stack[i], name, len)) {
+                    stack_truncate(t, i);
+                    return 0;
+                }
+                i--;
+                if (i >= 0 && t->stack[i].ns == NS_HTML)
+                    break;
+            }
+        }
+        while (i >= 0) {
+            Node *node = &t->stack[i];
+            if (node->ns == NS_HTML && node_is(node, name, len)) {
+                if (flags & F_FORM)
+                    stack_remove(t, i); /* </form> removes the form element alone */
+                else
+                    stack_truncate(t, i);
+                return 0;
+            }
+            if (node->boundary)
+                return 0;
+            i--;
+        }
+        count = open_count(t, tag, 0);
+        if (!(flags & F_FORM) && count != NULL && *count > 0)
+            stack_truncate(t, 0); /* an element opened before the <svg>/<math> closes it */
+        else
+            return 0;
+    }
+    if ((flags & F_TABLE) && t->table_depth)
+        t->table_depth--;
+    return count_add(t, tag, -1);
+}
+
+/* ------------------------------------------------------------------ raw text */
+
+/* html_scan._script_end: offset of the "</script" that ends script data, or -1 */
+static Py_ssize_t script_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t pos)
+{
+    int state = 0; /* 0: script data, 1: escaped, 2: double escaped */
+    for (;;) {
+        Py_ssize_t p;
+        for (p = pos;; p++) {
+            if (p >= n)
+                return -1;
+            if (s[p] == '<') {
+                if (state == 0 && p + 4 <= n && memcmp(s + p + 1, "!--", 3) == 0) {
+                    state = 1;
+                    pos = p + 2; /* the "--" of "<!--" may close it again: "<!-->" */
+                    break;
+                }
+                if (p + 8 < n && s[p + 1] == '/' && eq_ci(s + p + 2, 6, "script")
+                    && (is_ws(s[p + 8]) || s[p + 8] == '/' || s[p + 8] == '>')) {
+                    if (state != 2)
+                        return p;
+                    state = 1;
+                    pos = p + 9;
+                    break;
+                }
+                if (state == 1 && p + 7 < n && eq_ci(s + p + 1, 6, "script")
+                    && (is_ws(s[p + 7]) || s[p + 7] == '/' || s[p + 7] == '>')) {
+                    state = 2;
+                    pos = p + 8;
+                    break;
+                }
+            }
+            else if (state != 0 && s[p] == '-' && p + 3 <= n && s[p + 1] == '-'
+                     && s[p + 2] == '>') {
+                state = 0;
+                pos = p + 3;
+                break;
+            }
+        }
+    }
+}
+
+/* the "</name" (followed by whitespace, "/" or ">") that ends RAWTEXT/RCDATA, or -1 */
+static Py_ssize_t raw_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t pos, const char *name)
+{
+    Py_ssize_t m = (Py_ssize_t)strlen(name);
+    for (;;) {
+        const unsigned char *lt = pos < n ? memchr(s + pos, '<', (size_t)(n - pos)) : NULL;
+        Py_ssize_t p;
+        if (lt == NULL)
+            return -1;
+        p = lt - s;
+        if (p + 2 + m < n && s[p + 1] == '/' && eq_ci(s + p + 2, m, name)) {
+            unsigned char c = s[p + 2 + m];
+            if (is_ws(c) || c == '/' || c == '>')
+                return p;
+        }
+        pos = p + 1;
+    }
+}
+
+static const char *raw_name(const TagInfo *tag)
+{
+    return KNOWN[tag->known].name; /* every raw-text element is known */
+}
+
+/* ------------------------------------------------------------------ emitting items */
+
+static int wanted_by_name(Scanner *self, const TagInfo *tag)
+{
+    Py_ssize_t k, count;
+    if (self->names == NULL)
+        return 1;
+    if (tag->known >= 0)
+        return self->wanted_known[tag->known];
+    if (!self->wanted_unknown)
+        return 0;
+    count = PyTuple_GET_SIZE(self->names);
+    for (k = 0; k < count; k++) {
+        PyObject *name = PyTuple_GET_ITEM(self->names, k);
+        if (PyBytes_GET_SIZE(name) == tag->key_len
+            && eq_ci(tag->key, tag->key_len, PyBytes_AS_STRING(name)))
+            return 1;
+    }
+    return 0;
+}
+
+static int hinted(Scanner *self, const unsigned char *s, const TagInfo *tag)
+{
+    Py_ssize_t k, p, count = PyTuple_GET_SIZE(self->hints);
+    for (p = tag->area_start; p < tag->area_end; p++) {
+        if (!self->hint_first[s[p]])
+            continue;
+        for (k = 0; k < count; k++) {
+            PyObject *hint = PyTuple_GET_ITEM(self->hints, k);
+            Py_ssize_t m = PyBytes_GET_SIZE(hint);
+            if (p + m <= tag->area_end
+                && find_ci(s, p + m, p, PyBytes_AS_STRING(hint), m) == p)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static int flush_batch(Scanner *self, PyObject *out)
+{
+    int result;
+    if (self->batch == NULL)
+        return 0;
+    result = PyList_Append(out, self->batch);
+    Py_CLEAR(self->batch);
+    self->last_arguments = NULL;
+    return result;
+}
+
+static int emit_tag(Scanner *self, const unsigned char *s, const TagInfo *tag, PyObject *out)
+{
+    PyObject *name, *attrs, *item;
+    int result;
+    if (flush_batch(self, out) < 0)
+        return -1;
+    name = decode_name(self, s + tag->name_start, tag->name_len);
+    if (name == NULL)
+        return -1;
+    if (tag->is_end) {
+        attrs = Py_NewRef(Py_None);
+    }
+    else {
+        attrs = attrs_dict(self, s, tag);
+        if (attrs == NULL) {
+            Py_DECREF(name);
+            return -1;
+        }
+    }
+    item = Py_BuildValue("(NOnnNO)", name, tag->is_end ? Py_True : Py_False, tag->start,
+                         tag->end, attrs, tag->self_closing ? Py_True : Py_False);
+    if (item == NULL)
+        return -1;
+    result = PyList_Append(out, item);
+    Py_DECREF(item);
+    return result;
+}
+
+static int add_pair(Scanner *self, PyObject *target, PyObject *argument)
+{
+    PyObject *arguments;
+    if (self->last_arguments != NULL && target == self->last_target)
+        return PyList_Append(self->last_arguments, argument);
+    if (self->batch == NULL && (self->batch = PyDict_New()) == NULL)
+        return -1;
+    arguments = PyDict_GetItemWithError(self->batch, target);
+    if (arguments == NULL) {
+        int result;
+        if (PyErr_Occurred())
+            return -1;
+        arguments = PyList_New(0);
+        if (arguments == NULL)
+            return -1;
+        result = PyDict_SetItem(self->batch, target, arguments);
+        Py_DECREF(arguments);
+        if (result < 0)
+            return -1;
+    }
+    Py_XSETREF(self->last_target, Py_NewRef(target));
+    self->last_arguments = arguments;
+    return PyList_Append(arguments, argument);
+}
+
+static PyObject *attr_value(Scanner *self, const unsigned char *s, const Attr *attr)
+{
+    if (attr->value_start < 0)
+        return PyUnicode_New(0, 0);
+    return decode(self, s + attr->value_start, attr->value_end - attr->value_start, 1);
+}
+
+/* The target's text: the last one again when the bytes are the same (no decoding). */
+static PyObject *same_target(Scanner *self, const unsigned char *s, const Attr *target)
+{
+    Py_ssize_t len = target->value_end - target->value_start;
+    PyObject *text;
+    if (self->last_target_raw != NULL && PyBytes_GET_SIZE(self->last_target_raw) == len
+        && memcmp(PyBytes_AS_STRING(self->last_target_raw), s + target->value_start,
+                  (size_t)len) == 0)
+        return Py_NewRef(self->last_target_text);
+    text = attr_value(self, s, target);
+    if (text == NULL)
+        return NULL;
+    Py_XSETREF(self->last_target_raw,
+               PyBytes_FromStringAndSize((const char *)s + target->value_start, len));
+    if (self->last_target_raw == NULL) {
+        Py_DECREF(text);
+        return NULL;
+    }
+    Py_XSETREF(self->last_target_text, Py_NewRef(text));
+    return text;
+}
+
+/* html_scan._PythonEngine._emit: a start tag found by a hint, in postbacks mode */
+static int collect_pairs(Scanner *self, const unsigned char *s, const TagInfo *tag, PyObject *out)
+{
+    Attr attr, target = {0}, argument = {0}, control = {0}, id = {0};
+    int has_target = 0, has_argument = 0, has_auto = 0, has_control = 0, has_formaction = 0;
+    int has_id = 0;
+    Py_ssize_t pos = tag->area_start;
+    while (next_attr(s, &pos, tag->area_end, &attr)) {
+        const unsigned char *name = s + attr.name_start;
+        Py_ssize_t len = attr.name_end - attr.name_start;
+        switch (len) { /* the first of duplicated names wins */
+        case 2:
+            if (!has_id && eq_ci(name, len, "id")) {
+                has_id = 1;
+                id = attr;
+            }
+            break;
+        case 4:
+            if (!has_control && eq_ci(name, len, "name")) {
+                has_control = 1;
+                control = attr;
+            }
+            break;
+        case 10:
+            has_formaction |= eq_ci(name, len, "formaction");
+            break;
+        case 13:
+            if (!has_target && eq_ci(name, len, "data-postback")) {
+                has_target = 1;
+                target = attr;
+            }
+            break;
+        case 17:
+            has_auto |= eq_ci(name, len, "data-autopostback");
+            break;
+        case 22:
+            if (!has_argument && eq_ci(name, len, "data-postback-argument")) {
+                has_argument = 1;
+                argument = attr;
+            }
+            break;
+        }
+    }
+    if (has_target && target.value_start >= 0 && target.value_end > target.value_start) {
+        PyObject *key = same_target(self, s, &target), *value;
+        int result;
+        if (key == NULL)
+            return -1;
+        value = has_argument ? attr_value(self, s, &argument) : PyUnicode_New(0, 0);
+        if (value == NULL) {
+            Py_DECREF(key);
+            return -1;
+        }
+        result = add_pair(self, key, value);
+        Py_DECREF(key);
+        Py_DECREF(value);
+        if (result < 0)
+            return -1;
+    }
+    if (has_auto && (tag->flags & F_AUTOPOSTBACK) && has_control && control.value_start >= 0
+        && control.value_end > control.value_start) {
+        PyObject *key = attr_value(self, s, &control), *empty;
+        int result;
+        if (key == NULL)
+            return -1;
+        empty = PyUnicode_New(0, 0);
+        result = empty == NULL ? -1 : add_pair(self, key, empty);
+        Py_DECREF(key);
+        Py_XDECREF(empty);
+        if (result < 0)
+            return -1;
+    }
+    if (has_formaction)
+        return emit_tag(self, s, tag, out); /* the caller decides where it may post */
+    if (has_id && id.value_start >= 0) {
+        PyObject *value = attr_value(self, s, &id);
+        Py_ssize_t reserved;
+        if (value == NULL)
+            return -1;
+        reserved = PyUnicode_GET_LENGTH(value) >= 2 && PyUnicode_READ_CHAR(value, 0) == '_'
+                   && PyUnicode_READ_CHAR(value, 1) == '_';
+        Py_DECREF(value);
+        if (reserved)
+            return emit_tag(self, s, tag, out); /* the caller keeps its ids unique */
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ the scanning loop */
+
+/* "<![CDATA[" opens a CDATA section only when the current node is foreign */
+static int t_cdata_allowed(Scanner *t)
+{
+    return t->stack_len && t->stack[t->stack_len - 1].ns != NS_HTML;
+}
+
+/* Parse the tag whose "<" is at i (name known to start at name_start); 0: incomplete. */
+static int read_tag(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, int is_end,
+                    TagInfo *tag)
+{
+    Py_ssize_t p = i + 1 + is_end, gt;
+    uint32_t hash = 2166136261u; /* name_hash, computed on the way */
+    int odd = 0;
+    tag->start = i;
+    tag->is_end = is_end;
+    tag->name_start = p;
+    hash = (hash ^ lower(s[p])) * 16777619u;
+    p++;
+    while (p < n && !(CLS[s[p]] & C_NAME_STOP)) {
+        odd |= CLS[s[p]] & C_ODD_NAME;
+        hash = (hash ^ lower(s[p])) * 16777619u;
+        p++;
+    }
+    tag->name_len = p - tag->name_start;
+    tag->odd_name = odd;
+    tag->area_start = p;
+    gt = tag_end(s, n, p, &tag->self_closing);
+    if (gt < 0)
+        return 0;
+    tag->area_end = tag->self_closing ? gt - 1 : gt;
+    tag->end = gt + 1;
+    tag->key = s + tag->name_start;
+    tag->key_len = tag->name_len;
+    tag->hash = hash;
+    tag->known = odd ? -1 : known(tag->key, tag->key_len, hash);
+    tag->flags = tag->known < 0 ? 0 : KNOWN[tag->known].flags;
+    return 1;
+}
+
+/* Give a name with non-ASCII or NUL bytes its decoded key (see TagInfo.key). */
+static int canonical_key(Scanner *self, const unsigned char *s, TagInfo *tag)
+{
+    PyObject *text, *key;
+    if (!tag->odd_name)
+        return 0;
+    text = decode_name(self, s + tag->name_start, tag->name_len);
+    if (text == NULL)
+        return -1;
+    key = PyUnicode_AsEncodedString(text, "utf-8", "surrogatepass");
+    Py_DECREF(text);
+    if (key == NULL)
+        return -1;
+    Py_XSETREF(self->key_owner, key);
+    tag->key = (const unsigned char *)PyBytes_AS_STRING(key);
+    tag->key_len = PyBytes_GET_SIZE(key);
+    tag->hash = name_hash(tag->key, tag->key_len);
+    tag->known = known(tag->key, tag->key_len, tag->hash);
+    tag->flags = tag->known < 0 ? 0 : KNOWN[tag->known].flags;
+    return 1;
+}
+
+/* Returns how far the data is tokenized, or -1 with an exception set. */
+static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n, int final,
+                            PyObject *out)
+{
+    Py_ssize_t pos = 0;
+#define UNDECIDED(at) return final ? n : (at)
+    for (;;) {
+        const unsigned char *lt = pos < n ? memchr(s + pos, '<', (size_t)(n - pos)) : NULL;
+        Py_ssize_t i;
+        unsigned char c;
+        TagInfo tag;
+        int want, raw;
+        if (lt == NULL)
+            return n;
+        i = lt - s;
+        if (i + 1 >= n)
+            UNDECIDED(i); /* a "<" at the very end may open a tag once more bytes come */
+        c = s[i + 1];
+        if (c == '!') {
+            if (i + 4 <= n && memcmp(s + i + 2, "--", 2) == 0) {
+                Py_ssize_t j = i + 4, p;
+                if (j < n && s[j] == '>') {
+                    pos = j + 1; /* "<!-->" */
+                    continue;
+                }
+                if (j + 1 < n && s[j] == '-' && s[j + 1] == '>') {
+                    pos = j + 2; /* "<!--->" */
+                    continue;
+                }
+                for (p = j;; p++) {
+                    const unsigned char *dash = p < n ? memchr(s + p, '-', (size_t)(n - p)) : NULL;
+                    if (dash == NULL)
+                        UNDECIDED(i);
+                    p = dash - s;
+                    if (p + 2 < n && s[p + 1] == '-') {
+                        if (s[p + 2] == '>') {
+                            pos = p + 3;
+                            break;
+                        }
+                        if (p + 3 < n && s[p + 2] == '!' && s[p + 3] == '>') {
+                            pos = p + 4;
+                            break;
+                        }
+                    }
+                }
+                continue;
+            }
+            if (i + 9 <= n && memcmp(s + i + 2, "[CDATA[", 7) == 0) {
+                /* a CDATA section in foreign content, else a bogus comment */
+                int cdata = t_cdata_allowed(self);
+                Py_ssize_t e = cdata ? find_bytes(s, n, i + 9, "]]>", 3)
+                                     : find_bytes(s, n, i + 9, ">", 1);
+                if (e < 0)
+                    UNDECIDED(i);
+                pos = e + (cdata ? 3 : 1);
+                continue;
+            }
+        }
+        if (c == '!' || c == '?') { /* bogus comment or DOCTYPE, to the first ">" */
+            const unsigned char *gt = memchr(s + i + 1, '>', (size_t)(n - i - 1));
+            if (gt == NULL)
+                UNDECIDED(i);
+            pos = gt - s + 1;
+            continue;
+        }
+        if (c == '/') {
+            if (i + 2 >= n)
+                UNDECIDED(i);
+            if (s[i + 2] == '>') { /* "</>" emits nothing */
+                pos = i + 3;
+                continue;
+            }
+            if (!is_alpha(s[i + 2])) { /* "</3...>": a bogus comment */
+                const unsigned char *gt = memchr(s + i + 2, '>', (size_t)(n - i - 2));
+                if (gt == NULL)
+                    UNDECIDED(i);
+                pos = gt - s + 1;
+                continue;
+            }
+        }
+        else if (!is_alpha(c)) {
+            pos = i + 1; /* "<" as text */
+            continue;
+        }
+        if (!read_tag(s, n, i, c == '/', &tag))
+            UNDECIDED(i); /* an unterminated tag runs to the end of the document */
+        if (canonical_key(self, s, &tag) < 0)
+            return -1;
+        want = wanted_by_name(self, &tag);
+        if (!want && tag.area_end > tag.area_start && PyTuple_GET_SIZE(self->hints)
+            && !(tag.is_end && self->postbacks) && hinted(self, s, &tag))
+            want = self->postbacks ? 2 : 1; /* 2: wanted for its attributes only */
+        pos = tag.end;
+        if (tag.is_end) {
+            if (want == 1 && emit_tag(self, s, &tag, out) < 0)
+                return -1;
+            if (self->stack_len || self->in_select || (tag.flags & (F_TABLE | F_FORM))) {
+                if (tree_end(self, &tag) < 0)
+                    return -1;
+            }
+            else if (count_add(self, &tag, -1) < 0)
+                return -1;
+            continue;
+        }
+        if (!(self->stack_len || self->in_select || (tag.flags & F_TREE))) {
+            if (want == 1 && emit_tag(self, s, &tag, out) < 0)
+                return -1;
+            if (want == 2 && collect_pairs(self, s, &tag, out) < 0)
+                return -1;
+            if (!(tag.flags & (F_VOID | F_NOT_COUNTED)) && count_add(self, &tag, 1) < 0)
+                return -1;
+            continue;
+        }
+        raw = tree_start(self, s, &tag);
+        if (raw < 0)
+            return -1;
+        if (raw == 0 || raw == F_PLAINTEXT) {
+            if (want == 1 && emit_tag(self, s, &tag, out) < 0)
+                return -1;
+            if (want == 2 && collect_pairs(self, s, &tag, out) < 0)
+                return -1;
+            if (raw == F_PLAINTEXT) {
+                self->plaintext = 1; /* after <plaintext> nothing is markup any more */
+                return n;
+            }
+            continue;
+        }
+        {
+            const char *name = raw_name(&tag);
+            Py_ssize_t close = raw == F_SCRIPT ? script_end(s, n, tag.end)
+                                               : raw_end(s, n, tag.end, name);
+            TagInfo end_tag;
+            int end_want;
+            if (close < 0 || !read_tag(s, n, close, 1, &end_tag)) {
+                /* raw text or its end tag runs to the end of the data: with more data to
+                 * come, the start tag is scanned again with it (harmless for the model:
+                 * see html_scan._PythonEngine._scan) */
+                if (!final)
+                    return i;
+                if (want == 1 && emit_tag(self, s, &tag, out) < 0)
+                    return -1;
+                if (want == 2 && collect_pairs(self, s, &tag, out) < 0)
+                    return -1;
+                return n;
+            }
+            if (want == 1 && emit_tag(self, s, &tag, out) < 0)
+                return -1;
+            if (want == 2 && collect_pairs(self, s, &tag, out) < 0)
+                return -1;
+            end_want = wanted_by_name(self, &end_tag);
+            if (!end_want && !self->postbacks && PyTuple_GET_SIZE(self->hints))
+                end_want = hinted(self, s, &end_tag);
+            if (end_want && emit_tag(self, s, &end_tag, out) < 0)
+                return -1;
+            /* (the end tag only closes the raw-text element, which the model never opened) */
+            pos = end_tag.end;
+        }
+    }
+#undef UNDECIDED
+}
+
+/* ------------------------------------------------------------------ the Python type */
+
+static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
+{
+    static char *keywords[] = {"encoding", "names", "hints", "postbacks", "decode_text",
+                               "decode_value", NULL};
+    const char *encoding;
+    PyObject *names, *hints, *decode_text, *decode_value;
+    int postbacks;
+    Py_ssize_t k;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "sOO!pOO", keywords, &encoding, &names,
+                                     &PyTuple_Type, &hints, &postbacks, &decode_text,
+                                     &decode_value))
+        return -1;
+    if (names != Py_None && !PyTuple_Check(names)) {
+        PyErr_SetString(PyExc_TypeError, "names must be a tuple of bytes or None");
+        return -1;
+    }
+    for (k = 0; names != Py_None && k < PyTuple_GET_SIZE(names); k++) {
+        PyObject *name = PyTuple_GET_ITEM(names, k);
+        if (!PyBytes_Check(name)) {
+            PyErr_SetString(PyExc_TypeError, "names must be a tuple of bytes or None");
+            return -1;
+        }
+    }
+    memset(self->wanted_known, 0, sizeof(self->wanted_known));
+    self->wanted_unknown = 0;
+    for (k = 0; names != Py_None && k < PyTuple_GET_SIZE(names); k++) {
+        PyObject *name = PyTuple_GET_ITEM(names, k);
+        const unsigned char *text = (const unsigned char *)PyBytes_AS_STRING(name);
+        Py_ssize_t len = PyBytes_GET_SIZE(name);
+        int index = known(text, len, name_hash(text, len));
+        if (index >= 0 && (Py_ssize_t)strlen(KNOWN[index].name) == len)
+            self->wanted_known[index] = 1;
+        else
+            self->wanted_unknown = 1;
+    }
+    memset(self->hint_first, 0, sizeof(self->hint_first));
+    for (k = 0; k < PyTuple_GET_SIZE(hints); k++) {
+        PyObject *hint = PyTuple_GET_ITEM(hints, k);
+        unsigned char first;
+        if (!PyBytes_Check(hint) || PyBytes_GET_SIZE(hint) == 0) {
+            PyErr_SetString(PyExc_TypeError, "hints must be non-empty lowercase bytes");
+            return -1;
+        }
+        first = (unsigned char)PyBytes_AS_STRING(hint)[0];
+        self->hint_first[first] = 1;
+        if (first >= 'a' && first <= 'z')
+            self->hint_first[first - 32] = 1;
+    }
+    if (!PyCallable_Check(decode_text) || !PyCallable_Check(decode_value)) {
+        PyErr_SetString(PyExc_TypeError, "decode_text and decode_value must be callable");
+        return -1;
+    }
+    PyMem_Free(self->encoding);
+    self->encoding = PyMem_Malloc(strlen(encoding) + 1);
+    if (self->encoding == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    strcpy(self->encoding, encoding);
+    self->utf8 = strcmp(encoding, "utf-8") == 0;
+    Py_XSETREF(self->names, names == Py_None ? NULL : Py_NewRef(names));
+    Py_XSETREF(self->hints, Py_NewRef(hints));
+    Py_XSETREF(self->decode_text, Py_NewRef(decode_text));
+    Py_XSETREF(self->decode_value, Py_NewRef(decode_value));
+    self->postbacks = postbacks;
+    return 0;
+}
+
+static void Scanner_dealloc(Scanner *self)
+{
+    PyObject_GC_UnTrack(self);
+    stack_truncate(self, 0);
+    PyMem_Free(self->stack);
+    counts_free(&self->counts);
+    PyMem_Free(self->encoding);
+    Py_CLEAR(self->names);
+    Py_CLEAR(self->hints);
+    Py_CLEAR(self->decode_text);
+    Py_CLEAR(self->decode_value);
+    Py_CLEAR(self->batch);
+    Py_CLEAR(self->key_owner);
+    Py_CLEAR(self->last_target);
+    Py_CLEAR(self->last_target_raw);
+    Py_CLEAR(self->last_target_text);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int Scanner_traverse(Scanner *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->decode_text);
+    Py_VISIT(self->decode_value);
+    Py_VISIT(self->batch);
+    return 0;
+}
+
+static int Scanner_clear(Scanner *self)
+{
+    Py_CLEAR(self->decode_text);
+    Py_CLEAR(self->decode_value);
+    Py_CLEAR(self->batch);
+    return 0;
+}
+
+static PyObject *Scanner_scan(Scanner *self, PyObject *args, PyObject *kwds)
+{
+    static char *keywords[] = {"data", "final", NULL};
+    Py_buffer data;
+    int final;
+    PyObject *out, *result;
+    Py_ssize_t decided;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "y*p", keywords, &data, &final))
+        return NULL;
+    if (self->hints == NULL || self->decode_text == NULL || self->decode_value == NULL) {
+        PyBuffer_Release(&data);
+        PyErr_SetString(PyExc_RuntimeError, "Scanner is not initialised");
+        return NULL;
+    }
+    out = PyList_New(0);
+    if (out == NULL) {
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    if (self->plaintext)
+        decided = data.len;
+    else
+        decided = scan_data(self, (const unsigned char *)data.buf, data.len, final, out);
+    PyBuffer_Release(&data);
+    if (decided < 0 || flush_batch(self, out) < 0) {
+        Py_CLEAR(self->batch);
+        self->last_arguments = NULL;
+        Py_DECREF(out);
+        return NULL;
+    }
+    result = Py_BuildValue("(Nn)", out, decided);
+    return result;
+}
+
+static PyMethodDef Scanner_methods[] = {
+    {"scan", (PyCFunction)(void (*)(void))Scanner_scan, METH_VARARGS | METH_KEYWORDS,
+     "scan(data, final) -> (items, decided)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ScannerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "postback_middleware._cscan.Scanner",
+    .tp_doc = "The compiled engine of postback_middleware.html_scan (see _cscan.c).",
+    .tp_basicsize = sizeof(Scanner),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Scanner_init,
+    .tp_dealloc = (destructor)Scanner_dealloc,
+    .tp_traverse = (traverseproc)Scanner_traverse,
+    .tp_clear = (inquiry)Scanner_clear,
+    .tp_methods = Scanner_methods,
+};
+
+static struct PyModuleDef cscan_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "postback_middleware._cscan",
+    .m_doc = "The compiled engine of postback_middleware.html_scan.",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC PyInit__cscan(void)
+{
+    PyObject *module;
+    init_classes();
+    init_known();
+    if (PyType_Ready(&ScannerType) < 0)
+        return NULL;
+    module = PyModule_Create(&cscan_module);
+    if (module == NULL)
+        return NULL;
+    if (PyModule_AddObjectRef(module, "Scanner", (PyObject *)&ScannerType) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}

@@ -1,0 +1,17 @@
+"""The compiled engine of ``html_scan`` (``_cscan.c``); see ``html_scan._engine``."""
+
+from collections.abc import Callable
+from typing import Any
+
+class Scanner:
+    def __init__(
+        self,
+        *,
+        encoding: str,
+        names: tuple[bytes, ...] | None,
+        hints: tuple[bytes, ...],
+        postbacks: bool,
+        decode_text: Callable[[bytes], str],
+        decode_value: Callable[[bytes], str],
+    ) -> None: ...
+    def scan(self, data: bytes, final: bool) -> tuple[list[Any], int]: ...

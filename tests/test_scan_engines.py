@@ -1,0 +1,223 @@
+"""The two scanner engines of html_scan: the compiled one must do exactly what the Python one does.
+
+``test_html_scan``, ``test_real_pages`` and ``test_inject`` run every case on both engines
+(html5lib is the oracle for each). Here the engines meet directly: on generated documents and
+on arbitrary bytes, whole and in pieces, in several encodings, the tags, the offsets and how
+far each piece is decided must be equal, and so must the postback pairs the rewriter reads.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from postback_middleware import html_scan
+from postback_middleware.html_scan import Pairs, PostbackScanner, Tag, TagScanner
+
+from .test_html_scan import _FRAGMENTS
+
+
+def _compiled_built() -> None:
+    if "compiled" not in html_scan.ENGINES:
+        message = "the compiled scanner engine is not built (no C compiler at install time?)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+Item = tuple[Any, ...]
+
+
+def _items(found: list[Tag | Pairs], offset: int) -> list[Item]:
+    return [
+        ("pairs", tuple((k, tuple(v)) for k, v in item.items())) if isinstance(item, dict)
+        else (item.is_end, item.name, item.start + offset, item.end + offset,
+              dict(item.attrs), item.self_closing)
+        for item in found
+    ]
+
+
+def _scan(scanner: Any, document: bytes, cuts: list[int]) -> tuple[list[Item], list[int]]:
+    """Everything a scanner returns for ``document`` fed in pieces cut at ``cuts``."""
+    items: list[Item] = []
+    decided: list[int] = []
+    kept, offset, start = b"", 0, 0
+    for bound in [*sorted({c for c in cuts if 0 < c < len(document)}), len(document)]:
+        data = kept + document[start:bound]
+        found, safe = scanner.scan(data, final=bound == len(document))
+        items += _items(found, offset)
+        decided.append(offset + safe)
+        kept, offset, start = data[safe:], offset + safe, bound
+    return items, decided
+
+
+def _both(make: Any, document: bytes, cuts: list[int]) -> None:
+    _compiled_built()
+    assert _scan(make("python"), document, cuts) == _scan(make("compiled"), document, cuts)
+
+
+_ENCODINGS = st.sampled_from(["utf-8", "latin-1", "cp1252", "iso8859-15", "koi8-r"])
+_POSTBACK_FRAGMENTS = st.sampled_from([
+    "<form method=post>", "</form>", "<head>", "</head>",
+    '<a data-postback="del" data-postback-argument="1">', "<a data-postback=del>",
+    "<A DATA-POSTBACK=x Data-PostBack-Argument='a&amp;b'>", '<a data-postback="">',
+    "<a data-postback=del data-postback=other data-postback-argument=2>",
+    "<select name=s data-autopostback>", "<input name='q' data-autopostback>",
+    "<div name=d data-autopostback>", "<textarea name=t data-autopostback></textarea>",
+    "<button formaction=/x data-postback=b>", "<input type=submit formaction='//evil'>",
+    '<div id="__VIEWSTATE">', "<p id=__main class=a__b>", "<p class=card__title>",
+    "<p title=postback>", "</a data-postback=x>", "<script>'<a data-postback=s>'</script>",
+    "<a data-postback=é data-postback-argument=\xe9>",
+])
+_DOCUMENTS = st.lists(st.one_of(_FRAGMENTS, _POSTBACK_FRAGMENTS), max_size=16).map("".join)
+_CUTS = st.lists(st.integers(0, 300), max_size=6)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_DOCUMENTS, _CUTS, _ENCODINGS)
+def test_tag_scanner_engines_agree_on_generated_documents(
+    document: str, cuts: list[int], encoding: str
+) -> None:
+    encoded = document.encode(encoding, "replace")
+    _both(lambda engine: TagScanner(encoding=encoding, engine=engine), encoded, cuts)
+    _both(lambda engine: TagScanner(encoding=encoding, names={"form", "a", "svg"},
+                                    attr_hints=[b"postback"], engine=engine), encoded, cuts)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_DOCUMENTS, _CUTS, _ENCODINGS)
+def test_postback_scanner_engines_agree_on_generated_documents(
+    document: str, cuts: list[int], encoding: str
+) -> None:
+    encoded = document.encode(encoding, "replace")
+    _both(lambda engine: PostbackScanner(encoding=encoding, names=("form", "head"),
+                                         engine=engine), encoded, cuts)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=300), _CUTS, _ENCODINGS)
+def test_engines_agree_on_arbitrary_bytes(document: bytes, cuts: list[int], encoding: str) -> None:
+    _both(lambda engine: TagScanner(encoding=encoding, engine=engine), document, cuts)
+    _both(lambda engine: PostbackScanner(encoding=encoding, names=("form",), engine=engine),
+          document, cuts)
+
+
+@pytest.mark.parametrize(
+    ("document", "names"),
+    [
+        pytest.param(b"<\xff></\xfe><svg></\xff>", None, id="invalid-utf8-names-decode-alike"),
+        pytest.param(b"<a\x00b><svg></a\xef\xbf\xbdb><p>", None, id="nul-in-name"),
+        pytest.param(b"<FORM><Form></fORM>", ("form",), id="case-of-wanted-names"),
+        pytest.param(b"<my-widget a=1></my-widget>", ("my-widget",), id="wanted-unknown-name"),
+        pytest.param(b"<x " + b"a" * 70 + b"=1>", None, id="long-attribute-name"),
+        pytest.param(b"<" + b"n" * 100 + b" a=1>", None, id="long-tag-name"),
+    ],
+)
+def test_engines_agree_on_names(document: bytes, names: tuple[str, ...] | None) -> None:
+    _both(lambda engine: TagScanner(names=names, engine=engine), document, [])
+
+
+# --------------------------------------------------------------------------- choosing
+
+
+@pytest.mark.parametrize(
+    ("encoding", "compiled"),
+    [
+        pytest.param("utf-8", True, id="utf-8"),
+        pytest.param("UTF8", True, id="utf-8-alias"),
+        pytest.param("latin-1", True, id="latin-1"),
+        pytest.param("ascii", True, id="ascii"),
+        pytest.param("cp1252", True, id="cp1252"),
+        pytest.param("iso8859-15", True, id="iso8859-15"),
+        pytest.param("koi8-r", True, id="koi8-r"),
+        pytest.param("shift_jis", False, id="multi-byte"),
+        pytest.param("utf-7", False, id="ascii-bytes-not-ascii-text"),
+        pytest.param("utf-8-sig", False, id="bom-stripping"),
+        pytest.param("cp037", False, id="ebcdic"),
+        pytest.param("no-such-codec", False, id="unknown"),
+    ],
+)
+def test_which_encodings_the_compiled_engine_reads(encoding: str, compiled: bool) -> None:
+    assert html_scan._compiled_reads(encoding) is compiled
+
+
+def test_the_python_engine_reads_what_the_compiled_one_cannot() -> None:
+    _compiled_built()
+    document = "<form><a title='\u30d5'>".encode("shift_jis")
+    assert [t.attrs for t in TagScanner(encoding="shift_jis").scan(document, final=True)[0]][1] \
+        == {"title": "\u30d5"}
+    with pytest.raises(ValueError, match="cannot read"):
+        TagScanner(encoding="shift_jis", engine="compiled")
+
+
+# --------------------------------------------------------------------------- postback pairs
+
+
+@pytest.fixture(params=["python", "compiled"])
+def engine(request: pytest.FixtureRequest) -> str:
+    if request.param == "compiled":
+        _compiled_built()
+    return str(request.param)
+
+
+def _postback_items(engine: str, document: bytes) -> list[Any]:
+    items = PostbackScanner(names=("form",), engine=engine).scan(document, final=True)[0]
+    return [item if isinstance(item, dict) else ("/" * item.is_end) + item.name
+            for item in items]
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        pytest.param(
+            b'<form><a data-postback="del" data-postback-argument="1"></a>'
+            b"<a data-postback=del data-postback-argument=2><a data-postback=sort></form>",
+            ["form", {"del": ["1", "2"], "sort": [""]}, "/form"],
+            id="grouped-by-target-in-page-order",
+        ),
+        pytest.param(
+            b"<a data-postback=del data-postback-argument=1>"
+            b"<a data-postback=del data-postback-argument=1>",
+            [{"del": ["1", "1"]}],
+            id="repeats-kept-for-the-caller",
+        ),
+        pytest.param(b"<a data-postback='' data-postback-argument=1>", [], id="empty-target"),
+        pytest.param(
+            b"<a DATA-POSTBACK='a&amp;b' data-postback-argument='&lt;'>", [{"a&b": ["<"]}],
+            id="case-and-entities",
+        ),
+        pytest.param(
+            b"<select name=s data-autopostback><input name=q data-autopostback>"
+            b"<textarea name=t data-autopostback></textarea><div name=d data-autopostback>"
+            b"<input data-autopostback>",
+            [{"s": [""], "q": [""], "t": [""]}],
+            id="autopostback-named-controls-only",
+        ),
+        pytest.param(
+            b"<a data-postback=x><button formaction=/y data-postback=b><a data-postback=z>",
+            [{"x": [""], "b": [""]}, "button", {"z": [""]}],
+            id="formaction-after-its-pairs",
+        ),
+        pytest.param(
+            b'<p class="card__title"><div id="__VIEWSTATE"><p id=__x data-postback=p>',
+            ["div", {"p": [""]}, "p"],
+            id="ids-beginning-with-two-underscores",
+        ),
+        pytest.param(b"</a data-postback=x><p title=postback>", [], id="no-pairs"),
+    ],
+)
+def test_postback_scanner(engine: str, document: bytes, expected: list[Any]) -> None:
+    assert _postback_items(engine, document) == expected
+
+
+def test_pairs_of_a_raw_text_start_tag_are_counted_once_when_streamed(engine: str) -> None:
+    """A textarea whose end has not arrived is scanned again with the next piece."""
+    document = b"<form><textarea name=t data-autopostback>ab</textarea></form>"
+    scanner = PostbackScanner(names=("form",), engine=engine)
+    first, decided = scanner.scan(document[: document.index(b"ab") + 1], final=False)
+    rest, _ = scanner.scan(document[decided:], final=True)
+    assert [item for item in first + rest if isinstance(item, dict)] == [{"t": [""]}]
