@@ -207,6 +207,7 @@ static const struct { const char *name; int flags; } KNOWN[] = {
 #define N_KNOWN (sizeof(KNOWN) / sizeof(KNOWN[0]))
 #define KNOWN_SLOTS 512 /* power of two, well above 2 * N_KNOWN */
 static int known_index[KNOWN_SLOTS]; /* index into KNOWN + 1; 0: empty */
+static Py_ssize_t known_len[N_KNOWN];
 
 static void init_known(void)
 {
@@ -214,6 +215,7 @@ static void init_known(void)
     for (k = 0; k < N_KNOWN; k++) {
         const char *name = KNOWN[k].name;
         uint32_t slot = name_hash((const unsigned char *)name, (Py_ssize_t)strlen(name));
+        known_len[k] = (Py_ssize_t)strlen(name);
         while (known_index[slot & (KNOWN_SLOTS - 1)])
             slot++;
         known_index[slot & (KNOWN_SLOTS - 1)] = (int)k + 1;
@@ -226,7 +228,7 @@ static int known(const unsigned char *s, Py_ssize_t len, uint32_t hash)
     uint32_t slot = hash;
     int k;
     while ((k = known_index[slot & (KNOWN_SLOTS - 1)]) != 0) {
-        if (eq_ci(s, len, KNOWN[k - 1].name))
+        if (known_len[k - 1] == len && eq_ci(s, len, KNOWN[k - 1].name))
             return k - 1;
         slot++;
     }
@@ -433,14 +435,39 @@ typedef struct {
     Py_ssize_t area_start, area_end; /* attribute text: after the name, up to "/>" or ">" */
     int is_end, self_closing, flags, odd_name;
     int known; /* index in KNOWN, or -1 */
+    int seen;  /* A_* bits of its attribute names */
     uint32_t hash;
 } TagInfo;
 
-/* The tokenizer's attribute states from just past the tag name (html_scan._TAG_BODY):
- * returns the offset of the closing ">", or -1 when the document ends first. */
-static Py_ssize_t tag_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t p, int *self_closing)
+/* Attribute names the rewriter looks for (TagInfo.seen): a tag without any of them has no
+ * postback pairs, and only one with an id can have an id beginning with "__". */
+enum { A_POSTBACK = 1, A_ID = 2 };
+
+static inline int classify_attr(const unsigned char *name, Py_ssize_t len)
 {
+    switch (len) {
+    case 2:
+        return eq_ci(name, len, "id") ? A_ID : 0;
+    case 10:
+        return eq_ci(name, len, "formaction") ? A_POSTBACK : 0;
+    case 13:
+        return eq_ci(name, len, "data-postback") ? A_POSTBACK : 0;
+    case 17:
+        return eq_ci(name, len, "data-autopostback") ? A_POSTBACK : 0;
+    default:
+        return 0;
+    }
+}
+
+/* The tokenizer's attribute states from just past the tag name (html_scan._TAG_BODY):
+ * returns the offset of the closing ">", or -1 when the document ends first. ``seen`` gets
+ * the A_* bits of the attribute names met. */
+static Py_ssize_t tag_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t p, int *self_closing,
+                          int *seen)
+{
+    *seen = 0;
     for (;;) {
+        Py_ssize_t name_start;
         unsigned char c;
         Py_ssize_t q;
         while (p < n && is_ws(s[p]))
@@ -460,9 +487,10 @@ static Py_ssize_t tag_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t p, in
             p++;
             continue;
         }
-        p++; /* the attribute name's first character may be anything else, "=" too */
+        name_start = p++; /* its first character may be anything else, "=" too */
         while (p < n && !(CLS[s[p]] & C_ATTR_NAME_STOP))
             p++;
+        *seen |= classify_attr(s + name_start, p - name_start);
         q = p;
         while (q < n && is_ws(s[q]))
             q++;
@@ -1141,7 +1169,7 @@ static int read_tag(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, int is_e
     tag->name_len = p - tag->name_start;
     tag->odd_name = odd;
     tag->area_start = p;
-    gt = tag_end(s, n, p, &tag->self_closing);
+    gt = tag_end(s, n, p, &tag->self_closing, &tag->seen);
     if (gt < 0)
         return 0;
     tag->area_end = tag->self_closing ? gt - 1 : gt;
@@ -1265,9 +1293,16 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
         if (canonical_key(self, s, &tag) < 0)
             return -1;
         want = wanted_by_name(self, &tag);
-        if (!want && tag.area_end > tag.area_start && PyTuple_GET_SIZE(self->hints)
-            && !(tag.is_end && self->postbacks) && hinted(self, s, &tag))
-            want = self->postbacks ? 2 : 1; /* 2: wanted for its attributes only */
+        if (want || tag.area_end == tag.area_start || !PyTuple_GET_SIZE(self->hints))
+            ;
+        else if (!self->postbacks)
+            want = hinted(self, s, &tag);
+        else if (!tag.is_end
+                 && ((tag.seen & A_POSTBACK) || ((tag.seen & A_ID) && hinted(self, s, &tag))))
+            /* 2: wanted for its attributes only. The hints always occur in a tag with one of
+             * the A_POSTBACK names, so for those the search is skipped; any other tag
+             * matters only for its id (html_scan._PythonEngine._emit). */
+            want = 2;
         pos = tag.end;
         if (tag.is_end) {
             if (want == 1 && emit_tag(self, s, &tag, out) < 0)

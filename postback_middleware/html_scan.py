@@ -64,7 +64,7 @@ import contextlib
 import functools
 import re
 import sys
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from html.entities import html5 as _HTML5_ENTITIES
@@ -553,17 +553,25 @@ def _engine(
         raise RuntimeError("the compiled scanner is not built (no C compiler at install time?)")
     if not _compiled_reads(encoding):
         raise ValueError(f"the compiled scanner cannot read {encoding!r}")
+    codec, decode_text, decode_value = _decoders(encoding)
     return _cscan.Scanner(
-        encoding=codecs.lookup(encoding).name,
+        encoding=codec,
         names=None if names is None else tuple(name.encode("ascii") for name in names),
         hints=hints,
         postbacks=postbacks,
-        decode_text=partial(_text, encoding=encoding),
-        decode_value=partial(_value, encoding=encoding),
+        decode_text=decode_text,
+        decode_value=decode_value,
     )
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)
+def _decoders(encoding: str) -> tuple[str, Callable[[bytes], str], Callable[[bytes], str]]:
+    """The compiled engine's codec name and its slow-path decoders, made once per encoding."""
+    return (codecs.lookup(encoding).name, partial(_text, encoding=encoding),
+            partial(_value, encoding=encoding))
+
+
+@functools.lru_cache(maxsize=64)  # encodings a site serves: a handful
 def _compiled_reads(encoding: str) -> bool:
     """Whether the compiled engine decodes ``encoding`` exactly as the Python one does.
 

@@ -36,12 +36,13 @@ import hmac
 import json
 import secrets
 import time
+from base64 import urlsafe_b64encode
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from itsdangerous import Signer
-from itsdangerous.encoding import base64_decode, base64_encode
+from itsdangerous.encoding import base64_decode
 from itsdangerous.exc import BadData
 
 from .errors import TokenError, TooLarge
@@ -75,8 +76,13 @@ def _derive(secret: bytes, salt: str) -> bytes:
     return signer.derive_key(secret)
 
 
+def _b64(data: bytes) -> bytes:
+    """base64url without padding: itsdangerous's ``base64_encode``, minus its str handling."""
+    return urlsafe_b64encode(data).rstrip(b"=")
+
+
 def _mac(key: bytes, message: bytes) -> bytes:
-    return base64_encode(hmac.digest(key, message, "sha256"))
+    return _b64(hmac.digest(key, message, "sha256"))
 
 
 # The one canonical JSON spelling, built once (json.dumps with options builds one per call).
@@ -154,7 +160,7 @@ class TokenSigner:
             "n": secrets.token_urlsafe(9),
             "d": data,
         }
-        payload = base64_encode(encode_json(claims))
+        payload = _b64(encode_json(claims))
         token = (payload + b"." + _mac(self._keys[purpose][0], payload)).decode("ascii")
         if len(token) > self.max_size:
             raise ValueError(f"{purpose.name} token of {len(token)} bytes exceeds max_state_size")
