@@ -35,6 +35,24 @@ cp1252, ...), because every byte that matters to the tokenizer (``<``, ``>``, qu
 * Attribute mappings are decoded lazily, on first access, because the middleware looks at
   the attributes of a handful of tags only; ``names=`` skips building the other tags at all.
 
+Engines
+-------
+The work above is done by one of two engines with the same results:
+
+* the **Python engine** (:class:`_PythonEngine`, the regexes and :class:`_Tree` of this module):
+  the reference, readable and always there;
+* the **compiled engine** (``_cscan.c``, built by ``pip install`` where a C compiler is found):
+  the same tokenizer and tree model in C, some 40 times faster at the rewriter's scan
+  (``benchmarks/speed.py`` prints both). It takes UTF-8 and the ASCII-compatible single-byte
+  encodings (:func:`_compiled_reads`); other encodings use the Python engine.
+
+:class:`TagScanner` and :func:`iter_tags` use the compiled engine when they can (``engine=``
+forces one; :data:`ENGINES` lists those built). The rewriter reads pages through
+:class:`PostbackScanner`, which also gathers the ``data-postback`` pairs inside the engine, so
+a page's hundreds of postback links cost no Python object each. The test suite runs every
+scanner test on both engines, holds them equal on generated documents and arbitrary bytes
+(``tests/test_scan_engines.py``), and the fuzzer compares them on every input.
+
 Note that the scanner reports *tokens*: a nested ``<form>`` start tag is reported although
 the tree builder drops it (no form element is created); callers that insert fields must
 skip it themselves (a ``<form>`` seen while a form is open and not yet closed).
