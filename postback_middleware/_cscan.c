@@ -39,6 +39,7 @@ enum {
     C_ODD_NAME = 32,      /* makes a name need decoding: non-ASCII bytes, NUL */
 };
 static unsigned char CLS[256];
+static unsigned char LOWER[256]; /* ASCII lowercase, other bytes as they are */
 
 static void init_classes(void)
 {
@@ -53,6 +54,8 @@ static void init_classes(void)
     CLS[0] |= C_ODD_NAME;
     for (c = 0x80; c < 0x100; c++)
         CLS[c] |= C_ODD_NAME;
+    for (c = 0; c < 0x100; c++)
+        LOWER[c] = (unsigned char)((c >= 'A' && c <= 'Z') ? c | 0x20 : c);
 }
 
 static inline int is_ws(unsigned char c)
@@ -68,7 +71,7 @@ static inline int is_alpha(unsigned char c)
 
 static inline unsigned char lower(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
+    return LOWER[c];
 }
 
 /* s[0:len] lowercased equals the lowercase literal lit */
@@ -334,6 +337,73 @@ typedef struct {
     unsigned char *name; /* lowercased */
 } Node;
 
+/* ------------------------------------------------------------------ pairs already in a batch */
+
+/* (target, argument) pairs of the current batch, so that each goes in once. The objects are
+ * borrowed: the batch holds them until it is flushed, and the set is emptied with it. */
+typedef struct {
+    Py_hash_t hash;
+    PyObject *target, *argument; /* NULL: empty slot */
+} PairSlot;
+
+typedef struct {
+    PairSlot *slots;
+    size_t capacity, used; /* capacity: a power of two, or 0 */
+} PairSet;
+
+static int same_text(PyObject *a, PyObject *b)
+{
+    return a == b || PyUnicode_Compare(a, b) == 0;
+}
+
+/* 1: added, 0: already there, -1: error */
+static int pairs_add(PairSet *set, PyObject *target, PyObject *argument)
+{
+    Py_hash_t ht = PyObject_Hash(target), ha = PyObject_Hash(argument), h;
+    size_t i;
+    if (ht == -1 || ha == -1)
+        return -1;
+    h = ht * 1000003 ^ ha;
+    if ((set->used + 1) * 2 > set->capacity) {
+        size_t capacity = set->capacity ? set->capacity * 2 : 256, k;
+        PairSlot *old = set->slots, *slots = PyMem_Calloc(capacity, sizeof(PairSlot));
+        if (slots == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (k = 0; k < set->capacity; k++) {
+            if (old[k].target == NULL)
+                continue;
+            for (i = (size_t)old[k].hash & (capacity - 1); slots[i].target != NULL;
+                 i = (i + 1) & (capacity - 1))
+                ;
+            slots[i] = old[k];
+        }
+        PyMem_Free(old);
+        set->slots = slots;
+        set->capacity = capacity;
+    }
+    for (i = (size_t)h & (set->capacity - 1); set->slots[i].target != NULL;
+         i = (i + 1) & (set->capacity - 1)) {
+        PairSlot *slot = &set->slots[i];
+        if (slot->hash == h && same_text(slot->target, target)
+            && same_text(slot->argument, argument))
+            return 0;
+    }
+    set->slots[i].hash = h;
+    set->slots[i].target = target;
+    set->slots[i].argument = argument;
+    set->used++;
+    return 1;
+}
+
+static void pairs_clear(PairSet *set)
+{
+    if (set->used)
+        memset(set->slots, 0, set->capacity * sizeof(PairSlot));
+    set->used = 0;
+}
+
 /* ------------------------------------------------------------------ the scanner object */
 
 typedef struct {
@@ -357,6 +427,7 @@ typedef struct {
     Py_ssize_t known_counts[N_KNOWN]; /* and those in KNOWN */
     /* pairs gathered since the last item (postbacks mode) */
     PyObject *batch;
+    PairSet in_batch;         /* the pairs in it */
     PyObject *last_target;    /* the target of the last pair (links repeat the same one) */
     PyObject *last_arguments; /* its list in the batch (borrowed), NULL after a flush */
     PyObject *key_owner; /* holds the current tag's decoded key, when it has one */
@@ -425,6 +496,16 @@ static int node_is(const Node *node, const unsigned char *s, Py_ssize_t len)
 /* ------------------------------------------------------------------ tags and attributes */
 
 typedef struct {
+    Py_ssize_t name_start, name_end, value_start, value_end; /* value_start < 0: no value */
+} Attr;
+
+/* Attributes the rewriter reads, by index in TagInfo.attrs (their bit in TagInfo.seen). */
+enum { AT_ID, AT_NAME, AT_FORMACTION, AT_TARGET, AT_AUTO, AT_ARGUMENT, N_AT };
+#define SEEN(at) (1 << (at))
+/* A tag without any of these names has no postback pairs (see collect_pairs). */
+#define A_POSTBACK (SEEN(AT_FORMACTION) | SEEN(AT_TARGET) | SEEN(AT_AUTO))
+
+typedef struct {
     Py_ssize_t start, end;           /* "<" .. just past ">" */
     Py_ssize_t name_start, name_len; /* raw name bytes (not lowercased) */
     /* The name compared with others: the raw bytes (compared lowercased), or for a name with
@@ -435,39 +516,42 @@ typedef struct {
     Py_ssize_t area_start, area_end; /* attribute text: after the name, up to "/>" or ">" */
     int is_end, self_closing, flags, odd_name;
     int known; /* index in KNOWN, or -1 */
-    int seen;  /* A_* bits of its attribute names */
+    int seen;  /* SEEN() bits of the attributes in attrs */
+    Attr attrs[N_AT]; /* the first attribute of each of those names, where seen */
     uint32_t hash;
 } TagInfo;
 
-/* Attribute names the rewriter looks for (TagInfo.seen): a tag without any of them has no
- * postback pairs, and only one with an id can have an id beginning with "__". */
-enum { A_POSTBACK = 1, A_ID = 2 };
-
+/* The AT_* index of an attribute name, or -1. */
 static inline int classify_attr(const unsigned char *name, Py_ssize_t len)
 {
     switch (len) {
     case 2:
-        return eq_ci(name, len, "id") ? A_ID : 0;
+        return eq_ci(name, len, "id") ? AT_ID : -1;
+    case 4:
+        return eq_ci(name, len, "name") ? AT_NAME : -1;
     case 10:
-        return eq_ci(name, len, "formaction") ? A_POSTBACK : 0;
+        return eq_ci(name, len, "formaction") ? AT_FORMACTION : -1;
     case 13:
-        return eq_ci(name, len, "data-postback") ? A_POSTBACK : 0;
+        return eq_ci(name, len, "data-postback") ? AT_TARGET : -1;
     case 17:
-        return eq_ci(name, len, "data-autopostback") ? A_POSTBACK : 0;
+        return eq_ci(name, len, "data-autopostback") ? AT_AUTO : -1;
+    case 22:
+        return eq_ci(name, len, "data-postback-argument") ? AT_ARGUMENT : -1;
     default:
-        return 0;
+        return -1;
     }
 }
 
 /* The tokenizer's attribute states from just past the tag name (html_scan._TAG_BODY):
- * returns the offset of the closing ">", or -1 when the document ends first. ``seen`` gets
- * the A_* bits of the attribute names met. */
-static Py_ssize_t tag_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t p, int *self_closing,
-                          int *seen)
+ * returns the offset of the closing ">", or -1 when the document ends first. On the way it
+ * fills the tag's self_closing, seen and attrs. */
+static Py_ssize_t tag_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t p, TagInfo *tag)
 {
-    *seen = 0;
+    int *self_closing = &tag->self_closing;
+    tag->seen = 0;
     for (;;) {
-        Py_ssize_t name_start;
+        Py_ssize_t name_start, name_end;
+        int at;
         unsigned char c;
         Py_ssize_t q;
         while (p < n && is_ws(s[p]))
@@ -490,11 +574,22 @@ static Py_ssize_t tag_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t p, in
         name_start = p++; /* its first character may be anything else, "=" too */
         while (p < n && !(CLS[s[p]] & C_ATTR_NAME_STOP))
             p++;
-        *seen |= classify_attr(s + name_start, p - name_start);
+        name_end = p;
+        at = classify_attr(s + name_start, name_end - name_start);
+        if (at >= 0 && !(tag->seen & SEEN(at))) { /* the first of duplicated names wins */
+            tag->seen |= SEEN(at);
+            tag->attrs[at].name_start = name_start;
+            tag->attrs[at].name_end = name_end;
+            tag->attrs[at].value_start = -1;
+        }
+        else {
+            at = -1;
+        }
         q = p;
         while (q < n && is_ws(s[q]))
             q++;
         if (q < n && s[q] == '=') {
+            Py_ssize_t value_start, value_end;
             q++;
             while (q < n && is_ws(s[q]))
                 q++;
@@ -502,20 +597,23 @@ static Py_ssize_t tag_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t p, in
                 const unsigned char *close = memchr(s + q + 1, s[q], (size_t)(n - q - 1));
                 if (close == NULL)
                     return -1; /* an unterminated quoted value runs to the end */
-                p = close - s + 1;
+                value_start = q + 1;
+                value_end = close - s;
+                p = value_end + 1;
             }
             else {
+                value_start = q;
                 while (q < n && !(CLS[s[q]] & C_UNQUOTED_STOP))
                     q++;
-                p = q;
+                value_end = p = q;
+            }
+            if (at >= 0) {
+                tag->attrs[at].value_start = value_start;
+                tag->attrs[at].value_end = value_end;
             }
         }
     }
 }
-
-typedef struct {
-    Py_ssize_t name_start, name_end, value_start, value_end; /* value_start < 0: no value */
-} Attr;
 
 /* The next attribute of an area (a tag already known to be complete); 0 at its end. */
 static int next_attr(const unsigned char *s, Py_ssize_t *pos, Py_ssize_t limit, Attr *attr)
@@ -967,6 +1065,7 @@ static int flush_batch(Scanner *self, PyObject *out)
         return 0;
     result = PyList_Append(out, self->batch);
     Py_CLEAR(self->batch);
+    pairs_clear(&self->in_batch);
     self->last_arguments = NULL;
     return result;
 }
@@ -999,9 +1098,13 @@ static int emit_tag(Scanner *self, const unsigned char *s, const TagInfo *tag, P
     return result;
 }
 
+/* Add a pair to the batch, once (html_scan._PythonEngine._add_pair). */
 static int add_pair(Scanner *self, PyObject *target, PyObject *argument)
 {
     PyObject *arguments;
+    int added = pairs_add(&self->in_batch, target, argument);
+    if (added <= 0)
+        return added;
     if (self->last_arguments != NULL && target == self->last_target)
         return PyList_Append(self->last_arguments, argument);
     if (self->batch == NULL && (self->batch = PyDict_New()) == NULL)
@@ -1056,52 +1159,17 @@ static PyObject *same_target(Scanner *self, const unsigned char *s, const Attr *
 /* html_scan._PythonEngine._emit: a start tag found by a hint, in postbacks mode */
 static int collect_pairs(Scanner *self, const unsigned char *s, const TagInfo *tag, PyObject *out)
 {
-    Attr attr, target = {0}, argument = {0}, control = {0}, id = {0};
-    int has_target = 0, has_argument = 0, has_auto = 0, has_control = 0, has_formaction = 0;
-    int has_id = 0;
-    Py_ssize_t pos = tag->area_start;
-    while (next_attr(s, &pos, tag->area_end, &attr)) {
-        const unsigned char *name = s + attr.name_start;
-        Py_ssize_t len = attr.name_end - attr.name_start;
-        switch (len) { /* the first of duplicated names wins */
-        case 2:
-            if (!has_id && eq_ci(name, len, "id")) {
-                has_id = 1;
-                id = attr;
-            }
-            break;
-        case 4:
-            if (!has_control && eq_ci(name, len, "name")) {
-                has_control = 1;
-                control = attr;
-            }
-            break;
-        case 10:
-            has_formaction |= eq_ci(name, len, "formaction");
-            break;
-        case 13:
-            if (!has_target && eq_ci(name, len, "data-postback")) {
-                has_target = 1;
-                target = attr;
-            }
-            break;
-        case 17:
-            has_auto |= eq_ci(name, len, "data-autopostback");
-            break;
-        case 22:
-            if (!has_argument && eq_ci(name, len, "data-postback-argument")) {
-                has_argument = 1;
-                argument = attr;
-            }
-            break;
-        }
-    }
-    if (has_target && target.value_start >= 0 && target.value_end > target.value_start) {
-        PyObject *key = same_target(self, s, &target), *value;
+    const Attr *target = &tag->attrs[AT_TARGET], *argument = &tag->attrs[AT_ARGUMENT];
+    const Attr *control = &tag->attrs[AT_NAME], *id = &tag->attrs[AT_ID];
+    int has_target = tag->seen & SEEN(AT_TARGET), has_argument = tag->seen & SEEN(AT_ARGUMENT);
+    int has_auto = tag->seen & SEEN(AT_AUTO), has_control = tag->seen & SEEN(AT_NAME);
+    int has_formaction = tag->seen & SEEN(AT_FORMACTION), has_id = tag->seen & SEEN(AT_ID);
+    if (has_target && target->value_start >= 0 && target->value_end > target->value_start) {
+        PyObject *key = same_target(self, s, target), *value;
         int result;
         if (key == NULL)
             return -1;
-        value = has_argument ? attr_value(self, s, &argument) : PyUnicode_New(0, 0);
+        value = has_argument ? attr_value(self, s, argument) : PyUnicode_New(0, 0);
         if (value == NULL) {
             Py_DECREF(key);
             return -1;
@@ -1112,9 +1180,9 @@ static int collect_pairs(Scanner *self, const unsigned char *s, const TagInfo *t
         if (result < 0)
             return -1;
     }
-    if (has_auto && (tag->flags & F_AUTOPOSTBACK) && has_control && control.value_start >= 0
-        && control.value_end > control.value_start) {
-        PyObject *key = attr_value(self, s, &control), *empty;
+    if (has_auto && (tag->flags & F_AUTOPOSTBACK) && has_control && control->value_start >= 0
+        && control->value_end > control->value_start) {
+        PyObject *key = attr_value(self, s, control), *empty;
         int result;
         if (key == NULL)
             return -1;
@@ -1127,8 +1195,8 @@ static int collect_pairs(Scanner *self, const unsigned char *s, const TagInfo *t
     }
     if (has_formaction)
         return emit_tag(self, s, tag, out); /* the caller decides where it may post */
-    if (has_id && id.value_start >= 0) {
-        PyObject *value = attr_value(self, s, &id);
+    if (has_id && id->value_start >= 0) {
+        PyObject *value = attr_value(self, s, id);
         Py_ssize_t reserved;
         if (value == NULL)
             return -1;
@@ -1169,7 +1237,7 @@ static int read_tag(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, int is_e
     tag->name_len = p - tag->name_start;
     tag->odd_name = odd;
     tag->area_start = p;
-    gt = tag_end(s, n, p, &tag->self_closing, &tag->seen);
+    gt = tag_end(s, n, p, tag);
     if (gt < 0)
         return 0;
     tag->area_end = tag->self_closing ? gt - 1 : gt;
@@ -1298,7 +1366,8 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
         else if (!self->postbacks)
             want = hinted(self, s, &tag);
         else if (!tag.is_end
-                 && ((tag.seen & A_POSTBACK) || ((tag.seen & A_ID) && hinted(self, s, &tag))))
+                 && ((tag.seen & A_POSTBACK)
+                     || ((tag.seen & SEEN(AT_ID)) && hinted(self, s, &tag))))
             /* 2: wanted for its attributes only. The hints always occur in a tag with one of
              * the A_POSTBACK names, so for those the search is skipped; any other tag
              * matters only for its id (html_scan._PythonEngine._emit). */
@@ -1454,6 +1523,7 @@ static void Scanner_dealloc(Scanner *self)
     Py_CLEAR(self->decode_text);
     Py_CLEAR(self->decode_value);
     Py_CLEAR(self->batch);
+    PyMem_Free(self->in_batch.slots);
     Py_CLEAR(self->key_owner);
     Py_CLEAR(self->last_target);
     Py_CLEAR(self->last_target_raw);
@@ -1503,6 +1573,7 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *args, PyObject *kwds)
     PyBuffer_Release(&data);
     if (decided < 0 || flush_batch(self, out) < 0) {
         Py_CLEAR(self->batch);
+        pairs_clear(&self->in_batch);
         self->last_arguments = NULL;
         Py_DECREF(out);
         return NULL;

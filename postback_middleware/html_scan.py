@@ -561,9 +561,11 @@ def _engine(
     """The scanning engine: both have ``scan(data, final) -> (items, decided)``."""
     hints = tuple(hint.lower() for hint in hints)
     engine = engine or _default_engine
+    name_bytes = None if names is None else _name_bytes(
+        names if isinstance(names, tuple | frozenset) else tuple(names))
     if engine is None:
-        usable = _cscan is not None and _compiled_reads(encoding) and (
-            names is None or all(name.isascii() and "\x00" not in name for name in names))
+        usable = (_cscan is not None and _compiled_reads(encoding)
+                  and (names is None or name_bytes is not None))
         engine = "compiled" if usable else "python"
     if engine == "python":
         return _PythonEngine(encoding=encoding, names=names, hints=hints, postbacks=postbacks)
@@ -571,15 +573,25 @@ def _engine(
         raise RuntimeError("the compiled scanner is not built (no C compiler at install time?)")
     if not _compiled_reads(encoding):
         raise ValueError(f"the compiled scanner cannot read {encoding!r}")
+    if names is not None and name_bytes is None:
+        raise ValueError("the compiled scanner takes ASCII tag names only")
     codec, decode_text, decode_value = _decoders(encoding)
     return _cscan.Scanner(
         encoding=codec,
-        names=None if names is None else tuple(name.encode("ascii") for name in names),
+        names=name_bytes,
         hints=hints,
         postbacks=postbacks,
         decode_text=decode_text,
         decode_value=decode_value,
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _name_bytes(names: tuple[str, ...] | frozenset[str]) -> tuple[bytes, ...] | None:
+    """Tag names as the compiled engine takes them, or None if one is not plain ASCII."""
+    if not all(name.isascii() and "\x00" not in name for name in names):
+        return None
+    return tuple(name.encode("ascii") for name in names)
 
 
 @functools.lru_cache(maxsize=64)
@@ -661,7 +673,8 @@ class PostbackScanner:
     """What the rewriter needs from a page: the tags named ``names`` and the postback pairs.
 
     :meth:`scan` works as :meth:`TagScanner.scan`, but returns, in document order, the tags
-    named ``names``, :data:`Pairs` dicts of the pairs declared since the previous item
+    named ``names``, :data:`Pairs` dicts of the pairs declared since the previous item (each
+    pair once in a dict)
     (``data-postback`` is the target, ``data-postback-argument`` the argument, empty by
     default; an ``input``, ``select`` or ``textarea`` marked ``data-autopostback`` gives
     its ``name`` with an empty argument), and, after its pairs, any start tag that has a
@@ -716,6 +729,7 @@ class _PythonEngine:
         )
         self._postbacks = postbacks
         self._batch: Pairs | None = None  # pairs met since the last item (postbacks mode)
+        self._in_batch: set[tuple[str, str]] = set()  # the pairs in it
 
     def scan(self, data: bytes, final: bool) -> tuple[list[Any], int]:
         out: list[Any] = []
@@ -758,9 +772,13 @@ class _PythonEngine:
         out.append(tag)
 
     def _add_pair(self, target: str, argument: str) -> None:
+        """Add a pair to the batch, once."""
         if self._batch is None:
             self._batch = {}
-        self._batch.setdefault(target, []).append(argument)
+            self._in_batch.clear()
+        if (target, argument) not in self._in_batch:
+            self._in_batch.add((target, argument))
+            self._batch.setdefault(target, []).append(argument)
 
     def _scan(self, document: bytes, final: bool, out: list[Any]) -> int:
         """The scanning loop; returns the offset up to which ``document`` is tokenized."""

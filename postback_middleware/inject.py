@@ -23,7 +23,6 @@ from __future__ import annotations
 import functools
 import html
 import logging
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote_to_bytes, urljoin, urlsplit
@@ -35,7 +34,6 @@ log = logging.getLogger("postback_middleware")
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _URL_NOISE = str.maketrans("", "", "\t\n\r")
-_TOKEN_TEXT = re.compile(r"[A-Za-z0-9_.-]*")
 
 
 def origin_of(url: str) -> tuple[str, str, int | None] | None:
@@ -69,8 +67,8 @@ def action_path(action: str | None, page_url: str) -> str | None:
 
 def hidden_input(name: str, value: str, *, with_id: bool) -> bytes:
     id_attr = f' id="{name}"' if with_id else ""
-    if not _TOKEN_TEXT.fullmatch(value):  # tokens and empty values need no escaping
-        value = html.escape(value, quote=True)
+    if "&" in value or "<" in value or ">" in value or '"' in value or "'" in value:
+        value = html.escape(value, quote=True)  # (tokens never need it)
     return f'<input type="hidden" name="{name}"{id_attr} value="{value}" />'.encode("ascii")
 
 
@@ -80,23 +78,32 @@ class PostForm:
 
     insert_at: int  # just past its start tag (offset in the piece it arrived in)
     action_path: str  # the path its tokens are bound to (WSGI form: latin-1 text)
-    # target -> its arguments (a dict used as an ordered set), in page order
-    _pairs: dict[str, dict[str, None]] = field(default_factory=dict, repr=False)
+    # target -> its arguments, in page order, each pair once
+    _pairs: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    # target -> set of its arguments, made once a target comes in a second batch
+    _seen: dict[str, set[str]] = field(default_factory=dict, repr=False)
     # A submit button with a formaction off this origin would send the tokens there.
     posts_elsewhere: bool = False
 
     @property
     def pairs(self) -> dict[str, list[str]]:
         """The event validation data: ``{target: [argument, ...]}``, each pair once."""
-        return {target: list(arguments) for target, arguments in self._pairs.items()}
+        return self._pairs
 
     def add_pairs(self, pairs: Pairs) -> None:
+        """Add the scanner's pairs (each once already within ``pairs``)."""
         for target, arguments in pairs.items():
             known = self._pairs.get(target)
             if known is None:
-                self._pairs[target] = dict.fromkeys(arguments)
-            else:
-                known.update(dict.fromkeys(arguments))
+                self._pairs[target] = list(arguments)
+            else:  # the target came before, in an earlier piece or before a formaction tag
+                seen = self._seen.get(target)
+                if seen is None:
+                    seen = self._seen[target] = set(known)
+                for argument in arguments:
+                    if argument not in seen:
+                        seen.add(argument)
+                        known.append(argument)
 
 
 TokenPair = tuple[str, str]

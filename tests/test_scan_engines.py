@@ -181,9 +181,11 @@ def _postback_items(engine: str, document: bytes) -> list[Any]:
         ),
         pytest.param(
             b"<a data-postback=del data-postback-argument=1>"
-            b"<a data-postback=del data-postback-argument=1>",
-            [{"del": ["1", "1"]}],
-            id="repeats-kept-for-the-caller",
+            b"<a data-postback=del data-postback-argument='1'>"
+            b"<a data-postback=del data-postback-argument='&amp;'>"
+            b"<a data-postback=d&#101;l data-postback-argument='&#38;'>",
+            [{"del": ["1", "&"]}],
+            id="each-pair-once-however-spelled",
         ),
         pytest.param(b"<a data-postback='' data-postback-argument=1>", [], id="empty-target"),
         pytest.param(
