@@ -29,6 +29,7 @@
 
 /* ------------------------------------------------------------------ bytes helpers */
 
+
 /* Character classes of the tokenizer's states, one table lookup per byte. */
 enum {
     C_WS = 1,             /* \t \n \f \r and space */
@@ -356,14 +357,23 @@ static int same_text(PyObject *a, PyObject *b)
     return a == b || PyUnicode_Compare(a, b) == 0;
 }
 
+/* FNV-1a over a str's code units: cheaper than Python's siphash for these short strings, and
+ * only ever compared with other text_hash values. */
+static Py_hash_t text_hash(PyObject *text)
+{
+    const unsigned char *data = PyUnicode_DATA(text);
+    Py_ssize_t size = PyUnicode_GET_LENGTH(text) * PyUnicode_KIND(text), i;
+    uint64_t h = 14695981039346656037ull ^ (uint64_t)PyUnicode_KIND(text);
+    for (i = 0; i < size; i++)
+        h = (h ^ data[i]) * 1099511628211ull;
+    return (Py_hash_t)h;
+}
+
 /* 1: added, 0: already there, -1: error */
 static int pairs_add(PairSet *set, PyObject *target, PyObject *argument)
 {
-    Py_hash_t ht = PyObject_Hash(target), ha = PyObject_Hash(argument), h;
+    Py_hash_t h = text_hash(target) * 1000003 ^ text_hash(argument);
     size_t i;
-    if (ht == -1 || ha == -1)
-        return -1;
-    h = ht * 1000003 ^ ha;
     if ((set->used + 1) * 2 > set->capacity) {
         size_t capacity = set->capacity ? set->capacity * 2 : 256, k;
         PairSlot *old = set->slots, *slots = PyMem_Calloc(capacity, sizeof(PairSlot));

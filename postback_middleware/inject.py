@@ -100,10 +100,10 @@ class PostForm:
                 seen = self._seen.get(target)
                 if seen is None:
                     seen = self._seen[target] = set(known)
-                for argument in arguments:
-                    if argument not in seen:
-                        seen.add(argument)
-                        known.append(argument)
+                if not seen.isdisjoint(arguments):  # (the usual case, new arguments, skips this)
+                    arguments = [a for a in arguments if a not in seen]
+                seen.update(arguments)
+                known.extend(arguments)
 
 
 TokenPair = tuple[str, str]
