@@ -1,24 +1,25 @@
 /* The compiled engine of html_scan: the same tokenizer and tree model, in C.
  *
- * html_scan.py is the reference; this file follows it function by function (the names
- * match: tag_end ~ _TAG_BODY, script_end ~ _script_end, tree_start ~ _Tree.start, ...),
- * and the test suite runs every scanner test, the html5lib differential and the
- * engine-against-engine property on both. Read html_scan.py first: the comments here only
- * say what is particular to C.
+ * html_scan.py is the reference; this file follows it function by function (tag_end ~
+ * _TAG_BODY, script_end ~ _script_end, tree_start ~ _Tree.start, collect_pairs ~
+ * _PythonEngine._emit, ...), and the test suite runs every scanner test, the html5lib
+ * differential and the engine-against-engine properties on both. Read html_scan.py first:
+ * the comments here say what is particular to C.
  *
  * Scanner(encoding, names, hints, postbacks, decode_text, decode_value)
- *   encoding      codec name for names and values; the caller only passes encodings in
- *                 which ASCII bytes are ASCII characters and no other byte decodes to ASCII
- *                 (UTF-8 and ASCII-compatible single-byte encodings), so names can be
- *                 compared as lowercased bytes.
+ *   encoding      codec of names and values. The caller passes only UTF-8 and single-byte
+ *                 encodings in which ASCII bytes are ASCII characters and no other byte is
+ *                 (html_scan._compiled_reads), so ASCII names are compared as lowercased
+ *                 bytes; a name with other bytes is compared by its decoded text.
  *   names         tuple of lowercase ASCII tag names to return, or None for all tags.
  *   hints         tuple of lowercase bytes: a tag whose attribute text contains one of them
  *                 (ASCII case-insensitive) is returned as well.
- *   postbacks     when true, a start tag that is returned for a hint only (not by name) is
- *                 not returned unless it has a "formaction" attribute; its data-postback /
- *                 data-autopostback pairs are gathered instead (see collect_pairs).
- *   decode_text   Python function(bytes) -> str for names and values with CR, NUL or "&"
- *   decode_value  (ditto, values: also character references), the rare slow path.
+ *   postbacks     the rewriter's mode (html_scan.PostbackScanner): a start tag that is not
+ *                 wanted by name gives its data-postback / data-autopostback pairs instead,
+ *                 each pair once per batch, and is returned only when it has a formaction
+ *                 or an id beginning with "__".
+ *   decode_text   Python function(bytes) -> str for names and values with CR or NUL,
+ *   decode_value  and for values with "&" (character references): the rare slow path.
  * Scanner.scan(data, final) -> (items, decided), items in document order: tag tuples
  *   (name, is_end, start, end, attrs: dict | None, self_closing) and, in postbacks mode,
  *   dicts {target: [argument, ...]} of the pairs met since the previous item.
@@ -28,7 +29,6 @@
 #include <string.h>
 
 /* ------------------------------------------------------------------ bytes helpers */
-
 
 /* Character classes of the tokenizer's states, one table lookup per byte. */
 enum {
@@ -343,7 +343,7 @@ typedef struct {
 /* (target, argument) pairs of the current batch, so that each goes in once. The objects are
  * borrowed: the batch holds them until it is flushed, and the set is emptied with it. */
 typedef struct {
-    Py_hash_t hash;
+    uint64_t hash;
     PyObject *target, *argument; /* NULL: empty slot */
 } PairSlot;
 
@@ -359,20 +359,20 @@ static int same_text(PyObject *a, PyObject *b)
 
 /* FNV-1a over a str's code units: cheaper than Python's siphash for these short strings, and
  * only ever compared with other text_hash values. */
-static Py_hash_t text_hash(PyObject *text)
+static uint64_t text_hash(PyObject *text)
 {
     const unsigned char *data = PyUnicode_DATA(text);
     Py_ssize_t size = PyUnicode_GET_LENGTH(text) * PyUnicode_KIND(text), i;
     uint64_t h = 14695981039346656037ull ^ (uint64_t)PyUnicode_KIND(text);
     for (i = 0; i < size; i++)
         h = (h ^ data[i]) * 1099511628211ull;
-    return (Py_hash_t)h;
+    return h;
 }
 
 /* 1: added, 0: already there, -1: error */
 static int pairs_add(PairSet *set, PyObject *target, PyObject *argument)
 {
-    Py_hash_t h = text_hash(target) * 1000003 ^ text_hash(argument);
+    uint64_t h = text_hash(target) * 1000003u ^ text_hash(argument); /* (unsigned: wraps) */
     size_t i;
     if ((set->used + 1) * 2 > set->capacity) {
         size_t capacity = set->capacity ? set->capacity * 2 : 256, k;
@@ -1219,6 +1219,17 @@ static int collect_pairs(Scanner *self, const unsigned char *s, const TagInfo *t
     return 0;
 }
 
+/* A start tag that is wanted: returned (want 1), or its pairs gathered (want 2). */
+static int give(Scanner *self, const unsigned char *s, const TagInfo *tag, int want,
+                PyObject *out)
+{
+    if (want == 1)
+        return emit_tag(self, s, tag, out);
+    if (want == 2)
+        return collect_pairs(self, s, tag, out);
+    return 0;
+}
+
 /* ------------------------------------------------------------------ the scanning loop */
 
 /* "<![CDATA[" opens a CDATA section only when the current node is foreign */
@@ -1371,17 +1382,17 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
         if (canonical_key(self, s, &tag) < 0)
             return -1;
         want = wanted_by_name(self, &tag);
-        if (want || tag.area_end == tag.area_start || !PyTuple_GET_SIZE(self->hints))
-            ;
-        else if (!self->postbacks)
-            want = hinted(self, s, &tag);
-        else if (!tag.is_end
-                 && ((tag.seen & A_POSTBACK)
-                     || ((tag.seen & SEEN(AT_ID)) && hinted(self, s, &tag))))
-            /* 2: wanted for its attributes only. The hints always occur in a tag with one of
-             * the A_POSTBACK names, so for those the search is skipped; any other tag
-             * matters only for its id (html_scan._PythonEngine._emit). */
-            want = 2;
+        if (!want && tag.area_end > tag.area_start && PyTuple_GET_SIZE(self->hints)) {
+            if (!self->postbacks)
+                want = hinted(self, s, &tag);
+            else if (!tag.is_end
+                     && ((tag.seen & A_POSTBACK)
+                         || ((tag.seen & SEEN(AT_ID)) && hinted(self, s, &tag))))
+                /* 2: wanted for its attributes only. The hints always occur in a tag with
+                 * an A_POSTBACK name, so for those the search is skipped; any other tag
+                 * matters only for its id (html_scan._PythonEngine._emit). */
+                want = 2;
+        }
         pos = tag.end;
         if (tag.is_end) {
             if (want == 1 && emit_tag(self, s, &tag, out) < 0)
@@ -1395,9 +1406,7 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
             continue;
         }
         if (!(self->stack_len || self->in_select || (tag.flags & F_TREE))) {
-            if (want == 1 && emit_tag(self, s, &tag, out) < 0)
-                return -1;
-            if (want == 2 && collect_pairs(self, s, &tag, out) < 0)
+            if (give(self, s, &tag, want, out) < 0)
                 return -1;
             if (!(tag.flags & (F_VOID | F_NOT_COUNTED)) && count_add(self, &tag, 1) < 0)
                 return -1;
@@ -1407,9 +1416,7 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
         if (raw < 0)
             return -1;
         if (raw == 0 || raw == F_PLAINTEXT) {
-            if (want == 1 && emit_tag(self, s, &tag, out) < 0)
-                return -1;
-            if (want == 2 && collect_pairs(self, s, &tag, out) < 0)
+            if (give(self, s, &tag, want, out) < 0)
                 return -1;
             if (raw == F_PLAINTEXT) {
                 self->plaintext = 1; /* after <plaintext> nothing is markup any more */
@@ -1429,15 +1436,11 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
                  * see html_scan._PythonEngine._scan) */
                 if (!final)
                     return i;
-                if (want == 1 && emit_tag(self, s, &tag, out) < 0)
-                    return -1;
-                if (want == 2 && collect_pairs(self, s, &tag, out) < 0)
+                if (give(self, s, &tag, want, out) < 0)
                     return -1;
                 return n;
             }
-            if (want == 1 && emit_tag(self, s, &tag, out) < 0)
-                return -1;
-            if (want == 2 && collect_pairs(self, s, &tag, out) < 0)
+            if (give(self, s, &tag, want, out) < 0)
                 return -1;
             end_want = wanted_by_name(self, &end_tag);
             if (!end_want && !self->postbacks && PyTuple_GET_SIZE(self->hints))
