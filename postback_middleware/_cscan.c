@@ -1271,12 +1271,10 @@ static int read_tag(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, int is_e
     return 1;
 }
 
-/* Give a name with non-ASCII or NUL bytes its decoded key (see TagInfo.key). */
+/* Give a name with non-ASCII or NUL bytes (odd_name) its decoded key (see TagInfo.key). */
 static int canonical_key(Scanner *self, const unsigned char *s, TagInfo *tag)
 {
     PyObject *text, *key;
-    if (!tag->odd_name)
-        return 0;
     text = decode_name(self, s + tag->name_start, tag->name_len);
     if (text == NULL)
         return -1;
@@ -1379,9 +1377,10 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
         }
         if (!read_tag(s, n, i, c == '/', &tag))
             UNDECIDED(i); /* an unterminated tag runs to the end of the document */
-        if (canonical_key(self, s, &tag) < 0)
+        if (tag.odd_name && canonical_key(self, s, &tag) < 0)
             return -1;
-        want = wanted_by_name(self, &tag);
+        want = self->names == NULL || (tag.known >= 0 ? self->wanted_known[tag.known]
+                                                       : wanted_by_name(self, &tag));
         if (!want && tag.area_end > tag.area_start && PyTuple_GET_SIZE(self->hints)) {
             if (!self->postbacks)
                 want = hinted(self, s, &tag);
