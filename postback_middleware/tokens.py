@@ -30,18 +30,23 @@ of the list signs, all of them verify (rotation).
 
 from __future__ import annotations
 
+import binascii
 import enum
 import hashlib
 import hmac
 import json
 import secrets
 import time
-from base64 import urlsafe_b64encode
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from itsdangerous import Signer
+
+try:
+    import orjson
+except ImportError:  # no wheel for this platform: the json module writes the same, slower
+    orjson = None  # type: ignore[assignment]
 from itsdangerous.encoding import base64_decode
 from itsdangerous.exc import BadData
 
@@ -76,9 +81,18 @@ def _derive(secret: bytes, salt: str) -> bytes:
     return signer.derive_key(secret)
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def _b64(data: bytes) -> bytes:
-    """base64url without padding: itsdangerous's ``base64_encode``, minus its str handling."""
-    return urlsafe_b64encode(data).rstrip(b"=")
+    """base64url without padding, as itsdangerous's ``base64_encode`` writes it (that is
+    ``base64.urlsafe_b64encode`` stripped, whose own two steps are these)."""
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=")
+
+
+def _nonce(size: int) -> str:
+    """``secrets.token_urlsafe(size)``, spelled with :func:`_b64`."""
+    return _b64(secrets.token_bytes(size)).decode("ascii")
 
 
 def _mac(key: bytes, message: bytes) -> bytes:
@@ -89,8 +103,18 @@ def _mac(key: bytes, message: bytes) -> bytes:
 _CANONICAL = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
-def encode_json(value: Any) -> bytes:
-    """The one canonical JSON spelling: compact, UTF-8, no NaN. Raises ValueError otherwise."""
+def encode_json(value: Any, *, plain: bool = False) -> bytes:
+    """The one canonical JSON spelling: compact, UTF-8, no NaN. Raises ValueError otherwise.
+
+    ``plain``: the caller vouches that ``value`` holds only dicts with str keys, lists, str,
+    64-bit ints, booleans and None (event validation data). orjson then writes it, about ten
+    times faster and byte for byte in the same spelling (a property test holds them equal).
+    """
+    if plain and orjson is not None:
+        try:
+            return orjson.dumps(value)
+        except orjson.JSONEncodeError as exc:
+            raise ValueError(f"not JSON-serialisable: {exc}") from exc
     try:
         return _CANONICAL.encode(value).encode("utf-8")
     except (TypeError, UnicodeEncodeError, RecursionError) as exc:
@@ -140,7 +164,7 @@ class TokenSigner:
 
     @staticmethod
     def new_form_id() -> str:
-        return secrets.token_urlsafe(12)
+        return _nonce(12)
 
     def _user_digest(self, key_index: int, user: str | None) -> str | None:
         if user is None:
@@ -157,10 +181,14 @@ class TokenSigner:
             "p": path,
             "u": self._user_digest(0, user),
             "f": form_id,
-            "n": secrets.token_urlsafe(9),
+            "n": _nonce(9),
             "d": data,
         }
-        payload = _b64(encode_json(claims))
+        # Event validation data is always {target: [argument, ...]} (the rewriter's pairs, or
+        # those of a verified token again), and so is an empty view state: plain JSON, which
+        # the fast encoder may write.
+        plain = purpose is Purpose.EVENT_VALIDATION or (type(data) is dict and not data)
+        payload = _b64(encode_json(claims, plain=plain))
         token = (payload + b"." + _mac(self._keys[purpose][0], payload)).decode("ascii")
         if len(token) > self.max_size:
             raise ValueError(f"{purpose.name} token of {len(token)} bytes exceeds max_state_size")
