@@ -38,9 +38,13 @@ REGEX_TARGET = 5.0  # added / regex must be at most this
 PARSER_TARGET = 50.0  # html.parser / added must be at least this
 FORM_TAG = re.compile(rb"<form\b[^>]*>", re.I)
 FORMS, POSTBACKS = 3, 400
-MODES: dict[str, Callable[[bytes], WSGIApplication]] = {
-    "buffered": buffered_app,
-    "streamed": streamed_app,
+# How the app hands over the page: name -> (app factory, what the bare app does).
+MODES: dict[str, tuple[Callable[[bytes], WSGIApplication], str]] = {
+    "buffered": (buffered_app, "[page]"),
+    # Flask (Werkzeug's ClosingIterator) and Django hand over a rendered page like this.
+    "iterable": (lambda page: streamed_app(page, chunk_size=len(page)),
+                 "the page in one piece from a generator"),
+    "streamed": (streamed_app, "8 KB pieces from a generator"),
 }
 
 Thunk = Callable[[], object]
@@ -130,7 +134,7 @@ def main() -> int:
           f"~{ROUND_SECONDS:g} s\n")
 
     funcs: dict[str, Thunk] = {}
-    for mode, make_app in MODES.items():
+    for mode, (make_app, _) in MODES.items():
         bare, wrapped = make_app(page), wrap(make_app(page))
         problem = check_rewritten(wrapped, page, FORMS)
         if problem:
@@ -145,8 +149,7 @@ def main() -> int:
     regex = times["regex"]
     added = {mode: times[f"middleware {mode}"] - times[f"bare {mode}"] for mode in MODES}
     rows = []
-    for mode in MODES:
-        pieces = "8 KB pieces from a generator" if mode == "streamed" else "[page]"
+    for mode, (_, pieces) in MODES.items():
         rows += [
             (f"bare app, {mode} ({pieces})", times[f"bare {mode}"]),
             (f"middleware, {mode}", times[f"middleware {mode}"]),

@@ -340,8 +340,8 @@ typedef struct {
 
 /* ------------------------------------------------------------------ pairs already in a batch */
 
-/* (target, argument) pairs of the current batch, so that each goes in once. The objects are
- * borrowed: the batch holds them until it is flushed, and the set is emptied with it. */
+/* (target, argument) pairs met since the last returned tag, so that each is given once. It
+ * outlives the batches (and calls of scan), so it holds its own references. */
 typedef struct {
     uint64_t hash;
     PyObject *target, *argument; /* NULL: empty slot */
@@ -401,16 +401,22 @@ static int pairs_add(PairSet *set, PyObject *target, PyObject *argument)
             return 0;
     }
     set->slots[i].hash = h;
-    set->slots[i].target = target;
-    set->slots[i].argument = argument;
+    set->slots[i].target = Py_NewRef(target);
+    set->slots[i].argument = Py_NewRef(argument);
     set->used++;
     return 1;
 }
 
 static void pairs_clear(PairSet *set)
 {
-    if (set->used)
-        memset(set->slots, 0, set->capacity * sizeof(PairSlot));
+    size_t i;
+    if (!set->used)
+        return;
+    for (i = 0; i < set->capacity; i++) {
+        Py_XDECREF(set->slots[i].target);
+        Py_XDECREF(set->slots[i].argument);
+    }
+    memset(set->slots, 0, set->capacity * sizeof(PairSlot));
     set->used = 0;
 }
 
@@ -437,7 +443,7 @@ typedef struct {
     Py_ssize_t known_counts[N_KNOWN]; /* and those in KNOWN */
     /* pairs gathered since the last item (postbacks mode) */
     PyObject *batch;
-    PairSet in_batch;         /* the pairs in it */
+    PairSet in_scope;         /* the pairs given since the last returned tag */
     PyObject *last_target;    /* the target of the last pair (links repeat the same one) */
     PyObject *last_arguments; /* its list in the batch (borrowed), NULL after a flush */
     PyObject *key_owner; /* holds the current tag's decoded key, when it has one */
@@ -1075,7 +1081,6 @@ static int flush_batch(Scanner *self, PyObject *out)
         return 0;
     result = PyList_Append(out, self->batch);
     Py_CLEAR(self->batch);
-    pairs_clear(&self->in_batch);
     self->last_arguments = NULL;
     return result;
 }
@@ -1086,6 +1091,7 @@ static int emit_tag(Scanner *self, const unsigned char *s, const TagInfo *tag, P
     int result;
     if (flush_batch(self, out) < 0)
         return -1;
+    pairs_clear(&self->in_scope); /* a returned tag starts a new scope for the pairs */
     name = decode_name(self, s + tag->name_start, tag->name_len);
     if (name == NULL)
         return -1;
@@ -1108,11 +1114,12 @@ static int emit_tag(Scanner *self, const unsigned char *s, const TagInfo *tag, P
     return result;
 }
 
-/* Add a pair to the batch, once (html_scan._PythonEngine._add_pair). */
+/* Add a pair to the batch, unless given since the last returned tag
+ * (html_scan._PythonEngine._add_pair). */
 static int add_pair(Scanner *self, PyObject *target, PyObject *argument)
 {
     PyObject *arguments;
-    int added = pairs_add(&self->in_batch, target, argument);
+    int added = pairs_add(&self->in_scope, target, argument);
     if (added <= 0)
         return added;
     if (self->last_arguments != NULL && target == self->last_target)
@@ -1535,7 +1542,8 @@ static void Scanner_dealloc(Scanner *self)
     Py_CLEAR(self->decode_text);
     Py_CLEAR(self->decode_value);
     Py_CLEAR(self->batch);
-    PyMem_Free(self->in_batch.slots);
+    pairs_clear(&self->in_scope);
+    PyMem_Free(self->in_scope.slots);
     Py_CLEAR(self->key_owner);
     Py_CLEAR(self->last_target);
     Py_CLEAR(self->last_target_raw);
@@ -1585,7 +1593,7 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *args, PyObject *kwds)
     PyBuffer_Release(&data);
     if (decided < 0 || flush_batch(self, out) < 0) {
         Py_CLEAR(self->batch);
-        pairs_clear(&self->in_batch);
+        pairs_clear(&self->in_scope);
         self->last_arguments = NULL;
         Py_DECREF(out);
         return NULL;

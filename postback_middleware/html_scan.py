@@ -673,14 +673,15 @@ class PostbackScanner:
     """What the rewriter needs from a page: the tags named ``names`` and the postback pairs.
 
     :meth:`scan` works as :meth:`TagScanner.scan`, but returns, in document order, the tags
-    named ``names``, :data:`Pairs` dicts of the pairs declared since the previous item (each
-    pair once in a dict)
+    named ``names``, :data:`Pairs` dicts of the pairs declared since the previous item
     (``data-postback`` is the target, ``data-postback-argument`` the argument, empty by
     default; an ``input``, ``select`` or ``textarea`` marked ``data-autopostback`` gives
     its ``name`` with an empty argument), and, after its pairs, any start tag that has a
     ``formaction`` (the caller decides where that button may post) or an ``id`` beginning
-    with ``__`` (the caller's own field ids must stay unique). Both engines gather the pairs
-    themselves, so a page's hundreds of postback links cost no Python object each.
+    with ``__`` (the caller's own field ids must stay unique). Each pair is given once between
+    two returned tags, across calls: the batches of one stretch never repeat a pair. Both
+    engines gather the pairs themselves, so a page's hundreds of postback links cost no Python
+    object each.
     """
 
     def __init__(
@@ -729,7 +730,7 @@ class _PythonEngine:
         )
         self._postbacks = postbacks
         self._batch: Pairs | None = None  # pairs met since the last item (postbacks mode)
-        self._in_batch: set[tuple[str, str]] = set()  # the pairs in it
+        self._in_scope: set[tuple[str, str]] = set()  # pairs given since the last returned tag
 
     def scan(self, data: bytes, final: bool) -> tuple[list[Any], int]:
         out: list[Any] = []
@@ -770,14 +771,14 @@ class _PythonEngine:
             out.append(self._batch)
             self._batch = None
         out.append(tag)
+        self._in_scope.clear()  # a returned tag starts a new scope for the pairs
 
     def _add_pair(self, target: str, argument: str) -> None:
-        """Add a pair to the batch, once."""
-        if self._batch is None:
-            self._batch = {}
-            self._in_batch.clear()
-        if (target, argument) not in self._in_batch:
-            self._in_batch.add((target, argument))
+        """Add a pair to the batch, unless given since the last returned tag."""
+        if (target, argument) not in self._in_scope:
+            self._in_scope.add((target, argument))
+            if self._batch is None:
+                self._batch = {}
             self._batch.setdefault(target, []).append(argument)
 
     def _scan(self, document: bytes, final: bool, out: list[Any]) -> int:

@@ -80,7 +80,10 @@ class PostForm:
     action_path: str  # the path its tokens are bound to (WSGI form: latin-1 text)
     # target -> its arguments, in page order, each pair once
     _pairs: dict[str, list[str]] = field(default_factory=dict, repr=False)
-    # target -> set of its arguments, made once a target comes in a second batch
+    # The scanner gives each pair once until it returns a tag; once it has returned one inside
+    # the form (a formaction button, an id, a nested <form>), later pairs may repeat earlier ones.
+    may_repeat: bool = False
+    # target -> set of its arguments, made when a pair may repeat
     _seen: dict[str, set[str]] = field(default_factory=dict, repr=False)
     # A submit button with a formaction off this origin would send the tokens there.
     posts_elsewhere: bool = False
@@ -91,16 +94,18 @@ class PostForm:
         return self._pairs
 
     def add_pairs(self, pairs: Pairs) -> None:
-        """Add the scanner's pairs (each once already within ``pairs``)."""
+        """Add a batch of the scanner's pairs."""
         for target, arguments in pairs.items():
             known = self._pairs.get(target)
             if known is None:
                 self._pairs[target] = list(arguments)
-            else:  # the target came before, in an earlier piece or before a formaction tag
+            elif not self.may_repeat:  # e.g. the next piece of a streamed page
+                known.extend(arguments)
+            else:
                 seen = self._seen.get(target)
                 if seen is None:
                     seen = self._seen[target] = set(known)
-                if not seen.isdisjoint(arguments):  # (the usual case, new arguments, skips this)
+                if not seen.isdisjoint(arguments):
                     arguments = [a for a in arguments if a not in seen]
                 seen.update(arguments)
                 known.extend(arguments)
@@ -172,6 +177,8 @@ class FormRewriter:
                 if self._open is not None:
                     self._open.add_pairs(tag)
                 continue
+            if self._open is not None:
+                self._open.may_repeat = True  # (see PostForm.may_repeat)
             if tag.is_end:
                 if tag.name == "form":
                     self._inside_form = False

@@ -84,6 +84,13 @@ def forms_of(document: str) -> list[tuple[str, list[list[str]]]]:
         pytest.param('<form method="post"><a data-postback="del" data-postback-argument="7">x</a>'
                      '<b data-postback="del" data-postback-argument="7"></b></form>',
                      [("/cart/view", [["del", "7"]])], id="pairs-deduplicated"),
+        pytest.param('<form method="post"><a data-postback="del" data-postback-argument="7">'
+                     '<button formaction="/cart/other" data-postback="b"></button>'
+                     '<div id="__x"></div><form method="post"><a data-postback="del" '
+                     'data-postback-argument="7"><a data-postback="del" data-postback-argument='
+                     '"8"><a data-postback="b"></form>',
+                     [("/cart/view", [["del", "7"], ["del", "8"], ["b", ""]])],
+                     id="pairs-deduplicated-across-tags-the-scanner-returns"),
         pytest.param('<form method="post"><a data-postback="a&amp;b" data-postback-argument="&lt;">'
                      "</a></form>", [("/cart/view", [["a&b", "<"]])], id="entities-decoded"),
         pytest.param('<form method="post"><select name="sort" data-autopostback></select>'

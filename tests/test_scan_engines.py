@@ -216,6 +216,17 @@ def test_postback_scanner(engine: str, document: bytes, expected: list[Any]) -> 
     assert _postback_items(engine, document) == expected
 
 
+def test_each_pair_once_until_a_tag_is_returned_across_pieces(engine: str) -> None:
+    scanner = PostbackScanner(names=("form",), engine=engine)
+    first, _ = scanner.scan(b"<a data-postback=d data-postback-argument=1>", final=False)
+    second, _ = scanner.scan(b"<a data-postback=d data-postback-argument=1>"
+                             b"<a data-postback=d data-postback-argument=2><form>"
+                             b"<a data-postback=d data-postback-argument=1>", final=True)
+    assert first == [{"d": ["1"]}]
+    assert [item if isinstance(item, dict) else item.name for item in second] == [
+        {"d": ["2"]}, "form", {"d": ["1"]}]
+
+
 def test_pairs_of_a_raw_text_start_tag_are_counted_once_when_streamed(engine: str) -> None:
     """A textarea whose end has not arrived is scanned again with the next piece."""
     document = b"<form><textarea name=t data-autopostback>ab</textarea></form>"
