@@ -21,7 +21,8 @@
  *   decode_text   Python function(bytes) -> str for names and values with CR or NUL,
  *   decode_value  and for values with "&" (character references): the rare slow path.
  * Scanner.scan(data, final) -> (items, decided), items in document order: tag tuples
- *   (name, is_end, start, end, attrs: dict | None, self_closing) and, in postbacks mode,
+ *   (name, is_end, start, end, attrs: read-only mapping, self_closing), html_scan.Tag's
+ *   fields, and, in postbacks mode,
  *   dicts {target: [argument, ...]} of the pairs met since the previous item.
  */
 #define PY_SSIZE_T_CLEAN
@@ -1038,6 +1039,8 @@ static const char *raw_name(const TagInfo *tag)
 
 /* ------------------------------------------------------------------ emitting items */
 
+static PyObject *NO_ATTRS; /* a read-only empty mapping, shared by tags without attributes */
+
 static int wanted_by_name(Scanner *self, const TagInfo *tag)
 {
     Py_ssize_t k, count;
@@ -1095,11 +1098,17 @@ static int emit_tag(Scanner *self, const unsigned char *s, const TagInfo *tag, P
     name = decode_name(self, s + tag->name_start, tag->name_len);
     if (name == NULL)
         return -1;
-    if (tag->is_end) {
-        attrs = Py_NewRef(Py_None);
+    if (tag->is_end || tag->area_end == tag->area_start) {
+        attrs = Py_NewRef(NO_ATTRS);
     }
     else {
-        attrs = attrs_dict(self, s, tag);
+        PyObject *dict = attrs_dict(self, s, tag);
+        if (dict == NULL) {
+            Py_DECREF(name);
+            return -1;
+        }
+        attrs = PyDict_GET_SIZE(dict) ? PyDictProxy_New(dict) : Py_NewRef(NO_ATTRS);
+        Py_DECREF(dict);
         if (attrs == NULL) {
             Py_DECREF(name);
             return -1;
@@ -1634,6 +1643,15 @@ PyMODINIT_FUNC PyInit__cscan(void)
     PyObject *module;
     init_classes();
     init_known();
+    if (NO_ATTRS == NULL) {
+        PyObject *empty = PyDict_New();
+        if (empty == NULL)
+            return NULL;
+        NO_ATTRS = PyDictProxy_New(empty);
+        Py_DECREF(empty);
+        if (NO_ATTRS == NULL)
+            return NULL;
+    }
     if (PyType_Ready(&ScannerType) < 0)
         return NULL;
     module = PyModule_Create(&cscan_module);

@@ -83,11 +83,10 @@ import functools
 import re
 import sys
 from collections.abc import Callable, Collection, Iterator, Mapping
-from dataclasses import dataclass
 from functools import partial
 from html.entities import html5 as _HTML5_ENTITIES
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 try:
     from . import _cscan
@@ -97,9 +96,11 @@ except ImportError:  # installed without a C compiler: the Python engine does th
 __all__ = ["ENGINES", "Pairs", "PostbackScanner", "Tag", "TagScanner", "iter_tags"]
 
 
-@dataclass(frozen=True, slots=True)
-class Tag:
-    """One start or end tag, as the HTML5 tokenizer emits it, with its byte span."""
+class Tag(NamedTuple):
+    """One start or end tag, as the HTML5 tokenizer emits it, with its byte span.
+
+    (A named tuple: the compiled engine's tuples become tags without a call each.)
+    """
 
     name: str
     is_end: bool
@@ -625,10 +626,8 @@ def _compiled_reads(encoding: str) -> bool:
     )
 
 
-def _as_tag(item: tuple[str, bool, int, int, dict[str, str] | None, bool]) -> Tag:
-    name, is_end, start, end, attrs, self_closing = item
-    return Tag(name, is_end, start, end, MappingProxyType(attrs) if attrs else _NO_ATTRS,
-               self_closing)
+# The compiled engine's tag tuples have Tag's fields, in order (attributes as read-only views).
+_as_tag: Callable[[type[Tag], tuple[Any, ...]], Tag] = tuple.__new__
 
 
 class TagScanner:
@@ -665,7 +664,7 @@ class TagScanner:
         """
         items, decided = self._engine.scan(data, final)
         if self._compiled:
-            items = [_as_tag(item) for item in items]
+            items = [_as_tag(Tag, item) for item in items]
         return items, decided
 
 
@@ -697,7 +696,7 @@ class PostbackScanner:
     def scan(self, data: bytes, *, final: bool) -> tuple[list[Tag | Pairs], int]:
         items, decided = self._engine.scan(data, final)
         if self._compiled:
-            items = [item if type(item) is dict else _as_tag(item) for item in items]
+            items = [item if type(item) is dict else _as_tag(Tag, item) for item in items]
         return items, decided
 
 
