@@ -43,7 +43,7 @@ MODES: dict[str, tuple[Callable[[bytes], WSGIApplication], str]] = {
     "buffered": (buffered_app, "[page]"),
     # Flask (Werkzeug's ClosingIterator) and Django hand over a rendered page like this.
     "iterable": (lambda page: streamed_app(page, chunk_size=len(page)),
-                 "the page in one piece from a generator"),
+                 "one piece from a generator"),
     "streamed": (streamed_app, "8 KB pieces from a generator"),
 }
 
@@ -159,7 +159,7 @@ def main() -> int:
         ("regex: " + FORM_TAG.pattern.decode() + " findall", regex),
         ("html.parser.HTMLParser().feed(page)", times["html.parser"]),
     ]
-    width = 48
+    width = 50
     print(f"{'':{width}} {'per call':>12} {'x regex':>9}")
     for label, seconds in rows:
         print(f"{label:{width}} {fmt(seconds):>12} {seconds / regex:8.2f}x")
