@@ -87,20 +87,13 @@ static int eq_ci(const unsigned char *s, Py_ssize_t len, const char *lit)
     return lit[len] == '\0';
 }
 
-/* first offset >= pos where the lowercase literal lit starts (ASCII case-insensitive), or -1 */
-static Py_ssize_t find_ci(const unsigned char *s, Py_ssize_t n, Py_ssize_t pos,
-                          const char *lit, Py_ssize_t m)
+/* s starts with the m bytes of the lowercase literal lit (ASCII case-insensitive) */
+static int starts_ci(const unsigned char *s, const char *lit, Py_ssize_t m)
 {
-    Py_ssize_t p, k;
-    for (p = pos; p + m <= n; p++) {
-        if (lower(s[p]) != (unsigned char)lit[0])
-            continue;
-        for (k = 1; k < m && lower(s[p + k]) == (unsigned char)lit[k]; k++)
-            ;
-        if (k == m)
-            return p;
-    }
-    return -1;
+    Py_ssize_t k;
+    for (k = 0; k < m && lower(s[k]) == (unsigned char)lit[k]; k++)
+        ;
+    return k == m;
 }
 
 static Py_ssize_t find_bytes(const unsigned char *s, Py_ssize_t n, Py_ssize_t pos,
@@ -1041,7 +1034,8 @@ static const char *raw_name(const TagInfo *tag)
 
 static PyObject *NO_ATTRS; /* a read-only empty mapping, shared by tags without attributes */
 
-static int wanted_by_name(Scanner *self, const TagInfo *tag)
+/* (small, and every tag goes through it: inline) */
+static inline int wanted_by_name(Scanner *self, const TagInfo *tag)
 {
     Py_ssize_t k, count;
     if (self->names == NULL)
@@ -1069,8 +1063,7 @@ static int hinted(Scanner *self, const unsigned char *s, const TagInfo *tag)
         for (k = 0; k < count; k++) {
             PyObject *hint = PyTuple_GET_ITEM(self->hints, k);
             Py_ssize_t m = PyBytes_GET_SIZE(hint);
-            if (p + m <= tag->area_end
-                && find_ci(s, p + m, p, PyBytes_AS_STRING(hint), m) == p)
+            if (p + m <= tag->area_end && starts_ci(s + p, PyBytes_AS_STRING(hint), m))
                 return 1;
         }
     }
@@ -1395,8 +1388,7 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
             UNDECIDED(i); /* an unterminated tag runs to the end of the document */
         if (tag.odd_name && canonical_key(self, s, &tag) < 0)
             return -1;
-        want = self->names == NULL || (tag.known >= 0 ? self->wanted_known[tag.known]
-                                                       : wanted_by_name(self, &tag));
+        want = wanted_by_name(self, &tag);
         if (!want && tag.area_end > tag.area_start && PyTuple_GET_SIZE(self->hints)) {
             if (!self->postbacks)
                 want = hinted(self, s, &tag);

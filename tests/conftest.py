@@ -121,21 +121,27 @@ def hidden_fields(body: bytes, form_index: int = 0) -> dict[str, str]:
     return found
 
 
-@pytest.fixture(scope="module", params=["python", "compiled"])
-def scanner_engine(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Run a module's tests once with each scanner engine (see ``html_scan.ENGINES``).
+def require_engine(engine: str) -> None:
+    """Skip a test of a scanner engine this installation lacks; under ``CI=true``, fail it.
 
-    The compiled engine is built by ``pip install`` where a C compiler is present; without it
-    its tests are skipped, except under ``CI=true``, where a missing engine is a failure.
+    The compiled engine is built by ``pip install`` where a C compiler is present.
     """
     from postback_middleware import html_scan
 
-    engine = request.param
     if engine not in html_scan.ENGINES:
         message = "the compiled scanner engine is not built (no C compiler at install time?)"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)
+
+
+@pytest.fixture(scope="module", params=["python", "compiled"])
+def scanner_engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run a module's tests once with each scanner engine (see ``html_scan.ENGINES``)."""
+    from postback_middleware import html_scan
+
+    engine = request.param
+    require_engine(engine)
     saved = html_scan._default_engine
     html_scan._default_engine = engine
     try:

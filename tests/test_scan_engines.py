@@ -8,7 +8,6 @@ far each piece is decided must be equal, and so must the postback pairs the rewr
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
@@ -18,16 +17,8 @@ from hypothesis import strategies as st
 from postback_middleware import html_scan
 from postback_middleware.html_scan import Pairs, PostbackScanner, Tag, TagScanner
 
+from .conftest import require_engine
 from .test_html_scan import _FRAGMENTS
-
-
-def _compiled_built() -> None:
-    if "compiled" not in html_scan.ENGINES:
-        message = "the compiled scanner engine is not built (no C compiler at install time?)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-
 
 Item = tuple[Any, ...]
 
@@ -56,7 +47,7 @@ def _scan(scanner: Any, document: bytes, cuts: list[int]) -> tuple[list[Item], l
 
 
 def _both(make: Any, document: bytes, cuts: list[int]) -> None:
-    _compiled_built()
+    require_engine("compiled")
     assert _scan(make("python"), document, cuts) == _scan(make("compiled"), document, cuts)
 
 
@@ -146,7 +137,7 @@ def test_which_encodings_the_compiled_engine_reads(encoding: str, compiled: bool
 
 
 def test_the_python_engine_reads_what_the_compiled_one_cannot() -> None:
-    _compiled_built()
+    require_engine("compiled")
     document = "<form><a title='\u30d5'>".encode("shift_jis")
     assert [t.attrs for t in TagScanner(encoding="shift_jis").scan(document, final=True)[0]][1] \
         == {"title": "\u30d5"}
@@ -159,8 +150,7 @@ def test_the_python_engine_reads_what_the_compiled_one_cannot() -> None:
 
 @pytest.fixture(params=["python", "compiled"])
 def engine(request: pytest.FixtureRequest) -> str:
-    if request.param == "compiled":
-        _compiled_built()
+    require_engine(request.param)
     return str(request.param)
 
 
