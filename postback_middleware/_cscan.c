@@ -87,6 +87,33 @@ static int eq_ci(const unsigned char *s, Py_ssize_t len, const char *lit)
     return lit[len] == '\0';
 }
 
+static inline uint64_t load8(const void *p)
+{
+    uint64_t word;
+    memcpy(&word, p, 8);
+    return word;
+}
+
+/* s[0:8] equals lit[0:8], 8 bytes of [a-z0-9-], ASCII case-insensitive: a letter's case bit
+ * (0x20, where the literal has bit 0x40) is set in s before comparing, other bytes compare
+ * exactly. */
+static inline int eq8_ci(const unsigned char *s, const char *lit)
+{
+    uint64_t word = load8(lit);
+    return (load8(s) | ((word & 0x4040404040404040ull) >> 1)) == word;
+}
+
+/* eq_ci for a literal of at least 8 bytes of [a-z0-9-] whose length is len: a word at a time
+ * (the last word may overlap the one before). */
+static inline int eq_ci_long(const unsigned char *s, Py_ssize_t len, const char *lit)
+{
+    Py_ssize_t i;
+    for (i = 0; i + 8 <= len; i += 8)
+        if (!eq8_ci(s + i, lit + i))
+            return 0;
+    return i == len || eq8_ci(s + len - 8, lit + len - 8);
+}
+
 /* s starts with the m bytes of the lowercase literal lit (ASCII case-insensitive) */
 static int starts_ci(const unsigned char *s, const char *lit, Py_ssize_t m)
 {
@@ -204,16 +231,30 @@ static const struct { const char *name; int flags; } KNOWN[] = {
 };
 #define N_KNOWN (sizeof(KNOWN) / sizeof(KNOWN[0]))
 #define KNOWN_SLOTS 512 /* power of two, well above 2 * N_KNOWN */
+#define KNOWN_MAX_LEN 15 /* the longest name in KNOWN ("annotation-xml") fits, with a NUL */
 static int known_index[KNOWN_SLOTS]; /* index into KNOWN + 1; 0: empty */
+static uint64_t known_words[N_KNOWN][2]; /* each name zero-padded: compared in two steps */
 static Py_ssize_t known_len[N_KNOWN];
+
+/* A name of at most KNOWN_MAX_LEN bytes, lowercased and zero-padded into two words. */
+static inline void name_words(const unsigned char *s, Py_ssize_t len, uint64_t words[2])
+{
+    unsigned char *bytes = (unsigned char *)words;
+    Py_ssize_t i;
+    words[0] = words[1] = 0;
+    for (i = 0; i < len; i++)
+        bytes[i] = lower(s[i]);
+}
 
 static void init_known(void)
 {
     size_t k;
     for (k = 0; k < N_KNOWN; k++) {
         const char *name = KNOWN[k].name;
-        uint32_t slot = name_hash((const unsigned char *)name, (Py_ssize_t)strlen(name));
-        known_len[k] = (Py_ssize_t)strlen(name);
+        Py_ssize_t len = (Py_ssize_t)strlen(name);
+        uint32_t slot = name_hash((const unsigned char *)name, len);
+        name_words((const unsigned char *)name, len, known_words[k]);
+        known_len[k] = len;
         while (known_index[slot & (KNOWN_SLOTS - 1)])
             slot++;
         known_index[slot & (KNOWN_SLOTS - 1)] = (int)k + 1;
@@ -224,9 +265,14 @@ static void init_known(void)
 static int known(const unsigned char *s, Py_ssize_t len, uint32_t hash)
 {
     uint32_t slot = hash;
+    uint64_t words[2];
     int k;
+    if (len > KNOWN_MAX_LEN)
+        return -1;
+    name_words(s, len, words);
     while ((k = known_index[slot & (KNOWN_SLOTS - 1)]) != 0) {
-        if (known_len[k - 1] == len && eq_ci(s, len, KNOWN[k - 1].name))
+        if (known_words[k - 1][0] == words[0] && known_words[k - 1][1] == words[1]
+            && known_len[k - 1] == len)
             return k - 1;
         slot++;
     }
@@ -428,6 +474,7 @@ typedef struct {
     int postbacks;
     PyObject *decode_text;  /* callable(bytes) -> str */
     PyObject *decode_value; /* callable(bytes) -> str */
+    PyTypeObject *tag_type; /* html_scan.Tag: a tuple subclass, made here without a call */
     /* tree model (html_scan._Tree) */
     Node *stack;
     Py_ssize_t stack_len, stack_cap;
@@ -540,13 +587,13 @@ static inline int classify_attr(const unsigned char *name, Py_ssize_t len)
     case 4:
         return eq_ci(name, len, "name") ? AT_NAME : -1;
     case 10:
-        return eq_ci(name, len, "formaction") ? AT_FORMACTION : -1;
+        return eq_ci_long(name, len, "formaction") ? AT_FORMACTION : -1;
     case 13:
-        return eq_ci(name, len, "data-postback") ? AT_TARGET : -1;
+        return eq_ci_long(name, len, "data-postback") ? AT_TARGET : -1;
     case 17:
-        return eq_ci(name, len, "data-autopostback") ? AT_AUTO : -1;
+        return eq_ci_long(name, len, "data-autopostback") ? AT_AUTO : -1;
     case 22:
-        return eq_ci(name, len, "data-postback-argument") ? AT_ARGUMENT : -1;
+        return eq_ci_long(name, len, "data-postback-argument") ? AT_ARGUMENT : -1;
     default:
         return -1;
     }
@@ -1107,10 +1154,23 @@ static int emit_tag(Scanner *self, const unsigned char *s, const TagInfo *tag, P
             return -1;
         }
     }
-    item = Py_BuildValue("(NOnnNO)", name, tag->is_end ? Py_True : Py_False, tag->start,
-                         tag->end, attrs, tag->self_closing ? Py_True : Py_False);
-    if (item == NULL)
+    /* a Tag, as tuple.__new__(Tag, fields) makes it */
+    item = self->tag_type->tp_alloc(self->tag_type, 6);
+    if (item == NULL) {
+        Py_DECREF(name);
+        Py_DECREF(attrs);
         return -1;
+    }
+    PyTuple_SET_ITEM(item, 0, name);
+    PyTuple_SET_ITEM(item, 1, Py_NewRef(tag->is_end ? Py_True : Py_False));
+    PyTuple_SET_ITEM(item, 2, PyLong_FromSsize_t(tag->start));
+    PyTuple_SET_ITEM(item, 3, PyLong_FromSsize_t(tag->end));
+    PyTuple_SET_ITEM(item, 4, attrs);
+    PyTuple_SET_ITEM(item, 5, Py_NewRef(tag->self_closing ? Py_True : Py_False));
+    if (PyTuple_GET_ITEM(item, 2) == NULL || PyTuple_GET_ITEM(item, 3) == NULL) {
+        Py_DECREF(item);
+        return -1;
+    }
     result = PyList_Append(out, item);
     Py_DECREF(item);
     return result;
@@ -1466,15 +1526,20 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
 static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
 {
     static char *keywords[] = {"encoding", "names", "hints", "postbacks", "decode_text",
-                               "decode_value", NULL};
+                               "decode_value", "tag_type", NULL};
     const char *encoding;
-    PyObject *names, *hints, *decode_text, *decode_value;
+    PyObject *names, *hints, *decode_text, *decode_value, *tag_type;
     int postbacks;
     Py_ssize_t k;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "sOO!pOO", keywords, &encoding, &names,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "sOO!pOOO!", keywords, &encoding, &names,
                                      &PyTuple_Type, &hints, &postbacks, &decode_text,
-                                     &decode_value))
+                                     &decode_value, &PyType_Type, &tag_type))
         return -1;
+    if (!PyType_IsSubtype((PyTypeObject *)tag_type, &PyTuple_Type)
+        || ((PyTypeObject *)tag_type)->tp_basicsize != PyTuple_Type.tp_basicsize) {
+        PyErr_SetString(PyExc_TypeError, "tag_type must be a tuple subclass without slots");
+        return -1;
+    }
     if (names != Py_None && !PyTuple_Check(names)) {
         PyErr_SetString(PyExc_TypeError, "names must be a tuple of bytes or None");
         return -1;
@@ -1527,6 +1592,7 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
     Py_XSETREF(self->hints, Py_NewRef(hints));
     Py_XSETREF(self->decode_text, Py_NewRef(decode_text));
     Py_XSETREF(self->decode_value, Py_NewRef(decode_value));
+    Py_XSETREF(self->tag_type, (PyTypeObject *)Py_NewRef(tag_type));
     self->postbacks = postbacks;
     return 0;
 }
@@ -1542,6 +1608,7 @@ static void Scanner_dealloc(Scanner *self)
     Py_CLEAR(self->hints);
     Py_CLEAR(self->decode_text);
     Py_CLEAR(self->decode_value);
+    Py_CLEAR(self->tag_type);
     Py_CLEAR(self->batch);
     pairs_clear(&self->in_scope);
     PyMem_Free(self->in_scope.slots);
@@ -1556,6 +1623,7 @@ static int Scanner_traverse(Scanner *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->decode_text);
     Py_VISIT(self->decode_value);
+    Py_VISIT(self->tag_type);
     Py_VISIT(self->batch);
     return 0;
 }
@@ -1564,6 +1632,7 @@ static int Scanner_clear(Scanner *self)
 {
     Py_CLEAR(self->decode_text);
     Py_CLEAR(self->decode_value);
+    Py_CLEAR(self->tag_type);
     Py_CLEAR(self->batch);
     return 0;
 }
@@ -1577,7 +1646,8 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *args, PyObject *kwds)
     Py_ssize_t decided;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "y*p", keywords, &data, &final))
         return NULL;
-    if (self->hints == NULL || self->decode_text == NULL || self->decode_value == NULL) {
+    if (self->hints == NULL || self->decode_text == NULL || self->decode_value == NULL
+        || self->tag_type == NULL) {
         PyBuffer_Release(&data);
         PyErr_SetString(PyExc_RuntimeError, "Scanner is not initialised");
         return NULL;

@@ -13,5 +13,6 @@ class Scanner:
         postbacks: bool,
         decode_text: Callable[[bytes], str],
         decode_value: Callable[[bytes], str],
+        tag_type: type[tuple[Any, ...]],
     ) -> None: ...
     def scan(self, data: bytes, final: bool) -> tuple[list[Any], int]: ...

@@ -65,6 +65,11 @@ class Transcoder:
             except LookupError:
                 self.scan_encoding = "utf-8"  # an unknown label: only attribute text is affected
 
+    @property
+    def is_identity(self) -> bool:
+        """Whether the scanner reads the page's own bytes (every encoding but UTF-16)."""
+        return self._decoder is None
+
     def to_scanner(self, data: bytes, *, final: bool = False) -> bytes:
         if self._decoder is None:
             return data

@@ -99,7 +99,7 @@ __all__ = ["ENGINES", "Pairs", "PostbackScanner", "Tag", "TagScanner", "iter_tag
 class Tag(NamedTuple):
     """One start or end tag, as the HTML5 tokenizer emits it, with its byte span.
 
-    (A named tuple: the compiled engine's tuples become tags without a call each.)
+    (A named tuple: the compiled engine makes them as plain tuples, without a call each.)
     """
 
     name: str
@@ -560,46 +560,52 @@ def _engine(
     postbacks: bool,
 ) -> Any:
     """The scanning engine: both have ``scan(data, final) -> (items, decided)``."""
+    if names is not None and not isinstance(names, tuple | frozenset):
+        names = tuple(names)
+    return _engine_maker(engine or _default_engine, encoding, names, tuple(hints), postbacks)()
+
+
+@functools.lru_cache(maxsize=256)  # a process scans with a few kinds of scanner, page after page
+def _engine_maker(
+    engine: Engine | None,
+    encoding: str,
+    names: tuple[str, ...] | frozenset[str] | None,
+    hints: tuple[bytes, ...],
+    postbacks: bool,
+) -> Callable[[], Any]:
+    """What makes an engine of this kind: the choice and its lookups, done once per kind."""
     hints = tuple(hint.lower() for hint in hints)
-    engine = engine or _default_engine
-    name_bytes = None if names is None else _name_bytes(
-        names if isinstance(names, tuple | frozenset) else tuple(names))
+    name_bytes = None if names is None else _name_bytes(names)
     if engine is None:
         usable = (_cscan is not None and _compiled_reads(encoding)
                   and (names is None or name_bytes is not None))
         engine = "compiled" if usable else "python"
     if engine == "python":
-        return _PythonEngine(encoding=encoding, names=names, hints=hints, postbacks=postbacks)
+        return partial(_PythonEngine, encoding=encoding, names=names, hints=hints,
+                       postbacks=postbacks)
     if _cscan is None:
         raise RuntimeError("the compiled scanner is not built (no C compiler at install time?)")
     if not _compiled_reads(encoding):
         raise ValueError(f"the compiled scanner cannot read {encoding!r}")
     if names is not None and name_bytes is None:
         raise ValueError("the compiled scanner takes ASCII tag names only")
-    codec, decode_text, decode_value = _decoders(encoding)
-    return _cscan.Scanner(
-        encoding=codec,
+    return partial(
+        _cscan.Scanner,
+        encoding=codecs.lookup(encoding).name,
         names=name_bytes,
         hints=hints,
         postbacks=postbacks,
-        decode_text=decode_text,
-        decode_value=decode_value,
+        decode_text=partial(_text, encoding=encoding),
+        decode_value=partial(_value, encoding=encoding),
+        tag_type=Tag,
     )
 
 
-@functools.lru_cache(maxsize=64)
 def _name_bytes(names: tuple[str, ...] | frozenset[str]) -> tuple[bytes, ...] | None:
     """Tag names as the compiled engine takes them, or None if one is not plain ASCII."""
     if not all(name.isascii() and "\x00" not in name for name in names):
         return None
     return tuple(name.encode("ascii") for name in names)
-
-
-@functools.lru_cache(maxsize=64)
-def _decoders(encoding: str) -> tuple[str, Callable[[bytes], str], Callable[[bytes], str]]:
-    """The compiled engine's codec name and its slow-path decoders, made once per encoding."""
-    return (codecs.lookup(encoding).name, partial(_text, encoding=encoding),
-            partial(_value, encoding=encoding))
 
 
 @functools.lru_cache(maxsize=64)  # encodings a site serves: a handful
@@ -626,10 +632,6 @@ def _compiled_reads(encoding: str) -> bool:
     )
 
 
-# The compiled engine's tag tuples have Tag's fields, in order (attributes as read-only views).
-_as_tag: Callable[[type[Tag], tuple[Any, ...]], Tag] = tuple.__new__
-
-
 class TagScanner:
     """Tokenizes a document that arrives in pieces (a streamed response).
 
@@ -654,7 +656,6 @@ class TagScanner:
         engine: Engine | None = None,
     ) -> None:
         self._engine = _engine(engine, encoding, names, attr_hints, postbacks=False)
-        self._compiled = not isinstance(self._engine, _PythonEngine)
 
     def scan(self, data: bytes, *, final: bool) -> tuple[list[Tag], int]:
         """The tags of ``data`` (offsets into it) and how far it is tokenized.
@@ -662,10 +663,7 @@ class TagScanner:
         With ``final`` the data runs to the end of the document and is tokenized to its end;
         otherwise the caller keeps ``data[safe:]`` and passes it again, followed by more.
         """
-        items, decided = self._engine.scan(data, final)
-        if self._compiled:
-            items = [_as_tag(Tag, item) for item in items]
-        return items, decided
+        return self._engine.scan(data, final)  # type: ignore[no-any-return]
 
 
 class PostbackScanner:
@@ -691,13 +689,9 @@ class PostbackScanner:
         engine: Engine | None = None,
     ) -> None:
         self._engine = _engine(engine, encoding, names, _POSTBACK_HINTS, postbacks=True)
-        self._compiled = not isinstance(self._engine, _PythonEngine)
 
     def scan(self, data: bytes, *, final: bool) -> tuple[list[Tag | Pairs], int]:
-        items, decided = self._engine.scan(data, final)
-        if self._compiled:
-            items = [item if type(item) is dict else _as_tag(Tag, item) for item in items]
-        return items, decided
+        return self._engine.scan(data, final)  # type: ignore[no-any-return]
 
 
 _NAME_CACHE: dict[str, dict[bytes, str]] = {}

@@ -66,10 +66,21 @@ def action_path(action: str | None, page_url: str) -> str | None:
 
 
 def hidden_input(name: str, value: str, *, with_id: bool) -> bytes:
+    if not value:  # most fields of every form: made once
+        return _empty_input(name, with_id)
+    return _input(name, value, with_id)
+
+
+def _input(name: str, value: str, with_id: bool) -> bytes:
     id_attr = f' id="{name}"' if with_id else ""
     if "&" in value or "<" in value or ">" in value or '"' in value or "'" in value:
         value = html.escape(value, quote=True)  # (tokens never need it)
     return f'<input type="hidden" name="{name}"{id_attr} value="{value}" />'.encode("ascii")
+
+
+@functools.lru_cache(maxsize=64)  # a few reserved names, with and without an id
+def _empty_input(name: str, with_id: bool) -> bytes:
+    return _input(name, "", with_id)
 
 
 @dataclass
@@ -162,18 +173,26 @@ class FormRewriter:
 
     def _rewrite(self, data: bytes, *, final: bool) -> bytes:
         tags, decided = self._scanner.scan(data, final=final)
-        self._kept = data[decided:]
-        data = data[:decided]
-        # (the scanner returns every tag whose id starts with "__")
-        self._taken_ids.update(
-            tag.attrs["id"] for tag in tags
-            if isinstance(tag, Tag) and tag.attrs.get("id", "") in f.RESERVED
-        )
+        if decided < len(data):
+            self._kept = data[decided:]
+            data = data[:decided]
+        else:
+            self._kept = b""
+        if not final and len(tags) <= 1:
+            only = tags[0] if tags else None
+            if not isinstance(only, Tag):
+                # Most pieces of a long page: no tag to act on, at most a batch of pairs.
+                if only and self._open is not None:
+                    self._open.add_pairs(only)
+                return data
+        for tag in tags:  # (the scanner returns every tag whose id starts with "__")
+            if not isinstance(tag, dict) and tag.attrs.get("id", "") in f.RESERVED:
+                self._taken_ids.add(tag.attrs["id"])
         insertions: list[tuple[int, bytes]] = []
         started_here: list[PostForm] = []  # forms whose start tag is in this piece
         head_end = None
         for tag in tags:
-            if not isinstance(tag, Tag):  # the pairs declared since the previous tag
+            if isinstance(tag, dict):  # the pairs declared since the previous tag
                 if self._open is not None:
                     self._open.add_pairs(tag)
                 continue

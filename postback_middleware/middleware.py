@@ -19,6 +19,7 @@ reaches the client as a traceback.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -217,7 +218,7 @@ class PostbackMiddleware:
             )
 
         if panels:
-            return partial.answer(run, start_response, page_url=request_uri(environ),
+            return partial.answer(run, start_response, page_url=_page_url(environ),
                                   panel_ids=panels)
         return run(start_response)
 
@@ -246,7 +247,7 @@ class PostbackMiddleware:
             environ.get("SCRIPT_NAME", ""), script_nonce(page.header("content-security-policy"))
         )
         return FormRewriter(
-            page_url=request_uri(environ),
+            page_url=_page_url(environ),
             encoding=page.charset,
             sign_form=sign_form,
             script_tag=tag,
@@ -323,6 +324,22 @@ _REASONS = {400: "Bad Request", 403: "Forbidden", 411: "Length Required", 413: "
 def _request_path(environ: WSGIEnvironment) -> str:
     """The path tokens are bound to, as WSGI gives it (latin-1 text of the raw bytes)."""
     return str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
+
+
+def _page_url(environ: WSGIEnvironment) -> str:
+    """The page's URL as the browser sees it (forms' actions resolve against it)."""
+    return _url_of(*map(environ.get, _URL_KEYS))
+
+
+_URL_KEYS = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME",
+             "PATH_INFO", "QUERY_STRING")  # what wsgiref's request_uri reads
+
+
+@functools.lru_cache(maxsize=1024)  # pages are requested again and again
+def _url_of(*values: str | None) -> str:
+    environ = {key: value for key, value in zip(_URL_KEYS, values, strict=True)
+               if value is not None}
+    return request_uri(environ)
 
 
 def _refuse_reserved_query(query: str) -> None:

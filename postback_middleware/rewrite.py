@@ -54,7 +54,10 @@ class Page:
 
     def header(self, name: str) -> str | None:
         name = name.lower()
-        return next((value for key, value in self.headers if key.lower() == name), None)
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return None
 
 
 class Rewriter(Protocol):
@@ -129,6 +132,7 @@ class Coding:
         self._decoder: Any = zlib.decompressobj(31 if gzip_coding else 15) if coding else None
         self._encoder: Any = zlib.compressobj(wbits=31 if gzip_coding else 15) if coding else None
         self._header_checked = coding != "deflate"
+        self.is_identity = not coding
 
     def decode(self, data: bytes) -> bytes:
         if self._decoder is None or not data:
@@ -160,6 +164,9 @@ class _Pipeline:
         self._coding = Coding(page.content_encoding)
         self._charset: charset.Transcoder | None = None
         self._rewriter: Rewriter | None = None
+        # The rewriter's feed, once known to take the pieces as they are (the common case:
+        # no content coding, an ASCII-compatible charset): each piece then costs one call.
+        self._feed_as_is: Callable[[bytes], bytes] | None = None
 
     def _begin(self, first: bytes) -> tuple[charset.Transcoder, Rewriter]:
         """Settle the charset from the first bytes (if the headers did not) and start."""
@@ -168,6 +175,8 @@ class _Pipeline:
             self._charset = charset.Transcoder(label, first)
             self.page.charset = self._charset.scan_encoding
             self._rewriter = self._make_rewriter(self.page)
+            if self._coding.is_identity and self._charset.is_identity:
+                self._feed_as_is = self._rewriter.feed
         return self._charset, self._rewriter
 
     def whole(self, body: bytes) -> bytes | None:
@@ -181,6 +190,8 @@ class _Pipeline:
 
     def feed(self, chunk: bytes) -> bytes:
         """A piece of a streamed page: what can be sent now."""
+        if self._feed_as_is is not None:
+            return self._feed_as_is(chunk)
         data = self._coding.decode(chunk)
         if not data and self._rewriter is None:
             return b""  # e.g. only a gzip header so far: nothing to sniff yet
@@ -251,8 +262,9 @@ class _Capture:
         if exc_info is not None and exc_info[1] is not None and self.headers_sent:
             raise exc_info[1].with_traceback(exc_info[2])  # PEP 3333: too late for new headers
         self.started = True
-        opted_out = any(k.lower() == SKIP_HEADER for k, _ in headers)
-        headers = [(k, v) for k, v in headers if k.lower() != SKIP_HEADER]
+        kept = [(k, v) for k, v in headers if k.lower() != SKIP_HEADER]
+        opted_out = len(kept) < len(headers)
+        headers = kept
         self.page = None if opted_out else choose_page(self.environ, status, headers)
         self.buffer = []
         if self.page is None:
@@ -300,7 +312,8 @@ class RewritingResponse:
                 yield self._failed()
                 return
             if out:
-                self._send_streaming_headers(page)
+                if not capture.headers_sent:
+                    self._send_streaming_headers(page)
                 yield out
         page = capture.page
         if page is None:

@@ -35,7 +35,7 @@ import enum
 import hashlib
 import hmac
 import json
-import secrets
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -81,6 +81,11 @@ def _derive(secret: bytes, salt: str) -> bytes:
     return signer.derive_key(secret)
 
 
+def _keyed(secret: bytes, salt: str) -> hmac.HMAC:
+    """HMAC-SHA256 under the key derived for ``salt``, to be copied for each message."""
+    return hmac.new(_derive(secret, salt), digestmod=hashlib.sha256)
+
+
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
@@ -91,12 +96,16 @@ def _b64(data: bytes) -> bytes:
 
 
 def _nonce(size: int) -> str:
-    """``secrets.token_urlsafe(size)``, spelled with :func:`_b64`."""
-    return _b64(secrets.token_bytes(size)).decode("ascii")
+    """``secrets.token_urlsafe(size)``, spelled with :func:`_b64` and the ``os.urandom`` that
+    ``secrets`` itself reads."""
+    return _b64(os.urandom(size)).decode("ascii")
 
 
-def _mac(key: bytes, message: bytes) -> bytes:
-    return _b64(hmac.digest(key, message, "sha256"))
+def _mac(keyed: hmac.HMAC, message: bytes) -> bytes:
+    """The signature of ``message``: a copy of the keyed HMAC (its key already hashed in)."""
+    mac = keyed.copy()
+    mac.update(message)
+    return _b64(mac.digest())
 
 
 # The one canonical JSON spelling, built once (json.dumps with options builds one per call).
@@ -151,9 +160,9 @@ class TokenSigner:
             raise ValueError("at least one secret key is required")
         # Derive every (key, purpose) pair once; a request then costs one HMAC per token.
         self._keys = {
-            purpose: [_derive(key, purpose.value) for key in secret_keys] for purpose in Purpose
+            purpose: [_keyed(key, purpose.value) for key in secret_keys] for purpose in Purpose
         }
-        self._user_keys = [_derive(key, _USER_SALT) for key in secret_keys]
+        self._user_keys = [_keyed(key, _USER_SALT) for key in secret_keys]
         self.max_age = max_age
         self.max_size = max_size
         # None: read time.time() on every call (so tests can move the clock).
