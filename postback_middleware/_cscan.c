@@ -6,7 +6,7 @@
  * differential and the engine-against-engine properties on both. Read html_scan.py first:
  * the comments here say what is particular to C.
  *
- * Scanner(encoding, names, hints, postbacks, decode_text, decode_value)
+ * Scanner(encoding, names, hints, postbacks, decode_text, decode_value, tag_type)
  *   encoding      codec of names and values. The caller passes only UTF-8 and single-byte
  *                 encodings in which ASCII bytes are ASCII characters and no other byte is
  *                 (html_scan._compiled_reads), so ASCII names are compared as lowercased
@@ -20,14 +20,18 @@
  *                 or an id beginning with "__".
  *   decode_text   Python function(bytes) -> str for names and values with CR or NUL,
  *   decode_value  and for values with "&" (character references): the rare slow path.
- * Scanner.scan(data, final) -> (items, decided), items in document order: tag tuples
- *   (name, is_end, start, end, attrs: read-only mapping, self_closing), html_scan.Tag's
- *   fields, and, in postbacks mode,
- *   dicts {target: [argument, ...]} of the pairs met since the previous item.
+ *   tag_type      html_scan.Tag, the tuple subclass the tags are made as.
+ * Scanner.scan(data, final) -> (items, decided), items in document order: tags
+ *   (name, is_end, start, end, attrs: read-only mapping, self_closing), and, in postbacks mode,
+ *   dicts {target: [argument, ...]} of the pairs met since the previous returned tag, given
+ *   just before the next one or at the end of the document (a batch spans calls).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* ------------------------------------------------------------------ bytes helpers */
 
@@ -121,6 +125,29 @@ static int starts_ci(const unsigned char *s, const char *lit, Py_ssize_t m)
     for (k = 0; k < m && lower(s[k]) == (unsigned char)lit[k]; k++)
         ;
     return k == m;
+}
+
+/* The offset of the first byte c in s[pos:n], or -1: memchr, with the first 16-byte blocks
+ * searched inline (SSE2, on every x86-64), since the next "<" of a page is most often a few
+ * bytes away and a call to memchr costs more than the search itself. */
+static inline Py_ssize_t find_byte(const unsigned char *s, Py_ssize_t pos, Py_ssize_t n,
+                                   unsigned char c)
+{
+    const unsigned char *hit;
+#ifdef __SSE2__
+    const __m128i wanted = _mm_set1_epi8((char)c);
+    int block;
+    for (block = 0; block < 4 && pos + 16 <= n; block++, pos += 16) {
+        __m128i bytes = _mm_loadu_si128((const __m128i *)(s + pos));
+        int mask = _mm_movemask_epi8(_mm_cmpeq_epi8(bytes, wanted));
+        if (mask)
+            return pos + __builtin_ctz((unsigned)mask);
+    }
+#endif
+    if (pos >= n)
+        return -1;
+    hit = memchr(s + pos, c, (size_t)(n - pos));
+    return hit == NULL ? -1 : hit - s;
 }
 
 static Py_ssize_t find_bytes(const unsigned char *s, Py_ssize_t n, Py_ssize_t pos,
@@ -380,8 +407,8 @@ typedef struct {
 
 /* ------------------------------------------------------------------ pairs already in a batch */
 
-/* (target, argument) pairs met since the last returned tag, so that each is given once. It
- * outlives the batches (and calls of scan), so it holds its own references. */
+/* The (target, argument) pairs of the batch, so that each is given once. (It holds its own
+ * references: a flushed batch belongs to the caller.) */
 typedef struct {
     uint64_t hash;
     PyObject *target, *argument; /* NULL: empty slot */
@@ -482,9 +509,9 @@ typedef struct {
     Py_ssize_t table_depth;
     Counts counts;                 /* open elements by name, names not in KNOWN */
     Py_ssize_t known_counts[N_KNOWN]; /* and those in KNOWN */
-    /* pairs gathered since the last item (postbacks mode) */
+    /* postbacks mode: the pairs met since the last returned tag, across calls of scan */
     PyObject *batch;
-    PairSet in_scope;         /* the pairs given since the last returned tag */
+    PairSet in_scope;         /* the same pairs, as a set */
     PyObject *last_target;    /* the target of the last pair (links repeat the same one) */
     PyObject *last_arguments; /* its list in the batch (borrowed), NULL after a flush */
     PyObject *key_owner; /* holds the current tag's decoded key, when it has one */
@@ -651,11 +678,11 @@ static Py_ssize_t tag_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t p, Ta
             while (q < n && is_ws(s[q]))
                 q++;
             if (q < n && (s[q] == '"' || s[q] == '\'')) {
-                const unsigned char *close = memchr(s + q + 1, s[q], (size_t)(n - q - 1));
-                if (close == NULL)
+                Py_ssize_t close = find_byte(s, q + 1, n, s[q]);
+                if (close < 0)
                     return -1; /* an unterminated quoted value runs to the end */
                 value_start = q + 1;
-                value_end = close - s;
+                value_end = close;
                 p = value_end + 1;
             }
             else {
@@ -741,8 +768,12 @@ static PyObject *decode(Scanner *self, const unsigned char *s, Py_ssize_t len, i
         }
         ascii &= c < 0x80;
     }
-    if (ascii)
-        return PyUnicode_DecodeASCII((const char *)s, len, NULL);
+    if (ascii) { /* (what PyUnicode_DecodeASCII does, without its checks again) */
+        PyObject *text = PyUnicode_New(len, 127);
+        if (text != NULL)
+            memcpy(PyUnicode_1BYTE_DATA(text), s, (size_t)len);
+        return text;
+    }
     if (self->utf8)
         return PyUnicode_DecodeUTF8((const char *)s, len, "replace");
     return PyUnicode_Decode((const char *)s, len, self->encoding, "replace");
@@ -1367,14 +1398,12 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
     Py_ssize_t pos = 0;
 #define UNDECIDED(at) return final ? n : (at)
     for (;;) {
-        const unsigned char *lt = pos < n ? memchr(s + pos, '<', (size_t)(n - pos)) : NULL;
-        Py_ssize_t i;
+        Py_ssize_t i = find_byte(s, pos, n, '<');
         unsigned char c;
         TagInfo tag;
         int want, raw;
-        if (lt == NULL)
+        if (i < 0)
             return n;
-        i = lt - s;
         if (i + 1 >= n)
             UNDECIDED(i); /* a "<" at the very end may open a tag once more bytes come */
         c = s[i + 1];
@@ -1637,21 +1666,27 @@ static int Scanner_clear(Scanner *self)
     return 0;
 }
 
-static PyObject *Scanner_scan(Scanner *self, PyObject *args, PyObject *kwds)
+/* scan(data, final), positional (METH_FASTCALL: a streamed page calls it for every piece) */
+static PyObject *Scanner_scan(Scanner *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    static char *keywords[] = {"data", "final", NULL};
     Py_buffer data;
     int final;
     PyObject *out, *result;
     Py_ssize_t decided;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "y*p", keywords, &data, &final))
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "scan() takes two arguments: data, final");
+        return NULL;
+    }
+    final = PyObject_IsTrue(args[1]);
+    if (final < 0)
         return NULL;
     if (self->hints == NULL || self->decode_text == NULL || self->decode_value == NULL
         || self->tag_type == NULL) {
-        PyBuffer_Release(&data);
         PyErr_SetString(PyExc_RuntimeError, "Scanner is not initialised");
         return NULL;
     }
+    if (PyObject_GetBuffer(args[0], &data, PyBUF_SIMPLE) < 0)
+        return NULL;
     out = PyList_New(0);
     if (out == NULL) {
         PyBuffer_Release(&data);
@@ -1662,19 +1697,21 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *args, PyObject *kwds)
     else
         decided = scan_data(self, (const unsigned char *)data.buf, data.len, final, out);
     PyBuffer_Release(&data);
-    if (decided < 0 || flush_batch(self, out) < 0) {
+    if (decided < 0 || (final && flush_batch(self, out) < 0)) {
         Py_CLEAR(self->batch);
         pairs_clear(&self->in_scope);
         self->last_arguments = NULL;
         Py_DECREF(out);
         return NULL;
     }
+    if (final)
+        pairs_clear(&self->in_scope); /* the end of the document ends the stretch */
     result = Py_BuildValue("(Nn)", out, decided);
     return result;
 }
 
 static PyMethodDef Scanner_methods[] = {
-    {"scan", (PyCFunction)(void (*)(void))Scanner_scan, METH_VARARGS | METH_KEYWORDS,
+    {"scan", (PyCFunction)(void (*)(void))Scanner_scan, METH_FASTCALL,
      "scan(data, final) -> (items, decided)"},
     {NULL, NULL, 0, NULL},
 };

@@ -670,15 +670,18 @@ class PostbackScanner:
     """What the rewriter needs from a page: the tags named ``names`` and the postback pairs.
 
     :meth:`scan` works as :meth:`TagScanner.scan`, but returns, in document order, the tags
-    named ``names``, :data:`Pairs` dicts of the pairs declared since the previous item
-    (``data-postback`` is the target, ``data-postback-argument`` the argument, empty by
+    named ``names``, :data:`Pairs` dicts of the pairs declared since the previous returned
+    tag (``data-postback`` is the target, ``data-postback-argument`` the argument, empty by
     default; an ``input``, ``select`` or ``textarea`` marked ``data-autopostback`` gives
     its ``name`` with an empty argument), and, after its pairs, any start tag that has a
     ``formaction`` (the caller decides where that button may post) or an ``id`` beginning
-    with ``__`` (the caller's own field ids must stay unique). Each pair is given once between
-    two returned tags, across calls: the batches of one stretch never repeat a pair. Both
-    engines gather the pairs themselves, so a page's hundreds of postback links cost no Python
-    object each.
+    with ``__`` (the caller's own field ids must stay unique).
+
+    The pairs of a stretch between two returned tags come in one dict, each pair once, just
+    before the tag that ends the stretch (or at the end of the document), however many calls
+    the stretch spans: the pieces in the middle of a long streamed form return nothing at
+    all. Both engines gather the pairs themselves, so a page's hundreds of postback links
+    cost no Python object each.
     """
 
     def __init__(
@@ -722,15 +725,18 @@ class _PythonEngine:
             else None
         )
         self._postbacks = postbacks
-        self._batch: Pairs | None = None  # pairs met since the last item (postbacks mode)
-        self._in_scope: set[tuple[str, str]] = set()  # pairs given since the last returned tag
+        # Postbacks mode: the pairs met since the last returned tag, and the same as a set.
+        self._batch: Pairs | None = None
+        self._in_scope: set[tuple[str, str]] = set()
 
     def scan(self, data: bytes, final: bool) -> tuple[list[Any], int]:
         out: list[Any] = []
         decided = len(data) if self._plaintext else self._scan(data, final, out)
-        if self._batch is not None:
-            out.append(self._batch)
-            self._batch = None
+        if final:  # the end of the document ends the stretch
+            if self._batch is not None:
+                out.append(self._batch)
+                self._batch = None
+            self._in_scope.clear()
         return out, decided
 
     def _wants(self, name: str, area: bytes | None, full_area: bytes | None) -> int:
@@ -767,7 +773,7 @@ class _PythonEngine:
         self._in_scope.clear()  # a returned tag starts a new scope for the pairs
 
     def _add_pair(self, target: str, argument: str) -> None:
-        """Add a pair to the batch, unless given since the last returned tag."""
+        """Add a pair to the batch, unless already in it."""
         if (target, argument) not in self._in_scope:
             self._in_scope.add((target, argument))
             if self._batch is None:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 
 from . import fields as f
-from .html_scan import Pairs, PostbackScanner, Tag
+from .html_scan import Pairs, PostbackScanner
 
 log = logging.getLogger("postback_middleware")
 
@@ -91,10 +91,7 @@ class PostForm:
     action_path: str  # the path its tokens are bound to (WSGI form: latin-1 text)
     # target -> its arguments, in page order, each pair once
     _pairs: dict[str, list[str]] = field(default_factory=dict, repr=False)
-    # The scanner gives each pair once until it returns a tag; once it has returned one inside
-    # the form (a formaction button, an id, a nested <form>), later pairs may repeat earlier ones.
-    may_repeat: bool = False
-    # target -> set of its arguments, made when a pair may repeat
+    # target -> set of its arguments, made when a target comes in a second batch
     _seen: dict[str, set[str]] = field(default_factory=dict, repr=False)
     # A submit button with a formaction off this origin would send the tokens there.
     posts_elsewhere: bool = False
@@ -105,21 +102,24 @@ class PostForm:
         return self._pairs
 
     def add_pairs(self, pairs: Pairs) -> None:
-        """Add a batch of the scanner's pairs."""
+        """Add the scanner's batch for one stretch of the form.
+
+        A batch holds each pair once; a form gets one batch per stretch between the tags the
+        scanner returns inside it (a formaction button, an id, a nested ``<form>``), and a
+        later stretch may repeat pairs of an earlier one.
+        """
         for target, arguments in pairs.items():
             known = self._pairs.get(target)
             if known is None:
                 self._pairs[target] = list(arguments)
-            elif not self.may_repeat:  # e.g. the next piece of a streamed page
-                known.extend(arguments)
-            else:
-                seen = self._seen.get(target)
-                if seen is None:
-                    seen = self._seen[target] = set(known)
-                if not seen.isdisjoint(arguments):
-                    arguments = [a for a in arguments if a not in seen]
-                seen.update(arguments)
-                known.extend(arguments)
+                continue
+            seen = self._seen.get(target)
+            if seen is None:
+                seen = self._seen[target] = set(known)
+            if not seen.isdisjoint(arguments):
+                arguments = [a for a in arguments if a not in seen]
+            seen.update(arguments)
+            known.extend(arguments)
 
 
 TokenPair = tuple[str, str]
@@ -178,13 +178,8 @@ class FormRewriter:
             data = data[:decided]
         else:
             self._kept = b""
-        if not final and len(tags) <= 1:
-            only = tags[0] if tags else None
-            if not isinstance(only, Tag):
-                # Most pieces of a long page: no tag to act on, at most a batch of pairs.
-                if only and self._open is not None:
-                    self._open.add_pairs(only)
-                return data
+        if not tags and not final:
+            return data  # most pieces of a long page (their pairs come with the next tag)
         for tag in tags:  # (the scanner returns every tag whose id starts with "__")
             if not isinstance(tag, dict) and tag.attrs.get("id", "") in f.RESERVED:
                 self._taken_ids.add(tag.attrs["id"])
@@ -196,8 +191,6 @@ class FormRewriter:
                 if self._open is not None:
                     self._open.add_pairs(tag)
                 continue
-            if self._open is not None:
-                self._open.may_repeat = True  # (see PostForm.may_repeat)
             if tag.is_end:
                 if tag.name == "form":
                     self._inside_form = False

@@ -196,6 +196,33 @@ def test_insertions_are_all_that_changes(document: str, cuts: list[int]) -> None
     assert INSERTED.sub(b"", streamed(encoded, cuts)) == encoded
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.sampled_from([
+        '<form method="post">', "</form>", '<form method="post" action="/b">',
+        '<a data-postback="t" data-postback-argument="1">', '<a data-postback="t">',
+        '<a data-postback="u" data-postback-argument="2">', "<select name=s data-autopostback>",
+        '<button formaction="/c">', '<p id="__x">', "<p>text</p>", "<!-- <a data-postback=t> -->",
+    ]), max_size=20).map("".join),
+    st.lists(st.integers(0, 400), max_size=8),
+)
+def test_pieces_give_each_form_the_pairs_of_the_whole_page(document: str, cuts: list[int]) -> None:
+    """However the page is cut, each form's event validation lists the same pairs, in page
+    order, each once (batches span pieces; tags the scanner returns start new ones)."""
+    encoded = document.encode()
+    whole = rewriter()
+    whole.rewrite(encoded)
+    editor = rewriter()
+    bounds = [0, *sorted({c for c in cuts if 0 < c < len(encoded)}), len(encoded)]
+    for a, b in itertools.pairwise(bounds):
+        editor.feed(encoded[a:b])
+    editor.finish()
+    assert [pairs_of(form) for form in editor.forms] == [pairs_of(form) for form in whole.forms]
+    for form in whole.forms:
+        pairs = [tuple(pair) for pair in pairs_of(form)]
+        assert len(set(pairs)) == len(pairs)
+
+
 def test_form_split_across_pieces_gets_its_tokens_before_its_end() -> None:
     document = (b'<html><head></head><body><form method="post"><p>'
                 + b"x" * 100 + b'<a data-postback="del" data-postback-argument="7">d</a></p>'
