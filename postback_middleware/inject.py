@@ -173,11 +173,8 @@ class FormRewriter:
 
     def _rewrite(self, data: bytes, *, final: bool) -> bytes:
         tags, decided = self._scanner.scan(data, final=final)
-        if decided < len(data):
-            self._kept = data[decided:]
-            data = data[:decided]
-        else:
-            self._kept = b""
+        self._kept = data[decided:]
+        data = data[:decided]
         if not tags and not final:
             return data  # most pieces of a long page (their pairs come with the next tag)
         for tag in tags:  # (the scanner returns every tag whose id starts with "__")

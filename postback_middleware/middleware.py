@@ -326,13 +326,13 @@ def _request_path(environ: WSGIEnvironment) -> str:
     return str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
 
 
+_URL_KEYS = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME",
+             "PATH_INFO", "QUERY_STRING")  # what wsgiref's request_uri reads
+
+
 def _page_url(environ: WSGIEnvironment) -> str:
     """The page's URL as the browser sees it (forms' actions resolve against it)."""
     return _url_of(*map(environ.get, _URL_KEYS))
-
-
-_URL_KEYS = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME",
-             "PATH_INFO", "QUERY_STRING")  # what wsgiref's request_uri reads
 
 
 @functools.lru_cache(maxsize=1024)  # pages are requested again and again

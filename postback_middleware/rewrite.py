@@ -132,7 +132,11 @@ class Coding:
         self._decoder: Any = zlib.decompressobj(31 if gzip_coding else 15) if coding else None
         self._encoder: Any = zlib.compressobj(wbits=31 if gzip_coding else 15) if coding else None
         self._header_checked = coding != "deflate"
-        self.is_identity = not coding
+
+    @property
+    def is_identity(self) -> bool:
+        """Whether the body is sent as it is (no content coding to undo)."""
+        return self._decoder is None
 
     def decode(self, data: bytes) -> bytes:
         if self._decoder is None or not data:

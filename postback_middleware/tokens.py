@@ -96,8 +96,7 @@ def _b64(data: bytes) -> bytes:
 
 
 def _nonce(size: int) -> str:
-    """``secrets.token_urlsafe(size)``, spelled with :func:`_b64` and the ``os.urandom`` that
-    ``secrets`` itself reads."""
+    """``secrets.token_urlsafe(size)``: the same ``os.urandom`` bytes, spelled with :func:`_b64`."""
     return _b64(os.urandom(size)).decode("ascii")
 
 
