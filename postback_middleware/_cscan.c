@@ -273,19 +273,24 @@ static inline void name_words(const unsigned char *s, Py_ssize_t len, uint64_t w
         bytes[i] = lower(s[i]);
 }
 
-static void init_known(void)
+static int init_known(void)
 {
     size_t k;
     for (k = 0; k < N_KNOWN; k++) {
         const char *name = KNOWN[k].name;
         Py_ssize_t len = (Py_ssize_t)strlen(name);
         uint32_t slot = name_hash((const unsigned char *)name, len);
+        if (len > KNOWN_MAX_LEN) {
+            PyErr_Format(PyExc_SystemError, "KNOWN name %s is over KNOWN_MAX_LEN", name);
+            return -1;
+        }
         name_words((const unsigned char *)name, len, known_words[k]);
         known_len[k] = len;
         while (known_index[slot & (KNOWN_SLOTS - 1)])
             slot++;
         known_index[slot & (KNOWN_SLOTS - 1)] = (int)k + 1;
     }
+    return 0;
 }
 
 /* The index of a name in KNOWN, or -1. */
@@ -1741,7 +1746,8 @@ PyMODINIT_FUNC PyInit__cscan(void)
 {
     PyObject *module;
     init_classes();
-    init_known();
+    if (init_known() < 0)
+        return NULL;
     if (NO_ATTRS == NULL) {
         PyObject *empty = PyDict_New();
         if (empty == NULL)
