@@ -177,7 +177,9 @@ class FormRewriter:
         data = data[:decided]
         if not tags and not final:
             return data  # most pieces of a long page (their pairs come with the next tag)
-        for tag in tags:  # (the scanner returns every tag whose id starts with "__")
+        # The page's own reserved ids first, so that fields made below leave those ids out
+        # (the scanner returns every tag whose id starts with "__").
+        for tag in tags:
             if not isinstance(tag, dict) and tag.attrs.get("id", "") in f.RESERVED:
                 self._taken_ids.add(tag.attrs["id"])
         insertions: list[tuple[int, bytes]] = []

@@ -316,8 +316,7 @@ class RewritingResponse:
                 yield self._failed()
                 return
             if out:
-                if not capture.headers_sent:
-                    self._send_streaming_headers(page)
+                self._send_streaming_headers(page)
                 yield out
         page = capture.page
         if page is None:

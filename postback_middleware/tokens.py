@@ -42,13 +42,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from itsdangerous import Signer
+from itsdangerous.encoding import base64_decode
+from itsdangerous.exc import BadData
 
 try:
     import orjson
 except ImportError:  # no wheel for this platform: the json module writes the same, slower
     orjson = None  # type: ignore[assignment]
-from itsdangerous.encoding import base64_decode
-from itsdangerous.exc import BadData
 
 from .errors import TokenError, TooLarge
 
