@@ -192,7 +192,7 @@ class PostbackMiddleware:
         environ: WSGIEnvironment,
         start_response: StartResponse,
         postback: Postback | None,
-        panels: list[str] | None,
+        panels: partial.PanelRequest | None,
     ) -> Iterable[bytes]:
         app: WSGIApplication = self.app
         if postback is not None and postback.event is not None:
@@ -219,7 +219,7 @@ class PostbackMiddleware:
 
         if panels:
             return partial.answer(run, start_response, page_url=_page_url(environ),
-                                  panel_ids=panels)
+                                  panels=panels)
         return run(start_response)
 
     def _rewriter(

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
+import itertools
 import json
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 import webtest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from postback_middleware import PostbackMiddleware
-from postback_middleware.partial import read_page
+from postback_middleware.partial import PanelContent, panel_content, read_page, split_children
 
 from .conftest import hidden_fields, new_key
+from .test_html_scan import _FRAGMENTS
 
 PAGE = """<!DOCTYPE html><html><head><title>Orders</title></head><body>
 <p>Clicks: <b id="clicks">{clicks}</b></p>
@@ -68,8 +74,10 @@ def app(inner: App) -> webtest.TestApp:
 
 def post(app: webtest.TestApp, fields: dict[str, str], target: str, argument: str = "",
          panels: str | None = "orders summary", path: str = "/orders",
-         status: int | str = 200) -> webtest.TestResponse:
+         status: int | str = 200, children: str | None = None) -> webtest.TestResponse:
     headers = {"X-Postback-Panels": panels} if panels is not None else {}
+    if children is not None:
+        headers["X-Postback-Children"] = children
     return app.post(path, {"__EVENTTARGET": target, "__EVENTARGUMENT": argument,
                            "__VIEWSTATE": fields["__VIEWSTATE"],
                            "__EVENTVALIDATION": fields["__EVENTVALIDATION"]},
@@ -149,17 +157,17 @@ def test_header_is_ignored_on_requests_that_are_not_postbacks(app: webtest.TestA
     ("document", "expected"),
     [
         pytest.param(b'<div id=p data-update-panel><div>a</div><div>b</div></div>c',
-                     {"p": "<div>a</div><div>b</div>"}, id="nested-same-name"),
+                     {"p": b"<div>a</div><div>b</div>"}, id="nested-same-name"),
         pytest.param(b'<div id=p data-update-panel>x<!-- </div> --><script>"</div>"</script></div>',
-                     {"p": 'x<!-- </div> --><script>"</div>"</script>'}, id="hidden-end-tags"),
-        pytest.param(b"<tbody id=p data-update-panel><tr><td>1</tbody>", {"p": "<tr><td>1"},
+                     {"p": b'x<!-- </div> --><script>"</div>"</script>'}, id="hidden-end-tags"),
+        pytest.param(b"<tbody id=p data-update-panel><tr><td>1</tbody>", {"p": b"<tr><td>1"},
                      id="tbody"),
         pytest.param(b'<div id=p data-update-panel>never closed', None, id="unclosed"),
         pytest.param(b'<div id=q data-update-panel></div>', None, id="missing"),
         pytest.param(b'<div id=p>not marked</div>', None, id="not-a-panel"),
     ],
 )
-def test_panels_cut_out_of_the_page(document: bytes, expected: dict[str, str] | None) -> None:
+def test_panels_cut_out_of_the_page(document: bytes, expected: dict[str, bytes] | None) -> None:
     assert read_page(document, "utf-8", ["p"])[0] == expected
 
 
@@ -223,3 +231,110 @@ def test_compressed_or_latin1_page_is_cut_like_any_other(
     answer = json.loads(response.text)
     assert answer["panels"]["summary"] == "3 commandés"
     post(app, answer["forms"][0], "more")  # its fresh tokens verify
+
+
+# -------------------------------------------------------------------- only what changed travels
+
+
+def client_digest(child: str) -> str:
+    """As the client script names a child it has: SHA-256, first 16 bytes, base64url."""
+    sha = hashlib.sha256(child.encode("utf-8")).digest()
+    return base64.urlsafe_b64encode(sha[:16]).decode().rstrip("=")
+
+
+def rebuilt(content: PanelContent, have: Sequence[str]) -> str:
+    """As the client joins an answer's pieces: an index is the markup of a child it has."""
+    if isinstance(content, str):
+        return content
+    return "".join(have[piece] if isinstance(piece, int) else piece for piece in content)
+
+
+ROW = '<a data-postback="delete" data-postback-argument="{n}">{n}</a>'
+
+
+def test_unchanged_children_travel_as_indexes(app: webtest.TestApp, inner: App) -> None:
+    fields = hidden_fields(app.get("/orders").body)
+    # What the client has in the two panels: the rows, a newline, the "more" link; the count.
+    rows = "".join(ROW.format(n=n) for n in "123")
+    more = '<a href="#" data-postback="more">more</a>'
+    orders = [f'<div class="row">{rows}</div>', "\n    ", more]
+    summary = ["3 orders"]
+    children = " ".join(",".join(map(client_digest, have)) for have in (orders, summary))
+    calls = inner.calls
+    answer = json.loads(post(app, fields, "delete", "2", children=children).text)
+    assert inner.calls == calls + 1
+    content = answer["panels"]["orders"]
+    assert content[1:] == [1, 2]  # the newline and the link: the client has them
+    assert isinstance(content[0], str) and 'data-postback-argument="2"' not in content[0]
+    assert answer["panels"]["summary"] == "2 orders"  # nothing it has: the markup itself
+    # Joined, the pieces are exactly the panel a client without digests gets.
+    whole = json.loads(post(app, fields, "delete", "2").text)["panels"]["orders"]
+    assert rebuilt(content, orders) == whole
+    post(app, answer["forms"][0], "delete", "3")  # and the tokens verify as ever
+
+
+def test_a_panel_the_client_names_no_children_of_comes_whole(app: webtest.TestApp) -> None:
+    fields = hidden_fields(app.get("/orders").body)
+    answer = json.loads(post(app, fields, "more", children=f"- {client_digest('3 orders')}").text)
+    assert isinstance(answer["panels"]["orders"], str)
+    assert answer["panels"]["summary"] == [0]
+
+
+@pytest.mark.parametrize(
+    "children",
+    [
+        pytest.param("-", id="fewer-groups-than-panels"),
+        pytest.param("- - -", id="more-groups-than-panels"),
+        pytest.param("- " + "A" * 21, id="short-digest"),
+        pytest.param("- " + "A" * 23, id="long-digest"),
+        pytest.param("- " + "A+" * 11, id="not-base64url"),
+        pytest.param("- " + "A" * 22 + ",", id="empty-digest"),
+        pytest.param("- " + ",".join(["A" * 22] * 2001), id="too-many"),
+    ],
+)
+def test_malformed_children_header_is_refused(app: webtest.TestApp, inner: App,
+                                              children: str) -> None:
+    fields = hidden_fields(app.get("/orders").body)
+    calls = inner.calls
+    post(app, fields, "more", children=children, status=400)
+    assert inner.calls == calls
+
+
+@pytest.mark.parametrize(
+    ("markup", "pieces"),
+    [
+        pytest.param("<tr><td>1</td></tr><tr><td>2</td></tr>",
+                     ["<tr><td>1</td></tr>", "<tr><td>2</td></tr>"], id="rows"),
+        pytest.param("\n  <p>a</p>\n  <p>b</p>\n",
+                     ["\n  ", "<p>a</p>", "\n  ", "<p>b</p>", "\n"], id="text-between"),
+        pytest.param("a<br>b<img src=x>", ["a", "<br>", "b", "<img src=x>"], id="void"),
+        pytest.param("<div><div>x</div></div><div>y</div>",
+                     ["<div><div>x</div></div>", "<div>y</div>"], id="nested-same-name"),
+        pytest.param("<p>a</p><!-- c --><p>b</p>", ["<p>a</p>", "<!-- c -->", "<p>b</p>"],
+                     id="comment"),
+        pytest.param('<script>"</p>"</script><p>x</p>', ['<script>"</p>"</script>', "<p>x</p>"],
+                     id="end-tag-in-script"),
+        pytest.param("<svg/><b>x</b>", ["<svg/>", "<b>x</b>"], id="self-closing"),
+        pytest.param("<li>a<li>b", ["<li>a<li>b"], id="implied-end-one-piece"),
+        pytest.param("</b>x<i>y</i>", ["</b>x", "<i>y</i>"], id="stray-end-tag"),
+        pytest.param("<b>x</i></b>", ["<b>x</i></b>"], id="mismatched-end-tag"),
+        pytest.param("", [], id="empty"),
+    ],
+)
+def test_panel_split_into_top_level_children(markup: str, pieces: list[str]) -> None:
+    assert split_children(markup.encode(), "utf-8") == pieces
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_FRAGMENTS, max_size=12).map("".join), st.data())
+def test_any_children_the_client_has_rebuild_the_exact_markup(markup: str,
+                                                              data: st.DataObject) -> None:
+    """Whatever the markup and whatever the client has, joining the answer gives the markup."""
+    pieces = split_children(markup.encode(), "utf-8")
+    assert "".join(pieces) == markup
+    have = data.draw(st.lists(st.sampled_from([*pieces, "<p>other</p>", " "]), max_size=8))
+    content = panel_content(markup.encode(), "utf-8", [client_digest(h) for h in have])
+    assert rebuilt(content, have) == markup
+    if isinstance(content, list):  # pieces: markup next to markup is sent as one string
+        assert not any(isinstance(a, str) and isinstance(b, str)
+                       for a, b in itertools.pairwise(content))

@@ -187,15 +187,22 @@ function partial(form, ids) {
     if (pending.get(form) === key) pending.delete(form);
     return mine.length === ids.length;
   }
-  fetch(formProp(form, "action"), {
-    method: "POST", credentials: "same-origin", headers: { "X-Postback-Panels": ids.join(" ") },
-    body: /multipart/i.test(formProp(form, "enctype")) ? data : query
+  var have = ids.map(function (id) { // each panel's children, as the server may name them
+    return Array.prototype.map.call(byId(id).childNodes, markup);
+  });
+  digests(have).then(function (groups) {
+    var headers = { "X-Postback-Panels": ids.join(" ") };
+    if (groups) headers["X-Postback-Children"] = groups;
+    return fetch(formProp(form, "action"), {
+      method: "POST", credentials: "same-origin", headers: headers,
+      body: /multipart/i.test(formProp(form, "enctype")) ? data : query
+    });
   }).then(function (r) {
     var kind = r.headers.get("X-Postback-Partial"), type = r.headers.get("Content-Type") || "";
     var html = /^\s*(text\/html|application\/xhtml)/i.test(type), json = /^(panels|navigate)$/;
     return (json.test(kind) ? r.json() : html ? r.arrayBuffer() : r.blob()).then(function (b) {
       if (!done()) return; // a stale answer
-      if (kind === "panels") apply(b);
+      if (kind === "panels") apply(b, ids, have);
       else if (kind === "navigate") { // as a browser follows a redirect: http(s) only
         if (/^https?:/i.test(b.navigate)) location.assign(b.navigate); else reload();
       }
@@ -217,14 +224,46 @@ function partial(form, ids) {
   }).catch(reload);
 }
 
-function apply(answer) { // swap the panels, refresh every post form's fields
+// Only what changed travels: the server is told what each panel holds (a digest of each child's
+// markup) and answers with pieces, an index standing for the markup of a child we have.
+function markup(node) { // as innerHTML writes a child (in a panel that is not e.g. a <script>)
+  if (node.nodeType === 1) return node.outerHTML;
+  if (node.nodeType === 8) return "<!--" + node.data + "-->";
+  return node.nodeType === 3 ? node.data.replace(/&/g, "&amp;").replace(/\u00a0/g, "&nbsp;")
+    .replace(/</g, "&lt;").replace(/>/g, "&gt;") : "";
+}
+// Servers refuse header lines over 8 KB: a panel past this budget is sent for whole ("-").
+var CHILDREN_BUDGET = 6000, DIGEST_CHARS = 23;
+function digests(have) { // the X-Postback-Children header, or null where digests can't be made
+  var subtle = window.crypto && crypto.subtle, encoder = window.TextEncoder && new TextEncoder();
+  if (!subtle || !encoder) return Promise.resolve(null); // e.g. on http:// but not localhost
+  var budget = CHILDREN_BUDGET;
+  return Promise.all(have.map(function (children) {
+    var size = children.length * DIGEST_CHARS;
+    if (!size || size > budget) return "-";
+    budget -= size;
+    return Promise.all(children.map(function (text) {
+      return subtle.digest("SHA-256", encoder.encode(text)).then(function (sha) {
+        var bytes = String.fromCharCode.apply(null, new Uint8Array(sha, 0, 16));
+        return btoa(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+      });
+    })).then(function (list) { return list.join(","); });
+  })).then(function (groups) { return groups.join(" "); }, function () { return null; });
+}
+
+function apply(answer, ids, have) { // swap the panels, refresh every post form's fields
   var active = document.activeElement, refocus = false, x = scrollX, y = scrollY;
   if (answer.version !== 1) throw answer;
   Object.keys(answer.panels).forEach(function (id) {
-    var p = byId(id);
+    var p = byId(id), content = answer.panels[id], mine = have[ids.indexOf(id)];
+    if (Array.isArray(content)) content = content.map(function (piece) {
+      if (typeof piece === "string") return piece;
+      if (!mine || mine[piece] == null) throw answer; // not a child we named
+      return mine[piece];
+    }).join("");
     if (p) {
       refocus = refocus || p.contains(active);
-      p.innerHTML = answer.panels[id];
+      p.innerHTML = content;
     }
   });
   var forms = Array.prototype.filter.call(document.forms, isPostForm);

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import secrets
 import threading
 from collections.abc import Callable, Iterator
@@ -451,6 +452,64 @@ def test_refused_partial_postback_shows_the_refusal(
         page.click("#del-1")
     assert "Invalid postback or callback argument." in page.inner_text("body")
     assert app.events() == [None]  # refused before the inner app, and never posted again
+
+
+# Without crypto.subtle (a page on plain http from another host than localhost) the client
+# cannot name the children it has: it gets whole panels.
+NO_DIGESTS = "Object.defineProperty(Crypto.prototype, 'subtle', { get() { return undefined; } });"
+
+
+def test_unchanged_children_travel_as_indexes_and_the_panel_ends_up_the_same(
+    page: Any, app: OrdersApp, browser: Any, server: tuple[OrdersApp, str], browser_log: Any
+) -> None:
+    """Side by side, the same postbacks: with digests only the changed children travel, and the
+    panel's markup after each swap is the very markup a client given whole panels ends up with."""
+    context = browser.new_context()
+    context.add_init_script(NO_DIGESTS)
+    whole = context.new_page()
+    whole.goto(server[1] + "/orders")
+    before = loaded_at(page)
+    steps = [
+        (lambda p: p.click("#del-2"), "delete|2"),
+        (lambda p: p.click("#refresh"), "refresh|"),
+        (lambda p: p.select_option("#status", "shipped"), "status|"),
+        (lambda p: p.click("#del-3"), "delete|3"),
+    ]
+    try:
+        for step, event in steps:
+            answered = []
+            for client in (page, whole):
+                answered.append(partial_response(client, lambda c=client, s=step: s(c)))
+                expect(client.locator("#event")).to_have_text(event)
+            with_digests, without = answered
+            digests = with_digests.request.headers["x-postback-children"].split(",")
+            assert len(digests) == page.evaluate("() => orders.childNodes.length")
+            assert "x-postback-children" not in without.request.headers
+            assert isinstance(without.json()["panels"]["orders"], str)
+            pieces = with_digests.json()["panels"]["orders"]
+            kept = [p for p in pieces if isinstance(p, int)]
+            assert len(kept) >= 6  # the six links and the whitespace between children
+            whole_panel = without.json()["panels"]["orders"]
+            assert len(json.dumps(pieces)) < len(json.dumps(whole_panel)) * 0.7
+            assert page.inner_html("#orders") == whole.inner_html("#orders")
+        expect(rows(page)).to_have_text(["Order 1"])
+        assert loaded_at(page) == before
+    finally:
+        context.close()
+    assert_clean(page, browser_log)
+
+
+def test_a_child_changed_in_the_page_is_sent_again(
+    page: Any, app: OrdersApp, browser_log: Any
+) -> None:
+    page.evaluate("() => document.getElementById('go').setAttribute('data-mark', '')")
+    response = partial_response(page, lambda: page.click("#refresh"))
+    sent = [p for p in response.json()["panels"]["orders"] if isinstance(p, str)]
+    assert any('id="go"' in piece for piece in sent)  # no longer what the server rendered
+    assert not any('id="boom"' in piece for piece in sent)  # unchanged: an index
+    expect(page.locator("#event")).to_have_text("refresh|")
+    assert page.get_attribute("#go", "data-mark") is None  # the server's markup again
+    assert_clean(page, browser_log)
 
 
 # --------------------------------------------------------------------------------------------
