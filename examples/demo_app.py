@@ -5,8 +5,9 @@ helper). It writes ordinary HTML with ``data-postback`` / ``data-autopostback`` 
 ``environ["postback.viewstate"]`` to render, and leaves the rest to the middleware. The event
 handlers below are plain functions; ``demo.ini`` names them, so the app never registers anything.
 
-The order rows and the view-state box are update panels (``data-postback-panel``): their
-postbacks travel as partial postbacks, and only those regions are sent back and swapped in.
+The order rows and the view-state box are update panels (``data-update-panel``): their
+postbacks travel as partial postbacks, and only what changed in them is sent back and swapped
+in.
 
 Page state (deleted orders, the click counter) lives in the signed view state, not on the
 server, so any number of worker processes can serve the demo with one shared key.

@@ -145,8 +145,9 @@ def split_children(markup: bytes, encoding: str) -> list[str]:
 
     The cuts only decide how much can be matched with what the client has; joined again, the
     pieces are the markup, whatever the cuts. So a rough model of nesting serves: an end tag
-    closes the nearest open element of its name; implied end tags (``<li>`` after ``<li>``)
-    leave the rest of the panel in one piece.
+    closes the nearest open element of its name, a void or self-closing tag (``<br>``,
+    ``<svg/>``) is whole; implied end tags (``<li>`` after ``<li>``) leave the rest of the panel
+    in one piece.
     """
     tags = TagScanner(encoding=encoding).scan(markup, final=True)[0]
     cuts = [0]
@@ -156,7 +157,8 @@ def split_children(markup: bytes, encoding: str) -> list[str]:
             cuts.append(tag.start)  # text before a top-level tag
         if tag.is_end:
             if tag.name in open_names:
-                del open_names[len(open_names) - 1 - open_names[::-1].index(tag.name):]
+                while open_names.pop() != tag.name:
+                    pass  # elements left open inside it end with it
                 if not open_names:
                     cuts.append(tag.end)
         elif tag.name in _VOID or tag.self_closing:

@@ -180,6 +180,8 @@ function partial(form, ids) {
   setEvent(form, "", "");
   if (pending.get(form) === key) return; // the same postback again: a double click
   pending.set(form, key);
+  // Each panel's children, as the server may name them (before aria-busy marks a nested panel).
+  var have = ids.map(function (id) { return [].map.call(byId(id).childNodes, markup); });
   ids.forEach(function (id) { latest[id] = n; byId(id).setAttribute("aria-busy", "true"); });
   function done() { // false if a newer partial postback from one of the panels has started
     var mine = ids.filter(function (id) { return latest[id] === n; });
@@ -187,9 +189,6 @@ function partial(form, ids) {
     if (pending.get(form) === key) pending.delete(form);
     return mine.length === ids.length;
   }
-  var have = ids.map(function (id) { // each panel's children, as the server may name them
-    return Array.prototype.map.call(byId(id).childNodes, markup);
-  });
   digests(have).then(function (groups) {
     var headers = { "X-Postback-Panels": ids.join(" ") };
     if (groups) headers["X-Postback-Children"] = groups;
