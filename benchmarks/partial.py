@@ -7,12 +7,12 @@ The demo (``examples/demo.ini``) is served by waitress and used in Chromium: on 
 loaded page the client script sends each postback as it does for a person, "Count a click"
 (its panel is the view-state box) and a row's delete link (its panels are the order rows and
 the view-state box). The bytes of each partial answer are those Chromium received; the
-client's request headers (``X-Postback-Panels``, ``X-Postback-Children``) are recorded.
+client's request (its body and its ``X-Postback-Panels`` / ``X-Postback-Children``) is kept.
 
-The same postbacks are then replayed through WebTest in this process: as a full postback (the
-full page's bytes) and as the client's partial one (its bytes must equal Chromium's). Server
-time is CPU time per request, fastest of several rounds, without network. The target: the
-partial answer is at most a fifth of the full page.
+Each request is then replayed through WebTest in this process: without the ``X-Postback-*``
+headers, as a full postback (the full page's bytes), and as sent (the bytes must equal
+Chromium's). Server time is CPU time per request, fastest of several rounds, without network.
+The target: the partial answer is at most a fifth of the full page.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import webtest
 from paste.deploy import loadapp
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("POSTBACK_CHROMIUM", "/usr/bin/chromium")
+sys.path[:0] = [str(ROOT), str(ROOT / "examples")]  # the test suite's server and browser; the demo
 # (label, what a person clicks)
 EVENTS = [
     ("count a click", "text=Count a click"),
@@ -52,10 +52,12 @@ def in_chromium(url: str) -> list[Sent]:
     """For each event, on a freshly loaded page: the partial postback and its answer's size."""
     from playwright.sync_api import sync_playwright
 
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+
     measured = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=["--no-sandbox"])
+                                             args=CHROMIUM_ARGS)
         page = browser.new_page()
         for _, selector in EVENTS:
             page.goto(url)
@@ -84,8 +86,6 @@ def best_cpu_time(action: Callable[[], Any], rounds: int = 7, per_round: int = 5
 
 
 def main() -> None:
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(ROOT / "examples"))
     from tests.servers import serve_wsgi
 
     os.environ.setdefault("POSTBACK_SECRET_KEYS", secrets.token_urlsafe(48))

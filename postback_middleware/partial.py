@@ -86,10 +86,8 @@ def requested_panels(environ: WSGIEnvironment) -> PanelRequest | None:
     ids = str(raw).split()
     if not ids or len(ids) > MAX_PANELS or any(len(i) > MAX_PANEL_ID for i in ids):
         raise BadRequest("malformed X-Postback-Panels header")
-    raw_children = environ.get(CHILDREN_ENVIRON_KEY)
-    if raw_children is None:
-        return dict.fromkeys(ids, ())
-    groups = str(raw_children).split()
+    raw_children = environ.get(CHILDREN_ENVIRON_KEY)  # none: no children named, "-" for each
+    groups = ["-"] * len(ids) if raw_children is None else str(raw_children).split()
     digests = [() if group == "-" else tuple(group.split(",")) for group in groups]
     if (len(groups) != len(ids) or sum(map(len, digests)) > MAX_CHILDREN
             or not all(_DIGEST.match(d) for group in digests for d in group)):
