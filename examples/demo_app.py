@@ -136,7 +136,7 @@ def render_page(environ: dict[str, Any]) -> str:
 <body>
 <h1>Orders</h1>
 <p>A plain WSGI app. Every control below posts back to it through postback-middleware.</p>
-<form method="post" id="orders">
+<form method="post" id="orders" data-callbacks="CallServer">
   <label>Sort by <select name="sort" data-autopostback>{options}</select></label>
   <table>
     <thead><tr><th>No.</th><th>Customer</th><th>Item</th><th>Total</th><th></th></tr></thead>

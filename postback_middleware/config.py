@@ -17,19 +17,24 @@ fails on a missing key, a key under 32 bytes, or one that is not random (a publi
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import os
 import pkgutil
+import re
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
+from .csrf import parse_origin
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
 
-MIN_KEY_BYTES = 32
+MIN_KEY_BYTES = 32  # 256 bits of randomness
 # SHA-256 of keys that appear in public documents (ours and others'), so a copied one is refused.
 _SAMPLE_KEY_DIGESTS = frozenset(
     hashlib.sha256(sample.encode()).hexdigest()
@@ -41,27 +46,77 @@ _SAMPLE_KEY_DIGESTS = frozenset(
     )
 )
 KEY_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+_BASE64URL = re.compile(rb"[A-Za-z0-9_-]+")
+_BASE64 = re.compile(rb"[A-Za-z0-9+/]+={0,2}")
+_HEX = re.compile(rb"[0-9a-fA-F]+")
 
 UserKey = Callable[["WSGIEnvironment"], "str | None"]
 
 
+def _random_bytes_of(key: str | bytes) -> bytes | None:
+    """The random bytes a key spells, or None if it does not look generated.
+
+    A key given as ``bytes`` is taken as raw bytes (``os.urandom(32)``); a text key must be
+    the base64url (``secrets.token_urlsafe``), base64 or hex spelling of its bytes. A
+    generated text mixes character classes as chance does: base64 has upper- and lower-case
+    letters (a 43-character one lacks either with a chance under 10**-9), hex has digits and
+    letters. Words and patterns ("my-app-secret-key-for-production!", "0123...") fail that,
+    and what they decode to would not carry 256 bits anyway.
+    """
+    if isinstance(key, bytes):
+        return key
+    raw = key.encode("utf-8")
+    if _HEX.fullmatch(raw) and len(raw) % 2 == 0:
+        has_letter = any(c in b"abcdefABCDEF" for c in raw)
+        has_digit = any(c in b"0123456789" for c in raw)
+        return binascii.unhexlify(raw) if has_letter and has_digit else None
+    if not (re.search(rb"[a-z]", raw) and re.search(rb"[A-Z]", raw)):
+        return None
+    try:
+        if _BASE64URL.fullmatch(raw):
+            return base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
+        if _BASE64.fullmatch(raw):
+            return base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return None
+
+
+def _looks_random(data: bytes) -> bool:
+    """Random bytes have few repeats and do not compress; patterns and repeats do."""
+    return len(set(data)) >= min(len(data), 256) // 2 and len(zlib.compress(data, 9)) >= len(data)
+
+
 def check_secret_keys(keys: str | bytes | Sequence[str | bytes] | None) -> tuple[bytes, ...]:
-    """The key list as bytes, or ConfigurationError saying what is wrong with it."""
+    """The key list as bytes, or ConfigurationError saying what is wrong with it.
+
+    Each key must carry at least 256 bits of real randomness (see :func:`_random_bytes_of`).
+    """
     if isinstance(keys, str | bytes):
         keys = [keys]
     if not keys:
         raise ConfigurationError(f"secret_keys is required; {KEY_HINT}")
     checked = []
     for number, key in enumerate(keys, start=1):
+        if not isinstance(key, str | bytes):
+            raise ConfigurationError(
+                f"secret key #{number} is a {type(key).__name__}, not str or bytes; {KEY_HINT}"
+            )
         raw = key.encode("utf-8") if isinstance(key, str) else bytes(key)
         if len(raw) < MIN_KEY_BYTES:
             raise ConfigurationError(
-                f"secret key #{number} has {len(raw)} bytes; at least {MIN_KEY_BYTES} are "
-                f"required; {KEY_HINT}"
+                f"secret key #{number} has {len(raw)} bytes; at least {MIN_KEY_BYTES} random "
+                f"bytes are required; {KEY_HINT}"
             )
-        if hashlib.sha256(raw).hexdigest() in _SAMPLE_KEY_DIGESTS or len(set(raw)) < 8:
+        if hashlib.sha256(raw).hexdigest() in _SAMPLE_KEY_DIGESTS:
+            raise ConfigurationError(f"secret key #{number} is a published sample; {KEY_HINT}")
+        random_bytes = _random_bytes_of(key)
+        if random_bytes is None or len(random_bytes) < MIN_KEY_BYTES or not _looks_random(
+            random_bytes
+        ):
             raise ConfigurationError(
-                f"secret key #{number} is a published sample or not random; {KEY_HINT}"
+                f"secret key #{number} is not random: a key must be {MIN_KEY_BYTES} or more "
+                f"random bytes, spelled in base64url, base64 or hex; {KEY_HINT}"
             )
         checked.append(raw)
     return tuple(checked)
@@ -90,6 +145,9 @@ class Options:
     require_token: bool = False
     # Called as on_reject(environ, reason) for every refused request, e.g. to count them.
     on_reject: Callable[[WSGIEnvironment, str], None] | None = None
+    # Origins (scheme://host[:port]) whose pages may send postbacks and callbacks here besides
+    # this site's own; none by default: any other site's is refused (see ``csrf``).
+    trusted_origins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("max_age", "max_body_size", "max_state_size", "spool_threshold"):
@@ -102,6 +160,15 @@ class Options:
         for name in ("user_key", "on_reject"):
             if getattr(self, name) is not None and not callable(getattr(self, name)):
                 raise ConfigurationError(f"{name} must be callable")
+        if not isinstance(self.trusted_origins, tuple) or not all(
+            isinstance(origin, str) for origin in self.trusted_origins
+        ):
+            raise ConfigurationError("trusted_origins must be a list of origins (strings)")
+        for origin in self.trusted_origins:
+            try:
+                parse_origin(origin)
+            except ValueError as exc:
+                raise ConfigurationError(f"trusted_origins: {exc}") from None
 
 
 OPTION_NAMES = frozenset(option.name for option in fields(Options))
@@ -182,6 +249,8 @@ def options_from_ini(
             kwargs[name] = _as_int(name, text)
         elif name == "script_prefix":
             kwargs[name] = text.strip()
+        elif name == "trusted_origins":
+            kwargs[name] = tuple(text.split())
         else:
             known = ", ".join(sorted(OPTION_NAMES | {"secret_keys", "callbacks", "postbacks"}))
             raise ConfigurationError(f"unknown option {name!r}; known options: {known}")

@@ -51,6 +51,22 @@ class Forbidden(Rejected):
     public_message = "Invalid postback or callback argument."
 
 
+class CrossSite(Forbidden):
+    """A postback or callback that a page of another site sent (Fetch Metadata, ``Origin``)."""
+
+
+class CookieMissing(Forbidden):
+    """A postback from a browser that does not send the middleware's cookie (cookies off).
+
+    The one refusal that explains itself: the person can fix it, and the client knows already
+    that it sent no cookie.
+    """
+
+    public_message = (
+        "This form needs cookies: allow cookies for this site, then reload the page and try again."
+    )
+
+
 class LengthRequired(Rejected):
     """A form POST without ``CONTENT_LENGTH`` on a server that does not terminate the input."""
 
@@ -67,3 +83,7 @@ class TooLarge(Rejected):
 
 class TokenError(Forbidden):
     """A ``__VIEWSTATE`` or ``__EVENTVALIDATION`` token that does not verify."""
+
+
+class WrongBinding(TokenError):
+    """An authentic token issued to another browser or user (see ``csrf``)."""

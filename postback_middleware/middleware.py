@@ -2,15 +2,19 @@
 
 1. **Script.** Paths under ``script_prefix`` are the client script's (``client``).
 2. **Request side.** A form POST (urlencoded or multipart) is read and scanned (``body``). If it
-   carries reserved fields it is a postback: the fields are verified before anything else
-   (``verify``, ``tokens``) and cut out, and the inner app gets a fresh body with every other
-   byte unchanged. A reserved name in the query string is refused on any request.
+   carries reserved fields it is a postback: the browser must say it came from this site, and
+   the tokens must have been issued to this browser or user (``csrf``); the fields are verified
+   before anything else (``verify``, ``tokens``, ``validation``) and cut out, and the inner app
+   gets a fresh body with every other byte unchanged. A reserved name in the query string is
+   refused on any request.
 3. **Dispatch.** A callback is answered here from the registry and never reaches the inner app.
    A postback exposes ``environ["postback.event"]`` and ``environ["postback.viewstate"]``, runs
    the registered postback handler if any (``registry``), then the inner app. A partial
    postback is answered with just its panels (``partial``).
 4. **Response side.** HTML pages get the hidden fields and the script tag (``rewrite`` decides
    and fixes headers, ``inject`` edits the page), with the view state the app left in the environ.
+   Tokens are bound to the browser's cookie (set on the first page that needs it) or to the
+   operator's user key, so such a page is made ``private`` to caches.
 
 Every refusal is a :class:`~postback_middleware.errors.Rejected`: logged at WARNING with the
 reason, path and client address, answered with a generic body. Nothing the middleware does wrong
@@ -29,17 +33,20 @@ from wsgiref.util import request_uri
 from webob import Request
 
 from . import fields as f
-from . import partial
+from . import partial, validation
 from .body import assemble, multipart_boundary, read_body, scan_multipart, scan_urlencoded
 from .client import ClientScript, script_nonce
 from .config import Options, UserKey, check_secret_keys
-from .errors import BadRequest, CallbackError, Forbidden, Rejected
+from .csrf import Browser, check_site, parse_origin, read_browser
+from .errors import BadRequest, CallbackError, Forbidden, Rejected, WrongBinding
 from .inject import FormRewriter, PostForm
 from .registry import Registry
 from .rewrite import (
     ClosingIterable,
+    Headers,
     Page,
     limit_accept_encoding,
+    private_headers,
     rewrite_response,
     text_response,
 )
@@ -82,6 +89,7 @@ class PostbackMiddleware:
         maintain_scroll_position: bool = False,
         require_token: bool = False,
         on_reject: Callable[[WSGIEnvironment, str], None] | None = None,
+        trusted_origins: Sequence[str] = (),
     ) -> None:
         self.app = app
         self.options = Options(
@@ -94,7 +102,11 @@ class PostbackMiddleware:
             maintain_scroll_position=maintain_scroll_position,
             require_token=require_token,
             on_reject=on_reject,
+            # One origin may be given as a plain string.
+            trusted_origins=((trusted_origins,) if isinstance(trusted_origins, str)
+                             else tuple(trusted_origins)),
         )
+        self._trusted_origins = frozenset(map(parse_origin, self.options.trusted_origins))
         self.registry = registry if registry is not None else Registry()
         self.registry.update(callbacks=callbacks, postbacks=postbacks)
         self.signer = TokenSigner(
@@ -111,12 +123,13 @@ class PostbackMiddleware:
         environ[VIEWSTATE_KEY] = {}
         body_file = None
         values = None
+        browser = read_browser(environ)
         try:
             _refuse_reserved_query(environ.get("QUERY_STRING", ""))
             form = self._read_form_post(environ)
             if form is not None:
                 body_file, values = form
-            postback = None if values is None else self._verify(environ, values)
+            postback = None if values is None else self._verify(environ, values, browser)
             # A partial postback (an UpdatePanel) names the panels to answer with.
             panels = None if postback is None else partial.requested_panels(environ)
         except Rejected as rejection:
@@ -136,7 +149,7 @@ class PostbackMiddleware:
             if postback is not None and postback.callback is not None:
                 response = self._answer_callback(environ, start_response, postback)
             else:
-                response = self._dispatch(environ, start_response, postback, panels)
+                response = self._dispatch(environ, start_response, postback, panels, browser)
         except BaseException:
             if body_file is not None:  # the inner app raised: its body file is ours to close
                 body_file.close()
@@ -179,10 +192,22 @@ class PostbackMiddleware:
         environ.pop("HTTP_TRANSFER_ENCODING", None)
         return body, values
 
-    def _verify(self, environ: WSGIEnvironment, values: dict[str, str]) -> Postback:
-        postback = verify_postback(
-            values, signer=self.signer, path=_request_path(environ), user=self._user(environ)
-        )
+    def _verify(
+        self, environ: WSGIEnvironment, values: dict[str, str], browser: Browser
+    ) -> Postback:
+        # Who sent it first: a page of another site never gets as far as the tokens.
+        check_site(environ, self._trusted_origins)
+        binding = self._binding(environ, browser)
+        if binding == browser.binding and browser.ambiguous:
+            browser.check_sent()  # two cookies of ours: one may be planted, trust neither
+        try:
+            postback = verify_postback(
+                values, signer=self.signer, path=_request_path(environ), binding=binding
+            )
+        except WrongBinding:
+            if binding == browser.binding:
+                browser.check_sent()  # no cookie (or two): say so, rather than "another browser"
+            raise
         environ[VIEWSTATE_KEY] = postback.viewstate
         environ[EVENT_KEY] = postback.event
         return postback
@@ -193,6 +218,7 @@ class PostbackMiddleware:
         start_response: StartResponse,
         postback: Postback | None,
         panels: partial.PanelRequest | None,
+        browser: Browser,
     ) -> Iterable[bytes]:
         app: WSGIApplication = self.app
         if postback is not None and postback.event is not None:
@@ -207,14 +233,14 @@ class PostbackMiddleware:
                 app = response
         limit_accept_encoding(environ)
         client_fields = postback.client_fields if postback is not None else {}
+        issuer = _Issuer(self, environ, browser)
 
         def make_rewriter(page: Page) -> FormRewriter:
-            return self._rewriter(environ, page, client_fields)
+            return self._rewriter(environ, page, client_fields, issuer)
 
         def run(start: StartResponse) -> Iterable[bytes]:
             return rewrite_response(
-                app, environ, start, make_rewriter,
-                vary_cookie=self.options.user_key is not None,
+                app, environ, start, make_rewriter, bound_headers=issuer.bound_headers
             )
 
         if panels:
@@ -223,33 +249,20 @@ class PostbackMiddleware:
         return run(start_response)
 
     def _rewriter(
-        self, environ: WSGIEnvironment, page: Page, client_fields: dict[str, str]
+        self,
+        environ: WSGIEnvironment,
+        page: Page,
+        client_fields: dict[str, str],
+        issuer: _Issuer,
     ) -> FormRewriter:
         """The page editor for this response; tokens are signed when a form's pairs are known."""
-        # Asked again, not reused from verification: a login postback changes the user, and the
-        # new page's tokens must belong to the new session.
-        user = self._user(environ)
-
-        def sign_form(form: PostForm) -> tuple[str, str]:
-            # Read now, not earlier: what the app left in the view state while rendering.
-            state = environ.get(VIEWSTATE_KEY)
-            if not isinstance(state, dict):
-                raise TypeError(f"environ[{VIEWSTATE_KEY!r}] must be a dict, not {type(state)}")
-            form_id = self.signer.new_form_id()
-            sign = self.signer.sign
-            path = form.action_path
-            return (
-                sign(Purpose.VIEWSTATE, state, path=path, user=user, form_id=form_id),
-                sign(Purpose.EVENT_VALIDATION, form.pairs, path=path, user=user, form_id=form_id),
-            )
-
         tag = self.script.tag(
             environ.get("SCRIPT_NAME", ""), script_nonce(page.header("content-security-policy"))
         )
         return FormRewriter(
             page_url=_page_url(environ),
             encoding=page.charset,
-            sign_form=sign_form,
+            sign_form=issuer.sign_form,
             script_tag=tag,
             client_fields=client_fields if self.options.maintain_scroll_position else None,
         )
@@ -261,11 +274,13 @@ class PostbackMiddleware:
     ) -> Iterable[bytes]:
         assert postback.callback is not None
         name, argument = postback.callback.target, postback.callback.argument
+        refusal = None
         if not self.registry.has_callback(name):
-            return self._refuse(
-                environ, start_response, Forbidden(f"no callback named {name[:80]!r}"),
-                callback=True,
-            )
+            refusal = Forbidden(f"no callback named {name[:80]!r}")
+        elif not postback.offered.allows_callback(name):
+            refusal = Forbidden(f"callback {name[:80]!r} is not offered by the form")
+        if refusal is not None:
+            return self._refuse(environ, start_response, refusal, callback=True)
         try:
             result = self.registry.run_callback(name, argument, Request(environ))
         except CallbackError as error:
@@ -278,9 +293,9 @@ class PostbackMiddleware:
         # A fresh event validation, so a page that stays open keeps working past max_age.
         validation = self.signer.sign(
             Purpose.EVENT_VALIDATION,
-            postback.event_pairs,
+            postback.offered.data,
             path=_request_path(environ),
-            user=self._user(environ),
+            user=postback.binding,
             form_id=postback.form_id,
         )
         return _callback_reply(start_response, "200 OK", f"{len(validation)}|{validation}{result}")
@@ -295,8 +310,9 @@ class PostbackMiddleware:
         *,
         callback: bool,
     ) -> Iterable[bytes]:
+        # Every value in repr form: a %0A in a path cannot forge a log line.
         log.warning(
-            "refused %s %s from %s: %s (%d)",
+            "refused %r %r from %r: %r (%d)",
             environ.get("REQUEST_METHOD"),
             _request_path(environ)[:200],
             environ.get("REMOTE_ADDR", "-"),
@@ -313,9 +329,87 @@ class PostbackMiddleware:
             return _callback_reply(start_response, status, "e" + rejection.public_message)
         return text_response(start_response, status, rejection.public_message)
 
-    def _user(self, environ: WSGIEnvironment) -> str | None:
+    def _binding(self, environ: WSGIEnvironment, browser: Browser) -> str:
+        """Who tokens are bound to: the operator's user, else this browser (see ``csrf``)."""
         user_key = self.options.user_key
-        return None if user_key is None else user_key(environ)
+        if user_key is not None:
+            user = user_key(environ)
+            if user is not None:
+                if not isinstance(user, str):
+                    raise TypeError(f"user_key must return a str or None, not {type(user)}")
+                return "user:" + user
+        return browser.binding
+
+
+class _Issuer:
+    """Signs one response's forms, and finishes the headers of a page that got tokens."""
+
+    def __init__(
+        self, middleware: PostbackMiddleware, environ: WSGIEnvironment, browser: Browser
+    ) -> None:
+        self._middleware = middleware
+        self._environ = environ
+        self._browser = browser
+
+    def sign_form(self, form: PostForm) -> tuple[str, str]:
+        """The form's view state and event validation ("", "" when they cannot be made)."""
+        environ, middleware = self._environ, self._middleware
+        # Asked now, not reused from verification: a login postback changes the user, and the
+        # new page's tokens must belong to the new session.
+        binding = middleware._binding(environ, self._browser)
+        # Read now, not earlier: what the app left in the view state while rendering.
+        state = environ.get(VIEWSTATE_KEY)
+        if not isinstance(state, dict):
+            raise TypeError(f"environ[{VIEWSTATE_KEY!r}] must be a dict, not {type(state)}")
+        signer = middleware.signer
+        form_id = signer.new_form_id()
+        path = form.action_path
+        event_validation = self._event_validation(form, path, binding, form_id)
+        if event_validation is None:
+            return "", ""
+        viewstate = signer.sign(Purpose.VIEWSTATE, state, path=path, user=binding,
+                                form_id=form_id)
+        return viewstate, event_validation
+
+    def _event_validation(
+        self, form: PostForm, path: str, binding: str, form_id: str
+    ) -> str | None:
+        """The form's event validation token: written out, else as digests, else none."""
+        signer = self._middleware.signer
+        digest = functools.partial(signer.event_digest, 0)  # the first key signs
+        for all_digests in (False, True):
+            data = validation.encode(form.pairs, form.callbacks, digest=digest,
+                                     all_digests=all_digests)
+            try:
+                return signer.sign(Purpose.EVENT_VALIDATION, data, path=path, user=binding,
+                                   form_id=form_id)
+            except ValueError:
+                continue  # over max_state_size
+        log.warning(
+            "a form posting to %r offers %d events, more than fit max_state_size even as "
+            "digests; it gets no tokens, so its postbacks are refused",
+            path, sum(map(len, form.pairs.values())),
+        )
+        return None
+
+    def bound_headers(self, headers: Headers, *, tokens: bool, streamed: bool) -> Headers:
+        """Headers of a rewritten page: private, and the browser's cookie, when it has tokens.
+
+        A streamed page may bring a form after its headers are gone: a browser without the
+        cookie gets it (and the page is private) whether or not a form came yet.
+        """
+        browser = self._browser
+        needs_cookie = (
+            not (browser.sent or browser.ambiguous)
+            and self._middleware._binding(self._environ, browser)
+            == browser.binding
+        )
+        if not (tokens or (streamed and needs_cookie)):
+            return headers
+        headers = private_headers(headers)
+        if needs_cookie:
+            headers.append(browser.set_cookie())
+        return headers
 
 
 _REASONS = {400: "Bad Request", 403: "Forbidden", 411: "Length Required", 413: "Content Too Large"}

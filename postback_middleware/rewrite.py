@@ -14,8 +14,11 @@ Everything else passes straight through: the inner app's iterable is returned as
   first bytes leave before the app has finished and memory stays about one piece. The length
   is not known in advance, so ``Content-Length``, ``ETag`` and ``Content-MD5`` are dropped.
 
-Either way ``Vary: Cookie`` is added when tokens depend on the user, and the inner iterable is
-closed exactly once.
+A page that received tokens is bound to one browser or user (see ``csrf``): the caller's
+``bound_headers`` finishes the headers of every rewritten page (``Vary: Cookie``,
+``Cache-Control: private``, the browser's cookie; see :func:`private_headers`), told whether a
+form got tokens and whether the page is streamed (a later piece may still bring a form). The
+inner iterable is closed exactly once.
 """
 
 from __future__ import annotations
@@ -58,6 +61,13 @@ class Page:
             if key.lower() == name:
                 return value
         return None
+
+
+class BoundHeaders(Protocol):
+    """Finishes a rewritten page's headers: ``tokens`` if a form got some, ``streamed`` if
+    more pieces (and forms) may follow the headers."""
+
+    def __call__(self, headers: Headers, *, tokens: bool, streamed: bool) -> Headers: ...
 
 
 class Rewriter(Protocol):
@@ -208,26 +218,54 @@ class _Pipeline:
         edited = rewriter.feed(transcoder.to_scanner(b"", final=True)) + rewriter.finish()
         return self._last(transcoder.from_scanner(edited))
 
+    @property
+    def changed(self) -> bool:
+        """Whether the page received anything (tokens) so far."""
+        return self._rewriter is not None and self._rewriter.changed
+
     def _last(self, data: bytes) -> bytes:
         """The final bytes, with whatever the content coding still holds."""
         return self._coding.encode(data, flush=False) + self._coding.end()
 
 
-def _output_headers(page: Page, length: int | None, vary_cookie: bool) -> Headers:
-    """Headers of a changed page: its length if known, no validators, Vary: Cookie if asked."""
+def _output_headers(page: Page, length: int | None) -> Headers:
+    """Headers of a rewritten page: its length if known, no validators."""
     headers = [(k, v) for k, v in page.headers if k.lower() not in _DROPPED_WHEN_CHANGED]
     if length is not None:
         headers.append(("Content-Length", str(length)))
-    if vary_cookie:
-        vary = [(i, v) for i, (k, v) in enumerate(headers) if k.lower() == "vary"]
-        if not vary:
-            headers.append(("Vary", "Cookie"))
-        elif not any(
-            token.strip().lower() in ("cookie", "*") for _, v in vary for token in v.split(",")
-        ):
-            index, value = vary[0]
-            headers[index] = ("Vary", f"{value}, Cookie")
     return headers
+
+
+# Cache-Control directives that let a shared cache keep a response (RFC 9111).
+_SHARED_CACHE_DIRECTIVES = frozenset({"public", "s-maxage", "proxy-revalidate", "private"})
+
+
+def private_headers(headers: Headers) -> Headers:
+    """Headers of a page holding tokens bound to one browser or user.
+
+    No shared cache may keep it (``Cache-Control: private``; an app's ``no-store`` stays, and so
+    do its other directives), and a cache that keeps it per browser must tell cookies apart
+    (``Vary: Cookie``).
+    """
+    out: Headers = []
+    directives: list[str] = []
+    for key, value in headers:
+        if key.lower() == "cache-control":
+            directives += [d.strip() for d in value.split(",") if d.strip()]
+        else:
+            out.append((key, value))
+    kept = [d for d in directives
+            if d.split("=", 1)[0].strip().lower() not in _SHARED_CACHE_DIRECTIVES]
+    out.append(("Cache-Control", ", ".join(["private", *kept])))
+    vary = [(i, v) for i, (k, v) in enumerate(out) if k.lower() == "vary"]
+    if not vary:
+        out.append(("Vary", "Cookie"))
+    elif not any(
+        token.strip().lower() in ("cookie", "*") for _, v in vary for token in v.split(",")
+    ):
+        index, value = vary[0]
+        out[index] = ("Vary", f"{value}, Cookie")
+    return out
 
 
 def text_response(
@@ -285,12 +323,12 @@ class RewritingResponse:
         capture: _Capture,
         make_rewriter: RewriterFactory,
         *,
-        vary_cookie: bool,
+        bound_headers: BoundHeaders,
     ) -> None:
         self._result = result
         self._capture = capture
         self._make_rewriter = make_rewriter
-        self._vary_cookie = vary_cookie
+        self._bound_headers = bound_headers
         self._closed = False
 
     def __iter__(self) -> Iterator[bytes]:
@@ -316,7 +354,7 @@ class RewritingResponse:
                 yield self._failed()
                 return
             if out:
-                self._send_streaming_headers(page)
+                self._send_streaming_headers(page, pipeline)
                 yield out
         page = capture.page
         if page is None:
@@ -335,7 +373,7 @@ class RewritingResponse:
         except Exception:
             yield self._failed()
             return
-        self._send_streaming_headers(page)
+        self._send_streaming_headers(page, pipeline)
         if out:
             yield out
 
@@ -347,12 +385,16 @@ class RewritingResponse:
         if encoded is None:
             self._send(page.status, page.headers)
             return body
-        self._send(page.status, _output_headers(page, len(encoded), self._vary_cookie))
+        headers = _output_headers(page, len(encoded))
+        self._send(page.status, self._bound_headers(headers, tokens=True, streamed=False))
         return encoded
 
-    def _send_streaming_headers(self, page: Page) -> None:
+    def _send_streaming_headers(self, page: Page, pipeline: _Pipeline) -> None:
+        """A streamed page's headers, once, when its first bytes are ready."""
         if not self._capture.headers_sent:
-            self._send(page.status, _output_headers(page, None, self._vary_cookie))
+            headers = self._bound_headers(_output_headers(page, None), tokens=pipeline.changed,
+                                          streamed=True)
+            self._send(page.status, headers)
 
     def _send(self, status: str, headers: Headers) -> None:
         self._capture.headers_sent = True
@@ -382,14 +424,17 @@ def rewrite_response(
     start_response: StartResponse,
     make_rewriter: RewriterFactory,
     *,
-    vary_cookie: bool,
+    bound_headers: BoundHeaders,
 ) -> Iterable[bytes]:
-    """Call ``app`` and rewrite its response when :func:`choose_page` says so."""
+    """Call ``app`` and rewrite its response when :func:`choose_page` says so.
+
+    ``bound_headers`` finishes the headers of a rewritten page (see the module docstring).
+    """
     capture = _Capture(environ, start_response)
     result = app(environ, capture)
     if capture.started and capture.page is None:
         return result  # decided already: untouched, the app's own iterable
-    return RewritingResponse(result, capture, make_rewriter, vary_cookie=vary_cookie)
+    return RewritingResponse(result, capture, make_rewriter, bound_headers=bound_headers)
 
 
 class ClosingIterable:

@@ -10,8 +10,9 @@ Why each part is there:
 
 * ``t``: tokens expire after ``max_age`` seconds; timestamps from the future are refused.
 * ``p``: a token only works for the path its form posts to (query ignored).
-* ``u``: an HMAC of the operator's *user key* (like ASP.NET's ViewStateUserKey), so a token
-  issued to one session fails in another without the session id appearing in the page.
+* ``u``: an HMAC of the token's *binding*: the operator's user key (like ASP.NET's
+  ViewStateUserKey) or, by default, the browser's own secret cookie (see ``csrf``), so a token
+  issued to one browser or session fails in another, and neither value appears in the page.
 * ``f``: a fresh random id per form and response. It ties a form's two tokens together (a view
   state cannot be mixed with another form's event validation).
 * ``n``: a fresh random nonce per signature, so no token string is ever repeated, not even the
@@ -50,7 +51,7 @@ try:
 except ImportError:  # no wheel for this platform: the json module writes the same, slower
     orjson = None  # type: ignore[assignment]
 
-from .errors import TokenError, TooLarge
+from .errors import TokenError, TooLarge, WrongBinding
 
 FORMAT_VERSION = 1
 # Clocks of several hosts behind one load balancer disagree a little.
@@ -62,9 +63,12 @@ class Purpose(enum.Enum):
 
     VIEWSTATE = "postback-middleware.viewstate"
     EVENT_VALIDATION = "postback-middleware.eventvalidation"
+    # A partial postback's answer that must reach the browser as a real navigation (``partial``).
+    REPLAY = "postback-middleware.replay"
 
 
 _USER_SALT = "postback-middleware.user"
+_EVENT_DIGEST_SALT = "postback-middleware.event-digest"
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ class Claims:
     form_id: str
     issued_at: int
     data: Any
+    key_index: int  # which key of the list signed it (event digests use the same key)
 
 
 def _derive(secret: bytes, salt: str) -> bytes:
@@ -162,6 +167,7 @@ class TokenSigner:
             purpose: [_keyed(key, purpose.value) for key in secret_keys] for purpose in Purpose
         }
         self._user_keys = [_keyed(key, _USER_SALT) for key in secret_keys]
+        self._event_keys = [_keyed(key, _EVENT_DIGEST_SALT) for key in secret_keys]
         self.max_age = max_age
         self.max_size = max_size
         # None: read time.time() on every call (so tests can move the clock).
@@ -177,7 +183,8 @@ class TokenSigner:
     def _user_digest(self, key_index: int, user: str | None) -> str | None:
         if user is None:
             return None
-        return _mac(self._user_keys[key_index], user.encode("utf-8")).decode("ascii")
+        encoded = user.encode("utf-8", "surrogatepass")
+        return _mac(self._user_keys[key_index], encoded).decode("ascii")
 
     def sign(
         self, purpose: Purpose, data: Any, *, path: str, user: str | None, form_id: str
@@ -236,8 +243,16 @@ class TokenSigner:
         if token_path != path:
             raise TokenError(f"{name} token was issued for another path")
         if token_user != self._user_digest(key_index, user):
-            raise TokenError(f"{name} token was issued to another user")
-        return Claims(form_id=form_id, issued_at=issued, data=data)
+            raise WrongBinding(f"{name} token was issued to another user or browser")
+        return Claims(form_id=form_id, issued_at=issued, data=data, key_index=key_index)
+
+    def event_digest(self, key_index: int, target: str, argument: str) -> bytes:
+        """A keyed digest of an event pair (``validation``): 8 bytes only the key can make."""
+        mac = self._event_keys[key_index].copy()
+        encoded = target.encode("utf-8", "surrogatepass")
+        mac.update(len(encoded).to_bytes(4, "big") + encoded)
+        mac.update(argument.encode("utf-8", "surrogatepass"))
+        return mac.digest()[:8]
 
     def _matching_key(self, purpose: Purpose, payload: bytes, signature: bytes) -> int | None:
         """Index of the key whose signature matches, compared in constant time per key."""

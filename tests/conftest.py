@@ -73,7 +73,7 @@ class RecordingApp:
 PAGE = """<!DOCTYPE html>
 <html><head><title>Orders</title></head>
 <body>
-<form method="post" action="/orders">
+<form method="post" action="/orders" data-callbacks="CallServer Broken Deliberate Echo">
   <input name="note" value="hello">
   <a href="#" data-postback="delete" data-postback-argument="7">Delete 7</a>
   <button type="button" data-postback="refresh">Refresh</button>

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import os
+import secrets
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -29,11 +32,37 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
                      id="documented-sample"),
         pytest.param("0123456789abcdef0123456789abcdef", "sample", id="well-known-sample"),
         pytest.param("ab" * 20, "not random", id="low-variety"),
+        pytest.param("01234567890123456789012345678901", "not random", id="digits-counting"),
+        pytest.param("my-app-secret-key-for-production!", "not random", id="a-phrase"),
+        pytest.param("correct-horse-battery-staple-and-more-words", "not random",
+                     id="lowercase-words-are-valid-base64url"),
+        pytest.param("0123456789abcdef" * 4, "not random", id="hex-pattern-of-32-bytes"),
+        pytest.param(secrets.token_hex(16), "not random", id="hex-of-only-16-bytes"),
+        pytest.param(secrets.token_urlsafe(24), "not random", id="base64url-of-24-bytes"),
+        pytest.param(b"\x00" * 40, "not random", id="raw-zero-bytes"),
+        pytest.param([new_key(), 12345], "int, not str", id="not-a-string"),
     ],
 )
 def test_weak_keys_fail_at_start_up(keys: Any, message: str) -> None:
-    with pytest.raises(ConfigurationError, match=message):
+    with pytest.raises(ConfigurationError, match=message) as refused:
         check_secret_keys(keys)
+    assert "secrets.token_urlsafe(48)" in str(refused.value)  # says how to make one
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        pytest.param(secrets.token_urlsafe(48), id="token_urlsafe-48"),
+        pytest.param(secrets.token_urlsafe(32), id="token_urlsafe-32"),
+        pytest.param(secrets.token_hex(32), id="token_hex-32"),
+        pytest.param(base64.b64encode(os.urandom(32)).decode(), id="base64-padded"),
+        pytest.param(os.urandom(32), id="raw-bytes"),
+        pytest.param(os.urandom(1024), id="long-raw-bytes"),
+    ],
+)
+def test_generated_keys_are_accepted(key: str | bytes) -> None:
+    raw = key.encode() if isinstance(key, str) else key
+    assert check_secret_keys(key) == (raw,)
 
 
 def test_good_keys_are_accepted_as_bytes() -> None:
@@ -77,6 +106,7 @@ def test_ini_text_is_converted() -> None:
         "user_key": "tests.test_config:user_of",
         "callbacks": "\n  CallServer = tests.test_config:handler\n  # a comment\n",
         "postbacks": "delete = tests.test_config:handler",
+        "trusted_origins": "https://admin.example\n  https://shop.example:8443",
     }
     kwargs = options_from_ini(settings, environ={"MORE_KEYS": f"{key2} {key3}"})
     assert kwargs["secret_keys"] == [key1, key2, key3]
@@ -86,6 +116,8 @@ def test_ini_text_is_converted() -> None:
     assert kwargs["user_key"] is user_of
     assert kwargs["callbacks"] == {"CallServer": handler}
     assert kwargs["postbacks"] == {"delete": handler}
+    assert kwargs["trusted_origins"] == ("https://admin.example", "https://shop.example:8443")
+    PostbackMiddleware(RecordingApp(), **kwargs)  # and the middleware takes them as they are
 
 
 @pytest.mark.parametrize(

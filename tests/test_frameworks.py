@@ -198,6 +198,8 @@ class Forward:
         headers = {"Connection": "close"}
         if environ.get("CONTENT_TYPE"):
             headers["Content-Type"] = environ["CONTENT_TYPE"]
+        if environ.get("HTTP_COOKIE"):  # the browser's cookie binds its tokens
+            headers["Cookie"] = environ["HTTP_COOKIE"]
         query = environ.get("QUERY_STRING", "")
         target = f"{environ['PATH_INFO']}?{query + '&' if query else ''}tag={tag}"
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)

@@ -240,7 +240,7 @@ def test_tampered_postback_is_forbidden_and_never_reaches_the_app(
         response = postback(app, fields, "delete", "7", status=403)
     assert response.text == INVALID
     assert len(inner.calls) == calls
-    assert any("refused POST /orders" in r.getMessage() for r in caplog.records)
+    assert any("refused 'POST' '/orders'" in r.getMessage() for r in caplog.records)
 
 
 def test_missing_tokens_are_forbidden(app: webtest.TestApp, inner: RecordingApp) -> None:
@@ -296,9 +296,14 @@ def test_expired_tokens_are_forbidden(
 
 def test_key_rotation(make_app: AppFactory, inner: RecordingApp) -> None:
     old, new = new_key(), new_key()
-    fields = tokens_of(make_app(secret_keys=[old]))
-    postback(make_app(secret_keys=[new, old]), fields, "delete", "7")
-    postback(make_app(secret_keys=[new]), fields, "delete", "7", status=403)
+    issuing = make_app(secret_keys=[old])
+    fields = tokens_of(issuing)
+    rotated, retired = make_app(secret_keys=[new, old]), make_app(secret_keys=[new])
+    for app in (rotated, retired):  # the same browser, after the operator's change
+        for name, value in issuing.cookies.items():
+            app.set_cookie(name, value)
+    postback(rotated, fields, "delete", "7")
+    postback(retired, fields, "delete", "7", status=403)
 
 
 @pytest.mark.parametrize(
@@ -363,12 +368,12 @@ def test_on_reject_hook_is_called_with_the_reason(make_app: AppFactory) -> None:
 
 
 def callback(app: webtest.TestApp, fields: dict[str, str], target: str, argument: str,
-             status: int = 200) -> webtest.TestResponse:
+             status: int = 200, path: str = "/orders") -> webtest.TestResponse:
     """Exactly what WebForms.js sends: the form's fields, then the callback fields."""
     body = (f"__EVENTTARGET=&__EVENTARGUMENT=&__VIEWSTATE={fields['__VIEWSTATE']}&note=hello&"
             f"__CALLBACKID={target}&__CALLBACKPARAM={argument}"
             f"&__EVENTVALIDATION={fields['__EVENTVALIDATION']}")
-    return app.post("/orders", body.encode(), status=status,
+    return app.post(path, body.encode(), status=status,
                     content_type="application/x-www-form-urlencoded; charset=utf-8")
 
 
@@ -448,6 +453,35 @@ def test_callback_needs_valid_event_validation(app: webtest.TestApp, registry: R
     assert callback(app, bad, "CallServer", "1", status=403).text == "e" + INVALID
 
 
+def test_a_callback_runs_only_for_the_page_that_offers_it(
+    make_app: AppFactory, inner: RecordingApp, registry: Registry
+) -> None:
+    """The public login page's token must not run the admin page's export callback."""
+    ran: list[str] = []
+    registry.add_callback("Export", lambda argument, request: ran.append(argument) or "csv")
+    registry.add_callback("CallServer", lambda argument, request: "ok")
+    inner.page = '<form method="post" data-callbacks="CallServer"><b data-postback="x"></b></form>'
+    app = make_app()
+    login = tokens_of(app, "/login")
+    assert callback(app, login, "CallServer", "1", path="/login").text.endswith("ok")
+    assert callback(app, login, "Export", "all", path="/login", status=403).text == "e" + INVALID
+    callback(app, login, "Export", "all", path="/admin", status=403)  # and not at the admin path
+    inner.page = inner.page.replace('"CallServer"', '"Export"')
+    admin = tokens_of(app, "/admin")
+    assert callback(app, admin, "Export", "all", path="/admin").text.endswith("csv")
+    assert ran == ["all"]
+
+
+def test_refreshed_validation_keeps_the_offered_callbacks(app: webtest.TestApp,
+                                                          registry: Registry) -> None:
+    registry.add_callback("CallServer", lambda argument, request: "ok")
+    fields = tokens_of(app)
+    for _ in range(3):  # each answer's event validation serves the next call, as in WebForms
+        fresh, _ = parse_success(callback(app, fields, "CallServer", "1").text)
+        fields = {**fields, "__EVENTVALIDATION": fresh}
+    postback(app, fields, "delete", "7")
+
+
 # -- scroll position ------------------------------------------------------------------------
 
 
@@ -460,6 +494,33 @@ def test_maintain_scroll_position_echoes_the_posted_position(make_app: AppFactor
     echoed = hidden_fields(response.body)
     assert (echoed["__SCROLLPOSITIONY"], echoed["__LASTFOCUS"]) == ("840", "sort")
     postback(app, fields, __SCROLLPOSITIONY="12px", status=400)
+
+
+def test_a_non_ascii_focus_id_comes_back_on_any_page(make_app: AppFactory, inner: RecordingApp,
+                                                      registry: Registry) -> None:
+    """An element id may be any text: it is echoed as character references, never a 500."""
+    ran: list[str] = []
+    registry.add_postback("refresh", lambda event, request: ran.append("refresh"))
+    app = make_app(maintain_scroll_position=True)
+    for content_type in ("text/html; charset=utf-8", "text/html; charset=iso-8859-1"):
+        inner.content_type = content_type
+        fields = tokens_of(app)
+        response = postback(app, fields, "refresh", __LASTFOCUS="größe-☃")
+        assert b'value="gr&#246;&#223;e-&#9731;"' in response.body
+        assert response.html.find("input", {"name": "__LASTFOCUS"})["value"] == "größe-☃"
+    assert ran == ["refresh", "refresh"]
+    postback(app, tokens_of(app), "refresh", __LASTFOCUS="a\r\nb", status=400)
+    assert len(ran) == 2  # refused before the handler
+
+
+def test_a_path_cannot_forge_a_log_line(app: webtest.TestApp,
+                                        caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="postback_middleware"):
+        app.post("/orders%0Arefused%20nothing", {"__EVENTTARGET": "x"}, status=403,
+                 extra_environ={"PATH_INFO": "/orders\nINFO forged entry\r"})
+    (message,) = [r.getMessage() for r in caplog.records]
+    assert "\n" not in message and "\r" not in message
+    assert "forged entry" in message  # there, but inside a quoted (repr) value
 
 
 def test_every_reserved_name_is_known() -> None:

@@ -91,8 +91,60 @@ def test_headers_of_a_rewritten_page() -> None:
     assert "ETag" not in response.headers and "Content-MD5" not in response.headers
     assert response.headers["Content-Length"] == str(len(response.body))
     assert response.headers["X-Custom"] == "kept"
-    assert response.headers.getall("Set-Cookie") == ["a=1", "b=2"]
-    assert "Vary" not in response.headers
+    # The app's cookies are kept; the browser's own postback cookie binds the tokens.
+    app_cookies, (ours,) = response.headers.getall("Set-Cookie")[:2], \
+        response.headers.getall("Set-Cookie")[2:]
+    assert app_cookies == ["a=1", "b=2"]
+    assert ours.startswith("postback-browser=") and "HttpOnly" in ours and "SameSite=Lax" in ours
+    assert response.headers["Vary"] == "Cookie"
+    assert response.headers["Cache-Control"] == "private"
+
+
+@pytest.mark.parametrize(
+    ("app_cache_control", "expected"),
+    [
+        pytest.param(None, "private", id="none"),
+        pytest.param("public, max-age=600", "private, max-age=600", id="public-made-private"),
+        pytest.param("max-age=60, s-maxage=600", "private, max-age=60", id="s-maxage-dropped"),
+        pytest.param("no-store", "private, no-store", id="no-store-kept"),
+        pytest.param("private, no-cache", "private, no-cache", id="private-kept-once"),
+        pytest.param("PUBLIC, proxy-revalidate, max-age=5", "private, max-age=5",
+                     id="case-insensitive"),
+    ],
+)
+def test_a_page_with_bound_tokens_is_never_left_to_shared_caches(
+    app_cache_control: str | None, expected: str
+) -> None:
+    extra = [("Cache-Control", app_cache_control)] if app_cache_control else []
+    response = wrap(app_with(headers=[*HTML, *extra])).get("/")
+    assert response.headers.getall("Cache-Control") == [expected]
+    assert "Cookie" in response.headers["Vary"]
+
+
+def streamed_app(headers: list[tuple[str, str]], pieces: list[bytes]) -> Any:
+    def app(environ: Any, start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", headers)
+        yield from pieces
+
+    return app
+
+
+def test_a_streamed_page_sets_the_cookie_even_before_its_form_arrives() -> None:
+    """Headers go with the first piece: a form in a later piece must still verify."""
+    pieces = [b"<html><body><p>" + b"x" * 100 + b"</p>", PAGE.encode()]
+    app = wrap(streamed_app(HTML, pieces))
+    response = app.get("/")
+    assert response.headers["Cache-Control"] == "private"
+    assert any(c.startswith("postback-browser=") for c in response.headers.getall("Set-Cookie"))
+
+
+def test_a_page_without_forms_for_a_known_browser_keeps_its_caching() -> None:
+    app = wrap(streamed_app([*HTML, ("Cache-Control", "public, max-age=60")],
+                            [b"<p>no forms</p>"]))
+    app.set_cookie("postback-browser", "A" * 43)
+    response = app.get("/")
+    assert response.headers["Cache-Control"] == "public, max-age=60"
+    assert "Set-Cookie" not in response.headers
 
 
 def test_vary_cookie_is_merged_when_tokens_depend_on_the_user() -> None:

@@ -11,21 +11,22 @@ from postback_middleware.verify import decode_reserved, verify_postback
 from .conftest import new_key
 
 SIGNER = TokenSigner([new_key().encode()], max_age=3600, max_size=10_000)
-PAIRS = {"delete": ["7"], "sort": [""]}
+PAIRS = {"e": {"delete": ["7"], "sort": [""]}}  # validation.encode's "written out" pairs
+BROWSER = "browser:B"
 
 
 def form(form_id: str = "F", state: object = None, pairs: object = None) -> dict[str, str]:
     sign = SIGNER.sign
     return {
         "__VIEWSTATE": sign(Purpose.VIEWSTATE, {"a": 1} if state is None else state,
-                            path="/p", user=None, form_id=form_id),
+                            path="/p", user=BROWSER, form_id=form_id),
         "__EVENTVALIDATION": sign(Purpose.EVENT_VALIDATION, PAIRS if pairs is None else pairs,
-                                  path="/p", user=None, form_id=form_id),
+                                  path="/p", user=BROWSER, form_id=form_id),
     }
 
 
 def verify(values: dict[str, str]):  # type: ignore[no-untyped-def]
-    return verify_postback(values, signer=SIGNER, path="/p", user=None)
+    return verify_postback(values, signer=SIGNER, path="/p", binding=BROWSER)
 
 
 def test_decode_reserved() -> None:
@@ -41,7 +42,18 @@ def test_verified_postback() -> None:
     postback = verify({**form(), "__EVENTTARGET": "delete", "__EVENTARGUMENT": "7"})
     assert postback.event is not None and postback.event.argument == "7"
     assert postback.viewstate == {"a": 1}
-    assert postback.event_pairs == PAIRS
+    assert postback.offered.data == PAIRS
+    assert postback.binding == BROWSER
+
+
+def test_non_ascii_focus_is_an_element_id() -> None:
+    postback = verify({**form(), "__LASTFOCUS": "größe"})
+    assert postback.client_fields["__LASTFOCUS"] == "größe"
+
+
+def test_tokens_of_another_browser_are_refused() -> None:
+    with pytest.raises(TokenError, match="another user or browser"):
+        verify_postback(form(), signer=SIGNER, path="/p", binding="browser:C")
 
 
 @pytest.mark.parametrize(
@@ -59,10 +71,17 @@ def test_verified_postback() -> None:
         pytest.param({**form(), "__CALLBACKPARAM": "x"}, BadRequest, id="param-without-id"),
         pytest.param(form(state=[1]), TokenError, id="viewstate-not-object"),
         pytest.param(form(pairs=[["delete", "7"]]), TokenError, id="pairs-not-a-map"),
-        pytest.param(form(pairs={"delete": "7"}), TokenError, id="arguments-not-a-list"),
-        pytest.param(form(pairs={"delete": [7]}), TokenError, id="argument-not-a-string"),
+        pytest.param(form(pairs={"delete": ["7"]}), TokenError, id="old-format-pairs"),
+        pytest.param(form(pairs={"e": {"delete": "7"}}), TokenError, id="arguments-not-a-list"),
+        pytest.param(form(pairs={"e": {"delete": [7]}}), TokenError, id="argument-not-a-string"),
+        pytest.param(form(pairs={"r": {"delete": {"Row$": [1]}}}), TokenError,
+                     id="run-without-count"),
+        pytest.param(form(pairs={"h": "AAAA"}), TokenError, id="digests-not-8-bytes"),
+        pytest.param(form(pairs={"c": "CallServer"}), TokenError, id="callbacks-not-a-list"),
         pytest.param({**form(), "__SCROLLPOSITIONY": "1e3"}, BadRequest, id="scroll-not-int"),
         pytest.param({**form(), "__LASTFOCUS": "x" * 300}, BadRequest, id="focus-too-long"),
+        pytest.param({**form(), "__LASTFOCUS": "a b"}, BadRequest, id="focus-with-space"),
+        pytest.param({**form(), "__LASTFOCUS": "a\nb"}, BadRequest, id="focus-with-newline"),
     ],
 )
 def test_refusals(values: dict[str, str], error: type[Exception]) -> None:

@@ -42,9 +42,11 @@ def request(url: str, method: str, path: str, body: bytes | Iterator[bytes] | No
 
 
 def page_tokens(url: str) -> dict[str, str]:
-    _, _, body = request(url, "GET", "/orders")
-    return {m[0]: m[1] for m in re.findall(r'name="(__VIEWSTATE|__EVENTVALIDATION)"[^>]*'
-                                           r'value="([^"]*)"', body.decode())}
+    """The page's tokens, and under "Cookie" the browser cookie they are bound to."""
+    _, headers, body = request(url, "GET", "/orders")
+    tokens = {m[0]: m[1] for m in re.findall(r'name="(__VIEWSTATE|__EVENTVALIDATION)"[^>]*'
+                                             r'value="([^"]*)"', body.decode())}
+    return {**tokens, "Cookie": headers["Set-Cookie"].split(";")[0]}
 
 
 def multipart(boundary: str, fields: list[tuple[str, str]], filename: str, data: bytes) -> bytes:
@@ -66,7 +68,8 @@ def test_large_upload_arrives_byte_exact_with_its_event(server: tuple[str, Recor
                                   ("__EVENTVALIDATION", tokens["__EVENTVALIDATION"])],
                      "big.bin", data)
     status, _, _ = request(url, "POST", "/orders", body,
-                           {"Content-Type": "multipart/form-data; boundary=b0undary"})
+                           {"Content-Type": "multipart/form-data; boundary=b0undary",
+                            "Cookie": tokens["Cookie"]})
     assert status == 200
     seen = inner.calls[-1]
     assert seen.event.target == "delete"
@@ -85,7 +88,8 @@ def test_chunked_body_without_length_is_read_when_the_server_terminates_it(
                                    "note": "chunked"}).encode()
     chunks = iter([body[:100], body[100:]])
     status, _, _ = request(url, "POST", "/orders", chunks,
-                           {"Content-Type": "application/x-www-form-urlencoded"})
+                           {"Content-Type": "application/x-www-form-urlencoded",
+                            "Cookie": tokens["Cookie"]})
     assert status == 200
     assert inner.calls[-1].body == b"note=chunked"
     assert inner.calls[-1].content_length == str(len(b"note=chunked"))
@@ -98,7 +102,8 @@ def test_callback_over_the_wire(server: tuple[str, RecordingApp]) -> None:
     body = (f"__VIEWSTATE={tokens['__VIEWSTATE']}&__CALLBACKID=CallServer&__CALLBACKPARAM=hi"
             f"&__EVENTVALIDATION={tokens['__EVENTVALIDATION']}").encode()
     status, headers, reply = request(url, "POST", "/orders", body, {
-        "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+        "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+        "Cookie": tokens["Cookie"]})
     assert status == 200 and headers["Content-Type"] == "text/plain; charset=utf-8"
     assert reply.decode().endswith("echo:hi")
     assert len(inner.calls) == calls

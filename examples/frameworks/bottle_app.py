@@ -28,7 +28,7 @@ TEMPLATE = """<!DOCTYPE html>
 <head><meta charset="utf-8"><title>Orders - Bottle</title></head>
 <body>
 <h1>Orders (Bottle)</h1>
-<form method="post" id="orders">
+<form method="post" id="orders" data-callbacks="CallServer">
   <table><tbody id="order-rows">
   % for number, customer in orders:
     <tr><td>{{number}}</td><td>{{customer}}</td>

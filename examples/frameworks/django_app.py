@@ -34,7 +34,7 @@ TEMPLATE = """<!DOCTYPE html>
 <head><meta charset="utf-8"><title>Orders - Django</title></head>
 <body>
 <h1>Orders (Django)</h1>
-<form method="post" id="orders">
+<form method="post" id="orders" data-callbacks="CallServer">
   {% csrf_token %}
   <table><tbody id="order-rows">
   {% for number, customer in orders %}

@@ -30,7 +30,7 @@ TEMPLATE = """<!DOCTYPE html>
 <head><meta charset="utf-8"><title>Orders - Flask</title></head>
 <body>
 <h1>Orders (Flask)</h1>
-<form method="post" id="orders">
+<form method="post" id="orders" data-callbacks="CallServer">
   <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
   <table><tbody id="order-rows">
   {% for number, customer in orders %}

@@ -32,7 +32,7 @@ PAGE = """<!DOCTYPE html>
 <head><meta charset="utf-8"><title>Orders - Pyramid</title></head>
 <body>
 <h1>Orders (Pyramid)</h1>
-<form method="post" id="orders">
+<form method="post" id="orders" data-callbacks="CallServer">
   <table><tbody id="order-rows">{rows}</tbody></table>
   <p>Clicks: <strong id="clicks">{clicks}</strong>
      <button type="button" data-postback="increment">Count a click</button></p>

@@ -43,7 +43,7 @@ SCRIPT_TAG = re.compile(r'<script\b[^>]*\bsrc="(/_postback/postback\.[0-9a-f]+\.
 
 def page_csp(nonce: str) -> str:
     return f"""
-    <form method="post">
+    <form method="post" data-callbacks="echo">
       <input type="text" name="q" value="hello">
       <a href="#" id="link" data-postback="CspLink" data-postback-argument="c">Post</a>
       <select name="pick" id="pick" data-autopostback>
@@ -113,7 +113,7 @@ def page_scroll(nonce: str) -> str:
 
 def page_cb(nonce: str) -> str:
     return """
-    <form method="post">
+    <form method="post" data-callbacks="echo deliberate crash">
       <input type="text" name="q" value="hello">
       <a href="#" id="link" data-postback="After" data-postback-argument="cb">Post</a>
     </form>

@@ -1,0 +1,132 @@
+"""Cross-site request forgery: a token works only in the browser it was issued to.
+
+A cross-site page can fetch one of your pages itself and copy its ``__VIEWSTATE`` and
+``__EVENTVALIDATION``; what it cannot do is make a victim's browser send them *as the victim*
+past these two checks, both on with zero configuration:
+
+1. **Binding.** Every token carries (as an HMAC, see ``tokens``) who it was issued to: the
+   operator's ``user_key(environ)`` when one is configured and returns a value, else the
+   browser's own secret cookie. That cookie is the middleware's alone: 32 random bytes,
+   ``HttpOnly``, ``SameSite=Lax``, ``Path=/``, named ``__Host-postback`` on https (the prefix
+   makes browsers refuse it from another host or over http, so a sibling subdomain cannot plant
+   a value it knows) and ``postback-browser`` on plain http. It is set on the first page that
+   gets tokens, never logged, and a postback without it is refused with a message that says to
+   allow cookies (:class:`~postback_middleware.errors.CookieMissing`).
+2. **Site checks.** A postback, callback or partial postback is refused when the browser says
+   another site sent it: ``Sec-Fetch-Site`` other than ``same-origin`` or ``none`` (a typed
+   URL), or an ``Origin`` header (``null`` included) other than this request's origin, unless
+   that origin is listed in ``trusted_origins``. Browsers without Fetch Metadata still send
+   ``Origin`` on POSTs; a client that sends neither is judged by the binding alone.
+
+The registered postback handlers run before the inner app, so before a framework's own CSRF
+check: these two checks are what keep them from running for a forged request.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .errors import BadRequest, CookieMissing, CrossSite
+from .inject import origin_of
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
+SECURE_COOKIE = "__Host-postback"
+PLAIN_COOKIE = "postback-browser"
+COOKIE_MAX_AGE = 365 * 24 * 3600  # a browser keeps its id; tokens still expire after max_age
+_ID_BYTES = 32
+_ID = re.compile(r"[A-Za-z0-9_-]{43}")
+_ALLOWED_SITES = frozenset({"same-origin", "none"})
+
+
+@dataclass(frozen=True)
+class Browser:
+    """The browser a request comes from, as far as the middleware's cookie tells."""
+
+    id: str
+    secure: bool  # https: the cookie is ``__Host-`` prefixed and Secure
+    sent: bool  # the request carried exactly one well-formed cookie: ``id`` is it
+    ambiguous: bool = False  # several cookies of that name (planted by another site?)
+
+    @property
+    def binding(self) -> str:
+        """What tokens issued to this browser are bound to."""
+        return "browser:" + self.id
+
+    def check_sent(self) -> None:
+        """After a token failed for want of this browser's cookie: say why, if that is why."""
+        if self.ambiguous:
+            raise BadRequest("the postback cookie was sent more than once")
+        if not self.sent:
+            raise CookieMissing("no postback cookie (cookies off, or a cross-site request)")
+
+    def set_cookie(self) -> tuple[str, str]:
+        """The ``Set-Cookie`` header that gives the browser its id."""
+        name = SECURE_COOKIE if self.secure else PLAIN_COOKIE
+        secure = "; Secure" if self.secure else ""
+        value = f"{name}={self.id}; Path=/; Max-Age={COOKIE_MAX_AGE}; HttpOnly; SameSite=Lax"
+        return "Set-Cookie", value + secure
+
+
+def read_browser(environ: WSGIEnvironment) -> Browser:
+    """The browser's id from its cookie, or a fresh one to set."""
+    secure = environ.get("wsgi.url_scheme") == "https"
+    name = SECURE_COOKIE if secure else PLAIN_COOKIE
+    found = _cookie_values(environ.get("HTTP_COOKIE", ""), name)
+    if len(found) > 1:
+        return Browser(found[0], secure, sent=False, ambiguous=True)
+    if found and _ID.fullmatch(found[0]):
+        return Browser(found[0], secure, sent=True)
+    return Browser(secrets.token_urlsafe(_ID_BYTES), secure, sent=False)
+
+
+def _cookie_values(header: str, name: str) -> list[str]:
+    """Every value of cookie ``name`` in a ``Cookie`` header (RFC 6265: ``a=b; c=d``)."""
+    if name not in header:
+        return []
+    values = []
+    for pair in header.split(";"):
+        key, equals, value = pair.partition("=")
+        if equals and key.strip() == name:
+            values.append(value.strip().strip('"'))
+    return values
+
+
+Origin = tuple[str, str, int | None]  # (scheme, host, port), default ports made explicit
+
+
+def check_site(environ: WSGIEnvironment, trusted_origins: Collection[Origin]) -> None:
+    """Refuse a request the browser says another site sent (see the module docstring)."""
+    origin = environ.get("HTTP_ORIGIN")
+    if origin is not None:
+        parsed = origin_of(origin.strip())
+        if parsed is not None and parsed in trusted_origins:
+            return
+        if parsed is None or parsed != request_origin(environ):
+            raise CrossSite(f"Origin {origin[:100]!r} is not this site's")
+    site = environ.get("HTTP_SEC_FETCH_SITE")
+    if site is not None and site.strip().lower() not in _ALLOWED_SITES:
+        raise CrossSite(f"Sec-Fetch-Site: {site[:40]!r}")
+
+
+def request_origin(environ: WSGIEnvironment) -> Origin | None:
+    """(scheme, host, port) of the request, as the browser addressed it."""
+    scheme = environ.get("wsgi.url_scheme", "http")
+    host = environ.get("HTTP_HOST")
+    if not host:
+        host = f"{environ.get('SERVER_NAME', '')}:{environ.get('SERVER_PORT', '')}"
+    return origin_of(f"{scheme}://{host}")
+
+
+def parse_origin(text: str) -> Origin:
+    """A trusted origin as written in the options (``scheme://host[:port]``), or ValueError."""
+    value = text.strip().rstrip("/")
+    parsed = origin_of(value)
+    if parsed is None or value.count("/") != 2 or any(c in value for c in "@?#"):
+        raise ValueError(f"not an origin (scheme://host[:port]): {text!r}")
+    return parsed

@@ -1,0 +1,190 @@
+"""Event validation: what a form offered, written compactly, and the check of a request against it.
+
+``__EVENTVALIDATION`` names every (target, argument) pair a form's elements can raise and every
+callback the form offers; a postback or callback that names anything else is refused. Pages with
+thousands of events (a grid with a Delete link per row) must not make the token huge, so the
+data (the ``d`` of the signed token, see ``tokens``) has up to four parts::
+
+    {"e": {target: [argument, ...]},            # pairs written out
+     "r": {target: {prefix: [start, count, ...]}},  # runs: prefix + str(n) for each n in a run
+     "h": "base64url of 8-byte digests",        # pairs too long to write out, or too many
+     "c": [callback name, ...]}                 # the callbacks the form offers
+
+* **Runs.** ASP.NET grids raise ``Delete$0``, ``Delete$1``...: arguments that are a prefix and
+  a canonical decimal number (no leading zero) are grouped by (target, prefix) and their numbers
+  written as runs, so 100,000 rows cost a few bytes.
+* **Digests.** A target or argument over :data:`MAX_EXACT_CHARS` characters, or every pair
+  when the written-out form would not fit ``max_state_size``, travels as the first
+  :data:`DIGEST_BYTES` bytes of an HMAC-SHA256 under a key derived from the secret key that
+  signed the token. Forging a pair then needs that key: without it, each guessed pair has a
+  chance of one in 2**64 per digest of passing, and every guess is a refused request.
+* **Callbacks.** A form offers the callbacks its ``<form data-callbacks="A B">`` names; a
+  callback runs only for a request whose event validation lists it, so a public page's token
+  never runs an admin page's callback.
+
+Everything here works on plain JSON values (the token's JSON is canonical, see ``tokens``), so
+the data re-signs unchanged when a callback refreshes the token.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from .errors import TokenError
+
+MAX_EXACT_CHARS = 64
+"""A target or argument longer than this is written as a digest (a 128 KB argument costs 11
+bytes)."""
+DIGEST_BYTES = 8
+_DIGITS = "0123456789"
+_MAX_DIGITS = 15  # numbers up to 10**15: JSON integers that every parser reads exactly
+_MIN_RUN_GROUP = 2  # a lone numbered argument is cheaper written out
+
+# (target, argument) -> its digest under the signing key (``TokenSigner.event_digest``).
+Digester = Callable[[str, str], bytes]
+
+
+def split_number(argument: str) -> tuple[str, int] | None:
+    """``("Delete$", 17)`` for ``"Delete$17"``: a prefix and a canonical decimal, or None.
+
+    Canonical: ``prefix + str(n)`` is the argument again, so ``"Row$007"`` is ``("Row$00", 7)``.
+    """
+    head = argument.rstrip(_DIGITS)
+    digits = argument[len(head):]
+    if not digits:
+        return None
+    if len(digits) > 1 and digits[0] == "0":
+        significant = digits.lstrip("0") or "0"
+        head += digits[: len(digits) - len(significant)]
+        digits = significant
+    if len(digits) > _MAX_DIGITS:
+        return None
+    return head, int(digits)
+
+
+def _runs(numbers: Iterable[int]) -> list[int]:
+    """Sorted distinct numbers as ``[start, count, start, count, ...]``."""
+    flat: list[int] = []
+    for n in sorted(set(numbers)):
+        if flat and flat[-2] + flat[-1] == n:
+            flat[-1] += 1
+        else:
+            flat += [n, 1]
+    return flat
+
+
+def encode(
+    pairs: Mapping[str, Sequence[str]],
+    callbacks: Sequence[str],
+    *,
+    digest: Digester,
+    all_digests: bool = False,
+) -> dict[str, Any]:
+    """The event validation data for a form's pairs and callbacks.
+
+    ``all_digests``: write every pair that is not in a run as a digest (the compact form used
+    when the written-out one does not fit).
+    """
+    exact: dict[str, list[str]] = {}
+    numbered: dict[str, dict[str, list[int]]] = {}
+    digests: list[bytes] = []
+    for target, arguments in pairs.items():
+        if len(target) > MAX_EXACT_CHARS:
+            digests.extend(digest(target, argument) for argument in arguments)
+            continue
+        groups: dict[str, list[int]] = {}
+        rest: list[str] = []
+        for argument in arguments:
+            split = split_number(argument) if len(argument) <= MAX_EXACT_CHARS else None
+            if split is None:
+                rest.append(argument)
+            else:
+                groups.setdefault(split[0], []).append(split[1])
+        for prefix, numbers in list(groups.items()):
+            if len(numbers) < _MIN_RUN_GROUP:
+                rest.extend(prefix + str(n) for n in numbers)
+                del groups[prefix]
+        if groups:
+            numbered[target] = {prefix: _runs(numbers) for prefix, numbers in groups.items()}
+        for argument in rest:
+            if all_digests or len(argument) > MAX_EXACT_CHARS:
+                digests.append(digest(target, argument))
+            else:
+                exact.setdefault(target, []).append(argument)
+    data: dict[str, Any] = {}
+    if exact:
+        data["e"] = exact
+    if numbered:
+        data["r"] = numbered
+    if digests:
+        data["h"] = base64.urlsafe_b64encode(b"".join(sorted(set(digests)))).decode("ascii")
+    if callbacks:
+        data["c"] = sorted(set(callbacks))
+    return data
+
+
+class Offered:
+    """The verified event validation of a request: what its form offered."""
+
+    def __init__(self, data: Any, *, digest: Digester) -> None:
+        self.data = _checked(data)  # re-signed as is when a callback refreshes the token
+        self._digest = digest
+        self._digests: frozenset[bytes] | None = None
+
+    def allows_event(self, target: str, argument: str) -> bool:
+        """Whether the form offered this (target, argument) pair."""
+        if argument in self.data.get("e", {}).get(target, ()):
+            return True
+        runs = self.data.get("r", {}).get(target)
+        split = split_number(argument) if runs else None
+        if split is not None and runs is not None:
+            flat = runs.get(split[0], ())
+            number = split[1]
+            for index in range(0, len(flat), 2):
+                if flat[index] <= number < flat[index] + flat[index + 1]:
+                    return True
+        if "h" not in self.data:
+            return False
+        if self._digests is None:
+            raw = base64.urlsafe_b64decode(self.data["h"])
+            self._digests = frozenset(
+                raw[i : i + DIGEST_BYTES] for i in range(0, len(raw), DIGEST_BYTES)
+            )
+        return self._digest(target, argument) in self._digests
+
+    def allows_callback(self, name: str) -> bool:
+        """Whether the form offered the callback ``name`` (its ``data-callbacks``)."""
+        return name in self.data.get("c", ())
+
+
+def _checked(data: Any) -> dict[str, Any]:
+    """The data, if it has exactly the shape :func:`encode` writes; else TokenError."""
+
+    def strings(value: Any) -> bool:
+        return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+    def runs(value: Any) -> bool:
+        return (isinstance(value, list) and len(value) % 2 == 0
+                and all(type(item) is int and item >= 0 for item in value))
+
+    ok = isinstance(data, dict) and set(data) <= {"e", "r", "h", "c"}
+    if ok and "e" in data:
+        ok = isinstance(data["e"], dict) and all(map(strings, data["e"].values()))
+    if ok and "r" in data:
+        ok = isinstance(data["r"], dict) and all(
+            isinstance(groups, dict) and all(map(runs, groups.values()))
+            for groups in data["r"].values()
+        )
+    if ok and "h" in data:
+        try:
+            ok = len(base64.urlsafe_b64decode(data["h"])) % DIGEST_BYTES == 0
+        except (TypeError, ValueError, binascii.Error):
+            ok = False
+    if ok and "c" in data:
+        ok = strings(data["c"])
+    if not ok:
+        raise TokenError("__EVENTVALIDATION payload is not event validation data")
+    return data  # type: ignore[no-any-return]
