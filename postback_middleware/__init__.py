@@ -2,8 +2,9 @@
 
 The request's journey, module by module:
 
-* request side: ``body`` (read, scan, strip a form POST), ``verify`` (judge reserved fields),
-  ``tokens`` (signed JSON view state and event validation);
+* request side: ``body`` (read, scan, strip a form POST), ``csrf`` (the browser's cookie and
+  the site checks), ``verify`` (judge reserved fields), ``tokens`` (signed JSON view state and
+  event validation), ``validation`` (what a form offered, compactly);
 * dispatch: ``registry`` (postback and callback handlers), ``middleware`` (the WSGI core);
 * response side: ``rewrite`` (which responses, which headers), ``html_scan`` (find tags),
   ``inject`` (insert fields and the script tag);
@@ -18,12 +19,15 @@ from .errors import (
     BadRequest,
     CallbackError,
     ConfigurationError,
+    CookieMissing,
+    CrossSite,
     Forbidden,
     LengthRequired,
     PostbackError,
     Rejected,
     TokenError,
     TooLarge,
+    WrongBinding,
 )
 from .middleware import EVENT_KEY, VIEWSTATE_KEY, PostbackMiddleware
 from .registry import Event, Registry
@@ -37,6 +41,8 @@ __all__ = [
     "BadRequest",
     "CallbackError",
     "ConfigurationError",
+    "CookieMissing",
+    "CrossSite",
     "Event",
     "Forbidden",
     "LengthRequired",
@@ -47,6 +53,7 @@ __all__ = [
     "Rejected",
     "TokenError",
     "TooLarge",
+    "WrongBinding",
     "callback_reference",
     "filter_factory",
 ]

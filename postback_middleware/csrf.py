@@ -107,8 +107,14 @@ def check_site(environ: WSGIEnvironment, trusted_origins: Collection[Origin]) ->
         parsed = origin_of(origin.strip())
         if parsed is not None and parsed in trusted_origins:
             return
-        if parsed is None or parsed != request_origin(environ):
-            raise CrossSite(f"Origin {origin[:100]!r} is not this site's")
+        own = request_origin(environ)
+        if parsed is None or parsed != own:
+            # Behind a TLS-terminating proxy the request may look like http: say so.
+            raise CrossSite(
+                f"Origin {origin[:100]!r} is not this site's ({_spelled(own)}); if it is, "
+                "let the server see the scheme and host the browser used (proxy settings) or "
+                "list the origin in trusted_origins"
+            )
     site = environ.get("HTTP_SEC_FETCH_SITE")
     if site is not None and site.strip().lower() not in _ALLOWED_SITES:
         raise CrossSite(f"Sec-Fetch-Site: {site[:40]!r}")
@@ -121,6 +127,13 @@ def request_origin(environ: WSGIEnvironment) -> Origin | None:
     if not host:
         host = f"{environ.get('SERVER_NAME', '')}:{environ.get('SERVER_PORT', '')}"
     return origin_of(f"{scheme}://{host}")
+
+
+def _spelled(origin: Origin | None) -> str:
+    if origin is None:
+        return "unknown"
+    scheme, host, port = origin
+    return f"{scheme}://{host}:{port}"
 
 
 def parse_origin(text: str) -> Origin:

@@ -112,6 +112,7 @@ class PostbackMiddleware:
         self.signer = TokenSigner(
             check_secret_keys(secret_keys), max_age=max_age, max_size=max_state_size
         )
+        self.replayer = partial.Replayer(self.signer, max_body_size=max_body_size)
         self.script = ClientScript(script_prefix)
 
     # -- the journey ---------------------------------------------------------------------
@@ -125,6 +126,8 @@ class PostbackMiddleware:
         values = None
         browser = read_browser(environ)
         try:
+            if partial.is_replay(environ):  # a partial postback's answer, as a navigation
+                return self._replay(environ, start_response, browser)
             _refuse_reserved_query(environ.get("QUERY_STRING", ""))
             form = self._read_form_post(environ)
             if form is not None:
@@ -244,9 +247,23 @@ class PostbackMiddleware:
             )
 
         if panels:
+            replay = self.replayer.issuer(
+                path=_request_path(environ),
+                binding=lambda: self._binding(environ, browser),  # asked after the app ran
+            )
             return partial.answer(run, start_response, page_url=_page_url(environ),
-                                  panels=panels)
+                                  panels=panels, replay=replay)
         return run(start_response)
+
+    def _replay(
+        self, environ: WSGIEnvironment, start_response: StartResponse, browser: Browser
+    ) -> Iterable[bytes]:
+        """Serve a replay (``partial.Replayer``): checked like any postback, the app not run."""
+        binding = self._binding(environ, browser)
+        if binding == browser.binding:
+            browser.check_sent()  # the same cookie checks as for a postback
+        return self.replayer.serve(environ, start_response, path=_request_path(environ),
+                                   binding=binding)
 
     def _rewriter(
         self,

@@ -14,9 +14,18 @@ headers such as ``Set-Cookie`` kept):
   HTML, or a list of pieces (below);
 * ``X-Postback-Partial: navigate``, JSON ``{"version": 1, "navigate": URL}`` when the app
   redirected (the client goes there, as the browser would after a full postback);
-* ``X-Postback-Partial: fallback`` on the app's own response, unchanged, for anything else (an
-  error, a non-HTML answer, a page without the panel): the postback was processed, so the client
-  shows that response instead of posting again. Nothing is lost.
+* anything else (an error, a file, a page without the panel) was processed all the same, so it
+  is never posted again; it must end as the full postback would have ended (below):
+
+  - ``X-Postback-Partial: fallback`` on the app's own response, unchanged, when it is plain
+    inline HTML (:func:`inline_html`: ``text/html``, not an attachment, no CSP of its own): the
+    client writes it into the page;
+  - ``X-Postback-Partial: replay``, JSON ``{"version": 1, "replay": TOKEN, "body": BASE64}``,
+    for every other answer (an attachment, SVG, XML, PDF, a page with its own CSP, a 204...):
+    the client submits both in a form of its own (a real navigation) to the postback's URL, and
+    :class:`Replayer` answers that with the very response, the app not called again;
+  - ``X-Postback-Partial: download`` (``application/octet-stream``, the name in
+    ``X-Postback-Filename``), streamed, for an answer too large to replay: saved as a file.
 
 Only what changed travels
 --------------------------
@@ -40,19 +49,25 @@ A panel ends at the end tag matching its start tag (same name, counted with nest
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
+import hmac
 import json
 import re
-from collections.abc import Callable, Collection, Iterable, Sequence
-from itertools import pairwise
-from typing import TYPE_CHECKING
-from urllib.parse import urljoin
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import chain, pairwise
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from . import charset
 from . import fields as f
-from .errors import BadRequest
+from .csrf import check_site
+from .errors import BadRequest, LengthRequired, TokenError, TooLarge
 from .html_scan import Tag, TagScanner
-from .rewrite import Coding, html_page
+from .rewrite import ClosingIterable, Coding, html_page
+from .tokens import Purpose, TokenSigner
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -244,14 +259,298 @@ def _page_text(status: str, body: bytes, headers: Headers) -> tuple[bytes, str] 
     return transcoder.to_scanner(body, final=True), transcoder.scan_encoding
 
 
+# -- answers that are not panels: shown inline, replayed as a navigation, or saved --------------
+
+# A partial postback's answer that is not panels nor a redirect must end exactly as the same
+# postback done the full way: a download stays a download, a PDF, SVG or XML document opens
+# as a document of its own, a CSP (``sandbox`` included) applies. Only plain inline HTML without
+# a policy of its own may be written into the page (``fallback``). Anything else is *replayed*:
+# the middleware answers ``X-Postback-Partial: replay`` with a short-lived signed token holding
+# the app's status and headers and the SHA-256 of its body, plus the body; the client submits
+# both in a form of its own (a real navigation, to the very URL of the postback), and the
+# middleware, seeing the token, answers with the stored response without calling the app again.
+
+REPLAY_FIELD = "__POSTBACKREPLAY"
+# The replay request: ``enctype="text/plain"``, so no form parser (the middleware's nor the
+# app's) reads it, and its body begins with these bytes. Then ``\r\nbody=<base64>\r\n``.
+REPLAY_PREFIX = (REPLAY_FIELD + "=").encode("ascii")
+REPLAY_MAX_AGE = 60  # s: the client submits the replay at once
+# Largest body replayed: it travels to the browser and back (base64, a third more), held in
+# memory meanwhile. A larger answer is saved as a file (``download``), never rendered.
+MAX_REPLAY_SIZE = 16 * 1024 * 1024
+# Headers never replayed: framing (recomputed), and effects that the fetch answer has already
+# carried out (a cookie set twice could undo a change made in between; Set-Cookie values also
+# must never sit in a token page script can read: HttpOnly cookies would leak).
+_ONCE = frozenset({"set-cookie", "set-cookie2", "clear-site-data"})
+_NOT_REPLAYED = _ONCE | frozenset(
+    {"content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer",
+     "upgrade", "proxy-connection", "date", "server", "x-postback-partial",
+     "x-postback-skip"}
+)
+_REPLAY_DATA_KEYS = frozenset({"s", "h", "b", "n"})
+
+
+def _header(headers: Headers, name: str) -> str | None:
+    return next((v for k, v in headers if k.lower() == name), None)
+
+
+def inline_html(status: str, headers: Headers) -> bool:
+    """Whether an answer may be written into the page (``document.write``) as it is.
+
+    Plain HTML only: not an attachment, no policy of its own (its CSP would be lost: the page's
+    stays in force), not a 204/205 (a browser keeps the page then).
+    """
+    mime = (_header(headers, "content-type") or "").partition(";")[0].strip().lower()
+    disposition = (_header(headers, "content-disposition") or "").partition(";")[0]
+    return (
+        mime == "text/html"
+        and disposition.strip().lower() in ("", "inline")
+        and _header(headers, "content-security-policy") is None
+        and _header(headers, "content-security-policy-report-only") is None
+        and status.split(" ", 1)[0] not in ("204", "205")
+    )
+
+
+def _sha256(body: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(body).digest()).rstrip(b"=").decode("ascii")
+
+
+class Replayer:
+    """Issues replay tokens for partial-postback answers, and serves the replays.
+
+    A token (``Purpose.REPLAY``) holds the app's status, its headers but those in
+    ``_NOT_REPLAYED``, and the SHA-256 and length of its body. It is bound to the path of the
+    postback and to the browser (``binding``, the ``user`` of the signer), and lives
+    ``REPLAY_MAX_AGE`` seconds. The body travels with it through the browser, so no state is
+    kept on the server.
+    """
+
+    def __init__(
+        self,
+        signer: TokenSigner,
+        *,
+        max_body_size: int,
+        max_size: int = MAX_REPLAY_SIZE,
+        max_age: int = REPLAY_MAX_AGE,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.signer = signer
+        self.max_age = max_age
+        self.clock = clock
+        # The replay request (the token, then the body in base64) must fit max_body_size.
+        self.max_request = max_body_size
+        self.max_size = max(0, min(max_size, (max_body_size - signer.max_size - 64) // 4 * 3))
+
+    def issuer(
+        self, *, path: str, binding: str | Callable[[], str | None] | None
+    ) -> ReplayIssuer:
+        """What :func:`answer` needs to replay the answer to the postback to ``path``.
+
+        ``binding``: who the token is for, or a function that says it, asked when the token is
+        signed, after the app ran (a login postback changes the user; as for a page's tokens).
+        """
+        return ReplayIssuer(self, path, binding)
+
+    def token(self, status: str, headers: Headers, body: bytes, *, path: str,
+              binding: str | None) -> str | None:
+        """A replay token for this response, or None if it cannot be replayed (too large)."""
+        if len(body) > self.max_size:
+            return None
+        data = {
+            "s": status,
+            "h": [[k, v] for k, v in headers if k.lower() not in _NOT_REPLAYED],
+            "b": _sha256(body),
+            "n": len(body),
+        }
+        try:
+            return self.signer.sign(Purpose.REPLAY, data, path=path, user=binding,
+                                    form_id=self.signer.new_form_id())
+        except ValueError:  # headers too large for max_state_size
+            return None
+
+    def serve(
+        self,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+        *,
+        path: str,
+        binding: str | None,
+    ) -> list[bytes]:
+        """Answer a replay request (see :func:`is_replay`) with the response its token holds.
+
+        The app is never called. Raises :class:`Rejected` (403 for a token that fails: bad
+        signature, expired, another path or browser, a body that is not the one signed, or a
+        request from another site; 400/411/413 for a malformed or oversized request).
+        """
+        # Only this site's own pages replay (no trusted_origins here): the client script
+        # submits the replay from the page that made the partial postback.
+        check_site(environ, ())
+        raw = self._read(environ)
+        head, sep, rest = raw.partition(b"\r\nbody=")
+        if not sep or not rest.endswith(b"\r\n") or b"\r\n" in rest[:-2]:
+            raise BadRequest("malformed replay request")
+        try:
+            token = head.decode("ascii")
+            body = base64.b64decode(rest[:-2], validate=True)
+        except (UnicodeDecodeError, binascii.Error):
+            raise BadRequest("malformed replay request") from None
+        claims = self.signer.verify(Purpose.REPLAY, token, path=path, user=binding)
+        age = self.clock() - claims.issued_at
+        if age > self.max_age:
+            raise TokenError(f"REPLAY token expired {int(age - self.max_age)}s ago")
+        data = claims.data
+        if not (isinstance(data, dict) and set(data) == _REPLAY_DATA_KEYS
+                and isinstance(data["s"], str) and isinstance(data["h"], list)
+                and all(isinstance(h, list) and len(h) == 2
+                        and all(isinstance(x, str) for x in h) for h in data["h"])):
+            raise TokenError("REPLAY token holds no response")
+        if len(body) != data["n"] or not hmac.compare_digest(_sha256(body), str(data["b"])):
+            raise TokenError("REPLAY body is not the one signed")
+        headers = [(k, v) for k, v in data["h"]]
+        start_response(data["s"], [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+
+    def _read(self, environ: WSGIEnvironment) -> bytes:
+        """The request body after the prefix :func:`is_replay` took."""
+        raw_length = str(environ.get("CONTENT_LENGTH") or "")
+        if not raw_length.isdigit():
+            raise LengthRequired("replay request without CONTENT_LENGTH")
+        length = int(raw_length) - len(REPLAY_PREFIX)
+        if length > self.max_request:
+            raise TooLarge(f"replay request of {length} bytes exceeds max_body_size")
+        data = _read_exactly(environ["wsgi.input"], length)
+        if len(data) < length:
+            raise BadRequest(f"replay body ended after {len(data)} of {length} bytes")
+        return data
+
+
+@dataclass(frozen=True)
+class ReplayIssuer:
+    """A :class:`Replayer` with the path and browser binding of one postback."""
+
+    replayer: Replayer
+    path: str
+    binding: str | Callable[[], str | None] | None
+
+    @property
+    def max_size(self) -> int:
+        return self.replayer.max_size
+
+    def __call__(self, status: str, headers: Headers, body: bytes) -> str | None:
+        binding = self.binding() if callable(self.binding) else self.binding
+        return self.replayer.token(status, headers, body, path=self.path, binding=binding)
+
+
+def _read_exactly(stream: Any, size: int) -> bytes:
+    parts: list[bytes] = []
+    while size > 0:
+        chunk = stream.read(min(size, 1 << 16))
+        if not chunk:
+            break
+        parts.append(chunk)
+        size -= len(chunk)
+    return b"".join(parts)
+
+
+class _Prefixed:
+    """``wsgi.input`` with bytes already read put back in front."""
+
+    def __init__(self, head: bytes, stream: Any) -> None:
+        self._head = head
+        self._stream = stream
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            head, self._head = self._head, b""
+            return head + bytes(self._stream.read())
+        head, self._head = self._head[:size], self._head[size:]
+        if len(head) == size:
+            return head
+        return head + bytes(self._stream.read(size - len(head)))  # apps read(CONTENT_LENGTH)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        limit = -1 if size is None else size
+        if not self._head:
+            return bytes(self._stream.readline(limit))
+        end = self._head.find(b"\n") + 1 or len(self._head)
+        cut = end if limit < 0 else min(end, limit)
+        line, self._head = self._head[:cut], self._head[cut:]
+        if line.endswith(b"\n") or self._head or len(line) == limit:
+            return line
+        return line + bytes(self._stream.readline(limit if limit < 0 else limit - len(line)))
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        lines: list[bytes] = []
+        total = 0
+        while line := self.readline():
+            lines.append(line)
+            total += len(line)
+            if 0 < hint <= total:
+                break
+        return lines
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.readline, b"")
+
+    def close(self) -> None:
+        close = getattr(self._stream, "close", None)
+        if close is not None:
+            close()
+
+
+def is_replay(environ: WSGIEnvironment) -> bool:
+    """Whether the request is a replay (a ``text/plain`` POST beginning with the token field).
+
+    To tell, the first bytes of a ``text/plain`` POST are read; if it is not a replay they are
+    put back in front of ``wsgi.input``, so the app reads the body whole as before. Other
+    requests are not touched.
+    """
+    if environ.get("REQUEST_METHOD") != "POST":
+        return False
+    mime = str(environ.get("CONTENT_TYPE", "")).partition(";")[0].strip().lower()
+    raw_length = str(environ.get("CONTENT_LENGTH") or "")
+    if mime != "text/plain" or not raw_length.isdigit() or int(raw_length) < len(REPLAY_PREFIX):
+        return False
+    stream = environ["wsgi.input"]
+    head = _read_exactly(stream, len(REPLAY_PREFIX))
+    if head == REPLAY_PREFIX:
+        return True
+    environ["wsgi.input"] = _Prefixed(head, stream)
+    return False
+
+
+def _filename(headers: Headers, page_url: str) -> str:
+    """The name a browser would save the answer under: Content-Disposition's, else the URL's."""
+    disposition = _header(headers, "content-disposition") or ""
+    extended = re.search(r"""filename\*\s*=\s*([\w!#$&+.^`|~-]+)'[^']*'([^;\s]+)""",
+                         disposition, re.IGNORECASE)
+    if extended:
+        try:
+            return unquote(extended.group(2), extended.group(1), errors="strict")
+        except (LookupError, UnicodeDecodeError):
+            pass
+    plain = re.search(r"""filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))""",
+                      disposition, re.IGNORECASE)
+    if plain:
+        return re.sub(r"\\(.)", r"\1", plain.group(1)) if plain.group(1) is not None \
+            else plain.group(2)
+    return unquote(urlsplit(page_url).path.rsplit("/", 1)[-1]) or "download"
+
+
 def answer(
     call_app: Callable[[StartResponse], Iterable[bytes]],
     start_response: StartResponse,
     *,
     page_url: str,
     panels: PanelRequest,
-) -> list[bytes]:
-    """Run the (rewriting) app, then answer with panels, a navigation, or the page itself."""
+    replay: ReplayIssuer | None = None,
+) -> Iterable[bytes]:
+    """Run the (rewriting) app, then answer with panels, a navigation, the page itself (plain
+    inline HTML), a replay token, or the answer to save as a file.
+
+    ``replay``: from :meth:`Replayer.issuer`; without it, what would be replayed is saved as a
+    file (``download``), never rendered.
+    """
     captured: list[tuple[str, Headers]] = []
     chunks: list[bytes] = []
 
@@ -260,27 +559,77 @@ def answer(
         return chunks.append
 
     result = call_app(capture)
+
+    def close() -> None:
+        close_result = getattr(result, "close", None)
+        if close_result is not None:
+            close_result()
+
+    limit = replay.max_size if replay is not None else 0
+    rest: Iterator[bytes] | None = None  # what is left to stream, past the limit
     try:
-        chunks.extend(result)
-    finally:
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()
+        iterator = iter(result)
+        size = 0
+        for chunk in iterator:
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit and captured and not _held_whole(*captured[0]):
+                rest = iterator  # neither panels nor a redirect: no need to hold it all
+                break
+    except BaseException:
+        close()
+        raise
+    if rest is None:
+        close()
     status, headers = captured[0]
-    body = b"".join(chunks)
     code = status.split(" ", 1)[0]
-    location = next((v for k, v in headers if k.lower() == "location"), None)
-    if code.startswith("3") and location:
+    location = _header(headers, "location")
+    if rest is None and code.startswith("3") and location:
         return _json_reply(start_response, "navigate",
                            {"navigate": urljoin(page_url, location)}, headers)
-    page = _page_text(status, body, headers)
-    if page is not None:
-        document, encoding = page
-        markup, forms = read_page(document, encoding, panels)
-        if markup is not None:
-            contents = {panel_id: panel_content(markup[panel_id], encoding, have)
-                        for panel_id, have in panels.items()}
-            return _json_reply(start_response, "panels", {"panels": contents, "forms": forms},
-                               headers)
-    start_response(status, [*headers, ("X-Postback-Partial", "fallback")])
-    return [body]
+    body = b"".join(chunks) if rest is None else b""
+    if rest is None:
+        page = _page_text(status, body, headers)
+        if page is not None:
+            document, encoding = page
+            markup, forms = read_page(document, encoding, panels)
+            if markup is not None:
+                contents = {panel_id: panel_content(markup[panel_id], encoding, have)
+                            for panel_id, have in panels.items()}
+                return _json_reply(start_response, "panels",
+                                   {"panels": contents, "forms": forms}, headers)
+    if inline_html(status, headers):
+        start_response(status, [*headers, ("X-Postback-Partial", "fallback")])
+        return _stream(chunks, rest, close)
+    token = None if replay is None or rest is not None else replay(status, headers, body)
+    if token is not None:
+        return _json_reply(
+            start_response, "replay",
+            {"replay": token, "body": base64.b64encode(body).decode("ascii")},
+            [(k, v) for k, v in headers if k.lower() in _ONCE],
+        )
+    # Too large to replay (or no replayer): the browser saves it as a file; nothing renders it.
+    kept = [(k, v) for k, v in headers
+            if k.lower() in _ONCE or k.lower() in ("content-length", "content-encoding")]
+    start_response("200 OK", [
+        *kept,
+        ("Content-Type", "application/octet-stream"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Cache-Control", "no-store"),
+        ("X-Postback-Filename", quote(_filename(headers, page_url), safe="")),
+        ("X-Postback-Partial", "download"),
+    ])
+    return _stream(chunks, rest, close)
+
+
+def _held_whole(status: str, headers: Headers) -> bool:
+    """Whether the answer may become panels or a navigation (read whole, as before)."""
+    redirect = status.startswith("3") and _header(headers, "location") is not None
+    return redirect or html_page(status, headers) is not None
+
+
+def _stream(chunks: list[bytes], rest: Iterator[bytes] | None,
+            close: Callable[[], None]) -> Iterable[bytes]:
+    if rest is None:
+        return chunks
+    return ClosingIterable(chain(chunks, rest), close)

@@ -107,7 +107,7 @@ def html_page(status: str, headers: Headers) -> Page | None:
         if key.strip().lower() == "charset":
             page.charset = value.strip().strip('"').lower()
     if page.charset.startswith(charset.UNSUPPORTED):
-        log.info("not rewriting a %s page (browsers do not support it)", page.charset)
+        log.info("not rewriting a %r page (browsers do not support it)", page.charset)
         return None
     coding = (page.header("content-encoding") or "").strip().lower()
     if coding not in ("", "identity") and coding not in DECODABLE_CODINGS:

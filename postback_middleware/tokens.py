@@ -247,12 +247,12 @@ class TokenSigner:
         return Claims(form_id=form_id, issued_at=issued, data=data, key_index=key_index)
 
     def event_digest(self, key_index: int, target: str, argument: str) -> bytes:
-        """A keyed digest of an event pair (``validation``): 8 bytes only the key can make."""
+        """A keyed digest of an event pair (``validation`` keeps the first bytes of it)."""
         mac = self._event_keys[key_index].copy()
         encoded = target.encode("utf-8", "surrogatepass")
         mac.update(len(encoded).to_bytes(4, "big") + encoded)
         mac.update(argument.encode("utf-8", "surrogatepass"))
-        return mac.digest()[:8]
+        return mac.digest()
 
     def _matching_key(self, purpose: Purpose, payload: bytes, signature: bytes) -> int | None:
         """Index of the key whose signature matches, compared in constant time per key."""

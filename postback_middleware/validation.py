@@ -3,21 +3,26 @@
 ``__EVENTVALIDATION`` names every (target, argument) pair a form's elements can raise and every
 callback the form offers; a postback or callback that names anything else is refused. Pages with
 thousands of events (a grid with a Delete link per row) must not make the token huge, so the
-data (the ``d`` of the signed token, see ``tokens``) has up to four parts::
+data (the ``d`` of the signed token, see ``tokens``) has up to five parts::
 
-    {"e": {target: [argument, ...]},            # pairs written out
+    {"e": {target: [argument, ...]},                # pairs written out
      "r": {target: {prefix: [start, count, ...]}},  # runs: prefix + str(n) for each n in a run
-     "h": "base64url of 8-byte digests",        # pairs too long to write out, or too many
-     "c": [callback name, ...]}                 # the callbacks the form offers
+     "t": {prefix: {key: [start, count, ...]}},     # numbered targets: prefix + str(n), each
+                                                    # with argument key[1:] ("=" key) or
+                                                    # key[1:] + str(n) ("#" key)
+     "h": "base64url of 6-byte digests",            # pairs too long to write out, or too many
+     "c": [callback name, ...]}                     # the callbacks the form offers
 
 * **Runs.** ASP.NET grids raise ``Delete$0``, ``Delete$1``...: arguments that are a prefix and
   a canonical decimal number (no leading zero) are grouped by (target, prefix) and their numbers
-  written as runs, so 100,000 rows cost a few bytes.
+  written as runs, so 100,000 rows cost a few bytes. Pages with a target per row (``row17``
+  raising ``delete`` or ``delete:17``) get the same treatment under ``t``.
 * **Digests.** A target or argument over :data:`MAX_EXACT_CHARS` characters, or every pair
   when the written-out form would not fit ``max_state_size``, travels as the first
   :data:`DIGEST_BYTES` bytes of an HMAC-SHA256 under a key derived from the secret key that
-  signed the token. Forging a pair then needs that key: without it, each guessed pair has a
-  chance of one in 2**64 per digest of passing, and every guess is a refused request.
+  signed the token. Forging a pair then needs that key: without it, a guessed pair passes with
+  a chance of n / 2**48 for a form of n digests (one in 23 billion for 12,000), and every
+  guess is a refused, logged request.
 * **Callbacks.** A form offers the callbacks its ``<form data-callbacks="A B">`` names; a
   callback runs only for a request whose event validation lists it, so a public page's token
   never runs an admin page's callback.
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -38,12 +44,16 @@ from .errors import TokenError
 MAX_EXACT_CHARS = 64
 """A target or argument longer than this is written as a digest (a 128 KB argument costs 11
 bytes)."""
-DIGEST_BYTES = 8
+DIGEST_BYTES = 6  # 12,000 pairs of any shape fit the default max_state_size of 128 KiB
 _DIGITS = "0123456789"
 _MAX_DIGITS = 15  # numbers up to 10**15: JSON integers that every parser reads exactly
 _MIN_RUN_GROUP = 2  # a lone numbered argument is cheaper written out
+# Forms whose pairs written out take less JSON than this are written out as they are: grouping
+# into runs costs about a microsecond a pair, and saves little on a small form.
+SMALL_FORM_JSON = 2048
 
-# (target, argument) -> its digest under the signing key (``TokenSigner.event_digest``).
+# (target, argument) -> its keyed digest (``TokenSigner.event_digest``; the first
+# DIGEST_BYTES of it are kept).
 Digester = Callable[[str, str], bytes]
 
 
@@ -88,12 +98,20 @@ def encode(
     ``all_digests``: write every pair that is not in a run as a digest (the compact form used
     when the written-out one does not fit).
     """
+    data: dict[str, Any] = {}
+    if not all_digests and _written_out_size(pairs) <= SMALL_FORM_JSON:
+        if pairs:
+            data["e"] = {target: list(arguments) for target, arguments in pairs.items()}
+        if callbacks:
+            data["c"] = sorted(set(callbacks))
+        return data
     exact: dict[str, list[str]] = {}
     numbered: dict[str, dict[str, list[int]]] = {}
     digests: list[bytes] = []
+    per_row, pairs = _numbered_targets(pairs)
     for target, arguments in pairs.items():
         if len(target) > MAX_EXACT_CHARS:
-            digests.extend(digest(target, argument) for argument in arguments)
+            digests.extend(digest(target, argument)[:DIGEST_BYTES] for argument in arguments)
             continue
         groups: dict[str, list[int]] = {}
         rest: list[str] = []
@@ -111,19 +129,73 @@ def encode(
             numbered[target] = {prefix: _runs(numbers) for prefix, numbers in groups.items()}
         for argument in rest:
             if all_digests or len(argument) > MAX_EXACT_CHARS:
-                digests.append(digest(target, argument))
+                digests.append(digest(target, argument)[:DIGEST_BYTES])
             else:
                 exact.setdefault(target, []).append(argument)
-    data: dict[str, Any] = {}
     if exact:
         data["e"] = exact
     if numbered:
         data["r"] = numbered
+    if per_row:
+        data["t"] = per_row
     if digests:
         data["h"] = base64.urlsafe_b64encode(b"".join(sorted(set(digests)))).decode("ascii")
     if callbacks:
         data["c"] = sorted(set(callbacks))
     return data
+
+
+def _written_out_size(pairs: Mapping[str, Sequence[str]]) -> int:
+    """About the JSON size of the pairs written out, or more than any budget if a value is too
+    long to be written out (it must become a digest)."""
+    size = 0
+    for target, arguments in pairs.items():
+        if len(target) > MAX_EXACT_CHARS or (
+            arguments and max(map(len, arguments)) > MAX_EXACT_CHARS
+        ):
+            return sys.maxsize
+        size += len(target) + 6 + sum(map(len, arguments)) + 3 * len(arguments)
+    return size
+
+
+def _numbered_targets(
+    pairs: Mapping[str, Sequence[str]],
+) -> tuple[dict[str, dict[str, list[int]]], Mapping[str, Sequence[str]]]:
+    """The ``t`` part (targets ``prefix + n`` with a shared argument shape), and the pairs left.
+
+    A (target prefix, argument key) family is used when at least two targets share it.
+    """
+    families: dict[tuple[str, str], list[tuple[int, str, str]]] = {}
+    for target, arguments in pairs.items():
+        split = split_number(target) if len(target) <= MAX_EXACT_CHARS else None
+        if split is None:
+            continue
+        prefix, number = split
+        for argument in arguments:
+            if len(argument) > MAX_EXACT_CHARS:
+                continue
+            own = split_number(argument)
+            key = "#" + own[0] if own is not None and own[1] == number else "=" + argument
+            families.setdefault((prefix, key), []).append((number, target, argument))
+    per_row: dict[str, dict[str, list[int]]] = {}
+    taken: set[tuple[str, str]] = set()
+    for (prefix, key), members in families.items():
+        if len(members) < _MIN_RUN_GROUP:
+            continue
+        per_row.setdefault(prefix, {})[key] = _runs(number for number, _, _ in members)
+        taken.update((target, argument) for _, target, argument in members)
+    if not taken:
+        return per_row, pairs
+    rest: dict[str, list[str]] = {}
+    for target, arguments in pairs.items():
+        left = [argument for argument in arguments if (target, argument) not in taken]
+        if left:
+            rest[target] = left
+    return per_row, rest
+
+
+def _in_runs(flat: Sequence[int], number: int) -> bool:
+    return any(flat[i] <= number < flat[i] + flat[i + 1] for i in range(0, len(flat), 2))
 
 
 class Offered:
@@ -140,12 +212,10 @@ class Offered:
             return True
         runs = self.data.get("r", {}).get(target)
         split = split_number(argument) if runs else None
-        if split is not None and runs is not None:
-            flat = runs.get(split[0], ())
-            number = split[1]
-            for index in range(0, len(flat), 2):
-                if flat[index] <= number < flat[index] + flat[index + 1]:
-                    return True
+        if split is not None and runs is not None and _in_runs(runs.get(split[0], ()), split[1]):
+            return True
+        if "t" in self.data and self._numbered_target(target, argument):
+            return True
         if "h" not in self.data:
             return False
         if self._digests is None:
@@ -153,7 +223,19 @@ class Offered:
             self._digests = frozenset(
                 raw[i : i + DIGEST_BYTES] for i in range(0, len(raw), DIGEST_BYTES)
             )
-        return self._digest(target, argument) in self._digests
+        return self._digest(target, argument)[:DIGEST_BYTES] in self._digests
+
+    def _numbered_target(self, target: str, argument: str) -> bool:
+        split = split_number(target)
+        families = self.data["t"].get(split[0]) if split is not None else None
+        if split is None or not families:
+            return False
+        number = split[1]
+        if _in_runs(families.get("=" + argument, ()), number):
+            return True
+        own = split_number(argument)
+        return own is not None and own[1] == number and _in_runs(
+            families.get("#" + own[0], ()), number)
 
     def allows_callback(self, name: str) -> bool:
         """Whether the form offered the callback ``name`` (its ``data-callbacks``)."""
@@ -170,13 +252,19 @@ def _checked(data: Any) -> dict[str, Any]:
         return (isinstance(value, list) and len(value) % 2 == 0
                 and all(type(item) is int and item >= 0 for item in value))
 
-    ok = isinstance(data, dict) and set(data) <= {"e", "r", "h", "c"}
+    ok = isinstance(data, dict) and set(data) <= {"e", "r", "t", "h", "c"}
     if ok and "e" in data:
         ok = isinstance(data["e"], dict) and all(map(strings, data["e"].values()))
     if ok and "r" in data:
         ok = isinstance(data["r"], dict) and all(
             isinstance(groups, dict) and all(map(runs, groups.values()))
             for groups in data["r"].values()
+        )
+    if ok and "t" in data:
+        ok = isinstance(data["t"], dict) and all(
+            isinstance(families, dict) and all(map(runs, families.values()))
+            and all(key[:1] in ("=", "#") for key in families)
+            for families in data["t"].values()
         )
     if ok and "h" in data:
         try:

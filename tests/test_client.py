@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from postback_middleware import callback_reference
@@ -85,3 +87,33 @@ def test_script_is_served_gzipped_to_browsers_that_accept_it(accept: str, gzippe
     assert body == script.body
     if gzipped:
         assert len(response.body) < len(script.body) / 2
+
+
+# -- static guards on the script's source ------------------------------------------------------
+
+_SOURCE = ClientScript("/_postback/").body.decode("utf-8")
+# Without its comments (which name the very properties they warn about).
+_CODE = re.sub(r"/\*.*?\*/|//[^\n]*", "", _SOURCE, flags=re.DOTALL)
+
+
+def test_script_is_csp_strict() -> None:
+    assert not re.search(r"\beval\s*\(|new\s+Function\b|setTimeout\(\s*[\"']", _SOURCE)
+    assert not re.search(r"""setAttribute\(\s*["']on""", _SOURCE)  # no inline handlers
+
+
+def test_script_never_renders_an_answer_from_a_blob_url() -> None:
+    """Answers that are not plain HTML are replayed (a real navigation) or saved as a file."""
+    assert "location.assign(URL.createObjectURL" not in _SOURCE
+    # The one blob: URL is an octet-stream download (an <a download>), never a document.
+    assert _SOURCE.count("createObjectURL") == 1
+    assert 'type: "application/octet-stream"' in _SOURCE
+
+
+def test_form_methods_and_properties_are_never_looked_up_on_a_form() -> None:
+    """A control named like the property shadows it: everything goes through the prototypes."""
+    names = ("querySelector|getAttribute|hasAttribute|setAttribute|removeAttribute|closest|"
+             "contains|insertBefore|submit|onsubmit|action|enctype|method|target|elements|"
+             "isConnected|firstChild|childNodes|innerHTML|id|focus")
+    for variable in ("form", "theForm", "p", "el", "active"):
+        found = re.findall(rf"(?<![\w.]){variable}\.({names})\b(?!\s*=[^=])", _CODE)
+        assert found == [], (variable, found)

@@ -13,7 +13,8 @@ from .conftest import RecordingApp
 TWO_FORMS = """<html><head></head><body>
 <form method="post" action="/a" id="first" data-callbacks="Echo Fail"><input name="which" value="A">
   <a data-postback="go" data-postback-argument="1">A</a></form>
-<form method="post" action="/b" id="second" data-callbacks="Echo Fail"><input name="which" value="B">
+<form method="post" action="/b" id="second" data-callbacks="Echo Fail">
+  <input name="which" value="B">
   <a data-postback="go" data-postback-argument="2">B</a>
   <select name="size" data-autopostback><option>S</option><option>M</option></select>
   <input type="checkbox" name="gift" value="yes" checked>

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from functools import partial
+from unittest import mock
 
 import pytest
 import webtest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from postback_middleware import PostbackMiddleware, Registry
+from postback_middleware import PostbackMiddleware, Registry, validation
 from postback_middleware.tokens import TokenSigner
 from postback_middleware.validation import (
     DIGEST_BYTES,
@@ -64,15 +65,22 @@ def test_split_number(argument: str, split: tuple[str, int] | None) -> None:
                      id="lone-numbers-written-out"),
     ],
 )
-def test_encoding(pairs: dict[str, list[str]], data: dict[str, object]) -> None:
+def test_encoding(pairs: dict[str, list[str]], data: dict[str, object],
+                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(validation, "SMALL_FORM_JSON", 0)  # as for a large form
     assert encode(pairs, (), digest=DIGEST) == data
+
+
+def test_a_small_form_is_written_out_as_it_is() -> None:
+    pairs = {"grid": [f"Delete${n}" for n in range(5)], "sort": [""]}
+    assert encode(pairs, (), digest=DIGEST) == {"e": pairs}
 
 
 def test_long_values_travel_as_digests() -> None:
     long_argument = "x" * 128 * 1024
     data = encode({"t": [long_argument, "short"], "T" * 100: ["a"]}, (), digest=DIGEST)
     assert data["e"] == {"t": ["short"]}
-    assert len(data["h"]) == 24  # two 8-byte digests, base64
+    assert len(data["h"]) == 16  # two 6-byte digests, base64
     check = Offered(data, digest=DIGEST)
     assert check.allows_event("t", long_argument)
     assert check.allows_event("T" * 100, "a")
@@ -111,11 +119,12 @@ pairs_strategy = st.dictionaries(
 
 @settings(max_examples=300, deadline=None)
 @given(pairs=pairs_strategy, probe=st.tuples(st.text(max_size=80), st.text(max_size=80)),
-       all_digests=st.booleans())
+       all_digests=st.booleans(), small_form=st.sampled_from([0, validation.SMALL_FORM_JSON]))
 def test_exactly_the_offered_pairs_are_allowed(pairs: dict[str, list[str]],
                                                probe: tuple[str, str],
-                                               all_digests: bool) -> None:
-    check = offered(pairs, all_digests=all_digests)
+                                               all_digests: bool, small_form: int) -> None:
+    with mock.patch.object(validation, "SMALL_FORM_JSON", small_form):
+        check = offered(pairs, all_digests=all_digests)
     for target, arguments in pairs.items():
         for argument in arguments:
             assert check.allows_event(target, argument)

@@ -76,7 +76,7 @@ def test_tokens_of_another_browser_are_refused() -> None:
         pytest.param(form(pairs={"e": {"delete": [7]}}), TokenError, id="argument-not-a-string"),
         pytest.param(form(pairs={"r": {"delete": {"Row$": [1]}}}), TokenError,
                      id="run-without-count"),
-        pytest.param(form(pairs={"h": "AAAA"}), TokenError, id="digests-not-8-bytes"),
+        pytest.param(form(pairs={"h": "AAAA"}), TokenError, id="digests-not-whole"),
         pytest.param(form(pairs={"c": "CallServer"}), TokenError, id="callbacks-not-a-list"),
         pytest.param({**form(), "__SCROLLPOSITIONY": "1e3"}, BadRequest, id="scroll-not-int"),
         pytest.param({**form(), "__LASTFOCUS": "x" * 300}, BadRequest, id="focus-too-long"),

@@ -4,14 +4,25 @@
  * swaps just those panels. Runs deferred. CSP-strict: no eval. */
 (function () {
 "use strict";
-var FP = HTMLFormElement.prototype, each = Array.prototype.forEach;
-var NONCE = document.currentScript && document.currentScript.nonce;
+var FP = HTMLFormElement.prototype, EP = Element.prototype, NP = Node.prototype;
+var HP = HTMLElement.prototype, each = Array.prototype.forEach;
 
-function formProp(form, name) { // <input name="action"> would shadow form.action
-  return Object.getOwnPropertyDescriptor(FP, name).get.call(form);
+/* Clobbering: in a form, <input name="action"> shadows form.action, name="submit" form.submit,
+ * name="querySelector" form.querySelector, and so on for every property and method. So a
+ * form's (or any element's that may be a form) properties are read through the prototypes'
+ * getters, and its methods called from the prototypes, never looked up on the element. */
+function prop(obj, name) { // obj[name], as the prototypes define it; an own property is skipped
+  for (var p = Object.getPrototypeOf(obj); p; p = Object.getPrototypeOf(p)) {
+    var d = Object.getOwnPropertyDescriptor(p, name);
+    if (d) return d.get ? d.get.call(obj) : d.value;
+  }
 }
+function attr(el, name) { return EP.getAttribute.call(el, name); }
+function hasAttr(el, name) { return EP.hasAttribute.call(el, name); }
+function closest(el, selector) { return EP.closest.call(el, selector); }
+function isElement(x) { return x instanceof Element; }
 function field(form, name) {
-  return form.querySelector('input[name="' + name + '"]');
+  return EP.querySelector.call(form, 'input[name="' + name + '"]');
 }
 function isPostForm(form) {
   return !!(form && field(form, "__EVENTTARGET"));
@@ -19,7 +30,7 @@ function isPostForm(form) {
 function setField(form, name, value) { // creates the hidden input when missing
   var input = field(form, name);
   if (!input) {
-    input = form.insertBefore(document.createElement("input"), form.firstChild);
+    input = NP.insertBefore.call(form, document.createElement("input"), prop(form, "firstChild"));
     input.type = "hidden"; input.name = name;
   }
   input.value = value == null ? "" : value;
@@ -34,7 +45,7 @@ var theForm = window.theForm = Array.prototype.filter.call(document.forms, isPos
 
 // An element posts its own form if that is a postback form, else theForm.
 function formOf(el) {
-  var form = el.form || el.closest("form");
+  var form = prop(el, "form") || closest(el, "form");
   return isPostForm(form) ? form : window.theForm;
 }
 
@@ -44,7 +55,8 @@ var submitting = new WeakSet(); // forms being submitted: a double click posts o
 // Released after a while, for answers that do not replace the page (a download, a 204).
 var GUARD_MS = 4000;
 function markSubmitting(form) { // (a form posting to another window leaves us here)
-  if (form.target && form.target !== "_self") return;
+  var target = prop(form, "target");
+  if (target && target !== "_self") return;
   submitting.add(form);
   setTimeout(function () { submitting.delete(form); }, GUARD_MS);
 }
@@ -55,17 +67,19 @@ function saveScroll(form) {
   var last = field(form, "__LASTFOCUS"), active = document.activeElement;
   if (x) x.value = Math.round(scrollX);
   if (y) y.value = Math.round(scrollY);
-  if (last) last.value = active && active !== document.body && active.id || "";
+  if (last) last.value = active && active !== document.body && prop(active, "id") || "";
 }
 
 function doPostBack(target, argument, form, panels) {
   form = form || window.theForm;
   if (!form || submitting.has(form)) return;
-  // As in ASP.NET: onsubmit runs first, and returning false cancels.
-  if (typeof form.onsubmit === "function" && form.onsubmit() === false) return;
+  // As in ASP.NET: onsubmit runs first, and returning false cancels. (The property, read
+  // through its getter: <input name="onsubmit"> does not shadow it.)
+  var onsubmit = prop(form, "onsubmit"), frame = prop(form, "target");
+  if (typeof onsubmit === "function" && onsubmit.call(form) === false) return;
   setEvent(form, target, argument);
   saveScroll(form);
-  if (panels && !(form.target && form.target !== "_self") && sendsUtf8(form)) {
+  if (panels && !(frame && frame !== "_self") && sendsUtf8(form)) {
     return partial(form, panels);
   }
   markSubmitting(form);
@@ -76,9 +90,9 @@ window.__doPostBack = function (target, argument) {
 };
 
 function activate(e, el) {
-  var form = formOf(el), target = el.getAttribute("data-postback");
-  var argument = el.getAttribute("data-postback-argument") || "";
-  if (form && form === el.form && /^(submit|image)$/.test(el.type)) {
+  var form = formOf(el), target = attr(el, "data-postback");
+  var argument = attr(el, "data-postback-argument") || "";
+  if (form && form === prop(el, "form") && /^(submit|image)$/.test(prop(el, "type"))) {
     // A submit button: the native submission goes on and sends the button's name=value.
     if (submitting.has(form)) return e.preventDefault();
     setEvent(form, target, argument);
@@ -93,24 +107,26 @@ function activate(e, el) {
 
 // Listeners on document: elements added later work too.
 document.addEventListener("click", function (e) {
-  var el = e.target.closest && e.target.closest("[data-postback]");
+  var el = isElement(e.target) && closest(e.target, "[data-postback]");
   if (el && !e.defaultPrevented) activate(e, el);
 });
 
 // Enter/Space on e.g. <div tabindex="0" data-postback> acts like a click.
 document.addEventListener("keydown", function (e) {
-  var el = e.target, tag = el.tagName;
-  if ((e.key === "Enter" || e.key === " ") && el.hasAttribute("data-postback") &&
+  var el = e.target, tag = isElement(el) && prop(el, "tagName");
+  if ((e.key === "Enter" || e.key === " ") && tag && hasAttr(el, "data-postback") &&
       !(e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || e.repeat) &&
       !/^(BUTTON|INPUT|SELECT|TEXTAREA|SUMMARY)$/.test(tag) && // these activate natively
-      !(tag === "A" && el.hasAttribute("href"))) activate(e, el);
+      !(tag === "A" && hasAttr(el, "href"))) activate(e, el);
 });
 
 // data-autopostback: a change posts the form with __EVENTTARGET=<name>.
 document.addEventListener("change", function (e) {
   var el = e.target;
-  if (/^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName) && el.name &&
-      el.hasAttribute("data-autopostback")) doPostBack(el.name, "", formOf(el), panelsOf(el));
+  if (isElement(el) && /^(INPUT|SELECT|TEXTAREA)$/.test(prop(el, "tagName")) &&
+      prop(el, "name") && hasAttr(el, "data-autopostback")) {
+    doPostBack(prop(el, "name"), "", formOf(el), panelsOf(el));
+  }
 });
 
 // Native submissions: capture phase, before the page's handlers...
@@ -132,8 +148,8 @@ function restore() {
   if (!theForm) return;
   var x = field(theForm, "__SCROLLPOSITIONX"), y = field(theForm, "__SCROLLPOSITIONY");
   var last = field(theForm, "__LASTFOCUS"), scroll = !!(x && y && x.value && y.value);
-  var el = last && last.value && document.getElementById(last.value);
-  if (el) el.focus({ preventScroll: scroll });
+  var el = last && last.value && byId(last.value);
+  if (el) HP.focus.call(el, { preventScroll: scroll });
   if (scroll) scrollTo(parseInt(x.value, 10) || 0, parseInt(y.value, 10) || 0);
 }
 if (document.readyState === "complete") restore();
@@ -141,22 +157,22 @@ else addEventListener("load", restore);
 
 /* ---- Partial postbacks (update panels) ---- */
 
-function byId(id) { return document.getElementById(id); }
+function byId(id) { return Document.prototype.getElementById.call(document, id); }
 function reload() { location.assign(location.href.split("#")[0]); } // a GET, never a re-post
 
 // The panels a postback from el updates (data-postback-panel, else the panel it is in), or
 // null: a full postback.
 function panelsOf(el) {
-  var ids = el.getAttribute("data-postback-panel"), p = el.closest("[data-update-panel]");
-  ids = ids ? ids.split(/\s+/).filter(Boolean) : p && p.id ? [p.id] : [];
+  var ids = attr(el, "data-postback-panel"), p = closest(el, "[data-update-panel]");
+  ids = ids ? ids.split(/\s+/).filter(Boolean) : p && prop(p, "id") ? [prop(p, "id")] : [];
   return window.fetch && ids.length && ids.every(function (id) {
-    return (p = byId(id)) && p.hasAttribute("data-update-panel");
+    return (p = byId(id)) && hasAttr(p, "data-update-panel");
   }) ? ids : null;
 }
 
 // fetch sends UTF-8: a page or form in another charset posts the ordinary way (its bytes).
 function sendsUtf8(form) {
-  var charset = (form.getAttribute("accept-charset") || "").trim().split(/[\s,]+/)[0];
+  var charset = (attr(form, "accept-charset") || "").trim().split(/[\s,]+/)[0];
   return /^utf-?8$/i.test(charset || document.characterSet);
 }
 
@@ -181,39 +197,42 @@ function partial(form, ids) {
   if (pending.get(form) === key) return; // the same postback again: a double click
   pending.set(form, key);
   // Each panel's children, as the server may name them (before aria-busy marks a nested panel).
-  var have = ids.map(function (id) { return [].map.call(byId(id).childNodes, markup); });
-  ids.forEach(function (id) { latest[id] = n; byId(id).setAttribute("aria-busy", "true"); });
+  var have = ids.map(function (id) { return [].map.call(prop(byId(id), "childNodes"), markup); });
+  ids.forEach(function (id) {
+    latest[id] = n;
+    EP.setAttribute.call(byId(id), "aria-busy", "true");
+  });
   function done() { // false if a newer partial postback from one of the panels has started
     var mine = ids.filter(function (id) { return latest[id] === n; });
-    mine.forEach(function (id) { if (byId(id)) byId(id).removeAttribute("aria-busy"); });
+    mine.forEach(function (id) { if (byId(id)) EP.removeAttribute.call(byId(id), "aria-busy"); });
     if (pending.get(form) === key) pending.delete(form);
     return mine.length === ids.length;
   }
   digests(have).then(function (groups) {
     var headers = { "X-Postback-Panels": ids.join(" ") };
     if (groups) headers["X-Postback-Children"] = groups;
-    return fetch(formProp(form, "action"), {
+    return fetch(prop(form, "action"), {
       method: "POST", credentials: "same-origin", headers: headers,
-      body: /multipart/i.test(formProp(form, "enctype")) ? data : query
+      body: /multipart/i.test(prop(form, "enctype")) ? data : query
     });
   }).then(function (r) {
-    var kind = r.headers.get("X-Postback-Partial"), type = r.headers.get("Content-Type") || "";
-    var html = /^\s*(text\/html|application\/xhtml)/i.test(type), json = /^(panels|navigate)$/;
-    return (json.test(kind) ? r.json() : html ? r.arrayBuffer() : r.blob()).then(function (b) {
+    var kind = r.headers.get("X-Postback-Partial");
+    if (/^(panels|navigate|replay)$/.test(kind)) return r.json().then(function (b) {
       if (!done()) return; // a stale answer
+      if (b.version !== 1) throw b;
       if (kind === "panels") apply(b, ids, have);
       else if (kind === "navigate") { // as a browser follows a redirect: http(s) only
         if (/^https?:/i.test(b.navigate)) location.assign(b.navigate); else reload();
+      } else { // the postback was processed: its answer comes back by a real navigation
+        markSubmitting(form);
+        replay(prop(form, "action"), b.replay, b.body);
       }
-      else if (html) { // the postback was processed: show its answer, as a full postback would
-        b = new TextDecoder((/charset=["']?([\w:.-]+)/i.exec(type) || [])[1] || "utf-8").decode(b);
-        // This page's CSP stays in force: let the answer's nonce'd scripts run under it.
-        var nonce = /'nonce-([^']+)'/.exec(r.headers.get("Content-Security-Policy"));
-        if (nonce && NONCE) b = b.split(nonce[1]).join(NONCE);
-        document.open();
-        document.write(b);
-        document.close();
-      } else location.assign(URL.createObjectURL(b)); // a file, or text: the browser shows it
+    });
+    // The postback was processed: show its answer, as a full postback would.
+    return r.blob().then(function (b) {
+      if (!done()) return;
+      if (kind === "download") save(b, r.headers.get("X-Postback-Filename"));
+      else show(r, b);
     });
   }, function () { // nothing reached the server: post the ordinary way
     if (!done()) return;
@@ -223,12 +242,60 @@ function partial(form, ids) {
   }).catch(reload);
 }
 
+/* An answer that is not panels ends as the full postback would have ended. The middleware
+ * decides: plain HTML ("fallback") is written into this document; anything else (a file, an
+ * SVG, a PDF, a page with a CSP of its own...) is "replay": the answer's status, headers and
+ * body, signed for a minute, that we submit in a form of our own, enctype text/plain, to the
+ * very URL of the postback. The middleware answers that with the stored response, the app is
+ * not called again, and the browser handles it natively: it downloads an attachment, shows a
+ * PDF, applies a CSP sandbox. Too large to replay: "download", saved as a file. An answer is
+ * never shown through a blob: URL or written into this page unless it is plain HTML. */
+var REPLAY_FIELD = "__POSTBACKREPLAY";
+function replay(action, token, body) {
+  var f = document.createElement("form"); // no named children yet: its properties are its own
+  f.method = "post"; f.enctype = "text/plain"; f.acceptCharset = "utf-8"; f.action = action;
+  f.hidden = true;
+  [[REPLAY_FIELD, token], ["body", body]].forEach(function (pair) { // the token first
+    var input = f.appendChild(document.createElement("input"));
+    input.type = "hidden"; input.name = pair[0]; input.value = pair[1];
+  });
+  (document.body || document.documentElement).appendChild(f);
+  FP.submit.call(f);
+  f.remove(); // submitted already; a download or a 204 leaves this page in place
+}
+function save(blob, name) { // an octet-stream blob with a download name: never rendered
+  var a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([blob], { type: "application/octet-stream" }));
+  a.download = decodeURIComponent(name || "download"); a.hidden = true;
+  (document.body || document.documentElement).appendChild(a);
+  a.click(); a.remove();
+  setTimeout(function () { URL.revokeObjectURL(a.href); }, 60000);
+}
+function show(r, blob) { // plain HTML is written here; text shown as text; else a reload
+  var type = r.headers.get("Content-Type") || "", mime = type.split(";")[0].trim().toLowerCase();
+  var attached = /^\s*attachment/i.test(r.headers.get("Content-Disposition") || "");
+  var policy = r.headers.get("Content-Security-Policy") ||
+    r.headers.get("Content-Security-Policy-Report-Only");
+  var html = mime === "text/html" && !policy, text = mime === "text/plain";
+  if (attached || !(html || text) || r.status === 204 || r.status === 205) return reload();
+  return blob.arrayBuffer().then(function (bytes) {
+    var charset = (/charset=["']?([\w:.-]+)/i.exec(type) || [])[1] || "utf-8";
+    var page = new TextDecoder(charset).decode(bytes);
+    if (text) page = "<!DOCTYPE html><pre>" + page.replace(/&/g, "&amp;").replace(/</g, "&lt;") +
+      "</pre>"; // e.g. a refusal: as text, nothing in it runs
+    document.open();
+    document.write(page);
+    document.close();
+  });
+}
+
 // Only what changed travels: the server is told what each panel holds (a digest of each child's
 // markup) and answers with pieces, an index standing for the markup of a child we have.
 function markup(node) { // as innerHTML writes a child (in a panel that is not e.g. a <script>)
-  if (node.nodeType === 1) return node.outerHTML;
-  if (node.nodeType === 8) return "<!--" + node.data + "-->";
-  return node.nodeType === 3 ? node.data.replace(/&/g, "&amp;").replace(/\u00a0/g, "&nbsp;")
+  var type = prop(node, "nodeType"); // node may be a form: read through the prototypes
+  if (type === 1) return prop(node, "outerHTML");
+  if (type === 8) return "<!--" + node.data + "-->";
+  return type === 3 ? node.data.replace(/&/g, "&amp;").replace(/\u00a0/g, "&nbsp;")
     .replace(/</g, "&lt;").replace(/>/g, "&gt;") : "";
 }
 // Servers refuse header lines over 8 KB: a panel past this budget is sent for whole ("-").
@@ -250,6 +317,7 @@ function digests(have) { // the X-Postback-Children header, or null where digest
   })).then(function (groups) { return groups.join(" "); }, function () { return null; });
 }
 
+var INNER_HTML = Object.getOwnPropertyDescriptor(EP, "innerHTML").set;
 function apply(answer, ids, have) { // swap the panels, refresh every post form's fields
   var active = document.activeElement, refocus = false, x = scrollX, y = scrollY;
   if (answer.version !== 1) throw answer;
@@ -261,8 +329,8 @@ function apply(answer, ids, have) { // swap the panels, refresh every post form'
       return mine[piece];
     }).join("");
     if (p) {
-      refocus = refocus || p.contains(active);
-      p.innerHTML = content;
+      refocus = refocus || NP.contains.call(p, active);
+      INNER_HTML.call(p, content); // p may be a form: p.innerHTML could be an <input>
     }
   });
   var forms = Array.prototype.filter.call(document.forms, isPostForm);
@@ -274,8 +342,9 @@ function apply(answer, ids, have) { // swap the panels, refresh every post form'
     });
     initCallback(form);
   });
-  if (!(window.theForm && window.theForm.isConnected)) window.theForm = forms[0];
-  if (refocus && active.id && byId(active.id)) byId(active.id).focus({ preventScroll: true });
+  if (!(window.theForm && prop(window.theForm, "isConnected"))) window.theForm = forms[0];
+  var id = refocus && prop(active, "id");
+  if (id && byId(id)) HP.focus.call(byId(id), { preventScroll: true });
   scrollTo(x, y);
 }
 
@@ -289,7 +358,7 @@ function initCallback(form) {
   function add(name, value) {
     data += encodeURIComponent(name) + "=" + encodeURIComponent(value) + "&";
   }
-  each.call(formProp(form, "elements"), function (el) {
+  each.call(prop(form, "elements"), function (el) {
     var tag = el.tagName;
     if (!el.name || el.name === "__EVENTVALIDATION") return; // EV is sent fresh
     if (tag === "TEXTAREA" || (tag === "INPUT" && (TEXT.test(el.type) ||
@@ -338,7 +407,7 @@ window.WebForm_DoCallback = function (eventTarget, eventArgument, eventCallback,
   var cb = { success: eventCallback, context: context, error: errorCallback };
   var xhr = new XMLHttpRequest();
   if (!useAsync) pendingSync = cb;
-  xhr.open("POST", (form ? formProp(form, "action") : location.href).split("#")[0]);
+  xhr.open("POST", (form ? prop(form, "action") : location.href).split("#")[0]);
   xhr.setRequestHeader("Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
   xhr.onloadend = function () {
     if (!useAsync) {
