@@ -14,12 +14,16 @@ Invariants checked on every input:
 * the scan raises a :class:`~postback_middleware.errors.Rejected` subclass, or returns a scan;
   any other exception is a crash;
 * urlencoded: an independent model (split on ``&``, a segment is reserved iff its raw name is a
-  reserved name) predicts exactly whether the scan is refused, the reserved values it reports,
-  and the assembled body: the non-reserved ``&``-segments, in order, joined with ``&``;
+  reserved name; every other name decoded whole and judged by ``looks_reserved``; a reserved
+  name's repeat refused, but for one identical ``__EVENTVALIDATION``; at most
+  ``MAX_URLENCODED_FIELDS`` fields) predicts exactly whether the scan is refused (and with
+  which status), the reserved values it reports, and the assembled body: the non-reserved
+  ``&``-segments, in order, joined with ``&``. The scanner's shortcuts (names decoded only
+  when they may spell "_", only their whitespace-stripped core, only when short) must agree;
 * multipart: when the scan succeeds, the original body and the assembled body are both parsed
   with the ``multipart`` package; the assembled body's parts (headers, names, file names and
   bytes) are exactly the original's non-reserved parts, and the reserved values the scan
-  reports are the bytes of the original's reserved parts.
+  reports are the bytes of the original's reserved parts (each name once).
 """
 
 from __future__ import annotations
@@ -34,9 +38,22 @@ with atheris.instrument_imports(include=["postback_middleware", "multipart"]):
     import multipart
 
     from postback_middleware import body as body_module
-    from postback_middleware.body import BodyScan, assemble, scan_multipart, scan_urlencoded
+    from postback_middleware.body import (
+        MAX_URLENCODED_FIELDS,
+        BodyScan,
+        assemble,
+        scan_multipart,
+        scan_urlencoded,
+    )
     from postback_middleware.errors import BadRequest, Rejected, TooLarge
-    from postback_middleware.fields import RESERVED, RESERVED_BYTES, looks_reserved
+    from postback_middleware.fields import (
+        CHARSET_FIELD,
+        EVENTVALIDATION,
+        RESERVED,
+        RESERVED_BYTES,
+        looks_reserved,
+        may_look_reserved,
+    )
 
 _FIELD_SIZES = (0, 16, 300, 131072)
 _BOUNDARIES = ("b", "----WebKitFormBoundary7MA4YWxkTrZu0gW", "x'()+_,-./:=? y", "--")
@@ -68,32 +85,77 @@ def _run_scan(data: bytes, *, multipart_body: bool, boundary: str, max_field_siz
 # -- urlencoded model ---------------------------------------------------------------------
 
 
+def _recorded(found: list[tuple[str, bytes]]) -> list[tuple[str, bytes]] | None:
+    """The reserved fields a scan records, or None when it must refuse a repeat: only
+    ``__EVENTVALIDATION`` may come twice, with the same value (WebForms.js callbacks)."""
+    kept: dict[str, bytes] = {}
+    repeated = False
+    for name, value in found:
+        if name in kept:
+            if name == EVENTVALIDATION and value == kept[name] and not repeated:
+                repeated = True
+                continue
+            return None
+        kept[name] = value
+    return list(kept.items())
+
+
+def _unquote_plus(raw: bytes) -> bytes:
+    return unquote_to_bytes(raw.replace(b"+", b" "))
+
+
+def _padded(raw: bytes, *, whole: bool) -> bool:
+    """More than 1 KB of whitespace at an end: refused whatever the name (the scanner looks
+    for whitespace only that far). Uses the scanner's whitespace spellings, property-tested
+    against ``str.strip`` in tests/test_body.py."""
+    return body_module._name_core(raw, whole=whole) is None
+
+
 def _expected_urlencoded(
     data: bytes, max_field_size: int
 ) -> tuple[type[Rejected] | None, list[tuple[str, bytes]], bytes]:
     """(expected refusal, reserved fields, assembled body), computed without the scanner."""
-    head_limit = max_field_size + 64
-    reserved: list[tuple[str, bytes]] = []
+    head_limit = max(max_field_size + 64, body_module._MIN_HEAD)
+    segments = data.split(b"&")
+    too_many = len(segments) > MAX_URLENCODED_FIELDS
+    if too_many:  # refused at the "&" that makes one too many: the fields before it are read
+        segments = segments[: MAX_URLENCODED_FIELDS - 1]
+    found: list[tuple[str, bytes]] = []
     kept: list[bytes] = []
-    for segment in data.split(b"&"):
+    for segment in segments:
         raw_name, _, raw_value = segment.partition(b"=")
         if raw_name in RESERVED_BYTES:
             if len(raw_value) > max_field_size:
                 return TooLarge, [], b""
-            reserved.append(
-                (raw_name.decode("ascii"), unquote_to_bytes(raw_value.replace(b"+", b" ")))
-            )
+            found.append((raw_name.decode("ascii"), _unquote_plus(raw_value)))
+            if _recorded(found) is None:
+                return BadRequest, [], b""
             continue
         head = segment[:head_limit]
-        # The scanner reads only the first head_limit bytes of a segment: a name that runs past
-        # them is not checked (documented here as the model, not as a finding).
         if b"=" in head or len(segment) <= head_limit:
-            name_bytes = head.partition(b"=")[0]
-            name = unquote_to_bytes(name_bytes.replace(b"+", b" ")).decode("utf-8", "replace")
-            if looks_reserved(name):
+            # Decoded whole: the scanner's shortcuts (a prefilter on "_" spellings, only a
+            # short whitespace-stripped core decoded) must agree with the plain rule.
+            decoded = _unquote_plus(raw_name)
+            name = decoded.decode("utf-8", "replace")
+            # Bottle's reading, judged on the core that UTF-8 whitespace leaves (when short).
+            core = body_module._name_core(raw_name)
+            latin1 = None if core is None or len(core) > body_module._MAX_ESCAPED_NAME else (
+                _unquote_plus(core).decode("latin-1"))
+            if looks_reserved(name) or (latin1 is not None and looks_reserved(latin1)):
                 return BadRequest, [], b""
+            if name.strip().casefold() == CHARSET_FIELD and (
+                    len(raw_value) > 64
+                    or _unquote_plus(raw_value).strip().lower() not in (b"utf-8", b"")):
+                return BadRequest, [], b""
+            if may_look_reserved(raw_name) and _padded(raw_name, whole=True):
+                return BadRequest, [], b""
+        # A name longer than what is read: refused when what is read ends in whitespace.
+        elif _padded(head, whole=False):
+            return BadRequest, [], b""
         kept.append(segment)
-    return None, reserved, b"&".join(kept)
+    if too_many:
+        return TooLarge, [], b""
+    return None, _recorded(found) or [], b"&".join(kept)
 
 
 def _check_urlencoded(data: bytes, max_field_size: int) -> None:
@@ -159,7 +221,10 @@ def _check_multipart(data: bytes, boundary: str, max_field_size: int) -> None:
         original = _parse_parts(data, boundary)
     except multipart.MultipartError as exc:
         raise InvariantError(f"scan accepted a body the multipart package refuses: {exc}") from exc
-    expected_reserved = [(name, value) for _, name, _, value in original if name in RESERVED]
+    expected_reserved = _recorded(
+        [(name, value) for _, name, _, value in original if name in RESERVED])
+    if expected_reserved is None:
+        raise InvariantError("a repeated reserved part was accepted")
     if scan.reserved != expected_reserved:
         raise InvariantError(f"reserved {scan.reserved!r} != parsed {expected_reserved!r}")
     expected_kept = [part for part in original if part[1] not in RESERVED]

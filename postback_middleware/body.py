@@ -5,18 +5,30 @@ The body is read once into a spooled temporary file (memory up to a threshold, d
 fields it found and the byte ranges of the original body to *keep*. The inner app then gets
 exactly those ranges, so every byte of its own fields and files arrives unchanged and in order.
 
-* ``application/x-www-form-urlencoded``: the body is split on ``&`` (as WebOb and the standard
-  library do); a segment whose raw name is a reserved name is taken out.
+* ``application/x-www-form-urlencoded``: the body is split on ``&`` (as every supported parser
+  does); a segment whose raw name is a reserved name is taken out.
 * ``multipart/form-data``: parsed by the streaming parser of the ``multipart`` package.
   Because that parser accepts only the exact RFC 7578 framing (``--boundary`` followed by CRLF or
   ``--``, headers ended by an empty line), the raw byte range of each part follows from the sizes
   it reports, and is checked against the delimiter bytes before anything is cut.
 
-Anything ambiguous about a reserved name is refused rather than guessed (see ``fields``).
+The inner app may parse the body with any of WebOb, Werkzeug, Django, Bottle or ``multipart``,
+so a name is judged the way the most lenient of them could read it (the strictest judgement):
+case and Unicode look-alikes folded, percent-encoding, backslash escapes, RFC 2231 parameters
+(``name*``, ``name*0*``...), a second ``name``, a second ``Content-Disposition``, folded or
+bare-CR/LF header lines, a non-UTF-8 ``charset`` (utf-7 spells ``__EVENTTARGET`` without one
+underscore), a ``_charset_`` field other than UTF-8, a ``Content-Encoding``. Anything that could
+make one of them see a reserved name we did not is refused rather than guessed (see ``fields``).
+
+Cost is bounded whatever the shape of the body (``benchmarks/request_cost.py``): at most
+``MAX_URLENCODED_FIELDS`` fields or ``MAX_MULTIPART_PARTS`` parts, a reserved name refused on its
+second occurrence, per-byte work done by C loops (``bytes.find``, ``re``), and only the names
+that could matter decoded.
 """
 
 from __future__ import annotations
 
+import email.header
 import re
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -27,15 +39,85 @@ from urllib.parse import unquote, unquote_to_bytes
 import multipart
 
 from .errors import BadRequest, LengthRequired, TooLarge
-from .fields import RESERVED, RESERVED_BYTES, looks_reserved
+from .fields import (
+    CHARSET_FIELD,
+    EVENTVALIDATION,
+    RESERVED,
+    RESERVED_BYTES,
+    looks_reserved,
+    may_look_reserved,
+)
 
 CHUNK_SIZE = 64 * 1024
-# Django's default for the same concern; a real form never needs more parts than this.
+# Django's default for the same concern (DATA_UPLOAD_MAX_NUMBER_FIELDS); a real form never
+# needs more. Urlencoded fields are counted as the standard library's max_num_fields counts
+# them: one more than the number of "&", empty segments included.
 MAX_MULTIPART_PARTS = 1000
+MAX_URLENCODED_FIELDS = 1000
+# Longest escaped spelling of an 18-character name: 4 UTF-8 bytes a character, each "%XX".
+_MAX_ESCAPED_NAME = 12 * 18
+# Bytes read of each urlencoded segment, at least (more for a max_state_size value): a name
+# longer than that is judged on what was read of it.
+_MIN_HEAD = 4096
+_MAX_CHARSET_VALUE = 64
 _MAX_PART_HEADERS = 8
 _MAX_PART_HEADER_LINE = 8 * 1024
 _DIGITS = re.compile(r"[0-9]{1,18}")
+# Parameter names anywhere in Content-Type, even inside quotes: a parser that splits on ";"
+# naively must not find one we missed.
 _PARAM_NAMES = re.compile(r';\s*([^\s=;"]+)\s*=')
+# A browser writes two (name, filename); ";" inside a quoted name is legal but unheard of.
+_MAX_PARAMETERS = 16
+_ENCODED_WORD = re.compile(r"=\?[^?]*\?[bBqQ]\?[^?]*\?=")
+# In a header line (CRLF taken off): control bytes other than tab, including CR and LF.
+_BAD_HEADER_BYTES = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _whitespace_run(*, backwards: bool) -> re.Pattern[bytes]:
+    """A run of whitespace as a raw urlencoded name may spell it (``backwards``: reversed).
+
+    "+", or the UTF-8 bytes of any whitespace character, each byte raw or percent-encoded in
+    either case. Stripping such runs from the raw bytes strips exactly what ``str.strip`` strips
+    from the decoded name (UTF-8 resynchronises on every lead byte), without decoding it.
+    The one-byte spellings come first, as one class and one escape: they are the cheap case.
+    """
+
+    def escape(byte: int) -> bytes:
+        high, low = (f"[{d}{d.upper()}]" if d.isalpha() else d for d in f"{byte:02x}")
+        return (low + high + "%" if backwards else "%" + high + low).encode()
+
+    spaces = [char for char in map(chr, range(0x3001)) if char.isspace()]  # last: U+3000
+    ascii_bytes = [ord(char) for char in spaces if char.isascii()]
+    spellings = [
+        b"[+" + b"".join(re.escape(bytes([byte])) for byte in ascii_bytes) + b"]",
+        b"|".join(escape(byte) for byte in ascii_bytes),
+    ]
+    for char in spaces:
+        if not char.isascii():
+            units = [b"(?:" + re.escape(bytes([byte])) + b"|" + escape(byte) + b")"
+                     for byte in char.encode()]
+            spellings.append(b"".join(reversed(units) if backwards else units))
+    return re.compile(b"(?:" + b"|".join(spellings) + b")*+")  # possessive: no backtrack stack
+
+
+_LEADING_SPACE = _whitespace_run(backwards=False)
+_TRAILING_SPACE = _whitespace_run(backwards=True)
+# Bytes a whitespace spelling can start or end with: "+", "%", raw whitespace, UTF-8 lead and
+# continuation bytes, hex digits (the end of an escape).
+_ASCII_SPACE = b"+ \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f"
+_SPACE_FIRST_BYTES = frozenset(bytes([b]) for b in _ASCII_SPACE + b"%\xc2\xe1\xe2\xe3")
+_SPACE_LAST_BYTES = frozenset(
+    bytes([b]) for b in _ASCII_SPACE + b"0123456789abcdefABCDEF" + bytes(range(0x80, 0xC0)))
+_LONGEST_SPELLING = 9  # "%E3%80%80"
+# Whitespace a urlencoded name may carry at either end and still be judged (raw bytes).
+_MAX_PADDING = 1024
+# A boundary every supported parser reads alike: quoted, RFC 2046's characters and the other
+# token characters (not ending in a space); unquoted, a token. Never "%" (Werkzeug decodes
+# %22), a backslash or a quote inside (parsers unescape differently).
+_BOUNDARY = re.compile(
+    r';\s*boundary=(?:"([0-9A-Za-z!#$&\'()*+,\-./:=?^_`|~ ]*[0-9A-Za-z!#$&\'()*+,\-./:=?^_`|~])"'
+    r"|([0-9A-Za-z!#$&'*+\-.^_`|~]+))\s*(?:;|$)", re.IGNORECASE)
+_CHARSET = re.compile(r';\s*charset\s*=\s*("[^"]*"|[^\s;"]*)\s*(?:;|$)', re.IGNORECASE)
 
 SpooledBody = IO[bytes]
 
@@ -48,16 +130,82 @@ class BodyScan:
     keep: list[tuple[int, int]] = field(default_factory=list)
     # Literal bytes to put between kept ranges (``&`` for urlencoded bodies, nothing for multipart).
     joiner: bytes = b""
+    _ev_repeated: bool = field(default=False, repr=False)
 
     @property
     def is_postback(self) -> bool:
         return bool(self.reserved)
+
+    def add_reserved(self, name: str, value: bytes) -> None:
+        """Record a reserved field; its second occurrence is refused as it arrives.
+
+        Parsers disagree on which copy wins, so copies are never collected. The one exception
+        is ASP.NET's WebForms.js: ``WebForm_DoCallback`` posts the form's fields and then
+        ``__EVENTVALIDATION`` again, so when that input has no ``id="__EVENTVALIDATION"`` it
+        goes twice, with the same value; exactly that is accepted (and recorded once).
+        """
+        for seen, seen_value in self.reserved:
+            if seen == name:
+                if name == EVENTVALIDATION and value == seen_value and not self._ev_repeated:
+                    self._ev_repeated = True
+                    return
+                raise BadRequest(f"{name} sent twice")
+        self.reserved.append((name, value))
+
+
+# Media types a supported parser reads as urlencoded: ``multipart.parse_form_data`` and Bottle
+# also take "application/x-url-encoded".
+URLENCODED_TYPES = frozenset({"application/x-www-form-urlencoded", "application/x-url-encoded"})
+
+
+def form_kind(environ: Mapping[str, Any]) -> str | None:
+    """``"urlencoded"``, ``"multipart"``, or None for a POST body that is not scanned.
+
+    A POST with no ``CONTENT_TYPE`` at all is read as urlencoded by WebOb (``cgi``'s default),
+    and Bottle reads *any* body as a form, so ``text/plain`` (the third type a page of another
+    site can send, ``<form enctype="text/plain">``) is scanned as urlencoded too. Other types
+    (JSON, ``multipart/mixed``...) need a CORS preflight from another site and are left alone:
+    only Bottle would read them as forms (see the README).
+    """
+    if "CONTENT_TYPE" not in environ:
+        return "urlencoded"
+    mime = str(environ["CONTENT_TYPE"]).partition(";")[0].strip().lower()
+    if mime in URLENCODED_TYPES or mime == "text/plain":
+        return "urlencoded"
+    return "multipart" if mime == "multipart/form-data" else None
+
+
+def check_form_headers(environ: Mapping[str, Any]) -> None:
+    """Refuse a form body that a parser could decode differently from us (400).
+
+    A ``charset`` other than UTF-8 (Django, Bottle and ``multipart`` decode names with it:
+    in utf-7, ``+AF8AXw-EVENTTARGET`` is ``__EVENTTARGET``), RFC 2231 or repeated parameters
+    on ``Content-Type``, and any ``Content-Encoding`` (a gzip body is opaque to our scan, and
+    some stack in front of the app might decode it).
+    """
+    coding = str(environ.get("HTTP_CONTENT_ENCODING", "")).strip().lower()
+    if coding not in ("", "identity"):
+        raise BadRequest(f"form body with Content-Encoding {coding[:40]!r}")
+    content_type = str(environ.get("CONTENT_TYPE", ""))
+    keys = [key.lower() for key in _PARAM_NAMES.findall(content_type)]
+    if any("*" in key for key in keys):
+        raise BadRequest("form Content-Type with an RFC 2231 parameter")
+    if len(set(keys)) != len(keys):
+        raise BadRequest("form Content-Type with a repeated parameter")
+    lowered = content_type.lower()
+    if "charset" in lowered:
+        match = _CHARSET.search(content_type)
+        charset = match.group(1).strip('"').lower() if match else ""
+        if lowered.count("charset") != 1 or charset != "utf-8":
+            raise BadRequest(f"form Content-Type with a charset other than UTF-8: "
+                             f"{content_type[:80]!r}")
 
 
 def read_body(
     environ: Mapping[str, Any], *, max_body_size: int, spool_threshold: int
 ) -> tuple[SpooledBody, int]:
     """Read ``wsgi.input`` into a spooled file; 400/411/413 for what cannot be read safely."""
+    check_form_headers(environ)
     raw_length = environ.get("CONTENT_LENGTH") or ""
     stream = environ["wsgi.input"]
     length: int | None
@@ -109,26 +257,28 @@ def _iter_chunks(body: SpooledBody, start: int = 0, end: int | None = None) -> I
         yield chunk
 
 
-def _check_name(name: str, *, exact: bool) -> None:
-    if not exact and looks_reserved(name):
-        raise BadRequest(f"field name {name[:60]!r} disguises a reserved name")
+def _check_charset_value(value: bytes) -> None:
+    """``_charset_`` may only say UTF-8: parsers that honour it decode names with it."""
+    if value.strip().lower() not in (b"utf-8", b""):
+        raise BadRequest(f"{CHARSET_FIELD} field other than UTF-8: {value[:40]!r}")
 
 
 # -- application/x-www-form-urlencoded ------------------------------------------------------
 
 
 def _urlencoded_segments(
-    body: SpooledBody, head_limit: int
+    body: SpooledBody, head_limit: int, max_fields: int
 ) -> Iterator[tuple[int, int, bytes]]:
-    """Yield ``(start, end, head)`` for each ``&``-separated segment.
+    """Yield ``(start, end, head)`` for each ``&``-separated segment; 413 past ``max_fields``.
 
     ``head`` is at most the first ``head_limit`` bytes: enough to read any name that could spell
     a reserved one, and any reserved value within the size limit, without ever holding a large
-    ordinary value in memory.
+    ordinary value in memory. Python runs once per segment and per chunk, never per byte.
     """
     start = 0
     head = bytearray()
     position = 0
+    fields = 1
     for chunk in _iter_chunks(body):
         offset = 0
         while True:
@@ -138,6 +288,9 @@ def _urlencoded_segments(
                 head += chunk[offset : min(piece_end, offset + head_limit - len(head))]
             if amp == -1:
                 break
+            fields += 1
+            if fields > max_fields:
+                raise TooLarge(f"urlencoded body with more than {max_fields} fields")
             yield start, position + amp, bytes(head)
             start = position + amp + 1
             head.clear()
@@ -146,25 +299,32 @@ def _urlencoded_segments(
     yield start, position, bytes(head)
 
 
-def scan_urlencoded(body: SpooledBody, length: int, *, max_field_size: int) -> BodyScan:
+def scan_urlencoded(
+    body: SpooledBody,
+    length: int,
+    *,
+    max_field_size: int,
+    max_fields: int = MAX_URLENCODED_FIELDS,
+) -> BodyScan:
     scan = BodyScan(joiner=b"&")
     run_start: int | None = 0
     # Room for the longest reserved name, "=", and a value of max_field_size encoded bytes.
-    head_limit = max_field_size + 64
-    for start, end, head in _urlencoded_segments(body, head_limit):
-        raw_name, _, raw_value = head.partition(b"=")
+    head_limit = max(max_field_size + 64, _MIN_HEAD)
+    for start, end, head in _urlencoded_segments(body, head_limit, max_fields):
+        raw_name, equals, raw_value = head.partition(b"=")
         if raw_name in RESERVED_BYTES:
             if end - start - len(raw_name) - 1 > max_field_size:
                 raise TooLarge(f"reserved field {raw_name.decode()} exceeds max_state_size")
-            value = unquote_to_bytes(raw_value.replace(b"+", b" "))
-            scan.reserved.append((raw_name.decode("ascii"), value))
+            scan.add_reserved(raw_name.decode("ascii"), _unquote_plus(raw_value))
             if run_start is not None and run_start < start:
                 scan.keep.append((run_start, start - 1))
             run_start = None
             continue
-        if b"=" in head or end - start <= len(head):
-            name = unquote_to_bytes(raw_name.replace(b"+", b" ")).decode("utf-8", "replace")
-            _check_name(name, exact=False)
+        whole = bool(equals) or end - start <= len(head)
+        # A name cut short may have its underscores in the part not read.
+        if not whole or may_look_reserved(raw_name):
+            _check_raw_name(raw_name, whole=whole, value=raw_value,
+                            value_size=end - start - len(raw_name) - 1)
         if run_start is None:
             run_start = start
     if run_start is not None:
@@ -172,47 +332,163 @@ def scan_urlencoded(body: SpooledBody, length: int, *, max_field_size: int) -> B
     return scan
 
 
+def _check_raw_name(raw_name: bytes, *, whole: bool, value: bytes, value_size: int) -> None:
+    """Refuse a raw name that decodes to a reserved look-alike, or to ``_charset_`` + not UTF-8.
+
+    Only the core (whitespace stripped) is decoded, and only when it is short enough to be an
+    18-character name; whitespace is looked for only at the ends: so no name costs more than
+    a few KB of regex, however long or escaped. ``whole``: False when the name runs on past
+    what was read of it.
+    """
+    core = _name_core(raw_name, whole=whole)
+    if core is None:
+        raise BadRequest("field name padded with whitespace disguises a reserved name")
+    if not whole or len(core) > _MAX_ESCAPED_NAME:
+        return  # more than 18 characters once stripped: nothing folds it to a reserved name
+    decoded = _unquote_plus(core)
+    name = decoded.decode("utf-8", "replace")
+    _check_name(name)
+    # Bottle reads urlencoded bodies as latin-1: "__EVENTT%AARGET" is ª there, "a" once folded.
+    _check_name(decoded.decode("latin-1"))
+    if name.casefold() == CHARSET_FIELD:
+        if value_size > _MAX_CHARSET_VALUE:
+            raise BadRequest(f"{CHARSET_FIELD} field too long")
+        _check_charset_value(_unquote_plus(value))
+
+
+def _name_core(raw: bytes, *, whole: bool = True) -> bytes | None:
+    """The raw name without its leading and trailing whitespace spellings, or None when either
+    run is longer than ``_MAX_PADDING`` (no form pads a name so; judging it would mean reading
+    all of it). A name cut short is judged on what was read: None if that ends in whitespace.
+    """
+    if not (raw[:1] in _SPACE_FIRST_BYTES or raw[-1:] in _SPACE_LAST_BYTES):
+        return raw  # the common case: nothing to strip
+    window = _MAX_PADDING
+    start = _run_length(_LEADING_SPACE, raw[:window])
+    if whole and start == len(raw):
+        return b""
+    if start > window - _LONGEST_SPELLING:
+        return None
+    # A cut name may end in the middle of a spelling: try each place it could have begun.
+    ends = [raw] if whole else [raw[: len(raw) - cut] for cut in range(_LONGEST_SPELLING)]
+    trail = max(_run_length(_TRAILING_SPACE, end[-window:][::-1]) for end in ends)
+    if trail > window - _LONGEST_SPELLING * (1 if whole else 2):
+        return None
+    return raw[start : len(raw) - trail]
+
+
+def _run_length(run: re.Pattern[bytes], data: bytes) -> int:
+    match = run.match(data)
+    return match.end() if match else 0
+
+
+def _unquote_plus(raw: bytes) -> bytes:
+    return unquote_to_bytes(raw.replace(b"+", b" ")) if b"%" in raw or b"+" in raw else raw
+
+
+def _check_name(name: str) -> None:
+    if looks_reserved(name):
+        raise BadRequest(f"field name {name[:60]!r} disguises a reserved name")
+
+
 # -- multipart/form-data ----------------------------------------------------------------------
 
 
 @dataclass
 class _Part:
+    """One multipart part as scanned: its size, and its value when we must read it."""
+
+    name: str  # kept for reserved and _charset_ parts only
+    reserved: bool
     size: int = 0
-    value: bytearray | None = None  # collected only for reserved parts
+    value: bytearray | None = None  # collected only for reserved and _charset_ parts
 
 
-def _part_name(segment: Any) -> tuple[str, bool]:
+def _name_readings(raw_names: list[str], parsed: str) -> set[str]:
+    """Every way a supported parser could read the part's name.
+
+    ``multipart``'s own reading, then each raw ``name=`` value a naive split on ";" finds,
+    unquoted, with its backslashes kept or dropped (dropping them all reads at least every
+    name that undoing RFC 9110 escapes reads), percent-decoded, RFC 2047 words decoded.
+    """
+    readings = {parsed}
+    for raw in raw_names:
+        value = raw.strip()
+        if value.startswith('"'):
+            value = value[1:-1] if len(value) > 1 and value.endswith('"') else value[1:]
+        readings.update((value, value.replace("\\", "")))
+    for reading in list(readings):
+        # Percent-decoded only when short: a longer core would need whitespace escapes around
+        # it, and no supported parser decodes more than HTML's %22 / %0D / %0A in part names.
+        if "%" in reading and len(reading.strip()) <= _MAX_ESCAPED_NAME:
+            readings.add(unquote(reading, errors="replace"))
+        if "=?" in reading and _ENCODED_WORD.search(reading):
+            readings.add(_decode_encoded_words(reading))
+    return readings
+
+
+def _decode_encoded_words(text: str) -> str:
+    try:
+        pieces = email.header.decode_header(text)
+    except Exception:  # malformed words: read as they are
+        return text
+    return "".join(
+        piece.decode(charset or "latin-1", "replace") if isinstance(piece, bytes) else piece
+        for piece, charset in pieces
+    )
+
+
+def _part_name(segment: Any) -> _Part:
     """The part's field name, and whether it is a *canonical* reserved part.
 
-    Canonical means exactly what a browser writes for a plain field:
-    ``form-data; name="__X"`` and no ``filename``. Every other spelling that reads as a reserved
-    name (case, look-alikes, percent-encoding, RFC 2231 ``name*=``, a second ``name=``, a file
+    Canonical means exactly what a browser writes for a plain field: one header,
+    ``Content-Disposition: form-data; name="__X"``. Every other spelling that reads as a
+    reserved name (case, look-alikes, percent-encoding, backslash escapes, RFC 2231
+    ``name*=`` / ``name*0*=``, a second ``name=``, a second ``Content-Disposition``, a file
     part) is refused, because the inner app's parser might read it differently from ours.
     """
-    disposition = segment.header("Content-Disposition", "")
-    params = [p.lower() for p in _PARAM_NAMES.findall(disposition)]
-    if "name*" in params:
-        raise BadRequest("multipart part uses an RFC 2231 name*= parameter")
+    dispositions = [v for k, v in segment.headerlist if k == "Content-Disposition"]
+    if len(dispositions) != 1:
+        raise BadRequest("multipart part with more than one Content-Disposition")
+    disposition = dispositions[0]
+    if disposition.count(";") > _MAX_PARAMETERS:
+        raise BadRequest("multipart part with too many Content-Disposition parameters")
+    params: list[str] = []
+    raw_names: list[str] = []
+    for piece in disposition.split(";")[1:]:
+        key, equals, value = piece.partition("=")
+        key = key.strip().strip('"').lower()
+        if equals:
+            params.append(key)
+        if key == "name":
+            raw_names.append(value)
+    if any("*" in p for p in params):
+        raise BadRequest("multipart part uses an RFC 2231 parameter (name*, filename*...)")
     if params.count("name") > 1:
         raise BadRequest("multipart part carries two name parameters")
+    if params.count("filename") > 1:
+        raise BadRequest("multipart part carries two filename parameters")
     name: str = segment.name or ""
     if name in RESERVED:
         if segment.filename is not None:
             raise BadRequest(f"file part named {name}")
-        if disposition != f'form-data; name="{name}"':
+        if disposition != f'form-data; name="{name}"' or len(segment.headerlist) != 1:
             raise BadRequest(f"reserved part {name} in a non-canonical Content-Disposition")
-        return name, True
-    _check_name(name, exact=False)
-    # Browsers percent-encode only '"', CR and LF in part names, but some parsers decode more.
-    _check_name(unquote(name), exact=False)
-    return name, False
+        return _Part(name, True, value=bytearray())
+    readings = _name_readings(raw_names, name)
+    for reading in readings:
+        _check_name(reading)
+    # Only reserved names are kept: a thousand 8 KB names would be 8 MB.
+    if any(reading.strip().casefold() == CHARSET_FIELD for reading in readings):
+        return _Part(CHARSET_FIELD, False, value=bytearray())
+    return _Part("", False)
 
 
 def scan_multipart(
     body: SpooledBody, length: int, boundary: str, *, max_field_size: int
 ) -> BodyScan:
-    names: list[tuple[str, bool]] = []
     parts: list[_Part] = []
+    scan = BodyScan()
     try:
         parser = multipart.PushMultipartParser(
             boundary,
@@ -229,44 +505,49 @@ def scan_multipart(
             for chunk in _iter_chunks(body):
                 for event in parser.parse(chunk):
                     if event is None:
+                        assert current is not None
+                        _part_done(scan, current)
                         current = None
                     elif isinstance(event, bytes | bytearray):
                         assert current is not None
                         current.size += len(event)
                         if current.value is not None:
                             if current.size > max_field_size:
-                                raise TooLarge(f"reserved part {names[-1][0]} exceeds limits")
+                                raise TooLarge(f"reserved part {current.name} exceeds limits")
                             current.value += event
                     else:
-                        name, reserved = _part_name(event)
-                        names.append((name, reserved))
-                        current = _Part(value=bytearray() if reserved else None)
+                        current = _part_name(event)
                         parts.append(current)
     except multipart.ParserLimitReached as exc:
         raise TooLarge(f"multipart limit: {exc}") from None
     except multipart.MultipartError as exc:
         raise BadRequest(f"malformed multipart body: {exc}") from None
 
-    scan = BodyScan()
-    for (name, reserved), part in zip(names, parts, strict=True):
-        if reserved:
-            assert part.value is not None
-            scan.reserved.append((name, bytes(part.value)))
     dash_boundary = b"--" + boundary.encode("utf-8")
     # Browsers pick a boundary that occurs nowhere in the content. Any other occurrence (a
     # bare-LF delimiter, one in the preamble or epilogue) is text to this parser but may be a
     # delimiter to a lenient one in the inner app, which would then see fields we never checked.
     if _count(body, dash_boundary) != len(parts) + 1:
         raise BadRequest("multipart boundary occurs outside its delimiters")
-    offsets = _part_offsets(body, boundary.encode("utf-8"), [p.size for p in parts])
+    offsets = _part_offsets(body, boundary.encode("utf-8"), parts)
     cursor = 0
-    for (_, reserved), (start, end) in zip(names, offsets, strict=True):
-        if reserved:
+    for part, (start, end) in zip(parts, offsets, strict=True):
+        if part.reserved:
             if cursor < start:
                 scan.keep.append((cursor, start))
             cursor = end
     scan.keep.append((cursor, length))
     return scan
+
+
+def _part_done(scan: BodyScan, part: _Part) -> None:
+    if part.value is None:
+        return
+    if part.reserved:
+        scan.add_reserved(part.name, bytes(part.value))
+    else:
+        _check_charset_value(bytes(part.value))
+    part.value = None
 
 
 def _count(body: SpooledBody, needle: bytes) -> int:
@@ -281,11 +562,15 @@ def _count(body: SpooledBody, needle: bytes) -> int:
     return count
 
 
-def _part_offsets(body: SpooledBody, boundary: bytes, sizes: list[int]) -> list[tuple[int, int]]:
+def _part_offsets(body: SpooledBody, boundary: bytes, parts: list[_Part]) -> list[tuple[int, int]]:
     """Byte range of each part, from its ``--boundary`` line to just before the next one.
 
     Derived from the sizes the parser reported, and checked against the delimiter bytes,
-    so a disagreement with the parser is refused instead of cutting the wrong bytes.
+    so a disagreement with the parser is refused instead of cutting the wrong bytes. Each
+    part's raw header block is checked here too: a folded line, a bare CR or LF, or a control
+    byte is read one way by ``multipart`` and another way by parsers that split lines
+    differently (Werkzeug splits on a lone CR), so none is allowed; and a reserved part's
+    header must be byte for byte what a browser writes.
     """
     dash_boundary = b"--" + boundary
     body.seek(0)
@@ -293,16 +578,21 @@ def _part_offsets(body: SpooledBody, boundary: bytes, sizes: list[int]) -> list[
     position = first.find(dash_boundary)
     if position == -1 or (position > 0 and first[position - 2 : position] != b"\r\n"):
         raise BadRequest("multipart body does not start with its boundary")
+    most = _MAX_PART_HEADERS * (_MAX_PART_HEADER_LINE + 2) + 4
     ranges = []
-    for size in sizes:
+    for part in parts:
         header_start = position + len(dash_boundary) + 2
-        body.seek(header_start)
-        # Folded (continued) header lines can take up to twice their joined length.
-        window = body.read(2 * _MAX_PART_HEADERS * (_MAX_PART_HEADER_LINE + 2) + 4)
-        header_end = window.find(b"\r\n\r\n")
-        if header_end == -1:
+        headers = _header_block(body, header_start, most)
+        if headers is None:
             raise BadRequest("multipart part headers do not end where the parser said")
-        payload_end = header_start + header_end + 4 + size
+        canonical = f'Content-Disposition: form-data; name="{part.name}"'.encode()
+        if part.reserved and headers != canonical:
+            raise BadRequest(f"reserved part {part.name} in a non-canonical Content-Disposition")
+        for line in headers.split(b"\r\n"):
+            if line[:1] in (b" ", b"\t") or _BAD_HEADER_BYTES.search(line):
+                raise BadRequest("multipart part header folded, or with a bare CR, LF or "
+                                 "control byte")
+        payload_end = header_start + len(headers) + 4 + part.size
         body.seek(payload_end)
         if body.read(len(dash_boundary) + 2) != b"\r\n" + dash_boundary:
             raise BadRequest("multipart part does not end where the parser said")
@@ -311,13 +601,37 @@ def _part_offsets(body: SpooledBody, boundary: bytes, sizes: list[int]) -> list[
     return ranges
 
 
+def _header_block(body: SpooledBody, start: int, most: int) -> bytes | None:
+    """The part's header lines (without the blank line), read in small steps."""
+    body.seek(start)
+    window = b""
+    want = 512
+    while True:
+        more = body.read(want)
+        window += more
+        end = window.find(b"\r\n\r\n")
+        if end != -1:
+            return window[:end]
+        if not more or len(window) > most:
+            return None
+        want = min(len(window), most)
+
+
 def multipart_boundary(content_type: str) -> str:
-    """The boundary parameter of a multipart Content-Type, or BadRequest."""
+    """The boundary parameter of a multipart Content-Type, or BadRequest.
+
+    Parsers read an odd boundary differently (``boundary=x y`` is ``x`` to ``multipart`` and
+    Werkzeug, ``x y`` to Django and WebOb; Werkzeug drops a backslash in quotes that the others
+    keep, and decodes ``%22``), and a parser with another boundary splits the body into other
+    fields. So only a boundary every one of them reads alike is accepted: a token, or quoted
+    without a backslash, quote or "%" inside; ``boundary=`` without spaces, once.
+    """
     _, options = multipart.parse_options_header(content_type)
-    boundary = options.get("boundary", "")
-    if not boundary or len(boundary) > 200:
-        raise BadRequest("multipart body without a usable boundary")
-    return str(boundary)
+    boundary = str(options.get("boundary", ""))
+    found = _BOUNDARY.findall(content_type)
+    if not boundary or len(boundary) > 200 or len(found) != 1 or boundary not in found[0]:
+        raise BadRequest(f"multipart body without a usable boundary: {content_type[:120]!r}")
+    return boundary
 
 
 # -- handing the body on ------------------------------------------------------------------------

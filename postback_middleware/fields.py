@@ -36,8 +36,34 @@ RESERVED = frozenset(
 )
 RESERVED_BYTES = frozenset(name.encode("ascii") for name in RESERVED)
 _FOLDED = frozenset(name.casefold() for name in RESERVED)
+_LONGEST = max(map(len, RESERVED))
+
+# Every reserved name starts with "__". The only characters NFKC and case folding turn into "_"
+# are "_" itself and six look-alikes, U+FE33, U+FE34, U+FE4D-U+FE4F and U+FF3F, whose UTF-8
+# encodings all start with the byte EF (tests/test_body.py checks this against all of Unicode).
+# A raw urlencoded name without any of these bytes, plain or percent-encoded, cannot decode to
+# anything that looks reserved, so it needs no decoding at all.
+_UNDERSCORE_BYTES = (b"_", b"\xef", b"%5f", b"%5F", b"%ef", b"%eF", b"%Ef", b"%EF")
+
+CHARSET_FIELD = "_charset_"
+"""HTML's charset field: browsers fill it in with the form's encoding, some parsers decode
+the other fields with it. Only UTF-8 is accepted (see ``body``)."""
 
 
 def looks_reserved(name: str) -> bool:
     """True if ``name`` reads as a reserved name once case and Unicode look-alikes are folded."""
-    return unicodedata.normalize("NFKC", name).casefold().strip() in _FOLDED
+    core = name.strip()
+    # NFKC and case folding never shorten a string that ends up ASCII (no character maps to
+    # nothing, and composing characters gives non-ASCII ones), and whitespace maps to
+    # whitespace: a longer core cannot fold to a reserved name, so it is not normalised.
+    if len(core) > _LONGEST:
+        return False
+    return unicodedata.normalize("NFKC", core).casefold().strip() in _FOLDED
+
+
+def may_look_reserved(raw_name: bytes) -> bool:
+    """False when a raw (percent-encoded UTF-8) name cannot decode to a reserved look-alike.
+
+    A cheap test in C that spares decoding the names that do not matter (nearly all of them).
+    """
+    return any(spelling in raw_name for spelling in _UNDERSCORE_BYTES)  # memchr, not a regex

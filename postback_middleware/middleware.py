@@ -34,7 +34,14 @@ from webob import Request
 
 from . import fields as f
 from . import partial, validation
-from .body import assemble, multipart_boundary, read_body, scan_multipart, scan_urlencoded
+from .body import (
+    assemble,
+    form_kind,
+    multipart_boundary,
+    read_body,
+    scan_multipart,
+    scan_urlencoded,
+)
 from .client import ClientScript, script_nonce
 from .config import Options, UserKey, check_secret_keys
 from .csrf import Browser, check_site, parse_origin, read_browser
@@ -168,7 +175,7 @@ class PostbackMiddleware:
         content_type = environ.get("CONTENT_TYPE", "")
         mime = content_type.partition(";")[0].strip().lower()
         options = self.options
-        if mime not in FORM_TYPES:
+        if form_kind(environ) is None:
             if options.require_token and mime in ("text/plain", ""):
                 raise Forbidden(f"form POST ({mime or 'no type'}) without a token")
             return None

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import binascii
 import enum
+import functools
 import hashlib
 import hmac
 import json
@@ -168,6 +169,8 @@ class TokenSigner:
         }
         self._user_keys = [_keyed(key, _USER_SALT) for key in secret_keys]
         self._event_keys = [_keyed(key, _EVENT_DIGEST_SALT) for key in secret_keys]
+        # A response signs two tokens a form for one binding: its digest is made once.
+        self._binding_digest = functools.lru_cache(maxsize=256)(self._binding_digest_uncached)
         self.max_age = max_age
         self.max_size = max_size
         # None: read time.time() on every call (so tests can move the clock).
@@ -183,7 +186,10 @@ class TokenSigner:
     def _user_digest(self, key_index: int, user: str | None) -> str | None:
         if user is None:
             return None
-        encoded = user.encode("utf-8", "surrogatepass")
+        return self._binding_digest(key_index, user)
+
+    def _binding_digest_uncached(self, key_index: int, binding: str) -> str:
+        encoded = binding.encode("utf-8", "surrogatepass")
         return _mac(self._user_keys[key_index], encoded).decode("ascii")
 
     def sign(

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -101,7 +100,7 @@ def encode(
     data: dict[str, Any] = {}
     if not all_digests and _written_out_size(pairs) <= SMALL_FORM_JSON:
         if pairs:
-            data["e"] = {target: list(arguments) for target, arguments in pairs.items()}
+            data["e"] = pairs  # (plain JSON data, signed at once: no copy needed)
         if callbacks:
             data["c"] = sorted(set(callbacks))
         return data
@@ -146,16 +145,10 @@ def encode(
 
 
 def _written_out_size(pairs: Mapping[str, Sequence[str]]) -> int:
-    """About the JSON size of the pairs written out, or more than any budget if a value is too
-    long to be written out (it must become a digest)."""
-    size = 0
-    for target, arguments in pairs.items():
-        if len(target) > MAX_EXACT_CHARS or (
-            arguments and max(map(len, arguments)) > MAX_EXACT_CHARS
-        ):
-            return sys.maxsize
-        size += len(target) + 6 + sum(map(len, arguments)) + 3 * len(arguments)
-    return size
+    """About the JSON size of the pairs written out (a long value makes it large, so a small
+    form never holds one)."""
+    return sum(len(target) + 6 + sum(map(len, arguments)) + 3 * len(arguments)
+               for target, arguments in pairs.items())
 
 
 def _numbered_targets(

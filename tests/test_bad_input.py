@@ -8,11 +8,13 @@ browser would send and changes one thing.
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import hmac
 import json
 import logging
 import pickle
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ import pytest
 from webob import Request
 
 from postback_middleware import CallbackError, PostbackMiddleware, Registry
-from postback_middleware.tokens import Purpose, _derive
+from postback_middleware.tokens import Purpose, TokenSigner, _derive
 
 from .conftest import PAGE, RecordingApp, hidden_fields, new_key
 
@@ -60,7 +62,10 @@ def forge(purpose: Purpose, payload: bytes) -> str:
 
 
 def claims(data: object, **changes: object) -> bytes:
-    value = {"v": 1, "t": int(time.time()), "p": "/orders", "u": None, "f": "F", "n": "N",
+    """Token claims issued to the table's browser (see ``BROWSER_COOKIE``)."""
+    browser = TokenSigner([KEY.encode()], max_age=1, max_size=1)._user_digest(
+        0, "browser:" + BROWSER_COOKIE.partition("=")[2])
+    value = {"v": 1, "t": int(time.time()), "p": "/orders", "u": browser, "f": "F", "n": "N",
              "d": data, **changes}
     return json.dumps(value, separators=(",", ":")).encode()
 
@@ -94,6 +99,7 @@ class Row:
     environ: dict[str, Any] = field(default_factory=dict)
     callback: bool = False  # answered in the callback framing ("e" + message)
     user: str | None = None
+    public: str | None = None  # the body, when not the status's generic one
 
 
 def form_row(status: int, reason: str, **changes: str | None) -> Row:
@@ -177,7 +183,8 @@ ROWS = [
     pytest.param(token_row("malformed", vs=lambda c: forge(Purpose.VIEWSTATE, claims(
         {}).replace(b'"d":{}', b'"d":"\\ud800"'))), id="signed-lone-surrogate"),
     pytest.param(token_row("not an object", vs=lambda c: forge(Purpose.VIEWSTATE, claims([1, 2])),
-                           ev=lambda c: forge(Purpose.EVENT_VALIDATION, claims({"delete": ["7"]}))),
+                           ev=lambda c: forge(Purpose.EVENT_VALIDATION,
+                                              claims({"e": {"delete": ["7"]}}))),
                  id="signed-state-not-object"),
     # -- sizes -------------------------------------------------------------------------------
     pytest.param(token_row("max_state_size", vs=lambda c: "A" * (MAX_STATE + 1), status=413),
@@ -228,7 +235,7 @@ ROWS = [
     pytest.param(Row(400, "ended after", lambda c: urlencoded(c.fields()),
                      environ={"CONTENT_LENGTH": "5000"}), id="content-length-larger-than-body"),
     pytest.param(Row(403, SIG, lambda c: urlencoded(c.fields()),
-                     environ={"CONTENT_LENGTH": "300"}), id="content-length-smaller-than-body"),
+                     environ={"CONTENT_LENGTH": "450"}), id="content-length-smaller-than-body"),
     pytest.param(Row(411, "without CONTENT_LENGTH", lambda c: urlencoded(c.fields()),
                      environ={"CONTENT_LENGTH": "", "HTTP_TRANSFER_ENCODING": "chunked"}),
                  id="chunked-without-terminated-input"),
@@ -255,6 +262,85 @@ ROWS = [
         b'--B0und\r\nContent-Disposition: form-data; name="note"\r\n\r\n1'
         b'\n--B0und\nContent-Disposition: form-data; name="__EVENTTARGET"\n\ndelete'
         b"\r\n--B0und--\r\n"), content_type=MULTI), id="multipart-bare-lf-delimiter-smuggling"),
+    # -- every spelling of a reserved name, and the cost of a body (body.py) -------------------
+    *[pytest.param(Row(400, reason, lambda c, d=disposition: multipart([
+        part("__VIEWSTATE", c.vs), part("__EVENTVALIDATION", c.ev),
+        f"Content-Disposition: form-data; {d}\r\n\r\ndelete".encode()]), content_type=MULTI),
+        id=name) for name, reason, disposition in [
+            ("rfc2231-continuation", "2231", "name*0=__EVENT; name*1=TARGET"),
+            ("rfc2231-encoded-continuation", "2231", "name*0*=UTF-8''__EVENT; name*1=TARGET"),
+            ("rfc2231-name-after-plain-name", "2231", "name=\"note\"; name*=UTF-8''__EVENTTARGET"),
+            ("rfc2231-filename", "2231", "name=\"f\"; filename*=UTF-8''a.txt"),
+            ("two-filename-parameters", "two filename", 'name="f"; filename="a"; filename="b"'),
+            ("too-many-parameters", "too many", 'name="f"' + "; x=1" * 20),
+            ("backslash-escaped-name", "disguises", 'name="\\_\\_EVENTTARGET"'),
+            ("rfc2047-encoded-word-name", "disguises", 'name="=?utf-8?q?=5F=5FEVENTTARGET?="'),
+            ("unquoted-reserved-name", "non-canonical", "name=__EVENTTARGET"),
+            ("folded-disposition", "folded", 'name="note";\r\n x="1"'),
+            ("bare-cr-in-part-header", "bare CR", 'name="note"\rX-A: 1'),
+            ("second-disposition", "more than one Content-Disposition",
+             'name="note"\r\nContent-Disposition: form-data; name="__EVENTTARGET"'),
+            ("reserved-part-with-content-type", "non-canonical",
+             'name="__EVENTTARGET"\r\nContent-Type: text/plain; charset=utf-7'),
+            ("reserved-part-base64", "non-canonical",
+             'name="__EVENTTARGET"\r\nContent-Transfer-Encoding: base64'),
+        ]],
+    pytest.param(Row(400, "non-canonical", lambda c: multipart([
+        part("__VIEWSTATE", c.vs), part("__EVENTVALIDATION", c.ev),
+        b'Content-Disposition : form-data; name="__EVENTTARGET"\r\n\r\ndelete']),
+        content_type=MULTI), id="reserved-part-space-before-colon"),
+    *[pytest.param(Row(400, reason, lambda c: urlencoded(c.fields()) + b"&%2BAF8AXw-EVENTTARGET=x",
+                       content_type=content_type), id=name) for name, reason, content_type in [
+        ("utf-7-charset", "charset", "application/x-www-form-urlencoded; charset=utf-7"),
+        ("utf-7-charset-quoted", "charset", 'application/x-www-form-urlencoded; charset="UTF-7"'),
+        ("utf-8-sig-charset", "charset", "application/x-www-form-urlencoded; charset=utf-8-sig"),
+        ("charset-twice", "repeated parameter",
+         "application/x-www-form-urlencoded; charset=utf-8; charset=utf-7"),
+        ("charset-rfc2231", "2231", "application/x-www-form-urlencoded; charset*=utf-7''x"),
+        ("multipart-utf-7-charset", "charset", MULTI + "; charset=utf-7"),
+    ]],
+    pytest.param(Row(400, "_charset_", lambda c: urlencoded(c.fields()) +
+                     b"&_charset_=utf-7&%2BAF8AXw-EVENTTARGET=x"), id="charset-field-utf-7"),
+    pytest.param(Row(400, "_charset_", lambda c: multipart([
+        part("__VIEWSTATE", c.vs), part("__EVENTVALIDATION", c.ev), part("_charset_", "utf-7"),
+        part("+AF8AXw-EVENTTARGET", "delete")]), content_type=MULTI),
+        id="charset-part-utf-7"),
+    *[pytest.param(Row(400, "Content-Encoding", lambda c, e=coding: (
+        gzip.compress(urlencoded(c.fields())) if e == "gzip" else urlencoded(c.fields())),
+        environ={"HTTP_CONTENT_ENCODING": coding}), id=f"content-encoding-{coding}")
+      for coding in ("gzip", "deflate", "br", "identity, gzip")],
+    pytest.param(Row(400, "sent twice", lambda c: urlencoded(
+        [*c.fields().items(), ("__EVENTTARGET", "delete")])), id="target-twice-identical"),
+    pytest.param(Row(400, "sent twice", lambda c: urlencoded(
+        [*c.fields().items(), ("__EVENTVALIDATION", c.ev), ("__EVENTVALIDATION", c.ev)])),
+        id="validation-three-times"),
+    pytest.param(Row(400, "sent twice", lambda c: urlencoded(
+        [*c.fields().items(), ("__EVENTVALIDATION", c.other_ev)])),
+        id="validation-twice-different"),
+    pytest.param(Row(400, "sent twice", lambda c: urlencoded(c.fields()) + b"&__LASTFOCUS=" * 900),
+                 id="lastfocus-repeated"),
+    pytest.param(Row(400, "sent twice", lambda c: multipart([
+        part("__VIEWSTATE", c.vs), part("__EVENTVALIDATION", c.ev), part("__EVENTTARGET", "delete"),
+        part("__EVENTTARGET", "delete")]), content_type=MULTI), id="multipart-target-twice"),
+    pytest.param(Row(413, "more than 1000 fields", lambda c: urlencoded(c.fields()) + b"&a" * 1000),
+                 id="urlencoded-1001-fields"),
+    pytest.param(Row(413, "more than 1000 fields", lambda c: b"&" * 500_000),
+                 id="urlencoded-500k-ampersands"),
+    pytest.param(Row(400, "disguises", lambda c: urlencoded(c.fields()) +
+                     b"&" + b"+" * 100 + b"__EVENTTARGET=x"), id="space-padded-name"),
+    *[pytest.param(Row(400, "usable boundary", lambda c: multipart([
+        part("__VIEWSTATE", c.vs), part("__EVENTVALIDATION", c.ev),
+        part("__EVENTTARGET", "delete")]), content_type=content_type), id=name)
+      for name, content_type in [
+            ("boundary-with-backslash", 'multipart/form-data; boundary="B0\\und"'),
+            ("boundary-read-two-ways", "multipart/form-data; boundary=B0und x"),
+            ("boundary-twice", "multipart/form-data; boundary=B0und; boundary=x"),
+        ]],
+    pytest.param(Row(400, "disguises", lambda c: urlencoded(c.fields()) + b"&%5F%5FEVENTTARGET=x",
+                     content_type="application/x-url-encoded"), id="x-url-encoded-type"),
+    pytest.param(Row(400, "padded with whitespace", lambda c: urlencoded(c.fields()) +
+                     b"&" + b"%20" * 200_000 + b"__EVENTTARGET=x"),
+                 id="space-padded-name-longer-than-read"),
     # -- callbacks ---------------------------------------------------------------------------
     pytest.param(callback_row("__class__"), id="callback-dunder-class"),
     pytest.param(callback_row("os.system"), id="callback-dotted-path"),
@@ -269,12 +355,20 @@ ROWS = [
 ]
 
 
+# The browser every row comes from: the tokens below were issued to it (its cookie).
+BROWSER_COOKIE = f"postback-browser={secrets.token_urlsafe(32)}"
+# The table's page offers the callbacks the rows call.
+CALLBACK_PAGE = PAGE.replace('<form method="post"',
+                             '<form method="post" data-callbacks="CallServer Broken Deliberate"')
+
+
 @pytest.fixture(scope="module")
 def ctx() -> Ctx:
     def page_tokens(keys: list[str], user: str | None = None) -> dict[str, str]:
-        app = PostbackMiddleware(RecordingApp(page=PAGE), secret_keys=keys,
+        app = PostbackMiddleware(RecordingApp(page=CALLBACK_PAGE), secret_keys=keys,
                                  user_key=lambda environ: environ.get("HTTP_X_USER"))
-        request = Request.blank("/orders", headers={"X-User": user} if user else {})
+        headers = {"Cookie": BROWSER_COOKIE, **({"X-User": user} if user else {})}
+        request = Request.blank("/orders", headers=headers)
         return hidden_fields(request.get_response(app).body)
 
     first, second = page_tokens([KEY]), page_tokens([KEY])
@@ -297,15 +391,15 @@ def test_bad_request(row: Row, ctx: Ctx, caplog: pytest.LogCaptureFixture) -> No
                              max_body_size=MAX_BODY, max_state_size=MAX_STATE,
                              user_key=lambda environ: environ.get("HTTP_X_USER"))
     request = Request.blank(row.path, method="POST", body=row.body(ctx),
-                            content_type=row.content_type)
+                            content_type=row.content_type, headers={"Cookie": BROWSER_COOKIE})
     if row.user:
         request.environ["HTTP_X_USER"] = row.user
     request.environ.update(row.environ)
     with caplog.at_level(logging.WARNING, logger="postback_middleware"):
         response = request.get_response(app)
 
-    public = {400: "Bad request.", 403: INVALID, 411: "Length required.",
-              413: "Request too large."}[row.status]
+    public = row.public or {400: "Bad request.", 403: INVALID, 411: "Length required.",
+                            413: "Request too large."}[row.status]
     assert response.status_int == row.status
     assert response.text == ("e" + public if row.callback else public)
     assert "Traceback" not in response.text
@@ -330,7 +424,8 @@ def test_a_raising_handler_gives_a_generic_error(ctx: Ctx,
     for name, status, text in (("Broken", 500, None), ("Deliberate", 200, "eOut of stock.")):
         body = urlencoded({"__CALLBACKID": name, "__EVENTVALIDATION": ctx.ev})
         response = Request.blank("/orders", method="POST", body=body,
-                                 content_type="application/x-www-form-urlencoded").get_response(app)
+                                 content_type="application/x-www-form-urlencoded",
+                                 headers={"Cookie": BROWSER_COOKIE}).get_response(app)
         assert response.status_int == status
         assert response.text.startswith("e") and "secret detail" not in response.text
         if text:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 import tempfile
+import unicodedata
 from typing import Any
-from urllib.parse import quote_plus, unquote_to_bytes
+from urllib.parse import quote, quote_plus, unquote_to_bytes
 
 import pytest
 from hypothesis import given, settings
@@ -15,14 +17,22 @@ from hypothesis import strategies as st
 
 from postback_middleware.body import (
     BodyScan,
+    _name_core,
     assemble,
+    check_form_headers,
+    form_kind,
     multipart_boundary,
     read_body,
     scan_multipart,
     scan_urlencoded,
 )
 from postback_middleware.errors import BadRequest, LengthRequired, TooLarge
-from postback_middleware.fields import RESERVED, RESERVED_BYTES, looks_reserved
+from postback_middleware.fields import (
+    RESERVED,
+    RESERVED_BYTES,
+    looks_reserved,
+    may_look_reserved,
+)
 
 
 def spooled(data: bytes) -> Any:
@@ -66,8 +76,10 @@ def strip_urlencoded(data: bytes, max_field_size: int = 1000) -> tuple[BodyScan,
         pytest.param(b"__EVENTTARGET", b"", [("__EVENTTARGET", b"")], id="name-without-equals"),
         pytest.param(b"q=__EVENTTARGET", b"q=__EVENTTARGET", [], id="reserved-name-as-value"),
         pytest.param(b"__EVENTTARGETX=1", b"__EVENTTARGETX=1", [], id="longer-name-is-ordinary"),
-        pytest.param(b"__EVENTTARGET=1&__EVENTTARGET=2", b"",
-                     [("__EVENTTARGET", b"1"), ("__EVENTTARGET", b"2")], id="both-copies-found"),
+        pytest.param(b"__EVENTVALIDATION=e&a=1&__EVENTVALIDATION=e", b"a=1",
+                     [("__EVENTVALIDATION", b"e")], id="webforms-js-validation-twice"),
+        pytest.param(b"_charset_=UTF-8&a=1", b"_charset_=UTF-8&a=1", [], id="charset-field-utf-8"),
+        pytest.param(b"a=1;__EVENTTARGET=x", b"a=1;__EVENTTARGET=x", [], id="semicolon-is-data"),
     ],
 )
 def test_urlencoded_strip(body: bytes, kept: bytes, reserved: list[tuple[str, bytes]]) -> None:
@@ -225,13 +237,38 @@ def test_multipart_over_limits_is_too_large(data: bytes) -> None:
         pytest.param("multipart/form-data; boundary=abc", "abc", id="plain"),
         pytest.param('multipart/form-data; boundary="a b"', "a b", id="quoted"),
         pytest.param("multipart/form-data; charset=utf-8; boundary=z", "z", id="second-param"),
+        pytest.param("multipart/form-data; boundary=----WebKitFormBoundary7MA4YWxkTrZu0gW",
+                     "----WebKitFormBoundary7MA4YWxkTrZu0gW", id="chromium"),
+        pytest.param("multipart/form-data; boundary=----------a_BoUnDaRy0478370257010694$",
+                     "----------a_BoUnDaRy0478370257010694$", id="webtest-token-characters"),
+        pytest.param("multipart/form-data; BOUNDARY=x ;", "x", id="upper-case-key-trailing-space"),
+        pytest.param("multipart/form-data; boundary=\"x'()+_,-./:=? y\"", "x'()+_,-./:=? y",
+                     id="rfc2046-characters-quoted"),
     ],
 )
 def test_multipart_boundary(content_type: str, boundary: str) -> None:
     assert multipart_boundary(content_type) == boundary
 
 
-@pytest.mark.parametrize("content_type", ["multipart/form-data", "multipart/form-data; boundary="])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        pytest.param("multipart/form-data", id="none"),
+        pytest.param("multipart/form-data; boundary=", id="empty"),
+        pytest.param("multipart/form-data; boundary=x y", id="unquoted-space-x-or-x-y"),
+        pytest.param("multipart/form-data; boundary=x,y", id="unquoted-comma"),
+        pytest.param('multipart/form-data; boundary=a"b', id="quote-inside"),
+        pytest.param('multipart/form-data; boundary="x"y', id="text-after-quotes"),
+        pytest.param('multipart/form-data; boundary="B\\0und"', id="backslash-werkzeug-drops"),
+        pytest.param('multipart/form-data; boundary="a%22b"', id="percent-werkzeug-decodes"),
+        pytest.param("multipart/form-data; boundary=a%22b", id="percent-unquoted"),
+        pytest.param("multipart/form-data; boundary= x", id="space-after-equals"),
+        pytest.param('multipart/form-data; boundary="x "', id="trailing-space-quoted"),
+        pytest.param("multipart/form-data; boundary=a; boundary=b", id="twice"),
+        pytest.param("multipart/form-data; boundary*=utf-8''x", id="rfc2231"),
+        pytest.param("multipart/form-data; boundary=" + "x" * 201, id="over-200"),
+    ],
+)
 def test_multipart_without_boundary_is_refused(content_type: str) -> None:
     with pytest.raises(BadRequest, match="boundary"):
         multipart_boundary(content_type)
@@ -318,21 +355,37 @@ def raw_name(segment: bytes) -> bytes:
     return segment.partition(b"=")[0]
 
 
+def recorded(found: list[tuple[str, bytes]]) -> list[tuple[str, bytes]] | None:
+    """What a scan records of these reserved fields, or None if it must refuse a repeat: only
+    ``__EVENTVALIDATION`` may come twice, with the same value (WebForms.js callbacks)."""
+    kept: dict[str, bytes] = {}
+    validation_repeated = False
+    for name, value in found:
+        if name in kept:
+            if name == "__EVENTVALIDATION" and value == kept[name] and not validation_repeated:
+                validation_repeated = True
+                continue
+            return None
+        kept[name] = value
+    return list(kept.items())
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(SEGMENT, max_size=10))
 def test_urlencoded_strip_keeps_every_other_segment(segments: list[bytes]) -> None:
     body = b"&".join(segments)
+    found = [(raw_name(s).decode(), unquote_to_bytes(s.partition(b"=")[2].replace(b"+", b" ")))
+             for s in segments if raw_name(s) in RESERVED_BYTES]
     try:
         scan, result = strip_urlencoded(body)
     except BadRequest:
-        # Refused only when some name is a reserved name in disguise.
+        # Refused only when some name is a reserved name in disguise, or a reserved name repeats.
         names = [unquote_to_bytes(raw_name(s).replace(b"+", b" ")).decode("utf-8", "replace")
                  for s in segments if raw_name(s) not in RESERVED_BYTES]
-        assert any(looks_reserved(name) for name in names)
+        assert any(looks_reserved(name) for name in names) or recorded(found) is None
         return
     assert result == b"&".join(s for s in segments if raw_name(s) not in RESERVED_BYTES)
-    assert [name.encode() for name, _ in scan.reserved] == [
-        raw_name(s) for s in segments if raw_name(s) in RESERVED_BYTES]
+    assert scan.reserved == recorded(found)
 
 
 PART = st.tuples(
@@ -351,14 +404,15 @@ def test_multipart_strip_keeps_every_other_part_byte_exact(
         return part(name, value, filename="f.bin" if is_file else None)
 
     body = multipart_body(*(encode(*p) for p in parts))
+    found = [(name, value) for name, value, _ in parts if name in RESERVED]
     try:
         scan, result = strip_multipart(body)
     except BadRequest:
-        assert any(name in RESERVED and is_file for name, _, is_file in parts)
+        assert recorded(found) is None or any(
+            name in RESERVED and is_file for name, _, is_file in parts)
         return
     assert result == multipart_body(*(encode(*p) for p in parts if p[0] not in RESERVED))
-    assert [name for name, _ in scan.reserved] == [p[0] for p in parts if p[0] in RESERVED]
-    assert [value for _, value in scan.reserved] == [p[1] for p in parts if p[0] in RESERVED]
+    assert scan.reserved == recorded(found)
 
 
 @pytest.mark.parametrize(
@@ -387,3 +441,343 @@ def test_boundary_count_across_chunk_edges() -> None:
         data = multipart_body(part("a", filler), part("b", b"2"))
         scan, result = strip_multipart(data)
         assert result == data and not scan.reserved
+
+
+# -- one copy of each reserved field, refused as the second arrives ---------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"__EVENTTARGET=a&__EVENTTARGET=b", id="different-values"),
+        pytest.param(b"__EVENTTARGET=a&__EVENTTARGET=a", id="identical-values"),
+        pytest.param(b"__EVENTVALIDATION=e&__EVENTVALIDATION=f", id="validation-different"),
+        pytest.param(b"__EVENTVALIDATION=e&__EVENTVALIDATION=e&__EVENTVALIDATION=e",
+                     id="validation-three-times"),
+        pytest.param(b"__EVENTVALIDATION=e&__EVENTVALIDATION=%65", id="validation-same-decoded"),
+        pytest.param(b"__LASTFOCUS=&" * 770_000, id="770k-lastfocus"),
+    ],
+)
+def test_repeated_reserved_field_is_refused(body: bytes) -> None:
+    if body.count(b"&") >= 1000:
+        with pytest.raises(BadRequest, match="sent twice"):
+            scan_urlencoded(spooled(body), len(body), max_field_size=100, max_fields=10**7)
+        return
+    if body == b"__EVENTVALIDATION=e&__EVENTVALIDATION=%65":
+        # The same value once decoded: what WebForms.js would send is accepted.
+        assert strip_urlencoded(body)[0].reserved == [("__EVENTVALIDATION", b"e")]
+        return
+    with pytest.raises(BadRequest, match="sent twice"):
+        strip_urlencoded(body)
+
+
+def test_a_repeat_is_refused_where_it_stands() -> None:
+    """The second copy is refused as it is read: nothing after it is even looked at."""
+    body = b"__LASTFOCUS=&__LASTFOCUS=&" + b"%5F%5FEVENTTARGET=x&" * 10
+    with pytest.raises(BadRequest, match="__LASTFOCUS sent twice"):
+        strip_urlencoded(body)
+
+
+def test_multipart_validation_may_come_twice_with_the_same_value() -> None:
+    data = multipart_body(part("__EVENTVALIDATION", b"e"), part("a", b"1"),
+                          part("__EVENTVALIDATION", b"e"))
+    scan, result = strip_multipart(data)
+    assert scan.reserved == [("__EVENTVALIDATION", b"e")]
+    assert result == multipart_body(part("a", b"1"))
+    with pytest.raises(BadRequest, match="sent twice"):
+        strip_multipart(multipart_body(part("__EVENTVALIDATION", b"e"),
+                                       part("__EVENTVALIDATION", b"f")))
+
+
+# -- request cost: field count, and names decoded only when they could matter ---------------
+
+
+@pytest.mark.parametrize(
+    ("body", "refused"),
+    [
+        pytest.param(b"a=1&" * 999 + b"a=1", False, id="1000-fields"),
+        pytest.param(b"a=1&" * 1000 + b"a=1", True, id="1001-fields"),
+        pytest.param(b"&" * 999, False, id="1000-empty-segments"),
+        pytest.param(b"&" * 1000, True, id="1001-empty-segments"),
+        pytest.param(b"a&" * 5_000_000, True, id="10MB-of-a-amp"),
+    ],
+)
+def test_urlencoded_field_cap(body: bytes, refused: bool) -> None:
+    """Fields are counted as the standard library's max_num_fields counts them (Django too)."""
+    if refused:
+        with pytest.raises(TooLarge, match="more than 1000 fields"):
+            strip_urlencoded(body)
+    else:
+        assert strip_urlencoded(body)[1] == body
+
+
+def test_underscore_prefilter_covers_every_look_alike() -> None:
+    """A name is decoded only if it may spell "_": checked against all of Unicode."""
+    for code in range(sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        if "_" in unicodedata.normalize("NFKC", char).casefold():
+            encoded = char.encode()
+            assert may_look_reserved(encoded), hex(code)
+            assert may_look_reserved(quote(encoded).encode()), hex(code)
+            assert may_look_reserved(quote(encoded).lower().encode()), hex(code)
+
+
+def reference_looks_reserved(name: str) -> bool:
+    """The rule without its fast path."""
+    return unicodedata.normalize("NFKC", name).casefold().strip() in {
+        r.casefold() for r in RESERVED}
+
+
+LOOK_ALIKE_TEXT = st.lists(st.sampled_from(
+    ["_", "\uff3f", "\ufe4d", "__EVENTTARGET", "eventtarget", "\u0301", " ", "\u3000", "\xa0",
+     "\ufb00", "ß", "K", "\u212a", "É", "\t", "x"]), max_size=12).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(LOOK_ALIKE_TEXT, st.text(max_size=30)))
+def test_looks_reserved_fast_path_agrees_with_the_rule(name: str) -> None:
+    assert looks_reserved(name) == reference_looks_reserved(name)
+
+
+WHITESPACE_SPELLINGS = [b"+", b" ", b"%20", b"%09", b"\t", b"%0a", b"%0D", b"\x1c", b"%1F",
+                        b"\xc2\xa0", b"%C2%A0", b"%c2\xa0", b"\xe3\x80\x80", b"%E3%80%80",
+                        b"\xe2\x80\xa8", b"%e2%80%A8", b"\xc2\x85", b"%C2%85"]
+NAME_PIECES = st.lists(st.sampled_from(
+    [*WHITESPACE_SPELLINGS, b"_", b"%5F", b"a", b"\xe3", b"\x80", b"%80", b"\xc2", b"%", b"%2",
+     b"\xf0\x9f", "é".encode(), b"\xef\xbc\xbf", b"EVENTTARGET"]), max_size=14).map(b"".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(NAME_PIECES)
+def test_raw_strip_is_the_decoded_strip(raw: bytes) -> None:
+    """Stripping whitespace spellings from raw bytes is stripping the decoded name."""
+    decoded = unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8", "replace")
+    core = _name_core(raw)
+    assert core is not None
+    assert unquote_to_bytes(core.replace(b"+", b" ")).decode("utf-8", "replace") == (
+        decoded.strip())
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        pytest.param(b"+" * 100 + b"__EVENTTARGET=x", "disguises", id="space-padding"),
+        pytest.param(b"%E3%80%80__EVENTTARGET%C2%A0=x", "disguises", id="unicode-space-padding"),
+        pytest.param(b"%20" * 100_000 + b"__EVENTTARGET=x", "padded with whitespace",
+                     id="padding-longer-than-what-is-read"),
+        pytest.param(b"+" * 200_000, "padded with whitespace", id="huge-blank-name"),
+        pytest.param(b"+" * 1100 + b"_a=1", "padded with whitespace", id="padding-over-1KB"),
+        pytest.param(b"_a" + b"%20" * 400 + b"=1", "padded with whitespace",
+                     id="trailing-padding-over-1KB"),
+        pytest.param("\u3000".encode() * 333 + b"__EVENTTARGET" + "\u3000".encode() * 333
+                     + b"=1", "disguises", id="1KB-padding-each-end-judged"),
+        pytest.param(b"_charset_=utf-7&a=1", "_charset_", id="charset-field-utf-7"),
+        pytest.param(b"%5Fcharset%5F=UTF-16", "_charset_", id="charset-field-escaped"),
+        pytest.param(b"_charset_=" + b"u" * 100, "_charset_", id="charset-field-long"),
+    ],
+)
+def test_urlencoded_names_refused(body: bytes, error: str) -> None:
+    with pytest.raises(BadRequest, match=error):
+        strip_urlencoded(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"x" * 200_000 + b"=1", id="long-name"),
+        pytest.param(b"+" * 3000 + b"a=1", id="padded-name-without-underscore"),
+        pytest.param(b"%41" * 100_000 + b"=1", id="long-escaped-name"),
+        pytest.param(b"_" * 1000 + b"EVENTTARGET=1", id="many-underscores"),
+        pytest.param(b"%EF%BB%BF__EVENTTARGET=1", id="byte-order-mark-prefix"),
+        pytest.param(b"__EVENTTARGET%00=1", id="nul-suffix"),
+        pytest.param(b"__EVENT+TARGET=1", id="space-inside"),
+    ],
+)
+def test_urlencoded_names_that_no_parser_reads_as_reserved_pass(body: bytes) -> None:
+    assert strip_urlencoded(body)[1] == body
+
+
+# -- the form's headers -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content_type", "encoding", "error"),
+    [
+        pytest.param("application/x-www-form-urlencoded", None, None, id="plain"),
+        pytest.param("application/x-www-form-urlencoded;charset=UTF-8", None, None,
+                     id="fetch-utf-8"),
+        pytest.param('multipart/form-data; boundary=x; charset="utf-8"', None, None,
+                     id="quoted-utf-8"),
+        pytest.param("application/x-www-form-urlencoded", "identity", None, id="identity"),
+        pytest.param("application/x-www-form-urlencoded", "", None, id="empty-encoding"),
+        pytest.param("application/x-www-form-urlencoded; charset=utf-7", None, "charset",
+                     id="utf-7"),
+        pytest.param("application/x-www-form-urlencoded; charset=utf8", None, "charset",
+                     id="utf8-alias"),
+        pytest.param("application/x-www-form-urlencoded; charset=utf-8-sig", None, "charset",
+                     id="utf-8-sig"),
+        pytest.param("application/x-www-form-urlencoded; charset=latin-1", None, "charset",
+                     id="latin-1"),
+        pytest.param("application/x-www-form-urlencoded; charset=", None, "charset",
+                     id="empty-charset"),
+        pytest.param("application/x-www-form-urlencoded; charset=utf-8; charset=utf-7", None,
+                     "repeated", id="charset-twice"),
+        pytest.param("application/x-www-form-urlencoded; CHARSET=utf-8; charset=utf-7", None,
+                     "repeated", id="charset-twice-other-case"),
+        pytest.param("application/x-www-form-urlencoded; charset*=utf-7''x", None, "2231",
+                     id="rfc2231-charset"),
+        pytest.param('multipart/form-data; boundary="a;charset=utf-7"; charset=utf-8', None,
+                     "repeated", id="charset-inside-boundary"),
+        pytest.param("multipart/form-data; boundary=charset; charset=utf-8", None,
+                     "charset", id="charset-as-boundary"),
+        pytest.param("multipart/form-data; boundary=x; charset=utf-7", None, "charset",
+                     id="multipart-utf-7"),
+        pytest.param("application/x-www-form-urlencoded", "gzip", "Content-Encoding", id="gzip"),
+        pytest.param("application/x-www-form-urlencoded", "x-gzip", "Content-Encoding",
+                     id="x-gzip"),
+        pytest.param("application/x-www-form-urlencoded", "identity, gzip", "Content-Encoding",
+                     id="identity-then-gzip"),
+    ],
+)
+def test_form_headers(content_type: str, encoding: str | None, error: str | None) -> None:
+    environ: dict[str, Any] = {"CONTENT_TYPE": content_type}
+    if encoding is not None:
+        environ["HTTP_CONTENT_ENCODING"] = encoding
+    if error is None:
+        check_form_headers(environ)
+    else:
+        with pytest.raises(BadRequest, match=error):
+            check_form_headers(environ)
+
+
+def test_read_body_checks_the_headers_first() -> None:
+    environ = environ_for(b"a=1", "3", CONTENT_TYPE="application/x-www-form-urlencoded",
+                          HTTP_CONTENT_ENCODING="gzip")
+    with pytest.raises(BadRequest, match="Content-Encoding"):
+        read_body(environ, max_body_size=1000, spool_threshold=10)
+
+
+# -- multipart: every spelling of a part's name ------------------------------------------------
+
+
+def raw_part(headers: bytes, value: bytes = b"x") -> bytes:
+    return headers + b"\r\n\r\n" + value
+
+
+@pytest.mark.parametrize(
+    ("headers", "error"),
+    [
+        pytest.param(b"Content-Disposition: form-data; name*0=__EVENT; name*1=TARGET", "2231",
+                     id="rfc2231-continuation"),
+        pytest.param(b"Content-Disposition: form-data; name*0*=UTF-8''__EVENT; name*1=TARGET",
+                     "2231", id="rfc2231-encoded-continuation"),
+        pytest.param(b"Content-Disposition: form-data; name=\"a\"; NAME*=UTF-8''__EVENTTARGET",
+                     "2231", id="rfc2231-upper-case"),
+        pytest.param(b"Content-Disposition: form-data; name=\"a\"; filename*=UTF-8''f.txt",
+                     "2231", id="rfc2231-filename"),
+        pytest.param(b'Content-Disposition: form-data; name="a"; filename="b"; filename="c"',
+                     "two filename", id="two-filenames"),
+        pytest.param(b'Content-Disposition: form-data; name="a;name=__EVENTTARGET"',
+                     "two name", id="name-inside-quotes"),
+        pytest.param(b'Content-Disposition: form-data; name="a"' + b"; x=1" * 16, "too many",
+                     id="seventeen-parameters"),
+        pytest.param(b'Content-Disposition: form-data; name="\\_\\_EVENTTARGET"', "disguises",
+                     id="backslash-escapes"),
+        pytest.param(b'Content-Disposition: form-data; name="__EVENT\\TARGET"', "disguises",
+                     id="one-backslash"),
+        pytest.param(b'Content-Disposition: form-data; name="=?utf-8?q?=5F=5FEVENTTARGET?="',
+                     "disguises", id="rfc2047-q"),
+        pytest.param(b'Content-Disposition: form-data; name="=?utf-8?b?X19FVkVOVFRBUkdFVA==?="',
+                     "disguises", id="rfc2047-b"),
+        pytest.param(b'Content-Disposition: form-data; name=" __EVENTTARGET "', "disguises",
+                     id="spaces-in-quotes"),
+        pytest.param(b"Content-Disposition: form-data; name=__EVENTTARGET", "non-canonical",
+                     id="unquoted"),
+        pytest.param(b'Content-Disposition: form-data; name="__EVENTTARGET"\r\nX-A: 1',
+                     "non-canonical", id="reserved-with-another-header"),
+        pytest.param(b'Content-Disposition : form-data; name="__EVENTTARGET"', "non-canonical",
+                     id="reserved-space-before-colon"),
+        pytest.param(b'content-disposition: form-data; name="__EVENTTARGET"', "non-canonical",
+                     id="reserved-lower-case-header"),
+        pytest.param(b'Content-Disposition: form-data; name="a"\r\n'
+                     b'Content-Disposition: form-data; name="__EVENTTARGET"',
+                     "more than one Content-Disposition", id="second-disposition"),
+        pytest.param(b'Content-Disposition: form-data; name="__EVENTTARGET"\r\n'
+                     b'Content-Disposition: form-data; name="a"',
+                     "more than one Content-Disposition", id="second-disposition-ordinary"),
+        pytest.param(b'Content-Disposition: form-data;\r\n name="a"', "folded", id="folded"),
+        pytest.param(b'Content-Disposition: form-data; name="a"\r\nX-A: 1\r\n\t2', "folded",
+                     id="folded-with-tab"),
+        pytest.param(b'Content-Disposition: form-data; name="a"\rX-A: 1', "bare CR",
+                     id="bare-cr"),
+        pytest.param(b'Content-Disposition: form-data; name="a"\nX-A: 1', "bare CR",
+                     id="bare-lf"),
+        pytest.param(b'Content-Disposition: form-data; name="a\x00"', "control byte",
+                     id="nul-in-name"),
+        pytest.param(b'Content-Disposition: form-data; name="a"\r\nX-A: \x1b', "control byte",
+                     id="escape-byte"),
+    ],
+)
+def test_multipart_name_spellings_refused(headers: bytes, error: str) -> None:
+    with pytest.raises(BadRequest, match=error):
+        strip_multipart(multipart_body(raw_part(headers)))
+
+
+@pytest.mark.parametrize(
+    ("headers", "value"),
+    [
+        pytest.param(b'Content-Disposition: form-data; name="_charset_"', b"utf-7",
+                     id="charset-part-utf-7"),
+        pytest.param(b'Content-Disposition: form-data; name="%5Fcharset%5F"', b"latin-1",
+                     id="charset-part-escaped-name"),
+    ],
+)
+def test_multipart_charset_field_other_than_utf8_refused(headers: bytes, value: bytes) -> None:
+    with pytest.raises(BadRequest, match="_charset_"):
+        strip_multipart(multipart_body(raw_part(headers, value)))
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param(b'Content-Disposition: form-data; name="_charset_"', id="charset-utf-8"),
+        pytest.param(b'Content-Disposition: form-data; name="a"\r\n'
+                     b"Content-Type: text/plain; charset=utf-7", id="part-charset-ordinary"),
+        pytest.param(b'Content-Disposition: form-data; name="a"\r\n'
+                     b"Content-Transfer-Encoding: base64", id="base64-ordinary"),
+        pytest.param(b'Content-Disposition: form-data; name="f"; filename="C:\\\\x\\\\y.txt"',
+                     id="windows-path-filename"),
+        pytest.param(b'Content-Disposition: form-data; name="a%22b"', id="html5-escaped-quote"),
+        pytest.param(b'Content-Disposition: form-data; name="a;b"', id="semicolon-in-name"),
+    ],
+)
+def test_multipart_ordinary_spellings_pass(headers: bytes) -> None:
+    data = multipart_body(raw_part(headers, b"UTF-8"), part("__EVENTTARGET", b"t"))
+    scan, result = strip_multipart(data)
+    assert scan.reserved == [("__EVENTTARGET", b"t")]
+    assert result == multipart_body(raw_part(headers, b"UTF-8"))
+
+
+@pytest.mark.parametrize(
+    ("environ", "kind"),
+    [
+        pytest.param({"CONTENT_TYPE": "application/x-www-form-urlencoded"}, "urlencoded",
+                     id="urlencoded"),
+        pytest.param({"CONTENT_TYPE": " Application/X-WWW-Form-URLEncoded ;charset=UTF-8"},
+                     "urlencoded", id="urlencoded-spelled-otherwise"),
+        pytest.param({"CONTENT_TYPE": "application/x-url-encoded"}, "urlencoded",
+                     id="x-url-encoded-multipart-and-bottle-read-it"),
+        pytest.param({}, "urlencoded", id="no-content-type-webob-reads-it"),
+        pytest.param({"CONTENT_TYPE": "multipart/form-data; boundary=x"}, "multipart",
+                     id="multipart"),
+        pytest.param({"CONTENT_TYPE": ""}, None, id="empty-content-type"),
+        pytest.param({"CONTENT_TYPE": "text/plain"}, "urlencoded",
+                     id="text-plain-as-bottle-reads-it"),
+        pytest.param({"CONTENT_TYPE": "application/json"}, None, id="json"),
+    ],
+)
+def test_form_kind(environ: dict[str, str], kind: str | None) -> None:
+    """What some supported parser reads as a form is scanned as one."""
+    assert form_kind(environ) == kind

@@ -346,6 +346,10 @@ def test_plain_post_passes_untouched(app: webtest.TestApp, inner: RecordingApp) 
     assert inner.calls[-1].event is None
     app.post("/orders", b'{"a": 1}', content_type="application/json")
     assert inner.calls[-1].body == b'{"a": 1}'
+    # fetch() sends a string body as text/plain: read as Bottle would, and passed on as it is
+    text = b'{"q": "a&b=c", "user_id": 7}\r\nmore & more'
+    app.post("/orders", text, content_type="text/plain;charset=UTF-8")
+    assert inner.calls[-1].body == text
 
 
 def test_require_token_refuses_form_posts_without_one(make_app: AppFactory,

@@ -17,11 +17,9 @@ from typing import Any
 import pytest
 import webtest
 
-from postback_middleware import partial
+from postback_middleware import PostbackMiddleware, partial
 from postback_middleware.errors import BadRequest, CrossSite, Rejected, TokenError, TooLarge
 from postback_middleware.tokens import Purpose, TokenSigner
-
-from postback_middleware import PostbackMiddleware
 
 from .conftest import hidden_fields, new_key
 

@@ -89,7 +89,8 @@ def test_long_values_travel_as_digests() -> None:
 
 
 def test_digests_need_the_key_that_signed() -> None:
-    data = encode({"t": ["x" * 100]}, (), digest=DIGEST)
+    data = encode({"t": ["x" * 100]}, (), digest=DIGEST, all_digests=True)
+    assert "h" in data
     assert Offered(data, digest=DIGEST).allows_event("t", "x" * 100)
     other_key = partial(SIGNER.event_digest, 1)
     assert not Offered(data, digest=other_key).allows_event("t", "x" * 100)
@@ -214,7 +215,8 @@ def test_many_distinct_pairs_fall_back_to_digests() -> None:
     assert ran == [f"{1499:x}-{1499 * 7919:x}z"]
 
 
-def test_arguments_up_to_the_limit_are_written_out() -> None:
+def test_arguments_up_to_the_limit_are_written_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(validation, "SMALL_FORM_JSON", 0)  # as in a large form
     data = encode({"t": ["a" * MAX_EXACT_CHARS, "a" * (MAX_EXACT_CHARS + 1)]}, (), digest=DIGEST)
     assert data["e"] == {"t": ["a" * MAX_EXACT_CHARS]} and "h" in data
 

@@ -22,8 +22,9 @@ from typing import Any
 
 import pytest
 
-from ..conftest import new_key
 from postback_middleware import PostbackMiddleware
+
+from ..conftest import new_key
 
 pytestmark = pytest.mark.browser
 
