@@ -67,7 +67,6 @@ log = logging.getLogger("postback_middleware")
 
 EVENT_KEY = "postback.event"
 VIEWSTATE_KEY = "postback.viewstate"
-FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 CALLBACK_FAILED = "The server could not complete the callback."
 
 
@@ -173,13 +172,13 @@ class PostbackMiddleware:
         if environ.get("REQUEST_METHOD") != "POST":
             return None
         content_type = environ.get("CONTENT_TYPE", "")
-        mime = content_type.partition(";")[0].strip().lower()
         options = self.options
-        if form_kind(environ) is None:
-            if options.require_token and mime in ("text/plain", ""):
-                raise Forbidden(f"form POST ({mime or 'no type'}) without a token")
+        kind = form_kind(environ)
+        if kind is None:
+            if options.require_token and not content_type.strip():
+                raise Forbidden("form POST (empty Content-Type) without a token")
             return None
-        boundary = multipart_boundary(content_type) if mime == "multipart/form-data" else ""
+        boundary = multipart_boundary(content_type) if kind == "multipart" else ""
         body, length = read_body(
             environ, max_body_size=options.max_body_size, spool_threshold=options.spool_threshold
         )

@@ -24,14 +24,17 @@ from urllib.parse import quote
 import pytest
 from webob import Request
 
-from postback_middleware import CallbackError, PostbackMiddleware, Registry
+from postback_middleware import CallbackError, CookieMissing, PostbackMiddleware, Registry
 from postback_middleware.tokens import Purpose, TokenSigner, _derive
 
 from .conftest import PAGE, RecordingApp, hidden_fields, new_key
 
 INVALID = "Invalid postback or callback argument."
+COOKIE_MESSAGE = CookieMissing.public_message
 MAX_BODY, MAX_STATE = 2_000_000, 16_384  # the limits of the app under test
 KEY, OLD_KEY = new_key(), new_key()
+# The browser every row comes from: the tokens below were issued to it (its cookie).
+BROWSER_COOKIE = f"postback-browser={secrets.token_urlsafe(32)}"
 
 
 @dataclass
@@ -102,8 +105,10 @@ class Row:
     public: str | None = None  # the body, when not the status's generic one
 
 
-def form_row(status: int, reason: str, **changes: str | None) -> Row:
-    return Row(status, reason, lambda c: urlencoded(c.fields(**changes)))  # type: ignore[arg-type]
+def form_row(status: int, reason: str, *, environ: dict[str, Any] | None = None,
+             public: str | None = None, **changes: str | None) -> Row:
+    return Row(status, reason, lambda c: urlencoded(c.fields(**changes)),  # type: ignore[arg-type]
+               environ=environ or {}, public=public)
 
 
 def token_row(reason: str, vs: Callable[[Ctx], str] | None = None,
@@ -352,11 +357,50 @@ ROWS = [
                      callback=True), id="callback-tampered-validation"),
     pytest.param(Row(400, "without __CALLBACKID", lambda c: urlencoded(
         c.fields(__CALLBACKPARAM="x"))), id="callback-param-without-id"),
+    pytest.param(callback_row("Export", reason="not offered by the form"),
+                 id="callback-registered-but-not-offered-by-the-page"),
+    # -- forged from another site, or from another browser -----------------------------------
+    pytest.param(form_row(403, "Sec-Fetch-Site", environ={"HTTP_SEC_FETCH_SITE": "cross-site"}),
+                 id="fetch-metadata-cross-site"),
+    pytest.param(form_row(403, "Sec-Fetch-Site", environ={"HTTP_SEC_FETCH_SITE": "same-site"}),
+                 id="fetch-metadata-same-site"),
+    pytest.param(form_row(403, "not this site", environ={"HTTP_ORIGIN": "http://evil.example"}),
+                 id="foreign-origin"),
+    pytest.param(form_row(403, "not this site", environ={"HTTP_ORIGIN": "null"}),
+                 id="null-origin"),
+    pytest.param(form_row(403, "not this site", environ={"HTTP_ORIGIN": "https://localhost:80"}),
+                 id="origin-of-another-scheme"),
+    pytest.param(Row(403, "Sec-Fetch-Site", lambda c: urlencoded(
+        {"__CALLBACKID": "CallServer", "__EVENTVALIDATION": c.ev}), callback=True,
+        environ={"HTTP_SEC_FETCH_SITE": "cross-site"}), id="callback-from-another-site"),
+    pytest.param(form_row(403, "no postback cookie", environ={"HTTP_COOKIE": ""},
+                          public=COOKIE_MESSAGE), id="no-cookie-cookies-off"),
+    pytest.param(form_row(403, "another user or browser",
+                          environ={"HTTP_COOKIE": "postback-browser=" + "B" * 43}),
+                 id="tokens-of-another-browser"),
+    pytest.param(form_row(400, "more than once", environ={
+        "HTTP_COOKIE": f"postback-browser={'B' * 43}; {BROWSER_COOKIE}"}),
+                 id="cookie-planted-beside-the-real-one"),
+    pytest.param(form_row(403, "no postback cookie",
+                          environ={"HTTP_COOKIE": "postback-browser=short"},
+                          public=COOKIE_MESSAGE), id="malformed-cookie"),
+    pytest.param(form_row(403, "another user or browser",
+                          environ={"HTTP_COOKIE": BROWSER_COOKIE, "HTTP_X_USER": "mallory"}),
+                 id="browser-token-for-a-logged-in-user"),
+    # -- fields echoed into the next page ----------------------------------------------------
+    pytest.param(form_row(400, "not an element id", __LASTFOCUS="a\r\nb"),
+                 id="lastfocus-with-newline"),
+    pytest.param(form_row(400, "not an element id", __LASTFOCUS="a\x00b"),
+                 id="lastfocus-with-nul"),
+    pytest.param(token_row("not event validation data", vs=lambda c: forge(
+        Purpose.VIEWSTATE, claims({})), ev=lambda c: forge(
+        Purpose.EVENT_VALIDATION, claims({"delete": ["7"]}))), id="event-validation-old-format"),
+    pytest.param(token_row("not event validation data", vs=lambda c: forge(
+        Purpose.VIEWSTATE, claims({})), ev=lambda c: forge(
+        Purpose.EVENT_VALIDATION, claims({"h": "not base64!"}))), id="event-digests-garbled"),
 ]
 
 
-# The browser every row comes from: the tokens below were issued to it (its cookie).
-BROWSER_COOKIE = f"postback-browser={secrets.token_urlsafe(32)}"
 # The table's page offers the callbacks the rows call.
 CALLBACK_PAGE = PAGE.replace('<form method="post"',
                              '<form method="post" data-callbacks="CallServer Broken Deliberate"')
@@ -379,7 +423,7 @@ def ctx() -> Ctx:
 
 
 def test_the_table_is_long_enough() -> None:
-    assert len(ROWS) >= 60
+    assert len(ROWS) >= 100
 
 
 @pytest.mark.parametrize("row", ROWS)
@@ -387,6 +431,7 @@ def test_bad_request(row: Row, ctx: Ctx, caplog: pytest.LogCaptureFixture) -> No
     inner = RecordingApp(page=PAGE)
     registry = Registry()
     registry.add_callback("CallServer", lambda argument, request: "ok")
+    registry.add_callback("Export", lambda argument, request: "csv")  # no page offers it
     app = PostbackMiddleware(inner, secret_keys=[KEY], registry=registry,
                              max_body_size=MAX_BODY, max_state_size=MAX_STATE,
                              user_key=lambda environ: environ.get("HTTP_X_USER"))
