@@ -15,7 +15,11 @@ Invariants checked on every input:
 * with ``names=``, the result is exactly the full scan filtered by name;
 * streaming: :class:`~postback_middleware.html_scan.TagScanner` fed the document in two pieces
   (split at a point chosen from the input, the unscanned rest carried over as documented)
-  reports the same tags at the same offsets as the one-shot scan;
+  reports the same tags at the same offsets as the one-shot scan; so does the rewriter's
+  :class:`~postback_middleware.html_scan.PostbackScanner` fed it in many small pieces (every
+  1 to 32 bytes, chosen from the input: pieces end inside raw text, comments and tags, whose
+  state the engine carries over), and what it leaves undecided between pieces is a tag
+  still open or at most 10 bytes;
 * engines: the compiled engine (``_cscan.c``, when built) returns exactly what the Python engine
   returns, for the full scan and for :class:`~postback_middleware.html_scan.PostbackScanner`.
   Coverage guides the fuzzer through the Python engine only (atheris instruments Python code);
@@ -80,6 +84,40 @@ def _streamed(document: bytes, split: int, encoding: str) -> list[Tag]:
                           t.self_closing) for t in rest)]
 
 
+def _postback_pieces(
+    document: bytes, step: int, encoding: str, engine: html_scan.Engine
+) -> list[object]:
+    """PostbackScanner's items (offsets into the document) for the document cut every ``step``
+    bytes, the undecided rest carried over as the rewriter does."""
+    scanner = PostbackScanner(encoding=encoding, names=("form", "head", "base"), engine=engine)
+    items: list[object] = []
+    kept, offset = b"", 0
+    for start in range(0, len(document), step):
+        data = kept + document[start:start + step]
+        final = start + step >= len(document)
+        found, decided = scanner.scan(data, final=final)
+        if not final and len(data) - decided > 10 and data[decided:decided + 1] != b"<":
+            raise InvariantError(f"{len(data) - decided} undecided bytes that are not a tag")
+        items += [item if isinstance(item, dict) else _key(item, offset) for item in found]
+        kept, offset = data[decided:], offset + decided
+    return items
+
+
+def _compare_pieces(document: bytes, step: int, encoding: str) -> None:
+    whole = PostbackScanner(encoding=encoding, names=("form", "head", "base"), engine="python")
+    found, _ = whole.scan(document, final=True)
+    expected = [item if isinstance(item, dict) else _key(item) for item in found]
+    engines: list[html_scan.Engine] = ["python"]
+    if _COMPILED and html_scan._compiled_reads(encoding):
+        engines.append("compiled")
+    for engine in engines:
+        pieces = _postback_pieces(document, step, encoding, engine)
+        if pieces != expected:
+            raise InvariantError(
+                f"{engine} PostbackScanner in {step}-byte pieces differs from the whole scan:\n"
+                f"  whole:  {expected}\n  pieces: {pieces}")
+
+
 def _postback_items(document: bytes, encoding: str, engine: html_scan.Engine) -> list[object]:
     items, decided = PostbackScanner(encoding=encoding, names=("form", "head"),
                                      engine=engine).scan(document, final=True)
@@ -118,6 +156,7 @@ def test_one_input(data: bytes) -> None:
         if [_key(t) for t in filtered] != want:
             raise InvariantError("names= scan differs from the filtered full scan")
     if document:
+        _compare_pieces(document, 1 + (control >> 3), encoding)
         split = (control >> 3) * len(document) // 31
         streamed = _streamed(document, split, encoding)
         if [_key(t) for t in streamed] != [_key(t) for t in tags]:

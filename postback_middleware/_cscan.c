@@ -2,7 +2,8 @@
  *
  * html_scan.py is the reference; this file follows it function by function (tag_end ~
  * _TAG_BODY, script_end ~ _script_end, tree_start ~ _Tree.start, collect_pairs ~
- * _PythonEngine._emit, ...), and the test suite runs every scanner test, the html5lib
+ * _PythonEngine._emit, resume_carry ~ _PythonEngine._resume, tag_progress ~ _tag_progress,
+ * pend_tag ~ _PythonEngine._pend, ...), and the test suite runs every scanner test, the html5lib
  * differential and the engine-against-engine properties on both. Read html_scan.py first:
  * the comments here say what is particular to C.
  *
@@ -16,15 +17,18 @@
  *                 (ASCII case-insensitive) is returned as well.
  *   postbacks     the rewriter's mode (html_scan.PostbackScanner): a start tag that is not
  *                 wanted by name gives its data-postback / data-autopostback pairs instead,
- *                 each pair once per batch, and is returned only when it has a formaction
- *                 or an id beginning with "__".
+ *                 each pair once per batch, and is returned only when it has a form,
+ *                 formaction or formmethod attribute or an id beginning with "__".
  *   decode_text   Python function(bytes) -> str for names and values with CR or NUL,
  *   decode_value  and for values with "&" (character references): the rare slow path.
  *   tag_type      html_scan.Tag, the tuple subclass the tags are made as.
  * Scanner.scan(data, final) -> (items, decided), items in document order: tags
  *   (name, is_end, start, end, attrs: read-only mapping, self_closing), and, in postbacks mode,
  *   dicts {target: [argument, ...]} of the pairs met since the previous returned tag, given
- *   just before the next one or at the end of the document (a batch spans calls).
+ *   just before the next one or at the end of the document (a batch spans calls). data is
+ *   any buffer (the rewriter's growing bytearray); the caller passes data[decided:] again,
+ *   followed by more: the raw text, comment or CDATA state (carry) and how far an open tag
+ *   was read (tag_pending) rely on it.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -511,6 +515,13 @@ typedef struct {
     Node *stack;
     Py_ssize_t stack_len, stack_cap;
     int in_select, select_in_table, form_open, plaintext;
+    /* the construct the last piece ended inside (html_scan._PythonEngine._carry): CARRY_*,
+     * the script state, the raw-text element (index in KNOWN) */
+    int carry, carry_state, carry_raw;
+    /* a tag the last piece ended inside (the next data starts with it): how far it was read
+     * and the tokenizer's state there (html_scan._PythonEngine._pending, tag_progress) */
+    int tag_pending, tag_state;
+    Py_ssize_t tag_pos;
     Py_ssize_t table_depth;
     Counts counts;                 /* open elements by name, names not in KNOWN */
     Py_ssize_t known_counts[N_KNOWN]; /* and those in KNOWN */
@@ -589,10 +600,15 @@ typedef struct {
 } Attr;
 
 /* Attributes the rewriter reads, by index in TagInfo.attrs (their bit in TagInfo.seen). */
-enum { AT_ID, AT_NAME, AT_FORMACTION, AT_TARGET, AT_AUTO, AT_ARGUMENT, N_AT };
+enum {
+    AT_ID, AT_NAME, AT_FORMACTION, AT_TARGET, AT_AUTO, AT_ARGUMENT, AT_FORM, AT_FORMMETHOD, N_AT
+};
 #define SEEN(at) (1 << (at))
-/* A tag without any of these names has no postback pairs (see collect_pairs). */
-#define A_POSTBACK (SEEN(AT_FORMACTION) | SEEN(AT_TARGET) | SEEN(AT_AUTO))
+/* Where a submit button may send its form: the rewriter decides (see collect_pairs). */
+#define A_SUBMITS (SEEN(AT_FORMACTION) | SEEN(AT_FORM) | SEEN(AT_FORMMETHOD))
+/* A tag without any of these names has no postback pairs and is not returned for itself
+ * (see collect_pairs): found by name as the tag is read, no text search needed. */
+#define A_POSTBACK (A_SUBMITS | SEEN(AT_TARGET) | SEEN(AT_AUTO))
 
 typedef struct {
     Py_ssize_t start, end;           /* "<" .. just past ">" */
@@ -617,9 +633,11 @@ static inline int classify_attr(const unsigned char *name, Py_ssize_t len)
     case 2:
         return eq_ci(name, len, "id") ? AT_ID : -1;
     case 4:
-        return eq_ci(name, len, "name") ? AT_NAME : -1;
+        return eq_ci(name, len, "name") ? AT_NAME : eq_ci(name, len, "form") ? AT_FORM : -1;
     case 10:
-        return eq_ci_long(name, len, "formaction") ? AT_FORMACTION : -1;
+        return eq_ci_long(name, len, "formaction")   ? AT_FORMACTION
+               : eq_ci_long(name, len, "formmethod") ? AT_FORMMETHOD
+                                                     : -1;
     case 13:
         return eq_ci_long(name, len, "data-postback") ? AT_TARGET : -1;
     case 17:
@@ -702,6 +720,76 @@ static Py_ssize_t tag_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t p, Ta
             }
         }
     }
+}
+
+/* The tokenizer's states inside a tag (html_scan._T_*), for a tag still open when a piece
+ * ends: tag name, before attribute name (also after "/" and after a quoted value), attribute
+ * name, after attribute name, before attribute value, double/single-quoted, unquoted value. */
+enum { T_NAME, T_BEFORE, T_ANAME, T_AFTER, T_VALUE, T_DQ, T_SQ, T_UNQ };
+
+/* html_scan._tag_progress: read a tag on from p in *state; returns the offset just past its
+ * ">", or -1 when the data ends first (*state is then the state there). */
+static Py_ssize_t tag_progress(const unsigned char *s, Py_ssize_t n, Py_ssize_t p, int *state_io)
+{
+    int state = *state_io;
+    for (; p < n; p++) {
+        unsigned char c = s[p];
+        if (state == T_DQ || state == T_SQ) {
+            Py_ssize_t q = find_byte(s, p, n, state == T_DQ ? '"' : '\'');
+            if (q < 0)
+                break;
+            p = q;
+            state = T_BEFORE; /* (after a quoted value: as before an attribute name) */
+            continue;
+        }
+        if (c == '>')
+            return p + 1;
+        switch (state) {
+        case T_NAME:
+            if (CLS[c] & C_NAME_STOP)
+                state = T_BEFORE; /* whitespace, or "/" after the tag name */
+            break;
+        case T_UNQ:
+            if (is_ws(c))
+                state = T_BEFORE;
+            break;
+        case T_BEFORE:
+            if (!(CLS[c] & C_BETWEEN_ATTRS))
+                state = T_ANAME; /* any other byte begins a name, even "=" or a quote */
+            break;
+        case T_VALUE:
+            if (c == '"')
+                state = T_DQ;
+            else if (c == '\'')
+                state = T_SQ;
+            else if (!is_ws(c))
+                state = T_UNQ;
+            break;
+        default: /* T_ANAME, T_AFTER */
+            if (c == '=')
+                state = T_VALUE;
+            else if (c == '/')
+                state = T_BEFORE;
+            else if (is_ws(c))
+                state = T_AFTER;
+            else if (state == T_AFTER)
+                state = T_ANAME;
+            break;
+        }
+    }
+    *state_io = state;
+    return -1;
+}
+
+/* A tag whose "<" is at start runs past the data: note how far it is read (the next data
+ * starts with it), so that the next pieces read on instead of starting it again. */
+static Py_ssize_t pend_tag(Scanner *self, const unsigned char *s, Py_ssize_t n, Py_ssize_t start)
+{
+    self->tag_state = T_NAME;
+    tag_progress(s, n, start + (s[start + 1] == '/' ? 2 : 1), &self->tag_state);
+    self->tag_pending = 1;
+    self->tag_pos = n - start;
+    return start;
 }
 
 /* The next attribute of an area (a tag already known to be complete); 0 at its end. */
@@ -1049,15 +1137,21 @@ static int tree_end(Scanner *t, const TagInfo *tag)
 
 /* ------------------------------------------------------------------ raw text */
 
-/* html_scan._script_end: offset of the "</script" that ends script data, or -1 */
-static Py_ssize_t script_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t pos)
+/* html_scan._script_end: offset of the "</script" that ends script data read from pos in
+ * *state (0: script data, 1: escaped, 2: double escaped), or -1 when the data ends first;
+ * *state is then the state there, *from the offset it holds from. */
+static Py_ssize_t script_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t pos, int *state_io,
+                             Py_ssize_t *from)
 {
-    int state = 0; /* 0: script data, 1: escaped, 2: double escaped */
+    int state = *state_io;
     for (;;) {
         Py_ssize_t p;
         for (p = pos;; p++) {
-            if (p >= n)
+            if (p >= n) {
+                *state_io = state;
+                *from = pos;
                 return -1;
+            }
             if (s[p] == '<') {
                 if (state == 0 && p + 4 <= n && memcmp(s + p + 1, "!--", 3) == 0) {
                     state = 1;
@@ -1066,8 +1160,11 @@ static Py_ssize_t script_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t po
                 }
                 if (p + 8 < n && s[p + 1] == '/' && eq_ci(s + p + 2, 6, "script")
                     && (is_ws(s[p + 8]) || s[p + 8] == '/' || s[p + 8] == '>')) {
-                    if (state != 2)
+                    if (state != 2) {
+                        *state_io = state;
+                        *from = p;
                         return p;
+                    }
                     state = 1;
                     pos = p + 9;
                     break;
@@ -1106,11 +1203,6 @@ static Py_ssize_t raw_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t pos, 
         }
         pos = p + 1;
     }
-}
-
-static const char *raw_name(const TagInfo *tag)
-{
-    return KNOWN[tag->known].name; /* every raw-text element is known */
 }
 
 /* ------------------------------------------------------------------ emitting items */
@@ -1278,7 +1370,7 @@ static int collect_pairs(Scanner *self, const unsigned char *s, const TagInfo *t
     const Attr *control = &tag->attrs[AT_NAME], *id = &tag->attrs[AT_ID];
     int has_target = tag->seen & SEEN(AT_TARGET), has_argument = tag->seen & SEEN(AT_ARGUMENT);
     int has_auto = tag->seen & SEEN(AT_AUTO), has_control = tag->seen & SEEN(AT_NAME);
-    int has_formaction = tag->seen & SEEN(AT_FORMACTION), has_id = tag->seen & SEEN(AT_ID);
+    int has_id = tag->seen & SEEN(AT_ID);
     if (has_target && target->value_start >= 0 && target->value_end > target->value_start) {
         PyObject *key = same_target(self, s, target), *value;
         int result;
@@ -1308,7 +1400,7 @@ static int collect_pairs(Scanner *self, const unsigned char *s, const TagInfo *t
         if (result < 0)
             return -1;
     }
-    if (has_formaction)
+    if (tag->seen & A_SUBMITS)
         return emit_tag(self, s, tag, out); /* the caller decides where it may post */
     if (has_id && id->value_start >= 0) {
         PyObject *value = attr_value(self, s, id);
@@ -1396,12 +1488,125 @@ static int canonical_key(Scanner *self, const unsigned char *s, TagInfo *tag)
     return 1;
 }
 
+enum { CARRY_NONE, CARRY_SCRIPT, CARRY_RAW, CARRY_COMMENT, CARRY_CDATA, CARRY_BOGUS };
+
+/* html_scan._PythonEngine._resume: read on in the carried construct from pos. Returns 1 with
+ * *result just past its end, 0 when the data ends first (*result: how far it is decided; the
+ * construct is still carried unless final), -1 on error. */
+static int resume_carry(Scanner *self, const unsigned char *s, Py_ssize_t n, Py_ssize_t pos,
+                        int final, PyObject *out, Py_ssize_t *result)
+{
+    Py_ssize_t end, keep;
+    int kind = self->carry;
+    if (kind == CARRY_SCRIPT || kind == CARRY_RAW) {
+        const char *name = KNOWN[self->carry_raw].name;
+        Py_ssize_t close;
+        TagInfo end_tag;
+        int end_want;
+        if (kind == CARRY_SCRIPT) {
+            close = script_end(s, n, pos, &self->carry_state, &pos);
+            keep = 8; /* "</script" and one more byte decide */
+        }
+        else {
+            close = raw_end(s, n, pos, name);
+            keep = (Py_ssize_t)strlen(name) + 2;
+        }
+        if (close < 0 || !read_tag(s, n, close, 1, &end_tag)) {
+            if (final) {
+                self->carry = CARRY_NONE;
+                *result = n;
+            }
+            else if (close >= 0) {
+                /* the end tag runs to the end of the data: found again there, same state */
+                *result = pend_tag(self, s, n, close);
+            }
+            else {
+                *result = pos > n - keep ? pos : n - keep;
+            }
+            return 0;
+        }
+        self->carry = CARRY_NONE;
+        end_want = wanted_by_name(self, &end_tag);
+        if (!end_want && !self->postbacks && PyTuple_GET_SIZE(self->hints))
+            end_want = hinted(self, s, &end_tag);
+        if (end_want && emit_tag(self, s, &end_tag, out) < 0)
+            return -1;
+        /* (the end tag only closes the raw-text element, which the model never opened) */
+        *result = end_tag.end;
+        return 1;
+    }
+    if (kind == CARRY_COMMENT) {
+        const unsigned char *dash;
+        Py_ssize_t p;
+        keep = 3;
+        for (end = -1, p = pos; end < 0; p++) {
+            dash = p < n ? memchr(s + p, '-', (size_t)(n - p)) : NULL;
+            if (dash == NULL)
+                break;
+            p = dash - s;
+            if (p + 2 < n && s[p + 1] == '-') {
+                if (s[p + 2] == '>')
+                    end = p + 3;
+                else if (p + 3 < n && s[p + 2] == '!' && s[p + 3] == '>')
+                    end = p + 4;
+            }
+        }
+    }
+    else if (kind == CARRY_CDATA) {
+        keep = 2;
+        end = find_bytes(s, n, pos, "]]>", 3);
+        if (end >= 0)
+            end += 3;
+    }
+    else { /* a bogus comment */
+        keep = 0;
+        end = find_bytes(s, n, pos, ">", 1);
+        if (end >= 0)
+            end += 1;
+    }
+    if (end >= 0) {
+        self->carry = CARRY_NONE;
+        *result = end;
+        return 1;
+    }
+    if (final) {
+        self->carry = CARRY_NONE;
+        *result = n;
+    }
+    else {
+        *result = pos > n - keep ? pos : n - keep;
+    }
+    return 0;
+}
+
+/* Carry the construct of kind that starts at i and runs past the data, reading from pos:
+ * scan_data's way of calling resume_carry (see there). */
+static int carry_on(Scanner *self, int kind, const unsigned char *s, Py_ssize_t n,
+                    Py_ssize_t pos, int final, PyObject *out, Py_ssize_t *result)
+{
+    self->carry = kind;
+    return resume_carry(self, s, n, pos, final, out, result);
+}
+
 /* Returns how far the data is tokenized, or -1 with an exception set. */
 static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n, int final,
                             PyObject *out)
 {
     Py_ssize_t pos = 0;
+    int more;
 #define UNDECIDED(at) return final ? n : (at)
+/* a construct that started here, read on by resume_carry: stop there, or scan on after it */
+#define CARRY(kind, from)                                                                  \
+    do {                                                                                   \
+        more = carry_on(self, (kind), s, n, (from), final, out, &pos);                     \
+        if (more < 0)                                                                      \
+            return -1;                                                                     \
+        if (!more)                                                                         \
+            return pos;                                                                    \
+    } while (0)
+    if (self->carry != CARRY_NONE) { /* the last piece ended inside raw text, a comment... */
+        CARRY(self->carry, 0);
+    }
     for (;;) {
         Py_ssize_t i = find_byte(s, pos, n, '<');
         unsigned char c;
@@ -1425,8 +1630,13 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
                 }
                 for (p = j;; p++) {
                     const unsigned char *dash = p < n ? memchr(s + p, '-', (size_t)(n - p)) : NULL;
-                    if (dash == NULL)
-                        UNDECIDED(i);
+                    if (dash == NULL) {
+                        /* carried once the bytes after "<!--" rule out "<!-->", "<!--->" */
+                        if (j + 2 > n)
+                            UNDECIDED(i);
+                        CARRY(CARRY_COMMENT, j);
+                        break;
+                    }
                     p = dash - s;
                     if (p + 2 < n && s[p + 1] == '-') {
                         if (s[p + 2] == '>') {
@@ -1443,19 +1653,19 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
             }
             if (i + 9 <= n && memcmp(s + i + 2, "[CDATA[", 7) == 0) {
                 /* a CDATA section in foreign content, else a bogus comment */
-                int cdata = t_cdata_allowed(self);
-                Py_ssize_t e = cdata ? find_bytes(s, n, i + 9, "]]>", 3)
-                                     : find_bytes(s, n, i + 9, ">", 1);
-                if (e < 0)
-                    UNDECIDED(i);
-                pos = e + (cdata ? 3 : 1);
+                CARRY(t_cdata_allowed(self) ? CARRY_CDATA : CARRY_BOGUS, i + 9);
                 continue;
             }
         }
         if (c == '!' || c == '?') { /* bogus comment or DOCTYPE, to the first ">" */
             const unsigned char *gt = memchr(s + i + 1, '>', (size_t)(n - i - 1));
-            if (gt == NULL)
-                UNDECIDED(i);
+            if (gt == NULL) {
+                /* ("<!" is a bogus comment once neither "<!--" nor "<![CDATA[" can follow) */
+                if (c == '!' && i + 9 > n)
+                    UNDECIDED(i);
+                CARRY(CARRY_BOGUS, i + 1);
+                continue;
+            }
             pos = gt - s + 1;
             continue;
         }
@@ -1468,8 +1678,10 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
             }
             if (!is_alpha(s[i + 2])) { /* "</3...>": a bogus comment */
                 const unsigned char *gt = memchr(s + i + 2, '>', (size_t)(n - i - 2));
-                if (gt == NULL)
-                    UNDECIDED(i);
+                if (gt == NULL) {
+                    CARRY(CARRY_BOGUS, i + 2);
+                    continue;
+                }
                 pos = gt - s + 1;
                 continue;
             }
@@ -1478,8 +1690,11 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
             pos = i + 1; /* "<" as text */
             continue;
         }
-        if (!read_tag(s, n, i, c == '/', &tag))
-            UNDECIDED(i); /* an unterminated tag runs to the end of the document */
+        if (!read_tag(s, n, i, c == '/', &tag)) {
+            if (final)
+                return n; /* an unterminated tag runs to the end of the document */
+            return pend_tag(self, s, n, i);
+        }
         if (tag.odd_name && canonical_key(self, s, &tag) < 0)
             return -1;
         want = wanted_by_name(self, &tag);
@@ -1516,43 +1731,22 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
         raw = tree_start(self, s, &tag);
         if (raw < 0)
             return -1;
-        if (raw == 0 || raw == F_PLAINTEXT) {
-            if (give(self, s, &tag, want, out) < 0)
-                return -1;
-            if (raw == F_PLAINTEXT) {
-                self->plaintext = 1; /* after <plaintext> nothing is markup any more */
-                return n;
-            }
+        if (give(self, s, &tag, want, out) < 0)
+            return -1;
+        if (raw == 0)
             continue;
+        if (raw == F_PLAINTEXT) {
+            self->plaintext = 1; /* after <plaintext> nothing is markup any more */
+            return n;
         }
-        {
-            const char *name = raw_name(&tag);
-            Py_ssize_t close = raw == F_SCRIPT ? script_end(s, n, tag.end)
-                                               : raw_end(s, n, tag.end, name);
-            TagInfo end_tag;
-            int end_want;
-            if (close < 0 || !read_tag(s, n, close, 1, &end_tag)) {
-                /* raw text or its end tag runs to the end of the data: with more data to
-                 * come, the start tag is scanned again with it (harmless for the model:
-                 * see html_scan._PythonEngine._scan) */
-                if (!final)
-                    return i;
-                if (give(self, s, &tag, want, out) < 0)
-                    return -1;
-                return n;
-            }
-            if (give(self, s, &tag, want, out) < 0)
-                return -1;
-            end_want = wanted_by_name(self, &end_tag);
-            if (!end_want && !self->postbacks && PyTuple_GET_SIZE(self->hints))
-                end_want = hinted(self, s, &end_tag);
-            if (end_want && emit_tag(self, s, &end_tag, out) < 0)
-                return -1;
-            /* (the end tag only closes the raw-text element, which the model never opened) */
-            pos = end_tag.end;
-        }
+        /* raw text: its state is carried over when the piece ends inside it (see
+         * html_scan._PythonEngine._scan) */
+        self->carry_state = 0;
+        self->carry_raw = tag.known; /* every raw-text element is known */
+        CARRY(raw == F_SCRIPT ? CARRY_SCRIPT : CARRY_RAW, tag.end);
     }
 #undef UNDECIDED
+#undef CARRY
 }
 
 /* ------------------------------------------------------------------ the Python type */
@@ -1628,6 +1822,8 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
     Py_XSETREF(self->decode_value, Py_NewRef(decode_value));
     Py_XSETREF(self->tag_type, (PyTypeObject *)Py_NewRef(tag_type));
     self->postbacks = postbacks;
+    self->carry = CARRY_NONE; /* (a scanner starts a document) */
+    self->tag_pending = 0;
     return 0;
 }
 
@@ -1696,6 +1892,17 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *const *args, Py_ssize_t n
     if (out == NULL) {
         PyBuffer_Release(&data);
         return NULL;
+    }
+    if (self->tag_pending) { /* read on in the open tag, from where it was left */
+        int state = self->tag_state;
+        Py_ssize_t from = self->tag_pos < data.len ? self->tag_pos : data.len;
+        if (tag_progress((const unsigned char *)data.buf, data.len, from, &state) < 0 && !final) {
+            self->tag_state = state;
+            self->tag_pos = data.len;
+            PyBuffer_Release(&data);
+            return Py_BuildValue("(Nn)", out, (Py_ssize_t)0); /* nothing decided yet */
+        }
+        self->tag_pending = 0; /* complete (or the document ends): tokenized whole, once */
     }
     if (self->plaintext)
         decided = data.len;

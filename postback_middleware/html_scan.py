@@ -24,6 +24,14 @@ cp1252, ...), because every byte that matters to the tokenizer (``<``, ``>``, qu
   scripting is assumed enabled, as in a browser), RCDATA (``textarea``, ``title``),
   PLAINTEXT (the rest of the document is text) and script data, whose "escaped" and
   "double escaped" states (``<!-- <script> </script> -->``) are followed with three regexes.
+* Streamed pages are read in linear time, however they are cut. A piece that ends inside
+  raw text (script data and its escaped states too), a comment, a CDATA section or a bogus
+  comment leaves that state with the engine (``_carry``): the next call reads on from there,
+  and the caller keeps only the few bytes that could begin the end (``</textarea`` cut short
+  is the longest). A piece that ends inside a tag leaves the tag undecided (the caller keeps
+  it whole: its attributes are needed), but the engine notes how far it read and the
+  tokenizer's state there (``_pending``, :func:`_tag_progress`), so the next calls read only
+  the new bytes, and the tag is tokenized whole once, when its ``>`` has come.
 * Those state switches are made by the HTML5 *tree builder*, not by the tokenizer, so a
   small model of tree construction (:class:`_Tree`) decides when they happen: the
   foreign-content stack (``<svg>``/``<math>``, where ``<title>``, ``<style>`` and
@@ -146,6 +154,7 @@ _ATTR_PARTS = re.compile(
     rb"""(?:[\t\n\f\r ]*=[\t\n\f\r ]*(?:"([^"]*)"|'([^']*)'|([^\t\n\f\r >]*)))?"""
 )
 
+_COMMENT_END = re.compile(rb"--!?>")
 _SCRIPT_DATA = re.compile(rb"<(?:!--|/script[\t\n\f\r />])", re.IGNORECASE)
 _SCRIPT_ESCAPED = re.compile(rb"-->|<(/?)script[\t\n\f\r />]", re.IGNORECASE)
 _SCRIPT_DOUBLE_ESCAPED = re.compile(rb"-->|</script[\t\n\f\r />]", re.IGNORECASE)
@@ -469,33 +478,100 @@ _NO_ATTRS: Mapping[str, str] = MappingProxyType({})
 # --------------------------------------------------------------------------- scanner
 
 
-def _script_end(document: bytes, pos: int) -> int:
-    """Offset of the ``</script`` that ends script data starting at ``pos``, or -1."""
-    state = 0  # 0: script data, 1: escaped, 2: double escaped
+def _script_end(document: bytes, pos: int, state: int) -> tuple[int, int, int]:
+    """Where the ``</script`` that ends script data is, reading from ``pos`` in ``state``
+    (0: script data, 1: escaped, 2: double escaped): (its offset, or -1 when the data ends
+    first, the state there, and the offset the state holds from)."""
     while True:
         if state == 0:
             m = _SCRIPT_DATA.search(document, pos)
             if m is None:
-                return -1
+                return -1, state, pos
             if document[m.start() + 1] != 0x21:  # not "<!--": the end tag
-                return m.start()
+                return m.start(), state, m.start()
             state, pos = 1, m.start() + 2  # the "--" of "<!--" may close it again: "<!-->"
         elif state == 1:
             m = _SCRIPT_ESCAPED.search(document, pos)
             if m is None:
-                return -1
+                return -1, state, pos
             if document[m.start()] == 0x2D:  # "-->"
                 state, pos = 0, m.end()
             elif m.group(1):
-                return m.start()
+                return m.start(), state, m.start()
             else:
                 state, pos = 2, m.end()
         else:
             m = _SCRIPT_DOUBLE_ESCAPED.search(document, pos)
             if m is None:
-                return -1
+                return -1, state, pos
             state = 0 if document[m.start()] == 0x2D else 1
             pos = m.end()
+
+
+# Constructs a piece can end inside of, whose state the engine carries to the next piece.
+_CARRY_SCRIPT, _CARRY_RAW, _CARRY_COMMENT, _CARRY_CDATA, _CARRY_BOGUS = range(5)
+_PENDING_TAG = -1  # (what _unterminated says of a tag without its ">")
+
+# The tokenizer's states inside a tag, for a tag still open when a piece ends: tag name,
+# before attribute name (also after "/" and after a quoted value), attribute name, after
+# attribute name, before attribute value, double/single-quoted and unquoted value.
+_T_NAME, _T_BEFORE, _T_ANAME, _T_AFTER, _T_VALUE, _T_DQ, _T_SQ, _T_UNQ = range(8)
+_T_STOP = (  # by state: the next byte that changes the state
+    re.compile(rb"[\t\n\f\r />]"),
+    re.compile(rb"[^\t\n\f\r /]"),
+    re.compile(rb"[\t\n\f\r />=]"),
+    re.compile(rb"[^\t\n\f\r ]"),
+    re.compile(rb"[^\t\n\f\r ]"),
+    re.compile(rb'"'),
+    re.compile(rb"'"),
+    re.compile(rb"[\t\n\f\r >]"),
+)
+
+
+def _tag_progress(data: Any, pos: int, state: int) -> tuple[int, int]:
+    """Read a tag on from ``pos`` in ``state``: (just past its ``>``, -1), or, when the data
+    ends first, (its length, the state there). The same states as :data:`_TAG_BODY` follows;
+    ``data`` is any bytes-like object (the rewriter's growing buffer is not copied)."""
+    while True:
+        m = _T_STOP[state].search(data, pos)
+        if m is None:
+            return len(data), state
+        pos = m.end()
+        c = data[pos - 1]
+        if state in (_T_DQ, _T_SQ):
+            state = _T_BEFORE  # (after a quoted value: as before an attribute name)
+        elif c == 0x3E:  # ">"
+            return pos, -1
+        elif state in (_T_NAME, _T_UNQ):
+            state = _T_BEFORE  # whitespace, or "/" after the tag name
+        elif state == _T_BEFORE:
+            state = _T_ANAME  # any other byte begins a name, even "=" or a quote
+        elif state == _T_VALUE:
+            state = _T_DQ if c == 0x22 else _T_SQ if c == 0x27 else _T_UNQ
+        elif c == 0x3D:  # "=" after an attribute name
+            state = _T_VALUE
+        elif c == 0x2F:  # "/"
+            state = _T_BEFORE
+        else:  # whitespace after a name; or a byte after that whitespace begins a name
+            state = _T_AFTER if state == _T_ANAME else _T_ANAME
+
+
+def _unterminated(document: bytes, start: int) -> int | None:
+    """What the unterminated ``<`` construct at ``start`` is, once the bytes there tell:
+    a comment (once the two bytes after ``<!--`` rule out ``<!-->`` and ``<!--->``), a bogus
+    comment, a tag (:data:`_PENDING_TAG`), or None (too few bytes to tell)."""
+    n = len(document)
+    c = document[start + 1]
+    if c == 0x21:  # "!"
+        if document.startswith(b"<!--", start):
+            return _CARRY_COMMENT if n >= start + 6 else None
+        # neither "<!--" nor "<![CDATA[" (handled by the caller) can follow any more
+        return _CARRY_BOGUS if n >= start + 9 else None
+    if c == 0x3F:  # "?"
+        return _CARRY_BOGUS
+    if c == 0x2F and start + 2 < n:
+        return _PENDING_TAG if document[start + 2 : start + 3].isalpha() else _CARRY_BOGUS
+    return _PENDING_TAG if c != 0x2F else None  # ("<" and a letter, as the caller matched)
 
 
 def _self_closing(document: bytes, start: int) -> bool:
@@ -555,7 +631,7 @@ _POSTBACK_HINTS = (b"postback", b"formaction", b"__")
 class _Engine(Protocol):
     """What both engines are: :class:`_PythonEngine` and ``_cscan.Scanner``."""
 
-    def scan(self, data: bytes, final: bool) -> tuple[list[Any], int]: ...
+    def scan(self, data: bytes | bytearray, final: bool) -> tuple[list[Any], int]: ...
 
 
 def _engine(
@@ -642,9 +718,12 @@ class TagScanner:
     """Tokenizes a document that arrives in pieces (a streamed response).
 
     :meth:`scan` tokenizes as much of the data as can be decided and says how far that is:
-    a construct that more bytes could change (a tag, comment or CDATA section without its
-    end, raw text without its end tag, a trailing ``<``) is left for the next call, which
-    gets it again at the start of its data. The tree model carries over between calls.
+    what more bytes could change (a tag without its ``>``, the last bytes of raw text, a
+    comment or CDATA section that could begin its end, a trailing ``<``) is left for the next
+    call, which gets it again at the start of its data. The tree model, the state of raw
+    text, comments and CDATA sections, and how far an open tag was read carry over between
+    calls, so the engine reads on rather than again: it relies on the caller passing exactly
+    the undecided bytes again (the data may be a ``bytearray`` the caller grows in place).
 
     ``names`` limits the tags returned by name (as in :func:`iter_tags`); ``attr_hints`` also
     returns any tag whose attribute text contains one of those words (ASCII case-insensitive),
@@ -663,7 +742,7 @@ class TagScanner:
     ) -> None:
         self._engine = _engine(engine, encoding, names, attr_hints, postbacks=False)
 
-    def scan(self, data: bytes, *, final: bool) -> tuple[list[Tag], int]:
+    def scan(self, data: bytes | bytearray, *, final: bool) -> tuple[list[Tag], int]:
         """The tags of ``data`` (offsets into it) and how far it is tokenized.
 
         With ``final`` the data runs to the end of the document and is tokenized to its end;
@@ -680,8 +759,10 @@ class PostbackScanner:
     tag (``data-postback`` is the target, ``data-postback-argument`` the argument, empty by
     default; an ``input``, ``select`` or ``textarea`` marked ``data-autopostback`` gives
     its ``name`` with an empty argument), and, after its pairs, any start tag that has a
-    ``formaction`` (the caller decides where that button may post) or an ``id`` beginning
-    with ``__`` (the caller's own field ids must stay unique).
+    ``form``, ``formaction`` or ``formmethod`` attribute (the caller decides where that
+    control may send a form's tokens) or an ``id`` beginning with ``__`` (the caller's own
+    field ids must stay unique). The compiled engine tells these attributes by name as it
+    reads a tag, so a ``class="form-control"`` costs it nothing.
 
     The pairs of a stretch between two returned tags come in one dict, each pair once, just
     before the tag that ends the stretch (or at the end of the document), however many calls
@@ -699,7 +780,7 @@ class PostbackScanner:
     ) -> None:
         self._engine = _engine(engine, encoding, names, _POSTBACK_HINTS, postbacks=True)
 
-    def scan(self, data: bytes, *, final: bool) -> tuple[list[Tag | Pairs], int]:
+    def scan(self, data: bytes | bytearray, *, final: bool) -> tuple[list[Tag | Pairs], int]:
         return self._engine.scan(data, final)
 
 
@@ -723,8 +804,18 @@ class _PythonEngine:
         self._wanted = None if names is None else frozenset(names)
         self._tree = _Tree()
         self._plaintext = False  # after <plaintext> nothing is markup any more
+        # The construct a piece ended inside, carried over to the next call (see _CARRY_*):
+        # (kind, script state or raw-text element name).
+        self._carry: tuple[int, Any] | None = None
+        # A tag the last piece ended inside (it starts the next data): how far it was read,
+        # and the tokenizer's state there (see _tag_progress).
+        self._pending: tuple[int, int] | None = None
         # Tag names decoded once per encoding for the life of the process (bounded).
         self._decoded = _NAME_CACHE.setdefault(encoding, {})
+        if postbacks and hints:
+            # The rewriter also reads form, formaction and formmethod attributes (the compiled
+            # engine tells them by name as it reads a tag; here the text search finds them).
+            hints = (*hints, b"form")
         self._hint_search = (
             re.compile(b"|".join(map(re.escape, hints)), re.IGNORECASE).search
             if hints
@@ -735,8 +826,17 @@ class _PythonEngine:
         self._batch: Pairs | None = None
         self._in_scope: set[tuple[str, str]] = set()
 
-    def scan(self, data: bytes, final: bool) -> tuple[list[Any], int]:
+    def scan(self, data: bytes | bytearray, final: bool) -> tuple[list[Any], int]:
         out: list[Any] = []
+        if self._pending is not None:  # read on in the open tag, from where it was left
+            pos, state = self._pending
+            end, state = _tag_progress(data, pos, state)
+            if state >= 0 and not final:
+                self._pending = (end, state)
+                return out, 0
+            self._pending = None  # complete (or the document ends): tokenized whole, once
+        if not isinstance(data, bytes):
+            data = bytes(data)
         decided = len(data) if self._plaintext else self._scan(data, final, out)
         if final:  # the end of the document ends the stretch
             if self._batch is not None:
@@ -770,7 +870,12 @@ class _PythonEngine:
                 control = attrs.get("name")
                 if control:
                     self._add_pair(control, "")
-            if "formaction" not in attrs and not attrs.get("id", "").startswith("__"):
+            if (
+                "formaction" not in attrs
+                and "form" not in attrs
+                and "formmethod" not in attrs
+                and not attrs.get("id", "").startswith("__")
+            ):
                 return
         if self._batch is not None:
             out.append(self._batch)
@@ -795,24 +900,35 @@ class _PythonEngine:
         wants = self._wants
         emit = self._emit
         pos = 0
+        if self._carry is not None:  # the last piece ended inside raw text, a comment...
+            pos, more = self._resume(document, 0, final, out)
+            if not more:
+                return pos
         while True:
             for m in _NEXT.finditer(document, pos):
                 slash, raw_name, area, full_area, _, closing, fallback = m.groups()
                 if raw_name is None:
                     if fallback is None:
                         continue  # comment, bogus comment, DOCTYPE or "</>": skipped
+                    # A comment, bogus comment, CDATA section or tag without its end.
                     start = m.start()
-                    if not document.startswith(b"<![CDATA[", start):
-                        # unterminated comment or tag: runs to the end of the document
-                        return len(document) if final else start
-                    if tree.cdata_allowed():
-                        end = document.find(b"]]>", start + 9)
-                        pos = end + 3
+                    if document.startswith(b"<![CDATA[", start):
+                        self._carry = (_CARRY_CDATA if tree.cdata_allowed() else _CARRY_BOGUS,
+                                       None)
+                        pos, more = self._resume(document, start + 9, final, out)
                     else:
-                        end = document.find(b">", start + 9)  # a bogus comment in HTML
-                        pos = end + 1
-                    if end < 0:
-                        return len(document) if final else start
+                        kind = _unterminated(document, start)
+                        if final:
+                            return len(document)  # it runs to the end of the document
+                        if kind is None:  # too little to tell: more bytes decide
+                            return start
+                        if kind == _PENDING_TAG:
+                            return self._pend(document, start)
+                        self._carry = (kind, None)
+                        pos, more = self._resume(
+                            document, start + (4 if kind == _CARRY_COMMENT else 1), final, out)
+                    if not more:
+                        return pos
                     break
                 name = decoded.get(raw_name)
                 if name is None:
@@ -840,44 +956,87 @@ class _PythonEngine:
                     continue
                 tag = _make_tag(m, name, False, area, full_area, closing, encoding)
                 raw = tree.start(tag)
-                if raw is None or raw == "plaintext":
-                    if want:
-                        emit(tag, want, out)
-                    if raw is None:
-                        continue
-                    self._plaintext = True
-                    return len(document)
-                end = m.end()
-                close = (
-                    _script_end(document, end)
-                    if raw == "script"
-                    else _raw_end(_RAW_END[raw], document, end)
-                )
-                t = _TAG.match(document, close) if close >= 0 else None
-                if t is None:
-                    # Raw text or its end tag runs to the end of the data. With more data to
-                    # come, the start tag is scanned again with it: that is harmless, for the
-                    # only change a raw-text start tag makes to the model is closing an open
-                    # <select>, and closing it again changes nothing.
-                    if not final:
-                        return m.start()
-                    if want:
-                        emit(tag, want, out)
-                    return len(document)
                 if want:
                     emit(tag, want, out)
-                end_want = wants(raw, t.group(3), t.group(4))
-                if end_want:
-                    emit(_make_tag(t, raw, True, t.group(3), t.group(4), t.group(6), encoding),
-                         end_want, out)
-                # (the end tag only closes the raw-text element, which the model never opened)
-                pos = t.end()
+                if raw is None:
+                    continue
+                if raw == "plaintext":
+                    self._plaintext = True
+                    return len(document)
+                # Raw text: its state is carried over when the piece ends inside it, so a long
+                # inline script streamed in pieces is read once (each piece from where the
+                # last one left off), and the start tag is given once.
+                self._carry = (_CARRY_SCRIPT, 0) if raw == "script" else (_CARRY_RAW, raw)
+                pos, more = self._resume(document, m.end(), final, out)
+                if not more:
+                    return pos
                 break
             else:
                 # A "<" at the very end may open a tag once more bytes come.
                 if not final and document.endswith(b"<"):
                     return len(document) - 1
                 return len(document)
+
+    def _pend(self, document: bytes, start: int) -> int:
+        """A tag at ``start`` runs past the data: note how far it is read (the next data
+        starts with it), so that the next pieces read on instead of starting it again."""
+        name = start + (2 if document[start + 1] == 0x2F else 1)
+        end, state = _tag_progress(document, name, _T_NAME)
+        self._pending = (end - start, state)
+        return start
+
+    def _resume(self, document: bytes, pos: int, final: bool, out: list[Any]) -> tuple[int, bool]:
+        """Read on in the carried construct from ``pos``: (where it ends, True), or, when the
+        data ends first, (how far the data is decided, False), the construct still carried.
+
+        What is left undecided is only what could begin the construct's end (a cut
+        ``</scrip``, ``--``, ``]]``), so the caller keeps a few bytes, never the construct.
+        """
+        assert self._carry is not None
+        kind, arg = self._carry
+        n = len(document)
+        if kind in (_CARRY_SCRIPT, _CARRY_RAW):
+            if kind == _CARRY_SCRIPT:
+                close, state, pos = _script_end(document, pos, arg)
+                self._carry = (kind, state)
+                keep, raw = 8, "script"  # "</script" and one more byte decide
+            else:
+                close, raw = _raw_end(_RAW_END[arg], document, pos), arg
+                keep = len(arg) + 2
+            if close < 0:
+                if final:
+                    self._carry = None
+                    return n, False
+                return max(pos, n - keep), False
+            t = _TAG.match(document, close)
+            if t is None:  # the end tag runs to the end of the data
+                if final:
+                    self._carry = None
+                    return n, False
+                return self._pend(document, close), False  # (found again there, same state)
+            self._carry = None
+            end_want = self._wants(raw, t.group(3), t.group(4))
+            if end_want:
+                self._emit(_make_tag(t, raw, True, t.group(3), t.group(4), t.group(6),
+                                     self._encoding), end_want, out)
+            # (the end tag only closes the raw-text element, which the model never opened)
+            return t.end(), True
+        if kind == _CARRY_COMMENT:
+            m = _COMMENT_END.search(document, pos)
+            end, keep = (-1, 3) if m is None else (m.end(), 0)
+        elif kind == _CARRY_CDATA:
+            end, keep = document.find(b"]]>", pos), 2
+            end = end if end < 0 else end + 3
+        else:  # a bogus comment
+            end, keep = document.find(b">", pos), 0
+            end = end if end < 0 else end + 1
+        if end >= 0:
+            self._carry = None
+            return end, True
+        if final:
+            self._carry = None
+            return n, False
+        return max(pos, n - keep), False
 
 
 def _raw_end(pattern: re.Pattern[bytes], document: bytes, pos: int) -> int:

@@ -16,6 +16,34 @@ open when its piece ends gets the fields that do not depend on its content at th
 and ``__VIEWSTATE`` / ``__EVENTVALIDATION`` just before its ``</form>`` (or at the end of the
 document), when its event pairs are known. The script tag goes before ``</head>`` when that
 arrives with the first post form, else just before the first post form.
+
+Tokens never leave the origin
+-----------------------------
+A post form's ``__VIEWSTATE`` / ``__EVENTVALIDATION`` go wherever the browser submits the form,
+so they are withheld (the form keeps its other fields; its postbacks are then refused, and a
+warning names the form and the reasons) whenever the page lets the form be submitted elsewhere:
+
+* a ``<base href>`` anywhere in the page makes a non-empty ``action`` resolve to another origin
+  (the browser uses the first base element of the tree; here any one counts, for a ``<base>``
+  in ``<svg>`` or ``<template>`` is none; an empty or absent action is the document's URL,
+  which no base changes);
+* a submit button (``<button>`` of type submit, ``<input type=submit|image>``) inside the form,
+  or anywhere in the page with ``form="ID"`` naming the form's id (before or after the form),
+  has a ``formaction`` that resolves (against the page and every base) to another origin, or a
+  ``formmethod`` other than ``post`` or ``dialog`` (a GET submission puts the tokens in the URL:
+  history, logs, ``Referer``; an invalid value means GET).
+
+The content of ``<noscript>`` counts too: a browser with scripting off (Tor Browser's safest
+mode) reads it as markup, so the rewriter reads it again as markup with a second scanner (a
+``<noscript>`` inside it, which that scanner cannot read, puts every form with an action or an
+id in doubt).
+
+The decision for a form is taken when its tokens are written, after the whole piece they are
+written in has been read: so for a buffered page (and a page that arrives in one piece, as
+Flask's and Django's do) everything in the page counts, after the form as well as before. A
+streamed page may bring such a ``<base>`` or button in a later piece, after the tokens left:
+they cannot be taken back; the rewriter logs a warning, and only a check of the actual
+submission in the browser (the client script's part) can still keep them home.
 """
 
 from __future__ import annotations
@@ -49,20 +77,40 @@ def origin_of(url: str) -> tuple[str, str, int | None] | None:
 
 
 @functools.lru_cache(maxsize=1024)  # a site renders the same few actions on the same pages
-def action_path(action: str | None, page_url: str) -> str | None:
+def action_path(action: str | None, page_url: str, base_url: str | None = None) -> str | None:
     """The path a form posts to, or None when it leaves the page's origin.
 
     Resolved as a browser does: tabs and newlines dropped, backslashes read as slashes, an
-    absent or empty action meaning the page itself.
+    absent or empty action meaning the page itself, any other resolved against ``base_url``
+    (the document's ``<base href>``, resolved: see :func:`base_url`) when there is one.
     """
-    action = (action or "").translate(_URL_NOISE).strip().replace("\\", "/")
+    action = _url_text(action)
     try:
-        target = urljoin(page_url, action) if action else page_url
+        target = urljoin(base_url or page_url, action) if action else page_url
         if origin_of(target) != origin_of(page_url):
             return None
         return unquote_to_bytes(urlsplit(target).path).decode("latin-1")
     except ValueError:  # not a URL a browser could post to either
         return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _url_text(url: str | None) -> str:
+    """A URL attribute as the URL parser reads it (no tabs or newlines, no edge spaces,
+    backslashes as slashes)."""
+    return (url or "").translate(_URL_NOISE).strip().replace("\\", "/")
+
+
+def base_url(href: str, page_url: str) -> str:
+    """A ``<base href>`` resolved against the page, as the document's base URL.
+
+    (A base that cannot be resolved is kept as written: nothing resolves to the origin
+    against it, so forms it could affect get no tokens.)
+    """
+    try:
+        return urljoin(page_url, _url_text(href))
+    except ValueError:
+        return href
 
 
 def hidden_input(name: str, value: str, *, with_id: bool) -> bytes:
@@ -75,7 +123,10 @@ def _input(name: str, value: str, with_id: bool) -> bytes:
     id_attr = f' id="{name}"' if with_id else ""
     if "&" in value or "<" in value or ">" in value or '"' in value or "'" in value:
         value = html.escape(value, quote=True)  # (tokens never need it)
-    return f'<input type="hidden" name="{name}"{id_attr} value="{value}" />'.encode("ascii")
+    # Character references keep any value (an element id echoed in __LASTFOCUS) ASCII, so the
+    # field reads the same whatever the page's charset.
+    text = f'<input type="hidden" name="{name}"{id_attr} value="{value}" />'
+    return text.encode("ascii", "xmlcharrefreplace")
 
 
 @functools.lru_cache(maxsize=64)  # a few reserved names, with and without an id
@@ -93,8 +144,28 @@ class PostForm:
     _pairs: dict[str, list[str]] = field(default_factory=dict, repr=False)
     # target -> set of its arguments, made when a target comes in a second batch
     _seen: dict[str, set[str]] = field(default_factory=dict, repr=False)
-    # A submit button with a formaction off this origin would send the tokens there.
-    posts_elsewhere: bool = False
+    # The callbacks the form offers (its ``data-callbacks`` names): only these may run for it.
+    callbacks: tuple[str, ...] = ()
+    action: str = ""  # its action attribute as the URL parser reads it ("": the page itself)
+    id: str | None = None  # its id, ASCII-lowercased (a control's form="ID" may name it)
+    number: int = 0  # its place among the page's post forms, from 1 (for the log)
+    # Its submit buttons that set formaction or formmethod (those naming it by form="ID"
+    # elsewhere in the page are kept by the rewriter).
+    submitters: list[Submitter] = field(default_factory=list, repr=False)
+    # Why its tokens were withheld (empty: it got them, or they are not written yet).
+    withheld: tuple[str, ...] = ()
+    # Why its tokens, sent in an earlier piece of a streamed page, could now leave the origin.
+    late: tuple[str, ...] = ()
+
+    @property
+    def posts_elsewhere(self) -> bool:
+        """Whether its tokens were withheld: the page could submit it to another origin."""
+        return bool(self.withheld)
+
+    def describe(self) -> str:
+        """How the log names it."""
+        named = f" id={self.id!r}" if self.id else ""
+        return f"post form #{self.number}{named} (posting to {self.action_path})"
 
     @property
     def pairs(self) -> dict[str, list[str]]:
@@ -122,7 +193,32 @@ class PostForm:
             known.extend(arguments)
 
 
+@dataclass(frozen=True)
+class Submitter:
+    """A submit button that sets where or how its form is submitted."""
+
+    formaction: str | None
+    formmethod: str | None
+    form: str | None  # its form="ID" attribute, if any
+
+    def doubts(self, page_url: str, bases: list[str]) -> list[str]:
+        """Why it could send its form's tokens off the origin or into a URL."""
+        who = "a submit button inside it" if self.form is None else (
+            f"a submit button elsewhere in the page with form={self.form!r}")
+        found = []
+        if self.formmethod is not None and self.formmethod.lower() not in ("post", "dialog"):
+            found.append(f"{who} has formmethod={self.formmethod!r}: that submission puts the"
+                         " tokens in the URL")
+        if self.formaction is not None and any(
+            action_path(self.formaction, page_url, base) is None for base in (None, *bases)
+        ):
+            found.append(f"{who} has a formaction that leaves the origin: {self.formaction!r}")
+        return found
+
+
 TokenPair = tuple[str, str]
+# What the rewriter reads by name (any tag with a form, formaction or formmethod attribute too).
+_NAMES = ("form", "head", "base", "noscript")
 _TOP_FIELDS = (f.EVENTTARGET, f.EVENTARGUMENT)
 _TOKEN_FIELDS = (f.VIEWSTATE, f.EVENTVALIDATION)
 _CLIENT_FIELDS = (f.LASTFOCUS, f.SCROLLPOSITIONX, f.SCROLLPOSITIONY)
@@ -144,7 +240,8 @@ class FormRewriter:
         script_tag: bytes,
         client_fields: dict[str, str] | None,
     ) -> None:
-        self._scanner = PostbackScanner(encoding=encoding, names=("form", "head"))
+        self._scanner = PostbackScanner(encoding=encoding, names=_NAMES)
+        self._encoding = encoding
         self._page_url = page_url
         self._sign_form = sign_form
         self._script_tag = script_tag
@@ -153,7 +250,20 @@ class FormRewriter:
         self._open: PostForm | None = None  # the post form being read
         self._inside_form = False  # also inside a GET or cross-origin form
         self._taken_ids: set[str] = set()  # reserved ids the page itself uses
-        self._kept = b""  # the end of the last piece, which the scanner left undecided
+        # The end of the last piece, which the scanner left undecided: a few bytes, or a tag
+        # still open, kept in a bytearray that the next pieces are added to in place (a long
+        # tag costs no copy per piece; the scanner reads on in it from where it left off).
+        self._kept: bytes | bytearray = b""
+        self._bases: list[str] = []  # every <base href> so far, resolved (the browser's: the 1st)
+        # submit buttons that name a form by form="ID", by ID (ASCII-lowercased)
+        self._named: dict[str, list[Submitter]] = {}
+        self._sent: list[PostForm] = []  # forms whose tokens were sent in an earlier piece
+        # The content of the <noscript> being read, and what its own scan left undecided: a
+        # browser with scripting off (Tor Browser's safest mode) reads it as markup, so its
+        # <base> and buttons count too (a scripting-on scanner sees text there).
+        self._noscript: PostbackScanner | None = None
+        self._noscript_kept = b""
+        self._blind: str | None = None  # why the page may hold what the rewriter cannot see
 
     @property
     def changed(self) -> bool:
@@ -165,26 +275,42 @@ class FormRewriter:
 
     def feed(self, piece: bytes) -> bytes:
         """The next piece of a streamed page; returns what can be sent now."""
-        return self._rewrite(self._kept + piece, final=False)
+        kept = self._kept
+        if not kept:
+            return self._rewrite(piece, final=False)
+        if isinstance(kept, bytearray):  # a tag still open
+            kept += piece
+            return self._rewrite(kept, final=False)
+        return self._rewrite(kept + piece, final=False)
 
     def finish(self) -> bytes:
         """The end of a streamed page."""
-        return self._rewrite(self._kept, final=True)
+        return self._rewrite(bytes(self._kept), final=True)
 
-    def _rewrite(self, data: bytes, *, final: bool) -> bytes:
-        tags, decided = self._scanner.scan(data, final=final)
-        self._kept = data[decided:]
-        data = data[:decided]
-        if not tags and not final:
+    def _rewrite(self, whole: bytes | bytearray, *, final: bool) -> bytes:
+        tags, decided = self._scanner.scan(whole, final=final)
+        if not decided and not final:  # all of it undecided (a tag still open)
+            self._kept = whole if isinstance(whole, bytearray) else bytearray(whole)
+            return b""
+        if isinstance(whole, bytes):
+            self._kept, data = whole[decided:], whole[:decided]
+        else:
+            with memoryview(whole) as view:
+                self._kept, data = bytes(view[decided:]), bytes(view[:decided])
+        if not tags and not final and self._noscript is None:
             return data  # most pieces of a long page (their pairs come with the next tag)
         # The page's own reserved ids first, so that fields made below leave those ids out
         # (the scanner returns every tag whose id starts with "__").
         for tag in tags:
             if not isinstance(tag, dict) and tag.attrs.get("id", "") in f.RESERVED:
                 self._taken_ids.add(tag.attrs["id"])
-        insertions: list[tuple[int, bytes]] = []
+        # What goes where: the script tag, or fields of a form. The fields are made once the
+        # whole piece is read, so that a <base> or a form="ID" button after a form counts.
+        plan: list[tuple[int, PostForm | None, tuple[str, ...]]] = []
         started_here: list[PostForm] = []  # forms whose start tag is in this piece
         head_end = None
+        redirects = False  # a <base> or a form="ID" button: forms sent earlier are checked
+        noscript_from = 0  # where the content of an open <noscript> starts in this piece
         for tag in tags:
             if isinstance(tag, dict):  # the pairs declared since the previous tag
                 if self._open is not None:
@@ -196,63 +322,146 @@ class FormRewriter:
                     form, self._open = self._open, None
                     if form in started_here:
                         started_here.remove(form)
-                        insertions.append((form.insert_at, self._fields(form, *_TOP_FIELDS,
-                                                                        *_TOKEN_FIELDS)))
+                        plan.append((form.insert_at, form, (*_TOP_FIELDS, *_TOKEN_FIELDS)))
                     elif form is not None:
-                        insertions.append((tag.start, self._fields(form, *_TOKEN_FIELDS)))
+                        plan.append((tag.start, form, _TOKEN_FIELDS))
                 elif tag.name == "head" and head_end is None:
                     head_end = tag.start
+                elif tag.name == "noscript" and self._noscript is not None:
+                    redirects |= self._read_noscript(data[noscript_from:tag.start], final=True)
+                    self._noscript = None
                 continue
-            if tag.name == "form":
+            name = tag.name
+            if name == "form":
                 if self._inside_form:
                     continue  # browsers ignore a form start tag inside a form
                 self._inside_form = True
                 self._open = self._post_form(tag.attrs, tag.end)
                 if self._open is not None:
                     if not self.forms:
-                        at = head_end if head_end is not None else tag.start
-                        insertions.append((at, self._script_tag))
+                        plan.append((head_end if head_end is not None else tag.start, None, ()))
                     self.forms.append(self._open)
+                    self._open.number = len(self.forms)
                     started_here.append(self._open)
-                continue
-            if self._open is not None:
-                self._check_formaction(self._open, tag.name, tag.attrs)
+            elif name == "base":
+                href = tag.attrs.get("href")
+                if href is not None:
+                    self._bases.append(base_url(href, self._page_url))
+                    redirects = True
+            elif name == "noscript":
+                self._noscript = PostbackScanner(encoding=self._encoding, names=_NAMES)
+                self._noscript_kept, noscript_from = b"", tag.end
+            elif name != "head":
+                redirects |= self._submitter(name, tag.attrs)
         for form in started_here:
             # At the end of the document an open form's pairs are all known: all fields on top.
-            names: tuple[str, ...] = (*_TOP_FIELDS, *_TOKEN_FIELDS) if final else _TOP_FIELDS
-            insertions.append((form.insert_at, self._fields(form, *names)))
+            plan.append((form.insert_at, form,
+                         (*_TOP_FIELDS, *_TOKEN_FIELDS) if final else _TOP_FIELDS))
         if final and self._open is not None and self._open not in started_here:
-            insertions.append((len(data), self._fields(self._open, *_TOKEN_FIELDS)))
+            plan.append((len(data), self._open, _TOKEN_FIELDS))
+        if self._noscript is not None:  # its content goes on in the next piece
+            redirects |= self._read_noscript(data[noscript_from:], final=final)
+        if redirects and self._sent:
+            self._check_sent()
+        insertions = [(at, self._script_tag if form is None else self._fields(form, *names))
+                      for at, form, names in plan]
         return splice(data, insertions) if insertions else data
 
     def _post_form(self, attrs: Mapping[str, str], insert_at: int) -> PostForm | None:
         if attrs.get("method", "").lower() != "post":
             return None
-        path = action_path(attrs.get("action"), self._page_url)
-        return None if path is None else PostForm(insert_at, path)
+        action = attrs.get("action")
+        path = action_path(action, self._page_url)
+        if path is None:
+            return None
+        form_id = attrs.get("id")
+        return PostForm(insert_at, path, callbacks=tuple(attrs.get("data-callbacks", "").split()),
+                        action=_url_text(action), id=None if form_id is None else form_id.lower())
 
-    def _check_formaction(self, form: PostForm, name: str, attrs: Mapping[str, str]) -> None:
-        """A submit button whose ``formaction`` leaves the origin would send the tokens there."""
-        formaction = attrs.get("formaction")
-        if (
-            formaction is not None
-            and _submits(name, attrs)
-            and action_path(formaction, self._page_url) is None
-        ):
-            form.posts_elsewhere = True
+    def _read_noscript(self, content: bytes, *, final: bool) -> bool:
+        """Read on in a ``<noscript>``'s content as markup (see ``_noscript``): note its
+        ``<base>`` elements and submit buttons. Returns whether it had any."""
+        assert self._noscript is not None
+        data = self._noscript_kept + content
+        found, decided = self._noscript.scan(data, final=final)
+        self._noscript_kept = data[decided:]
+        redirects = False
+        for tag in found:
+            if isinstance(tag, dict) or tag.is_end or tag.name in ("form", "head"):
+                continue
+            if tag.name == "noscript":  # (its content is text to this scanner: not read)
+                self._blind = "a <noscript> inside a <noscript> may hide a <base> or a button"
+                redirects = True
+            elif tag.name == "base":
+                href = tag.attrs.get("href")
+                if href is not None:
+                    self._bases.append(base_url(href, self._page_url))
+                    redirects = True
+            else:
+                redirects |= self._submitter(tag.name, tag.attrs)
+        return redirects
+
+    def _submitter(self, name: str, attrs: Mapping[str, str]) -> bool:
+        """Note a submit button that sets formaction or formmethod: on the open form, and on
+        the form its ``form="ID"`` names. Returns whether it names one."""
+        formaction, formmethod = attrs.get("formaction"), attrs.get("formmethod")
+        if (formaction is None and formmethod is None) or not _submits(name, attrs):
+            return False
+        named = attrs.get("form")
+        if self._open is not None:
+            # (with a form="ID", it belongs to that form instead: counted for both, in doubt)
+            self._open.submitters.append(Submitter(formaction, formmethod, None))
+        if not named:
+            return False
+        self._named.setdefault(named.lower(), []).append(Submitter(formaction, formmethod, named))
+        return True
+
+    def _doubts(self, form: PostForm) -> list[str]:
+        """Why the page could submit ``form`` elsewhere than its origin, or by GET."""
+        found: dict[str, None] = {}  # (in order, each once)
+        page_url, bases = self._page_url, self._bases
+        if form.action and bases:  # (an empty action is the document's URL, whatever the base)
+            for base in bases:
+                if action_path(form.action, page_url, base) is None:
+                    found[f"its action {form.action!r} resolved against <base href={base!r}>"
+                          " leaves the origin"] = None
+        if self._blind is not None and (form.action or form.id is not None):
+            found[self._blind] = None
+        submitters = form.submitters
+        if form.id is not None and form.id in self._named:
+            submitters = [*submitters, *self._named[form.id]]
+        for submitter in submitters:
+            found.update(dict.fromkeys(submitter.doubts(page_url, bases)))
+        return list(found)
+
+    def _check_sent(self) -> None:
+        """Forms whose tokens left in an earlier piece, checked against what came since."""
+        for form in self._sent:
+            doubts = tuple(self._doubts(form))
+            if doubts and doubts != form.late:
+                form.late = doubts
+                log.warning(
+                    "%s: its tokens were sent in an earlier piece of this streamed page, and now"
+                    " %s; they cannot be taken back", form.describe(), "; ".join(doubts))
 
     def _fields(self, form: PostForm, *names: str) -> bytes:
         """The hidden inputs ``names`` of ``form`` (ids on the first form, when unique)."""
         values = {f.EVENTTARGET: "", f.EVENTARGUMENT: ""}
-        if f.VIEWSTATE in names and form.posts_elsewhere:
-            log.warning(
-                "a form posting to %s has a submit button whose formaction leaves the origin;"
-                " it gets no tokens, so its postbacks are refused",
-                form.action_path,
-            )
-            names = tuple(name for name in names if name not in _TOKEN_FIELDS)
-        elif f.VIEWSTATE in names:
-            values[f.VIEWSTATE], values[f.EVENTVALIDATION] = self._sign_form(form)
+        if f.VIEWSTATE in names:
+            # (most pages have no <base> and no button that sets formaction or formmethod)
+            doubts = (self._doubts(form)
+                      if self._bases or form.submitters or self._named or self._blind else ())
+            if doubts:  # when in doubt, withhold
+                form.withheld = tuple(doubts)
+                log.warning("%s gets no tokens, so its postbacks are refused: %s",
+                            form.describe(), "; ".join(doubts))
+                names = tuple(name for name in names if name not in _TOKEN_FIELDS)
+            else:
+                if form.action and self._bases:  # bound to where the browser will post it
+                    form.action_path = action_path(form.action, self._page_url,
+                                                   self._bases[0]) or form.action_path
+                values[f.VIEWSTATE], values[f.EVENTVALIDATION] = self._sign_form(form)
+                self._sent.append(form)
         if self._client_fields is not None and f.EVENTTARGET in names:
             names = (*names, *_CLIENT_FIELDS)
             values.update((name, self._client_fields.get(name, "")) for name in _CLIENT_FIELDS)

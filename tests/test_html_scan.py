@@ -439,6 +439,13 @@ TRICKY = [
     "<select><input><xmp><b></xmp>",
     "<a href=x\x00y n\x00m=1><b\x00c>",
     "<p>\r\n<a\rb='c\r\nd'>",
+    # states carried from one piece to the next (each of these is also cut at every byte)
+    "<!-- a -- b --!><b><!---x--><i><!-- - > -- ><u>",
+    "<!x-y><b><?x ?><i></3 x><u><![CDATA[x]]><s>",
+    "<textarea></textare</textarea ><b><title>a</titl</title/><i>",
+    "<p a=\"x>y\" b='>' c=d/e/><i e = 'f'/>",
+    "<script>a</script  x=\"</script>\"  ><b>",
+    "<style>a</style\n/><b><xmp></xm</xmp\t><i>",
 ]
 
 

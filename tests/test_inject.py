@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from postback_middleware.inject import FormRewriter, PostForm, action_path, splice
+from postback_middleware.inject import FormRewriter, PostForm, action_path, base_url, splice
 
 from .test_html_scan import _FRAGMENTS
 
@@ -258,27 +258,265 @@ def test_each_field_once_per_form_whatever_the_pieces() -> None:
             assert out.count(b'name="' + name + b'"') == 3
 
 
+# -- tokens never leave the origin ------------------------------------------------------------
+
+EVIL = "https://evil.example/"
+
+
 @pytest.mark.parametrize(
-    ("button", "tokens"),
+    ("document", "reason"),
     [
-        pytest.param('<button formaction="https://evil.example/">', False, id="button-off-origin"),
-        pytest.param('<button type=SUBMIT formaction="//evil.example/">', False,
+        # a submit button inside the form
+        pytest.param(f'<form method="post"><button formaction="{EVIL}"></form>',
+                     "formaction that leaves the origin", id="button-off-origin"),
+        pytest.param('<form method="post"><button type=SUBMIT formaction="//evil.example/">'
+                     "</form>", "formaction that leaves the origin",
                      id="submit-button-scheme-relative"),
-        pytest.param('<input type=image formaction="http://evil.example/">', False,
-                     id="image-input-off-origin"),
-        pytest.param('<button type=button formaction="https://evil.example/">', True,
-                     id="plain-button-ignored"),
-        pytest.param('<input type=" submit" formaction="https://evil.example/">', True,
-                     id="invalid-input-type-is-text"),
-        pytest.param('<button formaction="/elsewhere">', True, id="same-origin"),
+        pytest.param('<form method="post"><input type=image formaction="http://evil.example/">'
+                     "</form>", "formaction that leaves the origin", id="image-input-off-origin"),
+        pytest.param('<form method="post"><button formmethod="get"></form>',
+                     "formmethod='get'", id="button-formmethod-get"),
+        pytest.param('<form method="post"><input type=submit formmethod=GET></form>',
+                     "formmethod='GET'", id="submit-input-formmethod-get-upper-case"),
+        pytest.param('<form method="post"><input type=image formmethod=get></form>',
+                     "formmethod='get'", id="image-input-formmethod-get"),
+        pytest.param('<form method="post"><button formmethod=""></form>',
+                     "formmethod=''", id="empty-formmethod-is-get"),
+        pytest.param('<form method="post"><button formmethod="put"></form>',
+                     "formmethod='put'", id="invalid-formmethod-is-get"),
+        pytest.param('<form method="post"><button form=other formaction="//evil.example/">'
+                     "</form>", "a submit button inside it has a formaction",
+                     id="button-inside-naming-another-form-counts-too"),
+        # a <base href> that sends a non-empty action elsewhere
+        pytest.param(f'<base href="{EVIL}"><form method="post" action="save"></form>',
+                     "resolved against <base href='https://evil.example/'> leaves the origin",
+                     id="base-off-origin-relative-action"),
+        pytest.param(f'<base href="{EVIL}"><form method="post" action="/save"></form>',
+                     "leaves the origin", id="base-off-origin-path-action"),
+        pytest.param('<base href="//evil.example/x/"><form method="post" action="?a=1"></form>',
+                     "leaves the origin", id="base-scheme-relative"),
+        pytest.param('<base href=" https://evil.example/ "><form method="post" action="s"></form>',
+                     "leaves the origin", id="base-with-spaces"),
+        pytest.param('<base href="javascript:alert(1)//"><form method="post" action="s"></form>',
+                     "leaves the origin", id="base-javascript-in-doubt"),
+        pytest.param(f'<form method="post" action="save"></form><base href="{EVIL}">',
+                     "leaves the origin", id="base-after-the-form"),
+        pytest.param(f'<base href="/shop/"><base href="{EVIL}"><form method="post" action="s">'
+                     "</form>", "leaves the origin", id="second-base-in-doubt"),
+        pytest.param(f'<svg><base href="{EVIL}"/></svg><form method="post" action="s"></form>',
+                     "leaves the origin", id="base-in-svg-in-doubt"),
+        pytest.param(f'<body><p><base href="{EVIL}"><form method="post" action="s"></form>',
+                     "leaves the origin", id="base-in-body"),
+        pytest.param(f'<base href="{EVIL}"><form method="post"><button formaction="save">'
+                     "</form>", "formaction that leaves the origin",
+                     id="base-sends-a-relative-formaction-elsewhere"),
+        # a submit button elsewhere in the page that names the form by form="ID"
+        pytest.param(f'<form id="f1" method="post"></form><button form="f1" formaction="{EVIL}">',
+                     "form='f1' has a formaction that leaves the origin",
+                     id="form-attribute-button-after-the-form"),
+        pytest.param(f'<button form="f1" formaction="{EVIL}"></button><form id="f1" method="post">'
+                     "</form>", "form='f1' has a formaction", id="form-attribute-button-before"),
+        pytest.param(f'<form id="f1" method="post"></form><input type=image form=f1 '
+                     f'formaction="{EVIL}">', "formaction that leaves the origin",
+                     id="form-attribute-image-input"),
+        pytest.param('<form id="f1" method="post"></form><input type=submit form=f1 '
+                     "formmethod=get>", "formmethod='get'", id="form-attribute-formmethod-get"),
+        pytest.param('<form id="f1" method="post"></form><form method="get">'
+                     f'<button form="f1" formaction="{EVIL}"></form>', "formaction",
+                     id="form-attribute-button-inside-a-get-form"),
+        pytest.param(f'<form id="f1" method="post"></form><button form="F1" formaction="{EVIL}">',
+                     "formaction", id="form-attribute-case-in-doubt"),
+        pytest.param(f'<base href="{EVIL}"><form id=f1 method="post"></form>'
+                     '<button form="f1" formaction="x">', "formaction",
+                     id="form-attribute-relative-formaction-and-base"),
+        # <noscript> content is markup to a browser with scripting off
+        pytest.param(f'<head><noscript><base href="{EVIL}"></noscript></head>'
+                     '<form method="post" action="s"></form>', "leaves the origin",
+                     id="base-in-noscript"),
+        pytest.param(f'<form id="f1" method="post"></form><noscript><p><button form="f1" '
+                     f'formaction="{EVIL}"></noscript>', "formaction that leaves the origin",
+                     id="form-attribute-button-in-noscript"),
+        pytest.param(f'<noscript><noscript><base href="{EVIL}"></noscript></noscript>'
+                     '<form method="post" action="s"></form>', "<noscript> inside a <noscript>",
+                     id="nested-noscript-in-doubt"),
     ],
 )
-def test_formaction_that_leaves_the_origin_gets_no_tokens(
-    button: str, tokens: bool, caplog: pytest.LogCaptureFixture
+def test_tokens_withheld_when_the_page_could_send_them_elsewhere(
+    document: str, reason: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    document = f'<form method="post"><a data-postback="x"></a>{button}</form>'
-    for out in (run(document), streamed(document.encode(), [25])):
+    """Whole, in one piece, or cut inside the form: no token field, and the log says which
+    form and why."""
+    encoded = document.encode()
+    cut = encoded.index(b"<form") + 8
+    for out in (run(document), streamed(encoded, []), streamed(encoded, [cut])):
         assert out is not None
-        assert (b'name="__VIEWSTATE"' in out) is tokens
-        assert (b'name="__EVENTVALIDATION"' in out) is tokens
-    assert ("formaction leaves the origin" in caplog.text) is not tokens
+        assert b'name="__EVENTTARGET"' in out
+        assert b'name="__VIEWSTATE"' not in out
+        assert b'name="__EVENTVALIDATION"' not in out
+    assert "post form #1" in caplog.text
+    assert "gets no tokens" in caplog.text
+    assert reason in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("document", "path"),
+    [
+        pytest.param('<form method="post"><button type=button formaction="//evil.example/">'
+                     "</form>", "/cart/view", id="plain-button-ignored"),
+        pytest.param('<form method="post"><input type=" submit" formaction="//evil.example/">'
+                     "</form>", "/cart/view", id="invalid-input-type-is-text"),
+        pytest.param('<form method="post"><button type=reset formmethod=get></form>',
+                     "/cart/view", id="reset-button-ignored"),
+        pytest.param('<form method="post"><button formaction="/elsewhere"></form>', "/cart/view",
+                     id="same-origin-formaction"),
+        pytest.param('<form method="post"><button formaction=""></form>', "/cart/view",
+                     id="empty-formaction-is-the-page"),
+        pytest.param('<form method="post"><button formmethod="POST"><button formmethod=dialog>'
+                     "</form>", "/cart/view", id="formmethod-post-or-dialog"),
+        pytest.param('<form method="post"><button formtarget="_blank"></form>', "/cart/view",
+                     id="formtarget-irrelevant"),
+        pytest.param(f'<base href="{EVIL}"><form method="post"></form>', "/cart/view",
+                     id="off-origin-base-empty-action-is-the-page"),
+        pytest.param(f'<base href="{EVIL}"><form method="post" action=""><button formaction="">'
+                     "</form>", "/cart/view", id="off-origin-base-empty-action-and-formaction"),
+        pytest.param(f'<base href="{EVIL}"><form method="post" action="http://shop.example/p">'
+                     "</form>", "/p", id="off-origin-base-absolute-action"),
+        pytest.param('<base href="/shop/"><form method="post" action="save"></form>', "/shop/save",
+                     id="same-origin-base-binds-the-resolved-path"),
+        pytest.param('<base href="http://shop.example/a/b"><form method="post" action="../c">'
+                     "</form>", "/c", id="same-origin-absolute-base"),
+        pytest.param('<form method="post" action="save"></form><base href="/shop/">',
+                     "/shop/save", id="same-origin-base-after-the-form"),
+        pytest.param('<base target="_top"><form method="post" action="save"></form>', "/cart/save",
+                     id="base-without-href-ignored"),
+        pytest.param(f'<!-- <base href="{EVIL}"> --><script>"<base href={EVIL}>"</script>'
+                     '<form method="post" action="save"></form>', "/cart/save",
+                     id="base-in-comment-or-script-is-text"),
+        pytest.param(f'<form id="f1" method="post"></form><button form="f2" formaction="{EVIL}">',
+                     "/cart/view", id="form-attribute-naming-another-form"),
+        pytest.param('<form id="f1" method="post"></form><button form="f1">', "/cart/view",
+                     id="form-attribute-plain-submit"),
+        pytest.param('<form id="f1" method="post"></form><button form="f1" formaction="/x">',
+                     "/cart/view", id="form-attribute-same-origin-formaction"),
+        pytest.param(f'<form id="f1" method="post"></form><button type=button form="f1" '
+                     f'formaction="{EVIL}">', "/cart/view", id="form-attribute-plain-button"),
+        pytest.param(f'<form id="f1" method="post"></form><input form="f1" formaction="{EVIL}" '
+                     'name="q">', "/cart/view", id="form-attribute-text-input"),
+        pytest.param(f'<form method="post"></form><button formaction="{EVIL}">', "/cart/view",
+                     id="button-after-a-form-without-id"),
+        pytest.param('<form method="post" class="form-horizontal"><p class="form-group">'
+                     '<input class="form-control" name="x"></form>', "/cart/view",
+                     id="form-words-in-classes"),
+        pytest.param('<noscript><p>Please enable JavaScript</p><base target=_top></noscript>'
+                     '<form method="post" action="s"></form>', "/cart/s",
+                     id="noscript-without-base-or-buttons"),
+        pytest.param('<noscript><base href="/shop/"></noscript><form method="post" action="s">'
+                     "</form>", "/shop/s", id="same-origin-base-in-noscript"),
+    ],
+)
+def test_tokens_given_when_the_page_keeps_them_home(
+    document: str, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    encoded = document.encode()
+    cut = encoded.index(b"<form") + 8
+    for out in (run(document), streamed(encoded, []), streamed(encoded, [cut])):
+        assert out is not None
+        assert out.count(b'name="__VIEWSTATE" id="__VIEWSTATE" value="VS"') == 1
+        assert b'name="__EVENTVALIDATION"' in out
+    editor = rewriter()
+    editor.rewrite(encoded)
+    assert [form.action_path for form in editor.forms] == [path]
+    assert not editor.forms[0].posts_elsewhere
+    assert "tokens" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "late",
+    [
+        pytest.param(f'<base href="{EVIL}">', id="base"),
+        pytest.param(f'<button form="f1" formaction="{EVIL}">Go</button>', id="form-attribute"),
+        pytest.param('<input type="image" form="f1" formmethod="get">', id="form-attribute-get"),
+    ],
+)
+def test_streamed_form_sent_before_a_later_piece_redirects_it(
+    late: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Tokens that left in an earlier piece cannot be taken back: the log says so; forms
+    after it are judged with what came."""
+    first = b'<form id="f1" method="post" action="save"><a data-postback="x"></a></form>'
+    second = (late + '<form id="f1" method="post" action="save"></form>').encode()
+    editor = rewriter()
+    out = editor.feed(first) + editor.feed(second) + editor.finish()
+    assert out.count(b'name="__VIEWSTATE"') == 1  # the first form's, sent with the first piece
+    assert [form.posts_elsewhere for form in editor.forms] == [False, True]
+    assert "post form #1 id='f1' (posting to /cart/save): its tokens were sent in an earlier" \
+        " piece" in caplog.text
+    assert "cannot be taken back" in caplog.text
+    assert "post form #2 id='f1' (posting to /cart/save) gets no tokens" in caplog.text
+
+
+def test_base_url_resolves_against_the_page() -> None:
+    assert base_url("/shop/", PAGE_URL) == "http://shop.example/shop/"
+    assert base_url(" //evil.example/\t", PAGE_URL) == "http://evil.example/"
+    assert base_url("", PAGE_URL) == PAGE_URL
+    assert action_path("save", PAGE_URL, "http://shop.example/shop/") == "/shop/save"
+    assert action_path("", PAGE_URL, EVIL) == "/cart/view"
+    assert action_path("save", PAGE_URL, EVIL) is None
+
+
+# -- linear streaming -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("opening", "closing"),
+    [
+        pytest.param(b"<script>", b"</script>", id="inline-script"),
+        pytest.param(b"<script><!--<script>", b"</script>--></script>", id="script-escaped"),
+        pytest.param(b"<textarea>", b"</textarea>", id="textarea"),
+        pytest.param(b"<!--", b"-->", id="comment"),
+    ],
+)
+def test_long_raw_text_streamed_keeps_a_few_bytes(opening: bytes, closing: bytes) -> None:
+    """A page whose pieces end inside a long inline script (or other raw text) is not read
+    again from its start tag with each piece: the rewriter keeps a few bytes between pieces."""
+    body = b"if (a < b && c--) { s = '</scrip' + '<!-' + x; }\n" * 20_000  # 1 MB
+    document = (b'<html><head></head><body><form method="post"><a data-postback="x"></a>'
+                + opening + body + closing + b"</form></body></html>")
+    editor = rewriter()
+    out = []
+    for start in range(0, len(document), 8192):
+        out.append(editor.feed(document[start:start + 8192]))
+        assert len(editor._kept) <= 10
+    out.append(editor.finish())
+    assert b"".join(out) == streamed(document, [8192])  # (the same as in two pieces)
+    assert INSERTED.sub(b"", b"".join(out)) == document
+
+
+def test_long_tag_streamed_grows_one_buffer() -> None:
+    """A tag still open when a piece ends is kept whole (its attributes are needed), in one
+    buffer that the next pieces are added to: no copy of it per piece."""
+    tag = b'<form method="post" data-big="' + b"v" * 200_000 + b'">'
+    document = b"<p>" + tag + b'<a data-postback="x"></a></form>'
+    editor = rewriter()
+    out, buffers = [], []
+    for start in range(0, len(document), 8192):
+        out.append(editor.feed(document[start:start + 8192]))
+        if start > 0 and start + 8192 < 3 + len(tag):  # the form tag is still open
+            buffers.append(editor._kept)
+            assert out[-1] == b""
+    out.append(editor.finish())
+    assert len(buffers) > 20
+    assert all(buffer is buffers[0] for buffer in buffers)
+    assert out[0] == b"<p>"
+    assert b"".join(out) == rewriter().rewrite(document)
+
+
+@pytest.mark.parametrize("step", [1, 3, 7])
+def test_noscript_read_in_pieces(step: int, caplog: pytest.LogCaptureFixture) -> None:
+    """A <noscript> cut anywhere is read as a whole: its <base> still counts."""
+    document = (f'<html><head><noscript><link rel=x><base href="{EVIL}"><style>p{{}}</style>'
+                '</noscript></head><body><form method="post" action="save"></form>').encode()
+    out = streamed(document, list(range(step, len(document), step)))
+    assert b'name="__EVENTTARGET"' in out
+    assert b'name="__VIEWSTATE"' not in out
+    assert "leaves the origin" in caplog.text

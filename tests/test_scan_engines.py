@@ -63,6 +63,10 @@ _POSTBACK_FRAGMENTS = st.sampled_from([
     '<div id="__VIEWSTATE">', "<p id=__main class=a__b>", "<p class=card__title>",
     "<p title=postback>", "</a data-postback=x>", "<script>'<a data-postback=s>'</script>",
     "<a data-postback=é data-postback-argument=\xe9>",
+    "<base href=/x/>", '<base target=_top href="//evil.example/">',
+    "<button form=f1 formaction=//evil>", "<input type=image FORMMETHOD=get>",
+    "<p class=form-control id=a>", '<p form="">', "<form id=f1 method=post>",
+    "<button formmethod=get data-postback=g>",
 ])
 _DOCUMENTS = st.lists(st.one_of(_FRAGMENTS, _POSTBACK_FRAGMENTS), max_size=16).map("".join)
 _CUTS = st.lists(st.integers(0, 300), max_size=6)
@@ -85,7 +89,7 @@ def test_postback_scanner_engines_agree_on_generated_documents(
     document: str, cuts: list[int], encoding: str
 ) -> None:
     encoded = document.encode(encoding, "replace")
-    _both(lambda engine: PostbackScanner(encoding=encoding, names=("form", "head"),
+    _both(lambda engine: PostbackScanner(encoding=encoding, names=("form", "head", "base"),
                                          engine=engine), encoded, cuts)
 
 
@@ -200,6 +204,12 @@ def _postback_items(engine: str, document: bytes) -> list[Any]:
             id="ids-beginning-with-two-underscores",
         ),
         pytest.param(b"</a data-postback=x><p title=postback>", [], id="no-pairs"),
+        pytest.param(
+            b"<button form=f1><input FormMethod=get><i formaction=x data-postback=i>"
+            b"<p class=form-control id=form><p data-form=x><div form>",
+            ["button", "input", {"i": [""]}, "i", "div"],
+            id="form-formaction-formmethod-attributes",
+        ),
     ],
 )
 def test_postback_scanner(engine: str, document: bytes, expected: list[Any]) -> None:
@@ -228,3 +238,111 @@ def test_pairs_of_a_raw_text_start_tag_are_counted_once_when_streamed(engine: st
     first, decided = scanner.scan(document[: document.index(b"ab") + 1], final=False)
     rest, _ = scanner.scan(document[decided:], final=True)
     assert [item for item in first + rest if isinstance(item, dict)] == [{"t": [""]}]
+
+
+# --------------------------------------------------------------------------- linear streaming
+
+# Raw text of every kind, its escaped states, comments, CDATA and open tags, with their ends
+# and near-misses cut anywhere: whole or in pieces, both engines give the same items.
+_RAW_FRAGMENTS = st.sampled_from([
+    "<script>", "<SCRIPT type=x>", "</script>", "</script ", "</SCRIPT/>", "</scrip", "t>",
+    "<script", "<!--", "<!-", "-->", "--!>", "--", "-", "<", "/", ">", "x", " ", "\n",
+    "<style>", "</style>", "<textarea>", "</textarea>", "<title>", "</title>", "<xmp>",
+    "</xmp>", "<noscript>", "</noscript>", "<iframe>", "</iframe>", "<svg>", "</svg>",
+    "<![CDATA[", "]]>", "]", "<!x", "<?", "</3", "<!DOCTYPE", "<p a='", "<p a=\"", "'", '"',
+    "=", "<p", "</p", " a=b", " c='>'", "/>", "<a data-postback=r>", "<form method=post>",
+    "</form>", "<select>", "<math><mi>",
+])
+_RAW_DOCUMENTS = st.lists(_RAW_FRAGMENTS, max_size=30).map("".join)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_RAW_DOCUMENTS, st.lists(st.integers(0, 150), max_size=12))
+def test_pieces_cut_inside_raw_text_comments_and_tags(document: str, cuts: list[int]) -> None:
+    """Whole or cut anywhere (inside script data, its escaped states, RCDATA, RAWTEXT, a
+    comment, CDATA or a tag): the same items on each engine, and the engines agree."""
+    encoded = document.encode()
+    for make in (lambda engine: TagScanner(engine=engine),
+                 lambda engine: PostbackScanner(names=("form", "head", "base"), engine=engine)):
+        _both(make, encoded, cuts)
+        for engine in html_scan.ENGINES:
+            assert _scan(make(engine), encoded, cuts)[0] == _scan(make(engine), encoded, [])[0]
+
+
+_LONG = b"a < b && c -- d ] ] '</scrip' + '<scrip' + \"</styl\" <!- \n"  # no end in it
+
+
+@pytest.mark.parametrize(
+    ("opening", "closing"),
+    [
+        pytest.param(b"<script>", b"</script>", id="script-data"),
+        pytest.param(b"<script><!--", b"--></script>", id="script-escaped"),
+        pytest.param(b"<script><!--<script>", b"</script>--></script>", id="script-double-escaped"),
+        pytest.param(b"<style>", b"</style>", id="rawtext"),
+        pytest.param(b"<textarea name=t data-autopostback>", b"</textarea>", id="rcdata"),
+        pytest.param(b"<title>", b"</title >", id="rcdata-title"),
+        pytest.param(b"<!--", b"-->", id="comment"),
+        pytest.param(b"<svg><![CDATA[", b"]]></svg>", id="cdata"),
+        pytest.param(b"<?php ", b"?>", id="bogus-comment"),
+    ],
+)
+def test_a_long_construct_streamed_in_pieces_is_read_once(
+    engine: str, opening: bytes, closing: bytes
+) -> None:
+    """The work is counted, not timed: each call gets what the last one left undecided plus
+    the new piece, and what it leaves is at most the few bytes that could begin the end
+    (``</textarea`` cut short): so no byte is given to the engine more than twice."""
+    body = _LONG * (300_000 // len(_LONG))
+    document = b"<form method=post>" + opening + body + closing + b"<a data-postback=z></form>"
+    cuts = list(range(8192, len(document), 8192))
+    scanner = PostbackScanner(names=("form",), engine=engine)
+    given, kept, start = 0, b"", 0
+    for bound in [*cuts, len(document)]:
+        data = kept + document[start:bound]
+        _, decided = scanner.scan(data, final=bound == len(document))
+        given += len(data)
+        kept, start = data[decided:], bound
+        assert len(kept) <= 10  # ("</textarea" is the longest)
+    assert given <= len(document) + 10 * len(cuts)
+    # and the same items as the page scanned whole
+    whole = PostbackScanner(names=("form",), engine=engine)
+    assert _scan(PostbackScanner(names=("form",), engine=engine), document, cuts)[0] == _items(
+        whole.scan(document, final=True)[0], 0)
+
+
+def test_an_open_tag_is_read_on_not_read_again(engine: str) -> None:
+    """A tag still open when a piece ends stays undecided (its bytes are needed whole), but the
+    next calls read on from where the last stopped: bytes already read are not looked at
+    again (here, a quote slipped into them goes unseen: that is what the probe shows)."""
+    scanner = TagScanner(names=("div",), engine=engine)
+    found, decided = scanner.scan(b"<p><div title='" + b"x" * 100, final=False)
+    assert (found, decided) == ([], 3)
+    kept = b"<div title='" + b"x" * 100
+    tampered = kept.replace(b"xxx", b"'>x", 1) + b"y" * 50  # (not what a caller may do)
+    assert scanner.scan(tampered, final=False) == ([], 0)
+    # (the call that completes the tag tokenizes it whole, once: its attributes are needed)
+    honest = TagScanner(names=("div",), engine=engine)
+    honest.scan(b"<p><div title='" + b"x" * 100, final=False)
+    honest.scan(kept + b"y" * 50, final=False)
+    found, decided = honest.scan(kept + b"y" * 50 + b"' b=1>", final=False)
+    assert [(t.name, t.start, t.end, dict(t.attrs)) for t in found] == [
+        ("div", 0, len(kept) + 56, {"title": "x" * 100 + "y" * 50, "b": "1"})]
+    assert decided == len(kept) + 56
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        pytest.param(b"<div title='" + b"v" * 50_000 + b"'>", id="long-quoted-value"),
+        pytest.param(b"<div title=" + b"v" * 50_000 + b">", id="long-unquoted-value"),
+        pytest.param(b"<div" + b" a=1 b" * 10_000 + b">", id="many-attributes"),
+        pytest.param(b"<d" + b"i" * 50_000 + b" x>", id="long-name"),
+        pytest.param(b"</div" + b" \t" * 25_000 + b"/>", id="long-end-tag"),
+        pytest.param(b"<script></script" + b" a='>'" * 10_000 + b">", id="long-raw-end-tag"),
+    ],
+)
+def test_a_long_tag_in_pieces_gives_the_tag_once(engine: str, tag: bytes) -> None:
+    document = b"<p>" + tag + b"<form>"
+    cuts = list(range(1, len(document), 997))
+    assert _scan(TagScanner(engine=engine), document, cuts)[0] == _scan(
+        TagScanner(engine=engine), document, [])[0]
