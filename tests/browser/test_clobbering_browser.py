@@ -23,6 +23,7 @@ import pytest
 from postback_middleware import PostbackMiddleware
 
 from ..conftest import new_key
+from .assertions import expect
 
 pytestmark = pytest.mark.browser
 
@@ -122,11 +123,6 @@ def page(browser_page: Any, server: tuple[ClobberApp, str], app: ClobberApp) -> 
     browser_page.goto(server[1] + "/")
     return browser_page
 
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect  # without it the tests skip
-
-    return playwright_expect(locator)
 
 
 def click(page: Any, selector: str) -> None:

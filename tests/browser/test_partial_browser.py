@@ -28,6 +28,7 @@ import pytest
 from postback_middleware import PostbackMiddleware
 
 from ..conftest import new_key
+from .assertions import expect
 
 pytestmark = pytest.mark.browser
 
@@ -198,11 +199,6 @@ def page(browser_page: Any, server: tuple[OrdersApp, str], app: OrdersApp) -> An
     )
     return browser_page
 
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect  # without it the tests skip
-
-    return playwright_expect(locator)
 
 
 def loaded_at(page: Any) -> float:

@@ -25,6 +25,7 @@ import pytest
 from postback_middleware import PostbackMiddleware
 
 from ..conftest import new_key
+from .assertions import expect
 
 pytestmark = pytest.mark.browser
 
@@ -121,11 +122,6 @@ def page(browser_page: Any, server: tuple[FilesApp, str], app: FilesApp) -> Any:
     browser_page.goto(server[1] + "/files")
     return browser_page
 
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect  # without it the tests skip
-
-    return playwright_expect(locator)
 
 
 def cookie_names(page: Any) -> set[str]:
