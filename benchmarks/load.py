@@ -56,7 +56,7 @@ EXAMPLES = ROOT / "examples"
 DEMO_INI = EXAMPLES / "demo.ini"
 HOST = "127.0.0.1"
 HIDDEN = re.compile(r'<input type="hidden" name="(__\w+)" id="\1" value="([^"]*)"')
-PAGE_MARK = '<form method="post" id="orders">'
+PAGE_MARK = '<form method="post" id="orders" data-callbacks="CallServer">'
 CALLBACK_RESULT = "Calling server was successful. The passed argument was "
 RESULT_PREFIX = "@@RESULT@@"
 
@@ -67,7 +67,8 @@ LUA_TEMPLATE = r"""
 local method = "{method}"
 local bodies = {{ {bodies} }}
 local must = {{ {must} }}
-local headers = {{ ["Content-Type"] = "application/x-www-form-urlencoded" }}
+local headers = {{ ["Content-Type"] = "application/x-www-form-urlencoded",
+                  ["Cookie"] = {cookie} }}
 local threads = {{}}
 local counter = 1
 ok, non2xx, s4xx, s5xx, badbody = 0, 0, 0, 0, 0
@@ -78,7 +79,7 @@ end
 
 function request()
   if method == "GET" then
-    return wrk.format("GET", "/")
+    return wrk.format("GET", "/", {{ ["Cookie"] = {cookie} }})
   end
   local body = bodies[counter]
   counter = counter % #bodies + 1
@@ -135,6 +136,7 @@ class Kind:
 
     def lua(self) -> str:
         return LUA_TEMPLATE.format(
+            cookie=lua_string(BROWSER["cookie"]),
             method=self.method,
             bodies=", ".join(lua_string(b) for b in self.bodies),
             must=", ".join(lua_string(m) for m in self.must),
@@ -265,12 +267,22 @@ def wait_ready(server: Server, timeout: float = 30.0) -> None:
     raise RuntimeError(f"gunicorn ({server.label}) not ready after {timeout} s")
 
 
+# The one browser every request comes from: tokens are bound to its cookie (the middleware's,
+# set by the first page; see postback_middleware.csrf).
+BROWSER = {"cookie": ""}
+
+
 def fetch(port: int, method: str, path: str, body: str | None = None) -> tuple[int, str]:
     conn = http.client.HTTPConnection(HOST, port, timeout=10)
     try:
         headers = {"Content-Type": "application/x-www-form-urlencoded"} if body else {}
+        if BROWSER["cookie"]:
+            headers["Cookie"] = BROWSER["cookie"]
         conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()
+        set_cookie = response.getheader("Set-Cookie")
+        if set_cookie:
+            BROWSER["cookie"] = set_cookie.split(";")[0]
         return response.status, response.read().decode("utf-8", "replace")
     finally:
         conn.close()

@@ -161,7 +161,7 @@ def field_part(boundary: str, name: str, value: str) -> bytes:
 
 
 def upload(
-    port: int, fields: dict[str, str], size: int, chunk_size: int, seed: bytes
+    port: int, fields: dict[str, str], cookie: str, size: int, chunk_size: int, seed: bytes
 ) -> tuple[dict[str, Any], str, float]:
     """Stream one upload; return the server's JSON answer, the client's SHA-256 and seconds."""
     boundary = "----upload" + uuid.uuid4().hex
@@ -177,6 +177,7 @@ def upload(
     try:
         conn.putrequest("POST", "/")
         conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+        conn.putheader("Cookie", cookie)  # the browser the tokens were issued to
         conn.putheader("Content-Length", str(len(head) + size + len(tail)))
         conn.endheaders()
         conn.send(head)
@@ -194,17 +195,21 @@ def upload(
     return json.loads(text), digest.hexdigest(), elapsed
 
 
-def get_fields(port: int) -> dict[str, str]:
+def get_fields(port: int) -> tuple[dict[str, str], str]:
+    """The page's fields, and the cookie of the browser its tokens are bound to."""
     conn = http.client.HTTPConnection(HOST, port, timeout=30)
     try:
         conn.request("GET", "/")
-        page = conn.getresponse().read().decode()
+        response = conn.getresponse()
+        cookie = (response.getheader("Set-Cookie") or "").split(";")[0]
+        page = response.read().decode()
     finally:
         conn.close()
     fields = {name: html.unescape(value) for name, value in HIDDEN.findall(page)}
     if "__VIEWSTATE" not in fields or "__EVENTVALIDATION" not in fields:
         raise RuntimeError(f"no tokens in the page: {page[:500]}")
-    return {"note": "hello", **fields, "__EVENTTARGET": "upload", "__EVENTARGUMENT": ""}
+    fields = {"note": "hello", **fields, "__EVENTTARGET": "upload", "__EVENTARGUMENT": ""}
+    return fields, cookie
 
 
 def proc_status(pid: int, field: str) -> int:
@@ -283,13 +288,14 @@ def main() -> int:
     seed = b"postback-upload-benchmark"
     process, port = start_server(max_body)
     try:
-        fields = get_fields(port)
-        warm, _, _ = upload(port, fields, 4 * MIB, args.chunk_kb * 1024, b"warm-up")
+        fields, cookie = get_fields(port)
+        warm, _, _ = upload(port, fields, cookie, 4 * MIB, args.chunk_kb * 1024, b"warm-up")
         print(f"warm-up: 4 MiB upload answered size {warm['size']}")
         Path(f"/proc/{process.pid}/clear_refs").write_text("5")  # reset VmHWM to VmRSS
         baseline = proc_status(process.pid, "VmRSS")
         with RssPoller(process.pid) as poller:
-            answer, client_sha, elapsed = upload(port, fields, size, args.chunk_kb * 1024, seed)
+            answer, client_sha, elapsed = upload(port, fields, cookie, size,
+                                                 args.chunk_kb * 1024, seed)
         peak_hwm = proc_status(process.pid, "VmHWM")
     finally:
         stop_server(process)
