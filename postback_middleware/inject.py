@@ -165,7 +165,7 @@ class PostForm:
     def describe(self) -> str:
         """How the log names it."""
         named = f" id={self.id!r}" if self.id else ""
-        return f"post form #{self.number}{named} (posting to {self.action_path})"
+        return f"post form #{self.number}{named} (posting to {self.action_path!r})"
 
     @property
     def pairs(self) -> dict[str, list[str]]:

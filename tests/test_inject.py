@@ -449,10 +449,10 @@ def test_streamed_form_sent_before_a_later_piece_redirects_it(
     out = editor.feed(first) + editor.feed(second) + editor.finish()
     assert out.count(b'name="__VIEWSTATE"') == 1  # the first form's, sent with the first piece
     assert [form.posts_elsewhere for form in editor.forms] == [False, True]
-    assert "post form #1 id='f1' (posting to /cart/save): its tokens were sent in an earlier" \
+    assert "post form #1 id='f1' (posting to '/cart/save'): its tokens were sent in an earlier" \
         " piece" in caplog.text
     assert "cannot be taken back" in caplog.text
-    assert "post form #2 id='f1' (posting to /cart/save) gets no tokens" in caplog.text
+    assert "post form #2 id='f1' (posting to '/cart/save') gets no tokens" in caplog.text
 
 
 def test_base_url_resolves_against_the_page() -> None:
