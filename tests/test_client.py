@@ -113,7 +113,7 @@ def test_form_methods_and_properties_are_never_looked_up_on_a_form() -> None:
     """A control named like the property shadows it: everything goes through the prototypes."""
     names = ("querySelector|getAttribute|hasAttribute|setAttribute|removeAttribute|closest|"
              "contains|insertBefore|submit|onsubmit|action|enctype|method|target|elements|"
-             "isConnected|firstChild|childNodes|innerHTML|id|focus")
+             "isConnected|firstChild|childNodes|innerHTML|id|focus|requestSubmit")
     for variable in ("form", "theForm", "p", "el", "active"):
         found = re.findall(rf"(?<![\w.]){variable}\.({names})\b(?!\s*=[^=])", _CODE)
         assert found == [], (variable, found)

@@ -7,10 +7,8 @@
 var FP = HTMLFormElement.prototype, EP = Element.prototype, NP = Node.prototype;
 var HP = HTMLElement.prototype, each = Array.prototype.forEach;
 
-/* Clobbering: in a form, <input name="action"> shadows form.action, name="submit" form.submit,
- * name="querySelector" form.querySelector, and so on for every property and method. So a
- * form's (or any element's that may be a form) properties are read through the prototypes'
- * getters, and its methods called from the prototypes, never looked up on the element. */
+/* Clobbering: <input name="action"> shadows form.action, and so for every property and method:
+ * a form's properties are read through the prototypes' getters, its methods called from them. */
 function prop(obj, name) { // obj[name], as the prototypes define it; an own property is skipped
   for (var p = Object.getPrototypeOf(obj); p; p = Object.getPrototypeOf(p)) {
     var d = Object.getOwnPropertyDescriptor(p, name);
@@ -40,7 +38,6 @@ function setEvent(form, target, argument) {
   setField(form, "__EVENTARGUMENT", argument);
 }
 
-// theForm: the first form that received the postback fields.
 var theForm = window.theForm = Array.prototype.filter.call(document.forms, isPostForm)[0];
 
 // An element posts its own form if that is a postback form, else theForm.
@@ -54,8 +51,8 @@ function formOf(el) {
 var submitting = new WeakSet(); // forms being submitted: a double click posts once
 // Released after a while, for answers that do not replace the page (a download, a 204).
 var GUARD_MS = 4000;
-function markSubmitting(form) { // (a form posting to another window leaves us here)
-  var target = prop(form, "target");
+function markSubmitting(form, s) { // (a form posting to another window leaves us here)
+  var target = how(form, s, "Target");
   if (target && target !== "_self") return;
   submitting.add(form);
   setTimeout(function () { submitting.delete(form); }, GUARD_MS);
@@ -70,6 +67,29 @@ function saveScroll(form) {
   if (last) last.value = active && active !== document.body && prop(active, "id") || "";
 }
 
+/* Tokens go only to this origin, by POST: each submission is checked in the final DOM (a streamed
+ * page may bring a <base> or a formaction/formmethod button after they were sent). */
+function away(url) {
+  try { return new URL(url).origin !== location.origin; } catch (x) { return true; }
+}
+function able(t, on) { t.forEach(function (el) { el.disabled = !on; }); }
+function how(form, s, N) { // the submitter s's formN if it has that attribute, else form's n
+  var n = N.toLowerCase();
+  return s && hasAttr(s, "form" + n) ? prop(s, "form" + N) : prop(form, n);
+}
+function withhold(form, s) { // a disabled control is not sent
+  if (!away(how(form, s, "Action")) && /^(post|dialog)$/.test(how(form, s, "Method"))) return;
+  var t = [].filter.call(prop(form, "elements"), function (el) {
+    return /^__(VIEWSTATE|EVENTVALIDATION)$/.test(el.name) && !el.disabled;
+  });
+  if (t.length) console.warn("postback: tokens withheld from a form sent away");
+  able(t); setTimeout(able, 0, t, 1); // (formtarget=_blank: the page stays)
+}
+function send(form) {
+  markSubmitting(form); withhold(form, null);
+  FP.submit.call(form); // <input name="submit"> would shadow form.submit
+}
+
 function doPostBack(target, argument, form, panels) {
   form = form || window.theForm;
   if (!form || submitting.has(form)) return;
@@ -82,8 +102,7 @@ function doPostBack(target, argument, form, panels) {
   if (panels && !(frame && frame !== "_self") && sendsUtf8(form)) {
     return partial(form, panels);
   }
-  markSubmitting(form);
-  FP.submit.call(form); // <input name="submit"> would shadow form.submit
+  send(form);
 }
 window.__doPostBack = function (target, argument) {
   doPostBack(target, argument, window.theForm);
@@ -105,7 +124,6 @@ function activate(e, el) {
   }
 }
 
-// Listeners on document: elements added later work too.
 document.addEventListener("click", function (e) {
   var el = isElement(e.target) && closest(e.target, "[data-postback]");
   if (el && !e.defaultPrevented) activate(e, el);
@@ -133,11 +151,11 @@ document.addEventListener("change", function (e) {
 document.addEventListener("submit", function (e) {
   if (!isPostForm(e.target)) return;
   if (submitting.has(e.target)) e.preventDefault();
-  else saveScroll(e.target);
+  else { saveScroll(e.target); withhold(e.target, e.submitter); }
 }, true);
 // ...and on window after them: not cancelled means submitting.
 addEventListener("submit", function (e) {
-  if (isPostForm(e.target) && !e.defaultPrevented) markSubmitting(e.target);
+  if (isPostForm(e.target) && !e.defaultPrevented) markSubmitting(e.target, e.submitter);
 });
 
 // Back/forward cache: the page is live again.
@@ -209,9 +227,10 @@ function partial(form, ids) {
     return mine.length === ids.length;
   }
   digests(have).then(function (groups) {
-    var headers = { "X-Postback-Panels": ids.join(" ") };
+    var url = prop(form, "action"), headers = { "X-Postback-Panels": ids.join(" ") };
     if (groups) headers["X-Postback-Children"] = groups;
-    return fetch(prop(form, "action"), {
+    if (away(url)) throw url; // posted the ordinary way (below)
+    return fetch(url, {
       method: "POST", credentials: "same-origin", headers: headers,
       body: /multipart/i.test(prop(form, "enctype")) ? data : query
     });
@@ -237,19 +256,15 @@ function partial(form, ids) {
   }, function () { // nothing reached the server: post the ordinary way
     if (!done()) return;
     setEvent(form, event[0], event[1]);
-    markSubmitting(form);
-    FP.submit.call(form);
+    send(form);
   }).catch(reload);
 }
 
-/* An answer that is not panels ends as the full postback would have ended. The middleware
- * decides: plain HTML ("fallback") is written into this document; anything else (a file, an
- * SVG, a PDF, a page with a CSP of its own...) is "replay": the answer's status, headers and
- * body, signed for a minute, that we submit in a form of our own, enctype text/plain, to the
- * very URL of the postback. The middleware answers that with the stored response, the app is
- * not called again, and the browser handles it natively: it downloads an attachment, shows a
- * PDF, applies a CSP sandbox. Too large to replay: "download", saved as a file. An answer is
- * never shown through a blob: URL or written into this page unless it is plain HTML. */
+/* An answer that is not panels ends as a full postback would. Plain HTML ("fallback") is written
+ * here; anything else (a file, SVG, PDF, a page with its own CSP) is "replay": the answer, signed
+ * for a minute, that we post (text/plain) to the postback's URL; the middleware answers with the
+ * stored response (the app is not called) and the browser handles it natively. Too large to
+ * replay: "download", saved as a file. Never a blob: page. */
 var REPLAY_FIELD = "__POSTBACKREPLAY";
 function replay(action, token, body) {
   var f = document.createElement("form"); // no named children yet: its properties are its own
@@ -405,9 +420,11 @@ window.WebForm_DoCallback = function (eventTarget, eventArgument, eventCallback,
     "&__CALLBACKPARAM=" + encodeURIComponent(eventArgument) +
     (ev ? "&__EVENTVALIDATION=" + encodeURIComponent(ev.value) : "");
   var cb = { success: eventCallback, context: context, error: errorCallback };
-  var xhr = new XMLHttpRequest();
+  var xhr = new XMLHttpRequest(), url = form ? prop(form, "action") : location.href;
+  if (away(url)) return typeof errorCallback === "function" &&
+    errorCallback("Callback failed: another origin", context);
   if (!useAsync) pendingSync = cb;
-  xhr.open("POST", (form ? prop(form, "action") : location.href).split("#")[0]);
+  xhr.open("POST", url.split("#")[0]);
   xhr.setRequestHeader("Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
   xhr.onloadend = function () {
     if (!useAsync) {

