@@ -47,9 +47,6 @@ DIGEST_BYTES = 6  # 12,000 pairs of any shape fit the default max_state_size of 
 _DIGITS = "0123456789"
 _MAX_DIGITS = 15  # numbers up to 10**15: JSON integers that every parser reads exactly
 _MIN_RUN_GROUP = 2  # a lone numbered argument is cheaper written out
-# Forms whose pairs written out take less JSON than this are written out as they are: grouping
-# into runs costs about a microsecond a pair, and saves little on a small form.
-SMALL_FORM_JSON = 2048
 
 # (target, argument) -> its keyed digest (``TokenSigner.event_digest``; the first
 # DIGEST_BYTES of it are kept).
@@ -85,6 +82,17 @@ def _runs(numbers: Iterable[int]) -> list[int]:
     return flat
 
 
+def written_out(pairs: Mapping[str, Sequence[str]], callbacks: Sequence[str]) -> dict[str, Any]:
+    """The event validation data with every pair written out as it is: no work a pair, for the
+    small forms of most pages (grouping into runs costs about a microsecond a pair)."""
+    data: dict[str, Any] = {}
+    if pairs:
+        data["e"] = pairs  # (plain JSON data, signed at once: no copy needed)
+    if callbacks:
+        data["c"] = sorted(set(callbacks))
+    return data
+
+
 def encode(
     pairs: Mapping[str, Sequence[str]],
     callbacks: Sequence[str],
@@ -92,18 +100,12 @@ def encode(
     digest: Digester,
     all_digests: bool = False,
 ) -> dict[str, Any]:
-    """The event validation data for a form's pairs and callbacks.
+    """The event validation data for a form's pairs and callbacks, compact (runs, digests).
 
     ``all_digests``: write every pair that is not in a run as a digest (the compact form used
     when the written-out one does not fit).
     """
     data: dict[str, Any] = {}
-    if not all_digests and _written_out_size(pairs) <= SMALL_FORM_JSON:
-        if pairs:
-            data["e"] = pairs  # (plain JSON data, signed at once: no copy needed)
-        if callbacks:
-            data["c"] = sorted(set(callbacks))
-        return data
     exact: dict[str, list[str]] = {}
     numbered: dict[str, dict[str, list[int]]] = {}
     digests: list[bytes] = []
@@ -142,13 +144,6 @@ def encode(
     if callbacks:
         data["c"] = sorted(set(callbacks))
     return data
-
-
-def _written_out_size(pairs: Mapping[str, Sequence[str]]) -> int:
-    """About the JSON size of the pairs written out (a long value makes it large, so a small
-    form never holds one)."""
-    return sum(len(target) + 6 + sum(map(len, arguments)) + 3 * len(arguments)
-               for target, arguments in pairs.items())
 
 
 def _numbered_targets(

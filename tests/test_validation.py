@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from unittest import mock
 
 import pytest
 import webtest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from postback_middleware import PostbackMiddleware, Registry, validation
+from postback_middleware import PostbackMiddleware, Registry
 from postback_middleware.tokens import TokenSigner
 from postback_middleware.validation import (
     DIGEST_BYTES,
@@ -19,6 +18,7 @@ from postback_middleware.validation import (
     Offered,
     encode,
     split_number,
+    written_out,
 )
 
 from .conftest import RecordingApp, hidden_fields, new_key
@@ -65,15 +65,13 @@ def test_split_number(argument: str, split: tuple[str, int] | None) -> None:
                      id="lone-numbers-written-out"),
     ],
 )
-def test_encoding(pairs: dict[str, list[str]], data: dict[str, object],
-                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(validation, "SMALL_FORM_JSON", 0)  # as for a large form
+def test_encoding(pairs: dict[str, list[str]], data: dict[str, object]) -> None:
     assert encode(pairs, (), digest=DIGEST) == data
 
 
 def test_a_small_form_is_written_out_as_it_is() -> None:
     pairs = {"grid": [f"Delete${n}" for n in range(5)], "sort": [""]}
-    assert encode(pairs, (), digest=DIGEST) == {"e": pairs}
+    assert written_out(pairs, ("B", "A", "B")) == {"e": pairs, "c": ["A", "B"]}
 
 
 def test_long_values_travel_as_digests() -> None:
@@ -120,12 +118,13 @@ pairs_strategy = st.dictionaries(
 
 @settings(max_examples=300, deadline=None)
 @given(pairs=pairs_strategy, probe=st.tuples(st.text(max_size=80), st.text(max_size=80)),
-       all_digests=st.booleans(), small_form=st.sampled_from([0, validation.SMALL_FORM_JSON]))
+       encoding=st.sampled_from(["written-out", "compact", "all-digests"]))
 def test_exactly_the_offered_pairs_are_allowed(pairs: dict[str, list[str]],
-                                               probe: tuple[str, str],
-                                               all_digests: bool, small_form: int) -> None:
-    with mock.patch.object(validation, "SMALL_FORM_JSON", small_form):
-        check = offered(pairs, all_digests=all_digests)
+                                               probe: tuple[str, str], encoding: str) -> None:
+    if encoding == "written-out":
+        check = Offered(written_out(pairs, ()), digest=DIGEST)
+    else:
+        check = offered(pairs, all_digests=encoding == "all-digests")
     for target, arguments in pairs.items():
         for argument in arguments:
             assert check.allows_event(target, argument)
@@ -215,8 +214,7 @@ def test_many_distinct_pairs_fall_back_to_digests() -> None:
     assert ran == [f"{1499:x}-{1499 * 7919:x}z"]
 
 
-def test_arguments_up_to_the_limit_are_written_out(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(validation, "SMALL_FORM_JSON", 0)  # as in a large form
+def test_arguments_up_to_the_limit_are_written_out() -> None:
     data = encode({"t": ["a" * MAX_EXACT_CHARS, "a" * (MAX_EXACT_CHARS + 1)]}, (), digest=DIGEST)
     assert data["e"] == {"t": ["a" * MAX_EXACT_CHARS]} and "h" in data
 
