@@ -14,9 +14,11 @@ past these two checks, both on with zero configuration:
    allow cookies (:class:`~postback_middleware.errors.CookieMissing`).
 2. **Site checks.** A postback, callback or partial postback is refused when the browser says
    another site sent it: ``Sec-Fetch-Site`` other than ``same-origin`` or ``none`` (a typed
-   URL), or an ``Origin`` header (``null`` included) other than this request's origin, unless
-   that origin is listed in ``trusted_origins``. Browsers without Fetch Metadata still send
-   ``Origin`` on POSTs; a client that sends neither is judged by the binding alone.
+   URL), or an ``Origin`` header other than this request's origin, unless that origin is
+   listed in ``trusted_origins``. ``Origin: null`` is refused too, except beside
+   ``Sec-Fetch-Site: same-origin`` (a page under ``Referrer-Policy: no-referrer`` posting to
+   itself). Browsers without Fetch Metadata still send ``Origin`` on POSTs; a client that
+   sends neither is judged by the binding alone.
 
 The registered postback handlers run before the inner app, so before a framework's own CSRF
 check: these two checks are what keep them from running for a forged request.
@@ -86,14 +88,19 @@ def read_browser(environ: WSGIEnvironment) -> Browser:
 
 
 def _cookie_values(header: str, name: str) -> list[str]:
-    """Every value of cookie ``name`` in a ``Cookie`` header (RFC 6265: ``a=b; c=d``)."""
+    """Every value of cookie ``name`` in a ``Cookie`` header (RFC 6265: ``a=b; c=d``).
+
+    Names are matched byte for byte once RFC 6265's whitespace (space, tab) is trimmed: another
+    host may set a cookie named ``\xa0__Host-postback`` (not ``__Host-`` prefixed, so not held
+    to its rules) that ``str.strip`` would read as ours.
+    """
     if name not in header:
         return []
     values = []
     for pair in header.split(";"):
         key, equals, value = pair.partition("=")
-        if equals and key.strip() == name:
-            values.append(value.strip().strip('"'))
+        if equals and key.strip(" \t") == name:
+            values.append(value.strip(" \t").strip('"'))
     return values
 
 
@@ -103,6 +110,13 @@ Origin = tuple[str, str, int | None]  # (scheme, host, port), default ports made
 def check_site(environ: WSGIEnvironment, trusted_origins: Collection[Origin]) -> None:
     """Refuse a request the browser says another site sent (see the module docstring)."""
     origin = environ.get("HTTP_ORIGIN")
+    site = environ.get("HTTP_SEC_FETCH_SITE")
+    if origin is not None and origin.strip() == "null" and site is not None and (
+        site.strip().lower() == "same-origin"
+    ):
+        # A page under `Referrer-Policy: no-referrer` sends `Origin: null` even to its own
+        # origin; Fetch Metadata still says same-origin, and the binding does the rest.
+        return
     if origin is not None:
         parsed = origin_of(origin.strip())
         if parsed is not None and parsed in trusted_origins:
@@ -115,7 +129,6 @@ def check_site(environ: WSGIEnvironment, trusted_origins: Collection[Origin]) ->
                 "let the server see the scheme and host the browser used (proxy settings) or "
                 "list the origin in trusted_origins"
             )
-    site = environ.get("HTTP_SEC_FETCH_SITE")
     if site is not None and site.strip().lower() not in _ALLOWED_SITES:
         raise CrossSite(f"Sec-Fetch-Site: {site[:40]!r}")
 

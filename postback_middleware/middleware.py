@@ -171,14 +171,20 @@ class PostbackMiddleware:
         return ClosingIterable(response, body_file.close)
 
     def _read_form_post(self, environ: WSGIEnvironment) -> tuple[Any, dict[str, str] | None] | None:
-        """Read a form POST; hand the inner app a clean body. Returns (body file, reserved)."""
-        if environ.get("REQUEST_METHOD") != "POST":
+        """Read a form POST; hand the inner app a clean body. Returns (body file, reserved).
+
+        A form body sent with another method (PUT, PATCH, DELETE, a lower-case ``post``...) is
+        scanned too, since parsers read it as a form: reserved fields there are refused, as
+        no postback comes that way.
+        """
+        method = environ.get("REQUEST_METHOD", "")
+        if method != "POST" and not _has_body(environ):
             return None
         content_type = environ.get("CONTENT_TYPE", "")
         options = self.options
         kind = form_kind(environ)
         if kind is None:
-            if options.require_token and not content_type.strip():
+            if method == "POST" and options.require_token and not content_type.strip():
                 raise Forbidden("form POST (empty Content-Type) without a token")
             return None
         boundary = multipart_boundary(content_type) if kind == "multipart" else ""
@@ -190,8 +196,10 @@ class PostbackMiddleware:
                 scan = scan_multipart(body, length, boundary, max_field_size=options.max_state_size)
             else:
                 scan = scan_urlencoded(body, length, max_field_size=options.max_state_size)
+            if scan.is_postback and method != "POST":
+                raise BadRequest(f"reserved fields in a {method[:20]!r} body")
             values = decode_reserved(scan.reserved) if scan.is_postback else None
-            if values is None and options.require_token:
+            if values is None and options.require_token and method == "POST":
                 raise Forbidden("form POST without a token")
             if scan.is_postback:
                 body, length = assemble(body, scan, spool_threshold=options.spool_threshold)
@@ -468,6 +476,12 @@ def _url_of(*values: str | None) -> str:
     environ = {key: value for key, value in zip(_URL_KEYS, values, strict=True)
                if value is not None}
     return request_uri(environ)
+
+
+def _has_body(environ: WSGIEnvironment) -> bool:
+    """Whether a request (of a method other than POST) says it carries a body."""
+    length = str(environ.get("CONTENT_LENGTH") or "")
+    return (length.isdigit() and int(length) > 0) or "HTTP_TRANSFER_ENCODING" in environ
 
 
 def _refuse_reserved_query(query: str) -> None:

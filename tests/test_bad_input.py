@@ -103,6 +103,7 @@ class Row:
     callback: bool = False  # answered in the callback framing ("e" + message)
     user: str | None = None
     public: str | None = None  # the body, when not the status's generic one
+    method: str = "POST"
 
 
 def form_row(status: int, reason: str, *, environ: dict[str, Any] | None = None,
@@ -395,6 +396,13 @@ ROWS = [
     pytest.param(token_row("not event validation data", vs=lambda c: forge(
         Purpose.VIEWSTATE, claims({})), ev=lambda c: forge(
         Purpose.EVENT_VALIDATION, claims({"delete": ["7"]}))), id="event-validation-old-format"),
+    # -- form bodies of other methods: parsers read them too, no postback comes that way ------
+    *[pytest.param(Row(400, "reserved fields in a", lambda c: urlencoded(c.fields()),
+                       method=method), id=f"reserved-fields-in-a-{method}-body")
+      for method in ("PUT", "PATCH", "DELETE", "post", "OPTIONS")],
+    pytest.param(Row(400, "reserved fields in a", lambda c: multipart(
+        [part("note", "x"), part("__EVENTTARGET", "delete")]), content_type=MULTI,
+        method="PUT"), id="reserved-part-in-a-multipart-put"),
     pytest.param(token_row("not event validation data", vs=lambda c: forge(
         Purpose.VIEWSTATE, claims({})), ev=lambda c: forge(
         Purpose.EVENT_VALIDATION, claims({"h": "not base64!"}))), id="event-digests-garbled"),
@@ -435,7 +443,7 @@ def test_bad_request(row: Row, ctx: Ctx, caplog: pytest.LogCaptureFixture) -> No
     app = PostbackMiddleware(inner, secret_keys=[KEY], registry=registry,
                              max_body_size=MAX_BODY, max_state_size=MAX_STATE,
                              user_key=lambda environ: environ.get("HTTP_X_USER"))
-    request = Request.blank(row.path, method="POST", body=row.body(ctx),
+    request = Request.blank(row.path, method=row.method, body=row.body(ctx),
                             content_type=row.content_type, headers={"Cookie": BROWSER_COOKIE})
     if row.user:
         request.environ["HTTP_X_USER"] = row.user

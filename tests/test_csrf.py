@@ -191,6 +191,12 @@ TRUSTED = {parse_origin("https://admin.example")}
         pytest.param({"Origin": "http://shop.example:8081"}, True, id="other-port"),
         pytest.param({"Origin": "https://shop.example:8080"}, True, id="other-scheme"),
         pytest.param({"Origin": "null"}, True, id="null-origin-sandboxed-frame"),
+        pytest.param({"Origin": "null", "Sec-Fetch-Site": "same-origin"}, False,
+                     id="null-origin-of-a-no-referrer-page-posting-to-itself"),
+        pytest.param({"Origin": "null", "Sec-Fetch-Site": "cross-site"}, True,
+                     id="null-origin-cross-site"),
+        pytest.param({"Origin": "null", "Sec-Fetch-Site": "same-site"}, True,
+                     id="null-origin-same-site"),
         pytest.param({"Origin": "garbage"}, True, id="unparsable-origin"),
         pytest.param({"Origin": "http://shop.example:8080", "Sec-Fetch-Site": "cross-site"},
                      True, id="own-origin-but-cross-site"),
@@ -273,4 +279,23 @@ def test_trusted_origins_must_be_origins(bad: str) -> None:
     with pytest.raises(ConfigurationError, match="trusted_origins"):
         PostbackMiddleware(RecordingApp(page=PAGE), secret_keys=[new_key()],
                            trusted_origins=[bad])
+
+
+@pytest.mark.parametrize("prefix", ["\xa0", "\x85", "\x1c", "\u3000", "\x0b"])
+@pytest.mark.parametrize("name", [SECURE_COOKIE, PLAIN_COOKIE])
+def test_a_cookie_whose_name_only_looks_like_ours_is_not_ours(prefix: str, name: str) -> None:
+    """A sibling host can set "\xa0__Host-postback" (not held to the prefix's rules)."""
+    planted = "A" * 43
+    scheme = "https" if name == SECURE_COOKIE else "http"
+    alone = read_browser({"wsgi.url_scheme": scheme, "HTTP_COOKIE": f"{prefix}{name}={planted}"})
+    assert not alone.sent and alone.id != planted
+    mine = "B" * 43
+    beside = read_browser({"wsgi.url_scheme": scheme,
+                           "HTTP_COOKIE": f"{prefix}{name}={planted}; {name}={mine}"})
+    assert beside.sent and not beside.ambiguous and beside.id == mine
+
+
+def test_rfc_6265_whitespace_around_a_name_is_still_ours() -> None:
+    browser = read_browser({"HTTP_COOKIE": f"a=1;\t {PLAIN_COOKIE} = {'C' * 43}"})
+    assert browser.sent and browser.id == "C" * 43
 
