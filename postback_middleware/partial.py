@@ -50,15 +50,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
 import re
+import tempfile
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, pairwise
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from . import charset
@@ -375,24 +377,32 @@ class Replayer:
         *,
         path: str,
         binding: str | None,
-    ) -> list[bytes]:
+    ) -> Iterable[bytes]:
         """Answer a replay request (see :func:`is_replay`) with the response its token holds.
 
-        The app is never called. Raises :class:`Rejected` (403 for a token that fails: bad
-        signature, expired, another path or browser, a body that is not the one signed, or a
-        request from another site; 400/411/413 for a malformed or oversized request).
+        The app is never called. The token is read (at most ``max_state_size``) and verified
+        before the body: an unsigned request costs no more than a token, and the body is then
+        streamed through SHA-256 into a spooled file, never held whole. Raises
+        :class:`Rejected` (403 for a token that fails: bad signature, expired, another path or
+        browser, a body that is not the one signed, or a request from another site;
+        400/411/413 for a malformed or oversized request).
         """
         # Only this site's own pages replay (no trusted_origins here): the client script
         # submits the replay from the page that made the partial postback.
         check_site(environ, ())
-        raw = self._read(environ)
-        head, sep, rest = raw.partition(b"\r\nbody=")
-        if not sep or not rest.endswith(b"\r\n") or b"\r\n" in rest[:-2]:
-            raise BadRequest("malformed replay request")
+        raw_length = str(environ.get("CONTENT_LENGTH") or "")
+        if not raw_length.isdigit():
+            raise LengthRequired("replay request without CONTENT_LENGTH")
+        remaining = int(raw_length) - len(REPLAY_PREFIX)
+        if remaining > self.max_request:
+            raise TooLarge(f"replay request of {remaining} bytes exceeds max_body_size")
+        stream = environ["wsgi.input"]
+        head = _read_until(stream, _BODY_SEPARATOR,
+                           min(remaining, self.signer.max_size + len(_BODY_SEPARATOR)))
+        token_end = head.find(_BODY_SEPARATOR)
         try:
-            token = head.decode("ascii")
-            body = base64.b64decode(rest[:-2], validate=True)
-        except (UnicodeDecodeError, binascii.Error):
+            token = bytes(head[:token_end]).decode("ascii")
+        except UnicodeDecodeError:
             raise BadRequest("malformed replay request") from None
         claims = self.signer.verify(Purpose.REPLAY, token, path=path, user=binding)
         age = self.clock() - claims.issued_at
@@ -401,27 +411,31 @@ class Replayer:
         data = claims.data
         if not (isinstance(data, dict) and set(data) == _REPLAY_DATA_KEYS
                 and isinstance(data["s"], str) and isinstance(data["h"], list)
+                and type(data["n"]) is int and data["n"] >= 0
                 and all(isinstance(h, list) and len(h) == 2
                         and all(isinstance(x, str) for x in h) for h in data["h"])):
             raise TokenError("REPLAY token holds no response")
-        if len(body) != data["n"] or not hmac.compare_digest(_sha256(body), str(data["b"])):
-            raise TokenError("REPLAY body is not the one signed")
+        # Authentic from here on: the body must be exactly the signed one's base64, then CRLF.
+        size, encoded_size = data["n"], (data["n"] + 2) // 3 * 4
+        after = token_end + len(_BODY_SEPARATOR)
+        if remaining != after + encoded_size + 2:
+            raise BadRequest("replay request is not the length its token says")
+        rest = bytes(head[after:])  # what was read past the token: the body's start (or all)
+        first, ending = rest[:encoded_size], rest[encoded_size:]
+        body = tempfile.SpooledTemporaryFile(max_size=_REPLAY_SPOOL)  # noqa: SIM115 - returned
+        try:
+            sha = _stream_base64(first, stream, encoded_size - len(first), body)
+            if ending + _read_exactly(stream, 2 - len(ending)) != b"\r\n":
+                raise BadRequest("malformed replay request")
+            if body.tell() != size or not hmac.compare_digest(sha, str(data["b"])):
+                raise TokenError("REPLAY body is not the one signed")
+        except BaseException:
+            body.close()
+            raise
+        body.seek(0)
         headers = [(k, v) for k, v in data["h"]]
-        start_response(data["s"], [*headers, ("Content-Length", str(len(body)))])
-        return [body]
-
-    def _read(self, environ: WSGIEnvironment) -> bytes:
-        """The request body after the prefix :func:`is_replay` took."""
-        raw_length = str(environ.get("CONTENT_LENGTH") or "")
-        if not raw_length.isdigit():
-            raise LengthRequired("replay request without CONTENT_LENGTH")
-        length = int(raw_length) - len(REPLAY_PREFIX)
-        if length > self.max_request:
-            raise TooLarge(f"replay request of {length} bytes exceeds max_body_size")
-        data = _read_exactly(environ["wsgi.input"], length)
-        if len(data) < length:
-            raise BadRequest(f"replay body ended after {len(data)} of {length} bytes")
-        return data
+        start_response(data["s"], [*headers, ("Content-Length", str(size))])
+        return ClosingIterable(iter(functools.partial(body.read, _CHUNK), b""), body.close)
 
 
 @dataclass(frozen=True)
@@ -439,6 +453,50 @@ class ReplayIssuer:
     def __call__(self, status: str, headers: Headers, body: bytes) -> str | None:
         binding = self.binding() if callable(self.binding) else self.binding
         return self.replayer.token(status, headers, body, path=self.path, binding=binding)
+
+
+_BODY_SEPARATOR = b"\r\nbody="
+_CHUNK = 64 * 1024
+_REPLAY_SPOOL = 1024 * 1024  # a replayed body past this waits on disk
+
+
+def _read_until(stream: Any, separator: bytes, limit: int) -> bytearray:
+    """Read until ``separator`` has been read, at most ``limit`` bytes; else BadRequest."""
+    data = bytearray()
+    while data.find(separator) < 0:
+        if len(data) >= limit:
+            raise BadRequest("malformed replay request")
+        chunk = stream.read(min(_CHUNK, limit - len(data)))
+        if not chunk:
+            raise BadRequest("replay request ended early")
+        data += chunk
+    return data
+
+
+def _stream_base64(first: bytes, stream: Any, left: int, out: IO[bytes]) -> str:
+    """Decode base64 (``first``, then ``left`` more characters from the stream) into ``out``, a
+    piece at a time; return the SHA-256 of the decoded bytes as the token spells it."""
+    sha = hashlib.sha256()
+    pending = first
+    while True:
+        whole = len(pending) - len(pending) % 4
+        try:
+            decoded = base64.b64decode(pending[:whole], validate=True)
+        except binascii.Error:
+            raise BadRequest("malformed replay request") from None
+        sha.update(decoded)
+        out.write(decoded)
+        pending = pending[whole:]
+        if left <= 0:
+            break
+        chunk = stream.read(min(_CHUNK, left))
+        if not chunk:
+            raise BadRequest("replay request ended early")
+        left -= len(chunk)
+        pending += chunk
+    if pending:
+        raise BadRequest("malformed replay request")
+    return base64.urlsafe_b64encode(sha.digest()).rstrip(b"=").decode("ascii")
 
 
 def _read_exactly(stream: Any, size: int) -> bytes:

@@ -183,6 +183,12 @@ def issued(app: webtest.TestApp) -> tuple[str, str]:
     return reply["replay"], reply["body"]
 
 
+def _same_length_other(body: str | bytes) -> bytes:
+    """Other bytes of the same length as the replayed body ``body`` (its base64 or bytes)."""
+    raw = base64.b64decode(body) if isinstance(body, str) else body
+    return bytes(byte ^ 0x20 for byte in raw)
+
+
 def _tamper(token: str) -> str:
     payload, signature = token.rsplit(".", 1)
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -196,8 +202,12 @@ REFUSALS: dict[str, tuple[Callable[[str, str], tuple[bytes, str, dict[str, str]]
     "flipped-signature": (
         lambda t, b: (replay_body(t[:-2] + ("AA" if t[-2:] != "AA" else "BB"), b), "/files",
                       SAME_ORIGIN), 403),
-    "other-body": (lambda t, b: (replay_body(t, b"<script>evil()</script>"), "/files",
+    # A body of the signed length but other bytes fails the hash; another length is refused
+    # before the body is read at all.
+    "other-body": (lambda t, b: (replay_body(t, _same_length_other(b)), "/files",
                                  SAME_ORIGIN), 403),
+    "other-body-length": (lambda t, b: (replay_body(t, b"<script>evil()</script>"), "/files",
+                                        SAME_ORIGIN), 400),
     "other-path": (lambda t, b: (replay_body(t, b), "/other", SAME_ORIGIN), 403),
     "cross-site": (lambda t, b: (replay_body(t, b), "/files",
                                  {"Sec-Fetch-Site": "cross-site"}), 403),
@@ -406,3 +416,32 @@ def test_an_answer_too_large_to_replay_is_saved_not_rendered(inner: App) -> None
     assert response.content_type == "application/octet-stream"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.body == SVG
+
+
+class CountingInput:
+    """A ``wsgi.input`` of ``size`` bytes made on demand, counting what was read of it."""
+
+    def __init__(self, head: bytes, size: int, fill: bytes = b"A") -> None:
+        self.head, self.size, self.fill, self.read_bytes = head, size, fill, 0
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.size - self.read_bytes if n < 0 else min(n, self.size - self.read_bytes)
+        start, self.read_bytes = self.read_bytes, self.read_bytes + n
+        head = self.head[start:start + n]
+        return head + self.fill * (n - len(head))
+
+
+def test_an_unsigned_replay_costs_no_more_than_its_token(middleware: PostbackMiddleware) -> None:
+    """The token is read (at most max_state_size) and refused before any of the body."""
+    size = 90 * 1024 * 1024
+    head = b"__POSTBACKREPLAY=x.y\r\nbody="
+    stream = CountingInput(head, size)
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/files", "CONTENT_TYPE": "text/plain",
+               "CONTENT_LENGTH": str(size), "wsgi.input": stream, "wsgi.url_scheme": "http",
+               "HTTP_HOST": "localhost", "HTTP_COOKIE": "postback-browser=" + "A" * 43}
+    seen: list[Any] = []
+    body = b"".join(middleware(environ, recorder(seen)))
+    assert seen == ["403 Forbidden"] and b"Traceback" not in body
+    # At most a token's worth (max_state_size), not the 90 MB behind it.
+    assert stream.read_bytes <= middleware.signer.max_size + 1024
+
