@@ -27,7 +27,7 @@ from postback_middleware import PostbackMiddleware, Registry
 
 from ..conftest import new_key
 
-APP_PAGE = """<!DOCTYPE html><html><head><title>Orders</title></head><body>
+APP_PAGE = """<!DOCTYPE html><html><head><title>Orders</title>{head}</head><body>
 <form method="post" action="/orders" data-callbacks="CallServer">
   <input name="note" value="hello">
   <a href="#" id="del" data-postback="delete" data-postback-argument="7">Delete 7</a>
@@ -50,7 +50,10 @@ class VictimApp:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"not found"]
         self.events.append(environ.get("postback.event"))
-        body = APP_PAGE.format(last=len(self.ran)).encode()
+        # ?no-referrer: the page asks browsers to send no referrer (and so Origin: null).
+        head = ('<meta name="referrer" content="no-referrer">'
+                if environ.get("QUERY_STRING") == "no-referrer" else "")
+        body = APP_PAGE.format(last=len(self.ran), head=head).encode()
         start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
         return [body]
 
@@ -174,3 +177,18 @@ def test_with_cookies_off_a_postback_is_refused_with_a_clear_message(
         page.click("#del")
     assert "This form needs cookies" in page.inner_text("body")
     assert inner.ran == []
+
+
+def test_a_no_referrer_page_still_posts_back_to_itself(
+    browser_page: Any, victim: tuple[VictimApp, str]
+) -> None:
+    """Under `Referrer-Policy: no-referrer` a browser sends `Origin: null` even to its own
+    origin; `Sec-Fetch-Site: same-origin` tells it apart from a sandboxed or foreign page."""
+    inner, app_url = victim
+    page = browser_page
+    page.goto(app_url + "/orders?no-referrer")
+    with page.expect_request(app_url + "/orders") as sent, page.expect_navigation():
+        page.click("#del")
+    assert sent.value.headers.get("origin") == "null"
+    assert inner.ran == ["7"]
+
