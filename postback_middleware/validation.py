@@ -13,12 +13,14 @@ data (the ``d`` of the signed token, see ``tokens``) has up to five parts::
      "h": "base64url of 6-byte digests",            # pairs too long to write out, or too many
      "c": [callback name, ...]}                     # the callbacks the form offers
 
+* **Written out** (:func:`written_out`): the pairs as they are, for the small forms of most
+  pages (the middleware uses it while the token stays under a few KB): no work a pair.
 * **Runs.** ASP.NET grids raise ``Delete$0``, ``Delete$1``...: arguments that are a prefix and
   a canonical decimal number (no leading zero) are grouped by (target, prefix) and their numbers
   written as runs, so 100,000 rows cost a few bytes. Pages with a target per row (``row17``
   raising ``delete`` or ``delete:17``) get the same treatment under ``t``.
 * **Digests.** A target or argument over :data:`MAX_EXACT_CHARS` characters, or every pair
-  when the written-out form would not fit ``max_state_size``, travels as the first
+  outside a run when the compact data would not fit ``max_state_size``, travels as the first
   :data:`DIGEST_BYTES` bytes of an HMAC-SHA256 under a key derived from the secret key that
   signed the token. Forging a pair then needs that key: without it, a guessed pair passes with
   a chance of n / 2**48 for a form of n digests (one in 23 billion for 12,000), and every
@@ -41,8 +43,8 @@ from typing import Any
 from .errors import TokenError
 
 MAX_EXACT_CHARS = 64
-"""A target or argument longer than this is written as a digest (a 128 KB argument costs 11
-bytes)."""
+"""A target or argument longer than this is written as a digest (a 128 KB argument then costs
+eight characters)."""
 DIGEST_BYTES = 6  # 12,000 pairs of any shape fit the default max_state_size of 128 KiB
 _DIGITS = "0123456789"
 _MAX_DIGITS = 15  # numbers up to 10**15: JSON integers that every parser reads exactly
@@ -102,8 +104,8 @@ def encode(
 ) -> dict[str, Any]:
     """The event validation data for a form's pairs and callbacks, compact (runs, digests).
 
-    ``all_digests``: write every pair that is not in a run as a digest (the compact form used
-    when the written-out one does not fit).
+    ``all_digests``: write every pair that is not in a run as a digest (for a form whose compact
+    data still does not fit ``max_state_size``).
     """
     data: dict[str, Any] = {}
     exact: dict[str, list[str]] = {}
