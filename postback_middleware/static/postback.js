@@ -51,8 +51,8 @@ function formOf(el) {
 var submitting = new WeakSet(); // forms being submitted: a double click posts once
 // Released after a while, for answers that do not replace the page (a download, a 204).
 var GUARD_MS = 4000;
-function markSubmitting(form, s) { // (a form posting to another window leaves us here)
-  var target = how(form, s, "Target");
+function markSubmitting(form, submitter) { // (a form posting to another window leaves us here)
+  var target = submission(form, submitter, "Target");
   if (target && target !== "_self") return;
   submitting.add(form);
   setTimeout(function () { submitting.delete(form); }, GUARD_MS);
@@ -69,21 +69,24 @@ function saveScroll(form) {
 
 /* Tokens go only to this origin, by POST: each submission is checked in the final DOM (a streamed
  * page may bring a <base> or a formaction/formmethod button after they were sent). */
-function away(url) {
+function leavesOrigin(url) {
   try { return new URL(url).origin !== location.origin; } catch (x) { return true; }
 }
-function able(t, on) { t.forEach(function (el) { el.disabled = !on; }); }
-function how(form, s, N) { // the submitter s's formN if it has that attribute, else form's n
-  var n = N.toLowerCase();
-  return s && hasAttr(s, "form" + n) ? prop(s, "form" + N) : prop(form, n);
+function setEnabled(tokens, on) { tokens.forEach(function (el) { el.disabled = !on; }); }
+// The submitter's formaction/formmethod/formtarget if it has that attribute, else the form's.
+function submission(form, submitter, Name) {
+  var name = Name.toLowerCase();
+  return submitter && hasAttr(submitter, "form" + name) ? prop(submitter, "form" + Name)
+    : prop(form, name);
 }
-function withhold(form, s) { // a disabled control is not sent
-  if (!away(how(form, s, "Action")) && /^(post|dialog)$/.test(how(form, s, "Method"))) return;
-  var t = [].filter.call(prop(form, "elements"), function (el) {
+function withhold(form, submitter) { // a disabled control is not sent
+  if (!leavesOrigin(submission(form, submitter, "Action")) &&
+      /^(post|dialog)$/.test(submission(form, submitter, "Method"))) return;
+  var tokens = [].filter.call(prop(form, "elements"), function (el) {
     return /^__(VIEWSTATE|EVENTVALIDATION)$/.test(el.name) && !el.disabled;
   });
-  if (t.length) console.warn("postback: tokens withheld from a form sent away");
-  able(t); setTimeout(able, 0, t, 1); // (formtarget=_blank: the page stays)
+  if (tokens.length) console.warn("postback: tokens withheld from a form sent away");
+  setEnabled(tokens); setTimeout(setEnabled, 0, tokens, 1); // (formtarget=_blank: page stays)
 }
 function send(form) {
   markSubmitting(form); withhold(form, null);
@@ -229,7 +232,7 @@ function partial(form, ids) {
   digests(have).then(function (groups) {
     var url = prop(form, "action"), headers = { "X-Postback-Panels": ids.join(" ") };
     if (groups) headers["X-Postback-Children"] = groups;
-    if (away(url)) throw url; // posted the ordinary way (below)
+    if (leavesOrigin(url)) throw url; // posted the ordinary way (below)
     return fetch(url, {
       method: "POST", credentials: "same-origin", headers: headers,
       body: /multipart/i.test(prop(form, "enctype")) ? data : query
@@ -421,7 +424,7 @@ window.WebForm_DoCallback = function (eventTarget, eventArgument, eventCallback,
     (ev ? "&__EVENTVALIDATION=" + encodeURIComponent(ev.value) : "");
   var cb = { success: eventCallback, context: context, error: errorCallback };
   var xhr = new XMLHttpRequest(), url = form ? prop(form, "action") : location.href;
-  if (away(url)) return typeof errorCallback === "function" &&
+  if (leavesOrigin(url)) return typeof errorCallback === "function" &&
     errorCallback("Callback failed: another origin", context);
   if (!useAsync) pendingSync = cb;
   xhr.open("POST", url.split("#")[0]);

@@ -32,7 +32,7 @@ from ..conftest import new_key
 pytestmark = pytest.mark.browser
 
 SCRIPT = Path(__file__).resolve().parents[2] / "postback_middleware" / "static" / "postback.js"
-SCRIPT_BUDGET = 22 * 1024  # bytes, unminified (21.0 KB now, 7.6 KB gzipped): a guard on growth
+SCRIPT_BUDGET = 22 * 1024  # bytes, unminified (21.2 KB now, 7.6 KB gzipped): a guard on growth
 FORBIDDEN = "Invalid postback or callback argument."
 SECRET_DETAIL = "database password is hunter2"
 SCRIPT_TAG = re.compile(r'<script\b[^>]*\bsrc="(/_postback/postback\.[0-9a-f]+\.js)"[^>]*>')
