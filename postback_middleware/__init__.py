@@ -9,7 +9,8 @@ The request's journey, module by module:
 * response side: ``rewrite`` (which responses, which headers), ``html_scan`` (find tags),
   ``inject`` (insert fields and the script tag);
 * ``client`` (the served script, ``callback_reference``), ``config`` (options, ini files),
-  ``charset`` (page encodings);
+  ``charset`` (page encodings), ``http`` (header lookup, media types, codings, cache headers,
+  the middleware's own replies);
 * ``testing``: ``postback`` / ``callback`` for your own WebTest suites (import it explicitly).
 """
 

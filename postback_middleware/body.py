@@ -47,6 +47,7 @@ from .fields import (
     looks_reserved,
     may_look_reserved,
 )
+from .http import request_media_type
 
 CHUNK_SIZE = 64 * 1024
 # Django's default for the same concern (DATA_UPLOAD_MAX_NUMBER_FIELDS); a real form never
@@ -169,7 +170,7 @@ def form_kind(environ: Mapping[str, Any]) -> str | None:
     """
     if "CONTENT_TYPE" not in environ:
         return "urlencoded"
-    mime = str(environ["CONTENT_TYPE"]).partition(";")[0].strip().lower()
+    mime = request_media_type(environ)
     if mime in URLENCODED_TYPES or mime == "text/plain":
         return "urlencoded"
     return "multipart" if mime == "multipart/form-data" else None

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from .rewrite import text_response
+from .http import accepts_coding, text_response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -60,7 +60,7 @@ class ClientScript:
             start_response("304 Not Modified", headers)
             return []
         body = self.body
-        if _accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", "")):
+        if accepts_coding(environ.get("HTTP_ACCEPT_ENCODING", ""), "gzip"):
             body = self.gzipped
             headers.append(("Content-Encoding", "gzip"))
         headers += [
@@ -70,19 +70,6 @@ class ClientScript:
         ]
         start_response("200 OK", headers)
         return [] if method == "HEAD" else [body]
-
-
-def _accepts_gzip(accept_encoding: str) -> bool:
-    """Whether ``Accept-Encoding`` lists gzip without ``q=0``."""
-    for item in accept_encoding.lower().split(","):
-        coding, _, params = item.partition(";")
-        if coding.strip() == "gzip":
-            quality = params.strip().removeprefix("q=").strip() or "1"
-            try:
-                return float(quality) > 0
-            except ValueError:
-                return False
-    return False
 
 
 def script_nonce(content_security_policy: str | None) -> str | None:

@@ -101,7 +101,15 @@ try:
 except ImportError:  # installed without a C compiler: the Python engine does the same work
     _cscan = None  # type: ignore[assignment]
 
-__all__ = ["ENGINES", "Pairs", "PostbackScanner", "Tag", "TagScanner", "iter_tags"]
+__all__ = [
+    "ENGINES",
+    "VOID_ELEMENTS",
+    "Pairs",
+    "PostbackScanner",
+    "Tag",
+    "TagScanner",
+    "iter_tags",
+]
 
 
 class Tag(NamedTuple):
@@ -181,7 +189,7 @@ _BREAKOUT = frozenset({
 })
 _MATH_TEXT_IP = frozenset({"mi", "mo", "mn", "ms", "mtext"})
 _SVG_HTML_IP = frozenset({"foreignobject", "desc", "title"})
-_VOID = frozenset({
+VOID_ELEMENTS = frozenset({
     "area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "image", "img",
     "input", "keygen", "link", "meta", "param", "source", "track", "wbr",
 })
@@ -301,12 +309,12 @@ class _Tree:
             self.in_select = True
             self.select_in_table = not stack and self.table_depth > 0
         if stack:
-            if name not in _VOID and name not in _IGNORED_IN_BODY:
+            if name not in VOID_ELEMENTS and name not in _IGNORED_IN_BODY:
                 stack.append(_Node(_HTML, name))
             return None
         if name == "table":
             self.table_depth += 1
-        if name not in _VOID and name not in _NOT_COUNTED:
+        if name not in VOID_ELEMENTS and name not in _NOT_COUNTED:
             self.open_counts[name] = self.open_counts.get(name, 0) + 1
         return None
 
@@ -951,7 +959,7 @@ class _PythonEngine:
                     if want:
                         emit(_make_tag(m, name, False, area, full_area, closing, encoding), want,
                              out)
-                    if name not in _VOID and name not in _NOT_COUNTED:
+                    if name not in VOID_ELEMENTS and name not in _NOT_COUNTED:
                         counts[name] = counts.get(name, 0) + 1
                     continue
                 tag = _make_tag(m, name, False, area, full_area, closing, encoding)

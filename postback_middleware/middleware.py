@@ -46,17 +46,10 @@ from .client import ClientScript, script_nonce
 from .config import Options, UserKey, check_secret_keys
 from .csrf import Browser, check_site, parse_origin, read_browser
 from .errors import BadRequest, CallbackError, Forbidden, Rejected, WrongBinding
+from .http import ClosingIterable, Headers, private_headers, text_response
 from .inject import FormRewriter, PostForm
 from .registry import Registry
-from .rewrite import (
-    ClosingIterable,
-    Headers,
-    Page,
-    limit_accept_encoding,
-    private_headers,
-    rewrite_response,
-    text_response,
-)
+from .rewrite import Page, limit_accept_encoding, rewrite_response
 from .tokens import Purpose, TokenSigner
 from .verify import Postback, decode_reserved, verify_postback
 

@@ -53,7 +53,6 @@ import binascii
 import functools
 import hashlib
 import hmac
-import json
 import re
 import tempfile
 import time
@@ -67,8 +66,16 @@ from . import charset
 from . import fields as f
 from .csrf import check_site
 from .errors import BadRequest, LengthRequired, TokenError, TooLarge
-from .html_scan import Tag, TagScanner
-from .rewrite import ClosingIterable, Coding, html_page
+from .html_scan import VOID_ELEMENTS, Tag, TagScanner
+from .http import (
+    ClosingIterable,
+    Headers,
+    header,
+    json_response,
+    media_type,
+    request_media_type,
+)
+from .rewrite import Coding, html_page
 from .tokens import Purpose, TokenSigner
 
 if TYPE_CHECKING:
@@ -80,15 +87,12 @@ MAX_PANELS = 16
 MAX_PANEL_ID = 128
 MAX_CHILDREN = 2000  # digests in all: more than a server lets into one header line anyway
 _DIGEST = re.compile(r"[A-Za-z0-9_-]{22}\Z")
-# Elements without content: each is a piece of its own.
-_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
-                   "source", "track", "wbr"})
+# The app's headers a JSON answer does not keep (it has its own body, length and caching).
 _DROPPED = frozenset(
     {"content-type", "content-length", "content-encoding", "etag", "content-md5", "location",
      "transfer-encoding", "cache-control"}
 )
 
-Headers = list[tuple[str, str]]
 # What a partial postback asks for: each panel's id, with the digests of the children it has.
 PanelRequest = dict[str, tuple[str, ...]]
 # A panel's new content: its inner HTML, or pieces (an int: the client's child of that index).
@@ -176,7 +180,7 @@ def split_children(markup: bytes, encoding: str) -> list[str]:
                     pass  # elements left open inside it end with it
                 if not open_names:
                     cuts.append(tag.end)
-        elif tag.name in _VOID or tag.self_closing:
+        elif tag.name in VOID_ELEMENTS or tag.self_closing:
             if not open_names:
                 cuts.append(tag.end)
         else:
@@ -238,17 +242,10 @@ def _form_fields(tags: list[Tag]) -> list[dict[str, str]]:
 def _json_reply(
     start_response: StartResponse, kind: str, payload: dict[str, object], headers: Headers
 ) -> list[bytes]:
-    text = json.dumps({"version": 1, **payload}, ensure_ascii=False, separators=(",", ":"))
-    body = text.encode("utf-8")
+    """A partial answer of ``kind``: JSON, with the app's headers that still apply."""
     kept = [(k, v) for k, v in headers if k.lower() not in _DROPPED]
-    start_response("200 OK", [
-        *kept,
-        ("Content-Type", "application/json; charset=utf-8"),
-        ("Content-Length", str(len(body))),
-        ("Cache-Control", "no-store"),
-        ("X-Postback-Partial", kind),
-    ])
-    return [body]
+    return json_response(start_response, {"version": 1, **payload},
+                         [*kept, ("X-Postback-Partial", kind)])
 
 
 def _page_text(status: str, body: bytes, headers: Headers) -> tuple[bytes, str] | None:
@@ -292,23 +289,19 @@ _NOT_REPLAYED = _ONCE | frozenset(
 _REPLAY_DATA_KEYS = frozenset({"s", "h", "b", "n"})
 
 
-def _header(headers: Headers, name: str) -> str | None:
-    return next((v for k, v in headers if k.lower() == name), None)
-
-
 def inline_html(status: str, headers: Headers) -> bool:
     """Whether an answer may be written into the page (``document.write``) as it is.
 
     Plain HTML only: not an attachment, no policy of its own (its CSP would be lost: the page's
     stays in force), not a 204/205 (a browser keeps the page then).
     """
-    mime = (_header(headers, "content-type") or "").partition(";")[0].strip().lower()
-    disposition = (_header(headers, "content-disposition") or "").partition(";")[0]
+    mime = media_type(header(headers, "content-type"))
+    disposition = (header(headers, "content-disposition") or "").partition(";")[0]
     return (
         mime == "text/html"
         and disposition.strip().lower() in ("", "inline")
-        and _header(headers, "content-security-policy") is None
-        and _header(headers, "content-security-policy-report-only") is None
+        and header(headers, "content-security-policy") is None
+        and header(headers, "content-security-policy-report-only") is None
         and status.split(" ", 1)[0] not in ("204", "205")
     )
 
@@ -565,7 +558,7 @@ def is_replay(environ: WSGIEnvironment) -> bool:
     """
     if environ.get("REQUEST_METHOD") != "POST":
         return False
-    mime = str(environ.get("CONTENT_TYPE", "")).partition(";")[0].strip().lower()
+    mime = request_media_type(environ)
     raw_length = str(environ.get("CONTENT_LENGTH") or "")
     if mime != "text/plain" or not raw_length.isdigit() or int(raw_length) < len(REPLAY_PREFIX):
         return False
@@ -579,7 +572,7 @@ def is_replay(environ: WSGIEnvironment) -> bool:
 
 def _filename(headers: Headers, page_url: str) -> str:
     """The name a browser would save the answer under: Content-Disposition's, else the URL's."""
-    disposition = _header(headers, "content-disposition") or ""
+    disposition = header(headers, "content-disposition") or ""
     extended = re.search(r"""filename\*\s*=\s*([\w!#$&+.^`|~-]+)'[^']*'([^;\s]+)""",
                          disposition, re.IGNORECASE)
     if extended:
@@ -641,7 +634,7 @@ def answer(
         close()
     status, headers = captured[0]
     code = status.split(" ", 1)[0]
-    location = _header(headers, "location")
+    location = header(headers, "location")
     if rest is None and code.startswith("3") and location:
         return _json_reply(start_response, "navigate",
                            {"navigate": urljoin(page_url, location)}, headers)
@@ -682,7 +675,7 @@ def answer(
 
 def _held_whole(status: str, headers: Headers) -> bool:
     """Whether the answer may become panels or a navigation (read whole, as before)."""
-    redirect = status.startswith("3") and _header(headers, "location") is not None
+    redirect = status.startswith("3") and header(headers, "location") is not None
     return redirect or html_page(status, headers) is not None
 
 

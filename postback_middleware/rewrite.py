@@ -16,7 +16,7 @@ Everything else passes straight through: the inner app's iterable is returned as
 
 A page that received tokens is bound to one browser or user (see ``csrf``): the caller's
 ``bound_headers`` finishes the headers of every rewritten page (``Vary: Cookie``,
-``Cache-Control: private``, the browser's cookie; see :func:`private_headers`), told whether a
+``Cache-Control: private``, the browser's cookie; see ``http.private_headers``), told whether a
 form got tokens and whether the page is streamed (a later piece may still bring a form). The
 inner iterable is closed exactly once.
 """
@@ -30,6 +30,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import charset
+from .http import (
+    Headers,
+    header,
+    media_parameter,
+    media_type,
+    only_codings,
+    text_response,
+)
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -43,9 +51,6 @@ HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 DECODABLE_CODINGS = frozenset({"gzip", "x-gzip", "deflate"})
 _DROPPED_WHEN_CHANGED = frozenset({"content-length", "etag", "content-md5"})
 
-Headers = list[tuple[str, str]]
-
-
 @dataclass
 class Page:
     """A response chosen for rewriting, as the transform sees it."""
@@ -56,11 +61,7 @@ class Page:
     content_encoding: str
 
     def header(self, name: str) -> str | None:
-        name = name.lower()
-        for key, value in self.headers:
-            if key.lower() == name:
-                return value
-        return None
+        return header(self.headers, name)
 
 
 class BoundHeaders(Protocol):
@@ -98,14 +99,10 @@ def html_page(status: str, headers: Headers) -> Page | None:
     if status.split(" ", 1)[0] != "200":
         return None
     page = Page(status, headers, "", "")
-    content_type = page.header("content-type") or ""
-    mime, _, params = content_type.partition(";")
-    if mime.strip().lower() not in HTML_TYPES:
+    content_type = page.header("content-type")
+    if media_type(content_type) not in HTML_TYPES:
         return None
-    for param in params.split(";"):
-        key, _, value = param.strip().partition("=")
-        if key.strip().lower() == "charset":
-            page.charset = value.strip().strip('"').lower()
+    page.charset = media_parameter(content_type, "charset") or ""
     if page.charset.startswith(charset.UNSUPPORTED):
         log.info("not rewriting a %r page (browsers do not support it)", page.charset)
         return None
@@ -122,9 +119,7 @@ def limit_accept_encoding(environ: WSGIEnvironment) -> None:
     accept = environ.get("HTTP_ACCEPT_ENCODING")
     if not accept:
         return
-    offered = DECODABLE_CODINGS | {"identity"}
-    kept = [item for item in accept.split(",") if item.split(";")[0].strip().lower() in offered]
-    environ["HTTP_ACCEPT_ENCODING"] = ",".join(kept).strip() or "identity"
+    environ["HTTP_ACCEPT_ENCODING"] = only_codings(accept, DECODABLE_CODINGS | {"identity"})
 
 
 def _has_zlib_header(data: bytes) -> bool:
@@ -234,55 +229,6 @@ def _output_headers(page: Page, length: int | None) -> Headers:
     if length is not None:
         headers.append(("Content-Length", str(length)))
     return headers
-
-
-# Cache-Control directives that let a shared cache keep a response (RFC 9111).
-_SHARED_CACHE_DIRECTIVES = frozenset({"public", "s-maxage", "proxy-revalidate", "private"})
-
-
-def private_headers(headers: Headers) -> Headers:
-    """Headers of a page holding tokens bound to one browser or user.
-
-    No shared cache may keep it (``Cache-Control: private``; an app's ``no-store`` stays, and so
-    do its other directives), and a cache that keeps it per browser must tell cookies apart
-    (``Vary: Cookie``).
-    """
-    out: Headers = []
-    directives: list[str] = []
-    for key, value in headers:
-        if key.lower() == "cache-control":
-            directives += [d.strip() for d in value.split(",") if d.strip()]
-        else:
-            out.append((key, value))
-    kept = [d for d in directives
-            if d.split("=", 1)[0].strip().lower() not in _SHARED_CACHE_DIRECTIVES]
-    out.append(("Cache-Control", ", ".join(["private", *kept])))
-    vary = [(i, v) for i, (k, v) in enumerate(out) if k.lower() == "vary"]
-    if not vary:
-        out.append(("Vary", "Cookie"))
-    elif not any(
-        token.strip().lower() in ("cookie", "*") for _, v in vary for token in v.split(",")
-    ):
-        index, value = vary[0]
-        out[index] = ("Vary", f"{value}, Cookie")
-    return out
-
-
-def text_response(
-    start_response: StartResponse,
-    status: str,
-    text: str,
-    extra_headers: Headers | None = None,
-) -> list[bytes]:
-    """A short ``text/plain`` answer that no cache keeps (errors, refusals, callbacks)."""
-    body = text.encode("utf-8")
-    headers = [
-        ("Content-Type", "text/plain; charset=utf-8"),
-        ("Content-Length", str(len(body))),
-        ("Cache-Control", "no-store"),
-    ]
-    start_response(status, headers + (extra_headers or []))
-    return [body]
 
 
 class _Capture:
@@ -435,24 +381,3 @@ def rewrite_response(
     if capture.started and capture.page is None:
         return result  # decided already: untouched, the app's own iterable
     return RewritingResponse(result, capture, make_rewriter, bound_headers=bound_headers)
-
-
-class ClosingIterable:
-    """Wraps an iterable so that extra clean-up runs when the server closes it."""
-
-    def __init__(self, iterable: Iterable[bytes], *cleanups: Callable[[], Any]) -> None:
-        self._iterable = iterable
-        self._cleanups = cleanups
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self._iterable)
-
-    def close(self) -> None:
-        try:
-            close = getattr(self._iterable, "close", None)
-            if close is not None:
-                close()
-        finally:
-            for cleanup in self._cleanups:
-                cleanup()
-

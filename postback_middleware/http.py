@@ -1,0 +1,153 @@
+"""HTTP semantics, in one place: header lookup, media types, content codings, cache headers,
+the middleware's own short replies, and the iterable that closes what a response opened.
+
+Every other module asks here instead of parsing a header itself, so a header is read one way
+everywhere (names compared case-insensitively, a media type lower-cased without its
+parameters, a coding's ``q=0`` honoured).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse
+
+Headers = list[tuple[str, str]]
+
+
+def header(headers: Iterable[tuple[str, str]], name: str) -> str | None:
+    """The first value of header ``name`` (case-insensitive), or None."""
+    name = name.lower()
+    return next((value for key, value in headers if key.lower() == name), None)
+
+
+def media_type(content_type: str | None) -> str:
+    """``"text/html"`` for ``"Text/HTML; charset=utf-8"``: lower-cased, parameters dropped."""
+    return (content_type or "").partition(";")[0].strip().lower()
+
+
+def media_parameter(content_type: str | None, name: str) -> str | None:
+    """A parameter of a media type (``charset``), unquoted and lower-cased (the last one if it
+    is given twice), or None."""
+    found = None
+    for param in (content_type or "").split(";")[1:]:
+        key, _, value = param.strip().partition("=")
+        if key.strip().lower() == name:
+            found = value.strip().strip('"').lower()
+    return found
+
+
+def request_media_type(environ: Mapping[str, Any]) -> str:
+    """The media type of a request's body (``CONTENT_TYPE``), as :func:`media_type` reads it."""
+    return media_type(str(environ.get("CONTENT_TYPE", "")))
+
+
+def _codings(accept_encoding: str) -> Iterator[tuple[str, str, str]]:
+    """(item as written, coding lower-cased, its parameters) for each ``Accept-Encoding`` item."""
+    for item in accept_encoding.split(","):
+        coding, _, params = item.partition(";")
+        yield item, coding.strip().lower(), params
+
+
+def accepts_coding(accept_encoding: str, coding: str) -> bool:
+    """Whether ``Accept-Encoding`` lists ``coding`` without ``q=0``."""
+    for _, name, params in _codings(accept_encoding):
+        if name == coding:
+            quality = params.strip().lower().removeprefix("q=").strip() or "1"
+            try:
+                return float(quality) > 0
+            except ValueError:
+                return False
+    return False
+
+
+def only_codings(accept_encoding: str, allowed: Collection[str]) -> str:
+    """``Accept-Encoding`` narrowed to ``allowed`` codings (``*`` dropped); ``identity`` if none."""
+    kept = [item for item, name, _ in _codings(accept_encoding) if name in allowed]
+    return ",".join(kept).strip() or "identity"
+
+
+# Cache-Control directives that let a shared cache keep a response (RFC 9111).
+_SHARED_CACHE_DIRECTIVES = frozenset({"public", "s-maxage", "proxy-revalidate", "private"})
+
+
+def private_headers(headers: Headers) -> Headers:
+    """Headers of a response that belongs to one browser or user.
+
+    No shared cache may keep it (``Cache-Control: private``; the app's ``no-store`` stays, and
+    so do its other directives), and a cache that keeps it per browser must tell cookies apart
+    (``Vary: Cookie``).
+    """
+    out: Headers = []
+    directives: list[str] = []
+    for key, value in headers:
+        if key.lower() == "cache-control":
+            directives += [d.strip() for d in value.split(",") if d.strip()]
+        else:
+            out.append((key, value))
+    kept = [d for d in directives
+            if d.split("=", 1)[0].strip().lower() not in _SHARED_CACHE_DIRECTIVES]
+    out.append(("Cache-Control", ", ".join(["private", *kept])))
+    vary = [(i, v) for i, (k, v) in enumerate(out) if k.lower() == "vary"]
+    if not vary:
+        out.append(("Vary", "Cookie"))
+    elif not any(
+        token.strip().lower() in ("cookie", "*") for _, v in vary for token in v.split(",")
+    ):
+        index, value = vary[0]
+        out[index] = ("Vary", f"{value}, Cookie")
+    return out
+
+
+def text_response(
+    start_response: StartResponse,
+    status: str,
+    text: str,
+    extra_headers: Headers | None = None,
+) -> list[bytes]:
+    """A short ``text/plain`` answer that no cache keeps (errors, refusals, callbacks)."""
+    body = text.encode("utf-8")
+    headers = [
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("Content-Length", str(len(body))),
+        ("Cache-Control", "no-store"),
+    ]
+    start_response(status, headers + (extra_headers or []))
+    return [body]
+
+
+def json_response(
+    start_response: StartResponse, payload: Mapping[str, object], headers: Headers
+) -> list[bytes]:
+    """A ``200`` JSON answer (compact, UTF-8) that no cache keeps, after ``headers``."""
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    start_response("200 OK", [
+        *headers,
+        ("Content-Type", "application/json; charset=utf-8"),
+        ("Content-Length", str(len(body))),
+        ("Cache-Control", "no-store"),
+    ])
+    return [body]
+
+
+class ClosingIterable:
+    """Wraps an iterable so that extra clean-up runs when the server closes it."""
+
+    def __init__(self, iterable: Iterable[bytes], *cleanups: Callable[[], Any]) -> None:
+        self._iterable = iterable
+        self._cleanups = cleanups
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._iterable)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._iterable, "close", None)
+            if close is not None:
+                close()
+        finally:
+            for cleanup in self._cleanups:
+                cleanup()

@@ -1,0 +1,131 @@
+"""HTTP helpers: every header read one way, the middleware's own replies, closing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from postback_middleware.http import (
+    ClosingIterable,
+    accepts_coding,
+    header,
+    json_response,
+    media_parameter,
+    media_type,
+    only_codings,
+    private_headers,
+    request_media_type,
+    text_response,
+)
+
+HEADERS = [("Content-Type", "Text/HTML; Charset=\"UTF-8\""), ("X-A", "1"), ("x-a", "2")]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        pytest.param("content-type", 'Text/HTML; Charset="UTF-8"', id="any-case"),
+        pytest.param("X-A", "1", id="the-first-of-two"),
+        pytest.param("X-Missing", None, id="missing"),
+    ],
+)
+def test_header(name: str, value: str | None) -> None:
+    assert header(HEADERS, name) == value
+
+
+@pytest.mark.parametrize(
+    ("content_type", "mime", "charset"),
+    [
+        pytest.param('Text/HTML; Charset="UTF-8"', "text/html", "utf-8", id="quoted-any-case"),
+        pytest.param("text/html", "text/html", None, id="no-parameters"),
+        pytest.param(" application/xhtml+xml ;charset=latin1", "application/xhtml+xml",
+                     "latin1", id="spaces"),
+        pytest.param("text/html; charset=a; charset=b", "text/html", "b", id="twice-the-last"),
+        pytest.param("", "", None, id="empty"),
+        pytest.param(None, "", None, id="absent"),
+    ],
+)
+def test_media_type_and_parameter(content_type: str | None, mime: str,
+                                  charset: str | None) -> None:
+    assert media_type(content_type) == mime
+    assert media_parameter(content_type, "charset") == charset
+
+
+def test_request_media_type() -> None:
+    assert request_media_type({"CONTENT_TYPE": "Multipart/Form-Data; boundary=x"}) == (
+        "multipart/form-data")
+    assert request_media_type({}) == ""
+
+
+@pytest.mark.parametrize(
+    ("accept", "gzip"),
+    [
+        pytest.param("gzip, deflate", True, id="listed"),
+        pytest.param("GZIP;q=0.5", True, id="case-and-quality"),
+        pytest.param("gzip;q=0", False, id="refused"),
+        pytest.param("gzip;q=0.000", False, id="refused-zeros"),
+        pytest.param("gzip;q=x", False, id="bad-quality"),
+        pytest.param("br", False, id="not-listed"),
+        pytest.param("", False, id="empty"),
+    ],
+)
+def test_accepts_coding(accept: str, gzip: bool) -> None:
+    assert accepts_coding(accept, "gzip") is gzip
+
+
+@pytest.mark.parametrize(
+    ("accept", "narrowed"),
+    [
+        pytest.param("gzip, br, deflate", "gzip, deflate", id="br-dropped"),
+        pytest.param("*", "identity", id="star-dropped"),
+        pytest.param("br;q=1", "identity", id="nothing-left"),
+        pytest.param("GZip;q=0.5", "GZip;q=0.5", id="kept-as-written"),
+    ],
+)
+def test_only_codings(accept: str, narrowed: str) -> None:
+    assert only_codings(accept, {"gzip", "deflate", "identity"}) == narrowed
+
+
+def test_private_headers_keep_the_rest() -> None:
+    headers = [("Cache-Control", "public, max-age=5"), ("Vary", "Accept-Encoding"),
+               ("X-Other", "kept")]
+    assert private_headers(headers) == [("Vary", "Accept-Encoding, Cookie"),
+                                        ("X-Other", "kept"),
+                                        ("Cache-Control", "private, max-age=5")]
+
+
+def start_response_recorder(seen: list[Any]) -> Any:
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        seen.append((status, headers))
+
+    return start_response
+
+
+def test_text_and_json_responses_are_never_cached() -> None:
+    seen: list[Any] = []
+    body = text_response(start_response_recorder(seen), "403 Forbidden", "nö", [("X-A", "1")])
+    assert body == ["nö".encode()]
+    assert seen[-1] == ("403 Forbidden", [("Content-Type", "text/plain; charset=utf-8"),
+                                          ("Content-Length", "3"),
+                                          ("Cache-Control", "no-store"), ("X-A", "1")])
+    body = json_response(start_response_recorder(seen), {"a": "é"}, [("Set-Cookie", "c=1")])
+    assert json.loads(b"".join(body)) == {"a": "é"}
+    status, headers = seen[-1]
+    assert status == "200 OK" and headers[0] == ("Set-Cookie", "c=1")
+    assert header(headers, "Cache-Control") == "no-store"
+    assert header(headers, "Content-Length") == str(len(b"".join(body)))
+
+
+def test_closing_iterable_closes_the_inner_one_then_cleans_up() -> None:
+    order: list[str] = []
+
+    class Inner(list[bytes]):
+        def close(self) -> None:
+            order.append("inner")
+
+    wrapped = ClosingIterable(Inner([b"a", b"b"]), lambda: order.append("cleanup"))
+    assert b"".join(wrapped) == b"ab"
+    wrapped.close()
+    assert order == ["inner", "cleanup"]
