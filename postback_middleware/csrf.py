@@ -32,7 +32,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import BadRequest, CookieMissing, CrossSite
+from .errors import BadRequest, CookieMissing, CrossSite, InvalidArgument
 from .inject import origin_of
 
 if TYPE_CHECKING:
@@ -154,5 +154,5 @@ def parse_origin(text: str) -> Origin:
     value = text.strip().rstrip("/")
     parsed = origin_of(value)
     if parsed is None or value.count("/") != 2 or any(c in value for c in "@?#"):
-        raise ValueError(f"not an origin (scheme://host[:port]): {text!r}")
+        raise InvalidArgument(f"not an origin (scheme://host[:port]): {text!r}")
     return parsed

@@ -13,8 +13,28 @@ class PostbackError(Exception):
     """Base class of every exception this package raises."""
 
 
-class ConfigurationError(PostbackError, ValueError):
+class UsageError(PostbackError):
+    """A mistake in how the library is called or set up, not a refused request; the message
+    says what to do. Each subclass also derives from the builtin error it stands for, so
+    ``except ValueError`` and the like keep working."""
+
+
+class ConfigurationError(UsageError, ValueError):
     """The operator's configuration cannot work (missing or weak key, bad option value)."""
+
+
+class InvalidArgument(UsageError, ValueError):
+    """A value the library cannot use: a handler name registered twice, view state that is not
+    JSON or does not fit ``max_state_size``, an origin that is not one."""
+
+
+class InvalidType(UsageError, TypeError):
+    """An object of the wrong kind: a handler that is not callable, a callback that returns
+    something other than text, a view state that is not a dict."""
+
+
+class EngineUnavailable(UsageError, RuntimeError):
+    """The compiled scanner engine was asked for, but this installation has not built it."""
 
 
 class CallbackError(PostbackError):

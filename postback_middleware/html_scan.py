@@ -96,6 +96,8 @@ from html.entities import html5 as _HTML5_ENTITIES
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple, Protocol
 
+from .errors import EngineUnavailable, InvalidArgument
+
 try:
     from . import _cscan
 except ImportError:  # installed without a C compiler: the Python engine does the same work
@@ -674,11 +676,12 @@ def _engine_maker(
         return partial(_PythonEngine, encoding=encoding, names=names, hints=hints,
                        postbacks=postbacks)
     if _cscan is None:
-        raise RuntimeError("the compiled scanner is not built (no C compiler at install time?)")
+        raise EngineUnavailable(
+            "the compiled scanner is not built (no C compiler at install time?)")
     if not _compiled_reads(encoding):
-        raise ValueError(f"the compiled scanner cannot read {encoding!r}")
+        raise InvalidArgument(f"the compiled scanner cannot read {encoding!r}")
     if names is not None and name_bytes is None:
-        raise ValueError("the compiled scanner takes ASCII tag names only")
+        raise InvalidArgument("the compiled scanner takes ASCII tag names only")
     return partial(
         _cscan.Scanner,
         encoding=codecs.lookup(encoding).name,

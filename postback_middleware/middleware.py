@@ -45,7 +45,14 @@ from .body import (
 from .client import ClientScript, script_nonce
 from .config import Options, UserKey, check_secret_keys
 from .csrf import Browser, check_site, parse_origin, read_browser
-from .errors import BadRequest, CallbackError, Forbidden, Rejected, WrongBinding
+from .errors import (
+    BadRequest,
+    CallbackError,
+    Forbidden,
+    InvalidType,
+    Rejected,
+    WrongBinding,
+)
 from .http import ClosingIterable, Headers, private_headers, text_response
 from .inject import FormRewriter, PostForm
 from .registry import Registry
@@ -363,7 +370,7 @@ class PostbackMiddleware:
             user = user_key(environ)
             if user is not None:
                 if not isinstance(user, str):
-                    raise TypeError(f"user_key must return a str or None, not {type(user)}")
+                    raise InvalidType(f"user_key must return a str or None, not {type(user)}")
                 return "user:" + user
         return browser.binding
 
@@ -387,7 +394,7 @@ class _Issuer:
         # Read now, not earlier: what the app left in the view state while rendering.
         state = environ.get(VIEWSTATE_KEY)
         if not isinstance(state, dict):
-            raise TypeError(f"environ[{VIEWSTATE_KEY!r}] must be a dict, not {type(state)}")
+            raise InvalidType(f"environ[{VIEWSTATE_KEY!r}] must be a dict, not {type(state)}")
         signer = middleware.signer
         form_id = signer.new_form_id()
         path = form.action_path

@@ -34,6 +34,8 @@ from typing import Any, Protocol, TypeVar
 
 from webob import Request, Response
 
+from .errors import InvalidArgument, InvalidType
+
 MAX_NAME_LENGTH = 256
 
 
@@ -60,7 +62,8 @@ H = TypeVar("H")
 
 def _check_name(kind: str, name: object) -> str:
     if not isinstance(name, str) or not name or len(name) > MAX_NAME_LENGTH:
-        raise ValueError(f"{kind} name must be a non-empty string of at most {MAX_NAME_LENGTH}")
+        raise InvalidArgument(
+            f"{kind} name must be a non-empty string of at most {MAX_NAME_LENGTH}")
     return name
 
 
@@ -95,16 +98,16 @@ class Registry:
         """Register a callback function or ``ICallbackEventHandler`` class under ``name``."""
         _check_name("callback", name)
         if name in self._callbacks:
-            raise ValueError(f"callback {name!r} is registered twice")
+            raise InvalidArgument(f"callback {name!r} is registered twice")
         self._callbacks[name] = _as_callback_function(name, handler)
 
     def add_postback(self, name: str, handler: Any) -> None:
         """Register a postback handler ``f(event, request) -> Response | None`` for ``name``."""
         _check_name("postback", name)
         if name in self._postbacks:
-            raise ValueError(f"postback {name!r} is registered twice")
+            raise InvalidArgument(f"postback {name!r} is registered twice")
         if not callable(handler):
-            raise TypeError(f"postback handler for {name!r} is not callable")
+            raise InvalidType(f"postback handler for {name!r} is not callable")
         self._postbacks[name] = handler
 
     def update(
@@ -131,7 +134,7 @@ class Registry:
         if result is None:
             return ""
         if not isinstance(result, str):
-            raise TypeError(f"callback {name!r} returned {type(result).__name__}, not str")
+            raise InvalidType(f"callback {name!r} returned {type(result).__name__}, not str")
         return result
 
     def run_postback(self, event: Event, request: Request) -> Response | None:
@@ -141,7 +144,7 @@ class Registry:
             return None
         response = handler(event, request)
         if response is not None and not isinstance(response, Response):
-            raise TypeError(f"postback {event.target!r} returned {type(response).__name__}")
+            raise InvalidType(f"postback {event.target!r} returned {type(response).__name__}")
         return response
 
 
@@ -150,11 +153,11 @@ def _as_callback_function(name: str, handler: Any) -> Callable[[str, Request], s
     factory: Any = handler
     if not inspect.isclass(handler):
         if not callable(handler):
-            raise TypeError(f"callback handler for {name!r} is not callable")
+            raise InvalidType(f"callback handler for {name!r} is not callable")
         return handler  # type: ignore[no-any-return]
     for method in ("raise_callback_event", "get_callback_result"):
         if not callable(getattr(handler, method, None)):
-            raise TypeError(f"callback class for {name!r} has no {method}() method")
+            raise InvalidType(f"callback class for {name!r} has no {method}() method")
     try:
         takes_request = bool(inspect.signature(handler).parameters)
     except (TypeError, ValueError):

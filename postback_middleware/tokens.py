@@ -52,7 +52,7 @@ try:
 except ImportError:  # no wheel for this platform: the json module writes the same, slower
     orjson = None  # type: ignore[assignment]
 
-from .errors import TokenError, TooLarge, WrongBinding
+from .errors import InvalidArgument, TokenError, TooLarge, WrongBinding
 
 FORMAT_VERSION = 1
 # Clocks of several hosts behind one load balancer disagree a little.
@@ -128,15 +128,15 @@ def encode_json(value: Any, *, plain: bool = False) -> bytes:
         try:
             return orjson.dumps(value)
         except orjson.JSONEncodeError as exc:
-            raise ValueError(f"not JSON-serialisable: {exc}") from exc
+            raise InvalidArgument(f"not JSON-serialisable: {exc}") from exc
     try:
         return _CANONICAL.encode(value).encode("utf-8")
     except (TypeError, UnicodeEncodeError, RecursionError) as exc:
-        raise ValueError(f"not JSON-serialisable: {exc}") from exc
+        raise InvalidArgument(f"not JSON-serialisable: {exc}") from exc
 
 
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"non-standard JSON constant {name}")
+    raise InvalidArgument(f"non-standard JSON constant {name}")
 
 
 def decode_canonical_json(raw: bytes) -> Any:
@@ -146,7 +146,7 @@ def decode_canonical_json(raw: bytes) -> Any:
     """
     value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     if encode_json(value) != raw:
-        raise ValueError("JSON is not in canonical form")
+        raise InvalidArgument("JSON is not in canonical form")
     return value
 
 
@@ -162,7 +162,7 @@ class TokenSigner:
         clock: Callable[[], float] | None = None,
     ) -> None:
         if not secret_keys:
-            raise ValueError("at least one secret key is required")
+            raise InvalidArgument("at least one secret key is required")
         # Derive every (key, purpose) pair once; a request then costs one HMAC per token.
         self._keys = {
             purpose: [_keyed(key, purpose.value) for key in secret_keys] for purpose in Purpose
@@ -212,7 +212,8 @@ class TokenSigner:
         payload = _b64(encode_json(claims, plain=plain))
         token = (payload + b"." + _mac(self._keys[purpose][0], payload)).decode("ascii")
         if len(token) > self.max_size:
-            raise ValueError(f"{purpose.name} token of {len(token)} bytes exceeds max_state_size")
+            raise InvalidArgument(
+                f"{purpose.name} token of {len(token)} bytes exceeds max_state_size")
         return token
 
     def verify(self, purpose: Purpose, token: str, *, path: str, user: str | None) -> Claims:
