@@ -27,7 +27,7 @@ from webob import Request
 from postback_middleware import CallbackError, CookieMissing, PostbackMiddleware, Registry
 from postback_middleware.tokens import Purpose, TokenSigner, _derive
 
-from .conftest import PAGE, RecordingApp, hidden_fields, new_key
+from .helpers import PAGE, RecordingApp, hidden_fields, new_key
 
 INVALID = "Invalid postback or callback argument."
 COOKIE_MESSAGE = CookieMissing.public_message

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from postback_middleware import PostbackMiddleware
 from postback_middleware.fields import RESERVED, looks_reserved
 
-from .conftest import PAGE, RecordingApp, hidden_fields, new_key
+from .helpers import PAGE, RecordingApp, hidden_fields, new_key
 
 URLENCODED = "application/x-www-form-urlencoded"
 BOUNDARY = "B0und"

@@ -15,7 +15,7 @@ from webob import Request
 from postback_middleware import PostbackMiddleware
 from postback_middleware.charset import Transcoder, sniff
 
-from .conftest import RecordingApp, new_key
+from .helpers import RecordingApp, new_key
 
 PAGE = ('<html><head><title>Café</title></head><body>'
         '<form method="post"><a data-postback="löschen" data-postback-argument="Größe 7">x</a>'

@@ -16,7 +16,7 @@ from paste.deploy import loadapp
 from postback_middleware import ConfigurationError, PostbackMiddleware
 from postback_middleware.config import check_secret_keys, options_from_ini
 
-from .conftest import RecordingApp, new_key
+from .helpers import RecordingApp, new_key
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -23,7 +23,7 @@ from postback_middleware.csrf import (
 )
 from postback_middleware.errors import CrossSite
 
-from .conftest import PAGE, RecordingApp, hidden_fields, new_key
+from .helpers import PAGE, RecordingApp, hidden_fields, new_key
 
 AppFactory = Callable[..., webtest.TestApp]
 COOKIE_TEXT = "This form needs cookies"

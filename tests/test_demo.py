@@ -11,7 +11,7 @@ from paste.deploy import loadapp
 
 from postback_middleware.testing import callback, postback
 
-from .conftest import hidden_fields, new_key
+from .helpers import hidden_fields, new_key
 
 DEMO_INI = Path(__file__).resolve().parent.parent / "examples" / "demo.ini"
 

@@ -18,7 +18,7 @@ from postback_middleware import (
 )
 from postback_middleware.tokens import Purpose, TokenSigner
 
-from .conftest import new_key
+from .helpers import new_key
 
 
 def registered_twice() -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from postback_middleware import PostbackMiddleware
 
-from .conftest import PAGE, new_key
+from .helpers import PAGE, new_key
 from .servers import serve_wsgi
 
 

@@ -27,7 +27,7 @@ import webtest
 
 from postback_middleware.testing import callback, postback
 
-from .conftest import hidden_fields, new_key
+from .helpers import hidden_fields, new_key
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

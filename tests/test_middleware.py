@@ -14,7 +14,7 @@ from webob import Response
 from postback_middleware import CallbackError, PostbackMiddleware, Registry
 from postback_middleware.fields import RESERVED
 
-from .conftest import PAGE, RecordingApp, hidden_fields, new_key
+from .helpers import PAGE, RecordingApp, hidden_fields, new_key
 
 AppFactory = Callable[..., webtest.TestApp]
 INVALID = "Invalid postback or callback argument."

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from postback_middleware import PostbackMiddleware
 from postback_middleware.partial import PanelContent, panel_content, read_page, split_children
 
-from .conftest import hidden_fields, new_key
+from .helpers import hidden_fields, new_key
 from .test_html_scan import _FRAGMENTS
 
 PAGE = """<!DOCTYPE html><html><head><title>Orders</title></head><body>

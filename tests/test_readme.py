@@ -14,7 +14,7 @@ import webtest
 
 from postback_middleware.testing import CallbackFailed, callback, postback
 
-from .conftest import new_key
+from .helpers import new_key
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 

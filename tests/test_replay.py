@@ -21,7 +21,7 @@ from postback_middleware import PostbackMiddleware, partial
 from postback_middleware.errors import BadRequest, CrossSite, Rejected, TokenError, TooLarge
 from postback_middleware.tokens import Purpose, TokenSigner
 
-from .conftest import hidden_fields, new_key
+from .helpers import hidden_fields, new_key
 
 PAGE = b"""<!DOCTYPE html><html><head><title>t</title></head><body>
 <form method="post" action="/files?x=1">

@@ -14,7 +14,7 @@ from webob import Request, Response
 
 from postback_middleware import PostbackMiddleware
 
-from .conftest import PAGE, new_key
+from .helpers import PAGE, new_key
 
 HTML = [("Content-Type", "text/html; charset=utf-8")]
 
@@ -313,7 +313,7 @@ def test_streamed_page_headers() -> None:
 
 
 def test_page_streamed_byte_by_byte_still_posts_back() -> None:
-    from .conftest import RecordingApp, hidden_fields
+    from .helpers import RecordingApp, hidden_fields
 
     recorder = RecordingApp(page=PAGE)
 

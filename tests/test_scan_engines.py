@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from postback_middleware import html_scan
 from postback_middleware.html_scan import Pairs, PostbackScanner, Tag, TagScanner
 
-from .conftest import require_engine
+from .helpers import require_engine
 from .test_html_scan import _FRAGMENTS
 
 Item = tuple[Any, ...]

@@ -8,7 +8,7 @@ import webtest
 from postback_middleware import CallbackError, Registry
 from postback_middleware.testing import CallbackFailed, callback, postback
 
-from .conftest import RecordingApp
+from .helpers import RecordingApp
 
 TWO_FORMS = """<html><head></head><body>
 <form method="post" action="/a" id="first" data-callbacks="Echo Fail"><input name="which" value="A">

@@ -21,7 +21,7 @@ from postback_middleware.validation import (
     written_out,
 )
 
-from .conftest import RecordingApp, hidden_fields, new_key
+from .helpers import RecordingApp, hidden_fields, new_key
 
 SIGNER = TokenSigner([new_key().encode(), new_key().encode()], max_age=60, max_size=10**7)
 DIGEST = partial(SIGNER.event_digest, 0)

@@ -8,7 +8,7 @@ from postback_middleware.errors import BadRequest, Forbidden, TokenError
 from postback_middleware.tokens import Purpose, TokenSigner
 from postback_middleware.verify import decode_reserved, verify_postback
 
-from .conftest import new_key
+from .helpers import new_key
 
 SIGNER = TokenSigner([new_key().encode()], max_age=3600, max_size=10_000)
 PAIRS = {"e": {"delete": ["7"], "sort": [""]}}  # validation.encode's "written out" pairs

@@ -13,7 +13,7 @@ import pytest
 
 from postback_middleware import PostbackMiddleware, Registry
 
-from .conftest import PAGE, RecordingApp, new_key
+from .helpers import PAGE, RecordingApp, new_key
 from .servers import serve_wsgi
 
 

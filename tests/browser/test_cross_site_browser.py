@@ -25,7 +25,7 @@ import pytest
 
 from postback_middleware import PostbackMiddleware, Registry
 
-from ..conftest import new_key
+from ..helpers import new_key
 
 APP_PAGE = """<!DOCTYPE html><html><head><title>Orders</title>{head}</head><body>
 <form method="post" action="/orders" data-callbacks="CallServer">

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from paste.deploy import loadapp
 
-from ..conftest import new_key
+from ..helpers import new_key
 
 DEMO_INI = Path(__file__).resolve().parents[2] / "examples" / "demo.ini"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"

@@ -24,7 +24,7 @@ import pytest
 
 from postback_middleware import PostbackMiddleware
 
-from ..conftest import new_key
+from ..helpers import new_key
 from .assertions import expect
 
 pytestmark = pytest.mark.browser

@@ -32,7 +32,7 @@ import pytest
 
 from postback_middleware import PostbackMiddleware, Registry
 
-from ..conftest import new_key
+from ..helpers import new_key
 
 pytestmark = pytest.mark.browser
 

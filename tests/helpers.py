@@ -1,0 +1,106 @@
+"""What the test suites share, imported where used (fixtures live in ``conftest.py``).
+
+Keys, a recording inner app with the standard page, reading back the fields the middleware
+inserted, and the scanner-engine guard.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+# The hidden fields as the middleware writes them (see ``inject.hidden_input``).
+FIELD = re.compile(rb'<input type="hidden" name="(__[A-Z]+)"(?: id="__[A-Z]+")? value="([^"]*)" />')
+
+
+def new_key() -> str:
+    return secrets.token_urlsafe(48)
+
+
+@dataclass
+class Seen:
+    """What the inner app received on one call."""
+
+    method: str
+    path: str
+    body: bytes
+    content_length: str | None
+    event: Any
+    viewstate: Any
+    environ: dict[str, Any]
+
+
+@dataclass
+class RecordingApp:
+    """An inner app that renders ``page`` and records every request it gets."""
+
+    page: str = ""
+    content_type: str = "text/html; charset=utf-8"
+    calls: list[Seen] = field(default_factory=list)
+    state_update: Callable[[dict[str, Any]], None] | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        length = environ.get("CONTENT_LENGTH")
+        body = environ["wsgi.input"].read(int(length)) if length else b""
+        self.calls.append(
+            Seen(
+                method=environ["REQUEST_METHOD"],
+                path=environ.get("PATH_INFO", ""),
+                body=body,
+                content_length=length,
+                event=environ.get("postback.event"),
+                viewstate=dict(environ.get("postback.viewstate") or {}),
+                environ=environ,
+            )
+        )
+        if self.state_update is not None:
+            self.state_update(environ["postback.viewstate"])
+        data = self.page.encode("utf-8")
+        start_response("200 OK", [("Content-Type", self.content_type),
+                                  ("Content-Length", str(len(data)))])
+        return [data]
+
+
+PAGE = """<!DOCTYPE html>
+<html><head><title>Orders</title></head>
+<body>
+<form method="post" action="/orders" data-callbacks="CallServer Broken Deliberate Echo">
+  <input name="note" value="hello">
+  <a href="#" data-postback="delete" data-postback-argument="7">Delete 7</a>
+  <button type="button" data-postback="refresh">Refresh</button>
+  <select name="sort" data-autopostback><option>a</option></select>
+</form>
+</body></html>
+"""
+
+
+def hidden_fields(body: bytes, form_index: int = 0) -> dict[str, str]:
+    """The hidden fields the middleware inserted into the ``form_index``-th post form."""
+    forms = body.split(b'<input type="hidden" name="__EVENTTARGET"')[1:]
+    block = b'<input type="hidden" name="__EVENTTARGET"' + forms[form_index]
+    found: dict[str, str] = {}
+    for name, value in FIELD.findall(block):
+        if name.decode() in found:
+            break
+        found[name.decode()] = value.decode()
+    return found
+
+
+def require_engine(engine: str) -> None:
+    """Skip a test of a scanner engine this installation lacks; under ``CI=true``, fail it.
+
+    The compiled engine is built by ``pip install`` where a C compiler is present.
+    """
+    from postback_middleware import html_scan
+
+    if engine not in html_scan.ENGINES:
+        message = "the compiled scanner engine is not built (no C compiler at install time?)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
