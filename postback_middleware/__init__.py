@@ -7,10 +7,11 @@ The request's journey, module by module:
   event validation), ``validation`` (what a form offered, compactly);
 * dispatch: ``registry`` (postback and callback handlers), ``middleware`` (the WSGI core);
 * response side: ``rewrite`` (which responses, which headers), ``html_scan`` (find tags),
-  ``inject`` (insert fields and the script tag);
+  ``inject`` (insert fields and the script tag), ``partial`` (partial postbacks: panels,
+  replays, downloads);
 * ``client`` (the served script, ``callback_reference``), ``config`` (options, ini files),
   ``charset`` (page encodings), ``http`` (header lookup, media types, codings, cache headers,
-  the middleware's own replies);
+  the middleware's own replies), ``fields`` (reserved names), ``errors`` (one hierarchy);
 * ``testing``: ``postback`` / ``callback`` for your own WebTest suites (import it explicitly).
 """
 
