@@ -9,14 +9,15 @@ The request's journey, module by module:
 * response side: ``rewrite`` (which responses, which headers), ``html_scan`` (find tags),
   ``inject`` (insert fields and the script tag), ``partial`` (partial postbacks: panels,
   replays, downloads);
-* ``client`` (the served script, ``callback_reference``), ``config`` (options, ini files),
+* ``client`` (the served script, ``callback_reference``), ``config`` (options, ini text),
+  ``paste`` (the PasteDeploy filter),
   ``charset`` (page encodings), ``http`` (header lookup, media types, codings, cache headers,
   the middleware's own replies), ``fields`` (reserved names), ``errors`` (one hierarchy);
 * ``testing``: ``postback`` / ``callback`` for your own WebTest suites (import it explicitly).
 """
 
 from .client import callback_reference
-from .config import Options, filter_factory
+from .config import Options
 from .errors import (
     BadRequest,
     CallbackError,
@@ -36,6 +37,7 @@ from .errors import (
     WrongBinding,
 )
 from .middleware import EVENT_KEY, VIEWSTATE_KEY, PostbackMiddleware
+from .paste import filter_factory
 from .registry import Event, Registry
 from .rewrite import SKIP_ENVIRON_KEY, SKIP_HEADER
 

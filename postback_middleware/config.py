@@ -1,4 +1,4 @@
-"""Configuration: the options, their defaults and checks, and the PasteDeploy filter.
+"""Configuration: the options, their defaults and checks, and the ini text they come from.
 
 Every option has one name, in Python (a keyword argument of ``PostbackMiddleware``) and in an
 ini file (``[filter:postback]``, ``use = egg:postback-middleware``). The ini file gives text; it
@@ -12,7 +12,8 @@ request. Handlers come in blocks of ``NAME = package.module:function`` lines::
         CallServer = myapp.handlers:call_server
 
 A secret key is never shipped: ``env:NAME`` reads keys from an environment variable, and start-up
-fails on a missing key, a key under 32 bytes, or one that is not random (a published sample).
+fails on a missing key, or one without 256 bits of randomness (a phrase, a pattern, a published
+sample). The PasteDeploy filter that reads the ini file is in ``paste``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from .csrf import parse_origin
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
+    from _typeshed.wsgi import WSGIEnvironment
 
 MIN_KEY_BYTES = 32  # 256 bits of randomness
 # SHA-256 of keys that appear in public documents (ours and others'), so a copied one is refused.
@@ -255,23 +256,3 @@ def options_from_ini(
             known = ", ".join(sorted(OPTION_NAMES | {"secret_keys", "callbacks", "postbacks"}))
             raise ConfigurationError(f"unknown option {name!r}; known options: {known}")
     return kwargs
-
-
-def filter_factory(
-    global_conf: Mapping[str, str], **local_conf: str
-) -> Callable[[WSGIApplication], WSGIApplication]:
-    """PasteDeploy ``paste.filter_factory`` entry point (``use = egg:postback-middleware``).
-
-    The text is converted here; PasteDeploy calls the returned filter while the file loads, so
-    the middleware's own checks (keys, limits) also run at start-up.
-    """
-    from .middleware import PostbackMiddleware
-
-    kwargs = options_from_ini(local_conf)
-    kwargs.setdefault("secret_keys", None)  # so a missing key gets the clear message
-
-    def make_filter(app: WSGIApplication) -> WSGIApplication:
-        return PostbackMiddleware(app, **kwargs)
-
-    return make_filter
-
