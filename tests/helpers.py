@@ -15,8 +15,18 @@ from typing import Any
 
 import pytest
 
-# The hidden fields as the middleware writes them (see ``inject.hidden_input``).
+# The markup the middleware inserts, defined once for every test that reads it: a hidden field
+# as ``inject.hidden_input`` writes it (groups: name, value) and the script tag of
+# ``client.ClientScript.tag`` (any prefix, any nonce).
 FIELD = re.compile(rb'<input type="hidden" name="(__[A-Z]+)"(?: id="__[A-Z]+")? value="([^"]*)" />')
+SCRIPT_TAG = re.compile(rb'<script defer="defer" src="[^"]*postback\.[0-9a-f]+\.js"'
+                        rb'(?: nonce="[^"]*")?></script>')
+INSERTED = re.compile(FIELD.pattern + rb"|" + SCRIPT_TAG.pattern)
+
+
+def without_insertions(body: bytes) -> bytes:
+    """The page with the middleware's insertions taken out again: the app's bytes."""
+    return INSERTED.sub(b"", body)
 
 
 def new_key() -> str:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from postback_middleware.inject import FormRewriter, PostForm, action_path, base_url, splice
 
+from .helpers import FIELD
 from .test_html_scan import _FRAGMENTS
 
 # Every test here runs once per scanner engine (python, compiled).
@@ -168,8 +169,7 @@ def test_splice_keeps_every_byte() -> None:
 
 # -- streamed pages -------------------------------------------------------------------------
 
-INSERTED = re.compile(rb'<input type="hidden" name="__[A-Z]+"(?: id="__[A-Z]+")? value="[^"]*" />'
-                      rb"|" + re.escape(SCRIPT))
+INSERTED = re.compile(FIELD.pattern + rb"|" + re.escape(SCRIPT))  # this suite's own script tag
 
 
 def streamed(document: bytes, cuts: list[int], **options: Any) -> bytes:

@@ -14,7 +14,7 @@ from webob import Response
 from postback_middleware import CallbackError, PostbackMiddleware, Registry
 from postback_middleware.fields import RESERVED
 
-from .helpers import PAGE, RecordingApp, hidden_fields, new_key
+from .helpers import PAGE, RecordingApp, hidden_fields, new_key, without_insertions
 
 AppFactory = Callable[..., webtest.TestApp]
 INVALID = "Invalid postback or callback argument."
@@ -30,16 +30,6 @@ def postback(app: webtest.TestApp, fields: dict[str, str], target: str = "", arg
               ("__VIEWSTATE", fields["__VIEWSTATE"]),
               ("__EVENTVALIDATION", fields["__EVENTVALIDATION"]), *extra.items()]
     return app.post(path, params, status=status)
-
-
-def without_insertions(body: bytes) -> bytes:
-    """The page with the middleware's insertions taken out again."""
-    import re
-
-    body = re.sub(rb'<input type="hidden" name="__[A-Z]+"(?: id="__[A-Z]+")? value="[^"]*" />',
-                  b"", body)
-    return re.sub(rb'<script defer="defer" src="/_postback/postback\.[0-9a-f]+\.js"></script>',
-                  b"", body)
 
 
 # -- outgoing pages -----------------------------------------------------------------------
