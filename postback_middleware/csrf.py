@@ -61,7 +61,8 @@ class Browser:
         return "browser:" + self.id
 
     def check_sent(self) -> None:
-        """After a token failed for want of this browser's cookie: say why, if that is why."""
+        """Refuse a request whose browser sent two of our cookies, or none (a refusal that says
+        so, rather than "a token of another browser")."""
         if self.ambiguous:
             raise BadRequest("the postback cookie was sent more than once")
         if not self.sent:

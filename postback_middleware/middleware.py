@@ -226,7 +226,7 @@ class PostbackMiddleware:
             )
         except WrongBinding:
             if binding == browser.binding:
-                browser.check_sent()  # no cookie (or two): say so, rather than "another browser"
+                browser.check_sent()  # no cookie: say so, rather than "another browser"
             raise
         environ[VIEWSTATE_KEY] = postback.viewstate
         environ[EVENT_KEY] = postback.event
