@@ -33,6 +33,7 @@ from .errors import (
     Rejected,
     TokenError,
     TooLarge,
+    UnknownOption,
     UsageError,
     WrongBinding,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "Rejected",
     "TokenError",
     "TooLarge",
+    "UnknownOption",
     "UsageError",
     "WrongBinding",
     "callback_reference",

@@ -20,17 +20,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import difflib
 import hashlib
 import os
 import pkgutil
 import re
 import zlib
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, cast
 
 from .csrf import parse_origin
-from .errors import ConfigurationError
+from .errors import ConfigurationError, UnknownOption
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -123,62 +124,11 @@ def check_secret_keys(keys: str | bytes | Sequence[str | bytes] | None) -> tuple
     return tuple(checked)
 
 
-@dataclass(frozen=True, kw_only=True)
-class Options:
-    """Every option of the middleware, checked once at start-up."""
 
-    # Tokens older than this are refused: long enough for a form left open over lunch, short
-    # enough to bound how long a leaked token can be replayed.
-    max_age: int = 4 * 3600
-    # Called with the WSGI environ; its value (e.g. a session id) binds tokens to one user.
-    user_key: UserKey | None = None
-    # Where the client script is served; the middleware owns every path below it.
-    script_prefix: str = "/_postback/"
-    # Largest form POST body read at all (413 beyond); uploads are spooled, not held in memory.
-    max_body_size: int = 100 * 1024 * 1024
-    # Largest token or reserved field; view state beyond this is refused (413).
-    max_state_size: int = 128 * 1024
-    # Bodies up to this size stay in memory; larger ones go to a temporary file.
-    spool_threshold: int = 1024 * 1024
-    # Add __SCROLLPOSITIONX/Y and __LASTFOCUS so the page comes back where the user left it.
-    maintain_scroll_position: bool = False
-    # Refuse every form POST that carries no valid token (CSRF protection for the whole app).
-    require_token: bool = False
-    # Called as on_reject(environ, reason) for every refused request, e.g. to count them.
-    on_reject: Callable[[WSGIEnvironment, str], None] | None = None
-    # Origins (scheme://host[:port]) whose pages may send postbacks and callbacks here besides
-    # this site's own; none by default: any other site's is refused (see ``csrf``).
-    trusted_origins: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        for name in ("max_age", "max_body_size", "max_state_size", "spool_threshold"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ConfigurationError(f"{name} must be a positive integer, not {value!r}")
-        prefix = self.script_prefix
-        if not (isinstance(prefix, str) and prefix.startswith("/") and prefix.endswith("/")):
-            raise ConfigurationError(f"script_prefix must start and end with '/': {prefix!r}")
-        for name in ("user_key", "on_reject"):
-            if getattr(self, name) is not None and not callable(getattr(self, name)):
-                raise ConfigurationError(f"{name} must be callable")
-        if not isinstance(self.trusted_origins, tuple) or not all(
-            isinstance(origin, str) for origin in self.trusted_origins
-        ):
-            raise ConfigurationError("trusted_origins must be a list of origins (strings)")
-        for origin in self.trusted_origins:
-            try:
-                parse_origin(origin)
-            except ValueError as exc:
-                raise ConfigurationError(f"trusted_origins: {exc}") from None
+# -- reading ini text (one converter per kind of option) -------------------------------------
 
 
-OPTION_NAMES = frozenset(option.name for option in fields(Options))
-
-
-# -- ini file --------------------------------------------------------------------------------
-
-
-def _as_bool(name: str, text: str) -> bool:
+def _ini_bool(name: str, text: str, environ: Mapping[str, str]) -> bool:
     value = text.strip().lower()
     if value in ("true", "yes", "on", "1"):
         return True
@@ -187,11 +137,41 @@ def _as_bool(name: str, text: str) -> bool:
     raise ConfigurationError(f"{name} must be true or false, not {text!r}")
 
 
-def _as_int(name: str, text: str) -> int:
+def _ini_int(name: str, text: str, environ: Mapping[str, str]) -> int:
     try:
         return int(text.strip().replace("_", ""))
     except ValueError:
         raise ConfigurationError(f"{name} must be an integer, not {text!r}") from None
+
+
+def _ini_text(name: str, text: str, environ: Mapping[str, str]) -> str:
+    return text.strip()
+
+
+def _ini_words(name: str, text: str, environ: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+def _ini_function(name: str, text: str, environ: Mapping[str, str]) -> Any:
+    return _resolve(name, text)
+
+
+def _ini_keys(name: str, text: str, environ: Mapping[str, str]) -> list[str]:
+    """Whitespace-separated keys; ``env:NAME`` stands for the keys in that variable."""
+    keys = []
+    for word in text.split():
+        if word.startswith("env:"):
+            variable = word[4:]
+            if variable not in environ:
+                raise ConfigurationError(f"{name}: environment variable {variable} is unset")
+            keys.extend(environ[variable].split())
+        else:
+            keys.append(word)
+    return keys
+
+
+def _ini_handlers(name: str, text: str, environ: Mapping[str, str]) -> dict[str, Any]:
+    return parse_handler_block(name, text)
 
 
 def _resolve(name: str, reference: str) -> Any:
@@ -199,19 +179,6 @@ def _resolve(name: str, reference: str) -> Any:
         return pkgutil.resolve_name(reference.strip())
     except (ImportError, AttributeError, ValueError) as exc:
         raise ConfigurationError(f"{name}: cannot import {reference.strip()!r}: {exc}") from None
-
-
-def _keys_from_text(text: str, environ: Mapping[str, str]) -> list[str]:
-    keys = []
-    for word in text.split():
-        if word.startswith("env:"):
-            variable = word[4:]
-            if variable not in environ:
-                raise ConfigurationError(f"secret_keys: environment variable {variable} is unset")
-            keys.extend(environ[variable].split())
-        else:
-            keys.append(word)
-    return keys
 
 
 def parse_handler_block(name: str, text: str) -> dict[str, Any]:
@@ -231,28 +198,168 @@ def parse_handler_block(name: str, text: str) -> dict[str, Any]:
     return handlers
 
 
+# -- checking values (one check per kind of option; each returns the value to keep) ----------
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigurationError(f"{name} must be a positive integer, not {value!r}")
+    return value
+
+
+def _boolean(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{name} must be True or False, not {value!r}")
+    return value
+
+
+def _prefix(name: str, value: Any) -> str:
+    if not (isinstance(value, str) and value.startswith("/") and value.endswith("/")):
+        raise ConfigurationError(f"{name} must start and end with '/': {value!r}")
+    return value
+
+
+def _function_or_none(name: str, value: Any) -> Any:
+    if value is not None and not callable(value):
+        raise ConfigurationError(f"{name} must be callable (or None), not {type(value).__name__}")
+    return value
+
+
+def _handlers(name: str, value: Any) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(f"{name} must map names to functions, not {type(value).__name__}")
+    return value
+
+
+def _origins(name: str, value: Any) -> tuple[str, ...]:
+    origins = (value,) if isinstance(value, str) else value  # one origin may be a plain string
+    if not isinstance(origins, Iterable) or isinstance(origins, bytes | Mapping):
+        raise ConfigurationError(f"{name} must be a list of origins (strings)")
+    origins = tuple(origins)
+    if not all(isinstance(origin, str) for origin in origins):
+        raise ConfigurationError(f"{name} must be a list of origins (strings)")
+    for origin in origins:
+        try:
+            parse_origin(origin)
+        except ValueError as exc:
+            raise ConfigurationError(f"{name}: {exc}") from None
+    return tuple(origins)
+
+
+def _keys(name: str, value: Any) -> tuple[bytes, ...]:
+    return check_secret_keys(value)
+
+
+# -- the options ----------------------------------------------------------------------------
+
+_SPEC = "postback_middleware.option"
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """How one option is read from ini text and checked (the metadata of an ``Options`` field).
+
+    ``from_ini(name, text, environ)`` converts the ini file's text; ``check(name, value)``
+    refuses a value that cannot work (``ConfigurationError``) and returns the one to keep.
+    """
+
+    from_ini: Callable[[str, str, Mapping[str, str]], Any]
+    check: Callable[[str, Any], Any]
+
+
+def _spec(ini: Callable[[str, str, Mapping[str, str]], Any],
+          check: Callable[[str, Any], Any]) -> dict[str, OptionSpec]:
+    """An ``Options`` field's metadata: how its ini text is read, how its value is checked."""
+    return {_SPEC: OptionSpec(ini, check)}
+
+
+SecretKeys = str | bytes | Sequence[str | bytes]
+Handlers = Mapping[str, Callable[..., Any]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """Every option of the middleware: the one declaration, checked once at start-up.
+
+    Each field is an option of the same name in Python (a keyword of ``PostbackMiddleware``)
+    and in an ini file; its metadata (:class:`OptionSpec`) says how ini text becomes a value and
+    how the value is checked, so the keyword check, the ini loader and the README's option
+    table all follow from this class. The comment above each field is its documentation.
+    """
+
+    # Required. The first key signs, every key verifies (rotation): each at least 256 bits of
+    # randomness. After the check: the keys as bytes. Never shown in a repr.
+    secret_keys: SecretKeys | None = field(
+        default=None, metadata=_spec(_ini_keys, _keys), repr=False)
+    # Callback handlers by name: ``f(argument, request) -> str`` (see ``registry``).
+    callbacks: Handlers | None = field(default=None, metadata=_spec(_ini_handlers, _handlers))
+    # Postback handlers by event target: ``f(event, request)`` (see ``registry``).
+    postbacks: Handlers | None = field(default=None, metadata=_spec(_ini_handlers, _handlers))
+    # Tokens older than this are refused: long enough for a form left open over lunch, short
+    # enough to bound how long a leaked token can be replayed.
+    max_age: int = field(default=4 * 3600, metadata=_spec(_ini_int, _positive_int))
+    # Called with the WSGI environ; its value (e.g. a session id) binds tokens to one user.
+    user_key: UserKey | None = field(
+        default=None, metadata=_spec(_ini_function, _function_or_none))
+    # Origins (scheme://host[:port]) whose pages may send postbacks and callbacks here besides
+    # this site's own; none by default: any other site's is refused (see ``csrf``).
+    trusted_origins: Sequence[str] = field(default=(), metadata=_spec(_ini_words, _origins))
+    # Where the client script is served; the middleware owns every path below it.
+    script_prefix: str = field(default="/_postback/", metadata=_spec(_ini_text, _prefix))
+    # Largest form POST body read at all (413 beyond); uploads are spooled, not held in memory.
+    max_body_size: int = field(default=100 * 1024 * 1024, metadata=_spec(_ini_int, _positive_int))
+    # Largest token or reserved field; view state beyond this is refused (413).
+    max_state_size: int = field(default=128 * 1024, metadata=_spec(_ini_int, _positive_int))
+    # Bodies up to this size stay in memory; larger ones go to a temporary file.
+    spool_threshold: int = field(default=1024 * 1024, metadata=_spec(_ini_int, _positive_int))
+    # Add __SCROLLPOSITIONX/Y and __LASTFOCUS so the page comes back where the user left it.
+    maintain_scroll_position: bool = field(default=False, metadata=_spec(_ini_bool, _boolean))
+    # Refuse every form POST that carries no valid token (CSRF protection for the whole app).
+    require_token: bool = field(default=False, metadata=_spec(_ini_bool, _boolean))
+    # Called as on_reject(environ, reason) for every refused request, e.g. to count them.
+    on_reject: Callable[[WSGIEnvironment, str], None] | None = field(
+        default=None, metadata=_spec(_ini_function, _function_or_none))
+
+    def __post_init__(self) -> None:
+        for option in fields(self):
+            checked = option.metadata[_SPEC].check(option.name, getattr(self, option.name))
+            object.__setattr__(self, option.name, checked)  # (frozen: set once, here)
+
+    @classmethod
+    def from_keywords(cls, keywords: Mapping[str, Any]) -> Options:
+        """The options given as keyword arguments; a name that is none of them says which are."""
+        check_names(keywords)
+        return cls(**keywords)
+
+    @property
+    def keys(self) -> tuple[bytes, ...]:
+        """The secret keys as checked: bytes, the signing key first."""
+        return cast("tuple[bytes, ...]", self.secret_keys)
+
+
+OPTION_SPECS: Mapping[str, OptionSpec] = {
+    option.name: option.metadata[_SPEC] for option in fields(Options)
+}
+
+
+def check_names(names: Iterable[str]) -> None:
+    """Refuse a name that is no option, saying the close one and listing them all."""
+    for name in names:
+        if name not in OPTION_SPECS:
+            close = difflib.get_close_matches(name, OPTION_SPECS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise UnknownOption(
+                f"unknown option {name!r}{hint}; known options: {', '.join(sorted(OPTION_SPECS))}"
+            )
+
+
 def options_from_ini(
     settings: Mapping[str, str], environ: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
     """Convert the text of an ini section to ``PostbackMiddleware`` keyword arguments."""
     environ = os.environ if environ is None else environ
-    kwargs: dict[str, Any] = {}
-    for name, text in settings.items():
-        if name == "secret_keys":
-            kwargs[name] = _keys_from_text(text, environ)
-        elif name in ("callbacks", "postbacks"):
-            kwargs[name] = parse_handler_block(name, text)
-        elif name in ("user_key", "on_reject"):
-            kwargs[name] = _resolve(name, text)
-        elif name in ("maintain_scroll_position", "require_token"):
-            kwargs[name] = _as_bool(name, text)
-        elif name in ("max_age", "max_body_size", "max_state_size", "spool_threshold"):
-            kwargs[name] = _as_int(name, text)
-        elif name == "script_prefix":
-            kwargs[name] = text.strip()
-        elif name == "trusted_origins":
-            kwargs[name] = tuple(text.split())
-        else:
-            known = ", ".join(sorted(OPTION_NAMES | {"secret_keys", "callbacks", "postbacks"}))
-            raise ConfigurationError(f"unknown option {name!r}; known options: {known}")
-    return kwargs
+    check_names(settings)
+    return {name: OPTION_SPECS[name].from_ini(name, text, environ)
+            for name, text in settings.items()}

@@ -23,6 +23,11 @@ class ConfigurationError(UsageError, ValueError):
     """The operator's configuration cannot work (missing or weak key, bad option value)."""
 
 
+class UnknownOption(ConfigurationError, TypeError):
+    """An option name that is none of them (a typo, in Python or in the ini file); the message
+    lists the known ones. A ``TypeError`` too, as Python's own unknown keyword is."""
+
+
 class InvalidArgument(UsageError, ValueError):
     """A value the library cannot use: a handler name registered twice, view state that is not
     JSON or does not fit ``max_state_size``, an origin that is not one."""

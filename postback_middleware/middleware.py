@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
 from wsgiref.util import request_uri
@@ -43,11 +43,12 @@ from .body import (
     scan_urlencoded,
 )
 from .client import ClientScript, script_nonce
-from .config import Options, UserKey, check_secret_keys
+from .config import Options
 from .csrf import Browser, check_site, parse_origin, read_browser
 from .errors import (
     BadRequest,
     CallbackError,
+    ConfigurationError,
     Forbidden,
     InvalidType,
     Rejected,
@@ -67,6 +68,7 @@ log = logging.getLogger("postback_middleware")
 
 EVENT_KEY = "postback.event"
 VIEWSTATE_KEY = "postback.viewstate"
+_WRAPPED_KEY = "postback.middleware"  # set while a request passes through one
 CALLBACK_FAILED = "The server could not complete the callback."
 # An event validation token written out up to this size is kept as it is; a larger one is made
 # compact (runs of numbers, digests), which costs about a microsecond an event pair.
@@ -76,59 +78,53 @@ SMALL_VALIDATION_TOKEN = 4096
 class PostbackMiddleware:
     """Wrap ``app`` with postbacks, callbacks and signed view state.
 
-    ``secret_keys`` is required: the first key signs, every key verifies (rotation). Handlers
-    come from ``registry`` and/or the ``callbacks`` / ``postbacks`` mappings. Every other option
-    is described on :class:`~postback_middleware.config.Options`.
+    The options are keyword arguments, each described on :class:`~postback_middleware.config.
+    Options` (``secret_keys`` is required: the first key signs, every key verifies); a name that
+    is no option is refused with the list of those that are. ``options`` may instead be an
+    ``Options`` made beforehand (typed, checked where it is made). Handlers come from
+    ``registry`` and/or the ``callbacks`` / ``postbacks`` options.
     """
 
     def __init__(
         self,
         app: WSGIApplication,
         *,
-        secret_keys: str | bytes | Sequence[str | bytes] | None,
         registry: Registry | None = None,
-        callbacks: Mapping[str, Any] | None = None,
-        postbacks: Mapping[str, Any] | None = None,
-        max_age: int = Options.max_age,
-        user_key: UserKey | None = None,
-        script_prefix: str = Options.script_prefix,
-        max_body_size: int = Options.max_body_size,
-        max_state_size: int = Options.max_state_size,
-        spool_threshold: int = Options.spool_threshold,
-        maintain_scroll_position: bool = False,
-        require_token: bool = False,
-        on_reject: Callable[[WSGIEnvironment, str], None] | None = None,
-        trusted_origins: Sequence[str] = (),
+        options: Options | None = None,
+        **keywords: Any,
     ) -> None:
+        if isinstance(app, PostbackMiddleware):
+            raise ConfigurationError(
+                "this app is already wrapped in PostbackMiddleware: wrap the inner app once"
+            )
+        if options is not None and keywords:
+            raise ConfigurationError(
+                "give the options either as an Options or as keywords, not both: "
+                f"{', '.join(sorted(keywords))}"
+            )
         self.app = app
-        self.options = Options(
-            max_age=max_age,
-            user_key=user_key,
-            script_prefix=script_prefix,
-            max_body_size=max_body_size,
-            max_state_size=max_state_size,
-            spool_threshold=spool_threshold,
-            maintain_scroll_position=maintain_scroll_position,
-            require_token=require_token,
-            on_reject=on_reject,
-            # One origin may be given as a plain string.
-            trusted_origins=((trusted_origins,) if isinstance(trusted_origins, str)
-                             else tuple(trusted_origins)),
-        )
+        self.options = options if options is not None else Options.from_keywords(keywords)
         self._trusted_origins = frozenset(map(parse_origin, self.options.trusted_origins))
         self.registry = registry if registry is not None else Registry()
-        self.registry.update(callbacks=callbacks, postbacks=postbacks)
-        self.signer = TokenSigner(
-            check_secret_keys(secret_keys), max_age=max_age, max_size=max_state_size
-        )
-        self.replayer = partial.Replayer(self.signer, max_body_size=max_body_size)
-        self.script = ClientScript(script_prefix)
+        self.registry.update(callbacks=self.options.callbacks, postbacks=self.options.postbacks)
+        self.signer = TokenSigner(self.options.keys, max_age=self.options.max_age,
+                                  max_size=self.options.max_state_size)
+        self.replayer = partial.Replayer(self.signer, max_body_size=self.options.max_body_size)
+        self.script = ClientScript(self.options.script_prefix)
 
     # -- the journey ---------------------------------------------------------------------
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "").startswith(self.options.script_prefix):
             return self.script.serve(environ, start_response)
+        if environ.get(_WRAPPED_KEY) is not None:
+            # A second PostbackMiddleware inside the first (a mounted sub-app wrapped again):
+            # the inner one would add a second set of fields to every form.
+            log.error("two PostbackMiddleware instances handle %r: wrap the app once, at the "
+                      "outside; answering 500", _request_path(environ)[:200])
+            return text_response(start_response, "500 Internal Server Error",
+                                 "Internal Server Error")
+        environ[_WRAPPED_KEY] = True
         environ[EVENT_KEY] = None
         environ[VIEWSTATE_KEY] = {}
         body_file = None

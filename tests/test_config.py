@@ -13,7 +13,7 @@ import pytest
 import webtest
 from paste.deploy import loadapp
 
-from postback_middleware import ConfigurationError, PostbackMiddleware
+from postback_middleware import ConfigurationError, Options, PostbackMiddleware, UnknownOption
 from postback_middleware.config import check_secret_keys, options_from_ini
 
 from .helpers import RecordingApp, new_key
@@ -79,11 +79,69 @@ def test_good_keys_are_accepted_as_bytes() -> None:
         pytest.param("max_state_size", True, "positive", id="bool-is-not-int"),
         pytest.param("script_prefix", "_postback", "start and end", id="prefix-without-slashes"),
         pytest.param("user_key", "module:function", "callable", id="user-key-not-callable"),
+        pytest.param("require_token", "false", "True or False", id="bool-as-text"),
+        pytest.param("trusted_origins", b"https://a.example", "list of origins",
+                     id="origins-as-bytes"),
+        pytest.param("trusted_origins", ["https://a.example/path"], "trusted_origins",
+                     id="origin-with-a-path"),
+        pytest.param("callbacks", [("CallServer", print)], "map names", id="callbacks-a-list"),
     ],
 )
 def test_bad_options_fail_at_start_up(option: str, value: Any, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         PostbackMiddleware(RecordingApp(), secret_keys=[new_key()], **{option: value})
+
+
+@pytest.mark.parametrize(
+    ("keywords", "message"),
+    [
+        pytest.param({"max_ag": 60}, r"unknown option 'max_ag' \(did you mean 'max_age'\?\)",
+                     id="typo"),
+        pytest.param({"secret_key": new_key()}, "did you mean 'secret_keys'", id="singular"),
+        pytest.param({"colour": "red"}, "known options: callbacks, maintain_scroll_position",
+                     id="unrelated-name-lists-all"),
+    ],
+)
+def test_unknown_keyword_names_the_valid_options(keywords: dict[str, Any], message: str) -> None:
+    # A TypeError, as Python's own unknown keyword is, and one of ours.
+    with pytest.raises(UnknownOption, match=message) as raised:
+        PostbackMiddleware(RecordingApp(), **{"secret_keys": [new_key()], **keywords})
+    assert isinstance(raised.value, TypeError)
+    assert isinstance(raised.value, ConfigurationError)
+
+
+def test_options_made_beforehand_are_used() -> None:
+    options = Options(secret_keys=[new_key()], max_age=60, trusted_origins="https://a.example")
+    middleware = PostbackMiddleware(RecordingApp(), options=options)
+    assert middleware.options.max_age == 60
+    assert middleware.options.trusted_origins == ("https://a.example",)
+    assert "secret_keys" not in repr(options)  # keys never reach a log through a repr
+    with pytest.raises(ConfigurationError, match="not both: max_age"):
+        PostbackMiddleware(RecordingApp(), options=options, max_age=30)
+
+
+def test_wrapping_twice_is_refused() -> None:
+    once = PostbackMiddleware(RecordingApp(page='<form method="post"></form>'),
+                              secret_keys=[new_key()])
+    with pytest.raises(ConfigurationError, match="already wrapped"):
+        PostbackMiddleware(once, secret_keys=[new_key()])
+
+
+def test_a_second_middleware_met_inside_the_first_answers_500(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Wrapped twice out of sight (a sub-app wrapped again under a dispatcher): the page would
+    get two sets of fields, every postback then refused; say so instead."""
+    inner = PostbackMiddleware(RecordingApp(page='<form method="post"></form>'),
+                               secret_keys=[new_key()])
+
+    def dispatcher(environ: dict[str, Any], start_response: Any) -> Any:
+        return inner(environ, start_response)
+
+    app = webtest.TestApp(PostbackMiddleware(dispatcher, secret_keys=[new_key()]))
+    response = app.get("/", status=500)
+    assert b"Traceback" not in response.body and b"__VIEWSTATE" not in response.body
+    assert "wrap the app once" in caplog.text
 
 
 def handler(argument: str, request: Any) -> str:

@@ -5,6 +5,7 @@ The code blocks are taken from README.md itself, so the documentation cannot dri
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 import webtest
 
+from postback_middleware import Options
 from postback_middleware.testing import CallbackFailed, callback, postback
 
 from .helpers import new_key
@@ -78,3 +80,33 @@ def test_testing_example_is_valid_python() -> None:
 
     for name in imported.group(1).split(","):
         assert hasattr(testing, name.strip())
+
+
+def option_table() -> dict[str, str]:
+    """The README's option table: each option name with its default cell."""
+    body = README.split("\n## Options\n", 1)[1].split("\n## ", 1)[0]
+    table: dict[str, str] = {}
+    for line in body.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split(" | ")]
+        if line.startswith("| `") and len(cells) == 3:
+            for name in re.findall(r"`(\w+)`", cells[0]):
+                table[name] = cells[1]
+    return table
+
+
+def readme_default(default: Any) -> str:
+    """How the README's table spells a default."""
+    if default is None or default == ():
+        return "none"
+    if isinstance(default, bool):
+        return "`true`" if default else "`false`"
+    return f"`{default}`"
+
+
+def test_option_table_lists_every_option_with_its_default() -> None:
+    table = option_table()
+    declared = {option.name: option for option in dataclasses.fields(Options)}
+    assert set(table) == set(declared), "the README's option table and Options differ"
+    for name, option in declared.items():
+        expected = "(required)" if name == "secret_keys" else readme_default(option.default)
+        assert table[name].split(" (")[0] == expected.split(" (")[0], name
