@@ -3,11 +3,12 @@
 The request's journey, module by module:
 
 * request side: ``body`` (read, scan, strip a form POST), ``csrf`` (the browser's cookie and
-  the site checks), ``verify`` (judge reserved fields), ``tokens`` (signed JSON view state and
-  event validation), ``validation`` (what a form offered, compactly);
+  the site checks), ``form_tokens`` (a form's tokens issued and checked; ``Postback``,
+  ``Callback``, ``Event``), ``tokens`` (the signer of JSON view state and event validation),
+  ``validation`` (what a form offered, compactly);
 * dispatch: ``registry`` (postback and callback handlers), ``middleware`` (the WSGI core);
-* response side: ``rewrite`` (which responses, which headers), ``html_scan`` (find tags),
-  ``inject`` (insert fields and the script tag), ``partial`` (partial postbacks: panels,
+* response side: ``response`` (which responses are edited, which headers), ``html_scan``
+  (find tags), ``inject`` (insert fields and the script tag), ``partial`` (partial postbacks: panels,
   replays, downloads);
 * ``client`` (the served script, ``callback_reference``), ``config`` (options, ini text),
   ``paste`` (the PasteDeploy filter),
@@ -37,10 +38,11 @@ from .errors import (
     UsageError,
     WrongBinding,
 )
+from .form_tokens import Event
 from .middleware import EVENT_KEY, VIEWSTATE_KEY, PostbackMiddleware
 from .paste import filter_factory
-from .registry import Event, Registry
-from .rewrite import SKIP_ENVIRON_KEY, SKIP_HEADER
+from .registry import Registry
+from .response import SKIP_ENVIRON_KEY, SKIP_HEADER
 
 __all__ = [
     "EVENT_KEY",

@@ -34,7 +34,7 @@ warning names the form and the reasons) whenever the page lets the form be submi
   history, logs, ``Referer``; an invalid value means GET).
 
 The content of ``<noscript>`` counts too: a browser with scripting off (Tor Browser's safest
-mode) reads it as markup, so the rewriter reads it again as markup with a second scanner (a
+mode) reads it as markup, so the injector reads it again as markup with a second scanner (a
 ``<noscript>`` inside it, which that scanner cannot read, puts every form with an action or an
 id in doubt).
 
@@ -42,7 +42,7 @@ The decision for a form is taken when its tokens are written, after the whole pi
 written in has been read: so for a buffered page (and a page that arrives in one piece, as
 Flask's and Django's do) everything in the page counts, after the form as well as before. A
 streamed page may bring such a ``<base>`` or button in a later piece, after the tokens left:
-they cannot be taken back; the rewriter logs a warning, and only a check of the actual
+they cannot be taken back; the injector logs a warning, and only a check of the actual
 submission in the browser (the client script's part) can still keep them home.
 """
 
@@ -150,7 +150,7 @@ class PostForm:
     id: str | None = None  # its id, ASCII-lowercased (a control's form="ID" may name it)
     number: int = 0  # its place among the page's post forms, from 1 (for the log)
     # Its submit buttons that set formaction or formmethod (those naming it by form="ID"
-    # elsewhere in the page are kept by the rewriter).
+    # elsewhere in the page are kept by the injector).
     submitters: list[Submitter] = field(default_factory=list, repr=False)
     # Why its tokens were withheld (empty: it got them, or they are not written yet).
     withheld: tuple[str, ...] = ()
@@ -217,14 +217,14 @@ class Submitter:
 
 
 TokenPair = tuple[str, str]
-# What the rewriter reads by name (any tag with a form, formaction or formmethod attribute too).
+# What the injector reads by name (any tag with a form, formaction or formmethod attribute too).
 _NAMES = ("form", "head", "base", "noscript")
 _TOP_FIELDS = (f.EVENTTARGET, f.EVENTARGUMENT)
 _TOKEN_FIELDS = (f.VIEWSTATE, f.EVENTVALIDATION)
 _CLIENT_FIELDS = (f.LASTFOCUS, f.SCROLLPOSITIONX, f.SCROLLPOSITIONY)
 
 
-class FormRewriter:
+class FieldInjector:
     """Inserts fields and the script tag into one page, given whole or in pieces.
 
     ``sign_form(form)`` returns the (view state, event validation) tokens of a form once its
@@ -263,31 +263,31 @@ class FormRewriter:
         # <base> and buttons count too (a scripting-on scanner sees text there).
         self._noscript: PostbackScanner | None = None
         self._noscript_kept = b""
-        self._blind: str | None = None  # why the page may hold what the rewriter cannot see
+        self._blind: str | None = None  # why the page may hold what the injector cannot see
 
     @property
     def changed(self) -> bool:
         return bool(self.forms)
 
-    def rewrite(self, document: bytes) -> bytes:
+    def edit(self, document: bytes) -> bytes:
         """A whole page at once (``self.forms`` then says whether anything was added)."""
-        return self._rewrite(document, final=True)
+        return self._edit(document, final=True)
 
     def feed(self, piece: bytes) -> bytes:
         """The next piece of a streamed page; returns what can be sent now."""
         kept = self._kept
         if not kept:
-            return self._rewrite(piece, final=False)
+            return self._edit(piece, final=False)
         if isinstance(kept, bytearray):  # a tag still open
             kept += piece
-            return self._rewrite(kept, final=False)
-        return self._rewrite(kept + piece, final=False)
+            return self._edit(kept, final=False)
+        return self._edit(kept + piece, final=False)
 
     def finish(self) -> bytes:
         """The end of a streamed page."""
-        return self._rewrite(bytes(self._kept), final=True)
+        return self._edit(bytes(self._kept), final=True)
 
-    def _rewrite(self, whole: bytes | bytearray, *, final: bool) -> bytes:
+    def _edit(self, whole: bytes | bytearray, *, final: bool) -> bytes:
         tags, decided = self._scanner.scan(whole, final=final)
         if not decided and not final:  # all of it undecided (a tag still open)
             self._kept = whole if isinstance(whole, bytearray) else bytearray(whole)

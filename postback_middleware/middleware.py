@@ -4,15 +4,15 @@
 2. **Request side.** A form POST (urlencoded or multipart) is read and scanned (``body``). If it
    carries reserved fields it is a postback: the browser must say it came from this site, and
    the tokens must have been issued to this browser or user (``csrf``); the fields are verified
-   before anything else (``verify``, ``tokens``, ``validation``) and cut out, and the inner app
+   before anything else (``form_tokens``, ``tokens``, ``validation``) and cut out, and the inner app
    gets a fresh body with every other byte unchanged. A reserved name in the query string is
    refused on any request.
 3. **Dispatch.** A callback is answered here from the registry and never reaches the inner app.
    A postback exposes ``environ["postback.event"]`` and ``environ["postback.viewstate"]``, runs
    the registered postback handler if any (``registry``), then the inner app. A partial
    postback is answered with just its panels (``partial``).
-4. **Response side.** HTML pages get the hidden fields and the script tag (``rewrite`` decides
-   and fixes headers, ``inject`` edits the page), with the view state the app left in the environ.
+4. **Response side.** HTML pages get the hidden fields and the script tag (``response`` decides
+   and fixes headers, ``inject`` edits the page, ``form_tokens`` issues the tokens), with the view state the app left in the environ.
    Tokens are bound to the browser's cookie (set on the first page that needs it) or to the
    operator's user key, so such a page is made ``private`` to caches.
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
 from wsgiref.util import request_uri
@@ -33,7 +33,7 @@ from wsgiref.util import request_uri
 from webob import Request
 
 from . import fields as f
-from . import partial, validation
+from . import partial
 from .body import (
     assemble,
     form_kind,
@@ -54,12 +54,12 @@ from .errors import (
     Rejected,
     WrongBinding,
 )
+from .form_tokens import Callback, FormTokens, Postback, decode_reserved
 from .http import ClosingIterable, Headers, private_headers, text_response
-from .inject import FormRewriter, PostForm
+from .inject import FieldInjector, PostForm
 from .registry import Registry
-from .rewrite import Page, limit_accept_encoding, rewrite_response
-from .tokens import Purpose, TokenSigner
-from .verify import Postback, decode_reserved, verify_postback
+from .response import Page, edit_response, limit_accept_encoding
+from .tokens import TokenSigner
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -70,9 +70,6 @@ EVENT_KEY = "postback.event"
 VIEWSTATE_KEY = "postback.viewstate"
 _WRAPPED_KEY = "postback.middleware"  # set while a request passes through one
 CALLBACK_FAILED = "The server could not complete the callback."
-# An event validation token written out up to this size is kept as it is; a larger one is made
-# compact (runs of numbers, digests), which costs about a microsecond an event pair.
-SMALL_VALIDATION_TOKEN = 4096
 
 
 class PostbackMiddleware:
@@ -109,6 +106,7 @@ class PostbackMiddleware:
         self.registry.update(callbacks=self.options.callbacks, postbacks=self.options.postbacks)
         self.signer = TokenSigner(self.options.keys, max_age=self.options.max_age,
                                   max_size=self.options.max_state_size)
+        self.form_tokens = FormTokens(self.signer)
         self.replayer = partial.Replayer(self.signer, max_body_size=self.options.max_body_size)
         self.script = ClientScript(self.options.script_prefix)
 
@@ -137,9 +135,10 @@ class PostbackMiddleware:
             form = self._read_form_post(environ)
             if form is not None:
                 body_file, values = form
-            postback = None if values is None else self._verify(environ, values, browser)
+            verified = None if values is None else self._verify(environ, values, browser)
             # A partial postback (an UpdatePanel) names the panels to answer with.
-            panels = None if postback is None else partial.requested_panels(environ)
+            panels = (partial.requested_panels(environ) if isinstance(verified, Postback)
+                      else None)
         except Rejected as rejection:
             if body_file is not None:
                 body_file.close()
@@ -154,10 +153,10 @@ class PostbackMiddleware:
                                  "Internal Server Error")
 
         try:
-            if postback is not None and postback.callback is not None:
-                response = self._answer_callback(environ, start_response, postback)
+            if isinstance(verified, Callback):
+                response = self._answer_callback(environ, start_response, verified)
             else:
-                response = self._dispatch(environ, start_response, postback, panels, browser)
+                response = self._dispatch(environ, start_response, verified, panels, browser)
         except BaseException:
             if body_file is not None:  # the inner app raised: its body file is ours to close
                 body_file.close()
@@ -210,23 +209,23 @@ class PostbackMiddleware:
 
     def _verify(
         self, environ: WSGIEnvironment, values: dict[str, str], browser: Browser
-    ) -> Postback:
+    ) -> Postback | Callback:
         # Who sent it first: a page of another site never gets as far as the tokens.
         check_site(environ, self._trusted_origins)
         binding = self._binding(environ, browser)
         if binding == browser.binding and browser.ambiguous:
             browser.check_sent()  # two cookies of ours: one may be planted, trust neither
         try:
-            postback = verify_postback(
-                values, signer=self.signer, path=_request_path(environ), binding=binding
-            )
+            verified = self.form_tokens.verify(values, path=_request_path(environ),
+                                               binding=binding)
         except WrongBinding:
             if binding == browser.binding:
                 browser.check_sent()  # no cookie: say so, rather than "another browser"
             raise
-        environ[VIEWSTATE_KEY] = postback.viewstate
-        environ[EVENT_KEY] = postback.event
-        return postback
+        environ[VIEWSTATE_KEY] = verified.viewstate
+        if isinstance(verified, Postback):
+            environ[EVENT_KEY] = verified.event
+        return verified
 
     def _dispatch(
         self,
@@ -251,12 +250,12 @@ class PostbackMiddleware:
         client_fields = postback.client_fields if postback is not None else {}
         issuer = _Issuer(self, environ, browser)
 
-        def make_rewriter(page: Page) -> FormRewriter:
-            return self._rewriter(environ, page, client_fields, issuer)
+        def make_editor(page: Page) -> FieldInjector:
+            return self._injector(environ, page, client_fields, issuer)
 
         def run(start: StartResponse) -> Iterable[bytes]:
-            return rewrite_response(
-                app, environ, start, make_rewriter, bound_headers=issuer.bound_headers
+            return edit_response(
+                app, environ, start, make_editor, bound_headers=issuer.bound_headers
             )
 
         if panels:
@@ -278,18 +277,18 @@ class PostbackMiddleware:
         return self.replayer.serve(environ, start_response, path=_request_path(environ),
                                    binding=binding)
 
-    def _rewriter(
+    def _injector(
         self,
         environ: WSGIEnvironment,
         page: Page,
         client_fields: dict[str, str],
         issuer: _Issuer,
-    ) -> FormRewriter:
+    ) -> FieldInjector:
         """The page editor for this response; tokens are signed when a form's pairs are known."""
         tag = self.script.tag(
             environ.get("SCRIPT_NAME", ""), script_nonce(page.header("content-security-policy"))
         )
-        return FormRewriter(
+        return FieldInjector(
             page_url=_page_url(environ),
             encoding=page.charset,
             sign_form=issuer.sign_form,
@@ -300,14 +299,13 @@ class PostbackMiddleware:
     # -- callbacks -------------------------------------------------------------------------
 
     def _answer_callback(
-        self, environ: WSGIEnvironment, start_response: StartResponse, postback: Postback
+        self, environ: WSGIEnvironment, start_response: StartResponse, callback: Callback
     ) -> Iterable[bytes]:
-        assert postback.callback is not None
-        name, argument = postback.callback.target, postback.callback.argument
+        name, argument = callback.name, callback.argument
         refusal = None
         if not self.registry.has_callback(name):
             refusal = Forbidden(f"no callback named {name[:80]!r}")
-        elif not postback.offered.allows_callback(name):
+        elif not callback.offered.allows_callback(name):
             refusal = Forbidden(f"callback {name[:80]!r} is not offered by the form")
         if refusal is not None:
             return self._refuse(environ, start_response, refusal, callback=True)
@@ -321,13 +319,7 @@ class PostbackMiddleware:
                 start_response, "500 Internal Server Error", "e" + CALLBACK_FAILED
             )
         # A fresh event validation, so a page that stays open keeps working past max_age.
-        validation = self.signer.sign(
-            Purpose.EVENT_VALIDATION,
-            postback.offered.data,
-            path=_request_path(environ),
-            user=postback.binding,
-            form_id=postback.form_id,
-        )
+        validation = self.form_tokens.refresh(callback, path=_request_path(environ))
         return _callback_reply(start_response, "200 OK", f"{len(validation)}|{validation}{result}")
 
     # -- refusals -------------------------------------------------------------------------
@@ -384,51 +376,16 @@ class _Issuer:
     def sign_form(self, form: PostForm) -> tuple[str, str]:
         """The form's view state and event validation ("", "" when they cannot be made)."""
         environ, middleware = self._environ, self._middleware
-        # Asked now, not reused from verification: a login postback changes the user, and the
-        # new page's tokens must belong to the new session.
-        binding = middleware._binding(environ, self._browser)
         # Read now, not earlier: what the app left in the view state while rendering.
         state = environ.get(VIEWSTATE_KEY)
         if not isinstance(state, dict):
             raise InvalidType(f"environ[{VIEWSTATE_KEY!r}] must be a dict, not {type(state)}")
-        signer = middleware.signer
-        form_id = signer.new_form_id()
-        path = form.action_path
-        event_validation = self._event_validation(form, path, binding, form_id)
-        if event_validation is None:
-            return "", ""
-        viewstate = signer.sign(Purpose.VIEWSTATE, state, path=path, user=binding,
-                                form_id=form_id)
-        return viewstate, event_validation
-
-    def _event_validation(
-        self, form: PostForm, path: str, binding: str, form_id: str
-    ) -> str | None:
-        """The form's event validation token: written out when small, else compact (runs,
-        digests for long values), else all digests, else none (the form degrades)."""
-        signer = self._middleware.signer
-        digest = functools.partial(signer.event_digest, 0)  # the first key signs
-        encodings: tuple[Callable[[], dict[str, Any]], ...] = (
-            lambda: validation.written_out(form.pairs, form.callbacks),
-            lambda: validation.encode(form.pairs, form.callbacks, digest=digest),
-            lambda: validation.encode(form.pairs, form.callbacks, digest=digest,
-                                      all_digests=True),
+        return middleware.form_tokens.issue(
+            path=form.action_path, pairs=form.pairs, callbacks=form.callbacks, state=state,
+            # Asked now, not reused from verification: a login postback changes the user, and
+            # the new page's tokens must belong to the new session.
+            binding=middleware._binding(environ, self._browser),
         )
-        for index, encoding in enumerate(encodings):
-            try:
-                token = signer.sign(Purpose.EVENT_VALIDATION, encoding(), path=path,
-                                    user=binding, form_id=form_id)
-            except ValueError:
-                continue  # over max_state_size
-            if index == 0 and len(token) > SMALL_VALIDATION_TOKEN:
-                continue  # fits, but a compact one saves bytes on every postback
-            return token
-        log.warning(
-            "a form posting to %r offers %d events, more than fit max_state_size even as "
-            "digests; it gets no tokens, so its postbacks are refused",
-            path, sum(map(len, form.pairs.values())),
-        )
-        return None
 
     def bound_headers(self, headers: Headers, *, tokens: bool, streamed: bool) -> Headers:
         """Headers of a rewritten page: private, and the browser's cookie, when it has tokens.

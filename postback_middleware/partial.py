@@ -75,7 +75,7 @@ from .http import (
     media_type,
     request_media_type,
 )
-from .rewrite import Coding, html_page
+from .response import Coding, html_page
 from .tokens import Purpose, TokenSigner
 
 if TYPE_CHECKING:

@@ -29,22 +29,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from webob import Request, Response
 
 from .errors import InvalidArgument, InvalidType
+from .form_tokens import Event
 
 MAX_NAME_LENGTH = 256
-
-
-@dataclass(frozen=True)
-class Event:
-    """A verified postback event: which element raised it and with what argument."""
-
-    target: str
-    argument: str = ""
 
 
 class CallbackEventHandler(Protocol):

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from postback_middleware.inject import FormRewriter, PostForm, action_path, base_url, splice
+from postback_middleware.inject import FieldInjector, PostForm, action_path, base_url, splice
 
 from .helpers import FIELD
 from .test_html_scan import _FRAGMENTS
@@ -57,18 +57,18 @@ def pairs_of(form: PostForm) -> list[list[str]]:
             for argument in arguments]
 
 
-def rewriter(**options: Any) -> FormRewriter:
+def injector(**options: Any) -> FieldInjector:
     def sign(form: PostForm) -> tuple[str, str]:
         return "VS", "EV:" + ";".join(",".join(pair) for pair in pairs_of(form))
 
     settings = {"page_url": PAGE_URL, "encoding": "utf-8", "sign_form": sign,
                 "script_tag": SCRIPT, "client_fields": None, **options}
-    return FormRewriter(**settings)
+    return FieldInjector(**settings)
 
 
 def forms_of(document: str) -> list[tuple[str, list[list[str]]]]:
-    editor = rewriter()
-    editor.rewrite(document.encode())
+    editor = injector()
+    editor.edit(document.encode())
     return [(form.action_path, pairs_of(form)) for form in editor.forms]
 
 
@@ -119,8 +119,8 @@ def test_find_post_forms(document: str, expected: list[tuple[str, list[list[str]
 
 
 def run(document: str) -> bytes | None:
-    editor = rewriter()
-    out = editor.rewrite(document.encode())
+    editor = injector()
+    out = editor.edit(document.encode())
     return out if editor.changed else None
 
 
@@ -173,7 +173,7 @@ INSERTED = re.compile(FIELD.pattern + rb"|" + re.escape(SCRIPT))  # this suite's
 
 
 def streamed(document: bytes, cuts: list[int], **options: Any) -> bytes:
-    editor = rewriter(**options)
+    editor = injector(**options)
     bounds = [0, *sorted({c for c in cuts if 0 < c < len(document)}), len(document)]
     out = b"".join(editor.feed(document[a:b]) for a, b in itertools.pairwise(bounds))
     return out + editor.finish()
@@ -191,7 +191,7 @@ def streamed(document: bytes, cuts: list[int], **options: Any) -> bytes:
 def test_insertions_are_all_that_changes(document: str, cuts: list[int]) -> None:
     """Faithful: whole or in pieces, the output minus the insertions is the input."""
     encoded = document.encode()
-    whole = rewriter().rewrite(encoded)
+    whole = injector().edit(encoded)
     assert INSERTED.sub(b"", whole) == encoded
     assert INSERTED.sub(b"", streamed(encoded, cuts)) == encoded
 
@@ -210,9 +210,9 @@ def test_pieces_give_each_form_the_pairs_of_the_whole_page(document: str, cuts: 
     """However the page is cut, each form's event validation lists the same pairs, in page
     order, each once (batches span pieces; tags the scanner returns start new ones)."""
     encoded = document.encode()
-    whole = rewriter()
-    whole.rewrite(encoded)
-    editor = rewriter()
+    whole = injector()
+    whole.edit(encoded)
+    editor = injector()
     bounds = [0, *sorted({c for c in cuts if 0 < c < len(encoded)}), len(encoded)]
     for a, b in itertools.pairwise(bounds):
         editor.feed(encoded[a:b])
@@ -238,7 +238,7 @@ def test_form_split_across_pieces_gets_its_tokens_before_its_end() -> None:
 
 def test_buffered_and_single_piece_pages_get_everything_on_top() -> None:
     document = b'<head></head><form method="post"><a data-postback="x"></a></form>'
-    for out in (rewriter().rewrite(document), streamed(document, [])):
+    for out in (injector().edit(document), streamed(document, [])):
         assert out.index(b'name="__EVENTVALIDATION"') < out.index(b"<a ")
         assert out.index(SCRIPT) < out.index(b"</head>")
 
@@ -423,8 +423,8 @@ def test_tokens_given_when_the_page_keeps_them_home(
         assert out is not None
         assert out.count(b'name="__VIEWSTATE" id="__VIEWSTATE" value="VS"') == 1
         assert b'name="__EVENTVALIDATION"' in out
-    editor = rewriter()
-    editor.rewrite(encoded)
+    editor = injector()
+    editor.edit(encoded)
     assert [form.action_path for form in editor.forms] == [path]
     assert not editor.forms[0].posts_elsewhere
     assert "tokens" not in caplog.text
@@ -445,7 +445,7 @@ def test_streamed_form_sent_before_a_later_piece_redirects_it(
     after it are judged with what came."""
     first = b'<form id="f1" method="post" action="save"><a data-postback="x"></a></form>'
     second = (late + '<form id="f1" method="post" action="save"></form>').encode()
-    editor = rewriter()
+    editor = injector()
     out = editor.feed(first) + editor.feed(second) + editor.finish()
     assert out.count(b'name="__VIEWSTATE"') == 1  # the first form's, sent with the first piece
     assert [form.posts_elsewhere for form in editor.forms] == [False, True]
@@ -478,11 +478,11 @@ def test_base_url_resolves_against_the_page() -> None:
 )
 def test_long_raw_text_streamed_keeps_a_few_bytes(opening: bytes, closing: bytes) -> None:
     """A page whose pieces end inside a long inline script (or other raw text) is not read
-    again from its start tag with each piece: the rewriter keeps a few bytes between pieces."""
+    again from its start tag with each piece: the injector keeps a few bytes between pieces."""
     body = b"if (a < b && c--) { s = '</scrip' + '<!-' + x; }\n" * 20_000  # 1 MB
     document = (b'<html><head></head><body><form method="post"><a data-postback="x"></a>'
                 + opening + body + closing + b"</form></body></html>")
-    editor = rewriter()
+    editor = injector()
     out = []
     for start in range(0, len(document), 8192):
         out.append(editor.feed(document[start:start + 8192]))
@@ -497,7 +497,7 @@ def test_long_tag_streamed_grows_one_buffer() -> None:
     buffer that the next pieces are added to: no copy of it per piece."""
     tag = b'<form method="post" data-big="' + b"v" * 200_000 + b'">'
     document = b"<p>" + tag + b'<a data-postback="x"></a></form>'
-    editor = rewriter()
+    editor = injector()
     out, buffers = [], []
     for start in range(0, len(document), 8192):
         out.append(editor.feed(document[start:start + 8192]))
@@ -508,7 +508,7 @@ def test_long_tag_streamed_grows_one_buffer() -> None:
     assert len(buffers) > 20
     assert all(buffer is buffers[0] for buffer in buffers)
     assert out[0] == b"<p>"
-    assert b"".join(out) == rewriter().rewrite(document)
+    assert b"".join(out) == injector().edit(document)
 
 
 @pytest.mark.parametrize("step", [1, 3, 7])

@@ -1,9 +1,9 @@
-"""Saved real-world pages: the scanner against html5lib, whole and in pieces, and the rewriter.
+"""Saved real-world pages: the scanner against html5lib, whole and in pieces, and the injector.
 
 The pages live in ``tests/fixtures/pages/`` (their sources and licences are in its README.md).
 Each is checked as the generated corpus of ``test_html_scan`` / ``test_inject`` is: the scanner
 finds the tags html5lib's tokenizer gives its tree builder, its offsets slice the tags exactly,
-scanning in pieces changes nothing, and the rewriter only inserts, giving every same-origin POST
+scanning in pieces changes nothing, and the injector only inserts, giving every same-origin POST
 form that html5lib's tree has exactly one of each field.
 """
 
@@ -18,7 +18,7 @@ from postback_middleware.html_scan import iter_tags
 from postback_middleware.inject import action_path
 
 from .test_html_scan import as_tuples, assert_offsets, html5lib_tags, scanned_in_pieces
-from .test_inject import INSERTED, SCRIPT, rewriter, streamed
+from .test_inject import INSERTED, SCRIPT, injector, streamed
 
 # Every test here runs once per scanner engine (python, compiled).
 pytestmark = pytest.mark.usefixtures("scanner_engine")
@@ -92,13 +92,13 @@ def html5lib_post_forms(text: str, page_url: str) -> list[str]:
 
 
 @pytest.mark.parametrize("name", FILES)
-def test_page_rewriter_only_inserts(name: str) -> None:
+def test_page_injector_only_inserts(name: str) -> None:
     page, encoding, page_url = load(name)
     expected = html5lib_post_forms(page.decode(encoding), page_url)
     assert not any(field in page for field in FIELDS)  # so every one counted below was added
 
-    editor = rewriter(page_url=page_url, encoding=encoding)
-    whole = editor.rewrite(page)
+    editor = injector(page_url=page_url, encoding=encoding)
+    whole = editor.edit(page)
     assert sorted(form.action_path for form in editor.forms) == sorted(expected)
     assert not any(form.posts_elsewhere for form in editor.forms)
     outputs = {"whole": whole}

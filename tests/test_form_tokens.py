@@ -1,12 +1,12 @@
-"""Judging reserved fields: shape, tokens, events."""
+"""A form's tokens: judging reserved fields (shape, tokens, events, callbacks)."""
 
 from __future__ import annotations
 
 import pytest
 
 from postback_middleware.errors import BadRequest, Forbidden, TokenError
+from postback_middleware.form_tokens import Callback, Event, FormTokens, decode_reserved
 from postback_middleware.tokens import Purpose, TokenSigner
-from postback_middleware.verify import decode_reserved, verify_postback
 
 from .helpers import new_key
 
@@ -26,7 +26,7 @@ def form(form_id: str = "F", state: object = None, pairs: object = None) -> dict
 
 
 def verify(values: dict[str, str]):  # type: ignore[no-untyped-def]
-    return verify_postback(values, signer=SIGNER, path="/p", binding=BROWSER)
+    return FormTokens(SIGNER).verify(values, path="/p", binding=BROWSER)
 
 
 def test_decode_reserved() -> None:
@@ -53,7 +53,7 @@ def test_non_ascii_focus_is_an_element_id() -> None:
 
 def test_tokens_of_another_browser_are_refused() -> None:
     with pytest.raises(TokenError, match="another user or browser"):
-        verify_postback(form(), signer=SIGNER, path="/p", binding="browser:C")
+        FormTokens(SIGNER).verify(form(), path="/p", binding="browser:C")
 
 
 @pytest.mark.parametrize(
@@ -92,6 +92,36 @@ def test_refusals(values: dict[str, str], error: type[Exception]) -> None:
 def test_callback_may_come_without_viewstate() -> None:
     values = {"__EVENTVALIDATION": form()["__EVENTVALIDATION"], "__CALLBACKID": "CallServer",
               "__CALLBACKPARAM": "1"}
-    postback = verify(values)
-    assert postback.callback is not None and postback.callback.argument == "1"
-    assert postback.event is None and postback.viewstate == {}
+    callback = verify(values)  # its own type, not a postback without an event
+    assert isinstance(callback, Callback) and callback.argument == "1"
+    assert callback.name == "CallServer" and callback.viewstate == {}
+
+
+def test_issued_tokens_come_back_verified() -> None:
+    """Issuing and checking side by side: what ``issue`` signs, ``verify`` accepts, and only
+    for the events and callbacks the form offered."""
+    tokens = FormTokens(SIGNER)
+    viewstate, event_validation = tokens.issue(
+        path="/p", pairs={"delete": ["7", "8"]}, callbacks=("CallServer",), state={"n": 2},
+        binding=BROWSER)
+    sent = {"__VIEWSTATE": viewstate, "__EVENTVALIDATION": event_validation}
+    postback = verify({**sent, "__EVENTTARGET": "delete", "__EVENTARGUMENT": "8"})
+    assert postback.event == Event("delete", "8") and postback.viewstate == {"n": 2}
+    with pytest.raises(Forbidden):
+        verify({**sent, "__EVENTTARGET": "delete", "__EVENTARGUMENT": "9"})
+    callback = verify({**sent, "__CALLBACKID": "CallServer", "__CALLBACKPARAM": "x"})
+    assert isinstance(callback, Callback) and callback.offered.allows_callback("CallServer")
+    assert not callback.offered.allows_callback("Other")
+    # A callback's answer carries a fresh event validation: same form, same offer.
+    fresh = tokens.refresh(callback, path="/p")
+    again = verify({"__VIEWSTATE": viewstate, "__EVENTVALIDATION": fresh,
+                    "__EVENTTARGET": "delete", "__EVENTARGUMENT": "7"})
+    assert again.event == Event("delete", "7")
+
+
+def test_a_form_whose_offer_cannot_fit_gets_no_tokens(caplog: pytest.LogCaptureFixture) -> None:
+    small = FormTokens(TokenSigner([new_key().encode()], max_age=3600, max_size=300))
+    pairs = {f"t{n}": [f"argument-{n}-{m}" for m in range(50)] for n in range(200)}
+    assert small.issue(path="/p", pairs=pairs, callbacks=(), state={},
+                       binding=BROWSER) == ("", "")
+    assert "gets no tokens" in caplog.text

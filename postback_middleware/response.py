@@ -71,20 +71,20 @@ class BoundHeaders(Protocol):
     def __call__(self, headers: Headers, *, tokens: bool, streamed: bool) -> Headers: ...
 
 
-class Rewriter(Protocol):
-    """What edits one page (see ``inject.FormRewriter``)."""
+class PageEditor(Protocol):
+    """What edits one page (see ``inject.FieldInjector``)."""
 
     @property
     def changed(self) -> bool: ...
 
-    def rewrite(self, document: bytes) -> bytes: ...
+    def edit(self, document: bytes) -> bytes: ...
 
     def feed(self, piece: bytes) -> bytes: ...
 
     def finish(self) -> bytes: ...
 
 
-RewriterFactory = Callable[[Page], Rewriter]
+EditorFactory = Callable[[Page], PageEditor]
 
 
 def choose_page(environ: WSGIEnvironment, status: str, headers: Headers) -> Page | None:
@@ -115,7 +115,7 @@ def html_page(status: str, headers: Headers) -> Page | None:
 
 
 def limit_accept_encoding(environ: WSGIEnvironment) -> None:
-    """Offer the inner app only content codings the rewriter can undo (``*`` is dropped too)."""
+    """Offer the inner app only content codings the editor can undo (``*`` is dropped too)."""
     accept = environ.get("HTTP_ACCEPT_ENCODING")
     if not accept:
         return
@@ -165,35 +165,35 @@ class Coding:
 
 
 class _Pipeline:
-    """One page's way through: content coding, charset, the rewriter, and back again."""
+    """One page's way through: content coding, charset, the editor, and back again."""
 
-    def __init__(self, page: Page, make_rewriter: RewriterFactory) -> None:
+    def __init__(self, page: Page, make_editor: EditorFactory) -> None:
         self.page = page
-        self._make_rewriter = make_rewriter
+        self._make_editor = make_editor
         self._coding = Coding(page.content_encoding)
         self._charset: charset.Transcoder | None = None
-        self._rewriter: Rewriter | None = None
-        # The rewriter's feed, once known to take the pieces as they are (the common case:
+        self._editor: PageEditor | None = None
+        # The editor's feed, once known to take the pieces as they are (the common case:
         # no content coding, an ASCII-compatible charset): each piece then costs one call.
         self._feed_as_is: Callable[[bytes], bytes] | None = None
 
-    def _begin(self, first: bytes) -> tuple[charset.Transcoder, Rewriter]:
+    def _begin(self, first: bytes) -> tuple[charset.Transcoder, PageEditor]:
         """Settle the charset from the first bytes (if the headers did not) and start."""
-        if self._charset is None or self._rewriter is None:
+        if self._charset is None or self._editor is None:
             label = self.page.charset or charset.sniff(first)
             self._charset = charset.Transcoder(label, first)
             self.page.charset = self._charset.scan_encoding
-            self._rewriter = self._make_rewriter(self.page)
+            self._editor = self._make_editor(self.page)
             if self._coding.is_identity and self._charset.is_identity:
-                self._feed_as_is = self._rewriter.feed
-        return self._charset, self._rewriter
+                self._feed_as_is = self._editor.feed
+        return self._charset, self._editor
 
     def whole(self, body: bytes) -> bytes | None:
         """A buffered page rewritten, or None when it has nothing to rewrite."""
         document = self._coding.decode(body)
-        transcoder, rewriter = self._begin(document)
-        edited = rewriter.rewrite(transcoder.to_scanner(document, final=True))
-        if not rewriter.changed:
+        transcoder, editor = self._begin(document)
+        edited = editor.edit(transcoder.to_scanner(document, final=True))
+        if not editor.changed:
             return None
         return self._last(transcoder.from_scanner(edited))
 
@@ -202,21 +202,21 @@ class _Pipeline:
         if self._feed_as_is is not None:
             return self._feed_as_is(chunk)
         data = self._coding.decode(chunk)
-        if not data and self._rewriter is None:
+        if not data and self._editor is None:
             return b""  # e.g. only a gzip header so far: nothing to sniff yet
-        transcoder, rewriter = self._begin(data)
-        edited = rewriter.feed(transcoder.to_scanner(data))
+        transcoder, editor = self._begin(data)
+        edited = editor.feed(transcoder.to_scanner(data))
         return self._coding.encode(transcoder.from_scanner(edited), flush=True)
 
     def finish(self) -> bytes:
-        transcoder, rewriter = self._begin(b"")
-        edited = rewriter.feed(transcoder.to_scanner(b"", final=True)) + rewriter.finish()
+        transcoder, editor = self._begin(b"")
+        edited = editor.feed(transcoder.to_scanner(b"", final=True)) + editor.finish()
         return self._last(transcoder.from_scanner(edited))
 
     @property
     def changed(self) -> bool:
         """Whether the page received anything (tokens) so far."""
-        return self._rewriter is not None and self._rewriter.changed
+        return self._editor is not None and self._editor.changed
 
     def _last(self, data: bytes) -> bytes:
         """The final bytes, with whatever the content coding still holds."""
@@ -260,20 +260,20 @@ class _Capture:
         return self.buffer.append
 
 
-class RewritingResponse:
+class EditedResponse:
     """The iterable returned for a response that may be rewritten; see module docstring."""
 
     def __init__(
         self,
         result: Iterable[bytes],
         capture: _Capture,
-        make_rewriter: RewriterFactory,
+        make_editor: EditorFactory,
         *,
         bound_headers: BoundHeaders,
     ) -> None:
         self._result = result
         self._capture = capture
-        self._make_rewriter = make_rewriter
+        self._make_editor = make_editor
         self._bound_headers = bound_headers
         self._closed = False
 
@@ -293,7 +293,7 @@ class RewritingResponse:
                 continue
             try:
                 if pipeline is None:
-                    pipeline = _Pipeline(page, self._make_rewriter)
+                    pipeline = _Pipeline(page, self._make_editor)
                     chunk = b"".join([*capture.buffer, chunk])  # write() came first
                 out = pipeline.feed(chunk)
             except Exception:
@@ -325,7 +325,7 @@ class RewritingResponse:
 
     def _whole(self, page: Page, body: bytes) -> bytes:
         try:
-            encoded = _Pipeline(page, self._make_rewriter).whole(body)
+            encoded = _Pipeline(page, self._make_editor).whole(body)
         except Exception:
             return self._failed()
         if encoded is None:
@@ -364,11 +364,11 @@ class RewritingResponse:
             close()
 
 
-def rewrite_response(
+def edit_response(
     app: WSGIApplication,
     environ: WSGIEnvironment,
     start_response: StartResponse,
-    make_rewriter: RewriterFactory,
+    make_editor: EditorFactory,
     *,
     bound_headers: BoundHeaders,
 ) -> Iterable[bytes]:
@@ -380,4 +380,4 @@ def rewrite_response(
     result = app(environ, capture)
     if capture.started and capture.page is None:
         return result  # decided already: untouched, the app's own iterable
-    return RewritingResponse(result, capture, make_rewriter, bound_headers=bound_headers)
+    return EditedResponse(result, capture, make_editor, bound_headers=bound_headers)

@@ -1,0 +1,226 @@
+"""A form's tokens, both ways: issued into the page, checked when the form comes back.
+
+Issuing: when the injector knows a post form's events and callbacks, :class:`FormTokens` signs
+its ``__VIEWSTATE`` (what the app left in the view state) and its ``__EVENTVALIDATION`` (what
+the form offers, see ``validation``), both bound to the form's path, to the browser or user they
+are issued to (see ``csrf``) and to each other (one random form id). A callback's answer carries
+a fresh event validation, so a page left open keeps working past ``max_age``.
+
+Checking, on the way back, in an order that is the whole point: the reserved fields are checked
+for shape (decoded as UTF-8, no conflicting duplicates), then both tokens are verified
+(signature first, see ``tokens``), then the event or callback is checked against what the form
+offered. Only a request that passes all of this is described as a :class:`Postback` (the inner
+app and postback handlers see its :class:`Event`) or a :class:`Callback` (answered from the
+registry).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import fields as f
+from . import validation
+from .errors import BadRequest, Forbidden, TokenError
+from .tokens import Purpose, TokenSigner
+from .validation import Offered
+
+log = logging.getLogger("postback_middleware")
+
+_INTEGER = re.compile(r"-?[0-9]{1,9}")
+# An element id, as __LASTFOCUS echoes it: any characters but whitespace and controls.
+_ELEMENT_ID = re.compile(r"[^\x00-\x20\x7f-\x9f]{1,256}")
+# An event validation token written out up to this size is kept as it is; a larger one is made
+# compact (runs of numbers, digests), which costs about a microsecond an event pair.
+SMALL_VALIDATION_TOKEN = 4096
+
+
+# -- what a verified request is ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    """A verified postback event: which element raised it and with what argument."""
+
+    target: str
+    argument: str = ""
+
+
+@dataclass(kw_only=True)
+class Verified:
+    """What both tokens of a verified request said."""
+
+    viewstate: dict[str, Any]  # {} for a callback sent without view state
+    form_id: str
+    offered: Offered  # the form's event validation: its events and callbacks
+    binding: str  # the browser or user both tokens were issued to (see ``csrf``)
+
+
+@dataclass(kw_only=True)
+class Postback(Verified):
+    """A verified postback: a form submitted, with the event that submitted it if any."""
+
+    event: Event | None
+    # MaintainScrollPositionOnPostback: what the page sent, to be echoed into the next page.
+    client_fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class Callback(Verified):
+    """A verified client callback (``WebForm_DoCallback``): answered without the inner app."""
+
+    name: str
+    argument: str
+
+
+# -- issuing ----------------------------------------------------------------------------------
+
+
+class FormTokens:
+    """Issues a form's tokens and checks them when they come back, with one ``TokenSigner``."""
+
+    def __init__(self, signer: TokenSigner) -> None:
+        self.signer = signer
+
+    def issue(
+        self,
+        *,
+        path: str,
+        pairs: dict[str, list[str]],
+        callbacks: Sequence[str],
+        state: dict[str, Any],
+        binding: str,
+    ) -> tuple[str, str]:
+        """A form's view state and event validation ("", "" when they cannot be made)."""
+        signer = self.signer
+        form_id = signer.new_form_id()
+        event_validation = self._event_validation(path, pairs, callbacks, binding, form_id)
+        if event_validation is None:
+            return "", ""
+        viewstate = signer.sign(Purpose.VIEWSTATE, state, path=path, user=binding,
+                                form_id=form_id)
+        return viewstate, event_validation
+
+    def _event_validation(
+        self, path: str, pairs: dict[str, list[str]], callbacks: Sequence[str], binding: str,
+        form_id: str,
+    ) -> str | None:
+        """The form's event validation token: written out when small, else compact (runs,
+        digests for long values), else all digests, else none (the form degrades)."""
+        signer = self.signer
+        digest = functools.partial(signer.event_digest, 0)  # the first key signs
+        encodings: tuple[Callable[[], dict[str, Any]], ...] = (
+            lambda: validation.written_out(pairs, callbacks),
+            lambda: validation.encode(pairs, callbacks, digest=digest),
+            lambda: validation.encode(pairs, callbacks, digest=digest, all_digests=True),
+        )
+        for index, encoding in enumerate(encodings):
+            try:
+                token = signer.sign(Purpose.EVENT_VALIDATION, encoding(), path=path,
+                                    user=binding, form_id=form_id)
+            except ValueError:
+                continue  # over max_state_size
+            if index == 0 and len(token) > SMALL_VALIDATION_TOKEN:
+                continue  # fits, but a compact one saves bytes on every postback
+            return token
+        log.warning(
+            "a form posting to %r offers %d events, more than fit max_state_size even as "
+            "digests; it gets no tokens, so its postbacks are refused",
+            path, sum(map(len, pairs.values())),
+        )
+        return None
+
+    def refresh(self, callback: Callback, *, path: str) -> str:
+        """A fresh event validation for the page a callback came from (same offer, new age)."""
+        return self.signer.sign(Purpose.EVENT_VALIDATION, callback.offered.data, path=path,
+                                user=callback.binding, form_id=callback.form_id)
+
+    # -- checking -----------------------------------------------------------------------------
+
+    def verify(self, values: dict[str, str], *, path: str, binding: str) -> Postback | Callback:
+        """Verify the tokens and the event or callback of a request that carried reserved
+        fields (``decode_reserved``'s values).
+
+        ``binding`` is who the request comes from (a browser or user, see ``csrf``): both
+        tokens must have been issued to it.
+        """
+        callback_id = values.get(f.CALLBACKID)
+        if callback_id is None and f.CALLBACKPARAM in values:
+            raise BadRequest("__CALLBACKPARAM without __CALLBACKID")
+
+        validation_claims = self.signer.verify(
+            Purpose.EVENT_VALIDATION, values.get(f.EVENTVALIDATION, ""), path=path, user=binding
+        )
+        # A callback may come without view state (scripts that build their own request); a
+        # postback may not, and whatever view state is sent must verify.
+        viewstate_token = values.get(f.VIEWSTATE)
+        if callback_id is None or viewstate_token is not None:
+            viewstate = self.signer.verify(
+                Purpose.VIEWSTATE, viewstate_token or "", path=path, user=binding
+            )
+            if viewstate.form_id != validation_claims.form_id:
+                raise TokenError("__VIEWSTATE and __EVENTVALIDATION come from different forms")
+            state = viewstate.data
+        else:
+            state = {}
+        offered = Offered(
+            validation_claims.data,
+            digest=functools.partial(self.signer.event_digest, validation_claims.key_index),
+        )
+        if not isinstance(state, dict):
+            raise TokenError("__VIEWSTATE payload is not an object")
+        # Checked for a callback too: whatever a request sends must be what the form offered.
+        event = _event(values, offered)
+        client_fields = _client_fields(values)
+        form_id = validation_claims.form_id
+        if callback_id is not None:
+            return Callback(name=callback_id, argument=values.get(f.CALLBACKPARAM, ""),
+                            viewstate=state, form_id=form_id, offered=offered, binding=binding)
+        return Postback(event=event, client_fields=client_fields,
+                        viewstate=state, form_id=form_id, offered=offered, binding=binding)
+
+
+def decode_reserved(found: Sequence[tuple[str, bytes]]) -> dict[str, str]:
+    """Decode reserved fields as UTF-8; a field sent twice must carry the same value both times."""
+    values: dict[str, str] = {}
+    for name, raw in found:
+        try:
+            value = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest(f"{name} is not valid UTF-8") from None
+        if name in values and values[name] != value:
+            raise BadRequest(f"{name} sent twice with different values")
+        values[name] = value
+    return values
+
+
+def _event(values: dict[str, str], offered: Offered) -> Event | None:
+    target = values.get(f.EVENTTARGET, "")
+    argument = values.get(f.EVENTARGUMENT, "")
+    if not target:
+        if argument:
+            raise Forbidden("__EVENTARGUMENT without __EVENTTARGET")
+        return None
+    if not offered.allows_event(target, argument):
+        raise Forbidden(
+            f"event ({target[:80]!r}, {argument[:80]!r}) was not registered by the form"
+        )
+    return Event(target, argument)
+
+
+def _client_fields(values: dict[str, str]) -> dict[str, str]:
+    kept = {}
+    for name in (f.SCROLLPOSITIONX, f.SCROLLPOSITIONY):
+        value = values.get(name, "")
+        if value and not _INTEGER.fullmatch(value):
+            raise BadRequest(f"{name} is not an integer")
+        kept[name] = value
+    focus = values.get(f.LASTFOCUS, "")
+    if focus and not _ELEMENT_ID.fullmatch(focus):
+        raise BadRequest("__LASTFOCUS is not an element id")
+    kept[f.LASTFOCUS] = focus
+    return kept
