@@ -8,8 +8,8 @@ The request's journey, module by module:
   ``validation`` (what a form offered, compactly);
 * dispatch: ``registry`` (postback and callback handlers), ``middleware`` (the WSGI core);
 * response side: ``response`` (which responses are edited, which headers), ``html_scan``
-  (find tags), ``inject`` (insert fields and the script tag), ``partial`` (partial postbacks: panels,
-  replays, downloads);
+  (find tags), ``inject`` (insert fields and the script tag), ``partial`` (partial
+  postbacks: panels, replays, downloads);
 * ``client`` (the served script, ``callback_reference``), ``config`` (options, ini text),
   ``paste`` (the PasteDeploy filter),
   ``charset`` (page encodings), ``http`` (header lookup, media types, codings, cache headers,

@@ -156,6 +156,8 @@ class PostForm:
     withheld: tuple[str, ...] = ()
     # Why its tokens, sent in an earlier piece of a streamed page, could now leave the origin.
     late: tuple[str, ...] = ()
+    # The reserved fields written into it so far, by name (a partial answer sends them on).
+    written: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def posts_elsewhere(self) -> bool:
@@ -268,6 +270,12 @@ class FieldInjector:
     @property
     def changed(self) -> bool:
         return bool(self.forms)
+
+    def written_fields(self) -> list[dict[str, str]]:
+        """The non-empty reserved fields written into each post form, in document order (an
+        empty one is left out: most are empty, and the client empties what is not listed)."""
+        return [{name: value for name, value in form.written.items() if value}
+                for form in self.forms]
 
     def edit(self, document: bytes) -> bytes:
         """A whole page at once (``self.forms`` then says whether anything was added)."""
@@ -465,6 +473,7 @@ class FieldInjector:
         if self._client_fields is not None and f.EVENTTARGET in names:
             names = (*names, *_CLIENT_FIELDS)
             values.update((name, self._client_fields.get(name, "")) for name in _CLIENT_FIELDS)
+        form.written.update((name, values[name]) for name in names)
         first = form is self.forms[0]
         return b"".join(
             hidden_input(name, values[name], with_id=first and name not in self._taken_ids)

@@ -12,7 +12,8 @@
    the registered postback handler if any (``registry``), then the inner app. A partial
    postback is answered with just its panels (``partial``).
 4. **Response side.** HTML pages get the hidden fields and the script tag (``response`` decides
-   and fixes headers, ``inject`` edits the page, ``form_tokens`` issues the tokens), with the view state the app left in the environ.
+   and fixes headers, ``inject`` edits the page, ``form_tokens`` issues the tokens, with the
+   view state the app left in the environ); a partial postback's page goes on to ``partial``.
    Tokens are bound to the browser's cookie (set on the first page that needs it) or to the
    operator's user key, so such a page is made ``private`` to caches.
 
@@ -253,19 +254,18 @@ class PostbackMiddleware:
         def make_editor(page: Page) -> FieldInjector:
             return self._injector(environ, page, client_fields, issuer)
 
-        def run(start: StartResponse) -> Iterable[bytes]:
-            return edit_response(
-                app, environ, start, make_editor, bound_headers=issuer.bound_headers
-            )
-
-        if panels:
+        if panels:  # a partial postback: the page's last stage cuts the panels out
             replay = self.replayer.issuer(
                 path=_request_path(environ),
                 binding=lambda: self._binding(environ, browser),  # asked after the app ran
             )
-            return partial.answer(run, start_response, page_url=_page_url(environ),
-                                  panels=panels, replay=replay)
-        return run(start_response)
+            return partial.answer(
+                lambda start: app(environ, start), start_response,
+                page_url=_page_url(environ), panels=panels, replay=replay, environ=environ,
+                make_editor=make_editor, bound_headers=issuer.bound_headers,
+            )
+        return edit_response(app, environ, start_response, make_editor,
+                             bound_headers=issuer.bound_headers)
 
     def _replay(
         self, environ: WSGIEnvironment, start_response: StartResponse, browser: Browser

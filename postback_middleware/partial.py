@@ -3,15 +3,17 @@
 A region marked ``data-update-panel`` (with an ``id``) is a *panel*. When a postback comes from
 inside one, the client script sends it by ``fetch`` with ``X-Postback-Panels: ID [ID...]``. The
 request is verified and stripped like any postback and the inner app renders its whole page as
-usual; the middleware rewrites that page (fresh tokens) and then cuts out just the panels, with
-the same scanner that finds forms. The answer (``Cache-Control: no-store``, the app's other
-headers such as ``Set-Cookie`` kept):
+usual. :func:`answer` is the last stage of the response pipeline for it: the page is decoded and
+edited once, exactly as a full postback's would be (fresh tokens, see ``response``), the panels
+are cut from that edited page with one scan of its tags, and each form's fresh fields are those
+the injector wrote. The answer (``Cache-Control: no-store``, the app's other headers such as
+``Set-Cookie`` kept):
 
 * ``X-Postback-Partial: panels``, JSON ``{"version": 1, "panels": {ID: content},
-  "forms": [{field: value}, ...]}``: the fresh hidden fields of every post form of the new page,
-  in document order, so the next postback (partial or full) verifies; a reserved field left out
-  is empty (``__EVENTTARGET``, ``__LASTFOCUS``... usually are). A panel's content is its inner
-  HTML, or a list of pieces (below);
+  "forms": [{field: value}, ...]}``: the fresh hidden fields of every post form the middleware
+  gave fields in the new page, in document order, so the next postback (partial or full)
+  verifies; a reserved field left out is empty (``__EVENTTARGET``, ``__LASTFOCUS``... usually
+  are). A panel's content is its inner HTML, or a list of pieces (below);
 * ``X-Postback-Partial: navigate``, JSON ``{"version": 1, "navigate": URL}`` when the app
   redirected (the client goes there, as the browser would after a full postback);
 * anything else (an error, a file, a page without the panel) was processed all the same, so it
@@ -53,17 +55,16 @@ import binascii
 import functools
 import hashlib
 import hmac
+import logging
 import re
 import tempfile
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, pairwise
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
-from . import charset
-from . import fields as f
 from .csrf import check_site
 from .errors import BadRequest, LengthRequired, TokenError, TooLarge
 from .html_scan import VOID_ELEMENTS, Tag, TagScanner
@@ -74,12 +75,21 @@ from .http import (
     json_response,
     media_type,
     request_media_type,
+    text_response,
 )
-from .response import Coding, html_page
+from .response import (
+    BoundHeaders,
+    EditorFactory,
+    edit_whole,
+    html_page,
+    opted_out,
+)
 from .tokens import Purpose, TokenSigner
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+log = logging.getLogger("postback_middleware")
 
 PANELS_ENVIRON_KEY = "HTTP_X_POSTBACK_PANELS"
 CHILDREN_ENVIRON_KEY = "HTTP_X_POSTBACK_CHILDREN"
@@ -119,48 +129,52 @@ def requested_panels(environ: WSGIEnvironment) -> PanelRequest | None:
     return request
 
 
-def read_page(
-    document: bytes, encoding: str, ids: Collection[str]
-) -> tuple[dict[str, bytes] | None, list[dict[str, str]]]:
-    """The panels' inner markup (None when one is not in the page) and the forms' fields.
-
-    One scan finds the panels' start tags and the forms' fields; a second one, for the panels'
-    tag names only, finds where each panel ends.
-    """
-    scanner = TagScanner(encoding=encoding, names=("form", "input"), attr_hints=(b"update-panel",))
-    tags = scanner.scan(document, final=True)[0]
-    return _cut_panels(document, encoding, ids, tags), _form_fields(tags)
-
-
-def _cut_panels(
-    document: bytes, encoding: str, ids: Collection[str], tags: list[Tag]
-) -> dict[str, bytes] | None:
-    starts: dict[str, tuple[str, int]] = {}
-    for tag in tags:
-        element_id = tag.attrs.get("id", "")
-        if not tag.is_end and "data-update-panel" in tag.attrs and element_id in ids:
-            starts.setdefault(element_id, (tag.name, tag.end))
-    if len(starts) != len(ids):
+def read_panels(
+    document: bytes, encoding: str, panels: PanelRequest
+) -> dict[str, PanelContent] | None:
+    """Each requested panel's new content, cut from the page with one scan of its tags (the
+    panels' starts, their ends, their children); None when one is not in the page."""
+    tags = TagScanner(encoding=encoding).scan(document, final=True)[0]
+    starts: dict[str, int] = {}
+    for index, tag in enumerate(tags):
+        if (not tag.is_end and b"update-panel" in document[tag.start:tag.end]
+                and "data-update-panel" in tag.attrs and tag.attrs.get("id", "") in panels):
+            starts.setdefault(tag.attrs["id"], index)
+    if len(starts) != len(panels):
         return None
-    names = {name for name, _ in starts.values()}
-    same_name = TagScanner(encoding=encoding, names=names).scan(document, final=True)[0]
-    panels = {}
-    for panel_id, (name, content_start) in starts.items():
-        depth = 1
-        for tag in same_name:
-            if tag.start < content_start or tag.name != name:
-                continue
-            depth += -1 if tag.is_end else (0 if tag.self_closing else 1)
-            if depth == 0:
-                panels[panel_id] = document[content_start : tag.start]
-                break
-        else:
+    contents: dict[str, PanelContent] = {}
+    for panel_id, first in starts.items():
+        last = _end_tag(tags, first)
+        if last is None:
             return None  # never closed: the rest of the page is not a panel's content
-    return panels
+        begin, end = tags[first].end, tags[last].start
+        have = panels[panel_id]
+        if not have:
+            contents[panel_id] = document[begin:end].decode(encoding, "replace")
+            continue
+        cuts = _child_cuts(tags[first + 1 : last], begin, end)
+        pieces = [document[a:b].decode(encoding, "replace") for a, b in pairwise(cuts) if b > a]
+        contents[panel_id] = _content(pieces, have)
+    return contents
 
 
-def split_children(markup: bytes, encoding: str) -> list[str]:
-    """A panel's markup cut into its top-level pieces: each element with its content, text runs.
+def _end_tag(tags: list[Tag], first: int) -> int | None:
+    """The index of the end tag matching ``tags[first]`` (same name, counted with nesting)."""
+    name = tags[first].name
+    depth = 1
+    for index in range(first + 1, len(tags)):
+        tag = tags[index]
+        if tag.name != name:
+            continue
+        depth += -1 if tag.is_end else (0 if tag.self_closing else 1)
+        if depth == 0:
+            return index
+    return None
+
+
+def _child_cuts(tags: Sequence[Tag], begin: int, end: int) -> list[int]:
+    """Where the markup from ``begin`` to ``end`` (holding ``tags``) divides into its top-level
+    pieces: each element with its content, each run of text.
 
     The cuts only decide how much can be matched with what the client has; joined again, the
     pieces are the markup, whatever the cuts. So a rough model of nesting serves: an end tag
@@ -168,8 +182,7 @@ def split_children(markup: bytes, encoding: str) -> list[str]:
     ``<svg/>``) is whole; implied end tags (``<li>`` after ``<li>``) leave the rest of the panel
     in one piece.
     """
-    tags = TagScanner(encoding=encoding).scan(markup, final=True)[0]
-    cuts = [0]
+    cuts = [begin]
     open_names: list[str] = []
     for tag in tags:
         if not open_names and tag.start > cuts[-1]:
@@ -185,7 +198,15 @@ def split_children(markup: bytes, encoding: str) -> list[str]:
                 cuts.append(tag.end)
         else:
             open_names.append(tag.name)
-    cuts.append(len(markup))
+    cuts.append(end)
+    return cuts
+
+
+def split_children(markup: bytes, encoding: str) -> list[str]:
+    """A panel's markup (scanned on its own) cut into its top-level pieces (see
+    :func:`_child_cuts`)."""
+    tags = TagScanner(encoding=encoding).scan(markup, final=True)[0]
+    cuts = _child_cuts(tags, 0, len(markup))
     return [markup[a:b].decode(encoding, "replace") for a, b in pairwise(cuts) if b > a]
 
 
@@ -199,44 +220,27 @@ def panel_content(markup: bytes, encoding: str, have: Sequence[str]) -> PanelCon
     """A panel's new content for a client that has children ``have`` (digests) in it."""
     if not have:
         return markup.decode(encoding, "replace")
+    return _content(split_children(markup, encoding), have)
+
+
+def _content(pieces: list[str], have: Sequence[str]) -> PanelContent:
+    """The answer for a panel of ``pieces`` to a client that has children ``have``."""
     index = {d: i for i, d in reversed(list(enumerate(have)))}  # the first of equal children
-    pieces: list[int | str] = []
-    for piece in split_children(markup, encoding):
+    content: list[int | str] = []
+    for piece in pieces:
         known = index.get(digest(piece))
         if known is not None:
-            pieces.append(known)
-        elif pieces and isinstance(pieces[-1], str):
-            pieces[-1] += piece  # markup next to markup: one string
+            content.append(known)
+        elif content and isinstance(content[-1], str):
+            content[-1] += piece  # markup next to markup: one string
         else:
-            pieces.append(piece)
+            content.append(piece)
     # Nothing the client has (markup next to markup is one string): the inner HTML itself.
-    if not pieces:
+    if not content:
         return ""
-    if len(pieces) == 1 and isinstance(pieces[0], str):
-        return pieces[0]
-    return pieces
-
-
-def _form_fields(tags: list[Tag]) -> list[dict[str, str]]:
-    """The non-empty reserved hidden fields of each post form, in document order."""
-    forms: list[dict[str, str]] = []
-    current: dict[str, str] | None = None
-    for tag in tags:
-        if tag.name == "form":
-            if tag.is_end:
-                if current:
-                    forms.append(current)
-                current = None
-            elif current is None:
-                current = {}
-        elif tag.name == "input" and current is not None and not tag.is_end:
-            name = tag.attrs.get("name", "")
-            if name in f.RESERVED and tag.attrs.get("type", "").lower() == "hidden":
-                current.setdefault(name, tag.attrs.get("value", ""))
-    if current:
-        forms.append(current)
-    # An empty field is left out (the client empties what is not listed): most are empty.
-    return [{k: v for k, v in form.items() if v} for form in forms if f.EVENTTARGET in form]
+    if len(content) == 1 and isinstance(content[0], str):
+        return content[0]
+    return content
 
 
 def _json_reply(
@@ -246,16 +250,6 @@ def _json_reply(
     kept = [(k, v) for k, v in headers if k.lower() not in _DROPPED]
     return json_response(start_response, {"version": 1, **payload},
                          [*kept, ("X-Postback-Partial", kind)])
-
-
-def _page_text(status: str, body: bytes, headers: Headers) -> tuple[bytes, str] | None:
-    """The page as ASCII-compatible bytes and their encoding, or None if it is not HTML."""
-    page = html_page(status, headers)
-    if page is None:
-        return None
-    body = Coding(page.content_encoding).decode(body)
-    transcoder = charset.Transcoder(page.charset or charset.sniff(body), body)
-    return transcoder.to_scanner(body, final=True), transcoder.scan_encoding
 
 
 # -- answers that are not panels: shown inline, replayed as a navigation, or saved --------------
@@ -595,9 +589,18 @@ def answer(
     page_url: str,
     panels: PanelRequest,
     replay: ReplayIssuer | None = None,
+    environ: WSGIEnvironment | None = None,
+    make_editor: EditorFactory | None = None,
+    bound_headers: BoundHeaders | None = None,
 ) -> Iterable[bytes]:
-    """Run the (rewriting) app, then answer with panels, a navigation, the page itself (plain
-    inline HTML), a replay token, or the answer to save as a file.
+    """Run the app, edit its page as a full postback's would be (``make_editor``, told by
+    ``environ`` whether the page opted out; ``bound_headers`` finishes its headers, see
+    ``response``), then answer with panels, a navigation, the page itself (plain inline HTML),
+    a replay token, or the answer to save as a file.
+
+    This is the response pipeline's last stage for a partial postback: the page is decoded and
+    edited once, the panels are cut from that edited page with one scan, and the forms' fresh
+    fields are those the editor wrote (not read back from the page).
 
     ``replay``: from :meth:`Replayer.issuer`; without it, what would be replayed is saved as a
     file (``download``), never rendered.
@@ -633,6 +636,7 @@ def answer(
     if rest is None:
         close()
     status, headers = captured[0]
+    headers, skip = opted_out(environ or {}, headers)
     code = status.split(" ", 1)[0]
     location = header(headers, "location")
     if rest is None and code.startswith("3") and location:
@@ -640,15 +644,20 @@ def answer(
                            {"navigate": urljoin(page_url, location)}, headers)
     body = b"".join(chunks) if rest is None else b""
     if rest is None:
-        page = _page_text(status, body, headers)
+        try:
+            page = edit_whole(status, headers, body, make_editor=None if skip else make_editor,
+                              bound_headers=bound_headers)
+        except Exception:
+            log.exception("editing the page of a partial postback failed; answering 500")
+            return text_response(start_response, "500 Internal Server Error",
+                                 "Internal Server Error")
         if page is not None:
-            document, encoding = page
-            markup, forms = read_page(document, encoding, panels)
-            if markup is not None:
-                contents = {panel_id: panel_content(markup[panel_id], encoding, have)
-                            for panel_id, have in panels.items()}
+            contents = read_panels(page.document, page.encoding, panels)
+            if contents is not None:
                 return _json_reply(start_response, "panels",
-                                   {"panels": contents, "forms": forms}, headers)
+                                   {"panels": contents, "forms": page.fields}, page.headers)
+            # No such panel: the page as a full postback would have got it.
+            headers, body, chunks = page.headers, page.body, [page.body]
     if inline_html(status, headers):
         start_response(status, [*headers, ("X-Postback-Partial", "fallback")])
         return _stream(chunks, rest, close)

@@ -77,6 +77,10 @@ class PageEditor(Protocol):
     @property
     def changed(self) -> bool: ...
 
+    def written_fields(self) -> list[dict[str, str]]:
+        """The non-empty reserved fields written into each post form, in document order."""
+        ...
+
     def edit(self, document: bytes) -> bytes: ...
 
     def feed(self, piece: bytes) -> bytes: ...
@@ -87,11 +91,13 @@ class PageEditor(Protocol):
 EditorFactory = Callable[[Page], PageEditor]
 
 
-def choose_page(environ: WSGIEnvironment, status: str, headers: Headers) -> Page | None:
-    """The page to rewrite, or None when the response must pass untouched."""
-    if environ.get("REQUEST_METHOD") == "HEAD" or environ.get(SKIP_ENVIRON_KEY):
-        return None
-    return html_page(status, headers)
+def opted_out(environ: WSGIEnvironment, headers: Headers) -> tuple[Headers, bool]:
+    """The headers without ``X-Postback-Skip``, and whether the response must pass unedited
+    (that header, the ``postback.skip`` environ key, a HEAD request)."""
+    kept = [(k, v) for k, v in headers if k.lower() != SKIP_HEADER]
+    skip = (len(kept) < len(headers) or environ.get("REQUEST_METHOD") == "HEAD"
+            or bool(environ.get(SKIP_ENVIRON_KEY)))
+    return kept, skip
 
 
 def html_page(status: str, headers: Headers) -> Page | None:
@@ -189,13 +195,24 @@ class _Pipeline:
         return self._charset, self._editor
 
     def whole(self, body: bytes) -> bytes | None:
-        """A buffered page rewritten, or None when it has nothing to rewrite."""
+        """A buffered page edited, or None when it has nothing to edit."""
+        edited = self.edited(body)
+        return self.encoded(edited) if self.changed else None
+
+    def edited(self, body: bytes) -> bytes:
+        """A whole page decoded and edited, in the scanner's encoding (``page.charset``)."""
         document = self._coding.decode(body)
         transcoder, editor = self._begin(document)
-        edited = editor.edit(transcoder.to_scanner(document, final=True))
-        if not editor.changed:
-            return None
+        return editor.edit(transcoder.to_scanner(document, final=True))
+
+    def encoded(self, edited: bytes) -> bytes:
+        """What :meth:`edited` gave, back in the page's charset and content coding."""
+        transcoder, _ = self._begin(b"")
         return self._last(transcoder.from_scanner(edited))
+
+    @property
+    def written_fields(self) -> list[dict[str, str]]:
+        return [] if self._editor is None else self._editor.written_fields()
 
     def feed(self, chunk: bytes) -> bytes:
         """A piece of a streamed page: what can be sent now."""
@@ -250,10 +267,8 @@ class _Capture:
         if exc_info is not None and exc_info[1] is not None and self.headers_sent:
             raise exc_info[1].with_traceback(exc_info[2])  # PEP 3333: too late for new headers
         self.started = True
-        kept = [(k, v) for k, v in headers if k.lower() != SKIP_HEADER]
-        opted_out = len(kept) < len(headers)
-        headers = kept
-        self.page = None if opted_out else choose_page(self.environ, status, headers)
+        headers, skip = opted_out(self.environ, headers)
+        self.page = None if skip else html_page(status, headers)
         self.buffer = []
         if self.page is None:
             return self.downstream(status, headers, exc_info)
@@ -372,7 +387,8 @@ def edit_response(
     *,
     bound_headers: BoundHeaders,
 ) -> Iterable[bytes]:
-    """Call ``app`` and rewrite its response when :func:`choose_page` says so.
+    """Call ``app`` and edit its response when it is an HTML page (:func:`html_page`) that
+    has not opted out (:func:`opted_out`).
 
     ``bound_headers`` finishes the headers of a rewritten page (see the module docstring).
     """
@@ -381,3 +397,67 @@ def edit_response(
     if capture.started and capture.page is None:
         return result  # decided already: untouched, the app's own iterable
     return EditedResponse(result, capture, make_editor, bound_headers=bound_headers)
+
+
+# -- a whole page for a reader ------------------------------------------------------------------
+
+
+class _Unedited:
+    """The editor of a page that opted out: reads it, changes nothing."""
+
+    changed = False
+
+    def edit(self, document: bytes) -> bytes:
+        return document
+
+    def feed(self, piece: bytes) -> bytes:
+        return piece
+
+    def finish(self) -> bytes:
+        return b""
+
+    def written_fields(self) -> list[dict[str, str]]:
+        return []
+
+
+def _unedited(page: Page) -> PageEditor:
+    return _Unedited()
+
+
+@dataclass
+class WholePage:
+    """A buffered page after editing: what is sent, and the decoded page a reader cuts from.
+
+    A partial answer (``partial``) reads ``document`` and ``fields``: the page is decoded and
+    scanned once, by the editor, whatever is done with it next.
+    """
+
+    status: str
+    headers: Headers  # as they are sent (length, and ``bound_headers`` when it changed)
+    body: bytes  # as it is sent (content coding and charset of the app's page)
+    document: bytes  # the edited page in ``encoding``, as the scanner reads it
+    encoding: str
+    fields: list[dict[str, str]]  # the reserved fields written into each post form
+
+
+def edit_whole(
+    status: str,
+    headers: Headers,
+    body: bytes,
+    *,
+    make_editor: EditorFactory | None = None,
+    bound_headers: BoundHeaders | None = None,
+) -> WholePage | None:
+    """A whole response edited as :func:`edit_response` would send it (``make_editor`` None:
+    read, not edited), or None when it is not an HTML page."""
+    page = html_page(status, headers)
+    if page is None:
+        return None
+    pipeline = _Pipeline(page, make_editor or _unedited)
+    document = pipeline.edited(body)
+    if pipeline.changed:
+        body = pipeline.encoded(document)
+        headers = _output_headers(page, len(body))
+        if bound_headers is not None:
+            headers = bound_headers(headers, tokens=True, streamed=False)
+    return WholePage(status, headers, body, document, page.charset, pipeline.written_fields)

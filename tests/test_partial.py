@@ -16,8 +16,8 @@ import webtest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from postback_middleware import PostbackMiddleware
-from postback_middleware.partial import PanelContent, panel_content, read_page, split_children
+from postback_middleware import PostbackMiddleware, html_scan, response
+from postback_middleware.partial import PanelContent, panel_content, read_panels, split_children
 
 from .helpers import hidden_fields, new_key
 from .test_html_scan import _FRAGMENTS
@@ -168,14 +168,29 @@ def test_header_is_ignored_on_requests_that_are_not_postbacks(app: webtest.TestA
     ],
 )
 def test_panels_cut_out_of_the_page(document: bytes, expected: dict[str, bytes] | None) -> None:
-    assert read_page(document, "utf-8", ["p"])[0] == expected
+    if expected is not None:  # (the answer holds text)
+        expected = {panel_id: markup.decode() for panel_id, markup in expected.items()}
+    assert read_panels(document, "utf-8", {"p": ()}) == expected
 
 
-def test_form_fields_only_of_forms_with_postback_fields() -> None:
-    document = (b'<form method=get><input type=hidden name=__VIEWSTATE value=nope></form>'
-                b'<form><input type="hidden" name="__EVENTTARGET" value="">'
-                b'<input type="hidden" name="__VIEWSTATE" value="v&amp;1"><input name=q></form>')
-    assert read_page(document, "utf-8", [])[1] == [{"__VIEWSTATE": "v&1"}]
+def test_answer_forms_hold_the_fields_the_middleware_wrote() -> None:
+    """The fresh fields are those written into each post form (not read back from the page):
+    a GET form's own reserved-looking field is none of them, and empty fields are left out."""
+    page = (b'<!DOCTYPE html><title>t</title>'
+            b'<form method=get><input type=hidden name=__VIEWSTATE value=nope></form>'
+            b'<form method=post><div id=p data-update-panel><a data-postback=go>go</a></div>'
+            b'</form>')
+
+    def inner(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [page]
+
+    app = webtest.TestApp(PostbackMiddleware(inner, secret_keys=[new_key()]))
+    fields = hidden_fields(app.get("/").body)
+    answer = json.loads(post(app, fields, "go", panels="p", path="/").text)
+    assert [set(form) for form in answer["forms"]] == [{"__VIEWSTATE", "__EVENTVALIDATION"}]
+    assert answer["forms"][0]["__VIEWSTATE"] != "nope"
+    post(app, answer["forms"][0], "go", panels="p", path="/")  # and they verify
 
 
 def test_partial_answer_is_a_fraction_of_the_page() -> None:
@@ -338,3 +353,38 @@ def test_any_children_the_client_has_rebuild_the_exact_markup(markup: str,
     if isinstance(content, list):  # pieces: markup next to markup is sent as one string
         assert not any(isinstance(a, str) and isinstance(b, str)
                        for a, b in itertools.pairwise(content))
+
+
+def test_partial_answer_decodes_and_scans_the_page_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stage of the response pipeline: the gzip page is decoded once (not re-encoded and
+    decoded again), and the panels come from one scan of the edited page."""
+    decoded: list[int] = []
+    scans: list[int] = []
+    original_decode = response.Coding.decode
+    original_scan = html_scan.TagScanner.scan
+
+    def decode(self: response.Coding, data: bytes) -> bytes:
+        if data:
+            decoded.append(len(data))
+        return original_decode(self, data)
+
+    def scan(self: html_scan.TagScanner, data: Any, *, final: bool) -> Any:
+        scans.append(len(data))
+        return original_scan(self, data, final=final)
+
+    def gzipped(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        page = App()(environ, lambda *a: None)[0]
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                  ("Content-Encoding", "gzip")])
+        return [gzip.compress(page)]
+
+    app = webtest.TestApp(PostbackMiddleware(gzipped, secret_keys=[new_key()]))
+    page = app.get("/orders")
+    page.decode_content()
+    fields = hidden_fields(page.body)
+    monkeypatch.setattr(response.Coding, "decode", decode)
+    monkeypatch.setattr(html_scan.TagScanner, "scan", scan)
+    answer = post(app, fields, "more", children=None)
+    assert answer.headers["X-Postback-Partial"] == "panels"
+    assert len(decoded) == 1  # the app's gzip body, once
+    assert len(scans) == 1  # the edited page, once, for every panel and its children
