@@ -10,14 +10,14 @@ The request's journey, module by module:
 * response side: ``response`` (which responses are edited, which headers), ``html_scan``
   (find tags), ``inject`` (insert fields and the script tag), ``partial`` (partial
   postbacks: panels, replays, downloads);
-* ``client`` (the served script, ``callback_reference``), ``config`` (options, ini text),
+* ``client`` (the served script), ``config`` (options, ini text),
   ``paste`` (the PasteDeploy filter),
   ``charset`` (page encodings), ``http`` (header lookup, media types, codings, cache headers,
   the middleware's own replies), ``fields`` (reserved names), ``errors`` (one hierarchy);
 * ``testing``: ``postback`` / ``callback`` for your own WebTest suites (import it explicitly).
 """
 
-from .client import callback_reference
+from .aspnet import callback_reference
 from .config import Options
 from .errors import (
     BadRequest,
@@ -32,6 +32,7 @@ from .errors import (
     LengthRequired,
     PostbackError,
     Rejected,
+    StoreUnavailable,
     TokenError,
     TooLarge,
     UnknownOption,
@@ -65,6 +66,7 @@ __all__ = [
     "PostbackMiddleware",
     "Registry",
     "Rejected",
+    "StoreUnavailable",
     "TokenError",
     "TooLarge",
     "UnknownOption",

@@ -106,6 +106,14 @@ class TooLarge(Rejected):
     public_message = "Request too large."
 
 
+class StoreUnavailable(Rejected):
+    """A store (see ``stores``) that could not answer: the request is refused, never let
+    through unchecked (fail closed)."""
+
+    status = 503
+    public_message = "The service is temporarily unavailable. Please try again."
+
+
 class TokenError(Forbidden):
     """A ``__VIEWSTATE`` or ``__EVENTVALIDATION`` token that does not verify."""
 

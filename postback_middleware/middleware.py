@@ -407,7 +407,8 @@ class _Issuer:
         return headers
 
 
-_REASONS = {400: "Bad Request", 403: "Forbidden", 411: "Length Required", 413: "Content Too Large"}
+_REASONS = {400: "Bad Request", 403: "Forbidden", 411: "Length Required", 413: "Content Too Large",
+            503: "Service Unavailable"}
 
 
 def _request_path(environ: WSGIEnvironment) -> str:

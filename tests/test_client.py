@@ -1,4 +1,4 @@
-"""The client script asset, its tag, CSP nonces, and callback_reference."""
+"""The client script asset, its tag, and CSP nonces."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from postback_middleware import callback_reference
 from postback_middleware.client import ClientScript, script_nonce
 
 
@@ -41,25 +40,6 @@ def test_tag_is_valid_html_and_xhtml_and_carries_the_nonce() -> None:
 )
 def test_script_nonce(policy: str | None, nonce: str | None) -> None:
     assert script_nonce(policy) == nonce
-
-
-@pytest.mark.parametrize(
-    ("args", "expected"),
-    [
-        pytest.param(("CallServer", "arg", "HandleResult", "context"),
-                     'WebForm_DoCallback("CallServer",arg,HandleResult,context,null,false)',
-                     id="aspnet-example"),
-        pytest.param(("Grid", "'Sort$Name'", "done", "null", "failed", True),
-                     "WebForm_DoCallback(\"Grid\",'Sort$Name',done,null,failed,true)",
-                     id="error-callback-and-async"),
-        pytest.param(("</script><b x='1'>&", "a", "f", "c"),
-                     'WebForm_DoCallback("\\u003c/script\\u003e\\u003cb x=\\u0027'
-                     '1\\u0027\\u003e\\u0026",a,f,c,null,false)',
-                     id="target-safe-in-html"),
-    ],
-)
-def test_callback_reference(args: tuple[object, ...], expected: str) -> None:
-    assert callback_reference(*args) == expected  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -12,10 +12,13 @@ from postback_middleware import (
     InvalidArgument,
     InvalidType,
     PostbackError,
+    PostbackMiddleware,
     Registry,
+    UnknownOption,
     UsageError,
     html_scan,
 )
+from postback_middleware.stores import MemoryStore
 from postback_middleware.tokens import Purpose, TokenSigner
 
 from .helpers import new_key
@@ -45,6 +48,14 @@ def compiled_engine_for_utf16() -> None:
     html_scan.TagScanner(encoding="utf-16", engine="compiled")
 
 
+def misspelt_option() -> None:
+    PostbackMiddleware(lambda environ, start_response: [], secret_keys=[new_key()], max_ag=60)
+
+
+def store_value_not_bytes() -> None:
+    MemoryStore().put("k", "text", expires_at=0)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     ("mistake", "error", "builtin"),
     [
@@ -55,6 +66,8 @@ def compiled_engine_for_utf16() -> None:
                      id="view-state-over-max-state-size"),
         pytest.param(compiled_engine_for_utf16, InvalidArgument, ValueError,
                      id="compiled-engine-cannot-read-utf-16"),
+        pytest.param(misspelt_option, UnknownOption, TypeError, id="misspelt-option"),
+        pytest.param(store_value_not_bytes, InvalidType, TypeError, id="store-value-not-bytes"),
     ],
 )
 def test_mistakes_raise_from_the_one_hierarchy(
