@@ -497,7 +497,7 @@ def _read_exactly(stream: Any, size: int) -> bytes:
     return b"".join(parts)
 
 
-class _Prefixed:
+class PrefixedStream:
     """``wsgi.input`` with bytes already read put back in front."""
 
     def __init__(self, head: bytes, stream: Any) -> None:
@@ -560,11 +560,11 @@ def is_replay(environ: WSGIEnvironment) -> bool:
     head = _read_exactly(stream, len(REPLAY_PREFIX))
     if head == REPLAY_PREFIX:
         return True
-    environ["wsgi.input"] = _Prefixed(head, stream)
+    environ["wsgi.input"] = PrefixedStream(head, stream)
     return False
 
 
-def _filename(headers: Headers, page_url: str) -> str:
+def download_name(headers: Headers, page_url: str) -> str:
     """The name a browser would save the answer under: Content-Disposition's, else the URL's."""
     disposition = header(headers, "content-disposition") or ""
     extended = re.search(r"""filename\*\s*=\s*([\w!#$&+.^`|~-]+)'[^']*'([^;\s]+)""",
@@ -676,7 +676,7 @@ def answer(
         ("Content-Type", "application/octet-stream"),
         ("X-Content-Type-Options", "nosniff"),
         ("Cache-Control", "no-store"),
-        ("X-Postback-Filename", quote(_filename(headers, page_url), safe="")),
+        ("X-Postback-Filename", quote(download_name(headers, page_url), safe="")),
         ("X-Postback-Partial", "download"),
     ])
     return _stream(chunks, rest, close)

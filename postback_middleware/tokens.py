@@ -183,7 +183,10 @@ class TokenSigner:
     def new_form_id() -> str:
         return _nonce(12)
 
-    def _user_digest(self, key_index: int, user: str | None) -> str | None:
+    def binding_digest(self, key_index: int, user: str | None) -> str | None:
+        """What a token's claims carry (``u``) for the browser or user it is bound to (None:
+        bound to no one), under key ``key_index``: a keyed digest, so the binding itself
+        (a cookie, a session id) never travels in the page."""
         if user is None:
             return None
         return self._binding_digest(key_index, user)
@@ -200,7 +203,7 @@ class TokenSigner:
             "v": FORMAT_VERSION,
             "t": int(self._now()),
             "p": path,
-            "u": self._user_digest(0, user),
+            "u": self.binding_digest(0, user),
             "f": form_id,
             "n": _nonce(9),
             "d": data,
@@ -249,7 +252,7 @@ class TokenSigner:
             raise TokenError(f"{name} token expired {int(now - issued - self.max_age)}s ago")
         if token_path != path:
             raise TokenError(f"{name} token was issued for another path")
-        if token_user != self._user_digest(key_index, user):
+        if token_user != self.binding_digest(key_index, user):
             raise WrongBinding(f"{name} token was issued to another user or browser")
         return Claims(form_id=form_id, issued_at=issued, data=data, key_index=key_index)
 

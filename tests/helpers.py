@@ -6,6 +6,7 @@ inserted, and the scanner-engine guard.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from itsdangerous import Signer
+from itsdangerous.encoding import base64_encode
 
 # The markup the middleware inserts, defined once for every test that reads it: a hidden field
 # as ``inject.hidden_input`` writes it (groups: name, value) and the script tag of
@@ -27,6 +30,15 @@ INSERTED = re.compile(FIELD.pattern + rb"|" + SCRIPT_TAG.pattern)
 def without_insertions(body: bytes) -> bytes:
     """The page with the middleware's insertions taken out again: the app's bytes."""
     return INSERTED.sub(b"", body)
+
+
+def token_signed(key: bytes, purpose: Any, payload: bytes) -> str:
+    """A token of ``payload`` (bytes this library may never write) signed with ``key``, made
+    with itsdangerous directly: the token format is its ``Signer`` (salt = the purpose, HMAC
+    key derivation, SHA-256) over the base64url payload, so a test can forge what it likes."""
+    body = base64_encode(payload)
+    signer = Signer(key, salt=purpose.value, key_derivation="hmac", digest_method=hashlib.sha256)
+    return signer.sign(body).decode("ascii")
 
 
 def new_key() -> str:

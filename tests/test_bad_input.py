@@ -7,10 +7,7 @@ browser would send and changes one thing.
 
 from __future__ import annotations
 
-import base64
 import gzip
-import hashlib
-import hmac
 import json
 import logging
 import pickle
@@ -25,9 +22,9 @@ import pytest
 from webob import Request
 
 from postback_middleware import CallbackError, CookieMissing, PostbackMiddleware, Registry
-from postback_middleware.tokens import Purpose, TokenSigner, _derive
+from postback_middleware.tokens import Purpose, TokenSigner
 
-from .helpers import PAGE, RecordingApp, hidden_fields, new_key
+from .helpers import PAGE, RecordingApp, hidden_fields, new_key, token_signed
 
 INVALID = "Invalid postback or callback argument."
 COOKIE_MESSAGE = CookieMissing.public_message
@@ -59,14 +56,12 @@ class Ctx:
 
 def forge(purpose: Purpose, payload: bytes) -> str:
     """A token with a payload this library never writes, signed with the real key."""
-    body = base64.urlsafe_b64encode(payload).rstrip(b"=")
-    mac = hmac.new(_derive(KEY.encode(), purpose.value), body, hashlib.sha256).digest()
-    return (body + b"." + base64.urlsafe_b64encode(mac).rstrip(b"=")).decode()
+    return token_signed(KEY.encode(), purpose, payload)
 
 
 def claims(data: object, **changes: object) -> bytes:
     """Token claims issued to the table's browser (see ``BROWSER_COOKIE``)."""
-    browser = TokenSigner([KEY.encode()], max_age=1, max_size=1)._user_digest(
+    browser = TokenSigner([KEY.encode()], max_age=1, max_size=1).binding_digest(
         0, "browser:" + BROWSER_COOKIE.partition("=")[2])
     value = {"v": 1, "t": int(time.time()), "p": "/orders", "u": browser, "f": "F", "n": "N",
              "d": data, **changes}

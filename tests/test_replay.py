@@ -346,7 +346,7 @@ def test_text_plain_post_to_the_app_through_the_middleware(app: webtest.TestApp,
 
 
 def test_prefixed_readline_with_sizes() -> None:
-    stream = partial._Prefixed(b"ab\ncd", io.BytesIO(b"ef\ngh"))
+    stream = partial.PrefixedStream(b"ab\ncd", io.BytesIO(b"ef\ngh"))
     assert stream.readline(2) == b"ab"
     assert stream.readline() == b"\n"
     assert stream.readline() == b"cdef\n"
@@ -402,8 +402,8 @@ def test_streamed_answer_past_the_limit_is_not_held_in_memory() -> None:
     ],
 )
 def test_download_name(disposition: str, name: str) -> None:
-    assert partial._filename([("Content-Disposition", disposition)],
-                             "http://h/x/report?q=1") == name
+    assert partial.download_name([("Content-Disposition", disposition)],
+                                 "http://h/x/report?q=1") == name
 
 
 def test_an_answer_too_large_to_replay_is_saved_not_rendered(inner: App) -> None:

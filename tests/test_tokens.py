@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import pickle
 
@@ -14,6 +12,8 @@ from hypothesis import strategies as st
 
 from postback_middleware.errors import TokenError, TooLarge
 from postback_middleware.tokens import Purpose, TokenSigner, decode_canonical_json, encode_json
+
+from .helpers import token_signed
 
 KEY = b"k" * 16 + b"0123456789abcdefghij"
 OLD_KEY = b"o" * 16 + b"ABCDEFGHIJKLMNOPQRST"
@@ -37,12 +37,7 @@ def issue(data: object = None, *, purpose: Purpose = VS, user: str | None = None
 
 def forge(claims: dict[str, object], *, raw: bytes | None = None, purpose: Purpose = VS) -> str:
     """A token signed with the real key whose payload this module did not write."""
-    from postback_middleware.tokens import _derive
-
-    payload = base64.urlsafe_b64encode(raw if raw is not None else json.dumps(claims).encode())
-    payload = payload.rstrip(b"=")
-    mac = hmac.new(_derive(KEY, purpose.value), payload, hashlib.sha256).digest()
-    return (payload + b"." + base64.urlsafe_b64encode(mac).rstrip(b"=")).decode()
+    return token_signed(KEY, purpose, raw if raw is not None else json.dumps(claims).encode())
 
 
 def claims(**changes: object) -> dict[str, object]:
