@@ -69,7 +69,7 @@ log = logging.getLogger("postback_middleware")
 
 EVENT_KEY = "postback.event"
 VIEWSTATE_KEY = "postback.viewstate"
-_WRAPPED_KEY = "postback.middleware"  # set while a request passes through one
+_WRAPPED_KEY = "postback.middleware"  # set while one calls the app below it
 CALLBACK_FAILED = "The server could not complete the callback."
 
 
@@ -123,7 +123,14 @@ class PostbackMiddleware:
                       "outside; answering 500", _request_path(environ)[:200])
             return text_response(start_response, "500 Internal Server Error",
                                  "Internal Server Error")
+        # Set while the app is called (not after: a forwarder outside may call again).
         environ[_WRAPPED_KEY] = True
+        try:
+            return self._handle(environ, start_response)
+        finally:
+            environ.pop(_WRAPPED_KEY, None)
+
+    def _handle(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         environ[EVENT_KEY] = None
         environ[VIEWSTATE_KEY] = {}
         body_file = None

@@ -144,6 +144,19 @@ def test_a_second_middleware_met_inside_the_first_answers_500(
     assert "wrap the app once" in caplog.text
 
 
+def test_a_forwarder_outside_may_call_the_middleware_again() -> None:
+    """An error-document forwarder outside the middleware calls the whole stack again with the
+    same environ: that is not a second middleware inside the first."""
+    middleware = PostbackMiddleware(RecordingApp(page='<form method="post"></form>'),
+                                    secret_keys=[new_key()])
+
+    def forwarder(environ: dict[str, Any], start_response: Any) -> Any:
+        middleware(environ, lambda *args: None)  # (a first answer it discards)
+        return middleware(environ, start_response)
+
+    assert b"__VIEWSTATE" in webtest.TestApp(forwarder).get("/").body
+
+
 def handler(argument: str, request: Any) -> str:
     return "ini handler:" + argument
 
