@@ -35,7 +35,7 @@ with atheris.instrument_imports(include=["postback_middleware", "multipart"]):
     from postback_middleware import html_scan
     from postback_middleware.html_scan import PostbackScanner, Tag, TagScanner, iter_tags
 
-html_scan._default_engine = "python"  # the instrumented engine; the compiled one is compared
+html_scan.use_engine("python")  # the instrumented engine; the compiled one is compared
 _COMPILED = "compiled" in html_scan.ENGINES
 
 _ENCODINGS = ("utf-8", "latin-1", "cp1252", "utf-8")
@@ -108,7 +108,7 @@ def _compare_pieces(document: bytes, step: int, encoding: str) -> None:
     found, _ = whole.scan(document, final=True)
     expected = [item if isinstance(item, dict) else _key(item) for item in found]
     engines: list[html_scan.Engine] = ["python"]
-    if _COMPILED and html_scan._compiled_reads(encoding):
+    if _COMPILED and html_scan.compiled_engine_reads(encoding):
         engines.append("compiled")
     for engine in engines:
         pieces = _postback_pieces(document, step, encoding, engine)
@@ -125,7 +125,7 @@ def _postback_items(document: bytes, encoding: str, engine: html_scan.Engine) ->
 
 
 def _compare_engines(document: bytes, encoding: str, tags: list[Tag]) -> None:
-    if not _COMPILED or not html_scan._compiled_reads(encoding):
+    if not _COMPILED or not html_scan.compiled_engine_reads(encoding):
         return
     compiled, _ = TagScanner(encoding=encoding, engine="compiled").scan(document, final=True)
     if [_key(t) for t in compiled] != [_key(t) for t in tags]:

@@ -51,9 +51,8 @@ def scanner_engine(request: pytest.FixtureRequest) -> Iterator[str]:
 
     engine = request.param
     require_engine(engine)
-    saved = html_scan._default_engine
-    html_scan._default_engine = engine
+    saved = html_scan.use_engine(engine)
     try:
         yield engine
     finally:
-        html_scan._default_engine = saved
+        html_scan.use_engine(saved)

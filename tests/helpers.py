@@ -1,12 +1,15 @@
 """What the test suites share, imported where used (fixtures live in ``conftest.py``).
 
-Keys, a recording inner app with the standard page, reading back the fields the middleware
-inserted, and the scanner-engine guard.
+Keys and forged tokens, a recording inner app with the standard page, the inserted markup and
+reading back the fields the middleware inserted, the scanner-engine guard, and the injector on
+its own. Hypothesis strategies are in ``strategies``, the html5lib reference in
+``html_reference``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
 import secrets
@@ -17,6 +20,8 @@ from typing import Any
 import pytest
 from itsdangerous import Signer
 from itsdangerous.encoding import base64_encode
+
+from postback_middleware.inject import FieldInjector, PostForm
 
 # The markup the middleware inserts, defined once for every test that reads it: a hidden field
 # as ``inject.hidden_input`` writes it (groups: name, value) and the script tag of
@@ -126,3 +131,36 @@ def require_engine(engine: str) -> None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)
+
+
+# -- the injector on its own (inject.FieldInjector), as the injector and real-page suites drive it
+
+PAGE_URL = "http://shop.example/cart/view?id=3"
+# The script tag the injector tests insert: the real tag's shape (``INSERTED`` finds it), at a
+# path nothing a generated or saved page contains.
+INJECTOR_SCRIPT_TAG = (b'<script defer="defer" src="/by-the-test/postback.0a1b2c3d4e5f.js">'
+                       b"</script>")
+
+
+def pairs_of(form: PostForm) -> list[list[str]]:
+    """A form's (target, argument) pairs, flattened in page order of their targets."""
+    return [[target, argument] for target, arguments in form.pairs.items()
+            for argument in arguments]
+
+
+def injector(**options: Any) -> FieldInjector:
+    """A FieldInjector for ``PAGE_URL`` whose tokens spell the form's pairs ("VS", "EV:...")."""
+    def sign(form: PostForm) -> tuple[str, str]:
+        return "VS", "EV:" + ";".join(",".join(pair) for pair in pairs_of(form))
+
+    settings = {"page_url": PAGE_URL, "encoding": "utf-8", "sign_form": sign,
+                "script_tag": INJECTOR_SCRIPT_TAG, "client_fields": None, **options}
+    return FieldInjector(**settings)
+
+
+def streamed(document: bytes, cuts: list[int], **options: Any) -> bytes:
+    """``document`` through an injector in pieces cut at ``cuts``, as a streamed page comes."""
+    editor = injector(**options)
+    bounds = [0, *sorted({c for c in cuts if 0 < c < len(document)}), len(document)]
+    out = b"".join(editor.feed(document[a:b]) for a, b in itertools.pairwise(bounds))
+    return out + editor.finish()

@@ -2,118 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
-from html5lib import _tokenizer, _utils, html5parser
-from html5lib.constants import namespaces, specialElements, tokenTypes
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
-from postback_middleware.html_scan import Tag, TagScanner, iter_tags
+from postback_middleware.html_scan import TagScanner, iter_tags
 
-Simple = tuple[bool, str, dict[str, str]]  # (is_end, name, attrs)
+from .html_reference import (
+    Simple,
+    as_tuples,
+    assert_offsets,
+    html5lib_tags,
+    scanned,
+    scanned_in_pieces,
+)
+from .strategies import HTML_FRAGMENTS
 
 # Every test here runs once per scanner engine (python, compiled).
 pytestmark = pytest.mark.usefixtures("scanner_engine")
-
-# --------------------------------------------------------------------------- oracle
-
-_START, _END = tokenTypes["StartTag"], tokenTypes["EndTag"]
-
-
-class _RecordingTokenizer(_tokenizer.HTMLTokenizer):  # type: ignore[misc]
-    """html5lib's tokenizer, recording each tag token as the tree builder receives it.
-
-    The tree builder switches the tokenizer into RAWTEXT/RCDATA/script/PLAINTEXT and decides
-    whether CDATA is allowed, so recording inside a real parse is the faithful oracle. The
-    copy is taken at yield time, before the tree builder adjusts SVG/MathML names.
-    """
-
-    recorded: list[Simple]
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        for token in super().__iter__():
-            if token["type"] == _START:
-                self.recorded.append((False, token["name"], dict(token["data"])))
-            elif token["type"] == _END:
-                self.recorded.append((True, token["name"], {}))
-            yield token
-
-
-def _spec_end_tag_other(self: Any, token: dict[str, Any]) -> None:
-    """html5lib's "in body" *any other end tag*, as the standard (and browsers) have it.
-
-    html5lib matches the end tag against any open element by name; the standard only
-    against HTML elements (``<svg><title><a></title>`` leaves the svg ``title`` open).
-    """
-    for node in self.tree.openElements[::-1]:
-        if node.name == token["name"] and node.namespace == namespaces["html"]:
-            self.tree.generateImpliedEndTags(exclude=token["name"])
-            while self.tree.openElements.pop() is not node:
-                pass
-            return
-        if node.nameTuple in specialElements:
-            return
-
-
-_SPEC_IN_BODY: dict[type, type] = {}
-
-
-def _spec_in_body(base: type) -> type:
-    if base in _SPEC_IN_BODY:
-        return _SPEC_IN_BODY[base]
-    handlers = _utils.MethodDispatcher(list(dict(base.__dict__["endTagHandler"]).items()))
-    handlers.default = _spec_end_tag_other
-    spec = type("SpecInBodyPhase", (base,), {"__slots__": (), "endTagHandler": handlers})
-    _SPEC_IN_BODY[base] = spec
-    return spec
-
-
-class _RecordingParser(html5parser.HTMLParser):  # type: ignore[misc]
-    def __init__(self, spec_end_tags: bool) -> None:
-        super().__init__()
-        if spec_end_tags:
-            in_body = self.phases["inBody"]
-            in_body.__class__ = _spec_in_body(type(in_body))
-
-    def reset(self) -> None:
-        super().reset()
-        self.tokenizer.__class__ = _RecordingTokenizer
-        self.tokenizer.recorded = []
-
-
-def html5lib_tags(document: str, *, spec_end_tags: bool = True) -> list[Simple]:
-    """The tags a browser (html5lib, scripting enabled) tokenizes in ``document``.
-
-    With ``spec_end_tags`` html5lib's one known departure from the standard that the
-    scanner's tree model meets is corrected (see :func:`_spec_end_tag_other`).
-    """
-    parser = _RecordingParser(spec_end_tags)
-    parser.parse(document, scripting=True)
-    recorded: list[Simple] = parser.tokenizer.recorded
-    return recorded
-
-
-def scanned(document: bytes, encoding: str = "utf-8") -> list[Simple]:
-    return [(t.is_end, t.name, dict(t.attrs)) for t in iter_tags(document, encoding=encoding)]
-
-
-def assert_offsets(document: bytes, tags: list[Tag]) -> None:
-    """Offsets are in order, don't overlap, and each span re-scans to the same tag alone."""
-    previous_end = 0
-    for tag in tags:
-        assert previous_end <= tag.start < tag.end <= len(document)
-        assert document[tag.start : tag.start + 1] == b"<"
-        assert document[tag.end - 1 : tag.end] == b">"
-        alone = list(iter_tags(document[tag.start : tag.end]))
-        assert [(t.is_end, t.name, dict(t.attrs)) for t in alone] == [
-            (tag.is_end, tag.name, dict(tag.attrs))
-        ]
-        assert alone[0].self_closing == tag.self_closing
-        previous_end = tag.end
-
 
 # --------------------------------------------------------------------------- table
 
@@ -456,203 +362,8 @@ def test_tricky_documents_match_html5lib(document: str) -> None:
     assert_offsets(encoded, list(iter_tags(encoded)))
 
 
-_NAMES = [
-    "form",
-    "FORM",
-    "Form",
-    "p",
-    "div",
-    "a",
-    "b",
-    "input",
-    "span",
-    "table",
-    "td",
-    "tr",
-    "select",
-    "option",
-    "textarea",
-    "title",
-    "script",
-    "SCRIPT",
-    "style",
-    "xmp",
-    "iframe",
-    "noembed",
-    "noframes",
-    "noscript",
-    "svg",
-    "math",
-    "mi",
-    "mtext",
-    "foreignObject",
-    "desc",
-    "g",
-    "font",
-    "annotation-xml",
-    "br",
-    "img",
-    "head",
-    "body",
-    "html",
-    "x-y",
-    "é",
-]
-_RAW = ["script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noscript"]
-_ATTR_NAMES = [
-    "action",
-    "method",
-    "id",
-    "ID",
-    "class",
-    "=x",
-    'a"b',
-    "x'",
-    "data-x",
-    "encoding",
-    "color",
-    "a<b",
-    "é",
-]
-_VALUES = [
-    "post",
-    "",
-    ">",
-    "<form>",
-    "a b",
-    "&amp;",
-    "&notit;",
-    "&ampx",
-    "&#65;",
-    "/",
-    "-->",
-    "</script>",
-    "text/html",
-    "x=y",
-    "é",
-    "'",
-    '"',
-    "\n",
-    "`",
-]
-
-
-@st.composite
-def _attribute(draw: st.DrawFn) -> str:
-    name = draw(st.sampled_from(_ATTR_NAMES))
-    value = draw(st.sampled_from(_VALUES))
-    style = draw(st.sampled_from(["bare", "dq", "sq", "unquoted", "spaced"]))
-    if style == "bare":
-        return name
-    if style == "dq":
-        return f'{name}="{value.replace(chr(34), "")}"'
-    if style == "sq":
-        return f"{name}='{value.replace(chr(39), '')}'"
-    if style == "spaced":
-        return f"{name} = '{value.replace(chr(39), '')}'"
-    return f"{name}={value.replace(' ', '').replace(chr(10), '')}"
-
-
-@st.composite
-def _tag(draw: st.DrawFn) -> str:
-    name = draw(st.sampled_from(_NAMES))
-    attrs = draw(st.lists(_attribute(), max_size=3))
-    separators = draw(
-        st.lists(
-            st.sampled_from([" ", " ", "/", "\n", ""]), min_size=len(attrs), max_size=len(attrs)
-        )
-    )
-    body = "".join(sep + attr for sep, attr in zip(separators, attrs, strict=True))
-    end = draw(st.sampled_from([">", ">", " >", "/>", " />"]))
-    slash = draw(st.sampled_from(["", "", "/"]))
-    return f"<{slash}{name}{body}{end}"
-
-
-@st.composite
-def _raw_element(draw: st.DrawFn) -> str:
-    name = draw(st.sampled_from(_RAW))
-    inner = draw(
-        st.lists(
-            st.sampled_from(
-                [
-                    "x",
-                    "<b>",
-                    "<!--",
-                    "-->",
-                    "<script>",
-                    "</script>",
-                    f"</{name}",
-                    f"</{name.upper()}>",
-                    f"</{name}x>",
-                    "<",
-                    "--",
-                    "</",
-                    "<!-->",
-                ]
-            ),
-            max_size=6,
-        )
-    )
-    close = draw(st.sampled_from([f"</{name}>", f"</{name} a='>'>", f"</{name}/>", ""]))
-    return f"<{name}>{''.join(inner)}{close}"
-
-
-_FRAGMENTS = st.one_of(
-    _tag(),
-    _tag(),
-    _raw_element(),
-    st.sampled_from(
-        [
-            "text",
-            " ",
-            "\n",
-            "\r\n",
-            "a<b",
-            "<",
-            "< p>",
-            "<3",
-            "=",
-            "'",
-            '"',
-            ">",
-            "&amp;",
-            "&",
-            "é",
-            "<!--c-->",
-            "<!-->",
-            "<!--->",
-            "<!---->",
-            "<!-- --!>",
-            "<!-- <form> -->",
-            "--!>",
-            "-->",
-            "<!DOCTYPE html>",
-            "<?xml?>",
-            "</ x>",
-            "</3>",
-            "</>",
-            "<!x>",
-            "<![CDATA[<form>]]>",
-            "]]>",
-            "<![CDATA[",
-            "<svg>",
-            "</svg>",
-            "<math>",
-            "</math>",
-            "<svg><foreignObject>",
-            "<math><mi>",
-            "<select>",
-            "</select>",
-            "<table>",
-            "</table>",
-            "<td>",
-        ]
-    ),
-)
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_FRAGMENTS, max_size=14).map("".join))
+@given(st.lists(HTML_FRAGMENTS, max_size=14).map("".join))
 def test_generated_documents_match_html5lib(document: str) -> None:
     try:
         expected = html5lib_tags(document)
@@ -667,33 +378,9 @@ def test_generated_documents_match_html5lib(document: str) -> None:
 # --------------------------------------------------------------------------- streaming
 
 
-def scanned_in_pieces(document: bytes, cuts: list[int], **options: Any) -> list[Tag]:
-    """Feed ``document`` to a TagScanner cut at ``cuts``, as a streamed response arrives."""
-    scanner = TagScanner(**options)
-    tags: list[Tag] = []
-    kept = b""  # what the scanner left undecided, given again with the next piece
-    offset = 0  # document offset of kept[0]
-    bounds = [*sorted({c for c in cuts if 0 < c < len(document)}), len(document)]
-    start = 0
-    for bound in bounds:
-        data = kept + document[start:bound]
-        final = bound == len(document)
-        found, safe = scanner.scan(data, final=final)
-        assert 0 <= safe <= len(data)
-        assert all(tag.end <= safe for tag in found)
-        tags += [Tag(t.name, t.is_end, t.start + offset, t.end + offset, t.attrs, t.self_closing)
-                 for t in found]
-        kept, offset, start = data[safe:], offset + safe, bound
-    assert kept == b"" or final
-    return tags
-
-
-def as_tuples(tags: list[Tag]) -> list[tuple[Any, ...]]:
-    return [(t.is_end, t.name, t.start, t.end, dict(t.attrs), t.self_closing) for t in tags]
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_FRAGMENTS, max_size=14).map("".join), st.lists(st.integers(0, 400), max_size=8))
+@given(st.lists(HTML_FRAGMENTS, max_size=14).map("".join),
+       st.lists(st.integers(0, 400), max_size=8))
 def test_scanning_in_pieces_finds_the_same_tags(document: str, cuts: list[int]) -> None:
     encoded = document.encode("utf-8")
     assert as_tuples(scanned_in_pieces(encoded, cuts)) == as_tuples(list(iter_tags(encoded)))

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import itertools
-import re
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from postback_middleware.inject import FieldInjector, PostForm, action_path, base_url, splice
+from postback_middleware.inject import action_path, base_url, splice
 
-from .helpers import FIELD
-from .test_html_scan import _FRAGMENTS
+from .helpers import INJECTOR_SCRIPT_TAG as SCRIPT
+from .helpers import (
+    INSERTED,
+    PAGE_URL,
+    injector,
+    pairs_of,
+    streamed,
+)
+from .strategies import HTML_FRAGMENTS
 
 # Every test here runs once per scanner engine (python, compiled).
 pytestmark = pytest.mark.usefixtures("scanner_engine")
 
-PAGE_URL = "http://shop.example/cart/view?id=3"
-# The script tag the tests insert: nothing a generated page contains can look like it.
-SCRIPT = b"<script src=/inserted-by-the-test.js></script>"
 
 
 @pytest.mark.parametrize(
@@ -49,21 +51,6 @@ SCRIPT = b"<script src=/inserted-by-the-test.js></script>"
 )
 def test_action_path(action: str | None, expected: str | None) -> None:
     assert action_path(action, PAGE_URL) == expected
-
-
-def pairs_of(form: PostForm) -> list[list[str]]:
-    """A form's (target, argument) pairs, flattened in page order of their targets."""
-    return [[target, argument] for target, arguments in form.pairs.items()
-            for argument in arguments]
-
-
-def injector(**options: Any) -> FieldInjector:
-    def sign(form: PostForm) -> tuple[str, str]:
-        return "VS", "EV:" + ";".join(",".join(pair) for pair in pairs_of(form))
-
-    settings = {"page_url": PAGE_URL, "encoding": "utf-8", "sign_form": sign,
-                "script_tag": SCRIPT, "client_fields": None, **options}
-    return FieldInjector(**settings)
 
 
 def forms_of(document: str) -> list[tuple[str, list[list[str]]]]:
@@ -169,19 +156,9 @@ def test_splice_keeps_every_byte() -> None:
 
 # -- streamed pages -------------------------------------------------------------------------
 
-INSERTED = re.compile(FIELD.pattern + rb"|" + re.escape(SCRIPT))  # this suite's own script tag
-
-
-def streamed(document: bytes, cuts: list[int], **options: Any) -> bytes:
-    editor = injector(**options)
-    bounds = [0, *sorted({c for c in cuts if 0 < c < len(document)}), len(document)]
-    out = b"".join(editor.feed(document[a:b]) for a, b in itertools.pairwise(bounds))
-    return out + editor.finish()
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    st.lists(st.one_of(_FRAGMENTS, st.sampled_from([
+    st.lists(st.one_of(HTML_FRAGMENTS, st.sampled_from([
         '<form method="post">', "</form>", '<form method="post" action="//x.example/">',
         '<a data-postback="t" data-postback-argument="1">', "<select name=s data-autopostback>",
         "</head>", '<form method="get">',

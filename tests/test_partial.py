@@ -20,7 +20,7 @@ from postback_middleware import PostbackMiddleware, html_scan, response
 from postback_middleware.partial import PanelContent, panel_content, read_panels, split_children
 
 from .helpers import hidden_fields, new_key
-from .test_html_scan import _FRAGMENTS
+from .strategies import HTML_FRAGMENTS
 
 PAGE = """<!DOCTYPE html><html><head><title>Orders</title></head><body>
 <p>Clicks: <b id="clicks">{clicks}</b></p>
@@ -341,7 +341,7 @@ def test_panel_split_into_top_level_children(markup: str, pieces: list[str]) -> 
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_FRAGMENTS, max_size=12).map("".join), st.data())
+@given(st.lists(HTML_FRAGMENTS, max_size=12).map("".join), st.data())
 def test_any_children_the_client_has_rebuild_the_exact_markup(markup: str,
                                                               data: st.DataObject) -> None:
     """Whatever the markup and whatever the client has, joining the answer gives the markup."""

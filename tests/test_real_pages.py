@@ -17,8 +17,9 @@ import pytest
 from postback_middleware.html_scan import iter_tags
 from postback_middleware.inject import action_path
 
-from .test_html_scan import as_tuples, assert_offsets, html5lib_tags, scanned_in_pieces
-from .test_inject import INSERTED, SCRIPT, injector, streamed
+from .helpers import INJECTOR_SCRIPT_TAG as SCRIPT
+from .helpers import INSERTED, injector, streamed
+from .html_reference import as_tuples, assert_offsets, html5lib_tags, scanned_in_pieces
 
 # Every test here runs once per scanner engine (python, compiled).
 pytestmark = pytest.mark.usefixtures("scanner_engine")

@@ -15,10 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from postback_middleware import html_scan
+from postback_middleware.errors import InvalidArgument, InvalidType
 from postback_middleware.html_scan import Pairs, PostbackScanner, Tag, TagScanner
 
 from .helpers import require_engine
-from .test_html_scan import _FRAGMENTS
+from .strategies import HTML_FRAGMENTS
 
 Item = tuple[Any, ...]
 
@@ -68,7 +69,7 @@ _POSTBACK_FRAGMENTS = st.sampled_from([
     "<p class=form-control id=a>", '<p form="">', "<form id=f1 method=post>",
     "<button formmethod=get data-postback=g>",
 ])
-_DOCUMENTS = st.lists(st.one_of(_FRAGMENTS, _POSTBACK_FRAGMENTS), max_size=16).map("".join)
+_DOCUMENTS = st.lists(st.one_of(HTML_FRAGMENTS, _POSTBACK_FRAGMENTS), max_size=16).map("".join)
 _CUTS = st.lists(st.integers(0, 300), max_size=6)
 
 
@@ -137,7 +138,7 @@ def test_engines_agree_on_names(document: bytes, names: tuple[str, ...] | None) 
     ],
 )
 def test_which_encodings_the_compiled_engine_reads(encoding: str, compiled: bool) -> None:
-    assert html_scan._compiled_reads(encoding) is compiled
+    assert html_scan.compiled_engine_reads(encoding) is compiled
 
 
 def test_the_python_engine_reads_what_the_compiled_one_cannot() -> None:
@@ -147,6 +148,22 @@ def test_the_python_engine_reads_what_the_compiled_one_cannot() -> None:
         == {"title": "\u30d5"}
     with pytest.raises(ValueError, match="cannot read"):
         TagScanner(encoding="shift_jis", engine="compiled")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error"),
+    [
+        pytest.param({"engine": "fast"}, InvalidArgument, id="unknown-engine"),
+        pytest.param({"attr_hints": ["postback"]}, InvalidType, id="hint-not-bytes"),
+        pytest.param({"attr_hints": [b"postback", b""]}, InvalidArgument, id="empty-hint"),
+    ],
+)
+def test_mistaken_arguments_raise_from_the_one_hierarchy(
+    arguments: dict[str, Any], error: type[Exception]
+) -> None:
+    """Refused before either engine is made, so both engines refuse them alike."""
+    with pytest.raises(error):
+        TagScanner(**arguments)
 
 
 # --------------------------------------------------------------------------- postback pairs

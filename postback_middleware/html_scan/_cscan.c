@@ -1,16 +1,18 @@
 /* The compiled engine of html_scan: the same tokenizer and tree model, in C.
  *
- * html_scan.py is the reference; this file follows it function by function (tag_end ~
- * _TAG_BODY, script_end ~ _script_end, tree_start ~ _Tree.start, collect_pairs ~
- * _PythonEngine._emit, resume_carry ~ _PythonEngine._resume, tag_progress ~ _tag_progress,
- * pend_tag ~ _PythonEngine._pend, ...), and the test suite runs every scanner test, the html5lib
- * differential and the engine-against-engine properties on both. Read html_scan.py first:
- * the comments here say what is particular to C.
+ * The Python engine beside this file is the reference (python_engine.py, running the grammar
+ * of tokenizer.py and the model of tree.py); this file follows it function by function
+ * (tag_end ~ tokenizer._TAG_BODY, script_end ~ tokenizer._script_end, tree_start ~
+ * tree._Tree.start, collect_pairs ~ _PythonEngine._emit, resume_carry ~ _PythonEngine._resume
+ * and _resume_raw_text, tag_progress ~ tokenizer._tag_progress, pend_tag ~ _PythonEngine._pend,
+ * ...), and the test suite runs every scanner test, the html5lib differential and the
+ * engine-against-engine properties on both. Read those modules first: the comments here say
+ * what is particular to C.
  *
  * Scanner(encoding, names, hints, postbacks, decode_text, decode_value, tag_type)
  *   encoding      codec of names and values. The caller passes only UTF-8 and single-byte
  *                 encodings in which ASCII bytes are ASCII characters and no other byte is
- *                 (html_scan._compiled_reads), so ASCII names are compared as lowercased
+ *                 (html_scan.compiled_engine_reads), so ASCII names are compared as lowercased
  *                 bytes; a name with other bytes is compared by its decoded text.
  *   names         tuple of lowercase ASCII tag names to return, or None for all tags.
  *   hints         tuple of lowercase bytes: a tag whose attribute text contains one of them
@@ -511,15 +513,15 @@ typedef struct {
     PyObject *decode_text;  /* callable(bytes) -> str */
     PyObject *decode_value; /* callable(bytes) -> str */
     PyTypeObject *tag_type; /* html_scan.Tag: a tuple subclass, made here without a call */
-    /* tree model (html_scan._Tree) */
+    /* tree model (tree._Tree) */
     Node *stack;
     Py_ssize_t stack_len, stack_cap;
     int in_select, select_in_table, form_open, plaintext;
-    /* the construct the last piece ended inside (html_scan._PythonEngine._carry): CARRY_*,
-     * the script state, the raw-text element (index in KNOWN) */
+    /* the construct the last piece ended inside (_PythonEngine._carry): CARRY_*, the script
+     * state, the raw-text element (index in KNOWN) */
     int carry, carry_state, carry_raw;
     /* a tag the last piece ended inside (the next data starts with it): how far it was read
-     * and the tokenizer's state there (html_scan._PythonEngine._pending, tag_progress) */
+     * and the tokenizer's state there (_PythonEngine._pending, tag_progress) */
     int tag_pending, tag_state;
     Py_ssize_t tag_pos;
     Py_ssize_t table_depth;
@@ -615,7 +617,7 @@ typedef struct {
     Py_ssize_t name_start, name_len; /* raw name bytes (not lowercased) */
     /* The name compared with others: the raw bytes (compared lowercased), or for a name with
      * non-ASCII or NUL bytes the UTF-8 of its decoded text, so that two spellings which
-     * decode alike (invalid bytes become U+FFFD) are one name, as in html_scan.py. */
+     * decode alike (invalid bytes become U+FFFD) are one name, as in the Python engine. */
     const unsigned char *key;
     Py_ssize_t key_len;
     Py_ssize_t area_start, area_end; /* attribute text: after the name, up to "/>" or ">" */
@@ -649,7 +651,7 @@ static inline int classify_attr(const unsigned char *name, Py_ssize_t len)
     }
 }
 
-/* The tokenizer's attribute states from just past the tag name (html_scan._TAG_BODY):
+/* The tokenizer's attribute states from just past the tag name (tokenizer._TAG_BODY):
  * returns the offset of the closing ">", or -1 when the document ends first. On the way it
  * fills the tag's self_closing, seen and attrs. */
 static Py_ssize_t tag_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t p, TagInfo *tag)
@@ -722,12 +724,12 @@ static Py_ssize_t tag_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t p, Ta
     }
 }
 
-/* The tokenizer's states inside a tag (html_scan._T_*), for a tag still open when a piece
+/* The tokenizer's states inside a tag (tokenizer._T_*), for a tag still open when a piece
  * ends: tag name, before attribute name (also after "/" and after a quoted value), attribute
  * name, after attribute name, before attribute value, double/single-quoted, unquoted value. */
 enum { T_NAME, T_BEFORE, T_ANAME, T_AFTER, T_VALUE, T_DQ, T_SQ, T_UNQ };
 
-/* html_scan._tag_progress: read a tag on from p in *state; returns the offset just past its
+/* tokenizer._tag_progress: read a tag on from p in *state; returns the offset just past its
  * ">", or -1 when the data ends first (*state is then the state there). */
 static Py_ssize_t tag_progress(const unsigned char *s, Py_ssize_t n, Py_ssize_t p, int *state_io)
 {
@@ -931,7 +933,7 @@ fail:
 
 /* ------------------------------------------------------------------ tree model */
 
-/* html_scan._Tree.start: process a start tag; returns its raw-text flag (F_SWITCH bits) or 0,
+/* tree._Tree.start: process a start tag; returns its raw-text flag (F_SWITCH bits) or 0,
  * -1 on error. */
 static int html_start(Scanner *t, const unsigned char *s, const TagInfo *tag);
 
@@ -947,7 +949,7 @@ static void close_select(Scanner *t)
     }
 }
 
-/* How many elements of the tag's name are open (html_scan._Tree.open_counts), or NULL when
+/* How many elements of the tag's name are open (tree._Tree.open_counts), or NULL when
  * none ever was (and create is false, or memory ran out). */
 static Py_ssize_t *open_count(Scanner *t, const TagInfo *tag, int create)
 {
@@ -1082,7 +1084,7 @@ static int html_start(Scanner *t, const unsigned char *s, const TagInfo *tag)
     return 0;
 }
 
-/* html_scan._Tree.end */
+/* tree._Tree.end */
 static int tree_end(Scanner *t, const TagInfo *tag)
 {
     int flags = tag->flags;
@@ -1137,7 +1139,7 @@ static int tree_end(Scanner *t, const TagInfo *tag)
 
 /* ------------------------------------------------------------------ raw text */
 
-/* html_scan._script_end: offset of the "</script" that ends script data read from pos in
+/* tokenizer._script_end: offset of the "</script" that ends script data read from pos in
  * *state (0: script data, 1: escaped, 2: double escaped), or -1 when the data ends first;
  * *state is then the state there, *from the offset it holds from. */
 static Py_ssize_t script_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t pos, int *state_io,
@@ -1305,7 +1307,7 @@ static int emit_tag(Scanner *self, const unsigned char *s, const TagInfo *tag, P
 }
 
 /* Add a pair to the batch, unless given since the last returned tag
- * (html_scan._PythonEngine._add_pair). */
+ * (python_engine._PythonEngine._add_pair). */
 static int add_pair(Scanner *self, PyObject *target, PyObject *argument)
 {
     PyObject *arguments;
@@ -1363,7 +1365,7 @@ static PyObject *same_target(Scanner *self, const unsigned char *s, const Attr *
     return text;
 }
 
-/* html_scan._PythonEngine._emit: a start tag found by a hint, in postbacks mode */
+/* python_engine._PythonEngine._emit: a start tag found by a hint, in postbacks mode */
 static int collect_pairs(Scanner *self, const unsigned char *s, const TagInfo *tag, PyObject *out)
 {
     const Attr *target = &tag->attrs[AT_TARGET], *argument = &tag->attrs[AT_ARGUMENT];
@@ -1490,9 +1492,9 @@ static int canonical_key(Scanner *self, const unsigned char *s, TagInfo *tag)
 
 enum { CARRY_NONE, CARRY_SCRIPT, CARRY_RAW, CARRY_COMMENT, CARRY_CDATA, CARRY_BOGUS };
 
-/* html_scan._PythonEngine._resume: read on in the carried construct from pos. Returns 1 with
- * *result just past its end, 0 when the data ends first (*result: how far it is decided; the
- * construct is still carried unless final), -1 on error. */
+/* python_engine._PythonEngine._resume (and _resume_raw_text): read on in the carried construct
+ * from pos. Returns 1 with *result just past its end, 0 when the data ends first (*result: how
+ * far it is decided; the construct is still carried unless final), -1 on error. */
 static int resume_carry(Scanner *self, const unsigned char *s, Py_ssize_t n, Py_ssize_t pos,
                         int final, PyObject *out, Py_ssize_t *result)
 {
@@ -1706,7 +1708,7 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
                          || ((tag.seen & SEEN(AT_ID)) && hinted(self, s, &tag))))
                 /* 2: wanted for its attributes only. The hints always occur in a tag with
                  * an A_POSTBACK name, so for those the search is skipped; any other tag
-                 * matters only for its id (html_scan._PythonEngine._emit). */
+                 * matters only for its id (python_engine._PythonEngine._emit). */
                 want = 2;
         }
         pos = tag.end;
@@ -1740,7 +1742,7 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
             return n;
         }
         /* raw text: its state is carried over when the piece ends inside it (see
-         * html_scan._PythonEngine._scan) */
+         * python_engine._PythonEngine._enter_raw_text) */
         self->carry_state = 0;
         self->carry_raw = tag.known; /* every raw-text element is known */
         CARRY(raw == F_SCRIPT ? CARRY_SCRIPT : CARRY_RAW, tag.end);
@@ -1930,7 +1932,7 @@ static PyMethodDef Scanner_methods[] = {
 
 static PyTypeObject ScannerType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "postback_middleware._cscan.Scanner",
+    .tp_name = "postback_middleware.html_scan._cscan.Scanner",
     .tp_doc = "The compiled engine of postback_middleware.html_scan (see _cscan.c).",
     .tp_basicsize = sizeof(Scanner),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
@@ -1944,7 +1946,7 @@ static PyTypeObject ScannerType = {
 
 static struct PyModuleDef cscan_module = {
     PyModuleDef_HEAD_INIT,
-    .m_name = "postback_middleware._cscan",
+    .m_name = "postback_middleware.html_scan._cscan",
     .m_doc = "The compiled engine of postback_middleware.html_scan.",
     .m_size = -1,
 };

@@ -1,4 +1,4 @@
-"""The compiled engine of ``html_scan`` (``_cscan.c``); see ``html_scan._engine``."""
+"""The compiled engine of ``html_scan`` (``_cscan.c``); see ``scanners._engine_maker``."""
 
 from collections.abc import Callable
 from typing import Any

@@ -1,0 +1,341 @@
+"""The Python engine: the reference implementation of the scan, always available.
+
+:class:`_PythonEngine` drives the tokenizer's grammar (``tokenizer``) and the tree model
+(``tree``) over the data: it finds the tags in the data state, steps over raw text, comments
+and CDATA sections, keeps the state of a construct (or an open tag) that a piece ends inside
+for the next call, and returns the tags asked for (by name, by attribute hint) or, in the
+rewriter's mode, gathers their postback pairs. ``_cscan.c`` follows it function by function,
+so a change here is made there too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from typing import Any
+
+from .attributes import _NO_ATTRS, _LazyAttrs, _text
+from .tag import Pairs, Tag
+from .tokenizer import (
+    _CARRY_BOGUS,
+    _CARRY_CDATA,
+    _CARRY_COMMENT,
+    _CARRY_RAW,
+    _CARRY_SCRIPT,
+    _COMMENT_END,
+    _NEXT,
+    _PENDING_TAG,
+    _RAW_END,
+    _T_NAME,
+    _TAG,
+    _raw_end,
+    _script_end,
+    _self_closing,
+    _tag_progress,
+    _unterminated,
+)
+from .tree import _NOT_COUNTED, _TREE_NAMES, VOID_ELEMENTS, _Tree
+
+_NAME_CACHE: dict[str, dict[bytes, str]] = {}
+_NAME_CACHE_SIZE = 4096  # distinct spellings of tag names; pages make up few
+_AUTOPOSTBACK_TAGS = frozenset({"input", "select", "textarea"})
+
+
+class _PythonEngine:
+    """The reference engine: the tokenizer's regexes and the tree model (``_cscan.c`` follows
+    it)."""
+
+    def __init__(
+        self,
+        *,
+        encoding: str,
+        names: Collection[str] | None,
+        hints: Collection[bytes],
+        postbacks: bool,
+    ) -> None:
+        self._encoding = encoding
+        self._wanted = None if names is None else frozenset(names)
+        self._tree = _Tree()
+        self._plaintext = False  # after <plaintext> nothing is markup any more
+        # The construct a piece ended inside, carried over to the next call (see _CARRY_*):
+        # (kind, script state or raw-text element name).
+        self._carry: tuple[int, Any] | None = None
+        # A tag the last piece ended inside (it starts the next data): how far it was read,
+        # and the tokenizer's state there (see _tag_progress).
+        self._pending: tuple[int, int] | None = None
+        # Tag names decoded once per encoding for the life of the process (bounded).
+        self._decoded = _NAME_CACHE.setdefault(encoding, {})
+        if postbacks and hints:
+            # The rewriter also reads form, formaction and formmethod attributes (the compiled
+            # engine tells them by name as it reads a tag; here the text search finds them).
+            hints = (*hints, b"form")
+        self._hint_search = (
+            re.compile(b"|".join(map(re.escape, hints)), re.IGNORECASE).search
+            if hints
+            else None
+        )
+        self._postbacks = postbacks
+        # Postbacks mode: the pairs met since the last returned tag, and the same as a set.
+        self._batch: Pairs | None = None
+        self._in_scope: set[tuple[str, str]] = set()
+
+    def scan(self, data: bytes | bytearray, final: bool) -> tuple[list[Any], int]:
+        out: list[Any] = []
+        if self._pending is not None:  # read on in the open tag, from where it was left
+            pos, state = self._pending
+            end, state = _tag_progress(data, pos, state)
+            if state >= 0 and not final:
+                self._pending = (end, state)
+                return out, 0
+            self._pending = None  # complete (or the document ends): tokenized whole, once
+        if not isinstance(data, bytes):
+            data = bytes(data)
+        decided = len(data) if self._plaintext else self._scan(data, final, out)
+        if final:  # the end of the document ends the stretch
+            if self._batch is not None:
+                out.append(self._batch)
+                self._batch = None
+            self._in_scope.clear()
+        return out, decided
+
+    # ----------------------------------------------------------------------- what is returned
+
+    def _wants(self, name: str, area: bytes | None, full_area: bytes | None) -> int:
+        """1: return the tag; 2: gather its pairs (postbacks mode); 0: neither."""
+        if self._wanted is None or name in self._wanted:
+            return 1
+        search = self._hint_search
+        if search is None:
+            return 0
+        text = area if area is not None else full_area
+        if text is None or search(text) is None:
+            return 0
+        return 2 if self._postbacks else 1
+
+    def _emit(self, tag: Tag, want: int, out: list[Any]) -> None:
+        """Return a wanted tag (``want`` from :meth:`_wants`), or gather its pairs."""
+        if want == 2:
+            if tag.is_end:
+                return
+            attrs = tag.attrs
+            target = attrs.get("data-postback")
+            if target:
+                self._add_pair(target, attrs.get("data-postback-argument", ""))
+            if "data-autopostback" in attrs and tag.name in _AUTOPOSTBACK_TAGS:
+                control = attrs.get("name")
+                if control:
+                    self._add_pair(control, "")
+            if (
+                "formaction" not in attrs
+                and "form" not in attrs
+                and "formmethod" not in attrs
+                and not attrs.get("id", "").startswith("__")
+            ):
+                return
+        if self._batch is not None:
+            out.append(self._batch)
+            self._batch = None
+        out.append(tag)
+        self._in_scope.clear()  # a returned tag starts a new scope for the pairs
+
+    def _add_pair(self, target: str, argument: str) -> None:
+        """Add a pair to the batch, unless already in it."""
+        if (target, argument) not in self._in_scope:
+            self._in_scope.add((target, argument))
+            if self._batch is None:
+                self._batch = {}
+            self._batch.setdefault(target, []).append(argument)
+
+    # ----------------------------------------------------------------------- the data state
+
+    def _scan(self, document: bytes, final: bool, out: list[Any]) -> int:
+        """The scanning loop; returns the offset up to which ``document`` is tokenized.
+
+        Tags are read here, one match of :data:`_NEXT` each: the hot path (every tag of the
+        page passes through this loop, so what it can do inline it does inline). A construct
+        whose content is not markup is read by :meth:`_resume` and the loop goes on after it:
+        raw text, entered here after its start tag, or (through :meth:`_open_construct`) a
+        CDATA section, or a comment or tag that runs past the data.
+        """
+        decoded = self._decoded
+        encoding = self._encoding
+        tree = self._tree
+        counts = tree.open_counts
+        wants = self._wants
+        emit = self._emit
+        pos = 0
+        if self._carry is not None:  # the last piece ended inside raw text, a comment...
+            pos, more = self._resume(document, 0, final, out)
+            if not more:
+                return pos
+        while True:
+            for m in _NEXT.finditer(document, pos):
+                slash, raw_name, area, full_area, _, closing, fallback = m.groups()
+                if raw_name is None:
+                    if fallback is None:
+                        continue  # comment, bogus comment, DOCTYPE or "</>": skipped
+                    pos, more = self._open_construct(document, m.start(), final, out)
+                    break
+                name = decoded.get(raw_name)
+                if name is None:
+                    name = self._decode_name(raw_name)
+                want = wants(name, area, full_area)
+                if slash:
+                    if want:
+                        emit(_make_tag(m, name, True, area, full_area, closing, encoding), want,
+                             out)
+                    if tree.foreign or tree.in_select or name == "table" or name == "form":
+                        tree.end(name)
+                    else:
+                        count = counts.get(name)
+                        if count:
+                            counts[name] = count - 1
+                    continue
+                if not (tree.foreign or tree.in_select or name in _TREE_NAMES):
+                    if want:
+                        emit(_make_tag(m, name, False, area, full_area, closing, encoding), want,
+                             out)
+                    if name not in VOID_ELEMENTS and name not in _NOT_COUNTED:
+                        counts[name] = counts.get(name, 0) + 1
+                    continue
+                tag = _make_tag(m, name, False, area, full_area, closing, encoding)
+                raw = tree.start(tag)
+                if want:
+                    emit(tag, want, out)
+                if raw is None:
+                    continue
+                if raw == "plaintext":
+                    self._plaintext = True
+                    return len(document)
+                # Raw text: its state is carried over when the piece ends inside it, so a long
+                # inline script streamed in pieces is read once (each piece from where the
+                # last one left off), and the start tag is given once.
+                self._carry = (_CARRY_SCRIPT, 0) if raw == "script" else (_CARRY_RAW, raw)
+                pos, more = self._resume_raw_text(document, m.end(), final, out)
+                break
+            else:
+                # A "<" at the very end may open a tag once more bytes come.
+                if not final and document.endswith(b"<"):
+                    return len(document) - 1
+                return len(document)
+            if not more:
+                return pos
+
+    def _decode_name(self, raw_name: bytes) -> str:
+        """A tag name not yet in the cache of this encoding's names: decoded, and kept."""
+        name = _text(raw_name.lower(), self._encoding)
+        if len(self._decoded) < _NAME_CACHE_SIZE:
+            self._decoded[raw_name] = name
+        return name
+
+    def _open_construct(
+        self, document: bytes, start: int, final: bool, out: list[Any]
+    ) -> tuple[int, bool]:
+        """The ``<`` at ``start`` opens a CDATA section, or a comment, bogus comment or tag
+        that runs past the data: read it (as :meth:`_resume`), or say how far the data is
+        decided (more bytes tell the rest)."""
+        if document.startswith(b"<![CDATA[", start):
+            self._carry = (_CARRY_CDATA if self._tree.cdata_allowed() else _CARRY_BOGUS, None)
+            return self._resume(document, start + 9, final, out)
+        kind = _unterminated(document, start)
+        if final:
+            return len(document), False  # it runs to the end of the document
+        if kind is None:  # too little to tell: more bytes decide
+            return start, False
+        if kind == _PENDING_TAG:
+            return self._pend(document, start), False
+        self._carry = (kind, None)
+        return self._resume(document, start + (4 if kind == _CARRY_COMMENT else 1), final, out)
+
+    def _pend(self, document: bytes, start: int) -> int:
+        """A tag at ``start`` runs past the data: note how far it is read (the next data
+        starts with it), so that the next pieces read on instead of starting it again."""
+        name = start + (2 if document[start + 1] == 0x2F else 1)
+        end, state = _tag_progress(document, name, _T_NAME)
+        self._pending = (end - start, state)
+        return start
+
+    # ----------------------------------------------------------------------- carried constructs
+
+    def _resume(self, document: bytes, pos: int, final: bool, out: list[Any]) -> tuple[int, bool]:
+        """Read on in the carried construct from ``pos``: (where it ends, True), or, when the
+        data ends first, (how far the data is decided, False), the construct still carried.
+
+        What is left undecided is only what could begin the construct's end (a cut
+        ``</scrip``, ``--``, ``]]``), so the caller keeps a few bytes, never the construct.
+        """
+        assert self._carry is not None
+        kind = self._carry[0]
+        if kind in (_CARRY_SCRIPT, _CARRY_RAW):
+            return self._resume_raw_text(document, pos, final, out)
+        if kind == _CARRY_COMMENT:
+            m = _COMMENT_END.search(document, pos)
+            end, keep = (-1, 3) if m is None else (m.end(), 0)
+        elif kind == _CARRY_CDATA:
+            end, keep = document.find(b"]]>", pos), 2
+            end = end if end < 0 else end + 3
+        else:  # a bogus comment
+            end, keep = document.find(b">", pos), 0
+            end = end if end < 0 else end + 1
+        if end >= 0:
+            self._carry = None
+            return end, True
+        n = len(document)
+        if final:
+            self._carry = None
+            return n, False
+        return max(pos, n - keep), False
+
+    def _resume_raw_text(
+        self, document: bytes, pos: int, final: bool, out: list[Any]
+    ) -> tuple[int, bool]:
+        """:meth:`_resume` in script data or RAWTEXT / RCDATA, up to and including the end
+        tag (given if wanted)."""
+        assert self._carry is not None
+        kind, arg = self._carry  # (the script state, or the raw-text element's name)
+        n = len(document)
+        if kind == _CARRY_SCRIPT:
+            close, state, pos = _script_end(document, pos, arg)
+            self._carry = (kind, state)
+            keep, raw = 8, "script"  # "</script" and one more byte decide
+        else:
+            close, raw = _raw_end(_RAW_END[arg], document, pos), arg
+            keep = len(arg) + 2
+        if close < 0:
+            if final:
+                self._carry = None
+                return n, False
+            return max(pos, n - keep), False
+        t = _TAG.match(document, close)
+        if t is None:  # the end tag runs to the end of the data
+            if final:
+                self._carry = None
+                return n, False
+            return self._pend(document, close), False  # (found again there, same state)
+        self._carry = None
+        end_want = self._wants(raw, t.group(3), t.group(4))
+        if end_want:
+            self._emit(_make_tag(t, raw, True, t.group(3), t.group(4), t.group(6),
+                                 self._encoding), end_want, out)
+        # (the end tag only closes the raw-text element, which the model never opened)
+        return t.end(), True
+
+
+def _make_tag(
+    m: re.Match[bytes],
+    name: str,
+    is_end: bool,
+    area: bytes | None,
+    full_area: bytes | None,
+    closing: bytes | None,
+    encoding: str,
+) -> Tag:
+    """Build a Tag from a match of :data:`_NEXT` (or :data:`_TAG`)."""
+    if area is None:
+        area = full_area or b""
+        self_closing = bool(closing)
+    else:
+        self_closing = area.endswith(b"/") and _self_closing(m.string, m.start())
+    if is_end or not area:
+        return Tag(name, is_end, m.start(), m.end(), _NO_ATTRS, self_closing)
+    return Tag(name, False, m.start(), m.end(), _LazyAttrs(area, encoding), self_closing)

@@ -1,0 +1,235 @@
+"""The scanners callers use (:class:`TagScanner`, :class:`PostbackScanner`, :func:`iter_tags`)
+and the choice of the engine behind each.
+
+Both engines do the same work with the same results: the Python engine (``python_engine``)
+is the reference and always there; the compiled one (``_cscan``, built from ``_cscan.c`` where
+a C compiler was found at install) is much faster and reads UTF-8 and the ASCII-compatible
+single-byte encodings (:func:`compiled_engine_reads`). A scanner takes the compiled engine
+when it can, unless ``engine=`` (or, for the test suite and the fuzzer, :func:`use_engine`)
+says otherwise; the choice and its lookups are made once per kind of
+scanner, since a process makes the same few kinds page after page.
+"""
+
+from __future__ import annotations
+
+import codecs
+import functools
+import sys
+from collections.abc import Callable, Collection, Iterator
+from functools import partial
+from typing import Any, Literal, Protocol
+
+from ..errors import EngineUnavailable, InvalidArgument, InvalidType
+from .attributes import _text, _value
+from .python_engine import _PythonEngine
+from .tag import Pairs, Tag
+
+try:
+    from . import _cscan
+except ImportError:  # installed without a C compiler: the Python engine does the same work
+    _cscan = None  # type: ignore[assignment]
+
+Engine = Literal["python", "compiled"]
+ENGINES: tuple[Engine, ...] = ("python", "compiled") if _cscan is not None else ("python",)
+"""The engines this installation has (the compiled one is built when a C compiler is there)."""
+
+# None: the compiled one where it can read the page (see use_engine).
+_default_engine: Engine | None = None
+
+
+def use_engine(engine: Engine | None) -> Engine | None:
+    """Make ``engine`` the one every scanner uses unless given ``engine=`` (None: the compiled
+    one where it can read the page, as by default); returns the choice it replaces.
+
+    For the test suite and the fuzzer, which run every scanner on one engine.
+    """
+    global _default_engine
+    if engine is not None and engine not in ("python", "compiled"):
+        raise InvalidArgument(f"engine must be 'python', 'compiled' or None, not {engine!r}")
+    if engine is not None and engine not in ENGINES:
+        raise EngineUnavailable(f"the {engine} scanner engine is not built in this installation")
+    previous, _default_engine = _default_engine, engine
+    return previous
+_POSTBACK_HINTS = (b"postback", b"formaction", b"__")
+
+
+class TagScanner:
+    """Tokenizes a document that arrives in pieces (a streamed response).
+
+    :meth:`scan` tokenizes as much of the data as can be decided and says how far that is:
+    what more bytes could change (a tag without its ``>``, the last bytes of raw text, a
+    comment or CDATA section that could begin its end, a trailing ``<``) is left for the next
+    call, which gets it again at the start of its data. The tree model, the state of raw
+    text, comments and CDATA sections, and how far an open tag was read carry over between
+    calls, so the engine reads on rather than again: it relies on the caller passing exactly
+    the undecided bytes again (the data may be a ``bytearray`` the caller grows in place).
+
+    ``names`` limits the tags returned by name (as in :func:`iter_tags`); ``attr_hints`` also
+    returns any tag whose attribute text contains one of those words (ASCII case-insensitive),
+    so a caller that looks for a few attributes (``data-postback``) never decodes the
+    attributes of the other tags. ``engine`` picks the implementation (see :data:`ENGINES`);
+    by default the compiled one, where it can read the encoding.
+    """
+
+    def __init__(
+        self,
+        *,
+        encoding: str = "utf-8",
+        names: Collection[str] | None = None,
+        attr_hints: Collection[bytes] = (),
+        engine: Engine | None = None,
+    ) -> None:
+        self._engine = _engine(engine, encoding, names, attr_hints, postbacks=False)
+
+    def scan(self, data: bytes | bytearray, *, final: bool) -> tuple[list[Tag], int]:
+        """The tags of ``data`` (offsets into it) and how far it is tokenized.
+
+        With ``final`` the data runs to the end of the document and is tokenized to its end;
+        otherwise the caller keeps ``data[safe:]`` and passes it again, followed by more.
+        """
+        return self._engine.scan(data, final)
+
+
+class PostbackScanner:
+    """What the rewriter needs from a page: the tags named ``names`` and the postback pairs.
+
+    :meth:`scan` works as :meth:`TagScanner.scan`, but returns, in document order, the tags
+    named ``names``, :data:`Pairs` dicts of the pairs declared since the previous returned
+    tag (``data-postback`` is the target, ``data-postback-argument`` the argument, empty by
+    default; an ``input``, ``select`` or ``textarea`` marked ``data-autopostback`` gives
+    its ``name`` with an empty argument), and, after its pairs, any start tag that has a
+    ``form``, ``formaction`` or ``formmethod`` attribute (the caller decides where that
+    control may send a form's tokens) or an ``id`` beginning with ``__`` (the caller's own
+    field ids must stay unique). The compiled engine tells these attributes by name as it
+    reads a tag, so a ``class="form-control"`` costs it nothing.
+
+    The pairs of a stretch between two returned tags come in one dict, each pair once, just
+    before the tag that ends the stretch (or at the end of the document), however many calls
+    the stretch spans: the pieces in the middle of a long streamed form return nothing at
+    all. Both engines gather the pairs themselves, so a page's hundreds of postback links
+    cost no Python object each.
+    """
+
+    def __init__(
+        self,
+        *,
+        encoding: str = "utf-8",
+        names: Collection[str] = (),
+        engine: Engine | None = None,
+    ) -> None:
+        self._engine = _engine(engine, encoding, names, _POSTBACK_HINTS, postbacks=True)
+
+    def scan(self, data: bytes | bytearray, *, final: bool) -> tuple[list[Tag | Pairs], int]:
+        return self._engine.scan(data, final)
+
+
+def iter_tags(
+    document: bytes, *, encoding: str = "utf-8", names: Collection[str] | None = None
+) -> Iterator[Tag]:
+    """Every start and end tag an HTML5 tokenizer would emit, in document order.
+
+    ``encoding`` only decodes names and attribute values; the structure is found on the
+    bytes, so it must be ASCII-compatible. ``names`` is the fast path: when given, only tags
+    with those (lowercase) names are yielded, the others are still tokenized (they decide
+    what is markup) but cost no object.
+    """
+    tags, _ = TagScanner(encoding=encoding, names=names).scan(document, final=True)
+    return iter(tags)
+
+
+# --------------------------------------------------------------------------- engine choice
+
+
+class _Engine(Protocol):
+    """What both engines are: :class:`_PythonEngine` and ``_cscan.Scanner``."""
+
+    def scan(self, data: bytes | bytearray, final: bool) -> tuple[list[Any], int]: ...
+
+
+def _engine(
+    engine: Engine | None,
+    encoding: str,
+    names: Collection[str] | None,
+    hints: Collection[bytes],
+    postbacks: bool,
+) -> _Engine:
+    """The scanning engine for these settings."""
+    if names is not None and not isinstance(names, tuple | frozenset):
+        names = tuple(names)
+    return _engine_maker(engine or _default_engine, encoding, names, tuple(hints), postbacks)()
+
+
+@functools.lru_cache(maxsize=256)  # a process scans with a few kinds of scanner, page after page
+def _engine_maker(
+    engine: Engine | None,
+    encoding: str,
+    names: tuple[str, ...] | frozenset[str] | None,
+    hints: tuple[bytes, ...],
+    postbacks: bool,
+) -> Callable[[], _Engine]:
+    """What makes an engine of this kind: the choice and its lookups, done once per kind."""
+    if engine not in (None, "python", "compiled"):
+        raise InvalidArgument(f"no scanner engine {engine!r}: 'python' or 'compiled'")
+    for hint in hints:
+        if not isinstance(hint, bytes):
+            raise InvalidType(f"attr_hints are bytes, not {type(hint).__name__}")
+        if not hint:
+            raise InvalidArgument("an empty word in attr_hints would match every tag")
+    hints = tuple(hint.lower() for hint in hints)
+    name_bytes = None if names is None else _name_bytes(names)
+    if engine is None:
+        usable = (_cscan is not None and compiled_engine_reads(encoding)
+                  and (names is None or name_bytes is not None))
+        engine = "compiled" if usable else "python"
+    if engine == "python":
+        return partial(_PythonEngine, encoding=encoding, names=names, hints=hints,
+                       postbacks=postbacks)
+    if _cscan is None:
+        raise EngineUnavailable(
+            "the compiled scanner is not built (no C compiler at install time?)")
+    if not compiled_engine_reads(encoding):
+        raise InvalidArgument(f"the compiled scanner cannot read {encoding!r}")
+    if names is not None and name_bytes is None:
+        raise InvalidArgument("the compiled scanner takes ASCII tag names only")
+    return partial(
+        _cscan.Scanner,
+        encoding=codecs.lookup(encoding).name,
+        names=name_bytes,
+        hints=hints,
+        postbacks=postbacks,
+        decode_text=partial(_text, encoding=encoding),
+        decode_value=partial(_value, encoding=encoding),
+        tag_type=Tag,
+    )
+
+
+def _name_bytes(names: tuple[str, ...] | frozenset[str]) -> tuple[bytes, ...] | None:
+    """Tag names as the compiled engine takes them, or None if one is not plain ASCII."""
+    if not all(name.isascii() and "\x00" not in name for name in names):
+        return None
+    return tuple(name.encode("ascii") for name in names)
+
+
+@functools.lru_cache(maxsize=64)  # encodings a site serves: a handful
+def compiled_engine_reads(encoding: str) -> bool:
+    """Whether the compiled engine decodes ``encoding`` exactly as the Python one does (so
+    scanners of that encoding use it, where it is built).
+
+    It compares ASCII names as bytes and decodes all-ASCII text without the codec, so it
+    takes UTF-8 and the single-byte encodings in which ASCII bytes are ASCII characters and
+    no other byte is (Latin-1, cp1252, the ISO 8859 family, KOI8...).
+    """
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError:
+        return False
+    if info.name in ("utf-8", "ascii", "iso8859-1"):
+        return True
+    codec = getattr(info.decode, "__self__", None)
+    table = getattr(sys.modules.get(type(codec).__module__), "decoding_table", None)
+    return (
+        isinstance(table, str)
+        and len(table) == 256
+        and table[:128] == "".join(map(chr, range(128)))
+        and all(ord(char) >= 128 for char in table[128:])
+    )
