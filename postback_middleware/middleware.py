@@ -395,7 +395,7 @@ class _Issuer:
         )
 
     def bound_headers(self, headers: Headers, *, tokens: bool, streamed: bool) -> Headers:
-        """Headers of a rewritten page: private, and the browser's cookie, when it has tokens.
+        """Headers of an edited page: private, and the browser's cookie, when it has tokens.
 
         A streamed page may bring a form after its headers are gone: a browser without the
         cookie gets it (and the page is private) whether or not a form came yet.

@@ -1,21 +1,27 @@
-"""Response side, HTTP semantics: which responses are rewritten and how their headers change.
+"""Response side, HTTP semantics: which responses are edited and how their headers change.
 
-Rewritten: status 200, ``text/html`` or ``application/xhtml+xml``, not HEAD, not opted out (the
-``postback.skip`` environ key or an ``X-Postback-Skip`` response header, which is removed).
-A gzip/deflate body is decoded, rewritten and re-encoded; any other content coding is passed on
-untouched (and the request side only offers the inner app codings it can undo).
+Edited: status 200, ``text/html`` or ``application/xhtml+xml``, not HEAD, not opted out (the
+``postback.skip`` environ key or an ``X-Postback-Skip`` response header, which is removed:
+:func:`opted_out`). A gzip/deflate body is decoded, edited and re-encoded; any other content
+coding is passed on untouched (and the request side only offers the inner app codings it can
+undo). The editing itself is a :class:`PageEditor`'s (``inject.FieldInjector``).
 
 Everything else passes straight through: the inner app's iterable is returned as it is, so
-``wsgi.file_wrapper`` keeps working. A page is rewritten in one of two ways:
+``wsgi.file_wrapper`` keeps working. A page is edited in one of two ways
+(:func:`edit_response`):
 
 * **buffered**, when the app returns a list or tuple (the whole page is there anyway): it gets a
   fresh ``Content-Length``; ``ETag`` / ``Content-MD5`` are dropped when the page changed;
-* **streamed**, for any other iterable: each piece is rewritten and sent as it comes, so the
+* **streamed**, for any other iterable: each piece is edited and sent as it comes, so the
   first bytes leave before the app has finished and memory stays about one piece. The length
   is not known in advance, so ``Content-Length``, ``ETag`` and ``Content-MD5`` are dropped.
 
+A caller that must read the page as well as send it (a partial postback, see ``partial``) gets
+it from :func:`edit_whole`: decoded and edited once, with the decoded page and the fields the
+editor wrote beside the bytes to send.
+
 A page that received tokens is bound to one browser or user (see ``csrf``): the caller's
-``bound_headers`` finishes the headers of every rewritten page (``Vary: Cookie``,
+``bound_headers`` finishes the headers of every edited page (``Vary: Cookie``,
 ``Cache-Control: private``, the browser's cookie; see ``http.private_headers``), told whether a
 form got tokens and whether the page is streamed (a later piece may still bring a form). The
 inner iterable is closed exactly once.
@@ -53,7 +59,7 @@ _DROPPED_WHEN_CHANGED = frozenset({"content-length", "etag", "content-md5"})
 
 @dataclass
 class Page:
-    """A response chosen for rewriting, as the transform sees it."""
+    """A response chosen for editing, as the pipeline sees it."""
 
     status: str
     headers: Headers
@@ -65,7 +71,7 @@ class Page:
 
 
 class BoundHeaders(Protocol):
-    """Finishes a rewritten page's headers: ``tokens`` if a form got some, ``streamed`` if
+    """Finishes an edited page's headers: ``tokens`` if a form got some, ``streamed`` if
     more pieces (and forms) may follow the headers."""
 
     def __call__(self, headers: Headers, *, tokens: bool, streamed: bool) -> Headers: ...
@@ -241,7 +247,7 @@ class _Pipeline:
 
 
 def _output_headers(page: Page, length: int | None) -> Headers:
-    """Headers of a rewritten page: its length if known, no validators."""
+    """Headers of an edited page: its length if known, no validators."""
     headers = [(k, v) for k, v in page.headers if k.lower() not in _DROPPED_WHEN_CHANGED]
     if length is not None:
         headers.append(("Content-Length", str(length)))
@@ -255,7 +261,7 @@ class _Capture:
         self.environ = environ
         self.downstream = start_response
         self.started = False
-        self.headers_sent = False  # set once the rewritten response's headers went downstream
+        self.headers_sent = False  # set once the edited response's headers went downstream
         self.page: Page | None = None
         self.buffer: list[bytes] = []
 
@@ -276,7 +282,7 @@ class _Capture:
 
 
 class EditedResponse:
-    """The iterable returned for a response that may be rewritten; see module docstring."""
+    """The iterable returned for a response that may be edited; see the module docstring."""
 
     def __init__(
         self,
@@ -323,7 +329,7 @@ class EditedResponse:
         self.close()
         if buffered or pipeline is None:  # a list, or an iterable that gave nothing
             body = b"".join(capture.buffer)
-            # Let the app's pieces go now: only the joined page and its rewrite stay in memory.
+            # Let the app's pieces go now: only the joined page and its edited copy stay in memory.
             capture.buffer.clear()
             del iterator
             self._result = ()
@@ -390,7 +396,7 @@ def edit_response(
     """Call ``app`` and edit its response when it is an HTML page (:func:`html_page`) that
     has not opted out (:func:`opted_out`).
 
-    ``bound_headers`` finishes the headers of a rewritten page (see the module docstring).
+    ``bound_headers`` finishes the headers of an edited page (see the module docstring).
     """
     capture = _Capture(environ, start_response)
     result = app(environ, capture)

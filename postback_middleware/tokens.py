@@ -208,7 +208,7 @@ class TokenSigner:
             "n": _nonce(9),
             "d": data,
         }
-        # Event validation data is always {target: [argument, ...]} (the rewriter's pairs, or
+        # Event validation data is always {target: [argument, ...]} (the injector's pairs, or
         # those of a verified token again), and so is an empty view state: plain JSON, which
         # the fast encoder may write.
         plain = purpose is Purpose.EVENT_VALIDATION or (type(data) is dict and not data)

@@ -6,6 +6,8 @@ The code blocks are taken from README.md itself, so the documentation cannot dri
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import pkgutil
 import re
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 import webtest
 
+import postback_middleware
 from postback_middleware import Options
 from postback_middleware.testing import CallbackFailed, callback, postback
 
@@ -110,3 +113,28 @@ def test_option_table_lists_every_option_with_its_default() -> None:
     for name, option in declared.items():
         expected = "(required)" if name == "secret_keys" else readme_default(option.default)
         assert table[name].split(" (")[0] == expected.split(" (")[0], name
+
+
+def package_map() -> dict[str, str]:
+    """The README's map of the package: each module name with what it owns."""
+    body = README.split("\nThe package, in the order a request meets it", 1)[1].split("\n\n", 2)[1]
+    rows = [line.strip("|").split(" | ", 1) for line in body.splitlines()
+            if line.startswith("| `")]
+    return {name.strip("` "): owns for name, owns in rows}
+
+
+def test_package_map_names_every_module_once() -> None:
+    """The map of the package in the README cannot drift from the package: every module and
+    subpackage is on it (once), and nothing else is."""
+    modules = {info.name for info in pkgutil.iter_modules(postback_middleware.__path__)
+               if not info.name.startswith("_")}
+    assert set(package_map()) == modules
+
+
+def test_every_module_says_what_it_owns() -> None:
+    """Each module's docstring is its documentation: none is missing."""
+    for info in pkgutil.walk_packages(postback_middleware.__path__, "postback_middleware."):
+        if info.name.rpartition(".")[2].startswith("_"):
+            continue
+        module = importlib.import_module(info.name)
+        assert module.__doc__ and len(module.__doc__.strip()) > 40, info.name

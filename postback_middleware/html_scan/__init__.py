@@ -51,12 +51,12 @@ The work above is done by one of two engines with the same results:
 * the **Python engine** (``python_engine``, running the regexes of ``tokenizer`` and the
   model of ``tree``): the reference, readable and always there;
 * the **compiled engine** (``_cscan.c``, built by ``pip install`` where a C compiler is found):
-  the same tokenizer and tree model in C, some 50 times faster at the rewriter's scan
+  the same tokenizer and tree model in C, some 50 times faster at the injector's scan
   (``benchmarks/speed.py`` prints both). It takes UTF-8 and the ASCII-compatible single-byte
   encodings (:func:`compiled_engine_reads`); other encodings use the Python engine.
 
 :class:`TagScanner` and :func:`iter_tags` use the compiled engine when they can (``engine=``
-forces one; :data:`ENGINES` lists those built). The rewriter reads pages through
+forces one; :data:`ENGINES` lists those built). The injector reads pages through
 :class:`PostbackScanner`, which also gathers the ``data-postback`` pairs inside the engine, so
 a page's hundreds of postback links cost no Python object each. The test suite runs every
 scanner test on both engines, holds them equal on generated documents and arbitrary bytes

@@ -4,7 +4,7 @@
 (``tree``) over the data: it finds the tags in the data state, steps over raw text, comments
 and CDATA sections, keeps the state of a construct (or an open tag) that a piece ends inside
 for the next call, and returns the tags asked for (by name, by attribute hint) or, in the
-rewriter's mode, gathers their postback pairs. ``_cscan.c`` follows it function by function,
+injector's mode, gathers their postback pairs. ``_cscan.c`` follows it function by function,
 so a change here is made there too.
 """
 
@@ -66,7 +66,7 @@ class _PythonEngine:
         # Tag names decoded once per encoding for the life of the process (bounded).
         self._decoded = _NAME_CACHE.setdefault(encoding, {})
         if postbacks and hints:
-            # The rewriter also reads form, formaction and formmethod attributes (the compiled
+            # The injector also reads form, formaction and formmethod attributes (the compiled
             # engine tells them by name as it reads a tag; here the text search finds them).
             hints = (*hints, b"form")
         self._hint_search = (

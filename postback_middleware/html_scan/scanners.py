@@ -91,7 +91,7 @@ class TagScanner:
 
 
 class PostbackScanner:
-    """What the rewriter needs from a page: the tags named ``names`` and the postback pairs.
+    """What the injector needs from a page: the tags named ``names`` and the postback pairs.
 
     :meth:`scan` works as :meth:`TagScanner.scan`, but returns, in document order, the tags
     named ``names``, :data:`Pairs` dicts of the pairs declared since the previous returned

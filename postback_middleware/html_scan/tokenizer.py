@@ -117,7 +117,7 @@ _T_STOP = (  # by state: the next byte that changes the state
 def _tag_progress(data: Any, pos: int, state: int) -> tuple[int, int]:
     """Read a tag on from ``pos`` in ``state``: (just past its ``>``, -1), or, when the data
     ends first, (its length, the state there). The same states as :data:`_TAG_BODY` follows;
-    ``data`` is any bytes-like object (the rewriter's growing buffer is not copied)."""
+    ``data`` is any bytes-like object (the injector's growing buffer is not copied)."""
     while True:
         m = _T_STOP[state].search(data, pos)
         if m is None:
