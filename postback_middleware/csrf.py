@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .errors import BadRequest, CookieMissing, CrossSite, InvalidArgument
-from .inject import origin_of
+from .http import origin_of
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment

@@ -1,5 +1,7 @@
 """HTTP semantics, in one place: header lookup, media types, content codings, cache headers,
-the middleware's own short replies, and the iterable that closes what a response opened.
+the middleware's own short replies, the iterable that closes what a response opened, and the
+origin of a URL (which the request side's site checks and the response side's form checks
+compare).
 
 Every other module asks here instead of parsing a header itself, so a header is read one way
 everywhere (names compared case-insensitively, a media type lower-cased without its
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse
@@ -151,3 +154,18 @@ class ClosingIterable:
         finally:
             for cleanup in self._cleanups:
                 cleanup()
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) of an http(s) URL, with default ports made explicit."""
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in _DEFAULT_PORTS or not parts.hostname:
+            return None
+        return scheme, parts.hostname.lower(), parts.port or _DEFAULT_PORTS[scheme]
+    except ValueError:
+        return None

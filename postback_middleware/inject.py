@@ -57,23 +57,11 @@ from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 
 from . import fields as f
 from .html_scan import Pairs, PostbackScanner
+from .http import origin_of
 
 log = logging.getLogger("postback_middleware")
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 _URL_NOISE = str.maketrans("", "", "\t\n\r")
-
-
-def origin_of(url: str) -> tuple[str, str, int | None] | None:
-    """(scheme, host, port) of an http(s) URL, with default ports made explicit."""
-    try:
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        if scheme not in _DEFAULT_PORTS or not parts.hostname:
-            return None
-        return scheme, parts.hostname.lower(), parts.port or _DEFAULT_PORTS[scheme]
-    except ValueError:
-        return None
 
 
 @functools.lru_cache(maxsize=1024)  # a site renders the same few actions on the same pages

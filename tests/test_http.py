@@ -15,6 +15,7 @@ from postback_middleware.http import (
     media_parameter,
     media_type,
     only_codings,
+    origin_of,
     private_headers,
     request_media_type,
     text_response,
@@ -129,3 +130,19 @@ def test_closing_iterable_closes_the_inner_one_then_cleans_up() -> None:
     assert b"".join(wrapped) == b"ab"
     wrapped.close()
     assert order == ["inner", "cleanup"]
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        pytest.param("http://Shop.Example/x", ("http", "shop.example", 80), id="default-port"),
+        pytest.param("https://shop.example:8443", ("https", "shop.example", 8443), id="port"),
+        pytest.param("HTTPS://[::1]/", ("https", "::1", 443), id="ipv6-upper-scheme"),
+        pytest.param("ftp://shop.example/", None, id="not-http"),
+        pytest.param("http:///nohost", None, id="no-host"),
+        pytest.param("http://[::1", None, id="unparseable"),
+        pytest.param("http://shop.example:99999/", None, id="port-out-of-range"),
+    ],
+)
+def test_origin_of(url: str, origin: tuple[str, str, int] | None) -> None:
+    assert origin_of(url) == origin
