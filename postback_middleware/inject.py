@@ -340,10 +340,7 @@ class FieldInjector:
                     self._open.number = len(self.forms)
                     started_here.append(self._open)
             elif name == "base":
-                href = tag.attrs.get("href")
-                if href is not None:
-                    self._bases.append(base_url(href, self._page_url))
-                    redirects = True
+                redirects |= self._base(tag.attrs)
             elif name == "noscript":
                 self._noscript = PostbackScanner(encoding=self._encoding, names=_NAMES)
                 self._noscript_kept, noscript_from = b"", tag.end
@@ -389,13 +386,19 @@ class FieldInjector:
                 self._blind = "a <noscript> inside a <noscript> may hide a <base> or a button"
                 redirects = True
             elif tag.name == "base":
-                href = tag.attrs.get("href")
-                if href is not None:
-                    self._bases.append(base_url(href, self._page_url))
-                    redirects = True
+                redirects |= self._base(tag.attrs)
             else:
                 redirects |= self._submitter(tag.name, tag.attrs)
         return redirects
+
+    def _base(self, attrs: Mapping[str, str]) -> bool:
+        """Note a ``<base href>`` (the browser uses the first; any one counts here). Returns
+        whether it had an href."""
+        href = attrs.get("href")
+        if href is None:
+            return False
+        self._bases.append(base_url(href, self._page_url))
+        return True
 
     def _submitter(self, name: str, attrs: Mapping[str, str]) -> bool:
         """Note a submit button that sets formaction or formmethod: on the open form, and on
