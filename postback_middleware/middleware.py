@@ -92,9 +92,9 @@ class PostbackMiddleware:
         **keywords: Any,
     ) -> None:
         if isinstance(app, PostbackMiddleware):
-            raise ConfigurationError(
-                "this app is already wrapped in PostbackMiddleware: wrap the inner app once"
-            )
+            log.warning("PostbackMiddleware wraps an app that is already wrapped in one: this "
+                        "outer one does the work and the inner one passes requests through "
+                        "(its handlers do not run); wrap the app once")
         if options is not None and keywords:
             raise ConfigurationError(
                 "give the options either as an Options or as keywords, not both: "
@@ -110,6 +110,7 @@ class PostbackMiddleware:
         self.form_tokens = FormTokens(self.signer)
         self.replayer = partial.Replayer(self.signer, max_body_size=self.options.max_body_size)
         self.script = ClientScript(self.options.script_prefix)
+        self._warned_nested = False
 
     # -- the journey ---------------------------------------------------------------------
 
@@ -117,12 +118,15 @@ class PostbackMiddleware:
         if environ.get("PATH_INFO", "").startswith(self.options.script_prefix):
             return self.script.serve(environ, start_response)
         if environ.get(_WRAPPED_KEY) is not None:
-            # A second PostbackMiddleware inside the first (a mounted sub-app wrapped again):
-            # the inner one would add a second set of fields to every form.
-            log.error("two PostbackMiddleware instances handle %r: wrap the app once, at the "
-                      "outside; answering 500", _request_path(environ)[:200])
-            return text_response(start_response, "500 Internal Server Error",
-                                 "Internal Server Error")
+            # Inside another PostbackMiddleware (wrapped twice, e.g. in an app factory run twice,
+            # or a mounted sub-app wrapped again): the outer one verified and strips the request
+            # and edits the page; a second set of fields would break every form. Step aside.
+            if not self._warned_nested:
+                self._warned_nested = True
+                log.warning("a PostbackMiddleware runs inside another one (for %r): the inner one "
+                            "passes requests through and its handlers do not run; wrap the app "
+                            "once, at the outside", _request_path(environ)[:200])
+            return self.app(environ, start_response)
         # Set while the app is called (not after: a forwarder outside may call again).
         environ[_WRAPPED_KEY] = True
         try:

@@ -16,7 +16,7 @@ from paste.deploy import loadapp
 from postback_middleware import ConfigurationError, Options, PostbackMiddleware, UnknownOption
 from postback_middleware.config import check_secret_keys, options_from_ini
 
-from .helpers import RecordingApp, new_key
+from .helpers import RecordingApp, hidden_fields, new_key
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -120,18 +120,27 @@ def test_options_made_beforehand_are_used() -> None:
         PostbackMiddleware(RecordingApp(), options=options, max_age=30)
 
 
-def test_wrapping_twice_is_refused() -> None:
-    once = PostbackMiddleware(RecordingApp(page='<form method="post"></form>'),
-                              secret_keys=[new_key()])
-    with pytest.raises(ConfigurationError, match="already wrapped"):
-        PostbackMiddleware(once, secret_keys=[new_key()])
+def test_wrapping_twice_passes_through_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """Easy to do (``app.wsgi_app = PostbackMiddleware(app.wsgi_app)`` in a factory run twice):
+    the outer middleware does the work, the inner one steps aside, so every form gets one set
+    of fields and its postbacks verify."""
+    inner = RecordingApp(page='<form method="post"><a data-postback="go">go</a></form>')
+    twice = PostbackMiddleware(PostbackMiddleware(inner, secret_keys=[new_key()]),
+                               secret_keys=[new_key()])
+    assert "already wrapped" in caplog.text
+    app = webtest.TestApp(twice)
+    page = app.get("/")
+    assert page.body.count(b'name="__VIEWSTATE"') == 1
+    fields = hidden_fields(page.body)
+    app.post("/", {**fields, "__EVENTTARGET": "go"})
+    assert inner.calls[-1].event is not None and inner.calls[-1].event.target == "go"
+    assert "passes requests through" in caplog.text
 
 
-def test_a_second_middleware_met_inside_the_first_answers_500(
+def test_a_second_middleware_met_inside_the_first_steps_aside(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Wrapped twice out of sight (a sub-app wrapped again under a dispatcher): the page would
-    get two sets of fields, every postback then refused; say so instead."""
+    """Wrapped twice out of sight (a sub-app wrapped again under a dispatcher)."""
     inner = PostbackMiddleware(RecordingApp(page='<form method="post"></form>'),
                                secret_keys=[new_key()])
 
@@ -139,8 +148,9 @@ def test_a_second_middleware_met_inside_the_first_answers_500(
         return inner(environ, start_response)
 
     app = webtest.TestApp(PostbackMiddleware(dispatcher, secret_keys=[new_key()]))
-    response = app.get("/", status=500)
-    assert b"Traceback" not in response.body and b"__VIEWSTATE" not in response.body
+    page = app.get("/")
+    assert page.body.count(b'name="__VIEWSTATE"') == 1
+    app.post("/", hidden_fields(page.body))
     assert "wrap the app once" in caplog.text
 
 
