@@ -254,6 +254,8 @@ class FieldInjector:
         self._noscript: PostbackScanner | None = None
         self._noscript_kept = b""
         self._blind: str | None = None  # why the page may hold what the injector cannot see
+        self._stray_events = False  # data-postback / data-autopostback outside any post form
+        self._other_forms = 0  # forms that get nothing (GET, or posting to another origin)
 
     @property
     def changed(self) -> bool:
@@ -311,6 +313,8 @@ class FieldInjector:
             if isinstance(tag, dict):  # the pairs declared since the previous tag
                 if self._open is not None:
                     self._open.add_pairs(tag)
+                else:
+                    self._stray_events = True
                 continue
             if tag.is_end:
                 if tag.name == "form":
@@ -333,6 +337,7 @@ class FieldInjector:
                     continue  # browsers ignore a form start tag inside a form
                 self._inside_form = True
                 self._open = self._post_form(tag.attrs, tag.end)
+                self._other_forms += self._open is None
                 if self._open is not None:
                     if not self.forms:
                         plan.append((head_end if head_end is not None else tag.start, None, ()))
@@ -352,6 +357,8 @@ class FieldInjector:
                          (*_TOP_FIELDS, *_TOKEN_FIELDS) if final else _TOP_FIELDS))
         if final and self._open is not None and self._open not in started_here:
             plan.append((len(data), self._open, _TOKEN_FIELDS))
+        if final:
+            self._explain_what_was_left()
         if self._noscript is not None:  # its content goes on in the next piece
             redirects |= self._read_noscript(data[noscript_from:], final=final)
         if redirects and self._sent:
@@ -359,6 +366,18 @@ class FieldInjector:
         insertions = [(at, self._script_tag if form is None else self._fields(form, *names))
                       for at, form, names in plan]
         return splice(data, insertions) if insertions else data
+
+    def _explain_what_was_left(self) -> None:
+        """Say (at INFO, once a page path) why a page that looks meant for postbacks got none
+        of them: its events lie outside any post form, or its forms are all GET."""
+        path = urlsplit(self._page_url).path
+        if self._stray_events:
+            _log_once(path, "events", "%r has data-postback / data-autopostback elements outside"
+                      " any same-origin post form: they raise no postback (put them inside a "
+                      '<form method="post">)', path)
+        if self._other_forms and not self.forms:
+            _log_once(path, "forms", "%r has %d forms and none is a same-origin POST form: "
+                      "nothing was inserted", path, self._other_forms)
 
     def _post_form(self, attrs: Mapping[str, str], insert_at: int) -> PostForm | None:
         if attrs.get("method", "").lower() != "post":
@@ -470,6 +489,19 @@ class FieldInjector:
             hidden_input(name, values[name], with_id=first and name not in self._taken_ids)
             for name in names
         )
+
+
+_EXPLAINED: dict[tuple[str, str], None] = {}  # (path, what): said already (the latest 1,024)
+
+
+def _log_once(path: str, what: str, message: str, *args: object) -> None:
+    key = (path, what)
+    if key in _EXPLAINED:
+        return
+    _EXPLAINED[key] = None
+    if len(_EXPLAINED) > 1024:
+        del _EXPLAINED[next(iter(_EXPLAINED))]
+    log.info(message, *args)
 
 
 def _submits(name: str, attrs: Mapping[str, str]) -> bool:

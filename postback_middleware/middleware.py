@@ -249,13 +249,8 @@ class PostbackMiddleware:
     ) -> Iterable[bytes]:
         app: WSGIApplication = self.app
         if postback is not None and postback.event is not None:
-            try:
-                response = self.registry.run_postback(postback.event, Request(environ))
-            except Exception:
-                log.exception("postback handler %r failed", postback.event.target)
-                return text_response(
-                    start_response, "500 Internal Server Error", "Internal Server Error"
-                )
+            # (What the handler raises propagates, as the inner app's own exceptions do.)
+            response = self.registry.run_postback(postback.event, Request(environ))
             if response is not None:
                 app = response
         limit_accept_encoding(environ)

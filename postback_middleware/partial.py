@@ -66,7 +66,7 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from .csrf import check_site
-from .errors import BadRequest, LengthRequired, TokenError, TooLarge
+from .errors import BadRequest, InvalidType, LengthRequired, TokenError, TooLarge
 from .html_scan import VOID_ELEMENTS, Tag, TagScanner
 from .http import (
     ClosingIterable,
@@ -80,8 +80,10 @@ from .http import (
 from .response import (
     BoundHeaders,
     EditorFactory,
+    check_body,
     edit_whole,
     html_page,
+    not_bytes,
     opted_out,
 )
 from .tokens import Purpose, TokenSigner
@@ -612,7 +614,7 @@ def answer(
         captured[:] = [(status, list(headers))]
         return chunks.append
 
-    result = call_app(capture)
+    result = check_body(call_app(capture))
 
     def close() -> None:
         close_result = getattr(result, "close", None)
@@ -625,6 +627,8 @@ def answer(
         iterator = iter(result)
         size = 0
         for chunk in iterator:
+            if not isinstance(chunk, bytes):
+                raise InvalidType(not_bytes(chunk))
             chunks.append(chunk)
             size += len(chunk)
             if size > limit and captured and not _held_whole(*captured[0]):

@@ -3,8 +3,9 @@
 Two kinds of handler, after ASP.NET:
 
 * a **postback** handler runs when a verified postback names its target, before the inner app.
-  It may change the view state, and may return a ``webob.Response`` to answer instead of the
-  inner app (that response is rewritten like any other page)::
+  It may change the view state, and may return a WSGI response (``webob.Response``, a Flask or
+  Werkzeug ``Response``, a redirect) to answer instead of the inner app (that response is
+  edited like any other page). What it raises propagates like the inner app's own exceptions::
 
       @registry.postback("delete")
       def delete(event, request):
@@ -29,12 +30,15 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from webob import Request, Response
 
 from .errors import InvalidArgument, InvalidType
 from .form_tokens import Event
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 MAX_NAME_LENGTH = 256
 
@@ -48,7 +52,7 @@ class CallbackEventHandler(Protocol):
 
 
 CallbackFunction = Callable[[str, Request], "str | None"]
-PostbackFunction = Callable[[Event, Request], "Response | None"]
+PostbackFunction = Callable[[Event, Request], "WSGIApplication | Response | None"]
 H = TypeVar("H")
 
 
@@ -129,14 +133,24 @@ class Registry:
             raise InvalidType(f"callback {name!r} returned {type(result).__name__}, not str")
         return result
 
-    def run_postback(self, event: Event, request: Request) -> Response | None:
-        """Run the postback handler for ``event.target`` if there is one."""
+    def run_postback(self, event: Event, request: Request) -> WSGIApplication | None:
+        """Run the postback handler for ``event.target`` if there is one.
+
+        Its answer, if any, is a WSGI response (any callable ``(environ, start_response)``:
+        ``webob.Response``, a Flask or Werkzeug ``Response``, a redirect made by either). What
+        it raises propagates, as the inner app's own exceptions do, to the debugger or error
+        reporter around the middleware.
+        """
         handler = self._postbacks.get(event.target)
         if handler is None:
             return None
         response = handler(event, request)
-        if response is not None and not isinstance(response, Response):
-            raise InvalidType(f"postback {event.target!r} returned {type(response).__name__}")
+        if response is not None and not callable(response):
+            raise InvalidType(
+                f"postback handler {event.target!r} returned a {type(response).__name__}: return "
+                "None (the inner app answers) or a WSGI response (webob.Response, a Flask or "
+                "Werkzeug Response)"
+            )
         return response
 
 

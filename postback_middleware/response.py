@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import charset
+from .errors import InvalidType
 from .http import (
     Headers,
     header,
@@ -176,6 +177,26 @@ class Coding:
         return b"" if self._encoder is None else bytes(self._encoder.flush())
 
 
+def check_body(result: Iterable[bytes]) -> Iterable[bytes]:
+    """The app's response iterable, refused when it is a single ``bytes`` or ``str`` (its
+    items would be numbers or characters): the app's mistake, said as such."""
+    body: object = result  # (typed as the app should have returned it)
+    if isinstance(body, bytes | bytearray | str):
+        raise InvalidType(
+            f"the inner app returned a {type(body).__name__} object as its body; a WSGI app "
+            "returns an iterable of bytes: return [body]" + (
+                " (encoded: [body.encode()])" if isinstance(body, str) else "")
+        )
+    return result
+
+
+def not_bytes(chunk: object) -> str:
+    """What is wrong with a body item that is not bytes."""
+    hint = " (encode it: chunk.encode())" if isinstance(chunk, str) else ""
+    return (f"the inner app's body gave a {type(chunk).__name__} item; WSGI bodies are made of "
+            f"bytes{hint}")
+
+
 class _Pipeline:
     """One page's way through: content coding, charset, the editor, and back again."""
 
@@ -305,6 +326,8 @@ class EditedResponse:
         pipeline: _Pipeline | None = None
         for chunk in iterator:
             page = capture.page
+            if not isinstance(chunk, bytes):
+                raise InvalidType(not_bytes(chunk))
             if page is None:  # start_response chose to pass the response through
                 yield chunk
                 yield from iterator
@@ -399,7 +422,7 @@ def edit_response(
     ``bound_headers`` finishes the headers of an edited page (see the module docstring).
     """
     capture = _Capture(environ, start_response)
-    result = app(environ, capture)
+    result = check_body(app(environ, capture))
     if capture.started and capture.page is None:
         return result  # decided already: untouched, the app's own iterable
     return EditedResponse(result, capture, make_editor, bound_headers=bound_headers)

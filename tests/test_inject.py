@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -497,3 +498,32 @@ def test_noscript_read_in_pieces(step: int, caplog: pytest.LogCaptureFixture) ->
     assert b'name="__EVENTTARGET"' in out
     assert b'name="__VIEWSTATE"' not in out
     assert "leaves the origin" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("document", "said"),
+    [
+        pytest.param('<a data-postback="x">x</a><form method="post"></form>', "outside any",
+                     id="event-outside-the-post-form"),
+        pytest.param('<form method="get"><a data-postback="x">x</a></form>', "outside any",
+                     id="event-in-a-get-form"),
+        pytest.param('<form method="get"></form><form></form>', "none is a same-origin POST",
+                     id="all-forms-get"),
+        pytest.param('<form method="post"><a data-postback="x">x</a></form>', None,
+                     id="nothing-to-say"),
+    ],
+)
+def test_why_nothing_was_inserted_is_logged_once(
+    document: str, said: str | None, caplog: pytest.LogCaptureFixture, scanner_engine: str,
+) -> None:
+    page_url = f"http://shop.example/explained/{scanner_engine}/{abs(hash(document))}"
+    with caplog.at_level(logging.INFO, logger="postback_middleware"):
+        injector(page_url=page_url).edit(document.encode())
+        first = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+        injector(page_url=page_url).edit(document.encode())  # the same page again
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert messages == first  # once a page
+    if said is None:
+        assert messages == []
+    else:
+        assert any(said in message for message in messages)

@@ -12,7 +12,7 @@ import pytest
 import webtest
 from webob import Request, Response
 
-from postback_middleware import PostbackMiddleware
+from postback_middleware import InvalidType, PostbackMiddleware
 
 from .helpers import PAGE, new_key
 
@@ -443,3 +443,32 @@ def test_exc_info_after_a_streamed_page_started_is_re_raised() -> None:
     assert b"<form method=post>" in next(body)
     with pytest.raises(ValueError, match="late failure"):
         b"".join(body)
+
+
+def app_returning(body: Any, content_type: str = "text/html") -> Any:
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        start_response("200 OK", [("Content-Type", content_type)])
+        return body
+    return app
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        pytest.param(b"<form method=post></form>", "text/html", r"returned a bytes object.*"
+                     r"return \[body\]", id="bytes-page"),
+        pytest.param("<p>hi</p>", "text/html", r"returned a str object.*body\.encode\(\)",
+                     id="str-page"),
+        pytest.param(b"%PDF", "application/pdf", "returned a bytes object", id="bytes-file"),
+        pytest.param(["<form method=post></form>"], "text/html", r"gave a str item.*encode it",
+                     id="str-items"),
+        pytest.param(iter([b"<p>", 7]), "text/html", "gave a int item", id="int-item-streamed"),
+    ],
+)
+def test_an_app_returning_no_bytes_is_told_its_mistake(body: Any, content_type: str,
+                                                        message: str) -> None:
+    """Not a 500 blamed on the middleware: an error naming what the app did wrong."""
+    app = webtest.TestApp(PostbackMiddleware(app_returning(body, content_type),
+                                             secret_keys=[new_key()]))
+    with pytest.raises(InvalidType, match=message):
+        app.get("/")
