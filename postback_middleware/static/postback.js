@@ -150,15 +150,20 @@ document.addEventListener("change", function (e) {
   }
 });
 
-// Native submissions: capture phase, before the page's handlers...
+// Native submissions: capture phase, before the page's handlers... The double-post guard is
+// for postbacks the script raises (a data-postback submit button): any other native submission
+// is the app's own business (a second click of an export button must post again).
+function raised(submitter) { return !!submitter && hasAttr(submitter, "data-postback"); }
 document.addEventListener("submit", function (e) {
   if (!isPostForm(e.target)) return;
-  if (submitting.has(e.target)) e.preventDefault();
+  if (raised(e.submitter) && submitting.has(e.target)) e.preventDefault();
   else { saveScroll(e.target); withhold(e.target, e.submitter); }
 }, true);
 // ...and on window after them: not cancelled means submitting.
 addEventListener("submit", function (e) {
-  if (isPostForm(e.target) && !e.defaultPrevented) markSubmitting(e.target, e.submitter);
+  if (isPostForm(e.target) && !e.defaultPrevented && raised(e.submitter)) {
+    markSubmitting(e.target, e.submitter);
+  }
 });
 
 // Back/forward cache: the page is live again.
