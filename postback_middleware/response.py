@@ -57,6 +57,9 @@ SKIP_HEADER = "x-postback-skip"
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 DECODABLE_CODINGS = frozenset({"gzip", "x-gzip", "deflate"})
 _DROPPED_WHEN_CHANGED = frozenset({"content-length", "etag", "content-md5"})
+# A page whose declared Content-Length is at most this is read whole (and keeps a length); a
+# larger one, or one of unknown length, is streamed piece by piece.
+WHOLE_PAGE_LIMIT = 4 * 1024 * 1024
 
 @dataclass
 class Page:
@@ -100,11 +103,10 @@ EditorFactory = Callable[[Page], PageEditor]
 
 def opted_out(environ: WSGIEnvironment, headers: Headers) -> tuple[Headers, bool]:
     """The headers without ``X-Postback-Skip``, and whether the response must pass unedited
-    (that header, the ``postback.skip`` environ key, a HEAD request)."""
+    (that header, or the ``postback.skip`` environ key). A HEAD request is edited like a GET,
+    so that its headers (the length) agree with the GET's."""
     kept = [(k, v) for k, v in headers if k.lower() != SKIP_HEADER]
-    skip = (len(kept) < len(headers) or environ.get("REQUEST_METHOD") == "HEAD"
-            or bool(environ.get(SKIP_ENVIRON_KEY)))
-    return kept, skip
+    return kept, len(kept) < len(headers) or bool(environ.get(SKIP_ENVIRON_KEY))
 
 
 def html_page(status: str, headers: Headers) -> Page | None:
@@ -267,6 +269,16 @@ class _Pipeline:
         return self._coding.encode(data, flush=False) + self._coding.end()
 
 
+def _declared_whole(page: Page) -> bool:
+    """Whether a page the app hands over piece by piece is read whole and sent with a length:
+    when the app declared its ``Content-Length`` (Flask and Django do, for a rendered page) up
+    to :data:`WHOLE_PAGE_LIMIT`. Its length then survives, and with it keep-alive (a server
+    closes the connection after a body of unknown length)."""
+    declared = page.header("content-length")
+    return declared is not None and declared.strip().isdigit() and (
+        int(declared) <= WHOLE_PAGE_LIMIT)
+
+
 def _output_headers(page: Page, length: int | None) -> Headers:
     """Headers of an edited page: its length if known, no validators."""
     headers = [(k, v) for k, v in page.headers if k.lower() not in _DROPPED_WHEN_CHANGED]
@@ -322,7 +334,8 @@ class EditedResponse:
     def __iter__(self) -> Iterator[bytes]:
         capture = self._capture
         iterator = iter(self._result)
-        buffered = isinstance(self._result, list | tuple)
+        # Known once the headers are (a generator app calls start_response when first asked).
+        buffered: bool | None = isinstance(self._result, list | tuple) or None
         pipeline: _Pipeline | None = None
         for chunk in iterator:
             page = capture.page
@@ -332,6 +345,8 @@ class EditedResponse:
                 yield chunk
                 yield from iterator
                 return
+            if buffered is None:
+                buffered = _declared_whole(page)
             if buffered:
                 capture.buffer.append(chunk)
                 continue
@@ -373,7 +388,10 @@ class EditedResponse:
         except Exception:
             return self._failed()
         if encoded is None:
-            self._send(page.status, page.headers)
+            headers = page.headers
+            if not body and self._capture.environ.get("REQUEST_METHOD") == "HEAD":
+                headers = _output_headers(page, None)  # the GET's length is not known here
+            self._send(page.status, headers)
             return body
         headers = _output_headers(page, len(encoded))
         self._send(page.status, self._bound_headers(headers, tokens=True, streamed=False))

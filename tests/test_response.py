@@ -13,6 +13,7 @@ import webtest
 from webob import Request, Response
 
 from postback_middleware import InvalidType, PostbackMiddleware
+from postback_middleware.response import WHOLE_PAGE_LIMIT
 
 from .helpers import PAGE, new_key
 
@@ -301,8 +302,10 @@ def test_first_bytes_leave_before_the_app_has_finished() -> None:
 
 
 def test_streamed_page_headers() -> None:
+    """A page streamed (its length unknown, or declared past WHOLE_PAGE_LIMIT) has no length."""
     def app(environ: Any, start_response: Any) -> Iterator[bytes]:
-        start_response("200 OK", [*HTML, ("ETag", '"e"'), ("Content-Length", "999")])
+        start_response("200 OK", [*HTML, ("ETag", '"e"'),
+                                  ("Content-Length", str(WHOLE_PAGE_LIMIT + 1))])
         yield PAGE.encode()
 
     started, body = call(PostbackMiddleware(app, secret_keys=[new_key()], user_key=lambda e: "u"))
@@ -310,6 +313,24 @@ def test_streamed_page_headers() -> None:
     headers = dict(started[0][1])
     assert "Content-Length" not in headers and "ETag" not in headers
     assert headers["Vary"] == "Cookie"
+
+
+@pytest.mark.parametrize("pieces", [1, 3], ids=["one-piece", "three-pieces"])
+def test_page_of_declared_length_keeps_a_length(pieces: int) -> None:
+    """Flask and Django hand a rendered page over as an iterable with a Content-Length: it is
+    read whole and sent with its new length (so the server keeps the connection alive)."""
+    page = PAGE.encode()
+    cut = [page[i * len(page) // pieces:(i + 1) * len(page) // pieces] for i in range(pieces)]
+
+    def app(environ: Any, start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", [*HTML, ("ETag", '"e"'), ("Content-Length", str(len(page)))])
+        yield from cut
+
+    started, body = call(PostbackMiddleware(app, secret_keys=[new_key()]))
+    sent = b"".join(body)
+    headers = dict(started[0][1])
+    assert b'name="__VIEWSTATE"' in sent
+    assert headers["Content-Length"] == str(len(sent)) and "ETag" not in headers
 
 
 def test_page_streamed_byte_by_byte_still_posts_back() -> None:

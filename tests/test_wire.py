@@ -128,3 +128,58 @@ def test_bad_requests_get_clean_answers(server: tuple[str, RecordingApp], header
     assert len(inner.calls) == calls
     assert b"Traceback" not in reply and b"__" not in reply
 
+
+
+def flask_page_app() -> object:
+    import flask
+
+    app = flask.Flask(__name__)
+
+    @app.route("/")
+    def page() -> str:
+        return PAGE
+
+    return app
+
+
+def test_keep_alive_survives_a_flask_page() -> None:
+    """Flask hands a rendered page over with its Content-Length: the edited page keeps a
+    correct length, so requests travel on one connection (not one each)."""
+    app = flask_page_app()
+    wrapped = PostbackMiddleware(app.wsgi_app, secret_keys=[new_key()])  # type: ignore[attr-defined]
+    with serve_wsgi(wrapped) as url:
+        parts = urllib.parse.urlsplit(url)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        try:
+            connection.request("GET", "/")
+            connection.getresponse().read()
+            socket = connection.sock
+            for _ in range(3):
+                connection.request("GET", "/")
+                response = connection.getresponse()
+                body = response.read()
+                assert not response.will_close, "the server closed the connection"
+                assert b'name="__VIEWSTATE"' in body
+                assert response.getheader("Content-Length") == str(len(body))
+            assert connection.sock is socket  # still the first connection
+        finally:
+            connection.close()
+
+
+def test_head_on_the_wire_agrees_with_get(server: tuple[str, RecordingApp]) -> None:
+    """An app that answers HEAD with its page (WebOb, Django, plain WSGI): HEAD's length is
+    the edited GET's, and the connection stays open."""
+    url, _ = server
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        connection.request("GET", "/orders")
+        get = connection.getresponse()
+        get_body = get.read()
+        connection.request("HEAD", "/orders")
+        head = connection.getresponse()
+        assert head.read() == b"" and not head.will_close
+        assert head.getheader("Content-Length") == get.getheader("Content-Length")
+        assert get.getheader("Content-Length") == str(len(get_body))
+    finally:
+        connection.close()
