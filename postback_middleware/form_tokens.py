@@ -21,7 +21,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from . import fields as f
 from . import validation
@@ -80,25 +80,31 @@ class Callback(Verified):
 # -- issuing ----------------------------------------------------------------------------------
 
 
+class OfferingForm(Protocol):
+    """What issuing needs to know of a form (``inject.PostForm`` is one)."""
+
+    action_path: str  # the path it posts to: its tokens are bound to it
+    callbacks: tuple[str, ...]  # the callbacks it offers
+
+    @property
+    def pairs(self) -> dict[str, list[str]]: ...  # the events it offers: {target: [argument]}
+
+
+
 class FormTokens:
     """Issues a form's tokens and checks them when they come back, with one ``TokenSigner``."""
 
     def __init__(self, signer: TokenSigner) -> None:
         self.signer = signer
 
-    def issue(
-        self,
-        *,
-        path: str,
-        pairs: dict[str, list[str]],
-        callbacks: Sequence[str],
-        state: dict[str, Any],
-        binding: str,
-    ) -> tuple[str, str]:
-        """A form's view state and event validation ("", "" when they cannot be made)."""
+    def issue(self, form: OfferingForm, state: dict[str, Any], binding: str) -> tuple[str, str]:
+        """A form's view state (``state``) and event validation (what ``form`` offers), bound to
+        its path and to ``binding``; ("", "") when they cannot be made."""
         signer = self.signer
+        path = form.action_path
         form_id = signer.new_form_id()
-        event_validation = self._event_validation(path, pairs, callbacks, binding, form_id)
+        event_validation = self._event_validation(path, form.pairs, form.callbacks, binding,
+                                                  form_id)
         if event_validation is None:
             return "", ""
         viewstate = signer.sign(Purpose.VIEWSTATE, state, path=path, user=binding,

@@ -370,6 +370,8 @@ class FieldInjector:
     def _explain_what_was_left(self) -> None:
         """Say (at INFO, once a page path) why a page that looks meant for postbacks got none
         of them: its events lie outside any post form, or its forms are all GET."""
+        if not (self._stray_events or (self._other_forms and not self.forms)):
+            return  # (the common case: nothing to say)
         path = urlsplit(self._page_url).path
         if self._stray_events:
             _log_once(path, "events", "%r has data-postback / data-autopostback elements outside"
@@ -483,7 +485,7 @@ class FieldInjector:
         if self._client_fields is not None and f.EVENTTARGET in names:
             names = (*names, *_CLIENT_FIELDS)
             values.update((name, self._client_fields.get(name, "")) for name in _CLIENT_FIELDS)
-        form.written.update((name, values[name]) for name in names)
+        form.written.update(values)  # (what it holds and names do not is empty: left out)
         first = form is self.forms[0]
         return b"".join(
             hidden_input(name, values[name], with_id=first and name not in self._taken_ids)

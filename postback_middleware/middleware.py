@@ -386,12 +386,10 @@ class _Issuer:
         state = environ.get(VIEWSTATE_KEY)
         if not isinstance(state, dict):
             raise InvalidType(f"environ[{VIEWSTATE_KEY!r}] must be a dict, not {type(state)}")
-        return middleware.form_tokens.issue(
-            path=form.action_path, pairs=form.pairs, callbacks=form.callbacks, state=state,
-            # Asked now, not reused from verification: a login postback changes the user, and
-            # the new page's tokens must belong to the new session.
-            binding=middleware._binding(environ, self._browser),
-        )
+        # The binding is asked now, not reused from verification: a login postback changes the
+        # user, and the new page's tokens must belong to the new session.
+        return middleware.form_tokens.issue(form, state,
+                                            middleware._binding(environ, self._browser))
 
     def bound_headers(self, headers: Headers, *, tokens: bool, streamed: bool) -> Headers:
         """Headers of an edited page: private, and the browser's cookie, when it has tokens.

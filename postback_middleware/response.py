@@ -192,6 +192,13 @@ def check_body(result: Iterable[bytes]) -> Iterable[bytes]:
     return result
 
 
+def _check_items(items: Iterable[object]) -> None:
+    """Say which of the app's body items is not bytes (called once something failed)."""
+    for item in items:
+        if not isinstance(item, bytes):
+            raise InvalidType(not_bytes(item))
+
+
 def not_bytes(chunk: object) -> str:
     """What is wrong with a body item that is not bytes."""
     hint = " (encode it: chunk.encode())" if isinstance(chunk, str) else ""
@@ -225,8 +232,10 @@ class _Pipeline:
 
     def whole(self, body: bytes) -> bytes | None:
         """A buffered page edited, or None when it has nothing to edit."""
-        edited = self.edited(body)
-        return self.encoded(edited) if self.changed else None
+        document = self._coding.decode(body)
+        transcoder, editor = self._begin(document)
+        edited = editor.edit(transcoder.to_scanner(document, final=True))
+        return self._last(transcoder.from_scanner(edited)) if editor.changed else None
 
     def edited(self, body: bytes) -> bytes:
         """A whole page decoded and edited, in the scanner's encoding (``page.charset``)."""
@@ -339,8 +348,6 @@ class EditedResponse:
         pipeline: _Pipeline | None = None
         for chunk in iterator:
             page = capture.page
-            if not isinstance(chunk, bytes):
-                raise InvalidType(not_bytes(chunk))
             if page is None:  # start_response chose to pass the response through
                 yield chunk
                 yield from iterator
@@ -356,6 +363,7 @@ class EditedResponse:
                     chunk = b"".join([*capture.buffer, chunk])  # write() came first
                 out = pipeline.feed(chunk)
             except Exception:
+                _check_items([chunk])  # the app's mistake, rather than ours
                 yield self._failed()
                 return
             if out:
@@ -366,7 +374,11 @@ class EditedResponse:
             return
         self.close()
         if buffered or pipeline is None:  # a list, or an iterable that gave nothing
-            body = b"".join(capture.buffer)
+            try:
+                body = b"".join(capture.buffer)
+            except TypeError:
+                _check_items(capture.buffer)
+                raise
             # Let the app's pieces go now: only the joined page and its edited copy stay in memory.
             capture.buffer.clear()
             del iterator

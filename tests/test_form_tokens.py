@@ -6,6 +6,7 @@ import pytest
 
 from postback_middleware.errors import BadRequest, Forbidden, TokenError
 from postback_middleware.form_tokens import Callback, Event, FormTokens, decode_reserved
+from postback_middleware.inject import PostForm
 from postback_middleware.tokens import Purpose, TokenSigner
 
 from .helpers import new_key
@@ -101,9 +102,9 @@ def test_issued_tokens_come_back_verified() -> None:
     """Issuing and checking side by side: what ``issue`` signs, ``verify`` accepts, and only
     for the events and callbacks the form offered."""
     tokens = FormTokens(SIGNER)
-    viewstate, event_validation = tokens.issue(
-        path="/p", pairs={"delete": ["7", "8"]}, callbacks=("CallServer",), state={"n": 2},
-        binding=BROWSER)
+    form = PostForm(0, "/p", callbacks=("CallServer",))
+    form.add_pairs({"delete": ["7", "8"]})
+    viewstate, event_validation = tokens.issue(form, {"n": 2}, BROWSER)
     sent = {"__VIEWSTATE": viewstate, "__EVENTVALIDATION": event_validation}
     postback = verify({**sent, "__EVENTTARGET": "delete", "__EVENTARGUMENT": "8"})
     assert postback.event == Event("delete", "8") and postback.viewstate == {"n": 2}
@@ -121,7 +122,7 @@ def test_issued_tokens_come_back_verified() -> None:
 
 def test_a_form_whose_offer_cannot_fit_gets_no_tokens(caplog: pytest.LogCaptureFixture) -> None:
     small = FormTokens(TokenSigner([new_key().encode()], max_age=3600, max_size=300))
-    pairs = {f"t{n}": [f"argument-{n}-{m}" for m in range(50)] for n in range(200)}
-    assert small.issue(path="/p", pairs=pairs, callbacks=(), state={},
-                       binding=BROWSER) == ("", "")
+    form = PostForm(0, "/p")
+    form.add_pairs({f"t{n}": [f"argument-{n}-{m}" for m in range(50)] for n in range(200)})
+    assert small.issue(form, {}, BROWSER) == ("", "")
     assert "gets no tokens" in caplog.text
