@@ -46,6 +46,7 @@ class Sent:
     content_type: str
     headers: dict[str, str]  # X-Postback-Panels, X-Postback-Children
     answer_bytes: int
+    cookie: str  # the browser's cookie: the tokens are bound to it
 
 
 def in_chromium(url: str) -> list[Sent]:
@@ -70,6 +71,7 @@ def in_chromium(url: str) -> list[Sent]:
                 headers={k.title(): v for k, v in request.headers.items()
                          if k.startswith("x-postback-")},
                 answer_bytes=len(got.value.body()),
+                cookie="; ".join(f"{c['name']}={c['value']}" for c in page.context.cookies()),
             ))
         browser.close()
     return measured
@@ -99,10 +101,12 @@ def main() -> None:
     for (label, _), sent in zip(EVENTS, measured, strict=True):
 
         def full(sent: Sent = sent) -> Any:
-            return app.post("/", sent.body, content_type=sent.content_type)
+            return app.post("/", sent.body, content_type=sent.content_type,
+                            headers={"Cookie": sent.cookie})
 
         def part(sent: Sent = sent) -> Any:
-            return app.post("/", sent.body, content_type=sent.content_type, headers=sent.headers)
+            return app.post("/", sent.body, content_type=sent.content_type,
+                            headers={**sent.headers, "Cookie": sent.cookie})
 
         full_bytes, replayed = len(full().body), part()
         assert replayed.headers.get("X-Postback-Partial") == "panels", replayed.headers

@@ -88,7 +88,7 @@ def breakdown(page: bytes) -> tuple[dict[str, Thunk], list[str]]:
                 return scanner.scan(page, final=True)
 
             funcs[f"{engine} engine: TagScanner, all tags"] = all_tags
-            funcs[f"{engine} engine: PostbackScanner (the rewriter's)"] = postbacks
+            funcs[f"{engine} engine: PostbackScanner (the injector's)"] = postbacks
     except Exception as error:  # an internal API changed
         missing.append(f"html_scan engines: n/a ({error!r:.70})")
     try:
