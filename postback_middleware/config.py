@@ -31,10 +31,12 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, cast
 
 from .csrf import parse_origin
-from .errors import ConfigurationError, UnknownOption
+from .errors import ConfigurationError, Reason, UnknownOption
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
+
+    from .refusal import RenderRefusal
 
 MIN_KEY_BYTES = 32  # 256 bits of randomness
 # SHA-256 of keys that appear in public documents (ours and others'), so a copied one is refused.
@@ -318,8 +320,14 @@ class Options:
     maintain_scroll_position: bool = field(default=False, metadata=_spec(_ini_bool, _boolean))
     # Refuse every form POST that carries no valid token (CSRF protection for the whole app).
     require_token: bool = field(default=False, metadata=_spec(_ini_bool, _boolean))
-    # Called as on_reject(environ, reason) for every refused request, e.g. to count them.
-    on_reject: Callable[[WSGIEnvironment, str], None] | None = field(
+    # Called as on_reject(environ, reason) for every refused request, e.g. to count them; the
+    # reason is an errors.Reason ("expired", "cross-site"...), the detail is in the log.
+    on_reject: Callable[[WSGIEnvironment, Reason], None] | None = field(
+        default=None, metadata=_spec(_ini_function, _function_or_none))
+    # Called as render_refusal(environ, refusal) for a refused request other than a callback or
+    # a partial postback: a WSGI response to answer with (your own error page, JSON for your
+    # fetch callers), or None for the default (see ``refusal``).
+    render_refusal: RenderRefusal | None = field(
         default=None, metadata=_spec(_ini_function, _function_or_none))
 
     def __post_init__(self) -> None:

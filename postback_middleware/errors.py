@@ -8,6 +8,8 @@ status, so an attacker learns nothing from the answer (no oracle). Handlers rais
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 
 class PostbackError(Exception):
     """Base class of every exception this package raises."""
@@ -53,15 +55,35 @@ class CallbackError(PostbackError):
         self.message = message
 
 
+class Reason(StrEnum):
+    """Why a request was refused, in a word: what ``on_reject`` and a refusal page are told
+    (the log line has the detail). A ``str``, so it prints and compares as its value."""
+
+    EXPIRED = "expired"  # a token older than max_age: a form left open too long
+    TAMPERED = "tampered"  # a token or reserved field that does not verify as issued
+    OTHER_USER = "other-user"  # a genuine token, issued to another browser or user
+    COOKIES_OFF = "cookies-off"  # the browser sends no cookie of ours
+    CROSS_SITE = "cross-site"  # sent by a page of another site
+    NOT_OFFERED = "not-offered"  # an event or callback the form did not offer
+    MISSING_TOKEN = "missing-token"  # a postback, or (require_token) a form POST, without tokens
+    MALFORMED = "malformed"  # a body, field or header that is not well formed
+    TOO_LARGE = "too-large"  # over max_body_size or max_state_size
+    UNAVAILABLE = "unavailable"  # a store could not answer
+
+
 class Rejected(PostbackError):
-    """A request the middleware refuses. ``reason`` goes to the log, never to the client."""
+    """A request the middleware refuses. ``reason`` goes to the log, never to the client;
+    ``kind`` (a :class:`Reason`) says why in a word, for hooks and refusal pages."""
 
     status = 400
     public_message = "Bad request."
+    kind = Reason.MALFORMED
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, kind: Reason | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        if kind is not None:
+            self.kind = kind
 
 
 class BadRequest(Rejected):
@@ -72,12 +94,15 @@ class Forbidden(Rejected):
     """Anything that fails verification: signature, age, path, user, event pair, missing token."""
 
     status = 403
+    kind = Reason.NOT_OFFERED
     # ASP.NET's wording, so migrated pages and their tests see the familiar text.
     public_message = "Invalid postback or callback argument."
 
 
 class CrossSite(Forbidden):
     """A postback or callback that a page of another site sent (Fetch Metadata, ``Origin``)."""
+
+    kind = Reason.CROSS_SITE
 
 
 class CookieMissing(Forbidden):
@@ -90,6 +115,7 @@ class CookieMissing(Forbidden):
     public_message = (
         "This form needs cookies: allow cookies for this site, then reload the page and try again."
     )
+    kind = Reason.COOKIES_OFF
 
 
 class LengthRequired(Rejected):
@@ -104,6 +130,7 @@ class TooLarge(Rejected):
 
     status = 413
     public_message = "Request too large."
+    kind = Reason.TOO_LARGE
 
 
 class StoreUnavailable(Rejected):
@@ -112,11 +139,23 @@ class StoreUnavailable(Rejected):
 
     status = 503
     public_message = "The service is temporarily unavailable. Please try again."
+    kind = Reason.UNAVAILABLE
 
 
 class TokenError(Forbidden):
     """A ``__VIEWSTATE`` or ``__EVENTVALIDATION`` token that does not verify."""
 
+    kind = Reason.TAMPERED
+
+
+class TokenExpired(TokenError):
+    """An authentic token older than ``max_age`` (a form left open): renewable (see
+    ``form_tokens``), so what the person typed need not be lost."""
+
+    kind = Reason.EXPIRED
+
 
 class WrongBinding(TokenError):
     """An authentic token issued to another browser or user (see ``csrf``)."""
+
+    kind = Reason.OTHER_USER

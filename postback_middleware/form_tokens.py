@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from . import fields as f
 from . import validation
-from .errors import BadRequest, Forbidden, TokenError
+from .errors import BadRequest, Forbidden, Reason, TokenError
 from .tokens import Purpose, TokenSigner
 from .validation import Offered
 
@@ -209,7 +209,7 @@ def _event(values: dict[str, str], offered: Offered) -> Event | None:
     argument = values.get(f.EVENTARGUMENT, "")
     if not target:
         if argument:
-            raise Forbidden("__EVENTARGUMENT without __EVENTTARGET")
+            raise Forbidden("__EVENTARGUMENT without __EVENTTARGET", kind=Reason.MALFORMED)
         return None
     if not offered.allows_event(target, argument):
         raise Forbidden(

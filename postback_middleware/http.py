@@ -110,11 +110,14 @@ def text_response(
     status: str,
     text: str,
     extra_headers: Headers | None = None,
+    *,
+    content_type: str = "text/plain; charset=utf-8",
 ) -> list[bytes]:
-    """A short ``text/plain`` answer that no cache keeps (errors, refusals, callbacks)."""
+    """A short text answer (``text/plain`` unless told) that no cache keeps (errors, refusals,
+    callbacks)."""
     body = text.encode("utf-8")
     headers = [
-        ("Content-Type", "text/plain; charset=utf-8"),
+        ("Content-Type", content_type),
         ("Content-Length", str(len(body))),
         ("Cache-Control", "no-store"),
     ]
@@ -123,11 +126,13 @@ def text_response(
 
 
 def json_response(
-    start_response: StartResponse, payload: Mapping[str, object], headers: Headers
+    start_response: StartResponse, payload: Mapping[str, object], headers: Headers, *,
+    status: str = "200 OK",
 ) -> list[bytes]:
-    """A ``200`` JSON answer (compact, UTF-8) that no cache keeps, after ``headers``."""
+    """A JSON answer (compact, UTF-8; ``200`` unless told) that no cache keeps, after
+    ``headers``."""
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    start_response("200 OK", [
+    start_response(status, [
         *headers,
         ("Content-Type", "application/json; charset=utf-8"),
         ("Content-Length", str(len(body))),

@@ -34,7 +34,7 @@ from wsgiref.util import request_uri
 from webob import Request
 
 from . import fields as f
-from . import partial
+from . import partial, refusal
 from .body import (
     assemble,
     form_kind,
@@ -52,12 +52,14 @@ from .errors import (
     ConfigurationError,
     Forbidden,
     InvalidType,
+    Reason,
     Rejected,
     WrongBinding,
 )
 from .form_tokens import Callback, FormTokens, Postback, decode_reserved
 from .http import ClosingIterable, Headers, private_headers, text_response
 from .inject import FieldInjector, PostForm
+from .refusal import REFUSAL_KEY
 from .registry import Registry
 from .response import Page, edit_response, limit_accept_encoding
 from .tokens import TokenSigner
@@ -192,7 +194,8 @@ class PostbackMiddleware:
         kind = form_kind(environ)
         if kind is None:
             if method == "POST" and options.require_token and not content_type.strip():
-                raise Forbidden("form POST (empty Content-Type) without a token")
+                raise Forbidden("form POST (empty Content-Type) without a token",
+                                kind=Reason.MISSING_TOKEN)
             return None
         boundary = multipart_boundary(content_type) if kind == "multipart" else ""
         body, length = read_body(
@@ -207,7 +210,7 @@ class PostbackMiddleware:
                 raise BadRequest(f"reserved fields in a {method[:20]!r} body")
             values = decode_reserved(scan.reserved) if scan.is_postback else None
             if values is None and options.require_token and method == "POST":
-                raise Forbidden("form POST without a token")
+                raise Forbidden("form POST without a token", kind=Reason.MISSING_TOKEN)
             if scan.is_postback:
                 body, length = assemble(body, scan, spool_threshold=options.spool_threshold)
         except BaseException:
@@ -347,15 +350,14 @@ class PostbackMiddleware:
             rejection.reason,
             rejection.status,
         )
+        environ[REFUSAL_KEY] = rejection
         if self.options.on_reject is not None:
             try:
-                self.options.on_reject(environ, rejection.reason)
+                self.options.on_reject(environ, rejection.kind)
             except Exception:
                 log.exception("on_reject hook failed")
-        status = f"{rejection.status} {_REASONS[rejection.status]}"
-        if callback:
-            return _callback_reply(start_response, status, "e" + rejection.public_message)
-        return text_response(start_response, status, rejection.public_message)
+        return refusal.answer(environ, start_response, rejection, callback=callback,
+                              render=self.options.render_refusal)
 
     def _binding(self, environ: WSGIEnvironment, browser: Browser) -> str:
         """Who tokens are bound to: the operator's user, else this browser (see ``csrf``)."""
@@ -410,9 +412,6 @@ class _Issuer:
             headers.append(browser.set_cookie())
         return headers
 
-
-_REASONS = {400: "Bad Request", 403: "Forbidden", 411: "Length Required", 413: "Content Too Large",
-            503: "Service Unavailable"}
 
 
 def _request_path(environ: WSGIEnvironment) -> str:

@@ -66,7 +66,14 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from .csrf import check_site
-from .errors import BadRequest, InvalidType, LengthRequired, TokenError, TooLarge
+from .errors import (
+    BadRequest,
+    InvalidType,
+    LengthRequired,
+    TokenError,
+    TokenExpired,
+    TooLarge,
+)
 from .html_scan import VOID_ELEMENTS, Tag, TagScanner
 from .http import (
     ClosingIterable,
@@ -396,7 +403,7 @@ class Replayer:
         claims = self.signer.verify(Purpose.REPLAY, token, path=path, user=binding)
         age = self.clock() - claims.issued_at
         if age > self.max_age:
-            raise TokenError(f"REPLAY token expired {int(age - self.max_age)}s ago")
+            raise TokenExpired(f"REPLAY token expired {int(age - self.max_age)}s ago")
         data = claims.data
         if not (isinstance(data, dict) and set(data) == _REPLAY_DATA_KEYS
                 and isinstance(data["s"], str) and isinstance(data["h"], list)

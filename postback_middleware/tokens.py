@@ -52,7 +52,7 @@ try:
 except ImportError:  # no wheel for this platform: the json module writes the same, slower
     orjson = None  # type: ignore[assignment]
 
-from .errors import InvalidArgument, TokenError, TooLarge, WrongBinding
+from .errors import InvalidArgument, Reason, TokenError, TokenExpired, TooLarge, WrongBinding
 
 FORMAT_VERSION = 1
 # Clocks of several hosts behind one load balancer disagree a little.
@@ -230,7 +230,7 @@ class TokenSigner:
         """Return the claims of a valid token, or raise TokenError / TooLarge with the reason."""
         name = purpose.name
         if not token:
-            raise TokenError(f"{name} token is missing")
+            raise TokenError(f"{name} token is missing", kind=Reason.MISSING_TOKEN)
         if len(token) > self.max_size:
             raise TooLarge(f"{name} token of {len(token)} bytes exceeds max_state_size")
         try:
@@ -256,7 +256,7 @@ class TokenSigner:
         if issued > now + CLOCK_SKEW:
             raise TokenError(f"{name} token was issued in the future")
         if now - issued > self.max_age:
-            raise TokenError(f"{name} token expired {int(now - issued - self.max_age)}s ago")
+            raise TokenExpired(f"{name} token expired {int(now - issued - self.max_age)}s ago")
         if token_path != path:
             raise TokenError(f"{name} token was issued for another path")
         if token_user != self.binding_digest(key_index, user):
