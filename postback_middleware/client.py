@@ -28,7 +28,10 @@ _NONCE = re.compile(r"'nonce-([A-Za-z0-9+/_=-]+)'")
 class ClientScript:
     """The script asset and the tag that loads it."""
 
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, *, max_age: int | None = None) -> None:
+        # max_age: told to the script (data-max-age) so that it renews a form's tokens before
+        # they expire (see form_tokens); None when renewal is off.
+        self.max_age = max_age
         self.body = resources.files(__package__).joinpath("static/postback.js").read_bytes()
         self.gzipped = gzip.compress(self.body, compresslevel=9, mtime=0)
         self.version = hashlib.sha256(self.body).hexdigest()[:12]
@@ -39,8 +42,9 @@ class ClientScript:
     def tag(self, script_name: str, nonce: str | None) -> bytes:
         """The ``<script defer>`` element for a page (valid HTML and XHTML)."""
         nonce_attr = f' nonce="{html.escape(nonce)}"' if nonce else ""
+        age_attr = f' data-max-age="{self.max_age}"' if self.max_age else ""
         src = html.escape(script_name + self.path)
-        return f'<script defer="defer" src="{src}"{nonce_attr}></script>'.encode()
+        return f'<script defer="defer" src="{src}"{age_attr}{nonce_attr}></script>'.encode()
 
     def serve(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Answer a request whose path lies under the prefix."""

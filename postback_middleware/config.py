@@ -209,6 +209,13 @@ def _positive_int(name: str, value: Any) -> int:
     return value
 
 
+def _whole_seconds(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(f"{name} must be a whole number of seconds (0 or more), "
+                                 f"not {value!r}")
+    return value
+
+
 def _boolean(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise ConfigurationError(f"{name} must be True or False, not {value!r}")
@@ -302,6 +309,10 @@ class Options:
     # Tokens older than this are refused: long enough for a form left open over lunch, short
     # enough to bound how long a leaked token can be replayed.
     max_age: int = field(default=4 * 3600, metadata=_spec(_ini_int, _positive_int))
+    # A form left open past max_age has its tokens renewed (by the client script, before it
+    # sends; only for the browser or user they were issued to), up to this long after they
+    # were issued: a form open over a long weekend loses nothing typed. 0: never renewed.
+    renewal_window: int = field(default=7 * 24 * 3600, metadata=_spec(_ini_int, _whole_seconds))
     # Called with the WSGI environ; its value (e.g. a session id) binds tokens to one user.
     user_key: UserKey | None = field(
         default=None, metadata=_spec(_ini_function, _function_or_none))

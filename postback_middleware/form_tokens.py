@@ -145,6 +145,29 @@ class FormTokens:
         return self.signer.sign(Purpose.EVENT_VALIDATION, callback.offered.data, path=path,
                                 user=callback.binding, form_id=callback.form_id)
 
+    def renew(self, values: dict[str, str], *, path: str, binding: str, window: int
+              ) -> dict[str, str]:
+        """Fresh tokens for a form left open past ``max_age``: the same view state and offer,
+        signed anew. Only for the browser or user they were issued to (checked), at the path
+        they were issued for, and at most ``window`` seconds after they were issued; a pair
+        that does not verify as one form's is refused as a postback would be.
+        """
+        signer = self.signer
+        validation_claims = signer.verify(Purpose.EVENT_VALIDATION,
+                                          values.get(f.EVENTVALIDATION, ""), path=path,
+                                          user=binding, max_age=window)
+        viewstate = signer.verify(Purpose.VIEWSTATE, values.get(f.VIEWSTATE, ""), path=path,
+                                  user=binding, max_age=window)
+        if viewstate.form_id != validation_claims.form_id:
+            raise TokenError("__VIEWSTATE and __EVENTVALIDATION come from different forms")
+        form_id = signer.new_form_id()
+        return {
+            f.VIEWSTATE: signer.sign(Purpose.VIEWSTATE, viewstate.data, path=path, user=binding,
+                                     form_id=form_id),
+            f.EVENTVALIDATION: signer.sign(Purpose.EVENT_VALIDATION, validation_claims.data,
+                                           path=path, user=binding, form_id=form_id),
+        }
+
     # -- checking -----------------------------------------------------------------------------
 
     def verify(self, values: dict[str, str], *, path: str, binding: str) -> Postback | Callback:

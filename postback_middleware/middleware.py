@@ -57,7 +57,7 @@ from .errors import (
     WrongBinding,
 )
 from .form_tokens import Callback, FormTokens, Postback, decode_reserved
-from .http import ClosingIterable, Headers, private_headers, text_response
+from .http import ClosingIterable, Headers, json_response, private_headers, text_response
 from .inject import FieldInjector, PostForm
 from .refusal import REFUSAL_KEY
 from .registry import Registry
@@ -71,6 +71,7 @@ log = logging.getLogger("postback_middleware")
 
 EVENT_KEY = "postback.event"
 VIEWSTATE_KEY = "postback.viewstate"
+RENEW_ENVIRON_KEY = "HTTP_X_POSTBACK_RENEW"  # a form's tokens sent to be renewed
 _WRAPPED_KEY = "postback.middleware"  # set while one calls the app below it
 CALLBACK_FAILED = "The server could not complete the callback."
 
@@ -111,7 +112,9 @@ class PostbackMiddleware:
                                   max_size=self.options.max_state_size)
         self.form_tokens = FormTokens(self.signer)
         self.replayer = partial.Replayer(self.signer, max_body_size=self.options.max_body_size)
-        self.script = ClientScript(self.options.script_prefix)
+        self.script = ClientScript(
+            self.options.script_prefix,
+            max_age=self.options.max_age if self.options.renewal_window else None)
         self._warned_nested = False
 
     # -- the journey ---------------------------------------------------------------------
@@ -149,10 +152,14 @@ class PostbackMiddleware:
             form = self._read_form_post(environ)
             if form is not None:
                 body_file, values = form
-            verified = None if values is None else self._verify(environ, values, browser)
-            # A partial postback (an UpdatePanel) names the panels to answer with.
-            panels = (partial.requested_panels(environ) if isinstance(verified, Postback)
-                      else None)
+            renewed = verified = panels = None
+            if values is not None and environ.get(RENEW_ENVIRON_KEY) is not None:
+                renewed = self._renew(environ, values, browser)  # a form left open: fresh tokens
+            elif values is not None:
+                verified = self._verify(environ, values, browser)
+                # A partial postback (an UpdatePanel) names the panels to answer with.
+                if isinstance(verified, Postback):
+                    panels = partial.requested_panels(environ)
         except Rejected as rejection:
             if body_file is not None:
                 body_file.close()
@@ -166,8 +173,12 @@ class PostbackMiddleware:
             return text_response(start_response, "500 Internal Server Error",
                                  "Internal Server Error")
 
+        response: Iterable[bytes]
         try:
-            if isinstance(verified, Callback):
+            if renewed is not None:
+                response = json_response(start_response, {"version": 1, "fields": renewed},
+                                         [("X-Content-Type-Options", "nosniff")])
+            elif isinstance(verified, Callback):
                 response = self._answer_callback(environ, start_response, verified)
             else:
                 response = self._dispatch(environ, start_response, verified, panels, browser)
@@ -275,6 +286,18 @@ class PostbackMiddleware:
             )
         return edit_response(app, environ, start_response, make_editor,
                              bound_headers=issuer.bound_headers)
+
+    def _renew(
+        self, environ: WSGIEnvironment, values: dict[str, str], browser: Browser
+    ) -> dict[str, str]:
+        """Fresh tokens for a form left open (``X-Postback-Renew``; see ``form_tokens``): the
+        same site and cookie checks as a postback, then the tokens, within renewal_window."""
+        check_site(environ, self._trusted_origins)
+        binding = self._binding(environ, browser)
+        if binding == browser.binding:
+            browser.check_sent()
+        return self.form_tokens.renew(values, path=_request_path(environ), binding=binding,
+                                      window=self.options.renewal_window)
 
     def _replay(
         self, environ: WSGIEnvironment, start_response: StartResponse, browser: Browser

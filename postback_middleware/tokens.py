@@ -226,8 +226,14 @@ class TokenSigner:
                 f"{purpose.name} token of {len(token)} bytes exceeds max_state_size")
         return token
 
-    def verify(self, purpose: Purpose, token: str, *, path: str, user: str | None) -> Claims:
-        """Return the claims of a valid token, or raise TokenError / TooLarge with the reason."""
+    def verify(self, purpose: Purpose, token: str, *, path: str, user: str | None,
+               max_age: int | None = None) -> Claims:
+        """Return the claims of a valid token, or raise TokenError / TooLarge with the reason.
+
+        The age is checked last, so :class:`TokenExpired` means an authentic token of this path
+        and binding that is older than ``max_age`` (the signer's unless given): a form left
+        open, whose tokens may be renewed (see ``form_tokens``).
+        """
         name = purpose.name
         if not token:
             raise TokenError(f"{name} token is missing", kind=Reason.MISSING_TOKEN)
@@ -255,12 +261,13 @@ class TokenSigner:
         now = self._now()
         if issued > now + CLOCK_SKEW:
             raise TokenError(f"{name} token was issued in the future")
-        if now - issued > self.max_age:
-            raise TokenExpired(f"{name} token expired {int(now - issued - self.max_age)}s ago")
         if token_path != path:
             raise TokenError(f"{name} token was issued for another path")
         if token_user != self.binding_digest(key_index, user):
             raise WrongBinding(f"{name} token was issued to another user or browser")
+        limit = self.max_age if max_age is None else max_age
+        if now - issued > limit:
+            raise TokenExpired(f"{name} token expired {int(now - issued - limit)}s ago")
         return Claims(form_id=form_id, issued_at=issued, data=data, key_index=key_index)
 
     def event_digest(self, key_index: int, target: str, argument: str) -> bytes:

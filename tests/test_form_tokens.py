@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from postback_middleware.errors import BadRequest, Forbidden, TokenError
-from postback_middleware.form_tokens import Callback, Event, FormTokens, decode_reserved
+from postback_middleware.errors import (
+    BadRequest,
+    Forbidden,
+    TokenError,
+    TokenExpired,
+    WrongBinding,
+)
+from postback_middleware.form_tokens import (
+    Callback,
+    Event,
+    FormTokens,
+    Postback,
+    decode_reserved,
+)
 from postback_middleware.inject import PostForm
 from postback_middleware.tokens import Purpose, TokenSigner
 
@@ -126,3 +140,57 @@ def test_a_form_whose_offer_cannot_fit_gets_no_tokens(caplog: pytest.LogCaptureF
     form.add_pairs({f"t{n}": [f"argument-{n}-{m}" for m in range(50)] for n in range(200)})
     assert small.issue(form, {}, BROWSER) == ("", "")
     assert "gets no tokens" in caplog.text
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def issued_with_clock(max_age: int = 60) -> tuple[FormTokens, Clock, dict[str, str]]:
+    clock = Clock()
+    tokens = FormTokens(TokenSigner([new_key().encode()], max_age=max_age, max_size=10_000,
+                                    clock=clock))
+    form = PostForm(0, "/p", callbacks=("CallServer",))
+    form.add_pairs({"delete": ["7"]})
+    viewstate, event_validation = tokens.issue(form, {"n": 2}, BROWSER)
+    return tokens, clock, {"__VIEWSTATE": viewstate, "__EVENTVALIDATION": event_validation}
+
+
+def test_a_form_left_open_is_renewed_with_the_same_state_and_offer() -> None:
+    tokens, clock, old = issued_with_clock()
+    clock.now += 3600  # an hour: expired
+    with pytest.raises(TokenExpired):
+        tokens.verify({**old, "__EVENTTARGET": "delete", "__EVENTARGUMENT": "7"}, path="/p",
+                      binding=BROWSER)
+    fresh = tokens.renew(old, path="/p", binding=BROWSER, window=7 * 24 * 3600)
+    postback = tokens.verify({**fresh, "__EVENTTARGET": "delete", "__EVENTARGUMENT": "7"},
+                             path="/p", binding=BROWSER)
+    assert isinstance(postback, Postback) and postback.viewstate == {"n": 2}
+    assert postback.offered.allows_callback("CallServer")
+    assert not postback.offered.allows_event("delete", "8")
+
+
+@pytest.mark.parametrize(
+    ("spoil", "error"),
+    [
+        pytest.param(lambda t: {"path": "/other"}, TokenError, id="another-path"),
+        pytest.param(lambda t: {"binding": "browser:C"}, WrongBinding, id="another-browser"),
+        pytest.param(lambda t: {"window": 1800}, TokenExpired, id="past-the-window"),
+        pytest.param(lambda t: {"values": {**t, "__VIEWSTATE": issued_with_clock()[2][
+            "__VIEWSTATE"]}}, TokenError, id="tokens-of-two-forms"),
+        pytest.param(lambda t: {"values": {"__VIEWSTATE": t["__VIEWSTATE"]}}, TokenError,
+                     id="no-event-validation"),
+    ],
+)
+def test_renewal_is_refused_as_a_postback_would_be(spoil: Any, error: type[Exception]) -> None:
+    tokens, clock, old = issued_with_clock()
+    clock.now += 3600
+    arguments: dict[str, Any] = {"values": old, "path": "/p", "binding": BROWSER,
+                                 "window": 7 * 24 * 3600, **spoil(old)}
+    values = arguments.pop("values")
+    with pytest.raises(error):
+        tokens.renew(values, **arguments)

@@ -17,7 +17,7 @@ from webob import Response
 from postback_middleware import CallbackError, InvalidType, PostbackMiddleware, Registry
 from postback_middleware.fields import RESERVED
 
-from .helpers import PAGE, RecordingApp, hidden_fields, new_key, without_insertions
+from .helpers import PAGE, SCRIPT_TAG, RecordingApp, hidden_fields, new_key, without_insertions
 
 AppFactory = Callable[..., webtest.TestApp]
 INVALID = "Invalid postback or callback argument."
@@ -596,3 +596,52 @@ def test_no_token_string_is_ever_repeated(app: webtest.TestApp, registry: Regist
         for _ in range(2):
             seen.append(parse_success(callback(app, fields, "CallServer", "1").text)[0])
     assert len(set(seen)) == len(seen) == 20
+
+
+# -- forms left open: renewal -------------------------------------------------------------------
+
+
+def renew(app: webtest.TestApp, fields: dict[str, str], status: int = 200,
+          **headers: str) -> webtest.TestResponse:
+    tokens = {name: fields[name] for name in ("__VIEWSTATE", "__EVENTVALIDATION")}
+    return app.post("/orders", tokens, headers={"X-Postback-Renew": "1", **headers},
+                    status=status)
+
+
+def test_a_form_left_open_is_renewed_without_the_app(
+    make_app: AppFactory, inner: RecordingApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(max_age=60)
+    fields = tokens_of(app)
+    calls = len(inner.calls)
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 3600)  # an hour later
+    postback(app, fields, status=403)
+    renewed = renew(app, fields).json
+    assert renewed["version"] == 1 and set(renewed["fields"]) == {
+        "__VIEWSTATE", "__EVENTVALIDATION"}
+    assert len(inner.calls) == calls  # the app was not asked
+    postback(app, renewed["fields"])  # what the person typed goes through
+    assert len(inner.calls) == calls + 1
+
+
+def test_renewal_can_be_turned_off(make_app: AppFactory,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    app = make_app(max_age=60, renewal_window=0)
+    fields = tokens_of(app)
+    assert b"data-max-age" not in app.get("/orders").body  # the script is not told to renew
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 61)
+    assert renew(app, fields, status=403).headers["X-Postback-Refused"] == "expired"
+
+
+def test_renewal_from_another_site_is_refused(make_app: AppFactory) -> None:
+    app = make_app()
+    response = renew(app, tokens_of(app), status=403, Origin="https://evil.example")
+    assert response.headers["X-Postback-Refused"] == "cross-site"
+
+
+def test_the_script_is_told_max_age(make_app: AppFactory) -> None:
+    page = make_app(max_age=600).get("/orders").body
+    tag = SCRIPT_TAG.search(page)
+    assert tag is not None and b'data-max-age="600"' in tag.group(0)

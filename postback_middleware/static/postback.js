@@ -37,6 +37,46 @@ function setEvent(form, target, argument) {
   setField(form, "__EVENTTARGET", target);
   setField(form, "__EVENTARGUMENT", argument);
 }
+function eventOf(form) {
+  return [field(form, "__EVENTTARGET").value, field(form, "__EVENTARGUMENT").value];
+}
+
+/* A form left open: tokens older than max_age are refused, so before a postback, partial
+ * postback or callback whose tokens are getting old (or that came back refused as expired),
+ * they are renewed (POST to the form's action, X-Postback-Renew: the middleware answers, the
+ * app is not called), and then what the person typed is sent. */
+var script = document.currentScript;
+var MAX_AGE = +(script && attr(script, "data-max-age")) * 1000 || 0; // 0: renewal is off
+var loaded = Date.now(), renewedAt = new WeakMap();
+function issuedAt(form) { // the older of the page's load and the view state's own time
+  var at = renewedAt.get(form), vs = field(form, "__VIEWSTATE");
+  if (at) return at;
+  try {
+    var b64 = vs.value.split(".")[0].replace(/-/g, "+").replace(/_/g, "/");
+    return Math.min(loaded, JSON.parse(atob(b64)).t * 1000);
+  } catch (x) { return loaded; }
+}
+function stale(form) { return MAX_AGE && Date.now() - issuedAt(form) > MAX_AGE * 0.75; }
+function renew(form) { // resolves once tried: the form has fresh tokens, or keeps its own
+  var vs = field(form, "__VIEWSTATE"), ev = field(form, "__EVENTVALIDATION");
+  var url = prop(form, "action");
+  renewedAt.set(form, Date.now()); // (tried: not again at once, whatever the answer)
+  if (!MAX_AGE || !vs || !ev || !ev.value || leavesOrigin(url)) return Promise.resolve();
+  return fetch(url.split("#")[0], {
+    method: "POST", credentials: "same-origin",
+    headers: { "X-Postback-Renew": "1", "Content-Type": "application/x-www-form-urlencoded" },
+    body: "__VIEWSTATE=" + encodeURIComponent(vs.value) +
+      "&__EVENTVALIDATION=" + encodeURIComponent(ev.value)
+  }).then(function (r) { return r.ok ? r.json() : null; }).then(function (b) {
+    if (!b || b.version !== 1) return;
+    setField(form, "__VIEWSTATE", b.fields.__VIEWSTATE);
+    setField(form, "__EVENTVALIDATION", b.fields.__EVENTVALIDATION);
+    initCallback(form);
+  }).catch(function () {});
+}
+function whenFresh(form, go) { // go() now, or after renewing the form's old tokens
+  if (form && stale(form)) renew(form).then(go); else go();
+}
 
 var theForm = window.theForm = Array.prototype.filter.call(document.forms, isPostForm)[0];
 
@@ -102,10 +142,15 @@ function doPostBack(target, argument, form, panels) {
   if (typeof onsubmit === "function" && onsubmit.call(form) === false) return;
   setEvent(form, target, argument);
   saveScroll(form);
-  if (panels && !(frame && frame !== "_self") && sendsUtf8(form)) {
-    return partial(form, panels);
-  }
-  send(form);
+  markSubmitting(form); // (a double click while the tokens are renewed posts once)
+  whenFresh(form, function () {
+    submitting.delete(form);
+    setEvent(form, target, argument);
+    if (panels && !(frame && frame !== "_self") && sendsUtf8(form)) {
+      return partial(form, panels);
+    }
+    send(form);
+  });
 }
 window.__doPostBack = function (target, argument) {
   doPostBack(target, argument, window.theForm);
@@ -155,9 +200,20 @@ document.addEventListener("change", function (e) {
 // is the app's own business (a second click of an export button must post again).
 function raised(submitter) { return !!submitter && hasAttr(submitter, "data-postback"); }
 document.addEventListener("submit", function (e) {
-  if (!isPostForm(e.target)) return;
-  if (raised(e.submitter) && submitting.has(e.target)) e.preventDefault();
-  else { saveScroll(e.target); withhold(e.target, e.submitter); }
+  var form = e.target, submitter = e.submitter;
+  if (!isPostForm(form)) return;
+  if (raised(submitter) && submitting.has(form)) return e.preventDefault();
+  if (stale(form)) { // old tokens: renewed first, then the same submission again
+    e.preventDefault();
+    var event = eventOf(form);
+    return renew(form).then(function () {
+      setEvent(form, event[0], event[1]);
+      FP.requestSubmit.call(form, submitter && prop(submitter, "form") === form ? submitter
+        : null);
+      setTimeout(setEvent, 0, form, "", "");
+    });
+  }
+  saveScroll(form); withhold(form, submitter);
 }, true);
 // ...and on window after them: not cancelled means submitting.
 addEventListener("submit", function (e) {
@@ -216,9 +272,9 @@ var RESERVED = ["__EVENTTARGET", "__EVENTARGUMENT", "__VIEWSTATE", "__EVENTVALID
   "__LASTFOCUS", "__SCROLLPOSITIONX", "__SCROLLPOSITIONY", "__VIEWSTATEGENERATOR"];
 var seq = 0, latest = {}, pending = new WeakMap(); // panel id -> newest; form -> body in flight
 
-function partial(form, ids) {
+function partial(form, ids, retried) {
   var data = new FormData(form), query = urlencoded(data), key = String(query), n = ++seq;
-  var event = [field(form, "__EVENTTARGET").value, field(form, "__EVENTARGUMENT").value];
+  var event = eventOf(form);
   setEvent(form, "", "");
   if (pending.get(form) === key) return; // the same postback again: a double click
   pending.set(form, key);
@@ -244,6 +300,11 @@ function partial(form, ids) {
     });
   }).then(function (r) {
     var kind = r.headers.get("X-Postback-Partial");
+    if (kind === "refused") return r.json().then(function (b) { // the page stays as it is
+      if (!done()) return;
+      if (b.refused !== "expired" || retried) return refused(form, b);
+      renew(form).then(function () { setEvent(form, event[0], event[1]); partial(form, ids, 1); });
+    });
     if (/^(panels|navigate|replay)$/.test(kind)) return r.json().then(function (b) {
       if (!done()) return; // a stale answer
       if (b.version !== 1) throw b;
@@ -266,6 +327,15 @@ function partial(form, ids) {
     setEvent(form, event[0], event[1]);
     send(form);
   }).catch(reload);
+}
+
+// A refused partial postback: the page keeps what was typed; the page's own handler of the
+// "postback:refused" event (cancelable; detail: reason, message) may show it, else an alert.
+function refused(form, b) {
+  var e = new CustomEvent("postback:refused", {
+    bubbles: true, cancelable: true, detail: { reason: b.refused, message: b.message }
+  });
+  if (form.dispatchEvent(e)) alert(b.message);
 }
 
 /* An answer that is not panels ends as a full postback would. Plain HTML ("fallback") is written
@@ -421,7 +491,14 @@ function execute(form, xhr, cb) {
 var pendingSync = null; // the latest non-async call: an older one is never delivered
 
 window.WebForm_DoCallback = function (eventTarget, eventArgument, eventCallback, context,
-    errorCallback, useAsync) {
+    errorCallback, useAsync, retried) {
+  var form = window.theForm, args = arguments;
+  if (form && stale(form)) return renew(form).then(function () { call(args, retried); });
+  call(args, retried);
+};
+function call(args, retried) { // WebForm_DoCallback(...args), its form's tokens fresh
+  var eventTarget = args[0], eventArgument = args[1], context = args[3];
+  var eventCallback = args[2], errorCallback = args[4], useAsync = args[5];
   var form = window.theForm, ev = form && field(form, "__EVENTVALIDATION");
   var data = (form ? postData.get(form) || initCallback(form) : "") +
     "__CALLBACKID=" + encodeURIComponent(eventTarget) +
@@ -439,10 +516,13 @@ window.WebForm_DoCallback = function (eventTarget, eventArgument, eventCallback,
       if (pendingSync !== cb) return; // superseded by a newer non-async call
       pendingSync = null;
     }
+    if (form && !retried && xhr.getResponseHeader("X-Postback-Refused") === "expired") {
+      return renew(form).then(function () { call(args, 1); }); // once, with fresh tokens
+    }
     execute(form, xhr, cb);
   };
   xhr.send(data);
-};
+}
 
 window.Postback = {
   // Resolves with the result, rejects with the error text. Async: never superseded.

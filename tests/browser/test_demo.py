@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -116,5 +117,14 @@ def test_tampered_page_is_refused(browser_page: Any, demo_url: str) -> None:
         "document.querySelector(\"a[data-postback-argument='1003']\")"
         ".setAttribute('data-postback-argument', '9999')"
     )
+    messages: list[str] = []
+    page.on("dialog", lambda dialog: (messages.append(dialog.message), dialog.dismiss()))
     page.click("a[data-postback-argument='9999']")
-    expect_text(page, "body", "Invalid postback or callback argument.")
+    # A partial postback is refused through its own channel: the page stays as it is (nothing
+    # typed is lost) and the person is told.
+    page.wait_for_function("() => !document.querySelector('[aria-busy]')")
+    deadline = time.monotonic() + 10
+    while not messages and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert messages == ["Invalid postback or callback argument."]
+    assert page.locator("a[data-postback-argument='1002']").count() == 1
