@@ -494,6 +494,8 @@ def test_callback_errors(app: webtest.TestApp, registry: Registry,
     response = callback(app, fields, "Broken", "", status=500)
     assert response.text.startswith("e") and "hunter2" not in response.text
     assert "hunter2" in caplog.text
+    [record] = [r for r in caplog.records if "hunter2" in str(r.exc_info)]
+    assert record.levelno == logging.ERROR and record.exc_info is not None  # with its traceback
     assert callback(app, fields, "Nope", "", status=403).text == "e" + INVALID
 
 
