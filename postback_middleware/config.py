@@ -345,6 +345,10 @@ class Options:
         for option in fields(self):
             checked = option.metadata[_SPEC].check(option.name, getattr(self, option.name))
             object.__setattr__(self, option.name, checked)  # (frozen: set once, here)
+        if 0 < self.renewal_window < self.max_age:
+            raise ConfigurationError(
+                f"renewal_window ({self.renewal_window}s) is shorter than max_age "
+                f"({self.max_age}s): make it 0 (no renewal) or at least max_age")
 
     @classmethod
     def from_keywords(cls, keywords: Mapping[str, Any]) -> Options:

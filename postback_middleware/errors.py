@@ -1,9 +1,11 @@
 """One exception hierarchy for everything the middleware refuses or reports.
 
-Every refusal of a request is a :class:`Rejected` subclass that carries the HTTP status and a
-*reason*. The reason is for the log only: clients always get the same generic body for a given
-status, so an attacker learns nothing from the answer (no oracle). Handlers raise
-:class:`CallbackError` to send a deliberate error message to the page.
+Every refusal of a request is a :class:`Rejected` subclass that carries the HTTP status, a
+*reason* and a *kind*. The reason (which check failed, on what) is for the log only; clients get
+a generic body for the status, and the kind (a :class:`Reason`: ``expired``, ``tampered``...),
+which says no more than the request itself shows its sender (it lets the client renew an
+expired form, and an app explain). Handlers raise :class:`CallbackError` to send a deliberate
+error message to the page.
 """
 
 from __future__ import annotations

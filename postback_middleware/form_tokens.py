@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from . import fields as f
 from . import validation
-from .errors import BadRequest, Forbidden, Reason, TokenError
+from .errors import BadRequest, Forbidden, Reason, TokenError, TokenExpired
 from .tokens import Purpose, TokenSigner
 from .validation import Offered
 
@@ -58,6 +58,7 @@ class Verified:
     form_id: str
     offered: Offered  # the form's event validation: its events and callbacks
     binding: str  # the browser or user both tokens were issued to (see ``csrf``)
+    key_index: int = 0  # which key signed the event validation (its digests use it too)
 
 
 @dataclass(kw_only=True)
@@ -141,9 +142,11 @@ class FormTokens:
         return None
 
     def refresh(self, callback: Callback, *, path: str) -> str:
-        """A fresh event validation for the page a callback came from (same offer, new age)."""
+        """A fresh event validation for the page a callback came from (same offer, new age;
+        signed by the key that signed it, whose event digests it may hold)."""
         return self.signer.sign(Purpose.EVENT_VALIDATION, callback.offered.data, path=path,
-                                user=callback.binding, form_id=callback.form_id)
+                                user=callback.binding, form_id=callback.form_id,
+                                key_index=callback.key_index)
 
     def renew(self, values: dict[str, str], *, path: str, binding: str, window: int
               ) -> dict[str, str]:
@@ -160,12 +163,21 @@ class FormTokens:
                                   user=binding, max_age=window)
         if viewstate.form_id != validation_claims.form_id:
             raise TokenError("__VIEWSTATE and __EVENTVALIDATION come from different forms")
-        form_id = signer.new_form_id()
+        # The window counts from the form's first tokens, not from the latest renewal: a form
+        # may be kept alive past max_age, never past renewal_window.
+        first = min(viewstate.first_issued, validation_claims.first_issued)
+        if signer.now() - first > window:
+            raise TokenExpired(f"the form's first tokens are older than renewal_window "
+                               f"({window}s)")
+        form_id, key_index = signer.new_form_id(), validation_claims.key_index
+        # (Signed by the key that signed them: see TokenSigner.sign.)
         return {
-            f.VIEWSTATE: signer.sign(Purpose.VIEWSTATE, viewstate.data, path=path, user=binding,
-                                     form_id=form_id),
-            f.EVENTVALIDATION: signer.sign(Purpose.EVENT_VALIDATION, validation_claims.data,
-                                           path=path, user=binding, form_id=form_id),
+            name: signer.sign(purpose, data, path=path, user=binding, form_id=form_id,
+                              key_index=key_index, first_issued=first)
+            for name, purpose, data in (
+                (f.VIEWSTATE, Purpose.VIEWSTATE, viewstate.data),
+                (f.EVENTVALIDATION, Purpose.EVENT_VALIDATION, validation_claims.data),
+            )
         }
 
     # -- checking -----------------------------------------------------------------------------
@@ -206,11 +218,13 @@ class FormTokens:
         event = _event(values, offered)
         client_fields = _client_fields(values)
         form_id = validation_claims.form_id
+        key_index = validation_claims.key_index
         if callback_id is not None:
             return Callback(name=callback_id, argument=values.get(f.CALLBACKPARAM, ""),
-                            viewstate=state, form_id=form_id, offered=offered, binding=binding)
-        return Postback(event=event, client_fields=client_fields,
-                        viewstate=state, form_id=form_id, offered=offered, binding=binding)
+                            viewstate=state, form_id=form_id, offered=offered, binding=binding,
+                            key_index=key_index)
+        return Postback(event=event, client_fields=client_fields, viewstate=state,
+                        form_id=form_id, offered=offered, binding=binding, key_index=key_index)
 
 
 def decode_reserved(found: Sequence[tuple[str, bytes]]) -> dict[str, str]:

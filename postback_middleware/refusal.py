@@ -21,9 +21,10 @@ Every answer the middleware writes carries ``X-Postback-Refused: REASON`` (for s
 from __future__ import annotations
 
 import html
+import io
 import logging
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from .errors import Reason, Rejected
 from .http import json_response, text_response
@@ -75,13 +76,18 @@ def answer(
         )
     if render is not None:
         environ[REFUSAL_KEY] = refusal
+        # The refused body is not the renderer's to read (nor the app's it may hand over to).
+        environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(), "0"
         try:
-            app = render(environ, refusal)
+            answer_app: object = render(environ, refusal)
         except Exception:
             log.exception("render_refusal failed; answering with the default refusal")
-            app = None
-        if app is not None:
-            return app(environ, start_response)
+            answer_app = None
+        if callable(answer_app):
+            return cast("WSGIApplication", answer_app)(environ, start_response)
+        if answer_app is not None:
+            log.error("render_refusal returned a %s, not a WSGI response (or None); answering "
+                      "with the default refusal", type(answer_app).__name__)
     accept = str(environ.get("HTTP_ACCEPT", ""))
     if _navigates(environ, accept):
         return text_response(start_response, status, _page(refusal), headers,

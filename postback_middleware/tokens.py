@@ -80,6 +80,7 @@ class Claims:
     issued_at: int
     data: Any
     key_index: int  # which key of the list signed it (event digests use the same key)
+    first_issued: int  # when the form's first tokens were issued (renewals keep it)
 
 
 def _derive(secret: bytes, salt: str) -> bytes:
@@ -179,7 +180,8 @@ class TokenSigner:
         # None: read time.time() on every call (so tests can move the clock).
         self._clock = clock
 
-    def _now(self) -> float:
+    def now(self) -> float:
+        """The time tokens are issued and judged by (seconds since the epoch)."""
         return time.time() if self._clock is None else self._clock()
 
     @staticmethod
@@ -203,24 +205,33 @@ class TokenSigner:
         return _b64(mac.digest()[:BINDING_DIGEST_BYTES]).decode("ascii")
 
     def sign(
-        self, purpose: Purpose, data: Any, *, path: str, user: str | None, form_id: str
+        self, purpose: Purpose, data: Any, *, path: str, user: str | None, form_id: str,
+        key_index: int = 0, first_issued: int | None = None,
     ) -> str:
-        """Return a token for ``data``; raises ValueError if the data is not plain JSON."""
-        claims = {
+        """Return a token for ``data``; raises ValueError if the data is not plain JSON.
+
+        The first key signs, unless ``key_index`` says which: a token signed anew (renewed,
+        refreshed) keeps the key of the one it replaces, so removing a key still ends all it
+        signed, and event digests (keyed likewise) still match. ``first_issued``: when the
+        token it replaces was first issued (kept through renewals, see ``form_tokens``).
+        """
+        claims: dict[str, Any] = {
             "v": FORMAT_VERSION,
-            "t": int(self._now()),
+            "t": int(self.now()),
             "p": path,
-            "u": self.binding_digest(0, user),
+            "u": self.binding_digest(key_index, user),
             "f": form_id,
             "n": _nonce(9),
             "d": data,
         }
+        if first_issued is not None:
+            claims["o"] = first_issued
         # Event validation data is always {target: [argument, ...]} (the injector's pairs, or
         # those of a verified token again), and so is an empty view state: plain JSON, which
         # the fast encoder may write.
         plain = purpose is Purpose.EVENT_VALIDATION or (type(data) is dict and not data)
         payload = _b64(encode_json(claims, plain=plain))
-        token = (payload + b"." + _mac(self._keys[purpose][0], payload)).decode("ascii")
+        token = (payload + b"." + _mac(self._keys[purpose][key_index], payload)).decode("ascii")
         if len(token) > self.max_size:
             raise InvalidArgument(
                 f"{purpose.name} token of {len(token)} bytes exceeds max_state_size")
@@ -258,7 +269,7 @@ class TokenSigner:
             raise TokenError(f"{name} payload is malformed: {exc}") from None
         if version != FORMAT_VERSION or not isinstance(issued, int) or not isinstance(form_id, str):
             raise TokenError(f"{name} payload has an unknown format")
-        now = self._now()
+        now = self.now()
         if issued > now + CLOCK_SKEW:
             raise TokenError(f"{name} token was issued in the future")
         if token_path != path:
@@ -268,7 +279,11 @@ class TokenSigner:
         limit = self.max_age if max_age is None else max_age
         if now - issued > limit:
             raise TokenExpired(f"{name} token expired {int(now - issued - limit)}s ago")
-        return Claims(form_id=form_id, issued_at=issued, data=data, key_index=key_index)
+        first = claims.get("o", issued)
+        if not isinstance(first, int) or first > issued:
+            raise TokenError(f"{name} payload has an unknown format")
+        return Claims(form_id=form_id, issued_at=issued, data=data, key_index=key_index,
+                      first_issued=first)
 
     def event_digest(self, key_index: int, target: str, argument: str) -> bytes:
         """A keyed digest of an event pair (``validation`` keeps the first bytes of it)."""

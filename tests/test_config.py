@@ -80,6 +80,8 @@ def test_good_keys_are_accepted_as_bytes() -> None:
         pytest.param("script_prefix", "_postback", "start and end", id="prefix-without-slashes"),
         pytest.param("user_key", "module:function", "callable", id="user-key-not-callable"),
         pytest.param("require_token", "false", "True or False", id="bool-as-text"),
+        pytest.param("renewal_window", 60, "shorter than max_age", id="renewal-shorter"),
+        pytest.param("renewal_window", -1, "whole number of seconds", id="renewal-negative"),
         pytest.param("trusted_origins", b"https://a.example", "list of origins",
                      id="origins-as-bytes"),
         pytest.param("trusted_origins", ["https://a.example/path"], "trusted_origins",

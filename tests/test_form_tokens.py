@@ -194,3 +194,41 @@ def test_renewal_is_refused_as_a_postback_would_be(spoil: Any, error: type[Excep
     values = arguments.pop("values")
     with pytest.raises(error):
         tokens.renew(values, **arguments)
+
+
+def test_renewals_never_outlive_renewal_window() -> None:
+    """The window counts from the form's first tokens: renewing every few days does not keep
+    a form (nor a copy of its tokens) alive for ever."""
+    tokens, clock, old = issued_with_clock()
+    window = 7 * 24 * 3600
+    clock.now += 6 * 24 * 3600
+    renewed = tokens.renew(old, path="/p", binding=BROWSER, window=window)  # day 6: fine
+    clock.now += 2 * 24 * 3600
+    with pytest.raises(TokenExpired, match="renewal_window"):
+        tokens.renew(renewed, path="/p", binding=BROWSER, window=window)  # day 8: no more
+
+
+def test_renewed_and_refreshed_tokens_keep_the_key_that_signed_them() -> None:
+    """After a key rotation, an old key's tokens renewed are still the old key's: removing
+    that key ends them; and a large form's event digests (keyed likewise) still match."""
+    old_key, new_key_ = new_key().encode(), new_key().encode()
+    clock = Clock()
+    before = FormTokens(TokenSigner([old_key], max_age=60, max_size=1000, clock=clock))
+    form = PostForm(0, "/p", callbacks=("CallServer",))
+    form.add_pairs({f"Row${n}": ["Delete"] for n in range(200)})  # digests: too many to list
+    issued = dict(zip(("__VIEWSTATE", "__EVENTVALIDATION"),
+                      before.issue(form, {}, BROWSER), strict=True))
+    rotated = FormTokens(TokenSigner([new_key_, old_key], max_age=60, max_size=1000,
+                                     clock=clock))
+    clock.now += 3600
+    renewed = rotated.renew(issued, path="/p", binding=BROWSER, window=7 * 24 * 3600)
+    event = {"__EVENTTARGET": "Row$150", "__EVENTARGUMENT": "Delete"}
+    assert rotated.verify({**renewed, **event}, path="/p", binding=BROWSER).viewstate == {}
+    callback = rotated.verify({**renewed, "__CALLBACKID": "CallServer"}, path="/p",
+                              binding=BROWSER)
+    assert isinstance(callback, Callback)
+    refreshed = {**renewed, "__EVENTVALIDATION": rotated.refresh(callback, path="/p")}
+    assert rotated.verify({**refreshed, **event}, path="/p", binding=BROWSER)
+    retired = FormTokens(TokenSigner([new_key_], max_age=60, max_size=1000, clock=clock))
+    with pytest.raises(TokenError):
+        retired.verify({**renewed, **event}, path="/p", binding=BROWSER)

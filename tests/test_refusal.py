@@ -133,3 +133,24 @@ def test_a_failing_renderer_falls_back_to_the_default(caplog: pytest.LogCaptureF
     response = app.post("/orders", {"__EVENTTARGET": "x"}, status=403)
     assert "ZeroDivisionError" not in response.text
     assert "render_refusal failed" in caplog.text
+
+
+@pytest.mark.parametrize("junk", ["a page", b"a page", 404], ids=["str", "bytes", "int"])
+def test_a_renderer_returning_junk_gets_the_default(junk: Any,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    app, _ = wrapped(render_refusal=lambda environ, refusal: junk)
+    response = app.post("/orders", {"__EVENTTARGET": "x"}, status=403)
+    assert response.headers["X-Postback-Refused"] == "missing-token"
+    assert "not a WSGI response" in caplog.text
+
+
+def test_the_renderer_never_reads_the_refused_body() -> None:
+    seen: list[bytes] = []
+
+    def render(environ: dict[str, Any], refusal: Any) -> Response:
+        seen.append(environ["wsgi.input"].read())
+        return Response("ours", status=403)
+
+    app, _ = wrapped(render_refusal=render)
+    app.post("/orders", {"__EVENTTARGET": "x", "secret": "unverified"}, status=403)
+    assert seen == [b""]

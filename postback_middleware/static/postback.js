@@ -57,12 +57,14 @@ function issuedAt(form) { // the older of the page's load and the view state's o
   } catch (x) { return loaded; }
 }
 function stale(form) { return MAX_AGE && Date.now() - issuedAt(form) > MAX_AGE * 0.75; }
+var renewing = new WeakMap(); // form -> its renewal in flight: what else it sends waits
 function renew(form) { // resolves once tried: the form has fresh tokens, or keeps its own
   var vs = field(form, "__VIEWSTATE"), ev = field(form, "__EVENTVALIDATION");
-  var url = prop(form, "action");
+  var url = prop(form, "action"), busy = renewing.get(form);
+  if (busy) return busy;
   renewedAt.set(form, Date.now()); // (tried: not again at once, whatever the answer)
   if (!MAX_AGE || !vs || !ev || !ev.value || leavesOrigin(url)) return Promise.resolve();
-  return fetch(url.split("#")[0], {
+  busy = fetch(url.split("#")[0], {
     method: "POST", credentials: "same-origin",
     headers: { "X-Postback-Renew": "1", "Content-Type": "application/x-www-form-urlencoded" },
     body: "__VIEWSTATE=" + encodeURIComponent(vs.value) +
@@ -72,10 +74,12 @@ function renew(form) { // resolves once tried: the form has fresh tokens, or kee
     setField(form, "__VIEWSTATE", b.fields.__VIEWSTATE);
     setField(form, "__EVENTVALIDATION", b.fields.__EVENTVALIDATION);
     initCallback(form);
-  }).catch(function () {});
+  }).catch(function () {}).then(function () { renewing.delete(form); });
+  renewing.set(form, busy);
+  return busy;
 }
 function whenFresh(form, go) { // go() now, or after renewing the form's old tokens
-  if (form && stale(form)) renew(form).then(go); else go();
+  if (form && (stale(form) || renewing.has(form))) renew(form).then(go); else go();
 }
 
 var theForm = window.theForm = Array.prototype.filter.call(document.forms, isPostForm)[0];
@@ -135,7 +139,7 @@ function send(form) {
 
 function doPostBack(target, argument, form, panels) {
   form = form || window.theForm;
-  if (!form || submitting.has(form)) return;
+  if (!form || submitting.has(form) || renewing.has(form)) return;
   // As in ASP.NET: onsubmit runs first, and returning false cancels. (The property, read
   // through its getter: <input name="onsubmit"> does not shadow it.)
   var onsubmit = prop(form, "onsubmit"), frame = prop(form, "target");
@@ -203,18 +207,26 @@ document.addEventListener("submit", function (e) {
   var form = e.target, submitter = e.submitter;
   if (!isPostForm(form)) return;
   if (raised(submitter) && submitting.has(form)) return e.preventDefault();
-  if (stale(form)) { // old tokens: renewed first, then the same submission again
+  if (stale(form) || renewing.has(form)) { // old tokens: renewed first, then submitted again
     e.preventDefault();
-    var event = eventOf(form);
+    e.stopImmediatePropagation(); // the page's own handlers see the submission made again
+    if (renewing.has(form)) return; // (a second click meanwhile: one submission)
+    var event = eventOf(form), own = submitter && prop(submitter, "form") === form;
     return renew(form).then(function () {
-      setEvent(form, event[0], event[1]);
-      FP.requestSubmit.call(form, submitter && prop(submitter, "form") === form ? submitter
-        : null);
-      setTimeout(setEvent, 0, form, "", "");
+      setTimeout(resubmit, 0, form, own ? submitter : null, event); // (outside this dispatch)
     });
   }
   saveScroll(form); withhold(form, submitter);
 }, true);
+function resubmit(form, submitter, event) {
+  setEvent(form, event[0], event[1]);
+  if (FP.requestSubmit) FP.requestSubmit.call(form, submitter);
+  else { // (no requestSubmit: the submitter's name=value as a field, and submit())
+    if (submitter && submitter.name) setField(form, submitter.name, submitter.value);
+    FP.submit.call(form);
+  }
+  setTimeout(setEvent, 0, form, "", "");
+}
 // ...and on window after them: not cancelled means submitting.
 addEventListener("submit", function (e) {
   if (isPostForm(e.target) && !e.defaultPrevented && raised(e.submitter)) {
@@ -491,34 +503,29 @@ function execute(form, xhr, cb) {
 var pendingSync = null; // the latest non-async call: an older one is never delivered
 
 window.WebForm_DoCallback = function (eventTarget, eventArgument, eventCallback, context,
-    errorCallback, useAsync, retried) {
-  var form = window.theForm, args = arguments;
-  if (form && stale(form)) return renew(form).then(function () { call(args, retried); });
-  call(args, retried);
+    errorCallback, useAsync) {
+  var cb = { success: eventCallback, context: context, error: errorCallback, sync: !useAsync };
+  if (cb.sync) pendingSync = cb; // a newer non-async call supersedes it, renewal or not
+  whenFresh(window.theForm, function () { call(eventTarget, eventArgument, cb); });
 };
-function call(args, retried) { // WebForm_DoCallback(...args), its form's tokens fresh
-  var eventTarget = args[0], eventArgument = args[1], context = args[3];
-  var eventCallback = args[2], errorCallback = args[4], useAsync = args[5];
+function call(eventTarget, eventArgument, cb, retried) { // its form's tokens fresh
+  if (cb.sync && pendingSync !== cb) return; // superseded while the tokens were renewed
   var form = window.theForm, ev = form && field(form, "__EVENTVALIDATION");
   var data = (form ? postData.get(form) || initCallback(form) : "") +
     "__CALLBACKID=" + encodeURIComponent(eventTarget) +
     "&__CALLBACKPARAM=" + encodeURIComponent(eventArgument) +
     (ev ? "&__EVENTVALIDATION=" + encodeURIComponent(ev.value) : "");
-  var cb = { success: eventCallback, context: context, error: errorCallback };
   var xhr = new XMLHttpRequest(), url = form ? prop(form, "action") : location.href;
-  if (leavesOrigin(url)) return typeof errorCallback === "function" &&
-    errorCallback("Callback failed: another origin", context);
-  if (!useAsync) pendingSync = cb;
+  if (leavesOrigin(url)) return typeof cb.error === "function" &&
+    cb.error("Callback failed: another origin", cb.context);
   xhr.open("POST", url.split("#")[0]);
   xhr.setRequestHeader("Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
   xhr.onloadend = function () {
-    if (!useAsync) {
-      if (pendingSync !== cb) return; // superseded by a newer non-async call
-      pendingSync = null;
-    }
+    if (cb.sync && pendingSync !== cb) return; // superseded by a newer non-async call
     if (form && !retried && xhr.getResponseHeader("X-Postback-Refused") === "expired") {
-      return renew(form).then(function () { call(args, 1); }); // once, with fresh tokens
+      return renew(form).then(function () { call(eventTarget, eventArgument, cb, 1); });
     }
+    if (cb.sync) pendingSync = null;
     execute(form, xhr, cb);
   };
   xhr.send(data);

@@ -159,3 +159,27 @@ def test_renewal_is_only_for_the_browser_it_was_issued_to(
     assert answer == [403, "other-user"]
     first.close()
     other.close()
+
+
+def test_a_held_submission_reaches_the_page_handlers_once_and_posts_once(
+    browser_page: Any, site: tuple[CommentsApp, str, list[str]]
+) -> None:
+    """While its tokens are renewed, the submission is held out of sight: the page's own submit
+    handlers see only the one made again (a confirm() asks once, a fetch-submitting page posts
+    once), and a second click meanwhile makes no second post."""
+    inner, url, _ = site
+    page = browser_page
+    open_and_type(page, url, "once")
+    page.evaluate("""() => { window.seen = 0; document.forms[0].addEventListener("submit",
+        () => { window.seen += 1; }); }""")
+    with page.expect_navigation():
+        page.dblclick("#native")
+    assert inner.saved == ["once"]
+    page.goto(url)  # (the handler's count was on the page before)
+    open_and_type(page, url, "counted")
+    page.evaluate("""() => { window.seen = 0; document.forms[0].addEventListener("submit",
+        (e) => { window.seen += 1; e.preventDefault(); }); }""")  # a page that cancels
+    page.click("#native")
+    page.wait_for_function("() => window.seen === 1")
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.seen") == 1 and inner.saved == ["once"]  # cancelled: no post
