@@ -40,7 +40,9 @@ class ClientScript:
         self._etag = f'"{self.version}"'
 
     def tag(self, script_name: str, nonce: str | None) -> bytes:
-        """The ``<script defer>`` element for a page (valid HTML and XHTML)."""
+        """The ``<script defer>`` element for a page (valid HTML and XHTML). ``script_name``:
+        what goes before the prefix (the app's mount point, ``//host`` first to pin the
+        script's origin: see ``middleware``)."""
         nonce_attr = f' nonce="{html.escape(nonce)}"' if nonce else ""
         age_attr = f' data-max-age="{self.max_age}"' if self.max_age else ""
         src = html.escape(script_name + self.path)

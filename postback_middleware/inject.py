@@ -44,10 +44,49 @@ Flask's and Django's do) everything in the page counts, after the form as well a
 streamed page may bring such a ``<base>`` or button in a later piece, after the tokens left:
 they cannot be taken back; the injector logs a warning, and only a check of the actual
 submission in the browser (the client script's part) can still keep them home.
+
+htmx and fetch()
+----------------
+A form's fields may also leave by script. htmx (https://htmx.org) sends them with the request
+of the form's own ``hx-post`` / ``hx-put`` / ``hx-patch`` / ``hx-delete`` / ``hx-get`` (or
+``data-hx-*``), and with the request of any non-GET ``hx-*`` verb of an element inside the form
+or naming it by ``form="ID"``; an htmx form's submission goes where its submit button's
+``formaction`` says. The injector's scanner cannot return an element for its ``hx-*``
+attributes (its engines return tags for the attributes they know by name; a hint does not
+change that), so a page that shows it uses htmx (one of htmx's common attributes on a form, or
+on another tag the injector reads; a ``<script src>`` naming htmx; a fragment htmx asked for)
+is read again by a second scanner (a ``TagScanner`` with the hint ``hx-``), from its start:
+every element with an htmx request is then noted on the form open where it is, as a submit
+button is. A streamed page that shows htmx only after its first piece is not read again (the
+log says so). The rules:
+
+* **Safety first** (the tokens are withheld, as above, when): such a URL resolves (against the
+  page and every base; an empty one is the page itself, as in htmx) to another origin; or htmx
+  would put the form's fields in a URL: a GET or DELETE request (htmx's
+  ``methodsThatUseUrlParams``), unless that element's own ``hx-params`` leaves both tokens out;
+  or the form's ``data-postback-action`` leaves the origin.
+* **A form that htmx sends only with another verb** (``hx-put``, ``hx-patch``, ``hx-delete``,
+  ``hx-get`` on the ``<form>``, no ``hx-post``) is no postback form: the middleware refuses
+  reserved fields in any body but a POST's, so it gets no fields at all (like a GET form).
+* **The path the tokens are bound to** is the first of: the form's ``data-postback-action``
+  (the page's explicit choice, for ``fetch()`` callers); its own ``hx-post``; the ``hx-post``
+  of its first submit button that has one (htmx cancels that button's native submission: its
+  request is the form's submission); its action. A form can be bound to one path only: when the
+  page also sends it to another path (an ``hx-post`` on another element, an htmx form's submit
+  button's ``formaction``, the client script's postbacks and callbacks, which go to the
+  action) or with PUT, PATCH or DELETE, a warning names those requests, which are refused. A
+  plain form's ``formaction`` buttons never move the binding (the client script's postbacks
+  always go to the action).
+
+A fragment requested by htmx (``HX-Request``) is edited with ``fragment=True``: no script tag
+(the page it goes into has one) and no ``id`` on the hidden fields (they would repeat the
+page's); the middleware passes the page's URL (``HX-Current-URL``, when same-origin) as
+``page_url``, since the fragment's relative URLs resolve against it.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import html
 import logging
@@ -56,7 +95,17 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 
 from . import fields as f
-from .html_scan import Pairs, PostbackScanner
+from .html_scan import Pairs, PostbackScanner, Tag, TagScanner
+from .htmx import (
+    REQUEST_NAMES,
+    URL_VERBS,
+    HxRequest,
+    hx_params,
+    hx_post,
+    hx_requests,
+    leaves_out,
+    uses_htmx,
+)
 from .http import origin_of
 
 log = logging.getLogger("postback_middleware")
@@ -87,6 +136,11 @@ def _url_text(url: str | None) -> str:
     """A URL attribute as the URL parser reads it (no tabs or newlines, no edge spaces,
     backslashes as slashes)."""
     return (url or "").translate(_URL_NOISE).strip().replace("\\", "/")
+
+
+def leaves_origin(url: str, page_url: str, bases: list[str]) -> bool:
+    """Whether ``url`` resolves off the page's origin against the page or any of ``bases``."""
+    return any(action_path(url, page_url, base) is None for base in (None, *bases))
 
 
 def base_url(href: str, page_url: str) -> str:
@@ -146,6 +200,13 @@ class PostForm:
     late: tuple[str, ...] = ()
     # The reserved fields written into it so far, by name (a partial answer sends them on).
     written: dict[str, str] = field(default_factory=dict, repr=False)
+    # htmx and fetch() (see the module's docstring): its data-postback-action, its own htmx
+    # requests and hx-params, and what chose action_path once its tokens were written.
+    postback_action: str | None = None
+    hx: tuple[HxRequest, ...] = ()
+    hx_params: str | None = None
+    bound_by: str = "its action"
+    closed_at: int = -1  # where its </form> is, in the piece it came in (-1: not yet)
 
     @property
     def posts_elsewhere(self) -> bool:
@@ -185,11 +246,18 @@ class PostForm:
 
 @dataclass(frozen=True)
 class Submitter:
-    """A submit button that sets where or how its form is submitted."""
+    """A control that can send its form elsewhere than its action, or by another method: a
+    submit button that sets ``formaction`` or ``formmethod``, or any element the injector sees
+    with an htmx request that sends the form (a non-GET ``hx-*`` verb)."""
 
-    formaction: str | None
+    formaction: str | None  # (a submit button's only)
     formmethod: str | None
-    form: str | None  # its form="ID" attribute, if any
+    form: str | None  # its form="ID" attribute, if counted for the form it names
+    hx: tuple[HxRequest, ...] = ()  # its htmx requests that send the form: (verb, URL)
+    hx_params: str | None = None  # its own hx-params
+    tag: str = "button"  # its element's name (for the log)
+    names_other: bool = False  # inside the form, but with a form="ID" (it binds that form)
+    submit: bool = False  # a submit button (its hx-post is then the form's submission)
 
     def doubts(self, page_url: str, bases: list[str]) -> list[str]:
         """Why it could send its form's tokens off the origin or into a URL."""
@@ -199,16 +267,34 @@ class Submitter:
         if self.formmethod is not None and self.formmethod.lower() not in ("post", "dialog"):
             found.append(f"{who} has formmethod={self.formmethod!r}: that submission puts the"
                          " tokens in the URL")
-        if self.formaction is not None and any(
-            action_path(self.formaction, page_url, base) is None for base in (None, *bases)
-        ):
+        if self.formaction is not None and leaves_origin(self.formaction, page_url, bases):
             found.append(f"{who} has a formaction that leaves the origin: {self.formaction!r}")
+        if self.hx:
+            element = f"a <{self.tag}> " + ("inside it" if self.form is None else (
+                f"elsewhere in the page with form={self.form!r}"))
+            for verb, url in self.hx:
+                if leaves_origin(url, page_url, bases):
+                    found.append(f"{element} has hx-{verb}={url!r}, which leaves the origin")
+                elif verb in URL_VERBS and not leaves_out(self.hx_params, _TOKEN_FIELDS):
+                    found.append(f"{element} has hx-{verb}: htmx sends the form's fields in the"
+                                 f" URL of a {verb.upper()} request")
         return found
+
+    def hx_post(self) -> str | None:
+        """The URL of its ``hx-post`` (the one htmx reads), if it has one."""
+        return hx_post(self.hx)
 
 
 TokenPair = tuple[str, str]
-# What the injector reads by name (any tag with a form, formaction or formmethod attribute too).
-_NAMES = ("form", "head", "base", "noscript")
+# What the injector reads by name (any tag with a form, formaction or formmethod attribute too);
+# a <script src> naming htmx says the page uses it (see FieldInjector._read_htmx).
+_NAMES = ("form", "head", "base", "noscript", "script")
+# What the second scanner of a page that uses htmx returns: the tags with "hx-" in their
+# attributes. (The injector's scanner cannot: its engines return a tag for the attributes they
+# know by name, and hints do not change that.)
+_HTMX_HINTS = (b"hx-",)
+# A form's attributes the injector reads beyond method, action, id and data-callbacks.
+_FORM_EXTRAS = REQUEST_NAMES | {"data-postback-action"}
 _TOP_FIELDS = (f.EVENTTARGET, f.EVENTARGUMENT)
 _TOKEN_FIELDS = (f.VIEWSTATE, f.EVENTVALIDATION)
 _CLIENT_FIELDS = (f.LASTFOCUS, f.SCROLLPOSITIONX, f.SCROLLPOSITIONY)
@@ -219,6 +305,8 @@ class FieldInjector:
 
     ``sign_form(form)`` returns the (view state, event validation) tokens of a form once its
     pairs are known; ``client_fields`` are the scroll/focus values to add (None: option off).
+    ``fragment``: the page is a piece of another page (an htmx request), which has the script
+    tag and the fields' ids already: neither is written.
     """
 
     def __init__(
@@ -229,6 +317,7 @@ class FieldInjector:
         sign_form: Callable[[PostForm], TokenPair],
         script_tag: bytes,
         client_fields: dict[str, str] | None,
+        fragment: bool = False,
     ) -> None:
         self._scanner = PostbackScanner(encoding=encoding, names=_NAMES)
         self._encoding = encoding
@@ -236,6 +325,7 @@ class FieldInjector:
         self._sign_form = sign_form
         self._script_tag = script_tag
         self._client_fields = client_fields
+        self._fragment = fragment
         self.forms: list[PostForm] = []  # every post form found so far
         self._open: PostForm | None = None  # the post form being read
         self._inside_form = False  # also inside a GET or cross-origin form
@@ -256,6 +346,13 @@ class FieldInjector:
         self._blind: str | None = None  # why the page may hold what the injector cannot see
         self._stray_events = False  # data-postback / data-autopostback outside any post form
         self._other_forms = 0  # forms that get nothing (GET, or posting to another origin)
+        # htmx: a page that uses it (an hx-* attribute on a tag read here, a <script src>
+        # naming htmx, or a fragment htmx asked for) is read again from its start by a second
+        # scanner, for the hx-* attributes of every element (see _read_htmx).
+        self._htmx: TagScanner | None = None
+        self._htmx_seen = fragment
+        self._htmx_late = False  # it showed only after the first piece: not read
+        self._started = False  # some of the page was sent already
 
     @property
     def changed(self) -> bool:
@@ -295,7 +392,8 @@ class FieldInjector:
         else:
             with memoryview(whole) as view:
                 self._kept, data = bytes(view[decided:]), bytes(view[:decided])
-        if not tags and not final and self._noscript is None:
+        at_start, self._started = not self._started, True
+        if not tags and not final and self._noscript is None and not self._htmx_seen:
             return data  # most pieces of a long page (their pairs come with the next tag)
         # The page's own reserved ids first, so that fields made below leave those ids out
         # (the scanner returns every tag whose id starts with "__").
@@ -309,6 +407,8 @@ class FieldInjector:
         head_end = None
         redirects = False  # a <base> or a form="ID" button: forms sent earlier are checked
         noscript_from = 0  # where the content of an open <noscript> starts in this piece
+        # (which form an element is in, for the htmx scanner's: see _read_htmx)
+        open_at_start, known = self._open, len(self.forms)
         for tag in tags:
             if isinstance(tag, dict):  # the pairs declared since the previous tag
                 if self._open is not None:
@@ -320,6 +420,8 @@ class FieldInjector:
                 if tag.name == "form":
                     self._inside_form = False
                     form, self._open = self._open, None
+                    if form is not None:
+                        form.closed_at = tag.start
                     if form in started_here:
                         started_here.remove(form)
                         plan.append((form.insert_at, form, (*_TOP_FIELDS, *_TOKEN_FIELDS)))
@@ -333,13 +435,15 @@ class FieldInjector:
                 continue
             name = tag.name
             if name == "form":
+                if not self._htmx_seen and uses_htmx(tag.attrs):
+                    self._htmx_seen = True
                 if self._inside_form:
                     continue  # browsers ignore a form start tag inside a form
                 self._inside_form = True
                 self._open = self._post_form(tag.attrs, tag.end)
                 self._other_forms += self._open is None
                 if self._open is not None:
-                    if not self.forms:
+                    if not self.forms and not self._fragment:
                         plan.append((head_end if head_end is not None else tag.start, None, ()))
                     self.forms.append(self._open)
                     self._open.number = len(self.forms)
@@ -349,8 +453,14 @@ class FieldInjector:
             elif name == "noscript":
                 self._noscript = PostbackScanner(encoding=self._encoding, names=_NAMES)
                 self._noscript_kept, noscript_from = b"", tag.end
+            elif name == "script":
+                if not self._htmx_seen and "htmx" in tag.attrs.get("src", "").lower():
+                    self._htmx_seen = True
             elif name != "head":
-                redirects |= self._submitter(name, tag.attrs)
+                redirects |= self._submitter(name, tag.attrs, self._open)
+        if self._htmx_seen and not self._htmx_late:
+            redirects |= self._read_htmx(whole, decided, final, at_start, tags, open_at_start,
+                                         self.forms[known:])
         for form in started_here:
             # At the end of the document an open form's pairs are all known: all fields on top.
             plan.append((form.insert_at, form,
@@ -389,8 +499,23 @@ class FieldInjector:
         if path is None:
             return None
         form_id = attrs.get("id")
+        if _FORM_EXTRAS.isdisjoint(attrs):  # (nearly every form)
+            return PostForm(insert_at, path,
+                            callbacks=tuple(attrs.get("data-callbacks", "").split()),
+                            action=_url_text(action),
+                            id=None if form_id is None else form_id.lower())
+        hx = hx_requests(attrs)
+        if hx and not any(verb == "post" for verb, _ in hx):
+            # htmx sends it with another verb, whose body or URL may hold no reserved field
+            path = urlsplit(self._page_url).path
+            _log_once(path, "htmx-verbs", "%r has a post form that htmx sends with %s only: it "
+                      "gets no fields (postbacks come by POST)", path,
+                      ", ".join(f"hx-{verb}" for verb, _ in hx))
+            return None
         return PostForm(insert_at, path, callbacks=tuple(attrs.get("data-callbacks", "").split()),
-                        action=_url_text(action), id=None if form_id is None else form_id.lower())
+                        action=_url_text(action), id=None if form_id is None else form_id.lower(),
+                        postback_action=attrs.get("data-postback-action"), hx=hx,
+                        hx_params=hx_params(attrs) if hx else None)
 
     def _read_noscript(self, content: bytes, *, final: bool) -> bool:
         """Read on in a ``<noscript>``'s content as markup (see ``_noscript``): note its
@@ -409,7 +534,7 @@ class FieldInjector:
             elif tag.name == "base":
                 redirects |= self._base(tag.attrs)
             else:
-                redirects |= self._submitter(tag.name, tag.attrs)
+                redirects |= self._submitter(tag.name, tag.attrs, self._open)
         return redirects
 
     def _base(self, attrs: Mapping[str, str]) -> bool:
@@ -421,20 +546,85 @@ class FieldInjector:
         self._bases.append(base_url(href, self._page_url))
         return True
 
-    def _submitter(self, name: str, attrs: Mapping[str, str]) -> bool:
-        """Note a submit button that sets formaction or formmethod: on the open form, and on
-        the form its ``form="ID"`` names. Returns whether it names one."""
-        formaction, formmethod = attrs.get("formaction"), attrs.get("formmethod")
-        if (formaction is None and formmethod is None) or not _submits(name, attrs):
+    def _submitter(self, name: str, attrs: Mapping[str, str], form: PostForm | None) -> bool:
+        """Note a control that may send a form elsewhere (a submit button that sets formaction
+        or formmethod, an element with an htmx request that sends its form): on ``form``, the
+        one open where it is, and on the form its ``form="ID"`` names. Returns whether it
+        names one."""
+        if "formaction" not in attrs and "formmethod" not in attrs \
+                and REQUEST_NAMES.isdisjoint(attrs):
+            return False  # (a control with a form="ID" and nothing else)
+        submits = _submits(name, attrs)
+        formaction = attrs.get("formaction") if submits else None
+        formmethod = attrs.get("formmethod") if submits else None
+        # (a GET sends the element's own value only, not its form's)
+        hx = tuple(request for request in hx_requests(attrs) if request[0] != "get")
+        if hx:
+            self._htmx_seen = True
+        elif formaction is None and formmethod is None:
             return False
+        params = hx_params(attrs) if hx else None
         named = attrs.get("form")
-        if self._open is not None:
+        if form is not None:
             # (with a form="ID", it belongs to that form instead: counted for both, in doubt)
-            self._open.submitters.append(Submitter(formaction, formmethod, None))
+            form.submitters.append(Submitter(formaction, formmethod, None, hx, params, name,
+                                             names_other=named is not None, submit=submits))
         if not named:
             return False
-        self._named.setdefault(named.lower(), []).append(Submitter(formaction, formmethod, named))
+        self._named.setdefault(named.lower(), []).append(
+            Submitter(formaction, formmethod, named, hx, params, name, submit=submits))
         return True
+
+    def _read_htmx(
+        self,
+        whole: bytes | bytearray,
+        decided: int,
+        final: bool,
+        at_start: bool,
+        tags: list[Tag | Pairs],
+        open_at_start: PostForm | None,
+        begun: list[PostForm],
+    ) -> bool:
+        """On a page that uses htmx, read this piece again for the hx-* attributes of every
+        element (the injector's scanner returns only the tags it knows): note each element
+        with an htmx request on the form open where it is. The second scanner reads the page
+        from its start, so a streamed page that shows htmx only after its first piece is not
+        read (logged once). Returns whether an element named a form by form="ID"."""
+        if self._htmx is None:
+            if final and at_start and not self.forms:
+                return False  # (a whole page without a post form: nothing to read it for)
+            if not at_start:
+                self._htmx_late = True
+                path = urlsplit(self._page_url).path
+                _log_once(path, "htmx-late", "%r is streamed and shows that it uses htmx only "
+                          "after its first piece: the hx-* attributes of its elements other than"
+                          " forms are not read (load htmx in the <head>)", path)
+                return False
+            self._htmx = TagScanner(encoding=self._encoding, names=(), attr_hints=_HTMX_HINTS)
+        found, done = self._htmx.scan(whole, final=final)
+        if done != decided:  # (the same tokenizer on the same bytes: never seen)
+            self._htmx, self._htmx_late = None, True
+            log.warning("the htmx scanner lost its place in %r: hx-* attributes not read",
+                        urlsplit(self._page_url).path)
+            return False
+        found = [tag for tag in found if not tag.is_end and tag.name != "form"
+                 and not REQUEST_NAMES.isdisjoint(tag.attrs)]
+        if not found:
+            return False
+        # (a tag the injector's scanner returned too was noted already)
+        read = {tag.start for tag in tags if not isinstance(tag, dict)}
+        # The post forms open in this piece, in order, from where: the one open at its start
+        # (from 0), then each that began in it; none after one's end (forms do not nest).
+        forms, starts = [open_at_start, *begun], [0, *(form.insert_at for form in begun)]
+        redirects = False
+        for tag in found:
+            if tag.start in read:
+                continue
+            form = forms[bisect.bisect_right(starts, tag.start) - 1]
+            if form is not None and 0 <= form.closed_at <= tag.start:
+                form = None  # (after its end)
+            redirects |= self._submitter(tag.name, tag.attrs, form)
+        return redirects
 
     def _doubts(self, form: PostForm) -> list[str]:
         """Why the page could submit ``form`` elsewhere than its origin, or by GET."""
@@ -447,11 +637,89 @@ class FieldInjector:
                           " leaves the origin"] = None
         if self._blind is not None and (form.action or form.id is not None):
             found[self._blind] = None
-        submitters = form.submitters
-        if form.id is not None and form.id in self._named:
-            submitters = [*submitters, *self._named[form.id]]
-        for submitter in submitters:
+        for verb, url in form.hx:
+            if leaves_origin(url, page_url, bases):
+                found[f"its hx-{verb}={url!r} leaves the origin"] = None
+            elif verb in URL_VERBS and not leaves_out(form.hx_params, _TOKEN_FIELDS):
+                found[f"its hx-{verb}: htmx sends its fields in the URL of a {verb.upper()}"
+                      " request"] = None
+        if form.postback_action is not None and leaves_origin(form.postback_action, page_url,
+                                                              bases):
+            found[f"its data-postback-action {form.postback_action!r} leaves the origin"] = None
+        for submitter in self._senders(form):
             found.update(dict.fromkeys(submitter.doubts(page_url, bases)))
+        return list(found)
+
+    def _senders(self, form: PostForm) -> list[Submitter]:
+        """The controls noted for ``form``: inside it, then those naming it by form="ID"."""
+        if form.id is not None and form.id in self._named:
+            return [*form.submitters, *self._named[form.id]]
+        return form.submitters
+
+    def _bind(self, form: PostForm) -> None:
+        """Bind ``form``'s tokens to the path its requests go to (no doubt is left: every URL
+        below stays on the origin): its data-postback-action, else its hx-post, else the
+        hx-post of its first submit button that has one (htmx cancels that button's native
+        submission: its request is the form's submission), else its action."""
+        base = self._bases[0] if self._bases else None  # (the browser's base: the first)
+        chosen: tuple[str, str] | None = None
+        if form.postback_action is not None:
+            chosen = (form.postback_action, "its data-postback-action")
+        elif (own := hx_post(form.hx)) is not None:
+            chosen = (own, "its hx-post")
+        else:
+            for sender in self._senders(form):
+                url = sender.hx_post()
+                if url is not None and sender.submit and not sender.names_other:
+                    chosen = (url, f"the hx-post of a submit <{sender.tag}>")
+                    break
+        if chosen is not None:
+            path = action_path(chosen[0], self._page_url, base)
+            if path is not None:
+                form.action_path, form.bound_by = path, chosen[1]
+                return
+        if form.action and base is not None:  # bound to where the browser will post it
+            form.action_path = action_path(form.action, self._page_url, base) or form.action_path
+
+    def _refused(self, form: PostForm) -> list[str]:
+        """The requests the page sends ``form``'s tokens with that will be refused: to
+        another path than the one they are bound to, or by PUT, PATCH or DELETE."""
+        page_url, bound = self._page_url, form.action_path
+        base = self._bases[0] if self._bases else None
+        reserved = (*_TOP_FIELDS, *_TOKEN_FIELDS,
+                    *(_CLIENT_FIELDS if self._client_fields is not None else ()))
+        found: dict[str, None] = {}
+
+        def other(what: str, url: str) -> None:
+            path = action_path(url, page_url, base)
+            if path != bound:
+                found[f"{what} (to {path!r})"] = None
+
+        # (a request whose hx-params leaves every reserved field out is a plain one: not ours)
+        if not leaves_out(form.hx_params, reserved):
+            for verb, url in form.hx:
+                if verb == "post":
+                    other("its hx-post", url)
+                elif verb in ("put", "patch"):
+                    found[f"its hx-{verb} (reserved fields are refused in a {verb.upper()}"
+                          " body; hx-params can leave them out)"] = None
+        htmx_bound = form.bound_by != "its action"
+        for sender in self._senders(form):
+            if sender.names_other:
+                continue  # (it sends the form it names)
+            if sender.hx and not leaves_out(sender.hx_params, reserved):
+                for verb, url in sender.hx:
+                    if verb == "post":
+                        other(f"the hx-post of a <{sender.tag}>", url)
+                    else:
+                        found[f"the hx-{verb} of a <{sender.tag}> (reserved fields are refused in"
+                              f" a {verb.upper()} request; hx-params can leave them out)"] = None
+            if htmx_bound and sender.formaction is not None:
+                other("a submit button's formaction", sender.formaction)
+        if htmx_bound and (form.pairs or form.callbacks):
+            other("the postbacks and callbacks the client script sends itself (data-postback"
+                  " links, data-autopostback, __doPostBack, WebForm_DoCallback), which go to its"
+                  " action", form.action)
         return list(found)
 
     def _check_sent(self) -> None:
@@ -468,25 +736,34 @@ class FieldInjector:
         """The hidden inputs ``names`` of ``form`` (ids on the first form, when unique)."""
         values = {f.EVENTTARGET: "", f.EVENTARGUMENT: ""}
         if f.VIEWSTATE in names:
-            # (most pages have no <base> and no button that sets formaction or formmethod)
+            # (most pages have no <base>, no button that sets formaction or formmethod, and no
+            # htmx or data-postback-action)
             doubts = (self._doubts(form)
-                      if self._bases or form.submitters or self._named or self._blind else ())
+                      if self._bases or form.submitters or self._named or self._blind
+                      or form.hx or form.postback_action is not None else ())
             if doubts:  # when in doubt, withhold
                 form.withheld = tuple(doubts)
                 log.warning("%s gets no tokens, so its postbacks are refused: %s",
                             form.describe(), "; ".join(doubts))
                 names = tuple(name for name in names if name not in _TOKEN_FIELDS)
             else:
-                if form.action and self._bases:  # bound to where the browser will post it
-                    form.action_path = action_path(form.action, self._page_url,
-                                                   self._bases[0]) or form.action_path
+                if self._bases or form.submitters or self._named or form.hx \
+                        or form.postback_action is not None:
+                    self._bind(form)  # bound to where the browser will post it
+                    refused = self._refused(form)
+                    if refused:
+                        log.warning(
+                            "%s: its tokens are bound to that path (by %s), so the page's other"
+                            " requests with them are refused: %s; give them one path, or choose"
+                            " it with data-postback-action", form.describe(), form.bound_by,
+                            "; ".join(refused))
                 values[f.VIEWSTATE], values[f.EVENTVALIDATION] = self._sign_form(form)
                 self._sent.append(form)
         if self._client_fields is not None and f.EVENTTARGET in names:
             names = (*names, *_CLIENT_FIELDS)
             values.update((name, self._client_fields.get(name, "")) for name in _CLIENT_FIELDS)
         form.written.update(values)  # (what it holds and names do not is empty: left out)
-        first = form is self.forms[0]
+        first = form is self.forms[0] and not self._fragment
         return b"".join(
             hidden_input(name, values[name], with_id=first and name not in self._taken_ids)
             for name in names

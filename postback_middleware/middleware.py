@@ -28,7 +28,7 @@ import functools
 import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote_to_bytes, urlsplit
 from wsgiref.util import request_uri
 
 from webob import Request
@@ -57,7 +57,7 @@ from .errors import (
     WrongBinding,
 )
 from .form_tokens import Callback, FormTokens, Postback, decode_reserved
-from .http import ClosingIterable, Headers, json_response, private_headers, text_response
+from .http import ClosingIterable, Headers, json_response, origin_of, private_headers, text_response
 from .inject import FieldInjector, PostForm
 from .refusal import REFUSAL_KEY
 from .registry import Registry
@@ -316,16 +316,25 @@ class PostbackMiddleware:
         client_fields: dict[str, str],
         issuer: _Issuer,
     ) -> FieldInjector:
-        """The page editor for this response; tokens are signed when a form's pairs are known."""
-        tag = self.script.tag(
-            environ.get("SCRIPT_NAME", ""), script_nonce(page.header("content-security-policy"))
+        """The page editor for this response; tokens are signed when a form's pairs are known.
+
+        A piece of a page asked for by htmx (``HX-Request``) gets no script tag and no ids (the
+        page it goes into has them), and its forms' URLs resolve against that page's URL.
+        """
+        fragment = _is_htmx(environ)
+        # The script's URL names this host ("//host/..."): a <base href> the page has before
+        # the tag cannot send the browser (and the page's CSP nonce) to another origin's script.
+        tag = b"" if fragment else self.script.tag(
+            "//" + urlsplit(_page_url(environ)).netloc + environ.get("SCRIPT_NAME", ""),
+            script_nonce(page.header("content-security-policy")),
         )
         return FieldInjector(
-            page_url=_page_url(environ),
+            page_url=_document_url(environ),
             encoding=page.charset,
             sign_form=issuer.sign_form,
             script_tag=tag,
             client_fields=client_fields if self.options.maintain_scroll_position else None,
+            fragment=fragment,
         )
 
     # -- callbacks -------------------------------------------------------------------------
@@ -456,6 +465,29 @@ def _url_of(*values: str | None) -> str:
     environ = {key: value for key, value in zip(_URL_KEYS, values, strict=True)
                if value is not None}
     return request_uri(environ)
+
+
+def _is_htmx(environ: WSGIEnvironment) -> bool:
+    """Whether htmx sent the request (``HX-Request: true``): its answer is swapped into a page."""
+    return str(environ.get("HTTP_HX_REQUEST", "")).strip().lower() == "true"
+
+
+def _document_url(environ: WSGIEnvironment) -> str:
+    """The URL of the document the response's forms will be in (their relative URLs resolve
+    against it): the page's own; for a fragment htmx asked for, the page it goes into, which
+    htmx sends as ``HX-Current-URL`` (used only when it is an http(s) URL of this request's
+    origin: another origin's is ignored). A boosted page and a history restore become the
+    document themselves: their own URL."""
+    url = _page_url(environ)
+    if (not _is_htmx(environ) or environ.get("HTTP_HX_BOOSTED") == "true"
+            or environ.get("HTTP_HX_HISTORY_RESTORE_REQUEST") == "true"):
+        return url
+    current = str(environ.get("HTTP_HX_CURRENT_URL", ""))
+    if (not current or len(current) > 8192 or not current.isascii() or not current.isprintable()
+            or " " in current):
+        return url
+    origin = origin_of(current)
+    return current if origin is not None and origin == origin_of(url) else url
 
 
 def _has_body(environ: WSGIEnvironment) -> bool:

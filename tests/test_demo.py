@@ -32,7 +32,7 @@ def test_page_lists_orders_with_postback_markup(demo: webtest.TestApp) -> None:
     expected = {"__VIEWSTATE", "__EVENTVALIDATION", "__SCROLLPOSITIONY"}
     assert set(hidden_fields(page.body)) >= expected
     tag = SCRIPT_TAG.search(page.body)
-    assert tag is not None and b' src="/_postback/postback.' in tag.group(0)
+    assert tag is not None and b'/_postback/postback.' in tag.group(0)
 
 
 def test_delete_links_remove_rows_and_state_survives(demo: webtest.TestApp) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -52,6 +53,8 @@ def test_page_gets_fields_and_script_and_keeps_every_byte(app: webtest.TestApp) 
 def test_script_is_served_versioned_with_long_cache(app: webtest.TestApp) -> None:
     page = app.get("/orders").text
     src = page.split('src="', 1)[1].split('"', 1)[0]
+    assert src.startswith("//localhost")  # this host: no <base> can move it (see below)
+    src = urllib.parse.urlsplit(src).path
     script = app.get(src)
     assert script.content_type == "text/javascript"
     assert "immutable" in script.headers["Cache-Control"]
@@ -77,6 +80,17 @@ def test_other_responses_pass_untouched(
     assert b"__VIEWSTATE" not in response.body
     if method == "GET":
         assert response.body == PAGE.encode()
+
+
+def test_a_base_before_the_script_tag_cannot_move_the_script(make_app: AppFactory,
+                                                              inner: RecordingApp) -> None:
+    """The tag goes before the first post form when ``</head>`` does not come with it: a
+    ``<base href>`` above it must not send the browser (with the page's nonce) elsewhere."""
+    inner.page = '<base href="http://evil.example/"><form method="post"></form>'
+    page = make_app().get("/orders").text
+    src = page.split('src="', 1)[1].split('"', 1)[0]
+    resolved = urllib.parse.urljoin("http://evil.example/", src)
+    assert urllib.parse.urlsplit(resolved).hostname == "localhost"
 
 
 def test_head_agrees_with_get(make_app: AppFactory) -> None:
