@@ -6,9 +6,10 @@ The core of the package speaks the wire contract (``PROTOCOL.md``: the reserved 
 lives here, one module per piece, so that the core never grows a branch for it:
 
 * ``references``: the JavaScript references ASP.NET's ``ClientScriptManager`` writes into a
-  page (``GetCallbackEventReference`` today), made from Python; and the postback references
-  ASP.NET renders (``javascript:__doPostBack('T','A')``, ``WebForm_DoPostBackWithOptions``),
-  read back into the event pairs a form offers;
+  page (``GetCallbackEventReference`` today), made from Python;
+* ``markup``: the postback references ASP.NET renders (``javascript:__doPostBack('T','A')``,
+  ``WebForm_DoPostBackWithOptions``, AutoPostBack's ``setTimeout``), read back into the event
+  pairs a form offers (``event_references``; wiring it into the injector is #16's next step);
 * the WebForms.js functions rendered controls call (``WebForm_PostBackOptions``,
   ``WebForm_FireDefaultButton``...), served as a part of the one client script;
 * ASP.NET's own hidden fields in a page, taken over rather than duplicated;
