@@ -579,8 +579,9 @@ def test_round_trip_client_hyperlink(target: str, argument: str) -> None:
     """GetPostBackClientHyperlink (Calendar, TreeView, Menu...): any argument comes back."""
     href = client_hyperlink(target, argument)
     assert refs("a", href=href) == [(target, argument)]
+    # Through HTML, a NUL in an attribute value is read as U+FFFD (as a browser reads it).
     assert event_references(*scanned(f'<a href="{attribute_encode(href)}">x</a>')) == [
-        (target, argument)]
+        (target, argument.replace("\x00", "\ufffd"))]
 
 
 @given(target=UNIQUE_IDS, argument=NO_PERCENT, validation=st.booleans(),
