@@ -242,6 +242,20 @@ def test_each_field_once_per_form_whatever_the_pieces() -> None:
 EVIL = "https://evil.example/"
 
 
+def expect_withheld(document: str, reason: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Whole, in one piece, or cut inside the form: no token field, and the log says which
+    form and why."""
+    encoded = document.encode()
+    cut = encoded.index(b"<form") + 8
+    for out in (run(document), streamed(encoded, []), streamed(encoded, [cut])):
+        assert out is not None
+        assert b'name="__EVENTTARGET"' in out
+        assert b'name="__VIEWSTATE"' not in out
+        assert b'name="__EVENTVALIDATION"' not in out
+    assert "post form #1" in caplog.text
+    assert "gets no tokens" in caplog.text
+    assert reason in caplog.text
+
 @pytest.mark.parametrize(
     ("document", "reason"),
     [
@@ -323,18 +337,7 @@ EVIL = "https://evil.example/"
 def test_tokens_withheld_when_the_page_could_send_them_elsewhere(
     document: str, reason: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Whole, in one piece, or cut inside the form: no token field, and the log says which
-    form and why."""
-    encoded = document.encode()
-    cut = encoded.index(b"<form") + 8
-    for out in (run(document), streamed(encoded, []), streamed(encoded, [cut])):
-        assert out is not None
-        assert b'name="__EVENTTARGET"' in out
-        assert b'name="__VIEWSTATE"' not in out
-        assert b'name="__EVENTVALIDATION"' not in out
-    assert "post form #1" in caplog.text
-    assert "gets no tokens" in caplog.text
-    assert reason in caplog.text
+    expect_withheld(document, reason, caplog)
 
 
 @pytest.mark.parametrize(
@@ -677,16 +680,7 @@ def test_htmx_binds_the_tokens_to_where_the_request_goes(
 def test_htmx_tokens_withheld_when_a_request_could_take_them_elsewhere(
     document: str, reason: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    encoded = document.encode()
-    cut = encoded.index(b"<form") + 8
-    for out in (run(document), streamed(encoded, []), streamed(encoded, [cut])):
-        assert out is not None
-        assert b'name="__EVENTTARGET"' in out
-        assert b'name="__VIEWSTATE"' not in out
-        assert b'name="__EVENTVALIDATION"' not in out
-    assert "post form #1" in caplog.text
-    assert "gets no tokens" in caplog.text
-    assert reason in caplog.text
+    expect_withheld(document, reason, caplog)
 
 
 @pytest.mark.parametrize("verb", ["hx-put", "hx-patch", "hx-delete", "hx-get", "data-hx-put"])
