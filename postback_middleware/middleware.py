@@ -4,9 +4,10 @@
 2. **Request side.** A form POST (urlencoded or multipart) is read and scanned (``body``). If it
    carries reserved fields it is a postback: the browser must say it came from this site, and
    the tokens must have been issued to this browser or user (``csrf``); the fields are verified
-   before anything else (``form_tokens``, ``tokens``, ``validation``) and cut out, and the inner app
-   gets a fresh body with every other byte unchanged. A reserved name in the query string is
-   refused on any request.
+   before anything else (``form_tokens``, ``tokens``, ``validation``) and cut out, and the inner
+   app gets a fresh body with every other byte unchanged. A reserved name in the query string is
+   refused on any request. A form left open sends its tokens to be renewed
+   (``X-Postback-Renew``): answered here with fresh ones, the app not called.
 3. **Dispatch.** A callback is answered here from the registry and never reaches the inner app.
    A postback exposes ``environ["postback.event"]`` and ``environ["postback.viewstate"]``, runs
    the registered postback handler if any (``registry``), then the inner app. A partial
@@ -18,8 +19,9 @@
    operator's user key, so such a page is made ``private`` to caches.
 
 Every refusal is a :class:`~postback_middleware.errors.Rejected`: logged at WARNING with the
-reason, path and client address, answered with a generic body. Nothing the middleware does wrong
-reaches the client as a traceback.
+reason, path and client address, answered by ``refusal`` through the request's own channel.
+Nothing the middleware does wrong reaches the client as a traceback. A second middleware met
+inside the first steps aside (the app was wrapped twice).
 """
 
 from __future__ import annotations
