@@ -59,6 +59,7 @@ class Verified:
     offered: Offered  # the form's event validation: its events and callbacks
     binding: str  # the browser or user both tokens were issued to (see ``csrf``)
     key_index: int = 0  # which key signed the event validation (its digests use it too)
+    bound_to: str | list[str] = ""  # the path(s) the tokens are bound to (the request's is one)
 
 
 @dataclass(kw_only=True)
@@ -84,8 +85,10 @@ class Callback(Verified):
 class OfferingForm(Protocol):
     """What issuing needs to know of a form (``inject.PostForm`` is one)."""
 
-    action_path: str  # the path it posts to: its tokens are bound to it
     callbacks: tuple[str, ...]  # the callbacks it offers
+
+    @property
+    def paths(self) -> tuple[str, ...]: ...  # where it posts to: its tokens are bound to them
 
     @property
     def pairs(self) -> dict[str, list[str]]: ...  # the events it offers: {target: [argument]}
@@ -102,7 +105,8 @@ class FormTokens:
         """A form's view state (``state``) and event validation (what ``form`` offers), bound to
         its path and to ``binding``; ("", "") when they cannot be made."""
         signer = self.signer
-        path = form.action_path
+        paths = form.paths
+        path: str | tuple[str, ...] = paths[0] if len(paths) == 1 else paths
         form_id = signer.new_form_id()
         event_validation = self._event_validation(path, form.pairs, form.callbacks, binding,
                                                   form_id)
@@ -113,8 +117,8 @@ class FormTokens:
         return viewstate, event_validation
 
     def _event_validation(
-        self, path: str, pairs: dict[str, list[str]], callbacks: Sequence[str], binding: str,
-        form_id: str,
+        self, path: str | tuple[str, ...], pairs: dict[str, list[str]],
+        callbacks: Sequence[str], binding: str, form_id: str,
     ) -> str | None:
         """The form's event validation token: written out when small, else compact (runs,
         digests for long values), else all digests, else none (the form degrades)."""
@@ -144,9 +148,9 @@ class FormTokens:
     def refresh(self, callback: Callback, *, path: str) -> str:
         """A fresh event validation for the page a callback came from (same offer, new age;
         signed by the key that signed it, whose event digests it may hold)."""
-        return self.signer.sign(Purpose.EVENT_VALIDATION, callback.offered.data, path=path,
-                                user=callback.binding, form_id=callback.form_id,
-                                key_index=callback.key_index)
+        return self.signer.sign(Purpose.EVENT_VALIDATION, callback.offered.data,
+                                path=callback.bound_to or path, user=callback.binding,
+                                form_id=callback.form_id, key_index=callback.key_index)
 
     def renew(self, values: dict[str, str], *, path: str, binding: str, window: int
               ) -> dict[str, str]:
@@ -170,9 +174,10 @@ class FormTokens:
             raise TokenExpired(f"the form's first tokens are older than renewal_window "
                                f"({window}s)")
         form_id, key_index = signer.new_form_id(), validation_claims.key_index
+        bound_to = validation_claims.path or path  # (all the paths the form posts to)
         # (Signed by the key that signed them: see TokenSigner.sign.)
         return {
-            name: signer.sign(purpose, data, path=path, user=binding, form_id=form_id,
+            name: signer.sign(purpose, data, path=bound_to, user=binding, form_id=form_id,
                               key_index=key_index, first_issued=first)
             for name, purpose, data in (
                 (f.VIEWSTATE, Purpose.VIEWSTATE, viewstate.data),
@@ -218,13 +223,14 @@ class FormTokens:
         event = _event(values, offered)
         client_fields = _client_fields(values)
         form_id = validation_claims.form_id
-        key_index = validation_claims.key_index
+        key_index, bound_to = validation_claims.key_index, validation_claims.path
         if callback_id is not None:
             return Callback(name=callback_id, argument=values.get(f.CALLBACKPARAM, ""),
                             viewstate=state, form_id=form_id, offered=offered, binding=binding,
-                            key_index=key_index)
+                            key_index=key_index, bound_to=bound_to)
         return Postback(event=event, client_fields=client_fields, viewstate=state,
-                        form_id=form_id, offered=offered, binding=binding, key_index=key_index)
+                        form_id=form_id, offered=offered, binding=binding, key_index=key_index,
+                        bound_to=bound_to)
 
 
 def decode_reserved(found: Sequence[tuple[str, bytes]]) -> dict[str, str]:

@@ -208,6 +208,15 @@ class PostForm:
     bound_by: str = "its action"
     closed_at: int = -1  # where its </form> is, in the piece it came in (-1: not yet)
 
+    # Other same-origin paths the page posts it to (a formaction button, an hx-post): its
+    # tokens are bound to these too.
+    extra_paths: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """Every path its tokens are bound to: its own, then the others the page sends it to."""
+        return (self.action_path, *self.extra_paths)
+
     @property
     def posts_elsewhere(self) -> bool:
         """Whether its tokens were withheld: the page could submit it to another origin."""
@@ -691,9 +700,12 @@ class FieldInjector:
         found: dict[str, None] = {}
 
         def other(what: str, url: str) -> None:
+            # Another same-origin path the page posts the form to: bound to it as well.
             path = action_path(url, page_url, base)
-            if path != bound:
-                found[f"{what} (to {path!r})"] = None
+            if path is None:
+                found[f"{what} (off the origin)"] = None
+            elif path != bound and path not in form.extra_paths:
+                form.extra_paths.append(path)
 
         # (a request whose hx-params leaves every reserved field out is a plain one: not ours)
         if not leaves_out(form.hx_params, reserved):
@@ -714,7 +726,8 @@ class FieldInjector:
                     else:
                         found[f"the hx-{verb} of a <{sender.tag}> (reserved fields are refused in"
                               f" a {verb.upper()} request; hx-params can leave them out)"] = None
-            if htmx_bound and sender.formaction is not None:
+            if sender.formaction is not None and sender.submit and (
+                    sender.formmethod is None or sender.formmethod.lower() == "post"):
                 other("a submit button's formaction", sender.formaction)
         if htmx_bound and (form.pairs or form.callbacks):
             other("the postbacks and callbacks the client script sends itself (data-postback"

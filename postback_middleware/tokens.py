@@ -81,6 +81,7 @@ class Claims:
     data: Any
     key_index: int  # which key of the list signed it (event digests use the same key)
     first_issued: int  # when the form's first tokens were issued (renewals keep it)
+    path: str | list[str] = ""  # the path it is bound to, or the paths (a form's several)
 
 
 def _derive(secret: bytes, salt: str) -> bytes:
@@ -205,7 +206,8 @@ class TokenSigner:
         return _b64(mac.digest()[:BINDING_DIGEST_BYTES]).decode("ascii")
 
     def sign(
-        self, purpose: Purpose, data: Any, *, path: str, user: str | None, form_id: str,
+        self, purpose: Purpose, data: Any, *, path: str | Sequence[str], user: str | None,
+        form_id: str,
         key_index: int = 0, first_issued: int | None = None,
     ) -> str:
         """Return a token for ``data``; raises ValueError if the data is not plain JSON.
@@ -218,7 +220,7 @@ class TokenSigner:
         claims: dict[str, Any] = {
             "v": FORMAT_VERSION,
             "t": int(self.now()),
-            "p": path,
+            "p": path if isinstance(path, str) else list(path),  # one path, or those of a form
             "u": self.binding_digest(key_index, user),
             "f": form_id,
             "n": _nonce(9),
@@ -272,7 +274,7 @@ class TokenSigner:
         now = self.now()
         if issued > now + CLOCK_SKEW:
             raise TokenError(f"{name} token was issued in the future")
-        if token_path != path:
+        if token_path != path and not (isinstance(token_path, list) and path in token_path):
             raise TokenError(f"{name} token was issued for another path")
         if token_user != self.binding_digest(key_index, user):
             raise WrongBinding(f"{name} token was issued to another user or browser")
@@ -283,7 +285,7 @@ class TokenSigner:
         if not isinstance(first, int) or first > issued:
             raise TokenError(f"{name} payload has an unknown format")
         return Claims(form_id=form_id, issued_at=issued, data=data, key_index=key_index,
-                      first_issued=first)
+                      first_issued=first, path=token_path)
 
     def event_digest(self, key_index: int, target: str, argument: str) -> bytes:
         """A keyed digest of an event pair (``validation`` keeps the first bytes of it)."""

@@ -119,8 +119,9 @@ def test_form_hx_post_without_action_posts_back_to_its_hx_post(
     posted(app, "/h1", sent, headers=htmx_headers("http://localhost/a/page"))
     assert site.calls[-1].event == ("save", "1")
     assert site.calls[-1].fields == {"note": "kept"}  # (the reserved fields stripped)
+    posted(app, "/a/page", sent)  # (and to the page's own URL: its postbacks go there)
     calls = len(site.calls)
-    posted(app, "/a/page", sent, status=403)  # (bound to /h1: not to the page's own URL)
+    posted(app, "/elsewhere", sent, status=403)  # (nowhere else)
     assert len(site.calls) == calls  # (refused before the app)
 
 
@@ -131,7 +132,8 @@ def test_hx_post_button_inside_a_post_form_posts_back_to_its_hx_post(
     sent = form_fields(page.body, __EVENTTARGET="go", __EVENTARGUMENT="2")
     posted(app, "/h2", sent)
     assert site.calls[-1].event == ("go", "2")
-    posted(app, "/other", sent, status=403)
+    posted(app, "/other", sent)  # (its action: the client script's postbacks go there)
+    posted(app, "/elsewhere", sent, status=403)
 
 
 def test_a_fragment_posts_back_to_where_it_resolves_in_the_page(
@@ -236,7 +238,7 @@ def test_data_postback_action_binds_the_tokens_for_a_fetch_caller(
     options: dict[str, Any] = {"content_type": "multipart/form-data"} if multipart else {}
     posted(app, "/api/save", sent, headers=headers, **options)
     assert site.calls[-1].event == ("save", "4")
-    posted(app, "/g/page", sent, headers=headers, status=403, **options)
+    posted(app, "/elsewhere", sent, headers=headers, status=403, **options)
 
 
 def test_a_form_htmx_puts_gets_no_fields_and_its_put_goes_through(
@@ -291,6 +293,6 @@ def test_the_readmes_example(site: Site) -> None:
             posted(app, path, sent, headers=headers)
             assert site.calls[-1].path == path
             assert site.calls[-1].event == ((target, argument) if target else None)
-            posted(app, "/orders", sent, headers=headers, status=403)
+            posted(app, "/elsewhere", sent, headers=headers, status=403)
     finally:
         del PAGES["/readme"]

@@ -700,21 +700,39 @@ def test_a_post_form_htmx_sends_with_another_verb_gets_no_fields(
 
 
 @pytest.mark.parametrize(
-    ("document", "said"),
+    ("document", "paths"),
     [
         pytest.param('<form method="post" hx-post="/h1"><a href="#" data-postback="x">x</a>'
-                     "</form>", "the postbacks and callbacks the client script sends itself "
-                     "(data-postback links, data-autopostback, __doPostBack, WebForm_DoCallback),"
-                     " which go to its action (to '/cart/view')", id="postbacks-go-to-the-action"),
+                     "</form>", ("/h1", "/cart/view"), id="postbacks-go-to-the-action"),
         pytest.param('<form method="post" hx-post="/h1" data-callbacks="Echo"></form>',
-                     "the postbacks and callbacks the client script sends itself",
-                     id="callbacks-go-to-the-action"),
+                     ("/h1", "/cart/view"), id="callbacks-go-to-the-action"),
         pytest.param(HTMX + '<form method="post" action="/a"><input name="e" hx-post="/check">'
-                     "</form>", "the hx-post of a <input> (to '/check')",
-                     id="an-auxiliary-hx-post"),
+                     "</form>", ("/a", "/check"), id="an-auxiliary-hx-post"),
         pytest.param(HTMX + '<form method="post" hx-post="/save"><button>Save</button><button '
-                     'formaction="/preview">Preview</button></form>',
-                     "a submit button's formaction (to '/preview')", id="htmx-formaction"),
+                     'formaction="/preview">Preview</button></form>', ("/save", "/preview"),
+                     id="htmx-formaction"),
+        pytest.param('<form method="post" action="/a"><button formaction="/b">B</button>'
+                     '<button formaction="/a">A</button></form>', ("/a", "/b"),
+                     id="plain-formaction"),
+        pytest.param('<form method="post" action="/a"><button formaction="/b" formmethod="dialog">'
+                     "B</button></form>", ("/a",), id="dialog-formaction-posts-nowhere"),
+    ],
+)
+def test_tokens_are_bound_to_every_path_the_page_posts_the_form_to(
+    document: str, paths: tuple[str, ...], caplog: pytest.LogCaptureFixture
+) -> None:
+    """One form, several same-origin destinations (a formaction button, an hx-post, the
+    client script's postbacks to the action): its tokens are bound to all of them."""
+    editor = injector()
+    out = editor.edit(document.encode())
+    assert b'name="__VIEWSTATE"' in out
+    assert editor.forms[0].paths == paths
+    assert "are refused" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("document", "said"),
+    [
         pytest.param(HTMX + '<form method="post"><button hx-put="/p">x</button></form>',
                      "the hx-put of a <button> (reserved fields are refused in a PUT request;"
                      " hx-params can leave them out)", id="hx-put-button"),

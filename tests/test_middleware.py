@@ -661,3 +661,30 @@ def test_the_script_is_told_max_age(make_app: AppFactory) -> None:
     page = make_app(max_age=600).get("/orders").body
     tag = SCRIPT_TAG.search(page)
     assert tag is not None and b'data-max-age="600"' in tag.group(0)
+
+
+def test_a_formaction_button_posts_back_to_its_own_path(make_app: AppFactory,
+                                                        inner: RecordingApp) -> None:
+    """One form, two same-origin destinations: Save (the action) and Preview (a formaction
+    button). The tokens are bound to both, and to nothing else."""
+    inner.page = ('<form method="post" action="/orders"><a data-postback="go">go</a>'
+                  '<button>Save</button><button formaction="/orders/preview">Preview</button>'
+                  "</form>")
+    app = make_app()
+    fields = tokens_of(app)
+    postback(app, fields, "go", path="/orders")
+    postback(app, fields, "go", path="/orders/preview")
+    assert [call.path for call in inner.calls[-2:]] == ["/orders", "/orders/preview"]
+    postback(app, fields, "go", path="/orders/other", status=403)
+
+
+def test_renewal_keeps_every_path(make_app: AppFactory, inner: RecordingApp,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    inner.page = ('<form method="post" action="/orders"><a data-postback="go">go</a>'
+                  '<button formaction="/orders/preview">Preview</button></form>')
+    app = make_app(max_age=60)
+    fields = tokens_of(app)
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 3600)
+    renewed = renew(app, fields).json["fields"]
+    postback(app, renewed, "go", path="/orders/preview")

@@ -295,3 +295,13 @@ def test_first_key_signs_any_listed_key_verifies(keys: list[bytes], data: st.Dat
     if len(keys) > 1:
         with pytest.raises(TokenError, match="signature"):
             signer(*keys[1:]).verify(VS, token, path="/p", user=None)
+
+
+def test_a_token_of_several_paths_verifies_at_each_and_nowhere_else() -> None:
+    token = signer().sign(VS, {"n": 1}, path=("/orders", "/orders/preview"), user=None,
+                          form_id="F")
+    for path in ("/orders", "/orders/preview"):
+        assert signer().verify(VS, token, path=path, user=None).path == [
+            "/orders", "/orders/preview"]
+    with pytest.raises(TokenError, match="another path"):
+        signer().verify(VS, token, path="/orders/other", user=None)
