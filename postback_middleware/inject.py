@@ -90,6 +90,7 @@ import bisect
 import functools
 import html
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote_to_bytes, urljoin, urlsplit
@@ -134,8 +135,14 @@ def action_path(action: str | None, page_url: str, base_url: str | None = None) 
 @functools.lru_cache(maxsize=1024)
 def _url_text(url: str | None) -> str:
     """A URL attribute as the URL parser reads it (no tabs or newlines, no edge spaces,
-    backslashes as slashes)."""
-    return (url or "").translate(_URL_NOISE).strip().replace("\\", "/")
+    backslashes as slashes, and after ``http:`` / ``https:`` (and the other special schemes)
+    any run of two or more slashes read as two: a browser reads ``http:///evil.example/`` as
+    host ``evil.example``, Python's parser as a path on this host)."""
+    text = (url or "").translate(_URL_NOISE).strip().replace("\\", "/")
+    return _SLASHES_AFTER_SCHEME.sub(r"\1://", text, count=1)
+
+
+_SLASHES_AFTER_SCHEME = re.compile(r"^((?i:https?|wss?|ftp)):/{2,}")
 
 
 def leaves_origin(url: str, page_url: str, bases: list[str]) -> bool:
@@ -302,6 +309,9 @@ _NAMES = ("form", "head", "base", "noscript", "script")
 # attributes. (The injector's scanner cannot: its engines return a tag for the attributes they
 # know by name, and hints do not change that.)
 _HTMX_HINTS = (b"hx-",)
+# The most paths a form's tokens are bound to besides its own (formaction buttons, hx-posts):
+# each travels in both tokens; requests to more paths than that are refused and logged.
+MAX_EXTRA_PATHS = 16
 # A form's attributes the injector reads beyond method, action, id and data-callbacks.
 _FORM_EXTRAS = REQUEST_NAMES | {"data-postback-action"}
 _TOP_FIELDS = (f.EVENTTARGET, f.EVENTARGUMENT)
@@ -566,8 +576,11 @@ class FieldInjector:
         submits = _submits(name, attrs)
         formaction = attrs.get("formaction") if submits else None
         formmethod = attrs.get("formmethod") if submits else None
-        # (a GET sends the element's own value only, not its form's)
-        hx = tuple(request for request in hx_requests(attrs) if request[0] != "get")
+        # (a GET sends the element's own value only, not its form's, unless it includes more:
+        # hx-include="closest form" puts the form's fields, tokens too, in the URL)
+        includes = "hx-include" in attrs or "data-hx-include" in attrs
+        hx = tuple(request for request in hx_requests(attrs)
+                   if request[0] != "get" or includes)
         if hx:
             self._htmx_seen = True
         elif formaction is None and formmethod is None:
@@ -705,7 +718,11 @@ class FieldInjector:
             if path is None:
                 found[f"{what} (off the origin)"] = None
             elif path != bound and path not in form.extra_paths:
-                form.extra_paths.append(path)
+                if len(form.extra_paths) < MAX_EXTRA_PATHS:
+                    form.extra_paths.append(path)
+                else:  # (a token lists a few paths, not a grid's worth)
+                    found[f"{what} (to {path!r}: past the {MAX_EXTRA_PATHS} paths a form's"
+                          " tokens may list)"] = None
 
         # (a request whose hx-params leaves every reserved field out is a plain one: not ours)
         if not leaves_out(form.hx_params, reserved):

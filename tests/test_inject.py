@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from postback_middleware.htmx import leaves_out
-from postback_middleware.inject import PostForm, action_path, base_url, splice
+from postback_middleware.inject import MAX_EXTRA_PATHS, PostForm, action_path, base_url, splice
 
 from .helpers import INJECTOR_SCRIPT_TAG as SCRIPT
 from .helpers import (
@@ -43,6 +43,10 @@ pytestmark = pytest.mark.usefixtures("scanner_engine")
         pytest.param("http://shop.example:8080/pay", None, id="other-port"),
         pytest.param("http://evil.example/pay", None, id="other-host"),
         pytest.param("//evil.example/pay", None, id="scheme-relative"),
+        pytest.param("http:///evil.example/pay", None, id="three-slashes"),
+        pytest.param("HTTP:////evil.example/pay", None, id="four-slashes-upper-case"),
+        pytest.param("http:\\\\\\evil.example/pay", None, id="three-backslashes"),
+        pytest.param("http:/cart/save", "/cart/save", id="one-slash-is-a-path"),
         pytest.param("\\\\evil.example/pay", None, id="backslashes"),
         pytest.param("/\\evil.example/pay", None, id="slash-backslash"),
         pytest.param("javascript:alert(1)", None, id="javascript"),
@@ -878,3 +882,22 @@ def test_htmx_scanner_keeps_its_place_on_arbitrary_bytes(document: bytes, cuts: 
     out += editor.finish()
     assert not editor._htmx_late
     assert INSERTED.sub(b"", out) == document
+
+
+def test_an_hx_get_that_includes_its_form_gets_no_tokens(caplog: pytest.LogCaptureFixture,
+                                                         scanner_engine: str) -> None:
+    """``hx-include="closest form"`` puts the form's fields, tokens too, in a GET's URL."""
+    document = (HTMX + '<form method="post"><button hx-get="/search" hx-include="closest form">'
+                "Search</button></form>")
+    out = injector().edit(document.encode())
+    assert b'name="__VIEWSTATE"' not in out and "in the URL" in caplog.text
+
+
+def test_a_form_lists_a_few_paths_not_a_grids_worth(caplog: pytest.LogCaptureFixture,
+                                                     scanner_engine: str) -> None:
+    buttons = "".join(f'<button formaction="/row/{n}">Delete</button>' for n in range(100))
+    editor = injector()
+    out = editor.edit(f'<form method="post" action="/grid">{buttons}</form>'.encode())
+    assert b'name="__VIEWSTATE"' in out  # (the form keeps its tokens)
+    assert len(editor.forms[0].paths) == 1 + MAX_EXTRA_PATHS
+    assert "past the 16 paths" in caplog.text
