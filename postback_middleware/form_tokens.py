@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from . import fields as f
 from . import validation
 from .errors import BadRequest, Forbidden, Reason, TokenError, TokenExpired
-from .tokens import Purpose, TokenSigner
+from .tokens import Claims, Purpose, TokenSigner
 from .validation import Offered
 
 log = logging.getLogger("postback_middleware")
@@ -160,13 +160,9 @@ class FormTokens:
         that does not verify as one form's is refused as a postback would be.
         """
         signer = self.signer
-        validation_claims = signer.verify(Purpose.EVENT_VALIDATION,
-                                          values.get(f.EVENTVALIDATION, ""), path=path,
-                                          user=binding, max_age=window)
-        viewstate = signer.verify(Purpose.VIEWSTATE, values.get(f.VIEWSTATE, ""), path=path,
-                                  user=binding, max_age=window)
-        if viewstate.form_id != validation_claims.form_id:
-            raise TokenError("__VIEWSTATE and __EVENTVALIDATION come from different forms")
+        validation_claims, viewstate = self._pair(values, path=path, binding=binding,
+                                                  max_age=window)
+        assert viewstate is not None  # (required here)
         # The window counts from the form's first tokens, not from the latest renewal: a form
         # may be kept alive past max_age, never past renewal_window.
         first = min(viewstate.first_issued, validation_claims.first_issued)
@@ -187,6 +183,23 @@ class FormTokens:
 
     # -- checking -----------------------------------------------------------------------------
 
+    def _pair(self, values: dict[str, str], *, path: str, binding: str,
+              max_age: int | None = None, viewstate_optional: bool = False,
+              ) -> tuple[Claims, Claims | None]:
+        """Both tokens of a request, verified as one form's: the event validation, then the view
+        state (unless it may be left out and is), issued together to ``binding`` for ``path``."""
+        signer = self.signer
+        validation_claims = signer.verify(Purpose.EVENT_VALIDATION,
+                                          values.get(f.EVENTVALIDATION, ""), path=path,
+                                          user=binding, max_age=max_age)
+        if viewstate_optional:
+            return validation_claims, None
+        viewstate = signer.verify(Purpose.VIEWSTATE, values.get(f.VIEWSTATE, ""), path=path,
+                                  user=binding, max_age=max_age)
+        if viewstate.form_id != validation_claims.form_id:
+            raise TokenError("__VIEWSTATE and __EVENTVALIDATION come from different forms")
+        return validation_claims, viewstate
+
     def verify(self, values: dict[str, str], *, path: str, binding: str) -> Postback | Callback:
         """Verify the tokens and the event or callback of a request that carried reserved
         fields (``decode_reserved``'s values).
@@ -198,21 +211,12 @@ class FormTokens:
         if callback_id is None and f.CALLBACKPARAM in values:
             raise BadRequest("__CALLBACKPARAM without __CALLBACKID")
 
-        validation_claims = self.signer.verify(
-            Purpose.EVENT_VALIDATION, values.get(f.EVENTVALIDATION, ""), path=path, user=binding
-        )
         # A callback may come without view state (scripts that build their own request); a
         # postback may not, and whatever view state is sent must verify.
-        viewstate_token = values.get(f.VIEWSTATE)
-        if callback_id is None or viewstate_token is not None:
-            viewstate = self.signer.verify(
-                Purpose.VIEWSTATE, viewstate_token or "", path=path, user=binding
-            )
-            if viewstate.form_id != validation_claims.form_id:
-                raise TokenError("__VIEWSTATE and __EVENTVALIDATION come from different forms")
-            state = viewstate.data
-        else:
-            state = {}
+        validation_claims, viewstate = self._pair(
+            values, path=path, binding=binding,
+            viewstate_optional=callback_id is not None and f.VIEWSTATE not in values)
+        state = {} if viewstate is None else viewstate.data
         offered = Offered(
             validation_claims.data,
             digest=functools.partial(self.signer.event_digest, validation_claims.key_index),

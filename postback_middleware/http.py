@@ -125,6 +125,14 @@ def text_response(
     return [body]
 
 
+def callback_reply(start_response: StartResponse, status: str, text: str,
+                   extra_headers: Headers | None = None) -> list[bytes]:
+    """A callback's answer in ASP.NET's framing (``s``/``e``/``N|EV`` and the text):
+    WebForms.js reads the body, not the status."""
+    return text_response(start_response, status, text,
+                         [("X-Content-Type-Options", "nosniff"), *(extra_headers or [])])
+
+
 def json_response(
     start_response: StartResponse, payload: Mapping[str, object], headers: Headers, *,
     status: str = "200 OK",

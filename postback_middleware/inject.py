@@ -703,9 +703,11 @@ class FieldInjector:
         if form.action and base is not None:  # bound to where the browser will post it
             form.action_path = action_path(form.action, self._page_url, base) or form.action_path
 
-    def _refused(self, form: PostForm) -> list[str]:
-        """The requests the page sends ``form``'s tokens with that will be refused: to
-        another path than the one they are bound to, or by PUT, PATCH or DELETE."""
+    def _bind_other_paths(self, form: PostForm) -> list[str]:
+        """Bind ``form``'s tokens also to the other same-origin paths the page posts it to
+        (``extra_paths``: formaction buttons, hx-posts, the action the client script uses), and
+        return the requests with them that will still be refused: past MAX_EXTRA_PATHS, or by
+        PUT, PATCH or DELETE."""
         page_url, bound = self._page_url, form.action_path
         base = self._bases[0] if self._bases else None
         reserved = (*_TOP_FIELDS, *_TOKEN_FIELDS,
@@ -780,7 +782,7 @@ class FieldInjector:
                 if self._bases or form.submitters or self._named or form.hx \
                         or form.postback_action is not None:
                     self._bind(form)  # bound to where the browser will post it
-                    refused = self._refused(form)
+                    refused = self._bind_other_paths(form)
                     if refused:
                         log.warning(
                             "%s: its tokens are bound to that path (by %s), so the page's other"

@@ -59,7 +59,15 @@ from .errors import (
     WrongBinding,
 )
 from .form_tokens import Callback, FormTokens, Postback, decode_reserved
-from .http import ClosingIterable, Headers, json_response, origin_of, private_headers, text_response
+from .http import (
+    ClosingIterable,
+    Headers,
+    callback_reply,
+    json_response,
+    origin_of,
+    private_headers,
+    text_response,
+)
 from .inject import FieldInjector, PostForm
 from .refusal import REFUSAL_KEY
 from .registry import Registry
@@ -295,21 +303,24 @@ class PostbackMiddleware:
         """Fresh tokens for a form left open (``X-Postback-Renew``; see ``form_tokens``): the
         same site and cookie checks as a postback, then the tokens, within renewal_window."""
         check_site(environ, self._trusted_origins)
-        binding = self._binding(environ, browser)
-        if binding == browser.binding:
-            browser.check_sent()
-        return self.form_tokens.renew(values, path=_request_path(environ), binding=binding,
+        return self.form_tokens.renew(values, path=_request_path(environ),
+                                      binding=self._sender(environ, browser),
                                       window=self.options.renewal_window)
 
     def _replay(
         self, environ: WSGIEnvironment, start_response: StartResponse, browser: Browser
     ) -> Iterable[bytes]:
         """Serve a replay (``partial.Replayer``): checked like any postback, the app not run."""
+        return self.replayer.serve(environ, start_response, path=_request_path(environ),
+                                   binding=self._sender(environ, browser))
+
+    def _sender(self, environ: WSGIEnvironment, browser: Browser) -> str:
+        """The binding of a request that must come from the browser or user its tokens were
+        issued to (a renewal, a replay): bound to the browser, it must send its one cookie."""
         binding = self._binding(environ, browser)
         if binding == browser.binding:
-            browser.check_sent()  # the same cookie checks as for a postback
-        return self.replayer.serve(environ, start_response, path=_request_path(environ),
-                                   binding=binding)
+            browser.check_sent()
+        return binding
 
     def _injector(
         self,
@@ -355,15 +366,15 @@ class PostbackMiddleware:
         try:
             result = self.registry.run_callback(name, argument, Request(environ))
         except CallbackError as error:
-            return _callback_reply(start_response, "200 OK", "e" + error.message)
+            return callback_reply(start_response, "200 OK", "e" + error.message)
         except Exception:
             log.exception("callback %r failed", name)
-            return _callback_reply(
+            return callback_reply(
                 start_response, "500 Internal Server Error", "e" + CALLBACK_FAILED
             )
         # A fresh event validation, so a page that stays open keeps working past max_age.
         validation = self.form_tokens.refresh(callback, path=_request_path(environ))
-        return _callback_reply(start_response, "200 OK", f"{len(validation)}|{validation}{result}")
+        return callback_reply(start_response, "200 OK", f"{len(validation)}|{validation}{result}")
 
     # -- refusals -------------------------------------------------------------------------
 
@@ -507,8 +518,3 @@ def _refuse_reserved_query(query: str) -> None:
         name = unquote_to_bytes(raw_name.replace("+", " ")).decode("utf-8", "replace")
         if f.looks_reserved(name):
             raise BadRequest(f"reserved name {name[:40]!r} in the query string")
-
-
-def _callback_reply(start_response: StartResponse, status: str, text: str) -> list[bytes]:
-    """A callback answer in ASP.NET's framing: WebForms.js reads the body, not the status."""
-    return text_response(start_response, status, text, [("X-Content-Type-Options", "nosniff")])

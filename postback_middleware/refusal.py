@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, cast
 
 from .errors import Reason, Rejected
-from .http import json_response, text_response
+from .http import callback_reply, json_response, text_response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -65,9 +65,10 @@ def answer(
 ) -> Iterable[bytes]:
     """The answer to a refused request (see the module docstring)."""
     status = f"{refusal.status} {_STATUS_TEXT[refusal.status]}"
-    headers = [("X-Postback-Refused", str(refusal.kind)), ("X-Content-Type-Options", "nosniff")]
     if callback:
-        return text_response(start_response, status, "e" + refusal.public_message, headers)
+        return callback_reply(start_response, status, "e" + refusal.public_message,
+                              [("X-Postback-Refused", str(refusal.kind))])
+    headers = [("X-Postback-Refused", str(refusal.kind)), ("X-Content-Type-Options", "nosniff")]
     if environ.get("HTTP_X_POSTBACK_PANELS") is not None:
         return json_response(
             start_response,
