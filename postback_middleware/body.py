@@ -4,6 +4,9 @@ The body is read once into a spooled temporary file (memory up to a threshold, d
 1 GB upload never sits in memory. Scanning never rewrites anything: it returns the reserved
 fields it found and the byte ranges of the original body to *keep*. The inner app then gets
 exactly those ranges, so every byte of its own fields and files arrives unchanged and in order.
+Only once a postback is verified, and only with the ``forward_event_fields`` option, are two
+fields added to that body (``add_fields``): the verified event, encoded as the body's own
+fields are, after them.
 
 * ``application/x-www-form-urlencoded``: the body is split on ``&`` (as every supported parser
   does); a segment whose raw name is a reserved name is taken out.
@@ -31,10 +34,10 @@ from __future__ import annotations
 import email.header
 import re
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
-from urllib.parse import unquote, unquote_to_bytes
+from urllib.parse import quote_plus, unquote, unquote_to_bytes
 
 import multipart
 
@@ -131,6 +134,10 @@ class BodyScan:
     keep: list[tuple[int, int]] = field(default_factory=list)
     # Literal bytes to put between kept ranges (``&`` for urlencoded bodies, nothing for multipart).
     joiner: bytes = b""
+    # Multipart only: the boundary, and how many bytes end the body after its last part (the
+    # closing delimiter and the epilogue, always kept): fields are added before them.
+    boundary: bytes = b""
+    tail: int = 0
     _ev_repeated: bool = field(default=False, repr=False)
 
     @property
@@ -530,7 +537,8 @@ def scan_multipart(
     # delimiter to a lenient one in the inner app, which would then see fields we never checked.
     if _count(body, dash_boundary) != len(parts) + 1:
         raise BadRequest("multipart boundary occurs outside its delimiters")
-    offsets = _part_offsets(body, boundary.encode("utf-8"), parts)
+    offsets, closing = _part_offsets(body, boundary.encode("utf-8"), parts)
+    scan.boundary, scan.tail = boundary.encode("utf-8"), length - closing
     cursor = 0
     for part, (start, end) in zip(parts, offsets, strict=True):
         if part.reserved:
@@ -563,8 +571,11 @@ def _count(body: SpooledBody, needle: bytes) -> int:
     return count
 
 
-def _part_offsets(body: SpooledBody, boundary: bytes, parts: list[_Part]) -> list[tuple[int, int]]:
-    """Byte range of each part, from its ``--boundary`` line to just before the next one.
+def _part_offsets(
+    body: SpooledBody, boundary: bytes, parts: list[_Part]
+) -> tuple[list[tuple[int, int]], int]:
+    """Byte range of each part, from its ``--boundary`` line to just before the next one, and
+    where the closing delimiter starts.
 
     Derived from the sizes the parser reported, and checked against the delimiter bytes,
     so a disagreement with the parser is refused instead of cutting the wrong bytes. Each
@@ -599,7 +610,7 @@ def _part_offsets(body: SpooledBody, boundary: bytes, parts: list[_Part]) -> lis
             raise BadRequest("multipart part does not end where the parser said")
         ranges.append((position, payload_end + 2))
         position = payload_end + 2
-    return ranges
+    return ranges, position
 
 
 def _header_block(body: SpooledBody, start: int, most: int) -> bytes | None:
@@ -652,3 +663,148 @@ def assemble(body: SpooledBody, scan: BodyScan, *, spool_threshold: int) -> tupl
     body.close()
     out.seek(0)
     return out, total
+
+
+# Names of fields the middleware adds (its own reserved names): nothing to quote or escape.
+_ADDED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def encode_fields(scan: BodyScan, added: Sequence[tuple[str, str]]) -> bytes:
+    """``added`` (name, value) fields, encoded as the body ``scan`` read encodes its own.
+
+    Urlencoded: ``name=value`` joined with ``&``, the value UTF-8 and percent-encoded (only
+    ASCII letters, digits and ``_.-~`` stay as they are), as a browser's form with the
+    UTF-8 charset writes it (the only charset accepted). Multipart: one part each, written as
+    a browser writes a plain field (``--boundary``, ``Content-Disposition: form-data;
+    name="NAME"``, an empty line, the value's UTF-8 bytes, CRLF), so the value can hold
+    anything, quotes and line breaks included, except the body's boundary: a value with
+    ``--boundary`` in it is refused (400) rather than written, since the inner app's parser
+    would read a delimiter there (the scan refuses such a body for the same reason, so a value
+    that came in the same body never has it).
+    """
+    for name, _ in added:
+        if not _ADDED_NAME.fullmatch(name):
+            raise ValueError(f"not a field name to add: {name!r}")
+    if not scan.boundary:
+        return b"&".join(f"{name}={quote_plus(value, safe='')}".encode("ascii")
+                         for name, value in added)
+    dash_boundary = b"--" + scan.boundary
+    parts = []
+    for name, value in added:
+        data = value.encode("utf-8")
+        if dash_boundary in data:
+            raise BadRequest(f"{name} holds the multipart boundary; it cannot be added as a part")
+        parts.append(dash_boundary + b'\r\nContent-Disposition: form-data; name="'
+                     + name.encode("ascii") + b'"\r\n\r\n' + data + b"\r\n")
+    return b"".join(parts)
+
+
+def add_fields(body: SpooledBody, scan: BodyScan, added: Sequence[tuple[str, str]]) -> int:
+    """Add fields to a body that :func:`assemble` made from ``scan``; returns its new length.
+
+    Where the body's own parser reads them as fields like the others: appended to an
+    urlencoded body (after a ``&`` unless the body is empty), as parts just before a multipart
+    body's closing delimiter. Every byte already there stays, in order; the bytes after the
+    insertion point (the closing delimiter and the epilogue) are moved along in chunks, so
+    memory stays bounded.
+    """
+    data = encode_fields(scan, added)
+    length = body.seek(0, 2)
+    if not data:
+        return length
+    if not scan.boundary and length:
+        data = scan.joiner + data
+    at = length - scan.tail
+    end = length
+    while end > at:  # from the end backwards, so nothing is overwritten before it is moved
+        start = max(at, end - CHUNK_SIZE)
+        body.seek(start)
+        chunk = body.read(end - start)
+        body.seek(start + len(data))
+        body.write(chunk)
+        end = start
+    body.seek(at)
+    body.write(data)
+    return length + len(data)
+
+
+# -- reading values back (option validate_choices) ----------------------------------------------
+
+NOT_A_CHOICE = "\x00"
+"""What :func:`field_values` gives for a value that no page can offer (a file, a value too
+long or not UTF-8): an HTML parser turns NUL into U+FFFD, so no option or radio has it."""
+
+
+def field_values(
+    body: SpooledBody, length: int, boundary: str, names: frozenset[str], *, max_field_size: int
+) -> dict[str, list[str]]:
+    """The values the clean body (urlencoded, or multipart when ``boundary`` is given) posts
+    for ``names``, in order; the body is read again from its start and left at it.
+
+    Only for a verified postback whose form lists choices (``validation.Offered``): the body
+    was checked by the scan already, so it parses, and its names need no judging here.
+    """
+    found: dict[str, list[str]] = {}
+
+    def add(name: str, value: str) -> None:
+        if name in names:
+            found.setdefault(name, []).append(value)
+
+    try:
+        if boundary:
+            _multipart_values(body, length, boundary, names, add, max_field_size)
+        else:
+            for segment in _segments(body, max_field_size):
+                raw_name, _, raw_value = segment.partition(b"=")
+                name = _unquote_plus(raw_name).decode("utf-8", "replace")
+                if name in names:
+                    add(name, _choice_text(_unquote_plus(raw_value), max_field_size))
+    finally:
+        body.seek(0)
+    return found
+
+
+def _segments(body: SpooledBody, most: int) -> Iterator[bytes]:
+    """The ``&``-separated segments of an urlencoded body, read in chunks; a segment longer
+    than ``most`` (plus room for its name) is cut there (it is then no offered value)."""
+    kept = b""
+    for chunk in _iter_chunks(body):
+        pieces = (kept + chunk).split(b"&")
+        kept = pieces.pop()[: most + _MAX_ESCAPED_NAME * 4]
+        yield from pieces
+    yield kept
+
+
+def _multipart_values(
+    body: SpooledBody, length: int, boundary: str, names: frozenset[str],
+    add: Callable[[str, str], None], most: int,
+) -> None:
+    parser = multipart.PushMultipartParser(boundary, content_length=length)
+    with parser:
+        name: str | None = None
+        value = bytearray()
+        for chunk in _iter_chunks(body):
+            for event in parser.parse(chunk):
+                if event is None:
+                    if name is not None:
+                        add(name, _choice_text(bytes(value), most))
+                    name = None
+                elif isinstance(event, bytes | bytearray):
+                    if name is not None and len(value) <= most:
+                        value += event
+                elif event.name in names and event.filename is None:
+                    name, value = event.name, bytearray()
+                else:
+                    if event.name in names:  # a file where the page offered choices
+                        add(event.name, NOT_A_CHOICE)
+                    name = None
+
+
+def _choice_text(raw: bytes, most: int) -> str:
+    """A posted value as the page's choices are compared with it."""
+    if len(raw) > most:
+        return NOT_A_CHOICE
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return NOT_A_CHOICE

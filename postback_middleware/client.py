@@ -1,14 +1,21 @@
 """The client script: served by the middleware, referenced once per page.
 
-``static/postback.js`` is read, hashed and gzipped once at start-up. It is served at
-``<script_prefix>postback.<hash>.js`` with a one-year immutable cache, so browsers fetch it once
-per release and a new release can never be mixed with a cached old one; browsers that accept
-gzip get the compressed bytes (about a third of the size). Every other path under the prefix is
-answered 404, so the prefix belongs to the middleware alone.
+``static/postback.js`` (the core) followed by ``static/webforms.js`` (the WebForms.js functions
+ASP.NET's controls call: ``WebForm_DoPostBackWithOptions``, ``WebForm_FireDefaultButton``...) is
+read, hashed and gzipped once at start-up, as one script: a page needs one request for both, and
+the functions are there at click time on pages that never load ``WebResource.axd``. It is
+served at ``<script_prefix>postback.<hash>.js`` with a one-year immutable cache, so browsers
+fetch it once per release and a new release can never be mixed with a cached old one; browsers
+that accept gzip get the compressed bytes (about a third of the size). Every other path under
+the prefix is answered 404, so the prefix belongs to the middleware alone.
+
+:class:`Asset` is how any script of the package is answered (ETag, ``If-None-Match``, gzip,
+``HEAD``): ``aspnet.resources`` answers ``WebResource.axd`` with :func:`compat_script` through it.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import html
@@ -17,12 +24,70 @@ from collections.abc import Iterable
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from .http import accepts_coding, text_response
+from .http import Headers, accepts_coding, text_response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 _NONCE = re.compile(r"'nonce-([A-Za-z0-9+/_=-]+)'")
+CORE_SCRIPT = "static/postback.js"
+COMPAT_SCRIPT = "static/webforms.js"
+
+
+def _static(name: str) -> bytes:
+    return resources.files(__package__).joinpath(name).read_bytes()
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether an ``If-None-Match`` header names ``etag`` (a list, weak ``W/`` tags, ``*``):
+    the weak comparison RFC 9110 asks of it."""
+    if not if_none_match:
+        return False
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag.removeprefix("W/") in tags
+
+
+class Asset:
+    """A script's bytes, served: made once (gzip copy, version, ETag), answered many times."""
+
+    def __init__(self, body: bytes, *, content_type: str, cache_control: str) -> None:
+        self.body = body
+        self.gzipped = gzip.compress(body, compresslevel=9, mtime=0)
+        self.version = hashlib.sha256(body).hexdigest()[:12]
+        self.etag = f'"{self.version}"'
+        self.content_type = content_type
+        self.cache_control = cache_control
+
+    def respond(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        """Answer a GET or HEAD (the caller checked the method): 304 when the browser's copy is
+        this one, the gzipped bytes when it accepts them, no body for HEAD."""
+        headers: Headers = [
+            ("Cache-Control", self.cache_control),
+            ("ETag", self.etag),
+            ("Vary", "Accept-Encoding"),
+        ]
+        if etag_matches(environ.get("HTTP_IF_NONE_MATCH"), self.etag):
+            start_response("304 Not Modified", headers)
+            return []
+        body = self.body
+        if accepts_coding(environ.get("HTTP_ACCEPT_ENCODING", ""), "gzip"):
+            body = self.gzipped
+            headers.append(("Content-Encoding", "gzip"))
+        headers += [
+            ("Content-Type", self.content_type),
+            ("Content-Length", str(len(body))),
+            ("X-Content-Type-Options", "nosniff"),
+        ]
+        start_response("200 OK", headers)
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
+
+
+@functools.cache
+def compat_script() -> Asset:
+    """``webforms.js`` alone, as ``WebResource.axd`` answers it (see ``aspnet.resources``): its
+    URL is the page's, not versioned by us, so browsers revalidate it (``no-cache``, ETag)."""
+    return Asset(_static(COMPAT_SCRIPT), content_type="application/javascript; charset=utf-8",
+                 cache_control="no-cache")
 
 
 class ClientScript:
@@ -32,12 +97,16 @@ class ClientScript:
         # max_age: told to the script (data-max-age) so that it renews a form's tokens before
         # they expire (see form_tokens); None when renewal is off.
         self.max_age = max_age
-        self.body = resources.files(__package__).joinpath("static/postback.js").read_bytes()
-        self.gzipped = gzip.compress(self.body, compresslevel=9, mtime=0)
-        self.version = hashlib.sha256(self.body).hexdigest()[:12]
+        # One script for both: webforms.js defines only what is not defined yet, so a page that
+        # loaded it earlier from WebResource.axd keeps its (possibly wrapped) functions.
+        self.asset = Asset(_static(CORE_SCRIPT) + b"\n" + compat_script().body,
+                           content_type="text/javascript; charset=utf-8",
+                           cache_control="public, max-age=31536000, immutable")
+        self.body = self.asset.body
+        self.gzipped = self.asset.gzipped
+        self.version = self.asset.version
         self.prefix = prefix
         self.path = f"{prefix}postback.{self.version}.js"
-        self._etag = f'"{self.version}"'
 
     def tag(self, script_name: str, nonce: str | None) -> bytes:
         """The ``<script defer>`` element for a page (valid HTML and XHTML). ``script_name``:
@@ -52,29 +121,10 @@ class ClientScript:
         """Answer a request whose path lies under the prefix."""
         if environ.get("PATH_INFO") != self.path:
             return text_response(start_response, "404 Not Found", "Not found.")
-        method = environ.get("REQUEST_METHOD")
-        if method not in ("GET", "HEAD"):
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             return text_response(start_response, "405 Method Not Allowed", "Method not allowed.",
                                  [("Allow", "GET, HEAD")])
-        headers = [
-            ("Cache-Control", "public, max-age=31536000, immutable"),
-            ("ETag", self._etag),
-            ("Vary", "Accept-Encoding"),
-        ]
-        if environ.get("HTTP_IF_NONE_MATCH") == self._etag:
-            start_response("304 Not Modified", headers)
-            return []
-        body = self.body
-        if accepts_coding(environ.get("HTTP_ACCEPT_ENCODING", ""), "gzip"):
-            body = self.gzipped
-            headers.append(("Content-Encoding", "gzip"))
-        headers += [
-            ("Content-Type", "text/javascript; charset=utf-8"),
-            ("Content-Length", str(len(body))),
-            ("X-Content-Type-Options", "nosniff"),
-        ]
-        start_response("200 OK", headers)
-        return [] if method == "HEAD" else [body]
+        return self.asset.respond(environ, start_response)
 
 
 def script_nonce(content_security_policy: str | None) -> str | None:

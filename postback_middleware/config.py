@@ -331,6 +331,16 @@ class Options:
     maintain_scroll_position: bool = field(default=False, metadata=_spec(_ini_bool, _boolean))
     # Refuse every form POST that carries no valid token (CSRF protection for the whole app).
     require_token: bool = field(default=False, metadata=_spec(_ini_bool, _boolean))
+    # Also hand the inner app the verified event as the form fields __EVENTTARGET and
+    # __EVENTARGUMENT, for code ported from WebForms that reads Request.Form["__EVENTTARGET"]:
+    # added to the clean body after verification (the fields the client sent are stripped as
+    # always), only for a postback with an event: none for a postback without one (empty
+    # target), a callback or a renewal.
+    forward_event_fields: bool = field(default=False, metadata=_spec(_ini_bool, _boolean))
+    # Refuse a postback that posts a value a post form's <select> or radio group did not offer
+    # (ASP.NET's event validation of list values): the offered values travel in
+    # __EVENTVALIDATION. Off by default: a page whose script adds options must leave it off.
+    validate_choices: bool = field(default=False, metadata=_spec(_ini_bool, _boolean))
     # Called as on_reject(environ, reason) for every refused request, e.g. to count them; the
     # reason is an errors.Reason ("expired", "cross-site"...), the detail is in the log.
     on_reject: Callable[[WSGIEnvironment, Reason], None] | None = field(

@@ -93,6 +93,9 @@ class OfferingForm(Protocol):
     @property
     def pairs(self) -> dict[str, list[str]]: ...  # the events it offers: {target: [argument]}
 
+    @property
+    def choices(self) -> dict[str, list[str]]: ...  # its select/radio values: {name: [value]}
+
 
 
 class FormTokens:
@@ -101,15 +104,18 @@ class FormTokens:
     def __init__(self, signer: TokenSigner) -> None:
         self.signer = signer
 
-    def issue(self, form: OfferingForm, state: dict[str, Any], binding: str) -> tuple[str, str]:
-        """A form's view state (``state``) and event validation (what ``form`` offers), bound to
-        its path and to ``binding``; ("", "") when they cannot be made."""
+    def issue(self, form: OfferingForm, state: dict[str, Any], binding: str,
+              page_callbacks: Sequence[str] = ()) -> tuple[str, str]:
+        """A form's view state (``state``) and event validation (what ``form`` offers, and the
+        callbacks of the page it posts to: see ``registry``), bound to its path and to
+        ``binding``; ("", "") when they cannot be made."""
         signer = self.signer
         paths = form.paths
         path: str | tuple[str, ...] = paths[0] if len(paths) == 1 else paths
         form_id = signer.new_form_id()
-        event_validation = self._event_validation(path, form.pairs, form.callbacks, binding,
-                                                  form_id)
+        callbacks = (*form.callbacks, *page_callbacks) if page_callbacks else form.callbacks
+        event_validation = self._event_validation(path, form.pairs, callbacks, binding,
+                                                  form_id, form.choices)
         if event_validation is None:
             return "", ""
         viewstate = signer.sign(Purpose.VIEWSTATE, state, path=path, user=binding,
@@ -119,15 +125,17 @@ class FormTokens:
     def _event_validation(
         self, path: str | tuple[str, ...], pairs: dict[str, list[str]],
         callbacks: Sequence[str], binding: str, form_id: str,
+        choices: dict[str, list[str]],
     ) -> str | None:
         """The form's event validation token: written out when small, else compact (runs,
         digests for long values), else all digests, else none (the form degrades)."""
         signer = self.signer
         digest = functools.partial(signer.event_digest, 0)  # the first key signs
         encodings: tuple[Callable[[], dict[str, Any]], ...] = (
-            lambda: validation.written_out(pairs, callbacks),
-            lambda: validation.encode(pairs, callbacks, digest=digest),
-            lambda: validation.encode(pairs, callbacks, digest=digest, all_digests=True),
+            lambda: validation.written_out(pairs, callbacks, choices),
+            lambda: validation.encode(pairs, callbacks, digest=digest, choices=choices),
+            lambda: validation.encode(pairs, callbacks, digest=digest, all_digests=True,
+                                      choices=choices),
         )
         for index, encoding in enumerate(encodings):
             try:

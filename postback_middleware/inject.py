@@ -10,6 +10,25 @@ with ``data-autopostback`` (the scanner gathers them: see ``html_scan.PostbackSc
 ``{target: [argument, ...]}`` in page order, each pair once. A ``<form>`` start tag inside an
 open form is ignored, as browsers ignore it; a form left open runs to the end of the document.
 
+ASP.NET's own markup
+--------------------
+A page ported from WebForms keeps the markup ASP.NET rendered. Its events are not declared
+with ``data-postback`` but written as script: ``href="javascript:__doPostBack('T','A')"``,
+``onclick="...__doPostBack(...)"`` or ``WebForm_DoPostBackWithOptions(...)``, AutoPostBack's
+``onchange="javascript:setTimeout('__doPostBack(...)', 0)"``. The scanner returns the tags
+whose ``href`` / ``onclick`` / ``onchange`` mention ``doPostBack``, and ``aspnet.markup``
+reads only the anchored shapes ASP.NET writes: the pairs go into the event validation of the
+post form open where the tag is (none outside one, as ASP.NET renders them inside its form).
+
+Such a form also holds ASP.NET's hidden inputs (``__VIEWSTATE``, ``__EVENTTARGET``,
+``__VIEWSTATEGENERATOR``, ``__EVENTVALIDATION``...), which would post each reserved field
+twice. So here, and only here, the injector removes bytes: an ``<input type="hidden">`` whose
+name is exactly one of the reserved fields (not ``__CALLBACKID`` / ``__CALLBACKPARAM``),
+inside a post form, is cut out (the tag, which is the whole element), and the form gets the
+middleware's own fields as any other. Anything else the page holds is kept byte for byte:
+a reserved name on another element or type, or outside a post form, stays (and a POST with
+it is refused, as before, with the reason).
+
 Pages may arrive in pieces (a streamed response). A form whose start and end tags arrive in the
 same piece, as every form of a buffered page does, gets all its fields at the top. A form still
 open when its piece ends gets the fields that do not depend on its content at the top at once,
@@ -91,11 +110,13 @@ import functools
 import html
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 
 from . import fields as f
+from .aspnet.markup import references
+from .choices import Choices
 from .html_scan import Pairs, PostbackScanner, Tag, TagScanner
 from .htmx import (
     REQUEST_NAMES,
@@ -218,6 +239,13 @@ class PostForm:
     # Other same-origin paths the page posts it to (a formaction button, an hx-post): its
     # tokens are bound to these too.
     extra_paths: list[str] = field(default_factory=list, repr=False)
+    # What its selects and radio groups offer (option validate_choices; None: off).
+    choice_log: Choices | None = field(default=None, repr=False)
+
+    @property
+    def choices(self) -> dict[str, list[str]]:
+        """The values its selects and radio groups offer, by name (see ``choices``)."""
+        return self.choice_log.pairs if self.choice_log is not None else {}
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -274,11 +302,16 @@ class Submitter:
     tag: str = "button"  # its element's name (for the log)
     names_other: bool = False  # inside the form, but with a form="ID" (it binds that form)
     submit: bool = False  # a submit button (its hx-post is then the form's submission)
+    # ASP.NET's PostBackUrl: a reference whose WebForm_PostBackOptions has an actionUrl (its
+    # formaction), which the client script posts the form to.
+    cross_page: bool = False
 
     def doubts(self, page_url: str, bases: list[str]) -> list[str]:
         """Why it could send its form's tokens off the origin or into a URL."""
         who = "a submit button inside it" if self.form is None else (
             f"a submit button elsewhere in the page with form={self.form!r}")
+        if self.cross_page:
+            who = f"a <{self.tag}> inside it posting it elsewhere (ASP.NET's PostBackUrl)"
         found = []
         if self.formmethod is not None and self.formmethod.lower() not in ("post", "dialog"):
             found.append(f"{who} has formmethod={self.formmethod!r}: that submission puts the"
@@ -317,6 +350,14 @@ _FORM_EXTRAS = REQUEST_NAMES | {"data-postback-action"}
 _TOP_FIELDS = (f.EVENTTARGET, f.EVENTARGUMENT)
 _TOKEN_FIELDS = (f.VIEWSTATE, f.EVENTVALIDATION)
 _CLIENT_FIELDS = (f.LASTFOCUS, f.SCROLLPOSITIONX, f.SCROLLPOSITIONY)
+# ASP.NET's own hidden inputs that a post form may already hold: removed, for the injector
+# writes its own (every reserved field but the callback ones, which are never inputs).
+_TAKEN_OVER = f.RESERVED - {f.CALLBACKID, f.CALLBACKPARAM}
+# What the injector reads as well with validate_choices (see choices).
+_CHOICE_TAGS = ("select", "option", "input", "textarea", "button")
+_TAG_OPEN = re.compile(rb"<[!/?A-Za-z]")  # where an option's text ends
+# Where ASP.NET renders a postback reference (the scanner returns such tags: see aspnet.markup).
+_SCRIPTED = frozenset({"href", "onclick", "onchange"})
 
 
 class FieldInjector:
@@ -337,8 +378,12 @@ class FieldInjector:
         script_tag: bytes,
         client_fields: dict[str, str] | None,
         fragment: bool = False,
+        choices: bool = False,
     ) -> None:
-        self._scanner = PostbackScanner(encoding=encoding, names=_NAMES)
+        self._scanner = PostbackScanner(encoding=encoding,
+                                        names=_NAMES + _CHOICE_TAGS if choices else _NAMES)
+        self._choices = choices  # validate_choices: read what each post form's controls offer
+        self._select: str | None = None  # the name of the select being read (choices only)
         self._encoding = encoding
         self._page_url = page_url
         self._sign_form = sign_form
@@ -414,14 +459,11 @@ class FieldInjector:
         at_start, self._started = not self._started, True
         if not tags and not final and self._noscript is None and not self._htmx_seen:
             return data  # most pieces of a long page (their pairs come with the next tag)
-        # The page's own reserved ids first, so that fields made below leave those ids out
-        # (the scanner returns every tag whose id starts with "__").
-        for tag in tags:
-            if not isinstance(tag, dict) and tag.attrs.get("id", "") in f.RESERVED:
-                self._taken_ids.add(tag.attrs["id"])
         # What goes where: the script tag, or fields of a form. The fields are made once the
-        # whole piece is read, so that a <base> or a form="ID" button after a form counts.
+        # whole piece is read, so that a <base> or a form="ID" button after a form counts
+        # (and the page's own reserved ids are known, which the fields then leave out).
         plan: list[tuple[int, PostForm | None, tuple[str, ...]]] = []
+        taken_over: list[tuple[int, int]] = []  # ASP.NET's own hidden fields, removed
         started_here: list[PostForm] = []  # forms whose start tag is in this piece
         head_end = None
         redirects = False  # a <base> or a form="ID" button: forms sent earlier are checked
@@ -437,7 +479,7 @@ class FieldInjector:
                 continue
             if tag.is_end:
                 if tag.name == "form":
-                    self._inside_form = False
+                    self._inside_form, self._select = False, None
                     form, self._open = self._open, None
                     if form is not None:
                         form.closed_at = tag.start
@@ -448,11 +490,21 @@ class FieldInjector:
                         plan.append((tag.start, form, _TOKEN_FIELDS))
                 elif tag.name == "head" and head_end is None:
                     head_end = tag.start
+                elif tag.name == "select":
+                    self._select = None
                 elif tag.name == "noscript" and self._noscript is not None:
                     redirects |= self._read_noscript(data[noscript_from:tag.start], final=True)
                     self._noscript = None
                 continue
             name = tag.name
+            if self._open is not None and name == "input" and _aspnet_field(tag.attrs):
+                taken_over.append((tag.start, tag.end))  # (see the module's docstring)
+                continue
+            reserved_id = tag.attrs.get("id")
+            if reserved_id in f.RESERVED:  # (the scanner returns every tag whose id has "__")
+                self._taken_ids.add(reserved_id)
+            if self._choices and name in _CHOICE_TAGS:
+                self._read_choice(tag, data, final)
             if name == "form":
                 if not self._htmx_seen and uses_htmx(tag.attrs):
                     self._htmx_seen = True
@@ -477,6 +529,7 @@ class FieldInjector:
                     self._htmx_seen = True
             elif name != "head":
                 redirects |= self._submitter(name, tag.attrs, self._open)
+                self._aspnet_references(name, tag.attrs)
         if self._htmx_seen and not self._htmx_late:
             redirects |= self._read_htmx(whole, decided, final, at_start, tags, open_at_start,
                                          self.forms[known:])
@@ -494,6 +547,8 @@ class FieldInjector:
             self._check_sent()
         insertions = [(at, self._script_tag if form is None else self._fields(form, *names))
                       for at, form, names in plan]
+        if taken_over:
+            return splice(data, insertions, removals=taken_over)
         return splice(data, insertions) if insertions else data
 
     def _explain_what_was_left(self) -> None:
@@ -503,9 +558,9 @@ class FieldInjector:
             return  # (the common case: nothing to say)
         path = urlsplit(self._page_url).path
         if self._stray_events:
-            _log_once(path, "events", "%r has data-postback / data-autopostback elements outside"
-                      " any same-origin post form: they raise no postback (put them inside a "
-                      '<form method="post">)', path)
+            _log_once(path, "events", "%r has data-postback / data-autopostback elements (or "
+                      "ASP.NET's __doPostBack references) outside any same-origin post form: "
+                      'they raise no postback (put them inside a <form method="post">)', path)
         if self._other_forms and not self.forms:
             _log_once(path, "forms", "%r has %d forms and none is a same-origin POST form: "
                       "nothing was inserted", path, self._other_forms)
@@ -535,6 +590,66 @@ class FieldInjector:
                         action=_url_text(action), id=None if form_id is None else form_id.lower(),
                         postback_action=attrs.get("data-postback-action"), hx=hx,
                         hx_params=hx_params(attrs) if hx else None)
+
+    def _read_choice(self, tag: Tag, data: bytes, final: bool) -> None:
+        """Note what a control of the open post form can post (option ``validate_choices``:
+        see ``choices``)."""
+        name, attrs, form = tag.name, tag.attrs, self._open
+        if name != "option":
+            self._select = None  # (a select, an input or a textarea ends an open select)
+        if form is None or "form" in attrs:
+            return
+        log = form.choice_log
+        if log is None:
+            log = form.choice_log = Choices()
+        if name == "option":
+            if self._select is None:
+                return  # (in a datalist: a suggestion, not a choice)
+            value = attrs.get("value")
+            if value is not None:
+                log.option(self._select, value)
+                return
+            text_end = _TAG_OPEN.search(data, tag.end)
+            if text_end is None and not final:
+                log.unknown(self._select)  # (its text goes on in the next piece)
+            else:
+                end = len(data) if text_end is None else text_end.start()
+                log.option_text(self._select, data[tag.end:end].decode(self._encoding, "replace"))
+            return
+        control = attrs.get("name")
+        if not control:
+            return
+        if name == "select":
+            self._select = control
+        elif name == "input":
+            log.input(control, attrs.get("type", "").lower(), attrs.get("value"))
+        elif name == "textarea":
+            log.unknown(control)
+        elif _submits(name, attrs):  # a submit <button>
+            log.submit_button(control, attrs.get("value"))
+
+    def _aspnet_references(self, name: str, attrs: Mapping[str, str]) -> None:
+        """Register the postback pairs of the references ASP.NET rendered in a tag's
+        ``href``, ``onclick`` or ``onchange`` (``aspnet.markup``), on the post form open
+        where it is: the pairs the page visibly offers, as ``data-postback`` ones."""
+        if not _SCRIPTED.intersection(attrs):
+            return  # (a formaction button, an id: returned for another reason)
+        found = references(name, attrs)
+        form = self._open
+        if not found:
+            return
+        if form is None:  # (ASP.NET renders them inside its one form only)
+            self._stray_events = True
+            return
+        batch: Pairs = {}
+        for reference in found:
+            arguments = batch.setdefault(reference.target, [])
+            if reference.posts_event and reference.argument not in arguments:
+                arguments.append(reference.argument)
+            if reference.action_url:  # PostBackUrl: the form goes there, like a formaction
+                form.submitters.append(Submitter(reference.action_url, None, None, tag=name,
+                                                 submit=True, cross_page=True))
+        form.add_pairs({target: arguments for target, arguments in batch.items() if arguments})
 
     def _read_noscript(self, content: bytes, *, final: bool) -> bool:
         """Read on in a ``<noscript>``'s content as markup (see ``_noscript``): note its
@@ -827,17 +942,31 @@ def _submits(name: str, attrs: Mapping[str, str]) -> bool:
     return name == "input" and kind in ("submit", "image")
 
 
-def splice(document: bytes, insertions: list[tuple[int, bytes]]) -> bytes:
-    """Insert byte strings at offsets; ties keep the order given.
+def _aspnet_field(attrs: Mapping[str, str]) -> bool:
+    """Whether an input is one of ASP.NET's own hidden fields, which the injector takes over
+    (see the module's docstring): ``type="hidden"``, named exactly as a reserved field."""
+    return attrs.get("name") in _TAKEN_OVER and attrs.get("type", "").lower() == "hidden"
+
+
+def splice(
+    document: bytes,
+    insertions: list[tuple[int, bytes]],
+    removals: Sequence[tuple[int, int]] = (),
+) -> bytes:
+    """Insert byte strings at offsets (ties keep the order given), and cut out the ``[start,
+    end)`` ranges of ``removals``, which never overlap (an insertion at a removal's start
+    goes before it).
 
     Slices are taken through a memoryview, so the page is copied once, into the result.
     """
     view = memoryview(document)
     pieces: list[bytes | memoryview] = []
     cursor = 0
-    for offset, text in sorted(insertions, key=lambda item: item[0]):
-        pieces.append(view[cursor:offset])
+    edits = [(offset, offset, text) for offset, text in insertions]
+    edits += [(start, end, b"") for start, end in removals]
+    for start, end, text in sorted(edits, key=lambda item: (item[0], item[1] > item[0])):
+        pieces.append(view[cursor:start])
         pieces.append(text)
-        cursor = offset
+        cursor = end
     pieces.append(view[cursor:])
     return b"".join(pieces)

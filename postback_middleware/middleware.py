@@ -1,13 +1,19 @@
 """The WSGI core: one request's journey through the middleware.
 
-1. **Script.** Paths under ``script_prefix`` are the client script's (``client``).
+1. **Script.** Paths under ``script_prefix`` are the client script's (``client``); a
+   ``WebResource.axd`` the app answers 404 gets the WebForms.js functions
+   (``aspnet.resources``).
 2. **Request side.** A form POST (urlencoded or multipart) is read and scanned (``body``). If it
    carries reserved fields it is a postback: the browser must say it came from this site, and
    the tokens must have been issued to this browser or user (``csrf``); the fields are verified
    before anything else (``form_tokens``, ``tokens``, ``validation``) and cut out, and the inner
-   app gets a fresh body with every other byte unchanged. A reserved name in the query string is
-   refused on any request. A form left open sends its tokens to be renewed
-   (``X-Postback-Renew``): answered here with fresh ones, the app not called.
+   app gets a fresh body with every other byte unchanged (with ``forward_event_fields``, plus the
+   verified event as ``__EVENTTARGET`` / ``__EVENTARGUMENT``, for code ported from WebForms that
+   reads them from the form). A reserved name in the query string is refused on any request.
+   A form left open sends its tokens to be renewed (``X-Postback-Renew``): answered here with
+   fresh ones, the app not called.
+   With ``validate_choices``, a posted select or radio value the form did not offer is
+   refused (``validation``, from what ``choices`` recorded).
 3. **Dispatch.** A callback is answered here from the registry and never reaches the inner app.
    A postback exposes ``environ["postback.event"]`` and ``environ["postback.viewstate"]``, runs
    the registered postback handler if any (``registry``), then the inner app. A partial
@@ -37,8 +43,12 @@ from webob import Request
 
 from . import fields as f
 from . import partial, refusal
+from .aspnet import resources
 from .body import (
+    BodyScan,
+    add_fields,
     assemble,
+    field_values,
     form_kind,
     multipart_boundary,
     read_body,
@@ -132,6 +142,8 @@ class PostbackMiddleware:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "").startswith(self.options.script_prefix):
             return self.script.serve(environ, start_response)
+        if resources.is_web_resource(environ):  # the app's 404 becomes WebForms.js's functions
+            return resources.web_resource(environ, start_response, self)
         if environ.get(_WRAPPED_KEY) is not None:
             # Inside another PostbackMiddleware (wrapped twice, e.g. in an app factory run twice,
             # or a mounted sub-app wrapped again): the outer one verified and strips the request
@@ -161,14 +173,16 @@ class PostbackMiddleware:
             _refuse_reserved_query(environ.get("QUERY_STRING", ""))
             form = self._read_form_post(environ)
             if form is not None:
-                body_file, values = form
+                body_file, values, scan = form
             renewed = verified = panels = None
             if values is not None and environ.get(RENEW_ENVIRON_KEY) is not None:
                 renewed = self._renew(environ, values, browser)  # a form left open: fresh tokens
             elif values is not None:
                 verified = self._verify(environ, values, browser)
-                # A partial postback (an UpdatePanel) names the panels to answer with.
                 if isinstance(verified, Postback):
+                    self._check_choices(environ, body_file, scan, verified)
+                    self._forward_event(environ, body_file, scan, verified)
+                    # A partial postback (an UpdatePanel) names the panels to answer with.
                     panels = partial.requested_panels(environ)
         except Rejected as rejection:
             if body_file is not None:
@@ -200,8 +214,10 @@ class PostbackMiddleware:
             return response
         return ClosingIterable(response, body_file.close)
 
-    def _read_form_post(self, environ: WSGIEnvironment) -> tuple[Any, dict[str, str] | None] | None:
-        """Read a form POST; hand the inner app a clean body. Returns (body file, reserved).
+    def _read_form_post(
+        self, environ: WSGIEnvironment
+    ) -> tuple[Any, dict[str, str] | None, BodyScan] | None:
+        """Read a form POST; hand the inner app a clean body. Returns (body file, reserved, scan).
 
         A form body sent with another method (PUT, PATCH, DELETE, a lower-case ``post``...) is
         scanned too, since parsers read it as a form: reserved fields there are refused, as
@@ -241,7 +257,7 @@ class PostbackMiddleware:
         environ["wsgi.input"] = body
         environ["CONTENT_LENGTH"] = str(length)
         environ.pop("HTTP_TRANSFER_ENCODING", None)
-        return body, values
+        return body, values, scan
 
     def _verify(
         self, environ: WSGIEnvironment, values: dict[str, str], browser: Browser
@@ -262,6 +278,34 @@ class PostbackMiddleware:
         if isinstance(verified, Postback):
             environ[EVENT_KEY] = verified.event
         return verified
+
+    def _check_choices(
+        self, environ: WSGIEnvironment, body: Any, scan: BodyScan, postback: Postback
+    ) -> None:
+        """``validate_choices``: refuse a value of a select or radio group that the form did
+        not offer (its event validation lists them; see ``choices``)."""
+        names = postback.offered.choice_names
+        if not names:
+            return  # (the form was issued without the option: nothing to check)
+        posted = field_values(body, int(environ["CONTENT_LENGTH"]),
+                              scan.boundary.decode("utf-8"), names,
+                              max_field_size=self.options.max_state_size)
+        postback.offered.check_choices(posted)
+
+    def _forward_event(
+        self, environ: WSGIEnvironment, body: Any, scan: BodyScan, postback: Postback
+    ) -> None:
+        """``forward_event_fields``: add the verified event to the clean body as the fields
+        ``__EVENTTARGET`` and ``__EVENTARGUMENT`` (``body.add_fields``), for code ported from
+        WebForms that reads them from the form. Only for a verified postback with an event: a
+        postback without one (empty target) gets no fields, as callbacks and renewals don't."""
+        event = postback.event
+        if not self.options.forward_event_fields or event is None:
+            return
+        length = add_fields(body, scan, [(f.EVENTTARGET, event.target),
+                                         (f.EVENTARGUMENT, event.argument)])
+        body.seek(0)
+        environ["CONTENT_LENGTH"] = str(length)
 
     def _dispatch(
         self,
@@ -348,6 +392,7 @@ class PostbackMiddleware:
             script_tag=tag,
             client_fields=client_fields if self.options.maintain_scroll_position else None,
             fragment=fragment,
+            choices=self.options.validate_choices,
         )
 
     # -- callbacks -------------------------------------------------------------------------
@@ -356,15 +401,16 @@ class PostbackMiddleware:
         self, environ: WSGIEnvironment, start_response: StartResponse, callback: Callback
     ) -> Iterable[bytes]:
         name, argument = callback.name, callback.argument
+        page = _request_path(environ)  # (the path its tokens are bound to: verified)
         refusal = None
-        if not self.registry.has_callback(name):
+        if not self.registry.has_callback(name, page):
             refusal = Forbidden(f"no callback named {name[:80]!r}")
         elif not callback.offered.allows_callback(name):
             refusal = Forbidden(f"callback {name[:80]!r} is not offered by the form")
         if refusal is not None:
             return self._refuse(environ, start_response, refusal, callback=True)
         try:
-            result = self.registry.run_callback(name, argument, Request(environ))
+            result = self.registry.run_callback(name, argument, Request(environ), page)
         except CallbackError as error:
             return callback_reply(start_response, "200 OK", "e" + error.message)
         except Exception:
@@ -436,7 +482,8 @@ class _Issuer:
         # The binding is asked now, not reused from verification: a login postback changes the
         # user, and the new page's tokens must belong to the new session.
         return middleware.form_tokens.issue(form, state,
-                                            middleware._binding(environ, self._browser))
+                                            middleware._binding(environ, self._browser),
+                                            middleware.registry.page_callbacks(form.paths))
 
     def bound_headers(self, headers: Headers, *, tokens: bool, streamed: bool) -> Headers:
         """Headers of an edited page: private, and the browser's cookie, when it has tokens.

@@ -22,6 +22,16 @@ Two kinds of handler, after ASP.NET:
           def raise_callback_event(self, argument): self.argument = argument
           def get_callback_result(self): return "You sent " + self.argument
 
+A callback may belong to one page, as an ASP.NET page's own callbacks do (``'__Page'``, the
+target its ``GetCallbackEventReference(this, ...)`` writes): registered with ``page=`` (the
+page's path, as the browser requests it, mount point included), it is offered by every post
+form that posts to that page, with no ``data-callbacks`` in the markup, and runs only for
+requests to that path; each page may have its own ``'__Page'``::
+
+      @registry.callback("__Page", page="/Default.aspx")
+      def receive(argument, request):
+          return "You sent " + argument
+
 Handlers are looked up by exact name in a dict: a name such as ``__class__`` or ``os.system``
 is just a key that is not there.
 """
@@ -29,7 +39,7 @@ is just a key that is not there.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from webob import Request, Response
@@ -69,14 +79,18 @@ class Registry:
     def __init__(self) -> None:
         self._callbacks: dict[str, Callable[[str, Request], str | None]] = {}
         self._postbacks: dict[str, PostbackFunction] = {}
+        # A page's own callbacks, by (path, name); and their names by path, for the forms.
+        self._page_callbacks: dict[tuple[str, str], Callable[[str, Request], str | None]] = {}
+        self._offered_on: dict[str, tuple[str, ...]] = {}
 
     # -- registration --------------------------------------------------------------------
 
-    def callback(self, name: str) -> Callable[[H], H]:
-        """Decorator: register a callback function or ``ICallbackEventHandler`` class."""
+    def callback(self, name: str, *, page: str | None = None) -> Callable[[H], H]:
+        """Decorator: register a callback function or ``ICallbackEventHandler`` class (of one
+        page only, with ``page=``: see the module's docstring)."""
 
         def register(handler: H) -> H:
-            self.add_callback(name, handler)
+            self.add_callback(name, handler, page=page)
             return handler
 
         return register
@@ -90,12 +104,22 @@ class Registry:
 
         return register
 
-    def add_callback(self, name: str, handler: Any) -> None:
-        """Register a callback function or ``ICallbackEventHandler`` class under ``name``."""
+    def add_callback(self, name: str, handler: Any, *, page: str | None = None) -> None:
+        """Register a callback function or ``ICallbackEventHandler`` class under ``name``;
+        with ``page``, a callback of that page's own, which its forms offer by themselves."""
         _check_name("callback", name)
-        if name in self._callbacks:
-            raise InvalidArgument(f"callback {name!r} is registered twice")
-        self._callbacks[name] = _as_callback_function(name, handler)
+        if page is None:
+            if name in self._callbacks:
+                raise InvalidArgument(f"callback {name!r} is registered twice")
+            self._callbacks[name] = _as_callback_function(name, handler)
+            return
+        if not isinstance(page, str) or not page.startswith("/"):
+            raise InvalidArgument(f"page must be a path beginning with '/' (as the browser "
+                                  f"requests it, the app's mount point included), not {page!r}")
+        if (page, name) in self._page_callbacks:
+            raise InvalidArgument(f"callback {name!r} of page {page!r} is registered twice")
+        self._page_callbacks[page, name] = _as_callback_function(name, handler)
+        self._offered_on[page] = (*self._offered_on.get(page, ()), name)
 
     def add_postback(self, name: str, handler: Any) -> None:
         """Register a postback handler ``f(event, request) -> Response | None`` for ``name``."""
@@ -120,13 +144,24 @@ class Registry:
 
     # -- lookup ----------------------------------------------------------------------------
 
-    def has_callback(self, name: str) -> bool:
-        """Whether a callback is registered under exactly this name."""
-        return name in self._callbacks
+    def page_callbacks(self, paths: Sequence[str]) -> tuple[str, ...]:
+        """The names of the callbacks of the pages at ``paths`` (a form posting there offers
+        them)."""
+        if not self._offered_on:
+            return ()
+        return tuple(name for path in paths for name in self._offered_on.get(path, ()))
 
-    def run_callback(self, name: str, argument: str, request: Request) -> str:
-        """Run the callback ``name``; KeyError if there is none. Returns the result text."""
-        result = self._callbacks[name](argument, request)
+    def has_callback(self, name: str, page: str | None = None) -> bool:
+        """Whether a callback is registered under exactly this name (for the page at path
+        ``page``, or for every page)."""
+        return (page, name) in self._page_callbacks or name in self._callbacks
+
+    def run_callback(self, name: str, argument: str, request: Request,
+                     page: str | None = None) -> str:
+        """Run the callback ``name`` (the page's own first, when ``page``, the request's path,
+        is given); KeyError if there is none. Returns the result text."""
+        handler = self._page_callbacks.get((page, name)) if page is not None else None
+        result = (handler or self._callbacks[name])(argument, request)
         if result is None:
             return ""
         if not isinstance(result, str):

@@ -11,7 +11,9 @@ data (the ``d`` of the signed token, see ``tokens``) has up to five parts::
                                                     # with argument key[1:] ("=" key) or
                                                     # key[1:] + str(n) ("#" key)
      "h": "base64url of 6-byte digests",            # pairs too long to write out, or too many
-     "c": [callback name, ...]}                     # the callbacks the form offers
+     "c": [callback name, ...],                     # the callbacks the form offers
+     "n": [control name, ...],                      # choices (option validate_choices):
+     "v": {"e": ..., "r": ..., "t": ..., "h": ...}} # the names checked, and their values
 
 * **Written out** (:func:`written_out`): the pairs as they are, for the small forms of most
   pages (the middleware uses it while the token stays under a few KB): no work a pair.
@@ -28,6 +30,11 @@ data (the ``d`` of the signed token, see ``tokens``) has up to five parts::
 * **Callbacks.** A form offers the callbacks its ``<form data-callbacks="A B">`` names; a
   callback runs only for a request whose event validation lists it, so a public page's token
   never runs an admin page's callback.
+* **Choices** (only with the ``validate_choices`` option, as ASP.NET validates a posted
+  DropDownList or RadioButtonList value): the values the form offers for each of its
+  ``<select>`` and radio groups, as (name, value) pairs written like the events (``v``, the
+  same parts but callbacks), and the names (``n``). A postback that posts any other value for
+  one of those names is refused (:meth:`Offered.check_choices`).
 
 Everything here works on plain JSON values (the token's JSON is canonical, see ``tokens``), so
 the data re-signs unchanged when a callback refreshes the token.
@@ -40,7 +47,7 @@ import binascii
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from .errors import TokenError
+from .errors import Forbidden, Reason, TokenError
 
 MAX_EXACT_CHARS = 64
 """A target or argument longer than this is written as a digest (a 128 KB argument then costs
@@ -84,7 +91,11 @@ def _runs(numbers: Iterable[int]) -> list[int]:
     return flat
 
 
-def written_out(pairs: Mapping[str, Sequence[str]], callbacks: Sequence[str]) -> dict[str, Any]:
+def written_out(
+    pairs: Mapping[str, Sequence[str]],
+    callbacks: Sequence[str],
+    choices: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, Any]:
     """The event validation data with every pair written out as it is: no work a pair, for the
     small forms of most pages (grouping into runs costs about a microsecond a pair)."""
     data: dict[str, Any] = {}
@@ -92,6 +103,8 @@ def written_out(pairs: Mapping[str, Sequence[str]], callbacks: Sequence[str]) ->
         data["e"] = pairs  # (plain JSON data, signed at once: no copy needed)
     if callbacks:
         data["c"] = sorted(set(callbacks))
+    if choices:
+        data["n"], data["v"] = sorted(choices), written_out(choices, ())
     return data
 
 
@@ -101,8 +114,10 @@ def encode(
     *,
     digest: Digester,
     all_digests: bool = False,
+    choices: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
-    """The event validation data for a form's pairs and callbacks, compact (runs, digests).
+    """The event validation data for a form's pairs and callbacks (and choices, the pairs of
+    its select and radio values), compact (runs, digests).
 
     ``all_digests``: write every pair that is not in a run as a digest (for a form whose compact
     data still does not fit ``max_state_size``).
@@ -145,6 +160,9 @@ def encode(
         data["h"] = base64.urlsafe_b64encode(b"".join(sorted(set(digests)))).decode("ascii")
     if callbacks:
         data["c"] = sorted(set(callbacks))
+    if choices:
+        data["n"] = sorted(choices)
+        data["v"] = encode(choices, (), digest=digest, all_digests=all_digests)
     return data
 
 
@@ -231,6 +249,22 @@ class Offered:
         """Whether the form offered the callback ``name`` (its ``data-callbacks``)."""
         return name in self.data.get("c", ())
 
+    @property
+    def choice_names(self) -> frozenset[str]:
+        """The names of the selects and radio groups whose posted values are checked (none
+        unless the form was issued with ``validate_choices``)."""
+        return frozenset(self.data.get("n", ()))
+
+    def check_choices(self, posted: Mapping[str, Sequence[str]]) -> None:
+        """Refuse a posted value of one of :attr:`choice_names` that the form did not offer
+        (``posted``: name -> the values the request carries for it)."""
+        offered = Offered(self.data.get("v", {}), digest=self._digest)
+        for name, values in posted.items():
+            for value in values:
+                if name in self.choice_names and not offered.allows_event(name, value):
+                    raise Forbidden(f"value {value[:80]!r} of {name[:80]!r} was not one the "
+                                    "form offered", kind=Reason.NOT_OFFERED)
+
 
 def _checked(data: Any) -> dict[str, Any]:
     """The data, if it has exactly the shape :func:`encode` writes; else TokenError."""
@@ -242,7 +276,14 @@ def _checked(data: Any) -> dict[str, Any]:
         return (isinstance(value, list) and len(value) % 2 == 0
                 and all(type(item) is int and item >= 0 for item in value))
 
-    ok = isinstance(data, dict) and set(data) <= {"e", "r", "t", "h", "c"}
+    ok = isinstance(data, dict) and set(data) <= {"e", "r", "t", "h", "c", "n", "v"}
+    if ok and ("n" in data) != ("v" in data):
+        ok = False
+    if ok and "n" in data:
+        ok = strings(data["n"]) and isinstance(data.get("v"), dict) and set(data["v"]) <= {
+            "e", "r", "t", "h"}
+        if ok:
+            _checked(data["v"])
     if ok and "e" in data:
         ok = isinstance(data["e"], dict) and all(map(strings, data["e"].values()))
     if ok and "r" in data:

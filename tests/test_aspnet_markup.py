@@ -16,7 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from postback_middleware.aspnet import markup
-from postback_middleware.aspnet.markup import MAX_PAIRS_PER_TAG, MAX_VALUE_LENGTH, event_references
+from postback_middleware.aspnet.markup import (
+    MAX_PAIRS_PER_TAG,
+    MAX_VALUE_LENGTH,
+    Reference,
+    event_references,
+    references,
+)
 from postback_middleware.html_scan import iter_tags
 
 # --- a model of what ASP.NET writes (System.Web, ported) -------------------------------------
@@ -467,9 +473,6 @@ NOTHING = [
                            "false))"},
                  id="imagebutton-validation-native-submit"),
     pytest.param("a", {"href": WITH_OPTIONS
-                       + '"ctl00$LinkButton1", "", false, "", "Other.aspx", false, true))'},
-                 id="options-cross-page-postback"),
-    pytest.param("a", {"href": WITH_OPTIONS
                        + '"L", "", true, "", ""))'}, id="options-too-few-arguments"),
     pytest.param("a", {"href": WITH_OPTIONS
                        + '"L", "", 1, "", "", false, true))'}, id="options-number-for-boolean"),
@@ -688,8 +691,9 @@ def occurs_escaped(value: str, text: str) -> bool:
 def test_arbitrary_text(name: str, attribute: str, prefix: str, value: str) -> None:
     """Never raises; returns only pairs whose text is in the input, escaped."""
     text = prefix + value
-    assert markup._attribute_pair(name, attribute, text) in (None, *event_references(
-        name, {attribute: text}))
+    reference = markup._attribute_reference(name, attribute, text)
+    assert reference is None or not reference.posts_event or (
+        reference.target, reference.argument) in event_references(name, {attribute: text})
     pairs = event_references(name, {attribute: text})
     assert isinstance(pairs, list) and len(pairs) <= 1
     script = markup._href_script(text) if attribute == "href" else text
@@ -739,3 +743,30 @@ def test_mutated_renderings(rendering: tuple[str, str]) -> None:
     for target, argument in pairs:
         assert script is not None and target
         assert occurs_escaped(target, script) and occurs_escaped(argument, script)
+
+
+@pytest.mark.parametrize(
+    ("name", "attrs", "expected"),
+    [
+        pytest.param("a", {"href": "javascript:" + options_reference(
+            "ctl00$LinkButton1", action_url="Other.aspx")},
+            [Reference("ctl00$LinkButton1", "", "Other.aspx")], id="linkbutton-postbackurl"),
+        pytest.param("input", {"type": "submit", "onclick": "javascript:" + options_reference(
+            "Button1", validation=True, action_url="Other.aspx?x='1'",
+            client_submit=False)},
+            [Reference("Button1", "", "Other.aspx?x='1'", posts_event=False)],
+            id="button-postbackurl-submits-natively"),
+        pytest.param("input", {"onclick": "javascript:" + options_reference(
+            "Button1", validation=True, client_submit=False)}, [],
+            id="native-submission-to-its-own-action"),
+        pytest.param("a", {"href": "javascript:" + options_reference("L")},
+                     [Reference("L", "", "", True)], id="no-action-url"),
+    ],
+)
+def test_cross_page_references(name: str, attrs: dict[str, str],
+                               expected: list[Reference]) -> None:
+    """A PostBackUrl reference says where the form goes; its pair is registered when it posts
+    one (clientSubmit true)."""
+    assert references(name, attrs) == expected
+    assert event_references(name, attrs) == [
+        (ref.target, ref.argument) for ref in expected if ref.posts_event]

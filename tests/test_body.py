@@ -18,8 +18,10 @@ from hypothesis import strategies as st
 from postback_middleware.body import (
     BodyScan,
     _name_core,
+    add_fields,
     assemble,
     check_form_headers,
+    encode_fields,
     form_kind,
     multipart_boundary,
     read_body,
@@ -781,3 +783,180 @@ def test_multipart_ordinary_spellings_pass(headers: bytes) -> None:
 def test_form_kind(environ: dict[str, str], kind: str | None) -> None:
     """What some supported parser reads as a form is scanned as one."""
     assert form_kind(environ) == kind
+
+
+# -- adding the verified event to the clean body (forward_event_fields) -----------------------
+
+EVENT = [("__EVENTTARGET", "delete"), ("__EVENTARGUMENT", "7")]
+# Values that must come through as they are: quotes, line breaks, a header line, "&", "=",
+# "+", "%", non-ASCII, near misses of the multipart delimiter.
+ODD_EVENT = [("__EVENTTARGET", 'a"b\r\nContent-Disposition: form-data; name="admin"\r\n\r\n'),
+             ("__EVENTARGUMENT", "x&y=z+%25 é€\r\n--XyY\n--Xy Z\r--Xy")]
+
+
+def forwarded(data: bytes, added: list[tuple[str, str]], *, boundary: str = "",
+              spool_threshold: int = 64) -> tuple[bytes, bytes]:
+    """The clean body, and the clean body with ``added`` (as the middleware makes them)."""
+    if boundary:
+        scan = scan_multipart(spooled(data), len(data), boundary, max_field_size=10_000)
+    else:
+        scan = scan_urlencoded(spooled(data), len(data), max_field_size=10_000)
+    out, length = assemble(spooled(data), scan, spool_threshold=spool_threshold)
+    clean = out.read()
+    new_length = add_fields(out, scan, added)
+    out.seek(0)
+    result = out.read()
+    assert (len(clean), len(result)) == (length, new_length)
+    return clean, result
+
+
+@pytest.mark.parametrize(
+    ("body", "added", "expected"),
+    [
+        pytest.param(b"a=1&__EVENTTARGET=delete&__EVENTARGUMENT=7&__VIEWSTATE=v", EVENT,
+                     b"a=1&__EVENTTARGET=delete&__EVENTARGUMENT=7", id="appended"),
+        pytest.param(b"__EVENTTARGET=delete&a=1&b=2&__VIEWSTATE=v", EVENT,
+                     b"a=1&b=2&__EVENTTARGET=delete&__EVENTARGUMENT=7", id="after-every-field"),
+        pytest.param(b"__EVENTTARGET=delete&__VIEWSTATE=v", EVENT,
+                     b"__EVENTTARGET=delete&__EVENTARGUMENT=7", id="only-reserved-no-leading-amp"),
+        pytest.param(b"__VIEWSTATE=v&a=1&", EVENT,
+                     b"a=1&&__EVENTTARGET=delete&__EVENTARGUMENT=7", id="trailing-amp-kept"),
+        pytest.param(b"a=%ff&__VIEWSTATE=v",
+                     [("__EVENTTARGET", "refresh"), ("__EVENTARGUMENT", "")],
+                     b"a=%ff&__EVENTTARGET=refresh&__EVENTARGUMENT=", id="empty-argument"),
+        pytest.param(b"a=1&__VIEWSTATE=v", ODD_EVENT,
+                     b"a=1&__EVENTTARGET=a%22b%0D%0AContent-Disposition%3A+form-data%3B+name%3D"
+                     b"%22admin%22%0D%0A%0D%0A&__EVENTARGUMENT=x%26y%3Dz%2B%2525+%C3%A9%E2%82%AC"
+                     b"%0D%0A--XyY%0A--Xy+Z%0D--Xy", id="odd-values-percent-encoded"),
+        pytest.param(b"a=1&__VIEWSTATE=v", [], b"a=1", id="nothing-added"),
+    ],
+)
+def test_urlencoded_event_fields_are_appended(
+    body: bytes, added: list[tuple[str, str]], expected: bytes
+) -> None:
+    clean, result = forwarded(body, added)
+    assert result == expected
+    # Read back by the scan itself: exactly the values added, and the clean body around them.
+    rescan, stripped = strip_urlencoded(result)
+    assert [(n, v.decode()) for n, v in rescan.reserved] == added
+    assert stripped == clean
+
+
+UPLOAD = part("upload", FILE_BYTES, filename="data.bin",
+              headers="Content-Type: application/octet-stream\r\n")
+NOTE = part("note", "héllo".encode())
+TOKENS = [part("__VIEWSTATE", b"token.sig"), part("__EVENTVALIDATION", b"ev.sig")]
+
+
+def parts_of(added: list[tuple[str, str]]) -> list[bytes]:
+    return [part(name, value.encode()) for name, value in added]
+
+
+@pytest.mark.parametrize(
+    ("body", "added", "expected"),
+    [
+        pytest.param(multipart_body(NOTE, *parts_of(EVENT), *TOKENS, UPLOAD), EVENT,
+                     multipart_body(NOTE, UPLOAD, *parts_of(EVENT)), id="before-the-closing"),
+        pytest.param(multipart_body(*parts_of(EVENT), *TOKENS), EVENT,
+                     multipart_body(*parts_of(EVENT)), id="only-reserved"),
+        pytest.param(b"preamble\r\n" + multipart_body(*TOKENS, NOTE, epilogue=b"\r\nepilogue"),
+                     EVENT, b"preamble\r\n" + multipart_body(NOTE, *parts_of(EVENT),
+                                                             epilogue=b"\r\nepilogue"),
+                     id="preamble-and-epilogue-kept"),
+        pytest.param(multipart_body(NOTE, *TOKENS, epilogue=b""), EVENT,
+                     multipart_body(NOTE, *parts_of(EVENT), epilogue=b""), id="no-epilogue"),
+        pytest.param(multipart_body(NOTE, *TOKENS, UPLOAD), ODD_EVENT,
+                     multipart_body(NOTE, UPLOAD, *parts_of(ODD_EVENT)),
+                     id="odd-values-in-the-part-body"),
+        pytest.param(multipart_body(*TOKENS, NOTE, boundary="----WebKitFormBoundaryQ1"), EVENT,
+                     multipart_body(NOTE, *parts_of(EVENT), boundary="----WebKitFormBoundaryQ1"),
+                     id="chromium-boundary"),
+        pytest.param(multipart_body(NOTE, *TOKENS), [], multipart_body(NOTE), id="nothing-added"),
+    ],
+)
+def test_multipart_event_fields_are_parts_before_the_closing_delimiter(
+    body: bytes, added: list[tuple[str, str]], expected: bytes
+) -> None:
+    boundary = "----WebKitFormBoundaryQ1" if b"WebKit" in body else "XyZ"
+    clean, result = forwarded(body, added, boundary=boundary)
+    assert result == expected
+    # Read back by the scan itself (the strictest reader): exactly the values, each in a
+    # canonical part, and the clean body byte for byte once they are cut out again.
+    rescan = scan_multipart(spooled(result), len(result), boundary, max_field_size=10_000)
+    assert [(n, v.decode()) for n, v in rescan.reserved] == added
+    assert assemble(spooled(result), rescan, spool_threshold=64)[0].read() == clean
+
+
+@pytest.mark.parametrize(
+    ("added", "error"),
+    [
+        pytest.param([("__EVENTTARGET", "x--XyZ")], "boundary", id="boundary-in-target"),
+        pytest.param([("__EVENTTARGET", "t"), ("__EVENTARGUMENT", "\r\n--XyZ--\r\n")], "boundary",
+                     id="closing-delimiter-in-argument"),
+        pytest.param([("__EVENTTARGET", "--XyZ")], "boundary", id="value-is-the-delimiter"),
+    ],
+)
+def test_a_value_holding_the_boundary_is_refused_not_written(
+    added: list[tuple[str, str]], error: str
+) -> None:
+    """Such a value cannot come in the same body (the scan refuses it there); should one reach
+    ``add_fields`` anyway, the part would end early for every parser: refused, never written."""
+    with pytest.raises(BadRequest, match=error):
+        forwarded(multipart_body(NOTE, *TOKENS), added, boundary="XyZ")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param('a"; filename="x', id="quote"),
+        pytest.param("a\r\nX-Injected: 1", id="crlf"),
+        pytest.param("", id="empty"),
+        pytest.param("a b", id="space"),
+    ],
+)
+def test_only_plain_names_are_added(name: str) -> None:
+    for boundary in ("", "XyZ"):
+        scan = BodyScan(boundary=boundary.encode())
+        with pytest.raises(ValueError, match="not a field name"):
+            encode_fields(scan, [(name, "x")])
+
+
+@pytest.mark.parametrize("spool_threshold", [pytest.param(1 << 30, id="in-memory"),
+                                             pytest.param(64, id="on-disk")])
+@pytest.mark.parametrize("chunk_size", [pytest.param(7, id="7-byte-chunks"),
+                                        pytest.param(64 * 1024, id="64k-chunks")])
+def test_a_long_tail_is_moved_along_intact(
+    monkeypatch: pytest.MonkeyPatch, spool_threshold: int, chunk_size: int
+) -> None:
+    """The closing delimiter and a long epilogue are moved in chunks, none overwritten."""
+    import postback_middleware.body as body_module
+
+    monkeypatch.setattr(body_module, "CHUNK_SIZE", chunk_size)
+    epilogue = b"\r\n" + os.urandom(3000 if chunk_size < 100 else 200_000)
+    data = multipart_body(UPLOAD, *TOKENS, NOTE, epilogue=epilogue)
+    _, result = forwarded(data, EVENT, boundary="XyZ", spool_threshold=spool_threshold)
+    assert result == multipart_body(UPLOAD, NOTE, *parts_of(EVENT), epilogue=epilogue)
+
+
+@settings(max_examples=200, deadline=None)
+@given(target=st.text(min_size=1, max_size=30), argument=st.text(max_size=30),
+       multipart_form=st.booleans())
+def test_any_event_reads_back_exactly(target: str, argument: str, multipart_form: bool) -> None:
+    """Whatever the values, the body's own reader finds exactly them, and nothing else moved."""
+    added = [("__EVENTTARGET", target), ("__EVENTARGUMENT", argument)]
+    if multipart_form:
+        data, boundary = multipart_body(NOTE, *TOKENS, UPLOAD), "XyZ"
+        if any("--XyZ" in value for value in (target, argument)):
+            with pytest.raises(BadRequest):
+                forwarded(data, added, boundary=boundary)
+            return
+    else:
+        data, boundary = b"note=h%C3%A9llo&__VIEWSTATE=v&x=", ""
+    clean, result = forwarded(data, added, boundary=boundary)
+    if boundary:
+        rescan = scan_multipart(spooled(result), len(result), boundary, max_field_size=10_000)
+        stripped = assemble(spooled(result), rescan, spool_threshold=64)[0].read()
+    else:
+        rescan, stripped = strip_urlencoded(result)
+    assert [(n, v.decode()) for n, v in rescan.reserved] == added
+    assert stripped == clean

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from postback_middleware.client import ClientScript, script_nonce
+from postback_middleware.client import ClientScript, compat_script, script_nonce
 
 
 def test_script_url_changes_with_its_content() -> None:
@@ -67,6 +67,41 @@ def test_script_is_served_gzipped_to_browsers_that_accept_it(accept: str, gzippe
     assert body == script.body
     if gzipped:
         assert len(response.body) < len(script.body) / 2
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "status", "has_body"),
+    [
+        pytest.param("GET", {}, 200, True, id="get"),
+        pytest.param("HEAD", {}, 200, False, id="head"),
+        pytest.param("GET", {"If-None-Match": "{etag}"}, 304, False, id="not-modified"),
+        pytest.param("GET", {"If-None-Match": 'W/"old", {etag}'}, 304, False, id="in-a-list"),
+        pytest.param("GET", {"If-None-Match": '"old"'}, 200, True, id="changed"),
+        pytest.param("POST", {}, 405, False, id="post"),
+    ],
+)
+def test_script_answers(method: str, headers: dict[str, str], status: int, has_body: bool) -> None:
+    from webob import Request
+
+    script = ClientScript("/_postback/")
+    etag = f'"{script.version}"'
+    request = Request.blank(script.path, method=method,
+                            headers={k: v.replace("{etag}", etag) for k, v in headers.items()})
+    response = request.get_response(script.serve)
+    assert response.status_int == status
+    assert (response.body == script.body) is has_body
+    if status in (200, 304):
+        assert response.headers["ETag"] == etag
+
+
+def test_the_script_is_the_core_then_the_webforms_functions() -> None:
+    """One script, one request: the WebForms.js functions are there on every page."""
+    script = ClientScript("/_postback/")
+    compat = compat_script()
+    assert script.body.endswith(b"\n" + compat.body)
+    assert b"WebForm_DoPostBackWithOptions" in compat.body
+    assert compat.content_type == "application/javascript; charset=utf-8"
+    assert compat.cache_control == "no-cache"  # (served at the page's own WebResource.axd URL)
 
 
 # -- static guards on the script's source ------------------------------------------------------

@@ -80,6 +80,7 @@ def test_good_keys_are_accepted_as_bytes() -> None:
         pytest.param("script_prefix", "_postback", "start and end", id="prefix-without-slashes"),
         pytest.param("user_key", "module:function", "callable", id="user-key-not-callable"),
         pytest.param("require_token", "false", "True or False", id="bool-as-text"),
+        pytest.param("forward_event_fields", 1, "True or False", id="forward-as-int"),
         pytest.param("renewal_window", 60, "shorter than max_age", id="renewal-shorter"),
         pytest.param("renewal_window", -1, "whole number of seconds", id="renewal-negative"),
         pytest.param("trusted_origins", b"https://a.example", "list of origins",
@@ -100,8 +101,8 @@ def test_bad_options_fail_at_start_up(option: str, value: Any, message: str) -> 
         pytest.param({"max_ag": 60}, r"unknown option 'max_ag' \(did you mean 'max_age'\?\)",
                      id="typo"),
         pytest.param({"secret_key": new_key()}, "did you mean 'secret_keys'", id="singular"),
-        pytest.param({"colour": "red"}, "known options: callbacks, maintain_scroll_position",
-                     id="unrelated-name-lists-all"),
+        pytest.param({"colour": "red"}, "known options: callbacks, forward_event_fields, "
+                     "maintain_scroll_position", id="unrelated-name-lists-all"),
     ],
 )
 def test_unknown_keyword_names_the_valid_options(keywords: dict[str, Any], message: str) -> None:
@@ -185,6 +186,7 @@ def test_ini_text_is_converted() -> None:
         "max_body_size": "1000",
         "maintain_scroll_position": "Yes",
         "require_token": "off",
+        "forward_event_fields": "on",
         "script_prefix": " /assets/pb/ ",
         "user_key": "tests.test_config:user_of",
         "callbacks": "\n  CallServer = tests.test_config:handler\n  # a comment\n",
@@ -195,6 +197,7 @@ def test_ini_text_is_converted() -> None:
     assert kwargs["secret_keys"] == [key1, key2, key3]
     assert kwargs["max_age"] == 3600
     assert kwargs["maintain_scroll_position"] is True and kwargs["require_token"] is False
+    assert kwargs["forward_event_fields"] is True
     assert kwargs["script_prefix"] == "/assets/pb/"
     assert kwargs["user_key"] is user_of
     assert kwargs["callbacks"] == {"CallServer": handler}
@@ -208,6 +211,8 @@ def test_ini_text_is_converted() -> None:
     [
         pytest.param({"max_age": "an hour"}, "integer", id="not-an-integer"),
         pytest.param({"require_token": "maybe"}, "true or false", id="not-a-boolean"),
+        pytest.param({"forward_event_fields": "2"}, "forward_event_fields must be true or false",
+                     id="forward-not-a-boolean"),
         pytest.param({"secret_key": "x"}, "unknown option 'secret_key'", id="typo"),
         pytest.param({"user_key": "no.such.module:f"}, "cannot import", id="bad-import"),
         pytest.param({"callbacks": "CallServer tests.test_config:handler"}, "expected",

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 import webtest
 
+from postback_middleware import PostbackMiddleware
 from postback_middleware.testing import callback, postback
 
 from .helpers import SCRIPT_TAG, hidden_fields, new_key
@@ -327,3 +328,105 @@ def test_demo_under_gunicorn_posts_back_across_workers(server: str, tmp_path: Pa
     assert len(set(pids.values())) == 2, pids
     crossed = [pair for pair in pairs if pids[pair[0]] != pids[pair[1]]]
     assert len(crossed) == len(pairs), f"only {len(crossed)} of {pairs} crossed workers: {pids}"
+
+
+# -- forward_event_fields: the frameworks' own form parsers read the verified event -------------
+
+FORM_PAGE = """<!DOCTYPE html><html><head><title>Port</title></head><body>
+<form method="post" enctype="{enctype}" id="port">
+  <input name="note" value="héllo &amp; =">{file_input}
+  <a href="#" data-postback="delete" data-postback-argument="7">Delete 7</a>
+</form></body></html>"""
+UPLOAD = bytes(range(256)) * 64 + b"\r\n--\r\n"
+# What a view read from its framework's form: [(name, value)...] and {file name: bytes}.
+Read = tuple[list[tuple[str, str]], dict[str, bytes]]
+
+
+def flask_reader(page: str, reads: list[Read]) -> Any:
+    """A Flask app whose view reads ``request.form`` and ``request.files``."""
+    import flask
+
+    app = flask.Flask("forward_event_fields")
+
+    @app.route("/", methods=["GET", "POST"])
+    def view() -> str:
+        if flask.request.method == "POST":
+            reads.append((list(flask.request.form.items(multi=True)),
+                          {name: f.read() for name, f in flask.request.files.items()}))
+        return page
+
+    return app
+
+
+def django_reader(page: str, reads: list[Read]) -> Any:
+    """A Django view reading ``request.POST`` and ``request.FILES`` (the example's settings;
+    Django allows one configuration a process), called by a minimal WSGI handler."""
+    from django.core.handlers.wsgi import WSGIRequest
+    from django.http import HttpRequest, HttpResponse
+    from frameworks.django_app import configure
+
+    configure()
+
+    def view(request: HttpRequest) -> HttpResponse:
+        if request.method == "POST":
+            reads.append(([(n, v) for n, values in request.POST.lists() for v in values],
+                          {name: f.read() for name, f in request.FILES.items()}))
+        return HttpResponse(page)
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        response = view(WSGIRequest(environ))
+        start_response(f"{response.status_code} {response.reason_phrase}",
+                       list(response.items()))
+        return [response.content]
+
+    return app
+
+
+def webob_reader(page: str, reads: list[Read]) -> Any:
+    """A plain WSGI app reading WebOb's ``request.POST``."""
+    import webob
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        request = webob.Request(environ)
+        if request.method == "POST":
+            form = request.POST
+            reads.append(([(n, v) for n, v in form.items() if isinstance(v, str)],
+                          {n: v.value for n, v in form.items() if not isinstance(v, str)}))
+        return webob.Response(page)(environ, start_response)  # type: ignore[no-any-return]
+
+    return app
+
+
+READERS = {"flask": flask_reader, "django": django_reader, "webob": webob_reader}
+ENCTYPES = {"urlencoded": "application/x-www-form-urlencoded",
+            "multipart": "multipart/form-data"}
+FILE_INPUT = '\n  <input type="file" name="upload">'  # (WebTest posts a form with one as multipart)
+
+
+@pytest.mark.parametrize(("forward", "target", "argument", "expected"), [
+    pytest.param(False, "delete", "7", [], id="off"),
+    pytest.param(True, "delete", "7", [("__EVENTTARGET", "delete"), ("__EVENTARGUMENT", "7")],
+                 id="on"),
+    pytest.param(True, "", "", [], id="on-no-event"),
+])
+@pytest.mark.parametrize("enctype", sorted(ENCTYPES))
+@pytest.mark.parametrize("framework", sorted(READERS))
+def test_forwarded_event_fields_are_read_by_the_framework(
+    framework: str, enctype: str, forward: bool, target: str, argument: str,
+    expected: list[tuple[str, str]],
+) -> None:
+    """Code ported from WebForms reads ``Request.Form["__EVENTTARGET"]``: with the option on,
+    ``request.form`` / ``request.POST`` hold the verified event, after the app's own fields
+    (a file upload alongside arrives byte for byte); off, or without an event, they hold none."""
+    reads: list[Read] = []
+    multipart = enctype == "multipart"
+    page = FORM_PAGE.format(enctype=ENCTYPES[enctype], file_input=FILE_INPUT if multipart else "")
+    inner = READERS[framework](page, reads)
+    app = webtest.TestApp(PostbackMiddleware(inner, secret_keys=[new_key()],
+                                             forward_event_fields=forward))
+    fields = {"upload": webtest.Upload("a.bin", UPLOAD)} if multipart else {}
+    answer = postback(app.get("/"), target, argument, **fields)
+    assert answer.request.content_type == ENCTYPES[enctype]
+    (form, files) = reads[-1]
+    assert form == [("note", "héllo & ="), *expected]
+    assert files == ({"upload": UPLOAD} if multipart else {})

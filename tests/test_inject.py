@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import itertools
 import logging
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,14 +14,15 @@ from hypothesis import strategies as st
 from postback_middleware.htmx import leaves_out
 from postback_middleware.inject import MAX_EXTRA_PATHS, PostForm, action_path, base_url, splice
 
-from .helpers import INJECTOR_SCRIPT_TAG as SCRIPT
 from .helpers import (
+    FIELD,
     INSERTED,
     PAGE_URL,
     injector,
     pairs_of,
     streamed,
 )
+from .helpers import INJECTOR_SCRIPT_TAG as SCRIPT
 from .strategies import HTML_FRAGMENTS
 
 # Every test here runs once per scanner engine (python, compiled).
@@ -901,3 +904,198 @@ def test_a_form_lists_a_few_paths_not_a_grids_worth(caplog: pytest.LogCaptureFix
     assert b'name="__VIEWSTATE"' in out  # (the form keeps its tokens)
     assert len(editor.forms[0].paths) == 1 + MAX_EXTRA_PATHS
     assert "past the 16 paths" in caplog.text
+
+
+# -- ASP.NET's own markup: references and hidden fields --------------------------------------
+
+_ASPNET_HIDDEN = (
+    '<div class="aspNetHidden">\r\n'
+    '<input type="hidden" name="__EVENTTARGET" id="__EVENTTARGET" value="" />\r\n'
+    '<input type="hidden" name="__EVENTARGUMENT" id="__EVENTARGUMENT" value="" />\r\n'
+    '<input type="hidden" name="__VIEWSTATE" id="__VIEWSTATE" value="/wEPDwUKMTY1NDU2MTA1Mg9k'
+    'FgICAw9kFgICAQ8PFgIeBFRleHQFBUhlbGxvZGRk" />\r\n</div>')
+_ASPNET_TRAILER = (
+    '<div class="aspNetHidden">\r\n\r\n'
+    '\t<input type="hidden" name="__VIEWSTATEGENERATOR" id="__VIEWSTATEGENERATOR" '
+    'value="CA0B0334" />\r\n'
+    '\t<input type="hidden" name="__EVENTVALIDATION" id="__EVENTVALIDATION" value="/wEdAAK" />'
+    '\r\n</div>')
+
+
+@pytest.mark.parametrize(
+    ("inside", "expected"),
+    [
+        pytest.param("<a href=\"javascript:__doPostBack('GridView1','Sort$Name')\">Name</a>"
+                     "<a href=\"javascript:__doPostBack(&#39;GridView1&#39;,&#39;Page$2&#39;)\">"
+                     "2</a>", [["GridView1", "Sort$Name"], ["GridView1", "Page$2"]],
+                     id="gridview-links"),
+        pytest.param('<input type="submit" name="Button1" value="Go" onclick="javascript:'
+                     'WebForm_DoPostBackWithOptions(new WebForm_PostBackOptions(&quot;Button1'
+                     '&quot;, &quot;&quot;, true, &quot;&quot;, &quot;&quot;, false, true))" '
+                     'id="Button1" />', [["Button1", ""]], id="button-with-options"),
+        pytest.param('<select name="ctl00$List" onchange="javascript:setTimeout(&#39;__doPostBack'
+                     '(\\&#39;ctl00$List\\&#39;,\\&#39;\\&#39;)&#39;, 0)" id="List">'
+                     "<option>a</option></select>", [["ctl00$List", ""]],
+                     id="autopostback-dropdownlist"),
+        pytest.param("<a href=\"javascript:__doPostBack('A','1')\" formaction=/x>a</a>"
+                     "<a data-postback=B>b</a><a onclick=\"__doPostBack('A','1')\">again</a>",
+                     [["A", "1"], ["B", ""]], id="with-data-postback-each-pair-once"),
+        pytest.param("<a href=\"javascript:__doPostBack('A', x)\">not a literal</a>"
+                     "<p title=\"__doPostBack('T','')\">a title</p>"
+                     "<script>__doPostBack('S','')</script>", [], id="only-anchored-references"),
+    ],
+)
+def test_aspnet_references_register_their_pairs(inside: str, expected: list[list[str]]) -> None:
+    editor = injector()
+    editor.edit(f'<form method="post" action="./Page.aspx">{inside}</form>'.encode())
+    assert [pairs_of(form) for form in editor.forms] == [expected]
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param("<a href=\"javascript:__doPostBack('A','')\">a</a><form method=post></form>",
+                     id="before-the-form"),
+        pytest.param("<form method=get><a href=\"javascript:__doPostBack('A','')\">a</a></form>"
+                     "<form method=post></form>", id="in-a-get-form"),
+        pytest.param("<form method=post action=//evil.example/><a href=\"javascript:__doPostBack"
+                     "('A','')\">a</a></form><form method=post></form>", id="cross-origin-form"),
+    ],
+)
+def test_aspnet_references_outside_a_post_form_offer_nothing(document: str) -> None:
+    editor = injector()
+    editor.edit(document.encode())
+    assert [pairs_of(form) for form in editor.forms] == [[]]
+
+
+def _aspnet_page(inside: str = "") -> str:
+    return ('<!DOCTYPE html>\r\n<html><head><title>Orders</title></head><body>'
+            '<form method="post" action="./Orders.aspx" id="form1">' + _ASPNET_HIDDEN
+            + "<script type=\"text/javascript\">\r\n//<![CDATA[\r\nvar theForm = "
+            "document.forms['form1'];\r\n//]]>\r\n</script>\r\n" + inside + _ASPNET_TRAILER
+            + "</form></body></html>")
+
+
+def test_aspnet_hidden_fields_are_taken_over() -> None:
+    """Each reserved field is posted once, the middleware's, with the ids ASP.NET gave them;
+    the rest of the page is byte for byte what ASP.NET wrote."""
+    page = _aspnet_page("<a href=\"javascript:__doPostBack('LinkButton1','')\">Go</a>")
+    out = injector().edit(page.encode())
+    fields = FIELD.findall(out)
+    names = [name for name, _ in fields]
+    assert sorted(names) == sorted(set(names)) == [b"__EVENTARGUMENT", b"__EVENTTARGET",
+                                                   b"__EVENTVALIDATION", b"__VIEWSTATE"]
+    assert dict(fields)[b"__EVENTVALIDATION"] == b"EV:LinkButton1,"
+    for name in names:  # the ids are the middleware's now, each once
+        assert out.count(b'id="' + name + b'"') == 1
+    assert b"__VIEWSTATEGENERATOR" not in out and b"/wEPDw" not in out
+    kept = page
+    for field in re.findall(r'<input type="hidden" name="__\w+" id="__\w+" value="[^"]*" />', page):
+        kept = kept.replace(field, "", 1)
+    assert INSERTED.sub(b"", out) == kept.encode()
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param('<input type="hidden" name="__VIEWSTATE" value="x"><form method="post">'
+                     "</form>", id="outside-the-post-form"),
+        pytest.param('<form method="get"><input type="hidden" name="__VIEWSTATE" value="x">'
+                     '</form><form method="post"></form>', id="in-a-get-form"),
+        pytest.param('<form method="post"><input type="text" name="__VIEWSTATE" value="x">'
+                     "</form>", id="not-hidden"),
+        pytest.param('<form method="post"><input type="hidden" name="__viewstate" value="x">'
+                     "</form>", id="another-case"),
+        pytest.param('<form method="post"><input type="hidden" name="__CALLBACKID" value="x">'
+                     "</form>", id="callback-field"),
+        pytest.param('<form method="post"><input type="hidden" name="__PREVIOUSPAGE" value="x">'
+                     "</form>", id="not-reserved"),
+        pytest.param('<form method="post"><textarea name="__VIEWSTATE">x</textarea></form>',
+                     id="not-an-input"),
+        pytest.param('<form method="post"><noscript><input type="hidden" name="__VIEWSTATE" '
+                     'value="x"></noscript></form>', id="in-noscript"),
+    ],
+)
+def test_other_reserved_names_are_left_as_they_are(document: str) -> None:
+    """Only ASP.NET's hidden inputs inside a post form are removed: anything else is kept (a
+    POST with it is then refused, with its reason)."""
+    out = injector().edit(document.encode())
+    assert INSERTED.sub(b"", out) == document.encode()
+
+
+def test_streamed_aspnet_page_is_edited_as_whole() -> None:
+    page = _aspnet_page("<a href=\"javascript:__doPostBack('G','Sort$Name')\">Name</a>" * 3)
+    encoded = page.encode()
+    whole = injector().edit(encoded)
+    for cuts in ([10, 200, 400], list(range(1, len(encoded), 7)), [len(encoded) // 2]):
+        assert FIELD.findall(streamed(encoded, cuts)) == FIELD.findall(whole)
+        assert INSERTED.sub(b"", streamed(encoded, cuts)) == INSERTED.sub(b"", whole)
+
+
+_TAKEN_OVER_FRAGMENTS = [
+    '<input type="hidden" name="__VIEWSTATE" id="__VIEWSTATE" value="/wE" />',
+    '<input type="hidden" name="__EVENTTARGET" value="" />',
+    "<INPUT TYPE=HIDDEN NAME=__LASTFOCUS>",
+]
+
+
+def _without_taken_over(source: bytes, edited: bytes) -> bool:
+    """Whether ``edited`` is ``source`` with some of the taken-over fragments cut out."""
+    fragments = [fragment.encode() for fragment in _TAKEN_OVER_FRAGMENTS]
+    i = j = 0
+    while i < len(source):
+        if j < len(edited) and source[i] == edited[j]:
+            i, j = i + 1, j + 1
+            continue
+        # A cut fragment: here, or begun a few bytes back (its first bytes matched the ones
+        # after it by chance; each fragment has one "<", so it begins at the last one).
+        start = source.rfind(b"<", 0, i + 1)
+        cut = next((f for f in fragments if start >= 0 and source.startswith(f, start)), None)
+        if cut is None or start + len(cut) <= i:
+            return False
+        j -= i - start
+        i = start + len(cut)
+    return j == len(edited)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.one_of(HTML_FRAGMENTS, st.sampled_from([
+        '<form method="post">', "</form>", '<form method="get">', "<noscript>", "</noscript>",
+        "<a href=\"javascript:__doPostBack('t','1')\">", *_TAKEN_OVER_FRAGMENTS,
+    ])), max_size=16).map("".join),
+    st.lists(st.integers(0, 300), max_size=6),
+)
+def test_only_insertions_and_taken_over_fields_change(document: str, cuts: list[int]) -> None:
+    """Faithful, ASP.NET's fields aside: whole or in pieces, the output minus the insertions
+    is the input minus some of ASP.NET's hidden inputs."""
+    encoded = document.encode()
+    for out in (injector().edit(encoded), streamed(encoded, cuts)):
+        assert _without_taken_over(encoded, INSERTED.sub(b"", out))
+
+
+def test_splice_cuts_removals_and_inserts_before_them() -> None:
+    out = splice(b"0123456789", [(5, b"[b]"), (0, b"[a]")], removals=[(5, 7), (8, 9)])
+    assert out == b"[a]01234[b]79"
+
+
+@pytest.mark.parametrize(
+    ("reference", "paths", "withheld"),
+    [
+        pytest.param('"LB", "", false, "", "Other.aspx", false, true',
+                     ("/cart/view", "/cart/Other.aspx"), False,
+                     id="same-origin-postbackurl-binds-its-path"),
+        pytest.param('"B", "", true, "", "/x/Other.aspx", false, false',
+                     ("/cart/view", "/x/Other.aspx"), False, id="native-submission-binds-its-path"),
+        pytest.param('"LB", "", false, "", "https://evil.example/", false, true', ("/cart/view",),
+                     True, id="cross-origin-postbackurl-withholds-the-tokens"),
+    ],
+)
+def test_cross_page_postbacks(reference: str, paths: tuple[str, ...], withheld: bool) -> None:
+    editor = injector()
+    out = editor.edit(('<form method="post"><a href="javascript:WebForm_DoPostBackWithOptions('
+                       f'new WebForm_PostBackOptions({html.escape(reference)}))">go</a>'
+                       "</form>").encode())
+    (form,) = editor.forms
+    assert form.paths == paths
+    assert form.posts_elsewhere == withheld == (b"__VIEWSTATE" not in out)

@@ -688,3 +688,142 @@ def test_renewal_keeps_every_path(make_app: AppFactory, inner: RecordingApp,
     monkeypatch.setattr(time, "time", lambda: now + 3600)
     renewed = renew(app, fields).json["fields"]
     postback(app, renewed, "go", path="/orders/preview")
+
+
+# -- forward_event_fields: the verified event as form fields, for code ported from WebForms ----
+
+UPLOAD = bytes(range(256)) * 64 + b"\r\n--B0unc\n--B0 und"  # near misses of the delimiter
+Fields = list[tuple[str, str]]
+
+
+def form_body(kind: str, fields: Fields, *, boundary: str = "B0und", upload: bytes | None = None,
+              then: Fields = ()) -> tuple[bytes, str]:
+    """A form body as a browser writes it, and its Content-Type: ``fields``, the file, then
+    the fields ``then`` (where the middleware adds the event's)."""
+    if kind == "urlencoded":
+        body = urllib.parse.urlencode([*fields, *then]).encode()
+        return body, "application/x-www-form-urlencoded"
+    dash = b"--" + boundary.encode()
+
+    def part(name: str, value: str) -> bytes:
+        return (dash + f'\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+                + value.encode() + b"\r\n")
+
+    body = b"".join(part(name, value) for name, value in fields)
+    if upload is not None:
+        body += (dash + b'\r\nContent-Disposition: form-data; name="upload"; filename="a.bin"'
+                 b"\r\nContent-Type: application/octet-stream\r\n\r\n" + upload + b"\r\n")
+    body += b"".join(part(name, value) for name, value in then)
+    return body + dash + b"--\r\n", f"multipart/form-data; boundary={boundary}"
+
+
+def posted_form(seen: Any) -> Any:
+    """The fields the inner app's WebOb ``request.POST`` reads from the body it got."""
+    request = webtest.TestRequest.blank("/", method="POST",
+                                        content_type=seen.environ["CONTENT_TYPE"])
+    request.body = seen.body
+    return request.POST
+
+
+def event_post(app: webtest.TestApp, kind: str, target: str, argument: str, *,
+               boundary: str = "B0und", status: int = 200) -> tuple[bytes, Fields]:
+    """Post the page's form with this event (reserved fields first, as WebForms writes them);
+    returns what the inner app should get without the event fields, and its own fields."""
+    tokens = tokens_of(app)
+    reserved = [("__EVENTTARGET", target), ("__EVENTARGUMENT", argument),
+                ("__VIEWSTATE", tokens["__VIEWSTATE"]),
+                ("__EVENTVALIDATION", tokens["__EVENTVALIDATION"])]
+    own = [("note", "héllo & =")]
+    upload = UPLOAD if kind == "multipart" else None
+    body, content_type = form_body(kind, reserved + own, boundary=boundary, upload=upload)
+    app.request("/orders", method="POST", body=body, content_type=content_type, status=status)
+    return form_body(kind, own, boundary=boundary, upload=upload)[0], own
+
+
+@pytest.mark.parametrize(
+    ("forward", "kind", "target", "argument", "added"),
+    [
+        pytest.param(False, "urlencoded", "delete", "7", False, id="off-urlencoded"),
+        pytest.param(True, "urlencoded", "delete", "7", True, id="on-urlencoded"),
+        pytest.param(True, "urlencoded", "refresh", "", True, id="on-urlencoded-empty-argument"),
+        pytest.param(True, "urlencoded", "", "", False, id="on-urlencoded-no-event-no-fields"),
+        pytest.param(False, "multipart", "delete", "7", False, id="off-multipart"),
+        pytest.param(True, "multipart", "delete", "7", True, id="on-multipart"),
+        pytest.param(True, "multipart", "refresh", "", True, id="on-multipart-empty-argument"),
+        pytest.param(True, "multipart", "", "", False, id="on-multipart-no-event-no-fields"),
+    ],
+)
+def test_forward_event_fields_hands_the_verified_event_to_the_form(
+    make_app: AppFactory, inner: RecordingApp,
+    forward: bool, kind: str, target: str, argument: str, added: bool,
+) -> None:
+    app = make_app(forward_event_fields=forward)
+    clean, own = event_post(app, kind, target, argument)
+    seen = inner.calls[-1]
+    event = [("__EVENTTARGET", target), ("__EVENTARGUMENT", argument)] if added else []
+    # Every byte of the app's own fields and file as sent, then the event's fields as the form
+    # encodes them (appended; as parts before the closing delimiter).
+    upload = UPLOAD if kind == "multipart" else None
+    assert seen.body == form_body(kind, own, upload=upload, then=event)[0]
+    assert seen.body.startswith(clean.removesuffix(b"--B0und--\r\n"))
+    assert seen.content_length == str(len(seen.body))
+    assert (seen.event.target, seen.event.argument) == (target, argument) if target else (
+        seen.event is None)
+    form = posted_form(seen)  # what request.POST reads
+    assert [(name, form[name]) for name in ("__EVENTTARGET", "__EVENTARGUMENT")
+            if name in form] == event
+    assert form["note"] == "héllo & ="
+    if upload is not None:
+        assert form["upload"].value == UPLOAD
+
+
+def test_forwarded_fields_are_never_the_unverified_ones(
+    make_app: AppFactory, inner: RecordingApp, registry: Registry
+) -> None:
+    """An event the form did not offer is refused before the app; a callback (whose form sends
+    the fields empty) and a renewal get none: only a verified event is ever forwarded."""
+    app = make_app(forward_event_fields=True)
+    for kind in ("urlencoded", "multipart"):
+        event_post(app, kind, "delete", "8", status=403)  # not offered
+        event_post(app, kind, "", "7", status=403)  # an argument without a target
+    forms: list[Any] = []
+    registry.add_callback("CallServer", lambda argument, request: forms.append(request.POST))
+    callback(app, tokens_of(app), "CallServer", "1")
+    assert forms and "__EVENTTARGET" not in forms[0] and forms[0]["note"] == "hello"
+    assert set(renew(app, tokens_of(app)).json["fields"]) == {"__VIEWSTATE", "__EVENTVALIDATION"}
+    assert [call.method for call in inner.calls if call.method != "GET"] == []
+
+
+ODD_TARGET = 'a"b\r\nContent-Disposition: form-data; name="admin"'
+ODD_ARGUMENT = "x&y=z+%25 é\r\n--B0und--\r\n"
+
+
+@pytest.mark.parametrize(
+    ("kind", "boundary", "status"),
+    [
+        pytest.param("urlencoded", "B0und", 200, id="urlencoded-percent-encoded"),
+        pytest.param("multipart", "Other", 200, id="multipart-in-the-part-body"),
+        pytest.param("multipart", "B0und", 400, id="multipart-holding-its-boundary-refused"),
+    ],
+)
+def test_forwarded_values_cannot_inject_fields_or_headers(
+    make_app: AppFactory, inner: RecordingApp, kind: str, boundary: str, status: int
+) -> None:
+    """A target with quotes, CRLF and a part header in it, an argument with a delimiter in it:
+    the app's parser reads exactly these values, and no other field. A value holding the
+    body's own boundary cannot come in that body at all (the scan refuses it, 400)."""
+    inner.page = ('<form method="post" action="/orders"><input name="note" value="hello">'
+                  '<a data-postback="a&quot;b&#13;&#10;Content-Disposition: form-data; '
+                  'name=&quot;admin&quot;" data-postback-argument="x&amp;y=z+%25 é&#13;&#10;'
+                  '--B0und--&#13;&#10;">go</a></form>')
+    app = make_app(forward_event_fields=True)
+    event_post(app, kind, ODD_TARGET, ODD_ARGUMENT, boundary=boundary, status=status)
+    if status != 200:
+        assert inner.calls[-1].method == "GET"  # the app never saw the post
+        return
+    seen = inner.calls[-1]
+    assert (seen.event.target, seen.event.argument) == (ODD_TARGET, ODD_ARGUMENT)
+    form = posted_form(seen)
+    assert sorted(form.keys()) == ["__EVENTARGUMENT", "__EVENTTARGET", "note"] + (
+        ["upload"] if kind == "multipart" else [])
+    assert (form["__EVENTTARGET"], form["__EVENTARGUMENT"]) == (ODD_TARGET, ODD_ARGUMENT)

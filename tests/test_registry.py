@@ -87,3 +87,60 @@ def test_postback_handler_result() -> None:
     assert registry.run_postback(Event("other"), REQUEST) is None
     with pytest.raises(TypeError):
         registry.run_postback(Event("bad"), REQUEST)
+
+
+def _pages() -> Registry:
+    registry = Registry()
+    registry.add_callback("__Page", lambda argument, request: "orders:" + argument,
+                          page="/Orders.aspx")
+    registry.add_callback("__Page", lambda argument, request: "admin:" + argument,
+                          page="/Admin.aspx")
+    registry.add_callback("Shared", lambda argument, request: "shared:" + argument)
+    return registry
+
+
+@pytest.mark.parametrize(
+    ("name", "page", "expected"),
+    [
+        pytest.param("__Page", "/Orders.aspx", "orders:a", id="the-page-own-callback"),
+        pytest.param("__Page", "/Admin.aspx", "admin:a", id="another-page-its-own"),
+        pytest.param("Shared", "/Orders.aspx", "shared:a", id="a-callback-of-every-page"),
+        pytest.param("__Page", "/orders.aspx", None, id="paths-are-exact"),
+        pytest.param("__Page", None, None, id="no-page-no-page-callback"),
+    ],
+)
+def test_page_callbacks_run_on_their_page_only(name: str, page: str | None,
+                                               expected: str | None) -> None:
+    registry = _pages()
+    assert registry.has_callback(name, page) == (expected is not None)
+    if expected is None:
+        with pytest.raises(KeyError):
+            registry.run_callback(name, "a", REQUEST, page)
+    else:
+        assert registry.run_callback(name, "a", REQUEST, page) == expected
+
+
+def test_forms_of_a_page_offer_its_callbacks() -> None:
+    registry = _pages()
+    assert registry.page_callbacks(["/Orders.aspx"]) == ("__Page",)
+    assert registry.page_callbacks(["/Other", "/Admin.aspx"]) == ("__Page",)
+    assert registry.page_callbacks(["/Other"]) == ()
+
+
+@pytest.mark.parametrize(
+    ("page", "message"),
+    [
+        pytest.param("Orders.aspx", "beginning with '/'", id="relative"),
+        pytest.param("", "beginning with '/'", id="empty"),
+        pytest.param(b"/Orders.aspx", "beginning with '/'", id="bytes"),
+    ],
+)
+def test_a_page_is_a_path(page: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Registry().add_callback("__Page", lambda argument, request: "", page=page)
+
+
+def test_a_page_callback_registered_twice_is_an_error() -> None:
+    registry = _pages()
+    with pytest.raises(ValueError, match="registered twice"):
+        registry.add_callback("__Page", lambda argument, request: "", page="/Orders.aspx")

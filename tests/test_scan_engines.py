@@ -68,6 +68,19 @@ _POSTBACK_FRAGMENTS = st.sampled_from([
     "<button form=f1 formaction=//evil>", "<input type=image FORMMETHOD=get>",
     "<p class=form-control id=a>", '<p form="">', "<form id=f1 method=post>",
     "<button formmethod=get data-postback=g>",
+    # ASP.NET's postback references and hidden fields (returned for the injector to read)
+    "<a href=\"javascript:__doPostBack('G','Sort$Name')\">",
+    "<a href='javascript:__doPostBack(&#39;G&#39;,&#39;Page$2&#39;)'>",
+    "<a HREF=javascript:__DOPOSTBACK(1)>", "<a href=x href=__doPostBack>",
+    "<a title=__doPostBack href=/x>", "<a href=\"javascript:&#95;_doPostBack('a','')\">",
+    "<input type=submit ONCLICK='WebForm_DoPostBackWithOptions(new WebForm_PostBackOptions("
+    "\"B\", \"\", true, \"\", \"\", false, false))'>",
+    "<select name=ctl00$D onchange=\"javascript:setTimeout("
+    "'__doPostBack(\\'ctl00$D\\',\\'\\')', 0)\">",
+    "<input type=checkbox onclick=doPostBack>", "<p onchange=dopostbac>", "<a onclick>",
+    '<input type="hidden" name="__VIEWSTATE" id="__VIEWSTATE" value="/wEP">',
+    '<input type="hidden" name="__EVENTVALIDATION" value="x">', "<input name=__>",
+    "<input name=&#95;_x>", "<input name=_x_ class=__>", "<input NAME=__LASTFOCUS>",
 ])
 _DOCUMENTS = st.lists(st.one_of(HTML_FRAGMENTS, _POSTBACK_FRAGMENTS), max_size=16).map("".join)
 _CUTS = st.lists(st.integers(0, 300), max_size=6)
@@ -226,6 +239,20 @@ def _postback_items(engine: str, document: bytes) -> list[Any]:
             b"<p class=form-control id=form><p data-form=x><div form>",
             ["button", "input", {"i": [""]}, "i", "div"],
             id="form-formaction-formmethod-attributes",
+        ),
+        pytest.param(
+            b"<a href=\"javascript:__doPostBack('G','Sort$Name')\"><a href=/x title=doPostBack>"
+            b"<a href=x href=__doPostBack><input onclick='WebForm_DoPostBackWithOptions(o)'>"
+            b"<select onchange=\"setTimeout('__doPostBack(\\'D\\',\\'\\')', 0)\">"
+            b"<a onclick=DOPOSTBACK data-postback=p>",
+            ["a", "input", "select", {"p": [""]}, "a"],
+            id="aspnet-postback-references-by-their-raw-value",
+        ),
+        pytest.param(
+            b'<input type="hidden" name="__VIEWSTATE" value="/wEP"><input name=_x_ class=__>'
+            b"<input name=&#95;_x><input NAME=__LASTFOCUS>",
+            ["input", "input"],
+            id="names-beginning-with-two-underscores",
         ),
     ],
 )

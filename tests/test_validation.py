@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from postback_middleware import PostbackMiddleware, Registry
+from postback_middleware.errors import Forbidden, Reason, TokenError
 from postback_middleware.tokens import TokenSigner
 from postback_middleware.validation import (
     DIGEST_BYTES,
@@ -218,3 +219,46 @@ def test_arguments_up_to_the_limit_are_written_out() -> None:
     data = encode({"t": ["a" * MAX_EXACT_CHARS, "a" * (MAX_EXACT_CHARS + 1)]}, (), digest=DIGEST)
     assert data["e"] == {"t": ["a" * MAX_EXACT_CHARS]} and "h" in data
 
+
+
+# -- choices (validate_choices) ------------------------------------------------------------------
+
+_CHOICES = {"Status": ["open", "closed"], "Year": [str(y) for y in range(1900, 2030)],
+            "Long": ["x" * (MAX_EXACT_CHARS + 1)]}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(written_out({}, (), _CHOICES), id="written-out"),
+        pytest.param(encode({}, (), digest=DIGEST, choices=_CHOICES), id="compact"),
+        pytest.param(encode({}, (), digest=DIGEST, choices=_CHOICES, all_digests=True),
+                     id="all-digests"),
+    ],
+)
+def test_exactly_the_offered_choices_are_allowed(data: dict[str, object]) -> None:
+    choices = Offered(data, digest=DIGEST)
+    assert choices.choice_names == frozenset(_CHOICES)
+    choices.check_choices(_CHOICES)
+    choices.check_choices({"Other": ["anything"]})  # (a name the form did not list)
+    for name, value in [("Status", "opened"), ("Year", "2030"), ("Long", "x"),
+                        ("Year", "1900\x00")]:
+        with pytest.raises(Forbidden) as refused:
+            choices.check_choices({name: [value]})
+        assert refused.value.kind == Reason.NOT_OFFERED
+    assert not choices.allows_event("Status", "open")  # choices are no events
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param({"n": ["a"]}, id="names-without-values"),
+        pytest.param({"v": {"e": {"a": ["1"]}}}, id="values-without-names"),
+        pytest.param({"n": ["a"], "v": {"c": ["cb"]}}, id="callbacks-among-choices"),
+        pytest.param({"n": ["a"], "v": {"e": {"a": [1]}}}, id="a-value-not-a-string"),
+        pytest.param({"n": "a", "v": {}}, id="names-not-a-list"),
+    ],
+)
+def test_malformed_choices_are_refused(data: dict[str, object]) -> None:
+    with pytest.raises(TokenError):
+        Offered(data, digest=DIGEST)

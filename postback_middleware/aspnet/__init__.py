@@ -9,10 +9,12 @@ lives here, one module per piece, so that the core never grows a branch for it:
   page (``GetCallbackEventReference`` today), made from Python;
 * ``markup``: the postback references ASP.NET renders (``javascript:__doPostBack('T','A')``,
   ``WebForm_DoPostBackWithOptions``, AutoPostBack's ``setTimeout``), read back into the event
-  pairs a form offers (``event_references``; wiring it into the injector is #16's next step);
-* the WebForms.js functions rendered controls call (``WebForm_PostBackOptions``,
-  ``WebForm_FireDefaultButton``...), served as a part of the one client script;
-* ASP.NET's own hidden fields in a page, taken over rather than duplicated;
+  pairs a form offers and the pages it posts to (``references``), for the injector;
+* ``resources``: a ``WebResource.axd`` the app answers 404 gets the WebForms.js functions
+  rendered controls call (``static/webforms.js``: ``WebForm_PostBackOptions``,
+  ``WebForm_FireDefaultButton``...), which also travel in the one client script;
+* ASP.NET's own hidden fields in a page, taken over rather than duplicated (in ``inject``,
+  where fields are written);
 * the delta format of Microsoft's AJAX client (``MicrosoftAjaxWebForms.js``), answered from the
   same partial-postback stage as the package's own panels.
 

@@ -71,12 +71,21 @@ are read in a value), an unterminated string, a line break in a string, a prefix
 ``/`` (a comment, a regular expression or a division: not tokenized), a backquote, an HTML
 comment marker, a mention of ``eval``, ``Function``, ``setInterval`` or of the postback
 functions themselves; a ``WebForm_PostBackOptions`` whose ``clientSubmit`` is ``false``
-(the button submits natively: no event fields are sent) or whose ``actionUrl`` is not empty
-(a cross-page postback posts to another URL); an empty target; an ``href`` whose percent
+(the button submits natively: no event fields are sent) and whose ``actionUrl`` is empty;
+an empty target; an ``href`` whose percent
 escapes do not decode as UTF-8; an attribute value longer than :data:`MAX_VALUE_LENGTH`.
 Other handler attributes are not read: the ones ASP.NET renders besides ``onclick`` and
 ``onchange`` call ``WebForm_TextBoxKeyHandler`` or ``WebForm_FireDefaultButton``, which
 raise a change or click rather than a postback.
+
+Cross-page postbacks
+--------------------
+A ``WebForm_PostBackOptions`` with an ``actionUrl`` (a control's ``PostBackUrl``) posts the
+form to that URL instead of its action: :func:`references` returns it with the URL as
+written, and with ``posts_event`` false when ``clientSubmit`` is (the button submits
+natively, with no event fields); :func:`event_references` returns the pairs that are posted.
+The injector binds the form's tokens to that path too, or withholds them when it leaves the
+origin.
 
 Why no library
 --------------
@@ -101,9 +110,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Final
+from typing import Final, NamedTuple
 
-__all__ = ["MAX_PAIRS_PER_TAG", "MAX_VALUE_LENGTH", "event_references"]
+__all__ = ["MAX_PAIRS_PER_TAG", "MAX_VALUE_LENGTH", "Reference", "event_references",
+           "references"]
 
 MAX_VALUE_LENGTH: Final = 4096
 """Attribute values longer than this (in characters, as given) are not read."""
@@ -116,6 +126,19 @@ _HANDLERS: Final = frozenset({"onclick", "onchange"})
 
 Pair = tuple[str, str]
 _Token = tuple[str, str]  # (kind: "id" | "num" | "str" | "punct", text as written)
+
+
+class Reference(NamedTuple):
+    """One postback reference: the pair it posts, and where."""
+
+    target: str
+    argument: str
+    # WebForm_PostBackOptions' actionUrl (PostBackUrl, a cross-page postback: the form is
+    # posted there instead of its action), as written (relative to the document); "" if none.
+    action_url: str = ""
+    # False for clientSubmit false: the button submits the form natively, with no event fields
+    # (only its actionUrl matters then).
+    posts_event: bool = True
 
 # --- the tokenizer ---------------------------------------------------------------------------
 
@@ -234,8 +257,8 @@ def _arguments(tokens: list[_Token], at: int, shape: str) -> tuple[list[_Token],
     return found, at + 1
 
 
-def _call(tokens: list[_Token], at: int, *, timeout: bool) -> tuple[Pair, int] | None:
-    """The pair posted by the call starting at ``at``, and the index after the call."""
+def _call(tokens: list[_Token], at: int, *, timeout: bool) -> tuple[Reference, int] | None:
+    """The reference of the call starting at ``at``, and the index after the call."""
     if at >= len(tokens):
         return None
     name = tokens[at]
@@ -244,6 +267,8 @@ def _call(tokens: list[_Token], at: int, *, timeout: bool) -> tuple[Pair, int] |
         if parsed is None:
             return None
         (target, argument), after = parsed
+        action: str = ""
+        posts_event = True
     elif name == ("id", _WITH_OPTIONS):
         if tokens[at + 1:at + 4] != [("punct", "("), ("id", "new"),
                                      ("id", "WebForm_PostBackOptions")]:
@@ -254,34 +279,35 @@ def _call(tokens: list[_Token], at: int, *, timeout: bool) -> tuple[Pair, int] |
         if parsed is None or tokens[parsed[1]:parsed[1] + 1] != [("punct", ")")]:
             return None
         target, argument, _, _, action_url, _, client_submit = parsed[0]
-        if client_submit != ("id", "true") or _value(action_url) != "":
-            return None
-        after = parsed[1] + 1
+        url, posts_event = _value(action_url), client_submit == ("id", "true")
+        if url is None or not (posts_event or url):
+            return None  # (a native submission to the form's own action: nothing to read)
+        action, after = url, parsed[1] + 1
     elif name == ("id", _SET_TIMEOUT) and timeout:
         parsed = _arguments(tokens, at + 1, "s0")
         code = None if parsed is None else _value(parsed[0][0])
         inner = None if code is None else _lex(code)
-        pair = None if inner is None else _whole_call(inner)
-        if parsed is None or pair is None:
+        reference = None if inner is None else _whole_call(inner)
+        if parsed is None or reference is None:
             return None
-        return pair, parsed[1]
+        return reference, parsed[1]
     else:
         return None
     target_value, argument_value = _value(target), _value(argument)
     if not target_value or argument_value is None:
         return None
-    return (target_value, argument_value), after
+    return Reference(target_value, argument_value, action, posts_event), after
 
 
-def _whole_call(tokens: list[_Token]) -> Pair | None:
-    """The pair of a script that is exactly one call, with an optional ``;``."""
+def _whole_call(tokens: list[_Token]) -> Reference | None:
+    """The reference of a script that is exactly one call, with an optional ``;``."""
     call = _call(tokens, 0, timeout=False)
     if call is None:
         return None
-    pair, after = call
+    reference, after = call
     if tokens[after:] not in ([], [("punct", ";")]):
         return None
-    return pair
+    return reference
 
 
 def _statements_before(tokens: list[_Token]) -> bool:
@@ -313,8 +339,8 @@ def _statements_before(tokens: list[_Token]) -> bool:
     return not openers
 
 
-def _handler_pair(script: str) -> Pair | None:
-    """The pair of an ``onclick``/``onchange`` handler whose last statement is a postback."""
+def _handler_reference(script: str) -> Reference | None:
+    """The reference of an ``onclick``/``onchange`` handler whose last statement is one."""
     if _DO_POSTBACK not in script and _WITH_OPTIONS not in script:
         return None
     tokens = _lex(script)
@@ -327,14 +353,14 @@ def _handler_pair(script: str) -> Pair | None:
     call = _call(tokens, start, timeout=True)
     if call is None:
         return None
-    pair, after = call
+    reference, after = call
     rest = tokens[after:]
     if rest not in ([], [("punct", ";")], [("punct", ";"), ("id", "return"), ("id", "false")],
                     [("punct", ";"), ("id", "return"), ("id", "false"), ("punct", ";")]):
         return None
     if tokens[max(start - 2, 0):start] == [("id", "javascript"), ("punct", ":")]:
         start -= 2  # the label MergeScript writes (Util.cs)
-    return pair if _statements_before(tokens[:start]) else None
+    return reference if _statements_before(tokens[:start]) else None
 
 
 # --- href ------------------------------------------------------------------------------------
@@ -357,7 +383,7 @@ def _href_script(href: str) -> str | None:
         return None
 
 
-def _href_pair(href: str) -> Pair | None:
+def _href_reference(href: str) -> Reference | None:
     script = _href_script(href)
     if script is None or (_DO_POSTBACK not in script and _WITH_OPTIONS not in script):
         return None
@@ -368,41 +394,54 @@ def _href_pair(href: str) -> Pair | None:
 # --- the public function ---------------------------------------------------------------------
 
 
-def _attribute_pair(tag: str, attribute: str, value: str) -> Pair | None:
-    """The pair one attribute of a tag posts back, if any (``tag`` and ``attribute`` lowercase)."""
+def _attribute_reference(tag: str, attribute: str, value: str) -> Reference | None:
+    """The reference in one attribute of a tag, if any (``tag`` and ``attribute`` lowercase)."""
     if len(value) > MAX_VALUE_LENGTH:
         return None
     if attribute == "href":
-        return _href_pair(value) if tag in _HREF_TAGS else None
+        return _href_reference(value) if tag in _HREF_TAGS else None
     if attribute in _HANDLERS:
-        return _handler_pair(value)
+        return _handler_reference(value)
     return None
 
 
-def event_references(name: str, attrs: Mapping[str, str]) -> list[tuple[str, str]]:
-    """The (target, argument) pairs a tag's ASP.NET postback references post back.
+def references(name: str, attrs: Mapping[str, str]) -> list[Reference]:
+    """A tag's ASP.NET postback references.
 
     ``name`` is the tag name and ``attrs`` its attributes as the HTML parser gives them
     (names lowercase, the first of duplicated names kept, character references decoded).
     Reads ``href`` (of ``a`` and ``area``), ``onclick`` and ``onchange``; returns the
-    distinct pairs in attribute order, at most :data:`MAX_PAIRS_PER_TAG`, each as the browser
-    would send it in ``__EVENTTARGET`` / ``__EVENTARGUMENT``. Never raises: whatever is not
-    understood yields no pair. Whether the tag is inside a post form is the caller's concern.
+    distinct references in attribute order, at most :data:`MAX_PAIRS_PER_TAG`, each pair as
+    the browser would send it in ``__EVENTTARGET`` / ``__EVENTARGUMENT``. Never raises:
+    whatever is not understood yields nothing. Whether the tag is inside a post form, and
+    where an ``action_url`` leads, is the caller's concern.
     """
     try:
         tag = name.lower()
-        pairs: list[Pair] = []
+        found: list[Reference] = []
         seen: set[str] = set()
         for key, value in attrs.items():
             attribute = key.lower()
             if attribute in seen or not isinstance(value, str):
                 continue
             seen.add(attribute)
-            pair = _attribute_pair(tag, attribute, value)
-            if pair is not None and pair not in pairs:
-                pairs.append(pair)
-                if len(pairs) == MAX_PAIRS_PER_TAG:
+            reference = _attribute_reference(tag, attribute, value)
+            if reference is not None and reference not in found:
+                found.append(reference)
+                if len(found) == MAX_PAIRS_PER_TAG:
                     break
-        return pairs
-    except Exception:  # a broken mapping: no pair, never an error on the response path
+        return found
+    except Exception:  # a broken mapping: nothing, never an error on the response path
         return []
+
+
+def event_references(name: str, attrs: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The distinct (target, argument) pairs a tag's references post back (see
+    :func:`references`): a cross-page one's too (it posts the pair to its ``action_url``), not
+    a native submission's (``clientSubmit`` false)."""
+    pairs: list[Pair] = []
+    for reference in references(name, attrs):
+        pair = (reference.target, reference.argument)
+        if reference.posts_event and pair not in pairs:
+            pairs.append(pair)
+    return pairs

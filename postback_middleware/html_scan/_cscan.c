@@ -20,7 +20,9 @@
  *   postbacks     the rewriter's mode (html_scan.PostbackScanner): a start tag that is not
  *                 wanted by name gives its data-postback / data-autopostback pairs instead,
  *                 each pair once per batch, and is returned only when it has a form,
- *                 formaction or formmethod attribute or an id beginning with "__".
+ *                 formaction or formmethod attribute, an id or name beginning with "__",
+ *                 or an href, onclick or onchange whose raw value mentions "doPostBack"
+ *                 (ASCII case-insensitive: ASP.NET's postback references).
  *   decode_text   Python function(bytes) -> str for names and values with CR or NUL,
  *   decode_value  and for values with "&" (character references): the rare slow path.
  *   tag_type      html_scan.Tag, the tuple subclass the tags are made as.
@@ -603,7 +605,8 @@ typedef struct {
 
 /* Attributes the rewriter reads, by index in TagInfo.attrs (their bit in TagInfo.seen). */
 enum {
-    AT_ID, AT_NAME, AT_FORMACTION, AT_TARGET, AT_AUTO, AT_ARGUMENT, AT_FORM, AT_FORMMETHOD, N_AT
+    AT_ID, AT_NAME, AT_FORMACTION, AT_TARGET, AT_AUTO, AT_ARGUMENT, AT_FORM, AT_FORMMETHOD,
+    AT_HREF, AT_ONCLICK, AT_ONCHANGE, N_AT
 };
 #define SEEN(at) (1 << (at))
 /* Where a submit button may send its form: the rewriter decides (see collect_pairs). */
@@ -611,6 +614,8 @@ enum {
 /* A tag without any of these names has no postback pairs and is not returned for itself
  * (see collect_pairs): found by name as the tag is read, no text search needed. */
 #define A_POSTBACK (A_SUBMITS | SEEN(AT_TARGET) | SEEN(AT_AUTO))
+/* Where ASP.NET renders a postback reference (see calls_postback). */
+#define A_SCRIPTED (SEEN(AT_HREF) | SEEN(AT_ONCLICK) | SEEN(AT_ONCHANGE))
 
 typedef struct {
     Py_ssize_t start, end;           /* "<" .. just past ">" */
@@ -635,7 +640,14 @@ static inline int classify_attr(const unsigned char *name, Py_ssize_t len)
     case 2:
         return eq_ci(name, len, "id") ? AT_ID : -1;
     case 4:
-        return eq_ci(name, len, "name") ? AT_NAME : eq_ci(name, len, "form") ? AT_FORM : -1;
+        return eq_ci(name, len, "name")   ? AT_NAME
+               : eq_ci(name, len, "form") ? AT_FORM
+               : eq_ci(name, len, "href") ? AT_HREF
+                                          : -1;
+    case 7:
+        return eq_ci(name, len, "onclick") ? AT_ONCLICK : -1;
+    case 8:
+        return eq_ci(name, len, "onchange") ? AT_ONCHANGE : -1;
     case 10:
         return eq_ci_long(name, len, "formaction")   ? AT_FORMACTION
                : eq_ci_long(name, len, "formmethod") ? AT_FORMMETHOD
@@ -1365,6 +1377,39 @@ static PyObject *same_target(Scanner *self, const unsigned char *s, const Attr *
     return text;
 }
 
+/* python_engine._calls_postback: "dopostback" (ASCII case-insensitive) in the raw value of
+ * the tag's href, onclick or onchange (the first of each): an ASP.NET postback reference,
+ * which the injector reads (aspnet.markup). */
+static int calls_postback(const unsigned char *s, const TagInfo *tag)
+{
+    static const int scripted[3] = {AT_HREF, AT_ONCLICK, AT_ONCHANGE};
+    int k;
+    for (k = 0; k < 3; k++) {
+        const Attr *a = &tag->attrs[scripted[k]];
+        Py_ssize_t p;
+        if (!(tag->seen & SEEN(scripted[k])) || a->value_start < 0)
+            continue;
+        for (p = a->value_start; p + 10 <= a->value_end; p++)
+            if (lower(s[p]) == 'd' && starts_ci(s + p, "dopostback", 10))
+                return 1;
+    }
+    return 0;
+}
+
+/* Whether an attribute's decoded value begins with "__" (an id or a name the injector
+ * keeps track of); -1 on error. */
+static int reserved_value(Scanner *self, const unsigned char *s, const Attr *a)
+{
+    PyObject *value = attr_value(self, s, a);
+    int reserved;
+    if (value == NULL)
+        return -1;
+    reserved = PyUnicode_GET_LENGTH(value) >= 2 && PyUnicode_READ_CHAR(value, 0) == '_'
+               && PyUnicode_READ_CHAR(value, 1) == '_';
+    Py_DECREF(value);
+    return reserved;
+}
+
 /* python_engine._PythonEngine._emit: a start tag found by a hint, in postbacks mode */
 static int collect_pairs(Scanner *self, const unsigned char *s, const TagInfo *tag, PyObject *out)
 {
@@ -1405,16 +1450,17 @@ static int collect_pairs(Scanner *self, const unsigned char *s, const TagInfo *t
     if (tag->seen & A_SUBMITS)
         return emit_tag(self, s, tag, out); /* the caller decides where it may post */
     if (has_id && id->value_start >= 0) {
-        PyObject *value = attr_value(self, s, id);
-        Py_ssize_t reserved;
-        if (value == NULL)
-            return -1;
-        reserved = PyUnicode_GET_LENGTH(value) >= 2 && PyUnicode_READ_CHAR(value, 0) == '_'
-                   && PyUnicode_READ_CHAR(value, 1) == '_';
-        Py_DECREF(value);
+        int reserved = reserved_value(self, s, id);
         if (reserved)
-            return emit_tag(self, s, tag, out); /* the caller keeps its ids unique */
+            return reserved < 0 ? -1 : emit_tag(self, s, tag, out); /* ids kept unique */
     }
+    if (has_control && control->value_start >= 0) {
+        int reserved = reserved_value(self, s, control);
+        if (reserved) /* a field of ASP.NET's that the injector takes over */
+            return reserved < 0 ? -1 : emit_tag(self, s, tag, out);
+    }
+    if ((tag->seen & A_SCRIPTED) && calls_postback(s, tag))
+        return emit_tag(self, s, tag, out); /* ASP.NET's postback reference */
     return 0;
 }
 
@@ -1705,7 +1751,8 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
                 want = hinted(self, s, &tag);
             else if (!tag.is_end
                      && ((tag.seen & A_POSTBACK)
-                         || ((tag.seen & SEEN(AT_ID)) && hinted(self, s, &tag))))
+                         || ((tag.seen & (SEEN(AT_ID) | SEEN(AT_NAME))) && hinted(self, s, &tag))
+                         || ((tag.seen & A_SCRIPTED) && calls_postback(s, &tag))))
                 /* 2: wanted for its attributes only. The hints always occur in a tag with
                  * an A_POSTBACK name, so for those the search is skipped; any other tag
                  * matters only for its id (python_engine._PythonEngine._emit). */

@@ -97,6 +97,18 @@ def _parse_attrs(area: bytes, encoding: str) -> dict[str, str]:
     return result
 
 
+def _raw_values(area: bytes, names: frozenset[bytes]) -> list[bytes]:
+    """The undecoded values of the first attribute of each of ``names`` (lowercase) in a tag's
+    attribute area, in attribute order: what the compiled engine sees of them as it reads the
+    tag, for the tests both engines make on raw bytes."""
+    found: dict[bytes, bytes] = {}
+    for m in _ATTR_PARTS.finditer(area):
+        name = m.group(1).lower()
+        if name in names and name not in found:
+            found[name] = m.group(2) or m.group(3) or m.group(4) or b""
+    return list(found.values())
+
+
 class _LazyAttrs(Mapping[str, str]):
     """A read-only attribute mapping, parsed on first access (most tags are never asked)."""
 

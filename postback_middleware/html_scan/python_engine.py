@@ -11,10 +11,10 @@ so a change here is made there too.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from .attributes import _NO_ATTRS, _LazyAttrs, _text
+from .attributes import _NO_ATTRS, _LazyAttrs, _raw_values, _text
 from .tag import Pairs, Tag
 from .tokenizer import (
     _CARRY_BOGUS,
@@ -39,6 +39,11 @@ from .tree import _NOT_COUNTED, _TREE_NAMES, VOID_ELEMENTS, _Tree
 _NAME_CACHE: dict[str, dict[bytes, str]] = {}
 _NAME_CACHE_SIZE = 4096  # distinct spellings of tag names; pages make up few
 _AUTOPOSTBACK_TAGS = frozenset({"input", "select", "textarea"})
+# The attributes in which ASP.NET renders a postback reference, and the word that shows one
+# (``__doPostBack``, ``WebForm_DoPostBackWithOptions``), matched on the raw value as the
+# compiled engine matches it.
+_SCRIPTED = frozenset({b"href", b"onclick", b"onchange"})
+_DOPOSTBACK = re.compile(b"dopostback", re.IGNORECASE).search
 
 
 class _PythonEngine:
@@ -130,6 +135,8 @@ class _PythonEngine:
                 and "form" not in attrs
                 and "formmethod" not in attrs
                 and not attrs.get("id", "").startswith("__")
+                and not attrs.get("name", "").startswith("__")
+                and not _calls_postback(attrs)
             ):
                 return
         if self._batch is not None:
@@ -319,6 +326,18 @@ class _PythonEngine:
                                  self._encoding), end_want, out)
         # (the end tag only closes the raw-text element, which the model never opened)
         return t.end(), True
+
+
+def _calls_postback(attrs: Mapping[str, str]) -> bool:
+    """Whether a tag's ``href``, ``onclick`` or ``onchange`` (the first of each) mentions
+    ``doPostBack`` (ASCII case-insensitive) in its raw value: ASP.NET's references (the
+    injector reads them: see ``aspnet.markup``), found without decoding the tag."""
+    if not isinstance(attrs, _LazyAttrs):
+        return False
+    area = attrs._area
+    if _DOPOSTBACK(area) is None:  # (the common case: no need to find the attributes)
+        return False
+    return any(_DOPOSTBACK(value) is not None for value in _raw_values(area, _SCRIPTED))
 
 
 def _make_tag(

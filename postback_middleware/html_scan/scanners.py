@@ -99,9 +99,12 @@ class PostbackScanner:
     default; an ``input``, ``select`` or ``textarea`` marked ``data-autopostback`` gives
     its ``name`` with an empty argument), and, after its pairs, any start tag that has a
     ``form``, ``formaction`` or ``formmethod`` attribute (the caller decides where that
-    control may send a form's tokens) or an ``id`` beginning with ``__`` (the caller's own
-    field ids must stay unique). The compiled engine tells these attributes by name as it
-    reads a tag, so a ``class="form-control"`` costs it nothing.
+    control may send a form's tokens), an ``id`` beginning with ``__`` (the caller's own
+    field ids must stay unique), a ``name`` beginning with ``__`` (a field of ASP.NET's that
+    the caller takes over), or an ``href``, ``onclick`` or ``onchange`` whose raw value
+    mentions ``doPostBack`` in any case (a postback reference ASP.NET rendered: the caller
+    reads it with ``aspnet.markup``). The compiled engine tells these attributes by name as
+    it reads a tag, so a ``class="form-control"`` costs it nothing.
 
     The pairs of a stretch between two returned tags come in one dict, each pair once, just
     before the tag that ends the stretch (or at the end of the document), however many calls

@@ -539,6 +539,8 @@ window.Postback = {
         resolve, null, reject, true);
     });
   },
-  doPostBack: doPostBack
+  doPostBack: doPostBack,
+  // Capture theForm's fields again for callbacks (webforms.js's WebForm_InitCallback).
+  initCallback: function () { if (window.theForm) initCallback(window.theForm); }
 };
 })();

@@ -32,7 +32,7 @@ from ..helpers import new_key
 pytestmark = pytest.mark.browser
 
 SCRIPT = Path(__file__).resolve().parents[2] / "postback_middleware" / "static" / "postback.js"
-SCRIPT_BUDGET = 27 * 1024  # bytes, unminified (25.5 KB now, 8.9 KB gzipped; WebForms.js is 27 KB)
+SCRIPT_BUDGET = 35 * 1024  # bytes, unminified, with webforms.js (33.9 KB now, 11.3 KB gzipped)
 FORBIDDEN = "Invalid postback or callback argument."
 SECRET_DETAIL = "database password is hunter2"
 # The inserted tag (as tests/helpers.SCRIPT_TAG reads it), with the script's path captured
@@ -299,7 +299,9 @@ def test_script_is_served_small_versioned_and_cached(page: Any, app: InnerApp) -
     assert asset.status == 200
     assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert asset.headers["content-type"].startswith("text/javascript")
-    assert asset.body() == SCRIPT.read_bytes()
+    # postback.js, then webforms.js (the WebForms.js functions), as one script.
+    compat = SCRIPT.parent / "webforms.js"
+    assert asset.body() == SCRIPT.read_bytes() + b"\n" + compat.read_bytes()
     assert len(asset.body()) <= SCRIPT_BUDGET
     # Only the versioned URL is served.
     assert page.request.get(page.base_url + "/_postback/postback.js").status == 404
