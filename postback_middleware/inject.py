@@ -599,22 +599,23 @@ class FieldInjector:
             self._select = None  # (a select, an input or a textarea ends an open select)
         if form is None or "form" in attrs:
             return
-        log = form.choice_log
-        if log is None:
-            log = form.choice_log = Choices()
+        offered = form.choice_log
+        if offered is None:
+            offered = form.choice_log = Choices()
         if name == "option":
             if self._select is None:
                 return  # (in a datalist: a suggestion, not a choice)
             value = attrs.get("value")
             if value is not None:
-                log.option(self._select, value)
+                offered.option(self._select, value)
                 return
             text_end = _TAG_OPEN.search(data, tag.end)
             if text_end is None and not final:
-                log.unknown(self._select)  # (its text goes on in the next piece)
+                offered.unknown(self._select)  # (its text goes on in the next piece)
             else:
                 end = len(data) if text_end is None else text_end.start()
-                log.option_text(self._select, data[tag.end:end].decode(self._encoding, "replace"))
+                offered.option_text(self._select,
+                                    data[tag.end:end].decode(self._encoding, "replace"))
             return
         control = attrs.get("name")
         if not control:
@@ -622,11 +623,11 @@ class FieldInjector:
         if name == "select":
             self._select = control
         elif name == "input":
-            log.input(control, attrs.get("type", "").lower(), attrs.get("value"))
+            offered.input(control, attrs.get("type", "").lower(), attrs.get("value"))
         elif name == "textarea":
-            log.unknown(control)
+            offered.unknown(control)
         elif _submits(name, attrs):  # a submit <button>
-            log.submit_button(control, attrs.get("value"))
+            offered.submit_button(control, attrs.get("value"))
 
     def _aspnet_references(self, name: str, attrs: Mapping[str, str]) -> None:
         """Register the postback pairs of the references ASP.NET rendered in a tag's
@@ -962,11 +963,17 @@ def splice(
     view = memoryview(document)
     pieces: list[bytes | memoryview] = []
     cursor = 0
-    edits = [(offset, offset, text) for offset, text in insertions]
-    edits += [(start, end, b"") for start, end in removals]
-    for start, end, text in sorted(edits, key=lambda item: (item[0], item[1] > item[0])):
-        pieces.append(view[cursor:start])
-        pieces.append(text)
-        cursor = end
+    if not removals:  # (nearly every page)
+        for offset, text in sorted(insertions, key=lambda item: item[0]):
+            pieces.append(view[cursor:offset])
+            pieces.append(text)
+            cursor = offset
+    else:
+        edits = [(offset, offset, text) for offset, text in insertions]
+        edits += [(start, end, b"") for start, end in removals]
+        for start, end, text in sorted(edits, key=lambda item: (item[0], item[1] > item[0])):
+            pieces.append(view[cursor:start])
+            pieces.append(text)
+            cursor = end
     pieces.append(view[cursor:])
     return b"".join(pieces)
