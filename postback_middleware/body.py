@@ -138,6 +138,8 @@ class BodyScan:
     # closing delimiter and the epilogue, always kept): fields are added before them.
     boundary: bytes = b""
     tail: int = 0
+    # An ASP.NET AJAX async postback's first field, cut out: the ScriptManager's (name, value).
+    manager_field: tuple[str, str] | None = None
     _ev_repeated: bool = field(default=False, repr=False)
 
     @property
@@ -313,13 +315,22 @@ def scan_urlencoded(
     *,
     max_field_size: int,
     max_fields: int = MAX_URLENCODED_FIELDS,
+    manager_field: bool = False,
 ) -> BodyScan:
+    """Scan an urlencoded body. ``manager_field``: it is an ASP.NET AJAX async postback, whose
+    first field is the ScriptManager's (``ScriptManager1=UpdatePanel1|LinkButton1``): cut out
+    too, and kept in ``scan.manager_field`` (see ``aspnet.ajax``)."""
     scan = BodyScan(joiner=b"&")
     run_start: int | None = 0
     # Room for the longest reserved name, "=", and a value of max_field_size encoded bytes.
     head_limit = max(max_field_size + 64, _MIN_HEAD)
     for start, end, head in _urlencoded_segments(body, head_limit, max_fields):
         raw_name, equals, raw_value = head.partition(b"=")
+        if manager_field and scan.manager_field is None:
+            scan.manager_field = _manager_field(raw_name, equals, raw_value,
+                                                end - start <= len(head))
+            run_start = None
+            continue
         if raw_name in RESERVED_BYTES:
             if end - start - len(raw_name) - 1 > max_field_size:
                 raise TooLarge(f"reserved field {raw_name.decode()} exceeds max_state_size")
@@ -338,6 +349,21 @@ def scan_urlencoded(
     if run_start is not None:
         scan.keep.append((run_start, length))
     return scan
+
+
+def _manager_field(raw_name: bytes, equals: bytes, raw_value: bytes, whole: bool
+                   ) -> tuple[str, str]:
+    """The first field of an async postback, which must be a ScriptManager's: a name that is
+    not reserved, ``=``, and a value within the field size limit, all UTF-8."""
+    if not (equals and whole and raw_name) or raw_name in RESERVED_BYTES:
+        raise BadRequest("an async postback must begin with its ScriptManager field")
+    try:
+        name = _unquote_plus(raw_name).decode("utf-8")
+        value = _unquote_plus(raw_value).decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("the ScriptManager field is not UTF-8") from None
+    _check_name(name)
+    return name, value
 
 
 def _check_raw_name(raw_name: bytes, *, whole: bool, value: bytes, value_size: int) -> None:
@@ -741,38 +767,38 @@ def field_values(
     """The values the clean body (urlencoded, or multipart when ``boundary`` is given) posts
     for ``names``, in order; the body is read again from its start and left at it.
 
-    Only for a verified postback whose form lists choices (``validation.Offered``): the body
-    was checked by the scan already, so it parses, and its names need no judging here.
+    Only for a verified postback whose form lists choices (``validation.Offered``). A field
+    counts for a name when any parser could read its name as that one (:func:`_readings`:
+    Django strips a multipart name's whitespace, Werkzeug drops its backslashes); a value any
+    parser could read otherwise (a file, a part with its own ``Content-Type`` or
+    ``Content-Transfer-Encoding``), too long, or not UTF-8 is :data:`NOT_A_CHOICE`.
     """
     found: dict[str, list[str]] = {}
 
-    def add(name: str, value: str) -> None:
-        if name in names:
+    def add(raw_name: str, value: str) -> None:
+        for name in _readings(raw_name) & names:
             found.setdefault(name, []).append(value)
 
     try:
         if boundary:
             _multipart_values(body, length, boundary, names, add, max_field_size)
         else:
-            for segment in _segments(body, max_field_size):
-                raw_name, _, raw_value = segment.partition(b"=")
+            head_limit = max(max_field_size + 64, _MIN_HEAD)
+            for start, end, head in _urlencoded_segments(body, head_limit, length + 1):
+                raw_name, _, raw_value = head.partition(b"=")
                 name = _unquote_plus(raw_name).decode("utf-8", "replace")
-                if name in names:
-                    add(name, _choice_text(_unquote_plus(raw_value), max_field_size))
+                if _readings(name) & names:
+                    whole = end - start <= len(head)
+                    add(name, _choice_text(_unquote_plus(raw_value), max_field_size)
+                        if whole else NOT_A_CHOICE)
     finally:
         body.seek(0)
     return found
 
 
-def _segments(body: SpooledBody, most: int) -> Iterator[bytes]:
-    """The ``&``-separated segments of an urlencoded body, read in chunks; a segment longer
-    than ``most`` (plus room for its name) is cut there (it is then no offered value)."""
-    kept = b""
-    for chunk in _iter_chunks(body):
-        pieces = (kept + chunk).split(b"&")
-        kept = pieces.pop()[: most + _MAX_ESCAPED_NAME * 4]
-        yield from pieces
-    yield kept
+def _readings(name: str) -> set[str]:
+    """The names a field's name may be read as by one parser or another."""
+    return {name, name.strip(), name.replace("\\", ""), name.replace("\\", "").strip()}
 
 
 def _multipart_values(
@@ -792,11 +818,14 @@ def _multipart_values(
                 elif isinstance(event, bytes | bytearray):
                     if name is not None and len(value) <= most:
                         value += event
-                elif event.name in names and event.filename is None:
+                elif not _readings(event.name) & names:
+                    name = None
+                elif event.filename is None and not any(
+                        key.lower() in ("content-type", "content-transfer-encoding")
+                        for key, _ in event.headerlist):
                     name, value = event.name, bytearray()
-                else:
-                    if event.name in names:  # a file where the page offered choices
-                        add(event.name, NOT_A_CHOICE)
+                else:  # a file, or a value some parser decodes otherwise
+                    add(event.name, NOT_A_CHOICE)
                     name = None
 
 

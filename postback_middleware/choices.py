@@ -11,16 +11,27 @@ What a control can post, as the browser decides it:
 
 * an ``<option>`` inside a ``<select name=N>``: its ``value`` attribute, else its text (ASCII
   whitespace stripped and collapsed, as ``option.value`` reads it);
-* an ``<input type=radio name=N>``: its ``value``, ``on`` without one.
+* an ``<input type=radio name=N>``: its ``value``, ``on`` without one;
+* nothing for a ``disabled`` option, radio or select, which the browser never posts (a
+  ``<fieldset disabled>`` or ``<optgroup disabled>`` around them is not read: their values
+  stay offered).
 
-Only names with a select or a radio group are checked. Other controls of the form with the
-same name add what they post (a hidden input, a checkbox, a submit ``<button>`` with its
-value), or, when a person types it or the browser makes it up (a text input, a textarea, an
-``<input type=submit>`` without ``value`` posts its localised label), leave the name unchecked:
+Only names with a select or a radio group are checked; and the names the page's other forms
+check are checked in this form too, with no value (unless a control of its own posts that
+name): so posting a select's value with another form's tokens is refused as well (in a page
+read whole: a streamed page's forms know only the forms before them). Other controls of the
+form with the same name add what they post (a hidden input, a checkbox, a submit
+``<button>`` with its value), or, when a person types it or the browser makes it up (a text
+input, a textarea, an ``<input type=submit>`` without ``value`` posts its localised label),
+leave the name unchecked:
 nothing is refused that the page itself could post. A control with a ``form`` attribute is not
 read (it may belong to another form), nor an option whose text a streamed page cuts in two
 (that select is then unchecked). A page whose script adds options must leave the option off,
 as in ASP.NET.
+
+The check covers postbacks: a form POST without tokens reaches the app unchecked unless
+``require_token`` is on (the middleware says so at start-up); nor does a page know the
+choices of another page's forms that post to the same path.
 """
 
 from __future__ import annotations
@@ -54,6 +65,18 @@ class Choices:
         self._checked.add(select)
         self._add(select, value)
 
+    def option_none(self, select: str) -> None:
+        """A select, or an option of it the browser never posts (disabled): the name is
+        checked, with no value added."""
+        self._checked.add(select)
+        self._values.setdefault(select, {})
+
+    def disabled(self, name: str, kind: str) -> None:
+        """A disabled input: it posts nothing (a radio's group is checked all the same)."""
+        if kind == "radio":
+            self._checked.add(name)
+            self._values.setdefault(name, {})
+
     def option_text(self, select: str, raw: str) -> None:
         """An option without a value attribute: its text (character references not yet
         decoded) is its value."""
@@ -77,6 +100,20 @@ class Choices:
     def submit_button(self, name: str, value: str | None) -> None:
         """A submit ``<button>``: it posts its value ("" without one)."""
         self._add(name, value or "")
+
+    @property
+    def checked_names(self) -> frozenset[str]:
+        """The names this form checks."""
+        return frozenset(self._checked - self._free)
+
+    def others(self, names: frozenset[str]) -> None:
+        """Names the page's other forms check: checked here too, with no value, unless a
+        control of this form posts that name (its own rules apply then). So another form's
+        tokens, which do not list a select, cannot carry a value for it past the check."""
+        for name in names:
+            if name not in self._values and name not in self._free:
+                self._checked.add(name)
+                self._values[name] = {}
 
     def _add(self, name: str, value: str) -> None:
         self._values.setdefault(name, {})[value] = None

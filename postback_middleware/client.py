@@ -20,7 +20,7 @@ import gzip
 import hashlib
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -58,10 +58,13 @@ class Asset:
         self.content_type = content_type
         self.cache_control = cache_control
 
-    def respond(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+    def respond(self, environ: WSGIEnvironment, start_response: StartResponse,
+                kept: Sequence[tuple[str, str]] = ()) -> list[bytes]:
         """Answer a GET or HEAD (the caller checked the method): 304 when the browser's copy is
-        this one, the gzipped bytes when it accepts them, no body for HEAD."""
+        this one, the gzipped bytes when it accepts them, no body for HEAD. ``kept``: headers
+        of an answer this one replaces that must not be lost (its ``Set-Cookie``)."""
         headers: Headers = [
+            *kept,
             ("Cache-Control", self.cache_control),
             ("ETag", self.etag),
             ("Vary", "Accept-Encoding"),

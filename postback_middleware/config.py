@@ -341,6 +341,10 @@ class Options:
     # (ASP.NET's event validation of list values): the offered values travel in
     # __EVENTVALIDATION. Off by default: a page whose script adds options must leave it off.
     validate_choices: bool = field(default=False, metadata=_spec(_ini_bool, _boolean))
+    # Answer Microsoft's ASP.NET AJAX client (a ScriptManager's UpdatePanels) in its delta
+    # format. Off by default: that client needs eval (no strict CSP), and without it the
+    # package's own partial postbacks and strict-CSP mode are all there is.
+    aspnet_ajax: bool = field(default=False, metadata=_spec(_ini_bool, _boolean))
     # Called as on_reject(environ, reason) for every refused request, e.g. to count them; the
     # reason is an errors.Reason ("expired", "cross-site"...), the detail is in the log.
     on_reject: Callable[[WSGIEnvironment, Reason], None] | None = field(

@@ -19,6 +19,7 @@ LASTFOCUS = "__LASTFOCUS"
 SCROLLPOSITIONX = "__SCROLLPOSITIONX"
 SCROLLPOSITIONY = "__SCROLLPOSITIONY"
 VIEWSTATEGENERATOR = "__VIEWSTATEGENERATOR"
+ASYNCPOST = "__ASYNCPOST"  # ASP.NET AJAX's async postback flag (see aspnet.ajax)
 
 RESERVED = frozenset(
     {
@@ -32,6 +33,7 @@ RESERVED = frozenset(
         SCROLLPOSITIONX,
         SCROLLPOSITIONY,
         VIEWSTATEGENERATOR,
+        ASYNCPOST,
     }
 )
 RESERVED_BYTES = frozenset(name.encode("ascii") for name in RESERVED)

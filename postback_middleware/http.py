@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 
 Headers = list[tuple[str, str]]
 
+ONCE_HEADERS = frozenset({"set-cookie", "set-cookie2", "clear-site-data"})
+"""Headers whose effect happens once, where the answer arrives: kept when an answer is replaced
+by another (a partial postback's JSON, a delta, a compatibility script), never repeated."""
+
 
 def header(headers: Iterable[tuple[str, str]], name: str) -> str | None:
     """The first value of header ``name`` (case-insensitive), or None."""

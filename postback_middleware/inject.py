@@ -351,13 +351,17 @@ _TOP_FIELDS = (f.EVENTTARGET, f.EVENTARGUMENT)
 _TOKEN_FIELDS = (f.VIEWSTATE, f.EVENTVALIDATION)
 _CLIENT_FIELDS = (f.LASTFOCUS, f.SCROLLPOSITIONX, f.SCROLLPOSITIONY)
 # ASP.NET's own hidden inputs that a post form may already hold: removed, for the injector
-# writes its own (every reserved field but the callback ones, which are never inputs).
-_TAKEN_OVER = f.RESERVED - {f.CALLBACKID, f.CALLBACKPARAM}
+# writes its own (every reserved field but those of callbacks and async postbacks, which are
+# never inputs).
+_TAKEN_OVER = f.RESERVED - {f.CALLBACKID, f.CALLBACKPARAM, f.ASYNCPOST}
 # What the injector reads as well with validate_choices (see choices).
 _CHOICE_TAGS = ("select", "option", "input", "textarea", "button")
 _TAG_OPEN = re.compile(rb"<[!/?A-Za-z]")  # where an option's text ends
 # Where ASP.NET renders a postback reference (the scanner returns such tags: see aspnet.markup).
 _SCRIPTED = frozenset({"href", "onclick", "onchange"})
+# Bytes after which a removed input leaves nothing that could join the text around it.
+_SEPARATES = frozenset(b">\t\n\f\r ")
+_EMPTY_COMMENT = b"<!---->"
 
 
 class FieldInjector:
@@ -384,6 +388,7 @@ class FieldInjector:
                                         names=_NAMES + _CHOICE_TAGS if choices else _NAMES)
         self._choices = choices  # validate_choices: read what each post form's controls offer
         self._select: str | None = None  # the name of the select being read (choices only)
+        self._select_disabled = False  # it is disabled: none of its options is posted
         self._encoding = encoding
         self._page_url = page_url
         self._sign_form = sign_form
@@ -417,6 +422,9 @@ class FieldInjector:
         self._htmx_seen = fragment
         self._htmx_late = False  # it showed only after the first piece: not read
         self._started = False  # some of the page was sent already
+        # The last byte sent (an input cut out at the start of a piece must not join it to
+        # what follows: see _edit); a ">" stands for the start of the document.
+        self._last_byte = ord(">")
 
     @property
     def changed(self) -> bool:
@@ -458,6 +466,8 @@ class FieldInjector:
                 self._kept, data = bytes(view[decided:]), bytes(view[:decided])
         at_start, self._started = not self._started, True
         if not tags and not final and self._noscript is None and not self._htmx_seen:
+            if data:
+                self._last_byte = data[-1]
             return data  # most pieces of a long page (their pairs come with the next tag)
         # What goes where: the script tag, or fields of a form. The fields are made once the
         # whole piece is read, so that a <base> or a form="ID" button after a form counts
@@ -548,8 +558,16 @@ class FieldInjector:
         insertions = [(at, self._script_tag if form is None else self._fields(form, *names))
                       for at, form, names in plan]
         if taken_over:
-            return splice(data, insertions, removals=taken_over)
-        return splice(data, insertions) if insertions else data
+            # Where what comes before a removed input would join what comes after ("<" and
+            # "img ...>" make a tag), an empty comment keeps them apart, as the input did.
+            insertions += [(start, _EMPTY_COMMENT) for start, _ in taken_over
+                           if (data[start - 1] if start else self._last_byte) not in _SEPARATES]
+            data = splice(data, insertions, removals=taken_over)
+        elif insertions:
+            data = splice(data, insertions)
+        if data:
+            self._last_byte = data[-1]
+        return data
 
     def _explain_what_was_left(self) -> None:
         """Say (at INFO, once a page path) why a page that looks meant for postbacks got none
@@ -605,6 +623,9 @@ class FieldInjector:
         if name == "option":
             if self._select is None:
                 return  # (in a datalist: a suggestion, not a choice)
+            if self._select_disabled or "disabled" in attrs:
+                offered.option_none(self._select)  # (never posted: the browser skips it)
+                return
             value = attrs.get("value")
             if value is not None:
                 offered.option(self._select, value)
@@ -621,8 +642,12 @@ class FieldInjector:
         if not control:
             return
         if name == "select":
-            self._select = control
+            self._select, self._select_disabled = control, "disabled" in attrs
+            offered.option_none(control)
         elif name == "input":
+            if "disabled" in attrs:
+                offered.disabled(control, attrs.get("type", "").lower())
+                return
             offered.input(control, attrs.get("type", "").lower(), attrs.get("value"))
         elif name == "textarea":
             offered.unknown(control)
@@ -905,6 +930,12 @@ class FieldInjector:
                             " requests with them are refused: %s; give them one path, or choose"
                             " it with data-postback-action", form.describe(), form.bound_by,
                             "; ".join(refused))
+                if self._choices:  # (see choices.Choices.others)
+                    if form.choice_log is None:
+                        form.choice_log = Choices()
+                    form.choice_log.others(frozenset().union(*(
+                        other.choice_log.checked_names for other in self.forms
+                        if other is not form and other.choice_log is not None)))
                 values[f.VIEWSTATE], values[f.EVENTVALIDATION] = self._sign_form(form)
                 self._sent.append(form)
         if self._client_fields is not None and f.EVENTTARGET in names:

@@ -43,7 +43,7 @@ from webob import Request
 
 from . import fields as f
 from . import partial, refusal
-from .aspnet import resources
+from .aspnet import ajax, resources
 from .body import (
     BodyScan,
     add_fields,
@@ -80,7 +80,7 @@ from .http import (
 )
 from .inject import FieldInjector, PostForm
 from .refusal import REFUSAL_KEY
-from .registry import Registry
+from .registry import Registry, page_callback_key
 from .response import Page, edit_response, limit_accept_encoding
 from .tokens import TokenSigner
 
@@ -136,6 +136,9 @@ class PostbackMiddleware:
             self.options.script_prefix,
             max_age=self.options.max_age if self.options.renewal_window else None)
         self._warned_nested = False
+        if self.options.validate_choices and not self.options.require_token:
+            log.warning("validate_choices checks postbacks; a form POST without tokens reaches "
+                        "the app unchecked unless require_token is on")
 
     # -- the journey ---------------------------------------------------------------------
 
@@ -167,13 +170,20 @@ class PostbackMiddleware:
         body_file = None
         values = None
         browser = read_browser(environ)
+        # Microsoft's ASP.NET AJAX client: answered in its delta format (``aspnet.ajax``).
+        async_postback = (self.options.aspnet_ajax and environ.get("REQUEST_METHOD") == "POST"
+                          and ajax.is_async(environ))
+        manager_value = None
         try:
             if partial.is_replay(environ):  # a partial postback's answer, as a navigation
                 return self._replay(environ, start_response, browser)
             _refuse_reserved_query(environ.get("QUERY_STRING", ""))
-            form = self._read_form_post(environ)
+            form = self._read_form_post(environ, async_postback=async_postback)
             if form is not None:
                 body_file, values, scan = form
+                async_postback = async_postback or scan.manager_field is not None
+            if async_postback:
+                manager_value = _async_postback(values, scan if form is not None else None)
             renewed = verified = panels = None
             if values is not None and environ.get(RENEW_ENVIRON_KEY) is not None:
                 renewed = self._renew(environ, values, browser)  # a form left open: fresh tokens
@@ -188,7 +198,8 @@ class PostbackMiddleware:
             if body_file is not None:
                 body_file.close()
             is_callback = values is not None and f.CALLBACKID in values
-            return self._refuse(environ, start_response, rejection, callback=is_callback)
+            return self._refuse(environ, start_response, rejection, callback=is_callback,
+                                async_postback=async_postback)
         except Exception:
             # A bug of ours must not reach the client as a traceback (nor the app unverified).
             if body_file is not None:
@@ -205,7 +216,8 @@ class PostbackMiddleware:
             elif isinstance(verified, Callback):
                 response = self._answer_callback(environ, start_response, verified)
             else:
-                response = self._dispatch(environ, start_response, verified, panels, browser)
+                response = self._dispatch(environ, start_response, verified, panels, browser,
+                                          manager_value)
         except BaseException:
             if body_file is not None:  # the inner app raised: its body file is ours to close
                 body_file.close()
@@ -215,7 +227,7 @@ class PostbackMiddleware:
         return ClosingIterable(response, body_file.close)
 
     def _read_form_post(
-        self, environ: WSGIEnvironment
+        self, environ: WSGIEnvironment, *, async_postback: bool = False
     ) -> tuple[Any, dict[str, str] | None, BodyScan] | None:
         """Read a form POST; hand the inner app a clean body. Returns (body file, reserved, scan).
 
@@ -242,10 +254,19 @@ class PostbackMiddleware:
             if boundary:
                 scan = scan_multipart(body, length, boundary, max_field_size=options.max_state_size)
             else:
-                scan = scan_urlencoded(body, length, max_field_size=options.max_state_size)
+                scan = scan_urlencoded(body, length, max_field_size=options.max_state_size,
+                                       manager_field=async_postback)
             if scan.is_postback and method != "POST":
                 raise BadRequest(f"reserved fields in a {method[:20]!r} body")
             values = decode_reserved(scan.reserved) if scan.is_postback else None
+            if (values is not None and not async_postback and options.aspnet_ajax
+                    and values.get(f.ASYNCPOST, "").strip() == "true" and not boundary):
+                # Microsoft's client, recognised by its field (it sends the header too): read
+                # again, its first field being the ScriptManager's (see aspnet.ajax).
+                body.seek(0)
+                scan = scan_urlencoded(body, length, max_field_size=options.max_state_size,
+                                       manager_field=True)
+                values = decode_reserved(scan.reserved)
             if values is None and options.require_token and method == "POST":
                 raise Forbidden("form POST without a token", kind=Reason.MISSING_TOKEN)
             if scan.is_postback:
@@ -314,6 +335,7 @@ class PostbackMiddleware:
         postback: Postback | None,
         panels: partial.PanelRequest | None,
         browser: Browser,
+        manager_value: str | None = None,
     ) -> Iterable[bytes]:
         app: WSGIApplication = self.app
         if postback is not None and postback.event is not None:
@@ -328,6 +350,12 @@ class PostbackMiddleware:
         def make_editor(page: Page) -> FieldInjector:
             return self._injector(environ, page, client_fields, issuer)
 
+        if manager_value is not None:  # Microsoft's client: the delta format (aspnet.ajax)
+            return ajax.answer(
+                lambda start: app(environ, start), start_response,
+                page_url=_page_url(environ), manager_value=manager_value, environ=environ,
+                make_editor=make_editor, bound_headers=issuer.bound_headers,
+            )
         if panels:  # a partial postback: the page's last stage cuts the panels out
             replay = self.replayer.issuer(
                 path=_request_path(environ),
@@ -401,11 +429,18 @@ class PostbackMiddleware:
         self, environ: WSGIEnvironment, start_response: StartResponse, callback: Callback
     ) -> Iterable[bytes]:
         name, argument = callback.name, callback.argument
-        page = _request_path(environ)  # (the path its tokens are bound to: verified)
+        registry, offered = self.registry, callback.offered
+        # The page's own callback (its path: where the tokens are bound, verified), else one
+        # of every page that the form's data-callbacks listed.
+        path = _request_path(environ)
+        page: str | None = path
+        if not (registry.has_callback(name, path)
+                and offered.allows_callback(page_callback_key(path, name))):
+            page = None
         refusal = None
-        if not self.registry.has_callback(name, page):
+        if page is None and not registry.has_callback(name):
             refusal = Forbidden(f"no callback named {name[:80]!r}")
-        elif not callback.offered.allows_callback(name):
+        elif page is None and not offered.allows_callback(name):
             refusal = Forbidden(f"callback {name[:80]!r} is not offered by the form")
         if refusal is not None:
             return self._refuse(environ, start_response, refusal, callback=True)
@@ -431,6 +466,7 @@ class PostbackMiddleware:
         rejection: Rejected,
         *,
         callback: bool,
+        async_postback: bool = False,
     ) -> Iterable[bytes]:
         # Every value in repr form: a %0A in a path cannot forge a log line.
         log.warning(
@@ -448,7 +484,7 @@ class PostbackMiddleware:
             except Exception:
                 log.exception("on_reject hook failed")
         return refusal.answer(environ, start_response, rejection, callback=callback,
-                              render=self.options.render_refusal)
+                              render=self.options.render_refusal, async_postback=async_postback)
 
     def _binding(self, environ: WSGIEnvironment, browser: Browser) -> str:
         """Who tokens are bound to: the operator's user, else this browser (see ``csrf``)."""
@@ -483,7 +519,7 @@ class _Issuer:
         # user, and the new page's tokens must belong to the new session.
         return middleware.form_tokens.issue(form, state,
                                             middleware._binding(environ, self._browser),
-                                            middleware.registry.page_callbacks(form.paths))
+                                            middleware.registry.page_callbacks(form.action_path))
 
     def bound_headers(self, headers: Headers, *, tokens: bool, streamed: bool) -> Headers:
         """Headers of an edited page: private, and the browser's cookie, when it has tokens.
@@ -554,6 +590,17 @@ def _has_body(environ: WSGIEnvironment) -> bool:
     """Whether a request (of a method other than POST) says it carries a body."""
     length = str(environ.get("CONTENT_LENGTH") or "")
     return (length.isdigit() and int(length) > 0) or "HTTP_TRANSFER_ENCODING" in environ
+
+
+def _async_postback(values: dict[str, str] | None, scan: BodyScan | None) -> str:
+    """The ScriptManager field's value (``UpdatePanel1|LinkButton1``) of an async postback of
+    Microsoft's client; 400 when the request is no such postback."""
+    if values is None or scan is None or scan.manager_field is None:
+        raise BadRequest("an async postback (X-MicrosoftAjax) must be an urlencoded postback "
+                         "beginning with its ScriptManager field")
+    if values.get(f.ASYNCPOST, "true").strip() != "true":
+        raise BadRequest("__ASYNCPOST is not 'true'")
+    return scan.manager_field[1]
 
 
 def _refuse_reserved_query(query: str) -> None:

@@ -76,6 +76,7 @@ from .errors import (
 )
 from .html_scan import VOID_ELEMENTS, Tag, TagScanner
 from .http import (
+    ONCE_HEADERS,
     ClosingIterable,
     Headers,
     header,
@@ -153,7 +154,7 @@ def read_panels(
         return None
     contents: dict[str, PanelContent] = {}
     for panel_id, first in starts.items():
-        last = _end_tag(tags, first)
+        last = end_tag(tags, first)
         if last is None:
             return None  # never closed: the rest of the page is not a panel's content
         begin, end = tags[first].end, tags[last].start
@@ -167,7 +168,7 @@ def read_panels(
     return contents
 
 
-def _end_tag(tags: list[Tag], first: int) -> int | None:
+def end_tag(tags: list[Tag], first: int) -> int | None:
     """The index of the end tag matching ``tags[first]`` (same name, counted with nesting)."""
     name = tags[first].name
     depth = 1
@@ -281,10 +282,10 @@ REPLAY_MAX_AGE = 60  # s: the client submits the replay at once
 # memory meanwhile. A larger answer is saved as a file (``download``), never rendered.
 MAX_REPLAY_SIZE = 16 * 1024 * 1024
 # Headers never replayed: framing (recomputed), and effects that the fetch answer has already
-# carried out (a cookie set twice could undo a change made in between; Set-Cookie values also
-# must never sit in a token page script can read: HttpOnly cookies would leak).
-_ONCE = frozenset({"set-cookie", "set-cookie2", "clear-site-data"})
-_NOT_REPLAYED = _ONCE | frozenset(
+# carried out (http.ONCE_HEADERS: a cookie set twice could undo a change made in between;
+# Set-Cookie values also must never sit in a token page script can read: HttpOnly cookies
+# would leak).
+_NOT_REPLAYED = ONCE_HEADERS | frozenset(
     {"content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer",
      "upgrade", "proxy-connection", "date", "server", "x-postback-partial",
      "x-postback-skip"}
@@ -614,40 +615,10 @@ def answer(
     ``replay``: from :meth:`Replayer.issuer`; without it, what would be replayed is saved as a
     file (``download``), never rendered.
     """
-    captured: list[tuple[str, Headers]] = []
-    chunks: list[bytes] = []
-
-    def capture(status: str, headers: Headers, exc_info: object = None) -> Callable[[bytes], None]:
-        captured[:] = [(status, list(headers))]
-        return chunks.append
-
-    result = check_body(call_app(capture))
-
-    def close() -> None:
-        close_result = getattr(result, "close", None)
-        if close_result is not None:
-            close_result()
-
-    limit = replay.max_size if replay is not None else 0
-    rest: Iterator[bytes] | None = None  # what is left to stream, past the limit
-    try:
-        iterator = iter(result)
-        size = 0
-        for chunk in iterator:
-            if not isinstance(chunk, bytes):
-                raise InvalidType(not_bytes(chunk))
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > limit and captured and not _held_whole(*captured[0]):
-                rest = iterator  # neither panels nor a redirect: no need to hold it all
-                break
-    except BaseException:
-        close()
-        raise
-    if rest is None:
-        close()
-    status, headers = captured[0]
-    headers, skip = opted_out(environ or {}, headers)
+    ran = run_app(call_app, limit=replay.max_size if replay is not None else 0)
+    chunks, rest, close = ran.chunks, ran.rest, ran.close
+    status = ran.status
+    headers, skip = opted_out(environ or {}, ran.headers)
     code = status.split(" ", 1)[0]
     location = header(headers, "location")
     if rest is None and code.startswith("3") and location:
@@ -677,11 +648,11 @@ def answer(
         return _json_reply(
             start_response, "replay",
             {"replay": token, "body": base64.b64encode(body).decode("ascii")},
-            [(k, v) for k, v in headers if k.lower() in _ONCE],
+            [(k, v) for k, v in headers if k.lower() in ONCE_HEADERS],
         )
     # Too large to replay (or no replayer): the browser saves it as a file; nothing renders it.
     kept = [(k, v) for k, v in headers
-            if k.lower() in _ONCE or k.lower() in ("content-length", "content-encoding")]
+            if k.lower() in ONCE_HEADERS or k.lower() in ("content-length", "content-encoding")]
     start_response("200 OK", [
         *kept,
         ("Content-Type", "application/octet-stream"),
@@ -691,6 +662,60 @@ def answer(
         ("X-Postback-Partial", "download"),
     ])
     return _stream(chunks, rest, close)
+
+
+@dataclass
+class AppAnswer:
+    """The app's answer to a postback answered in parts (:func:`run_app`)."""
+
+    status: str
+    headers: Headers
+    chunks: list[bytes]  # its body, whole or up to the limit (``write()`` calls first)
+    rest: Iterator[bytes] | None  # what is left past the limit; None: read whole, closed
+    close: Callable[[], None]  # closes the app's iterable (done already when read whole)
+
+
+def run_app(call_app: Callable[[StartResponse], Iterable[bytes]], *, limit: int) -> AppAnswer:
+    """Run the app once and read its answer: whole when it may become panels or a navigation
+    (a page or a redirect: the page is edited whole), else only up to ``limit`` bytes, the
+    rest left in the iterator for the caller to stream or to close unread.
+
+    Shared by the partial stages (this module's :func:`answer`, ``aspnet.ajax``): each sees
+    the very bytes, headers and ``write()`` calls a full postback's pipeline would.
+    """
+    captured: list[tuple[str, Headers]] = []
+    chunks: list[bytes] = []
+
+    def capture(status: str, headers: Headers, exc_info: object = None) -> Callable[[bytes], None]:
+        captured[:] = [(status, list(headers))]
+        return chunks.append
+
+    result = check_body(call_app(capture))
+
+    def close() -> None:
+        close_result = getattr(result, "close", None)
+        if close_result is not None:
+            close_result()
+
+    rest: Iterator[bytes] | None = None  # what is left to stream, past the limit
+    try:
+        iterator = iter(result)
+        size = 0
+        for chunk in iterator:
+            if not isinstance(chunk, bytes):
+                raise InvalidType(not_bytes(chunk))
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit and captured and not _held_whole(*captured[0]):
+                rest = iterator  # neither panels nor a redirect: no need to hold it all
+                break
+    except BaseException:
+        close()
+        raise
+    if rest is None:
+        close()
+    status, headers = captured[0]
+    return AppAnswer(status, headers, chunks, rest, close)
 
 
 def _held_whole(status: str, headers: Headers) -> bool:

@@ -6,6 +6,9 @@ public message, and a :class:`~postback_middleware.errors.Reason` (``expired``, 
 
 * a **callback** (``WebForm_DoCallback``): ASP.NET's framing, ``e`` and the message, which the
   page's error callback receives;
+* an **async postback** of Microsoft's ASP.NET AJAX client (option ``aspnet_ajax``): its
+  ``error`` record with HTTP 200 (``aspnet.ajax``), so that the page's ``endRequest``
+  handlers get the error, as they did from ASP.NET;
 * a **partial postback** (``X-Postback-Panels``): JSON ``{"version": 1, "refused": REASON,
   "message": TEXT}`` with ``X-Postback-Partial: refused``; the client keeps the page as it is
   (nothing typed is lost) and tells the person, or renews expired tokens and sends again;
@@ -26,6 +29,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, cast
 
+from .aspnet import ajax
 from .errors import Reason, Rejected
 from .http import callback_reply, json_response, text_response
 
@@ -62,6 +66,7 @@ def answer(
     *,
     callback: bool,
     render: RenderRefusal | None,
+    async_postback: bool = False,
 ) -> Iterable[bytes]:
     """The answer to a refused request (see the module docstring)."""
     status = f"{refusal.status} {_STATUS_TEXT[refusal.status]}"
@@ -69,6 +74,9 @@ def answer(
         return callback_reply(start_response, status, "e" + refusal.public_message,
                               [("X-Postback-Refused", str(refusal.kind))])
     headers = [("X-Postback-Refused", str(refusal.kind)), ("X-Content-Type-Options", "nosniff")]
+    if async_postback:
+        return text_response(start_response, "200 OK",
+                             ajax.error_body(refusal.status, refusal.public_message), headers)
     if environ.get("HTTP_X_POSTBACK_PANELS") is not None:
         return json_response(
             start_response,

@@ -25,8 +25,10 @@ Two kinds of handler, after ASP.NET:
 A callback may belong to one page, as an ASP.NET page's own callbacks do (``'__Page'``, the
 target its ``GetCallbackEventReference(this, ...)`` writes): registered with ``page=`` (the
 page's path, as the browser requests it, mount point included), it is offered by every post
-form that posts to that page, with no ``data-callbacks`` in the markup, and runs only for
-requests to that path; each page may have its own ``'__Page'``::
+form whose action is that page, with no ``data-callbacks`` in the markup, and runs only for
+requests to that path; each page may have its own ``'__Page'``. (A form's event validation
+names it with its path, apart from the names ``data-callbacks`` lists: a callback of every
+page runs only where a form lists it, whatever the page callbacks)::
 
       @registry.callback("__Page", page="/Default.aspx")
       def receive(argument, request):
@@ -39,7 +41,8 @@ is just a key that is not there.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from webob import Request, Response
@@ -144,24 +147,25 @@ class Registry:
 
     # -- lookup ----------------------------------------------------------------------------
 
-    def page_callbacks(self, paths: Sequence[str]) -> tuple[str, ...]:
-        """The names of the callbacks of the pages at ``paths`` (a form posting there offers
-        them)."""
-        if not self._offered_on:
-            return ()
-        return tuple(name for path in paths for name in self._offered_on.get(path, ()))
+    def page_callbacks(self, path: str) -> tuple[str, ...]:
+        """What a form posting to ``path`` offers of that page's own callbacks: each as
+        :func:`page_callback_key` writes it into the form's event validation (apart from the
+        names of its ``data-callbacks``, so one never stands for the other)."""
+        return tuple(page_callback_key(path, name) for name in self._offered_on.get(path, ()))
 
     def has_callback(self, name: str, page: str | None = None) -> bool:
-        """Whether a callback is registered under exactly this name (for the page at path
-        ``page``, or for every page)."""
-        return (page, name) in self._page_callbacks or name in self._callbacks
+        """Whether a callback is registered under exactly this name: of the page at path
+        ``page`` when given, else of every page."""
+        if page is not None:
+            return (page, name) in self._page_callbacks
+        return name in self._callbacks
 
     def run_callback(self, name: str, argument: str, request: Request,
                      page: str | None = None) -> str:
-        """Run the callback ``name`` (the page's own first, when ``page``, the request's path,
-        is given); KeyError if there is none. Returns the result text."""
-        handler = self._page_callbacks.get((page, name)) if page is not None else None
-        result = (handler or self._callbacks[name])(argument, request)
+        """Run the callback ``name`` (of the page at path ``page`` when given); KeyError if
+        there is none. Returns the result text."""
+        handler = self._page_callbacks[page, name] if page is not None else self._callbacks[name]
+        result = handler(argument, request)
         if result is None:
             return ""
         if not isinstance(result, str):
@@ -187,6 +191,12 @@ class Registry:
                 "Werkzeug Response)"
             )
         return response
+
+
+def page_callback_key(path: str, name: str) -> str:
+    """How a page callback is named in event validation: the path and the name, unambiguous
+    (JSON), and never a name a ``data-callbacks`` list could hold."""
+    return json.dumps([path, name], ensure_ascii=False)
 
 
 def _as_callback_function(name: str, handler: Any) -> Callable[[str, Request], str | None]:

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -213,6 +214,8 @@ class Offered:
         self.data = _checked(data)  # re-signed as is when a callback refreshes the token
         self._digest = digest
         self._digests: frozenset[bytes] | None = None
+        self._starts: dict[int, list[int]] = {}  # id of a long run list -> its starts
+        self._choices: Offered | None = None
 
     def allows_event(self, target: str, argument: str) -> bool:
         """Whether the form offered this (target, argument) pair."""
@@ -220,7 +223,8 @@ class Offered:
             return True
         runs = self.data.get("r", {}).get(target)
         split = split_number(argument) if runs else None
-        if split is not None and runs is not None and _in_runs(runs.get(split[0], ()), split[1]):
+        if split is not None and runs is not None and self._in_runs(runs.get(split[0], ()),
+                                                                    split[1]):
             return True
         if "t" in self.data and self._numbered_target(target, argument):
             return True
@@ -239,11 +243,23 @@ class Offered:
         if split is None or not families:
             return False
         number = split[1]
-        if _in_runs(families.get("=" + argument, ()), number):
+        if self._in_runs(families.get("=" + argument, ()), number):
             return True
         own = split_number(argument)
-        return own is not None and own[1] == number and _in_runs(
+        return own is not None and own[1] == number and self._in_runs(
             families.get("#" + own[0], ()), number)
+
+    def _in_runs(self, flat: Sequence[int], number: int) -> bool:
+        """Whether ``number`` is in runs ``[start, count, ...]`` (sorted, as ``_runs`` writes
+        them): a long list is searched by bisection, so a request that names thousands of
+        numbers costs thousands of steps, not millions."""
+        if len(flat) <= 32:
+            return _in_runs(flat, number)
+        starts = self._starts.get(id(flat))
+        if starts is None:
+            starts = self._starts[id(flat)] = list(flat[0::2])
+        index = bisect.bisect_right(starts, number) - 1
+        return index >= 0 and number < flat[2 * index] + flat[2 * index + 1]
 
     def allows_callback(self, name: str) -> bool:
         """Whether the form offered the callback ``name`` (its ``data-callbacks``)."""
@@ -258,10 +274,12 @@ class Offered:
     def check_choices(self, posted: Mapping[str, Sequence[str]]) -> None:
         """Refuse a posted value of one of :attr:`choice_names` that the form did not offer
         (``posted``: name -> the values the request carries for it)."""
-        offered = Offered(self.data.get("v", {}), digest=self._digest)
+        if self._choices is None:
+            self._choices = Offered(self.data.get("v", {}), digest=self._digest)
+        offered, names = self._choices, self.choice_names
         for name, values in posted.items():
-            for value in values:
-                if name in self.choice_names and not offered.allows_event(name, value):
+            for value in dict.fromkeys(values):  # (each distinct value once)
+                if name in names and not offered.allows_event(name, value):
                     raise Forbidden(f"value {value[:80]!r} of {name[:80]!r} was not one the "
                                     "form offered", kind=Reason.NOT_OFFERED)
 

@@ -666,3 +666,237 @@ def render(layout: str, controls: Sequence[Control], *, status: str = "") -> str
     if layout in ("page", "page-trailing"):
         return whole_page(controls, status=status, hidden_fields_at_top=layout == "page")
     raise ValueError(f"unknown layout {layout!r}: one of {', '.join(LAYOUTS)}")
+
+
+# --------------------------------------------------------------------------------------------
+# A page with a ScriptManager: ASP.NET AJAX's UpdatePanel (issue #17)
+#
+# The same page frame as whole_page, for an .aspx with a ScriptManager, an UpdatePanel (a
+# Label, two LinkButtons, the GridView above and a Label showing the handler that ran), two
+# Buttons outside it that are the panel's AsyncPostBackTriggers, an UpdateProgress, and the
+# page author's own script registering a PageRequestManager endRequest handler:
+#
+#   <form id="form1" runat="server">
+#       <asp:ScriptManager ID="ScriptManager1" runat="server" />
+#       <script type="text/javascript"> ...AJAX_PAGE_SCRIPT... </script>
+#       <div>
+#           <asp:UpdatePanel ID="UpdatePanel1" runat="server">
+#               <ContentTemplate>
+#                   <asp:Label ID="CountLabel" runat="server" />
+#                   <asp:LinkButton ID="LinkButton1" runat="server" Text="Refresh totals" />
+#                   <asp:LinkButton ID="GoButton" runat="server" Text="Go" />
+#                   <asp:GridView ID="GridView1" ... /> (as GRIDVIEW)
+#                   <asp:Label ID="EventLabel" runat="server" />
+#               </ContentTemplate>
+#               <Triggers>
+#                   <asp:AsyncPostBackTrigger ControlID="RefreshButton" />
+#                   <asp:AsyncPostBackTrigger ControlID="ErrorButton" />
+#               </Triggers>
+#           </asp:UpdatePanel>
+#           <br />
+#           <asp:TextBox ID="NoteBox" runat="server" />
+#           <asp:Button ID="RefreshButton" runat="server" Text="Refresh" />
+#           <asp:Button ID="ErrorButton" runat="server" Text="Fail" />
+#           <br />
+#           <asp:UpdateProgress ID="UpdateProgress1" runat="server">
+#               <ProgressTemplate>Working…</ProgressTemplate>
+#           </asp:UpdateProgress>
+#           <span id="AjaxStatus"></span>
+#       </div>
+#   </form>
+#
+# rendered on a first GET, by ASP.NET 4.5+ with a new project's web.config (<compilation
+# debug="true">: ScriptManager.IsDebuggingEnabled, System.Web.Extensions/ui/ScriptManager.cs:
+# 551-566). "SM.cs", "PRM.cs", "UP.cs", "UPr.cs", "SCM.cs" (ScriptControlManager), "SCD.cs"
+# (ScriptComponentDescriptor) below are files of System.Web.Extensions/ui/; "CSM.cs"
+# (ClientScriptManager), "Page.cs", "HTW.cs" (HTMLTextWriter) of System.Web/UI/, all at
+# REFERENCESOURCE.
+#
+# * Scripts. SM.cs:1303-1319 (OnPagePreRenderComplete, not in an async postback): first
+#   GetPostBackEventReference(new PostBackOptions(this, null, null, false, false, false, false,
+#   true, null)) "to force ASP.NET to include the __doPostBack function" and WebForms.js
+#   (performValidation true: CSM.cs:462-465, 512-515 RegisterWebFormsScript, which registers
+#   the postback script too, Page.cs:2780-2797): both before rendering, so at the top of the
+#   form (Page.cs:2389-2398), before the registered blocks. Then RegisterScripts (SM.cs:
+#   1663-1699): AddFrameworkScripts (SM.cs:1016-1048) inserts MicrosoftAjaxWebForms.js, then
+#   MicrosoftAjax.js, at index 0 (so MicrosoftAjax.js comes first), each AlwaysLoadBeforeUI
+#   (SM.cs:1010-1013), so RegisterUniqueScripts (SM.cs:1701-1734) registers each as a client
+#   script include (CSM.cs:44-46, 833: a tag on a new line, its URL HtmlAttributeEncoded), and
+#   right after the one that defines Sys (SM.cs:1044-1046 IsDefiningSys) the framework check
+#   (SM.cs:925-932: ClientScriptStart + "if (typeof(Sys) === 'undefined') throw new Error('" +
+#   AtlasWeb.ScriptManager_FrameworkFailedToLoad (Resources/AtlasWeb.resx:543-545) + "');\r\n"
+#   + ClientScriptEnd, registered without added tags) when debugging is enabled (SM.cs:1702,
+#   1720-1724). CSM.cs:1126-1200 writes the blocks in registration order after a new line.
+#   The URLs: ScriptResourceHandler.cs (System.Web.Extensions/Handlers/) 770-777, 791-797:
+#   "/ScriptResource.axd?d=" + the encrypted assembly and resource name + "&t=" + the
+#   assembly's hash in hex.
+# * The PageRequestManager's script, where the ScriptManager stands (SM.cs:1979-1983,
+#   PRM.cs:658-662, 809-846): written directly (no ClientScriptStart: no new line before
+#   <script>), "Sys.WebForms.PageRequestManager._initialize('ScriptManager1', 'form1', [", the
+#   panels (PRM.cs:848-882: 't' for ChildrenAsTriggers + UniqueID, then the ClientID, which
+#   Predictable (not AutoID) writes), "], [", the async postback controls (PRM.cs:163-214:
+#   UniqueID, ClientID; the triggers' controls, AsyncPostBackTrigger.cs:94-97, in trigger
+#   order), "], [", the postback controls (none), "], ", AsyncPostBackTimeout (90), ", '", the
+#   master page's UniqueID (none, PRM.cs:252-265), "');" and a new line.
+# * The UpdatePanel (UP.cs:395-427, not in an async postback): <div id="UpdatePanel1"> (Block
+#   mode, UP.cs:45, 417-418), a block tag (HTW.cs:1062-1068, 1112-1125): a new line and one
+#   more tab of indentation for what its children write on new lines (the GridView's), a new
+#   line before </div>. A Label is a <span> with its id and Text; LinkButtons as LINKBUTTON.
+# * The TextBox as VALIDATING_BUTTON's NameBox; the Buttons (UseSubmitBehavior, nothing to
+#   validate) as PANEL's SearchButton.
+# * The UpdateProgress (UPr.cs:145-160): <div id="UpdateProgress1" style="display:none;">
+#   (DynamicLayout true by default; a block tag around the template's text); it is an
+#   IScriptControl registered at PreRender and whose descriptors are registered while it
+#   renders (UPr.cs:140-143, 158-160): SCM.cs:222-287 writes "Sys.Application.add_init(
+#   function() {", a new line, four spaces and each descriptor's script, a new line, "});" and
+#   a new line, as a startup script with tags; SCD.cs:260-289 and 194-224: "$create(" + type +
+#   ", " + the properties, sorted ordinally (SCD.cs:26, 79-84), as JSON + ", null, null, " +
+#   '$get("UpdateProgress1")' + ");" (UPr.cs:177-196: associatedUpdatePanelId null,
+#   displayAfter 500, dynamicLayout true). The role="status" and aria-hidden="true" a browser
+#   shows on that <div> are the client's (Sys.UI.Control's constructor and
+#   Script/Sys/UI/Controls/UpdateProgress.js initialize), not the server's markup.
+# * Startup scripts at the end of the form (Page.cs:2454-2465, CSM.cs:1158-1200).
+
+# ScriptResource.axd's d values (Page.EncryptString of "assembly|resource|culture":
+# UrlTokenEncode'd, the last digit the padding count) and t (the assembly's hash).
+MICROSOFTAJAX_D = (
+    "_4vk4gXVPZSasoFTJ3xmEWB5eZxbEXNlUGfJyzQpcdizkm7W6Qem9ZNj87_FEVICD2equ94a7RbWBc1VVExSukrVE"
+    "nBloPethLlZTfcpZbzg-MBiR95IlR18S_dXGu6jDw0taaVZNWCSF40avVP6eccN0")
+MICROSOFTAJAXWEBFORMS_D = (
+    "8IKX-cxYO3N15BbJUkfaQBu-IlSS1P9LPjMoIiAFrlIQZgonsoJ0Vm54UI2H7IcUJ8wh5qe2Z2WJd6tTkGIjX_Ylk_"
+    "2zG4Ap5pmWFWrTBIG_Jy6by89CxqtoNldCwDyAnlwgbfZ6nVfAh_KtHaXK2WEy0")
+SCRIPT_RESOURCE_T = "ffffffffd9acc54b"
+MICROSOFTAJAX_URL = f"/ScriptResource.axd?d={MICROSOFTAJAX_D}&t={SCRIPT_RESOURCE_T}"
+MICROSOFTAJAXWEBFORMS_URL = f"/ScriptResource.axd?d={MICROSOFTAJAXWEBFORMS_D}&t={SCRIPT_RESOURCE_T}"
+# What each ScriptResource.axd d names: Microsoft's scripts (the test app serves them from
+# ../shared/aspnet-ajax/, never from this repository).
+SCRIPT_RESOURCES = {MICROSOFTAJAX_D: "MicrosoftAjax.js",
+                    MICROSOFTAJAXWEBFORMS_D: "MicrosoftAjaxWebForms.js"}
+
+AJAX_ACTION = "./Ajax.aspx"
+SCRIPT_MANAGER = "ScriptManager1"
+UPDATE_PANEL = "UpdatePanel1"
+ASYNC_TRIGGERS = ("RefreshButton", "ErrorButton")
+ASYNC_POSTBACK_TIMEOUT = 90  # ScriptManager.AsyncPostBackTimeout's default, in seconds
+
+# SM.cs:925-932, the resource text JavaScriptStringEncode'd (nothing to escape in it).
+FRAMEWORK_CHECK = (SCRIPT_START + "if (typeof(Sys) === 'undefined') throw new Error("
+                   "'ASP.NET Ajax client-side framework failed to load.');\n" + SCRIPT_END)
+
+
+def _flat_ids(pairs: Sequence[tuple[str, str]]) -> str:
+    """PRM.cs:163-214, 848-882: 'UniqueID','ClientID',... (quotes, commas, no spaces)."""
+    return ",".join(f"'{unique}','{client}'" for unique, client in pairs)
+
+
+# PRM.cs:809-846, verbatim but for the IDs.
+PAGE_REQUEST_MANAGER_SCRIPT = (
+    '<script type="text/javascript">\n'
+    "//<![CDATA[\n"
+    f"Sys.WebForms.PageRequestManager._initialize('{SCRIPT_MANAGER}', '{FORM_ID}', "
+    f"[{_flat_ids([('t' + UPDATE_PANEL, UPDATE_PANEL)])}], "
+    f"[{_flat_ids([(t, t) for t in ASYNC_TRIGGERS])}], [], {ASYNC_POSTBACK_TIMEOUT}, '');\n"
+    "//]]>\n"
+    "</script>\n"
+)
+
+# The page author's own script, right after the ScriptManager (where Sys.WebForms exists): the
+# documented PageRequestManager client events (endRequest's args.get_error(),
+# set_errorHandled(true) so that the PRM does not throw it; pageLoaded's get_panelsUpdated()),
+# recorded for the tests and shown in the AjaxStatus span.
+AJAX_PAGE_SCRIPT = """<script type="text/javascript">
+        var prm = Sys.WebForms.PageRequestManager.getInstance();
+        window.__endRequests = [];
+        window.__panelsUpdated = [];
+        prm.add_endRequest(function (sender, args) {
+            var error = args.get_error();
+            window.__endRequests.push(error ? { name: error.name, message: error.message,
+                                                httpStatusCode: error.httpStatusCode } : null);
+            document.getElementById("AjaxStatus").textContent =
+                error ? "Error: " + error.message : "Updated";
+            if (error) {
+                args.set_errorHandled(true);
+            }
+        });
+        prm.add_pageLoaded(function (sender, args) {
+            var panels = args.get_panelsUpdated();
+            for (var i = 0; i < panels.length; i++) {
+                window.__panelsUpdated.push(panels[i].id);
+            }
+        });
+    </script>"""
+
+
+def _linkbutton(control_id: str, text: str) -> str:
+    """A LinkButton (LinkButton.cs:262-311), as LINKBUTTON, with its own ID and Text."""
+    return (f'<a id="{control_id}" href="javascript:__doPostBack(&#39;{control_id}&#39;,'
+            f'&#39;&#39;)">{text}</a>')
+
+
+def _submit_button(control_id: str, text: str) -> str:
+    """A Button with UseSubmitBehavior and nothing to validate (Button.cs:252-329)."""
+    return f'<input type="submit" name="{control_id}" value="{text}" id="{control_id}" />'
+
+
+GO_BUTTON = _linkbutton("GoButton", "Go")
+NOTE_BOX = '<input name="NoteBox" type="text" id="NoteBox" />'
+REFRESH_BUTTON = _submit_button("RefreshButton", "Refresh")
+ERROR_BUTTON = _submit_button("ErrorButton", "Fail")
+UPDATE_PROGRESS = '<div id="UpdateProgress1" style="display:none;">\n\tWorking…\n</div>'
+UPDATE_PROGRESS_STARTUP = (
+    "Sys.Application.add_init(function() {\n"
+    '    $create(Sys.UI._UpdateProgress, {"associatedUpdatePanelId":null,"displayAfter":500,'
+    '"dynamicLayout":true}, null, null, $get("UpdateProgress1"));\n'
+    "});\n"
+)
+
+
+def update_panel_content(count_label: str, event_label: str = "") -> str:
+    """The UpdatePanel's inner HTML in the whole page (what follows ``<div id="UpdatePanel1">``
+    up to its ``</div>``): the labels' texts as the code-behind set them (HTML, as a Label's
+    Text is written)."""
+    grid = GRIDVIEW.replace("\n", "\n\t")  # one block tag deeper: one more tab (HTW.cs)
+    children = "\n                ".join((
+        f'<span id="CountLabel">{count_label}</span>', LINKBUTTON, GO_BUTTON, grid,
+        f'<span id="EventLabel">{event_label}</span>'))
+    return "\n\t\n                " + children + "\n            \n"
+
+
+def ajax_page(count_label: str, event_label: str = "", *, title: str = "Orders",
+              action: str = AJAX_ACTION) -> str:
+    """The whole page ASP.NET writes for the .aspx above, hidden fields at the top of the form
+    (the 4.5+ default), with ``update_panel_content(count_label, event_label)`` in the panel."""
+    begin = (
+        '\n<div class="aspNetHidden">'
+        + _hidden("__EVENTTARGET") + _hidden("__EVENTARGUMENT") + "\n"
+        + f'<input type="hidden" name="__VIEWSTATE" id="__VIEWSTATE" value="{VIEWSTATE}" />\n'
+        + "</div>\n"
+        + POSTBACK_SCRIPT
+        + _include(WEBFORMS_URL) + "\n"
+        # CSM.cs:1168-1200: a new line, then the blocks as registered (SM.cs:1701-1724).
+        + "\n" + _include(MICROSOFTAJAX_URL) + FRAMEWORK_CHECK + _include(MICROSOFTAJAXWEBFORMS_URL)
+        + _late_hidden_block(_hidden("__VIEWSTATEGENERATOR", VIEWSTATEGENERATOR)
+                             + _hidden("__EVENTVALIDATION", EVENTVALIDATION))
+    )
+    body = (
+        "\n    " + PAGE_REQUEST_MANAGER_SCRIPT
+        + "\n    " + AJAX_PAGE_SCRIPT
+        + "\n    <div>\n        "
+        + f'<div id="{UPDATE_PANEL}">' + update_panel_content(count_label, event_label)
+        + "</div>\n        <br />\n        "
+        + "\n        ".join((NOTE_BOX, REFRESH_BUTTON, ERROR_BUTTON)) + "\n        <br />\n        "
+        + UPDATE_PROGRESS + "\n        "
+        + '<span id="AjaxStatus"></span>'
+        + "\n    </div>\n    "
+    )
+    end = "\n" + SCRIPT_START + UPDATE_PROGRESS_STARTUP + SCRIPT_END
+    page = (
+        "\n\n<!DOCTYPE html>\n\n"
+        '<html xmlns="http://www.w3.org/1999/xhtml">\n'
+        f"<head><title>\n\t{title}\n</title></head>\n"
+        "<body>\n"
+        f'    <form method="post" action="{action}" id="{FORM_ID}">'
+        + begin + body + end
+        + "</form>\n</body>\n</html>\n"
+    )
+    return page.replace("\n", "\r\n")

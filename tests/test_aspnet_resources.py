@@ -237,3 +237,17 @@ def test_the_client_script_bundles_the_compat_script_after_the_core() -> None:
     # The compat layer never defines the core's functions.
     core = rb"(__doPostBack|WebForm_DoCallback)"
     assert not re.search(rb'define\("' + core + rb'"|' + core + rb"\s*=(?!=)", WEBFORMS_JS)
+
+
+def test_a_cookie_the_app_set_with_its_404_is_kept() -> None:
+    """The app's 404 is replaced, not what it did: its Set-Cookie goes with the script (red
+    team)."""
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("404 Not Found", [("Content-Type", "text/html"),
+                                         ("Set-Cookie", "session=abc; HttpOnly")])
+        return [b"<h1>Not found</h1>"]
+
+    test = webtest.TestApp(PostbackMiddleware(app, secret_keys=[new_key()]))
+    answer = test.get("/WebResource.axd?d=x&t=1")
+    assert answer.content_type == "application/javascript"
+    assert answer.headers.getall("Set-Cookie") == ["session=abc; HttpOnly"]

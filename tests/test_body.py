@@ -960,3 +960,38 @@ def test_any_event_reads_back_exactly(target: str, argument: str, multipart_form
         rescan, stripped = strip_urlencoded(result)
     assert [(n, v.decode()) for n, v in rescan.reserved] == added
     assert stripped == clean
+
+
+@pytest.mark.parametrize(
+    ("body", "expected", "kept"),
+    [
+        pytest.param(b"ScriptManager1=UpdatePanel1%7CLinkButton1&a=1&__EVENTTARGET=x",
+                     ("ScriptManager1", "UpdatePanel1|LinkButton1"), b"a=1",
+                     id="cut-with-the-reserved-fields"),
+        pytest.param(b"ctl00%24SM=ctl00%24MainContent%24UP%7Cctl00%24B&__ASYNCPOST=true&",
+                     ("ctl00$SM", "ctl00$MainContent$UP|ctl00$B"), b"",
+                     id="master-page-ids-percent-encoded"),
+    ],
+)
+def test_an_async_postback_begins_with_its_script_manager_field(
+    body: bytes, expected: tuple[str, str], kept: bytes
+) -> None:
+    scan = scan_urlencoded(io.BytesIO(body), len(body), max_field_size=1000, manager_field=True)
+    assert scan.manager_field == expected
+    clean, length = assemble(io.BytesIO(body), scan, spool_threshold=10**6)
+    assert clean.read(length) == kept
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"__EVENTTARGET=x&ScriptManager1=a%7Cb", id="a-reserved-field-first"),
+        pytest.param(b"ScriptManager1&a=1", id="no-equals-sign"),
+        pytest.param(b"=a%7Cb&a=1", id="no-name"),
+        pytest.param(b"__eventtarget=a%7Cb", id="a-reserved-look-alike"),
+        pytest.param(b"SM=%FF", id="not-utf-8"),
+    ],
+)
+def test_what_is_no_script_manager_field_is_refused(body: bytes) -> None:
+    with pytest.raises(BadRequest):
+        scan_urlencoded(io.BytesIO(body), len(body), max_field_size=1000, manager_field=True)

@@ -110,3 +110,22 @@ def test_choices_table(calls: list[tuple[str, ...]], expected: dict[str, list[st
     for call, *args in calls:
         getattr(choices, call)(*args)
     assert choices.pairs == expected
+
+
+@pytest.mark.parametrize(
+    ("inside", "expected"),
+    [
+        pytest.param("<select name=p><option value=free><option disabled value=premium>"
+                     "</select>", {"p": ["free"]}, id="disabled-option"),
+        pytest.param("<select name=p disabled><option value=free></select>", {"p": []},
+                     id="disabled-select-posts-nothing"),
+        pytest.param("<input type=radio name=r value=a><input type=radio name=r value=b "
+                     "disabled>", {"r": ["a"]}, id="disabled-radio"),
+        pytest.param("<input type=radio name=r value=b disabled>", {"r": []},
+                     id="a-group-of-disabled-radios-is-checked"),
+        pytest.param("<select name=p></select>", {"p": []}, id="an-empty-select"),
+    ],
+)
+def test_what_the_browser_never_posts_is_not_offered(inside: str,
+                                                     expected: dict[str, list[str]]) -> None:
+    assert _choices(inside) == [expected]

@@ -101,8 +101,9 @@ def test_bad_options_fail_at_start_up(option: str, value: Any, message: str) -> 
         pytest.param({"max_ag": 60}, r"unknown option 'max_ag' \(did you mean 'max_age'\?\)",
                      id="typo"),
         pytest.param({"secret_key": new_key()}, "did you mean 'secret_keys'", id="singular"),
-        pytest.param({"colour": "red"}, "known options: callbacks, forward_event_fields, "
-                     "maintain_scroll_position", id="unrelated-name-lists-all"),
+        pytest.param({"colour": "red"}, "known options: aspnet_ajax, callbacks, "
+                     "forward_event_fields, maintain_scroll_position",
+                     id="unrelated-name-lists-all"),
     ],
 )
 def test_unknown_keyword_names_the_valid_options(keywords: dict[str, Any], message: str) -> None:

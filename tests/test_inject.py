@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from postback_middleware.html_scan import iter_tags
 from postback_middleware.htmx import leaves_out
 from postback_middleware.inject import MAX_EXTRA_PATHS, PostForm, action_path, base_url, splice
 
@@ -1023,6 +1024,29 @@ def test_other_reserved_names_are_left_as_they_are(document: str) -> None:
     assert INSERTED.sub(b"", out) == document.encode()
 
 
+@pytest.mark.parametrize(
+    ("before", "kept"),
+    [
+        pytest.param("a <", "a <<!---->", id="a-less-than-would-open-a-tag"),
+        pytest.param("a </", 'a </<input type="hidden" name="__VIEWSTATE" value="x">',
+                     id="after-an-end-tag-opener-it-is-no-input"),
+        pytest.param("a <!-", 'a <!-<input type="hidden" name="__VIEWSTATE" value="x">',
+                     id="inside-a-bogus-comment-it-is-no-input"),
+        pytest.param("x", "x<!---->", id="any-text"),
+        pytest.param("<p>\r\n", "<p>\r\n", id="whitespace-separates"),
+        pytest.param("<p>", "<p>", id="a-tag-separates"),
+    ],
+)
+def test_a_removed_input_never_joins_the_text_around_it(before: str, kept: str) -> None:
+    """Cutting an input out must not make markup of what was around it: ``<`` + ``img ...>``
+    would be a tag (user content may sit next to ASP.NET's fields)."""
+    out = injector().edit(f'<form method="post">{before}<input type="hidden" name="__VIEWSTATE"'
+                          ' value="x">img src=x onerror=alert(1)></form>'.encode())
+    assert INSERTED.sub(b"", out).decode() == (f'<form method="post">{kept}img src=x '
+                                               "onerror=alert(1)></form>")
+    assert [tag.name for tag in iter_tags(out) if tag.name == "img"] == []
+
+
 def test_streamed_aspnet_page_is_edited_as_whole() -> None:
     page = _aspnet_page("<a href=\"javascript:__doPostBack('G','Sort$Name')\">Name</a>" * 3)
     encoded = page.encode()
@@ -1033,8 +1057,9 @@ def test_streamed_aspnet_page_is_edited_as_whole() -> None:
 
 
 _TAKEN_OVER_FRAGMENTS = [
-    '<input type="hidden" name="__VIEWSTATE" id="__VIEWSTATE" value="/wE" />',
-    '<input type="hidden" name="__EVENTTARGET" value="" />',
+    # (not in the inserted fields' exact form: the test strips those)
+    '<input type="hidden" id="__VIEWSTATE" name="__VIEWSTATE" value="/wE" />',
+    '<input type="hidden" name="__EVENTTARGET" value="">',
     "<INPUT TYPE=HIDDEN NAME=__LASTFOCUS>",
 ]
 
@@ -1054,6 +1079,8 @@ def _without_taken_over(source: bytes, edited: bytes) -> bool:
         if cut is None or start + len(cut) <= i:
             return False
         j -= i - start
+        if edited.startswith(b"<!---->", j):  # (what keeps the text around it apart)
+            j += len(b"<!---->")
         i = start + len(cut)
     return j == len(edited)
 

@@ -591,7 +591,11 @@ def test_a_path_cannot_forge_a_log_line(app: webtest.TestApp,
 
 
 def test_every_reserved_name_is_known() -> None:
-    assert len(RESERVED) == 10
+    """PROTOCOL.md's list, and ASP.NET AJAX's async postback flag (issue #17)."""
+    assert sorted(RESERVED) == [
+        "__ASYNCPOST", "__CALLBACKID", "__CALLBACKPARAM", "__EVENTARGUMENT", "__EVENTTARGET",
+        "__EVENTVALIDATION", "__LASTFOCUS", "__SCROLLPOSITIONX", "__SCROLLPOSITIONY",
+        "__VIEWSTATE", "__VIEWSTATEGENERATOR"]
 
 
 def test_start_up_refuses_weak_keys() -> None:

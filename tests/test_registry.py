@@ -8,6 +8,7 @@ import pytest
 from webob import Request, Response
 
 from postback_middleware import Event, Registry
+from postback_middleware.registry import page_callback_key
 
 REQUEST = Request.blank("/")
 
@@ -104,9 +105,10 @@ def _pages() -> Registry:
     [
         pytest.param("__Page", "/Orders.aspx", "orders:a", id="the-page-own-callback"),
         pytest.param("__Page", "/Admin.aspx", "admin:a", id="another-page-its-own"),
-        pytest.param("Shared", "/Orders.aspx", "shared:a", id="a-callback-of-every-page"),
+        pytest.param("Shared", None, "shared:a", id="a-callback-of-every-page"),
         pytest.param("__Page", "/orders.aspx", None, id="paths-are-exact"),
         pytest.param("__Page", None, None, id="no-page-no-page-callback"),
+        pytest.param("Shared", "/Orders.aspx", None, id="a-page-has-only-its-own"),
     ],
 )
 def test_page_callbacks_run_on_their_page_only(name: str, page: str | None,
@@ -120,11 +122,16 @@ def test_page_callbacks_run_on_their_page_only(name: str, page: str | None,
         assert registry.run_callback(name, "a", REQUEST, page) == expected
 
 
-def test_forms_of_a_page_offer_its_callbacks() -> None:
+def test_forms_of_a_page_offer_its_callbacks_named_with_its_path() -> None:
+    """A form's event validation names a page callback with its page, never as a bare name
+    that a data-callbacks list could hold (nor the same name of another page)."""
     registry = _pages()
-    assert registry.page_callbacks(["/Orders.aspx"]) == ("__Page",)
-    assert registry.page_callbacks(["/Other", "/Admin.aspx"]) == ("__Page",)
-    assert registry.page_callbacks(["/Other"]) == ()
+    assert registry.page_callbacks("/Orders.aspx") == (page_callback_key("/Orders.aspx",
+                                                                          "__Page"),)
+    assert registry.page_callbacks("/Other") == ()
+    keys = {page_callback_key(path, name) for path in ("/a", "/a\"", '/a",', "/b")
+            for name in ("__Page", "x", '",x', "__Page\"")}
+    assert len(keys) == 16 and not keys & {"__Page", "x"}
 
 
 @pytest.mark.parametrize(

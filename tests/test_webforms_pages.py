@@ -283,3 +283,54 @@ def test_a_cross_page_postback_verifies_where_it_goes() -> None:
     assert recorder.calls[-1].path == "/Report.aspx"
     assert recorder.calls[-1].event == Event("ToReport", "")
     app.post("/Elsewhere.aspx", {**fields, "__EVENTTARGET": "ToReport"}, status=403)
+
+
+@pytest.mark.parametrize(
+    ("name", "headers"),
+    [
+        pytest.param(" Status", "", id="django-strips-a-part-name"),
+        pytest.param("Status\t", "", id="trailing-tab"),
+        pytest.param("Sta\\tus", "", id="werkzeug-drops-backslashes"),
+        pytest.param("Status", "Content-Transfer-Encoding: base64\r\n", id="base64-part"),
+        pytest.param("Status", "Content-Type: text/plain; charset=utf-16\r\n",
+                     id="a-part-with-its-own-charset"),
+    ],
+)
+def test_a_choice_spelled_for_another_parser_is_checked(
+    strict_app: webtest.TestApp, recorder: RecordingApp, name: str, headers: str
+) -> None:
+    """A part whose name some parser reads as a checked select's, or whose value it decodes
+    otherwise, is checked as that select's (red team: Django strips names, Werkzeug drops
+    backslashes, Django decodes base64 parts)."""
+    fields = hidden_fields(strict_app.get("/Orders.aspx").body)
+    boundary = "b0undary"
+    parts = [*(f'Content-Disposition: form-data; name="{k}"\r\n\r\n{v}' for k, v in
+               fields.items()),
+             f'Content-Disposition: form-data; name="{name}"\r\n{headers}\r\nb3Blbg==']
+    body = "".join(f"--{boundary}\r\n{part}\r\n" for part in parts) + f"--{boundary}--\r\n"
+    strict_app.request("/Orders.aspx", method="POST", body=body.encode(), status=403,
+                       content_type=f"multipart/form-data; boundary={boundary}")
+    assert [call.method for call in recorder.calls] == ["GET"]
+
+
+def test_a_long_value_cut_across_reads_is_never_an_offered_one(recorder: RecordingApp) -> None:
+    """A value longer than the middleware reads is refused, never compared by its start."""
+    long_value = "open" + "x" * 70_000
+    page = PAGE.replace('<option value="closed">', f'<option value="{long_value}">')
+    app = webtest.TestApp(PostbackMiddleware(RecordingApp(page=page), secret_keys=[new_key()],
+                                             validate_choices=True))
+    fields = hidden_fields(app.get("/Orders.aspx").body)
+    app.post("/Orders.aspx", {**fields, "Status": long_value + "EVIL"}, status=403)
+
+
+def test_another_form_tokens_cannot_carry_a_select_value(recorder: RecordingApp) -> None:
+    """A page's search form (no select) and its edit form (a select): posting the select's
+    name with the search form's tokens is refused too (red team)."""
+    page = ('<form method="post" id="search"><input name="q"></form>'
+            '<form method="post" id="edit"><select name="role"><option value="user">'
+            '</select><input name="q"></form>')
+    app = webtest.TestApp(PostbackMiddleware(RecordingApp(page=page), secret_keys=[new_key()],
+                                             validate_choices=True))
+    search = hidden_fields(app.get("/users").body)  # (the first form's fields)
+    app.post("/users", {**search, "role": "admin"}, status=403)
+    app.post("/users", {**search, "q": "ada"})  # (its own fields pass)

@@ -178,8 +178,9 @@ def _escapes_valid(literal: str) -> bool:
     return True
 
 
-def _lex(text: str) -> list[_Token] | None:
-    """The tokens of ``text``, or ``None`` if it holds anything the tokenizer does not know."""
+def _lex(text: str, max_tokens: int = _MAX_TOKENS) -> list[_Token] | None:
+    """The tokens of ``text``, or ``None`` if it holds anything the tokenizer does not know
+    (or more than ``max_tokens`` tokens)."""
     tokens: list[_Token] = []
     pos, end = 0, len(text)
     while True:
@@ -190,7 +191,7 @@ def _lex(text: str) -> list[_Token] | None:
         if text.startswith("<!--", pos) or text.startswith("-->", pos):
             return None  # JavaScript's HTML-like comments
         match = _TOKEN.match(text, pos)
-        if match is None or len(tokens) == _MAX_TOKENS:
+        if match is None or len(tokens) == max_tokens:
             return None
         kind, token = match.lastgroup or "", match.group()
         if kind == "str" and not _escapes_valid(token):

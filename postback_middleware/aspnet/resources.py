@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from ..client import compat_script
+from ..http import ONCE_HEADERS
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -71,7 +72,7 @@ def web_resource(
     if not held.not_found:
         return result  # the app's own iterable (wsgi.file_wrapper keeps working)
     _close(result)
-    return compat_script().respond(environ, start_response)
+    return compat_script().respond(environ, start_response, held.kept)
 
 
 class _HeldNotFound:
@@ -81,6 +82,7 @@ class _HeldNotFound:
     def __init__(self, start_response: StartResponse) -> None:
         self.downstream = start_response
         self.status: str | None = None
+        self.kept: list[tuple[str, str]] = []  # the 404's headers that the answer keeps
         self.passed_on = False  # an answer went downstream: what follows goes there too
 
     @property
@@ -91,6 +93,8 @@ class _HeldNotFound:
                  exc_info: OptExcInfo | None = None) -> Callable[[bytes], object]:
         self.status = status
         if self.not_found:
+            # (a cookie the app set must not be lost with its 404)
+            self.kept = [(k, v) for k, v in headers if k.lower() in ONCE_HEADERS]
             return _discard
         self.passed_on = True
         return self.downstream(status, headers, exc_info)
@@ -121,4 +125,4 @@ def _decide_when_started(
             return
     finally:
         _close(result)
-    yield from compat_script().respond(environ, held.downstream)
+    yield from compat_script().respond(environ, held.downstream, held.kept)

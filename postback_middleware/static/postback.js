@@ -156,9 +156,13 @@ function doPostBack(target, argument, form, panels) {
     send(form);
   });
 }
-window.__doPostBack = function (target, argument) {
-  doPostBack(target, argument, window.theForm);
-};
+// A page that loaded Microsoft's ASP.NET AJAX client keeps its __doPostBack: that client's
+// PageRequestManager wrapped it (to send postbacks from UpdatePanels as async ones).
+if (!(window.Sys && window.Sys.WebForms && typeof window.__doPostBack === "function")) {
+  window.__doPostBack = function (target, argument) {
+    doPostBack(target, argument, window.theForm);
+  };
+}
 
 function activate(e, el) {
   var form = formOf(el), target = attr(el, "data-postback");

@@ -1,0 +1,876 @@
+"""Microsoft's ASP.NET AJAX client answered in its delta format (``aspnet.ajax``).
+
+The answers are read back with :func:`parse_delta`, a model of the client's parser written
+from PageRequestManager.js ``_parseDelta`` (microsoft/referencesource): it works on UTF-16
+code units (JavaScript strings: ``indexOf``, ``substring``, ``substr``), reads a length with
+``parseInt``, refuses content that reaches the end of the reply (its ``>=`` check) and a record
+not followed by ``|``, and knows the record types the client's ``switch`` knows.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import webtest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from postback_middleware import PostbackMiddleware
+from postback_middleware.aspnet import ajax
+from postback_middleware.aspnet.ajax import Panel, Setup, Trigger
+from postback_middleware.errors import InvalidArgument
+from postback_middleware.inject import FieldInjector, PostForm
+from postback_middleware.response import Page
+
+from .helpers import new_key
+from .strategies import HTML_FRAGMENTS
+
+# -- the client's parser, modelled -------------------------------------------------------------
+
+# The types PageRequestManager.js's switch knows; any other is PRM_UnknownToken.
+KNOWN_TYPES = frozenset({
+    "#", "updatePanel", "hiddenField", "arrayDeclaration", "scriptBlock", "fallbackScript",
+    "scriptStartupBlock", "expando", "onSubmit", "asyncPostBackControlIDs",
+    "postBackControlIDs", "updatePanelIDs", "asyncPostBackTimeout", "childUpdatePanelIDs",
+    "panelsToRefreshIDs", "formAction", "dataItem", "dataItemJson", "scriptDispose",
+    "pageRedirect", "error", "pageTitle", "focus",
+})
+_PARSE_INT = re.compile(r"[\s\ufeff]*[+-]?([0-9]+)")  # parseInt(s, 10): a prefix of digits
+
+
+class ParserError(Exception):
+    """Sys.WebForms.PageRequestManagerParserErrorException."""
+
+
+def _units(text: str) -> str:
+    """``text`` as JavaScript sees it: one character per UTF-16 code unit."""
+    data = text.encode("utf-16-le", "surrogatepass")
+    return "".join(chr(int.from_bytes(data[i:i + 2], "little")) for i in range(0, len(data), 2))
+
+
+def _text(units: str) -> str:
+    """Code units back into Python text (a cut surrogate pair stays a lone surrogate)."""
+    return units.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+
+
+def parse_delta(reply: str) -> list[tuple[str, str, str]]:
+    """PageRequestManager.js ``_parseDelta``: (type, id, content) of each record."""
+    units = _units(reply)
+    index = 0
+    records: list[tuple[str, str, str]] = []
+    while index < len(units):
+        bar = units.find("|", index)
+        if bar == -1:
+            raise ParserError(f"no length delimiter at {index}")
+        number = _PARSE_INT.match(units[index:bar])
+        if number is None:  # NaN % 1 !== 0
+            raise ParserError(f"no length at {index}")
+        length = int(number.group(0))
+        index = bar + 1
+        bar = units.find("|", index)
+        if bar == -1:
+            raise ParserError(f"no type delimiter at {index}")
+        kind = units[index:bar]
+        index = bar + 1
+        bar = units.find("|", index)
+        if bar == -1:
+            raise ParserError(f"no id delimiter at {index}")
+        record_id = units[index:bar]
+        index = bar + 1
+        if index + length >= len(units):
+            raise ParserError(f"content runs past the end at {index}")
+        content = units[index:index + max(length, 0)]
+        index += length
+        if units[index:index + 1] != "|":
+            raise ParserError(f"no terminating delimiter at {index}")
+        index += 1
+        records.append((_text(kind), _text(record_id), _text(content)))
+    for kind, _, _ in records:
+        if kind not in KNOWN_TYPES:
+            raise ParserError(f"unknown token {kind!r}")
+    return records
+
+
+def unescape(text: str) -> str:
+    """JavaScript's ``unescape``: ``%XX`` and ``%uXXXX`` to the code unit (Latin-1!)."""
+    return re.sub(r"%u([0-9A-Fa-f]{4})|%([0-9A-Fa-f]{2})",
+                  lambda m: chr(int(m.group(1) or m.group(2), 16)), text)
+
+
+def received(body: bytes) -> list[tuple[str, str, str]]:
+    """What the client parses from a body (XMLHttpRequest decodes it as UTF-8)."""
+    return parse_delta(body.decode("utf-8"))
+
+
+# -- framing ------------------------------------------------------------------------------------
+
+FRAMING = [
+    pytest.param("hello", "5|updatePanel|P|hello|", id="ascii"),
+    pytest.param("", "0|updatePanel|P||", id="empty"),
+    pytest.param("\U0001F600", "2|updatePanel|P|\U0001F600|", id="emoji-two-units"),
+    pytest.param("a\U00020000b", "4|updatePanel|P|a\U00020000b|", id="astral-cjk"),
+    pytest.param("é€", "2|updatePanel|P|é€|", id="bmp-non-ascii-one-unit-each"),
+    pytest.param("a\r\nb", "4|updatePanel|P|a\r\nb|", id="crlf"),
+    pytest.param("a|b||", "5|updatePanel|P|a|b|||", id="pipes-in-content"),
+    pytest.param("12|x|y|z|", "9|updatePanel|P|12|x|y|z||", id="a-record-in-content"),
+    pytest.param("\x00nul", "4|updatePanel|P|\x00nul|", id="nul"),
+]
+
+
+@pytest.mark.parametrize(("content", "framed"), FRAMING)
+def test_delta_counts_utf16_code_units(content: str, framed: str) -> None:
+    assert ajax.delta([("updatePanel", "P", content)]) == framed
+    assert parse_delta("1|#||4|" + framed) == [("#", "", "4"), ("updatePanel", "P", content)]
+
+
+def test_utf8_byte_lengths_break_the_client() -> None:
+    """The model is as strict as the client: a delta framed with UTF-8 byte lengths fails."""
+    content = "<b>\U0001F600</b>"
+    wrong = f"{len(content.encode())}|updatePanel|P|{content}|"
+    with pytest.raises(ParserError):
+        parse_delta(wrong)
+    assert parse_delta(ajax.delta([("updatePanel", "P", content)]))[0][2] == content
+
+
+@pytest.mark.parametrize("reply", [
+    pytest.param("3|updatePanel|P|abc", id="no-final-bar"),
+    pytest.param("2|updatePanel|P|abc|", id="length-too-short"),
+    pytest.param("x|updatePanel|P|abc|", id="length-not-a-number"),
+    pytest.param("0|bogus|||", id="unknown-type"),
+    pytest.param("3|updatePanel|P", id="no-id-delimiter"),
+])
+def test_the_model_refuses_what_the_client_refuses(reply: str) -> None:
+    with pytest.raises(ParserError):
+        parse_delta(reply)
+
+
+@pytest.mark.parametrize(("kind", "record_id"), [
+    pytest.param("update|Panel", "P", id="bar-in-type"),
+    pytest.param("updatePanel", "P|1", id="bar-in-id"),
+    pytest.param("", "P", id="empty-type"),
+])
+def test_delta_refuses_a_bar_in_type_or_id(kind: str, record_id: str) -> None:
+    with pytest.raises(InvalidArgument):
+        ajax.delta([(kind, record_id, "x")])
+
+
+@settings(max_examples=300, deadline=None)
+@given(markup=st.one_of(HTML_FRAGMENTS, st.text()), value=st.text(), title=st.text())
+def test_any_panel_and_field_parse_back_exactly(markup: str, value: str, title: str) -> None:
+    records = [("#", "", "4"), ("updatePanel", "UpdatePanel1", markup),
+               ("hiddenField", "__VIEWSTATE", value), ("pageTitle", "", title)]
+    body = ajax.delta(records).encode("utf-8")
+    assert received(body) == records
+
+
+def test_a_lone_surrogate_keeps_the_framing() -> None:
+    body = ajax._encode(ajax.delta([("updatePanel", "P", "a\ud800b")]))
+    assert received(body) == [("updatePanel", "P", "a?b")]
+
+
+# -- detection, errors, redirects ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    pytest.param("Delta=true", True, id="exact"),
+    pytest.param("  Delta=true ", True, id="trimmed"),
+    pytest.param("gzip, Delta=true", True, id="one-of-several"),
+    pytest.param("delta=true", False, id="case-matters"),
+    pytest.param("Delta = true", False, id="inner-spaces"),
+    pytest.param("Delta=true;", False, id="suffix"),
+    pytest.param("Delta=false", False, id="false"),
+    pytest.param(None, False, id="absent"),
+])
+def test_is_async(value: str | None, expected: bool) -> None:
+    environ = {} if value is None else {ajax.ASYNC_HEADER: value}
+    assert ajax.is_async(environ) is expected
+
+
+def test_error_body_is_the_error_record_alone() -> None:
+    body = ajax.error_body(500, "Boom \U0001F600 | it failed")
+    assert body == "19|error|500|Boom \U0001F600 | it failed|"
+    assert parse_delta(body) == [("error", "500", "Boom \U0001F600 | it failed")]
+
+
+@pytest.mark.parametrize(("location", "navigated"), [
+    pytest.param("/landing?from=async&x=1", "/landing?from=async&x=1", id="ascii"),
+    pytest.param("/landing?x=été", "/landing?x=%C3%A9t%C3%A9", id="non-ascii-as-utf8"),
+    pytest.param("/a%20b?q=%26&r=%u0041", "/a%20b?q=%26&r=%u0041", id="escapes-kept"),
+    pytest.param("/a b", "/a%20b", id="space"),
+    pytest.param("http://h/ünï/😀", "http://h/%C3%BCn%C3%AF/%F0%9F%98%80", id="astral"),
+])
+def test_redirect_body_survives_unescape(location: str, navigated: str) -> None:
+    body = ajax.redirect_body(location)
+    records = parse_delta(body)
+    assert records[0] == ("#", "", "4")
+    assert records[1][:2] == ("pageRedirect", "")
+    assert records[1][2].isascii()
+    assert unescape(records[1][2]) == navigated  # what the client navigates to
+
+
+# -- read_setup ---------------------------------------------------------------------------------
+
+
+def setup_script(call: str, newline: str = "\r\n") -> str:
+    """The script PageRequestManager.cs RenderPageRequestManagerScript writes."""
+    return (f'<script type="text/javascript">{newline}//<![CDATA[{newline}'
+            f"Sys.WebForms.PageRequestManager._initialize({call});{newline}//]]>{newline}"
+            f"</script>{newline}")
+
+
+def page_with(script: str) -> bytes:
+    return (f'<!DOCTYPE html><html><head><title>t</title></head><body>'
+            f'<form method="post" action="./Default.aspx" id="form1">{script}'
+            f'<div id="UpdatePanel1">x</div></form></body></html>').encode()
+
+
+REAL_RENDERINGS = [
+    pytest.param(
+        "'ScriptManager1', 'form1', ['tUpdatePanel1',''], [], [], 90, ''",
+        Setup("ScriptManager1", "form1", (Panel("UpdatePanel1", "UpdatePanel1", True),),
+              (), (), 90, ""),
+        id="one-panel"),
+    pytest.param(
+        "'ctl00$ScriptManager1', 'aspnetForm', ['tctl00$MainContent$UpdatePanel1',''], [], "
+        "['ctl00$MainContent$BtnExport',''], 90, 'ctl00'",
+        Setup("ctl00$ScriptManager1", "aspnetForm",
+              (Panel("ctl00$MainContent$UpdatePanel1", "ctl00_MainContent_UpdatePanel1", True),),
+              (), (Trigger("ctl00$MainContent$BtnExport", "ctl00_MainContent_BtnExport"),),
+              90, "ctl00"),
+        id="master-page-derived-client-ids"),
+    pytest.param(
+        "'ctl00$ContentPlaceHolder$ScriptManager1', 'form1', "
+        "['tctl00$ContentPlaceHolder$UpdatePanel1','ContentPlaceHolder_UpdatePanel1',"
+        "'fctl00$ContentPlaceHolder$Grid','Grid'], ['ctl00$ContentPlaceHolder$Timer1',"
+        "'Timer1','ctl00$Go',''], [], 300, 'ctl00'",
+        Setup("ctl00$ContentPlaceHolder$ScriptManager1", "form1",
+              (Panel("ctl00$ContentPlaceHolder$UpdatePanel1", "ContentPlaceHolder_UpdatePanel1",
+                     True),
+               Panel("ctl00$ContentPlaceHolder$Grid", "Grid", False)),
+              (Trigger("ctl00$ContentPlaceHolder$Timer1", "Timer1"),
+               Trigger("ctl00$Go", "ctl00_Go")),
+              (), 300, "ctl00"),
+        id="several-panels-static-client-ids-and-triggers"),
+    pytest.param(
+        "'ctl00$ctl00$ScriptManager', 'aspnetForm', "
+        "['tctl00$ctl00$cph$A','','tctl00$ctl00$cph$B','','fctl00$ctl00$cph$C',''], [], [], "
+        "0, 'ctl00$ctl00'",
+        Setup("ctl00$ctl00$ScriptManager", "aspnetForm",
+              (Panel("ctl00$ctl00$cph$A", "ctl00_ctl00_cph_A", True),
+               Panel("ctl00$ctl00$cph$B", "ctl00_ctl00_cph_B", True),
+               Panel("ctl00$ctl00$cph$C", "ctl00_ctl00_cph_C", False)),
+              (), (), 0, "ctl00$ctl00"),
+        id="nested-master-pages"),
+    pytest.param(
+        "'ctl00$ScriptManager1', 'form1', [], [], [], 90, 'ctl00'",
+        Setup("ctl00$ScriptManager1", "form1", (), (), (), 90, "ctl00"),
+        id="no-panels"),
+]
+
+
+@pytest.mark.parametrize(("call", "expected"), REAL_RENDERINGS)
+@pytest.mark.parametrize("newline", ["\r\n", "\n"], ids=["crlf", "lf"])
+def test_read_setup_reads_aspnet_renderings(call: str, expected: Setup, newline: str) -> None:
+    assert ajax.read_setup(page_with(setup_script(call, newline)), "utf-8") == expected
+
+
+def test_read_setup_allows_javascript_whitespace_between_tokens() -> None:
+    call = "\n  'ScriptManager1' ,'form1',[ 'tUpdatePanel1' , '' ],[],[],\t90,''\n"
+    assert ajax.read_setup(page_with(setup_script(call)), "utf-8") == REAL_RENDERINGS[0].values[1]
+
+
+GOOD = "'ScriptManager1', 'form1', ['tUpdatePanel1',''], [], [], 90, ''"
+NEAR_MISSES = [
+    pytest.param(setup_script(GOOD).replace("//<![CDATA[\r\n", ""), id="no-cdata"),
+    pytest.param(setup_script(GOOD).replace("//<![CDATA[", "// <![CDATA["), id="other-cdata"),
+    pytest.param(setup_script(GOOD.replace("'", '"')), id="double-quotes"),
+    pytest.param(setup_script(GOOD.replace("'form1'", "'fo\\'rm1'")), id="escaped-quote"),
+    pytest.param(setup_script(GOOD.replace("'form1'", "'\\u0066orm1'")), id="unicode-escape"),
+    pytest.param(setup_script(GOOD).replace(");", ");alert(1);"), id="extra-statement"),
+    pytest.param(setup_script(GOOD).replace(");", ")"), id="no-semicolon"),
+    pytest.param(setup_script(GOOD).replace(");", ") /* x */;"), id="comment"),
+    pytest.param(setup_script(GOOD.replace("''], [],", "'', 'tX'], [],")), id="odd-panel-list"),
+    pytest.param(setup_script(GOOD.replace("'tUpdatePanel1'", "'UpdatePanel1'")),
+                 id="no-children-as-triggers-flag"),
+    pytest.param(setup_script(GOOD.replace("'tUpdatePanel1'", "'t'")), id="empty-panel-id"),
+    pytest.param(setup_script(GOOD.replace("90", "90.5")), id="fractional-timeout"),
+    pytest.param(setup_script(GOOD.replace("90", "-1")), id="negative-timeout"),
+    pytest.param(setup_script(GOOD.replace("90", "0x5A")), id="hex-timeout"),
+    pytest.param(setup_script(GOOD.replace("90", "090")), id="leading-zero-timeout"),
+    pytest.param(setup_script(GOOD.replace("90", "99999999999")), id="huge-timeout"),
+    pytest.param(setup_script(GOOD.replace("90", "x")), id="identifier-timeout"),
+    pytest.param(setup_script(GOOD + ", 'more'"), id="extra-argument"),
+    pytest.param(setup_script(GOOD.rsplit(",", 1)[0]), id="missing-argument"),
+    pytest.param(setup_script(GOOD.replace("'form1'", "'fo'+'rm1'")), id="concatenation"),
+    pytest.param(setup_script(GOOD.replace("'form1'", "'form|1'")), id="bar-in-id"),
+    pytest.param(setup_script(GOOD.replace("'form1'", "'form,1'")), id="comma-in-id"),
+    pytest.param(setup_script(GOOD.replace("'form1'", "'form 1'")), id="space-in-id"),
+    pytest.param(setup_script(GOOD.replace("'ScriptManager1'", "''")), id="empty-manager"),
+    pytest.param(setup_script(GOOD.replace("'form1'", "document.forms[0]")), id="expression"),
+    pytest.param(setup_script(GOOD).replace("Sys.WebForms", "window.Sys.WebForms"),
+                 id="other-object"),
+    pytest.param(setup_script(GOOD).replace("_initialize", "_initialise"), id="other-name"),
+    pytest.param(setup_script(GOOD).replace("(", "(eval('x'),", 1), id="eval"),
+    pytest.param(setup_script(GOOD) * 2, id="called-twice"),
+    pytest.param(setup_script(GOOD).replace("<script ", "<script src=\"/x.js\" "),
+                 id="script-with-src"),
+    pytest.param(setup_script(GOOD).replace("text/javascript", "text/template"),
+                 id="not-javascript"),
+    pytest.param("<!-- " + setup_script(GOOD) + " -->", id="in-a-comment"),
+    pytest.param("<textarea>" + setup_script(GOOD) + "</textarea>", id="in-a-textarea"),
+    pytest.param(setup_script(GOOD).replace("</script>", ""), id="unterminated-script"),
+    pytest.param("<script>Sys.WebForms.PageRequestManager._initialize(" + GOOD + ");</script>",
+                 id="bare-call"),
+    pytest.param("", id="no-script"),
+]
+
+
+@pytest.mark.parametrize("script", NEAR_MISSES)
+def test_read_setup_reads_nothing_else(script: str) -> None:
+    assert ajax.read_setup(page_with(script), "utf-8") is None
+
+
+def test_read_setup_reads_the_setup_beside_other_scripts() -> None:
+    other = '<script type="text/javascript">var theForm = document.forms[\'form1\'];</script>'
+    assert ajax.read_setup(page_with(other + setup_script(GOOD)), "utf-8") is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(noise=st.one_of(st.binary(), st.text().map(lambda t: t.encode("utf-8", "replace"))),
+       at=st.integers(min_value=0))
+def test_read_setup_never_raises(noise: bytes, at: int) -> None:
+    script = setup_script(GOOD).encode()
+    cut = at % (len(script) + 1)
+    for document in (noise, script[:cut] + noise + script[cut:]):
+        for encoding in ("utf-8", "windows-1252"):
+            result = ajax.read_setup(document, encoding)
+            assert result is None or isinstance(result, Setup)
+
+
+def test_read_setup_caps_the_tokens_it_reads() -> None:
+    panels = ",".join(f"'tP{i}',''" for i in range(ajax.MAX_SETUP_TOKENS // 4 + 1))
+    call = f"'ScriptManager1', 'form1', [{panels}], [], [], 90, ''"
+    assert ajax.read_setup(page_with(setup_script(call)), "utf-8") is None
+
+
+# -- answer: a small app rendering ASP.NET's markup ---------------------------------------------
+
+SETUP = ("'ScriptManager1', 'form1', ['tUpdatePanel1','','fOuter','','tctl00$Inner','',"
+         "'tInline','InlineSpan'], ['AsyncButton',''], ['ExportButton',''], 90, ''")
+PAGE = (
+    "<!DOCTYPE html>\r\n<html>\r\n<head><title>\r\n\tCounter &amp; {n} \U0001F600\r\n</title>"
+    "</head>\r\n<body>\r\n"
+    '<form method="post" action="./Counter.aspx?x=1&amp;y=2" id="form1">\r\n'
+    '<div class="aspNetHidden">\r\n'
+    '<input type="hidden" name="__EVENTTARGET" id="__EVENTTARGET" value="" />\r\n'
+    '<input type="hidden" name="__EVENTARGUMENT" id="__EVENTARGUMENT" value="" />\r\n'
+    '<input type="hidden" name="__VIEWSTATE" id="__VIEWSTATE" value="/wEPDwUKMTY1" />\r\n'
+    "</div>\r\n"
+    '<script type="text/javascript">\r\n//<![CDATA[\r\nvar theForm = document.forms[\'form1\'];'
+    "\r\n//]]>\r\n</script>\r\n"
+    '<script src="/ScriptResource.axd?d=abc" type="text/javascript"></script>\r\n'
+    + setup_script(SETUP) +
+    '<div id="UpdatePanel1">\r\n'
+    '\t<span id="Count">{n}</span> <a id="LinkButton1" '
+    'href="javascript:__doPostBack(&#39;LinkButton1&#39;,&#39;&#39;)">+1 \U0001F600</a>\r\n'
+    '\t<script type="text/javascript">\r\nwindow.counted = {n};\r\n</script>\r\n'
+    '\t<script src="/panel.js" type="text/javascript"></script>\r\n'
+    '\t<script type="module">import "/m.js";</script>\r\n'
+    '\t<script type="text/x-template"><b>{n}</b></script>\r\n'
+    "</div>\r\n"
+    '<div id="Outer"><div>outer {n}</div><div id="ctl00_Inner">inner {n}'
+    "<script>window.inner = {n};</script></div></div>\r\n"
+    '<span id="InlineSpan">inline {n}</span>\r\n'
+    '<script type="text/javascript">window.outside = 1;</script>\r\n'
+    '<input type="submit" name="AsyncButton" value="Go" id="AsyncButton" />\r\n'
+    '<input type="submit" name="ExportButton" value="Export" id="ExportButton" />\r\n'
+    "</form>\r\n<form method=\"post\" action=\"/other\" id=\"second\"></form>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+
+
+class CounterApp:
+    """Renders PAGE; some events redirect, fail or download instead (``event`` in environ,
+    or ``self.next``)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.next: str | None = None
+        self.closed = 0
+        self.pieces_read = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        event = environ.get("postback.event")
+        what = self.next or (event.target if event else "")
+        if what == "Redirect":
+            start_response("302 Found", [("Location", "../landing?x=été".encode().decode(
+                "latin-1")), ("Set-Cookie", "moved=1")])
+            return [b""]
+        if what == "Boom":
+            start_response("500 Internal Server Error",
+                           [("Content-Type", "text/html"), ("Set-Cookie", "err=1")])
+            return [b"<h1>Sorry</h1>"]
+        if what == "NotHere":
+            start_response("404 Not Here", [("Content-Type", "text/html")])
+            return [b"<h1>Gone</h1>"]
+        if what == "ExportButton":
+            start_response("200 OK", [("Content-Type", "application/pdf"),
+                                      ("Content-Disposition", "attachment; filename=a.pdf")])
+            return self._file()
+        if what == "Empty":
+            start_response("204 No Content", [])
+            return []
+        if what == "NoSetup":
+            start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+            return [b"<html><body><form method='post' id='form1'>done</form></body></html>"]
+        if what == "NoPanel":
+            start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+            return [page_text(self.count).replace('id="UpdatePanel1"', 'id="Renamed"').encode()]
+        if event is not None and event.target == "LinkButton1":
+            self.count += 1
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                  ("Set-Cookie", "seen=1"), ("X-Frame-Options", "DENY"),
+                                  ("ETag", '"abc"')])
+        return [page_text(self.count).encode()]
+
+    def _file(self) -> Iterator[bytes]:
+        try:
+            for piece in itertools.repeat(b"%PDF" * 1000, 50):
+                self.pieces_read += 1
+                yield piece
+        finally:
+            self.closed += 1
+
+
+def page_text(count: int) -> str:
+    return PAGE.replace("{n}", str(count))
+
+
+class FormSigner:
+    """Signs each post form with tokens of its own (VS1/EV1, VS2/EV2...)."""
+
+    def __init__(self) -> None:
+        self.forms = 0
+
+    def __call__(self, form: PostForm) -> tuple[str, str]:
+        self.forms += 1
+        return f"VS{self.forms}", f"EV{self.forms}"
+
+
+def make_editor(page: Page) -> FieldInjector:
+    return FieldInjector(page_url="http://localhost/Counter.aspx",
+                         encoding=page.charset or "utf-8", sign_form=FormSigner(),
+                         script_tag=b"", client_fields=None)
+
+
+class Bound:
+    """A ``bound_headers`` that says how it was called."""
+
+    def __init__(self) -> None:
+        self.calls: list[bool] = []
+
+    def __call__(self, headers: list[tuple[str, str]], *, tokens: bool,
+                 streamed: bool) -> list[tuple[str, str]]:
+        self.calls.append(tokens)
+        return [*headers, ("Vary", "Cookie")] if tokens else headers
+
+
+def run(app: CounterApp, manager_value: str = "UpdatePanel1|LinkButton1", *,
+        editor: Callable[[Page], FieldInjector] | None = make_editor,
+        environ: dict[str, Any] | None = None, bound: Bound | None = None
+        ) -> tuple[str, list[tuple[str, str]], list[tuple[str, str, str]]]:
+    """Call ``ajax.answer`` around ``app``: the status, the headers and the parsed records."""
+    started: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]],
+                       exc_info: object = None) -> Callable[[bytes], object]:
+        started.append((status, headers))
+        return lambda data: None
+
+    environ = {"REQUEST_METHOD": "POST", **(environ or {})}
+    body = ajax.answer(lambda start: app(environ, start), start_response,
+                       page_url="http://localhost/app/Counter.aspx?x=1",
+                       manager_value=manager_value, environ=environ, make_editor=editor,
+                       bound_headers=bound or Bound())
+    data = b"".join(body)
+    status, headers = started[-1]
+    assert dict(headers)["Content-Length"] == str(len(data))
+    return status, headers, received(data)
+
+
+def by_type(records: list[tuple[str, str, str]], kind: str) -> list[tuple[str, str]]:
+    return [(record_id, content) for t, record_id, content in records if t == kind]
+
+
+def answer_page(text: str, manager_value: str, charset: str = "utf-8"
+                ) -> list[tuple[str, str, str]]:
+    """The records answering an async postback whose app renders ``text``."""
+    def inner(start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", f"text/html; charset={charset}")])
+        return [text.encode(charset)]
+
+    def start_response(status: str, headers: list[tuple[str, str]],
+                       exc_info: Any = None) -> Callable[[bytes], object]:
+        return lambda data: None
+
+    body = ajax.answer(inner, start_response,
+                       page_url="http://localhost/", manager_value=manager_value,
+                       environ={}, make_editor=make_editor, bound_headers=None)
+    return received(b"".join(body))
+
+
+def test_every_record_of_a_panel_answer() -> None:
+    app = CounterApp()
+    status, _, records = run(app)
+    assert status == "200 OK"
+    assert records == [
+        ("#", "", "4"),
+        ("updatePanel", "UpdatePanel1",
+         "\r\n\t<span id=\"Count\">0</span> <a id=\"LinkButton1\" "
+         "href=\"javascript:__doPostBack(&#39;LinkButton1&#39;,&#39;&#39;)\">+1 \U0001F600</a>"
+         "\r\n\t<script type=\"text/javascript\">\r\nwindow.counted = 0;\r\n</script>\r\n"
+         "\t<script src=\"/panel.js\" type=\"text/javascript\"></script>\r\n"
+         "\t<script type=\"module\">import \"/m.js\";</script>\r\n"
+         "\t<script type=\"text/x-template\"><b>0</b></script>\r\n"),
+        ("hiddenField", "__EVENTTARGET", ""),
+        ("hiddenField", "__EVENTARGUMENT", ""),
+        ("hiddenField", "__VIEWSTATE", "VS1"),
+        ("hiddenField", "__EVENTVALIDATION", "EV1"),
+        ("asyncPostBackControlIDs", "", "AsyncButton,"),
+        ("postBackControlIDs", "", "ExportButton,"),
+        ("updatePanelIDs", "", "tUpdatePanel1,,fOuter,,tctl00$Inner,,tInline,InlineSpan"),
+        ("childUpdatePanelIDs", "", ""),
+        ("panelsToRefreshIDs", "", "UpdatePanel1,"),
+        ("asyncPostBackTimeout", "", "90"),
+        ("formAction", "", "./Counter.aspx?x=1&y=2"),
+        ("pageTitle", "", "Counter & 0 \U0001F600"),
+        ("scriptBlock", "ScriptContentNoTags", "\nwindow.counted = 0;\n"),
+        ("scriptBlock", "ScriptPath", "/panel.js"),
+    ]
+
+
+def test_headers_of_a_panel_answer() -> None:
+    bound = Bound()
+    _, headers, _ = run(CounterApp(), bound=bound)
+    names = [name.lower() for name, _ in headers]
+    assert dict(headers)["Content-Type"] == "text/plain; charset=utf-8"
+    assert dict(headers)["Cache-Control"] == "no-cache"
+    assert dict(headers)["Set-Cookie"] == "seen=1"  # once-only: kept
+    assert "x-frame-options" not in names and "etag" not in names  # about a body not sent
+    assert bound.calls == [True] and ("Vary", "Cookie") in headers  # fresh tokens: bound
+
+
+def test_through_the_real_bound_headers_the_answer_is_private() -> None:
+    """(With the middleware's own bound_headers: see the end-to-end tests below.)"""
+    app = webtest.TestApp(PostbackMiddleware(CounterApp(), secret_keys=[new_key()],
+                                             aspnet_ajax=True))
+    page = app.get("/Counter.aspx")
+    response = async_post(app, page.text, "UpdatePanel1|LinkButton1", "LinkButton1")
+    assert response.headers["Cache-Control"] == "private, no-cache"
+    assert "Cookie" in response.headers["Vary"]
+
+
+REFRESHES = [
+    pytest.param("UpdatePanel1|LinkButton1", ["UpdatePanel1"], "", id="named-panel"),
+    pytest.param("ctl00$Inner|LinkButton1", ["ctl00_Inner"], "", id="nested-panel-alone"),
+    pytest.param("Outer,ctl00$Inner|X", ["Outer"], "ctl00$Inner",
+                 id="nested-travels-inside-its-parent"),
+    pytest.param("ctl00$Inner,Outer|X", ["Outer"], "ctl00$Inner",
+                 id="nested-named-first"),
+    pytest.param("Inline|X", ["InlineSpan"], "", id="inline-panel-static-client-id"),
+    pytest.param("ScriptManager1|AsyncButton", ["UpdatePanel1", "Outer", "InlineSpan"],
+                 "ctl00$Inner", id="manager-named-refreshes-all"),
+    pytest.param("UpdatePanel1,UpdatePanel1|X", ["UpdatePanel1"], "", id="named-twice"),
+]
+
+
+@pytest.mark.parametrize(("manager_value", "panels", "children"), REFRESHES)
+def test_which_panels_are_refreshed(manager_value: str, panels: list[str],
+                                    children: str) -> None:
+    _, _, records = run(CounterApp(), manager_value)
+    assert [panel for panel, _ in by_type(records, "updatePanel")] == panels
+    assert by_type(records, "childUpdatePanelIDs") == [("", children)]
+    refreshed = by_type(records, "panelsToRefreshIDs")[0][1].split(",")
+    assert [cid or uid.replace("$", "_") for uid, cid in zip(refreshed[::2], refreshed[1::2],
+                                                             strict=True)] == panels
+
+
+def test_nested_panel_content_and_scripts() -> None:
+    _, _, records = run(CounterApp(), "Outer|X")
+    assert by_type(records, "updatePanel") == [
+        ("Outer", '<div>outer 0</div><div id="ctl00_Inner">inner 0'
+                  "<script>window.inner = 0;</script></div>")]
+    assert by_type(records, "scriptBlock") == [("ScriptContentNoTags", "window.inner = 0;")]
+    _, _, records = run(CounterApp(), "Inline|X")
+    assert by_type(records, "updatePanel") == [("InlineSpan", "inline 0")]
+    assert by_type(records, "scriptBlock") == []  # nothing inside; the page's others stay out
+
+
+def test_the_setup_script_is_never_a_script_block() -> None:
+    text = page_text(0).replace(setup_script(SETUP), "").replace(
+        '<div id="Outer">', '<div id="Outer">' + setup_script(SETUP))
+    records = answer_page(text, "Outer|X")
+    assert [content for _, content in by_type(records, "scriptBlock")] == ["window.inner = 0;"]
+    assert by_type(records, "updatePanel")[0][1].startswith('<script type="text/javascript">')
+
+
+def test_fields_of_the_setup_form_when_the_page_has_two_post_forms() -> None:
+    first, rest = page_text(0).split('<form method="post" action="./Counter.aspx', 1)
+    # The setup's form second: the first post form gets VS1, the setup's VS2.
+    text = (first + '<form method="post" action="/before" id="before"></form>'
+            + '<form method="post" action="./Counter.aspx' + rest)
+    fields = by_type(answer_page(text, "UpdatePanel1|X"), "hiddenField")
+    assert ("__VIEWSTATE", "VS2") in fields and ("__EVENTVALIDATION", "EV2") in fields
+
+
+def test_a_page_that_opted_out_is_read_not_edited() -> None:
+    bound = Bound()
+    _, _, records = run(CounterApp(), environ={"postback.skip": True}, bound=bound)
+    assert by_type(records, "hiddenField") == [("__EVENTTARGET", ""), ("__EVENTARGUMENT", "")]
+    assert by_type(records, "updatePanel")[0][0] == "UpdatePanel1"
+    assert bound.calls == [False]
+
+
+def test_no_title_no_action_no_records() -> None:
+    text = page_text(0).replace(' action="./Counter.aspx?x=1&amp;y=2"', "")
+    text = re.sub(r"<title>.*?</title>", "<title> \t </title>", text, flags=re.DOTALL)
+    kinds = {kind for kind, _, _ in answer_page(text, "UpdatePanel1|X")}
+    assert "formAction" not in kinds and "pageTitle" not in kinds
+    assert "asyncPostBackTimeout" in kinds
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=st.text())
+def test_any_panel_text_reaches_the_client_exactly(text: str) -> None:
+    markup = html.escape(text)  # (CRs, NULs and all: the panel's bytes travel as they are)
+    page = page_text(0).replace('<span id="Count">0</span>', f"<i>{markup}</i>")
+    content = by_type(answer_page(page, "UpdatePanel1|X"), "updatePanel")[0][1]
+    assert content.startswith(f"\r\n\t<i>{markup}</i> <a id=")
+
+
+def test_a_page_in_another_charset() -> None:
+    text = page_text(0).replace("\U0001F600", "é")
+    records = answer_page(text, "UpdatePanel1|X", charset="windows-1252")
+    assert "+1 é</a>" in by_type(records, "updatePanel")[0][1]
+    assert by_type(records, "pageTitle") == [("", "Counter & 0 é")]
+
+
+FALLBACKS = [
+    pytest.param("Nope|LinkButton1", None, id="named-panel-not-in-setup"),
+    pytest.param("UpdatePanel1,Nope|X", None, id="one-named-panel-not-in-setup"),
+    pytest.param("|X", None, id="nothing-named"),
+    pytest.param("UpdatePanel1|X", "NoSetup", id="page-without-setup"),
+    pytest.param("UpdatePanel1|X", "NoPanel", id="panel-element-missing"),
+    pytest.param("ScriptManager1|X", "NoPanel", id="refresh-all-one-element-missing"),
+]
+
+
+@pytest.mark.parametrize(("manager_value", "what"), FALLBACKS)
+def test_fallback_loads_the_page_again(manager_value: str, what: str | None) -> None:
+    app = CounterApp()
+    app.next = what
+    status, headers, records = run(app, manager_value)
+    assert status == "200 OK"
+    assert records == [("#", "", "4"), ("pageRedirect", "", records[1][2])]
+    assert unescape(records[1][2]) == "http://localhost/app/Counter.aspx?x=1"
+    assert dict(headers)["Content-Type"] == "text/plain; charset=utf-8"
+    assert (("Set-Cookie", "seen=1") in headers) is (what is None)  # the app's cookie kept
+
+
+def test_redirect_becomes_page_redirect() -> None:
+    app = CounterApp()
+    app.next = "Redirect"
+    status, headers, records = run(app)
+    assert status == "200 OK" and ("Set-Cookie", "moved=1") in headers
+    assert records[0] == ("#", "", "4") and records[1][0] == "pageRedirect"
+    assert unescape(records[1][2]) == "http://localhost/landing?x=%C3%A9t%C3%A9"
+
+
+ERRORS = [
+    pytest.param("Boom", ("error", "500", "Internal Server Error"), id="app-500"),
+    pytest.param("NotHere", ("error", "404", "Not Here"), id="app-404-own-reason"),
+    pytest.param("ExportButton", ("error", "200", "OK"), id="file-download"),
+    pytest.param("Empty", ("error", "204", "No Content"), id="no-content"),
+]
+
+
+@pytest.mark.parametrize(("what", "record"), ERRORS)
+def test_other_answers_are_error_records(what: str, record: tuple[str, str, str]) -> None:
+    app = CounterApp()
+    app.next = what
+    bound = Bound()
+    status, headers, records = run(app, bound=bound)
+    assert status == "200 OK"  # so that endRequest handlers see it
+    assert records == [record]
+    assert dict(headers)["Content-Type"] == "text/plain; charset=utf-8"
+    assert "Content-Disposition" not in dict(headers) and bound.calls == []
+
+
+def test_a_download_is_closed_unread() -> None:
+    app = CounterApp()
+    app.next = "ExportButton"
+    run(app)
+    assert app.closed == 1 and app.pieces_read == 1
+
+
+def test_an_editor_failure_is_an_error_record() -> None:
+    def broken(page: Page) -> FieldInjector:
+        raise RuntimeError("boom")
+
+    _, _, records = run(CounterApp(), editor=broken)
+    assert records == [("error", "500", "Internal Server Error")]
+
+
+# -- end to end: the middleware with aspnet_ajax, the request side included ---------------------
+
+FIELD = re.compile(r'<input type="hidden" name="(__\w+)" id="__\w+" value="([^"]*)" />')
+
+
+def async_post(app: webtest.TestApp, page: str | dict[str, str], manager_value: str,
+               target: str, **kwargs: Any) -> webtest.TestResponse:
+    """The body Microsoft's client sends: the ScriptManager field first, __ASYNCPOST last."""
+    fields = dict(FIELD.findall(page)) if isinstance(page, str) else page
+    body = (f"ScriptManager1={quote(manager_value, safe='')}&__EVENTTARGET={target}"
+            f"&__EVENTARGUMENT=&__VIEWSTATE={quote(fields['__VIEWSTATE'], safe='')}"
+            f"&__EVENTVALIDATION={quote(fields['__EVENTVALIDATION'], safe='')}"
+            "&__ASYNCPOST=true&")
+    return app.post("/Counter.aspx", body, headers={
+        "X-MicrosoftAjax": "Delta=true", "X-Requested-With": "XMLHttpRequest",
+        "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}, **kwargs)
+
+
+def test_end_to_end_fresh_fields_verify_the_next_async_postback() -> None:
+    inner = CounterApp()
+    app = webtest.TestApp(PostbackMiddleware(inner, secret_keys=[new_key()], aspnet_ajax=True))
+    page = app.get("/Counter.aspx").text
+    first = received(async_post(app, page, "UpdatePanel1|LinkButton1", "LinkButton1").body)
+    assert '<span id="Count">1</span>' in by_type(first, "updatePanel")[0][1]
+    fields = dict(by_type(first, "hiddenField"))
+    second = received(async_post(app, fields, "UpdatePanel1|LinkButton1", "LinkButton1").body)
+    assert '<span id="Count">2</span>' in by_type(second, "updatePanel")[0][1]
+    assert inner.count == 2
+
+
+def test_end_to_end_redirect_and_error() -> None:
+    inner = CounterApp()
+    app = webtest.TestApp(PostbackMiddleware(inner, secret_keys=[new_key()], aspnet_ajax=True))
+    page = app.get("/Counter.aspx").text
+    inner.next = "Redirect"
+    redirect = received(async_post(app, page, "UpdatePanel1|LinkButton1", "LinkButton1").body)
+    assert redirect[1][0] == "pageRedirect"
+    inner.next = "Boom"
+    error = received(async_post(app, page, "UpdatePanel1|LinkButton1", "LinkButton1").body)
+    assert error == [("error", "500", "Internal Server Error")]
+
+
+# -- the request side: what the app gets, what is refused ---------------------------------------
+
+
+class BodyRecorder(CounterApp):
+    """CounterApp that keeps the body each request brought the app."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bodies: list[bytes] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        self.bodies.append(environ["wsgi.input"].read(length))
+        return super().__call__(environ, start_response)
+
+
+def _ajax_app(**options: Any) -> tuple[webtest.TestApp, BodyRecorder]:
+    inner = BodyRecorder()
+    return webtest.TestApp(PostbackMiddleware(inner, secret_keys=[new_key()],
+                                              **{"aspnet_ajax": True, **options})), inner
+
+
+def test_the_script_manager_field_and_asyncpost_never_reach_the_app() -> None:
+    app, inner = _ajax_app()
+    page = app.get("/Counter.aspx").text
+    async_post(app, page, "UpdatePanel1|LinkButton1", "LinkButton1")
+    assert inner.bodies[-1] == b""  # (every field of that body was the middleware's)
+    assert inner.count == 1
+
+
+@pytest.mark.parametrize(
+    ("target", "tamper", "status"),
+    [
+        pytest.param("NotOffered", None, "403", id="an-event-the-page-never-offered"),
+        pytest.param("LinkButton1", "__VIEWSTATE", "403", id="tampered-view-state"),
+        pytest.param("LinkButton1", "__EVENTVALIDATION", "403", id="tampered-validation"),
+    ],
+)
+def test_a_refused_async_postback_is_an_error_record(target: str, tamper: str | None,
+                                                      status: str) -> None:
+    """Refused through the channel the page listens to (endRequest), the app never run."""
+    app, inner = _ajax_app()
+    fields = dict(FIELD.findall(app.get("/Counter.aspx").text))
+    if tamper:
+        fields[tamper] = fields[tamper][:-2] + "AA"
+    answer = async_post(app, fields, "UpdatePanel1|LinkButton1", target)
+    assert answer.status_int == 200 and answer.headers["X-Postback-Refused"]
+    assert received(answer.body) == [("error", status, "Invalid postback or callback argument.")]
+    assert len(inner.bodies) == 1  # (the GET)
+
+
+ASYNC_BAD = [
+    pytest.param({"X-MicrosoftAjax": "Delta=true"},
+                 "__EVENTTARGET=LinkButton1&ScriptManager1=UpdatePanel1%7CLinkButton1&",
+                 "application/x-www-form-urlencoded", id="not-beginning-with-its-field"),
+    pytest.param({"X-MicrosoftAjax": "Delta=true"}, "ScriptManager1=x%7Cy",
+                 "application/x-www-form-urlencoded", id="no-postback-at-all"),
+    pytest.param({"X-MicrosoftAjax": "Delta=true"}, "--b\r\nContent-Disposition: form-data; "
+                 'name="ScriptManager1"\r\n\r\nx|y\r\n--b--\r\n',
+                 "multipart/form-data; boundary=b", id="multipart"),
+    pytest.param({"X-MicrosoftAjax": "Delta=true"}, "ScriptManager1=x%7Cy&__ASYNCPOST=false",
+                 "application/x-www-form-urlencoded", id="asyncpost-false"),
+]
+
+
+@pytest.mark.parametrize(("headers", "body", "content_type"), ASYNC_BAD)
+def test_what_is_no_async_postback_is_refused(headers: dict[str, str], body: str,
+                                               content_type: str) -> None:
+    app, inner = _ajax_app()
+    answer = app.post("/Counter.aspx", body.encode(), headers={**headers,
+                      "Content-Type": content_type})
+    assert received(answer.body) == [("error", "400", "Bad request.")]
+    assert inner.bodies == []
+
+
+def test_asyncpost_alone_says_it_is_an_async_postback() -> None:
+    """ASP.NET takes either the header or the field (PRM.cs:315-338): the field alone is
+    answered as an async postback too, its first field being the ScriptManager's."""
+    app, inner = _ajax_app()
+    fields = dict(FIELD.findall(app.get("/Counter.aspx").text))
+    fields["__EVENTTARGET"] = "LinkButton1"
+    params = [("ScriptManager1", "UpdatePanel1|LinkButton1"), *fields.items(),
+              ("__ASYNCPOST", "true")]
+    answer = app.post("/Counter.aspx", params)
+    assert by_type(received(answer.body), "updatePanel")
+    assert inner.bodies[-1] == b"" and inner.count == 1
+    # (one whose first field is not a ScriptManager's is refused, the app not run)
+    app.post("/Counter.aspx", [*fields.items(), ("__ASYNCPOST", "true")], status=400)
+    assert inner.count == 1
+
+
+def test_a_get_with_the_header_is_a_page() -> None:
+    app, _ = _ajax_app()
+    answer = app.get("/Counter.aspx", headers={"X-MicrosoftAjax": "Delta=true"})
+    assert answer.content_type == "text/html" and b"<form" in answer.body
+
+
+def test_with_the_option_off_the_request_is_an_ordinary_postback() -> None:
+    """Off (the default), nothing is answered in the delta format: the page comes back, the
+    ScriptManager field reaches the app as any field, __ASYNCPOST is stripped as reserved."""
+    app, inner = _ajax_app(aspnet_ajax=False)
+    page = app.get("/Counter.aspx").text
+    answer = async_post(app, page, "UpdatePanel1|LinkButton1", "LinkButton1")
+    assert answer.content_type == "text/html"
+    assert inner.bodies[-1] == b"ScriptManager1=UpdatePanel1%7CLinkButton1&"  # (as sent)
