@@ -239,6 +239,8 @@ class PostForm:
     # Other same-origin paths the page posts it to (a formaction button, an hx-post): its
     # tokens are bound to these too.
     extra_paths: list[str] = field(default_factory=list, repr=False)
+    # It held ASP.NET's own hidden inputs: the page's WebForms form (the fields' ids go there).
+    took_over: bool = False
     # What its selects and radio groups offer (option validate_choices; None: off).
     choice_log: Choices | None = field(default=None, repr=False)
 
@@ -422,6 +424,7 @@ class FieldInjector:
         self._htmx_seen = fragment
         self._htmx_late = False  # it showed only after the first piece: not read
         self._started = False  # some of the page was sent already
+        self._ids_on: PostForm | None = None  # the form whose fields have ids (see _id_form)
         # The last byte sent (an input cut out at the start of a piece must not join it to
         # what follows: see _edit); a ">" stands for the start of the document.
         self._last_byte = ord(">")
@@ -509,6 +512,7 @@ class FieldInjector:
             name = tag.name
             if self._open is not None and name == "input" and _aspnet_field(tag.attrs):
                 taken_over.append((tag.start, tag.end))  # (see the module's docstring)
+                self._open.took_over = True
                 continue
             reserved_id = tag.attrs.get("id")
             if reserved_id in f.RESERVED:  # (the scanner returns every tag whose id has "__")
@@ -942,11 +946,19 @@ class FieldInjector:
             names = (*names, *_CLIENT_FIELDS)
             values.update((name, self._client_fields.get(name, "")) for name in _CLIENT_FIELDS)
         form.written.update(values)  # (what it holds and names do not is empty: left out)
-        first = form is self.forms[0] and not self._fragment
+        with_ids = form is self._id_form() and not self._fragment
         return b"".join(
-            hidden_input(name, values[name], with_id=first and name not in self._taken_ids)
+            hidden_input(name, values[name], with_id=with_ids and name not in self._taken_ids)
             for name in names
         )
+
+    def _id_form(self) -> PostForm:
+        """The form whose fields carry ids (they must be unique): the page's WebForms form
+        (the first that held ASP.NET's own fields, whose ids scripts look up: Microsoft's AJAX
+        client updates fields by id), else the first post form; fixed once ids are written."""
+        if self._ids_on is None:
+            self._ids_on = next((form for form in self.forms if form.took_over), self.forms[0])
+        return self._ids_on
 
 
 _EXPLAINED: dict[tuple[str, str], None] = {}  # (path, what): said already (the latest 1,024)

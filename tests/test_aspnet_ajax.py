@@ -481,7 +481,7 @@ class Bound:
         return [*headers, ("Vary", "Cookie")] if tokens else headers
 
 
-def run(app: CounterApp, manager_value: str = "UpdatePanel1|LinkButton1", *,
+def run(app: Callable[..., Iterable[bytes]], manager_value: str = "UpdatePanel1|LinkButton1", *,
         editor: Callable[[Page], FieldInjector] | None = make_editor,
         environ: dict[str, Any] | None = None, bound: Bound | None = None
         ) -> tuple[str, list[tuple[str, str]], list[tuple[str, str, str]]]:
@@ -678,7 +678,7 @@ def test_fallback_loads_the_page_again(manager_value: str, what: str | None) -> 
     status, headers, records = run(app, manager_value)
     assert status == "200 OK"
     assert records == [("#", "", "4"), ("pageRedirect", "", records[1][2])]
-    assert unescape(records[1][2]) == "http://localhost/app/Counter.aspx?x=1"
+    assert unescape(records[1][2]) == "/app/Counter.aspx?x=1"  # (no host: the client's)
     assert dict(headers)["Content-Type"] == "text/plain; charset=utf-8"
     assert (("Set-Cookie", "seen=1") in headers) is (what is None)  # the app's cookie kept
 
@@ -689,7 +689,35 @@ def test_redirect_becomes_page_redirect() -> None:
     status, headers, records = run(app)
     assert status == "200 OK" and ("Set-Cookie", "moved=1") in headers
     assert records[0] == ("#", "", "4") and records[1][0] == "pageRedirect"
-    assert unescape(records[1][2]) == "http://localhost/landing?x=%C3%A9t%C3%A9"
+    assert unescape(records[1][2]) == "/landing?x=%C3%A9t%C3%A9"  # (as the client resolves it)
+
+
+@pytest.mark.parametrize(
+    ("location", "expected"),
+    [
+        pytest.param("javascript:alert(document.cookie)", None, id="javascript"),
+        pytest.param(" JaVaScRiPt:alert(1)", None, id="javascript-spaced-any-case"),
+        pytest.param("java\tscript:alert(1)", None, id="javascript-with-a-tab"),
+        pytest.param("data:text/html,<script>alert(1)</script>", None, id="data"),
+        pytest.param("vbscript:x", None, id="vbscript"),
+        pytest.param("https://other.example/x", "https://other.example/x", id="https-as-written"),
+        pytest.param("//other.example/x", "//other.example/x", id="scheme-relative"),
+        pytest.param("done?y=1", "/app/done?y=1", id="relative-to-the-page-path"),
+    ],
+)
+def test_a_redirect_goes_only_where_a_browser_would(location: str,
+                                                    expected: str | None) -> None:
+    """The client runs pageRedirect with window.location: a javascript: location from an app's
+    open redirect would run (red team); a browser never follows such a redirect."""
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("302 Found", [("Location", location)])
+        return [b""]
+
+    _, _, records = run(app)
+    if expected is None:
+        assert records == [("error", "500", "Bad redirect")]
+    else:
+        assert records[1][0] == "pageRedirect" and unescape(records[1][2]) == expected
 
 
 ERRORS = [
@@ -874,3 +902,41 @@ def test_with_the_option_off_the_request_is_an_ordinary_postback() -> None:
     answer = async_post(app, page, "UpdatePanel1|LinkButton1", "LinkButton1")
     assert answer.content_type == "text/html"
     assert inner.bodies[-1] == b"ScriptManager1=UpdatePanel1%7CLinkButton1&"  # (as sent)
+
+
+@pytest.mark.parametrize(
+    ("script", "runs"),
+    [
+        pytest.param("<script>window.ran = 1;</script>", True, id="classic"),
+        pytest.param("<template><script>window.ran = 1;</script></template>", False,
+                     id="in-a-template"),
+        pytest.param("<svg><script>window.ran = 1;</script></svg>", False, id="in-svg"),
+        pytest.param("<math><script>window.ran = 1;</script></math>", False, id="in-mathml"),
+        pytest.param("<script nomodule>window.ran = 1;</script>", False, id="nomodule"),
+        pytest.param('<script language="vbscript">window.ran = 1;</script>', False,
+                     id="another-language"),
+        pytest.param('<script for="window" event="onload">window.ran = 1;</script>', False,
+                     id="for-event"),
+        pytest.param('<script language="JavaScript1.2">window.ran = 1;</script>', True,
+                     id="javascript-language"),
+        pytest.param('<script type="module">window.ran = 1;</script>', False, id="module"),
+    ],
+)
+def test_only_scripts_the_browser_runs_are_sent_to_run(script: str, runs: bool) -> None:
+    """The client runs every scriptBlock: one the browser would not have run (red team: in a
+    <template>, in SVG, nomodule...) must never be sent."""
+    page = page_text(0).replace("inline 0", "inline 0" + script)
+    records = answer_page(page, "Inline|X")
+    assert by_type(records, "scriptBlock") == (
+        [("ScriptContentNoTags", "window.ran = 1;")] if runs else [])
+
+
+def test_a_form_without_tokens_never_gets_another_forms() -> None:
+    """The setup's form got no tokens (withheld: it could post elsewhere): the first form's
+    must not move into it through hiddenField records (red team)."""
+    page = ('<form method="post" id="search"><input name="q"></form>'
+            + page_text(0).replace('id="form1"', 'id="form1"><button formaction='
+                                   '"https://other.example/" name="x"></button'))
+    records = answer_page(page, "UpdatePanel1|X")
+    fields = dict(by_type(records, "hiddenField"))
+    assert "__VIEWSTATE" not in fields and "__EVENTVALIDATION" not in fields

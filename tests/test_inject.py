@@ -1126,3 +1126,12 @@ def test_cross_page_postbacks(reference: str, paths: tuple[str, ...], withheld: 
     (form,) = editor.forms
     assert form.paths == paths
     assert form.posts_elsewhere == withheld == (b"__VIEWSTATE" not in out)
+
+
+def test_the_webforms_form_gets_the_ids_when_another_form_comes_first() -> None:
+    """Scripts find fields by id (Microsoft's AJAX client updates them so): the ids go to the
+    form that held ASP.NET's own fields, not to a search form before it (red team)."""
+    out = injector().edit(b'<form method="post" id="search"></form>' + _aspnet_page().encode())
+    search, webforms = out.split(b"</form>", 1)
+    assert b'id="__VIEWSTATE"' not in search
+    assert webforms.count(b'id="__VIEWSTATE"') == 1 and webforms.count(b'id="__EVENTTARGET"') == 1

@@ -116,6 +116,7 @@ field the injector left empty is not sent, so the client keeps its old value.
 
 from __future__ import annotations
 
+import bisect
 import html
 import logging
 import re
@@ -123,7 +124,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urljoin
+from urllib.parse import quote, urljoin, urlsplit
 
 from .. import fields as f
 from ..errors import InvalidArgument
@@ -168,7 +169,10 @@ _CLASSIC_TYPES = frozenset(
      "text/x-ecmascript", "text/x-javascript"}
 )
 # The tags the answer reads (one scan): panels, scripts, the form, its fields, the title.
-_NAMES = ("div", "span", "script", "form", "input", "title")
+_NAMES = ("div", "span", "script", "form", "input", "title", "template", "svg", "math")
+# Where a <script> is not run as the page's (inert in a <template>, another language's in SVG
+# or MathML): scripts inside them are never sent to run.
+_INERT = ("template", "svg", "math")
 _PANEL_TAGS = frozenset({"div", "span"})
 _ASCII_WHITESPACE = re.compile(r"[\t\n\f\r ]+")
 
@@ -352,16 +356,34 @@ def _setup_script(text: str) -> Setup | None:
 
 
 def _classic_script(tag: Tag) -> bool:
-    """Whether a ``<script>`` start tag is one a browser runs as a classic script."""
-    kind = tag.attrs.get("type")  # (an essence: with parameters it is not run)
+    """Whether a ``<script>`` start tag is one a browser surely runs as a classic script:
+    a JavaScript type, and none of the attributes that make it another language's
+    (``language``), an old event binding (``for``, ``event``) or skipped (``nomodule``)."""
+    attrs = tag.attrs
+    if "nomodule" in attrs or "for" in attrs or "event" in attrs:
+        return False
+    language = (attrs.get("language") or "").strip().lower()
+    if language and not language.startswith("javascript"):
+        return False
+    kind = attrs.get("type")  # (an essence: with parameters it is not run)
     return kind is None or kind.strip("\t\n\f\r ").lower() in _CLASSIC_TYPES
 
 
 def _scripts(tags: list[Tag], document: bytes) -> Iterable[tuple[int, bytes]]:
-    """Each ``<script>`` element (its start tag's index) with the bytes of its text."""
+    """Each ``<script>`` element (its start tag's index) with the bytes of its text, but
+    those inside a ``<template>``, ``<svg>`` or ``<math>`` (counted by their tags: in doubt,
+    a script is left out)."""
+    inert = 0
     for index, tag in enumerate(tags[:-1]):
+        if tag.name in _INERT:
+            if not tag.is_end and not tag.self_closing:
+                inert += 1
+            elif tag.is_end and inert:
+                inert -= 1
+            continue
         after = tags[index + 1]
-        if tag.name == "script" and not tag.is_end and after.is_end and after.name == "script":
+        if tag.name == "script" and not tag.is_end and after.is_end and after.name == "script" \
+                and not inert:
             yield index, document[tag.end:after.start]
 
 
@@ -491,9 +513,10 @@ def _panel_elements(tags: list[Tag], document: bytes, encoding: str,
 def _form_fields(tags: list[Tag], fields: list[dict[str, str]], form: Tag | None,
                  form_index: int) -> dict[str, str]:
     """The fields the injector wrote into the setup's form (told apart by its
-    ``__VIEWSTATE``, which is unique to each form), else into the first post form."""
-    if len(fields) <= 1 or form is None:
-        return fields[0] if fields else {}
+    ``__VIEWSTATE``, which is unique to each form); none when it got no tokens (another
+    form's must never move into it: they were withheld from it for a reason)."""
+    if form is None:
+        return {}
     last = end_tag(tags, form_index)
     limit = tags[last].start if last is not None else 1 << 62
     for tag in tags[form_index + 1:]:
@@ -504,7 +527,7 @@ def _form_fields(tags: list[Tag], fields: list[dict[str, str]], form: Tag | None
             for written in fields:
                 if value and written.get(f.VIEWSTATE) == value:
                     return written
-    return fields[0]
+    return {}
 
 
 def _title(tags: list[Tag], document: bytes, encoding: str) -> str:
@@ -544,13 +567,24 @@ def panel_records(page: WholePage, manager_value: str) -> list[Record] | None:
     if missing:
         log.info("async postback: no element for panel(s) %r in the new page", missing[:8])
         return None
-    # A requested panel inside another requested one travels inside it.
-    refreshed = [p for p in requested
-                 if not any(q is not p and elements[q.client_id].holds(elements[p.client_id])
-                            for q in requested)]
+    # A requested panel inside another requested one travels inside it: in document order,
+    # a panel that starts before the last refreshed one's content ends is inside it (elements
+    # nest), so one pass over the sorted panels decides (a page may have a panel per row).
+    refreshed: list[Panel] = []
+    for panel in sorted(requested, key=lambda p: elements[p.client_id].start):
+        element = elements[panel.client_id]
+        if not refreshed or not elements[refreshed[-1].client_id].holds(element):
+            refreshed.append(panel)
     regions = [elements[p.client_id] for p in refreshed]
-    children = [p for p in setup.panels if p not in refreshed and p.client_id in elements
-                and any(r.holds(elements[p.client_id]) for r in regions)]
+    begins = [region.begin for region in regions]
+    chosen = {p.client_id for p in refreshed}
+
+    def inside_a_region(element: _Element) -> bool:
+        at = bisect.bisect_right(begins, element.start) - 1
+        return at >= 0 and regions[at].holds(element)
+
+    children = [p for p in setup.panels if p.client_id not in chosen and p.client_id in elements
+                and inside_a_region(elements[p.client_id])]
 
     records: list[Record] = [("#", "", VERSION)]
     for panel, region in zip(refreshed, regions, strict=True):
@@ -586,7 +620,7 @@ def panel_records(page: WholePage, manager_value: str) -> list[Record] | None:
     for index, raw in _scripts(tags, document):
         tag = tags[index]
         if index == setup_index or not _classic_script(tag) \
-                or not any(r.holds(_Element(tag.start, tag.end, tag.end)) for r in regions):
+                or not inside_a_region(_Element(tag.start, tag.end, tag.end)):
             continue
         src = tag.attrs.get("src")
         if src is None:
@@ -618,6 +652,33 @@ def _header_text(value: str) -> str:
         return value.encode("latin-1").decode("utf-8")
     except UnicodeError:  # (not Latin-1: an app's own string; not UTF-8: single bytes)
         return value
+
+
+_URL_SPACE = "".join(map(chr, range(0x21)))
+
+
+def _path_of(url: str) -> str:
+    """A URL's path and query: where the client goes on this page's origin, as it resolves
+    it (never a host or scheme this server believed the request had: behind a proxy those
+    may not be the browser's)."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _redirect_target(location: str, page_url: str) -> str | None:
+    """Where ``pageRedirect`` sends the client: an http(s) or scheme-relative location as the
+    app wrote it, a relative one resolved against the page's path; None for any other scheme
+    (``javascript:``, ``data:``...: the client would run it, a browser never follows it)."""
+    text = location.strip(_URL_SPACE).replace("\t", "").replace("\n", "").replace("\r", "")
+    try:
+        scheme = urlsplit(text.replace("\\", "/")).scheme.lower()
+    except ValueError:
+        return None
+    if scheme:
+        return text if scheme in ("http", "https") else None
+    if ":" in text.split("/", 1)[0]:
+        return None  # (what a browser could read as a scheme the parser did not)
+    return urljoin(_path_of(page_url), text)
 
 
 def _status(status: str) -> tuple[int, str]:
@@ -657,7 +718,11 @@ def answer(
     code, reason = _status(ran.status)
     location = header(headers, "location")
     if ran.rest is None and 300 <= code < 400 and location:
-        target = urljoin(page_url, _header_text(location))
+        target = _redirect_target(_header_text(location), page_url)
+        if target is None:  # (javascript:, data:... a browser never follows such a redirect)
+            log.warning("async postback: the app redirected to %r, which a browser does not "
+                        "follow; answering an error record", location[:200])
+            return _reply(start_response, error_body(500, "Bad redirect"), kept)
         return _reply(start_response, redirect_body(target), kept)
     page = None
     if ran.rest is None:
@@ -670,7 +735,7 @@ def answer(
             return _reply(start_response, error_body(500, "Internal Server Error"), kept)
         if page is not None:
             if records is None:  # not panels: the browser loads the page again
-                return _reply(start_response, redirect_body(page_url), kept)
+                return _reply(start_response, redirect_body(_path_of(page_url)), kept)
             tokens = bool(page.fields)
 
             def finish(headers: Headers) -> Headers:
