@@ -35,11 +35,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl
+from urllib.parse import parse_qs
 
 from postback_middleware import fields as reserved_fields
 
 from .. import aspnet_pages
+from .webforms_app import posted
 
 # ../shared/aspnet-ajax/ next to the repository (tests/apps/ -> tests/ -> the repository).
 SHARED = (Path(__file__).resolve().parents[2] / ".." / "shared" / "aspnet-ajax").resolve()
@@ -139,11 +140,7 @@ class AjaxApp:
         state = environ["postback.viewstate"]
         handled = note = ""
         if environ["REQUEST_METHOD"] == "POST":
-            size = int(environ.get("CONTENT_LENGTH") or 0)
-            body = environ["wsgi.input"].read(size).decode("utf-8")
-            fields = parse_qsl(body, keep_blank_values=True)
-            verified = environ.get("postback.event")
-            event = None if verified is None else (verified.target, verified.argument)
+            fields, event = posted(environ)
             form = dict(fields)
             handled = code_behind(event, form)
             note = form.get("NoteBox", "")

@@ -193,6 +193,16 @@ def csp_header(nonce: str) -> str:
     return f"script-src 'nonce-{nonce}' 'strict-dynamic'; object-src 'none'; base-uri 'none'"
 
 
+def posted(environ: dict[str, Any]) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
+    """What a ported page's code-behind reads of a POST: its fields (urlencoded, in order) and
+    the verified event as (target, argument)."""
+    size = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(size).decode("utf-8")
+    verified = environ.get("postback.event")
+    event = None if verified is None else (verified.target, verified.argument)
+    return parse_qsl(body, keep_blank_values=True), event
+
+
 @dataclass
 class Post:
     """One postback as the inner app received it (after the middleware)."""
@@ -268,11 +278,7 @@ class WebFormsApp:
 
         handled, invalid = "", []
         if environ["REQUEST_METHOD"] == "POST":
-            size = int(environ.get("CONTENT_LENGTH") or 0)
-            body = environ["wsgi.input"].read(size).decode("utf-8")
-            fields = parse_qsl(body, keep_blank_values=True)
-            verified = environ.get("postback.event")
-            event = None if verified is None else (verified.target, verified.argument)
+            fields, event = posted(environ)
             handled = code_behind(event, dict(fields))
             invalid = invalid_validators(handled, dict(fields))
             with self.lock:
