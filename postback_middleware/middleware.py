@@ -69,6 +69,7 @@ from .errors import (
     WrongBinding,
 )
 from .form_tokens import Callback, FormTokens, Postback, decode_reserved
+from .html_scan import Engine, page_engine
 from .http import (
     ClosingIterable,
     Headers,
@@ -136,6 +137,10 @@ class PostbackMiddleware:
             self.options.script_prefix,
             max_age=self.options.max_age if self.options.renewal_window else None)
         self._warned_nested = False
+        # Which scanner engine reads UTF-8 pages: "compiled" (built at install when a C
+        # compiler was there) or "python", the same results about 50 times slower.
+        self.scanner_engine: Engine = page_engine()
+        _say_once_which_engine(self.scanner_engine)
         if self.options.validate_choices and not self.options.require_token:
             log.warning("validate_choices checks postbacks; a form POST without tokens reaches "
                         "the app unchecked unless require_token is on")
@@ -590,6 +595,21 @@ def _has_body(environ: WSGIEnvironment) -> bool:
     """Whether a request (of a method other than POST) says it carries a body."""
     length = str(environ.get("CONTENT_LENGTH") or "")
     return (length.isdigit() and int(length) > 0) or "HTTP_TRANSFER_ENCODING" in environ
+
+
+_ENGINE_WARNED: list[bool] = []  # (said once a process)
+
+
+def _say_once_which_engine(engine: Engine) -> None:
+    """Without the compiled scanner the package works, slower: say so once, with the cost."""
+    if engine == "python" and not _ENGINE_WARNED:
+        _ENGINE_WARNED.append(True)
+        log.warning(
+            "the compiled HTML scanner is not built, so pages are read by the pure-Python engine:"
+            " about 50 times slower (some 5 ms instead of 0.1 ms for an 80 KB page on a 2-core "
+            "machine; benchmarks/speed.py measures yours). To build it, install a C compiler and "
+            "the Python headers (Debian: apt-get install gcc python3-dev) and reinstall: pip "
+            "install --force-reinstall --no-deps postback-middleware")
 
 
 def _async_postback(values: dict[str, str] | None, scan: BodyScan | None) -> str:

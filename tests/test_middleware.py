@@ -831,3 +831,26 @@ def test_forwarded_values_cannot_inject_fields_or_headers(
     assert sorted(form.keys()) == ["__EVENTARGUMENT", "__EVENTTARGET", "note"] + (
         ["upload"] if kind == "multipart" else [])
     assert (form["__EVENTTARGET"], form["__EVENTARGUMENT"]) == (ODD_TARGET, ODD_ARGUMENT)
+
+
+def test_which_scanner_engine_runs_is_public_and_the_python_one_is_said_once(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the compiled engine the package works, slower: a WARNING says so once, with
+    the cost and how to build it; ``scanner_engine`` says which runs."""
+    from postback_middleware import middleware
+    from postback_middleware.html_scan import ENGINES, use_engine
+
+    monkeypatch.setattr(middleware, "_ENGINE_WARNED", [])
+    expected = "compiled" if "compiled" in ENGINES else "python"
+    assert PostbackMiddleware(RecordingApp(), secret_keys=[new_key()]).scanner_engine == expected
+    previous = use_engine("python")
+    try:
+        with caplog.at_level(logging.WARNING, logger="postback_middleware"):
+            first = PostbackMiddleware(RecordingApp(), secret_keys=[new_key()])
+            PostbackMiddleware(RecordingApp(), secret_keys=[new_key()])
+    finally:
+        use_engine(previous)
+    assert first.scanner_engine == "python"
+    said = [r.getMessage() for r in caplog.records if "pure-Python engine" in r.getMessage()]
+    assert len(said) == 1 and "python3-dev" in said[0] and "50 times" in said[0]

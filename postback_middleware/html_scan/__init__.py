@@ -118,6 +118,7 @@ from .scanners import (
     TagScanner,
     compiled_engine_reads,
     iter_tags,
+    page_engine,
     use_engine,
 )
 from .tag import Pairs, Tag
@@ -133,5 +134,6 @@ __all__ = [
     "TagScanner",
     "compiled_engine_reads",
     "iter_tags",
+    "page_engine",
     "use_engine",
 ]

@@ -50,6 +50,16 @@ def use_engine(engine: Engine | None) -> Engine | None:
         raise EngineUnavailable(f"the {engine} scanner engine is not built in this installation")
     previous, _default_engine = _default_engine, engine
     return previous
+
+
+def page_engine(encoding: str = "utf-8") -> Engine:
+    """The engine that reads a page of ``encoding`` (UTF-8 by default) unless told otherwise:
+    the compiled one where it is built and reads that encoding, else the Python one."""
+    if _default_engine is not None:
+        return _default_engine
+    return "compiled" if _cscan is not None and compiled_engine_reads(encoding) else "python"
+
+
 _POSTBACK_HINTS = (b"postback", b"formaction", b"__")
 
 
