@@ -34,7 +34,8 @@ ScriptModule.cs):
   - ``hiddenField|NAME|VALUE`` for the form's fresh fields: ``__EVENTTARGET`` and
     ``__EVENTARGUMENT`` (empty), then every other reserved field the injector wrote into it
     (``__VIEWSTATE``, ``__EVENTVALIDATION``...), so that the next postback verifies. The form
-    is the one the page's ``_initialize`` names, else the first post form;
+    is the one the page's ``_initialize`` names; when it got no tokens (withheld: it could
+    post elsewhere), none are sent, never another form's;
   - the five lists the client replaces its own with (only when all five come):
     ``asyncPostBackControlIDs``, ``postBackControlIDs`` (``UniqueID,ClientID`` pairs, the
     ClientID empty when derived), ``updatePanelIDs`` (``tUniqueID,ClientID``: ``t``/``f``
@@ -49,11 +50,17 @@ ScriptModule.cs):
     ``scriptBlock|ScriptPath|<src>`` for an include (which the client loads only if the page
     has no script of that ``src`` yet, so an include runs once per page, as a registered
     include did in ASP.NET). The client sets the panel with ``innerHTML``, which never runs a
-    script; these records make them run as they did on the first load. Scripts of another
-    ``type`` (``module``, a template, JSON) and the ``_initialize`` script itself are not sent.
+    script; these records make them run as they did on the first load. Only scripts the
+    browser itself ran are sent: not those of another ``type`` (``module``, a template, JSON)
+    or language, ``nomodule`` or ``for``/``event`` ones, none inside a ``<template>``, SVG or
+    MathML, and never the ``_initialize`` script.
 
 * **a redirect** (3xx with ``Location``): :func:`redirect_body`, ``#||4`` then
-  ``pageRedirect||<location>``, resolved against the page's URL: the client goes there.
+  ``pageRedirect||<location>``: an http(s) or scheme-relative location as written, a relative
+  one resolved against the page's path (the client resolves it against its own origin: never
+  a host or scheme the server only believed the request had). The client goes there with
+  ``window.location``, which would *run* a ``javascript:`` location: any other scheme is an
+  ``error`` record (a browser never follows such a redirect after a full postback).
 * **anything else** (an error status, a file, JSON, a 204...): :func:`error_body`, only
   ``error|<status code>|<reason phrase>`` (with HTTP 200, so that the page's ``endRequest``
   handlers get a ``PageRequestManagerServerErrorException`` with it, as from ASP.NET). The
@@ -76,7 +83,7 @@ one panel.
 
 When the answer cannot be panels: the page has no ``_initialize`` call this module reads
 (:func:`read_setup`), a named panel is not in it, or a panel to refresh has no element in the
-new page, the answer is ``pageRedirect`` to the page's own URL: the postback was processed, and
+new page, the answer is ``pageRedirect`` to the page's own path: the postback was processed, and
 the browser then loads the page by GET, as after a full postback that redirected. (State the
 app keeps only in the view state is not in that GET; the app's session and database are.)
 
