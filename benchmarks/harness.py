@@ -1,4 +1,4 @@
-"""What the benchmarks share: a minimal WSGI GET, the inner apps, and a consumer.
+"""What the benchmarks share: a minimal WSGI GET, the inner apps, a consumer, and the timing.
 
 Everything goes through the public API (``PostbackMiddleware`` called as a WSGI app), so the
 scripts keep working whatever the response engine looks like inside.
@@ -6,11 +6,18 @@ scripts keep working whatever the response engine looks like inside.
 
 from __future__ import annotations
 
+import html.parser
 import io
+import math
+import os
+import platform
+import re
 import secrets
 import sys
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+import time
+import timeit
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from postback_middleware import PostbackMiddleware
 
@@ -20,6 +27,8 @@ if TYPE_CHECKING:
 CHUNK_SIZE = 8192
 PATH = "/orders"
 VIEWSTATE_FIELD = b'name="__VIEWSTATE"'
+# The yardstick of the speed targets: one findall of this over the page's bytes.
+FORM_TAG = re.compile(rb"<form\b[^>]*>", re.I)
 
 _BASE_ENVIRON: dict[str, Any] = {
     "REQUEST_METHOD": "GET",
@@ -132,7 +141,64 @@ def check_rewritten(app: WSGIApplication, page: bytes, forms: int) -> str | None
     """None when every post form of ``page`` got its fields, else what went wrong."""
     status, body = fetch(app)
     fields = body.count(VIEWSTATE_FIELD)
-    if status.startswith("200") and fields == forms and len(body) > len(page):
+    if status.startswith("200") and fields == forms and (len(body) > len(page) or not forms):
         return None
     return (f"status {status!r}, {len(body):,} bytes out of {len(page):,}, "
             f"{fields} __VIEWSTATE fields (expected {forms}): the page was not rewritten")
+
+
+# -- timing (speed.py, shapes.py) ---------------------------------------------------------
+
+# How the app hands over the page: name -> (app factory, what the bare app does).
+MODES: dict[str, tuple[Callable[[bytes], WSGIApplication], str]] = {
+    "buffered": (buffered_app, "[page]"),
+    # Flask (Werkzeug's ClosingIterator) and Django hand over a rendered page like this.
+    "iterable": (lambda page: streamed_app(page, chunk_size=len(page)),
+                 "one piece from a generator"),
+    "streamed": (streamed_app, "8 KB pieces from a generator"),
+}
+
+Thunk = Callable[[], object]
+Key = TypeVar("Key", bound=Hashable)
+
+
+def measure(funcs: dict[Key, Thunk], *, repeat: int = 7,
+            round_seconds: float = 0.1) -> dict[Key, float]:
+    """CPU seconds per call of each function, the fastest of ``repeat`` interleaved rounds of
+    about ``round_seconds`` each, after a warm-up (timeit-style, ``time.process_time``)."""
+    timers = []
+    for label, func in funcs.items():
+        timer = timeit.Timer(func, timer=time.process_time)
+        timer.timeit(3)  # warm-up
+        once = max(timer.timeit(1), 1e-7)
+        number = math.ceil(round_seconds / once)  # calls per round
+        timers.append((label, timer, number))
+    best = dict.fromkeys(funcs, math.inf)
+    for _ in range(repeat):
+        for label, timer, number in timers:
+            best[label] = min(best[label], timer.timeit(number) / number)
+    return best
+
+
+def parse(text: str) -> None:
+    """One pass of the standard library's html.parser (the other yardstick)."""
+    parser = html.parser.HTMLParser()
+    parser.feed(text)
+    parser.close()
+
+
+def machine() -> str:
+    """Python version, machine, CPU count and load average, for the header of a report."""
+    load = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    return (f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs, "
+            f"load average {load}")
+
+
+def fmt(seconds: float) -> str:
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:9.3f} ms"
+    return f"{seconds * 1e6:9.1f} µs"
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"

@@ -5,22 +5,25 @@ script, style, an inline script whose string contains ``"<form>"``), a nav with 
 form, a comment that mentions a form, ``forms`` POST forms each holding a table whose rows carry
 ``<a href="#" data-postback="delete" data-postback-argument="N">`` (``postbacks`` in total), and
 filler paragraphs with inline markup and entities around the forms, up to about ``size`` bytes
-(never less than the forms and head need).
+(never less than the forms and head need). ``compose`` is how it is assembled: the head,
+any blocks with filler paragraphs spread around them, the tail (``shapes.py`` builds its pages
+with it).
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
-__all__ = ["big_page", "realistic_page"]
+__all__ = ["HEAD", "TAIL", "WORDS", "big_page", "compose", "paragraph", "realistic_page"]
 
-_WORDS = (
+WORDS = (
     "order", "invoice", "customer", "shipping", "warehouse", "pending", "delivered", "refund",
     "payment", "ledger", "quarter", "region", "supplier", "catalogue", "discount", "tax",
     "report", "account", "balance", "archive", "review", "approve",
 )
 
-_HEAD = """<!DOCTYPE html>
+HEAD = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -59,7 +62,7 @@ _HEAD = """<!DOCTYPE html>
 <h1>Orders</h1>
 """
 
-_TAIL = """</main>
+TAIL = """</main>
 <footer><p>&copy; 2024 Example Ltd. &middot; <a href="/privacy">Privacy</a></p></footer>
 </body>
 </html>
@@ -95,14 +98,38 @@ def _form(index: int, first_row: int, rows: int) -> str:
     )
 
 
-def _paragraph(rng: random.Random, n: int) -> str:
-    words = [rng.choice(_WORDS) for _ in range(rng.randint(30, 60))]
+def paragraph(rng: random.Random, n: int) -> str:
+    """A filler paragraph of 30 to 60 words with inline markup and entities."""
+    words = [rng.choice(WORDS) for _ in range(rng.randint(30, 60))]
     words[3] = f"<b>{words[3]}</b>"
     words[9] = f'<a href="/docs/{n}?ref=p&amp;x=1">{words[9]}</a>'
     words[15] = f"<em>{words[15]}</em> &amp;"
     words[21] = f'<span class="tag">{words[21]}</span> &ndash;'
     words[27] = f"<code>{words[27]}&lt;T&gt;</code>"
     return f"<p>{' '.join(words).capitalize()}.</p>\n"
+
+
+def compose(blocks: Sequence[str], size: int, *, head: str = HEAD, tail: str = TAIL,
+            seed: int = 20240601) -> bytes:
+    """``head``, the ``blocks`` with filler paragraphs (:func:`paragraph`) spread evenly
+    before, between and after them, and ``tail``: about ``size`` bytes of UTF-8 (never less
+    than the blocks need). The same arguments give the same bytes."""
+    fixed = len(head) + len(tail) + sum(len(text) for text in blocks)
+    rng = random.Random(seed)
+    slots: list[list[str]] = [[] for _ in range(len(blocks) + 1)]
+    filled = 0
+    n = 0
+    while fixed + filled < size:
+        text = paragraph(rng, n)
+        slots[min(filled * (len(blocks) + 1) // max(size - fixed, 1), len(blocks))].append(text)
+        filled += len(text)
+        n += 1
+    parts = [head, *slots[0]]
+    for index, text in enumerate(blocks):
+        parts.append(text)
+        parts.extend(slots[index + 1])
+    parts.append(tail)
+    return "".join(parts).encode("utf-8")
 
 
 def realistic_page(size: int = 80_000, forms: int = 3, postbacks: int = 400) -> bytes:
@@ -114,23 +141,7 @@ def realistic_page(size: int = 80_000, forms: int = 3, postbacks: int = 400) -> 
         rows = per_form + (index < extra)
         form_html.append(_form(index, first, rows))
         first += rows
-    fixed = len(_HEAD) + len(_TAIL) + sum(len(text) for text in form_html)
-    # Filler paragraphs, spread evenly: before the first form, between forms, after the last.
-    rng = random.Random(20240601)
-    slots: list[list[str]] = [[] for _ in range(forms + 1)]
-    filled = 0
-    n = 0
-    while fixed + filled < size:
-        paragraph = _paragraph(rng, n)
-        slots[min(filled * (forms + 1) // max(size - fixed, 1), forms)].append(paragraph)
-        filled += len(paragraph)
-        n += 1
-    parts = [_HEAD, *slots[0]]
-    for index, text in enumerate(form_html):
-        parts.append(text)
-        parts.extend(slots[index + 1])
-    parts.append(_TAIL)
-    return "".join(parts).encode("utf-8")
+    return compose(form_html, size)
 
 
 def big_page(size: int = 10 * 2**20) -> bytes:

@@ -13,63 +13,30 @@ library's html.parser over the page. The script reports; it always exits 0.
 
 from __future__ import annotations
 
-import html.parser
-import math
-import os
-import platform
-import re
 import secrets
 import sys
-import time
-import timeit
-from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
 
-from harness import buffered_app, check_rewritten, consume, streamed_app, wrap
+from harness import (
+    FORM_TAG,
+    MODES,
+    Thunk,
+    check_rewritten,
+    consume,
+    fmt,
+    machine,
+    measure,
+    parse,
+    verdict,
+    wrap,
+)
 from pages import realistic_page
-
-if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIApplication
 
 REPEAT = 7
 ROUND_SECONDS = 0.1  # CPU time of one round (of many calls)
 REGEX_TARGET = 5.0  # added / regex must be at most this
 PARSER_TARGET = 50.0  # html.parser / added must be at least this
-FORM_TAG = re.compile(rb"<form\b[^>]*>", re.I)
 FORMS, POSTBACKS = 3, 400
-# How the app hands over the page: name -> (app factory, what the bare app does).
-MODES: dict[str, tuple[Callable[[bytes], WSGIApplication], str]] = {
-    "buffered": (buffered_app, "[page]"),
-    # Flask (Werkzeug's ClosingIterator) and Django hand over a rendered page like this.
-    "iterable": (lambda page: streamed_app(page, chunk_size=len(page)),
-                 "one piece from a generator"),
-    "streamed": (streamed_app, "8 KB pieces from a generator"),
-}
-
-Thunk = Callable[[], object]
-
-
-def measure(funcs: dict[str, Thunk]) -> dict[str, float]:
-    """CPU seconds per call of each function, the fastest of REPEAT interleaved rounds."""
-    timers = []
-    for label, func in funcs.items():
-        timer = timeit.Timer(func, timer=time.process_time)
-        timer.timeit(3)  # warm-up
-        once = max(timer.timeit(1), 1e-7)
-        number = math.ceil(ROUND_SECONDS / once)  # calls per round
-        timers.append((label, timer, number))
-    best = dict.fromkeys(funcs, math.inf)
-    for _ in range(REPEAT):
-        for label, timer, number in timers:
-            best[label] = min(best[label], timer.timeit(number) / number)
-    return best
-
-
-def parse(text: str) -> None:
-    parser = html.parser.HTMLParser()
-    parser.feed(text)
-    parser.close()
 
 
 def breakdown(page: bytes) -> tuple[dict[str, Thunk], list[str]]:
@@ -110,26 +77,14 @@ def breakdown(page: bytes) -> tuple[dict[str, Thunk], list[str]]:
     return funcs, missing
 
 
-def fmt(seconds: float) -> str:
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:9.3f} ms"
-    return f"{seconds * 1e6:9.1f} µs"
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
-
-
 def main() -> int:
     page = realistic_page(80_000, forms=FORMS, postbacks=POSTBACKS)
     text = page.decode()
     print(f"postback-middleware speed: {len(page):,}-byte page, {FORMS} post forms, "
           f"{POSTBACKS} data-postback elements")
-    load = ", load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     from postback_middleware.html_scan import ENGINES
 
-    print(f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs"
-          f"{load}\nscanner engines built: {', '.join(ENGINES)}"
+    print(f"{machine()}\nscanner engines built: {', '.join(ENGINES)}"
           f"\neach figure: CPU time per call, fastest of {REPEAT} rounds of "
           f"~{ROUND_SECONDS:g} s\n")
 
@@ -144,7 +99,7 @@ def main() -> int:
     funcs["regex"] = lambda: FORM_TAG.findall(page)
     funcs["html.parser"] = lambda: parse(text)
     inside, missing = breakdown(page)
-    times = measure(funcs | inside)
+    times = measure(funcs | inside, repeat=REPEAT, round_seconds=ROUND_SECONDS)
 
     regex = times["regex"]
     added = {mode: times[f"middleware {mode}"] - times[f"bare {mode}"] for mode in MODES}
