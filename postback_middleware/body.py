@@ -461,6 +461,21 @@ def _name_readings(raw_names: list[str], parsed: str) -> set[str]:
     return readings
 
 
+def _parameters(disposition: str) -> tuple[list[str], list[str]]:
+    """A Content-Disposition's parameter names (lowercased, as a naive split on ";" finds
+    them) and the raw values of its ``name`` parameters."""
+    params: list[str] = []
+    raw_names: list[str] = []
+    for piece in disposition.split(";")[1:]:
+        key, equals, value = piece.partition("=")
+        key = key.strip().strip('"').lower()
+        if equals:
+            params.append(key)
+        if key == "name":
+            raw_names.append(value)
+    return params, raw_names
+
+
 def _decode_encoded_words(text: str) -> str:
     try:
         pieces = email.header.decode_header(text)
@@ -487,15 +502,7 @@ def _part_name(segment: Any) -> _Part:
     disposition = dispositions[0]
     if disposition.count(";") > _MAX_PARAMETERS:
         raise BadRequest("multipart part with too many Content-Disposition parameters")
-    params: list[str] = []
-    raw_names: list[str] = []
-    for piece in disposition.split(";")[1:]:
-        key, equals, value = piece.partition("=")
-        key = key.strip().strip('"').lower()
-        if equals:
-            params.append(key)
-        if key == "name":
-            raw_names.append(value)
+    params, raw_names = _parameters(disposition)
     if any("*" in p for p in params):
         raise BadRequest("multipart part uses an RFC 2231 parameter (name*, filename*...)")
     if params.count("name") > 1:
@@ -775,8 +782,8 @@ def field_values(
     """
     found: dict[str, list[str]] = {}
 
-    def add(raw_name: str, value: str) -> None:
-        for name in _readings(raw_name) & names:
+    def add(readings: set[str], value: str) -> None:
+        for name in readings & names:
             found.setdefault(name, []).append(value)
 
     try:
@@ -787,46 +794,52 @@ def field_values(
             for start, end, head in _urlencoded_segments(body, head_limit, length + 1):
                 raw_name, _, raw_value = head.partition(b"=")
                 name = _unquote_plus(raw_name).decode("utf-8", "replace")
-                if _readings(name) & names:
+                plain = name.replace("\\", "")  # (as a multipart parser may read it)
+                readings = {name, name.strip(), plain, plain.strip()}
+                if readings & names:
                     whole = end - start <= len(head)
-                    add(name, _choice_text(_unquote_plus(raw_value), max_field_size)
+                    add(readings, _choice_text(_unquote_plus(raw_value), max_field_size)
                         if whole else NOT_A_CHOICE)
     finally:
         body.seek(0)
     return found
 
 
-def _readings(name: str) -> set[str]:
-    """The names a field's name may be read as by one parser or another."""
-    return {name, name.strip(), name.replace("\\", ""), name.replace("\\", "").strip()}
+def _part_readings(segment: Any) -> set[str]:
+    """Every name a supported parser could read a part's name as (:func:`_name_readings`,
+    the scan's own judgement), with its edge whitespace dropped too (Django strips it)."""
+    raw_names = [raw for header, disposition in segment.headerlist
+                 if header == "Content-Disposition" for raw in _parameters(disposition)[1]]
+    return {reading for name in _name_readings(raw_names, segment.name or "")
+            for reading in (name, name.strip())}
 
 
 def _multipart_values(
     body: SpooledBody, length: int, boundary: str, names: frozenset[str],
-    add: Callable[[str, str], None], most: int,
+    add: Callable[[set[str], str], None], most: int,
 ) -> None:
     parser = multipart.PushMultipartParser(boundary, content_length=length)
     with parser:
-        name: str | None = None
+        readings: set[str] | None = None  # those of the part being read, if it is checked
         value = bytearray()
         for chunk in _iter_chunks(body):
             for event in parser.parse(chunk):
                 if event is None:
-                    if name is not None:
-                        add(name, _choice_text(bytes(value), most))
-                    name = None
+                    if readings is not None:
+                        add(readings, _choice_text(bytes(value), most))
+                    readings = None
                 elif isinstance(event, bytes | bytearray):
-                    if name is not None and len(value) <= most:
+                    if readings is not None and len(value) <= most:
                         value += event
-                elif not _readings(event.name) & names:
-                    name = None
+                elif not (part := _part_readings(event)) & names:
+                    readings = None
                 elif event.filename is None and not any(
                         key.lower() in ("content-type", "content-transfer-encoding")
                         for key, _ in event.headerlist):
-                    name, value = event.name, bytearray()
+                    readings, value = part, bytearray()
                 else:  # a file, or a value some parser decodes otherwise
-                    add(event.name, NOT_A_CHOICE)
-                    name = None
+                    add(part, NOT_A_CHOICE)
+                    readings = None
 
 
 def _choice_text(raw: bytes, most: int) -> str:
