@@ -96,10 +96,13 @@ def compat_script() -> Asset:
 class ClientScript:
     """The script asset and the tag that loads it."""
 
-    def __init__(self, prefix: str, *, max_age: int | None = None) -> None:
+    def __init__(self, prefix: str, *, max_age: int | None = None,
+                 aspnet_ajax: bool = False) -> None:
         # max_age: told to the script (data-max-age) so that it renews a form's tokens before
-        # they expire (see form_tokens); None when renewal is off.
+        # they expire (see form_tokens); None when renewal is off. aspnet_ajax: told to it
+        # (data-aspnet-ajax) so that it leaves Microsoft's client the __doPostBack it wrapped.
         self.max_age = max_age
+        self.aspnet_ajax = aspnet_ajax
         # One script for both: webforms.js defines only what is not defined yet, so a page that
         # loaded it earlier from WebResource.axd keeps its (possibly wrapped) functions.
         self.asset = Asset(_static(CORE_SCRIPT) + b"\n" + compat_script().body,
@@ -117,8 +120,10 @@ class ClientScript:
         script's origin: see ``middleware``)."""
         nonce_attr = f' nonce="{html.escape(nonce)}"' if nonce else ""
         age_attr = f' data-max-age="{self.max_age}"' if self.max_age else ""
+        ajax_attr = ' data-aspnet-ajax="true"' if self.aspnet_ajax else ""
         src = html.escape(script_name + self.path)
-        return f'<script defer="defer" src="{src}"{age_attr}{nonce_attr}></script>'.encode()
+        return (f'<script defer="defer" src="{src}"{age_attr}{ajax_attr}{nonce_attr}>'
+                "</script>").encode()
 
     def serve(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Answer a request whose path lies under the prefix."""

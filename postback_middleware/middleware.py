@@ -135,7 +135,8 @@ class PostbackMiddleware:
         self.replayer = partial.Replayer(self.signer, max_body_size=self.options.max_body_size)
         self.script = ClientScript(
             self.options.script_prefix,
-            max_age=self.options.max_age if self.options.renewal_window else None)
+            max_age=self.options.max_age if self.options.renewal_window else None,
+            aspnet_ajax=self.options.aspnet_ajax)
         self._warned_nested = False
         # Which scanner engine reads UTF-8 pages: "compiled" (built at install when a C
         # compiler was there) or "python", the same results about 50 times slower.

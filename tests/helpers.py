@@ -28,7 +28,8 @@ from postback_middleware.inject import FieldInjector, PostForm
 # ``client.ClientScript.tag`` (any prefix, any nonce).
 FIELD = re.compile(rb'<input type="hidden" name="(__[A-Z]+)"(?: id="__[A-Z]+")? value="([^"]*)" />')
 SCRIPT_TAG = re.compile(rb'<script defer="defer" src="[^"]*postback\.[0-9a-f]+\.js"'
-                        rb'(?: data-max-age="[0-9]+")?(?: nonce="[^"]*")?></script>')
+                        rb'(?: data-max-age="[0-9]+")?(?: data-aspnet-ajax="true")?'
+                        rb'(?: nonce="[^"]*")?></script>')
 INSERTED = re.compile(FIELD.pattern + rb"|" + SCRIPT_TAG.pattern)
 
 

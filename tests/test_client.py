@@ -132,3 +132,15 @@ def test_form_methods_and_properties_are_never_looked_up_on_a_form() -> None:
     for variable in ("form", "theForm", "p", "el", "active"):
         found = re.findall(rf"(?<![\w.]){variable}\.({names})\b(?!\s*=[^=])", _CODE)
         assert found == [], (variable, found)
+
+
+@pytest.mark.parametrize(("aspnet_ajax", "attribute"), [
+    pytest.param(False, False, id="off-the-script-posts-the-whole-page"),
+    pytest.param(True, True, id="on-it-leaves-microsofts-client-its-postbacks"),
+])
+def test_the_script_is_told_when_microsofts_client_is_answered(aspnet_ajax: bool,
+                                                               attribute: bool) -> None:
+    """Only with aspnet_ajax does the script leave a __doPostBack that Microsoft's client
+    wrapped (its async postbacks are answered then; without the option they would fail)."""
+    tag = ClientScript("/_postback/", aspnet_ajax=aspnet_ajax).tag("", None)
+    assert (b' data-aspnet-ajax="true"' in tag) is attribute

@@ -47,6 +47,7 @@ function eventOf(form) {
  * app is not called), and then what the person typed is sent. */
 var script = document.currentScript;
 var MAX_AGE = +(script && attr(script, "data-max-age")) * 1000 || 0; // 0: renewal is off
+var AJAX = !!(script && hasAttr(script, "data-aspnet-ajax")); // answering Microsoft's client
 var loaded = Date.now(), renewedAt = new WeakMap();
 function issuedAt(form) { // the older of the page's load and the view state's own time
   var at = renewedAt.get(form), vs = field(form, "__VIEWSTATE");
@@ -156,9 +157,10 @@ function doPostBack(target, argument, form, panels) {
     send(form);
   });
 }
-// A page that loaded Microsoft's ASP.NET AJAX client keeps its __doPostBack: that client's
-// PageRequestManager wrapped it (to send postbacks from UpdatePanels as async ones).
-if (!(window.Sys && window.Sys.WebForms && typeof window.__doPostBack === "function")) {
+// With aspnet_ajax, a page that loaded Microsoft's ASP.NET AJAX client keeps its __doPostBack:
+// that client's PageRequestManager wrapped it (to send postbacks from UpdatePanels as async
+// ones, which the middleware answers then; without the option they post the whole page).
+if (!(AJAX && window.Sys && window.Sys.WebForms && typeof window.__doPostBack === "function")) {
   window.__doPostBack = function (target, argument) {
     doPostBack(target, argument, window.theForm);
   };
