@@ -1,12 +1,14 @@
-"""Mixed load on the demo under gunicorn (2+ worker processes), wrapped and bare, driven by wrk.
+"""Load under gunicorn (2+ worker processes) driven by wrk: the demo, and pages wrapped vs bare.
 
-Usage: .venv/bin/python benchmarks/load.py [--duration 60] [--compare-duration 20]
-       [--connections 32] [--workers 2] [--worker-class gthread] [--threads 8]
+Usage: .venv/bin/python benchmarks/load.py [--phases mixed get distinct] [--duration 60]
+       [--compare-duration 20] [--rounds 1] [--connections 32] [--workers 2]
+       [--worker-class gthread] [--threads 8]
 
 Needs ``gunicorn`` and ``psutil`` in the venv (``.venv/bin/pip install gunicorn psutil``) and
 Debian's ``wrk`` (``apt-get install wrk``). Everything talks to 127.0.0.1 only.
 
-Three phases, each bounded by its duration:
+Four phases, each bounded by its duration (``--phases`` picks some: ``mixed`` is 1, ``get`` is
+2 and 3, ``distinct`` is 4):
 
 1. **mixed**, on the wrapped demo (``examples/demo.ini`` through PasteDeploy): three wrk
    processes at once, half the connections on page GETs, a quarter on postbacks (``POST /``
@@ -16,11 +18,21 @@ Three phases, each bounded by its duration:
    through ``POSTBACK_SECRET_KEYS``. (Tokens are stateless and reusable until ``max_age``.)
 2. **GET, wrapped**: page GETs only, on all connections.
 3. **GET, bare**: the same against the unwrapped demo app, same gunicorn settings.
+4. **distinct targets** (issue #18, point 4): page GETs on all connections against
+   ``shape_app.py``, an app that renders ``shapes.target_per_row()`` (80 KB, 4 post forms, 400
+   rows each with its own ``data-postback="rowN"``) from row data with a Jinja2 template on
+   every request, wrapped in ``PostbackMiddleware`` (the key from ``POSTBACK_SECRET_KEYS``) and
+   bare, same gunicorn settings, ``--compare-duration`` each. ``--rounds N`` alternates N
+   wrapped and N bare runs (both servers stay up) and keeps each side's best. Target: wrapped
+   / bare page throughput at least 0.85, printed ``PASS`` / ``MISS`` with the bare figure
+   beside it and the server CPU per request of each side; a miss does not change the exit
+   status (a failed response does).
 
 Every response is checked in wrk's Lua ``response()`` hook: a page must be 200 with the order
 form (and its ``__VIEWSTATE`` when wrapped), a postback 200 with the page, a callback 200 with
-the callback framing and result. Socket errors, timeouts, non-2xx, 5xx and wrong bodies are
-counted; the script exits non-zero if any is found.
+the callback framing and result; a distinct-targets page 200 with its last form, its last row's
+postback and ``</html>`` (and ``__VIEWSTATE`` when wrapped). Socket errors, timeouts, non-2xx,
+5xx and wrong bodies are counted; the script exits non-zero if any is found.
 
 Caveat printed with the results: wrk runs on the same 2 cores as the server, so the numbers
 are a lower bound for the server alone. The CPU time each side used is measured and shown.
@@ -47,18 +59,25 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import psutil  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+BENCHMARKS = ROOT / "benchmarks"
 DEMO_INI = EXAMPLES / "demo.ini"
 HOST = "127.0.0.1"
 HIDDEN = re.compile(r'<input type="hidden" name="(__\w+)" id="\1" value="([^"]*)"')
 PAGE_MARK = '<form method="post" id="orders" data-callbacks="CallServer">'
 CALLBACK_RESULT = "Calling server was successful. The passed argument was "
 RESULT_PREFIX = "@@RESULT@@"
+# The distinct-targets page (shape_app.py): its last form and last row, then the page's end.
+DISTINCT_MARKS = ['<form method="post" action="/orders?batch=3" class="grid-form">',
+                  'data-postback="row400" data-postback-argument="delete:400"', "</html>"]
+DISTINCT_TARGET = 0.85  # wrapped / bare page throughput: at least
+PHASES = ("mixed", "get", "distinct")
 
 # The Lua side: one script per kind. ``bodies`` (POST kinds) are sent in turn; ``must`` are
 # substrings every response body must contain. Counters live per wrk thread and are summed
@@ -185,30 +204,41 @@ class Server:
     port: int
     log_path: Path
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU of the master and its workers so far."""
-        total = 0.0
+    def cpu_by_process(self) -> dict[int, float]:
+        """User + system CPU so far of the master and each worker, by process id."""
+        seconds: dict[int, float] = {}
         with contextlib.suppress(psutil.Error):
             master = psutil.Process(self.process.pid)
             for proc in [master, *master.children(recursive=True)]:
                 with contextlib.suppress(psutil.Error):
                     times = proc.cpu_times()
-                    total += times.user + times.system
-        return total
+                    seconds[proc.pid] = times.user + times.system
+        return seconds
+
+    def cpu_since(self, before: dict[int, float]) -> float:
+        """CPU used since ``before``. A worker that died in between takes its share with it
+        (the figure is then low, and a warning says so), rather than making it negative."""
+        now = self.cpu_by_process()
+        if now.keys() != before.keys():
+            print(f"warning: gunicorn ({self.label}) replaced workers during the run below (a "
+                  "crash or a restart: see the server log line); its CPU figure is incomplete")
+        return sum(cpu - before.get(pid, 0.0) for pid, cpu in now.items())
 
     def log_counts(self) -> dict[str, int]:
         text = self.log_path.read_text(errors="replace")
         return {
             "tracebacks": text.count("Traceback"),
             "refusals logged": text.count("refused "),
-            "worker timeouts/crashes": len(re.findall(r"WORKER TIMEOUT|Worker .* died", text)),
+            # Timeouts, and workers that died (a signal, an exit code: gunicorn's own words).
+            "worker timeouts/crashes": len(re.findall(
+                r"WORKER TIMEOUT|Worker .* died|Worker \(pid:\d+\) (?:was sent|exited)", text)),
         }
 
 
 @contextlib.contextmanager
 def gunicorn(
     label: str, args: list[str], *, workers: int, worker_class: str, threads: int, key: str,
-    workdir: Path,
+    workdir: Path, pythonpath: Path = EXAMPLES,
 ) -> Iterator[Server]:
     """Run gunicorn on a free 127.0.0.1 port; always stopped (TERM, then KILL) on the way out."""
     port = free_port()
@@ -221,7 +251,7 @@ def gunicorn(
         "--worker-class", worker_class,
         "--threads", str(threads),
         "--backlog", "256",
-        "--pythonpath", str(EXAMPLES),
+        "--pythonpath", str(pythonpath),
         "--no-control-socket",
         "--log-level", "warning",
         "--error-logfile", str(log_path),
@@ -346,7 +376,7 @@ def run_wrk(
         raise SystemExit("wrk not found: apt-get install wrk")
     processes: list[tuple[Kind, subprocess.Popen[str]]] = []
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    server_before = server.cpu_seconds()
+    server_before = server.cpu_by_process()
     try:
         for kind in kinds:
             script = workdir / f"{kind.name.replace(' ', '-')}.lua"
@@ -369,7 +399,7 @@ def run_wrk(
     wrk_cpu = (children_after.ru_utime - children_before.ru_utime) + (
         children_after.ru_stime - children_before.ru_stime
     )
-    server_cpu = server.cpu_seconds() - server_before
+    server_cpu = server.cpu_since(server_before)
     return [parse_wrk(kind, output) for kind, output in outputs], wrk_cpu, server_cpu
 
 
@@ -414,55 +444,35 @@ def print_phase(title: str, results: list[Result], wrk_cpu: float, server_cpu: f
     )
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
+@dataclass
+class Run:
+    """One side of a throughput comparison: what wrk saw and what the server spent."""
+
+    result: Result
+    server_cpu: float
+
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU (master and workers) per request, in ms: less moved by wrk's share of
+        the cores than req/s is."""
+        return 1000 * self.server_cpu / self.result.requests if self.result.requests else 0.0
 
 
-def main() -> int:
-    # Ctrl+C and SIGTERM unwind through the finally blocks that stop wrk and gunicorn (SIGINT is
-    # set explicitly: a shell's background job would otherwise inherit it ignored).
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=60, help="mixed phase, seconds (60)")
-    parser.add_argument(
-        "--compare-duration", type=int, default=20, help="each GET-only phase, seconds (20)"
-    )
-    parser.add_argument("--connections", type=int, default=32, help="concurrent connections")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class")
-    parser.add_argument("--threads", type=int, default=8, help="threads per gthread worker")
-    args = parser.parse_args()
-    if args.workers < 2 or args.connections < 4:
-        parser.error("use at least 2 workers and 4 connections")
-    if min(args.duration, args.compare_duration) < 1:
-        parser.error("durations must be at least 1 second")
-
-    key = secrets.token_urlsafe(48)  # one key list for every worker, through the environment
-    cpus = os.cpu_count()
-    print(
-        f"load: gunicorn {args.workers} x {args.worker_class}"
-        f"{f' ({args.threads} threads)' if args.worker_class == 'gthread' else ''} on {HOST}, "
-        f"wrk with {args.connections} connections; {cpus} CPUs shared by server and wrk"
-    )
-    server_options = {
-        "workers": args.workers, "worker_class": args.worker_class, "threads": args.threads,
-        "key": key,
-    }
-    half, quarter = args.connections // 2, args.connections // 4
+def demo_phases(
+    args: argparse.Namespace, phases: set[str], options: dict[str, Any], workdir: Path
+) -> tuple[int, list[str]]:
+    """Phases 1-3 on the demo; returns the failures and the summary lines."""
     failures = 0
-    with tempfile.TemporaryDirectory(prefix="postback-load-") as tmp:
-        workdir = Path(tmp)
-        wrapped_get: Result
-        with gunicorn("wrapped", ["--paste", str(DEMO_INI)], workdir=workdir,
-                      **server_options) as server:
-            status, page = fetch(server.port, "GET", "/")
-            if status != 200:
-                raise RuntimeError(f"GET / answered {status}")
+    quarter, half = args.connections // 4, args.connections // 2
+    with gunicorn("wrapped", ["--paste", str(DEMO_INI)], workdir=workdir, **options) as server:
+        status, page = fetch(server.port, "GET", "/")  # also the browser's cookie
+        if status != 200:
+            raise RuntimeError(f"GET / answered {status}")
+        wrapped_page = Kind("page GET", "GET", [], [PAGE_MARK, "__VIEWSTATE"], half)
+        if "mixed" in phases:
             fields = scrape_fields(page)
             postbacks, callbacks = postback_bodies(fields), callback_bodies(fields)
             preflight(server.port, postbacks, callbacks)
-            wrapped_page = Kind("page GET", "GET", [], [PAGE_MARK, "__VIEWSTATE"], half)
             mixed = [
                 wrapped_page,
                 Kind("postback", "POST", postbacks, [PAGE_MARK, "__VIEWSTATE"], quarter),
@@ -475,35 +485,183 @@ def main() -> int:
             print_phase(f"mixed load on the wrapped demo, {args.duration} s", results,
                         wrk_cpu, server_cpu)
             failures += sum(r.failures for r in results)
-            wrapped_page.connections = args.connections
-            results, wrk_cpu, server_cpu = run_wrk(
-                server.port, [wrapped_page], args.compare_duration, workdir, server
-            )
-            print_phase(f"page GETs only, wrapped, {args.compare_duration} s", results,
-                        wrk_cpu, server_cpu)
-            wrapped_get = results[0]
-            failures += wrapped_get.failures
+        if "get" not in phases:
             time.sleep(0.5)  # let the last log lines land
             print(f"server log (wrapped): {server.log_counts()}")
-        with gunicorn("bare", ["demo_app:app"], workdir=workdir, **server_options) as server:
-            bare_page = Kind("page GET", "GET", [], [PAGE_MARK], args.connections)
-            results, wrk_cpu, server_cpu = run_wrk(
-                server.port, [bare_page], args.compare_duration, workdir, server
-            )
-            print_phase(f"page GETs only, bare demo app, {args.compare_duration} s", results,
-                        wrk_cpu, server_cpu)
-            bare_get = results[0]
-            failures += bare_get.failures
-            print(f"server log (bare): {server.log_counts()}")
-
+            return failures, []
+        wrapped_page.connections = args.connections
+        results, wrk_cpu, server_cpu = run_wrk(
+            server.port, [wrapped_page], args.compare_duration, workdir, server
+        )
+        print_phase(f"page GETs only, wrapped, {args.compare_duration} s", results,
+                    wrk_cpu, server_cpu)
+        wrapped_get = results[0]
+        failures += wrapped_get.failures
+        time.sleep(0.5)
+        print(f"server log (wrapped): {server.log_counts()}")
+    with gunicorn("bare", ["demo_app:app"], workdir=workdir, **options) as server:
+        bare_page = Kind("page GET", "GET", [], [PAGE_MARK], args.connections)
+        results, wrk_cpu, server_cpu = run_wrk(
+            server.port, [bare_page], args.compare_duration, workdir, server
+        )
+        print_phase(f"page GETs only, bare demo app, {args.compare_duration} s", results,
+                    wrk_cpu, server_cpu)
+        bare_get = results[0]
+        failures += bare_get.failures
+        print(f"server log (bare): {server.log_counts()}")
     ratio = wrapped_get.rps / bare_get.rps if bare_get.rps else float("nan")
-    print(
-        f"\npage GETs: wrapped {wrapped_get.rps:.1f} req/s, bare {bare_get.rps:.1f} req/s, "
+    return failures, [
+        f"demo page GETs: wrapped {wrapped_get.rps:.1f} req/s, bare {bare_get.rps:.1f} req/s, "
         f"wrapped/bare = {ratio:.2f}"
+    ]
+
+
+def check_distinct_page(server: Server, *, wrapped: bool) -> None:
+    """One GET checked in Python before wrk repeats it (and, wrapped, the browser's cookie)."""
+    status, page = fetch(server.port, "GET", "/")
+    missing = [mark for mark in DISTINCT_MARKS if mark not in page]
+    if wrapped and page.count('name="__VIEWSTATE"') != 4:
+        missing.append('name="__VIEWSTATE" in each of the 4 forms')
+    if status != 200 or missing:
+        raise RuntimeError(f"distinct-targets page ({server.label}): {status}, "
+                           f"missing {missing}: {page[:300]!r}")
+
+
+def distinct_phase(
+    args: argparse.Namespace, options: dict[str, Any], workdir: Path
+) -> tuple[int, list[str]]:
+    """Phase 4: shape_app.py wrapped and bare, alternated ``--rounds`` times; returns the
+    failures and the summary lines. Both servers stay up so that the rounds interleave (an
+    idle gunicorn costs nothing measurable)."""
+    failures = 0
+    seconds = args.compare_duration
+    runs: dict[str, list[Run]] = {"wrapped": [], "bare": []}
+    with (
+        gunicorn("distinct-wrapped", ["shape_app:wrapped_app()"], workdir=workdir,
+                 pythonpath=BENCHMARKS, **options) as wrapped,
+        gunicorn("distinct-bare", ["shape_app:app"], workdir=workdir,
+                 pythonpath=BENCHMARKS, **options) as bare,
+    ):
+        check_distinct_page(wrapped, wrapped=True)
+        check_distinct_page(bare, wrapped=False)
+        kinds = {
+            "wrapped": Kind("distinct GET", "GET", [], [*DISTINCT_MARKS, "__VIEWSTATE"],
+                            args.connections),
+            "bare": Kind("distinct GET", "GET", [], DISTINCT_MARKS, args.connections),
+        }
+        servers = {"wrapped": wrapped, "bare": bare}
+        for round_ in range(1, args.rounds + 1):
+            for side in ("wrapped", "bare"):
+                server = servers[side]
+                results, wrk_cpu, server_cpu = run_wrk(
+                    server.port, [kinds[side]], seconds, workdir, server
+                )
+                of = f", round {round_} of {args.rounds}" if args.rounds > 1 else ""
+                print_phase(f"distinct-targets page GETs, {side} shape_app, {seconds} s{of}",
+                            results, wrk_cpu, server_cpu)
+                runs[side].append(Run(results[0], server_cpu))
+                failures += results[0].failures
+        time.sleep(0.5)  # let the last log lines land
+        for side, server in servers.items():
+            print(f"server log (distinct, {side}): {server.log_counts()}")
+    best = {side: max(side_runs, key=lambda run: run.result.rps)
+            for side, side_runs in runs.items()}
+    w, b = best["wrapped"], best["bare"]
+    ratio = w.result.rps / b.result.rps if b.result.rps else float("nan")
+    verdict = "PASS" if ratio >= DISTINCT_TARGET else "MISS"
+    best_of = f"best of {args.rounds} runs each" if args.rounds > 1 else "one run each"
+    lines = [
+        "distinct-targets page (shape_app.py: shapes.target_per_row(), 80 KB, 4 post forms, "
+        "400 distinct targets, rendered per request):",
+        f"  wrapped {w.result.rps:.1f} req/s, bare {b.result.rps:.1f} req/s ({best_of}): "
+        f"wrapped/bare = {ratio:.2f} (target >= {DISTINCT_TARGET}): {verdict}",
+        f"  server CPU per request: wrapped {w.cpu_ms:.2f} ms, bare {b.cpu_ms:.2f} ms "
+        f"(bare/wrapped = {b.cpu_ms / w.cpu_ms if w.cpu_ms else float('nan'):.2f})",
+    ]
+    if args.rounds > 1:
+        pairs = list(zip(runs["wrapped"], runs["bare"], strict=True))
+        per_round = [wr.result.rps / br.result.rps if br.result.rps else float("nan")
+                     for wr, br in pairs]
+        cpu_round = [br.cpu_ms / wr.cpu_ms if wr.cpu_ms else float("nan") for wr, br in pairs]
+        lines += [
+            "  wrapped/bare req/s per round: " + ", ".join(f"{r:.2f}" for r in per_round)
+            + f" (spread {max(per_round) - min(per_round):.2f})",
+            "  bare/wrapped CPU per request, per round: "
+            + ", ".join(f"{r:.2f}" for r in cpu_round),
+        ]
+    return failures, lines
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main() -> int:
+    # Ctrl+C and SIGTERM unwind through the finally blocks that stop wrk and gunicorn (SIGINT is
+    # set explicitly: a shell's background job would otherwise inherit it ignored).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--phases", nargs="+", choices=PHASES, default=list(PHASES), metavar="PHASE",
+        help="which phases: mixed (1), get (2, 3: the demo wrapped and bare), distinct (4); "
+        "all by default",
     )
+    parser.add_argument("--duration", type=int, default=60, help="mixed phase, seconds (60)")
+    parser.add_argument(
+        "--compare-duration", type=int, default=20,
+        help="each GET-only run, demo and distinct-targets, seconds (20)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1,
+        help="distinct phase: alternate this many wrapped and bare runs, keep each best (1)",
+    )
+    parser.add_argument("--connections", type=int, default=32, help="concurrent connections")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class")
+    parser.add_argument("--threads", type=int, default=8, help="threads per gthread worker")
+    args = parser.parse_args()
+    if args.workers < 2 or args.connections < 4:
+        parser.error("use at least 2 workers and 4 connections")
+    if min(args.duration, args.compare_duration) < 1:
+        parser.error("durations must be at least 1 second")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    phases = set(args.phases)
+
+    key = secrets.token_urlsafe(48)  # one key list for every worker, through the environment
+    cpus = os.cpu_count()
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"load: gunicorn {args.workers} x {args.worker_class}"
+        f"{f' ({args.threads} threads)' if args.worker_class == 'gthread' else ''} on {HOST}, "
+        f"wrk with {args.connections} connections; {cpus} CPUs shared by server and wrk; "
+        f"load average {load}; phases: {', '.join(p for p in PHASES if p in phases)}"
+    )
+    options: dict[str, Any] = {
+        "workers": args.workers, "worker_class": args.worker_class, "threads": args.threads,
+        "key": key,
+    }
+    failures = 0
+    summary: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="postback-load-") as tmp:
+        workdir = Path(tmp)
+        if phases & {"mixed", "get"}:
+            found, lines = demo_phases(args, phases, options, workdir)
+            failures += found
+            summary += lines
+        if "distinct" in phases:
+            found, lines = distinct_phase(args, options, workdir)
+            failures += found
+            summary += lines
+
+    print()
+    for line in summary:
+        print(line)
     print(
         "note: wrk and gunicorn share this machine's CPUs, so every number above is a lower "
-        "bound for the server alone; compare ratios, not absolute values."
+        "bound for the server alone; compare ratios, not absolute values (load average "
+        f"now {', '.join(f'{x:.2f}' for x in os.getloadavg())}: other work moves them too)."
     )
     print(f"failures (non-2xx, bad bodies, socket errors, timeouts): {failures}")
     return 1 if failures else 0

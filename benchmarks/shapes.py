@@ -273,7 +273,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="shapes whose name has NAME")
+    parser.add_argument("--engine", choices=("python", "compiled"),
+                        help="the scanner engine every page is read by (default: the "
+                             "compiled one where it is built, as in production)")
     args = parser.parse_args(argv)
+    if args.engine:
+        from postback_middleware.html_scan import use_engine
+
+        use_engine(args.engine)
     repeat, round_seconds = (3, 0.03) if args.quick else (7, 0.07)
     started = time.monotonic()
     family = [shape for shape in shapes()

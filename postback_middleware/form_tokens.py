@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -130,22 +130,26 @@ class FormTokens:
         """The form's event validation token: written out when small, else compact (runs,
         digests for long values), else all digests, else none (the form degrades)."""
         signer = self.signer
+        try:  # (most forms: a few pairs, written out as they are)
+            token = signer.sign(Purpose.EVENT_VALIDATION,
+                                validation.written_out(pairs, callbacks, choices), path=path,
+                                user=binding, form_id=form_id)
+        except ValueError:
+            token = ""  # over max_state_size
+        if token and len(token) <= SMALL_VALIDATION_TOKEN:
+            return token
+        # It fits, but a compact one saves bytes on every postback; or it does not fit.
         digest = functools.partial(signer.event_digest, 0)  # the first key signs
-        encodings: tuple[Callable[[], dict[str, Any]], ...] = (
-            lambda: validation.written_out(pairs, callbacks, choices),
-            lambda: validation.encode(pairs, callbacks, digest=digest, choices=choices),
-            lambda: validation.encode(pairs, callbacks, digest=digest, all_digests=True,
-                                      choices=choices),
-        )
-        for index, encoding in enumerate(encodings):
+        for all_digests in (False, True):
+            data = validation.encode(pairs, callbacks, digest=digest, all_digests=all_digests,
+                                     choices=choices)
             try:
-                token = signer.sign(Purpose.EVENT_VALIDATION, encoding(), path=path,
-                                    user=binding, form_id=form_id)
+                return signer.sign(Purpose.EVENT_VALIDATION, data, path=path, user=binding,
+                                   form_id=form_id)
             except ValueError:
                 continue  # over max_state_size
-            if index == 0 and len(token) > SMALL_VALIDATION_TOKEN:
-                continue  # fits, but a compact one saves bytes on every postback
-            return token
+        if token:
+            return token  # (written out, it fits, where the compact forms do not)
         log.warning(
             "a form posting to %r offers %d events, more than fit max_state_size even as "
             "digests; it gets no tokens, so its postbacks are refused",

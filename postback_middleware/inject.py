@@ -108,10 +108,12 @@ from __future__ import annotations
 import bisect
 import functools
 import html
+import itertools
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 
 from . import fields as f
@@ -274,8 +276,12 @@ class PostForm:
 
         A batch holds each pair once; a form gets one batch per stretch between the tags the
         scanner returns inside it (a formaction button, an id, a nested ``<form>``), and a
-        later stretch may repeat pairs of an earlier one.
+        later stretch may repeat pairs of an earlier one. The batch is the caller's to give:
+        the first one is kept as it is (a form with one stretch costs nothing a pair).
         """
+        if not self._pairs:
+            self._pairs = pairs
+            return
         for target, arguments in pairs.items():
             known = self._pairs.get(target)
             if known is None:
@@ -385,9 +391,15 @@ class FieldInjector:
         client_fields: dict[str, str] | None,
         fragment: bool = False,
         choices: bool = False,
+        panels: Collection[str] = (),
     ) -> None:
         self._scanner = PostbackScanner(encoding=encoding,
-                                        names=_NAMES + _CHOICE_TAGS if choices else _NAMES)
+                                        names=_NAMES + _CHOICE_TAGS if choices else _NAMES,
+                                        panels=panels)
+        # A partial postback's panels (ids): the scanner returns their tags as well, which
+        # edit() keeps for partial, in the edited page's offsets (see panel_tags).
+        self._panels = bool(self._scanner.panels)
+        self.panel_tags: list[Tag] | None = None
         self._choices = choices  # validate_choices: read what each post form's controls offer
         self._select: str | None = None  # the name of the select being read (choices only)
         self._select_disabled = False  # it is disabled: none of its options is posted
@@ -442,6 +454,37 @@ class FieldInjector:
     def edit(self, document: bytes) -> bytes:
         """A whole page at once (``self.forms`` then says whether anything was added)."""
         return self._edit(document, final=True)
+
+    def _keep_panel_tags(self, tags: list[Tag | Pairs], insertions: list[tuple[int, bytes]],
+                         removals: Sequence[tuple[int, int]]) -> None:
+        """The tags a page's scan returned (those of the panels asked for among them), with
+        their offsets moved as :func:`splice` moved the bytes: an insertion at a tag's start
+        lands before the tag, one at its end after it, and a removed input is gone. What was
+        inserted inside a panel (a form's fields) is read for its own tags, so the panel's
+        children are those a scan of the edited page would find."""
+        found = [tag for tag in tags if isinstance(tag, Tag)]
+        removed = set(removals)
+        # The edits in splice's order (by offset; insertions, in the order given, before a
+        # removal at the same offset), and how far each moves what follows it.
+        edits = sorted([(at, 0, len(text), text) for at, text in insertions]
+                       + [(end, 1, start - end, b"") for start, end in removals],
+                       key=lambda edit: (edit[0], edit[1]))
+        offsets = [edit[0] for edit in edits]
+        shifts = list(itertools.accumulate([edit[2] for edit in edits], initial=0))
+        spans = _panel_spans(found, self._scanner.panels)
+        inserted: list[Tag] = []
+        for index, (at, kind, _, text) in enumerate(edits):
+            if kind == 0 and any(begin <= at <= end for begin, end in spans):
+                moved = at + shifts[index]
+                inserted += [tag._replace(start=tag.start + moved, end=tag.end + moved)
+                             for tag in TagScanner(encoding=self._encoding).scan(
+                                 text, final=True)[0]]
+        kept = [
+            tag._replace(start=tag.start + shifts[bisect.bisect_right(offsets, tag.start)],
+                         end=tag.end + shifts[bisect.bisect_left(offsets, tag.end)])
+            for tag in found if (tag.start, tag.end) not in removed
+        ]
+        self.panel_tags = sorted(kept + inserted, key=lambda tag: tag.start) if inserted else kept
 
     def feed(self, piece: bytes) -> bytes:
         """The next piece of a streamed page; returns what can be sent now."""
@@ -566,6 +609,9 @@ class FieldInjector:
             # "img ...>" make a tag), an empty comment keeps them apart, as the input did.
             insertions += [(start, _EMPTY_COMMENT) for start, _ in taken_over
                            if (data[start - 1] if start else self._last_byte) not in _SEPARATES]
+        if self._panels and final and at_start:  # (a whole page: see edit)
+            self._keep_panel_tags(tags, insertions, taken_over)
+        if taken_over:
             data = splice(data, insertions, removals=taken_over)
         elif insertions:
             data = splice(data, insertions)
@@ -990,6 +1036,25 @@ def _aspnet_field(attrs: Mapping[str, str]) -> bool:
     """Whether an input is one of ASP.NET's own hidden fields, which the injector takes over
     (see the module's docstring): ``type="hidden"``, named exactly as a reserved field."""
     return attrs.get("name") in _TAKEN_OVER and attrs.get("type", "").lower() == "hidden"
+
+
+def _panel_spans(tags: list[Tag], panels: frozenset[str]) -> list[tuple[int, int]]:
+    """Where the content of each panel asked for lies (from its start tag's end to its end
+    tag's start, or to the end), counted as ``PostbackScanner`` counts panel regions."""
+    spans: list[tuple[int, int]] = []
+    open_: list[list[Any]] = []  # [name, depth, where the content begins]
+    for tag in tags:
+        for region in open_:
+            if region[0] == tag.name:
+                region[1] += -1 if tag.is_end else (0 if tag.self_closing else 1)
+                if region[1] == 0:
+                    spans.append((region[2], tag.start))
+        open_ = [region for region in open_ if region[1] > 0]
+        if (not tag.is_end and "data-update-panel" in tag.attrs
+                and tag.attrs.get("id", "") in panels):
+            open_.append([tag.name, 1, tag.end])
+    spans += [(region[2], 2**63) for region in open_]  # never closed: to the end
+    return spans
 
 
 def splice(

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes, urlsplit
 from wsgiref.util import request_uri
@@ -354,7 +354,7 @@ class PostbackMiddleware:
         issuer = _Issuer(self, environ, browser)
 
         def make_editor(page: Page) -> FieldInjector:
-            return self._injector(environ, page, client_fields, issuer)
+            return self._injector(environ, page, client_fields, issuer, panels=panels or ())
 
         if manager_value is not None:  # Microsoft's client: the delta format (aspnet.ajax)
             return ajax.answer(
@@ -406,11 +406,13 @@ class PostbackMiddleware:
         page: Page,
         client_fields: dict[str, str],
         issuer: _Issuer,
+        panels: Collection[str] = (),
     ) -> FieldInjector:
         """The page editor for this response; tokens are signed when a form's pairs are known.
 
         A piece of a page asked for by htmx (``HX-Request``) gets no script tag and no ids (the
-        page it goes into has them), and its forms' URLs resolve against that page's URL.
+        page it goes into has them), and its forms' URLs resolve against that page's URL. A
+        partial postback's editor also finds its ``panels`` (ids) as it scans.
         """
         fragment = _is_htmx(environ)
         # The script's URL names this host ("//host/..."): a <base href> the page has before
@@ -427,6 +429,7 @@ class PostbackMiddleware:
             client_fields=client_fields if self.options.maintain_scroll_position else None,
             fragment=fragment,
             choices=self.options.validate_choices,
+            panels=panels,
         )
 
     # -- callbacks -------------------------------------------------------------------------

@@ -140,11 +140,16 @@ def requested_panels(environ: WSGIEnvironment) -> PanelRequest | None:
 
 
 def read_panels(
-    document: bytes, encoding: str, panels: PanelRequest
+    document: bytes, encoding: str, panels: PanelRequest, tags: list[Tag] | None = None
 ) -> dict[str, PanelContent] | None:
-    """Each requested panel's new content, cut from the page with one scan of its tags (the
-    panels' starts, their ends, their children); None when one is not in the page."""
-    tags = TagScanner(encoding=encoding).scan(document, final=True)[0]
+    """Each requested panel's new content, cut from the page by its tags (the panels' starts,
+    their ends, their children); None when one is not in the page.
+
+    ``tags``: the tags the editor's scan found (``inject``: every tag of the panels asked for,
+    among others), so the page is not scanned again; without them it is, for all its tags.
+    """
+    if tags is None:
+        tags = TagScanner(encoding=encoding).scan(document, final=True)[0]
     starts: dict[str, int] = {}
     for index, tag in enumerate(tags):
         if (not tag.is_end and b"update-panel" in document[tag.start:tag.end]
@@ -634,7 +639,7 @@ def answer(
             return text_response(start_response, "500 Internal Server Error",
                                  "Internal Server Error")
         if page is not None:
-            contents = read_panels(page.document, page.encoding, panels)
+            contents = read_panels(page.document, page.encoding, panels, page.panel_tags)
             if contents is not None:
                 return _json_reply(start_response, "panels",
                                    {"panels": contents, "forms": page.fields}, page.headers)

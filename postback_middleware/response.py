@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from . import charset
 from .errors import InvalidType
+from .html_scan import Tag
 from .http import (
     Headers,
     header,
@@ -89,6 +90,12 @@ class PageEditor(Protocol):
 
     def written_fields(self) -> list[dict[str, str]]:
         """The non-empty reserved fields written into each post form, in document order."""
+        ...
+
+    @property
+    def panel_tags(self) -> list[Tag] | None:
+        """After :meth:`edit`, the tags its scan returned, in the edited page's offsets,
+        among them all those of the panels a partial postback asked for (None: not asked)."""
         ...
 
     def edit(self, document: bytes) -> bytes: ...
@@ -251,6 +258,10 @@ class _Pipeline:
     @property
     def written_fields(self) -> list[dict[str, str]]:
         return [] if self._editor is None else self._editor.written_fields()
+
+    @property
+    def panel_tags(self) -> list[Tag] | None:
+        return None if self._editor is None else self._editor.panel_tags
 
     def feed(self, chunk: bytes) -> bytes:
         """A piece of a streamed page: what can be sent now."""
@@ -465,6 +476,7 @@ class _Unedited:
     """The editor of a page that opted out: reads it, changes nothing."""
 
     changed = False
+    panel_tags = None
 
     def edit(self, document: bytes) -> bytes:
         return document
@@ -497,6 +509,9 @@ class WholePage:
     document: bytes  # the edited page in ``encoding``, as the scanner reads it
     encoding: str
     fields: list[dict[str, str]]  # the reserved fields written into each post form
+    # The tags of the panels a partial postback asked for, found by the editor's scan
+    # (None: that scan did not look for them, e.g. the page opted out).
+    panel_tags: list[Tag] | None = None
 
 
 def edit_whole(
@@ -519,4 +534,5 @@ def edit_whole(
         headers = _output_headers(page, len(body))
         if bound_headers is not None:
             headers = bound_headers(headers, tokens=True, streamed=False)
-    return WholePage(status, headers, body, document, page.charset, pipeline.written_fields)
+    return WholePage(status, headers, body, document, page.charset, pipeline.written_fields,
+                     pipeline.panel_tags)

@@ -45,10 +45,18 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import chain, islice, repeat
 from typing import Any
 
 from .errors import Forbidden, Reason, TokenError
+
+try:
+    import orjson
+except ImportError:  # (a dependency; without it, numbers are read one int() each)
+    orjson = None  # type: ignore[assignment]
+_ORJSON = orjson is not None
 
 MAX_EXACT_CHARS = 64
 """A target or argument longer than this is written as a digest (a 128 KB argument then costs
@@ -69,26 +77,40 @@ def split_number(argument: str) -> tuple[str, int] | None:
     Canonical: ``prefix + str(n)`` is the argument again, so ``"Row$007"`` is ``("Row$00", 7)``.
     """
     head = argument.rstrip(_DIGITS)
-    digits = argument[len(head):]
-    if not digits:
+    start, end = len(head), len(argument)
+    if start == end:
         return None
-    if len(digits) > 1 and digits[0] == "0":
-        significant = digits.lstrip("0") or "0"
-        head += digits[: len(digits) - len(significant)]
-        digits = significant
-    if len(digits) > _MAX_DIGITS:
+    if argument[start] == "0" and end - start > 1:  # leading zeros belong to the prefix
+        start = end - len(argument[start:].lstrip("0") or "0")
+        head = argument[:start]
+    if end - start > _MAX_DIGITS:
         return None
-    return head, int(digits)
+    return head, int(argument[start:])
 
 
 def _runs(numbers: Iterable[int]) -> list[int]:
     """Sorted distinct numbers as ``[start, count, start, count, ...]``."""
+    return _runs_of(sorted(set(numbers)))
+
+
+def _runs_of(ordered: Sequence[int]) -> list[int]:
+    """:func:`_runs` of numbers already sorted and distinct."""
+    if not ordered:
+        return []
+    first, count = ordered[0], len(ordered)
+    if ordered[-1] - first == count - 1:  # one run (a grid's rows): no loop
+        return [first, count]
     flat: list[int] = []
-    for n in sorted(set(numbers)):
-        if flat and flat[-2] + flat[-1] == n:
-            flat[-1] += 1
-        else:
-            flat += [n, 1]
+    append = flat.append
+    start = previous = first
+    for number in islice(ordered, 1, None):
+        if number != previous + 1:
+            append(start)
+            append(previous - start + 1)
+            start = number
+        previous = number
+    append(start)
+    append(previous - start + 1)
     return flat
 
 
@@ -98,7 +120,7 @@ def written_out(
     choices: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """The event validation data with every pair written out as it is: no work a pair, for the
-    small forms of most pages (grouping into runs costs about a microsecond a pair)."""
+    small forms of most pages (:func:`encode` costs some 0.1 µs a pair)."""
     data: dict[str, Any] = {}
     if pairs:
         data["e"] = pairs  # (plain JSON data, signed at once: no copy needed)
@@ -122,43 +144,28 @@ def encode(
 
     ``all_digests``: write every pair that is not in a run as a digest (for a form whose compact
     data still does not fit ``max_state_size``).
+
+    The data is exactly what the first, pair-by-pair version of this function wrote, so tokens
+    in pages keep verifying (a property test holds the two equal). It is found with a few C
+    calls for a whole group of pairs (a grid's ``Delete$0`` ... ``Delete$234``, targets
+    ``row1`` ... ``row400``) rather than with a ``split_number`` a pair; shapes that the fast
+    paths do not fit take the pair-by-pair way.
     """
+    parts = _encode_pairs(pairs, all_digests=all_digests, assume_unique=True)
+    if parts is None:  # a target repeats an argument (see _numbered_targets): read it all
+        parts = _encode_pairs(pairs, all_digests=all_digests, assume_unique=False)
+        assert parts is not None
     data: dict[str, Any] = {}
-    exact: dict[str, list[str]] = {}
-    numbered: dict[str, dict[str, list[int]]] = {}
-    digests: list[bytes] = []
-    per_row, pairs = _numbered_targets(pairs)
-    for target, arguments in pairs.items():
-        if len(target) > MAX_EXACT_CHARS:
-            digests.extend(digest(target, argument)[:DIGEST_BYTES] for argument in arguments)
-            continue
-        groups: dict[str, list[int]] = {}
-        rest: list[str] = []
-        for argument in arguments:
-            split = split_number(argument) if len(argument) <= MAX_EXACT_CHARS else None
-            if split is None:
-                rest.append(argument)
-            else:
-                groups.setdefault(split[0], []).append(split[1])
-        for prefix, numbers in list(groups.items()):
-            if len(numbers) < _MIN_RUN_GROUP:
-                rest.extend(prefix + str(n) for n in numbers)
-                del groups[prefix]
-        if groups:
-            numbered[target] = {prefix: _runs(numbers) for prefix, numbers in groups.items()}
-        for argument in rest:
-            if all_digests or len(argument) > MAX_EXACT_CHARS:
-                digests.append(digest(target, argument)[:DIGEST_BYTES])
-            else:
-                exact.setdefault(target, []).append(argument)
+    exact, numbered, per_row, to_digest = parts
     if exact:
         data["e"] = exact
     if numbered:
         data["r"] = numbered
     if per_row:
         data["t"] = per_row
-    if digests:
-        data["h"] = base64.urlsafe_b64encode(b"".join(sorted(set(digests)))).decode("ascii")
+    if to_digest:
+        digests = {digest(target, argument)[:DIGEST_BYTES] for target, argument in to_digest}
+        data["h"] = base64.urlsafe_b64encode(b"".join(sorted(digests))).decode("ascii")
     if callbacks:
         data["c"] = sorted(set(callbacks))
     if choices:
@@ -167,40 +174,380 @@ def encode(
     return data
 
 
-def _numbered_targets(
-    pairs: Mapping[str, Sequence[str]],
-) -> tuple[dict[str, dict[str, list[int]]], Mapping[str, Sequence[str]]]:
-    """The ``t`` part (targets ``prefix + n`` with a shared argument shape), and the pairs left.
+_Parts = tuple[
+    dict[str, Sequence[str]],  # e
+    dict[str, dict[str, list[int]]],  # r
+    dict[str, dict[str, list[int]]],  # t
+    list[tuple[str, str]],  # the pairs that travel as digests
+]
 
-    A (target prefix, argument key) family is used when at least two targets share it.
-    """
-    families: dict[tuple[str, str], list[tuple[int, str, str]]] = {}
+
+def _encode_pairs(
+    pairs: Mapping[str, Sequence[str]], *, all_digests: bool, assume_unique: bool,
+) -> _Parts | None:
+    """The ``e``, ``r`` and ``t`` parts and the pairs to digest; None when ``assume_unique``
+    turns out wrong (a target assumed to repeat no argument repeats one)."""
+    candidates = [target for target in pairs if target and target[-1] in _DIGIT_SET]
+    if not candidates and not all_digests:
+        simple = _written_as_they_are(pairs)
+        if simple is not None:
+            return simple, {}, {}, []
+    exact: dict[str, Sequence[str]] = {}
+    numbered: dict[str, dict[str, list[int]]] = {}
+    to_digest: list[tuple[str, str]] = []
+    per_row, pairs, unchecked = _numbered_targets(pairs, candidates,
+                                                  assume_unique=assume_unique)
     for target, arguments in pairs.items():
-        split = split_number(target) if len(target) <= MAX_EXACT_CHARS else None
-        if split is None:
+        if len(arguments) == 1 and len(target) <= MAX_EXACT_CHARS and not all_digests:
+            # Most targets of a many-target form: one argument, written out as it is.
+            if len(arguments[0]) <= MAX_EXACT_CHARS:
+                exact[target] = arguments if type(arguments) is list else list(arguments)
+            else:
+                to_digest.append((target, arguments[0]))
             continue
-        prefix, number = split
+        if not arguments:
+            continue
+        if len(target) > MAX_EXACT_CHARS:
+            to_digest += zip(repeat(target), arguments)
+            continue
+        if len(arguments) == 1:  # (one argument is never a run)
+            rest: Sequence[str] = arguments
+        else:
+            check = target in unchecked
+            groups, rest, unique = _argument_runs(arguments, check_unique=check)
+            if check and not unique:
+                return None
+            if groups:
+                numbered[target] = groups
+        if all_digests:
+            to_digest += zip(repeat(target), rest)
+            continue
+        written = [argument for argument in rest if len(argument) <= MAX_EXACT_CHARS]
+        if len(written) != len(rest):
+            to_digest += ((target, argument) for argument in rest
+                          if len(argument) > MAX_EXACT_CHARS)
+        if written:
+            exact[target] = written
+    return exact, numbered, per_row, to_digest
+
+
+def _written_as_they_are(pairs: Mapping[str, Sequence[str]]) -> dict[str, Sequence[str]] | None:
+    """The ``e`` part, when it is all (no target numbered): every target one argument, neither
+    over MAX_EXACT_CHARS (ASP.NET's per-row controls, ``gvOrders$ctl02$btnDelete``); else
+    None, mostly after a look at the first target."""
+    values = list(pairs.values())
+    if not values or len(values[0]) != 1:
+        return None
+    try:
+        arguments = [argument for (argument,) in values]
+    except ValueError:  # (a target with no argument, or several)
+        return None
+    if max(map(len, pairs)) > MAX_EXACT_CHARS or max(map(len, arguments)) > MAX_EXACT_CHARS:
+        return None
+    if set(map(type, values)) != {list}:  # (the data holds lists, as JSON reads them)
+        return None
+    return dict(pairs)
+
+
+# ",0,1,2,...": the numbers in order, as a grid writes its rows. A group of strings prefix + n
+# in that order is recognised with one string comparison against it (no int() a number).
+_COUNTING_LIMIT = 10_000
+
+
+@functools.cache
+def _counting() -> str:
+    return "," + ",".join(map(str, range(_COUNTING_LIMIT)))
+
+
+def _counting_offset(number: int) -> int:
+    """Where ``"," + str(number)`` starts in ``_counting()``."""
+    offset, low, high, width = number, 0, 10, 1  # a comma each, then the digits below
+    while number > low:
+        offset += (min(number, high) - low) * width
+        low, high, width = high, high * 10, width + 1
+    return offset
+
+
+# What _numbers reads: the runs, the numbers (in the strings' order), ",n1,n2,..." and the
+# digits of the largest.
+_Read = tuple[list[int], Sequence[int], str, int]
+
+
+def _counted(head: str, strings: Sequence[str]) -> _Read | None:
+    """The numbers of ``strings`` when they are exactly ``head + str(n)`` for n = low, low + 1,
+    ... (two or more, in that order, none over MAX_EXACT_CHARS), else None. Any strings."""
+    first = strings[0][len(head) :]
+    if not 0 < len(first) <= 4 or not first.isdigit() or first[0] == "0" != first:
+        return None
+    low = int(first)
+    high = low + len(strings)
+    if strings[-1] != head + str(high - 1):  # (most groups that are not: at once)
+        return None
+    width = len(str(high - 1))
+    if high > _COUNTING_LIMIT or "\n" in head or len(head) + width > MAX_EXACT_CHARS:
+        return None
+    commas = _counting()[_counting_offset(low) : _counting_offset(high)]
+    # Joined by a character that the head lacks, equal strings have equal parts.
+    if "\n".join(strings) != head + commas[1:].replace(",", "\n" + head):
+        return None
+    return [low, len(strings)], range(low, high), commas, width
+
+
+def _numbers(head: str, group: Sequence[str]) -> _Read | None:
+    """The numbers of ``group``: two or more strings ``head`` + ASCII digits, ``head`` not
+    ending in a digit; None when one is not canonical (a leading zero: another prefix) or has
+    more than _MAX_DIGITS digits, or a string is over MAX_EXACT_CHARS.
+
+    The digits are read at once: ``head`` occurs in ``"".join(group)`` only where a string
+    starts (it ends in a non-digit, and what follows it is digits then ``head`` again).
+    """
+    counted = _counted(head, group)
+    if counted is not None:
+        return counted
+    size = len(head)
+    commas = "".join(group).replace(head, ",") if head else "," + ",".join(group)
+    limit = min(_MAX_DIGITS, MAX_EXACT_CHARS - size)
+    if limit < 1:
+        return None
+    if _ORJSON:
+        try:  # (JSON refuses a leading zero; past 64 bits orjson reads a float: too large)
+            numbers: list[int] = orjson.loads("[" + commas[1:] + "]")
+        except orjson.JSONDecodeError:
+            return None
+        largest = max(numbers)
+        if largest >= 10**limit:
+            return None
+    else:
+        digits = commas[1:].split(",")
+        if max(map(len, digits)) > limit or commas.count(",0") != digits.count("0"):
+            return None
+        numbers = list(map(int, digits))
+        largest = max(numbers)
+    return _runs(numbers), numbers, commas, len(str(largest))
+
+
+def _argument_runs(arguments: Sequence[str], *, check_unique: bool
+                   ) -> tuple[dict[str, list[int]], list[str], bool]:
+    """One target's arguments as runs (prefix -> ``[start, count, ...]``, for the prefixes of
+    two or more numbers), the arguments left in the order the ``e`` part lists them (those
+    that are no number, then the lone numbered ones, by prefix), and (``check_unique``)
+    whether the arguments of at most MAX_EXACT_CHARS are distinct (else True).
+
+    Groups the arguments by what ``str.rstrip`` leaves of them (one C call an argument), then
+    reads each group at once (:func:`_numbers`). A group that does not fit (a leading zero, an
+    overlong number or argument) sends the whole target to :func:`_argument_runs_exact`: it
+    changes the order of the arguments left.
+    """
+    plain: list[str] = []  # no trailing digit
+    by_head: dict[str, list[str]] = {}
+    get = by_head.get
+    for argument in arguments:
+        head = argument.rstrip(_DIGITS)
+        if head is argument:  # (CPython: nothing stripped, the same str)
+            plain.append(argument)
+            continue
+        group = get(head)
+        if group is None:
+            by_head[head] = [argument]
+        else:
+            group.append(argument)
+    groups: dict[str, list[int]] = {}
+    lone: list[str] = []
+    unique = True
+    if check_unique and len(plain) > 1:
+        short = [argument for argument in plain if len(argument) <= MAX_EXACT_CHARS]
+        unique = len(set(short)) == len(short)
+    for head, group in by_head.items():
+        if len(group) == 1:
+            argument = group[0]
+            if len(head) < len(argument) <= MAX_EXACT_CHARS and (
+                    len(argument) - len(head) <= _MAX_DIGITS or split_number(argument)):
+                lone.append(argument)
+                continue
+            # No number (among the plain ones, in order), or a str that rstrip copied.
+            return _argument_runs_exact(arguments, check_unique=check_unique)
+        read = _numbers(head, group) if head not in group else None  # ("x" beside "x1")
+        if read is None:
+            return _argument_runs_exact(arguments, check_unique=check_unique)
+        runs = read[0]
+        if sum(runs[1::2]) != len(group):  # (fewer distinct numbers)
+            unique = False
+        groups[head] = runs
+    return groups, plain + lone if lone else plain, unique
+
+
+def _argument_runs_exact(arguments: Sequence[str], *, check_unique: bool
+                         ) -> tuple[dict[str, list[int]], list[str], bool]:
+    """:func:`_argument_runs` one ``split_number`` an argument, for any arguments."""
+    numbers: dict[str, list[int]] = {}
+    rest: list[str] = []
+    for argument in arguments:
+        split = split_number(argument) if len(argument) <= MAX_EXACT_CHARS else None
+        if split is None:
+            rest.append(argument)
+        else:
+            numbers.setdefault(split[0], []).append(split[1])
+    groups: dict[str, list[int]] = {}
+    for prefix, found in numbers.items():
+        if len(found) < _MIN_RUN_GROUP:
+            rest += (prefix + str(number) for number in found)
+        else:
+            groups[prefix] = _runs(found)
+    if not check_unique:
+        return groups, rest, True
+    short = [argument for argument in arguments if len(argument) <= MAX_EXACT_CHARS]
+    return groups, rest, len(set(short)) == len(short)
+
+
+_DIGIT_SET = frozenset(_DIGITS)
+_PerRow = tuple[dict[str, dict[str, list[int]]], Mapping[str, Sequence[str]], set[str]]
+
+
+def _numbered_targets(pairs: Mapping[str, Sequence[str]], candidates: list[str], *,
+                      assume_unique: bool) -> _PerRow:
+    """The ``t`` part (targets ``prefix + n`` with a shared argument shape), the pairs left,
+    and the targets whose arguments were assumed distinct.
+
+    A (target prefix, argument key) family is used when at least two pairs share it: pairs of
+    two targets, or one target's repeated argument. With ``assume_unique``, a target that is
+    the only one of its prefix (a GridView1) is not read here at all, and is returned as
+    unchecked: the caller checks that it repeats no argument (or calls again without).
+    ``candidates``: the targets that end in a digit, in order.
+    """
+    if not candidates:
+        return {}, pairs, set()
+    if assume_unique:
+        found = _uniform_families(pairs, candidates)
+        if found is not None:
+            return found
+    return _numbered_targets_exact(pairs, candidates, assume_unique=assume_unique)
+
+
+def _uniform_families(pairs: Mapping[str, Sequence[str]], candidates: list[str]
+                      ) -> _PerRow | None:
+    """:func:`_numbered_targets` (``assume_unique``) when each prefix's targets make one
+    family (``row1`` ... ``row400`` each offering ``delete:N``, or each ``""``), read a prefix
+    at a time; None when a prefix's targets do not."""
+    head = candidates[0].rstrip(_DIGITS)
+    counted = _counted(head, candidates) if len(candidates) > 1 else None
+    by_head: dict[str, list[str]]
+    if counted is not None:  # (one prefix, the rows in order: no call a target)
+        by_head = {head: candidates}
+    else:
+        by_head = {}
+        for head, target in zip(map(str.rstrip, candidates, repeat(_DIGITS)), candidates,
+                                strict=True):
+            group = by_head.get(head)
+            if group is None:
+                by_head[head] = [target]
+            else:
+                group.append(target)
+    per_row: dict[str, dict[str, list[int]]] = {}
+    taken: list[list[str]] = []
+    unchecked: set[str] = set()
+    for head, targets in by_head.items():
+        if len(targets) == 1:  # (its own family only if it repeats an argument)
+            target = targets[0]
+            if (len(pairs[target]) > 1 and len(target) <= MAX_EXACT_CHARS
+                    and split_number(target) is not None):
+                unchecked.add(target)
+            continue
+        read = counted if counted is not None else _numbers(head, targets)
+        family = _uniform_family(pairs, targets, read) if read is not None else None
+        if family is None:
+            return None
+        per_row[head] = family
+        taken.append(targets)
+    if not taken:
+        return per_row, pairs, unchecked
+    if sum(map(len, taken)) == len(pairs):  # (every target is a row's)
+        return per_row, {}, unchecked
+    gone = set(chain.from_iterable(taken))
+    return per_row, {t: a for t, a in pairs.items() if t not in gone}, unchecked
+
+
+def _uniform_family(pairs: Mapping[str, Sequence[str]], targets: list[str], read: _Read
+                    ) -> dict[str, list[int]] | None:
+    """``{key: runs}``: the one family that the targets (two or more of a prefix, their numbers
+    ``read``) make when each has one argument, the same for all or the same prefix + its own
+    number; else None."""
+    runs, numbers, commas, width = read
+    values = (list(pairs.values()) if len(targets) == len(pairs)
+              else list(map(pairs.__getitem__, targets)))
+    try:
+        arguments = [argument for (argument,) in values]
+    except ValueError:  # (a target with no argument, or several)
+        return None
+    first = arguments[0]
+    if len(first) > MAX_EXACT_CHARS:
+        return None
+    own = split_number(first)
+    if arguments.count(first) == len(arguments):  # the same for all: "=" key...
+        if own is not None and own[1] in numbers:  # ...but one target's own number: "#"
+            return None
+        return {"=" + first: runs}
+    if own is None or own[1] != numbers[0]:
+        return None
+    prefix = own[0]  # each argument is prefix + str(n), n its target's number
+    if "\n" in prefix or len(prefix) + width > MAX_EXACT_CHARS:
+        return None
+    # Joined by a character that the prefix lacks, equal strings have equal parts.
+    if "\n".join(arguments) != prefix + commas[1:].replace(",", "\n" + prefix):
+        return None
+    return {"#" + prefix: runs}
+
+
+def _numbered_targets_exact(pairs: Mapping[str, Sequence[str]], candidates: list[str], *,
+                            assume_unique: bool) -> _PerRow:
+    """:func:`_numbered_targets` a pair at a time, for any pairs."""
+    found: list[tuple[str, int, str, Sequence[str]]] = []
+    targets_of: dict[str, int] = {}  # prefix -> how many targets have it
+    for target in candidates:
+        arguments = pairs[target]
+        split = split_number(target) if arguments and len(target) <= MAX_EXACT_CHARS else None
+        if split is not None:
+            found.append((*split, target, arguments))
+            targets_of[split[0]] = targets_of.get(split[0], 0) + 1
+    unchecked: set[str] = set()
+    families: dict[tuple[str, str], list[tuple[int, str, str]]] = {}
+    for prefix, number, target, arguments in found:
+        if assume_unique and targets_of[prefix] == 1:
+            if len(arguments) > 1:
+                unchecked.add(target)
+            continue
+        own = str(number)  # an argument that ends in the target's own number: "#" key
+        cut = -len(own)
         for argument in arguments:
             if len(argument) > MAX_EXACT_CHARS:
                 continue
-            own = split_number(argument)
-            key = "#" + own[0] if own is not None and own[1] == number else "=" + argument
+            key = "=" + argument
+            if argument.endswith(own):
+                head = argument[:cut]
+                stem = head.rstrip("0")
+                if not stem or stem[-1] not in _DIGIT_SET:  # (else the number is longer)
+                    key = "#" + head
             families.setdefault((prefix, key), []).append((number, target, argument))
     per_row: dict[str, dict[str, list[int]]] = {}
-    taken: set[tuple[str, str]] = set()
+    taken: dict[str, set[str]] = {}
     for (prefix, key), members in families.items():
         if len(members) < _MIN_RUN_GROUP:
             continue
-        per_row.setdefault(prefix, {})[key] = _runs(number for number, _, _ in members)
-        taken.update((target, argument) for _, target, argument in members)
+        per_row.setdefault(prefix, {})[key] = _runs([number for number, _, _ in members])
+        for _, target, argument in members:
+            taken.setdefault(target, set()).add(argument)
     if not taken:
-        return per_row, pairs
-    rest: dict[str, list[str]] = {}
+        return per_row, pairs, unchecked
+    rest: dict[str, Sequence[str]] = {}
     for target, arguments in pairs.items():
-        left = [argument for argument in arguments if (target, argument) not in taken]
-        if left:
-            rest[target] = left
-    return per_row, rest
+        gone = taken.get(target)
+        if gone is None:
+            if arguments:
+                rest[target] = arguments
+        elif len(gone) < len(arguments):  # (else every argument is taken)
+            left = [argument for argument in arguments if argument not in gone]
+            if left:
+                rest[target] = left
+    return per_row, rest, unchecked
 
 
 def _in_runs(flat: Sequence[int], number: int) -> bool:

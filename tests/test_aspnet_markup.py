@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from postback_middleware.aspnet import markup
@@ -23,7 +24,9 @@ from postback_middleware.aspnet.markup import (
     event_references,
     references,
 )
-from postback_middleware.html_scan import iter_tags
+from postback_middleware.html_scan import attributes, iter_tags
+
+from . import aspnet_pages
 
 # --- a model of what ASP.NET writes (System.Web, ported) -------------------------------------
 
@@ -770,3 +773,470 @@ def test_cross_page_references(name: str, attrs: dict[str, str],
     assert references(name, attrs) == expected
     assert event_references(name, attrs) == [
         (ref.target, ref.argument) for ref in expected if ref.posts_event]
+
+
+# --- the fast path ---------------------------------------------------------------------------
+#
+# markup._fast_match answers the shapes ASP.NET writes without the tokenizer; whenever it answers
+# (anything but _UNREAD), its answer must be the lexer's, to the last field: a reference the
+# fast path read differently would register a pair the page does not offer.
+
+UNREAD = markup._UNREAD
+LEXED = {"href": markup._href_reference, "onclick": markup._handler_reference,
+         "onchange": markup._handler_reference}
+
+
+def fast(attribute: str, value: str) -> Reference | object | None:
+    patterns = markup._FAST_HREFS if attribute == "href" else markup._FAST_HANDLERS
+    return markup._fast_match(patterns, value)
+
+
+def assert_same_as_lexer(attribute: str, value: str) -> Reference | object | None:
+    """The fast path's answer, checked against the lexer's; and the public path's."""
+    answer = fast(attribute, value)
+    if answer is not UNREAD:
+        assert answer == LEXED[attribute](value)
+        assert answer is None or type(answer) is Reference
+    for tag in ("a", "area", "input", "select"):
+        assert (markup._attribute_reference(tag, attribute, value)
+                == markup._lexed_reference(tag, attribute, value))
+    return answer
+
+
+def options(*fields: str, label: str = "") -> str:
+    return (f"{label}WebForm_DoPostBackWithOptions(new WebForm_PostBackOptions("
+            f"{', '.join(fields)}))")
+
+
+FAST_PATH = [
+    # answered: what ASP.NET writes
+    pytest.param("href", "javascript:__doPostBack('GridView1','Delete$17')",
+                 Reference("GridView1", "Delete$17"), id="href-gridview-link"),
+    pytest.param("href", "javascript:__doPostBack('ctl00$Main$Grid','Page$Next');",
+                 Reference("ctl00$Main$Grid", "Page$Next"), id="href-semicolon"),
+    pytest.param("href", "javascript:__doPostBack('LinkButton1','')",
+                 Reference("LinkButton1", ""), id="href-empty-argument"),
+    pytest.param("href", "javascript:__doPostBack('G','Sort$Prénom 名前 🙂 #?=&<!-- -->/*')",
+                 Reference("G", "Sort$Prénom 名前 🙂 #?=&<!-- -->/*"),
+                 id="href-unicode-and-punctuation-in-strings"),
+    pytest.param("href", options('"SendLink"', '""', "true", '"City"', '""', "false", "true",
+                                 label="javascript:"),
+                 Reference("SendLink", ""), id="href-options-validation"),
+    pytest.param("href", options('"L"', '""', "false", '""', '"Other.aspx?x=1"', "false", "true",
+                                 label="javascript:"),
+                 Reference("L", "", "Other.aspx?x=1"), id="href-options-cross-page"),
+    pytest.param("onclick", "javascript:__doPostBack('RefreshButton','')",
+                 Reference("RefreshButton", ""), id="handler-labelled-call"),
+    pytest.param("onclick", "__doPostBack('Button1','')", Reference("Button1", ""),
+                 id="handler-bare-call"),
+    pytest.param("onclick", "javascript:__doPostBack('ProductsGrid','Select$0');return false;",
+                 Reference("ProductsGrid", "Select$0"), id="handler-image-button"),
+    pytest.param("onclick", "__doPostBack('G','A');return false", Reference("G", "A"),
+                 id="handler-return-false-without-semicolon"),
+    pytest.param("onclick", "__doPostBack('G','A');", Reference("G", "A"),
+                 id="handler-semicolon"),
+    pytest.param("onchange", "javascript:setTimeout('__doPostBack(\\'DropDownList1\\',\\'\\')', 0)",
+                 Reference("DropDownList1", ""), id="handler-autopostback"),
+    pytest.param("onclick", "setTimeout('__doPostBack(\\'CheckBoxList1$0\\',\\'x\\')', 0);",
+                 Reference("CheckBoxList1$0", "x"), id="handler-autopostback-unlabelled"),
+    pytest.param("onchange", "javascript:setTimeout('" + options(
+        '"DropDownList1"', '""', "true", '""', '""', "false", "true") + "', 0)",
+                 Reference("DropDownList1", ""), id="handler-autopostback-validation"),
+    pytest.param("onclick", options('"Button1"', '""', "true", '""', '"Other.aspx"', "false",
+                                    "false", label="javascript:"),
+                 Reference("Button1", "", "Other.aspx", posts_event=False),
+                 id="handler-cross-page-native-submission"),
+    # answered "nothing": a native submission to the form's own action
+    pytest.param("onclick", options('"SaveButton"', '""', "true", '"Name"', '""', "false",
+                                    "false", label="javascript:"),
+                 None, id="handler-validating-submit-button"),
+    pytest.param("href", options('"L"', '""', "true", '""', '""', "false", "false",
+                                 label="javascript:"),
+                 None, id="href-options-native-submission"),
+    # unread: the lexer decides (it finds a pair in some of these, none in others)
+    pytest.param("href", "JavaScript:__doPostBack('G','A')", UNREAD, id="href-scheme-case"),
+    pytest.param("href", " javascript:__doPostBack('G','A')", UNREAD, id="href-leading-space"),
+    pytest.param("href", "javascript:__doPostBack('G','A')\x01", UNREAD,
+                 id="href-trailing-control"),
+    pytest.param("href", "javascript:__doPostBack('G','A\tB')", UNREAD,
+                 id="href-tab-the-url-parser-removes"),
+    pytest.param("href", "javascript:__doPostBack('Calendar1','V%25')", UNREAD,
+                 id="href-percent-escape"),
+    pytest.param("href", "javascript:__doPostBack(%27G%27,%27A%27)", UNREAD,
+                 id="href-percent-encoded-quotes"),
+    pytest.param("href", "javascript:__doPostBack('TreeView1','sRoot\\\\Child')", UNREAD,
+                 id="href-backslash-escape"),
+    pytest.param("href", "javascript:__doPostBack('G','O\\'Brien')", UNREAD,
+                 id="href-escaped-quote"),
+    pytest.param("href", "javascript:__doPostBack('G','\ud800')", UNREAD,
+                 id="href-lone-surrogate"),
+    pytest.param("href", "javascript:__doPostBack(\"G\",\"A\")", UNREAD,
+                 id="href-double-quoted-strings"),
+    pytest.param("href", "javascript:__doPostBack('G',\"A')", UNREAD, id="href-mismatched-quotes"),
+    pytest.param("href", "javascript:__doPostBack('','A')", UNREAD, id="href-empty-target"),
+    pytest.param("href", "javascript:__doPostBack('G','A');return false;", UNREAD,
+                 id="href-return-false"),
+    pytest.param("href", "javascript:__doPostBack('G','A');;", UNREAD, id="href-two-semicolons"),
+    pytest.param("href", "javascript:__doPostBack('G','A')//x", UNREAD, id="href-comment-after"),
+    pytest.param("href", "javascript:__doPostBack( 'G','A')", UNREAD, id="href-space-in-call"),
+    pytest.param("href", "javascript:setTimeout('__doPostBack(\\'G\\',\\'\\')', 0)", UNREAD,
+                 id="href-settimeout"),
+    pytest.param("href", "javascript:__doPostBack('a','1');__doPostBack('b','2')", UNREAD,
+                 id="href-two-calls"),
+    pytest.param("onclick", "f();__doPostBack('G','A')", UNREAD, id="handler-statement-before"),
+    pytest.param("onclick", "return false;__doPostBack('G','A')", UNREAD,
+                 id="handler-return-before"),
+    pytest.param("onclick", "__doPostBack('G','A');f()", UNREAD, id="handler-statement-after"),
+    pytest.param("onclick", "__doPostBack('G','A');return true;", UNREAD,
+                 id="handler-return-true"),
+    pytest.param("onclick", "__doPostBack('G','A') ;", UNREAD, id="handler-space-before-semicolon"),
+    pytest.param("onclick", "__doPostBack('G','a\u2028b')", UNREAD, id="handler-line-separator"),
+    pytest.param("onclick", "__doPostBack('G','a\nb')", UNREAD, id="handler-raw-newline"),
+    pytest.param("onclick", "__doPostBack('G',`A`)", UNREAD, id="handler-template-literal"),
+    pytest.param("onclick", "__doPostBack('G','100%')", UNREAD, id="handler-percent"),
+    pytest.param("onclick", "javascript:javascript:__doPostBack('G','A')", UNREAD,
+                 id="handler-two-labels"),
+    pytest.param("onclick", "x.__doPostBack('G','A')", UNREAD, id="handler-member-call"),
+    pytest.param("onclick", "<!--__doPostBack('G','A')", UNREAD, id="handler-html-comment"),
+    pytest.param("onchange", "setTimeout('__doPostBack(\\'G\\',\\'\\')',0)", UNREAD,
+                 id="handler-settimeout-without-space"),
+    pytest.param("onchange", "setTimeout('__doPostBack(\\'G\\',\\'\\')', 1)", UNREAD,
+                 id="handler-settimeout-delay"),
+    pytest.param("onchange", "setTimeout('__doPostBack(\\'G\\',\\'it\\\\\\'s\\')', 0)", UNREAD,
+                 id="handler-settimeout-doubly-escaped-quote"),
+    pytest.param("onchange", "setTimeout(\"__doPostBack('G','')\", 0)", UNREAD,
+                 id="handler-settimeout-double-quoted"),
+    pytest.param("onchange", "setTimeout('__doPostBack(\\'G\\',\\'\\')', 0);__doPostBack('H','')",
+                 UNREAD, id="handler-settimeout-then-call"),
+    pytest.param("onclick", options('"B"', '""', "1", '""', '""', "false", "true"), UNREAD,
+                 id="handler-options-number-for-boolean"),
+    pytest.param("onclick", options('"B"', '""', "true", '""', '""', "false"), UNREAD,
+                 id="handler-options-six-fields"),
+    pytest.param("onclick", options("'B'", "''", "true", "''", "''", "false", "true"), UNREAD,
+                 id="handler-options-single-quoted"),
+]
+
+
+@pytest.mark.parametrize(("attribute", "value", "expected"), FAST_PATH)
+def test_fast_path_table(attribute: str, value: str, expected: Reference | object | None) -> None:
+    """What the fast path answers (or leaves to the lexer), and that the lexer agrees."""
+    assert assert_same_as_lexer(attribute, value) == expected
+
+
+def attribute_cases(table: list[Any]) -> list[Any]:
+    """The (attribute, value) pairs of a table of (name, attrs, ...) renderings."""
+    return [pytest.param(key.lower(), value, id=f"{param.id}-{key.lower()}")
+            for param in table
+            for key, value in param.values[1].items()
+            if key.lower() in LEXED and isinstance(value, str)]
+
+
+@pytest.mark.parametrize(("attribute", "value"),
+                         attribute_cases(RENDERINGS + ESCAPES + NOTHING))
+def test_fast_path_on_the_tables(attribute: str, value: str) -> None:
+    assert_same_as_lexer(attribute, value)
+
+
+def test_fast_path_reads_the_test_pages() -> None:
+    """Every tag of the test pages (tests/aspnet_pages.py) reads the same either way, and the
+    fast path answers the GridView's links and the AutoPostBack handlers."""
+    answered = set()
+    for control in aspnet_pages.CONTROLS.values():
+        html = aspnet_pages.render("page", [control])
+        for tag in iter_tags(html.encode("utf-8")):
+            for attribute, value in tag.attrs.items():
+                if (attribute in LEXED and not tag.is_end
+                        and assert_same_as_lexer(attribute, value) is not UNREAD):
+                    answered.add(control.name)
+    assert {"gridview", "linkbutton", "dropdownlist", "validating-button", "checkbox",
+            "textbox", "imagebutton-in-grid", "detailsview", "formview"} <= answered
+
+
+# A grammar of the shapes, biased toward near misses. A value is a list of slots, each what
+# ASP.NET writes there (a name, a separator, a string literal, an ending...) and the texts
+# that could stand there instead; a near miss is a value with one or two slots changed. The
+# strings are mostly of plain pieces, else of the characters that matter (quotes, escapes,
+# percent-escapes, line breaks, controls, surrogates, comment markers).
+
+Slot = tuple[str, list[str]]
+
+PLAIN_PIECES = ["G", "GridView1", "ctl00$Main$Grid", "Delete$17", "Sort$Name", " ", "é",
+                "名前", "🙂", "$", "0", "#", "?", "=", "&", ".", ":", "<", ">", "!", "-", "_"]
+NEAR_PIECES = ["'", '"', "\\", "\\'", '\\"', "\\\\", "\\\\\\'", "\\n", "\\x41", "\\u0041",
+               "%", "%27", "%25", "%41", "%5C", "%E2%82%AC", "%FF", "%2", "%0A", "\x00", "\t",
+               "\n", "\r", "\x0b", "\x1f", "\x7f", "\x85", "\xa0", "\u2028", "\u2029",
+               "\ud800", "\udfff", "\ufeff", "<!--", "-->", "//", "/*", "*/", "`", "&#39;", ";",
+               ",", "(", ")", "__doPostBack", "return", "eval", ""]
+PLAIN_TEXT = st.lists(st.sampled_from(PLAIN_PIECES), max_size=4).map("".join)
+NEAR_TEXT = st.lists(st.one_of(st.sampled_from(PLAIN_PIECES), st.sampled_from(NEAR_PIECES),
+                               st.text(max_size=2)), max_size=5).map("".join)
+STRING_TEXT = st.one_of(PLAIN_TEXT, PLAIN_TEXT, PLAIN_TEXT, NEAR_TEXT)
+TARGET_TEXT = st.one_of(*[st.lists(st.sampled_from(PLAIN_PIECES), min_size=1, max_size=4)
+                          .map("".join)] * 3, NEAR_TEXT)
+SEPARATORS = ["", " ", "  ", "\t", "\n", "\r\n", "/**/", "\u2028", "\xa0", "<!--", ",", ";",
+              "))", "(("]
+BOOLEANS = ["true", "false", "True", "FALSE", "0", "1", "!0", "null", "", "true,", "tru"]
+HEADS = ["", "javascript:", "JavaScript:", " javascript:", "javascript: ", "\tjava\nscript:",
+         "javascript:javascript:", "f();", "return false;", "if (x) ", "/*x*/", "<!--", "x.",
+         "%6Aavascript:", "javascript", "javascript;", "vbscript:", ";",
+         # letters that match ASCII ones without regard to case in Unicode
+         "java\u017fcript:", "JAVASCR\u0130PT:", "javascr\u0131pt:"]
+ENDINGS = ["", ";", ";return false;", ";return false", "; return false;", ";return true;",
+           ";return  false;", ";return false ;", ";;", "//", "/* */", " ", "\n", "\x00", ";f()",
+           ")", "%3B", "%29", "\ud800", ";return false;;", ";return", "return false;",
+           ";return false;return false;", ";return 0;", ";return!1;"]
+
+
+def literal(text: str, quote: str) -> Slot:
+    """A string literal in ``quote``, and its near misses."""
+    others = ["'", '"', "\\'", '\\"', "%27", "`", ""]
+    return quote + text + quote, [*(q + text + q for q in others), quote + text,
+                                  text + quote, quote + text + quote + quote,
+                                  quote + text + "\\" + quote, quote + " " + text + quote,
+                                  quote + text + " " + quote, quote + quote]
+
+
+def call_slots(form: str, quote: str, strings: list[str], flags: list[str]) -> list[Slot]:
+    """``__doPostBack(...)`` (form "call", quotes ``quote``, two strings) or
+    ``WebForm_DoPostBackWithOptions(...)`` ("options", four strings, three flags)."""
+    if form == "call":
+        return [("__doPostBack", ["__dopostback", "x.__doPostBack", "__doPostBack2",
+                                  "new __doPostBack", "WebForm_DoPostBackWithOptions",
+                                  "setTimeout", "__doPostBack.call", "(__doPostBack)"]),
+                ("(", SEPARATORS), literal(strings[0], quote),
+                (",", [*SEPARATORS, ", ", " ,", ",,", ",'x',"]),
+                literal(strings[1], quote), (")", [*SEPARATORS, ",'')", ",)", ")()", ").x"])]
+    comma = (", ", [",", " , ", ", ,", ",\n", " ,", ",  ", ";", ""])
+    double = '"'  # (raw in a setTimeout string too: ASP.NET does not escape the options form)
+    target, argument, group, url = (literal(text, double) for text in strings)
+    validation, focus, submit = ((flag, BOOLEANS) for flag in flags)
+    return [("WebForm_DoPostBackWithOptions", ["__doPostBack", "WebForm_DoPostBack",
+                                               "x.WebForm_DoPostBackWithOptions"]),
+            ("(", SEPARATORS), ("new ", ["new", "new  ", "", "new\n", "new(", "x "]),
+            ("WebForm_PostBackOptions", ["WebForm_PostBackOption", "x", "new", "Object"]),
+            ("(", SEPARATORS), target, comma, argument, comma, validation, comma, group, comma,
+            url, comma, focus, comma, submit, (")", [*SEPARATORS, ", true)", ",)"]),
+            (")", SEPARATORS)]
+
+
+def script_slots(attribute: str, head: str, timeout: bool, call: list[Slot],
+                 ending: str) -> list[Slot]:
+    """An ``href`` or a handler: scheme or label, the call (or setTimeout around it), ending."""
+    slots = [(head, HEADS)]
+    if timeout:
+        slots += [("setTimeout", ["settimeout", "window.setTimeout", "setInterval", "eval"]),
+                  ("('", ["(\"", "( '", "(", "('\\'", "(''"]), *call,
+                  ("'", ['"', "\\'", "", "''", "' "]),
+                  (", 0)", [",0)", ", 1)", ", 00)", ", 0", ")", ", 0, 1)", ", 0.0)",
+                            ", 0);0", ", 0 )", ",  0)", ", '0')", ", 0x0)", ", -0)"])]
+    else:
+        slots += call
+    return [*slots, (ending, ENDINGS)]
+
+
+def exact_heads_and_endings(attribute: str) -> tuple[list[str], list[str]]:
+    if attribute == "href":
+        return ["javascript:"], ["", ";"]
+    return ["javascript:", ""], ["", ";", ";return false;", ";return false"]
+
+
+@st.composite
+def script(draw: st.DrawFn) -> tuple[str, str]:
+    """An (attribute, value): a shape ASP.NET writes, then most often a slot or two changed."""
+    attribute = draw(st.sampled_from(["href", "onclick", "onchange"]))
+    heads, endings = exact_heads_and_endings(attribute)
+    form = draw(st.sampled_from(["call", "options"]))
+    timeout = attribute != "href" and draw(st.integers(0, 2)) == 0
+    strings = [draw(TARGET_TEXT), *(draw(STRING_TEXT) for _ in range(3))]
+    flags = [draw(st.sampled_from(["true", "false"])) for _ in range(3)]
+    call = call_slots(form, "\\'" if timeout and form == "call" else "'", strings, flags)
+    slots = script_slots(attribute, draw(st.sampled_from(heads)), timeout, call,
+                         draw(st.sampled_from(endings)))
+    texts = [usual for usual, _ in slots]
+    for _ in range(draw(st.sampled_from([0, 0, 1, 1, 1, 2]))):  # the near misses
+        at = draw(st.integers(0, len(slots) - 1))
+        texts[at] = draw(st.one_of(*[st.sampled_from(slots[at][1])] * 3, st.text(max_size=2)))
+    text = "".join(texts)
+    if draw(st.integers(0, 9 if attribute == "href" else 19)) == 0:  # as in a URL
+        for _ in range(draw(st.integers(1, 3))):
+            at = draw(st.integers(0, len(text)))
+            char = text[at:at + 1]
+            if char and not "\ud800" <= char <= "\udfff":
+                text = text[:at] + "".join(f"%{b:02X}" for b in char.encode()) + text[at + 1:]
+    return attribute, text
+
+
+@settings(max_examples=2500, deadline=None)
+@given(value=script(), other_attribute=st.sampled_from(["href", "onclick", "onchange"]))
+def test_fast_path_matches_the_lexer(value: tuple[str, str], other_attribute: str) -> None:
+    """Differential: on generated near misses the fast path answers only as the lexer does."""
+    assert_same_as_lexer(other_attribute, value[1])
+    answer = assert_same_as_lexer(*value)
+    event("unread" if answer is UNREAD else "answered nothing" if answer is None else "answered")
+
+
+def same_answer_or_unread(attribute: str, value: str) -> bool:
+    """The cheap half of assert_same_as_lexer, for the exhaustive loops below."""
+    answer = fast(attribute, value)
+    return answer is UNREAD or answer == LEXED[attribute](value)
+
+
+# Exact shapes, each answered by the fast path; every one-slot change of them, and every
+# one-character edit, must be left to the lexer or answered as it answers.
+EXACT_SHAPES = [
+    (attribute, head, timeout, form, strings, flags, ending)
+    for attribute, head, ending in (
+        ("href", "javascript:", ""), ("href", "javascript:", ";"),
+        ("onclick", "javascript:", ""), ("onclick", "", ";"),
+        ("onclick", "javascript:", ";return false;"), ("onclick", "", ";return false"))
+    for timeout in ((False,) if attribute == "href" else (False, True))
+    for form, strings, flags in (
+        ("call", ["ctl00$Grid", "Delete$1", "", ""], []),
+        ("call", ["G", "", "", ""], []),
+        ("options", ["Save", "", "Orders", ""], ["true", "false", "true"]),
+        ("options", ["Save", "x", "", "Other.aspx?a=1&b"], ["false", "true", "false"]),
+        ("options", ["Save", "", "", ""], ["true", "false", "false"]),  # answered: nothing
+    )
+]
+
+
+def shape_id(shape: tuple[str, str, bool, str, list[str], list[str], str]) -> str:
+    """``onclick-labelled-settimeout-options-native-return-false``..."""
+    attribute, head, timeout, form, strings, flags, ending = shape
+    words = [attribute, "labelled" if head else "bare", "settimeout" if timeout else "",
+             form, "" if strings[1] or form != "call" else "empty-argument",
+             {"true": "", "false": "native"}.get(flags[-1], "") if flags else "",
+             "cross-page" if strings[3] else "",
+             {"": "", ";": "semicolon", ";return false;": "return-false",
+              ";return false": "return-false-unended"}[ending]]
+    return "-".join(word for word in words if word)
+
+
+def exact_slots(attribute: str, head: str, timeout: bool, form: str, strings: list[str],
+                flags: list[str], ending: str) -> list[Slot]:
+    call = call_slots(form, "\\'" if timeout and form == "call" else "'", strings, flags)
+    return script_slots(attribute, head, timeout, call, ending)
+
+
+@pytest.mark.parametrize("shape", EXACT_SHAPES, ids=shape_id)
+def test_fast_path_near_misses_one_slot(shape: tuple[str, str, bool, str, list[str],
+                                                     list[str], str]) -> None:
+    """Every one-slot near miss of an exact shape, on every attribute read."""
+    slots = exact_slots(*shape)
+    texts = [usual for usual, _ in slots]
+    assert fast(shape[0], "".join(texts)) is not UNREAD
+    wrong = []
+    for at, (_, alternatives) in enumerate(slots):
+        for alternative in alternatives:
+            value = "".join([*texts[:at], alternative, *texts[at + 1:]])
+            wrong += [(attribute, value) for attribute in LEXED
+                      if not same_answer_or_unread(attribute, value)]
+    assert wrong == []
+
+
+EDIT_CHARACTERS = ("'\"\\%`; ,()0\t\n\r\x00\x0b\x1f\x7f\x85\xa0\u2028\ud800\ufeff/<!-*aA1é🙂"
+                   "\u017f\u0130\u0131")
+
+
+@pytest.mark.parametrize("shape", EXACT_SHAPES, ids=shape_id)
+def test_fast_path_near_misses_one_character(shape: tuple[str, str, bool, str, list[str],
+                                                          list[str], str]) -> None:
+    """Every one-character insertion, deletion and replacement in an exact shape."""
+    text = "".join(usual for usual, _ in exact_slots(*shape))
+    attribute = shape[0]
+    wrong = []
+    for at in range(len(text) + 1):
+        edits = [text[:at] + text[at + 1:]]
+        for char in EDIT_CHARACTERS:
+            edits += [text[:at] + char + text[at:], text[:at] + char + text[at + 1:]]
+        wrong += [value for value in edits if not same_answer_or_unread(attribute, value)]
+    assert wrong == []
+
+
+@settings(max_examples=500, deadline=None)
+@given(rendering=mutated_renderings())
+def test_fast_path_matches_the_lexer_on_edited_renderings(rendering: tuple[str, str]) -> None:
+    assert_same_as_lexer(*rendering)
+
+
+@settings(max_examples=300, deadline=None)
+@given(attribute=st.sampled_from(["href", "onclick", "onchange"]), value=GENERATED)
+def test_fast_path_matches_the_lexer_on_arbitrary_text(attribute: str, value: str) -> None:
+    assert_same_as_lexer(attribute, value)
+
+
+@given(target=UNIQUE_IDS, argument=st.text(st.characters(
+    exclude_categories=["Cs", "Cc"], exclude_characters="'\"\\%\u2028\u2029"), max_size=20),
+    attribute=st.sampled_from(["href", "onclick", "onchange"]),
+    shape=st.sampled_from(["plain", "options", "autopostback", "image"]))
+def test_fast_path_answers_what_aspnet_writes(target: str, argument: str, attribute: str,
+                                              shape: str) -> None:
+    """The model's renderings with plain text answer fast, with the pair the lexer reads."""
+    if shape == "plain":
+        value = client_hyperlink(target, argument)
+    elif shape == "options":
+        value = options_reference(target, argument, validation=True, javascript_protocol=True)
+    elif shape == "autopostback" and attribute != "href":
+        value = options_reference(target, argument, auto_postback=True, javascript_protocol=True)
+    elif attribute != "href":
+        value = options_reference(target, argument, javascript_protocol=True) + ";return false;"
+    else:
+        return
+    assert assert_same_as_lexer(attribute, value) == Reference(target, argument)
+
+
+# --- character references in attribute values (html_scan.attributes) ------------------------
+#
+# A GridView link's href has four &#39;: attributes._decode_charrefs replaces the references
+# HtmlAttributeEncode writes without a Python call each, and must give what the general
+# scan (_CHARREF.sub(_replace_charref)) gives, which tests/test_html_scan.py checks against
+# html5lib.
+
+
+def scan_charrefs(value: str) -> str:
+    return attributes._CHARREF.sub(attributes._replace_charref, value)
+
+
+CHARREFS = [
+    pytest.param("javascript:__doPostBack(&#39;GridView1&#39;,&#39;Delete$17&#39;)",
+                 "javascript:__doPostBack('GridView1','Delete$17')", id="gridview-link"),
+    pytest.param("new WebForm_PostBackOptions(&quot;L&quot;, &quot;&quot;)",
+                 'new WebForm_PostBackOptions("L", "")', id="quot"),
+    pytest.param("a &lt;b&gt; &amp; c", "a <b> & c", id="lt-gt-amp"),
+    pytest.param("&amp;#39;", "&#39;", id="amp-then-numeric-stays-text"),
+    pytest.param("&amp;quot;", "&quot;", id="amp-then-named-stays-text"),
+    pytest.param("&amp;amp;", "&amp;", id="amp-amp"),
+    pytest.param("&#39;&amp;&#39;", "'&'", id="amp-between-quotes"),
+    pytest.param("&#390;", "\u0186", id="longer-number"),
+    pytest.param("&#39", "'", id="numeric-without-semicolon"),
+    pytest.param("&#039;", "'", id="leading-zero"),
+    pytest.param("&#x27;", "'", id="hex"),
+    pytest.param("&quot", '"', id="legacy-name-without-semicolon"),
+    pytest.param("&quotx", "&quotx", id="legacy-name-then-alphanumeric"),
+    pytest.param("&amp=", "&amp=", id="legacy-name-then-equals"),
+    pytest.param("&#39;&notit;", "'&notit;", id="quote-then-unknown-name"),
+    pytest.param("&not&#39;", "\xac'", id="legacy-name-then-quote-reference"),
+    pytest.param("&lt&#39;", "<'", id="legacy-lt-then-quote-reference"),
+    pytest.param("& &#39;", "& '", id="lone-ampersand"),
+    pytest.param("&&#39;", "&'", id="ampersand-before-reference"),
+    pytest.param("&#128;&#39;", "\u20ac'", id="cp1252-number"),
+    pytest.param("&nbsp;&#39;", "\xa0'", id="other-name"),
+]
+
+
+@pytest.mark.parametrize(("value", "expected"), CHARREFS)
+def test_common_charrefs(value: str, expected: str) -> None:
+    assert attributes._decode_charrefs(value) == scan_charrefs(value) == expected
+    assert attributes._value(value.encode(), "utf-8") == expected
+
+
+REF_PIECES = ["&", "&#39;", "&quot;", "&lt;", "&gt;", "&amp;", "#", "39", "x27", ";", "amp",
+              "quot", "lt", "gt", "not", "notin", "=", "a", "1", " ", "'", "\"", "<", ">",
+              "&#", "&#x", "&amp", "&lt", "&quot", "\t", "\n", "é", "0" * 30]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(value=st.one_of(st.lists(st.sampled_from(REF_PIECES), max_size=12).map("".join),
+                       st.text(alphabet="&#;x39aqmpuotlg=1 '", max_size=20)))
+def test_common_charrefs_match_the_scan(value: str) -> None:
+    assert attributes._decode_charrefs(value) == scan_charrefs(value)

@@ -17,9 +17,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from postback_middleware import PostbackMiddleware, html_scan, response
-from postback_middleware.partial import PanelContent, panel_content, read_panels, split_children
+from postback_middleware.partial import (
+    PanelContent,
+    digest,
+    panel_content,
+    read_panels,
+    split_children,
+)
 
-from .helpers import hidden_fields, new_key
+from .helpers import hidden_fields, injector, new_key, require_engine
 from .strategies import HTML_FRAGMENTS
 
 PAGE = """<!DOCTYPE html><html><head><title>Orders</title></head><body>
@@ -355,22 +361,40 @@ def test_any_children_the_client_has_rebuild_the_exact_markup(markup: str,
                        for a, b in itertools.pairwise(content))
 
 
-def test_partial_answer_decodes_and_scans_the_page_once(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("engine", "scans"), [
+    pytest.param("python", ["PostbackScanner"], id="python-engine-one-scan"),
+    pytest.param("compiled", ["PostbackScanner", "TagScanner"], id="compiled-engine-two-scans"),
+])
+def test_partial_answer_decodes_and_scans_the_page_once(
+    monkeypatch: pytest.MonkeyPatch, engine: str, scans: list[str]
+) -> None:
     """A stage of the response pipeline: the gzip page is decoded once (not re-encoded and
-    decoded again), and the panels come from one scan of the edited page."""
+    decoded again). With the Python engine it is scanned once: the scan that gives its forms
+    their fields also finds the panels and their children; the compiled engine does not find
+    panels yet, and ``read_panels`` scans the edited page for them."""
+    require_engine(engine)
+    previous = html_scan.use_engine(engine)
+    try:
+        _decoded_and_scanned(monkeypatch, scans)
+    finally:
+        html_scan.use_engine(previous)
+
+
+def _decoded_and_scanned(monkeypatch: pytest.MonkeyPatch, expected_scans: list[str]) -> None:
     decoded: list[int] = []
-    scans: list[int] = []
+    scans: list[str] = []
     original_decode = response.Coding.decode
-    original_scan = html_scan.TagScanner.scan
+    original_scans = {kind: kind.scan for kind in (html_scan.TagScanner,
+                                                   html_scan.PostbackScanner)}
 
     def decode(self: response.Coding, data: bytes) -> bytes:
         if data:
             decoded.append(len(data))
         return original_decode(self, data)
 
-    def scan(self: html_scan.TagScanner, data: Any, *, final: bool) -> Any:
-        scans.append(len(data))
-        return original_scan(self, data, final=final)
+    def scan(self: Any, data: Any, *, final: bool) -> Any:
+        scans.append(type(self).__name__)
+        return original_scans[type(self)](self, data, final=final)
 
     def gzipped(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         page = App()(environ, lambda *a: None)[0]
@@ -383,8 +407,83 @@ def test_partial_answer_decodes_and_scans_the_page_once(monkeypatch: pytest.Monk
     page.decode_content()
     fields = hidden_fields(page.body)
     monkeypatch.setattr(response.Coding, "decode", decode)
-    monkeypatch.setattr(html_scan.TagScanner, "scan", scan)
+    for kind in original_scans:
+        monkeypatch.setattr(kind, "scan", scan)
     answer = post(app, fields, "more", children=None)
     assert answer.headers["X-Postback-Partial"] == "panels"
+    assert answer.json["panels"]["orders"]  # (cut from the page)
     assert len(decoded) == 1  # the app's gzip body, once
-    assert len(scans) == 1  # the edited page, once, for every panel and its children
+    assert scans == expected_scans
+
+
+# -- the panels come from the editor's own scan ------------------------------------------------
+
+# Pieces a page with panels is made of: panels of several element kinds and spellings (one
+# panel inside another, one in a form, one that is a form), their end tags, what the editor
+# changes inside them (forms that get fields, ASP.NET's own hidden field, cut out), and the
+# constructs that decide what is a tag (the shared fragments: raw text, comments, CDATA,
+# foreign content, select).
+_PANEL_PIECES = st.one_of(
+    HTML_FRAGMENTS,
+    st.sampled_from([
+        '<div id="p" data-update-panel>', "</div>", '<DIV DATA-UPDATE-PANEL ID=p>', "</DIV>",
+        '<tbody id="q" data-update-panel>', "</tbody>", '<section data-update-panel id="q">',
+        "</section>", '<div id="p" data-update-panel/>', '<span data-update-panel id="other">',
+        '<form method="post" action="/orders" data-update-panel id="q">', "</form>",
+        '<form method="post" action="/orders">', '<form method="get">',
+        '<input type="hidden" name="__VIEWSTATE" value="old">', '<a data-postback="row">x</a>',
+        '<a href="javascript:__doPostBack(&#39;g&#39;,&#39;1&#39;)">1</a>', "<br>", "<p>x",
+        "<svg><g>", "</g></svg>", "<![CDATA[</div>]]>", "<textarea></div></textarea>",
+        "<script></div></script>", "<!-- </div> -->", "<template>", "</template>",
+    ]),
+)
+
+
+@st.composite
+def _page_with_panels(draw: st.DrawFn) -> tuple[str, list[str]]:
+    """A page with one to three panels (ids p, q, other: of several element kinds, one maybe
+    inside another) among random markup, and the ids a partial postback asks for."""
+    ids = draw(st.lists(st.sampled_from(["p", "q", "other"]), min_size=1, max_size=3,
+                        unique=True))
+    noise = st.lists(_PANEL_PIECES, max_size=6).map("".join)
+    parts = [draw(noise)]
+    closes: list[str] = []
+    for panel_id in ids:
+        name = draw(st.sampled_from(["div", "DIV", "tbody", "section", "form", "span"]))
+        extra = ' method="post" action="/orders"' if name == "form" else ""
+        parts.append(f'<{name} id="{panel_id}"{extra} data-update-panel>')
+        parts.append(draw(st.lists(_PANEL_PIECES, max_size=12).map("".join)))
+        if draw(st.booleans()):  # closed here (else after the next panel: nested)
+            parts.append(f"</{name}>{draw(noise)}")
+        else:
+            closes.append(f"</{name}>")
+    parts.extend(reversed(closes))
+    parts.append(draw(noise))
+    asked = draw(st.lists(st.sampled_from(ids), min_size=1, unique=True))
+    return "".join(parts), asked
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(page=_page_with_panels(), engine=st.sampled_from(["python"]))  # (the one that finds them)
+def test_panels_from_the_editors_scan_are_those_a_full_scan_finds(
+    page: tuple[str, list[str]], engine: str
+) -> None:
+    """What a partial answer holds is cut from the tags the editor's scan returned (moved past
+    the fields it wrote and the inputs it cut out); a full scan of the edited page finds the
+    same panels, ends and children (asked with the digests of every child, so each cut
+    shows), whatever the page."""
+    document, asked = page
+    previous = html_scan.use_engine(engine)
+    try:
+        editor = injector(panels=asked)
+        edited = editor.edit(document.encode())
+        assert editor.panel_tags is not None
+        whole = read_panels(edited, "utf-8", dict.fromkeys(asked, ()))
+        assert read_panels(edited, "utf-8", dict.fromkeys(asked, ()), editor.panel_tags) == whole
+        if whole is not None:  # again, as a client that has every child
+            have = {panel_id: tuple(map(digest, split_children(str(content).encode(), "utf-8")))
+                    for panel_id, content in whole.items()}
+            assert (read_panels(edited, "utf-8", have, editor.panel_tags)
+                    == read_panels(edited, "utf-8", have))
+    finally:
+        html_scan.use_engine(previous)

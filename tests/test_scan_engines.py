@@ -390,3 +390,133 @@ def test_a_long_tag_in_pieces_gives_the_tag_once(engine: str, tag: bytes) -> Non
     cuts = list(range(1, len(document), 997))
     assert _scan(TagScanner(engine=engine), document, cuts)[0] == _scan(
         TagScanner(engine=engine), document, [])[0]
+
+
+# --------------------------------------------------------------------------- the fast paths
+
+# The compiled engine reads some things its own way for speed (issue #18): character
+# references it decodes itself (numeric ones and the commonest names), attribute and tag names
+# compared a word at a time, script data searched 16 bytes at a time, the batch of pairs kept
+# in its own tables and made a dict at its end, names decoded once per process, an id or name
+# beginning with "__" told on the raw bytes. Each edge of those, on both engines, whole and cut
+# into pieces everywhere (and into 8 KB pieces, as the rewriter is fed).
+
+_VALUE = b"v" * 40
+_FAST_PATH_DOCUMENTS = [
+    # character references: decoded by the compiled engine when common, else by Python's rules
+    b"<form title='&#39;a&#39;' a='&#x27;&#X27;&#x;&#;&#' b='&#65&#x41x&#0065;&#0;&#x0;'>",
+    b"<form a='&#128;&#129;&#141;&#143;&#144;&#157;&#159;&#160;&#x80;&#x9F;&#x9f;'>",
+    b"<form a='&#55296;&#xDFFF;&#xD7FF;&#1114111;&#1114112;&#x110000;&#99999999999;'>",
+    b"<form a='&#000000000000065;&#0000000000000065;&#x00000000000041;&#x000000000000041;'>",
+    b"<form a='&#" + b"9" * 40 + b";' b='&#x" + b"f" * 40 + b"'>",
+    b"<form a='&amp;&lt;&gt;&quot;&apos;&nbsp;' b='&amp &ampx &amp= &amp; &AMP; &Amp;'>",
+    b"<form a='&ampfoo; &amp;foo &notit; &notin; &not &copy &copy; &#38;amp;'>",
+    b"<form a='x & y &; &# &< &&amp; &\t &\n &' b=&amp;&lt;>",
+    b"<form a='" + b"&quot;" * 60 + b"' b='" + b"x" * 300 + b"&#39;'>",
+    "<form a='é&amp;€&#233;😀&lt;' b='\u00e9&nbsp;'>".encode(),
+    "<form a='é&amp;&#8364;' b='\xff&lt;'>".encode("latin-1"),
+    b"<form a='\xc3&amp;\xa9' b='\xe2\x82&#172;' c='\xe2\x82&amp;'>",  # (cut UTF-8 by a ref)
+    b"<form a='&amp;\r\n&lt;' b='&amp;\x00' c='\r&#13;' d='&amp;" + b"\r" * 20 + b"'>",
+    b"<form a='" + _VALUE + b"\r" + _VALUE + b"' b='" + _VALUE + b"\x00&amp;'>",
+    b"<a data-postback='a&amp;b' data-postback-argument='&#39;x&#39;'>"
+    b"<a data-postback='a&#38;b' data-postback-argument=&apos;x&apos;>"
+    b"<a data-postback='a&b' data-postback-argument=\"'x'\"><form>",
+    b"<a href=\"javascript:__doPostBack(&#39;G&#39;,&#39;Delete$1&#39;)\">"
+    b"<a href=\"javascript:__doPostBack(&#39;G&#39;,&#39;Sort&#36;Name&#39;)\">",
+    # attribute names a word at a time: case, lengths about 8 and 16, odd bytes, the data's end
+    b"<a DATA-POSTBACK=a Data-PostBack-Argument=b><a data-postbacK=c ID=__d>",
+    b"<a data-postback\x00=a data-postbac=b data-postbackk=c data-postback-argumen=d>",
+    b"<a \xc4ata-postback=a d\xc1ta-postback=b data-\xd0ostback=c>",
+    b"<a data-autopostback name=n><select data-autopostbacks name=s><input DATA-AUTOPOSTBACK "
+    b"NAME=q><input data-autopostbac name=r>",
+    b"<a formaction=x><a formactio=x><a formactions=x><a FORMMETHOD=get><a form\x00=x>",
+    b"<p i\x01d=__x><p \x0bid=__y><p id\x0b=__z><p @d=__a><p [d=__b><p `d=__c><p {d=__d>",
+    b"<x abcdefghijklmno=1 abcdefghijklmnop=2 abcdefghijklmnopq=3 data-postback=e>",
+    b"<form><a data-postback=end data-postback-argument=1>",
+    b"<form><a data-postback=end",
+    b"<form><a id=__v",
+    b"<form><a data-postback=\"end\" data-postback-argument='1'",
+    # tag names a word at a time
+    b"<FORM><Form></fORM><ForM/><head></HEAD><Base href=x><SCRIPT>x</sCrIpT><noScript></NOSCRIPT>",
+    b"<abcdefg><abcdefgh><abcdefghi></abcdefgh><abcdefghijklmno><abcdefghijklmnop></abcdefgh>",
+    b"<svg><foreignobject><p></foreignObject><annotation-xml><malignmark></svg><form>",
+    b"<\xd3cript>x</script><form><scrip\xd4>y<form>",
+    b"<f\x00rm><form\x01><form\x0b></form\x0b>",
+    b"<table><tr><td><form></td></tr></table></form><form>",
+    b"<p>x</p><form>",
+    b"<form>",
+    b"</form>",
+    # raw text searched ahead: ends, near-ends, escaped states, long content
+    b"<script>" + b"x" * 200 + b"</scriptx></script-></script\x00>" + b"y" * 20
+    + b"</SCRIPT \t><form>",
+    b"<script>" + b"a-b<c " * 40 + b"<!--" + b"-x" * 30 + b"<script>" + b"-" * 33
+    + b"</script>" + b"--" * 20 + b"-->" + b"z" * 17 + b"</script ><form>",
+    b"<script><!--" + b"q" * 100 + b"-- >--!>-->" + b"r" * 40 + b"</script/><form>",
+    b"<style>" + b"<" * 50 + b"</styl></stylex></STYLE><form>",
+    b"<textarea name=t data-autopostback>" + b"</textare" * 20 + b"</TEXTAREA\n><form>",
+    b"<title>" + b"t" * 300 + b"</title><form method=post>",
+    # quoted values of every length about the 16-byte steps, with ">" and the other quote
+    *[b"<form a='" + b"x" * k + b"' b=\"" + b"y>'" * (k // 3) + b"\">" for k in
+      (0, 1, 7, 8, 14, 15, 16, 17, 31, 32, 127, 128, 129, 143, 144, 145, 300)],
+    # ids and names beginning with "__", told on the raw bytes unless a reference begins them
+    b"<p id=__x><p id=_&#95;x><p id=&#95;_x><p id=&lowbar;&lowbar;><p id='_\r_'>"
+    b"<p id=__><p id=_><p id><p id=''><p id=&#x5F;&#x5f;><p name=&#95;&#95;x class=postback>",
+    b"<p id=&#95;&#95;a class=form-control><p name=&#95;_b data-x=FORM><p id=&#95;_c>",
+    b"<p id=_&amp;_d class=formy><p id='&#95;\x00_' data-form>",
+    # names decoded once per process: many distinct ones (the cache is bounded), CR and NUL
+    b"<form " + b" ".join(b"attr%d=%d" % (k, k) for k in range(300)) + b">"
+    + b"<form " + b" ".join(b"ATTR%d=%d" % (k, k) for k in range(300, -1, -7)) + b">",
+    b"<form m\rx=1 m\x00x=2 mx=3 abcdefghijklmnopqrstuvwx=4 abcdefghijklmnopqrstuvwxy=5 "
+    b"\xc3\xa9=6 \xe9=7>",
+]
+
+
+def _pairs_page(targets: int, arguments: int, repeat: int) -> bytes:
+    """Many pairs between two returned tags: targets interleaved, repeated, some spelled
+    differently (the batch's tables grow, and shrink back for the small batches after)."""
+    links = [
+        b"<a data-postback=t%d data-postback-argument=%d>" % (k % targets, k % arguments)
+        for k in range(targets * repeat)
+    ]
+    links += [b"<a data-postback=t&#49; data-postback-argument=&#48;>",
+              "<a data-postback=\u20ac data-postback-argument=\U0001f600>".encode(),
+              "<a data-postback=\u20ac data-postback-argument=\u20ac>".encode()]
+    small = b"<form><a data-postback=s data-postback-argument=1></form>" * 5
+    return b"<form>" + b"".join(links) + b"</form>" + small + b"".join(links[:50])
+
+
+_FAST_PATH_DOCUMENTS += [_pairs_page(3, 1000, 400), _pairs_page(700, 3, 2), _pairs_page(1, 1, 90)]
+
+
+@pytest.mark.parametrize("document", _FAST_PATH_DOCUMENTS, ids=range(len(_FAST_PATH_DOCUMENTS)))
+def test_engines_agree_on_the_fast_paths(document: bytes) -> None:
+    cuts = [list(range(8192, len(document), 8192)), list(range(7, len(document), 7)), []]
+    if len(document) < 400:
+        cuts += [[k] for k in range(1, len(document))]
+    for encoding in ("utf-8", "latin-1"):
+        for some in cuts:
+            _both(lambda engine, e=encoding: PostbackScanner(
+                encoding=e, names=("form", "head", "base", "noscript", "script"),
+                engine=engine), document, some)
+            _both(lambda engine, e=encoding: TagScanner(encoding=e, engine=engine), document,
+                  some)
+
+
+_REF_PARTS = st.sampled_from([
+    "&", "#", "x", "X", ";", "amp", "lt", "quot", "nbsp", "apos", "AMP", "not", "in", "0",
+    "9", "12", "65", "128", "55296", "1114112", "f", "A", "=", " ", "\t", "<", "é", "€",
+    "😀", "\r", "\x00", "'", "_", "__",
+])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_REF_PARTS, max_size=20).map("".join), _ENCODINGS)
+def test_engines_decode_character_references_alike(value: str, encoding: str) -> None:
+    """Attribute values made of references and near-references, in a returned tag, a pair
+    and an id: decoded alike by the compiled engine's own reading and by Python's."""
+    quoted = value.replace("'", "&#39;")
+    document = (f"<form a='{quoted}'><a data-postback='t{quoted}' "
+                f"data-postback-argument='{quoted}' id='{quoted}' class=form>").encode(
+                    encoding, "replace")
+    _both(lambda engine: PostbackScanner(encoding=encoding, names=("form",), engine=engine),
+          document, [])

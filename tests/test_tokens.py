@@ -231,6 +231,35 @@ def test_fast_encoder_writes_the_canonical_spelling(value: object) -> None:
     assert decode_canonical_json(canonical) == value
 
 
+def _json_reading(raw: bytes, *, plain: bool) -> tuple[str, object]:
+    try:
+        return "read", decode_canonical_json(raw, plain=plain)
+    except (ValueError, TypeError, RecursionError):
+        return "refused", None
+
+
+_JSON_BITS = st.sampled_from([
+    b"{", b"}", b"[", b"]", b",", b":", b'"', b"\\", b"\\u", b"d800", b"00e9", b"1", b"-0",
+    b"1.0", b"1e5", b"NaN", b"Infinity", b"true", b"null", b" ", b"\n", b'"e"', b'"a"',
+    "\u00e9".encode(), b"\xff", b"\xed\xa0\x80", b"99999999999999999999",
+])
+
+
+@given(st.one_of(
+    _PLAIN.map(lambda value: encode_json(value, plain=True)),
+    st.lists(_JSON_BITS, max_size=12).map(b"".join),
+    st.tuples(_PLAIN, st.integers(0, 40), _JSON_BITS).map(
+        lambda t: (lambda raw: raw[:t[1]] + t[2] + raw[t[1]:])(encode_json(t[0]))),
+))
+def test_plain_reading_accepts_only_what_the_json_module_accepts(raw: bytes) -> None:
+    """Event validation is read by orjson (``plain=True``): whatever it accepts, the json
+    module's canonical reading accepts too, as the same value (so the faster reading lets no
+    other spelling in)."""
+    verdict, value = _json_reading(raw, plain=True)
+    if verdict == "read":
+        assert _json_reading(raw, plain=False) == (verdict, value)
+
+
 @given(st.binary(max_size=80))
 def test_token_base64_is_itsdangerous_spelling(data: bytes) -> None:
     from itsdangerous.encoding import base64_encode

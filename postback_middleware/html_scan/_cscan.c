@@ -24,7 +24,9 @@
  *                 or an href, onclick or onchange whose raw value mentions "doPostBack"
  *                 (ASCII case-insensitive: ASP.NET's postback references).
  *   decode_text   Python function(bytes) -> str for names and values with CR or NUL,
- *   decode_value  and for values with "&" (character references): the rare slow path.
+ *   decode_value  and for values with a character reference other than the numeric ones and
+ *                 &amp; &lt; &gt; &quot; &apos; &nbsp; (decoded here: see read_charref): the
+ *                 rare slow path.
  *   tag_type      html_scan.Tag, the tuple subclass the tags are made as.
  * Scanner.scan(data, final) -> (items, decided), items in document order: tags
  *   (name, is_end, start, end, attrs: read-only mapping, self_closing), and, in postbacks mode,
@@ -33,6 +35,16 @@
  *   any buffer (the rewriter's growing bytearray); the caller passes data[decided:] again,
  *   followed by more: the raw text, comment or CDATA state (carry) and how far an open tag
  *   was read (tag_pending) rely on it.
+ *
+ * Speed (issue #18; benchmarks/scan_speed.py prints the scan per page shape against a regex
+ * pass). Every tag of a page goes through scan_data, read_tag and tag_end, inlined into one
+ * loop: names are read a byte at a time (they are short: 16-byte SIMD steps measured slower
+ * there) and looked up a word at a time (lower8, known_words, classify_words). What costs
+ * most besides is Python objects: the pairs are kept in C until their batch ends (Batch), the
+ * names of returned tags and attributes are made once per process (decode_name), the common
+ * character references are decoded here, and values are read on their raw bytes where that
+ * tells the same (reserved_value). Where the Python engine is reproduced by other means, the
+ * comment says why it gives the same result; tests/test_scan_engines.py holds each edge.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -106,6 +118,29 @@ static inline uint64_t load8(const void *p)
     return word;
 }
 
+/* The 8 bytes of x with ASCII A-Z lowercased, a word at a time (bytes from 0x80 as they
+ * are): a byte's top bit is set by adding 0x3F when it is at least "A", by adding 0x25 when
+ * it is above "Z" (on its low 7 bits, so that no carry crosses bytes). */
+static inline uint64_t lower8(uint64_t x)
+{
+    uint64_t low7 = x & 0x7F7F7F7F7F7F7F7Full;
+    uint64_t upper = (low7 + 0x3F3F3F3F3F3F3F3Full) & ~(low7 + 0x2525252525252525ull) & ~x
+                     & 0x8080808080808080ull;
+    return x | (upper >> 2);
+}
+
+/* The mask of the first len bytes of a word as load8 reads it, len at most 8. */
+static inline uint64_t prefix8(Py_ssize_t len)
+{
+    if (len >= 8)
+        return ~0ull;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return ~(~0ull >> (8 * len));
+#else
+    return (1ull << (8 * len)) - 1;
+#endif
+}
+
 /* s[0:8] equals lit[0:8], 8 bytes of [a-z0-9-], ASCII case-insensitive: a letter's case bit
  * (0x20, where the literal has bit 0x40) is set in s before comparing, other bytes compare
  * exactly. */
@@ -135,27 +170,66 @@ static int starts_ci(const unsigned char *s, const char *lit, Py_ssize_t m)
     return k == m;
 }
 
-/* The offset of the first byte c in s[pos:n], or -1: memchr, with the first 16-byte blocks
- * searched inline (SSE2, on every x86-64), since the next "<" of a page is most often a few
- * bytes away and a call to memchr costs more than the search itself. */
+#ifdef __SSE2__
+static inline __m128i load16(const unsigned char *p)
+{
+    return _mm_loadu_si128((const __m128i *)p);
+}
+
+/* 0xFF where a byte of v is c */
+static inline __m128i bytes_eq(__m128i v, char c)
+{
+    return _mm_cmpeq_epi8(v, _mm_set1_epi8(c));
+}
+#endif
+
+/* The offset of the first byte c in s[pos:n], or -1. What is searched for is most often a
+ * few bytes away (the next "<" after a tag, often the very next byte; a value's closing
+ * quote): the next byte is looked at, then the next 128 bytes 16 at a time (SSE2, on every
+ * x86-64), and only then is memchr called (a call costs more than a short search). (Measured
+ * on the pages of benchmarks/shapes.py against other splits: a few percent of a scan.) */
 static inline Py_ssize_t find_byte(const unsigned char *s, Py_ssize_t pos, Py_ssize_t n,
                                    unsigned char c)
 {
     const unsigned char *hit;
+    if (pos < n && s[pos] == c)
+        return pos;
+    pos++;
 #ifdef __SSE2__
-    const __m128i wanted = _mm_set1_epi8((char)c);
-    int block;
-    for (block = 0; block < 4 && pos + 16 <= n; block++, pos += 16) {
-        __m128i bytes = _mm_loadu_si128((const __m128i *)(s + pos));
-        int mask = _mm_movemask_epi8(_mm_cmpeq_epi8(bytes, wanted));
-        if (mask)
-            return pos + __builtin_ctz((unsigned)mask);
+    {
+        const __m128i wanted = _mm_set1_epi8((char)c);
+        int block;
+        for (block = 0; block < 8 && pos + 16 <= n; block++, pos += 16) {
+            int mask = _mm_movemask_epi8(_mm_cmpeq_epi8(load16(s + pos), wanted));
+            if (mask)
+                return pos + __builtin_ctz((unsigned)mask);
+        }
     }
 #endif
     if (pos >= n)
         return -1;
     hit = memchr(s + pos, c, (size_t)(n - pos));
     return hit == NULL ? -1 : hit - s;
+}
+
+/* The offset of the first byte a or b in s[pos:n], or -1 (find_byte for two bytes) */
+static Py_ssize_t find_either(const unsigned char *s, Py_ssize_t pos, Py_ssize_t n,
+                              unsigned char a, unsigned char b)
+{
+#ifdef __SSE2__
+    const __m128i wanted_a = _mm_set1_epi8((char)a), wanted_b = _mm_set1_epi8((char)b);
+    for (; pos + 16 <= n; pos += 16) {
+        __m128i bytes = load16(s + pos);
+        int mask = _mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(bytes, wanted_a), _mm_cmpeq_epi8(bytes, wanted_b)));
+        if (mask)
+            return pos + __builtin_ctz((unsigned)mask);
+    }
+#endif
+    for (; pos < n; pos++)
+        if (s[pos] == a || s[pos] == b)
+            return pos;
+    return -1;
 }
 
 static Py_ssize_t find_bytes(const unsigned char *s, Py_ssize_t n, Py_ssize_t pos,
@@ -174,10 +248,41 @@ static Py_ssize_t find_bytes(const unsigned char *s, Py_ssize_t n, Py_ssize_t po
     return -1;
 }
 
-static inline uint32_t name_hash(const unsigned char *s, Py_ssize_t len)
+/* ------------------------------------------------------------------ tag names */
+
+/* A name of at most KNOWN_MAX_LEN bytes is handled as two words, lowercased and zero-padded:
+ * it is hashed and compared with the names of KNOWN a word at a time. Longer names (rare)
+ * are hashed a byte at a time. */
+#define KNOWN_MAX_LEN 15 /* the longest name in KNOWN ("annotation-xml") fits, with a NUL */
+
+static inline uint32_t words_hash(const uint64_t words[2])
+{
+    /* one multiply (the second word is 0 for most names), its high bits */
+    uint64_t h = (words[0] ^ (words[1] << 29 | words[1] >> 35)) * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> 32);
+}
+
+/* s[0:len] lowercased and zero-padded into two words (len at most KNOWN_MAX_LEN) */
+static inline void name_words(const unsigned char *s, Py_ssize_t len, uint64_t words[2])
+{
+    unsigned char *bytes = (unsigned char *)words;
+    Py_ssize_t i;
+    words[0] = words[1] = 0;
+    for (i = 0; i < len; i++)
+        bytes[i] = lower(s[i]);
+}
+
+/* The hash of a tag name, ASCII case-insensitive: the one function every table of names
+ * (KNOWN, the open-element counts) is hashed with. */
+static uint32_t name_hash(const unsigned char *s, Py_ssize_t len)
 {
     uint32_t h = 2166136261u; /* FNV-1a over the lowercased bytes */
     Py_ssize_t i;
+    if (len <= KNOWN_MAX_LEN) {
+        uint64_t words[2];
+        name_words(s, len, words);
+        return words_hash(words);
+    }
     for (i = 0; i < len; i++)
         h = (h ^ lower(s[i])) * 16777619u;
     return h;
@@ -266,20 +371,14 @@ static const struct { const char *name; int flags; } KNOWN[] = {
 };
 #define N_KNOWN (sizeof(KNOWN) / sizeof(KNOWN[0]))
 #define KNOWN_SLOTS 512 /* power of two, well above 2 * N_KNOWN */
-#define KNOWN_MAX_LEN 15 /* the longest name in KNOWN ("annotation-xml") fits, with a NUL */
-static int known_index[KNOWN_SLOTS]; /* index into KNOWN + 1; 0: empty */
-static uint64_t known_words[N_KNOWN][2]; /* each name zero-padded: compared in two steps */
-static Py_ssize_t known_len[N_KNOWN];
-
-/* A name of at most KNOWN_MAX_LEN bytes, lowercased and zero-padded into two words. */
-static inline void name_words(const unsigned char *s, Py_ssize_t len, uint64_t words[2])
-{
-    unsigned char *bytes = (unsigned char *)words;
-    Py_ssize_t i;
-    words[0] = words[1] = 0;
-    for (i = 0; i < len; i++)
-        bytes[i] = lower(s[i]);
-}
+/* The hash table of KNOWN: each slot holds its name's words, so that a lookup compares in
+ * the slot itself (index: into KNOWN + 1; 0: an empty slot). */
+static struct {
+    uint64_t words[2];
+    Py_ssize_t len;
+    int index;
+    int flags; /* KNOWN[index - 1].flags, here to save a load on every tag */
+} known_slots[KNOWN_SLOTS];
 
 static int init_known(void)
 {
@@ -287,36 +386,55 @@ static int init_known(void)
     for (k = 0; k < N_KNOWN; k++) {
         const char *name = KNOWN[k].name;
         Py_ssize_t len = (Py_ssize_t)strlen(name);
-        uint32_t slot = name_hash((const unsigned char *)name, len);
+        uint64_t words[2];
+        uint32_t slot;
         if (len > KNOWN_MAX_LEN) {
             PyErr_Format(PyExc_SystemError, "KNOWN name %s is over KNOWN_MAX_LEN", name);
             return -1;
         }
-        name_words((const unsigned char *)name, len, known_words[k]);
-        known_len[k] = len;
-        while (known_index[slot & (KNOWN_SLOTS - 1)])
-            slot++;
-        known_index[slot & (KNOWN_SLOTS - 1)] = (int)k + 1;
+        name_words((const unsigned char *)name, len, words);
+        for (slot = words_hash(words); known_slots[slot & (KNOWN_SLOTS - 1)].index; slot++)
+            ;
+        slot &= KNOWN_SLOTS - 1;
+        known_slots[slot].words[0] = words[0];
+        known_slots[slot].words[1] = words[1];
+        known_slots[slot].len = len;
+        known_slots[slot].index = (int)k + 1;
+        known_slots[slot].flags = KNOWN[k].flags;
     }
     return 0;
 }
 
-/* The index of a name in KNOWN, or -1. */
-static int known(const unsigned char *s, Py_ssize_t len, uint32_t hash)
+/* The index in KNOWN of the name whose words and hash (words_hash) these are, or -1; its
+ * flags in *flags (0 when it is not known). */
+static inline int known_words(const uint64_t words[2], Py_ssize_t len, uint32_t hash,
+                              int *flags)
 {
-    uint32_t slot = hash;
+    uint32_t slot;
+    for (slot = hash;; slot++) {
+        int index = known_slots[slot & (KNOWN_SLOTS - 1)].index;
+        if (index == 0) {
+            *flags = 0;
+            return -1;
+        }
+        if (known_slots[slot & (KNOWN_SLOTS - 1)].words[0] == words[0]
+            && known_slots[slot & (KNOWN_SLOTS - 1)].words[1] == words[1]
+            && known_slots[slot & (KNOWN_SLOTS - 1)].len == len) {
+            *flags = known_slots[slot & (KNOWN_SLOTS - 1)].flags;
+            return index - 1;
+        }
+    }
+}
+
+/* The index of a name in KNOWN, or -1. */
+static int known(const unsigned char *s, Py_ssize_t len)
+{
     uint64_t words[2];
-    int k;
+    int flags;
     if (len > KNOWN_MAX_LEN)
         return -1;
     name_words(s, len, words);
-    while ((k = known_index[slot & (KNOWN_SLOTS - 1)]) != 0) {
-        if (known_words[k - 1][0] == words[0] && known_words[k - 1][1] == words[1]
-            && known_len[k - 1] == len)
-            return k - 1;
-        slot++;
-    }
-    return -1;
+    return known_words(words, len, words_hash(words), &flags);
 }
 
 /* ------------------------------------------------------------------ open-element counts */
@@ -418,86 +536,244 @@ typedef struct {
     unsigned char *name; /* lowercased */
 } Node;
 
-/* ------------------------------------------------------------------ pairs already in a batch */
+/* ------------------------------------------------------------------ the batch of pairs */
 
-/* The (target, argument) pairs of the batch, so that each is given once. (It holds its own
- * references: a flushed batch belongs to the caller.) */
+/* The pairs met since the last returned tag (python_engine._PythonEngine._batch, and its
+ * _in_scope set): each (target, argument) once, in the order met. They are kept here, not in
+ * a dict of lists, and given out as one {target: [argument, ...]} dict when the batch ends
+ * (batch_flush), each list made at its final size: a page's hundreds of pairs cost two
+ * strings each and no dict or list growth. Targets are grouped by their text (a group: one
+ * key of that dict, in the order first met); a pair is a group and an argument. Both tables
+ * below are open-addressing indexes into the arrays (index + 1; 0: an empty slot), hashed
+ * with str's own hash: keyed per process (SipHash), so a page cannot choose values that all
+ * fall in one slot, and kept by the string (the dict uses the target's again). The batch
+ * holds its own references to the strings. */
 typedef struct {
-    uint64_t hash;
-    PyObject *target, *argument; /* NULL: empty slot */
-} PairSlot;
+    PyObject *target;
+    Py_hash_t hash;   /* the target's */
+    Py_ssize_t count; /* its pairs */
+    PyObject *list;   /* batch_flush's, while it fills the lists (borrowed from the dict) */
+    Py_ssize_t filled;
+} Group;
 
 typedef struct {
-    PairSlot *slots;
-    size_t capacity, used; /* capacity: a power of two, or 0 */
-} PairSet;
+    PyObject *argument;
+    Py_hash_t hash;   /* the argument's */
+    Py_ssize_t group;
+} Pair;
+
+typedef struct {
+    Group *groups;
+    Pair *pairs;
+    Py_ssize_t n_groups, n_pairs, cap_groups, cap_pairs;
+    Py_ssize_t *group_slots, *pair_slots; /* the indexes; capacities: powers of two, or 0 */
+    size_t group_capacity, pair_capacity;
+    Py_ssize_t last_group; /* the group of the last pair (links repeat a target), or -1 */
+} Batch;
 
 static int same_text(PyObject *a, PyObject *b)
 {
-    return a == b || PyUnicode_Compare(a, b) == 0;
+    return a == b
+           || (PyUnicode_GET_LENGTH(a) == PyUnicode_GET_LENGTH(b)
+               && PyUnicode_KIND(a) == PyUnicode_KIND(b)
+               && memcmp(PyUnicode_DATA(a), PyUnicode_DATA(b),
+                         (size_t)(PyUnicode_GET_LENGTH(a) * PyUnicode_KIND(a)))
+                      == 0);
 }
 
-/* FNV-1a over a str's code units: cheaper than Python's siphash for these short strings, and
- * only ever compared with other text_hash values. */
-static uint64_t text_hash(PyObject *text)
+/* The slot of a pair's hash in an index (the mixing spreads a group's pairs apart). */
+static inline size_t pair_slot_hash(Py_hash_t argument_hash, Py_ssize_t group)
 {
-    const unsigned char *data = PyUnicode_DATA(text);
-    Py_ssize_t size = PyUnicode_GET_LENGTH(text) * PyUnicode_KIND(text), i;
-    uint64_t h = 14695981039346656037ull ^ (uint64_t)PyUnicode_KIND(text);
-    for (i = 0; i < size; i++)
-        h = (h ^ data[i]) * 1099511628211ull;
-    return h;
+    return (size_t)argument_hash ^ ((size_t)group * (size_t)0x9E3779B97F4A7C15ull);
 }
 
-/* 1: added, 0: already there, -1: error */
-static int pairs_add(PairSet *set, PyObject *target, PyObject *argument)
+/* Make room in an index for one more entry (rebuilt from the arrays when it grows);
+ * -1 when memory runs out. */
+static int batch_index_room(Batch *b, int pairs)
 {
-    uint64_t h = text_hash(target) * 1000003u ^ text_hash(argument); /* (unsigned: wraps) */
-    size_t i;
-    if ((set->used + 1) * 2 > set->capacity) {
-        size_t capacity = set->capacity ? set->capacity * 2 : 256, k;
-        PairSlot *old = set->slots, *slots = PyMem_Calloc(capacity, sizeof(PairSlot));
-        if (slots == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        for (k = 0; k < set->capacity; k++) {
-            if (old[k].target == NULL)
-                continue;
-            for (i = (size_t)old[k].hash & (capacity - 1); slots[i].target != NULL;
-                 i = (i + 1) & (capacity - 1))
-                ;
-            slots[i] = old[k];
-        }
-        PyMem_Free(old);
-        set->slots = slots;
-        set->capacity = capacity;
+    size_t capacity = pairs ? b->pair_capacity : b->group_capacity, k, slot;
+    Py_ssize_t used = pairs ? b->n_pairs : b->n_groups, i, *slots;
+    if ((size_t)(used + 1) * 2 <= capacity)
+        return 0;
+    capacity = capacity ? capacity * 2 : 64;
+    slots = PyMem_Calloc(capacity, sizeof(Py_ssize_t));
+    if (slots == NULL) {
+        PyErr_NoMemory();
+        return -1;
     }
-    for (i = (size_t)h & (set->capacity - 1); set->slots[i].target != NULL;
-         i = (i + 1) & (set->capacity - 1)) {
-        PairSlot *slot = &set->slots[i];
-        if (slot->hash == h && same_text(slot->target, target)
-            && same_text(slot->argument, argument))
+    for (i = 0; i < used; i++) {
+        size_t h = pairs ? pair_slot_hash(b->pairs[i].hash, b->pairs[i].group)
+                         : (size_t)b->groups[i].hash;
+        for (k = h;; k++) {
+            slot = k & (capacity - 1);
+            if (slots[slot] == 0)
+                break;
+        }
+        slots[slot] = i + 1;
+    }
+    if (pairs) {
+        PyMem_Free(b->pair_slots);
+        b->pair_slots = slots;
+        b->pair_capacity = capacity;
+    }
+    else {
+        PyMem_Free(b->group_slots);
+        b->group_slots = slots;
+        b->group_capacity = capacity;
+    }
+    return 0;
+}
+
+/* Room for one more item in an array of items of size bytes; -1 when memory runs out. */
+static int array_room(void **items, Py_ssize_t used, Py_ssize_t *cap, size_t size)
+{
+    Py_ssize_t capacity;
+    void *bigger;
+    if (used < *cap)
+        return 0;
+    capacity = *cap ? *cap * 2 : 64;
+    bigger = PyMem_Realloc(*items, (size_t)capacity * size);
+    if (bigger == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    *items = bigger;
+    *cap = capacity;
+    return 0;
+}
+
+/* Add a pair, unless the batch has it already (python_engine._PythonEngine._add_pair):
+ * 1 added, 0 already there, -1 on error. */
+static int batch_add(Batch *b, PyObject *target, PyObject *argument)
+{
+    Py_ssize_t g = b->last_group, index;
+    Py_hash_t argument_hash;
+    size_t k;
+    if (b->n_groups == 0 || b->groups[g].target != target) { /* (same object: same text) */
+        Py_hash_t hash = PyObject_Hash(target);
+        if (hash == -1)
+            return -1;
+        for (k = (size_t)hash, g = -1; b->group_capacity; k++) {
+            index = b->group_slots[k & (b->group_capacity - 1)];
+            if (index == 0)
+                break;
+            if (b->groups[index - 1].hash == hash
+                && same_text(b->groups[index - 1].target, target)) {
+                g = index - 1;
+                break;
+            }
+        }
+        if (g < 0) { /* a new target: a new group, and the pair is new */
+            if (batch_index_room(b, 0) < 0
+                || array_room((void **)&b->groups, b->n_groups, &b->cap_groups, sizeof(Group)) < 0)
+                return -1;
+            g = b->n_groups++;
+            b->groups[g].target = Py_NewRef(target);
+            b->groups[g].hash = hash;
+            b->groups[g].count = 0;
+            for (k = (size_t)hash; b->group_slots[k & (b->group_capacity - 1)]; k++)
+                ;
+            b->group_slots[k & (b->group_capacity - 1)] = g + 1;
+        }
+    }
+    argument_hash = PyObject_Hash(argument);
+    if (argument_hash == -1)
+        return -1;
+    for (k = pair_slot_hash(argument_hash, g); b->pair_capacity; k++) {
+        index = b->pair_slots[k & (b->pair_capacity - 1)];
+        if (index == 0)
+            break;
+        if (b->pairs[index - 1].hash == argument_hash && b->pairs[index - 1].group == g
+            && same_text(b->pairs[index - 1].argument, argument))
             return 0;
     }
-    set->slots[i].hash = h;
-    set->slots[i].target = Py_NewRef(target);
-    set->slots[i].argument = Py_NewRef(argument);
-    set->used++;
+    if (batch_index_room(b, 1) < 0
+        || array_room((void **)&b->pairs, b->n_pairs, &b->cap_pairs, sizeof(Pair)) < 0)
+        return -1;
+    index = b->n_pairs++;
+    b->pairs[index].argument = Py_NewRef(argument);
+    b->pairs[index].hash = argument_hash;
+    b->pairs[index].group = g;
+    for (k = pair_slot_hash(argument_hash, g); b->pair_slots[k & (b->pair_capacity - 1)]; k++)
+        ;
+    b->pair_slots[k & (b->pair_capacity - 1)] = index + 1;
+    b->groups[g].count++;
+    b->last_group = g;
     return 1;
 }
 
-static void pairs_clear(PairSet *set)
+/* Forget the pairs. An index grown large by one long batch is dropped rather than cleared
+ * again and again for the small batches after it. */
+static void batch_clear(Batch *b)
 {
-    size_t i;
-    if (!set->used)
-        return;
-    for (i = 0; i < set->capacity; i++) {
-        Py_XDECREF(set->slots[i].target);
-        Py_XDECREF(set->slots[i].argument);
+    Py_ssize_t i;
+    for (i = 0; i < b->n_groups; i++)
+        Py_DECREF(b->groups[i].target);
+    for (i = 0; i < b->n_pairs; i++)
+        Py_DECREF(b->pairs[i].argument);
+    if (b->group_capacity > 64 && (size_t)b->n_groups * 8 < b->group_capacity) {
+        PyMem_Free(b->group_slots);
+        b->group_slots = NULL;
+        b->group_capacity = 0;
     }
-    memset(set->slots, 0, set->capacity * sizeof(PairSlot));
-    set->used = 0;
+    else if (b->n_groups) {
+        memset(b->group_slots, 0, b->group_capacity * sizeof(Py_ssize_t));
+    }
+    if (b->pair_capacity > 64 && (size_t)b->n_pairs * 8 < b->pair_capacity) {
+        PyMem_Free(b->pair_slots);
+        b->pair_slots = NULL;
+        b->pair_capacity = 0;
+    }
+    else if (b->n_pairs) {
+        memset(b->pair_slots, 0, b->pair_capacity * sizeof(Py_ssize_t));
+    }
+    b->n_groups = b->n_pairs = 0;
+    b->last_group = -1;
+}
+
+static void batch_free(Batch *b)
+{
+    batch_clear(b);
+    PyMem_Free(b->groups);
+    PyMem_Free(b->pairs);
+    PyMem_Free(b->group_slots);
+    PyMem_Free(b->pair_slots);
+    memset(b, 0, sizeof(*b));
+    b->last_group = -1;
+}
+
+/* The batch, if any, as a {target: [argument, ...]} dict appended to out; the batch is
+ * empty after, even on error. */
+static int batch_flush(Batch *b, PyObject *out)
+{
+    PyObject *dict;
+    Py_ssize_t i;
+    int result = -1;
+    if (b->n_pairs == 0)
+        return 0;
+    dict = PyDict_New();
+    if (dict == NULL)
+        goto done;
+    for (i = 0; i < b->n_groups; i++) {
+        Group *group = &b->groups[i];
+        PyObject *list = PyList_New(group->count);
+        if (list == NULL || PyDict_SetItem(dict, group->target, list) < 0) {
+            Py_XDECREF(list);
+            goto done;
+        }
+        Py_DECREF(list); /* (the dict holds it) */
+        group->list = list;
+        group->filled = 0;
+    }
+    for (i = 0; i < b->n_pairs; i++) {
+        Group *group = &b->groups[b->pairs[i].group];
+        PyList_SET_ITEM(group->list, group->filled++, Py_NewRef(b->pairs[i].argument));
+    }
+    result = PyList_Append(out, dict);
+done:
+    Py_XDECREF(dict);
+    batch_clear(b);
+    return result;
 }
 
 /* ------------------------------------------------------------------ the scanner object */
@@ -509,7 +785,8 @@ typedef struct {
     PyObject *names;        /* tuple of bytes, or NULL: every tag */
     char wanted_known[N_KNOWN]; /* which names of KNOWN are in names */
     int wanted_unknown;         /* whether names has any name not in KNOWN */
-    PyObject *hints;        /* tuple of bytes */
+    PyObject *hints;        /* tuple of bytes (with "form" in postbacks mode: see init) */
+    Py_ssize_t n_hints;
     unsigned char hint_first[256]; /* first characters of the hints, both cases */
     int postbacks;
     PyObject *decode_text;  /* callable(bytes) -> str */
@@ -530,12 +807,12 @@ typedef struct {
     Counts counts;                 /* open elements by name, names not in KNOWN */
     Py_ssize_t known_counts[N_KNOWN]; /* and those in KNOWN */
     /* postbacks mode: the pairs met since the last returned tag, across calls of scan */
-    PyObject *batch;
-    PairSet in_scope;         /* the same pairs, as a set */
-    PyObject *last_target;    /* the target of the last pair (links repeat the same one) */
-    PyObject *last_arguments; /* its list in the batch (borrowed), NULL after a flush */
+    Batch batch;
     PyObject *key_owner; /* holds the current tag's decoded key, when it has one */
-    PyObject *last_target_raw, *last_target_text; /* same_target's memory */
+    /* same_target's memory: the raw bytes of the last target, and their text */
+    unsigned char *last_target_raw;
+    Py_ssize_t last_target_len, last_target_cap;
+    PyObject *last_target_text;
 } Scanner;
 
 static int stack_push(Scanner *t, int ns, const unsigned char *s, Py_ssize_t len, int flags,
@@ -633,78 +910,136 @@ typedef struct {
     uint32_t hash;
 } TagInfo;
 
-/* The AT_* index of an attribute name, or -1. */
-static inline int classify_attr(const unsigned char *name, Py_ssize_t len)
+/* The names of AT_*, by index. */
+static const char *const AT_NAMES[N_AT] = {
+    "id", "name", "formaction", "data-postback", "data-autopostback", "data-postback-argument",
+    "form", "formmethod", "href", "onclick", "onchange",
+};
+
+/* The names of AT_* of at most 16 bytes, by their words (name_words): a hash table (index:
+ * AT_* + 1; 0 an empty slot) looked into once per attribute of every tag, where most names
+ * are none of these and end the probe on an empty slot. */
+#define AT_SLOTS 64
+static struct {
+    uint64_t words[2];
+    Py_ssize_t len;
+    int index;
+} at_slots[AT_SLOTS];
+
+static inline unsigned at_hash(uint64_t w0, uint64_t w1)
 {
-    switch (len) {
-    case 2:
-        return eq_ci(name, len, "id") ? AT_ID : -1;
-    case 4:
-        return eq_ci(name, len, "name")   ? AT_NAME
-               : eq_ci(name, len, "form") ? AT_FORM
-               : eq_ci(name, len, "href") ? AT_HREF
-                                          : -1;
-    case 7:
-        return eq_ci(name, len, "onclick") ? AT_ONCLICK : -1;
-    case 8:
-        return eq_ci(name, len, "onchange") ? AT_ONCHANGE : -1;
-    case 10:
-        return eq_ci_long(name, len, "formaction")   ? AT_FORMACTION
-               : eq_ci_long(name, len, "formmethod") ? AT_FORMMETHOD
-                                                     : -1;
-    case 13:
-        return eq_ci_long(name, len, "data-postback") ? AT_TARGET : -1;
-    case 17:
-        return eq_ci_long(name, len, "data-autopostback") ? AT_AUTO : -1;
-    case 22:
-        return eq_ci_long(name, len, "data-postback-argument") ? AT_ARGUMENT : -1;
-    default:
-        return -1;
+    return (unsigned)(((w0 ^ (w1 * 0xC2B2AE3D27D4EB4Full)) * 0x9E3779B97F4A7C15ull) >> 58);
+}
+
+static void init_at_slots(void)
+{
+    int at;
+    for (at = 0; at < N_AT; at++) {
+        Py_ssize_t len = (Py_ssize_t)strlen(AT_NAMES[at]);
+        uint64_t words[2] = {0, 0};
+        unsigned slot;
+        if (len > 16)
+            continue; /* (classify_attr finds those by length) */
+        memcpy(words, AT_NAMES[at], (size_t)len);
+        for (slot = at_hash(words[0], words[1]); at_slots[slot].index; slot = (slot + 1) % AT_SLOTS)
+            ;
+        at_slots[slot].words[0] = words[0];
+        at_slots[slot].words[1] = words[1];
+        at_slots[slot].len = len;
+        at_slots[slot].index = at + 1;
     }
 }
 
+/* The AT_* index of an attribute name of at most 16 bytes, given lowercased and zero-padded
+ * as two words, or -1. */
+static inline int classify_words(uint64_t w0, uint64_t w1, Py_ssize_t len)
+{
+    unsigned slot;
+    for (slot = at_hash(w0, w1); at_slots[slot].index; slot = (slot + 1) % AT_SLOTS)
+        if (at_slots[slot].words[0] == w0 && at_slots[slot].words[1] == w1
+            && at_slots[slot].len == len)
+            return at_slots[slot].index - 1;
+    return -1;
+}
+
+/* The AT_* index of the attribute name s[start:end] (s holding n bytes), or -1. */
+static inline int classify_attr(const unsigned char *s, Py_ssize_t n, Py_ssize_t start,
+                                Py_ssize_t end)
+{
+    const unsigned char *name = s + start;
+    Py_ssize_t len = end - start;
+    uint64_t words[2];
+    if (len > 16) {
+        if (len == 17)
+            return eq_ci_long(name, len, "data-autopostback") ? AT_AUTO : -1;
+        return len == 22 && eq_ci_long(name, len, "data-postback-argument") ? AT_ARGUMENT : -1;
+    }
+    if (start + 16 <= n) { /* (lowercased a word at a time, as read_tag does) */
+        words[0] = lower8(load8(name)) & prefix8(len);
+        words[1] = len > 8 ? lower8(load8(name + 8)) & prefix8(len - 8) : 0;
+    }
+    else {
+        unsigned char bytes[16] = {0};
+        Py_ssize_t i;
+        for (i = 0; i < len; i++)
+            bytes[i] = lower(name[i]);
+        words[0] = load8(bytes);
+        words[1] = load8(bytes + 8);
+    }
+    return classify_words(words[0], words[1], len);
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
 /* The tokenizer's attribute states from just past the tag name (tokenizer._TAG_BODY):
  * returns the offset of the closing ">", or -1 when the document ends first. On the way it
- * fills the tag's self_closing, seen and attrs. */
-static Py_ssize_t tag_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t p, TagInfo *tag)
+ * fills the tag's self_closing, and with classify (postbacks mode: no other reads them) its
+ * seen and attrs. Every tag of a page goes through here: inlined in read_tag. */
+static ALWAYS_INLINE Py_ssize_t tag_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t p,
+                                        TagInfo *tag, int classify)
 {
-    int *self_closing = &tag->self_closing;
     tag->seen = 0;
     for (;;) {
-        Py_ssize_t name_start, name_end;
-        int at;
+        Py_ssize_t name_start, name_end, q;
+        int at = -1;
         unsigned char c;
-        Py_ssize_t q;
         while (p < n && is_ws(s[p]))
             p++;
         if (p >= n)
             return -1;
         c = s[p];
         if (c == '>') {
-            *self_closing = 0;
+            tag->self_closing = 0;
             return p;
         }
         if (c == '/') {
             if (p + 1 < n && s[p + 1] == '>') {
-                *self_closing = 1;
+                tag->self_closing = 1;
                 return p + 1;
             }
             p++;
             continue;
         }
-        name_start = p++; /* its first character may be anything else, "=" too */
-        while (p < n && !(CLS[s[p]] & C_ATTR_NAME_STOP))
-            p++;
+        name_start = p; /* its first character may be anything else, "=" too */
+        for (p++; p < n && !(CLS[s[p]] & C_ATTR_NAME_STOP); p++)
+            ;
         name_end = p;
-        at = classify_attr(s + name_start, name_end - name_start);
-        if (at >= 0 && !(tag->seen & SEEN(at))) { /* the first of duplicated names wins */
-            tag->seen |= SEEN(at);
-            tag->attrs[at].name_start = name_start;
-            tag->attrs[at].name_end = name_end;
-            tag->attrs[at].value_start = -1;
-        }
-        else {
-            at = -1;
+        if (classify)
+            at = classify_attr(s, n, name_start, name_end);
+        if (at >= 0) {
+            if (!(tag->seen & SEEN(at))) { /* the first of duplicated names wins */
+                tag->seen |= SEEN(at);
+                tag->attrs[at].name_start = name_start;
+                tag->attrs[at].name_end = name_end;
+                tag->attrs[at].value_start = -1;
+            }
+            else {
+                at = -1;
+            }
         }
         q = p;
         while (q < n && is_ws(s[q]))
@@ -724,8 +1059,8 @@ static Py_ssize_t tag_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t p, Ta
             }
             else {
                 value_start = q;
-                while (q < n && !(CLS[s[q]] & C_UNQUOTED_STOP))
-                    q++;
+                for (; q < n && !(CLS[s[q]] & C_UNQUOTED_STOP); q++)
+                    ;
                 value_end = p = q;
             }
             if (at >= 0) {
@@ -859,31 +1194,261 @@ static int find_attr(const unsigned char *s, const TagInfo *tag, const char *lit
     return 0;
 }
 
+/* ------------------------------------------------------------------ decoding */
+
+/* The spec's replacements for numeric references to C1 controls (attributes._cp1252_table):
+ * the cp1252 character of each code 0x80-0x9F, 0 where cp1252 has none (the code stays).
+ * Filled from the codec when the module loads, as the Python engine fills its table. */
+static Py_UCS4 C1_REPLACEMENTS[32];
+
+/* A named reference the C code replaces itself: "&name;" exactly (attributes._CHARREF reads
+ * the longest run of name characters, and ";" ends the run). Any other name needs the
+ * whole table and its legacy-prefix rules: attributes._value decodes that value. */
+static const struct { const char *name; Py_ssize_t len; Py_UCS4 code; } COMMON_REFS[] = {
+    {"amp", 3, '&'}, {"quot", 4, '"'}, {"lt", 2, '<'}, {"gt", 2, '>'}, {"apos", 4, '\''},
+    {"nbsp", 4, 0xA0},
+};
+
+/* A character attributes._CHARREF's name run stops at: \t \n \f space < & # ; */
+static inline int ends_ref_name(Py_UCS4 c)
+{
+    return c == '\t' || c == '\n' || c == '\f' || c == ' ' || c == '<' || c == '&' || c == '#'
+           || c == ';';
+}
+
+static inline int digit_value(Py_UCS4 c, int hex)
+{
+    if (c >= '0' && c <= '9')
+        return (int)(c - '0');
+    if (hex && (c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+        return (int)((c | 0x20) - 'a' + 10);
+    return -1;
+}
+
+/* The reference at text[amp] ("&"), as attributes._CHARREF and _replace_charref read it:
+ * 1 with its character and its length, 0 when it is no reference ("&" stays), -1 when it
+ * is one this code does not decode (a name other than COMMON_REFS, or a number of more
+ * than 15 digits: Python's int() decides those). */
+static int read_charref(int kind, const void *text, Py_ssize_t len, Py_ssize_t amp,
+                        Py_UCS4 *code, Py_ssize_t *ref_len)
+{
+    Py_ssize_t k = amp + 1, first;
+    Py_UCS4 c;
+    size_t r;
+    if (k >= len)
+        return 0;
+    c = PyUnicode_READ(kind, text, k);
+    if (c == '#') {
+        uint64_t number = 0;
+        int hex = 0, digit;
+        k++;
+        if (k + 1 < len && (PyUnicode_READ(kind, text, k) | 0x20) == 'x'
+            && digit_value(PyUnicode_READ(kind, text, k + 1), 1) >= 0) {
+            hex = 1;
+            k++;
+        }
+        else if (k >= len || digit_value(PyUnicode_READ(kind, text, k), 0) < 0) {
+            return 0; /* "&#" without digits: no reference ("#" cannot begin a name) */
+        }
+        for (first = k; k < len && (digit = digit_value(PyUnicode_READ(kind, text, k), hex)) >= 0;
+             k++) {
+            if (k - first == 15)
+                return -1;
+            number = number * (hex ? 16 : 10) + (uint64_t)digit;
+        }
+        if (k < len && PyUnicode_READ(kind, text, k) == ';')
+            k++;
+        if (number == 0)
+            *code = 0xFFFD;
+        else if (number >= 0x80 && number <= 0x9F && C1_REPLACEMENTS[number - 0x80])
+            *code = C1_REPLACEMENTS[number - 0x80];
+        else if (number > 0x10FFFF || (number >= 0xD800 && number <= 0xDFFF))
+            *code = 0xFFFD;
+        else
+            *code = (Py_UCS4)number;
+        *ref_len = k - amp;
+        return 1;
+    }
+    if (ends_ref_name(c))
+        return 0; /* "&" before a character no name begins with */
+    for (r = 0; r < sizeof(COMMON_REFS) / sizeof(COMMON_REFS[0]); r++) {
+        Py_ssize_t m = COMMON_REFS[r].len, j;
+        if (k + m >= len || PyUnicode_READ(kind, text, k + m) != ';')
+            continue;
+        for (j = 0; j < m && PyUnicode_READ(kind, text, k + j) == (Py_UCS4)COMMON_REFS[r].name[j];
+             j++)
+            ;
+        if (j == m) {
+            *code = COMMON_REFS[r].code;
+            *ref_len = m + 2;
+            return 1;
+        }
+    }
+    return -1;
+}
+
+/* attributes._value's replacement of character references, on text (decoded, without CR or
+ * NUL, with an "&"): the new text, or NULL without an exception when a reference is one
+ * read_charref leaves to Python. */
+static PyObject *replace_charrefs(PyObject *text)
+{
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t len = PyUnicode_GET_LENGTH(text), i, out = 0, ref_len = 0;
+    Py_UCS4 small[256], *buf = small, code = 0;
+    PyObject *result = NULL;
+    if (len > (Py_ssize_t)(sizeof(small) / sizeof(small[0]))) {
+        buf = PyMem_Malloc((size_t)len * sizeof(Py_UCS4)); /* (the text never grows) */
+        if (buf == NULL)
+            return PyErr_NoMemory();
+    }
+    for (i = 0; i < len;) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        int found;
+        if (c != '&') {
+            buf[out++] = c;
+            i++;
+            continue;
+        }
+        found = read_charref(kind, data, len, i, &code, &ref_len);
+        if (found < 0)
+            goto done;
+        if (found) {
+            buf[out++] = code;
+            i += ref_len;
+        }
+        else {
+            buf[out++] = '&';
+            i++;
+        }
+    }
+    result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, out);
+done:
+    if (buf != small)
+        PyMem_Free(buf);
+    return result;
+}
+
+/* replace_charrefs for a value of ASCII bytes (which are its text), without making that text
+ * first: the new text, or NULL without an exception when a reference gives a character
+ * above U+00FF or is one read_charref leaves to Python (replace_charrefs or attributes._value
+ * then decode it). An ASP.NET GridView link has four references: this is its common case. */
+static PyObject *replace_charrefs_ascii(const unsigned char *s, Py_ssize_t len)
+{
+    unsigned char small[256], *buf = small;
+    Py_ssize_t i = 0, out = 0, ref_len = 0;
+    Py_UCS4 code = 0, max = 127;
+    PyObject *result = NULL;
+    if (len > (Py_ssize_t)sizeof(small)) {
+        buf = PyMem_Malloc((size_t)len); /* (the text never grows) */
+        if (buf == NULL)
+            return PyErr_NoMemory();
+    }
+    while (i < len) {
+        const unsigned char *amp = memchr(s + i, '&', (size_t)(len - i));
+        Py_ssize_t run = amp == NULL ? len - i : amp - (s + i);
+        int found;
+        memcpy(buf + out, s + i, (size_t)run);
+        out += run;
+        i += run;
+        if (i == len)
+            break;
+        found = read_charref(PyUnicode_1BYTE_KIND, s, len, i, &code, &ref_len);
+        if (found < 0 || (found && code > 0xFF))
+            goto done;
+        if (found) {
+            buf[out++] = (unsigned char)code;
+            max = code > max ? code : max;
+            i += ref_len;
+        }
+        else {
+            buf[out++] = '&';
+            i++;
+        }
+    }
+    result = PyUnicode_New(out, max);
+    if (result != NULL)
+        memcpy(PyUnicode_1BYTE_DATA(result), buf, (size_t)out);
+done:
+    if (buf != small)
+        PyMem_Free(buf);
+    return result;
+}
+
+/* Decode a name (value 0) or an attribute value (value 1) as attributes._text and
+ * attributes._value do: plain text here, character references here when they are common
+ * ones, and the rare rest (CR, NUL, other references) by those Python functions. */
 static PyObject *decode(Scanner *self, const unsigned char *s, Py_ssize_t len, int value)
 {
-    Py_ssize_t i;
-    int ascii = 1;
-    for (i = 0; i < len; i++) {
+    Py_ssize_t i = 0;
+    int ascii = 1, amp = 0;
+    PyObject *text, *raw, *replaced;
+#ifdef __SSE2__
+    for (; i + 16 <= len; i += 16) { /* (values run to hundreds of bytes) */
+        __m128i v = load16(s + i);
+        if (_mm_movemask_epi8(_mm_or_si128(bytes_eq(v, '\r'), bytes_eq(v, '\0'))))
+            goto python;
+        amp |= _mm_movemask_epi8(bytes_eq(v, '&'));
+        ascii &= _mm_movemask_epi8(v) == 0;
+    }
+#endif
+    for (; i < len; i++) {
         unsigned char c = s[i];
-        if (c == '\r' || c == '\0' || (value && c == '&')) {
-            PyObject *raw = PyBytes_FromStringAndSize((const char *)s, len), *text;
-            if (raw == NULL)
-                return NULL;
-            text = PyObject_CallOneArg(value ? self->decode_value : self->decode_text, raw);
-            Py_DECREF(raw);
-            return text;
-        }
+        if (c == '\r' || c == '\0')
+            goto python;
+        amp |= c == '&';
         ascii &= c < 0x80;
     }
+    if (ascii && amp && value) {
+        replaced = replace_charrefs_ascii(s, len);
+        if (replaced != NULL || PyErr_Occurred())
+            return replaced;
+    }
     if (ascii) { /* (what PyUnicode_DecodeASCII does, without its checks again) */
-        PyObject *text = PyUnicode_New(len, 127);
+        text = PyUnicode_New(len, 127);
         if (text != NULL)
             memcpy(PyUnicode_1BYTE_DATA(text), s, (size_t)len);
-        return text;
     }
-    if (self->utf8)
-        return PyUnicode_DecodeUTF8((const char *)s, len, "replace");
-    return PyUnicode_Decode((const char *)s, len, self->encoding, "replace");
+    else if (self->utf8) {
+        text = PyUnicode_DecodeUTF8((const char *)s, len, "replace");
+    }
+    else {
+        text = PyUnicode_Decode((const char *)s, len, self->encoding, "replace");
+    }
+    if (!value || !amp || text == NULL)
+        return text;
+    replaced = replace_charrefs(text);
+    Py_DECREF(text);
+    if (replaced != NULL || PyErr_Occurred())
+        return replaced;
+python:
+    raw = PyBytes_FromStringAndSize((const char *)s, len);
+    if (raw == NULL)
+        return NULL;
+    text = PyObject_CallOneArg(value ? self->decode_value : self->decode_text, raw);
+    Py_DECREF(raw);
+    return text;
+}
+
+/* Tag and attribute names as str, by their lowercased bytes: a cache shared by the scanners
+ * of the process (python_engine keeps its _NAME_CACHE for the same reason), for names of
+ * plain ASCII without CR or NUL (which decode alike in every encoding the engine reads) of at
+ * most NAME_CACHE_MAX bytes. A returned tag's name and its attributes' names then cost no
+ * new string, and the dict of attributes reuses the hash each string keeps. Two ways a set,
+ * the last used first: bounded, and two names of one set do not evict each other. */
+#define NAME_CACHE_SETS 128
+#define NAME_CACHE_MAX 24
+typedef struct {
+    uint64_t words[3]; /* the lowercased bytes, zero-padded */
+    Py_ssize_t len;
+    PyObject *text; /* NULL: an empty entry */
+} NameEntry;
+static NameEntry name_cache[NAME_CACHE_SETS][2];
+
+static inline int name_entry_is(const NameEntry *e, const uint64_t words[3], Py_ssize_t len)
+{
+    return e->text != NULL && e->len == len && e->words[0] == words[0]
+           && e->words[1] == words[1] && e->words[2] == words[2];
 }
 
 /* A lowercased name, decoded (bytes.lower() lowercases ASCII only). */
@@ -892,6 +1457,46 @@ static PyObject *decode_name(Scanner *self, const unsigned char *s, Py_ssize_t l
     unsigned char small[64] = {0}, *buf = small;
     PyObject *name;
     Py_ssize_t i;
+    if (len <= NAME_CACHE_MAX) {
+        uint64_t words[3], h;
+        NameEntry *set, evicted;
+        int plain = 1, k;
+        for (k = 0; k < 3; k++) { /* (each word built in a register) */
+            uint64_t word = 0;
+            for (i = 8 * k; i < len && i < 8 * k + 8; i++) {
+                unsigned char c = s[i];
+                plain &= c < 0x80 && c != '\r' && c != '\0';
+                word |= (uint64_t)lower(c) << (8 * (i & 7));
+            }
+            words[k] = word;
+        }
+        if (plain) {
+            h = words[0] * 0x9E3779B97F4A7C15ull ^ words[1] * 0xC2B2AE3D27D4EB4Full
+                ^ words[2] * 0x94D049BB133111EBull ^ (uint64_t)len;
+            set = name_cache[(h ^ (h >> 29)) >> 57]; /* (the top 7 bits: 128 sets) */
+            if (name_entry_is(&set[0], words, len))
+                return Py_NewRef(set[0].text);
+            if (name_entry_is(&set[1], words, len)) { /* the last used goes first */
+                NameEntry hit = set[1];
+                set[1] = set[0];
+                set[0] = hit;
+                return Py_NewRef(hit.text);
+            }
+            name = PyUnicode_New(len, 127);
+            if (name == NULL)
+                return NULL;
+            for (i = 0; i < len; i++)
+                PyUnicode_1BYTE_DATA(name)[i] = lower(s[i]);
+            PyUnicode_InternInPlace(&name);
+            evicted = set[1];
+            set[1] = set[0];
+            memcpy(set[0].words, words, sizeof(words));
+            set[0].len = len;
+            set[0].text = Py_NewRef(name);
+            Py_XDECREF(evicted.text);
+            return name;
+        }
+    }
     if (len > (Py_ssize_t)sizeof(small)) {
         buf = PyMem_Malloc((size_t)len);
         if (buf == NULL)
@@ -1161,7 +1766,9 @@ static Py_ssize_t script_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t po
     for (;;) {
         Py_ssize_t p;
         for (p = pos;; p++) {
-            if (p >= n) {
+            /* only a "<" matters in script data, and "-" too in its escaped states */
+            p = state == 0 ? find_byte(s, p, n, '<') : find_either(s, p, n, '<', '-');
+            if (p < 0) {
                 *state_io = state;
                 *from = pos;
                 return -1;
@@ -1205,11 +1812,9 @@ static Py_ssize_t raw_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t pos, 
 {
     Py_ssize_t m = (Py_ssize_t)strlen(name);
     for (;;) {
-        const unsigned char *lt = pos < n ? memchr(s + pos, '<', (size_t)(n - pos)) : NULL;
-        Py_ssize_t p;
-        if (lt == NULL)
+        Py_ssize_t p = find_byte(s, pos, n, '<');
+        if (p < 0)
             return -1;
-        p = lt - s;
         if (p + 2 + m < n && s[p + 1] == '/' && eq_ci(s + p + 2, m, name)) {
             unsigned char c = s[p + 2 + m];
             if (is_ws(c) || c == '/' || c == '>')
@@ -1245,7 +1850,7 @@ static inline int wanted_by_name(Scanner *self, const TagInfo *tag)
 
 static int hinted(Scanner *self, const unsigned char *s, const TagInfo *tag)
 {
-    Py_ssize_t k, p, count = PyTuple_GET_SIZE(self->hints);
+    Py_ssize_t k, p, count = self->n_hints;
     for (p = tag->area_start; p < tag->area_end; p++) {
         if (!self->hint_first[s[p]])
             continue;
@@ -1259,24 +1864,13 @@ static int hinted(Scanner *self, const unsigned char *s, const TagInfo *tag)
     return 0;
 }
 
-static int flush_batch(Scanner *self, PyObject *out)
-{
-    int result;
-    if (self->batch == NULL)
-        return 0;
-    result = PyList_Append(out, self->batch);
-    Py_CLEAR(self->batch);
-    self->last_arguments = NULL;
-    return result;
-}
-
 static int emit_tag(Scanner *self, const unsigned char *s, const TagInfo *tag, PyObject *out)
 {
     PyObject *name, *attrs, *item;
     int result;
-    if (flush_batch(self, out) < 0)
+    /* the pairs met before it, and a returned tag starts a new scope for the pairs */
+    if (batch_flush(&self->batch, out) < 0)
         return -1;
-    pairs_clear(&self->in_scope); /* a returned tag starts a new scope for the pairs */
     name = decode_name(self, s + tag->name_start, tag->name_len);
     if (name == NULL)
         return -1;
@@ -1318,36 +1912,6 @@ static int emit_tag(Scanner *self, const unsigned char *s, const TagInfo *tag, P
     return result;
 }
 
-/* Add a pair to the batch, unless given since the last returned tag
- * (python_engine._PythonEngine._add_pair). */
-static int add_pair(Scanner *self, PyObject *target, PyObject *argument)
-{
-    PyObject *arguments;
-    int added = pairs_add(&self->in_scope, target, argument);
-    if (added <= 0)
-        return added;
-    if (self->last_arguments != NULL && target == self->last_target)
-        return PyList_Append(self->last_arguments, argument);
-    if (self->batch == NULL && (self->batch = PyDict_New()) == NULL)
-        return -1;
-    arguments = PyDict_GetItemWithError(self->batch, target);
-    if (arguments == NULL) {
-        int result;
-        if (PyErr_Occurred())
-            return -1;
-        arguments = PyList_New(0);
-        if (arguments == NULL)
-            return -1;
-        result = PyDict_SetItem(self->batch, target, arguments);
-        Py_DECREF(arguments);
-        if (result < 0)
-            return -1;
-    }
-    Py_XSETREF(self->last_target, Py_NewRef(target));
-    self->last_arguments = arguments;
-    return PyList_Append(arguments, argument);
-}
-
 static PyObject *attr_value(Scanner *self, const unsigned char *s, const Attr *attr)
 {
     if (attr->value_start < 0)
@@ -1355,25 +1919,31 @@ static PyObject *attr_value(Scanner *self, const unsigned char *s, const Attr *a
     return decode(self, s + attr->value_start, attr->value_end - attr->value_start, 1);
 }
 
-/* The target's text: the last one again when the bytes are the same (no decoding). */
+/* The target's text: the last one again when the bytes are the same (no decoding; and the
+ * same object, which batch_add recognises as the last pair's target). */
 static PyObject *same_target(Scanner *self, const unsigned char *s, const Attr *target)
 {
     Py_ssize_t len = target->value_end - target->value_start;
     PyObject *text;
-    if (self->last_target_raw != NULL && PyBytes_GET_SIZE(self->last_target_raw) == len
-        && memcmp(PyBytes_AS_STRING(self->last_target_raw), s + target->value_start,
-                  (size_t)len) == 0)
+    if (self->last_target_text != NULL && self->last_target_len == len
+        && memcmp(self->last_target_raw, s + target->value_start, (size_t)len) == 0)
         return Py_NewRef(self->last_target_text);
     text = attr_value(self, s, target);
     if (text == NULL)
         return NULL;
-    Py_XSETREF(self->last_target_raw,
-               PyBytes_FromStringAndSize((const char *)s + target->value_start, len));
-    if (self->last_target_raw == NULL) {
-        Py_DECREF(text);
-        return NULL;
+    Py_CLEAR(self->last_target_text);
+    if (len > self->last_target_cap) {
+        unsigned char *bigger = PyMem_Realloc(self->last_target_raw, (size_t)len);
+        if (bigger == NULL) {
+            Py_DECREF(text);
+            return PyErr_NoMemory();
+        }
+        self->last_target_raw = bigger;
+        self->last_target_cap = len;
     }
-    Py_XSETREF(self->last_target_text, Py_NewRef(text));
+    memcpy(self->last_target_raw, s + target->value_start, (size_t)len);
+    self->last_target_len = len;
+    self->last_target_text = Py_NewRef(text);
     return text;
 }
 
@@ -1400,8 +1970,17 @@ static int calls_postback(const unsigned char *s, const TagInfo *tag)
  * keeps track of); -1 on error. */
 static int reserved_value(Scanner *self, const unsigned char *s, const Attr *a)
 {
-    PyObject *value = attr_value(self, s, a);
+    const unsigned char *raw = s + a->value_start;
+    Py_ssize_t len = a->value_end - a->value_start;
+    PyObject *value;
     int reserved;
+    /* Told on the raw bytes, but for a character reference among the first two characters:
+     * "_" is ASCII, and no other byte decodes to it (CR, NUL, the bytes of non-ASCII text). */
+    if (len >= 2 && raw[0] == '_' && raw[1] == '_')
+        return 1;
+    if (!(len >= 1 && raw[0] == '&') && !(len >= 2 && raw[0] == '_' && raw[1] == '&'))
+        return 0;
+    value = attr_value(self, s, a);
     if (value == NULL)
         return -1;
     reserved = PyUnicode_GET_LENGTH(value) >= 2 && PyUnicode_READ_CHAR(value, 0) == '_'
@@ -1428,7 +2007,7 @@ static int collect_pairs(Scanner *self, const unsigned char *s, const TagInfo *t
             Py_DECREF(key);
             return -1;
         }
-        result = add_pair(self, key, value);
+        result = batch_add(&self->batch, key, value);
         Py_DECREF(key);
         Py_DECREF(value);
         if (result < 0)
@@ -1441,7 +2020,7 @@ static int collect_pairs(Scanner *self, const unsigned char *s, const TagInfo *t
         if (key == NULL)
             return -1;
         empty = PyUnicode_New(0, 0);
-        result = empty == NULL ? -1 : add_pair(self, key, empty);
+        result = empty == NULL ? -1 : batch_add(&self->batch, key, empty);
         Py_DECREF(key);
         Py_XDECREF(empty);
         if (result < 0)
@@ -1483,36 +2062,53 @@ static int t_cdata_allowed(Scanner *t)
     return t->stack_len && t->stack[t->stack_len - 1].ns != NS_HTML;
 }
 
-/* Parse the tag whose "<" is at i (name known to start at name_start); 0: incomplete. */
-static int read_tag(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, int is_end,
-                    TagInfo *tag)
+/* Read the tag whose "<" is at i (a letter after it, or after "</"); 0: incomplete. With
+ * classify, the attributes the rewriter reads are noted (see tag_end). */
+static ALWAYS_INLINE int read_tag(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, int is_end,
+                                  TagInfo *tag, int classify)
 {
-    Py_ssize_t p = i + 1 + is_end, gt;
-    uint32_t hash = 2166136261u; /* name_hash, computed on the way */
+    Py_ssize_t name_start = i + 1 + is_end, len, gt;
+    const unsigned char *name = s + name_start;
+    uint64_t words[2];
     int odd = 0;
+    /* (a byte loop: names are short, and SSE costs more here than it saves) */
+    for (len = 1; name_start + len < n; len++) {
+        int cls = CLS[name[len]];
+        if (cls & C_NAME_STOP)
+            break;
+        odd |= cls;
+    }
+    odd &= C_ODD_NAME; /* (the first byte is a letter) */
     tag->start = i;
     tag->is_end = is_end;
-    tag->name_start = p;
-    hash = (hash ^ lower(s[p])) * 16777619u;
-    p++;
-    while (p < n && !(CLS[s[p]] & C_NAME_STOP)) {
-        odd |= CLS[s[p]] & C_ODD_NAME;
-        hash = (hash ^ lower(s[p])) * 16777619u;
-        p++;
-    }
-    tag->name_len = p - tag->name_start;
-    tag->odd_name = odd;
-    tag->area_start = p;
-    gt = tag_end(s, n, p, tag);
+    tag->name_start = name_start;
+    tag->name_len = len;
+    tag->area_start = name_start + len;
+    gt = tag_end(s, n, name_start + len, tag, classify);
     if (gt < 0)
         return 0;
     tag->area_end = tag->self_closing ? gt - 1 : gt;
     tag->end = gt + 1;
-    tag->key = s + tag->name_start;
-    tag->key_len = tag->name_len;
-    tag->hash = hash;
-    tag->known = odd ? -1 : known(tag->key, tag->key_len, hash);
-    tag->flags = tag->known < 0 ? 0 : KNOWN[tag->known].flags;
+    tag->key = name;
+    tag->key_len = len;
+    tag->odd_name = odd;
+    if (len <= KNOWN_MAX_LEN) { /* KNOWN is looked up by the name's words */
+        if (name_start + 16 <= n) {
+            words[0] = lower8(load8(name)) & prefix8(len);
+            words[1] = len > 8 ? lower8(load8(name + 8)) & prefix8(len - 8) : 0;
+        }
+        else {
+            name_words(name, len, words);
+        }
+        tag->hash = words_hash(words);
+        tag->flags = 0;
+        tag->known = odd ? -1 : known_words(words, len, tag->hash, &tag->flags);
+    }
+    else {
+        tag->hash = name_hash(name, len);
+        tag->known = -1;
+        tag->flags = 0;
+    }
     return 1;
 }
 
@@ -1531,7 +2127,7 @@ static int canonical_key(Scanner *self, const unsigned char *s, TagInfo *tag)
     tag->key = (const unsigned char *)PyBytes_AS_STRING(key);
     tag->key_len = PyBytes_GET_SIZE(key);
     tag->hash = name_hash(tag->key, tag->key_len);
-    tag->known = known(tag->key, tag->key_len, tag->hash);
+    tag->known = known(tag->key, tag->key_len);
     tag->flags = tag->known < 0 ? 0 : KNOWN[tag->known].flags;
     return 1;
 }
@@ -1559,7 +2155,7 @@ static int resume_carry(Scanner *self, const unsigned char *s, Py_ssize_t n, Py_
             close = raw_end(s, n, pos, name);
             keep = (Py_ssize_t)strlen(name) + 2;
         }
-        if (close < 0 || !read_tag(s, n, close, 1, &end_tag)) {
+        if (close < 0 || !read_tag(s, n, close, 1, &end_tag, 0)) {
             if (final) {
                 self->carry = CARRY_NONE;
                 *result = n;
@@ -1575,7 +2171,7 @@ static int resume_carry(Scanner *self, const unsigned char *s, Py_ssize_t n, Py_
         }
         self->carry = CARRY_NONE;
         end_want = wanted_by_name(self, &end_tag);
-        if (!end_want && !self->postbacks && PyTuple_GET_SIZE(self->hints))
+        if (!end_want && !self->postbacks && self->n_hints)
             end_want = hinted(self, s, &end_tag);
         if (end_want && emit_tag(self, s, &end_tag, out) < 0)
             return -1;
@@ -1738,7 +2334,7 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
             pos = i + 1; /* "<" as text */
             continue;
         }
-        if (!read_tag(s, n, i, c == '/', &tag)) {
+        if (!read_tag(s, n, i, c == '/', &tag, self->postbacks && c != '/')) {
             if (final)
                 return n; /* an unterminated tag runs to the end of the document */
             return pend_tag(self, s, n, i);
@@ -1746,7 +2342,7 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
         if (tag.odd_name && canonical_key(self, s, &tag) < 0)
             return -1;
         want = wanted_by_name(self, &tag);
-        if (!want && tag.area_end > tag.area_start && PyTuple_GET_SIZE(self->hints)) {
+        if (!want && tag.area_end > tag.area_start && self->n_hints) {
             if (!self->postbacks)
                 want = hinted(self, s, &tag);
             else if (!tag.is_end
@@ -1755,7 +2351,8 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
                          || ((tag.seen & A_SCRIPTED) && calls_postback(s, &tag))))
                 /* 2: wanted for its attributes only. The hints always occur in a tag with
                  * an A_POSTBACK name, so for those the search is skipped; any other tag
-                 * matters only for its id (python_engine._PythonEngine._emit). */
+                 * matters only for its id or name, looked at (decoded) when the tag's text
+                 * has a hint, as python_engine._PythonEngine._wants and _emit do. */
                 want = 2;
         }
         pos = tag.end;
@@ -1766,14 +2363,21 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
                 if (tree_end(self, &tag) < 0)
                     return -1;
             }
-            else if (count_add(self, &tag, -1) < 0)
+            else if (tag.known >= 0) { /* (count_add, without a branch on the count) */
+                Py_ssize_t *count = &self->known_counts[tag.known];
+                *count -= *count > 0;
+            }
+            else if (count_add(self, &tag, -1) < 0) {
                 return -1;
+            }
             continue;
         }
         if (!(self->stack_len || self->in_select || (tag.flags & F_TREE))) {
-            if (give(self, s, &tag, want, out) < 0)
+            if (want && give(self, s, &tag, want, out) < 0)
                 return -1;
-            if (!(tag.flags & (F_VOID | F_NOT_COUNTED)) && count_add(self, &tag, 1) < 0)
+            if (tag.known >= 0) /* (count_add, without a branch on void elements) */
+                self->known_counts[tag.known] += !(tag.flags & (F_VOID | F_NOT_COUNTED));
+            else if (count_add(self, &tag, 1) < 0) /* (a name not in KNOWN is counted) */
                 return -1;
             continue;
         }
@@ -1834,39 +2438,60 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
         PyObject *name = PyTuple_GET_ITEM(names, k);
         const unsigned char *text = (const unsigned char *)PyBytes_AS_STRING(name);
         Py_ssize_t len = PyBytes_GET_SIZE(name);
-        int index = known(text, len, name_hash(text, len));
+        int index = known(text, len);
         if (index >= 0 && (Py_ssize_t)strlen(KNOWN[index].name) == len)
             self->wanted_known[index] = 1;
         else
             self->wanted_unknown = 1;
     }
-    memset(self->hint_first, 0, sizeof(self->hint_first));
     for (k = 0; k < PyTuple_GET_SIZE(hints); k++) {
         PyObject *hint = PyTuple_GET_ITEM(hints, k);
-        unsigned char first;
         if (!PyBytes_Check(hint) || PyBytes_GET_SIZE(hint) == 0) {
             PyErr_SetString(PyExc_TypeError, "hints must be non-empty lowercase bytes");
             return -1;
         }
-        first = (unsigned char)PyBytes_AS_STRING(hint)[0];
+    }
+    if (postbacks && PyTuple_GET_SIZE(hints)) {
+        /* As in python_engine: the injector also reads form, formaction and formmethod
+         * attributes, so its text search has "form" too. (They are told by name here, but
+         * the search decides whether a tag with an id or a name is looked at: see
+         * scan_data.) */
+        PyObject *form = Py_BuildValue("(y)", "form");
+        if (form == NULL)
+            return -1;
+        hints = PySequence_Concat(hints, form);
+        Py_DECREF(form);
+        if (hints == NULL)
+            return -1;
+    }
+    else {
+        Py_INCREF(hints);
+    }
+    memset(self->hint_first, 0, sizeof(self->hint_first));
+    for (k = 0; k < PyTuple_GET_SIZE(hints); k++) {
+        PyObject *hint = PyTuple_GET_ITEM(hints, k);
+        unsigned char first = (unsigned char)PyBytes_AS_STRING(hint)[0];
         self->hint_first[first] = 1;
         if (first >= 'a' && first <= 'z')
             self->hint_first[first - 32] = 1;
     }
     if (!PyCallable_Check(decode_text) || !PyCallable_Check(decode_value)) {
         PyErr_SetString(PyExc_TypeError, "decode_text and decode_value must be callable");
+        Py_DECREF(hints);
         return -1;
     }
     PyMem_Free(self->encoding);
     self->encoding = PyMem_Malloc(strlen(encoding) + 1);
     if (self->encoding == NULL) {
         PyErr_NoMemory();
+        Py_DECREF(hints);
         return -1;
     }
     strcpy(self->encoding, encoding);
     self->utf8 = strcmp(encoding, "utf-8") == 0;
     Py_XSETREF(self->names, names == Py_None ? NULL : Py_NewRef(names));
-    Py_XSETREF(self->hints, Py_NewRef(hints));
+    Py_XSETREF(self->hints, hints); /* (a new reference, above) */
+    self->n_hints = PyTuple_GET_SIZE(hints);
     Py_XSETREF(self->decode_text, Py_NewRef(decode_text));
     Py_XSETREF(self->decode_value, Py_NewRef(decode_value));
     Py_XSETREF(self->tag_type, (PyTypeObject *)Py_NewRef(tag_type));
@@ -1888,12 +2513,9 @@ static void Scanner_dealloc(Scanner *self)
     Py_CLEAR(self->decode_text);
     Py_CLEAR(self->decode_value);
     Py_CLEAR(self->tag_type);
-    Py_CLEAR(self->batch);
-    pairs_clear(&self->in_scope);
-    PyMem_Free(self->in_scope.slots);
+    batch_free(&self->batch);
     Py_CLEAR(self->key_owner);
-    Py_CLEAR(self->last_target);
-    Py_CLEAR(self->last_target_raw);
+    PyMem_Free(self->last_target_raw);
     Py_CLEAR(self->last_target_text);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -1903,8 +2525,7 @@ static int Scanner_traverse(Scanner *self, visitproc visit, void *arg)
     Py_VISIT(self->decode_text);
     Py_VISIT(self->decode_value);
     Py_VISIT(self->tag_type);
-    Py_VISIT(self->batch);
-    return 0;
+    return 0; /* (the batch and the memories hold strings only) */
 }
 
 static int Scanner_clear(Scanner *self)
@@ -1912,7 +2533,6 @@ static int Scanner_clear(Scanner *self)
     Py_CLEAR(self->decode_text);
     Py_CLEAR(self->decode_value);
     Py_CLEAR(self->tag_type);
-    Py_CLEAR(self->batch);
     return 0;
 }
 
@@ -1958,15 +2578,12 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *const *args, Py_ssize_t n
     else
         decided = scan_data(self, (const unsigned char *)data.buf, data.len, final, out);
     PyBuffer_Release(&data);
-    if (decided < 0 || (final && flush_batch(self, out) < 0)) {
-        Py_CLEAR(self->batch);
-        pairs_clear(&self->in_scope);
-        self->last_arguments = NULL;
+    /* (the end of the document ends the stretch of pairs) */
+    if (decided < 0 || (final && batch_flush(&self->batch, out) < 0)) {
+        batch_clear(&self->batch);
         Py_DECREF(out);
         return NULL;
     }
-    if (final)
-        pairs_clear(&self->in_scope); /* the end of the document ends the stretch */
     result = Py_BuildValue("(Nn)", out, decided);
     return result;
 }
@@ -1998,11 +2615,31 @@ static struct PyModuleDef cscan_module = {
     .m_size = -1,
 };
 
+/* C1_REPLACEMENTS from the cp1252 codec (attributes._cp1252_table) */
+static int init_c1_replacements(void)
+{
+    int k;
+    for (k = 0; k < 32; k++) {
+        char byte = (char)(0x80 + k);
+        PyObject *text = PyUnicode_Decode(&byte, 1, "cp1252", "strict");
+        if (text == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError))
+                return -1;
+            PyErr_Clear(); /* 0x81, 0x8D, 0x8F, 0x90, 0x9D: the code stays */
+            continue;
+        }
+        C1_REPLACEMENTS[k] = PyUnicode_READ_CHAR(text, 0);
+        Py_DECREF(text);
+    }
+    return 0;
+}
+
 PyMODINIT_FUNC PyInit__cscan(void)
 {
     PyObject *module;
     init_classes();
-    if (init_known() < 0)
+    init_at_slots();
+    if (init_known() < 0 || init_c1_replacements() < 0)
         return NULL;
     if (NO_ATTRS == NULL) {
         PyObject *empty = PyDict_New();

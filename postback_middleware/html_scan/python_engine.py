@@ -83,6 +83,16 @@ class _PythonEngine:
         # Postbacks mode: the pairs met since the last returned tag, and the same as a set.
         self._batch: Pairs | None = None
         self._in_scope: set[tuple[str, str]] = set()
+        # Postbacks mode, for a partial postback (see watch_panels): the ids of the panels
+        # asked for, and the regions open: [tag name, depth] of each such panel's start tag.
+        self._panels: frozenset[str] = frozenset()
+        self._regions: list[list[Any]] = []
+
+    def watch_panels(self, ids: Collection[str]) -> None:
+        """Also return the start tag of each panel named (``data-update-panel`` and an id in
+        ``ids``) and every tag after it up to its end tag: the same name, counted with
+        nesting as ``partial.end_tag`` counts. Those tags' pairs are gathered as usual."""
+        self._panels = frozenset(ids)
 
     def scan(self, data: bytes | bytearray, final: bool) -> tuple[list[Any], int]:
         out: list[Any] = []
@@ -106,9 +116,12 @@ class _PythonEngine:
     # ----------------------------------------------------------------------- what is returned
 
     def _wants(self, name: str, area: bytes | None, full_area: bytes | None) -> int:
-        """1: return the tag; 2: gather its pairs (postbacks mode); 0: neither."""
+        """1: return the tag; 2: gather its pairs (postbacks mode); 3: both (a tag inside a
+        panel, see :meth:`watch_panels`); 0: neither."""
         if self._wanted is None or name in self._wanted:
             return 1
+        if self._regions:
+            return 3  # inside a panel: returned, after its pairs
         search = self._hint_search
         if search is None:
             return 0
@@ -119,9 +132,7 @@ class _PythonEngine:
 
     def _emit(self, tag: Tag, want: int, out: list[Any]) -> None:
         """Return a wanted tag (``want`` from :meth:`_wants`), or gather its pairs."""
-        if want == 2:
-            if tag.is_end:
-                return
+        if want >= 2 and not tag.is_end:
             attrs = tag.attrs
             target = attrs.get("data-postback")
             if target:
@@ -131,19 +142,42 @@ class _PythonEngine:
                 if control:
                     self._add_pair(control, "")
             if (
-                "formaction" not in attrs
+                want == 2
+                and "formaction" not in attrs
                 and "form" not in attrs
                 and "formmethod" not in attrs
                 and not attrs.get("id", "").startswith("__")
                 and not attrs.get("name", "").startswith("__")
                 and not _calls_postback(attrs)
+                and not self._opens_panel(tag)
             ):
                 return
+        elif want == 2:
+            return
+        if self._panels:
+            self._follow_panels(tag)
         if self._batch is not None:
             out.append(self._batch)
             self._batch = None
         out.append(tag)
         self._in_scope.clear()  # a returned tag starts a new scope for the pairs
+
+    def _opens_panel(self, tag: Tag) -> bool:
+        """Whether a start tag is one of the panels asked for (see :meth:`watch_panels`)."""
+        if not self._panels or tag.is_end:
+            return False
+        attrs = tag.attrs
+        return "data-update-panel" in attrs and attrs.get("id", "") in self._panels
+
+    def _follow_panels(self, tag: Tag) -> None:
+        """Count a returned tag into the open panels' depths; open a panel it starts."""
+        if self._regions:
+            for region in self._regions:
+                if region[0] == tag.name:
+                    region[1] += -1 if tag.is_end else (0 if tag.self_closing else 1)
+            self._regions = [region for region in self._regions if region[1] > 0]
+        if self._opens_panel(tag):
+            self._regions.append([tag.name, 1])
 
     def _add_pair(self, target: str, argument: str) -> None:
         """Add a pair to the batch, unless already in it."""

@@ -61,6 +61,7 @@ def page_engine(encoding: str = "utf-8") -> Engine:
 
 
 _POSTBACK_HINTS = (b"postback", b"formaction", b"__")
+_PANEL_HINT = b"update-panel"  # (data-update-panel: see PostbackScanner's panels)
 
 
 class TagScanner:
@@ -116,6 +117,12 @@ class PostbackScanner:
     reads it with ``aspnet.markup``). The compiled engine tells these attributes by name as
     it reads a tag, so a ``class="form-control"`` costs it nothing.
 
+    ``panels``: the ids of the update panels a partial postback asks for (the Python engine
+    only, so far: :attr:`panels` says whether this scanner finds them). The start tag of
+    each (a ``data-update-panel`` attribute and one of those ids) is returned too, and so is
+    every tag after it up to its end tag (the same name, counted with nesting), so the one
+    scan that edits the page also finds what ``partial`` cuts out of it.
+
     The pairs of a stretch between two returned tags come in one dict, each pair once, just
     before the tag that ends the stretch (or at the end of the document), however many calls
     the stretch spans: the pieces in the middle of a long streamed form return nothing at
@@ -129,8 +136,17 @@ class PostbackScanner:
         encoding: str = "utf-8",
         names: Collection[str] = (),
         engine: Engine | None = None,
+        panels: Collection[str] = (),
     ) -> None:
-        self._engine = _engine(engine, encoding, names, _POSTBACK_HINTS, postbacks=True)
+        chosen = engine or page_engine(encoding)
+        # Only the Python engine finds panels yet: the compiled one leaves them to a scan of
+        # their own (``partial.read_panels``), which costs less than reading the page in Python.
+        watching = bool(panels) and chosen == "python"
+        hints = (*_POSTBACK_HINTS, _PANEL_HINT) if watching else _POSTBACK_HINTS
+        self._engine = _engine(engine, encoding, names, hints, postbacks=True)
+        self.panels = frozenset(panels) if watching else frozenset()  # (ids) found here
+        if isinstance(self._engine, _PythonEngine) and watching:
+            self._engine.watch_panels(self.panels)
 
     def scan(self, data: bytes | bytearray, *, final: bool) -> tuple[list[Tag | Pairs], int]:
         return self._engine.scan(data, final)
