@@ -631,11 +631,15 @@ class Offered:
                                     "form offered", kind=Reason.NOT_OFFERED)
 
 
+_ONLY_STR = frozenset({str})
+
+
 def _checked(data: Any) -> dict[str, Any]:
     """The data, if it has exactly the shape :func:`encode` writes; else TokenError."""
 
     def strings(value: Any) -> bool:
-        return isinstance(value, list) and all(isinstance(item, str) for item in value)
+        # (the types of a JSON list at C speed: a callback checks hundreds of arguments)
+        return isinstance(value, list) and _ONLY_STR.issuperset(map(type, value))
 
     def runs(value: Any) -> bool:
         return (isinstance(value, list) and len(value) % 2 == 0
