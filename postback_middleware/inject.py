@@ -113,7 +113,6 @@ import logging
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 
 from . import fields as f
@@ -131,6 +130,7 @@ from .htmx import (
     uses_htmx,
 )
 from .http import origin_of
+from .partial import end_tag
 
 log = logging.getLogger("postback_middleware")
 
@@ -1040,20 +1040,16 @@ def _aspnet_field(attrs: Mapping[str, str]) -> bool:
 
 def _panel_spans(tags: list[Tag], panels: frozenset[str]) -> list[tuple[int, int]]:
     """Where the content of each panel asked for lies (from its start tag's end to its end
-    tag's start, or to the end), counted as ``PostbackScanner`` counts panel regions."""
+    tag's start, or to the end): the first start tag of each id, ended as ``partial`` ends it
+    when it cuts the panel out (:func:`partial.end_tag`)."""
     spans: list[tuple[int, int]] = []
-    open_: list[list[Any]] = []  # [name, depth, where the content begins]
-    for tag in tags:
-        for region in open_:
-            if region[0] == tag.name:
-                region[1] += -1 if tag.is_end else (0 if tag.self_closing else 1)
-                if region[1] == 0:
-                    spans.append((region[2], tag.start))
-        open_ = [region for region in open_ if region[1] > 0]
-        if (not tag.is_end and "data-update-panel" in tag.attrs
-                and tag.attrs.get("id", "") in panels):
-            open_.append([tag.name, 1, tag.end])
-    spans += [(region[2], 2**63) for region in open_]  # never closed: to the end
+    seen: set[str] = set()
+    for index, tag in enumerate(tags):
+        panel_id = tag.attrs.get("id", "") if not tag.is_end else ""
+        if panel_id in panels and panel_id not in seen and "data-update-panel" in tag.attrs:
+            seen.add(panel_id)
+            last = end_tag(tags, index)
+            spans.append((tag.end, tags[last].start if last is not None else 2**63))
     return spans
 
 

@@ -138,14 +138,13 @@ class PostbackScanner:
         engine: Engine | None = None,
         panels: Collection[str] = (),
     ) -> None:
-        chosen = engine or page_engine(encoding)
+        hints = (*_POSTBACK_HINTS, _PANEL_HINT) if panels else _POSTBACK_HINTS
+        self._engine = _engine(engine, encoding, names, hints, postbacks=True)
         # Only the Python engine finds panels yet: the compiled one leaves them to a scan of
         # their own (``partial.read_panels``), which costs less than reading the page in Python.
-        watching = bool(panels) and chosen == "python"
-        hints = (*_POSTBACK_HINTS, _PANEL_HINT) if watching else _POSTBACK_HINTS
-        self._engine = _engine(engine, encoding, names, hints, postbacks=True)
-        self.panels = frozenset(panels) if watching else frozenset()  # (ids) found here
-        if isinstance(self._engine, _PythonEngine) and watching:
+        self.panels: frozenset[str] = frozenset()  # the ids this scanner finds
+        if panels and isinstance(self._engine, _PythonEngine):
+            self.panels = frozenset(panels)
             self._engine.watch_panels(self.panels)
 
     def scan(self, data: bytes | bytearray, *, final: bool) -> tuple[list[Tag | Pairs], int]:
