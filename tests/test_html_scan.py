@@ -344,6 +344,10 @@ TRICKY = [
     "<select><svg><style><b></style></select><svg><style><b></style>",
     "<select><input><xmp><b></xmp>",
     "<a href=x\x00y n\x00m=1><b\x00c>",
+    # a table part outside a table never opens, so its end tag cannot close the <svg>
+    "<form><form><td><svg><form></td><script><b></script>",
+    "<td><table><svg></td><script><b></script>",
+    "<table><td></td></table><td><svg></td><script><b></script>",
     "<p>\r\n<a\rb='c\r\nd'>",
     # states carried from one piece to the next (each of these is also cut at every byte)
     "<!-- a -- b --!><b><!---x--><i><!-- - > -- ><u>",
@@ -360,6 +364,15 @@ def test_tricky_documents_match_html5lib(document: str) -> None:
     encoded = document.encode("utf-8")
     assert scanned(encoded) == html5lib_tags(document)
     assert_offsets(encoded, list(iter_tags(encoded)))
+
+
+def test_table_parts_open_inside_a_template() -> None:
+    # html5lib has no <template> insertion mode (it ignores the <td>); Chromium's DOMParser
+    # gives template.content = td, svg:svg, script (no <b>): </td> closes the cell and the
+    # <svg> in it, so the <script> is HTML script data.
+    document = b"<template><td><svg></td><script><b></script></template>"
+    assert scanned(document) == [st_("template"), st_("td"), st_("svg"), en("td"),
+                                 st_("script"), en("script"), en("template")]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

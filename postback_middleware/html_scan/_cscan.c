@@ -380,11 +380,16 @@ static struct {
     int flags; /* KNOWN[index - 1].flags, here to save a load on every tag */
 } known_slots[KNOWN_SLOTS];
 
+/* The index of "template" in KNOWN: inside a <template> table parts open (tree.py). */
+static Py_ssize_t known_template = -1;
+
 static int init_known(void)
 {
     size_t k;
     for (k = 0; k < N_KNOWN; k++) {
         const char *name = KNOWN[k].name;
+        if (strcmp(name, "template") == 0)
+            known_template = (Py_ssize_t)k;
         Py_ssize_t len = (Py_ssize_t)strlen(name);
         uint64_t words[2];
         uint32_t slot;
@@ -1696,6 +1701,8 @@ static int html_start(Scanner *t, const unsigned char *s, const TagInfo *tag)
     }
     if (flags & F_TABLE)
         t->table_depth++;
+    if ((flags & F_IGNORED_IN_BODY) && !t->table_depth && !t->known_counts[known_template])
+        return 0; /* "in body" ignores a table part outside a table: it never opens */
     if (!(flags & (F_VOID | F_NOT_COUNTED)))
         return count_add(t, tag, 1);
     return 0;
@@ -2372,7 +2379,7 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
             }
             continue;
         }
-        if (!(self->stack_len || self->in_select || (tag.flags & F_TREE))) {
+        if (!(self->stack_len || self->in_select || (tag.flags & (F_TREE | F_IGNORED_IN_BODY)))) {
             if (want && give(self, s, &tag, want, out) < 0)
                 return -1;
             if (tag.known >= 0) /* (count_add, without a branch on void elements) */

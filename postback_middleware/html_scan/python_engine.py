@@ -34,7 +34,7 @@ from .tokenizer import (
     _tag_progress,
     _unterminated,
 )
-from .tree import _NOT_COUNTED, _TREE_NAMES, VOID_ELEMENTS, _Tree
+from .tree import _NOT_COUNTED, _TABLE_ONLY, _TREE_NAMES, VOID_ELEMENTS, _Tree
 
 _NAME_CACHE: dict[str, dict[bytes, str]] = {}
 _NAME_CACHE_SIZE = 4096  # distinct spellings of tag names; pages make up few
@@ -236,7 +236,9 @@ class _PythonEngine:
                     if want:
                         emit(_make_tag(m, name, False, area, full_area, closing, encoding), want,
                              out)
-                    if name not in VOID_ELEMENTS and name not in _NOT_COUNTED:
+                    if name not in VOID_ELEMENTS and name not in _NOT_COUNTED and (
+                        name not in _TABLE_ONLY or tree.table_depth or counts.get("template")
+                    ):  # (tree.opens, inline)
                         counts[name] = counts.get(name, 0) + 1
                     continue
                 tag = _make_tag(m, name, False, area, full_area, closing, encoding)

@@ -47,6 +47,8 @@ _IGNORED_IN_BODY = frozenset({
     "html", "body",
 })
 # fmt: on
+# Of those, the ones that would be counted: outside a table (and a <template>) they never open.
+_TABLE_ONLY = _IGNORED_IN_BODY - _NOT_COUNTED - VOID_ELEMENTS
 
 
 class _Node:
@@ -156,9 +158,13 @@ class _Tree:
             return None
         if name == "table":
             self.table_depth += 1
-        if name not in VOID_ELEMENTS and name not in _NOT_COUNTED:
+        if name not in VOID_ELEMENTS and name not in _NOT_COUNTED and self.opens(name):
             self.open_counts[name] = self.open_counts.get(name, 0) + 1
         return None
+
+    def opens(self, name: str) -> bool:
+        """False for a table part "in body" ignores: outside a table and a ``<template>``."""
+        return name not in _TABLE_ONLY or bool(self.table_depth or self.open_counts.get("template"))
 
     def _close_select(self) -> None:
         self.in_select = False
