@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from . import fields as f
 from . import validation
 from .errors import BadRequest, Forbidden, Reason, TokenError, TokenExpired
-from .tokens import Claims, Purpose, TokenSigner
+from .tokens import Claims, Purpose, TokenSigner, encode_json
 from .validation import Offered
 
 log = logging.getLogger("postback_middleware")
@@ -130,14 +130,22 @@ class FormTokens:
         """The form's event validation token: written out when small, else compact (runs,
         digests for long values), else all digests, else none (the form degrades)."""
         signer = self.signer
-        try:  # (most forms: a few pairs, written out as they are)
-            token = signer.sign(Purpose.EVENT_VALIDATION,
-                                validation.written_out(pairs, callbacks, choices), path=path,
-                                user=binding, form_id=form_id)
-        except ValueError:
-            token = ""  # over max_state_size
-        if token and len(token) <= SMALL_VALIDATION_TOKEN:
-            return token
+
+        def written_out() -> str:
+            try:
+                return signer.sign(Purpose.EVENT_VALIDATION,
+                                   validation.written_out(pairs, callbacks, choices), path=path,
+                                   user=binding, form_id=form_id)
+            except ValueError:
+                return ""  # over max_state_size
+
+        # (Most forms: a few pairs, written out as they are. A form whose pairs alone, in
+        # base64, are over the size is not signed that way first only to be thrown away.)
+        token = None
+        if 4 * len(encode_json(pairs, plain=True)) <= 3 * SMALL_VALIDATION_TOKEN:
+            token = written_out()
+            if token and len(token) <= SMALL_VALIDATION_TOKEN:
+                return token
         # It fits, but a compact one saves bytes on every postback; or it does not fit.
         digest = functools.partial(signer.event_digest, 0)  # the first key signs
         for all_digests in (False, True):
@@ -148,6 +156,8 @@ class FormTokens:
                                    form_id=form_id)
             except ValueError:
                 continue  # over max_state_size
+        if token is None:
+            token = written_out()
         if token:
             return token  # (written out, it fits, where the compact forms do not)
         log.warning(
