@@ -38,6 +38,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -189,19 +190,49 @@ def decode_canonical_json(raw: bytes, *, plain: bool = False) -> Any:
     """Parse JSON that must be exactly what :func:`encode_json` writes.
 
     That one rule refuses duplicate keys, NaN, lone surrogates and any other spelling.
-    ``plain``: the value can only be plain data (event validation, see :func:`encode_json`);
-    orjson then reads and re-writes it, several times faster (a property test holds that it
-    accepts nothing the json module's reading refuses, and reads it the same).
+    orjson reads and re-writes it first, several times faster: where the value holds no float
+    (``plain``: it can hold none, see :func:`encode_json`) the two modules spell it alike, so
+    orjson's verdict stands (a property test holds that it accepts nothing the json module's
+    reading refuses, and reads it the same). A view state with a float (orjson spells
+    ``1e+16`` as ``1e16``), or one orjson cannot read, is read by the json module.
     """
-    if plain and orjson is not None:
-        value = orjson.loads(raw)
-        if orjson.dumps(value) != raw:
-            raise InvalidArgument("JSON is not in canonical form")
-        return value
+    if orjson is not None:
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            if plain:
+                raise
+        else:  # (no float in the value: the two modules spell it alike)
+            if orjson.dumps(value) == raw and (
+                _FLOAT_HINT(raw) is None or _holds_no_float(value)
+            ):
+                return value
+            if plain:  # (plain data has no float: a float is refused, like any other spelling)
+                raise InvalidArgument("JSON is not in canonical form")
+        # (a view state with a float or a 65-bit int: the json module decides)
     value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     if encode_json(value) != raw:
         raise InvalidArgument("JSON is not in canonical form")
     return value
+
+
+# Where a float may be: a digit then ".", "e" or "E" (in a string too: then the value is walked).
+_FLOAT_HINT = re.compile(rb"[0-9][.eE]").search
+
+
+def _holds_no_float(value: Any) -> bool:
+    """Whether a decoded JSON value holds no float, at any depth."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is float:
+            return False
+        if kind is dict:
+            pending.extend(item.values())
+        elif kind is list:
+            pending.extend(item)
+    return True
 
 
 class TokenSigner:

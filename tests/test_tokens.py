@@ -6,6 +6,7 @@ import base64
 import json
 import pickle
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -238,6 +239,17 @@ def _json_reading(raw: bytes, *, plain: bool) -> tuple[str, object]:
         return "refused", None
 
 
+def _json_module_reading(raw: bytes) -> tuple[str, object]:
+    """The canonical reading with the json module alone (no orjson): the reference."""
+    try:
+        value = json.loads(raw.decode("utf-8"), parse_constant=lambda name: 1 / 0)
+        if encode_json(value) != raw:
+            return "refused", None
+        return "read", value
+    except (ValueError, TypeError, RecursionError, ZeroDivisionError):
+        return "refused", None
+
+
 _JSON_BITS = st.sampled_from([
     b"{", b"}", b"[", b"]", b",", b":", b'"', b"\\", b"\\u", b"d800", b"00e9", b"1", b"-0",
     b"1.0", b"1e5", b"NaN", b"Infinity", b"true", b"null", b" ", b"\n", b'"e"', b'"a"',
@@ -245,19 +257,62 @@ _JSON_BITS = st.sampled_from([
 ])
 
 
+_STATE = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from([1e16, -1e-7, 1.5e300, 2.5, 1e22]),  # (spelled otherwise by orjson)
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(), inner, max_size=5),
+    max_leaves=20,
+)
+
+
+def _spelled(value: object) -> bytes:
+    try:
+        return encode_json(value)
+    except ValueError:  # (lone surrogates)
+        return b'"x"'
+
+
 @given(st.one_of(
     _PLAIN.map(lambda value: encode_json(value, plain=True)),
+    _STATE.map(_spelled),
+    _STATE.map(lambda value: orjson.dumps(value, default=str) if _fits_orjson(value) else b"1"),
     st.lists(_JSON_BITS, max_size=12).map(b"".join),
-    st.tuples(_PLAIN, st.integers(0, 40), _JSON_BITS).map(
-        lambda t: (lambda raw: raw[:t[1]] + t[2] + raw[t[1]:])(encode_json(t[0]))),
-))
-def test_plain_reading_accepts_only_what_the_json_module_accepts(raw: bytes) -> None:
-    """Event validation is read by orjson (``plain=True``): whatever it accepts, the json
-    module's canonical reading accepts too, as the same value (so the faster reading lets no
-    other spelling in)."""
-    verdict, value = _json_reading(raw, plain=True)
+    st.tuples(_STATE, st.integers(0, 40), _JSON_BITS).map(
+        lambda t: (lambda raw: raw[:t[1]] + t[2] + raw[t[1]:])(_spelled(t[0]))),
+), st.booleans())
+def test_reading_is_the_json_modules_canonical_reading(raw: bytes, plain: bool) -> None:
+    """Tokens are read by orjson first (see decode_canonical_json): whatever the reading
+    accepts, the json module's canonical reading accepts too, as the same value, so the faster
+    reading lets no other spelling in (orjson's ``1e16`` for ``1e+16``, say); and a view state
+    the json module reads (floats, big ints) is not refused."""
+    verdict, value = _json_reading(raw, plain=plain)
+    reference = _json_module_reading(raw)
     if verdict == "read":
-        assert _json_reading(raw, plain=False) == (verdict, value)
+        assert reference == (verdict, value)
+    elif not plain:
+        assert reference == ("refused", None)
+
+
+@pytest.mark.parametrize(("raw", "verdict"), [
+    pytest.param(b'{"a":1e+16}', "read", id="json-spelling-of-a-big-float"),
+    pytest.param(b'{"a":1e16}', "refused", id="orjson-spelling-of-a-big-float"),
+    pytest.param(b'{"a":1e-07}', "read", id="json-spelling-of-a-small-float"),
+    pytest.param(b'{"a":1e-7}', "refused", id="orjson-spelling-of-a-small-float"),
+    pytest.param(b'{"a":123456789012345678901}', "read", id="int-over-64-bits"),
+    pytest.param(b'{"a":1,"a":1}', "refused", id="duplicate-key"),
+    pytest.param(b'{"a":NaN}', "refused", id="nan"),
+])
+def test_view_state_reading_keeps_one_spelling(raw: bytes, verdict: str) -> None:
+    assert _json_reading(raw, plain=False)[0] == verdict
+
+
+def _fits_orjson(value: object) -> bool:
+    try:
+        orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError):
+        return False
+    return True
 
 
 @given(st.binary(max_size=80))
