@@ -32,6 +32,7 @@ that could matter decoded.
 from __future__ import annotations
 
 import email.header
+import io
 import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -230,7 +231,7 @@ def read_body(
     else:
         raise BadRequest(f"malformed CONTENT_LENGTH {raw_length[:40]!r}")
 
-    spool = tempfile.SpooledTemporaryFile(max_size=spool_threshold)  # noqa: SIM115 - returned
+    spool = _spool(length, spool_threshold)
     total = 0
     try:
         while length is None or total < length:
@@ -253,6 +254,15 @@ def read_body(
         raise BadRequest(f"body ended after {total} of {length} bytes")
     spool.seek(0)
     return spool, total
+
+
+def _spool(size: int | None, spool_threshold: int) -> SpooledBody:
+    """A file for a body of ``size`` bytes (None: not known): in memory when it is known to
+    fit under the threshold (an ``io.BytesIO``, whose calls cost a fifth of a spooled file's:
+    most form posts), else spooled to disk past the threshold."""
+    if size is not None and size <= spool_threshold:
+        return io.BytesIO()
+    return tempfile.SpooledTemporaryFile(max_size=spool_threshold)
 
 
 def _iter_chunks(body: SpooledBody, start: int = 0, end: int | None = None) -> Iterator[bytes]:
@@ -684,7 +694,8 @@ def multipart_boundary(content_type: str) -> str:
 
 def assemble(body: SpooledBody, scan: BodyScan, *, spool_threshold: int) -> tuple[SpooledBody, int]:
     """A fresh file holding the kept ranges joined as the scan says; the original is closed."""
-    out = tempfile.SpooledTemporaryFile(max_size=spool_threshold)  # noqa: SIM115 - returned
+    size = sum(end - start for start, end in scan.keep) + len(scan.joiner) * len(scan.keep)
+    out = _spool(size, spool_threshold)
     total = 0
     for index, (start, end) in enumerate(scan.keep):
         if index and scan.joiner:

@@ -332,6 +332,25 @@ def test_large_body_is_spooled_to_disk() -> None:
     assert body.read() == data
 
 
+@pytest.mark.parametrize(("length", "declared", "on_disk"), [
+    pytest.param(1000, True, False, id="declared-and-fits"),
+    pytest.param(1001, True, True, id="declared-over-the-threshold"),
+    pytest.param(500, False, True, id="length-not-declared"),
+])
+def test_a_body_stays_in_memory_only_when_it_is_known_to_fit(
+    length: int, declared: bool, on_disk: bool
+) -> None:
+    data = os.urandom(length)
+    environ = environ_for(data, str(length) if declared else "")
+    environ["wsgi.input_terminated"] = True
+    body, _ = read_body(environ, max_body_size=10**6, spool_threshold=1000)
+    body.seek(0, io.SEEK_END)
+    body.write(os.urandom(2000))  # (a spooled file rolls over to disk past the threshold)
+    assert isinstance(body, tempfile.SpooledTemporaryFile) == on_disk
+    body.seek(0)
+    assert body.read(length) == data
+
+
 class Disconnecting(io.RawIOBase):
     def read(self, size: int = -1) -> bytes:
         raise OSError("connection reset")
