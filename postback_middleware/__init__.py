@@ -17,6 +17,8 @@ The request's journey, module by module:
 * ``testing``: ``postback`` / ``callback`` for your own WebTest suites (import it explicitly).
 """
 
+__version__ = "0.1.0"
+
 from .aspnet import callback_reference
 from .config import Options
 from .errors import (
