@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -13,6 +17,7 @@ from postback_middleware.testing import callback, postback
 from .helpers import SCRIPT_TAG, hidden_fields, new_key
 
 DEMO_INI = Path(__file__).resolve().parent.parent / "examples" / "demo.ini"
+SERVE = DEMO_INI.with_name("serve.py")
 
 
 @pytest.fixture
@@ -77,3 +82,33 @@ def test_call_server_callback(demo: webtest.TestApp) -> None:
 def test_page_script_uses_callback_reference(demo: webtest.TestApp) -> None:
     script = demo.get("/demo.js").text
     assert 'WebForm_DoCallback("CallServer",arg,HandleResult,context,HandleError,false)' in script
+
+
+def test_serve_prints_the_port_it_listens_on() -> None:
+    """``--port 0``: the printed address is the real one (bound before it is printed)."""
+    server = subprocess.Popen([sys.executable, str(SERVE), "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        url = line.split("open ", 1)[1].split()[0]
+        assert not url.endswith(":0/")
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.status == 200
+            assert b"__VIEWSTATE" in response.read()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_serve_says_when_the_port_is_taken() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, str(SERVE), "--port", str(port)],
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert f"port {port} is taken" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""  # (no address printed that does not answer)
