@@ -229,17 +229,26 @@ def _prefix(name: str, value: Any) -> str:
 
 
 def _function_or_none(name: str, value: Any) -> Any:
+    """A function, or (as in an ini file) its ``"package.module:function"`` name, or None."""
+    if isinstance(value, str):
+        value = _resolve(name, value)
     if value is not None and not callable(value):
         raise ConfigurationError(f"{name} must be callable (or None), not {type(value).__name__}")
     return value
 
 
 def _handlers(name: str, value: Any) -> Mapping[str, Any]:
+    """Names mapped to handlers, each a function or class or (as in an ini file) its
+    ``"package.module:function"`` name."""
     if value is None:
         return {}
     if not isinstance(value, Mapping):
         raise ConfigurationError(f"{name} must map names to functions, not {type(value).__name__}")
-    return value
+    return {
+        handler_name: _resolve(f"{name} {handler_name}", handler)
+        if isinstance(handler, str) else handler
+        for handler_name, handler in value.items()
+    }
 
 
 def _origins(name: str, value: Any) -> tuple[str, ...]:

@@ -78,7 +78,12 @@ def test_good_keys_are_accepted_as_bytes() -> None:
         pytest.param("max_body_size", -1, "positive", id="negative-size"),
         pytest.param("max_state_size", True, "positive", id="bool-is-not-int"),
         pytest.param("script_prefix", "_postback", "start and end", id="prefix-without-slashes"),
-        pytest.param("user_key", "module:function", "callable", id="user-key-not-callable"),
+        pytest.param("user_key", 42, "callable", id="user-key-not-callable"),
+        pytest.param("user_key", "os:sep", "callable", id="user-key-names-no-function"),
+        pytest.param("user_key", "no.such.module:f", "user_key: cannot import",
+                     id="user-key-names-nothing"),
+        pytest.param("callbacks", {"CallServer": "tests.test_config:no_such"},
+                     "callbacks CallServer: cannot import", id="handler-names-nothing"),
         pytest.param("require_token", "false", "True or False", id="bool-as-text"),
         pytest.param("forward_event_fields", 1, "True or False", id="forward-as-int"),
         pytest.param("renewal_window", 60, "shorter than max_age", id="renewal-shorter"),
@@ -93,6 +98,19 @@ def test_good_keys_are_accepted_as_bytes() -> None:
 def test_bad_options_fail_at_start_up(option: str, value: Any, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         PostbackMiddleware(RecordingApp(), secret_keys=[new_key()], **{option: value})
+
+
+def test_handlers_and_functions_may_be_named_as_in_an_ini_file() -> None:
+    """``"package.module:function"`` in Python too: the same names an ini file uses."""
+    app = PostbackMiddleware(
+        RecordingApp(), secret_keys=[new_key()],
+        callbacks={"CallServer": "tests.test_config:handler"},
+        postbacks={"delete": "tests.test_config:handler"},
+        user_key="tests.test_config:user_of",
+    )
+    assert app.options.callbacks == {"CallServer": handler}
+    assert app.options.postbacks == {"delete": handler}
+    assert app.options.user_key is user_of
 
 
 @pytest.mark.parametrize(
