@@ -19,6 +19,9 @@ with ``data-postback`` but written as script: ``href="javascript:__doPostBack('T
 whose ``href`` / ``onclick`` / ``onchange`` mention ``doPostBack``, and ``aspnet.markup``
 reads only the anchored shapes ASP.NET writes: the pairs go into the event validation of the
 post form open where the tag is (none outside one, as ASP.NET renders them inside its form).
+The commonest, a link's bare ``href="javascript:__doPostBack('T','A')"`` (a GridView's), the
+scanner reads itself, exactly as ``aspnet.markup`` would: its pair comes in the scanner's
+batch, as a ``data-postback`` pair does, and the tag is not returned.
 
 Such a form also holds ASP.NET's hidden inputs (``__VIEWSTATE``, ``__EVENTTARGET``,
 ``__VIEWSTATEGENERATOR``, ``__EVENTVALIDATION``...), which would post each reserved field
@@ -365,7 +368,8 @@ _TAKEN_OVER = f.RESERVED - {f.CALLBACKID, f.CALLBACKPARAM, f.ASYNCPOST}
 # What the injector reads as well with validate_choices (see choices).
 _CHOICE_TAGS = ("select", "option", "input", "textarea", "button")
 _TAG_OPEN = re.compile(rb"<[!/?A-Za-z]")  # where an option's text ends
-# Where ASP.NET renders a postback reference (the scanner returns such tags: see aspnet.markup).
+# Where ASP.NET renders a postback reference (the scanner returns such tags, but a link whose
+# bare href it reads itself: see html_scan.PostbackScanner and aspnet.markup).
 _SCRIPTED = frozenset({"href", "onclick", "onchange"})
 # Bytes after which a removed input leaves nothing that could join the text around it.
 _SEPARATES = frozenset(b">\t\n\f\r ")

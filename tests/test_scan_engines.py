@@ -8,17 +8,20 @@ far each piece is decided must be equal, and so must the postback pairs the rewr
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from postback_middleware import html_scan
+from postback_middleware.aspnet.markup import _HREF_CALL, MAX_VALUE_LENGTH, references
 from postback_middleware.errors import InvalidArgument, InvalidType
 from postback_middleware.html_scan import Pairs, PostbackScanner, Tag, TagScanner
 
-from .helpers import require_engine
+from .helpers import injector, pairs_of, require_engine
 from .strategies import HTML_FRAGMENTS
 
 Item = tuple[Any, ...]
@@ -78,6 +81,10 @@ _POSTBACK_FRAGMENTS = st.sampled_from([
     "<select name=ctl00$D onchange=\"javascript:setTimeout("
     "'__doPostBack(\\'ctl00$D\\',\\'\\')', 0)\">",
     "<input type=checkbox onclick=doPostBack>", "<p onchange=dopostbac>", "<a onclick>",
+    "<a href=\"javascript:__doPostBack('G','A');\">",
+    "<a id=__a href=javascript:__doPostBack('G','')>",
+    "<area href='javascript:__doPostBack(&#39;\u00e9&#39;,&#39;&#39;)'>",
+    "<a href=\"javascript:__doPostBack('G','A')\" onchange>",
     '<input type="hidden" name="__VIEWSTATE" id="__VIEWSTATE" value="/wEP">',
     '<input type="hidden" name="__EVENTVALIDATION" value="x">', "<input name=__>",
     "<input name=&#95;_x>", "<input name=_x_ class=__>", "<input NAME=__LASTFOCUS>",
@@ -245,7 +252,7 @@ def _postback_items(engine: str, document: bytes) -> list[Any]:
             b"<a href=x href=__doPostBack><input onclick='WebForm_DoPostBackWithOptions(o)'>"
             b"<select onchange=\"setTimeout('__doPostBack(\\'D\\',\\'\\')', 0)\">"
             b"<a onclick=DOPOSTBACK data-postback=p>",
-            ["a", "input", "select", {"p": [""]}, "a"],
+            [{"G": ["Sort$Name"]}, "input", "select", {"p": [""]}, "a"],  # (see _HREF_CALLS)
             id="aspnet-postback-references-by-their-raw-value",
         ),
         pytest.param(
@@ -520,3 +527,245 @@ def test_engines_decode_character_references_alike(value: str, encoding: str) ->
                     encoding, "replace")
     _both(lambda engine: PostbackScanner(encoding=encoding, names=("form",), engine=engine),
           document, [])
+
+
+# --------------------------------------------------------------------------- ASP.NET's links
+#
+# An a or area whose first href, decoded, is "javascript:__doPostBack('T','A')" (and an optional
+# ";": aspnet.markup._HREF_CALL, the fast path's first form) and which has no onclick or
+# onchange gives its pair in the batch, as a data-postback would, instead of being returned for
+# the injector to read (python_engine._href_call, _cscan.c's href_call). Anything else is as
+# before: returned when an href, onclick or onchange mentions doPostBack in its raw value.
+
+_CALL = "javascript:__doPostBack('{}','{}')"
+_AT_LIMIT = _CALL.format("G", "x" * (MAX_VALUE_LENGTH - len(_CALL.format("G", ""))))
+
+
+def _link(href: str, tag: str = "a", more: str = "") -> bytes:
+    """A tag with that href, written as HtmlAttributeEncode writes it (' as &#39;)."""
+    return f'<{tag}{more} href="{href.replace(chr(39), "&#39;")}">'.encode()
+
+
+_HREF_CALLS = [
+    # gathered: the pair comes in the batch, the tag is not returned
+    pytest.param(b"<a href=\"javascript:__doPostBack('GridView1','Delete$17')\">",
+                 [{"GridView1": ["Delete$17"]}], [["GridView1", "Delete$17"]],
+                 id="gathered-plain-quotes"),
+    pytest.param(_link("javascript:__doPostBack('GridView1','Delete$17')"),
+                 [{"GridView1": ["Delete$17"]}], [["GridView1", "Delete$17"]],
+                 id="gathered-quotes-as-numeric-references"),
+    pytest.param(b"<a href=\"javascript:__doPostBack('G','Page$Next');\">",
+                 [{"G": ["Page$Next"]}], [["G", "Page$Next"]], id="gathered-semicolon"),
+    pytest.param(b"<a href=\"javascript:__doPostBack('LinkButton1','')\">",
+                 [{"LinkButton1": [""]}], [["LinkButton1", ""]], id="gathered-empty-argument"),
+    pytest.param(b"<a href='javascript:__doPostBack(&#x27;G&#X27;,&apos;A&apos;)'>",
+                 [{"G": ["A"]}], [["G", "A"]], id="gathered-hex-and-apos-references"),
+    pytest.param(b"<a href=javascript:__doPostBack('G','A')>", [{"G": ["A"]}], [["G", "A"]],
+                 id="gathered-unquoted-value"),
+    pytest.param(b"<A HREF=\"javascript:__doPostBack('G','A')\">", [{"G": ["A"]}], [["G", "A"]],
+                 id="gathered-names-in-capitals"),
+    pytest.param(b"<a href=\"&#106;avascript:__doPostBack('G','A')\">", [{"G": ["A"]}],
+                 [["G", "A"]], id="gathered-reference-in-the-scheme-decoded-first"),
+    pytest.param("<a href=\"javascript:__doPostBack('é€','名前 🙂 #?=&amp;<>')\">".encode(),
+                 [{"é€": ["名前 🙂 #?=&<>"]}], [["é€", "名前 🙂 #?=&<>"]],
+                 id="gathered-unicode-and-punctuation"),
+    pytest.param("<a href=\"javascript:__doPostBack('G','\x7f\x85\xa0')\">".encode(),
+                 [{"G": ["\x7f\x85\xa0"]}], [["G", "\x7f\x85\xa0"]],
+                 id="gathered-del-and-c1-controls-are-plain"),
+    pytest.param(b"<area href=\"javascript:__doPostBack('ImageMap1','0')\">",
+                 [{"ImageMap1": ["0"]}], [["ImageMap1", "0"]], id="gathered-area"),
+    pytest.param(b"<a href=\"javascript:__doPostBack('G','1')\" "
+                 b"href=\"javascript:__doPostBack('G','2')\">",
+                 [{"G": ["1"]}], [["G", "1"]], id="gathered-first-href-only"),
+    pytest.param(b"<a data-postback=X href=\"javascript:__doPostBack('G','A')\">",
+                 [{"X": [""], "G": ["A"]}], [["X", ""], ["G", "A"]],
+                 id="gathered-after-a-data-postback-pair"),
+    pytest.param(b"<a href=\"javascript:__doPostBack('G','A')\" class=x title=y>",
+                 [{"G": ["A"]}], [["G", "A"]], id="gathered-other-attributes"),
+    pytest.param(_link(_AT_LIMIT), [{"G": [_AT_LIMIT[29:-2]]}], [["G", _AT_LIMIT[29:-2]]],
+                 id="gathered-at-max-value-length"),
+    # returned as before: the injector reads them (aspnet.markup), to the same pairs or none
+    pytest.param(_link(_AT_LIMIT[:-2] + "x')"), ["a"], [], id="returned-over-max-value-length"),
+    pytest.param(b"<a href=\"JAVASCRIPT:__doPostBack('G','A')\">", ["a"], [["G", "A"]],
+                 id="returned-scheme-in-capitals"),
+    pytest.param(b"<a href=\" javascript:__doPostBack('G','A')\">", ["a"], [["G", "A"]],
+                 id="returned-leading-space"),
+    pytest.param(b"<a href=\"javascript:__doPostBack( 'G','A')\">", ["a"], [["G", "A"]],
+                 id="returned-space-in-the-call"),
+    pytest.param(b"<a href=\"javascript:__doPostBack('G','O\\'Brien')\">", ["a"],
+                 [["G", "O'Brien"]], id="returned-escaped-quote"),
+    pytest.param(b"<a href=\"javascript:__doPostBack('Calendar1','V4475%25')\">", ["a"],
+                 [["Calendar1", "V4475%"]], id="returned-percent-in-the-argument"),
+    pytest.param(b"<a href=\"javascript:__doPostBack('G','A\tB')\">", ["a"], [["G", "AB"]],
+                 id="returned-tab-inside"),
+    pytest.param(b"<a href=\"javascript:__doPostBack('G','A\nB')\">", ["a"], [["G", "AB"]],
+                 id="returned-newline-inside"),
+    pytest.param(b"<a href=\"javascript:__doPostBack('G','A&#13;B')\">", ["a"], [["G", "AB"]],
+                 id="returned-cr-reference-inside"),
+    pytest.param("<a href=\"javascript:__doPostBack('G','a\u2028b')\">".encode(), ["a"],
+                 [["G", "a\u2028b"]], id="returned-line-separator"),
+    pytest.param(b"<a href=\"javascript:__doPostBack('','A')\">", ["a"], [],
+                 id="returned-empty-target"),
+    pytest.param(b"<a href=\"javascript:__doPostBack('G','A');;\">", ["a"], [],
+                 id="returned-two-semicolons"),
+    pytest.param(b"<a href=\"javascript:__doPostBack('G','A');return false;\">", ["a"], [],
+                 id="returned-statement-after"),
+    pytest.param(b"<a href='javascript:__doPostBack(\"G\",\"A\")'>", ["a"], [["G", "A"]],
+                 id="returned-double-quoted-strings"),
+    pytest.param(b"<a onclick=\"return true;\" href=\"javascript:__doPostBack('G','A')\">",
+                 ["a"], [["G", "A"]], id="returned-onclick-beside"),
+    pytest.param(b"<a href=\"javascript:__doPostBack('G','A')\" onclick>", ["a"], [["G", "A"]],
+                 id="returned-empty-onclick-beside"),
+    pytest.param(b"<a href=\"javascript:__doPostBack('G','A')\" "
+                 b"onclick=\"javascript:__doPostBack('G','B')\">",
+                 ["a"], [["G", "A"], ["G", "B"]], id="returned-onclick-reference-beside"),
+    pytest.param(b"<a onchange=x href=\"javascript:__doPostBack('G','A')\">", ["a"],
+                 [["G", "A"]], id="returned-onchange-beside"),
+    pytest.param(b"<a id=__x href=\"javascript:__doPostBack('G','A')\">", ["a"], [["G", "A"]],
+                 id="returned-id-beginning-with-two-underscores"),
+    pytest.param(b"<a name=__n href=\"javascript:__doPostBack('G','A')\">", ["a"],
+                 [["G", "A"]], id="returned-name-beginning-with-two-underscores"),
+    pytest.param(b"<a form=f1 href=\"javascript:__doPostBack('G','A')\">", ["a"], [["G", "A"]],
+                 id="returned-form-attribute"),
+    pytest.param(b"<a formaction=/x href=\"javascript:__doPostBack('G','A')\">", ["a"],
+                 [["G", "A"]], id="returned-formaction-attribute"),
+    pytest.param(b"<a data-postback=X id=__x href=\"javascript:__doPostBack('G','A')\">",
+                 [{"X": [""]}, "a"], [["X", ""], ["G", "A"]],
+                 id="returned-after-its-data-postback-pair"),
+    pytest.param(b"<button href=\"javascript:__doPostBack('G','A')\">", ["button"], [],
+                 id="button-returned-as-before-no-pair"),
+    pytest.param(b"<span href=\"javascript:__doPostBack('G','A')\">", ["span"], [],
+                 id="span-returned-as-before-no-pair"),
+    pytest.param(b"<a href=/x href=\"javascript:__doPostBack('G','A')\">", [], [],
+                 id="second-href-not-read"),
+    pytest.param(b"<a href=\"javascript:__do&#80;ostBack('G','A')\">", [], [],
+                 id="name-spelled-with-a-reference-neither-as-before"),
+]
+
+
+@contextlib.contextmanager
+def _engine_used(engine: str) -> Iterator[None]:
+    saved = html_scan.use_engine(engine)
+    try:
+        yield
+    finally:
+        html_scan.use_engine(saved)
+
+
+@pytest.mark.parametrize(("tag", "items", "pairs"), _HREF_CALLS)
+def test_the_commonest_aspnet_link_is_gathered(
+    engine: str, tag: bytes, items: list[Any], pairs: list[list[str]]
+) -> None:
+    """What the scanner gives for the tag (its batch, or the tag itself, returned), and the
+    pairs the injector ends with either way."""
+    document = b'<form method="post">' + tag + b"</form>"
+    assert _postback_items(engine, document) == ["form", *items, "/form"]
+    with _engine_used(engine):
+        editor = injector()
+        edited = editor.edit(document)
+    assert pairs_of(editor.forms[0]) == pairs
+    assert edited.count(tag) == 1
+
+
+def test_a_grid_of_links_gives_one_batch(engine: str) -> None:
+    """A GridView's links, one target and many arguments (repeated, the last target reused)."""
+    links = b"".join(_link(_CALL.format(target, f"{verb}${row}"))
+                     for row in range(300) for verb in ("Edit", "Delete", "Select")
+                     for target in ("GridView1", "GridView1", "é", "😀"))
+    document = b"<form>" + links + b"<a data-postback=GridView1 data-postback-argument=x></form>"
+    arguments = [f"{verb}${row}" for row in range(300) for verb in ("Edit", "Delete", "Select")]
+    assert _postback_items(engine, document) == [
+        "form", {"GridView1": [*arguments, "x"], "é": arguments, "😀": arguments}, "/form"]
+    _both(lambda engine: PostbackScanner(names=("form",), engine=engine), document,
+          list(range(8192, len(document), 8192)))
+
+
+# A grammar of the href and its near misses (as tests/test_aspnet_markup.py builds the fast
+# path's): slots, each with what ASP.NET writes there and what could stand there instead.
+_PLAIN_PIECES = ["G", "GridView1", "ctl00$Main$Grid", "Delete$17", " ", "é", "名前", "🙂", "$",
+                 "#", "?", "=", "&", "<", ">", "!", "-", "_", "\x7f", "\x85", "\xa0"]
+_NEAR_PIECES = ["'", '"', "\\", "\\'", "%", "%27", "%41", "\t", "\n", "\r", "\x01", "\x1f",
+                "\u2028", "\u2029", "\ufeff", "`", ";", ",", "(", ")", "__doPostBack", "//"]
+_PIECE = st.one_of(*[st.sampled_from(_PLAIN_PIECES)] * 3, st.sampled_from(_NEAR_PIECES),
+                   st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"),
+                           max_size=2))
+_TEXT = st.lists(_PIECE, max_size=4).map("".join)
+_TARGET = st.lists(_PIECE, min_size=1, max_size=4).map("".join)
+_QUOTE_SLOT = ("'", ['"', "\\'", "", "''", "`", "' ", " '"])
+_HREF_SLOTS = [
+    ("javascript:", ["JavaScript:", "JAVASCRIPT:", " javascript:", "javascript: ", "javascript",
+                     "", "vbscript:", "\tjavascript:", "java\nscript:", "javascript:javascript:"]),
+    ("__doPostBack", ["__dopostback", "__DoPostBack", "__doPostBack2", "x.__doPostBack",
+                      "__doPostBack "]),
+    ("(", ["( ", "((", " (", "(\n", ""]),
+    _QUOTE_SLOT, None, _QUOTE_SLOT,  # (None: the target)
+    (",", [", ", " ,", ",,", "", ";"]),
+    _QUOTE_SLOT, None, _QUOTE_SLOT,  # (the argument)
+    (")", [") ", "))", "", ")()", ",)"]),
+]
+_ENDINGS = ["", ";"]
+_NEAR_ENDINGS = [";;", " ", "\n", "//", ";return false;", "\x01", ";x", "%3B", "\xa0"]
+
+
+@st.composite
+def _hrefs(draw: st.DrawFn) -> str:
+    """An href value (decoded): the exact shape, or one with a slot or two changed, sometimes
+    about MAX_VALUE_LENGTH long."""
+    strings = [draw(_TARGET), draw(_TEXT)]
+    texts = [slot[0] if slot else strings.pop(0) for slot in _HREF_SLOTS]
+    texts.append(draw(st.sampled_from(_ENDINGS)))
+    slots = [*_HREF_SLOTS, ("", _NEAR_ENDINGS)]
+    for _ in range(draw(st.sampled_from([0, 0, 0, 1, 1, 2]))):
+        at = draw(st.integers(0, len(slots) - 1))
+        slot = slots[at]
+        if slot is not None:
+            texts[at] = draw(st.sampled_from(slot[1]) | st.text(max_size=2))
+    if draw(st.integers(0, 9)) == 0:  # the argument padded to about the limit
+        length = sum(map(len, texts))
+        texts[8] += "a" * max(0, MAX_VALUE_LENGTH - length + draw(st.integers(-1, 1)))
+    return "".join(texts)
+
+
+@st.composite
+def _spelled(draw: st.DrawFn, value: str) -> str:
+    """An attribute holding ``value``, quoted either way, its quotes written raw where they may
+    be or as any of their references (never "doPostBack" itself)."""
+    quote = draw(st.sampled_from(['"', "'"]))
+    spellings = {"'": ["&#39;", "&#x27;", "&apos;", "&#039;"], '"': ["&quot;", "&#34;"]}
+    spellings["'" if quote == '"' else '"'].append("'" if quote == '"' else '"')
+    out = []
+    for char in value.replace("\x00", "?"):
+        if char in spellings:
+            out.append(draw(st.sampled_from(spellings[char])))
+        else:
+            out.append({"&": "&amp;", "\r": "&#13;"}.get(char, char))
+    return quote + "".join(out) + quote
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), _hrefs(), st.sampled_from(["a", "area", "A"]), _CUTS)
+def test_the_gathered_link_is_what_markup_reads(
+    data: st.DataObject, value: str, name: str, cuts: list[int]
+) -> None:
+    """Differential: the engines gather a pair exactly for the values of _HREF_CALL's language
+    (up to MAX_VALUE_LENGTH), and it is the pair aspnet.markup reads in the tag; any other
+    value leaves the tag as before: returned when its raw href mentions doPostBack (so no
+    reference aspnet.markup reads is lost: "doPostBack" is always written as itself here).
+    Both engines alike, whole and in pieces."""
+    value = value.replace("\x00", "?")
+    attribute = data.draw(_spelled(value))
+    document = f"<form><{name} href={attribute}></form>".encode()
+    found = references(name.lower(), {"href": value})
+    gathered = len(value) <= MAX_VALUE_LENGTH and _HREF_CALL.fullmatch(value) is not None
+    returned = not gathered and "dopostback" in attribute.lower()
+    for engine in html_scan.ENGINES:
+        items = _postback_items(engine, document)
+        if gathered:
+            assert len(found) == 1
+            assert items == ["form", {found[0].target: [found[0].argument]}, "/form"]
+        else:
+            assert items == ["form", *([name.lower()] if returned else []), "/form"]
+            assert returned or not found
+    for pieces in (cuts, list(range(1, len(document)))):
+        _both(lambda engine: PostbackScanner(names=("form",), engine=engine), document, pieces)
+    event("gathered" if gathered else "returned" if returned else "neither")

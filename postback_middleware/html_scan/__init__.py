@@ -57,8 +57,9 @@ The work above is done by one of two engines with the same results:
 
 :class:`TagScanner` and :func:`iter_tags` use the compiled engine when they can (``engine=``
 forces one; :data:`ENGINES` lists those built). The injector reads pages through
-:class:`PostbackScanner`, which also gathers the ``data-postback`` pairs inside the engine, so
-a page's hundreds of postback links cost no Python object each. The test suite runs every
+:class:`PostbackScanner`, which also gathers the ``data-postback`` pairs inside the engine (and
+those of ASP.NET's commonest links, ``href="javascript:__doPostBack('T','A')"``), so a page's
+hundreds of postback links cost no Python object each. The test suite runs every
 scanner test on both engines, holds them equal on generated documents and arbitrary bytes
 (``tests/test_scan_engines.py``), and the fuzzer compares them on every input.
 

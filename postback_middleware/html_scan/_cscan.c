@@ -22,7 +22,10 @@
  *                 each pair once per batch, and is returned only when it has a form,
  *                 formaction or formmethod attribute, an id or name beginning with "__",
  *                 or an href, onclick or onchange whose raw value mentions "doPostBack"
- *                 (ASCII case-insensitive: ASP.NET's postback references).
+ *                 (ASCII case-insensitive: ASP.NET's postback references), but for the
+ *                 commonest of those, an a or area without onclick or onchange whose
+ *                 first href is "javascript:__doPostBack('T','A')", decoded: its pair is
+ *                 gathered instead (href_call).
  *   decode_text   Python function(bytes) -> str for names and values with CR or NUL,
  *   decode_value  and for values with a character reference other than the numeric ones and
  *                 &amp; &lt; &gt; &quot; &apos; &nbsp; (decoded here: see read_charref): the
@@ -1973,6 +1976,100 @@ static int calls_postback(const unsigned char *s, const TagInfo *tag)
     return 0;
 }
 
+/* python_engine._href_call: the commonest of ASP.NET's references, the href of a GridView's
+ * links, is read here, on its decoded value, as aspnet.markup._HREF_CALL reads it:
+ * "javascript:__doPostBack('T','A')" and an optional ";", T one or more and A zero or more
+ * characters of markup._PLAIN (none of them a C0 control, a quote, a backslash, "%", U+2028,
+ * U+2029 or a surrogate; the comment above _PLAIN says why such a match is read exactly as
+ * the lexer reads it). A plain character ends no string and a quote ends each one, so the
+ * runs below are the regular expression's only match. */
+#define HREF_CALL_MAX_LENGTH 4096 /* aspnet.markup.MAX_VALUE_LENGTH */
+
+static inline int plain_char(Py_UCS4 c)
+{
+    return c >= 0x20 && c != '\'' && c != '"' && c != '\\' && c != '%' && c != 0x2028
+           && c != 0x2029 && !(c >= 0xD800 && c <= 0xDFFF);
+}
+
+/* The end of the run of plain characters of text from k. */
+static Py_ssize_t plain_run(int kind, const void *text, Py_ssize_t len, Py_ssize_t k)
+{
+    while (k < len && plain_char(PyUnicode_READ(kind, text, k)))
+        k++;
+    return k;
+}
+
+/* text[k:] begins with the ASCII literal lit. */
+static int text_at(int kind, const void *text, Py_ssize_t len, Py_ssize_t k, const char *lit)
+{
+    for (; *lit; lit++, k++)
+        if (k >= len || PyUnicode_READ(kind, text, k) != (Py_UCS4)(unsigned char)*lit)
+            return 0;
+    return 1;
+}
+
+/* text[start:end]: the batch's last target again when it is that text (a grid's links name
+ * one target: no new string, and batch_add knows it by identity). */
+static PyObject *batch_text(const Batch *b, PyObject *text, Py_ssize_t start, Py_ssize_t end)
+{
+    if (b->n_groups) {
+        PyObject *last = b->groups[b->last_group].target;
+        int kind = PyUnicode_KIND(text), last_kind = PyUnicode_KIND(last);
+        const void *data = PyUnicode_DATA(text), *last_data = PyUnicode_DATA(last);
+        Py_ssize_t i, m = end - start;
+        if (PyUnicode_GET_LENGTH(last) == m) {
+            for (i = 0; i < m && PyUnicode_READ(kind, data, start + i)
+                                     == PyUnicode_READ(last_kind, last_data, i); i++)
+                ;
+            if (i == m)
+                return Py_NewRef(last);
+        }
+    }
+    return PyUnicode_Substring(text, start, end);
+}
+
+/* The pair of an a or area whose first href is that reference, and which has no onclick or
+ * onchange (the injector reads those tags whole), added to the batch: 1 added (or there
+ * already), 0 no such tag, -1 on error. */
+static int href_call(Scanner *self, const unsigned char *s, const TagInfo *tag)
+{
+    static const char head[] = "javascript:__doPostBack('";
+    const unsigned char *name = s + tag->name_start;
+    const Attr *href = &tag->attrs[AT_HREF];
+    PyObject *value, *target = NULL, *argument = NULL;
+    Py_ssize_t len, t_start = (Py_ssize_t)sizeof(head) - 1, t_end, a_end;
+    const void *text;
+    int kind, result = 0;
+    if (!(tag->name_len == 1 ? lower(name[0]) == 'a'
+                             : tag->name_len == 4 && eq_ci(name, 4, "area"))
+        || (tag->seen & (SEEN(AT_ONCLICK) | SEEN(AT_ONCHANGE))) || !(tag->seen & SEEN(AT_HREF))
+        || href->value_start < 0)
+        return 0;
+    value = attr_value(self, s, href);
+    if (value == NULL)
+        return -1;
+    kind = PyUnicode_KIND(value);
+    text = PyUnicode_DATA(value);
+    len = PyUnicode_GET_LENGTH(value);
+    if (len > HREF_CALL_MAX_LENGTH || !text_at(kind, text, len, 0, head))
+        goto done;
+    t_end = plain_run(kind, text, len, t_start);
+    if (t_end == t_start || !text_at(kind, text, len, t_end, "','"))
+        goto done;
+    a_end = plain_run(kind, text, len, t_end + 3);
+    if (!text_at(kind, text, len, a_end, "')")
+        || !(a_end + 2 == len || (a_end + 3 == len && PyUnicode_READ(kind, text, a_end + 2) == ';')))
+        goto done;
+    target = batch_text(&self->batch, value, t_start, t_end);
+    argument = target == NULL ? NULL : PyUnicode_Substring(value, t_end + 3, a_end);
+    result = argument == NULL || batch_add(&self->batch, target, argument) < 0 ? -1 : 1;
+done:
+    Py_XDECREF(target);
+    Py_XDECREF(argument);
+    Py_DECREF(value);
+    return result;
+}
+
 /* Whether an attribute's decoded value begins with "__" (an id or a name the injector
  * keeps track of); -1 on error. */
 static int reserved_value(Scanner *self, const unsigned char *s, const Attr *a)
@@ -2045,8 +2142,12 @@ static int collect_pairs(Scanner *self, const unsigned char *s, const TagInfo *t
         if (reserved) /* a field of ASP.NET's that the injector takes over */
             return reserved < 0 ? -1 : emit_tag(self, s, tag, out);
     }
-    if ((tag->seen & A_SCRIPTED) && calls_postback(s, tag))
+    if ((tag->seen & A_SCRIPTED) && calls_postback(s, tag)) {
+        int gathered = href_call(self, s, tag); /* (its pair, as a data-postback one) */
+        if (gathered)
+            return gathered < 0 ? -1 : 0;
         return emit_tag(self, s, tag, out); /* ASP.NET's postback reference */
+    }
     return 0;
 }
 

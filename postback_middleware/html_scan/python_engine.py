@@ -14,6 +14,7 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from ..aspnet.markup import _HREF_CALL, MAX_VALUE_LENGTH
 from .attributes import _NO_ATTRS, _LazyAttrs, _raw_values, _text
 from .tag import Pairs, Tag
 from .tokenizer import (
@@ -44,6 +45,10 @@ _AUTOPOSTBACK_TAGS = frozenset({"input", "select", "textarea"})
 # compiled engine matches it.
 _SCRIPTED = frozenset({b"href", b"onclick", b"onchange"})
 _DOPOSTBACK = re.compile(b"dopostback", re.IGNORECASE).search
+# Of those, the tags whose href is the commonest reference (see _href_call): their pair is
+# gathered here, as a data-postback one, instead of the tag being returned (a GridView has
+# hundreds of such links).
+_HREF_TAGS = frozenset({"a", "area"})
 
 
 class _PythonEngine:
@@ -148,10 +153,14 @@ class _PythonEngine:
                 and "formmethod" not in attrs
                 and not attrs.get("id", "").startswith("__")
                 and not attrs.get("name", "").startswith("__")
-                and not _calls_postback(attrs)
                 and not self._opens_panel(tag)
             ):
-                return
+                if not _calls_postback(attrs):
+                    return
+                pair = _href_call(tag.name, attrs)
+                if pair is not None:  # (the commonest reference: not returned for it)
+                    self._add_pair(*pair)
+                    return
         elif want == 2:
             return
         if self._panels:
@@ -374,6 +383,20 @@ def _calls_postback(attrs: Mapping[str, str]) -> bool:
     if _DOPOSTBACK(area) is None:  # (the common case: no need to find the attributes)
         return False
     return any(_DOPOSTBACK(value) is not None for value in _raw_values(area, _SCRIPTED))
+
+
+def _href_call(name: str, attrs: Mapping[str, str]) -> tuple[str, str] | None:
+    """The pair of an ``a`` or ``area`` whose first ``href``, decoded, is ASP.NET's commonest
+    reference, ``javascript:__doPostBack('T','A')`` (``aspnet.markup._HREF_CALL``: the fast
+    path's first form, which reads it exactly as the lexer does), and which has no ``onclick``
+    or ``onchange`` to read as well; else None (the injector reads the tag)."""
+    if name not in _HREF_TAGS or "onclick" in attrs or "onchange" in attrs:
+        return None
+    href = attrs.get("href")
+    if href is None or len(href) > MAX_VALUE_LENGTH:
+        return None
+    match = _HREF_CALL.fullmatch(href)
+    return None if match is None else (match[1], match[2])
 
 
 def _make_tag(

@@ -108,14 +108,22 @@ class PostbackScanner:
     named ``names``, :data:`Pairs` dicts of the pairs declared since the previous returned
     tag (``data-postback`` is the target, ``data-postback-argument`` the argument, empty by
     default; an ``input``, ``select`` or ``textarea`` marked ``data-autopostback`` gives
-    its ``name`` with an empty argument), and, after its pairs, any start tag that has a
-    ``form``, ``formaction`` or ``formmethod`` attribute (the caller decides where that
-    control may send a form's tokens), an ``id`` beginning with ``__`` (the caller's own
-    field ids must stay unique), a ``name`` beginning with ``__`` (a field of ASP.NET's that
-    the caller takes over), or an ``href``, ``onclick`` or ``onchange`` whose raw value
-    mentions ``doPostBack`` in any case (a postback reference ASP.NET rendered: the caller
-    reads it with ``aspnet.markup``). The compiled engine tells these attributes by name as
-    it reads a tag, so a ``class="form-control"`` costs it nothing.
+    its ``name`` with an empty argument; an ASP.NET link, below, gives its pair after
+    those), and, after its pairs, any start tag that has a ``form``, ``formaction`` or
+    ``formmethod`` attribute (the caller decides where that control may send a form's
+    tokens), an ``id`` beginning with ``__`` (the caller's own field ids must stay unique), a
+    ``name`` beginning with ``__`` (a field of ASP.NET's that the caller takes over), or an
+    ``href``, ``onclick`` or ``onchange`` whose raw value mentions ``doPostBack`` in any case
+    (a postback reference ASP.NET rendered: the caller reads it with ``aspnet.markup``).
+    The compiled engine tells these attributes by name as it reads a tag, so a
+    ``class="form-control"`` costs it nothing.
+
+    But the commonest of ASP.NET's references, a GridView's hundreds of links, is read by
+    the engines themselves: an ``a`` or ``area`` without ``onclick`` or ``onchange`` whose
+    first ``href``, decoded, is ``javascript:__doPostBack('T','A')`` with an optional ``;``
+    (``aspnet.markup._HREF_CALL``, at most ``MAX_VALUE_LENGTH`` characters) gives the pair
+    (T, A) as a ``data-postback`` would, and is not returned for it (a tag returned for one
+    of the other reasons keeps its href for the caller to read, and gives no such pair).
 
     ``panels``: the ids of the update panels a partial postback asks for (the Python engine
     only, so far: :attr:`panels` says whether this scanner finds them). The start tag of
