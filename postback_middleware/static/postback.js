@@ -38,7 +38,28 @@ function setEvent(form, target, argument) {
   setField(form, "__EVENTARGUMENT", argument);
 }
 function eventOf(form) {
-  return [field(form, "__EVENTTARGET").value, field(form, "__EVENTARGUMENT").value];
+  return ["__EVENTTARGET", "__EVENTARGUMENT"].map(function (name) {
+    var input = field(form, name);
+    return input ? input.value : "";
+  });
+}
+
+/* Events a page can observe, or cancel where cancelable (README, "Client events"): bubbling
+ * "postback:NAME" CustomEvents, dispatched through the prototype (<input name="dispatchEvent">
+ * shadows form.dispatchEvent). */
+function fire(target, name, detail, cancelable) { // false: a listener cancelled it
+  return EventTarget.prototype.dispatchEvent.call(target, new CustomEvent("postback:" + name,
+    { bubbles: true, cancelable: !!cancelable, detail: detail }));
+}
+// Just before a postback is sent (event: its target and argument); cancelled, the form keeps
+// no event and nothing is sent.
+function before(form, event, panels) {
+  var detail = { target: event[0], argument: event[1], panels: panels };
+  if (fire(form, "before", detail, true)) return true;
+  setEvent(form, "", "");
+}
+function fireError(target, kind, status, message) { // a partial postback or callback failed
+  fire(target || document, "error", { kind: kind, status: status, message: message });
 }
 
 /* A form left open: tokens older than max_age are refused, so before a postback, partial
@@ -75,6 +96,7 @@ function renew(form) { // resolves once tried: the form has fresh tokens, or kee
     setField(form, "__VIEWSTATE", b.fields.__VIEWSTATE);
     setField(form, "__EVENTVALIDATION", b.fields.__EVENTVALIDATION);
     initCallback(form);
+    fire(form, "renewed", {});
   }).catch(function () {}).then(function () { renewing.delete(form); });
   renewing.set(form, busy);
   return busy;
@@ -154,7 +176,7 @@ function doPostBack(target, argument, form, panels) {
     if (panels && !(frame && frame !== "_self") && sendsUtf8(form)) {
       return partial(form, panels);
     }
-    send(form);
+    if (before(form, eventOf(form), [])) send(form);
   });
 }
 // With aspnet_ajax, a page that loaded Microsoft's ASP.NET AJAX client keeps its __doPostBack:
@@ -233,11 +255,12 @@ function resubmit(form, submitter, event) {
   }
   setTimeout(setEvent, 0, form, "", "");
 }
-// ...and on window after them: not cancelled means submitting.
+// ...and on window after them: not cancelled means submitting (unless postback:before is).
 addEventListener("submit", function (e) {
-  if (isPostForm(e.target) && !e.defaultPrevented && raised(e.submitter)) {
-    markSubmitting(e.target, e.submitter);
-  }
+  var form = e.target;
+  if (!isPostForm(form) || e.defaultPrevented) return;
+  if (!before(form, eventOf(form), [])) return e.preventDefault();
+  if (raised(e.submitter)) markSubmitting(form, e.submitter);
 });
 
 // Back/forward cache: the page is live again.
@@ -289,12 +312,14 @@ function urlencoded(data) {
 var RESERVED = ["__EVENTTARGET", "__EVENTARGUMENT", "__VIEWSTATE", "__EVENTVALIDATION",
   "__LASTFOCUS", "__SCROLLPOSITIONX", "__SCROLLPOSITIONY", "__VIEWSTATEGENERATOR"];
 var seq = 0, latest = {}, pending = new WeakMap(); // panel id -> newest; form -> body in flight
+var AWAY = {}; // thrown: the form posts to another origin
 
 function partial(form, ids, retried) {
   var data = new FormData(form), query = urlencoded(data), key = String(query), n = ++seq;
-  var event = eventOf(form);
+  var event = eventOf(form), status = 0;
   setEvent(form, "", "");
   if (pending.get(form) === key) return; // the same postback again: a double click
+  if (!retried && !before(form, event, ids.slice())) return;
   pending.set(form, key);
   // Each panel's children, as the server may name them (before aria-busy marks a nested panel).
   var have = ids.map(function (id) { return [].map.call(prop(byId(id), "childNodes"), markup); });
@@ -311,16 +336,17 @@ function partial(form, ids, retried) {
   digests(have).then(function (groups) {
     var url = prop(form, "action"), headers = { "X-Postback-Panels": ids.join(" ") };
     if (groups) headers["X-Postback-Children"] = groups;
-    if (leavesOrigin(url)) throw url; // posted the ordinary way (below)
+    if (leavesOrigin(url)) throw AWAY; // posted the ordinary way (below)
     return fetch(url, {
       method: "POST", credentials: "same-origin", headers: headers,
       body: /multipart/i.test(prop(form, "enctype")) ? data : query
     });
   }).then(function (r) {
     var kind = r.headers.get("X-Postback-Partial");
+    status = r.status;
     if (kind === "refused") return r.json().then(function (b) { // the page stays as it is
       if (!done()) return;
-      if (b.refused !== "expired" || retried) return refused(form, b);
+      if (b.refused !== "expired" || retried) return refused(form, b, r.status);
       renew(form).then(function () { setEvent(form, event[0], event[1]); partial(form, ids, 1); });
     });
     if (/^(panels|navigate|replay)$/.test(kind)) return r.json().then(function (b) {
@@ -337,23 +363,27 @@ function partial(form, ids, retried) {
     // The postback was processed: show its answer, as a full postback would.
     return r.blob().then(function (b) {
       if (!done()) return;
+      if (!r.ok) fireError(form, "partial", r.status, "HTTP " + r.status);
       if (kind === "download") save(b, r.headers.get("X-Postback-Filename"));
       else show(r, b);
     });
-  }, function () { // nothing reached the server: post the ordinary way
+  }, function (x) { // nothing reached the server: post the ordinary way
     if (!done()) return;
+    if (x !== AWAY) fireError(form, "partial", 0, "network error");
     setEvent(form, event[0], event[1]);
     send(form);
-  }).catch(reload);
+  }).catch(function () {
+    fireError(form, "partial", status, "unreadable reply");
+    reload();
+  });
 }
 
-// A refused partial postback: the page keeps what was typed; the page's own handler of the
-// "postback:refused" event (cancelable; detail: reason, message) may show it, else an alert.
-function refused(form, b) {
-  var e = new CustomEvent("postback:refused", {
-    bubbles: true, cancelable: true, detail: { reason: b.refused, message: b.message }
-  });
-  if (form.dispatchEvent(e)) alert(b.message);
+// A refused partial postback: the page keeps what was typed; after postback:error, the page's
+// own handler of "postback:refused" (cancelable; detail: reason, message) may show it, else an
+// alert.
+function refused(form, b, status) {
+  fireError(form, "partial", status, b.message);
+  if (fire(form, "refused", { reason: b.refused, message: b.message }, true)) alert(b.message);
 }
 
 /* An answer that is not panels ends as a full postback would. Plain HTML ("fallback") is written
@@ -430,7 +460,7 @@ function digests(have) { // the X-Postback-Children header, or null where digest
 
 var INNER_HTML = Object.getOwnPropertyDescriptor(EP, "innerHTML").set;
 function apply(answer, ids, have) { // swap the panels, refresh every post form's fields
-  var active = document.activeElement, refocus = false, x = scrollX, y = scrollY;
+  var active = document.activeElement, refocus = false, x = scrollX, y = scrollY, swapped = [];
   if (answer.version !== 1) throw answer;
   Object.keys(answer.panels).forEach(function (id) {
     var p = byId(id), content = answer.panels[id], mine = have[ids.indexOf(id)];
@@ -439,9 +469,10 @@ function apply(answer, ids, have) { // swap the panels, refresh every post form'
       if (!mine || mine[piece] == null) throw answer; // not a child we named
       return mine[piece];
     }).join("");
-    if (p) {
+    if (p && fire(p, "beforeswap", { panel: id }, true)) { // cancelled: the panel stays
       refocus = refocus || NP.contains.call(p, active);
       INNER_HTML.call(p, content); // p may be a form: p.innerHTML could be an <input>
+      swapped.push(id);
     }
   });
   var forms = Array.prototype.filter.call(document.forms, isPostForm);
@@ -457,6 +488,9 @@ function apply(answer, ids, have) { // swap the panels, refresh every post form'
   var id = refocus && prop(active, "id");
   if (id && byId(id)) HP.focus.call(byId(id), { preventScroll: true });
   scrollTo(x, y);
+  swapped.forEach(function (id) { // (the forms' fields fresh: a listener may post again)
+    if (byId(id)) fire(byId(id), "afterswap", { panel: id });
+  });
 }
 
 /* ---- Callbacks, on the wire exactly like ASP.NET's WebForms.js ---- */
@@ -492,42 +526,63 @@ function execute(form, xhr, cb) {
   else if (!xhr.status) error = "network error";
   else if (xhr.status < 200 || xhr.status > 299) error = "HTTP " + xhr.status;
   else if (kind !== "s" && isNaN(n)) error = "unreadable reply";
-  if (error !== null) {
-    if (typeof cb.error === "function") {
-      cb.error(kind === "e" ? error : "Callback failed: " + error, cb.context);
-    }
-    return;
-  }
+  if (error !== null) return failed(cb, xhr.status, error, kind === "e");
   if (kind === "s") text = text.substring(1);
   else {
     if (n && form) setField(form, "__EVENTVALIDATION", text.substr(bar + 1, n));
     text = text.substring(bar + 1 + n);
   }
+  after(cb, "result", text);
   if (typeof cb.success === "function") cb.success(text, cb.context);
+}
+// Callback events go to theForm (the document without one). A callback not cancelled ends with
+// one postback:aftercallback, before its function runs (a superseded one's never runs).
+function after(cb, outcome, value) {
+  var detail = { name: cb.name, argument: cb.argument };
+  detail[outcome] = value;
+  fire(window.theForm || document, "aftercallback", detail);
+}
+// Failed: postback:error (unless the callback's handler answered the error: a 2xx "e" reply),
+// postback:aftercallback, then the errorCallback, with the server's message ("e") or ours.
+function failed(cb, status, error, framed) {
+  if (!framed || status < 200 || status > 299) {
+    fireError(window.theForm, "callback", status, error);
+  }
+  if (!framed) error = "Callback failed: " + error;
+  after(cb, "error", error);
+  if (typeof cb.error === "function") cb.error(error, cb.context);
 }
 
 var pendingSync = null; // the latest non-async call: an older one is never delivered
+var promised = new WeakSet(); // Postback.callback's reject functions: told of a cancel
+var CANCELED = "Callback canceled by a postback:beforecallback listener";
 
 window.WebForm_DoCallback = function (eventTarget, eventArgument, eventCallback, context,
     errorCallback, useAsync) {
-  var cb = { success: eventCallback, context: context, error: errorCallback, sync: !useAsync };
+  var cb = { success: eventCallback, context: context, error: errorCallback, sync: !useAsync,
+    name: String(eventTarget), argument: String(eventArgument) };
+  if (!fire(window.theForm || document, "beforecallback",
+      { name: cb.name, argument: cb.argument }, true)) {
+    if (promised.has(errorCallback)) errorCallback(CANCELED);
+    return;
+  }
   if (cb.sync) pendingSync = cb; // a newer non-async call supersedes it, renewal or not
   whenFresh(window.theForm, function () { call(eventTarget, eventArgument, cb); });
 };
 function call(eventTarget, eventArgument, cb, retried) { // its form's tokens fresh
-  if (cb.sync && pendingSync !== cb) return; // superseded while the tokens were renewed
+  // Superseded while the tokens were renewed:
+  if (cb.sync && pendingSync !== cb) return after(cb, "error", "Callback superseded");
   var form = window.theForm, ev = form && field(form, "__EVENTVALIDATION");
   var data = (form ? postData.get(form) || initCallback(form) : "") +
     "__CALLBACKID=" + encodeURIComponent(eventTarget) +
     "&__CALLBACKPARAM=" + encodeURIComponent(eventArgument) +
     (ev ? "&__EVENTVALIDATION=" + encodeURIComponent(ev.value) : "");
   var xhr = new XMLHttpRequest(), url = form ? prop(form, "action") : location.href;
-  if (leavesOrigin(url)) return typeof cb.error === "function" &&
-    cb.error("Callback failed: another origin", cb.context);
+  if (leavesOrigin(url)) return failed(cb, 0, "another origin");
   xhr.open("POST", url.split("#")[0]);
   xhr.setRequestHeader("Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
-  xhr.onloadend = function () {
-    if (cb.sync && pendingSync !== cb) return; // superseded by a newer non-async call
+  xhr.onloadend = function () { // superseded by a newer non-async call: not delivered
+    if (cb.sync && pendingSync !== cb) return after(cb, "error", "Callback superseded");
     if (form && !retried && xhr.getResponseHeader("X-Postback-Refused") === "expired") {
       return renew(form).then(function () { call(eventTarget, eventArgument, cb, 1); });
     }
@@ -538,9 +593,11 @@ function call(eventTarget, eventArgument, cb, retried) { // its form's tokens fr
 }
 
 window.Postback = {
-  // Resolves with the result, rejects with the error text. Async: never superseded.
+  // Resolves with the result, rejects with the error text (CANCELED when a listener cancelled
+  // postback:beforecallback). Async: never superseded.
   callback: function (target, argument) {
     return new Promise(function (resolve, reject) {
+      promised.add(reject);
       window.WebForm_DoCallback(target, argument == null ? "" : argument,
         resolve, null, reject, true);
     });

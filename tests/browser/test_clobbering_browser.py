@@ -220,3 +220,30 @@ def test_callbacks(page: Any, app: ClobberApp, browser_log: Any) -> None:
     partial_response(page, "#in-panel")
     expect(page.locator("#panel-event")).to_have_text("partial|p#1")
     assert browser_log.problems() == []
+
+
+def test_events_are_dispatched_on_clobbered_forms(
+    page: Any, app: ClobberApp, browser_log: Any
+) -> None:
+    """The forms' own dispatchEvent is an input: the events go through the prototype."""
+    page.evaluate("""() => { window.seen = [];
+        for (const name of ["before", "beforeswap", "afterswap", "beforecallback",
+                            "aftercallback", "error", "refused"]) {
+          document.addEventListener("postback:" + name, (e) => {
+            window.seen.push([name, Element.prototype.getAttribute.call(e.target, "id")]);
+            if (name === "refused") e.preventDefault();
+          });
+        } }""")
+    partial_response(page, "#in-form-panel")  # the form is the panel
+    expect(page.locator("#second-event")).to_have_text("second|x#1")
+    assert page.evaluate("() => Postback.callback('Echo', 'hi')") == "echo:hi"
+    page.evaluate("""() => { document.querySelector('#second [name=__VIEWSTATE]').value += 'x';
+        }""")
+    partial_response(page, "#in-form-panel")  # refused
+    page.wait_for_function("() => window.seen.length === 8")
+    assert page.evaluate("() => window.seen") == [
+        ["before", "second"], ["beforeswap", "second"], ["afterswap", "second"],
+        ["beforecallback", "main"], ["aftercallback", "main"],
+        ["before", "second"], ["error", "second"], ["refused", "second"],
+    ]
+    assert [p for p in browser_log.problems() if "403" not in p] == []
