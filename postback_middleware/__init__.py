@@ -14,7 +14,10 @@ The request's journey, module by module:
   ``paste`` (the PasteDeploy filter),
   ``charset`` (page encodings), ``http`` (header lookup, media types, codings, cache headers,
   the middleware's own replies), ``fields`` (reserved names), ``errors`` (one hierarchy);
-* ``testing``: ``postback`` / ``callback`` for your own WebTest suites (import it explicitly).
+* ``testing``: ``postback`` / ``callback`` for your own WebTest suites (import it explicitly);
+* ``frameworks``: each web framework's idiom, imported by name only (so this package imports
+  no framework): ``frameworks.flask`` (the ``Postback`` extension), ``frameworks.django``
+  (``wrap`` for ``wsgi.py``, ``settings.POSTBACK``).
 """
 
 __version__ = "0.1.0"

@@ -1,7 +1,10 @@
-"""The framework examples (examples/frameworks/): Flask, Django, Pyramid and Bottle apps wrapped
-unchanged by the middleware, driven through WebTest with ``postback_middleware.testing``; the
-frameworks' own CSRF protection working alongside; and the plain demo under gunicorn with two
-workers, where pages issued by one worker post back to the other.
+"""The framework examples (examples/frameworks/): Flask, Django, Pyramid and Bottle apps, each
+wired in its framework's idiom (Flask's extension, Django's ``wrap`` and ``settings.POSTBACK``,
+Pyramid's PasteDeploy pipeline, Bottle in code), driven through WebTest with
+``postback_middleware.testing``; the frameworks' own CSRF protection working alongside; and the
+plain demo under gunicorn with two workers, where pages issued by one worker post back to the
+other. (The idioms themselves are tested in ``test_frameworks_flask`` and
+``test_frameworks_django``, after the modules they test.)
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 
 import pytest
 import webtest
+from paste.deploy import loadapp
 
 from postback_middleware import PostbackMiddleware
 from postback_middleware.testing import callback, postback
@@ -129,6 +133,19 @@ def test_tampered_postback_is_refused_before_the_view(example: Example) -> None:
         postback(page, "delete", "9999")
     assert REFUSED in str(refused.value)
     assert example.view_calls == calls
+
+
+def test_pyramid_example_under_its_pserve_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pyramid's idiom: ``pserve pyramid_app.ini``, the middleware a PasteDeploy filter in
+    front of the app factory, its key from the environment, its callback named in the ini."""
+    monkeypatch.setenv("POSTBACK_SECRET_KEYS", new_key())
+    module = importlib.import_module("frameworks.pyramid_app")
+    app = webtest.TestApp(loadapp(f"config:{EXAMPLES / 'frameworks' / 'pyramid_app.ini'}"))
+    page = app.get("/")
+    calls = len(module.VIEW_CALLS)
+    assert callback(app, page, "CallServer", "7") == "Pyramid example: the server got '7'"
+    assert len(module.VIEW_CALLS) == calls
+    assert order_numbers(postback(page, "delete", "1003")) == [1001, 1002, 1004]
 
 
 # -- the frameworks' own CSRF protection, alongside the middleware -------------------------------

@@ -1,10 +1,14 @@
-"""The package's shape, as the README's map draws it: no import cycle, and the request side
-never depends on the response side (a request is judged before any page is read)."""
+"""The package's shape, as the README's map draws it: no import cycle, the request side never
+depends on the response side (a request is judged before any page is read), and the
+frameworks' rooms (``frameworks.flask``, ``frameworks.django``) are imported only by name:
+``import postback_middleware`` imports no web framework."""
 
 from __future__ import annotations
 
 import ast
 import itertools
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,3 +89,28 @@ def test_request_side_never_imports_the_response_side() -> None:
     for name in REQUEST_SIDE:
         reached = {m.split(".")[0] for m in graph[name]}
         assert not reached & RESPONSE_SIDE, f"{name} imports {reached & RESPONSE_SIDE}"
+
+
+def test_no_module_outside_the_frameworks_room_imports_it() -> None:
+    graph = import_graph()
+    assert {"middleware", "registry"} <= graph["frameworks.flask"]  # (the graph sees them)
+    for name, imported in graph.items():
+        if name.split(".")[0] != "frameworks":
+            assert not [m for m in imported if m.split(".")[0] == "frameworks"], name
+
+
+def test_importing_the_package_imports_no_web_framework() -> None:
+    """A fresh interpreter: the package, its frameworks room and its testing helpers leave
+    Flask, Werkzeug, Django, Pyramid and Bottle unimported (they are installed here)."""
+    script = ("import sys, postback_middleware, postback_middleware.frameworks, "
+              "postback_middleware.testing; print(sorted({m.split('.')[0] for m in sys.modules} "
+              "& {'flask', 'werkzeug', 'django', 'pyramid', 'bottle'}))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True, timeout=60)
+    assert result.stdout.strip() == "[]"
+    for framework in ("flask", "django"):  # (and the rooms do import theirs)
+        imported = subprocess.run(
+            [sys.executable, "-c", f"import sys, postback_middleware.frameworks.{framework}; "
+                                   f"print({framework!r} in sys.modules)"],
+            capture_output=True, text=True, check=True, timeout=60)
+        assert imported.stdout.strip() == "True"

@@ -1,4 +1,5 @@
-"""The README's tutorial and testing example, run as written: a newcomer's first steps work.
+"""The README's tutorial, testing example and framework quickstarts, run as written: a
+newcomer's first steps work.
 
 The code blocks are taken from README.md itself, so the documentation cannot drift from the API.
 """
@@ -9,6 +10,8 @@ import dataclasses
 import importlib
 import pkgutil
 import re
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +86,56 @@ def test_testing_example_is_valid_python() -> None:
 
     for name in imported.group(1).split(","):
         assert hasattr(testing, name.strip())
+
+
+def framework_blocks() -> dict[str, str]:
+    """The Frameworks section's Python blocks, by the file each one's first line names."""
+    return {block.splitlines()[0].removeprefix("# "): block
+            for block in code_blocks("Frameworks", "python")}
+
+
+def test_flask_quickstart_runs_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POSTBACK_SECRET_KEYS", f"{new_key()} {new_key()}")  # (new, old)
+    namespace: dict[str, Any] = {"__name__": "readme_app"}
+    exec(compile(framework_blocks()["app.py"], "README.md (Flask)", "exec"), namespace)
+    app = namespace["create_app"]()
+    app.add_url_rule("/", "page", lambda: '<form method="post" data-callbacks="CallServer">'
+                                          '<input name="q"></form>')
+    assert app.extensions["postback"] is namespace["postback"]
+    web = webtest.TestApp(app)
+    assert callback(web, web.get("/"), "CallServer", "7") == "You sent 7"
+
+
+def test_django_quickstart_runs_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    """settings.py, shop/callbacks.py and wsgi.py as the README writes them, in the settings of
+    the Django example (one configuration a process), its page offering CallServer."""
+    from django.test import override_settings
+    from frameworks.django_app import configure
+
+    configure()
+    blocks = framework_blocks()
+    monkeypatch.setenv("POSTBACK_SECRET_KEYS", new_key())
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "shop.settings")  # (configured already)
+    project: dict[str, Any] = {}
+    exec(compile(blocks["settings.py"], "README.md (Django settings)", "exec"), project)
+    shop, handlers = types.ModuleType("shop"), types.ModuleType("shop.callbacks")
+    shop.__path__ = []
+    exec(compile(blocks["shop/callbacks.py"], "README.md (Django handlers)", "exec"),
+         handlers.__dict__)
+    monkeypatch.setitem(sys.modules, "shop", shop)
+    monkeypatch.setitem(sys.modules, "shop.callbacks", handlers)
+    with override_settings(
+        POSTBACK=project["POSTBACK"],
+        MIDDLEWARE=["django.contrib.sessions.middleware.SessionMiddleware",
+                    "django.contrib.auth.middleware.AuthenticationMiddleware"],
+        INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes",
+                        "django.contrib.sessions"],
+        SESSION_ENGINE="django.contrib.sessions.backends.signed_cookies",
+    ):
+        wsgi: dict[str, Any] = {}
+        exec(compile(blocks["wsgi.py"], "README.md (Django wsgi.py)", "exec"), wsgi)
+        web = webtest.TestApp(wsgi["application"])
+        assert callback(web, web.get("/"), "CallServer", "7") == "AnonymousUser sent 7"
 
 
 def option_table() -> dict[str, str]:

@@ -1,12 +1,15 @@
-"""A single-file Django project (its own WSGI handler), wrapped unchanged by postback-middleware.
+"""A single-file Django project with postback-middleware the Django way: settings.POSTBACK, wrap().
 
 Run:  python examples/frameworks/django_app.py [PORT]     (default 6551; key: POSTBACK_SECRET_KEYS)
 
-Settings are configured in code, ``CsrfViewMiddleware`` is on and the template has
+Settings are configured in code (a project's ``settings.py`` in one function): the middleware's
+options are in ``POSTBACK``, its handler named there as ``"module:function"``, and the WSGI
+application is ``wrap(get_wsgi_application())``, the one line a project's ``wsgi.py`` gets
+(``postback_middleware.frameworks.django``). The callback takes Django's ``HttpRequest``
+(``@with_django_request``). ``CsrfViewMiddleware`` is on and the template has
 ``{% csrf_token %}``: Django's CSRF check runs on every postback as it would without the
-middleware. The view reads the verified event and the view state from ``request.META`` (Django's
-name for the WSGI environ). Only ``make_app`` (wrapping) and the callback registration touch
-postback_middleware.
+middleware. The view reads the verified event and the view state from ``request.META``
+(Django's name for the WSGI environ).
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import os
 import secrets
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 import django
 from django.conf import settings
@@ -23,7 +25,8 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from postback_middleware import PostbackMiddleware, Registry
+from postback_middleware import PostbackMiddleware
+from postback_middleware.frameworks.django import with_django_request, wrap
 
 ORDERS = [(1001, "Ada Lovelace"), (1002, "Grace Hopper"), (1003, "Alan Turing"),
           (1004, "Barbara Liskov")]
@@ -97,6 +100,13 @@ def configure() -> None:
         TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates"}],
         INSTALLED_APPS=[],
         USE_TZ=True,
+        # The middleware's options (postback_middleware.frameworks.django reads them).
+        POSTBACK={
+            # Its own keys, never SECRET_KEY: a list, the first signs, every one verifies.
+            "SECRET_KEYS": os.environ.get("POSTBACK_SECRET_KEYS", "").split()
+            or [secrets.token_urlsafe(48)],
+            "CALLBACKS": {"CallServer": f"{__name__}:call_server"},
+        },
     )
     django.setup(set_prefix=False)
 
@@ -109,23 +119,27 @@ def create_app() -> WSGIHandler:
     return get_wsgi_application()
 
 
-def call_server(argument: str, request: Any) -> str:
-    """Callback ``CallServer``: answered by the middleware; the Django view is not called."""
+@with_django_request
+def call_server(argument: str, request: HttpRequest) -> str:
+    """Callback ``CallServer`` (named in ``settings.POSTBACK``): answered by the middleware, the
+    view not called; it gets Django's ``HttpRequest``."""
     return f"Django example: the server got {argument!r}"
 
 
-def make_app(secret_key: str | Sequence[str]) -> PostbackMiddleware:
-    """The Django project wrapped by the middleware (``secret_key``: a key, or keys)."""
-    registry = Registry()
-    registry.add_callback("CallServer", call_server)
-    keys = [secret_key] if isinstance(secret_key, str) else list(secret_key)
-    return PostbackMiddleware(create_app(), secret_keys=keys, registry=registry)
+def make_app(secret_key: str | Sequence[str] | None = None) -> PostbackMiddleware:
+    """What ``wsgi.py`` holds: ``wrap(get_wsgi_application())``, with ``settings.POSTBACK``'s
+    options; ``secret_key`` (a key, or keys), when given, wins over its ``SECRET_KEYS`` (the
+    tests give each app a fresh one: Django's settings are configured once a process)."""
+    application = create_app()
+    if secret_key is None:
+        return wrap(application)
+    return wrap(application,
+                secret_keys=[secret_key] if isinstance(secret_key, str) else list(secret_key))
 
 
 if __name__ == "__main__":
     import waitress
 
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 6551
-    keys = os.environ.get("POSTBACK_SECRET_KEYS", "").split() or [secrets.token_urlsafe(48)]
     print(f"Django example: open http://127.0.0.1:{port}/  (Ctrl+C to stop)", flush=True)
-    waitress.serve(make_app(keys), host="127.0.0.1", port=port)
+    waitress.serve(make_app(), host="127.0.0.1", port=port)  # the key: settings.POSTBACK

@@ -1,11 +1,13 @@
-"""Flask (with Flask-WTF's CSRF protection), wrapped unchanged by postback-middleware.
+"""Flask (with Flask-WTF's CSRF protection), with postback-middleware as a Flask extension.
 
 Run:  python examples/frameworks/flask_app.py [PORT]      (default 6550; key: POSTBACK_SECRET_KEYS)
 
-The Flask app below knows nothing of the middleware: it renders an ordinary ``method="post"``
-form with ``data-postback`` markers and Flask-WTF's ``csrf_token()`` field, and reads the
-verified event and the view state from ``request.environ``. Only ``make_app`` (wrapping) and the
-callback registration touch postback_middleware.
+The app uses Flask's idiom: the ``Postback`` extension (``postback_middleware.frameworks.flask``),
+its key in ``app.config["POSTBACK_SECRET_KEYS"]``, ``postback.init_app(app)`` in the app factory
+and the callback registered with ``@postback.callback``. The view itself knows nothing of the
+middleware: it renders an ordinary ``method="post"`` form with ``data-postback`` markers and
+Flask-WTF's ``csrf_token()`` field, and reads the verified event and the view state from
+``request.environ``.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Flask, render_template_string, request
+from flask import Flask, current_app, render_template_string, request
 from flask_wtf.csrf import CSRFProtect
 
-from postback_middleware import PostbackMiddleware, Registry
+from postback_middleware.frameworks.flask import Postback
 
 ORDERS = [(1001, "Ada Lovelace"), (1002, "Grace Hopper"), (1003, "Alan Turing"),
           (1004, "Barbara Liskov")]
@@ -57,12 +59,26 @@ document.getElementById("call-server").addEventListener("click", function () {
 """
 
 
-def create_app() -> Flask:
-    """The Flask app, as it would be without postback-middleware."""
+postback = Postback()  # the extension: one for every app the factory makes
+
+
+@postback.callback("CallServer")
+def call_server(argument: str, request: Any) -> str:
+    """Callback ``CallServer``: answered by the middleware, the view not called; it runs in the
+    app's context (``current_app``)."""
+    return f"{current_app.config['EXAMPLE_NAME']} example: the server got {argument!r}"
+
+
+def create_app(secret_keys: Sequence[str]) -> Flask:
+    """The app factory: the Flask app with the extension initialised on it."""
     app = Flask(__name__)
+    app.config["EXAMPLE_NAME"] = "Flask"
     # Flask's own key (session cookie, CSRF token); not the middleware's.
     app.config["SECRET_KEY"] = os.environ.get("FLASK_SECRET_KEY") or secrets.token_urlsafe(32)
+    # The middleware's keys: a list, the first signs, every one verifies.
+    app.config["POSTBACK_SECRET_KEYS"] = list(secret_keys)
     CSRFProtect(app)
+    postback.init_app(app)
 
     @app.route("/", methods=["GET", "POST"])
     def orders() -> str:
@@ -84,17 +100,9 @@ def create_app() -> Flask:
     return app
 
 
-def call_server(argument: str, request: Any) -> str:
-    """Callback ``CallServer``: answered by the middleware; the Flask view is not called."""
-    return f"Flask example: the server got {argument!r}"
-
-
-def make_app(secret_key: str | Sequence[str]) -> PostbackMiddleware:
-    """The Flask app wrapped by the middleware (``secret_key``: a key, or keys, first signs)."""
-    registry = Registry()
-    registry.add_callback("CallServer", call_server)
-    keys = [secret_key] if isinstance(secret_key, str) else list(secret_key)
-    return PostbackMiddleware(create_app(), secret_keys=keys, registry=registry)
+def make_app(secret_key: str | Sequence[str]) -> Flask:
+    """The app with the middleware's key, or keys (the first signs): what the tests drive."""
+    return create_app([secret_key] if isinstance(secret_key, str) else list(secret_key))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,15 @@
-"""Pyramid, wrapped unchanged by postback-middleware.
+"""Pyramid, with postback-middleware as Pyramid wires WSGI middleware: a PasteDeploy filter.
 
 Run:  python examples/frameworks/pyramid_app.py [PORT]    (default 6552; key: POSTBACK_SECRET_KEYS)
+ or:  POSTBACK_SECRET_KEYS=... PYTHONPATH=examples pserve examples/frameworks/pyramid_app.ini
 
-The Pyramid view reads the verified event and the view state from ``request.environ`` and
-renders plain HTML with ``data-postback`` markers. Only ``make_app`` (wrapping) and the callback
-registration touch postback_middleware. (``pserve`` users can wire the same thing in an ini
-file instead: see ``examples/demo.ini``.)
+``main`` is Pyramid's usual app factory (what ``pserve`` calls); ``pyramid_app.ini`` puts the
+middleware in front of it as ``[filter:postback]`` (``use = egg:postback-middleware``) in a
+pipeline, with the callback named there as ``module:function``: Pyramid's idiom, and why the
+package has no ``config.include`` (an include cannot wrap the WSGI app the Configurator makes;
+see ``postback_middleware.frameworks``). ``make_app`` wires the same in code, for a server
+started from Python. The view reads the verified event and the view state from
+``request.environ`` and renders plain HTML with ``data-postback`` markers.
 """
 
 from __future__ import annotations
@@ -72,9 +76,10 @@ def orders_view(request: Request) -> Response:
     return Response(page, content_type="text/html", charset="utf-8")
 
 
-def create_app() -> Any:
-    """The Pyramid app, as it would be without postback-middleware."""
-    with Configurator() as config:
+def main(global_config: Any, **settings: Any) -> Any:
+    """Pyramid's app factory (``use = call:frameworks.pyramid_app:main``): the app, as it would
+    be without postback-middleware."""
+    with Configurator(settings=settings) as config:
         config.add_route("orders", "/")
         config.add_view(orders_view, route_name="orders", request_method=("GET", "POST"))
         return config.make_wsgi_app()
@@ -86,11 +91,11 @@ def call_server(argument: str, request: Any) -> str:
 
 
 def make_app(secret_key: str | Sequence[str]) -> PostbackMiddleware:
-    """The Pyramid app wrapped by the middleware (``secret_key``: a key, or keys)."""
+    """What ``pyramid_app.ini``'s pipeline makes, in code (``secret_key``: a key, or keys)."""
     registry = Registry()
     registry.add_callback("CallServer", call_server)
     keys = [secret_key] if isinstance(secret_key, str) else list(secret_key)
-    return PostbackMiddleware(create_app(), secret_keys=keys, registry=registry)
+    return PostbackMiddleware(main({}), secret_keys=keys, registry=registry)
 
 
 if __name__ == "__main__":

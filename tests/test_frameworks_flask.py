@@ -1,0 +1,316 @@
+"""``frameworks.flask``: the ``Postback`` extension, driven through Flask's own test client.
+
+Options from ``app.config`` (keywords winning), every configuration mistake stopping
+``init_app`` with the key named, ``app.wsgi_app`` wrapped (so the test client goes through
+it), handlers in the app's context, one extension for the apps of a factory.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import flask
+import pytest
+import webtest
+from flask import Flask, current_app, g
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.test import TestResponse
+
+from postback_middleware import ConfigurationError, PostbackMiddleware, UnknownOption
+from postback_middleware.frameworks.flask import EXTENSION_KEY, Postback
+from postback_middleware.testing import callback, postback
+
+from .helpers import hidden_fields, new_key
+
+PAGE = """<!DOCTYPE html><html><head><title>Orders</title></head><body>
+<form method="post" id="orders" data-callbacks="CallServer Configured Context">
+  <input name="note" value="hello">
+  <a href="#" data-postback="delete" data-postback-argument="7">Delete 7</a>
+</form><p id="seen">{seen}</p></body></html>"""
+
+
+def configured_callback(argument: str, request: Any) -> str:
+    """A handler named in ``app.config`` as ``tests.test_frameworks_flask:configured_callback``."""
+    return f"configured {argument} in {current_app.name}"
+
+
+def other_callback(argument: str, request: Any) -> str:
+    return "another"
+
+
+def make_app(ext: Postback | None = None, name: str = "shop", **config: Any) -> Flask:
+    """A Flask app with one page; ``ext`` initialised on it with ``config`` (the key set
+    unless ``config`` says otherwise)."""
+    app = Flask(name)
+    app.config.update({"POSTBACK_SECRET_KEYS": [new_key()], **config})
+    app.config["VIEW_CALLS"] = []
+
+    @app.route("/", methods=["GET", "POST"])
+    def orders() -> str:
+        app.config["VIEW_CALLS"].append(flask.request.method)
+        event = flask.request.environ["postback.event"]
+        seen = f"{event.target}({event.argument})" if event else "none"
+        return PAGE.format(seen=f"{seen} g={getattr(g, 'left_by_handler', '-')}")
+
+    if ext is not None:
+        ext.init_app(app)
+    return app
+
+
+def do_postback(client: Any, page: TestResponse, target: str, argument: str) -> TestResponse:
+    """What ``__doPostBack(target, argument)`` sends, through Flask's test client."""
+    fields = {**hidden_fields(page.data), "__EVENTTARGET": target, "__EVENTARGUMENT": argument}
+    body = [*fields.items(), ("note", "hello")]
+    return client.post("/", data=urlencode(body),  # type: ignore[no-any-return]
+                       content_type="application/x-www-form-urlencoded")
+
+
+def do_callback(client: Any, page: TestResponse, name: str, argument: str) -> str:
+    """What ``WebForm_DoCallback(name, argument, ...)`` sends; the reply's result text."""
+    fields = hidden_fields(page.data)
+    validation = fields.pop("__EVENTVALIDATION")
+    body = [*fields.items(), ("note", "hello"), ("__CALLBACKID", name),
+            ("__CALLBACKPARAM", argument), ("__EVENTVALIDATION", validation)]
+    reply = client.post("/", data=urlencode(body),
+                        content_type="application/x-www-form-urlencoded")
+    text = reply.get_data(as_text=True)
+    assert reply.status_code == 200 and not text.startswith("e"), (reply.status, text)
+    length, _, rest = text.partition("|")
+    return rest[int(length):]
+
+
+def seen(page: TestResponse | webtest.TestResponse) -> str:
+    """What the view said it saw: the event, and what a handler left in ``g``."""
+    text = page.text if isinstance(page, webtest.TestResponse) else page.get_data(as_text=True)
+    found = re.search(r'<p id="seen">(.*?)</p>', text)
+    assert found is not None
+    return found.group(1)
+
+
+# -- the extension, through Flask's test client -----------------------------------------------
+
+
+def test_init_app_wraps_wsgi_app_so_the_test_client_goes_through_the_middleware() -> None:
+    ext = Postback()
+
+    @ext.callback("CallServer")
+    def call_server(argument: str, request: Any) -> str:
+        return f"You sent {argument}"
+
+    app = make_app(ext)
+    assert app.extensions[EXTENSION_KEY] is ext
+    assert isinstance(ext.middleware(app), PostbackMiddleware)
+    client = app.test_client()
+    page = client.get("/")
+    assert {"__EVENTTARGET", "__VIEWSTATE", "__EVENTVALIDATION"} <= set(hidden_fields(page.data))
+    assert b"/_postback/postback." in page.data
+    answer = do_postback(client, page, "delete", "7")
+    assert answer.status_code == 200 and seen(answer) == "delete(7) g=-"
+    calls = len(app.config["VIEW_CALLS"])
+    assert do_callback(client, page, "CallServer", "42") == "You sent 42"
+    assert len(app.config["VIEW_CALLS"]) == calls  # answered without the view
+
+
+def test_a_tampered_postback_is_refused_before_the_view() -> None:
+    app = make_app(Postback())
+    client = app.test_client()
+    page = client.get("/")
+    calls = len(app.config["VIEW_CALLS"])
+    refused = do_postback(client, page, "delete", "8")  # an event the page never offered
+    assert refused.status_code == 403
+    assert len(app.config["VIEW_CALLS"]) == calls
+
+
+def test_options_come_from_app_config_and_keywords_win() -> None:
+    ext = Postback(max_age=600)
+    app = make_app(ext, POSTBACK_MAX_AGE=900, POSTBACK_RENEWAL_WINDOW=1200,
+                   POSTBACK_TRUSTED_ORIGINS=["https://admin.example"],
+                   POSTBACK_CALLBACKS={"Configured": "tests.test_frameworks_flask:"
+                                                     "configured_callback"})
+    options = ext.middleware(app).options
+    assert options.max_age == 600  # the keyword, not the config's 900
+    assert options.renewal_window == 1200
+    assert tuple(options.trusted_origins) == ("https://admin.example",)
+    client = app.test_client()
+    page = client.get("/")
+    assert do_callback(client, page, "Configured", "1") == "configured 1 in shop"
+
+
+def test_one_extension_serves_the_apps_of_a_factory() -> None:
+    """An app factory runs init_app for each app it makes (one per test, say): each app has its
+    own middleware and keys; the handlers, by decorator or by config, are shared."""
+    ext = Postback()
+    ext.callback("CallServer")(lambda argument, request: f"{current_app.name}:{argument}")
+    reference = {"POSTBACK_CALLBACKS": {"Configured": "tests.test_frameworks_flask:"
+                                                      "configured_callback"}}
+    first = make_app(ext, name="first", **reference)
+    second = make_app(ext, name="second", **reference)  # the same handler again: no news
+    assert ext.middleware(first) is not ext.middleware(second)
+    for app in (first, second):
+        client = app.test_client()
+        page = client.get("/")
+        assert do_callback(client, page, "CallServer", "x") == f"{app.name}:x"
+        assert do_callback(client, page, "Configured", "y") == f"configured y in {app.name}"
+    # A page of one app does not post back to the other: their keys differ.
+    page = first.test_client().get("/")
+    assert do_postback(second.test_client(), page, "delete", "7").status_code == 403
+    with pytest.raises(ConfigurationError, match="give each app its own Postback"):
+        make_app(ext, name="third", POSTBACK_CALLBACKS={"Configured": other_callback})
+
+
+def test_webtest_drives_the_flask_app_itself() -> None:
+    """``postback_middleware.testing`` works on the Flask app: there is nothing else to wrap."""
+    ext = Postback()
+    ext.callback("CallServer")(lambda argument, request: "hi " + argument)
+    app = webtest.TestApp(make_app(ext))
+    page = app.get("/")
+    assert seen(postback(page, "delete", "7")) == "delete(7) g=-"
+    assert callback(app, page, "CallServer", "5") == "hi 5"
+
+
+# -- handlers in the app's context -------------------------------------------------------------
+
+
+def test_handlers_run_in_the_app_context_and_share_g_with_the_view() -> None:
+    ext = Postback()
+    torn_down: list[str] = []
+    contexts: list[tuple[str, bool, bool]] = []
+
+    @ext.callback("Context")
+    def context(argument: str, request: Any) -> str:
+        contexts.append((current_app.name, flask.has_app_context(),
+                         flask.has_request_context()))
+        g.seen = argument
+        return f"{current_app.name} {g.seen} {request.path}"
+
+    @ext.postback("delete")
+    def delete(event: Any, request: Any) -> None:
+        g.left_by_handler = f"handler saw {event.argument}"
+
+    app = make_app(ext, name="ctx")
+    app.teardown_appcontext(lambda error: torn_down.append(app.name))
+    client = app.test_client()
+    page = client.get("/")
+    assert torn_down == ["ctx"]
+    assert do_callback(client, page, "Context", "7") == "ctx 7 /"
+    assert contexts == [("ctx", True, False)]  # an app context, no request context
+    assert torn_down == ["ctx"] * 2  # one app context a request, torn down once
+    answer = do_postback(client, page, "delete", "7")
+    assert seen(answer) == "delete(7) g=handler saw 7"  # the view's g is the handler's
+    assert torn_down == ["ctx"] * 3
+
+
+def test_proxy_fix_goes_outside_the_extension() -> None:
+    """Behind a TLS proxy the browser's Origin is https: the middleware must see the fixed
+    scheme, so ProxyFix wraps ``app.wsgi_app`` after ``init_app`` (as documented)."""
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "shop.example",
+               "Origin": "https://shop.example"}
+
+    def proxied(after: bool) -> int:
+        ext = Postback()
+        app = make_app(None)
+        if after:
+            ext.init_app(app)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)  # type: ignore[method-assign]
+        if not after:
+            ext.init_app(app)
+        client = app.test_client()
+        page = client.get("/", headers=headers)
+        fields = {**hidden_fields(page.data), "__EVENTTARGET": "delete", "__EVENTARGUMENT": "7"}
+        answer = client.post("/", data=urlencode(fields), headers=headers,
+                             content_type="application/x-www-form-urlencoded")
+        return int(answer.status_code)
+
+    assert proxied(after=True) == 200
+    assert proxied(after=False) == 403  # the middleware saw http://localhost: cross-site
+
+
+# -- configuration mistakes stop init_app, naming the key ---------------------------------------
+
+KEY = new_key()
+
+
+def double_init(ext: Postback, app: Flask) -> None:
+    ext.init_app(app)
+    ext.init_app(app)
+
+
+def other_extension(ext: Postback, app: Flask) -> None:
+    ext.init_app(app)
+    Postback().init_app(app)
+
+
+def already_wrapped(ext: Postback, app: Flask) -> None:
+    app.wsgi_app = PostbackMiddleware(  # type: ignore[method-assign]
+        app.wsgi_app, secret_keys=[KEY])
+    ext.init_app(app)
+
+
+Setup = Callable[[Postback, Flask], None]
+
+
+@pytest.mark.parametrize(("config", "keywords", "setup", "error", "message"), [
+    pytest.param({}, {}, None, ConfigurationError,
+                 r"app.config\['POSTBACK_SECRET_KEYS'\] is required.*never the app's SECRET_KEY"
+                 r".*secrets.token_urlsafe", id="missing-key"),
+    pytest.param({"POSTBACK_SECRET_KEYS": []}, {}, None, ConfigurationError,
+                 r"'POSTBACK_SECRET_KEYS'\] is required", id="empty-key-list"),
+    pytest.param({"SECRET_KEY": secrets.token_urlsafe(48)}, {}, None, ConfigurationError,
+                 r"'POSTBACK_SECRET_KEYS'\] is required", id="flask-secret-key-is-not-used"),
+    pytest.param({"POSTBACK_SECRET_KEYS": ["short"]}, {}, None, ConfigurationError,
+                 r"app.config\['POSTBACK_SECRET_KEYS'\]: secret key #1 has 5 bytes",
+                 id="weak-key"),
+    pytest.param({"POSTBACK_SECRET_KEYS": [KEY], "POSTBACK_MAX_AGEE": 60}, {}, None,
+                 UnknownOption, r"app.config\['POSTBACK_MAX_AGEE'\] is no option.*did you mean "
+                 r"'POSTBACK_MAX_AGE'.*POSTBACK_ASPNET_AJAX, POSTBACK_CALLBACKS, ",
+                 id="unknown-config-key"),
+    pytest.param({"POSTBACK_SECRET_KEYS": [KEY]}, {"max_agee": 60}, None, UnknownOption,
+                 r"unknown option 'max_agee' \(did you mean 'max_age'\?\); known options: ",
+                 id="unknown-keyword"),
+    pytest.param({"POSTBACK_SECRET_KEYS": [KEY], "POSTBACK_MAX_AGE": "7200"}, {}, None,
+                 ConfigurationError, r"app.config\['POSTBACK_MAX_AGE'\]: max_age must be a "
+                 r"positive integer, not '7200'", id="wrong-type-in-config"),
+    pytest.param({"POSTBACK_SECRET_KEYS": [KEY]}, {"require_token": "yes"}, None,
+                 ConfigurationError, r"Postback\(require_token=...\): require_token must be "
+                 r"True or False", id="wrong-type-in-keyword"),
+    pytest.param({"POSTBACK_SECRET_KEYS": KEY + " " + new_key()}, {}, None, ConfigurationError,
+                 r"'POSTBACK_SECRET_KEYS'\]: 2 keys in one string; give them as a list, "
+                 r"e.g. os.environ\['POSTBACK_SECRET_KEYS'\].split\(\)",
+                 id="keys-in-one-string-not-split"),
+    pytest.param({"POSTBACK_SECRET_KEYS": [KEY], "POSTBACK_CALLBACKS": {"X": "no.such:thing"}},
+                 {}, None, ConfigurationError,
+                 r"app.config\['POSTBACK_CALLBACKS'\]: callbacks X: cannot import 'no.such:thing'",
+                 id="unimportable-handler"),
+    pytest.param({"POSTBACK_SECRET_KEYS": [KEY], "POSTBACK_RENEWAL_WINDOW": 60}, {}, None,
+                 ConfigurationError, r"app.config POSTBACK_\* \(and Postback\(...\) keywords\): "
+                 r"renewal_window \(60s\) is shorter than max_age", id="options-that-disagree"),
+    pytest.param({"POSTBACK_SECRET_KEYS": [KEY]}, {}, double_init, ConfigurationError,
+                 r"already initialised on the Flask app 'shop'.*call init_app once per app",
+                 id="init-app-twice"),
+    pytest.param({"POSTBACK_SECRET_KEYS": [KEY]}, {}, other_extension, ConfigurationError,
+                 r"already initialised", id="a-second-extension"),
+    pytest.param({"POSTBACK_SECRET_KEYS": [KEY]}, {}, already_wrapped, ConfigurationError,
+                 r"already wrapped in a PostbackMiddleware: use either", id="wrapped-by-hand"),
+])
+def test_configuration_mistakes_stop_init_app(
+    config: dict[str, Any], keywords: dict[str, Any], setup: Setup | None,
+    error: type[Exception], message: str,
+) -> None:
+    app = Flask("shop")
+    app.config.update(config)
+    bare = app.wsgi_app
+    with pytest.raises(error, match=message):
+        ext = Postback(**keywords)
+        (setup or Postback.init_app)(ext, app)  # type: ignore[arg-type]
+    if setup is None:  # nothing was changed on a refused app
+        assert EXTENSION_KEY not in app.extensions
+        assert app.wsgi_app == bare
+
+
+def test_middleware_of_an_app_it_is_not_initialised_on() -> None:
+    with pytest.raises(ConfigurationError, match="call init_app"):
+        Postback().middleware(Flask("elsewhere"))
