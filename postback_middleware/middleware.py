@@ -345,10 +345,15 @@ class PostbackMiddleware:
     ) -> Iterable[bytes]:
         app: WSGIApplication = self.app
         if postback is not None and postback.event is not None:
+            body, length = environ.get("wsgi.input"), environ.get("CONTENT_LENGTH")
             # (What the handler raises propagates, as the inner app's own exceptions do.)
             response = self.registry.run_postback(postback.event, Request(environ))
             if response is not None:
                 app = response
+            # A handler that read the form (request.POST) leaves the app the same body, whole.
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = body, length
+            if body is not None:
+                body.seek(0)
         limit_accept_encoding(environ)
         client_fields = postback.client_fields if postback is not None else {}
         issuer = _Issuer(self, environ, browser)

@@ -179,6 +179,19 @@ def test_registered_postback_handler_runs_before_the_app(
     assert inner.calls[-1].viewstate == {"deleted": ["7"]}
 
 
+@pytest.mark.parametrize("reads", [
+    pytest.param(lambda request: request.POST["note"], id="webob-request-POST"),
+    pytest.param(lambda request: request.body, id="webob-request-body"),
+    pytest.param(lambda request: request.environ["wsgi.input"].read(), id="wsgi-input-read"),
+])
+def test_a_handler_that_reads_the_form_leaves_the_app_the_whole_body(
+    app: webtest.TestApp, inner: RecordingApp, registry: Registry, reads: Any
+) -> None:
+    registry.add_postback("delete", lambda event, request: reads(request) and None)
+    postback(app, tokens_of(app), "delete", "7")
+    assert inner.calls[-1].body == b"note=hello"  # (the reserved fields stripped, nothing lost)
+
+
 def test_postback_handler_response_replaces_the_app_and_is_rewritten(
     app: webtest.TestApp, inner: RecordingApp, registry: Registry
 ) -> None:
