@@ -37,6 +37,7 @@ _ELEMENT_ID = re.compile(r"[^\x00-\x20\x7f-\x9f]{1,256}")
 # An event validation token written out up to this size is kept as it is; a larger one is made
 # compact (runs of numbers, digests), which costs about a microsecond an event pair.
 SMALL_VALIDATION_TOKEN = 4096
+_MANY_PAIRS = 64  # a form with fewer pairs signs its written-out token without measuring it
 
 
 # -- what a verified request is ---------------------------------------------------------------
@@ -139,10 +140,12 @@ class FormTokens:
             except ValueError:
                 return ""  # over max_state_size
 
-        # (Most forms: a few pairs, written out as they are. A form whose pairs alone, in
-        # base64, are over the size is not signed that way first only to be thrown away.)
+        # (Most forms: a few pairs, written out as they are. A form of many pairs whose pairs
+        # alone, in base64, are over the size is not signed that way first only to be thrown
+        # away; a form of a few is not measured first, which would cost every small form.)
         token = None
-        if 4 * len(encode_json(pairs, plain=True)) <= 3 * SMALL_VALIDATION_TOKEN:
+        many = len(pairs) >= _MANY_PAIRS or sum(map(len, pairs.values())) >= _MANY_PAIRS
+        if not many or 4 * len(encode_json(pairs, plain=True)) <= 3 * SMALL_VALIDATION_TOKEN:
             token = written_out()
             if token and len(token) <= SMALL_VALIDATION_TOKEN:
                 return token

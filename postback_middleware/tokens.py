@@ -103,9 +103,14 @@ def _keyed(secret: bytes, salt: str) -> hmac.HMAC:
 def _b64(data: bytes) -> bytes:
     """base64url without padding, as itsdangerous's ``base64_encode`` writes it (that is
     ``base64.urlsafe_b64encode`` stripped, whose own two steps are these)."""
-    # (two replaces: a fifth faster than one translate, which looks up every byte)
-    return (binascii.b2a_base64(data, newline=False).replace(b"+", b"-").replace(b"/", b"_")
-            .rstrip(b"="))
+    text = binascii.b2a_base64(data, newline=False)
+    if len(data) < 128:  # (a nonce, a signature: one call costs less than two)
+        return text.translate(_URLSAFE).rstrip(b"=")
+    # (a payload: two replaces cost a fifth less than one translate, which maps every byte)
+    return text.replace(b"+", b"-").replace(b"/", b"_").rstrip(b"=")
+
+
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 class _RandomText:
