@@ -176,7 +176,7 @@ def form_kind(environ: Mapping[str, Any]) -> str | None:
     and Bottle reads *any* body as a form, so ``text/plain`` (the third type a page of another
     site can send, ``<form enctype="text/plain">``) is scanned as urlencoded too. Other types
     (JSON, ``multipart/mixed``...) need a CORS preflight from another site and are left alone:
-    only Bottle would read them as forms (see the README).
+    only Bottle would read them as forms (see docs/security.md).
     """
     if "CONTENT_TYPE" not in environ:
         return "urlencoded"

@@ -303,8 +303,9 @@ class Options:
 
     Each field is an option of the same name in Python (a keyword of ``PostbackMiddleware``)
     and in an ini file; its metadata (:class:`OptionSpec`) says how ini text becomes a value and
-    how the value is checked, so the keyword check, the ini loader and the README's option
-    table all follow from this class. The comment above each field is its documentation.
+    how the value is checked, so the keyword check, the ini loader and the docs' option
+    table (docs/reference/options.md) all follow from this class. The comment above each
+    field is its documentation.
     """
 
     # Required. The first key signs, every key verifies (rotation): each at least 256 bits of

@@ -4,8 +4,9 @@ htmx (https://htmx.org) sends a form's fields from JavaScript, to the URL an ``h
 ``hx-put``, ``hx-patch``, ``hx-delete``, ``hx-get``; also spelled ``data-hx-*``) names, and
 filters them by ``hx-params``. The injector (``inject``) reads these attributes to bind a form's
 tokens to where its requests really go and to withhold them from requests that would take them
-off the origin or into a URL; the rules are in ``inject``'s docstring and the README's "htmx
-and fetch()". This module only reads the attributes, exactly as htmx reads them.
+off the origin or into a URL; the rules are in ``inject``'s docstring and the docs' "htmx
+and fetch()" (``docs/how-to/htmx-and-fetch.md``). This module only reads the attributes,
+exactly as htmx reads them.
 """
 
 from __future__ import annotations

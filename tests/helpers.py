@@ -1,9 +1,9 @@
 """What the test suites share, imported where used (fixtures live in ``conftest.py``).
 
 Keys and forged tokens, a recording inner app with the standard page, the inserted markup and
-reading back the fields the middleware inserted, the scanner-engine guard, and the injector on
-its own. Hypothesis strategies are in ``strategies``, the html5lib reference in
-``html_reference``.
+reading back the fields the middleware inserted, the scanner-engine guard, the documentation's
+sections and code blocks (README.md and ``docs/``), and the injector on its own. Hypothesis
+strategies are in ``strategies``, the html5lib reference in ``html_reference``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -132,6 +133,37 @@ def require_engine(engine: str) -> None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)
+
+
+# -- the documentation: README.md and the MkDocs pages in docs/, whose code tests run as written
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def markdown_section(page: str, title: str) -> str:
+    """The section titled ``title`` (a heading of any level) of the markdown file ``page`` (a
+    path from the repository's root, e.g. ``docs/reference/options.md``): its text up to the
+    next heading of the same or a higher level. Lines in fenced code are not headings."""
+    lines = (ROOT / page).read_text(encoding="utf-8").splitlines(keepends=True)
+    fenced, level, body = False, 0, []
+    for line in lines:
+        if line.startswith("```"):
+            fenced = not fenced
+        heading = re.match(r"(#+) (.*)", line) if not fenced else None
+        if level and heading and len(heading.group(1)) <= level:
+            break
+        if level:
+            body.append(line)
+        elif heading and heading.group(2).strip() == title:
+            level = len(heading.group(1))
+    if not level:
+        raise LookupError(f"{page} has no section titled {title!r}")
+    return "".join(body)
+
+
+def code_blocks(page: str, section: str, language: str) -> list[str]:
+    """The ``language`` code blocks of the section titled ``section`` of ``page``."""
+    return re.findall(rf"```{language}\n(.*?)```", markdown_section(page, section), re.DOTALL)
 
 
 # -- the injector on its own (inject.FieldInjector), as the injector and real-page suites drive it

@@ -196,7 +196,7 @@ def row(body: Callable[[Tokens], bytes], content_type: str | None = URLENCODED,
 # Bottle reads every POST body that is not multipart/* as urlencoded, and every multipart/*
 # as form-data, whatever its Content-Type says; the middleware scans what a parser reads as a
 # form by its type, and text/plain (which a page of another site can send). JSON and
-# multipart/mixed, which need a CORS preflight, are a known limit, documented in the README.
+# multipart/mixed, which need a CORS preflight, are a known limit, documented in docs/security.md.
 BOTTLE = frozenset({"bottle"})
 BOTTLE_READS_ANY_BODY = pytest.mark.xfail(
     strict=True, reason="Bottle's request.forms parses any POST body as a form (known limit)")

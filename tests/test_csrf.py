@@ -1,6 +1,6 @@
 """Cross-site forgery: tokens verify only in their browser, and other sites' requests are refused.
 
-Each test is what an attacker would try against the README's own setup (a key and nothing else).
+Each test is what an attacker would try against the documented setup (a key and nothing else).
 """
 
 from __future__ import annotations

@@ -12,9 +12,7 @@ thing, in Chromium with htmx from npm, in ``browser/test_htmx_browser.py``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -24,7 +22,7 @@ import webtest
 from postback_middleware import PostbackMiddleware
 from postback_middleware.middleware import _document_url, _page_url
 
-from .helpers import SCRIPT_TAG, hidden_fields, new_key
+from .helpers import SCRIPT_TAG, code_blocks, hidden_fields, new_key
 
 TOKENS = ("__VIEWSTATE", "__EVENTVALIDATION")
 HTMX = '<script src="/static/htmx.min.js"></script>'
@@ -274,11 +272,9 @@ def test_the_fragment_of_another_page_is_refused_where_that_page_posts(
 
 
 def test_the_readmes_example(site: Site) -> None:
-    """The README's "htmx and fetch()" markup, served as a page: each form posts back where
-    the README says it is bound."""
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## htmx and fetch()\n", 1)[1].split("\n## ", 1)[0]
-    [markup] = re.findall(r"```html\n(.*?)```", section, re.DOTALL)
+    """The "htmx and fetch()" page's markup (docs/how-to), served as a page: each form posts
+    back where the page says it is bound."""
+    [markup] = code_blocks("docs/how-to/htmx-and-fetch.md", "htmx and fetch()", "html")
     PAGES["/readme"] = markup
     try:
         app = webtest.TestApp(PostbackMiddleware(site, secret_keys=[new_key()]))

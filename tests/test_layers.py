@@ -1,7 +1,7 @@
-"""The package's shape, as the README's map draws it: no import cycle, the request side never
-depends on the response side (a request is judged before any page is read), and the
-frameworks' rooms (``frameworks.flask``, ``frameworks.django``) are imported only by name:
-``import postback_middleware`` imports no web framework."""
+"""The package's shape, as the docs' map draws it (docs/development.md): no import cycle, the
+request side never depends on the response side (a request is judged before any page is read),
+and the frameworks' rooms (``frameworks.flask``, ``frameworks.django``) are imported only by
+name: ``import postback_middleware`` imports no web framework."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""The README's tutorial, testing example and framework quickstarts, run as written: a
-newcomer's first steps work.
+"""The documentation's code run as written: the README's quickstarts (one per framework), the
+tutorial and the testing example of the docs site, the option table and the map of the package.
 
-The code blocks are taken from README.md itself, so the documentation cannot drift from the API.
+The code blocks are taken from README.md and the pages in ``docs/`` themselves, so the
+documentation cannot drift from the API.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import dataclasses
 import importlib
 import pkgutil
 import re
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -22,21 +24,30 @@ import postback_middleware
 from postback_middleware import Options
 from postback_middleware.testing import CallbackFailed, callback, postback
 
-from .helpers import new_key
+from .helpers import code_blocks, markdown_section, new_key
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+TUTORIAL = "docs/tutorial.md"
 
 
-def code_blocks(section: str, language: str) -> list[str]:
-    """The ``language`` code blocks of the README section titled ``section``."""
-    body = README.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
-    return re.findall(rf"```{language}\n(.*?)```", body, re.DOTALL)
+def tutorial_key() -> str:
+    """The key the tutorial's first step creates, by running its command."""
+    [shell] = code_blocks(TUTORIAL, "Five-minute tutorial", "sh")
+    command = re.search(r"export POSTBACK_SECRET_KEYS=\"\$\(python -c '(.*?)'\)\"", shell)
+    assert command is not None, shell
+    made = subprocess.run([sys.executable, "-c", command.group(1)], capture_output=True,
+                          text=True, check=True)
+    return made.stdout.strip()
+
+
+def test_tutorial_creates_the_key_before_reading_it() -> None:
+    section = markdown_section(TUTORIAL, "Five-minute tutorial")
+    assert section.index("export POSTBACK_SECRET_KEYS=") < section.index("os.environ[")
 
 
 def tutorial_app(monkeypatch: pytest.MonkeyPatch) -> tuple[Any, list[int]]:
     """The tutorial's Python block around an inner app that renders the tutorial's markup."""
-    [markup] = code_blocks("Five-minute tutorial", "html")
-    [wiring] = code_blocks("Five-minute tutorial", "python")
+    [markup] = code_blocks(TUTORIAL, "Five-minute tutorial", "html")
+    [wiring] = code_blocks(TUTORIAL, "Five-minute tutorial", "python")
     orders = [17, 18]
     row = re.search(r"<tr>.*?</tr>", markup, re.DOTALL)
     assert row is not None
@@ -47,9 +58,9 @@ def tutorial_app(monkeypatch: pytest.MonkeyPatch) -> tuple[Any, list[int]]:
         start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
         return [f"<!DOCTYPE html><title>orders</title>{page}".encode()]
 
-    monkeypatch.setenv("POSTBACK_SECRET_KEYS", new_key())
+    monkeypatch.setenv("POSTBACK_SECRET_KEYS", tutorial_key())
     namespace: dict[str, Any] = {"inner_app": inner_app, "orders": orders}
-    exec(compile(wiring, "README.md (tutorial)", "exec"), namespace)
+    exec(compile(wiring, f"{TUTORIAL} (wiring)", "exec"), namespace)
     return namespace["app"], orders
 
 
@@ -78,8 +89,8 @@ def test_tutorial_callback_answers_without_the_app(monkeypatch: pytest.MonkeyPat
 
 def test_testing_example_is_valid_python() -> None:
     """The "Testing your app" example compiles and uses only names the module exports."""
-    [example] = code_blocks("Testing your app", "python")
-    compile(example, "README.md (testing)", "exec")
+    [example] = code_blocks("docs/how-to/testing.md", "Testing your app", "python")
+    compile(example, "docs/how-to/testing.md", "exec")
     imported = re.search(r"from postback_middleware.testing import (.+)", example)
     assert imported is not None
     import postback_middleware.testing as testing
@@ -88,16 +99,55 @@ def test_testing_example_is_valid_python() -> None:
         assert hasattr(testing, name.strip())
 
 
-def framework_blocks() -> dict[str, str]:
-    """The Frameworks section's Python blocks, by the file each one's first line names."""
+def quickstart_blocks(language: str = "python") -> dict[str, str]:
+    """The README's quickstart blocks, by the file each one's first line names."""
     return {block.splitlines()[0].removeprefix("# "): block
-            for block in code_blocks("Frameworks", "python")}
+            for block in code_blocks("README.md", "Quickstart", language)}
+
+
+def test_every_framework_has_a_quickstart() -> None:
+    titles = re.findall(r"^### (.+)$", markdown_section("README.md", "Quickstart"), re.M)
+    assert titles == ["Plain WSGI", "Flask", "Django", "Pyramid (pserve)", "Bottle"]
+
+
+def calls_server(application: Any) -> str:
+    """What the quickstart's page gets from its CallServer callback with "7"."""
+    web = webtest.TestApp(application)
+    return callback(web, web.get("/"), "CallServer", "7")
+
+
+def test_plain_wsgi_quickstart_runs_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POSTBACK_SECRET_KEYS", new_key())
+    namespace: dict[str, Any] = {"__name__": "hello"}
+    exec(compile(quickstart_blocks()["hello.py"], "README.md (WSGI)", "exec"), namespace)
+    assert calls_server(namespace["application"]) == "You sent 7"
+
+
+def test_bottle_quickstart_runs_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POSTBACK_SECRET_KEYS", new_key())
+    namespace: dict[str, Any] = {"__name__": "shop_bottle"}
+    exec(compile(quickstart_blocks()["shop_bottle.py"], "README.md (Bottle)", "exec"), namespace)
+    assert calls_server(namespace["application"]) == "You sent 7"
+
+
+def test_pyramid_quickstart_runs_as_written(monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    """myapp.py and development.ini, loaded as pserve loads them (PasteDeploy's loadapp)."""
+    from paste.deploy import loadapp
+
+    monkeypatch.setenv("POSTBACK_SECRET_KEYS", new_key())
+    module = types.ModuleType("myapp")
+    exec(compile(quickstart_blocks()["myapp.py"], "README.md (Pyramid)", "exec"), module.__dict__)
+    monkeypatch.setitem(sys.modules, "myapp", module)
+    ini = tmp_path / "development.ini"
+    ini.write_text(quickstart_blocks("ini")["development.ini"], encoding="utf-8")
+    assert calls_server(loadapp(f"config:{ini}")) == "You sent 7"
 
 
 def test_flask_quickstart_runs_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POSTBACK_SECRET_KEYS", f"{new_key()} {new_key()}")  # (new, old)
     namespace: dict[str, Any] = {"__name__": "readme_app"}
-    exec(compile(framework_blocks()["app.py"], "README.md (Flask)", "exec"), namespace)
+    exec(compile(quickstart_blocks()["app.py"], "README.md (Flask)", "exec"), namespace)
     app = namespace["create_app"]()
     app.add_url_rule("/", "page", lambda: '<form method="post" data-callbacks="CallServer">'
                                           '<input name="q"></form>')
@@ -113,7 +163,7 @@ def test_django_quickstart_runs_as_written(monkeypatch: pytest.MonkeyPatch) -> N
     from frameworks.django_app import configure
 
     configure()
-    blocks = framework_blocks()
+    blocks = quickstart_blocks()
     monkeypatch.setenv("POSTBACK_SECRET_KEYS", new_key())
     monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "shop.settings")  # (configured already)
     project: dict[str, Any] = {}
@@ -139,8 +189,8 @@ def test_django_quickstart_runs_as_written(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def option_table() -> dict[str, str]:
-    """The README's option table: each option name with its default cell."""
-    body = README.split("\n## Options\n", 1)[1].split("\n## ", 1)[0]
+    """The option table of the docs' Options page: each option name with its default cell."""
+    body = markdown_section("docs/reference/options.md", "Options")
     table: dict[str, str] = {}
     for line in body.splitlines():
         cells = [cell.strip() for cell in line.strip("|").split(" | ")]
@@ -151,7 +201,7 @@ def option_table() -> dict[str, str]:
 
 
 def readme_default(default: Any) -> str:
-    """How the README's table spells a default."""
+    """How the option table spells a default."""
     if default is None or default == ():
         return "none"
     if isinstance(default, bool):
@@ -162,22 +212,23 @@ def readme_default(default: Any) -> str:
 def test_option_table_lists_every_option_with_its_default() -> None:
     table = option_table()
     declared = {option.name: option for option in dataclasses.fields(Options)}
-    assert set(table) == set(declared), "the README's option table and Options differ"
+    assert set(table) == set(declared), "the docs' option table and Options differ"
     for name, option in declared.items():
         expected = "(required)" if name == "secret_keys" else readme_default(option.default)
         assert table[name].split(" (")[0] == expected.split(" (")[0], name
 
 
 def package_map() -> dict[str, str]:
-    """The README's map of the package: each module name with what it owns."""
-    body = README.split("\nThe package, in the order a request meets it", 1)[1].split("\n\n", 2)[1]
+    """The map of the package (docs, Development): each module name with what it owns."""
+    page = markdown_section("docs/development.md", "Development")
+    body = page.split("\nThe package, in the order a request meets it", 1)[1].split("\n\n", 2)[1]
     rows = [line.strip("|").split(" | ", 1) for line in body.splitlines()
             if line.startswith("| `")]
     return {name.strip("` "): owns for name, owns in rows}
 
 
 def test_package_map_names_every_module_once() -> None:
-    """The map of the package in the README cannot drift from the package: every module and
+    """The map of the package in the docs cannot drift from the package: every module and
     subpackage is on it (once), and nothing else is."""
     modules = {info.name for info in pkgutil.iter_modules(postback_middleware.__path__)
                if not info.name.startswith("_")}

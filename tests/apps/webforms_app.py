@@ -28,7 +28,7 @@ Each POST is recorded (:class:`Post`: the verified event and the fields, in orde
 assert what the server got; each callback too (:attr:`WebFormsApp.callbacks`).
 
 The layout ``csp`` is the same page after a migration to a strict Content Security Policy
-(``docs/migration-from-webforms.md``): ASP.NET's inline handlers and ``javascript:`` URLs
+(``docs/how-to/migration-from-webforms.md``): ASP.NET's inline handlers and ``javascript:`` URLs
 cannot run under ``script-src 'nonce-...'``, so each control's markup is rewritten with the
 middleware's ``data-postback`` / ``data-autopostback`` attributes (:data:`CSP_CONTROLS`), its
 page scripts get the response's nonce, and ASP.NET's page around the form is gone.

@@ -1,8 +1,9 @@
-"""The client's DOM events (README, "Client events") in Chromium, through the real middleware.
+"""The client's DOM events (docs/reference/client-script.md, "Client events") in Chromium,
+through the real middleware.
 
 Every path that sends something dispatches its events with their detail, a cancelled event
 sends nothing (the inner app and the registry's callbacks are asked what arrived), and the
-README's busy-state example, taken from README.md itself, works.
+busy-state example of docs/how-to/events-and-callbacks.md, taken from the page itself, works.
 
 An init script records every ``postback:*`` event the document sees, in ``sessionStorage``
 (so a full postback's events outlive the page), and cancels those the test names in
@@ -25,8 +26,7 @@ import pytest
 from postback_middleware import CallbackError, PostbackMiddleware, Registry
 from postback_middleware.middleware import CALLBACK_FAILED
 
-from ..helpers import new_key
-from ..test_readme import code_blocks
+from ..helpers import code_blocks, new_key
 from .assertions import expect
 
 pytestmark = pytest.mark.browser
@@ -35,7 +35,7 @@ FORBIDDEN = "Invalid postback or callback argument."
 CANCELED = "Callback canceled by a postback:beforecallback listener"
 GATE_TIMEOUT = 10  # s: a request held at a gate never outlives the test by much
 CANCELABLE = {"before", "beforeswap", "beforecallback", "refused"}
-[BUSY_SCRIPT] = code_blocks("The client script", "js")
+[BUSY_SCRIPT] = code_blocks("docs/how-to/events-and-callbacks.md", "A busy state", "js")
 
 PAGE = """<!DOCTYPE html>
 <html><head><meta charset=utf-8><title>events</title></head><body>
@@ -196,7 +196,7 @@ def page(open_page: Callable[..., Any]) -> Any:
 
 def events(page: Any) -> list[tuple[str, str, dict[str, Any]]]:
     """The events recorded so far: (name, id of the element dispatched on, detail); each
-    cancelable exactly when the README says so."""
+    cancelable exactly when the docs say so."""
     log = json.loads(page.evaluate("() => sessionStorage.getItem('events') || '[]'"))
     for name, _, _, cancelable in log:
         assert cancelable == (name in CANCELABLE), name
@@ -534,7 +534,7 @@ def test_renewed_comes_after_the_tokens_are_renewed(
 
 
 # --------------------------------------------------------------------------------------------
-# The README's busy-state example, as written there
+# The docs' busy-state example (how-to/events-and-callbacks.md), as written there
 
 
 def busy(page: Any, on: bool) -> None:

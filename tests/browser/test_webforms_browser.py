@@ -21,7 +21,7 @@ lists the ones tolerated: none so far, as none of these pages uses ``ScriptResou
 forged pair (a target or argument the page never offered, set by page script) is still refused.
 
 The same actions also run on the **csp** layout: the markup the migration guide
-(``docs/migration-from-webforms.md``) gives for a strict Content Security Policy, where
+(``docs/how-to/migration-from-webforms.md``) gives for a strict Content Security Policy, where
 ASP.NET's inline handlers cannot run (``data-postback`` instead), under ``script-src
 'nonce-...' 'strict-dynamic'``: the app must receive the very same events, with no violation.
 """
@@ -48,7 +48,7 @@ pytestmark = pytest.mark.browser
 
 RESERVED = ("__EVENTTARGET", "__EVENTARGUMENT", "__VIEWSTATE", "__VIEWSTATEGENERATOR",
             "__EVENTVALIDATION", "__LASTFOCUS", "__SCROLLPOSITIONX", "__SCROLLPOSITIONY")
-GUIDE = Path(__file__).resolve().parents[2] / "docs" / "migration-from-webforms.md"
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "how-to" / "migration-from-webforms.md"
 ALONE, PAGE, TRAILING = aspnet_pages.LAYOUTS
 COORDINATE = None  # an expected field whose value is not known in advance (an image's x/y)
 # Problems a page may show without failing a test, each with its reason (regexes matched
