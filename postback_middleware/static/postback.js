@@ -44,7 +44,7 @@ function eventOf(form) {
   });
 }
 
-/* Events a page can observe, or cancel where cancelable (README, "Client events"): bubbling
+/* Events a page can observe, or cancel where cancelable (docs/reference/client-script.md, "Client events"): bubbling
  * "postback:NAME" CustomEvents, dispatched through the prototype (<input name="dispatchEvent">
  * shadows form.dispatchEvent). */
 function fire(target, name, detail, cancelable) { // false: a listener cancelled it
