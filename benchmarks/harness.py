@@ -119,22 +119,29 @@ def consume(app: WSGIApplication) -> int:
     return size
 
 
-def fetch(app: WSGIApplication) -> tuple[str, bytes]:
-    """One GET, keeping the status and the whole body (to check what the middleware did)."""
-    statuses: list[str] = []
+def call(app: WSGIApplication, environ: WSGIEnvironment
+         ) -> tuple[str, list[tuple[str, str]], bytes]:
+    """One request: its status, headers and whole body (to check what the middleware did)."""
+    got: list[Any] = ["", []]
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        statuses.append(status)
+        got[:] = [status, headers]
         return None
 
-    result = app(make_environ(), start_response)
+    result = app(environ, start_response)
     try:
         body = b"".join(result)
     finally:
         close = getattr(result, "close", None)
         if close is not None:
             close()
-    return (statuses[-1] if statuses else ""), body
+    return got[0], got[1], body
+
+
+def fetch(app: WSGIApplication) -> tuple[str, bytes]:
+    """One GET, keeping the status and the whole body."""
+    status, _, body = call(app, make_environ())
+    return status, body
 
 
 def check_rewritten(app: WSGIApplication, page: bytes, forms: int) -> str | None:

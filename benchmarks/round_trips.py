@@ -40,7 +40,7 @@ from urllib.parse import urlencode, urljoin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import PATH, buffered_app, fmt, machine, make_environ, measure, verdict
+from harness import PATH, buffered_app, call, fmt, machine, make_environ, measure, verdict
 from pages import realistic_page
 from shapes import gridview, target_per_row
 
@@ -127,19 +127,7 @@ class Client:
         self.event = event.group(1).decode(), event.group(2).decode()
 
     def request(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
-        got: list[Any] = []
-
-        def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
-            got[:] = [status, headers]
-
-        result = self.app(environ, start_response)
-        try:
-            body = b"".join(result)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-        return got[0], got[1], body
+        return call(self.app, environ)
 
     def poster(self, fields: dict[str, str], headers: dict[str, str] | None = None
                ) -> Callable[[], tuple[str, list[tuple[str, str]], bytes]]:
@@ -166,8 +154,8 @@ def requests(client: Client) -> dict[str, Callable[[], object]]:
         "partial": client.poster(event, {"X-Postback-Panels": "panel"}),
         "callback": client.poster(callback),
     }
-    for name, call in calls.items():
-        status, headers, body = call()
+    for name, request in calls.items():
+        status, headers, body = request()
         assert status.startswith("200"), (name, status, body[:300])
         named = {k.lower(): v for k, v in headers}
         if name == "partial":
