@@ -146,8 +146,11 @@ def read_panels(
     their ends, their children); None when one is not in the page.
 
     ``tags``: the tags the editor's scan found (``inject``: every tag of the panels asked for,
-    among others), so the page is not scanned again; without them it is, for all its tags.
+    among others), so the page is not scanned again; without them it is read in two light
+    scans (:func:`_panel_tags`), and a panel's children are cut from its own markup
+    (:func:`split_children`).
     """
+    own_scan = tags is None
     if tags is None:
         tags = _panel_tags(document, encoding, panels)
     starts: dict[str, int] = {}
@@ -167,18 +170,14 @@ def read_panels(
         if not have:
             contents[panel_id] = document[begin:end].decode(encoding, "replace")
             continue
-        inside = tags[first + 1 : last]
-        if not _all_tags(tags):  # (only the panels' own names: the children need them all)
-            inside = [tag._replace(start=begin + tag.start, end=begin + tag.end) for tag in
-                      TagScanner(encoding=encoding).scan(document[begin:end], final=True)[0]]
-        cuts = _child_cuts(inside, begin, end)
-        pieces = [document[a:b].decode(encoding, "replace") for a, b in pairwise(cuts) if b > a]
+        if own_scan:  # (only the panels' own names were read: the children need them all)
+            pieces = split_children(document[begin:end], encoding)
+        else:
+            cuts = _child_cuts(tags[first + 1 : last], begin, end)
+            pieces = [document[a:b].decode(encoding, "replace")
+                      for a, b in pairwise(cuts) if b > a]
         contents[panel_id] = _content(pieces, have)
     return contents
-
-
-class _PanelTags(list[Tag]):
-    """The tags of the panels' element names only (see :func:`_panel_tags`)."""
 
 
 def _panel_tags(document: bytes, encoding: str, panels: PanelRequest) -> list[Tag]:
@@ -192,12 +191,8 @@ def _panel_tags(document: bytes, encoding: str, panels: PanelRequest) -> list[Ta
              if not tag.is_end and "data-update-panel" in tag.attrs
              and tag.attrs.get("id", "") in panels}
     if not names:
-        return _PanelTags()
-    return _PanelTags(TagScanner(encoding=encoding, names=names).scan(document, final=True)[0])
-
-
-def _all_tags(tags: list[Tag]) -> bool:
-    return not isinstance(tags, _PanelTags)
+        return []
+    return TagScanner(encoding=encoding, names=names).scan(document, final=True)[0]
 
 
 def end_tag(tags: list[Tag], first: int) -> int | None:
