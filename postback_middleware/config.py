@@ -365,10 +365,30 @@ class Options:
     render_refusal: RenderRefusal | None = field(
         default=None, metadata=_spec(_ini_function, _function_or_none))
 
+    # TEMP-STORE (replaced by the store option of the stores work)
+    store: Any = field(default=None, metadata=_spec(_ini_text, lambda name, value: value))
+    # Accept each form's tokens once (see ``single_use``): a replayed or old page's postback
+    # is refused (409) on every worker sharing ``store``, and a double click gets the first
+    # answer. Needs ``store`` (shared by every process that serves the site).
+    single_use: bool = field(default=False, metadata=_spec(_ini_bool, _boolean))
+    # Accept each callback's event validation once (every answer brings the next), so a
+    # callback request cannot be sent again; a page must then not send two at the same time.
+    # Needs ``store``.
+    single_use_callbacks: bool = field(default=False, metadata=_spec(_ini_bool, _boolean))
+    # Keep view state in ``store``: ``__VIEWSTATE`` carries only a signed key (see
+    # ``server_state``). Lighter pages; the state never reaches the browser. Needs ``store``.
+    server_viewstate: bool = field(default=False, metadata=_spec(_ini_bool, _boolean))
+
     def __post_init__(self) -> None:
         for option in fields(self):
             checked = option.metadata[_SPEC].check(option.name, getattr(self, option.name))
             object.__setattr__(self, option.name, checked)  # (frozen: set once, here)
+        needing = [name for name in _NEED_A_STORE if getattr(self, name)]
+        if needing and self.store is None:
+            raise ConfigurationError(
+                f"{' and '.join(needing)} need a store shared by every process that serves the "
+                "site: store='redis://HOST:6379/0' (or rediss:// for TLS), or store='memory:' "
+                "for a single process (development, tests)")
         if 0 < self.renewal_window < self.max_age:
             raise ConfigurationError(
                 f"renewal_window ({self.renewal_window}s) is shorter than max_age "
@@ -385,6 +405,8 @@ class Options:
         """The secret keys as checked: bytes, the signing key first."""
         return cast("tuple[bytes, ...]", self.secret_keys)
 
+
+_NEED_A_STORE = ("single_use", "single_use_callbacks", "server_viewstate")
 
 OPTION_SPECS: Mapping[str, OptionSpec] = {
     option.name: option.metadata[_SPEC] for option in fields(Options)

@@ -71,6 +71,7 @@ class Reason(StrEnum):
     MALFORMED = "malformed"  # a body, field or header that is not well formed
     TOO_LARGE = "too-large"  # over max_body_size or max_state_size
     UNAVAILABLE = "unavailable"  # a store could not answer
+    ALREADY_SENT = "already-sent"  # single_use: the form's tokens were spent by an earlier request
 
 
 class Rejected(PostbackError):
@@ -142,6 +143,15 @@ class StoreUnavailable(Rejected):
     status = 503
     public_message = "The service is temporarily unavailable. Please try again."
     kind = Reason.UNAVAILABLE
+
+
+class AlreadySent(Rejected):
+    """``single_use``: a form whose tokens an earlier request spent (a replay, an old page sent
+    again), and whose first answer is no longer kept to be shown again (see ``single_use``)."""
+
+    status = 409
+    public_message = "This form was already sent."
+    kind = Reason.ALREADY_SENT
 
 
 class TokenError(Forbidden):

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from . import fields as f
 from . import validation
 from .errors import BadRequest, Forbidden, Reason, TokenError, TokenExpired
+from .server_state import ServerViewState
 from .tokens import Claims, Purpose, TokenSigner, encode_json
 from .validation import Offered
 
@@ -61,6 +62,9 @@ class Verified:
     binding: str  # the browser or user both tokens were issued to (see ``csrf``)
     key_index: int = 0  # which key signed the event validation (its digests use it too)
     bound_to: str | list[str] = ""  # the path(s) the tokens are bound to (the request's is one)
+    issued_at: int = 0  # when the event validation was issued
+    first_issued: int = 0  # when the form's first tokens were (renewals keep it)
+    signature: str = ""  # the event validation's signature: names this one token
 
 
 @dataclass(kw_only=True)
@@ -78,6 +82,17 @@ class Callback(Verified):
 
     name: str
     argument: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Renewal:
+    """A form's tokens renewed: the fresh fields, and which form's old tokens they replace."""
+
+    fields: dict[str, str]
+    form_id: str  # the old tokens' form (single_use spends it: see ``single_use``)
+    issued_at: int
+    first_issued: int
+    signature: str  # the old event validation's signature (single_use_callbacks spends it)
 
 
 # -- issuing ----------------------------------------------------------------------------------
@@ -102,14 +117,18 @@ class OfferingForm(Protocol):
 class FormTokens:
     """Issues a form's tokens and checks them when they come back, with one ``TokenSigner``."""
 
-    def __init__(self, signer: TokenSigner) -> None:
+    def __init__(self, signer: TokenSigner, *, server_state: ServerViewState | None = None
+                 ) -> None:
         self.signer = signer
+        # Where view states kept on the server are read back (``server_state``), if anywhere.
+        self.server_state = server_state
 
-    def issue(self, form: OfferingForm, state: dict[str, Any], binding: str,
+    def issue(self, form: OfferingForm, state: dict[str, Any] | str, binding: str,
               page_callbacks: Sequence[str] = ()) -> tuple[str, str]:
-        """A form's view state (``state``) and event validation (what ``form`` offers, and the
-        callbacks of the page it posts to: see ``registry``), bound to its path and to
-        ``binding``; ("", "") when they cannot be made."""
+        """A form's view state (``state``, or the key it is kept under: see ``server_state``)
+        and event validation (what ``form`` offers, and the callbacks of the page it posts to:
+        see ``registry``), bound to its path and to ``binding``; ("", "") when they cannot be
+        made."""
         signer = self.signer
         paths = form.paths
         path: str | tuple[str, ...] = paths[0] if len(paths) == 1 else paths
@@ -178,7 +197,7 @@ class FormTokens:
                                 form_id=callback.form_id, key_index=callback.key_index)
 
     def renew(self, values: dict[str, str], *, path: str, binding: str, window: int
-              ) -> dict[str, str]:
+              ) -> Renewal:
         """Fresh tokens for a form left open past ``max_age``: the same view state and offer,
         signed anew. Only for the browser or user they were issued to (checked), at the path
         they were issued for, and at most ``window`` seconds after they were issued; a pair
@@ -197,7 +216,7 @@ class FormTokens:
         form_id, key_index = signer.new_form_id(), validation_claims.key_index
         bound_to = validation_claims.path or path  # (all the paths the form posts to)
         # (Signed by the key that signed them: see TokenSigner.sign.)
-        return {
+        fresh = {
             name: signer.sign(purpose, data, path=bound_to, user=binding, form_id=form_id,
                               key_index=key_index, first_issued=first)
             for name, purpose, data in (
@@ -205,6 +224,9 @@ class FormTokens:
                 (f.EVENTVALIDATION, Purpose.EVENT_VALIDATION, validation_claims.data),
             )
         }
+        return Renewal(fields=fresh, form_id=validation_claims.form_id,
+                       issued_at=validation_claims.issued_at, first_issued=first,
+                       signature=values[f.EVENTVALIDATION].rpartition(".")[2])
 
     # -- checking -----------------------------------------------------------------------------
 
@@ -242,6 +264,11 @@ class FormTokens:
             values, path=path, binding=binding,
             viewstate_optional=callback_id is not None and f.VIEWSTATE not in values)
         state = {} if viewstate is None else viewstate.data
+        if isinstance(state, str):  # the key of a state kept on the server
+            if self.server_state is None:
+                raise TokenError("__VIEWSTATE names a state kept in a store, and no store is "
+                                 "configured")
+            state = self.server_state.load(state)
         offered = Offered(
             validation_claims.data,
             digest=functools.partial(self.signer.event_digest, validation_claims.key_index),
@@ -251,15 +278,15 @@ class FormTokens:
         # Checked for a callback too: whatever a request sends must be what the form offered.
         event = _event(values, offered)
         client_fields = _client_fields(values)
-        form_id = validation_claims.form_id
-        key_index, bound_to = validation_claims.key_index, validation_claims.path
+        common: dict[str, Any] = dict(
+            viewstate=state, form_id=validation_claims.form_id, offered=offered,
+            binding=binding, key_index=validation_claims.key_index,
+            bound_to=validation_claims.path, issued_at=validation_claims.issued_at,
+            first_issued=validation_claims.first_issued,
+            signature=values[f.EVENTVALIDATION].rpartition(".")[2])
         if callback_id is not None:
-            return Callback(name=callback_id, argument=values.get(f.CALLBACKPARAM, ""),
-                            viewstate=state, form_id=form_id, offered=offered, binding=binding,
-                            key_index=key_index, bound_to=bound_to)
-        return Postback(event=event, client_fields=client_fields, viewstate=state,
-                        form_id=form_id, offered=offered, binding=binding, key_index=key_index,
-                        bound_to=bound_to)
+            return Callback(name=callback_id, argument=values.get(f.CALLBACKPARAM, ""), **common)
+        return Postback(event=event, client_fields=client_fields, **common)
 
 
 def decode_reserved(found: Sequence[tuple[str, bytes]]) -> dict[str, str]:

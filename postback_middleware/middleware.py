@@ -66,9 +66,10 @@ from .errors import (
     InvalidType,
     Reason,
     Rejected,
+    StoreUnavailable,
     WrongBinding,
 )
-from .form_tokens import Callback, FormTokens, Postback, decode_reserved
+from .form_tokens import Callback, FormTokens, Postback, Renewal, decode_reserved
 from .html_scan import Engine, page_engine
 from .http import (
     ClosingIterable,
@@ -83,6 +84,8 @@ from .inject import FieldInjector, PostForm
 from .refusal import REFUSAL_KEY
 from .registry import Registry, page_callback_key
 from .response import Page, edit_response, limit_accept_encoding
+from .server_state import ServerViewState, StateKeys
+from .single_use import Answer, Claim, SingleUse
 from .tokens import TokenSigner
 
 if TYPE_CHECKING:
@@ -131,7 +134,16 @@ class PostbackMiddleware:
         self.registry.update(callbacks=self.options.callbacks, postbacks=self.options.postbacks)
         self.signer = TokenSigner(self.options.keys, max_age=self.options.max_age,
                                   max_size=self.options.max_state_size)
-        self.form_tokens = FormTokens(self.signer)
+        store = self.options.store
+        # View states kept in the store (server_viewstate) are read back whenever there is one,
+        # so switching the option off breaks no form already open.
+        self.server_state = None if store is None else ServerViewState(
+            store, max_age=self.options.max_age, renewal_window=self.options.renewal_window,
+            max_size=self.options.max_state_size, clock=self.signer.now)
+        self.form_tokens = FormTokens(self.signer, server_state=self.server_state)
+        self.single_use = None if store is None else SingleUse(
+            store, max_age=self.options.max_age, renewal_window=self.options.renewal_window,
+            clock=self.signer.now)
         self.replayer = partial.Replayer(self.signer, max_body_size=self.options.max_body_size)
         self.script = ClientScript(
             self.options.script_prefix,
@@ -200,6 +212,14 @@ class PostbackMiddleware:
                     self._forward_event(environ, body_file, scan, verified)
                     # A partial postback (an UpdatePanel) names the panels to answer with.
                     panels = partial.requested_panels(environ)
+            # Spent here, once every check passed (single_use): or its first answer, again.
+            claim = self._spend(renewed or verified)
+            if isinstance(claim, Answer):
+                if body_file is not None:
+                    body_file.close()
+                log.info("a duplicate of a postback to %r gets its first answer",
+                         _request_path(environ)[:200])
+                return claim.send(start_response)
         except Rejected as rejection:
             if body_file is not None:
                 body_file.close()
@@ -214,16 +234,22 @@ class PostbackMiddleware:
             return text_response(start_response, "500 Internal Server Error",
                                  "Internal Server Error")
 
+        def respond(start_response: StartResponse) -> Iterable[bytes]:
+            if renewed is not None:
+                return json_response(start_response, {"version": 1, "fields": renewed.fields},
+                                     [("X-Content-Type-Options", "nosniff")])
+            if isinstance(verified, Callback):
+                return self._answer_callback(environ, start_response, verified)
+            return self._dispatch(environ, start_response, verified, panels, browser,
+                                  manager_value)
+
         response: Iterable[bytes]
         try:
-            if renewed is not None:
-                response = json_response(start_response, {"version": 1, "fields": renewed},
-                                         [("X-Content-Type-Options", "nosniff")])
-            elif isinstance(verified, Callback):
-                response = self._answer_callback(environ, start_response, verified)
+            if claim is not None:
+                assert self.single_use is not None  # (what claimed it)
+                response = self.single_use.record(claim, respond, start_response)
             else:
-                response = self._dispatch(environ, start_response, verified, panels, browser,
-                                          manager_value)
+                response = respond(start_response)
         except BaseException:
             if body_file is not None:  # the inner app raised: its body file is ours to close
                 body_file.close()
@@ -306,6 +332,22 @@ class PostbackMiddleware:
             environ[EVENT_KEY] = verified.event
         return verified
 
+    def _spend(self, request: Renewal | Postback | Callback | None) -> Claim | Answer | None:
+        """``single_use``: claim a verified postback's (or renewal's) form, or get the answer
+        of the request that claimed it first; ``single_use_callbacks``: spend the event
+        validation a callback (or a renewal) sent. None when nothing is claimed."""
+        single_use, options = self.single_use, self.options
+        if single_use is None or request is None:
+            return None
+        if options.single_use_callbacks and not isinstance(request, Postback):
+            single_use.spend_token(request.signature, issued_at=request.issued_at,
+                                   first_issued=request.first_issued)
+        if options.single_use and not isinstance(request, Callback):
+            return single_use.claim(
+                request.form_id, kind="renew" if isinstance(request, Renewal) else "postback",
+                issued_at=request.issued_at, first_issued=request.first_issued)
+        return None
+
     def _check_choices(
         self, environ: WSGIEnvironment, body: Any, scan: BodyScan, postback: Postback
     ) -> None:
@@ -382,7 +424,7 @@ class PostbackMiddleware:
 
     def _renew(
         self, environ: WSGIEnvironment, values: dict[str, str], browser: Browser
-    ) -> dict[str, str]:
+    ) -> Renewal:
         """Fresh tokens for a form left open (``X-Postback-Renew``; see ``form_tokens``): the
         same site and cookie checks as a postback, then the tokens, within renewal_window."""
         check_site(environ, self._trusted_origins)
@@ -521,6 +563,9 @@ class _Issuer:
         self._middleware = middleware
         self._environ = environ
         self._browser = browser
+        server_state = middleware.server_state
+        self._state_keys = (StateKeys(server_state) if server_state is not None
+                            and middleware.options.server_viewstate else None)
 
     def sign_form(self, form: PostForm) -> tuple[str, str]:
         """The form's view state and event validation ("", "" when they cannot be made)."""
@@ -531,7 +576,15 @@ class _Issuer:
             raise InvalidType(f"environ[{VIEWSTATE_KEY!r}] must be a dict, not {type(state)}")
         # The binding is asked now, not reused from verification: a login postback changes the
         # user, and the new page's tokens must belong to the new session.
-        return middleware.form_tokens.issue(form, state,
+        try:
+            data = state if self._state_keys is None else self._state_keys.data(state)
+        except StoreUnavailable as error:
+            # The page is shown all the same; this form gets no tokens, so its postbacks are
+            # refused (closed, like a form too large to sign) until the store answers again.
+            log.error("server_viewstate: the store could not keep a view state (%s); a form "
+                      "posting to %r gets no tokens", error.reason, form.action_path[:200])
+            return "", ""
+        return middleware.form_tokens.issue(form, data,
                                             middleware._binding(environ, self._browser),
                                             middleware.registry.page_callbacks(form.action_path))
 

@@ -41,7 +41,7 @@ log = logging.getLogger("postback_middleware")
 REFUSAL_KEY = "postback.refusal"  # the environ key a renderer (and the app) can read it from
 RenderRefusal = Callable[["WSGIEnvironment", Rejected], "WSGIApplication | None"]
 
-_STATUS_TEXT = {400: "Bad Request", 403: "Forbidden", 411: "Length Required",
+_STATUS_TEXT = {400: "Bad Request", 403: "Forbidden", 409: "Conflict", 411: "Length Required",
                 413: "Content Too Large", 503: "Service Unavailable"}
 _BACK = ("What you typed is still in the form: use your browser's Back button to return to it, "
          "copy what you want to keep, then reload the page and send it again.")
@@ -55,6 +55,8 @@ _EXPLANATIONS = {
                        "in another tab).",
     Reason.TOO_LARGE: "What was sent is larger than this site accepts.",
     Reason.UNAVAILABLE: "The service is temporarily unavailable.",
+    Reason.ALREADY_SENT: "This page's form was sent already, and each page's form is accepted "
+                         "once, so it was not sent again.",
 }
 _GENERIC = "The form could not be accepted."
 

@@ -1,6 +1,7 @@
 """What the test suites share, imported where used (fixtures live in ``conftest.py``).
 
-Keys and forged tokens, a recording inner app with the standard page, the inserted markup and
+Keys and forged tokens, a recording inner app with the standard page and the requests the client
+script sends for it (postbacks, callbacks, renewals), the inserted markup and
 reading back the fields the middleware inserted, the scanner-engine guard, the documentation's
 sections and code blocks (README.md and ``docs/``), and the injector on its own. Hypothesis
 strategies are in ``strategies``, the html5lib reference in ``html_reference``.
@@ -16,13 +17,17 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from itsdangerous import Signer
 from itsdangerous.encoding import base64_encode
 
+from postback_middleware.errors import StoreUnavailable
 from postback_middleware.inject import FieldInjector, PostForm
+
+if TYPE_CHECKING:
+    import webtest
 
 # The markup the middleware inserts, defined once for every test that reads it: a hidden field
 # as ``inject.hidden_input`` writes it (groups: name, value) and the script tag of
@@ -197,3 +202,54 @@ def streamed(document: bytes, cuts: list[int], **options: Any) -> bytes:
     bounds = [0, *sorted({c for c in cuts if 0 < c < len(document)}), len(document)]
     out = b"".join(editor.feed(document[a:b]) for a, b in itertools.pairwise(bounds))
     return out + editor.finish()
+
+
+# -- requests as the client script sends them (WebTest) ------------------------------------
+
+
+def tokens_of(app: webtest.TestApp, path: str = "/orders", **kwargs: Any) -> dict[str, str]:
+    """The tokens of the first post form of the page at ``path``."""
+    return hidden_fields(app.get(path, **kwargs).body)
+
+
+def postback(app: webtest.TestApp, fields: dict[str, str], target: str = "", argument: str = "",
+             path: str = "/orders", status: int | str = 200, **extra: str) -> webtest.TestResponse:
+    """A postback of the standard page's form (``PAGE``) with ``fields``' tokens."""
+    params = [("note", "hello"), ("__EVENTTARGET", target), ("__EVENTARGUMENT", argument),
+              ("__VIEWSTATE", fields["__VIEWSTATE"]),
+              ("__EVENTVALIDATION", fields["__EVENTVALIDATION"]), *extra.items()]
+    return app.post(path, params, status=status)
+
+
+def callback(app: webtest.TestApp, fields: dict[str, str], target: str, argument: str,
+             status: int = 200, path: str = "/orders") -> webtest.TestResponse:
+    """Exactly what WebForms.js sends: the form's fields, then the callback fields."""
+    body = (f"__EVENTTARGET=&__EVENTARGUMENT=&__VIEWSTATE={fields['__VIEWSTATE']}&note=hello&"
+            f"__CALLBACKID={target}&__CALLBACKPARAM={argument}"
+            f"&__EVENTVALIDATION={fields['__EVENTVALIDATION']}")
+    return app.post(path, body.encode(), status=status,
+                    content_type="application/x-www-form-urlencoded; charset=utf-8")
+
+
+def parse_success(text: str) -> tuple[str, str]:
+    """A callback's success answer: (the fresh event validation, the handler's result)."""
+    length, _, rest = text.partition("|")
+    return rest[: int(length)], rest[int(length):]
+
+
+def renew(app: webtest.TestApp, fields: dict[str, str], status: int = 200,
+          **headers: str) -> webtest.TestResponse:
+    """What the client sends to renew a form's tokens (``X-Postback-Renew``)."""
+    tokens = {name: fields[name] for name in ("__VIEWSTATE", "__EVENTVALIDATION")}
+    return app.post("/orders", tokens, headers={"X-Postback-Renew": "1", **headers},
+                    status=status)
+
+
+class UnreachableStore:
+    """A store whose every call fails, as a shared store does when it is down (the real one
+    stopped: see ``test_stores``)."""
+
+    def _fail(self, *args: Any, **kwargs: Any) -> Any:
+        raise StoreUnavailable("connection refused (test)")
+
+    add = put = get = delete = _fail

@@ -166,7 +166,7 @@ def test_a_form_left_open_is_renewed_with_the_same_state_and_offer() -> None:
     with pytest.raises(TokenExpired):
         tokens.verify({**old, "__EVENTTARGET": "delete", "__EVENTARGUMENT": "7"}, path="/p",
                       binding=BROWSER)
-    fresh = tokens.renew(old, path="/p", binding=BROWSER, window=7 * 24 * 3600)
+    fresh = tokens.renew(old, path="/p", binding=BROWSER, window=7 * 24 * 3600).fields
     postback = tokens.verify({**fresh, "__EVENTTARGET": "delete", "__EVENTARGUMENT": "7"},
                              path="/p", binding=BROWSER)
     assert isinstance(postback, Postback) and postback.viewstate == {"n": 2}
@@ -202,7 +202,7 @@ def test_renewals_never_outlive_renewal_window() -> None:
     tokens, clock, old = issued_with_clock()
     window = 7 * 24 * 3600
     clock.now += 6 * 24 * 3600
-    renewed = tokens.renew(old, path="/p", binding=BROWSER, window=window)  # day 6: fine
+    renewed = tokens.renew(old, path="/p", binding=BROWSER, window=window).fields  # day 6
     clock.now += 2 * 24 * 3600
     with pytest.raises(TokenExpired, match="renewal_window"):
         tokens.renew(renewed, path="/p", binding=BROWSER, window=window)  # day 8: no more
@@ -221,7 +221,7 @@ def test_renewed_and_refreshed_tokens_keep_the_key_that_signed_them() -> None:
     rotated = FormTokens(TokenSigner([new_key_, old_key], max_age=60, max_size=1000,
                                      clock=clock))
     clock.now += 3600
-    renewed = rotated.renew(issued, path="/p", binding=BROWSER, window=7 * 24 * 3600)
+    renewed = rotated.renew(issued, path="/p", binding=BROWSER, window=7 * 24 * 3600).fields
     event = {"__EVENTTARGET": "Row$150", "__EVENTARGUMENT": "Delete"}
     assert rotated.verify({**renewed, **event}, path="/p", binding=BROWSER).viewstate == {}
     callback = rotated.verify({**renewed, "__CALLBACKID": "CallServer"}, path="/p",

@@ -18,22 +18,22 @@ from webob import Response
 from postback_middleware import CallbackError, InvalidType, PostbackMiddleware, Registry
 from postback_middleware.fields import RESERVED
 
-from .helpers import PAGE, SCRIPT_TAG, RecordingApp, hidden_fields, new_key, without_insertions
+from .helpers import (
+    PAGE,
+    SCRIPT_TAG,
+    RecordingApp,
+    callback,
+    hidden_fields,
+    new_key,
+    parse_success,
+    postback,
+    renew,
+    tokens_of,
+    without_insertions,
+)
 
 AppFactory = Callable[..., webtest.TestApp]
 INVALID = "Invalid postback or callback argument."
-
-
-def tokens_of(app: webtest.TestApp, path: str = "/orders", **kwargs: Any) -> dict[str, str]:
-    return hidden_fields(app.get(path, **kwargs).body)
-
-
-def postback(app: webtest.TestApp, fields: dict[str, str], target: str = "", argument: str = "",
-             path: str = "/orders", status: int | str = 200, **extra: str) -> webtest.TestResponse:
-    params = [("note", "hello"), ("__EVENTTARGET", target), ("__EVENTARGUMENT", argument),
-              ("__VIEWSTATE", fields["__VIEWSTATE"]),
-              ("__EVENTVALIDATION", fields["__EVENTVALIDATION"]), *extra.items()]
-    return app.post(path, params, status=status)
 
 
 # -- outgoing pages -----------------------------------------------------------------------
@@ -445,21 +445,6 @@ def test_on_reject_hook_is_called_with_the_reason(make_app: AppFactory) -> None:
 # -- callbacks ----------------------------------------------------------------------------------
 
 
-def callback(app: webtest.TestApp, fields: dict[str, str], target: str, argument: str,
-             status: int = 200, path: str = "/orders") -> webtest.TestResponse:
-    """Exactly what WebForms.js sends: the form's fields, then the callback fields."""
-    body = (f"__EVENTTARGET=&__EVENTARGUMENT=&__VIEWSTATE={fields['__VIEWSTATE']}&note=hello&"
-            f"__CALLBACKID={target}&__CALLBACKPARAM={argument}"
-            f"&__EVENTVALIDATION={fields['__EVENTVALIDATION']}")
-    return app.post(path, body.encode(), status=status,
-                    content_type="application/x-www-form-urlencoded; charset=utf-8")
-
-
-def parse_success(text: str) -> tuple[str, str]:
-    length, _, rest = text.partition("|")
-    return rest[: int(length)], rest[int(length):]
-
-
 def test_callback_answers_in_aspnet_framing_without_the_app(
     app: webtest.TestApp, inner: RecordingApp, registry: Registry
 ) -> None:
@@ -632,13 +617,6 @@ def test_no_token_string_is_ever_repeated(app: webtest.TestApp, registry: Regist
 
 
 # -- forms left open: renewal -------------------------------------------------------------------
-
-
-def renew(app: webtest.TestApp, fields: dict[str, str], status: int = 200,
-          **headers: str) -> webtest.TestResponse:
-    tokens = {name: fields[name] for name in ("__VIEWSTATE", "__EVENTVALIDATION")}
-    return app.post("/orders", tokens, headers={"X-Postback-Renew": "1", **headers},
-                    status=status)
 
 
 def test_a_form_left_open_is_renewed_without_the_app(
