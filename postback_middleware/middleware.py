@@ -33,6 +33,8 @@ inside the first steps aside (the app was wrapped twice).
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import logging
 from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Any
@@ -69,7 +71,7 @@ from .errors import (
     StoreUnavailable,
     WrongBinding,
 )
-from .form_tokens import Callback, FormTokens, Postback, Renewal, decode_reserved
+from .form_tokens import Callback, Event, FormTokens, Postback, Renewal, decode_reserved
 from .html_scan import Engine, page_engine
 from .http import (
     ClosingIterable,
@@ -213,7 +215,7 @@ class PostbackMiddleware:
                     # A partial postback (an UpdatePanel) names the panels to answer with.
                     panels = partial.requested_panels(environ)
             # Spent here, once every check passed (single_use): or its first answer, again.
-            claim = self._spend(renewed or verified)
+            claim = self._spend(renewed or verified, body_file)
             if isinstance(claim, Answer):
                 if body_file is not None:
                     body_file.close()
@@ -332,7 +334,8 @@ class PostbackMiddleware:
             environ[EVENT_KEY] = verified.event
         return verified
 
-    def _spend(self, request: Renewal | Postback | Callback | None) -> Claim | Answer | None:
+    def _spend(self, request: Renewal | Postback | Callback | None, body: Any
+               ) -> Claim | Answer | None:
         """``single_use``: claim a verified postback's (or renewal's) form, or get the answer
         of the request that claimed it first; ``single_use_callbacks``: spend the event
         validation a callback (or a renewal) sent. None when nothing is claimed."""
@@ -342,11 +345,13 @@ class PostbackMiddleware:
         if options.single_use_callbacks and not isinstance(request, Postback):
             single_use.spend_token(request.signature, issued_at=request.issued_at,
                                    first_issued=request.first_issued)
-        if options.single_use and not isinstance(request, Callback):
-            return single_use.claim(
-                request.form_id, kind="renew" if isinstance(request, Renewal) else "postback",
-                issued_at=request.issued_at, first_issued=request.first_issued)
-        return None
+        if not options.single_use or isinstance(request, Callback):
+            return None
+        # What the request sent, so that only a duplicate sending the same gets the answer.
+        sent = "renew" if isinstance(request, Renewal) else "postback:" + _digest_of(
+            body, request.event)
+        return single_use.claim(request.form_id, request=sent, issued_at=request.issued_at,
+                                first_issued=request.first_issued)
 
     def _check_choices(
         self, environ: WSGIEnvironment, body: Any, scan: BodyScan, postback: Postback
@@ -651,6 +656,19 @@ def _document_url(environ: WSGIEnvironment) -> str:
         return url
     origin = origin_of(current)
     return current if origin is not None and origin == origin_of(url) else url
+
+
+def _digest_of(body: Any, event: Event | None) -> str:
+    """SHA-256 of a verified postback: its event and its clean body (the file is left at its
+    start for the app)."""
+    digest = hashlib.sha256()
+    if event is not None:
+        digest.update(json.dumps([event.target, event.argument]).encode("utf-8"))
+    body.seek(0)
+    while piece := body.read(64 * 1024):
+        digest.update(piece)
+    body.seek(0)
+    return digest.hexdigest()
 
 
 def _has_body(environ: WSGIEnvironment) -> bool:

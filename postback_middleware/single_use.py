@@ -17,8 +17,12 @@ second effect and never a refusal page where the first answer can still be shown
   when a second click starts a new navigation;
 * a duplicate that arrives while the first still runs waits for its answer (up to
   :attr:`SingleUse.wait` seconds); one that arrives after gets the kept answer at once;
-* past those times, or when the first answer was too large to keep or of another kind (a
-  renewal's against a postback's), the duplicate is refused: 409, ``already-sent``.
+* a duplicate is a request that sent the same: same event, same form fields, byte for byte
+  (a digest of them is kept with the answer). A form sent again with other values (Back, an
+  edit, send) is not a duplicate: showing it the first answer would drop the edit unseen, so
+  it is refused, and the refusal page says that what was typed is still in the form;
+* past those times, or when the first answer was too large to keep, or for a request of
+  another kind (a renewal's against a postback's), the same: 409, ``already-sent``.
 
 A duplicate must verify exactly as the first did (same browser or user, same site, tokens
 unexpired), so only whoever could send the first request can see its answer again. A form left
@@ -62,20 +66,20 @@ _DONE = b"d"  # spent, its request finished (its answer kept under answer:, or n
 class Answer:
     """A response as the middleware sent it: kept for the duplicates of its request."""
 
-    kind: str  # what request it answered ("postback", "renew"): only the same kind gets it
+    request: str  # what it answered (kind, and digest of what was sent): only the same gets it
     status: str
     headers: list[tuple[str, str]]
     body: bytes
 
     def to_bytes(self) -> bytes:
-        head = json.dumps([self.kind, self.status, self.headers]).encode("utf-8")
+        head = json.dumps([self.request, self.status, self.headers]).encode("utf-8")
         return len(head).to_bytes(4, "big") + head + self.body
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Answer:
         size = int.from_bytes(data[:4], "big")
-        kind, status, headers = json.loads(data[4:4 + size])
-        return cls(kind, status, [(name, value) for name, value in headers], data[4 + size:])
+        request, status, headers = json.loads(data[4:4 + size])
+        return cls(request, status, [(name, value) for name, value in headers], data[4 + size:])
 
     def send(self, start_response: StartResponse) -> list[bytes]:
         start_response(self.status, list(self.headers))
@@ -87,7 +91,7 @@ class Claim:
     """A form claimed by the request that spent it: whose answer is to be kept."""
 
     form_id: str
-    kind: str
+    request: str
     usable_until: float  # when the form's tokens can no longer verify nor be renewed
 
 
@@ -127,7 +131,7 @@ class SingleUse:
 
     # -- the first request ----------------------------------------------------------------
 
-    def claim(self, form_id: str, *, kind: str, issued_at: int, first_issued: int
+    def claim(self, form_id: str, *, request: str, issued_at: int, first_issued: int
               ) -> Claim | Answer:
         """Spend the form for this request (a :class:`Claim`: it runs), or, when an earlier
         request spent it, that request's :class:`Answer` (waited for while it runs).
@@ -138,8 +142,8 @@ class SingleUse:
         running = _RUNNING + str(self._clock() + self.wait).encode("ascii")
         usable_until = self.usable_until(issued_at, first_issued)
         if self.store.add(_spent_key(form_id), running, expires_at=usable_until):
-            return Claim(form_id, kind, usable_until)
-        return self._first_answer(form_id, kind)
+            return Claim(form_id, request, usable_until)
+        return self._first_answer(form_id, request)
 
     def spend_token(self, signature: str, *, issued_at: int, first_issued: int) -> None:
         """``single_use_callbacks``: spend the event validation a callback (or the renewal of
@@ -184,7 +188,7 @@ class SingleUse:
         status, headers = head
         if complete:
             _close(iterable)
-            self._finish(claim, Answer(claim.kind, status, headers, b"".join(pieces)))
+            self._finish(claim, Answer(claim.request, status, headers, b"".join(pieces)))
             start_response(status, headers)
             return [b"".join(pieces)]
         self._finish(claim, None)
@@ -209,19 +213,19 @@ class SingleUse:
 
     # -- its duplicates -------------------------------------------------------------------
 
-    def _first_answer(self, form_id: str, kind: str) -> Answer:
+    def _first_answer(self, form_id: str, request: str) -> Answer:
         """The answer of the request that spent the form, waited for while it runs."""
         intervals = iter(self.poll_intervals)
         interval = next(intervals)
         while True:
             kept = self.store.get(_answer_key(form_id))
             if kept is not None:
-                return _same_kind(Answer.from_bytes(kept), kind, form_id)
+                return _same_request(Answer.from_bytes(kept), request, form_id)
             spent = self.store.get(_spent_key(form_id))
             if spent is None or spent.startswith(_DONE):
                 kept = self.store.get(_answer_key(form_id))  # (kept just before it finished)
                 if kept is not None:
-                    return _same_kind(Answer.from_bytes(kept), kind, form_id)
+                    return _same_request(Answer.from_bytes(kept), request, form_id)
                 raise AlreadySent(f"single_use: form {form_id} was sent before, and its first "
                                   "answer is no longer kept (or was not: too large, or failed)")
             if self._clock() >= _wait_until(spent):
@@ -246,10 +250,11 @@ def _wait_until(spent: bytes) -> float:
         return 0.0  # (not ours: stop waiting)
 
 
-def _same_kind(answer: Answer, kind: str, form_id: str) -> Answer:
-    if answer.kind != kind:
-        raise AlreadySent(f"single_use: form {form_id} was sent before as a {answer.kind}, "
-                          f"not a {kind}")
+def _same_request(answer: Answer, request: str, form_id: str) -> Answer:
+    if answer.request != request:
+        raise AlreadySent(f"single_use: form {form_id} was sent before, with other values or "
+                          f"as another kind of request ({answer.request.partition(':')[0]}, "
+                          f"now {request.partition(':')[0]})")
     return answer
 
 

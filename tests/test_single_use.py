@@ -88,6 +88,20 @@ def test_a_double_click_shows_the_first_answer_and_the_app_runs_once(
     assert effects(inner) == 2
 
 
+def test_the_form_sent_again_with_other_values_is_refused_not_silently_dropped(
+    app: webtest.TestApp, inner: RecordingApp
+) -> None:
+    """Back, an edit, send: showing the first answer would lose the edit without a word."""
+    fields = tokens_of(app)
+    postback(app, fields, "delete", "7")
+    edited = app.post("/orders", {"note": "hello again", "__EVENTTARGET": "delete",
+                                  "__EVENTARGUMENT": "7", **fields},
+                      headers={"Accept": "text/html"}, status=409)
+    assert "What you typed is still in the form" in edited.text
+    postback(app, fields, "refresh", status=409)  # another event of the same form: the same
+    assert effects(inner) == 1
+
+
 def test_a_replay_after_the_answer_is_gone_is_refused(
     app: webtest.TestApp, inner: RecordingApp
 ) -> None:
@@ -378,10 +392,10 @@ def test_the_waiting_duplicate_looks_again_quickly_then_less_often() -> None:
 
     single_use = SingleUse(MemoryStore(clock=now), max_age=60, renewal_window=0, clock=now,
                            sleep=sleep)
-    assert not isinstance(single_use.claim("f", kind="postback", issued_at=1000,
+    assert not isinstance(single_use.claim("f", request="postback", issued_at=1000,
                                            first_issued=1000), Answer)
     with pytest.raises(AlreadySent, match="still running"):
-        single_use.claim("f", kind="postback", issued_at=1000, first_issued=1000)
+        single_use.claim("f", request="postback", issued_at=1000, first_issued=1000)
     assert naps[:5] == list(SingleUse.poll_intervals)
     assert set(naps[5:]) == {SingleUse.poll_intervals[-1]}
     assert sum(naps) == pytest.approx(SingleUse.wait, abs=0.25)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from postback_middleware import PostbackMiddleware
+from postback_middleware import PostbackMiddleware, Registry
 from postback_middleware.stores import MemoryStore
 
 from ..helpers import new_key
@@ -104,3 +104,31 @@ def test_partial_postbacks_one_after_another_each_use_the_fresh_tokens(
             browser_page.click(f"#remove-{n}")
             expect(browser_page.locator("#count")).to_have_text(f"{left} items")
         assert browser_page.url == url + "/basket"  # partial all along: no navigation
+
+
+def search_page(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    page = ('<!DOCTYPE html><html><head><title>Search</title></head><body>'
+            '<form method="post" action="/search" data-callbacks="suggest">'
+            '<input name="q" value="te"></form></body></html>')
+    start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+    return [page.encode()]
+
+
+def test_single_use_callbacks_one_after_another_each_use_the_next_token(
+    browser_page: Any, serve: Any
+) -> None:
+    registry = Registry()
+    registry.add_callback("suggest", lambda argument, request: f"{argument}a, {argument}e")
+    middleware = PostbackMiddleware(search_page, secret_keys=[new_key()], registry=registry,
+                                    single_use_callbacks=True, store=MemoryStore())
+    with serve(middleware) as url:
+        browser_page.goto(url + "/search")
+        browser_page.wait_for_function("typeof window.Postback === 'object'")
+        for prefix in ("t", "te", "tea"):
+            result = browser_page.evaluate(f"Postback.callback('suggest', '{prefix}')")
+            assert result == f"{prefix}a, {prefix}e"
+        # The documented limit: two at the same moment send the same token; one is refused.
+        outcomes = browser_page.evaluate("""Promise.allSettled([
+            Postback.callback('suggest', 'x'), Postback.callback('suggest', 'y')
+        ]).then(all => all.map(o => o.status))""")
+        assert sorted(outcomes) == ["fulfilled", "rejected"]
