@@ -4,7 +4,8 @@ The middleware here has ``max_age=3`` (seconds). The person types a comment, wai
 tokens' age, then sends it four ways: a full postback, a partial postback, a callback and a
 native submit button. Each ends with the comment saved by the app, no refusal on the way.
 Then the reactive path: the page's clock is frozen (so the client believes its tokens fresh),
-the server refuses them as expired, and the client renews and sends again, once.
+the server refuses them as expired, and the client renews and sends again, once. Each runs also
+with ``single_use`` (renewing spends the old tokens: the new ones post once).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from postback_middleware import PostbackMiddleware, Registry
+from postback_middleware.stores import MemoryStore
 
 from ..helpers import new_key
 
@@ -53,13 +55,18 @@ class CommentsApp:
         return [body]
 
 
-@pytest.fixture
-def site(serve: Any) -> Iterator[tuple[CommentsApp, str, list[str]]]:
+@pytest.fixture(params=[False, True], ids=["reusable", "single-use"])
+def site(request: pytest.FixtureRequest, serve: Any
+         ) -> Iterator[tuple[CommentsApp, str, list[str]]]:
+    """The comments page; also with ``single_use``, where renewing spends the old tokens."""
     inner = CommentsApp()
     calls: list[str] = []
     registry = Registry()
     registry.add_callback("Save", lambda argument, request: calls.append(argument) or "saved")
-    app = PostbackMiddleware(inner, secret_keys=[new_key()], registry=registry, max_age=MAX_AGE)
+    single_use: dict[str, Any] = (
+        {"single_use": True, "store": MemoryStore()} if request.param else {})
+    app = PostbackMiddleware(inner, secret_keys=[new_key()], registry=registry, max_age=MAX_AGE,
+                             **single_use)
     with serve(app) as url:
         yield inner, url + "/comments", calls
 
