@@ -2,12 +2,17 @@
 
 The app imports nothing from postback_middleware except ``callback_reference`` (a template
 helper). It writes ordinary HTML with ``data-postback`` / ``data-autopostback`` markers, reads
-``environ["postback.viewstate"]`` to render, and leaves the rest to the middleware. The event
-handlers below are plain functions; ``demo.ini`` names them, so the app never registers anything.
+``environ["postback.viewstate"]`` and ``environ["postback.event"]`` to render, and leaves the
+rest to the middleware. The event handlers below are plain functions; ``demo.ini`` names them,
+so the app never registers anything.
 
-The order rows and the view-state box are update panels (``data-update-panel``): their
-postbacks travel as partial postbacks, and only what changed in them is sent back and swapped
-in.
+The order rows, the view-state box and the inspector's server half are update panels
+(``data-update-panel``): their postbacks travel as partial postbacks, and only what changed in
+them is sent back and swapped in.
+
+The inspector makes the invisible visible. Its server half is rendered here, from what this app
+received; its browser half (bytes of each answer, the callback's round trip, the tamper button,
+the client events) is ``static/demo.js``, which only listens to the client script's events.
 
 Page state (deleted orders, the click counter) lives in the signed view state, not on the
 server, so any number of worker processes can serve the demo with one shared key.
@@ -16,6 +21,8 @@ server, so any number of worker processes can serve the demo with one shared key
 from __future__ import annotations
 
 import html
+import json
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -62,101 +69,180 @@ class CallServer:
         return "Calling server was successful. The passed argument was " + self.argument
 
 
-# -- the app ----------------------------------------------------------------------------------
+# -- static files: the page's script and stylesheet -----------------------------------------
 
-PAGE_SCRIPT = f"""\
+STATIC = Path(__file__).resolve().with_name("static")
+
+# The one piece of script the library writes for the page (ASP.NET's GetCallbackEventReference):
+# how CallServer reaches the server. HandleResult and HandleError are in static/demo.js.
+CALL_SERVER = f"""\
 function CallServer(arg, context) {{
   {callback_reference("CallServer", "arg", "HandleResult", "context", "HandleError")};
 }}
-function HandleResult(result, context) {{
-  document.getElementById("lbl").textContent = result + " (context: " + context + ")";
-}}
-function HandleError(message, context) {{
-  document.getElementById("lbl").textContent = "Error: " + message;
-}}
-document.getElementById("call-server").addEventListener("click", function () {{
-  CallServer(document.getElementById("call-arg").value, "button");
-}});
 """
 
-STYLE = """
-body { font: 16px/1.5 system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; color: #222; }
-table { border-collapse: collapse; width: 100%; margin: 1rem 0; }
-th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #ddd; }
-td.total { text-align: right; font-variant-numeric: tabular-nums; }
-a[data-postback], button { cursor: pointer; }
-fieldset { border: 1px solid #ccc; border-radius: 6px; margin: 1rem 0; }
-#lbl { font-weight: 600; }
-"""
+# path -> (Content-Type, body). Files, not inline <script>/<style>: the page's policy below
+# allows nothing inline, and postback-middleware needs nothing inline either.
+ASSETS = {
+    "/demo.js": ("text/javascript; charset=utf-8",
+                 (CALL_SERVER + (STATIC / "demo.js").read_text("utf-8")).encode("utf-8")),
+    "/demo.css": ("text/css; charset=utf-8", (STATIC / "demo.css").read_bytes()),
+}
+PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; "
+               "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+# -- the page -----------------------------------------------------------------------------------
+
+BODY_SHOWN = 200  # characters of the posted body the inspector shows
 
 
-def _posted_fields(environ: dict[str, Any]) -> dict[str, str]:
+def _posted_body(environ: dict[str, Any]) -> str:
+    """The form body as this app receives it: the middleware has verified and cut out its
+    own fields (``__VIEWSTATE``, ``__EVENTVALIDATION``, ``__EVENTTARGET``...)."""
     if environ.get("REQUEST_METHOD") != "POST":
-        return {}
+        return ""
     length = int(environ.get("CONTENT_LENGTH") or 0)
-    body = environ["wsgi.input"].read(length).decode("utf-8", "replace")
-    return dict(parse_qsl(body, keep_blank_values=True))
+    body: bytes = environ["wsgi.input"].read(length)
+    return body.decode("utf-8", "replace")
+
+
+def render_orders(orders: list[tuple[int, str, str, float]]) -> str:
+    """The table rows, each with a delete link: a postback that updates two panels."""
+    return "".join(
+        f"<tr><td>{number}</td><td>{html.escape(customer)}</td>"
+        f'<td class="item">{html.escape(item)}</td><td class="total">{total:,.2f}</td>'
+        f'<td><a href="#" class="delete" data-postback="delete" data-postback-argument="{number}"'
+        f' data-postback-panel="order-rows server-view" aria-label="Delete order {number}">'
+        f"Delete</a></td></tr>"
+        for number, customer, item, total in orders
+    ) or '<tr><td colspan="5">No orders left.</td></tr>'
+
+
+def render_server_view(environ: dict[str, Any], body: str, state: dict[str, Any]) -> str:
+    """The inspector's server half: what this app received, as the middleware handed it over.
+
+    The panel's children are its ``<dt>``/``<dd>`` elements: a partial answer sends again only
+    those that changed (the values), and refers to the others (the captions) by index."""
+    event = environ.get("postback.event")
+    if environ.get("REQUEST_METHOD") != "POST":
+        request, last_event = "GET: a fresh page", "none yet"
+    else:
+        request = "POST: a postback, its tokens verified"
+        # (no event: a plain submit button, such as Restore)
+        last_event = f"{event.target}({event.argument})" if event else "none"
+    shown = body if len(body) <= BODY_SHOWN else body[:BODY_SHOWN] + "…"
+    return f"""
+      <dt>Request</dt>
+      <dd id="request-kind">{html.escape(request)}</dd>
+      <dt>Verified event <small>environ["postback.event"]: target(argument), one this
+        page offered</small></dt>
+      <dd><code id="last-event">{html.escape(last_event)}</code></dd>
+      <dt>Form body the app read <small>the tokens and event fields were checked, then cut
+        out</small></dt>
+      <dd><code id="app-body">{html.escape(shown) or "(empty)"}</code></dd>
+      <dt>View state <small>environ["postback.viewstate"], signed (not encrypted) into the
+        page's __VIEWSTATE</small></dt>
+      <dd><code id="view-state">{html.escape(json.dumps(state, sort_keys=True))}</code></dd>
+    """
 
 
 def render_page(environ: dict[str, Any]) -> str:
+    """The whole page, for a GET and for every postback alike (partial ones too: the
+    middleware cuts the panels out of it)."""
     state = environ.get("postback.viewstate", {})
-    posted = _posted_fields(environ)
+    body = _posted_body(environ)
+    posted = dict(parse_qsl(body, keep_blank_values=True))
     if "restore" in posted:
         state["deleted"] = []
     sort = posted.get("sort", "number")
     if sort not in SORTS:
         sort = "number"
     deleted = set(state.get("deleted", []))
+    clicks = int(state.get("clicks", 0))
     orders = sorted((o for o in ORDERS if o[0] not in deleted), key=SORTS[sort][1])
-    event = environ.get("postback.event")
-    last_event = (
-        f"{html.escape(event.target)}({html.escape(event.argument)})" if event else "none yet"
-    )
-
     options = "".join(
         f'<option value="{key}"{" selected" if key == sort else ""}>{label}</option>'
         for key, (label, _) in SORTS.items()
     )
-    rows = "".join(
-        f"<tr><td>{number}</td><td>{html.escape(customer)}</td><td>{html.escape(item)}</td>"
-        f'<td class="total">{total:,.2f}</td>'
-        f'<td><a href="#" data-postback="delete" data-postback-argument="{number}"'
-        f' data-postback-panel="order-rows state">Delete</a></td>'
-        f"</tr>"
-        for number, customer, item, total in orders
-    ) or '<tr><td colspan="5">No orders left.</td></tr>'
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Orders - postback-middleware demo</title>
-<style>{STYLE}</style>
+<link rel="stylesheet" href="/demo.css">
 <script src="/demo.js" defer></script>
 </head>
 <body>
-<h1>Orders</h1>
-<p>A plain WSGI app. Every control below posts back to it through postback-middleware.</p>
+<header class="top">
+  <h1>postback-middleware demo</h1>
+  <p>A plain WSGI app. Every control below posts back to it through postback-middleware;
+     the inspector shows what travelled and what the app received.</p>
+</header>
 <form method="post" id="orders" data-callbacks="CallServer">
-  <label>Sort by <select name="sort" data-autopostback>{options}</select></label>
-  <table>
-    <thead><tr><th>No.</th><th>Customer</th><th>Item</th><th>Total</th><th></th></tr></thead>
-    <tbody id="order-rows" data-update-panel>{rows}</tbody>
-  </table>
-  <button type="submit" name="restore" value="1">Restore deleted orders</button>
-  <fieldset>
-    <legend>View state</legend>
-    <div id="state" data-update-panel>
-    <p>The button was clicked <strong id="clicks">{int(state.get("clicks", 0))}</strong> times.
-       <button type="button" data-postback="increment">Count a click</button></p>
-    <p>Last event: <code id="last-event">{last_event}</code></p>
-    </div>
-  </fieldset>
-  <fieldset>
-    <legend>Client callback (the inner app is not called)</legend>
-    <input id="call-arg" value="1" size="6" aria-label="Argument">
-    <button type="button" id="call-server">Call Server</button>
-    <p><label id="lbl">Label State Before Calling the Server</label></p>
-  </fieldset>
+<main class="layout">
+  <div class="stack">
+    <section class="card" aria-labelledby="orders-title">
+      <div class="toolbar">
+        <h2 id="orders-title">Orders</h2>
+        <label>Sort by <select name="sort" data-autopostback>{options}</select></label>
+      </div>
+      <table>
+        <thead><tr><th>No.</th><th>Customer</th><th class="item">Item</th>
+          <th class="total">Total</th><th><span class="visually-hidden">Action</span></th>
+        </tr></thead>
+        <tbody id="order-rows" data-update-panel>{render_orders(orders)}</tbody>
+      </table>
+      <p class="hint">Delete: a partial postback (only the rows and the inspector come back).
+        Sort: a full postback. Restore: a plain submit button.</p>
+      <button type="submit" name="restore" value="1" class="secondary">
+        Restore deleted orders</button>
+    </section>
+    <section class="card" aria-labelledby="state-title">
+      <h2 id="state-title">View state</h2>
+      <div id="state" data-update-panel>
+        <p>The button was clicked <strong id="clicks">{clicks}</strong>
+           time{"" if clicks == 1 else "s"}.</p>
+        <button type="button" data-postback="increment"
+                data-postback-panel="state server-view">Count a click</button>
+      </div>
+    </section>
+    <section class="card" aria-labelledby="callback-title">
+      <h2 id="callback-title">Client callback</h2>
+      <p class="hint">CallServer(arg) → Python → HandleResult(result): the app is not called,
+        the page does not reload.</p>
+      <div class="toolbar">
+        <input id="call-arg" value="1" size="6" aria-label="Argument">
+        <button type="button" id="call-server">Call Server</button>
+      </div>
+      <p id="lbl" role="status">Label State Before Calling the Server</p>
+    </section>
+  </div>
+  <aside class="card inspector" aria-labelledby="inspector-title">
+    <h2 id="inspector-title">Inspector</h2>
+    <h3>What the app received</h3>
+    <dl id="server-view" data-update-panel>{render_server_view(environ, body, state)}</dl>
+    <h3>What travelled <small>measured by this browser</small></h3>
+    <dl>
+      <dt>Full page <small>the last page loaded whole</small></dt>
+      <dd><span id="full-bytes">…</span> bytes</dd>
+      <dt>Partial answer <small>to the last partial postback</small></dt>
+      <dd><span id="partial-bytes">none yet</span> <span id="partial-saving"></span>
+        <meter id="partial-meter" min="0" max="1" value="0"
+               aria-label="Partial answer against the full page"></meter></dd>
+      <dt>Callback round trip <small>CallServer → HandleResult, by performance.now()</small></dt>
+      <dd id="callback-ms">none yet</dd>
+    </dl>
+    <h3>Tamper</h3>
+    <button type="button" id="tamper" class="danger" data-postback="increment"
+            data-postback-panel="state server-view">Tamper with the view state</button>
+    <p class="hint">Changes one character of the signed __VIEWSTATE, then counts a
+      click.</p>
+    <p id="refusal" class="refusal" role="alert" hidden></p>
+    <h3>Client events <small>postback:… since the last postback or callback</small></h3>
+    <ol id="client-events"></ol>
+  </aside>
+</main>
 </form>
 </body>
 </html>
@@ -165,10 +251,11 @@ def render_page(environ: dict[str, Any]) -> str:
 
 def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     path = environ.get("PATH_INFO", "/")
-    if path == "/demo.js":
-        body = PAGE_SCRIPT.encode()
-        start_response("200 OK", [("Content-Type", "text/javascript; charset=utf-8"),
-                                  ("Content-Length", str(len(body)))])
+    if path in ASSETS:
+        content_type, body = ASSETS[path]
+        start_response("200 OK", [("Content-Type", content_type),
+                                  ("Content-Length", str(len(body))),
+                                  ("X-Content-Type-Options", "nosniff")])
         return [body]
     if path == "/favicon.ico":
         start_response("204 No Content", [])
@@ -178,7 +265,8 @@ def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         return [b"Not found"]
     body = render_page(environ).encode("utf-8")
     start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
-                              ("Content-Length", str(len(body)))])
+                              ("Content-Length", str(len(body))),
+                              ("Content-Security-Policy", PAGE_POLICY)])
     return [body]
 
 

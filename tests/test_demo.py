@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -38,6 +39,65 @@ def test_page_lists_orders_with_postback_markup(demo: webtest.TestApp) -> None:
     assert set(hidden_fields(page.body)) >= expected
     tag = SCRIPT_TAG.search(page.body)
     assert tag is not None and b'/_postback/postback.' in tag.group(0)
+
+
+def test_page_is_made_for_phones_and_keeps_nothing_inline(demo: webtest.TestApp) -> None:
+    """A viewport, a stylesheet and a script of its own, under a policy that allows nothing
+    inline: what the middleware adds runs under it too (its script is a same-origin file)."""
+    page = demo.get("/")
+    viewport = page.html.select_one('meta[name="viewport"]')
+    assert viewport is not None and "width=device-width" in viewport["content"]
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert page.html.select("style") == []
+    assert all(script.get("src") for script in page.html.select("script"))
+    stylesheet = page.html.select_one('link[rel="stylesheet"]')["href"]
+    assert demo.get(stylesheet).content_type == "text/css"
+
+
+def test_inspector_shows_the_verified_event_and_what_the_app_read(
+    demo: webtest.TestApp,
+) -> None:
+    page = demo.get("/")
+    assert page.html.select_one("#last-event").text == "none yet"
+    assert page.html.select_one("#app-body").text == "(empty)"
+    page = postback(page, "delete", "1003")
+    assert page.html.select_one("#request-kind").text.startswith("POST: a postback")
+    assert page.html.select_one("#last-event").text == "delete(1003)"
+    # The app's body has the page's own fields only: the tokens and the event were cut out.
+    assert page.html.select_one("#app-body").text == "sort=number"
+    assert json.loads(page.html.select_one("#view-state").text) == {"deleted": [1003]}
+    page = page.forms["orders"].submit("restore")
+    assert page.html.select_one("#last-event").text == "none"  # a plain submit: no event
+
+
+def test_inspector_escapes_what_the_app_read(demo: webtest.TestApp) -> None:
+    page = demo.get("/")
+    tokens = "&".join(f"{name}={value}" for name, value in hidden_fields(page.body).items())
+    # A body is bytes the sender chose: this one is not percent-encoded.
+    answer = demo.post("/", f"sort=<img src=x>&{tokens}",
+                       content_type="application/x-www-form-urlencoded")
+    assert answer.html.select_one("#app-body").text == "sort=<img src=x>"
+    assert answer.html.select("img") == []
+
+
+def tampered(view_state: str) -> str:
+    """The view state with one character of its signed payload changed, as the demo's
+    "Tamper with the view state" button changes it (static/demo.js)."""
+    middle = view_state.index(".") // 2
+    changed = "B" if view_state[middle] == "A" else "A"
+    return view_state[:middle] + changed + view_state[middle + 1:]
+
+
+@pytest.mark.parametrize("partial", [False, True], ids=["full", "partial"])
+def test_tampered_view_state_is_refused(demo: webtest.TestApp, partial: bool) -> None:
+    form = demo.get("/").forms["orders"]
+    form["__VIEWSTATE"].force_value(tampered(form["__VIEWSTATE"].value))
+    form["__EVENTTARGET"].force_value("increment")
+    headers = {"X-Postback-Panels": "state server-view"} if partial else {}
+    answer = form.submit(headers=headers, status=403)
+    assert answer.headers["X-Postback-Refused"] == "tampered"
+    if partial:  # what the demo's script shows in the inspector
+        assert answer.json["refused"] == "tampered"
 
 
 def test_delete_links_remove_rows_and_state_survives(demo: webtest.TestApp) -> None:
