@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .csrf import parse_origin
 from .errors import ConfigurationError, Reason, UnknownOption
+from .stores import RedisStore, Store, open_store
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -270,6 +271,35 @@ def _keys(name: str, value: Any) -> tuple[bytes, ...]:
     return check_secret_keys(value)
 
 
+# -- the store (issue #20): a Store, or its URL, made and checked once at start-up ----------
+
+_STORE_METHODS = ("add", "put", "get", "delete")
+
+
+def _ini_store(name: str, text: str, environ: Mapping[str, str]) -> str:
+    """One URL; ``env:NAME`` reads it from an environment variable (it may hold a password)."""
+    words = _ini_keys(name, text, environ)
+    if len(words) != 1:
+        raise ConfigurationError(f"{name} must be one URL (or env:NAME), not {len(words)} words")
+    return words[0]
+
+
+def _store(name: str, value: Any) -> Store | None:
+    """The store: as given, or made from its URL (see ``stores.open_store``); a Redis store's
+    eviction policy is checked once, at start-up (``RedisStore.check``)."""
+    if isinstance(value, str):
+        value = open_store(value)
+    if isinstance(value, RedisStore):
+        if not value.checked:
+            value.check()
+    elif value is not None and not all(
+            callable(getattr(value, method, None)) for method in _STORE_METHODS):
+        raise ConfigurationError(
+            f"{name} must be a Store ({', '.join(_STORE_METHODS)}) or its URL, not "
+            f"{type(value).__name__}")
+    return cast("Store | None", value)
+
+
 # -- the options ----------------------------------------------------------------------------
 
 _SPEC = "postback_middleware.option"
@@ -364,9 +394,11 @@ class Options:
     # fetch callers), or None for the default (see ``refusal``).
     render_refusal: RenderRefusal | None = field(
         default=None, metadata=_spec(_ini_function, _function_or_none))
+    # Where state shared by every worker and host is kept (see ``stores``): a Store, or its
+    # URL: redis://, rediss:// (TLS), unix:// (a socket), memory: (this process only). Made
+    # once, at start-up. None: no store.
+    store: Store | str | None = field(default=None, metadata=_spec(_ini_store, _store))
 
-    # TEMP-STORE (replaced by the store option of the stores work)
-    store: Any = field(default=None, metadata=_spec(_ini_text, lambda name, value: value))
     # Accept each form's tokens once (see ``single_use``): a replayed or old page's postback
     # is refused (409) on every worker sharing ``store``, and a double click gets the first
     # answer. Needs ``store`` (shared by every process that serves the site).
@@ -399,6 +431,11 @@ class Options:
         """The options given as keyword arguments; a name that is none of them says which are."""
         check_names(keywords)
         return cls(**keywords)
+
+    @property
+    def shared_store(self) -> Store | None:
+        """The store as checked: a ``Store`` (made from its URL at start-up), or None."""
+        return cast("Store | None", self.store)
 
     @property
     def keys(self) -> tuple[bytes, ...]:

@@ -136,7 +136,7 @@ class PostbackMiddleware:
         self.registry.update(callbacks=self.options.callbacks, postbacks=self.options.postbacks)
         self.signer = TokenSigner(self.options.keys, max_age=self.options.max_age,
                                   max_size=self.options.max_state_size)
-        store = self.options.store
+        store = self.options.shared_store
         # View states kept in the store (server_viewstate) are read back whenever there is one,
         # so switching the option off breaks no form already open.
         self.server_state = None if store is None else ServerViewState(

@@ -11,6 +11,7 @@ import webtest
 from postback_middleware import PostbackMiddleware, Registry
 
 from .helpers import PAGE, RecordingApp, new_key, require_engine
+from .redis_server import RedisServer, running_redis
 
 
 @pytest.fixture
@@ -56,3 +57,11 @@ def scanner_engine(request: pytest.FixtureRequest) -> Iterator[str]:
         yield engine
     finally:
         html_scan.use_engine(saved)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real ``redis-server`` on a unix socket for the whole run (see ``redis_server``); tests
+    keep apart by key prefix, and undo any ``CONFIG SET`` they make."""
+    with running_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server

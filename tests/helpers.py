@@ -1,10 +1,11 @@
 """What the test suites share, imported where used (fixtures live in ``conftest.py``).
 
 Keys and forged tokens, a recording inner app with the standard page and the requests the client
-script sends for it (postbacks, callbacks, renewals), the inserted markup and
-reading back the fields the middleware inserted, the scanner-engine guard, the documentation's
-sections and code blocks (README.md and ``docs/``), and the injector on its own. Hypothesis
-strategies are in ``strategies``, the html5lib reference in ``html_reference``.
+script sends for it (postbacks, callbacks, renewals), a store that is down, the inserted markup
+and reading back the fields the middleware inserted, ``unavailable`` (the skip that fails under
+CI) and the scanner-engine guard, the documentation's sections and code blocks (README.md and
+``docs/``), and the injector on its own. Hypothesis strategies are in ``strategies``, the
+html5lib reference in ``html_reference``, a real ``redis-server`` in ``redis_server``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 from itsdangerous import Signer
@@ -126,6 +127,13 @@ def hidden_fields(body: bytes, form_index: int = 0) -> dict[str, str]:
     return found
 
 
+def unavailable(reason: str) -> NoReturn:
+    """Skip a test whose tool is missing; under ``CI=true``, fail it: CI never skips silently."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"cannot run under CI=true: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
 def require_engine(engine: str) -> None:
     """Skip a test of a scanner engine this installation lacks; under ``CI=true``, fail it.
 
@@ -134,10 +142,7 @@ def require_engine(engine: str) -> None:
     from postback_middleware import html_scan
 
     if engine not in html_scan.ENGINES:
-        message = "the compiled scanner engine is not built (no C compiler at install time?)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable("the compiled scanner engine is not built (no C compiler at install time?)")
 
 
 # -- the documentation: README.md and the MkDocs pages in docs/, whose code tests run as written

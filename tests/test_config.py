@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import secrets
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +17,10 @@ from paste.deploy import loadapp
 
 from postback_middleware import ConfigurationError, Options, PostbackMiddleware, UnknownOption
 from postback_middleware.config import check_secret_keys, options_from_ini
+from postback_middleware.stores import MemoryStore, RedisStore
 
 from .helpers import RecordingApp, hidden_fields, new_key
+from .redis_server import RedisServer
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -93,6 +97,11 @@ def test_good_keys_are_accepted_as_bytes() -> None:
         pytest.param("trusted_origins", ["https://a.example/path"], "trusted_origins",
                      id="origin-with-a-path"),
         pytest.param("callbacks", [("CallServer", print)], "map names", id="callbacks-a-list"),
+        pytest.param("store", "redys://cache:6379", "scheme 'redys' names no store; use "
+                     r"redis://, rediss:// \(TLS\), unix:// \(a socket\) or memory:",
+                     id="store-scheme-misspelt"),
+        pytest.param("store", "cache:6379", "scheme 'cache'", id="store-url-without-scheme"),
+        pytest.param("store", {"add": print}, "store must be a Store", id="store-not-a-store"),
     ],
 )
 def test_bad_options_fail_at_start_up(option: str, value: Any, message: str) -> None:
@@ -248,17 +257,17 @@ def test_bad_ini_text_fails_with_a_clear_message(settings: dict[str, str], messa
 
 def write_ini(tmp_path: Path, filter_lines: str) -> str:
     path = tmp_path / "app.ini"
-    path.write_text(textwrap.dedent(f"""\
+    path.write_text(textwrap.dedent("""\
         [app:inner]
         use = call:tests.test_config:inner_factory
 
         [filter:postback]
         use = egg:postback-middleware
-        {filter_lines}
+        FILTER_LINES
 
         [pipeline:main]
         pipeline = postback inner
-        """))
+        """).replace("FILTER_LINES", filter_lines))
     return f"config:{path}"
 
 
@@ -280,3 +289,68 @@ def test_demo_ini_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POSTBACK_SECRET_KEYS", new_key())
     app = webtest.TestApp(loadapp(f"config:{EXAMPLES / 'demo.ini'}"))
     assert b"__VIEWSTATE" in app.get("/").body
+
+
+# -- the store option: a Store, or its URL, made once at start-up ----------------------------
+
+
+def test_a_store_is_made_from_its_url_or_taken_as_given(redis_server: RedisServer) -> None:
+    given = MemoryStore()
+    assert Options(secret_keys=[new_key()], store=given).store is given
+    assert isinstance(Options(secret_keys=[new_key()], store="memory:").store, MemoryStore)
+    made = Options(secret_keys=[new_key()], store=redis_server.url).store
+    assert isinstance(made, RedisStore)
+    assert made.add("config-test", b"x", expires_at=time.time() + 60)
+    made.delete("config-test")
+    assert Options(secret_keys=[new_key()]).store is None  # none unless asked for
+
+
+@pytest.mark.parametrize("given", ["url", "object"])
+def test_a_redis_store_is_checked_once_at_start_up(redis_server: RedisServer, given: str,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    client = redis_server.client()
+    client.config_set("maxmemory-policy", "allkeys-lru")
+    store = redis_server.url if given == "url" else RedisStore.from_url(redis_server.url)
+    try:
+        with caplog.at_level(logging.WARNING, logger="postback_middleware"):
+            options = Options(secret_keys=[new_key()], store=store)
+            PostbackMiddleware(RecordingApp(), options=options)
+            PostbackMiddleware(RecordingApp(), secret_keys=[new_key()], store=options.store)
+    finally:
+        client.config_set("maxmemory-policy", "noeviction")
+    assert caplog.text.count("maxmemory-policy allkeys-lru") == 1
+
+
+def test_the_store_url_may_come_from_the_environment_in_an_ini_file() -> None:
+    kwargs = options_from_ini({"store": "env:SESSION_REDIS"},
+                              environ={"SESSION_REDIS": "redis://:pw@cache:6379/1"})
+    assert kwargs["store"] == "redis://:pw@cache:6379/1"  # (made by the middleware, at start-up)
+    assert options_from_ini({"store": "  memory:  "}, environ={})["store"] == "memory:"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("memory: redis://cache", "store must be one URL", id="two-words"),
+        pytest.param("env:NO_SUCH_VARIABLE", "store: environment variable NO_SUCH_VARIABLE is "
+                     "unset", id="env-unset"),
+    ],
+)
+def test_a_bad_store_line_fails_at_load(text: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        options_from_ini({"store": text}, environ={})
+
+
+def test_an_ini_file_names_its_store(tmp_path: Path, redis_server: RedisServer) -> None:
+    app = loadapp(write_ini(tmp_path, f"secret_keys = {new_key()}\n"
+                                      f"store = {redis_server.url}?key_prefix=shop:"))
+    assert repr(app.options.store) == (
+        f"RedisStore('unix://{redis_server.socket_path}?db=0', key_prefix='shop:')")
+
+
+def test_an_ini_files_misspelt_store_scheme_fails_at_load(tmp_path: Path) -> None:
+    ini = write_ini(tmp_path, f"secret_keys = {new_key()}\nstore = reddis://:hunter2@cache")
+    with pytest.raises(ConfigurationError, match="scheme 'reddis' names no store; use redis://"
+                       ) as refused:
+        loadapp(ini)
+    assert "hunter2" not in str(refused.value)  # (the rest of a URL may hold a password)

@@ -7,6 +7,7 @@ it), handlers in the app's context, one extension for the apps of a factory.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from collections.abc import Callable
@@ -22,9 +23,11 @@ from werkzeug.test import TestResponse
 
 from postback_middleware import ConfigurationError, PostbackMiddleware, UnknownOption
 from postback_middleware.frameworks.flask import EXTENSION_KEY, Postback
+from postback_middleware.stores import RedisStore
 from postback_middleware.testing import callback, postback
 
 from .helpers import hidden_fields, new_key
+from .redis_server import RedisServer
 
 PAGE = """<!DOCTYPE html><html><head><title>Orders</title></head><body>
 <form method="post" id="orders" data-callbacks="CallServer Configured Context">
@@ -138,6 +141,20 @@ def test_options_come_from_app_config_and_keywords_win() -> None:
     client = app.test_client()
     page = client.get("/")
     assert do_callback(client, page, "Configured", "1") == "configured 1 in shop"
+
+
+def test_a_store_url_in_app_config_is_made_and_checked_once(
+        redis_server: RedisServer, caplog: pytest.LogCaptureFixture) -> None:
+    server = redis_server.client()
+    server.config_set("maxmemory-policy", "allkeys-lru")
+    try:
+        with caplog.at_level(logging.WARNING, logger="postback_middleware"):
+            ext = Postback()
+            app = make_app(ext, POSTBACK_STORE=redis_server.url)
+    finally:
+        server.config_set("maxmemory-policy", "noeviction")
+    assert isinstance(ext.middleware(app).options.store, RedisStore)
+    assert caplog.text.count("maxmemory-policy allkeys-lru") == 1
 
 
 def test_one_extension_serves_the_apps_of_a_factory() -> None:

@@ -103,7 +103,7 @@ def test_the_metadata_says_what_the_package_is(built: Built) -> None:
                      "Framework :: Flask", "Framework :: Pyramid", "Typing :: Typed"):
         assert expected in classifiers
     extras = set(metadata.get_all("Provides-Extra") or [])
-    assert {"testing", "demo", "pserve", "paste", "test"} <= extras
+    assert {"testing", "demo", "pserve", "paste", "redis", "test"} <= extras
     requires = metadata.get_all("Requires-Dist") or []
     # The testing extra is WebTest alone: what a user's own suite needs for testing.postback.
     assert [r for r in requires if 'extra == "testing"' in r] == [

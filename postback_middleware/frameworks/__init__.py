@@ -101,11 +101,12 @@ def read_settings(
     for option, (named, value) in given.items():
         try:
             # (The value itself is kept and checked again by Options: a check is made for
-            # the raw value, not for what it returns; handlers are kept as imported.)
+            # the raw value, not for what it returns; handlers are kept as imported, and a
+            # store as made from its URL, so that it is made and checked once.)
             checked = OPTION_SPECS[option].check(option, value)
         except ConfigurationError as error:
             raise type(error)(f"{named}: {error}") from None
-        values[option] = checked if option in HANDLER_OPTIONS else value
+        values[option] = checked if option in (*HANDLER_OPTIONS, "store") else value
     callbacks, postbacks = (values.pop(option, None) or {} for option in HANDLER_OPTIONS)
     try:
         options = Options(**values)

@@ -8,7 +8,10 @@ below, so that the code that uses one never knows which it is.
 
 * :class:`~postback_middleware.stores.memory.MemoryStore`: in this process only (tests,
   development, a single-process server);
-* a Redis store (redis-py) for everything else: the one operators already run.
+* :class:`~postback_middleware.stores.redis.RedisStore` (redis-py) for everything else: the
+  one operators already run.
+
+:func:`open_store` makes either from a URL, as the ``store`` option (and an ini file) gives it.
 
 Every store honours one contract, held by ``tests/test_stores.py`` for each implementation:
 ``add`` is atomic (of two concurrent adds of one key, exactly one succeeds, across processes
@@ -21,9 +24,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from ..errors import ConfigurationError
 from .memory import MemoryStore
+from .redis import RedisStore
 
-__all__ = ["MemoryStore", "Store"]
+__all__ = ["MemoryStore", "RedisStore", "Store", "open_store"]
+
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+ACCEPTED = "redis://, rediss:// (TLS), unix:// (a socket) or memory: (this process only)"
 
 
 class Store(Protocol):
@@ -48,3 +56,18 @@ class Store(Protocol):
     def delete(self, key: str) -> None:
         """Forget ``key`` (nothing happens if it holds nothing)."""
         ...
+
+
+def open_store(url: str) -> Store:
+    """The store ``url`` names: ``memory:``, or a Redis URL (see :meth:`RedisStore.from_url`).
+
+    Made once, at start-up; a URL of no store fails here with what is accepted (the message
+    names the scheme only: the rest of a URL may hold a password).
+    """
+    scheme, colon, rest = url.strip().partition(":")
+    if colon and scheme == "memory" and rest in ("", "//"):
+        return MemoryStore()
+    if colon and scheme in REDIS_SCHEMES and rest.startswith("//"):
+        return RedisStore.from_url(url.strip())
+    shown = f"scheme {scheme!r}" if colon else "no scheme"
+    raise ConfigurationError(f"store: a URL with {shown} names no store; use {ACCEPTED}")

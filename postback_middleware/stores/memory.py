@@ -27,7 +27,7 @@ class MemoryStore:
         self._expiries: list[tuple[float, str]] = []  # a heap: the soonest expiry first
 
     def add(self, key: str, value: bytes, *, expires_at: float) -> bool:
-        _check(key, value)
+        check_entry(key, value)
         with self._lock:
             self._drop_expired()
             if key in self._values:
@@ -36,7 +36,7 @@ class MemoryStore:
             return True
 
     def put(self, key: str, value: bytes, *, expires_at: float) -> None:
-        _check(key, value)
+        check_entry(key, value)
         with self._lock:
             self._drop_expired()
             self._set(key, value, expires_at)
@@ -74,7 +74,8 @@ class MemoryStore:
             heapq.heapify(self._expiries)
 
 
-def _check(key: str, value: bytes) -> None:
+def check_entry(key: str, value: bytes) -> None:
+    """Refuse a key that is not text or a value that is not bytes (every store's contract)."""
     if not isinstance(key, str):
         raise InvalidType(f"a store key is a str, not {type(key).__name__}")
     if not isinstance(value, bytes):
