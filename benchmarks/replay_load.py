@@ -62,13 +62,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(port: int, workers: int, environ: dict[str, str]) -> Iterator[None]:
-    """gunicorn serving ``replay_app:app`` on 127.0.0.1:``port`` until the block ends."""
+def gunicorn(port: int, workers: int, environ: dict[str, str], log: Path) -> Iterator[None]:
+    """gunicorn serving ``replay_app:app`` on 127.0.0.1:``port`` until the block ends; its
+    output (the refusals' log lines among it) goes to ``log``."""
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
          f"127.0.0.1:{port}", "--chdir", str(ROOT / "benchmarks"), "--log-level", "warning",
          "replay_app:app"],
-        env={**os.environ, **environ}, cwd=ROOT)
+        env={**os.environ, **environ}, cwd=ROOT, stdout=log.open("ab"),
+        stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -202,8 +204,9 @@ def main() -> int:
         environ = {"POSTBACK_SECRET_KEYS": key, "POSTBACK_STORE": redis_server.url,
                    "EFFECTS_REDIS": redis_server.url}
         ports = [free_port() for _ in range(arguments.hosts)]
+        log = Path(directory) / "gunicorn.log"
         for port in ports:
-            hosts.enter_context(gunicorn(port, arguments.workers, environ))
+            hosts.enter_context(gunicorn(port, arguments.workers, environ, log))
         tally = Tally()
         started = time.monotonic()
         deadline = started + arguments.duration
@@ -217,6 +220,7 @@ def main() -> int:
         effects = redis_server.client()
         placed = {order: int(effects.get("placed:" + order) or 0) for order in tally.orders}
         stray = len(effects.keys("placed:*")) - len(placed)
+        server_log = log.read_text(errors="replace").splitlines()
     twice = [order for order, count in placed.items() if count != 1]
     total = sum(tally.counts.values())
     print(f"single_use on Redis: {arguments.hosts} hosts x {arguments.workers} gunicorn workers, "
@@ -237,7 +241,12 @@ def main() -> int:
     print(f"  errors: {len(tally.errors)}")
     for text in tally.errors[:10]:
         print("    " + text)
-    ok = not tally.errors and not twice and stray == 0 and len(placed) > 0
+    unexpected = [line for line in server_log if "single_use: form" not in line]
+    if unexpected:
+        print("  the servers' log, other than the refusals expected:")
+        for line in unexpected[-20:]:
+            print("    " + line)
+    ok = not (tally.errors or unexpected or twice or stray) and len(placed) > 0
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

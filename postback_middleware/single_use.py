@@ -252,9 +252,9 @@ def _wait_until(spent: bytes) -> float:
 
 def _same_request(answer: Answer, request: str, form_id: str) -> Answer:
     if answer.request != request:
-        raise AlreadySent(f"single_use: form {form_id} was sent before, with other values or "
-                          f"as another kind of request ({answer.request.partition(':')[0]}, "
-                          f"now {request.partition(':')[0]})")
+        first, now = answer.request.partition(":")[0], request.partition(":")[0]
+        how = "with other values" if first == now else f"as a {first} (now a {now})"
+        raise AlreadySent(f"single_use: form {form_id} was sent before, {how}")
     return answer
 
 

@@ -1,14 +1,15 @@
 """Single-use postbacks (``single_use``): each form is accepted once; its duplicates get the
 first answer while it is kept, then 409; the store failing closes the door (503).
 
-The store is the in-process one here (shared by two middlewares as by two workers);
-``test_stores_redis`` runs the same journeys on a real redis-server.
+Each journey runs on the in-process store and on a real ``redis-server`` (shared by two
+middlewares as by two workers; ``benchmarks/replay_load.py`` runs gunicorn hosts on one Redis).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import logging
+import secrets
 import threading
 import time
 import urllib.parse
@@ -22,7 +23,7 @@ import webtest
 from postback_middleware import ConfigurationError, PostbackMiddleware, Registry
 from postback_middleware.errors import AlreadySent
 from postback_middleware.single_use import Answer, SingleUse
-from postback_middleware.stores import MemoryStore
+from postback_middleware.stores import MemoryStore, RedisStore, Store
 
 from .helpers import (
     PAGE,
@@ -36,6 +37,7 @@ from .helpers import (
     renew,
     tokens_of,
 )
+from .redis_server import RedisServer, running_redis
 from .servers import serve_wsgi
 
 KEY = new_key()
@@ -45,9 +47,16 @@ def counting(state: dict[str, Any]) -> None:
     state["n"] = state.get("n", 0) + 1
 
 
-@pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
+@pytest.fixture(params=["memory", "redis"])
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    """The in-process store, and a real redis-server's (keys of this test's own)."""
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    server: RedisServer = request.getfixturevalue("redis_server")
+    made = RedisStore.from_url(server.url, key_prefix=f"test-{secrets.token_hex(6)}:")
+    yield made
+    made.close()
 
 
 @pytest.fixture
@@ -61,8 +70,17 @@ def wrap(app: Any, store: Any, **options: Any) -> PostbackMiddleware:
 
 
 @pytest.fixture
-def app(inner: RecordingApp, store: MemoryStore) -> webtest.TestApp:
+def app(inner: RecordingApp, store: Store) -> webtest.TestApp:
     return webtest.TestApp(wrap(inner, store))
+
+
+ANSWERS_KEPT = 0.02  # seconds, in the tests where first answers must be gone
+
+
+def forget_answers(app: webtest.TestApp) -> None:
+    """Keep first answers for a moment only (as if a replay came long after its first)."""
+    single_use = app.app.single_use  # type: ignore[attr-defined]
+    single_use.keep = ANSWERS_KEPT
 
 
 def effects(inner: RecordingApp) -> int:
@@ -105,9 +123,10 @@ def test_the_form_sent_again_with_other_values_is_refused_not_silently_dropped(
 def test_a_replay_after_the_answer_is_gone_is_refused(
     app: webtest.TestApp, inner: RecordingApp
 ) -> None:
-    app.app.single_use.keep = 0.0  # type: ignore[attr-defined]  # (kept for no time)
+    forget_answers(app)
     fields = tokens_of(app)
     postback(app, fields, "delete", "7")
+    time.sleep(ANSWERS_KEPT * 3)
     refused = postback(app, fields, "delete", "7", status=409)
     assert refused.headers["X-Postback-Refused"] == "already-sent"
     assert effects(inner) == 1
@@ -116,23 +135,26 @@ def test_a_replay_after_the_answer_is_gone_is_refused(
 def test_an_old_page_cannot_roll_the_state_back(
     app: webtest.TestApp, inner: RecordingApp
 ) -> None:
-    app.app.single_use.keep = 0.0  # type: ignore[attr-defined]
+    forget_answers(app)
     page_one = tokens_of(app)
     page_two = hidden_fields(postback(app, page_one, "delete", "7").body)
     postback(app, page_two, "delete", "7")
+    time.sleep(ANSWERS_KEPT * 3)
     assert inner.calls[-1].viewstate == {"n": 2}  # the second page's state
     postback(app, page_one, "delete", "7", status=409)  # back to the first page's state: no
     assert effects(inner) == 2
 
 
 def test_every_worker_sharing_the_store_refuses_the_replay(
-    inner: RecordingApp, store: MemoryStore
+    inner: RecordingApp, store: Store
 ) -> None:
     one, two = (webtest.TestApp(wrap(inner, store)) for _ in range(2))
-    one.app.single_use.keep = two.app.single_use.keep = 0.0  # type: ignore[attr-defined]
+    forget_answers(one)
+    forget_answers(two)
     fields = tokens_of(one)
     two.cookiejar = one.cookiejar  # (one browser, its requests reaching either worker)
     postback(two, fields, "delete", "7")
+    time.sleep(ANSWERS_KEPT * 3)
     postback(one, fields, "delete", "7", status=409)
     postback(two, fields, "delete", "7", status=409)
     assert effects(inner) == 1
@@ -148,7 +170,7 @@ def test_a_postback_without_an_event_is_spent_too(
     assert effects(inner) == 1
 
 
-def test_the_default_is_reusable_tokens(inner: RecordingApp, store: MemoryStore) -> None:
+def test_the_default_is_reusable_tokens(inner: RecordingApp, store: Store) -> None:
     app = webtest.TestApp(PostbackMiddleware(inner, secret_keys=[KEY]))
     fields = tokens_of(app)
     for _ in range(3):
@@ -194,7 +216,7 @@ def first_page(url: str) -> tuple[dict[str, str], str]:
 
 
 @pytest.fixture
-def served_slowly(store: MemoryStore) -> Iterator[tuple[str, SlowApp, PostbackMiddleware]]:
+def served_slowly(store: Store) -> Iterator[tuple[str, SlowApp, PostbackMiddleware]]:
     slow = SlowApp(0.5)
     middleware = wrap(slow, store)
     with serve_wsgi(middleware) as url:
@@ -256,7 +278,7 @@ def failing(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 
 
 def test_an_answer_too_large_to_keep_streams_whole_and_its_duplicate_is_refused(
-    store: MemoryStore,
+    store: Store,
 ) -> None:
     app = webtest.TestApp(wrap(big_download, store))
     fields = tokens_of(app)
@@ -266,7 +288,7 @@ def test_an_answer_too_large_to_keep_streams_whole_and_its_duplicate_is_refused(
 
 
 def test_a_first_request_that_failed_leaves_its_duplicates_a_refusal_not_a_wait(
-    store: MemoryStore,
+    store: Store,
 ) -> None:
     app = webtest.TestApp(wrap(failing, store))
     fields = tokens_of(app)
@@ -311,7 +333,7 @@ def call_server() -> Registry:
 
 
 def test_callbacks_stay_reusable_unless_their_option_says(
-    inner: RecordingApp, store: MemoryStore, call_server: Registry
+    inner: RecordingApp, store: Store, call_server: Registry
 ) -> None:
     app = webtest.TestApp(wrap(inner, store, registry=call_server))
     fields = tokens_of(app)
@@ -320,7 +342,7 @@ def test_callbacks_stay_reusable_unless_their_option_says(
 
 
 def test_single_use_callbacks_accept_each_token_once(
-    inner: RecordingApp, store: MemoryStore, call_server: Registry
+    inner: RecordingApp, store: Store, call_server: Registry
 ) -> None:
     app = webtest.TestApp(wrap(inner, store, registry=call_server, single_use=False,
                                single_use_callbacks=True))
@@ -352,6 +374,20 @@ def test_a_store_that_cannot_answer_refuses_the_postback_with_503(
     assert refused.headers["X-Postback-Refused"] == "unavailable"
     assert "connection refused" not in refused.text  # the reason is logged, not shown
     assert "connection refused (test)" in caplog.text
+
+
+def test_a_redis_that_stopped_refuses_postbacks_until_it_is_back(
+    inner: RecordingApp, tmp_path: Any
+) -> None:
+    with running_redis(tmp_path) as server:
+        app = webtest.TestApp(wrap(inner, server.url))
+        fields = tokens_of(app)
+    refused = postback(app, fields, "delete", "7", status=503)  # (stopped: its socket gone)
+    assert refused.headers["X-Postback-Refused"] == "unavailable"
+    assert "redis" not in refused.text.lower()
+    with running_redis(tmp_path):  # back, on the same socket (and empty: no persistence)
+        postback(app, fields, "delete", "7")
+    assert effects(inner) == 1
 
 
 # -- configuration -------------------------------------------------------------------------
