@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("postback_middleware")
 
 _RUNNING = b"r"  # spent, its request still running: b"r" + the time its duplicates stop waiting
-_DONE = b"d"  # spent, its request finished (its answer kept under answer:, or not)
+_DONE = b"d"  # spent, its request finished without an answer to keep (a duplicate: 409)
 
 
 @dataclass(frozen=True)
@@ -198,13 +198,17 @@ class SingleUse:
         return ClosingIterable(_chain(pieces, iterator), lambda: _close(iterable))
 
     def _finish(self, claim: Claim, answer: Answer | None) -> None:
-        """Keep the answer (first) and mark the form's request finished (then): a duplicate
-        that finds the mark finished looks for the answer once more."""
+        """Keep the answer; or, when there is none to keep, mark the form's request finished,
+        so that its duplicates are refused at once rather than after waiting. (With an answer
+        the mark is not needed: one store round trip less on every postback. A duplicate that
+        comes after the answer expired finds the form running past its time, ``keep`` being
+        longer than ``wait``, and is refused all the same.)"""
         try:
             if answer is not None:
                 self.store.put(_answer_key(claim.form_id), answer.to_bytes(),
                                expires_at=min(self._clock() + self.keep, claim.usable_until))
-            self.store.put(_spent_key(claim.form_id), _DONE, expires_at=claim.usable_until)
+            else:
+                self.store.put(_spent_key(claim.form_id), _DONE, expires_at=claim.usable_until)
         except StoreUnavailable as error:
             # The app ran: its answer goes to the browser all the same. Its duplicates wait
             # until `wait` has passed, then are refused.
@@ -230,7 +234,8 @@ class SingleUse:
                                   "answer is no longer kept (or was not: too large, or failed)")
             if self._clock() >= _wait_until(spent):
                 raise AlreadySent(f"single_use: form {form_id} was sent before, and its first "
-                                  f"request is still running after {self.wait:g}s")
+                                  f"answer did not come within {self.wait:g}s, or is no longer "
+                                  "kept")
             self._sleep(interval)
             interval = next(intervals, interval)
 
