@@ -15,6 +15,9 @@ The request's journey, module by module:
   ``charset`` (page encodings), ``http`` (header lookup, media types, codings, cache headers,
   the middleware's own replies), ``fields`` (reserved names), ``errors`` (one hierarchy);
 * ``testing``: ``postback`` / ``callback`` for your own WebTest suites (import it explicitly);
+* rooms for capabilities: ``aspnet`` (ASP.NET compatibility), ``stores`` (state shared by
+  workers: in-process, Redis), ``single_use`` (each form accepted once; double clicks get the
+  first answer), ``server_state`` (view state kept in the store);
 * ``frameworks``: each web framework's idiom, imported by name only (so this package imports
   no framework): ``frameworks.flask`` (the ``Postback`` extension), ``frameworks.django``
   (``wrap`` for ``wsgi.py``, ``settings.POSTBACK``).
@@ -25,6 +28,7 @@ __version__ = "0.1.0"
 from .aspnet import callback_reference
 from .config import Options
 from .errors import (
+    AlreadySent,
     BadRequest,
     CallbackError,
     ConfigurationError,
@@ -57,6 +61,7 @@ __all__ = [
     "SKIP_ENVIRON_KEY",
     "SKIP_HEADER",
     "VIEWSTATE_KEY",
+    "AlreadySent",
     "BadRequest",
     "CallbackError",
     "ConfigurationError",
