@@ -17,13 +17,14 @@ from typing import Any
 import pytest
 import webtest
 
+import postback_middleware
 from postback_middleware import PostbackMiddleware
 from postback_middleware.client import ClientScript, compat_script, etag_matches
 
 from .helpers import new_key
 
-WEBFORMS_JS = (Path(__file__).resolve().parents[1] / "postback_middleware" / "static"
-               / "webforms.js").read_bytes()
+# (The installed package's file: the sdist's tests run against the installed package.)
+WEBFORMS_JS = (Path(postback_middleware.__file__).parent / "static" / "webforms.js").read_bytes()
 AXD = "/WebResource.axd?d=pynGkmcFUV13He1Qd6_TZA2&t=638286137964787378"
 OWN_SCRIPT = b"/* the app's own WebForms.js */"
 

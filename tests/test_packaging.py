@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.parser
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -128,11 +129,31 @@ def test_the_sdists_tests_run_from_the_unpacked_sdist(built: Built, tmp_path: Pa
     # The package under test is the installed one (its compiled engine built); the tests,
     # helpers, fixtures and example apps are the sdist's.
     shutil.rmtree(unpacked / "postback_middleware")
+    # Every test module of the sdist is collected (so each finds its helpers, fixtures and
+    # data there), the same tests as the repository's...
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider"],
+        cwd=unpacked, capture_output=True, text=True, timeout=600)
+    assert collected.returncode == 0, (collected.stdout + collected.stderr)[-3000:]
+    here = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider"],
+        cwd=REPOSITORY, capture_output=True, text=True, timeout=600)
+    assert _count(collected.stdout) == _count(here.stdout) > 3000
+    # ...and a part of each suite runs there: unit, functional, real pages, the docs, the
+    # real Redis, and Chromium's (the browser suite with its server and fixtures).
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
          "tests/test_tokens.py", "tests/test_real_pages.py", "tests/test_wire.py",
-         "tests/test_demo.py", "tests/test_readme.py"],
+         "tests/test_demo.py", "tests/test_readme.py", "tests/test_single_use.py",
+         "tests/browser/test_single_use_browser.py"],
         cwd=unpacked, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert " passed" in result.stdout and "skipped" not in result.stdout
+
+
+def _count(collected: str) -> int:
+    """The number of tests ``pytest --collect-only -q`` reported."""
+    found = re.search(r"(\d+) tests? collected", collected)
+    assert found is not None, collected[-500:]
+    return int(found.group(1))
