@@ -25,8 +25,8 @@ from typing import Any, Protocol
 
 from . import fields as f
 from . import validation
-from .errors import BadRequest, Forbidden, Reason, TokenError, TokenExpired
-from .server_state import ServerViewState
+from .errors import BadRequest, Forbidden, InvalidArgument, Reason, TokenError, TokenExpired
+from .server_state import EVENT_VALIDATION, VIEWSTATE, ServerViewState
 from .tokens import Claims, Purpose, TokenSigner, encode_json
 from .validation import Offered
 
@@ -65,6 +65,7 @@ class Verified:
     issued_at: int = 0  # when the event validation was issued
     first_issued: int = 0  # when the form's first tokens were (renewals keep it)
     signature: str = ""  # the event validation's signature: names this one token
+    kept_as: str | None = None  # the key of the event validation when kept in the store
 
 
 @dataclass(kw_only=True)
@@ -117,11 +118,14 @@ class OfferingForm(Protocol):
 class FormTokens:
     """Issues a form's tokens and checks them when they come back, with one ``TokenSigner``."""
 
-    def __init__(self, signer: TokenSigner, *, server_state: ServerViewState | None = None
-                 ) -> None:
+    def __init__(self, signer: TokenSigner, *, server_state: ServerViewState | None = None,
+                 keep_large_validation: bool = False) -> None:
         self.signer = signer
-        # Where view states kept on the server are read back (``server_state``), if anywhere.
+        # Where view states (and event validations) kept on the server are read back (see
+        # ``server_state``), if anywhere; and whether a form's event validation too large for
+        # the page (over SMALL_VALIDATION_TOKEN even compact) is kept there (server_viewstate).
         self.server_state = server_state
+        self._keeps_validation = keep_large_validation and server_state is not None
 
     def issue(self, form: OfferingForm, state: dict[str, Any] | str, binding: str,
               page_callbacks: Sequence[str] = ()) -> tuple[str, str]:
@@ -173,6 +177,12 @@ class FormTokens:
         for all_digests in (False, True):
             data = validation.encode(pairs, callbacks, digest=digest, all_digests=all_digests,
                                      choices=choices)
+            if self._keeps_validation and (all_digests or len(encode_json(data, plain=True))
+                                           > SMALL_VALIDATION_TOKEN * 3 // 4):
+                # Large even compact (or too large): kept in the store, its key in the page.
+                kept = self._kept_validation(data, path, binding, form_id)
+                if kept:
+                    return kept
             try:
                 return signer.sign(Purpose.EVENT_VALIDATION, data, path=path, user=binding,
                                    form_id=form_id)
@@ -189,10 +199,23 @@ class FormTokens:
         )
         return None
 
+    def _kept_validation(self, data: Any, path: str | tuple[str, ...], binding: str,
+                         form_id: str) -> str:
+        """An event validation kept in the store: its token carries the key ("" when it does
+        not fit max_state_size there either)."""
+        assert self.server_state is not None  # (_keeps_validation says so)
+        try:
+            key = self.server_state.keep(encode_json(data, plain=True), kind=EVENT_VALIDATION)
+        except InvalidArgument:
+            return ""
+        return self.signer.sign(Purpose.EVENT_VALIDATION, key, path=path, user=binding,
+                                form_id=form_id)
+
     def refresh(self, callback: Callback, *, path: str) -> str:
         """A fresh event validation for the page a callback came from (same offer, new age;
         signed by the key that signed it, whose event digests it may hold)."""
-        return self.signer.sign(Purpose.EVENT_VALIDATION, callback.offered.data,
+        data = callback.offered.data if callback.kept_as is None else callback.kept_as
+        return self.signer.sign(Purpose.EVENT_VALIDATION, data,
                                 path=callback.bound_to or path, user=callback.binding,
                                 form_id=callback.form_id, key_index=callback.key_index)
 
@@ -265,12 +288,12 @@ class FormTokens:
             viewstate_optional=callback_id is not None and f.VIEWSTATE not in values)
         state = {} if viewstate is None else viewstate.data
         if isinstance(state, str):  # the key of a state kept on the server
-            if self.server_state is None:
-                raise TokenError("__VIEWSTATE names a state kept in a store, and no store is "
-                                 "configured")
-            state = self.server_state.load(state)
+            state = self._load(state, VIEWSTATE)
+        offered_data, kept_as = validation_claims.data, None
+        if isinstance(offered_data, str):  # the key of an event validation kept there
+            offered_data, kept_as = self._load(offered_data, EVENT_VALIDATION), offered_data
         offered = Offered(
-            validation_claims.data,
+            offered_data,
             digest=functools.partial(self.signer.event_digest, validation_claims.key_index),
         )
         if not isinstance(state, dict):
@@ -283,10 +306,18 @@ class FormTokens:
             binding=binding, key_index=validation_claims.key_index,
             bound_to=validation_claims.path, issued_at=validation_claims.issued_at,
             first_issued=validation_claims.first_issued,
-            signature=values[f.EVENTVALIDATION].rpartition(".")[2])
+            signature=values[f.EVENTVALIDATION].rpartition(".")[2], kept_as=kept_as)
         if callback_id is not None:
             return Callback(name=callback_id, argument=values.get(f.CALLBACKPARAM, ""), **common)
         return Postback(event=event, client_fields=client_fields, **common)
+
+
+    def _load(self, key: str, kind: str) -> Any:
+        """What a verified token names in the store (see ``server_state``)."""
+        if self.server_state is None:
+            raise TokenError(f"a token names a {kind} kept in a store, and no store is "
+                             "configured")
+        return self.server_state.load(key, kind=kind)
 
 
 def decode_reserved(found: Sequence[tuple[str, bytes]]) -> dict[str, str]:

@@ -142,7 +142,8 @@ class PostbackMiddleware:
         self.server_state = None if store is None else ServerViewState(
             store, max_age=self.options.max_age, renewal_window=self.options.renewal_window,
             max_size=self.options.max_state_size, clock=self.signer.now)
-        self.form_tokens = FormTokens(self.signer, server_state=self.server_state)
+        self.form_tokens = FormTokens(self.signer, server_state=self.server_state,
+                                      keep_large_validation=self.options.server_viewstate)
         self.single_use = None if store is None else SingleUse(
             store, max_age=self.options.max_age, renewal_window=self.options.renewal_window,
             clock=self.signer.now)
@@ -579,19 +580,19 @@ class _Issuer:
         state = environ.get(VIEWSTATE_KEY)
         if not isinstance(state, dict):
             raise InvalidType(f"environ[{VIEWSTATE_KEY!r}] must be a dict, not {type(state)}")
-        # The binding is asked now, not reused from verification: a login postback changes the
-        # user, and the new page's tokens must belong to the new session.
         try:
             data = state if self._state_keys is None else self._state_keys.data(state)
+            # The binding is asked now, not reused from verification: a login postback changes
+            # the user, and the new page's tokens must belong to the new session.
+            return middleware.form_tokens.issue(
+                form, data, middleware._binding(environ, self._browser),
+                middleware.registry.page_callbacks(form.action_path))
         except StoreUnavailable as error:
             # The page is shown all the same; this form gets no tokens, so its postbacks are
             # refused (closed, like a form too large to sign) until the store answers again.
-            log.error("server_viewstate: the store could not keep a view state (%s); a form "
+            log.error("server_viewstate: the store could not keep a form's state (%s); a form "
                       "posting to %r gets no tokens", error.reason, form.action_path[:200])
             return "", ""
-        return middleware.form_tokens.issue(form, data,
-                                            middleware._binding(environ, self._browser),
-                                            middleware.registry.page_callbacks(form.action_path))
 
     def bound_headers(self, headers: Headers, *, tokens: bool, streamed: bool) -> Headers:
         """Headers of an edited page: private, and the browser's cookie, when it has tokens.

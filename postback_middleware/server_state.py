@@ -13,8 +13,13 @@ lives as long as a token naming it can verify or be renewed, and is then dropped
 An empty state is never stored (the token carries ``{}`` as before), and the forms of one page
 issued with the same state share one entry.
 
-A token's data says which kind it is: an object is the state itself, a string is a key. So
-switching the option on or off never breaks a form already open, as long as the store is there.
+A form whose event validation is large even compact (a grid of hundreds of rows with
+arguments of their own: over about 3 KB of JSON) has it kept the same way: its
+``__EVENTVALIDATION`` carries a key, and a callback's answer refreshes the key, not the offer.
+
+A token's data says which kind it is: an object is the state (or the offer) itself, a string is
+a key. So switching the option on or off never breaks a form already open, as long as the
+store is there.
 """
 
 from __future__ import annotations
@@ -30,10 +35,13 @@ from .tokens import CLOCK_SKEW, encode_json
 
 #: The random part of a key: 16 bytes from ``os.urandom``, base64url.
 KEY_BYTES = 16
+# What is kept, and the prefix of its keys in the store.
+VIEWSTATE = "viewstate"
+EVENT_VALIDATION = "validation"
 
 
 class ServerViewState:
-    """Keeps view states in ``store`` and reads them back by key."""
+    """Keeps view states (and large event validations) in ``store``, read back by key."""
 
     def __init__(self, store: Store, *, max_age: int, renewal_window: int, max_size: int,
                  clock: Callable[[], float]) -> None:
@@ -43,30 +51,24 @@ class ServerViewState:
         self._max_size = max_size
         self._clock = clock
 
-    def keep(self, data: bytes) -> str:
-        """Store a state (its JSON, as ``tokens.encode_json`` writes it); the key the view
-        state token carries instead."""
+    def keep(self, data: bytes, *, kind: str = VIEWSTATE) -> str:
+        """Store a view state or an event validation (``kind``; its JSON, as
+        ``tokens.encode_json`` writes it); the key its token carries instead. At most
+        ``max_state_size`` bytes, as in a token."""
         if len(data) > self._max_size:
-            raise InvalidArgument(f"view state of {len(data)} bytes is over max_state_size "
-                                  f"({self._max_size}): keep less in it")
+            raise InvalidArgument(f"{kind} of {len(data)} bytes is over max_state_size "
+                                  f"({self._max_size})")
         key = secrets.token_urlsafe(KEY_BYTES)
-        self.store.put(_key(key), data, expires_at=self._clock() + self._lifetime)
+        self.store.put(f"{kind}:{key}", data, expires_at=self._clock() + self._lifetime)
         return key
 
-    def load(self, key: str) -> dict[str, Any]:
-        """The state kept under ``key`` (a verified token's: it was written by ``keep``)."""
-        data = self.store.get(_key(key))
+    def load(self, key: str, *, kind: str = VIEWSTATE) -> Any:
+        """What is kept under ``key`` (a verified token's: written by ``keep``)."""
+        data = self.store.get(f"{kind}:{key}")
         if data is None:
-            raise TokenExpired("the view state this form names is no longer in the store "
+            raise TokenExpired(f"the {kind} this form names is no longer in the store "
                                "(expired, evicted, or the store was emptied)")
-        state = json.loads(data)
-        if not isinstance(state, dict):
-            raise InvalidArgument(f"the store holds no view state under {_key(key)!r}")
-        return state
-
-
-def _key(key: str) -> str:
-    return "viewstate:" + key
+        return json.loads(data)
 
 
 class StateKeys:

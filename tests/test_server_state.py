@@ -6,20 +6,24 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
+import secrets
 from typing import Any
 
 import pytest
 import webtest
 
-from postback_middleware import PostbackMiddleware
+from postback_middleware import PostbackMiddleware, Registry
 from postback_middleware.stores import MemoryStore
 
 from .helpers import (
     PAGE,
     RecordingApp,
     UnreachableStore,
+    callback,
     hidden_fields,
     new_key,
+    parse_success,
     postback,
     tokens_of,
 )
@@ -123,4 +127,52 @@ def test_a_store_that_cannot_keep_the_state_leaves_the_page_whole_and_its_forms_
         page = app.get("/orders")
     assert page.status_int == 200 and "Delete 7" in page.text
     assert hidden_fields(page.body)["__VIEWSTATE"] == ""  # no tokens: postbacks are refused
-    assert "could not keep a view state" in caplog.text
+    assert "could not keep a form's state" in caplog.text
+
+
+# -- large event validations ---------------------------------------------------------------
+
+GRID = ("<!DOCTYPE html><html><head><title>Grid</title></head><body>"
+        '<form method="post" action="/orders" data-callbacks="CallServer">'
+        + "".join(f'<a href="#" data-postback="grid" data-postback-argument="Edit${n}:'
+                  f'{secrets.token_hex(12)}">edit</a>' for n in range(400))
+        + "</form></body></html>")
+
+
+@pytest.fixture
+def grid() -> RecordingApp:
+    return RecordingApp(page=GRID)
+
+
+def test_a_large_event_validation_is_kept_too_and_checked_the_same(
+    grid: RecordingApp, store: MemoryStore
+) -> None:
+    inline = webtest.TestApp(PostbackMiddleware(grid, secret_keys=[KEY])).get("/orders")
+    app = wrap(grid, store)
+    page = app.get("/orders")
+    fields = hidden_fields(page.body)
+    assert isinstance(token_data(fields["__EVENTVALIDATION"]), str)
+    assert len(fields["__EVENTVALIDATION"]) < 400
+    assert len(page.body) < len(inline.body) - 8000  # the offer is in the store, not the page
+    offered = re.findall(r'data-postback-argument="([^"]+)"', GRID)
+    postback(app, fields, "grid", offered[217])
+    assert grid.calls[-1].event.argument == offered[217]
+    postback(app, fields, "grid", "Edit$217:" + "0" * 24, status=403)  # not offered
+
+
+def test_a_callback_refreshes_the_key_not_the_offer(grid: RecordingApp, store: MemoryStore
+                                                   ) -> None:
+    registry = Registry()
+    registry.add_callback("CallServer", lambda argument, request: "ok")
+    app = wrap(grid, store, registry=registry)
+    fields = tokens_of(app)
+    fresh, result = parse_success(callback(app, fields, "CallServer", "1").text)
+    assert result == "ok" and isinstance(token_data(fresh), str) and len(fresh) < 400
+    following = {**fields, "__EVENTVALIDATION": fresh}
+    assert parse_success(callback(app, following, "CallServer", "2").text)[1] == "ok"
+
+
+def test_a_small_event_validation_stays_in_the_page(inner: RecordingApp, store: MemoryStore
+                                                   ) -> None:
+    fields = tokens_of(wrap(inner, store))
+    assert isinstance(token_data(fields["__EVENTVALIDATION"]), dict)
