@@ -287,7 +287,7 @@ def _check_charset_value(value: bytes) -> None:
 
 
 def _urlencoded_segments(
-    body: SpooledBody, head_limit: int, max_fields: int
+    body: SpooledBody, length: int, head_limit: int, max_fields: int
 ) -> Iterator[tuple[int, int, bytes]]:
     """Yield ``(start, end, head)`` for each ``&``-separated segment; 413 past ``max_fields``.
 
@@ -295,6 +295,16 @@ def _urlencoded_segments(
     a reserved one, and any reserved value within the size limit, without ever holding a large
     ordinary value in memory. Python runs once per segment and per chunk, never per byte.
     """
+    if length <= min(head_limit, CHUNK_SIZE):  # (a small body, most of them: split at C speed)
+        body.seek(0)
+        segments = body.read(length).split(b"&")
+        if len(segments) > max_fields:
+            raise TooLarge(f"urlencoded body with more than {max_fields} fields")
+        start = 0
+        for segment in segments:
+            yield start, start + len(segment), segment
+            start += len(segment) + 1
+        return
     start = 0
     head = bytearray()
     position = 0
@@ -334,7 +344,7 @@ def scan_urlencoded(
     run_start: int | None = 0
     # Room for the longest reserved name, "=", and a value of max_field_size encoded bytes.
     head_limit = max(max_field_size + 64, _MIN_HEAD)
-    for start, end, head in _urlencoded_segments(body, head_limit, max_fields):
+    for start, end, head in _urlencoded_segments(body, length, head_limit, max_fields):
         raw_name, equals, raw_value = head.partition(b"=")
         if manager_field and scan.manager_field is None:
             scan.manager_field = _manager_field(raw_name, equals, raw_value,
@@ -802,7 +812,7 @@ def field_values(
             _multipart_values(body, length, boundary, names, add, max_field_size)
         else:
             head_limit = max(max_field_size + 64, _MIN_HEAD)
-            for start, end, head in _urlencoded_segments(body, head_limit, length + 1):
+            for start, end, head in _urlencoded_segments(body, length, head_limit, length + 1):
                 raw_name, _, raw_value = head.partition(b"=")
                 name = _unquote_plus(raw_name).decode("utf-8", "replace")
                 plain = name.replace("\\", "")  # (as a multipart parser may read it)

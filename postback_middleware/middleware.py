@@ -706,8 +706,8 @@ def _async_postback(values: dict[str, str] | None, scan: BodyScan | None) -> str
 
 def _refuse_reserved_query(query: str) -> None:
     """Reserved fields come from the POST body only; a copy in the URL is refused."""
-    if not query:
-        return
+    if not query or not f.may_look_reserved(query.encode("utf-8", "surrogateescape")):
+        return  # (no underscore, nor anything decoding to one, in the bytes read below)
     for segment in query.split("&"):
         raw_name = segment.partition("=")[0]
         name = unquote_to_bytes(raw_name.replace("+", " ")).decode("utf-8", "replace")
