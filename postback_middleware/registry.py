@@ -85,6 +85,22 @@ class Registry:
         # A page's own callbacks, by (path, name); and their names by path, for the forms.
         self._page_callbacks: dict[tuple[str, str], Callable[[str, Request], str | None]] = {}
         self._offered_on: dict[str, tuple[str, ...]] = {}
+        # What each name was registered with, as given: the same handler again is no error (two
+        # middlewares given one registry and the same handlers option, an app factory run
+        # twice), another one is.
+        self._given: dict[tuple[str, str | None, str], Any] = {}
+
+    def _first_time(self, kind: str, page: str | None, name: str, handler: Any) -> bool:
+        """Whether ``name`` is new; False for the same handler again; else InvalidArgument."""
+        key = (kind, page, name)
+        if key not in self._given:
+            self._given[key] = handler
+            return True
+        if self._given[key] is handler:
+            return False
+        where = "" if page is None else f" of page {page!r}"
+        raise InvalidArgument(f"{kind} {name!r}{where} is registered twice, with two different "
+                              "handlers: rename one, or register it once")
 
     # -- registration --------------------------------------------------------------------
 
@@ -111,27 +127,26 @@ class Registry:
         """Register a callback function or ``ICallbackEventHandler`` class under ``name``;
         with ``page``, a callback of that page's own, which its forms offer by themselves."""
         _check_name("callback", name)
+        function = _as_callback_function(name, handler)  # (checked before it counts)
         if page is None:
-            if name in self._callbacks:
-                raise InvalidArgument(f"callback {name!r} is registered twice")
-            self._callbacks[name] = _as_callback_function(name, handler)
+            if self._first_time("callback", None, name, handler):
+                self._callbacks[name] = function
             return
         if not isinstance(page, str) or not page.startswith("/"):
             raise InvalidArgument(f"page must be a path beginning with '/' (as the browser "
                                   f"requests it, the app's mount point included), not {page!r}")
-        if (page, name) in self._page_callbacks:
-            raise InvalidArgument(f"callback {name!r} of page {page!r} is registered twice")
-        self._page_callbacks[page, name] = _as_callback_function(name, handler)
+        if not self._first_time("callback", page, name, handler):
+            return
+        self._page_callbacks[page, name] = function
         self._offered_on[page] = (*self._offered_on.get(page, ()), name)
 
     def add_postback(self, name: str, handler: Any) -> None:
         """Register a postback handler ``f(event, request) -> Response | None`` for ``name``."""
         _check_name("postback", name)
-        if name in self._postbacks:
-            raise InvalidArgument(f"postback {name!r} is registered twice")
         if not callable(handler):
             raise InvalidType(f"postback handler for {name!r} is not callable")
-        self._postbacks[name] = handler
+        if self._first_time("postback", None, name, handler):
+            self._postbacks[name] = handler
 
     def update(
         self,

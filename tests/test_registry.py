@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 from webob import Request, Response
 
-from postback_middleware import Event, Registry
+from postback_middleware import Event, PostbackMiddleware, Registry
 from postback_middleware.registry import page_callback_key
+
+from .helpers import new_key
 
 REQUEST = Request.blank("/")
 
@@ -151,3 +153,39 @@ def test_a_page_callback_registered_twice_is_an_error() -> None:
     registry = _pages()
     with pytest.raises(ValueError, match="registered twice"):
         registry.add_callback("__Page", lambda argument, request: "", page="/Orders.aspx")
+
+
+def _first(argument: str, request: Any) -> str:
+    return "first"
+
+
+def _second(argument: str, request: Any) -> str:
+    return "second"
+
+
+@pytest.mark.parametrize(
+    ("add", "kind"),
+    [
+        pytest.param(lambda r, f: r.add_callback("Lookup", f), "callback", id="callback"),
+        pytest.param(lambda r, f: r.add_callback("__Page", f, page="/Orders.aspx"), "callback",
+                     id="page-callback"),
+        pytest.param(lambda r, f: r.add_postback("delete", f), "postback", id="postback"),
+    ],
+)
+def test_the_same_handler_again_is_no_error_another_one_is(add: Any, kind: str) -> None:
+    """Two middlewares given one registry and the same handlers option (an app factory run
+    twice) register each handler twice: that is the same registration, not a clash."""
+    registry = Registry()
+    add(registry, _first)
+    add(registry, _first)
+    with pytest.raises(ValueError, match=f"{kind} .* registered twice, with two different"):
+        add(registry, _second)
+
+
+def test_two_middlewares_on_one_registry_with_the_same_handlers_option() -> None:
+    shared = Registry()
+    for _ in range(2):
+        PostbackMiddleware(lambda environ, start_response: [], registry=shared,
+                           secret_keys=[new_key()], callbacks={"Lookup": _first},
+                           postbacks={"delete": _first})
+    assert shared.has_callback("Lookup")
