@@ -25,7 +25,15 @@ from typing import Any, Protocol
 
 from . import fields as f
 from . import validation
-from .errors import BadRequest, Forbidden, InvalidArgument, Reason, TokenError, TokenExpired
+from .errors import (
+    BadRequest,
+    Forbidden,
+    InvalidArgument,
+    Reason,
+    StoreUnavailable,
+    TokenError,
+    TokenExpired,
+)
 from .server_state import EVENT_VALIDATION, VIEWSTATE, ServerViewState
 from .tokens import Claims, Purpose, TokenSigner, encode_json
 from .validation import Offered
@@ -214,10 +222,24 @@ class FormTokens:
     def refresh(self, callback: Callback, *, path: str) -> str:
         """A fresh event validation for the page a callback came from (same offer, new age;
         signed by the key that signed it, whose event digests it may hold)."""
-        data = callback.offered.data if callback.kept_as is None else callback.kept_as
+        data = callback.offered.data if callback.kept_as is None else self._kept_again(callback)
         return self.signer.sign(Purpose.EVENT_VALIDATION, data,
                                 path=callback.bound_to or path, user=callback.binding,
                                 form_id=callback.form_id, key_index=callback.key_index)
+
+    def _kept_again(self, callback: Callback) -> str:
+        """The key of a callback's event validation kept in the store, kept again so that it
+        lives as long as the fresh token (callbacks may keep a page going past any lifetime);
+        the old key when the store cannot (the callback ran: its answer is sent all the
+        same)."""
+        assert self.server_state is not None and callback.kept_as is not None  # (loaded there)
+        try:
+            return self.server_state.keep(encode_json(callback.offered.data, plain=True),
+                                          kind=EVENT_VALIDATION)
+        except (StoreUnavailable, InvalidArgument) as error:
+            log.error("server_viewstate: could not keep a callback's event validation again "
+                      "(%s); it lives on until its first time is up", error)
+            return callback.kept_as
 
     def renew(self, values: dict[str, str], *, path: str, binding: str, window: int
               ) -> Renewal:

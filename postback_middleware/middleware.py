@@ -36,7 +36,7 @@ import functools
 import hashlib
 import json
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes, urlsplit
 from wsgiref.util import request_uri
@@ -141,7 +141,8 @@ class PostbackMiddleware:
         # so switching the option off breaks no form already open.
         self.server_state = None if store is None else ServerViewState(
             store, max_age=self.options.max_age, renewal_window=self.options.renewal_window,
-            max_size=self.options.max_state_size, clock=self.signer.now)
+            max_size=self.options.max_state_size, clock=self.signer.now,
+            secret=self.options.keys[0])
         self.form_tokens = FormTokens(self.signer, server_state=self.server_state,
                                       keep_large_validation=self.options.server_viewstate)
         self.single_use = None if store is None else SingleUse(
@@ -216,7 +217,8 @@ class PostbackMiddleware:
                     # A partial postback (an UpdatePanel) names the panels to answer with.
                     panels = partial.requested_panels(environ)
             # Spent here, once every check passed (single_use): or its first answer, again.
-            claim = self._spend(renewed or verified, body_file)
+            claim = self._spend(environ, renewed or verified, body_file,
+                                scan.boundary if form is not None else b"")
             if isinstance(claim, Answer):
                 if body_file is not None:
                     body_file.close()
@@ -335,22 +337,31 @@ class PostbackMiddleware:
             environ[EVENT_KEY] = verified.event
         return verified
 
-    def _spend(self, request: Renewal | Postback | Callback | None, body: Any
-               ) -> Claim | Answer | None:
+    def _spend(self, environ: WSGIEnvironment, request: Renewal | Postback | Callback | None,
+               body: Any, boundary: bytes) -> Claim | Answer | None:
         """``single_use``: claim a verified postback's (or renewal's) form, or get the answer
         of the request that claimed it first; ``single_use_callbacks``: spend the event
-        validation a callback (or a renewal) sent. None when nothing is claimed."""
+        validation a callback (or, without ``single_use``, a renewal) sent. None when nothing
+        is claimed."""
         single_use, options = self.single_use, self.options
         if single_use is None or request is None:
             return None
-        if options.single_use_callbacks and not isinstance(request, Postback):
+        # (A renewal claims its form when single_use is on, which spends every token of it;
+        # spending its token first would refuse its duplicate rather than give it the answer.)
+        if options.single_use_callbacks and (isinstance(request, Callback) or (
+                isinstance(request, Renewal) and not options.single_use)):
             single_use.spend_token(request.signature, issued_at=request.issued_at,
                                    first_issued=request.first_issued)
         if not options.single_use or isinstance(request, Callback):
             return None
-        # What the request sent, so that only a duplicate sending the same gets the answer.
-        sent = "renew" if isinstance(request, Renewal) else "postback:" + _digest_of(
-            body, request.event)
+        # What the request sent, so that only a duplicate sending the same gets the answer,
+        # and asked for: a partial postback's answer is no page for a full one.
+        if isinstance(request, Renewal):
+            sent = "renew"
+        else:
+            kind = "partial" if environ.get(partial.PANELS_ENVIRON_KEY) is not None else "postback"
+            sent = kind + ":" + _digest_of(body, request.event, boundary=boundary,
+                                           shape=[str(environ.get(key, "")) for key in _SHAPE])
         return single_use.claim(request.form_id, request=sent, issued_at=request.issued_at,
                                 first_issued=request.first_issued)
 
@@ -659,17 +670,44 @@ def _document_url(environ: WSGIEnvironment) -> str:
     return current if origin is not None and origin == origin_of(url) else url
 
 
-def _digest_of(body: Any, event: Event | None) -> str:
-    """SHA-256 of a verified postback: its event and its clean body (the file is left at its
-    start for the app)."""
+# The request headers that shape a postback's answer (which panels, and the children the page
+# has; a piece of a page for htmx): a duplicate gets the first answer only if it asks the same.
+_SHAPE = (partial.PANELS_ENVIRON_KEY, partial.CHILDREN_ENVIRON_KEY, "HTTP_HX_REQUEST",
+          "HTTP_HX_BOOSTED")
+
+
+def _digest_of(body: Any, event: Event | None, *, boundary: bytes = b"",
+               shape: list[str] | None = None) -> str:
+    """SHA-256 of a verified postback: its event, the headers that shape its answer, and its
+    clean body (the file is left at its start for the app). A multipart body is read without
+    its boundary: a browser picks a new random one each time it sends a form, so a double click
+    on a form with a file input sends the same fields under another boundary."""
     digest = hashlib.sha256()
-    if event is not None:
-        digest.update(json.dumps([event.target, event.argument]).encode("utf-8"))
+    digest.update(json.dumps([event and [event.target, event.argument], shape or []]
+                             ).encode("utf-8"))
     body.seek(0)
-    while piece := body.read(64 * 1024):
+    for piece in _without_boundary(body, boundary) if boundary else iter(
+            lambda: body.read(64 * 1024), b""):
         digest.update(piece)
     body.seek(0)
     return digest.hexdigest()
+
+
+def _without_boundary(body: Any, boundary: bytes) -> Iterator[bytes]:
+    """The body's bytes, read in pieces, each delimiter ``--boundary`` written ``--`` + NUL
+    (a byte no boundary has): what one left-to-right ``replace`` over the whole body gives,
+    wherever the pieces are cut (bytes that may begin a delimiter wait for the next piece)."""
+    marker, spelled = b"--" + boundary, b"--\0"
+    held = b""
+    while piece := body.read(64 * 1024):
+        data, done = held + piece, 0
+        while (found := data.find(marker, done)) >= 0:
+            yield data[done:found] + spelled
+            done = found + len(marker)
+        kept_from = max(done, len(data) - len(marker) + 1)
+        yield data[done:kept_from]
+        held = data[kept_from:]
+    yield held
 
 
 def _has_body(environ: WSGIEnvironment) -> bool:

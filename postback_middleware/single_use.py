@@ -168,11 +168,14 @@ class SingleUse:
             head[:] = [status, list(headers)]  # (nothing sent yet: a later call replaces it)
             return pieces.append  # (the legacy write(): its bytes come first)
 
+        iterable: Iterable[bytes] | None = None
         try:
             iterable = respond(capture)
             iterator: Iterator[bytes] = iter(iterable)
-            size, complete = sum(map(len, pieces)), True
-            for piece in iterator:
+            # (What the legacy write() sent counts too: it is not kept past max_answer either.)
+            size = sum(map(len, pieces))
+            complete = size <= self.max_answer
+            for piece in iterator if complete else ():
                 pieces.append(piece)
                 size += len(piece)
                 if size > self.max_answer:
@@ -180,6 +183,8 @@ class SingleUse:
                     break
         except BaseException:
             self._finish(claim, None)  # its duplicates are refused rather than left waiting
+            if iterable is not None:  # (PEP 3333: closed even when its iteration failed)
+                _close_after_failure(iterable)
             raise
         if not head:  # (an app that never started its response: the server's error)
             self._finish(claim, None)
@@ -272,3 +277,12 @@ def _close(iterable: object) -> None:
     close = getattr(iterable, "close", None)
     if close is not None:
         close()
+
+
+def _close_after_failure(iterable: object) -> None:
+    """Close an iterable whose iteration raised; a failing close() is logged, so that the
+    exception that ended the response is the one the server sees."""
+    try:
+        _close(iterable)
+    except Exception:
+        log.exception("closing the response after it failed raised as well")
