@@ -341,15 +341,15 @@ class PostbackMiddleware:
                body: Any, boundary: bytes) -> Claim | Answer | None:
         """``single_use``: claim a verified postback's (or renewal's) form, or get the answer
         of the request that claimed it first; ``single_use_callbacks``: spend the event
-        validation a callback (or, without ``single_use``, a renewal) sent. None when nothing
-        is claimed."""
+        validation a renewal sent, without ``single_use`` (a callback's is spent once it is
+        known to be offered: see ``_answer_callback``). None when nothing is claimed."""
         single_use, options = self.single_use, self.options
         if single_use is None or request is None:
             return None
         # (A renewal claims its form when single_use is on, which spends every token of it;
         # spending its token first would refuse its duplicate rather than give it the answer.)
-        if options.single_use_callbacks and (isinstance(request, Callback) or (
-                isinstance(request, Renewal) and not options.single_use)):
+        if (options.single_use_callbacks and isinstance(request, Renewal)
+                and not options.single_use):
             single_use.spend_token(request.signature, issued_at=request.issued_at,
                                    first_issued=request.first_issued)
         if not options.single_use or isinstance(request, Callback):
@@ -510,24 +510,36 @@ class PostbackMiddleware:
         if not (registry.has_callback(name, path)
                 and offered.allows_callback(page_callback_key(path, name))):
             page = None
-        refusal = None
+        refusal: Rejected | None = None
         if page is None and not registry.has_callback(name):
             refusal = Forbidden(f"no callback named {name[:80]!r}")
         elif page is None and not offered.allows_callback(name):
             refusal = Forbidden(f"callback {name[:80]!r} is not offered by the form")
+        spent = self.options.single_use_callbacks
+        if refusal is None and spent:  # (an offered callback: spent now, before it runs)
+            assert self.single_use is not None  # (the option needs a store)
+            try:
+                self.single_use.spend_token(callback.signature, issued_at=callback.issued_at,
+                                            first_issued=callback.first_issued)
+            except Rejected as rejection:
+                refusal = rejection
         if refusal is not None:
             return self._refuse(environ, start_response, refusal, callback=True)
         try:
             result = self.registry.run_callback(name, argument, Request(environ), page)
-        except CallbackError as error:
-            return callback_reply(start_response, "200 OK", "e" + error.message)
-        except Exception:
-            log.exception("callback %r failed", name)
-            return callback_reply(
-                start_response, "500 Internal Server Error", "e" + CALLBACK_FAILED
-            )
+        except Exception as error:
+            if isinstance(error, CallbackError):
+                status, message = "200 OK", error.message
+            else:
+                log.exception("callback %r failed", name)
+                status, message = "500 Internal Server Error", CALLBACK_FAILED
+            # The ``e`` framing has no room for a token: a spent one's successor travels in a
+            # header, so the page's next callback is not refused (the client script reads it).
+            headers = [("X-Postback-Validation", self.form_tokens.refresh(
+                callback, path=path))] if spent else []
+            return callback_reply(start_response, status, "e" + message, headers)
         # A fresh event validation, so a page that stays open keeps working past max_age.
-        validation = self.form_tokens.refresh(callback, path=_request_path(environ))
+        validation = self.form_tokens.refresh(callback, path=path)
         return callback_reply(start_response, "200 OK", f"{len(validation)}|{validation}{result}")
 
     # -- refusals -------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 import webtest
 
 from postback_middleware import PostbackMiddleware, Registry
+from postback_middleware.stores import MemoryStore, RedisStore, Store
 
 from .helpers import PAGE, RecordingApp, new_key, require_engine
 from .redis_server import RedisServer, running_redis
@@ -65,3 +67,16 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     keep apart by key prefix, and undo any ``CONFIG SET`` they make."""
     with running_redis(tmp_path_factory.mktemp("redis")) as server:
         yield server
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    """Each store a middleware can be given: the in-process one, and a real redis-server's
+    (keys of this test's own)."""
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    server: RedisServer = request.getfixturevalue("redis_server")
+    made = RedisStore.from_url(server.url, key_prefix=f"test-{secrets.token_hex(6)}:")
+    yield made
+    made.close()

@@ -258,3 +258,23 @@ class UnreachableStore:
         raise StoreUnavailable("connection refused (test)")
 
     add = put = get = delete = _fail
+
+
+def counting(state: dict[str, Any]) -> None:
+    """An app's ``state_update`` (``RecordingApp``) that counts its pages in the view state."""
+    state["n"] = state.get("n", 0) + 1
+
+
+def effects(inner: RecordingApp) -> int:
+    """How many postbacks reached the app (each one's effect happened once)."""
+    return sum(call.method == "POST" for call in inner.calls)
+
+
+def grid_page(rows: int = 400) -> str:
+    """A post form of ``rows`` links, each an event with an argument of its own (a grid's Edit
+    links): an event validation too large for the page even in its compact form."""
+    return ("<!DOCTYPE html><html><head><title>Grid</title></head><body>"
+            '<form method="post" action="/orders" data-callbacks="CallServer">'
+            + "".join(f'<a href="#" data-postback="grid" data-postback-argument="Edit${n}:'
+                      f'{secrets.token_hex(12)}">edit</a>' for n in range(rows))
+            + "</form></body></html>")

@@ -7,7 +7,6 @@ import base64
 import json
 import logging
 import re
-import secrets
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from .helpers import (
     RecordingApp,
     UnreachableStore,
     callback,
+    grid_page,
     hidden_fields,
     new_key,
     parse_success,
@@ -132,11 +132,7 @@ def test_a_store_that_cannot_keep_the_state_leaves_the_page_whole_and_its_forms_
 
 # -- large event validations ---------------------------------------------------------------
 
-GRID = ("<!DOCTYPE html><html><head><title>Grid</title></head><body>"
-        '<form method="post" action="/orders" data-callbacks="CallServer">'
-        + "".join(f'<a href="#" data-postback="grid" data-postback-argument="Edit${n}:'
-                  f'{secrets.token_hex(12)}">edit</a>' for n in range(400))
-        + "</form></body></html>")
+GRID = grid_page()
 
 
 @pytest.fixture

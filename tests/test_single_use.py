@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
-import secrets
 import threading
 import time
 import urllib.parse
@@ -23,13 +22,15 @@ import webtest
 from postback_middleware import ConfigurationError, PostbackMiddleware, Registry
 from postback_middleware.errors import AlreadySent
 from postback_middleware.single_use import Answer, SingleUse
-from postback_middleware.stores import MemoryStore, RedisStore, Store
+from postback_middleware.stores import MemoryStore, Store
 
 from .helpers import (
     PAGE,
     RecordingApp,
     UnreachableStore,
     callback,
+    counting,
+    effects,
     hidden_fields,
     new_key,
     parse_success,
@@ -37,26 +38,10 @@ from .helpers import (
     renew,
     tokens_of,
 )
-from .redis_server import RedisServer, running_redis
+from .redis_server import running_redis
 from .servers import serve_wsgi
 
 KEY = new_key()
-
-
-def counting(state: dict[str, Any]) -> None:
-    state["n"] = state.get("n", 0) + 1
-
-
-@pytest.fixture(params=["memory", "redis"])
-def store(request: pytest.FixtureRequest) -> Iterator[Store]:
-    """The in-process store, and a real redis-server's (keys of this test's own)."""
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    server: RedisServer = request.getfixturevalue("redis_server")
-    made = RedisStore.from_url(server.url, key_prefix=f"test-{secrets.token_hex(6)}:")
-    yield made
-    made.close()
 
 
 @pytest.fixture
@@ -82,11 +67,6 @@ def forget_answers(app: webtest.TestApp) -> None:
     time duplicates wait is shorter still, as ``keep`` is longer than ``wait``."""
     single_use = app.app.single_use  # type: ignore[attr-defined]
     single_use.keep, single_use.wait = ANSWERS_KEPT, ANSWERS_KEPT / 2
-
-
-def effects(inner: RecordingApp) -> int:
-    """How many postbacks reached the app (each one's effect happened once)."""
-    return sum(call.method == "POST" for call in inner.calls)
 
 
 # -- a form is accepted once ----------------------------------------------------------------

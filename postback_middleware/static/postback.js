@@ -526,7 +526,12 @@ function execute(form, xhr, cb) {
   else if (!xhr.status) error = "network error";
   else if (xhr.status < 200 || xhr.status > 299) error = "HTTP " + xhr.status;
   else if (kind !== "s" && isNaN(n)) error = "unreadable reply";
-  if (error !== null) return failed(cb, xhr.status, error, kind === "e");
+  if (error !== null) {
+    // (single_use_callbacks: the spent token's successor, which an "e" reply cannot carry)
+    var next = xhr.getResponseHeader("X-Postback-Validation");
+    if (next && form) setField(form, "__EVENTVALIDATION", next);
+    return failed(cb, xhr.status, error, kind === "e");
+  }
   if (kind === "s") text = text.substring(1);
   else {
     if (n && form) setField(form, "__EVENTVALIDATION", text.substr(bar + 1, n));

@@ -1,10 +1,13 @@
-"""Red-team checks of single_use / server_viewstate (issue #20): replays, kept answers, store
-growth, failures, WSGI handling. Each test states the property it holds."""
+"""Single-use postbacks and server-side view state attacked and failing (issue #20): every
+spelling of a replay, duplicates that are and are not the same request (multipart boundaries,
+partial against full), kept answers and who may see them, the store's growth, a store failing
+at each call, and the WSGI contract of the kept answer (close, write(), over max_answer).
+Each on the in-process store and a real redis-server; each test states the property it
+holds."""
 
 from __future__ import annotations
 
 import concurrent.futures
-import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -14,12 +17,15 @@ import pytest
 import webtest
 
 from postback_middleware import CallbackError, PostbackMiddleware, Registry
-from postback_middleware.stores import MemoryStore, RedisStore, Store
+from postback_middleware.stores import MemoryStore, Store
 
 from .helpers import (
     PAGE,
     RecordingApp,
     callback,
+    counting,
+    effects,
+    grid_page,
     new_key,
     parse_success,
     postback,
@@ -30,21 +36,6 @@ from .helpers import (
 KEY = new_key()
 
 
-def counting(state: dict[str, Any]) -> None:
-    state["n"] = state.get("n", 0) + 1
-
-
-@pytest.fixture(params=["memory", "redis"])
-def store(request: pytest.FixtureRequest) -> Iterator[Store]:
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    server = request.getfixturevalue("redis_server")
-    made = RedisStore.from_url(server.url, key_prefix=f"red-{secrets.token_hex(6)}:")
-    yield made
-    made.close()
-
-
 @pytest.fixture
 def inner() -> RecordingApp:
     return RecordingApp(page=PAGE, state_update=counting)
@@ -53,10 +44,6 @@ def inner() -> RecordingApp:
 def wrap(app: Any, store: Any, **options: Any) -> webtest.TestApp:
     options = {"secret_keys": [KEY], "store": store, "single_use": True, **options}
     return webtest.TestApp(PostbackMiddleware(app, **options))
-
-
-def effects(inner: RecordingApp) -> int:
-    return sum(call.method == "POST" for call in inner.calls)
 
 
 def post_body(app: webtest.TestApp, body: bytes, content_type: str, status: int | str = "*",
@@ -446,11 +433,7 @@ def test_callbacks_keep_a_page_with_a_kept_event_validation_working(
 ) -> None:
     """Without server_viewstate a page that keeps calling back works for ever (each answer
     refreshes its event validation); a kept one must not expire under it."""
-    grid = ("<!DOCTYPE html><html><body>"
-            '<form method="post" action="/orders" data-callbacks="CallServer">'
-            + "".join(f'<a href="#" data-postback="grid" data-postback-argument="Edit${n}:'
-                      f'{secrets.token_hex(12)}">e</a>' for n in range(400))
-            + "</form></body></html>")
+    grid = grid_page()
     registry = Registry()
     registry.add_callback("CallServer", lambda argument, request: "ok")
     store = MemoryStore(clock=lambda: time.time())
@@ -471,16 +454,16 @@ def test_callbacks_keep_a_page_with_a_kept_event_validation_working(
 # -- single_use_callbacks and errors -----------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="not fixed: an 'e' answer carries no fresh event "
-                   "validation (the proposed fix needs the client script; see the report)")
-def test_a_callback_error_does_not_leave_the_page_without_callbacks(store: Store) -> None:
-    """single_use_callbacks: an error answer (CallbackError: "e..." carries no fresh event
-    validation, so the page sends the one it has again) must not end every later callback."""
-    calls = []
-
+@pytest.mark.parametrize("failure", ["deliberate", "crash"])
+def test_a_callback_error_does_not_leave_the_page_without_callbacks(store: Store, failure: str
+                                                                    ) -> None:
+    """single_use_callbacks: an error answer ("e...", from CallbackError or a crash) has no
+    room for the next event validation; it comes in X-Postback-Validation, the client script
+    takes it, and the page's next callback goes through. The spent one stays spent."""
     def maybe(argument: str, request: Any) -> str:
-        calls.append(argument)
         if argument == "bad":
+            if failure == "crash":
+                raise RuntimeError("a bug")
             raise CallbackError("try again")
         return "ok"
 
@@ -489,9 +472,25 @@ def test_a_callback_error_does_not_leave_the_page_without_callbacks(store: Store
     app = wrap(RecordingApp(page=PAGE), store, registry=registry, single_use=False,
                single_use_callbacks=True)
     fields = tokens_of(app)
-    assert callback(app, fields, "CallServer", "bad").text == "etry again"
-    assert parse_success(callback(app, fields, "CallServer", "good", status="*").text
-                         )[1] == "ok"
+    failed = callback(app, fields, "CallServer", "bad", status="*")  # type: ignore[arg-type]
+    assert failed.text.startswith("e")
+    following = {**fields, "__EVENTVALIDATION": failed.headers["X-Postback-Validation"]}
+    assert parse_success(callback(app, following, "CallServer", "good").text)[1] == "ok"
+    callback(app, fields, "CallServer", "good", status=409)  # (the spent one: no)
+
+
+def test_a_callback_not_offered_spends_nothing(store: Store) -> None:
+    """A refused callback (a name the form does not offer) is refused before its token is
+    spent: the page's next, offered callback goes through with the same token."""
+    registry = Registry()
+    registry.add_callback("CallServer", lambda argument, request: "ok")
+    registry.add_callback("Hidden", lambda argument, request: "no")
+    page = PAGE.replace("CallServer Broken", "CallServer")
+    app = wrap(RecordingApp(page=page), store, registry=registry, single_use=False,
+               single_use_callbacks=True)
+    fields = tokens_of(app)
+    callback(app, fields, "Hidden", "1", status=403)
+    assert parse_success(callback(app, fields, "CallServer", "1").text)[1] == "ok"
 
 
 # -- the fixes' own edges ---------------------------------------------------------------------
@@ -501,11 +500,7 @@ def test_a_kept_event_validation_refreshed_while_the_store_fails_still_answers(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The callback ran: its answer goes out with the old key (still good until its time)."""
-    grid = ("<!DOCTYPE html><html><body>"
-            '<form method="post" action="/orders" data-callbacks="CallServer">'
-            + "".join(f'<a href="#" data-postback="grid" data-postback-argument="Edit${n}:'
-                      f'{secrets.token_hex(12)}">e</a>' for n in range(400))
-            + "</form></body></html>")
+    grid = grid_page()
     registry = Registry()
     registry.add_callback("CallServer", lambda argument, request: "ok")
     store = FlakyStore(set())
