@@ -418,9 +418,10 @@ class Options:
         needing = [name for name in _NEED_A_STORE if getattr(self, name)]
         if needing and self.store is None:
             raise ConfigurationError(
-                f"{' and '.join(needing)} need a store shared by every process that serves the "
-                "site: store='redis://HOST:6379/0' (or rediss:// for TLS), or store='memory:' "
-                "for a single process (development, tests)")
+                f"{' and '.join(needing)} {'needs' if len(needing) == 1 else 'need'} a store "
+                "shared by every process that serves the site: store='redis://HOST:6379/0' "
+                "(or rediss:// for TLS), or store='memory:' for a single process "
+                "(development, tests)")
         if 0 < self.renewal_window < self.max_age:
             raise ConfigurationError(
                 f"renewal_window ({self.renewal_window}s) is shorter than max_age "
