@@ -14,7 +14,9 @@
    fresh ones, the app not called.
    With ``validate_choices``, a posted select or radio value the form did not offer is
    refused (``validation``, from what ``choices`` recorded).
-3. **Dispatch.** A callback is answered here from the registry and never reaches the inner app.
+3. **Dispatch.** With ``single_use``, a verified postback spends its form in the store first
+   (``single_use``): a duplicate gets the first answer, anything else sent again a 409.
+   A callback is answered here from the registry and never reaches the inner app.
    A postback exposes ``environ["postback.event"]`` and ``environ["postback.viewstate"]``, runs
    the registered postback handler if any (``registry``), then the inner app. A partial
    postback is answered with just its panels (``partial``).
@@ -33,10 +35,8 @@ inside the first steps aside (the app was wrapped twice).
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import logging
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes, urlsplit
 from wsgiref.util import request_uri
@@ -71,7 +71,7 @@ from .errors import (
     StoreUnavailable,
     WrongBinding,
 )
-from .form_tokens import Callback, Event, FormTokens, Postback, Renewal, decode_reserved
+from .form_tokens import Callback, FormTokens, Postback, Renewal, decode_reserved
 from .html_scan import Engine, page_engine
 from .http import (
     ClosingIterable,
@@ -87,7 +87,7 @@ from .refusal import REFUSAL_KEY
 from .registry import Registry, page_callback_key
 from .response import Page, edit_response, limit_accept_encoding
 from .server_state import ServerViewState, StateKeys
-from .single_use import Answer, Claim, SingleUse
+from .single_use import Answer, Claim, SingleUse, what_was_sent
 from .tokens import TokenSigner
 
 if TYPE_CHECKING:
@@ -354,14 +354,9 @@ class PostbackMiddleware:
                                    first_issued=request.first_issued)
         if not options.single_use or isinstance(request, Callback):
             return None
-        # What the request sent, so that only a duplicate sending the same gets the answer,
-        # and asked for: a partial postback's answer is no page for a full one.
-        if isinstance(request, Renewal):
-            sent = "renew"
-        else:
-            kind = "partial" if environ.get(partial.PANELS_ENVIRON_KEY) is not None else "postback"
-            sent = kind + ":" + _digest_of(body, request.event, boundary=boundary,
-                                           shape=[str(environ.get(key, "")) for key in _SHAPE])
+        # What the request sent, so that only a duplicate sending the same gets the answer.
+        sent = "renew" if isinstance(request, Renewal) else what_was_sent(
+            environ, request.event, body, boundary)
         return single_use.claim(request.form_id, request=sent, issued_at=request.issued_at,
                                 first_issued=request.first_issued)
 
@@ -680,46 +675,6 @@ def _document_url(environ: WSGIEnvironment) -> str:
         return url
     origin = origin_of(current)
     return current if origin is not None and origin == origin_of(url) else url
-
-
-# The request headers that shape a postback's answer (which panels, and the children the page
-# has; a piece of a page for htmx): a duplicate gets the first answer only if it asks the same.
-_SHAPE = (partial.PANELS_ENVIRON_KEY, partial.CHILDREN_ENVIRON_KEY, "HTTP_HX_REQUEST",
-          "HTTP_HX_BOOSTED")
-
-
-def _digest_of(body: Any, event: Event | None, *, boundary: bytes = b"",
-               shape: list[str] | None = None) -> str:
-    """SHA-256 of a verified postback: its event, the headers that shape its answer, and its
-    clean body (the file is left at its start for the app). A multipart body is read without
-    its boundary: a browser picks a new random one each time it sends a form, so a double click
-    on a form with a file input sends the same fields under another boundary."""
-    digest = hashlib.sha256()
-    digest.update(json.dumps([event and [event.target, event.argument], shape or []]
-                             ).encode("utf-8"))
-    body.seek(0)
-    for piece in _without_boundary(body, boundary) if boundary else iter(
-            lambda: body.read(64 * 1024), b""):
-        digest.update(piece)
-    body.seek(0)
-    return digest.hexdigest()
-
-
-def _without_boundary(body: Any, boundary: bytes) -> Iterator[bytes]:
-    """The body's bytes, read in pieces, each delimiter ``--boundary`` written ``--`` + NUL
-    (a byte no boundary has): what one left-to-right ``replace`` over the whole body gives,
-    wherever the pieces are cut (bytes that may begin a delimiter wait for the next piece)."""
-    marker, spelled = b"--" + boundary, b"--\0"
-    held = b""
-    while piece := body.read(64 * 1024):
-        data, done = held + piece, 0
-        while (found := data.find(marker, done)) >= 0:
-            yield data[done:found] + spelled
-            done = found + len(marker)
-        kept_from = max(done, len(data) - len(marker) + 1)
-        yield data[done:kept_from]
-        held = data[kept_from:]
-    yield held
 
 
 def _has_body(environ: WSGIEnvironment) -> bool:

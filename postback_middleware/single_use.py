@@ -40,6 +40,7 @@ still goes to the browser, and the failure is logged.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -49,12 +50,15 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import AlreadySent, StoreUnavailable
 from .http import ClosingIterable
+from .partial import CHILDREN_ENVIRON_KEY, PANELS_ENVIRON_KEY
 from .stores import Store
 from .tokens import CLOCK_SKEW
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
-    from _typeshed.wsgi import StartResponse
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+    from .form_tokens import Event
 
 log = logging.getLogger("postback_middleware")
 
@@ -286,3 +290,52 @@ def _close_after_failure(iterable: object) -> None:
         _close(iterable)
     except Exception:
         log.exception("closing the response after it failed raised as well")
+
+
+# The request headers that shape a postback's answer (which panels, and the children the page
+# has; a piece of a page for htmx): a duplicate gets the first answer only if it asks the same.
+_SHAPE = (PANELS_ENVIRON_KEY, CHILDREN_ENVIRON_KEY, "HTTP_HX_REQUEST", "HTTP_HX_BOOSTED")
+
+
+def what_was_sent(environ: WSGIEnvironment, event: Event | None, body: Any,
+                  boundary: bytes) -> str:
+    """What a verified postback sent and asked for, as :meth:`SingleUse.claim` compares it:
+    its kind (a partial postback's answer is no page for a full one) and a digest of the rest.
+    ``body`` is its clean body (a file, left at its start), ``boundary`` a multipart one's."""
+    kind = "partial" if environ.get(PANELS_ENVIRON_KEY) is not None else "postback"
+    return kind + ":" + _digest_of(body, event, boundary=boundary,
+                                   shape=[str(environ.get(key, "")) for key in _SHAPE])
+
+
+def _digest_of(body: Any, event: Event | None, *, boundary: bytes = b"",
+               shape: list[str] | None = None) -> str:
+    """SHA-256 of a verified postback: its event, the headers that shape its answer, and its
+    clean body (the file is left at its start for the app). A multipart body is read without
+    its boundary: a browser picks a new random one each time it sends a form, so a double click
+    on a form with a file input sends the same fields under another boundary."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([event and [event.target, event.argument], shape or []]
+                             ).encode("utf-8"))
+    body.seek(0)
+    for piece in _without_boundary(body, boundary) if boundary else iter(
+            lambda: body.read(64 * 1024), b""):
+        digest.update(piece)
+    body.seek(0)
+    return digest.hexdigest()
+
+
+def _without_boundary(body: Any, boundary: bytes) -> Iterator[bytes]:
+    """The body's bytes, read in pieces, each delimiter ``--boundary`` written ``--`` + NUL
+    (a byte no boundary has): what one left-to-right ``replace`` over the whole body gives,
+    wherever the pieces are cut (bytes that may begin a delimiter wait for the next piece)."""
+    marker, spelled = b"--" + boundary, b"--\0"
+    held = b""
+    while piece := body.read(64 * 1024):
+        data, done = held + piece, 0
+        while (found := data.find(marker, done)) >= 0:
+            yield data[done:found] + spelled
+            done = found + len(marker)
+        kept_from = max(done, len(data) - len(marker) + 1)
+        yield data[done:kept_from]
+        held = data[kept_from:]
+    yield held

@@ -561,7 +561,7 @@ def test_a_multipart_digest_is_one_replace_wherever_the_body_is_cut(boundary: by
     import io
     import random
 
-    from postback_middleware.middleware import _without_boundary
+    from postback_middleware.single_use import _without_boundary
 
     chooser = random.Random(20)
     for _ in range(300):
