@@ -197,9 +197,9 @@ class SingleUse:
         status, headers = head
         if complete:
             _close(iterable)
-            self._finish(claim, Answer(claim.request, status, headers, b"".join(pieces)))
-            start_response(status, headers)
-            return [b"".join(pieces)]
+            answer = Answer(claim.request, status, headers, b"".join(pieces))
+            self._finish(claim, answer)
+            return answer.send(start_response)  # (as its duplicates get it)
         self._finish(claim, None)
         log.info("single_use: the answer to form %s is over max_answer (%d bytes) and is not "
                  "kept; a duplicate of its request is refused", claim.form_id, self.max_answer)

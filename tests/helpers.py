@@ -1,7 +1,8 @@
 """What the test suites share, imported where used (fixtures live in ``conftest.py``).
 
 Keys and forged tokens, a recording inner app with the standard page and the requests the client
-script sends for it (postbacks, callbacks, renewals), a store that is down, the inserted markup
+script sends for it (postbacks, callbacks, renewals), multipart bodies (``part``,
+``multipart_body``), a store that is down, the inserted markup
 and reading back the fields the middleware inserted, ``unavailable`` (the skip that fails under
 CI) and the scanner-engine guard, the documentation's sections and code blocks (README.md and
 ``docs/``), and the injector on its own. Hypothesis strategies are in ``strategies``, the
@@ -278,3 +279,23 @@ def grid_page(rows: int = 400) -> str:
             + "".join(f'<a href="#" data-postback="grid" data-postback-argument="Edit${n}:'
                       f'{secrets.token_hex(12)}">edit</a>' for n in range(rows))
             + "</form></body></html>")
+
+
+# -- multipart bodies --------------------------------------------------------------------------
+
+
+def part(name: str, value: bytes | str, *, filename: str | None = None, headers: str = ""
+         ) -> bytes:
+    """One multipart part: its Content-Disposition (``filename`` if given), more ``headers``
+    (each ending in CRLF), a blank line, the value."""
+    disposition = f'form-data; name="{name}"'
+    if filename is not None:
+        disposition += f'; filename="{filename}"'
+    data = value.encode() if isinstance(value, str) else value
+    return f"Content-Disposition: {disposition}\r\n{headers}\r\n".encode() + data
+
+
+def multipart_body(*parts: bytes, boundary: str = "XyZ", epilogue: bytes = b"\r\n") -> bytes:
+    """``parts`` between delimiters of ``boundary``, then the close delimiter and ``epilogue``."""
+    out = b"".join(b"--" + boundary.encode() + b"\r\n" + p + b"\r\n" for p in parts)
+    return out + b"--" + boundary.encode() + b"--" + epilogue

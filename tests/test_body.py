@@ -36,6 +36,8 @@ from postback_middleware.fields import (
     may_look_reserved,
 )
 
+from .helpers import multipart_body, part
+
 
 def spooled(data: bytes) -> Any:
     body = tempfile.SpooledTemporaryFile(max_size=1024)  # noqa: SIM115 - returned open
@@ -120,20 +122,6 @@ def test_large_ordinary_value_is_kept_whole() -> None:
 
 
 # -- multipart ----------------------------------------------------------------------------
-
-
-def part(name: str, value: bytes, *, filename: str | None = None, headers: str = "") -> bytes:
-    disposition = f'form-data; name="{name}"'
-    if filename is not None:
-        disposition += f'; filename="{filename}"'
-    return (
-        f"Content-Disposition: {disposition}\r\n{headers}\r\n".encode() + value
-    )
-
-
-def multipart_body(*parts: bytes, boundary: str = "XyZ", epilogue: bytes = b"\r\n") -> bytes:
-    out = b"".join(b"--" + boundary.encode() + b"\r\n" + p + b"\r\n" for p in parts)
-    return out + b"--" + boundary.encode() + b"--" + epilogue
 
 
 def strip_multipart(data: bytes, boundary: str = "XyZ") -> tuple[BodyScan, bytes]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,8 +27,10 @@ from .helpers import (
     counting,
     effects,
     grid_page,
+    multipart_body,
     new_key,
     parse_success,
+    part,
     postback,
     renew,
     tokens_of,
@@ -52,23 +55,22 @@ def post_body(app: webtest.TestApp, body: bytes, content_type: str, status: int 
                        status=status, headers=headers)
 
 
+def delete_seven(fields: dict[str, str]) -> list[tuple[str, str]]:
+    """The reserved fields of the standard form's postback of ("delete", "7")."""
+    return [("__EVENTTARGET", "delete"), ("__EVENTARGUMENT", "7"),
+            ("__VIEWSTATE", fields["__VIEWSTATE"]),
+            ("__EVENTVALIDATION", fields["__EVENTVALIDATION"])]
+
+
 def urlencoded(fields: dict[str, str], *pairs: tuple[str, str]) -> bytes:
-    import urllib.parse
-    return urllib.parse.urlencode([
-        *pairs, ("__EVENTTARGET", "delete"), ("__EVENTARGUMENT", "7"),
-        ("__VIEWSTATE", fields["__VIEWSTATE"]),
-        ("__EVENTVALIDATION", fields["__EVENTVALIDATION"])]).encode()
+    """That postback urlencoded, ``pairs`` first."""
+    return urllib.parse.urlencode([*pairs, *delete_seven(fields)]).encode()
 
 
 def multipart(fields: dict[str, str], boundary: str, *pairs: tuple[str, str]) -> bytes:
-    parts = [*pairs, ("__EVENTTARGET", "delete"), ("__EVENTARGUMENT", "7"),
-             ("__VIEWSTATE", fields["__VIEWSTATE"]),
-             ("__EVENTVALIDATION", fields["__EVENTVALIDATION"])]
-    out = b""
-    for name, value in parts:
-        out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n"
-                f"{value}\r\n").encode()
-    return out + f"--{boundary}--\r\n".encode()
+    """That postback as multipart, ``pairs`` first."""
+    return multipart_body(*(part(name, value) for name, value in [*pairs, *delete_seven(fields)]),
+                          boundary=boundary)
 
 
 # -- 1. a replay never runs twice -------------------------------------------------------------
