@@ -461,12 +461,19 @@ class FieldInjector:
 
     def _keep_panel_tags(self, tags: list[Tag | Pairs], insertions: list[tuple[int, bytes]],
                          removals: Sequence[tuple[int, int]]) -> None:
-        """The tags a page's scan returned (those of the panels asked for among them), with
-        their offsets moved as :func:`splice` moved the bytes: an insertion at a tag's start
-        lands before the tag, one at its end after it, and a removed input is gone. What was
-        inserted inside a panel (a form's fields) is read for its own tags, so the panel's
-        children are those a scan of the edited page would find."""
-        found = [tag for tag in tags if isinstance(tag, Tag)]
+        """The tags of the panels' names that a page's scan returned (each panel asked for
+        and the tags of its name up to its end, see ``PostbackScanner``), with their offsets
+        moved as :func:`splice` moved the bytes: an insertion at a tag's start lands before
+        the tag, one at its end after it, and a removed input is gone. What was inserted
+        inside a panel (a form's fields) is read for tags of those names too, so the panels
+        end where a scan of the edited page ends them."""
+        panels = self._scanner.panels
+        names = {tag.name for tag in tags if isinstance(tag, Tag) and not tag.is_end
+                 and "data-update-panel" in tag.attrs and tag.attrs.get("id", "") in panels}
+        found = [tag for tag in tags if isinstance(tag, Tag) and tag.name in names]
+        if not found:
+            self.panel_tags = []
+            return
         removed = set(removals)
         # The edits in splice's order (by offset; insertions, in the order given, before a
         # removal at the same offset), and how far each moves what follows it.
@@ -475,17 +482,18 @@ class FieldInjector:
                        key=lambda edit: (edit[0], edit[1]))
         offsets = [edit[0] for edit in edits]
         shifts = list(itertools.accumulate([edit[2] for edit in edits], initial=0))
-        spans = _panel_spans(found, self._scanner.panels)
+        spans = _panel_spans(found, panels)
         inserted: list[Tag] = []
         for index, (at, kind, _, text) in enumerate(edits):
             if kind == 0 and any(begin <= at <= end for begin, end in spans):
                 moved = at + shifts[index]
                 inserted += [tag._replace(start=tag.start + moved, end=tag.end + moved)
-                             for tag in TagScanner(encoding=self._encoding).scan(
+                             for tag in TagScanner(encoding=self._encoding, names=names).scan(
                                  text, final=True)[0]]
         kept = [
-            tag._replace(start=tag.start + shifts[bisect.bisect_right(offsets, tag.start)],
-                         end=tag.end + shifts[bisect.bisect_left(offsets, tag.end)])
+            Tag(tag.name, tag.is_end, tag.start + shifts[bisect.bisect_right(offsets, tag.start)],
+                tag.end + shifts[bisect.bisect_left(offsets, tag.end)], tag.attrs,
+                tag.self_closing)
             for tag in found if (tag.start, tag.end) not in removed
         ]
         self.panel_tags = sorted(kept + inserted, key=lambda tag: tag.start) if inserted else kept

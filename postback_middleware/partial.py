@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import functools
 import hashlib
 import hmac
@@ -61,6 +62,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from hashlib import sha256
 from itertools import chain, pairwise
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
@@ -74,7 +76,7 @@ from .errors import (
     TokenExpired,
     TooLarge,
 )
-from .html_scan import VOID_ELEMENTS, Tag, TagScanner
+from .html_scan import Tag, TagScanner, top_level_cuts
 from .http import (
     ONCE_HEADERS,
     ClosingIterable,
@@ -106,7 +108,7 @@ CHILDREN_ENVIRON_KEY = "HTTP_X_POSTBACK_CHILDREN"
 MAX_PANELS = 16
 MAX_PANEL_ID = 128
 MAX_CHILDREN = 2000  # digests in all: more than a server lets into one header line anyway
-_DIGEST = re.compile(r"[A-Za-z0-9_-]{22}\Z")
+_DIGESTS = re.compile(r"[A-Za-z0-9_-]{22}(?:,[A-Za-z0-9_-]{22})*\Z")  # a panel's group
 # The app's headers a JSON answer does not keep (it has its own body, length and caching).
 _DROPPED = frozenset(
     {"content-type", "content-length", "content-encoding", "etag", "content-md5", "location",
@@ -131,7 +133,7 @@ def requested_panels(environ: WSGIEnvironment) -> PanelRequest | None:
     groups = ["-"] * len(ids) if raw_children is None else str(raw_children).split()
     digests = [() if group == "-" else tuple(group.split(",")) for group in groups]
     if (len(groups) != len(ids) or sum(map(len, digests)) > MAX_CHILDREN
-            or not all(_DIGEST.match(d) for group in digests for d in group)):
+            or not all(group == "-" or _DIGESTS.match(group) for group in groups)):
         raise BadRequest("malformed X-Postback-Children header")
     request: PanelRequest = {}
     for panel_id, have in zip(ids, digests, strict=True):
@@ -142,15 +144,15 @@ def requested_panels(environ: WSGIEnvironment) -> PanelRequest | None:
 def read_panels(
     document: bytes, encoding: str, panels: PanelRequest, tags: list[Tag] | None = None
 ) -> dict[str, PanelContent] | None:
-    """Each requested panel's new content, cut from the page by its tags (the panels' starts,
-    their ends, their children); None when one is not in the page.
+    """Each requested panel's new content, cut from the page by its start and end tags; None
+    when one is not in the page.
 
-    ``tags``: the tags the editor's scan found (``inject``: every tag of the panels asked for,
-    among others), so the page is not scanned again; without them it is read in two light
-    scans (:func:`_panel_tags`), and a panel's children are cut from its own markup
-    (:func:`split_children`).
+    ``tags``: the tags the editor's scan found (``inject``: the start and end tag of each
+    panel asked for, among others), so the page is not scanned again; without them it is read
+    in two light scans (:func:`_panel_tags`). A panel's children, where the client has some,
+    are cut from the panel's own markup (:func:`split_children`): only a partial answer pays
+    for reading them, and only over the panel.
     """
-    own_scan = tags is None
     if tags is None:
         tags = _panel_tags(document, encoding, panels)
     starts: dict[str, int] = {}
@@ -165,18 +167,8 @@ def read_panels(
         last = end_tag(tags, first)
         if last is None:
             return None  # never closed: the rest of the page is not a panel's content
-        begin, end = tags[first].end, tags[last].start
-        have = panels[panel_id]
-        if not have:
-            contents[panel_id] = document[begin:end].decode(encoding, "replace")
-            continue
-        if own_scan:  # (only the panels' own names were read: the children need them all)
-            pieces = split_children(document[begin:end], encoding)
-        else:
-            cuts = _child_cuts(tags[first + 1 : last], begin, end)
-            pieces = [document[a:b].decode(encoding, "replace")
-                      for a, b in pairwise(cuts) if b > a]
-        contents[panel_id] = _content(pieces, have)
+        markup = document[tags[first].end : tags[last].start]
+        contents[panel_id] = panel_content(markup, encoding, panels[panel_id])
     return contents
 
 
@@ -209,75 +201,84 @@ def end_tag(tags: list[Tag], first: int) -> int | None:
     return None
 
 
-def _child_cuts(tags: Sequence[Tag], begin: int, end: int) -> list[int]:
-    """Where the markup from ``begin`` to ``end`` (holding ``tags``) divides into its top-level
-    pieces: each element with its content, each run of text.
-
-    The cuts only decide how much can be matched with what the client has; joined again, the
-    pieces are the markup, whatever the cuts. So a rough model of nesting serves: an end tag
-    closes the nearest open element of its name, a void or self-closing tag (``<br>``,
-    ``<svg/>``) is whole; implied end tags (``<li>`` after ``<li>``) leave the rest of the panel
-    in one piece.
-    """
-    cuts = [begin]
-    open_names: list[str] = []
-    for tag in tags:
-        if not open_names and tag.start > cuts[-1]:
-            cuts.append(tag.start)  # text before a top-level tag
-        if tag.is_end:
-            if tag.name in open_names:
-                while open_names.pop() != tag.name:
-                    pass  # elements left open inside it end with it
-                if not open_names:
-                    cuts.append(tag.end)
-        elif tag.name in VOID_ELEMENTS or tag.self_closing:
-            if not open_names:
-                cuts.append(tag.end)
-        else:
-            open_names.append(tag.name)
-    cuts.append(end)
-    return cuts
-
-
 def split_children(markup: bytes, encoding: str) -> list[str]:
-    """A panel's markup (scanned on its own) cut into its top-level pieces (see
-    :func:`_child_cuts`)."""
-    tags = TagScanner(encoding=encoding).scan(markup, final=True)[0]
-    cuts = _child_cuts(tags, 0, len(markup))
+    """A panel's markup (read on its own) cut into its top-level pieces (see
+    ``html_scan.top_level_cuts``)."""
+    cuts = top_level_cuts(markup, encoding=encoding)
     return [markup[a:b].decode(encoding, "replace") for a, b in pairwise(cuts) if b > a]
 
 
 def digest(markup: str) -> str:
-    """What names a piece of markup in ``X-Postback-Children``."""
+    """What names a piece of markup in ``X-Postback-Children``: the first 16 bytes of the
+    SHA-256 of its UTF-8, in base64url without padding (22 characters)."""
     sha = hashlib.sha256(markup.encode("utf-8")).digest()
-    return base64.urlsafe_b64encode(sha[:16]).rstrip(b"=").decode("ascii")
+    return base64.urlsafe_b64encode(sha[:DIGEST_BYTES]).rstrip(b"=").decode("ascii")
+
+
+DIGEST_BYTES = 16
+
+
+def _raw_digests(have: Sequence[str]) -> list[bytes]:
+    """The 16 bytes each digest of ``have`` (checked by :func:`requested_panels`) spells,
+    decoded in one call: each is 22 characters, and "AA" makes it 24 (18 bytes, the first 16
+    its own), so they decode one after the other."""
+    text = "AA".join(have) + "AA"
+    raw = binascii.a2b_base64(text.translate(_FROM_URLSAFE))
+    return [raw[at : at + DIGEST_BYTES] for at in range(0, len(raw), DIGEST_BYTES + 2)]
+
+
+_FROM_URLSAFE = str.maketrans("-_", "+/")
 
 
 def panel_content(markup: bytes, encoding: str, have: Sequence[str]) -> PanelContent:
-    """A panel's new content for a client that has children ``have`` (digests) in it."""
+    """A panel's new content for a client that has children ``have`` (digests) in it.
+
+    A child the client has is named by its index (see the module's docstring), so each
+    top-level piece is hashed; a page in UTF-8 (most are) is hashed as it is, without
+    decoding a piece the client has: only the markup sent is decoded.
+    """
     if not have:
         return markup.decode(encoding, "replace")
-    return _content(split_children(markup, encoding), have)
-
-
-def _content(pieces: list[str], have: Sequence[str]) -> PanelContent:
-    """The answer for a panel of ``pieces`` to a client that has children ``have``."""
-    index = {d: i for i, d in reversed(list(enumerate(have)))}  # the first of equal children
-    content: list[int | str] = []
-    for piece in pieces:
-        known = index.get(digest(piece))
+    # (raw digests: a piece's own is then not spelled in base64)
+    index = {d: i for i, d in reversed(list(enumerate(_raw_digests(have))))}  # the first of
+    as_is = _is_utf8(markup, encoding)  # equal children
+    seen: dict[bytes, int | None] = {}  # (a panel's rows repeat the same white space)
+    content: list[int | list[bytes]] = []  # markup next to markup: one run, one string
+    cuts = top_level_cuts(markup, encoding=encoding)
+    for start, end in pairwise(cuts):
+        if end <= start:
+            continue
+        piece = markup[start:end]
+        if piece in seen:
+            known = seen[piece]
+        else:
+            utf8 = piece if as_is else piece.decode(encoding, "replace").encode("utf-8")
+            known = seen[piece] = index.get(sha256(utf8).digest()[:DIGEST_BYTES])
         if known is not None:
             content.append(known)
-        elif content and isinstance(content[-1], str):
-            content[-1] += piece  # markup next to markup: one string
+        elif content and isinstance(content[-1], list):
+            content[-1].append(piece)
         else:
-            content.append(piece)
+            content.append([piece])
     # Nothing the client has (markup next to markup is one string): the inner HTML itself.
     if not content:
         return ""
-    if len(content) == 1 and isinstance(content[0], str):
-        return content[0]
-    return content
+    if len(content) == 1 and isinstance(content[0], list):
+        return markup.decode(encoding, "replace")
+    return [part if isinstance(part, int) else b"".join(part).decode(encoding, "replace")
+            for part in content]
+
+
+def _is_utf8(markup: bytes, encoding: str) -> bool:
+    """Whether ``markup`` is valid UTF-8 in a UTF-8 page: then each piece (cut at an ASCII
+    ``<`` or ``>``) is valid too, and its bytes are what the client hashes."""
+    if codecs.lookup(encoding).name != "utf-8":
+        return False
+    try:
+        markup.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _json_reply(

@@ -19,7 +19,14 @@ from hypothesis import strategies as st
 from postback_middleware import html_scan
 from postback_middleware.aspnet.markup import _HREF_CALL, MAX_VALUE_LENGTH, references
 from postback_middleware.errors import InvalidArgument, InvalidType
-from postback_middleware.html_scan import Pairs, PostbackScanner, Tag, TagScanner
+from postback_middleware.html_scan import (
+    Pairs,
+    PostbackScanner,
+    Tag,
+    TagScanner,
+    scanners,
+    top_level_cuts,
+)
 
 from .helpers import injector, pairs_of, require_engine
 from .strategies import HTML_FRAGMENTS
@@ -769,3 +776,200 @@ def test_the_gathered_link_is_what_markup_reads(
     for pieces in (cuts, list(range(1, len(document)))):
         _both(lambda engine: PostbackScanner(names=("form",), engine=engine), document, pieces)
     event("gathered" if gathered else "returned" if returned else "neither")
+
+
+# --------------------------------------------------------------------------- update panels
+
+# A partial postback's panels (PostbackScanner(panels=...)): each panel asked for is returned
+# with every tag of its name up to its end tag, after their pairs (the other tags inside only
+# when wanted for themselves). Panels of several names and spellings,
+# nested, self-closing, with references in their ids, with pairs of their own, in raw text,
+# near-misses, and the constructs that decide what is a tag around them.
+_PANEL_FRAGMENTS = st.sampled_from([
+    "<div id=p data-update-panel>", "</div>", "<DIV DATA-UPDATE-PANEL ID=p>", "</DIV >",
+    "<div id='&#112;' data-update-panel>", "<div id=&#x71; data-update-panel>",
+    "<div id=p data-update-panel/>", "<div/>", "</div/>", "<div>", "<span id=q data-update-panel>",
+    "</span>", "<section data-update-panel id=q data-postback=s data-postback-argument=1>",
+    "</section>", "<div data-update-panel>", "<div data-update-panel id>",
+    "<div id=other data-update-panel=x>", "<div id=p data-update-panels>",
+    "<div data-update-panel id=q id=p>", "<div id=p class=update-panel>",
+    "<form id=q data-update-panel method=post>", "</form>", "<table><tbody id=p data-update-panel>",
+    "</tbody>", "<textarea id=p data-update-panel>t</textarea>", "<script id=q data-update-panel>",
+    "</script>", "<textarea><div id=p data-update-panel></textarea>",
+    "<!-- <div id=p data-update-panel> -->", "<a data-postback=r>", "<input name=__x>",
+    "<svg><div id=q data-update-panel>", "<select><span id=p data-update-panel>",
+    "<d\xe9v id=p data-update-panel>", "</d\xe9v>",
+])
+_OTHER_FRAGMENTS = st.one_of(HTML_FRAGMENTS, _POSTBACK_FRAGMENTS)
+# (half of the pieces are about panels: one_of would give them a sixth, its branches flattened)
+_PANEL_DOCUMENTS = st.lists(
+    st.booleans().flatmap(lambda panel: _PANEL_FRAGMENTS if panel else _OTHER_FRAGMENTS),
+    max_size=16).map("".join)
+# and documents of panels and their nesting only (a few names, self-closing or not), where
+# a miscounted depth shows in a few pieces
+_PANEL_SKELETONS = st.lists(st.sampled_from([
+    "<div id=p data-update-panel>", "<div id=p data-update-panel/>",
+    "<DIV data-update-panel id=q>", "<div>", "<div/>", "</div>", "</DIV/>", "<i>",
+    "<a data-postback=r>", "<script>x</script>",
+]), min_size=4, max_size=24).map("".join)
+_PANEL_IDS = st.lists(st.sampled_from(["p", "q", "p", "q", "other", "", "P"]), min_size=1,
+                      max_size=3)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(_PANEL_DOCUMENTS, _PANEL_SKELETONS), _PANEL_IDS, _CUTS, _ENCODINGS)
+def test_postback_scanner_engines_agree_on_panels(
+    document: str, ids: list[str], cuts: list[int], encoding: str
+) -> None:
+    """Tags and batches of pairs alike on both engines, with panels asked for, whole and cut
+    into pieces (the regions open carry over between pieces)."""
+    encoded = document.encode(encoding, "replace")
+    for some in (cuts, []):
+        _both(lambda engine: PostbackScanner(encoding=encoding, names=("form", "head", "base"),
+                                             panels=ids, engine=engine), encoded, some)
+
+
+def _panel_items(engine: str, pieces: list[bytes], ids: list[str]) -> list[list[Any]]:
+    """What a scanner asked for ``ids`` returns for each piece (a tag as its name, an end tag
+    as "/" and its name, pairs as their dict)."""
+    scanner = PostbackScanner(names=("form",), panels=ids, engine=engine)
+    assert scanner.panels == frozenset(ids)
+    found, kept = [], b""
+    for index, piece in enumerate(pieces):
+        data = kept + piece
+        items, decided = scanner.scan(data, final=index == len(pieces) - 1)
+        found.append([item if isinstance(item, dict) else ("/" * item.is_end) + item.name
+                      for item in items])
+        kept = data[decided:]
+    return found
+
+
+_PANEL_CASES = [
+    pytest.param(
+        [b"<b><div id=p data-update-panel><div id=q data-update-panel><div></div></div>"
+         b"<i></i></div><b></b>"], ["p", "q"],
+        [["div", "div", "div", "/div", "/div", "/div"]],
+        id="panel-nested-in-a-panel-of-the-same-name",
+    ),
+    pytest.param(
+        [b"<div id=p data-update-panel><div></div><i></i></div><b>"], ["p"],
+        [["div", "div", "/div", "/div"]],
+        id="same-name-inside-counted-with-nesting",
+    ),
+    pytest.param(
+        [b"<div id=p data-update-panel/><span><div/></span></div><b>"], ["p"],
+        [["div", "div", "/div"]],
+        id="self-closing-panel-start-and-self-closing-inside",
+    ),
+    pytest.param(
+        [b"<div id=\"&#112;\" data-update-panel><i></i></div><div id='&#113;' data-update-panel>"
+         b"<b>"], ["p"],
+        [["div", "/div"]],
+        id="id-with-a-character-reference",
+    ),
+    pytest.param(
+        [b"<a data-postback=x><div id=p data-update-panel data-postback=t "
+         b"data-postback-argument=1><a data-postback=z></a></div><a data-postback=y><b>"],
+        ["p"],
+        [[{"x": [""], "t": ["1"]}, "div", {"z": [""]}, "/div", {"y": [""]}]],
+        id="panel-start-with-a-data-postback-after-its-pairs",
+    ),
+    pytest.param(
+        [b"<i><div id=p data-upd", b"ate-panel><i>x</", b"i><di", b"v></div></div><b>"], ["p"],
+        [[], ["div"], [], ["div", "/div", "/div"]],
+        id="panel-split-across-pieces",
+    ),
+    pytest.param(
+        [b"<textarea><div id=p data-update-panel></textarea><i></i>"
+         b"<script>'<div id=p data-update-panel>'</script><!-- <div id=p data-update-panel> -->"
+         b"<b></b>"], ["p"],
+        [[]],
+        id="panel-inside-raw-text-is-not-a-tag",
+    ),
+    pytest.param(
+        [b"<div id=p data-update-panel><script>x</script><textarea>y</textarea></div><i>"],
+        ["p"],
+        [["div", "/div"]],
+        id="raw-text-end-tags-inside-a-panel",
+    ),
+    pytest.param(
+        [b"<div id=q data-update-panel></div><div data-update-panel id=other id=p></div>"
+         b"<div id=p data-update-panels></div><div id=p class=update-panel></div>"], ["p"],
+        [[]],
+        id="not-asked-first-id-wins-and-near-misses",
+    ),
+    pytest.param(
+        [b"<div data-update-panel><i></i></div><b>"], [""],
+        [["div", "/div"]],
+        id="no-id-is-the-empty-id",
+    ),
+    pytest.param(
+        [b"<form id=p data-update-panel method=post><i></i></form><b>"], ["p"],
+        [["form", "/form"]],
+        id="panel-wanted-by-name",
+    ),
+    pytest.param(
+        [b"<div id=p data-update-panel><span id=__a><div id=__b data-postback=t>"
+         b"<input name=__x></div></span><form method=post></form></div><div>"], ["p"],
+        [["div", "span", {"t": [""]}, "div", "input", "/div", "form", "/form", "/div"]],
+        id="tags-wanted-for-themselves-inside-a-panel",
+    ),
+]
+
+
+@pytest.mark.parametrize(("pieces", "ids", "expected"), _PANEL_CASES)
+def test_panels(engine: str, pieces: list[bytes], ids: list[str], expected: list[Any]) -> None:
+    assert _panel_items(engine, pieces, ids) == expected
+
+
+@pytest.mark.parametrize(("pieces", "ids", "expected"), _PANEL_CASES)
+def test_engines_agree_on_panels_cut_anywhere(
+    pieces: list[bytes], ids: list[str], expected: list[Any]
+) -> None:
+    document = b"".join(pieces)
+    for cuts in ([], *([k] for k in range(1, len(document))), list(range(3, len(document), 3))):
+        _both(lambda engine: PostbackScanner(names=("form",), panels=ids, engine=engine),
+              document, cuts)
+
+
+# --------------------------------------------------------------------------- top-level cuts
+#
+# html_scan.top_level_cuts: where a fragment (a panel's content) divides into its top-level
+# pieces. The compiled engine follows the model in C (no tag object); the Python one builds the
+# tags and follows it in Python: the same cuts, on any bytes.
+
+
+@pytest.mark.parametrize(
+    ("markup", "cuts"),
+    [
+        pytest.param(b"<tr><td>1</td></tr>\n<tr></tr>", [0, 19, 20, 29, 29], id="rows-and-text"),
+        pytest.param(b"<div><div>x</div></div>y", [0, 23, 24], id="nested-same-name"),
+        pytest.param(b"<DIV>x</div >y", [0, 13, 14], id="case-and-space-in-end-tag"),
+        pytest.param(b"a<br>b<svg/>", [0, 1, 5, 6, 12, 12], id="void-and-self-closing"),
+        pytest.param(b"<b><i>x</b>y", [0, 11, 12], id="end-tag-closes-those-opened-inside"),
+        pytest.param(b"</b>x<i>", [0, 5, 8], id="stray-end-tag-and-unclosed"),
+        pytest.param(b"<a\xff>x</a\xff>y", [0, 10, 11], id="invalid-utf8-name"),
+        pytest.param(b"<\xff>x</\xff>y", [0, 9], id="no-tag-at-all"),
+        pytest.param(b"<a\x00b>x</a\xef\xbf\xbdb>", [0, 14, 14], id="nul-in-name"),
+        pytest.param(b"<script>'</p>'</script><p>", [0, 23, 26], id="raw-text"),
+        pytest.param(b"", [0, 0], id="empty"),
+    ],
+)
+def test_top_level_cuts(engine: str, markup: bytes, cuts: list[int]) -> None:
+    assert top_level_cuts(markup, engine=engine) == cuts
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(_DOCUMENTS.map(str.encode), st.binary(max_size=300)), _ENCODINGS)
+def test_engines_agree_on_top_level_cuts(markup: bytes, encoding: str) -> None:
+    require_engine("compiled")
+    assert (top_level_cuts(markup, encoding=encoding, engine="compiled")
+            == top_level_cuts(markup, encoding=encoding, engine="python"))
+
+
+def test_the_compiled_cuts_mode_reads_one_whole_document() -> None:
+    """Misuse of the engine's cuts mode says what is wrong (the public function never does)."""
+    require_engine("compiled")
+    with pytest.raises(ValueError, match="final=True"):
+        scanners._engine("compiled", "utf-8", None, (), postbacks=False, cuts=True).scan(
+            b"<p>", False)

@@ -72,7 +72,7 @@ Layout
 This package's modules, each with what it owns:
 
 * ``scanners``: the public scanners (:class:`TagScanner`, :class:`PostbackScanner`,
-  :func:`iter_tags`), :data:`ENGINES` and the choice of engine;
+  :func:`iter_tags`, :func:`top_level_cuts`), :data:`ENGINES` and the choice of engine;
 * ``tag``: what they return, :class:`Tag` and :data:`Pairs`;
 * ``tokenizer``: the tokenizer's grammar on bytes (the regexes, the states inside a tag and
   in script data), stateless;
@@ -120,6 +120,7 @@ from .scanners import (
     compiled_engine_reads,
     iter_tags,
     page_engine,
+    top_level_cuts,
     use_engine,
 )
 from .tag import Pairs, Tag
@@ -136,5 +137,6 @@ __all__ = [
     "compiled_engine_reads",
     "iter_tags",
     "page_engine",
+    "top_level_cuts",
     "use_engine",
 ]

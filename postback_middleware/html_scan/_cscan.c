@@ -31,6 +31,16 @@
  *                 &amp; &lt; &gt; &quot; &apos; &nbsp; (decoded here: see read_charref): the
  *                 rare slow path.
  *   tag_type      html_scan.Tag, the tuple subclass the tags are made as.
+ * Scanner(..., cuts=True): instead of tags, scan(markup, True) returns where markup divides into
+ *   its top-level pieces (partial: a panel's children), as ints: a tag's start where text
+ *   ends before a top-level tag, a top-level element's end (its end tag's, or a void or
+ *   self-closing tag's), in order; names must be None, and each call reads one whole
+ *   document (cut_tag: html_scan.top_level_cuts).
+ * Scanner.watch_panels(ids): a partial postback's update panels (ids: a collection of str).
+ *   The start tag of each (a data-update-panel attribute and one of those ids) is returned
+ *   too, and so is every tag of its name after it up to its end tag (counted with nesting:
+ *   the other tags in between cost no object), after its pairs; the regions open carry over
+ *   between calls of scan (count_regions, open_panel).
  * Scanner.scan(data, final) -> (items, decided), items in document order: tags
  *   (name, is_end, start, end, attrs: read-only mapping, self_closing), and, in postbacks mode,
  *   dicts {target: [argument, ...]} of the pairs met since the previous returned tag, given
@@ -544,6 +554,21 @@ typedef struct {
     unsigned char *name; /* lowercased */
 } Node;
 
+/* ------------------------------------------------------------------ update panels */
+
+/* A panel asked for whose end tag has not come (python_engine._PythonEngine._regions: [tag
+ * name, depth]): its start tag's name, by its key lowercased (see TagInfo.key: two names are
+ * one when their keys are), and how many elements of that name are open from it on. */
+typedef struct {
+    unsigned char *name;
+    Py_ssize_t len, depth;
+} Region;
+
+/* An element open in cuts mode: where its name lies in Scanner.cut_names. */
+typedef struct {
+    Py_ssize_t at, len;
+} CutName;
+
 /* ------------------------------------------------------------------ the batch of pairs */
 
 /* The pairs met since the last returned tag (python_engine._PythonEngine._batch, and its
@@ -821,6 +846,24 @@ typedef struct {
     unsigned char *last_target_raw;
     Py_ssize_t last_target_len, last_target_cap;
     PyObject *last_target_text;
+    /* a partial postback (_PythonEngine._panels, _regions; see watch_panels): the ids of the
+     * panels asked for (a frozenset, NULL before watch_panels), how many, and the regions
+     * open, across calls of scan */
+    PyObject *panels;
+    Py_ssize_t n_panels;
+    Region *regions;
+    Py_ssize_t n_regions, regions_cap;
+    /* whether a start tag's AT_* attributes are noted as it is read (see tag_end): in
+     * postbacks mode, and once panels are watched (whether a tag opens one) */
+    int classify;
+    /* cuts mode (see cut_tag): the names of the elements open, lowercased, one after the
+     * other in cut_names, each element's [at, len) in cut_open; and the last cut made */
+    int cuts;
+    unsigned char *cut_names;
+    Py_ssize_t cut_names_len, cut_names_cap;
+    CutName *cut_open;
+    Py_ssize_t n_cut_open, cut_open_cap;
+    Py_ssize_t last_cut;
 } Scanner;
 
 static int stack_push(Scanner *t, int ns, const unsigned char *s, Py_ssize_t len, int flags,
@@ -891,7 +934,7 @@ typedef struct {
 /* Attributes the rewriter reads, by index in TagInfo.attrs (their bit in TagInfo.seen). */
 enum {
     AT_ID, AT_NAME, AT_FORMACTION, AT_TARGET, AT_AUTO, AT_ARGUMENT, AT_FORM, AT_FORMMETHOD,
-    AT_HREF, AT_ONCLICK, AT_ONCHANGE, N_AT
+    AT_HREF, AT_ONCLICK, AT_ONCHANGE, AT_PANEL, N_AT
 };
 #define SEEN(at) (1 << (at))
 /* Where a submit button may send its form: the rewriter decides (see collect_pairs). */
@@ -921,7 +964,7 @@ typedef struct {
 /* The names of AT_*, by index. */
 static const char *const AT_NAMES[N_AT] = {
     "id", "name", "formaction", "data-postback", "data-autopostback", "data-postback-argument",
-    "form", "formmethod", "href", "onclick", "onchange",
+    "form", "formmethod", "href", "onclick", "onchange", "data-update-panel",
 };
 
 /* The names of AT_* of at most 16 bytes, by their words (name_words): a hash table (index:
@@ -979,7 +1022,8 @@ static inline int classify_attr(const unsigned char *s, Py_ssize_t n, Py_ssize_t
     uint64_t words[2];
     if (len > 16) {
         if (len == 17)
-            return eq_ci_long(name, len, "data-autopostback") ? AT_AUTO : -1;
+            return eq_ci_long(name, len, "data-autopostback") ? AT_AUTO
+                   : eq_ci_long(name, len, "data-update-panel") ? AT_PANEL : -1;
         return len == 22 && eq_ci_long(name, len, "data-postback-argument") ? AT_ARGUMENT : -1;
     }
     if (start + 16 <= n) { /* (lowercased a word at a time, as read_tag does) */
@@ -1005,8 +1049,8 @@ static inline int classify_attr(const unsigned char *s, Py_ssize_t n, Py_ssize_t
 
 /* The tokenizer's attribute states from just past the tag name (tokenizer._TAG_BODY):
  * returns the offset of the closing ">", or -1 when the document ends first. On the way it
- * fills the tag's self_closing, and with classify (postbacks mode: no other reads them) its
- * seen and attrs. Every tag of a page goes through here: inlined in read_tag. */
+ * fills the tag's self_closing, and with classify (postbacks mode, or panels watched: no other
+ * reads them) its seen and attrs. Every tag of a page goes through here: inlined in read_tag. */
 static ALWAYS_INLINE Py_ssize_t tag_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t p,
                                         TagInfo *tag, int classify)
 {
@@ -1874,10 +1918,80 @@ static int hinted(Scanner *self, const unsigned char *s, const TagInfo *tag)
     return 0;
 }
 
+static int open_panel(Scanner *self, const unsigned char *s, const TagInfo *tag);
+
+/* Note a cut at offset at (cuts mode). */
+static int add_cut(Scanner *self, Py_ssize_t at, PyObject *out)
+{
+    PyObject *number = PyLong_FromSsize_t(at);
+    int result;
+    if (number == NULL)
+        return -1;
+    result = PyList_Append(out, number);
+    Py_DECREF(number);
+    self->last_cut = at;
+    return result;
+}
+
+/* A tag in cuts mode (partial._child_cuts, the model html_scan.top_level_cuts describes): text
+ * before a top-level tag is a piece; an end tag closes the nearest open element of its name
+ * (and those opened after it), a void or self-closing tag is whole, any other start tag
+ * opens an element; a top-level element ends a piece. */
+static int cut_tag(Scanner *self, const TagInfo *tag, PyObject *out)
+{
+    Py_ssize_t k, j;
+    if (self->n_cut_open == 0 && tag->start > self->last_cut && add_cut(self, tag->start, out) < 0)
+        return -1;
+    if (tag->is_end) {
+        for (k = self->n_cut_open - 1; k >= 0; k--) {
+            const CutName *open = &self->cut_open[k];
+            if (open->len != tag->key_len)
+                continue;
+            for (j = 0; j < open->len; j++)
+                if (self->cut_names[open->at + j] != lower(tag->key[j]))
+                    break;
+            if (j == open->len)
+                break;
+        }
+        if (k < 0)
+            return 0; /* no element of its name is open: nothing */
+        self->n_cut_open = k;
+        self->cut_names_len = self->cut_open[k].at;
+        return k == 0 ? add_cut(self, tag->end, out) : 0;
+    }
+    if ((tag->flags & F_VOID) || tag->self_closing)
+        return self->n_cut_open == 0 ? add_cut(self, tag->end, out) : 0;
+    if (array_room((void **)&self->cut_open, self->n_cut_open, &self->cut_open_cap,
+                   sizeof(CutName)) < 0)
+        return -1;
+    while (self->cut_names_len + tag->key_len > self->cut_names_cap) {
+        Py_ssize_t cap = self->cut_names_cap ? 2 * self->cut_names_cap : 256;
+        unsigned char *names = PyMem_Realloc(self->cut_names, (size_t)cap);
+        if (names == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        self->cut_names = names;
+        self->cut_names_cap = cap;
+    }
+    for (j = 0; j < tag->key_len; j++)
+        self->cut_names[self->cut_names_len + j] = lower(tag->key[j]);
+    self->cut_open[self->n_cut_open].at = self->cut_names_len;
+    self->cut_open[self->n_cut_open].len = tag->key_len;
+    self->cut_names_len += tag->key_len;
+    self->n_cut_open++;
+    return 0;
+}
+
+/* Return a tag (python_engine._PythonEngine._emit, once it is returned) */
 static int emit_tag(Scanner *self, const unsigned char *s, const TagInfo *tag, PyObject *out)
 {
     PyObject *name, *attrs, *item;
     int result;
+    if (self->cuts)
+        return cut_tag(self, tag, out);
+    if (self->n_panels && open_panel(self, s, tag) < 0)
+        return -1;
     /* the pairs met before it, and a returned tag starts a new scope for the pairs */
     if (batch_flush(&self->batch, out) < 0)
         return -1;
@@ -1927,6 +2041,100 @@ static PyObject *attr_value(Scanner *self, const unsigned char *s, const Attr *a
     if (attr->value_start < 0)
         return PyUnicode_New(0, 0);
     return decode(self, s + attr->value_start, attr->value_end - attr->value_start, 1);
+}
+
+/* python_engine._PythonEngine._opens_panel: whether a start tag is one of the panels asked
+ * for (a data-update-panel attribute, and its id, decoded, "" without one, in the ids given to
+ * watch_panels); -1 on error. Its attributes are noted as it is read (classify), so a tag
+ * without data-update-panel costs a bit test. */
+static int opens_panel(Scanner *self, const unsigned char *s, const TagInfo *tag)
+{
+    PyObject *id;
+    int found;
+    if (!self->n_panels || tag->is_end || !(tag->seen & SEEN(AT_PANEL)))
+        return 0;
+    id = tag->seen & SEEN(AT_ID) ? attr_value(self, s, &tag->attrs[AT_ID]) : PyUnicode_New(0, 0);
+    if (id == NULL)
+        return -1;
+    found = PySet_Contains(self->panels, id);
+    Py_DECREF(id);
+    return found;
+}
+
+/* Whether a region is of the tag's name (compared as TagInfo.key is: see Region). */
+static int region_is(const Region *region, const TagInfo *tag)
+{
+    Py_ssize_t j;
+    if (region->len != tag->key_len)
+        return 0;
+    for (j = 0; j < tag->key_len; j++)
+        if (region->name[j] != lower(tag->key[j]))
+            return 0;
+    return 1;
+}
+
+/* python_engine._PythonEngine._count_regions: count a tag into the open regions' depths (a
+ * start tag of a region's name adds 1 unless self-closing, an end tag takes 1 away; a region
+ * at 0 is closed). Every tag is looked at while a region is open: 1 when it is of an open
+ * region's name (counted, so returned: partial.end_tag counts them again), else 0. */
+static int count_regions(Scanner *self, const TagInfo *tag)
+{
+    Py_ssize_t k, kept = 0, delta = tag->is_end ? -1 : !tag->self_closing;
+    Region *region;
+    int counted = 0;
+    for (k = 0; k < self->n_regions; k++) {
+        region = &self->regions[k];
+        if (region_is(region, tag)) {
+            region->depth += delta;
+            counted = 1;
+        }
+        if (region->depth > 0) {
+            if (kept != k)
+                self->regions[kept] = *region;
+            kept++;
+        }
+        else {
+            PyMem_Free(region->name);
+        }
+    }
+    self->n_regions = kept;
+    return counted;
+}
+
+/* python_engine._PythonEngine._open_panel: open a region if a returned start tag starts a
+ * panel asked for (after count_regions counted it into those open). -1 on error. */
+static int open_panel(Scanner *self, const unsigned char *s, const TagInfo *tag)
+{
+    Py_ssize_t k;
+    Region *region;
+    int opens = opens_panel(self, s, tag);
+    if (opens <= 0)
+        return opens;
+    if (array_room((void **)&self->regions, self->n_regions, &self->regions_cap,
+                   sizeof(Region)) < 0)
+        return -1;
+    region = &self->regions[self->n_regions];
+    region->name = PyMem_Malloc(tag->key_len > 0 ? (size_t)tag->key_len : 1);
+    if (region->name == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (k = 0; k < tag->key_len; k++)
+        region->name[k] = lower(tag->key[k]);
+    region->len = tag->key_len;
+    region->depth = 1;
+    self->n_regions++;
+    return 0;
+}
+
+/* Forget the regions (a new document, or the scanner's end). */
+static void regions_free(Scanner *self)
+{
+    while (self->n_regions > 0)
+        PyMem_Free(self->regions[--self->n_regions].name);
+    PyMem_Free(self->regions);
+    self->regions = NULL;
+    self->regions_cap = 0;
 }
 
 /* The target's text: the last one again when the bytes are the same (no decoding; and the
@@ -2093,8 +2301,10 @@ static int reserved_value(Scanner *self, const unsigned char *s, const Attr *a)
     return reserved;
 }
 
-/* python_engine._PythonEngine._emit: a start tag found by a hint, in postbacks mode */
-static int collect_pairs(Scanner *self, const unsigned char *s, const TagInfo *tag, PyObject *out)
+/* python_engine._PythonEngine._emit: a start tag found by a hint, in postbacks mode (want 2),
+ * or one of an open panel's name (want 3: returned, after its pairs) */
+static int collect_pairs(Scanner *self, const unsigned char *s, const TagInfo *tag, int want,
+                         PyObject *out)
 {
     const Attr *target = &tag->attrs[AT_TARGET], *argument = &tag->attrs[AT_ARGUMENT];
     const Attr *control = &tag->attrs[AT_NAME], *id = &tag->attrs[AT_ID];
@@ -2130,7 +2340,7 @@ static int collect_pairs(Scanner *self, const unsigned char *s, const TagInfo *t
         if (result < 0)
             return -1;
     }
-    if (tag->seen & A_SUBMITS)
+    if (want == 3 || (tag->seen & A_SUBMITS))
         return emit_tag(self, s, tag, out); /* the caller decides where it may post */
     if (has_id && id->value_start >= 0) {
         int reserved = reserved_value(self, s, id);
@@ -2142,6 +2352,11 @@ static int collect_pairs(Scanner *self, const unsigned char *s, const TagInfo *t
         if (reserved) /* a field of ASP.NET's that the injector takes over */
             return reserved < 0 ? -1 : emit_tag(self, s, tag, out);
     }
+    if (tag->seen & SEEN(AT_PANEL)) {
+        int opens = opens_panel(self, s, tag);
+        if (opens) /* a panel asked for: returned (before an href's pair is taken from it) */
+            return opens < 0 ? -1 : emit_tag(self, s, tag, out);
+    }
     if ((tag->seen & A_SCRIPTED) && calls_postback(s, tag)) {
         int gathered = href_call(self, s, tag); /* (its pair, as a data-postback one) */
         if (gathered)
@@ -2151,14 +2366,15 @@ static int collect_pairs(Scanner *self, const unsigned char *s, const TagInfo *t
     return 0;
 }
 
-/* A start tag that is wanted: returned (want 1), or its pairs gathered (want 2). */
+/* A start tag that is wanted: returned (want 1), its pairs gathered (want 2), or both (want 3:
+ * of an open panel's name; see scan_data). */
 static int give(Scanner *self, const unsigned char *s, const TagInfo *tag, int want,
                 PyObject *out)
 {
     if (want == 1)
         return emit_tag(self, s, tag, out);
-    if (want == 2)
-        return collect_pairs(self, s, tag, out);
+    if (want)
+        return collect_pairs(self, s, tag, want, out);
     return 0;
 }
 
@@ -2279,6 +2495,8 @@ static int resume_carry(Scanner *self, const unsigned char *s, Py_ssize_t n, Py_
         }
         self->carry = CARRY_NONE;
         end_want = wanted_by_name(self, &end_tag);
+        if (self->n_regions && count_regions(self, &end_tag) && !end_want)
+            end_want = 1; /* of a panel's name (see scan_data) */
         if (!end_want && !self->postbacks && self->n_hints)
             end_want = hinted(self, s, &end_tag);
         if (end_want && emit_tag(self, s, &end_tag, out) < 0)
@@ -2363,7 +2581,7 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
         Py_ssize_t i = find_byte(s, pos, n, '<');
         unsigned char c;
         TagInfo tag;
-        int want, raw;
+        int want, raw, counted;
         if (i < 0)
             return n;
         if (i + 1 >= n)
@@ -2442,13 +2660,14 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
             pos = i + 1; /* "<" as text */
             continue;
         }
-        if (!read_tag(s, n, i, c == '/', &tag, self->postbacks && c != '/')) {
+        if (!read_tag(s, n, i, c == '/', &tag, self->classify && c != '/')) {
             if (final)
                 return n; /* an unterminated tag runs to the end of the document */
             return pend_tag(self, s, n, i);
         }
         if (tag.odd_name && canonical_key(self, s, &tag) < 0)
             return -1;
+        counted = self->n_regions ? count_regions(self, &tag) : 0;
         want = wanted_by_name(self, &tag);
         if (!want && tag.area_end > tag.area_start && self->n_hints) {
             if (!self->postbacks)
@@ -2456,16 +2675,22 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
             else if (!tag.is_end
                      && ((tag.seen & A_POSTBACK)
                          || ((tag.seen & (SEEN(AT_ID) | SEEN(AT_NAME))) && hinted(self, s, &tag))
-                         || ((tag.seen & A_SCRIPTED) && calls_postback(s, &tag))))
-                /* 2: wanted for its attributes only. The hints always occur in a tag with
-                 * an A_POSTBACK name, so for those the search is skipped; any other tag
-                 * matters only for its id or name, looked at (decoded) when the tag's text
-                 * has a hint, as python_engine._PythonEngine._wants and _emit do. */
+                         || ((tag.seen & A_SCRIPTED) && calls_postback(s, &tag))
+                         || ((tag.seen & SEEN(AT_PANEL)) && self->n_panels
+                             && hinted(self, s, &tag))))
+                /* 2: wanted for its attributes only. The postback hints always occur in a
+                 * tag with an A_POSTBACK name, so for those the search is skipped; any other
+                 * tag matters only for its id or name, or (panels watched) as the start of a
+                 * panel, looked at (decoded) when the tag's text has a hint, as
+                 * python_engine._PythonEngine._wants and _emit do. */
                 want = 2;
         }
+        if (counted) /* of an open panel's name: returned, after its pairs (watch_panels) */
+            want = want == 2 ? 3 : 1;
         pos = tag.end;
         if (tag.is_end) {
-            if (want == 1 && emit_tag(self, s, &tag, out) < 0)
+            /* (want 2 never: the pairs are a start tag's) */
+            if (want && emit_tag(self, s, &tag, out) < 0)
                 return -1;
             if (self->stack_len || self->in_select || (tag.flags & (F_TABLE | F_FORM))) {
                 if (tree_end(self, &tag) < 0)
@@ -2515,15 +2740,19 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
 static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
 {
     static char *keywords[] = {"encoding", "names", "hints", "postbacks", "decode_text",
-                               "decode_value", "tag_type", NULL};
+                               "decode_value", "tag_type", "cuts", NULL};
     const char *encoding;
     PyObject *names, *hints, *decode_text, *decode_value, *tag_type;
-    int postbacks;
+    int postbacks, cuts = 0;
     Py_ssize_t k;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "sOO!pOOO!", keywords, &encoding, &names,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "sOO!pOOO!|p", keywords, &encoding, &names,
                                      &PyTuple_Type, &hints, &postbacks, &decode_text,
-                                     &decode_value, &PyType_Type, &tag_type))
+                                     &decode_value, &PyType_Type, &tag_type, &cuts))
         return -1;
+    if (cuts && (names != Py_None || postbacks)) {
+        PyErr_SetString(PyExc_ValueError, "cuts mode reads every tag: names None, no postbacks");
+        return -1;
+    }
     if (!PyType_IsSubtype((PyTypeObject *)tag_type, &PyTuple_Type)
         || ((PyTypeObject *)tag_type)->tp_basicsize != PyTuple_Type.tp_basicsize) {
         PyErr_SetString(PyExc_TypeError, "tag_type must be a tuple subclass without slots");
@@ -2606,6 +2835,12 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
     self->postbacks = postbacks;
     self->carry = CARRY_NONE; /* (a scanner starts a document) */
     self->tag_pending = 0;
+    Py_CLEAR(self->panels); /* (and watches no panels until told: watch_panels) */
+    self->n_panels = 0;
+    regions_free(self);
+    self->classify = postbacks;
+    self->cuts = cuts;
+    self->n_cut_open = self->cut_names_len = self->last_cut = 0;
     return 0;
 }
 
@@ -2625,6 +2860,10 @@ static void Scanner_dealloc(Scanner *self)
     Py_CLEAR(self->key_owner);
     PyMem_Free(self->last_target_raw);
     Py_CLEAR(self->last_target_text);
+    Py_CLEAR(self->panels);
+    regions_free(self);
+    PyMem_Free(self->cut_names);
+    PyMem_Free(self->cut_open);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -2633,6 +2872,7 @@ static int Scanner_traverse(Scanner *self, visitproc visit, void *arg)
     Py_VISIT(self->decode_text);
     Py_VISIT(self->decode_value);
     Py_VISIT(self->tag_type);
+    Py_VISIT(self->panels); /* (the ids given: any objects) */
     return 0; /* (the batch and the memories hold strings only) */
 }
 
@@ -2641,7 +2881,29 @@ static int Scanner_clear(Scanner *self)
     Py_CLEAR(self->decode_text);
     Py_CLEAR(self->decode_value);
     Py_CLEAR(self->tag_type);
+    Py_CLEAR(self->panels);
+    self->n_panels = 0;
     return 0;
+}
+
+/* watch_panels(ids): python_engine._PythonEngine.watch_panels. Also return the start tag of
+ * each panel named (a data-update-panel attribute and an id in ids) and every tag after it up
+ * to its end tag (the same name, counted with nesting, as partial.end_tag counts); those
+ * tags' pairs are gathered as usual. The ids replace any given before; the regions open stay
+ * open (a page streamed in pieces). */
+static PyObject *Scanner_watch_panels(Scanner *self, PyObject *args, PyObject *kwds)
+{
+    static char *keywords[] = {"ids", NULL};
+    PyObject *ids, *panels;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:watch_panels", keywords, &ids))
+        return NULL;
+    panels = PyFrozenSet_New(ids); /* (frozenset(ids), as the Python engine keeps them) */
+    if (panels == NULL)
+        return NULL;
+    Py_XSETREF(self->panels, panels);
+    self->n_panels = PySet_GET_SIZE(panels);
+    self->classify = 1; /* whether a start tag opens a panel is told by its attributes */
+    Py_RETURN_NONE;
 }
 
 /* scan(data, final), positional (METH_FASTCALL: a streamed page calls it for every piece) */
@@ -2663,8 +2925,13 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *const *args, Py_ssize_t n
         PyErr_SetString(PyExc_RuntimeError, "Scanner is not initialised");
         return NULL;
     }
+    if (self->cuts && !final) {
+        PyErr_SetString(PyExc_ValueError, "cuts mode reads a whole document: final=True");
+        return NULL;
+    }
     if (PyObject_GetBuffer(args[0], &data, PyBUF_SIMPLE) < 0)
         return NULL;
+    self->n_cut_open = self->cut_names_len = self->last_cut = 0; /* (cuts: one document) */
     out = PyList_New(0);
     if (out == NULL) {
         PyBuffer_Release(&data);
@@ -2699,6 +2966,9 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *const *args, Py_ssize_t n
 static PyMethodDef Scanner_methods[] = {
     {"scan", (PyCFunction)(void (*)(void))Scanner_scan, METH_FASTCALL,
      "scan(data, final) -> (items, decided)"},
+    {"watch_panels", (PyCFunction)(void (*)(void))Scanner_watch_panels,
+     METH_VARARGS | METH_KEYWORDS,
+     "watch_panels(ids): also return the tags of the update panels with these ids"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,6 +1,6 @@
 """The compiled engine of ``html_scan`` (``_cscan.c``); see ``scanners._engine_maker``."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 class Scanner:
@@ -14,5 +14,7 @@ class Scanner:
         decode_text: Callable[[bytes], str],
         decode_value: Callable[[bytes], str],
         tag_type: type[tuple[Any, ...]],
+        cuts: bool = ...,
     ) -> None: ...
     def scan(self, data: bytes | bytearray, final: bool) -> tuple[list[Any], int]: ...
+    def watch_panels(self, ids: Collection[str]) -> None: ...

@@ -39,6 +39,8 @@ from .tree import _NOT_COUNTED, _TABLE_ONLY, _TREE_NAMES, VOID_ELEMENTS, _Tree
 
 _NAME_CACHE: dict[str, dict[bytes, str]] = {}
 _NAME_CACHE_SIZE = 4096  # distinct spellings of tag names; pages make up few
+# Added to what _wants returns for a tag of an open panel's name: counted into its depth.
+_COUNTED = 4
 _AUTOPOSTBACK_TAGS = frozenset({"input", "select", "textarea"})
 # The attributes in which ASP.NET renders a postback reference, and the word that shows one
 # (``__doPostBack``, ``WebForm_DoPostBackWithOptions``), matched on the raw value as the
@@ -95,8 +97,9 @@ class _PythonEngine:
 
     def watch_panels(self, ids: Collection[str]) -> None:
         """Also return the start tag of each panel named (``data-update-panel`` and an id in
-        ``ids``) and every tag after it up to its end tag: the same name, counted with
-        nesting as ``partial.end_tag`` counts. Those tags' pairs are gathered as usual."""
+        ``ids``) and every tag of its name after it up to its end tag (counted with nesting,
+        as ``partial.end_tag`` counts them again). Those tags' pairs are gathered as usual;
+        the other tags inside cost nothing more."""
         self._panels = frozenset(ids)
 
     def scan(self, data: bytes | bytearray, final: bool) -> tuple[list[Any], int]:
@@ -121,12 +124,17 @@ class _PythonEngine:
     # ----------------------------------------------------------------------- what is returned
 
     def _wants(self, name: str, area: bytes | None, full_area: bytes | None) -> int:
-        """1: return the tag; 2: gather its pairs (postbacks mode); 3: both (a tag inside a
-        panel, see :meth:`watch_panels`); 0: neither."""
+        """1: return the tag; 2: gather its pairs (postbacks mode); 0: neither; plus
+        :data:`_COUNTED` for a tag of an open panel's name (returned, after its pairs: see
+        :meth:`watch_panels`)."""
+        if self._regions and any(region[0] == name for region in self._regions):
+            return _COUNTED | self._wants_outside(name, area, full_area)
+        return self._wants_outside(name, area, full_area)
+
+    def _wants_outside(self, name: str, area: bytes | None, full_area: bytes | None) -> int:
+        """:meth:`_wants` but for the panels."""
         if self._wanted is None or name in self._wanted:
             return 1
-        if self._regions:
-            return 3  # inside a panel: returned, after its pairs
         search = self._hint_search
         if search is None:
             return 0
@@ -137,6 +145,9 @@ class _PythonEngine:
 
     def _emit(self, tag: Tag, want: int, out: list[Any]) -> None:
         """Return a wanted tag (``want`` from :meth:`_wants`), or gather its pairs."""
+        if want & _COUNTED:
+            self._count_regions(tag)
+            want = 3 if want == _COUNTED | 2 else 1  # returned, after its pairs
         if want >= 2 and not tag.is_end:
             attrs = tag.attrs
             target = attrs.get("data-postback")
@@ -163,8 +174,8 @@ class _PythonEngine:
                     return
         elif want == 2:
             return
-        if self._panels:
-            self._follow_panels(tag)
+        if self._panels and self._opens_panel(tag):
+            self._regions.append([tag.name, 1])
         if self._batch is not None:
             out.append(self._batch)
             self._batch = None
@@ -178,15 +189,12 @@ class _PythonEngine:
         attrs = tag.attrs
         return "data-update-panel" in attrs and attrs.get("id", "") in self._panels
 
-    def _follow_panels(self, tag: Tag) -> None:
-        """Count a returned tag into the open panels' depths; open a panel it starts."""
-        if self._regions:
-            for region in self._regions:
-                if region[0] == tag.name:
-                    region[1] += -1 if tag.is_end else (0 if tag.self_closing else 1)
-            self._regions = [region for region in self._regions if region[1] > 0]
-        if self._opens_panel(tag):
-            self._regions.append([tag.name, 1])
+    def _count_regions(self, tag: Tag) -> None:
+        """Count a tag of an open panel's name into the depths; a panel at 0 has ended."""
+        for region in self._regions:
+            if region[0] == tag.name:
+                region[1] += -1 if tag.is_end else (0 if tag.self_closing else 1)
+        self._regions = [region for region in self._regions if region[1] > 0]
 
     def _add_pair(self, target: str, argument: str) -> None:
         """Add a pair to the batch, unless already in it."""

@@ -23,6 +23,7 @@ from ..errors import EngineUnavailable, InvalidArgument, InvalidType
 from .attributes import _text, _value
 from .python_engine import _PythonEngine
 from .tag import Pairs, Tag
+from .tree import VOID_ELEMENTS
 
 try:
     from . import _cscan
@@ -125,11 +126,11 @@ class PostbackScanner:
     (T, A) as a ``data-postback`` would, and is not returned for it (a tag returned for one
     of the other reasons keeps its href for the caller to read, and gives no such pair).
 
-    ``panels``: the ids of the update panels a partial postback asks for (the Python engine
-    only, so far: :attr:`panels` says whether this scanner finds them). The start tag of
-    each (a ``data-update-panel`` attribute and one of those ids) is returned too, and so is
-    every tag after it up to its end tag (the same name, counted with nesting), so the one
-    scan that edits the page also finds what ``partial`` cuts out of it.
+    ``panels``: the ids of the update panels a partial postback asks for (:attr:`panels`: the
+    ids this scanner finds). The start tag of each (a ``data-update-panel`` attribute and one
+    of those ids) is returned too, and so is every tag of its name after it up to its end tag
+    (counted with nesting; the other tags inside cost nothing more), so the one scan that
+    edits the page also finds where ``partial`` cuts each panel out. Both engines find them.
 
     The pairs of a stretch between two returned tags come in one dict, each pair once, just
     before the tag that ends the stretch (or at the end of the document), however many calls
@@ -148,11 +149,8 @@ class PostbackScanner:
     ) -> None:
         hints = (*_POSTBACK_HINTS, _PANEL_HINT) if panels else _POSTBACK_HINTS
         self._engine = _engine(engine, encoding, names, hints, postbacks=True)
-        # Only the Python engine finds panels yet: the compiled one leaves them to a scan of
-        # their own (``partial.read_panels``), which costs less than reading the page in Python.
-        self.panels: frozenset[str] = frozenset()  # the ids this scanner finds
-        if panels and isinstance(self._engine, _PythonEngine):
-            self.panels = frozenset(panels)
+        self.panels: frozenset[str] = frozenset(panels)  # the ids this scanner finds
+        if self.panels:
             self._engine.watch_panels(self.panels)
 
     def scan(self, data: bytes | bytearray, *, final: bool) -> tuple[list[Tag | Pairs], int]:
@@ -173,6 +171,43 @@ def iter_tags(
     return iter(tags)
 
 
+def top_level_cuts(markup: bytes, *, encoding: str = "utf-8", engine: Engine | None = None
+                   ) -> list[int]:
+    """Where ``markup`` (a fragment read on its own: a panel's content) divides into its
+    top-level pieces, each element with its content, each run of text: offsets from 0 to
+    ``len(markup)``, in order (``markup[a:b]`` for each pair, ``b > a``).
+
+    A rough model of nesting serves (joined again, the pieces are the markup whatever the
+    cuts; ``partial`` matches them against what a client has): an end tag closes the nearest
+    open element of its name (and those opened inside it), a void or self-closing tag
+    (``<br>``, ``<svg/>``) is whole; implied end tags (``<li>`` after ``<li>``) leave the rest
+    in one piece. The compiled engine follows it in C, so a panel of thousands of tags costs
+    no object a tag.
+    """
+    scanner = _engine(engine, encoding, None, (), postbacks=False, cuts=True)
+    if not isinstance(scanner, _PythonEngine):
+        cuts: list[int] = scanner.scan(markup, True)[0]
+        return [0, *cuts, len(markup)]
+    cuts = [0]
+    open_names: list[str] = []
+    for tag in scanner.scan(markup, True)[0]:
+        if not open_names and tag.start > cuts[-1]:
+            cuts.append(tag.start)  # text before a top-level tag
+        if tag.is_end:
+            if tag.name in open_names:
+                while open_names.pop() != tag.name:
+                    pass  # elements left open inside it end with it
+                if not open_names:
+                    cuts.append(tag.end)
+        elif tag.name in VOID_ELEMENTS or tag.self_closing:
+            if not open_names:
+                cuts.append(tag.end)
+        else:
+            open_names.append(tag.name)
+    cuts.append(len(markup))
+    return cuts
+
+
 # --------------------------------------------------------------------------- engine choice
 
 
@@ -181,6 +216,8 @@ class _Engine(Protocol):
 
     def scan(self, data: bytes | bytearray, final: bool) -> tuple[list[Any], int]: ...
 
+    def watch_panels(self, ids: Collection[str]) -> None: ...
+
 
 def _engine(
     engine: Engine | None,
@@ -188,11 +225,13 @@ def _engine(
     names: Collection[str] | None,
     hints: Collection[bytes],
     postbacks: bool,
+    cuts: bool = False,
 ) -> _Engine:
-    """The scanning engine for these settings."""
+    """The scanning engine for these settings (``cuts``: see :func:`top_level_cuts`)."""
     if names is not None and not isinstance(names, tuple | frozenset):
         names = tuple(names)
-    return _engine_maker(engine or _default_engine, encoding, names, tuple(hints), postbacks)()
+    return _engine_maker(engine or _default_engine, encoding, names, tuple(hints), postbacks,
+                         cuts)()
 
 
 @functools.lru_cache(maxsize=256)  # a process scans with a few kinds of scanner, page after page
@@ -202,6 +241,7 @@ def _engine_maker(
     names: tuple[str, ...] | frozenset[str] | None,
     hints: tuple[bytes, ...],
     postbacks: bool,
+    cuts: bool,
 ) -> Callable[[], _Engine]:
     """What makes an engine of this kind: the choice and its lookups, done once per kind."""
     if engine not in (None, "python", "compiled"):
@@ -236,6 +276,7 @@ def _engine_maker(
         decode_text=partial(_text, encoding=encoding),
         decode_value=partial(_value, encoding=encoding),
         tag_type=Tag,
+        cuts=cuts,
     )
 
 
