@@ -400,6 +400,7 @@ class FieldInjector:
         self._scanner = PostbackScanner(encoding=encoding,
                                         names=_NAMES + _CHOICE_TAGS if choices else _NAMES,
                                         panels=panels)
+        self._scan = self._scanner.reader()  # (one call a piece: see feed)
         # A partial postback's panels (ids): the scanner returns their tags as well, which
         # edit() keeps for partial, in the edited page's offsets (see panel_tags).
         self._panels = bool(self._scanner.panels)
@@ -501,19 +502,46 @@ class FieldInjector:
     def feed(self, piece: bytes) -> bytes:
         """The next piece of a streamed page; returns what can be sent now."""
         kept = self._kept
-        if not kept:
-            return self._edit(piece, final=False)
-        if isinstance(kept, bytearray):  # a tag still open
-            kept += piece
-            return self._edit(kept, final=False)
-        return self._edit(kept + piece, final=False)
+        if kept:
+            if isinstance(kept, bytearray):  # a tag still open
+                kept += piece
+                return self._edit(kept, final=False)
+            piece = kept + piece
+        tags, decided = self._scan(piece, False)
+        if tags or not decided or self._noscript is not None or self._htmx_seen:
+            return self._apply(piece, tags, decided, final=False)
+        # Most pieces of a long page: nothing to read or write in them (their pairs come with
+        # the next tag), sent up to where the scanner decided. What _apply does, in short.
+        if decided == len(piece):
+            self._kept, self._started, self._last_byte = b"", True, piece[-1]
+            return piece
+        self._kept, piece = piece[decided:], piece[:decided]
+        self._started, self._last_byte = True, piece[-1]
+        return piece
 
     def finish(self) -> bytes:
         """The end of a streamed page."""
-        return self._edit(bytes(self._kept), final=True)
+        if self._kept or not self._started or self._open is not None \
+                or self._noscript is not None or self._htmx_seen:
+            return self._edit(bytes(self._kept), final=True)
+        # Everything was decided and sent, and no form is left open: unless the end of the
+        # document brings the pairs read since the last tag, there is nothing to write. What
+        # _apply does then, in short.
+        tags, decided = self._scanner.scan(b"", final=True)
+        if tags:
+            return self._apply(b"", tags, decided, final=True)
+        self._kept = b""
+        self._explain_what_was_left()
+        return b""
 
     def _edit(self, whole: bytes | bytearray, *, final: bool) -> bytes:
         tags, decided = self._scanner.scan(whole, final=final)
+        return self._apply(whole, tags, decided, final=final)
+
+    def _apply(self, whole: bytes | bytearray, tags: list[Tag | Pairs], decided: int, *,
+               final: bool) -> bytes:
+        """Edit what the scan of ``whole`` decided (``tags``, up to ``decided``); keep the rest
+        for the next piece."""
         if not decided and not final:  # all of it undecided (a tag still open)
             self._kept = whole if isinstance(whole, bytearray) else bytearray(whole)
             return b""

@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import charset
@@ -40,7 +40,6 @@ from .errors import InvalidType
 from .html_scan import Tag
 from .http import (
     Headers,
-    header,
     media_parameter,
     media_type,
     only_codings,
@@ -70,9 +69,18 @@ class Page:
     headers: Headers
     charset: str  # from Content-Type; "" until the first bytes are sniffed (see ``charset``)
     content_encoding: str
+    # The first value of each header, by lower-cased name: made on the first lookup (a page's
+    # headers are looked up four or five times, and never change once chosen).
+    _first: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def header(self, name: str) -> str | None:
-        return header(self.headers, name)
+        """The first value of header ``name`` (case-insensitive), as ``http.header``."""
+        first = self._first
+        if first is None:
+            first = self._first = {}
+            for key, value in self.headers:
+                first.setdefault(key.lower(), value)
+        return first.get(name.lower())
 
 
 class BoundHeaders(Protocol):
@@ -263,6 +271,11 @@ class _Pipeline:
     def panel_tags(self) -> list[Tag] | None:
         return None if self._editor is None else self._editor.panel_tags
 
+    def feeder(self) -> Callable[[bytes], bytes]:
+        """What takes the next pieces, once the first has started the pipeline: the editor's
+        own feed when the pieces reach it as they are (one call a piece), else :meth:`feed`."""
+        return self._feed_as_is or self.feed
+
     def feed(self, chunk: bytes) -> bytes:
         """A piece of a streamed page: what can be sent now."""
         if self._feed_as_is is not None:
@@ -275,8 +288,14 @@ class _Pipeline:
         return self._coding.encode(transcoder.from_scanner(edited), flush=True)
 
     def finish(self) -> bytes:
+        if self._feed_as_is is not None:  # (nothing to transcode or re-encode)
+            assert self._editor is not None
+            return self._editor.finish()
         transcoder, editor = self._begin(b"")
-        edited = editor.feed(transcoder.to_scanner(b"", final=True)) + editor.finish()
+        # (what the transcoder still held, if anything: an empty piece would only make the
+        # editor read its undecided tail again, to decide nothing more)
+        tail = transcoder.to_scanner(b"", final=True)
+        edited = editor.feed(tail) + editor.finish() if tail else editor.finish()
         return self._last(transcoder.from_scanner(edited))
 
     @property
@@ -357,6 +376,9 @@ class EditedResponse:
         # Known once the headers are (a generator app calls start_response when first asked).
         buffered: bool | None = isinstance(self._result, list | tuple) or None
         pipeline: _Pipeline | None = None
+        # Once the headers are out, the rest of the pieces take the quick loop below: nothing
+        # is left to decide for them but the editor's output (see _Pipeline.feeder).
+        feed: Callable[[bytes], bytes] | None = None
         for chunk in iterator:
             page = capture.page
             if page is None:  # start_response chose to pass the response through
@@ -380,6 +402,18 @@ class EditedResponse:
             if out:
                 self._send_streaming_headers(page, pipeline)
                 yield out
+                feed = pipeline.feeder()
+                break
+        if feed is not None:
+            for chunk in iterator:
+                try:
+                    out = feed(chunk)
+                except Exception:
+                    _check_items([chunk])  # the app's mistake, rather than ours
+                    yield self._failed()
+                    return
+                if out:
+                    yield out
         page = capture.page
         if page is None:
             return

@@ -501,6 +501,87 @@ def test_long_tag_streamed_grows_one_buffer() -> None:
     assert b"".join(out) == injector().edit(document)
 
 
+# Pieces with nothing to read or write go through feed's short way (the scanner's call, then
+# the piece as it is, or up to where the scanner decided), and a page that ends with nothing
+# left open through finish's: cut at the awkward places, the output is what the whole page
+# gives (a post form's start and end tags in one piece, as there).
+_BLOG = (b"<!DOCTYPE html><html><head><title>t</title>"
+         b"<script>if (a < b && c--) { s = '</scrip' + '<!-' + x; }</script></head>"
+         b'<body><nav><form method="get" action="/search"><input name="q"></form></nav>'
+         b'<article><p>one <b>two</b> &amp; three <a href="/x" title="a &lt; b">x</a></p>'
+         b"<!-- a <form method=post> in a comment --><pre><code>&lt;form&gt;</code></pre>"
+         b'<script type="application/ld+json">{"a": "</p>"}</script>'
+         b"<p>the end</p></article></body></html>\n")
+_FORM = (b'<form method="post" action="/orders"><a data-postback="del" '
+         b'data-postback-argument="7">d</a></form>')
+
+
+# (without </head>, the script tag goes before the first post form, in pieces as whole)
+_LATE_FORM = _BLOG.replace(b"</head>", b"").replace(b"<p>the end</p>", _FORM)
+_EARLY_FORM = _BLOG.replace(b"</head>", b"").replace(b"<nav>", b"<nav>" + _FORM)
+
+
+def _at(document: bytes, marker: bytes, shift: int = 0) -> int:
+    return document.index(marker) + shift
+
+
+@pytest.mark.parametrize(
+    ("document", "cuts"),
+    [
+        pytest.param(_BLOG, [_at(_BLOG, b"<nav>", 3)], id="inside-a-tag"),
+        pytest.param(_BLOG, [_at(_BLOG, b'title="a', 8)], id="inside-an-attribute-value"),
+        pytest.param(_BLOG, [_at(_BLOG, b"</script>", 4)], id="inside-a-script-end-tag"),
+        pytest.param(_BLOG, [_at(_BLOG, b'{"a"', 3)], id="inside-a-script"),
+        pytest.param(_BLOG, [_at(_BLOG, b"<article>", 1)], id="lt-at-a-piece-end"),
+        pytest.param(_BLOG, [_at(_BLOG, b"<!--", 2), _at(_BLOG, b"-->", 1)],
+                     id="inside-a-comment-and-its-end"),
+        pytest.param(_BLOG, list(range(_at(_BLOG, b"<body>"), len(_BLOG))),
+                     id="one-byte-pieces"),
+        pytest.param(_BLOG, [len(_BLOG) - 1], id="last-byte-alone"),
+        pytest.param(_LATE_FORM, [_at(_LATE_FORM, b"<nav>", 3), _at(_LATE_FORM, b"<!--", 2)],
+                     id="post-form-in-the-last-piece"),
+        pytest.param(_EARLY_FORM, [_at(_EARLY_FORM, b"<article>", 1),
+                                   _at(_EARLY_FORM, b'{"a"', 3)],
+                     id="post-form-in-an-earlier-piece"),
+    ],
+)
+@pytest.mark.parametrize("empty_pieces", [False, True], ids=["", "with-empty-pieces"])
+def test_pieces_with_nothing_to_edit_come_out_as_the_whole_page_does(
+    document: bytes, cuts: list[int], empty_pieces: bool,
+) -> None:
+    editor, whole = injector(), injector()
+    bounds = [0, *sorted({c for c in cuts if 0 < c < len(document)}), len(document)]
+    out = []
+    for a, b in itertools.pairwise(bounds):
+        out.append(editor.feed(document[a:b]))
+        if empty_pieces:
+            out.append(editor.feed(b""))
+    out.append(editor.finish())
+    assert b"".join(out) == whole.edit(document)
+    assert [pairs_of(form) for form in editor.forms] == [pairs_of(form) for form in whole.forms]
+    if not whole.forms:
+        assert b"".join(out) == document
+
+
+@pytest.mark.parametrize(
+    ("document", "cuts"),
+    [
+        pytest.param(b'<p><a data-postback="x">x</a>', [5], id="stray-event-at-the-end"),
+        pytest.param(b'<p><a data-postback="x">x</a><p>more', [12, 30],
+                     id="stray-event-then-text"),
+    ],
+)
+def test_the_end_of_a_streamed_page_still_says_why_nothing_was_inserted(
+    document: bytes, cuts: list[int], caplog: pytest.LogCaptureFixture, scanner_engine: str,
+) -> None:
+    """The pairs read after the last tag come with the end of the document: finish's short
+    way still hears of them."""
+    page_url = f"http://shop.example/explained/end/{scanner_engine}/{abs(hash(document))}"
+    with caplog.at_level(logging.INFO, logger="postback_middleware"):
+        assert streamed(document, cuts, page_url=page_url) == document
+    assert any("outside any" in record.getMessage() for record in caplog.records)
+
+
 @pytest.mark.parametrize("step", [1, 3, 7])
 def test_noscript_read_in_pieces(step: int, caplog: pytest.LogCaptureFixture) -> None:
     """A <noscript> cut anywhere is read as a whole: its <base> still counts."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +16,7 @@ from webob import Request, Response
 from postback_middleware import InvalidType, PostbackMiddleware
 from postback_middleware.response import WHOLE_PAGE_LIMIT
 
-from .helpers import PAGE, new_key
+from .helpers import PAGE, new_key, without_insertions
 
 HTML = [("Content-Type", "text/html; charset=utf-8")]
 
@@ -399,6 +400,94 @@ def test_failure_after_streaming_started_cuts_the_page_short(
     with pytest.raises(TypeError):
         b"".join(body)
     assert "cutting it short" in caplog.text
+
+
+# Once a streamed page's headers are out, its pieces take a short loop (one call of the
+# editor's each): what comes out, when, and what a failing app leaves, as in the first piece.
+_NO_FORM = (b"<!DOCTYPE html><html><head><title>t</title></head><body>"
+            b"<script>if (a < b) { s = '</scrip' + x; }</script>"
+            b'<p class="x">one &amp; two</p><!-- <form method=post> --><p>end</p></body></html>')
+
+
+def _cut(page: bytes, *markers: tuple[bytes, int]) -> list[bytes]:
+    bounds = [0, *(page.index(marker) + shift for marker, shift in markers), len(page)]
+    return [page[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        pytest.param(_cut(_NO_FORM, (b"<body>", 0), (b'class="x"', 3)), id="inside-a-tag"),
+        pytest.param(_cut(_NO_FORM, (b"<body>", 0), (b"</scrip'", 4)), id="inside-a-script"),
+        pytest.param(_cut(_NO_FORM, (b"<body>", 0), (b"</script>", 1)),
+                     id="lt-at-a-piece-end"),
+        pytest.param(_cut(_NO_FORM, (b"<body>", 0), (b"<!--", 5), (b"-->", 2)),
+                     id="inside-a-comment"),
+        pytest.param([_NO_FORM[:60], b"", *(bytes([c]) for c in _NO_FORM[60:])],
+                     id="one-byte-pieces-and-an-empty-one"),
+        pytest.param(_cut(PAGE.encode(), (b"<body>", 0), (b"<form", 3), (b"</form>", 2)),
+                     id="post-form-across-pieces"),
+    ],
+)
+def test_streamed_pieces_come_out_as_the_app_wrote_them(pieces: list[bytes]) -> None:
+    page = b"".join(pieces)
+    started, body = call(PostbackMiddleware(streamed_app(HTML, pieces), secret_keys=[new_key()]))
+    sent = b"".join(body)
+    assert "Content-Length" not in dict(started[0][1])
+    if b'<form method="post"' in page:
+        assert without_insertions(sent) == page and sent.count(b'name="__VIEWSTATE"') == 1
+    else:
+        assert sent == page
+
+
+def test_each_piece_goes_out_before_the_next_is_asked_for() -> None:
+    """Nothing is read ahead: a slow app's first bytes leave before its next are made."""
+    pieces = _cut(_NO_FORM, (b"<body>", 0), (b"<p ", 0), (b"<p>end", 0))
+    asked: list[int] = []
+
+    def app(environ: Any, start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", HTML)
+        for index, piece in enumerate(pieces):
+            asked.append(index)
+            yield piece
+
+    _, body = call(PostbackMiddleware(app, secret_keys=[new_key()]))
+    for index, piece in enumerate(body):
+        assert piece == pieces[index] and asked == list(range(index + 1))
+
+
+@pytest.mark.parametrize(
+    ("chunks", "fail_at", "error"),
+    [
+        pytest.param([PAGE.encode()], 0, RuntimeError, id="raises-before-its-one-piece"),
+        pytest.param([PAGE.encode(), b""], 1, RuntimeError, id="one-piece-then-raises"),
+        pytest.param([b"<p>a</p>", b"<p>b</p>", b"<p>c</p>"], 2, RuntimeError,
+                     id="raises-in-a-later-piece"),
+        pytest.param([b"<p>a</p>", b"<p>b</p>", "<p>c</p>"], None, InvalidType,
+                     id="str-in-a-later-piece"),
+    ],
+)
+def test_a_generator_failing_while_streamed_is_closed_once(
+    chunks: list[Any], fail_at: int | None, error: type[Exception],
+) -> None:
+    app_body = ClosingBody(chunks, fail_at=fail_at)
+
+    def app(environ: Any, start_response: Any) -> ClosingBody:
+        start_response("200 OK", HTML)
+        return app_body
+
+    result = PostbackMiddleware(app, secret_keys=[new_key()])(
+        Request.blank("/orders").environ, lambda *args: None)
+    sent = []
+    with pytest.raises(error):
+        for piece in result:
+            sent.append(piece)
+    result.close()  # type: ignore[attr-defined]
+    result.close()  # type: ignore[attr-defined]
+    assert app_body.closed == 1
+    # (what was sent before the failure: the app's bytes, and the fields of its form)
+    before = chunks[: 2 if fail_at is None else fail_at]
+    assert without_insertions(b"".join(sent)) == b"".join(before)
 
 
 XHTML = (b'<?xml version="1.0" encoding="UTF-8"?>\n'

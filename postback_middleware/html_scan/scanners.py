@@ -156,6 +156,11 @@ class PostbackScanner:
     def scan(self, data: bytes | bytearray, *, final: bool) -> tuple[list[Tag | Pairs], int]:
         return self._engine.scan(data, final)
 
+    def reader(self) -> Callable[[bytes | bytearray, bool], tuple[list[Tag | Pairs], int]]:
+        """:meth:`scan`, called ``reader(data, final)``: the engine's own method, for a caller
+        that scans a streamed page piece after piece (no call in between)."""
+        return self._engine.scan
+
 
 def iter_tags(
     document: bytes, *, encoding: str = "utf-8", names: Collection[str] | None = None
