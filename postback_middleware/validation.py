@@ -47,6 +47,7 @@ import binascii
 import bisect
 import functools
 import itertools
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain, islice, repeat
 from typing import Any
@@ -257,7 +258,13 @@ _COUNTING_LIMIT = 10_000
 
 @functools.cache
 def _counting() -> str:
-    return "," + ",".join(map(str, range(_COUNTING_LIMIT)))
+    return "," + ",".join(_counted_strings())
+
+
+@functools.cache
+def _counted_strings() -> list[str]:
+    """``str(n)`` for each n of the table: a slice of it joins to a run's strings at once."""
+    return list(map(str, range(_COUNTING_LIMIT)))
 
 
 def _counting_offset(number: int) -> int:
@@ -287,10 +294,10 @@ def _counted(head: str, strings: Sequence[str]) -> _Read | None:
     width = len(str(high - 1))
     if high > _COUNTING_LIMIT or "\n" in head or len(head) + width > MAX_EXACT_CHARS:
         return None
-    commas = _counting()[_counting_offset(low) : _counting_offset(high)]
     # Joined by a character that the head lacks, equal strings have equal parts.
-    if "\n".join(strings) != head + commas[1:].replace(",", "\n" + head):
+    if "\n".join(strings) != head + ("\n" + head).join(_counted_strings()[low:high]):
         return None
+    commas = _counting()[_counting_offset(low) : _counting_offset(high)]
     return [low, len(strings)], range(low, high), commas, width
 
 
@@ -339,6 +346,10 @@ def _argument_runs(arguments: Sequence[str], *, check_unique: bool
     overlong number or argument) sends the whole target to :func:`_argument_runs_exact`: it
     changes the order of the arguments left.
     """
+    if len(arguments) >= _INTERLEAVED_FROM and type(arguments) in (list, tuple):
+        found = _interleaved_runs(arguments, check_unique=check_unique)
+        if found is not None:
+            return found
     plain: list[str] = []  # no trailing digit
     by_head: dict[str, list[str]] = {}
     get = by_head.get
@@ -354,10 +365,7 @@ def _argument_runs(arguments: Sequence[str], *, check_unique: bool
             group.append(argument)
     groups: dict[str, list[int]] = {}
     lone: list[str] = []
-    unique = True
-    if check_unique and len(plain) > 1:
-        short = [argument for argument in plain if len(argument) <= MAX_EXACT_CHARS]
-        unique = len(set(short)) == len(short)
+    unique = not check_unique or _distinct(plain)
     for head, group in by_head.items():
         if len(group) == 1:
             argument = group[0]
@@ -375,6 +383,177 @@ def _argument_runs(arguments: Sequence[str], *, check_unique: bool
             unique = False
         groups[head] = runs
     return groups, plain + lone if lone else plain, unique
+
+
+def _distinct(arguments: Sequence[str]) -> bool:
+    """Whether the arguments of at most MAX_EXACT_CHARS are distinct (the longer ones travel
+    as digests, where equal ones are one)."""
+    short = [argument for argument in arguments if len(argument) <= MAX_EXACT_CHARS]
+    return len(set(short)) == len(short)
+
+
+# A grid's arguments, read a segment at a time (see _interleaved_runs).
+_INTERLEAVED_FROM = 32  # (fewer arguments: the loop of _argument_runs is as quick)
+_MAX_HEADS = 8  # commands of a row (Edit, Delete, Select, Update...)
+_MAX_SEGMENTS = 8
+_MAX_SHORT_SEGMENTS = 2  # of fewer than _SHORT arguments: no grid's shape, give up early
+_SHORT = 4
+_PLAIN_WINDOW = 2048  # characters read for the next numbered argument
+_TRAILING_DIGIT = re.compile("[0-9]$", re.MULTILINE)  # (ASCII digits only, as split_number)
+_ONLY_INT = frozenset({int})
+_Numbers = tuple[list[int], Sequence[int]]  # runs, and the numbers in the strings' order
+
+
+def _interleaved_runs(arguments: Sequence[str], *, check_unique: bool
+                      ) -> tuple[dict[str, list[int]], list[str], bool] | None:
+    """:func:`_argument_runs` with a few C calls for the whole of a grid's arguments, not one
+    an argument; None when they do not have the shape it reads.
+
+    The shape: segments of arguments with no trailing digit, and segments of rows, each row
+    the same few heads with a number (``Edit$0 Delete$0 Select$0 Edit$1 ...``, or one head:
+    ``Page$2 Page$3 ...``). A row segment's strings of one head are a slice with a step, read
+    and checked at once (:func:`_head_numbers`); where the rows end is only guessed, since
+    each slice is checked to be exactly ``head + str(n)`` for canonical numbers, so any guess
+    gives the data of the pair-by-pair reference (a bad one gives None).
+    """
+    count = len(arguments)
+    joined = "\n".join(arguments)
+    plain: list[str] = []  # no trailing digit: a line the regular expression does not match
+    read: dict[str, list[_Numbers]] = {}  # head -> its numbers, a segment at a time
+    start = offset = 0  # a segment's first argument, and where its line starts in joined
+    short = 0
+    for _ in range(_MAX_SEGMENTS):
+        # (a window: many long arguments with no number are left to the loop, which reads
+        # them quicker than a regular expression their characters)
+        window = offset + _PLAIN_WINDOW
+        found = _TRAILING_DIGIT.search(joined, offset, window)
+        if found is None and window < len(joined):
+            return None
+        if found is None:
+            plain += arguments[start:]
+            break
+        if found.end() == window and window < len(joined) and joined[window] != "\n":
+            return None  # (a digit at the window's end, not at its line's)
+        first = start + joined.count("\n", offset, found.start())
+        if first >= count:  # (an argument's own newline and digits: see below)
+            return None
+        plain += arguments[start:first]
+        heads = _row_heads(arguments, first)
+        width = len(heads)
+        end = first + width * _row_count(arguments, first, heads)
+        chars = end - first  # (the segment's length in joined, a newline after each)
+        for index, head in enumerate(heads):
+            taken = _head_numbers(head, arguments[first + index : end : width])
+            if taken is None:
+                return None
+            read.setdefault(head, []).append(taken[:2])
+            chars += taken[2]
+        if end == count:
+            break
+        if end - first < _SHORT:
+            short += 1
+            if short == _MAX_SHORT_SEGMENTS:
+                return None
+        offset = found.end() - len(arguments[first]) + chars  # (where line `end` starts)
+        start = end
+    else:
+        return None
+    # A plain argument with a newline would have made the lines of joined differ from the
+    # arguments (the numbered ones were checked to have none).
+    if "\n" in "".join(plain):
+        return None
+    groups: dict[str, list[int]] = {}
+    lone: list[str] = []
+    unique = not check_unique or _distinct(plain)
+    for head, segments in read.items():
+        if len(segments) == 1:
+            runs, numbers = segments[0]
+        else:
+            numbers = list(chain.from_iterable(part for _, part in segments))
+            runs = _runs(numbers)
+        if len(numbers) == 1:
+            lone.append(head + str(numbers[0]))
+            continue
+        if sum(runs[1::2]) != len(numbers):  # (fewer distinct numbers)
+            unique = False
+        groups[head] = runs
+    return groups, plain + lone if lone else plain, unique or not check_unique
+
+
+def _row_heads(arguments: Sequence[str], first: int) -> list[str]:
+    """The heads of the row that starts at ``first`` (an argument with a trailing digit): its
+    argument's head and those after it up to the next argument of that head, if they are all
+    numbered and distinct; else that head alone."""
+    head = arguments[first].rstrip(_DIGITS)
+    heads = [head]
+    for argument in islice(arguments, first + 1, first + _MAX_HEADS):
+        other = argument.rstrip(_DIGITS)
+        if other == head:
+            return heads
+        if len(other) == len(argument) or other in heads:
+            break
+        heads.append(other)
+    return [head]
+
+
+def _row_count(arguments: Sequence[str], first: int, heads: list[str]) -> int:
+    """How many rows of ``heads`` seem to follow from ``first`` (a row's first head looked at,
+    the rows found by doubling, then halving: a few look-ups for any count)."""
+    width, size, head = len(heads), len(arguments), heads[0]
+
+    def looks_like_row(row: int) -> bool:
+        at = first + row * width
+        if at + width > size:
+            return False
+        argument = arguments[at]
+        return argument.rstrip(_DIGITS) == head != argument
+
+    good, bad = 0, 1  # (row 0 is one)
+    while looks_like_row(bad):
+        good, bad = bad, bad * 2
+    while bad - good > 1:
+        middle = (good + bad) // 2
+        if looks_like_row(middle):
+            good = middle
+        else:
+            bad = middle
+    return good + 1
+
+
+def _head_numbers(head: str, strings: Sequence[str]
+                  ) -> tuple[list[int], Sequence[int], int] | None:
+    """The runs and numbers of ``strings``, and their length in all, when each is exactly
+    ``head + str(n)``, n a canonical number of at most _MAX_DIGITS digits, the string at most
+    MAX_EXACT_CHARS (what ``split_number`` reads as ``(head, n)``, ``head`` not ending in a
+    digit); else None. Any strings: they are read at once, then checked by writing them
+    again."""
+    counted = _counted(head, strings)
+    if counted is not None:  # (commas: a comma and the digits a number)
+        return counted[0], counted[1], len(head) * len(strings) + len(counted[2]) - len(strings)
+    limit = min(_MAX_DIGITS, MAX_EXACT_CHARS - len(head))
+    if limit < 1 or "\n" in head:
+        return None
+    text = "\n".join(strings)
+    commas = ("\n" + text).replace("\n" + head, ",")[1:]
+    numbers: list[Any]
+    if _ORJSON:
+        try:
+            numbers = orjson.loads("[" + commas + "]")
+        except orjson.JSONDecodeError:
+            return None
+    else:
+        try:
+            numbers = list(map(int, commas.split(",")))
+        except ValueError:
+            return None
+    if (len(numbers) != len(strings) or not _ONLY_INT.issuperset(map(type, numbers))
+            or min(numbers) < 0 or max(numbers) >= 10**limit):
+        return None
+    # Joined by a character that neither the head nor a number has, equal strings have equal
+    # parts: each string is head + str(n), so canonical (no sign, no leading zero, ASCII).
+    if text != head + ("\n" + head).join(map(str, numbers)):
+        return None
+    return _runs(numbers), numbers, len(text) - len(strings) + 1
 
 
 def _argument_runs_exact(arguments: Sequence[str], *, check_unique: bool

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any
@@ -440,6 +441,117 @@ def test_the_counting_table_is_where_the_encoder_looks(number: int) -> None:
 )
 def test_split_number_is_the_reference(argument: str) -> None:
     assert split_number(argument) == reference_split_number(argument)
+
+
+# -- a grid's arguments read a segment at a time (validation._interleaved_runs) ---------------
+
+
+def _rows(rows: Iterable[int], verbs: Sequence[str] = ("Edit$", "Delete$", "Select$"),
+          spell: Callable[[int], str] = str) -> list[str]:
+    return [verb + spell(n) for n in rows for verb in verbs]
+
+
+_SORT, _PAGER = ["Sort$Name", "Sort$City"], [f"Page${p}" for p in range(2, 11)]
+_LONG_HEAD = "z" * 60 + "$"  # (its numbers from 1000 make arguments over MAX_EXACT_CHARS)
+# (arguments, whether the one-segment-at-a-time read takes them: else the loop does)
+_GRIDS: dict[str, tuple[list[str], bool]] = {
+    "gridview": ([*_SORT, *_rows(range(235)), *_PAGER], True),
+    "one verb": (_rows(range(100), ["Delete$"]), True),
+    "rows from 7": ([*_rows(range(7, 90)), "Page$Next"], True),
+    "pager first": ([*_PAGER, *_rows(range(50))], True),
+    "gaps": (_rows(range(0, 300, 3)), True),
+    "past the counting table": (_rows(range(9_950, 10_050)), True),
+    "a duplicated row": (_rows([*range(40), 17]), True),
+    "rows twice": (_rows([*range(40), *range(40)]), True),
+    "a repeated argument": ([*_rows(range(40)), "Edit$3"], True),
+    "a head in two segments": (["Sort$1", *_rows(range(40)), "Sort$2"], True),
+    "last row cut short": (_rows(range(40))[:-1], True),
+    "a lone numbered one": (["Export$7", *_rows(range(40))], True),
+    "rows out of order": (_rows([5, 3, 9, 1, *range(10, 60)]), True),
+    "empty arguments": (["", *_rows(range(40)), "", ""], True),
+    "empty heads": ([str(n) for n in range(60)], True),
+    "digits only, interleaved with a head": (_rows(range(40), ["", "x"]), True),
+    "leading zeros": (_rows(range(40), spell=lambda n: f"{n:03}"), False),
+    "one leading zero": ([*_rows(range(40)), "Edit$007"], False),
+    "Row$007 beside Row$7": ([*_rows(range(40), ["Row$"]), "Row$007"], False),
+    "over 15 digits": (_rows(range(10**15 - 20, 10**15 + 20)), False),
+    "16 digits alone": ([*_rows(range(40)), "Edit$" + "1" * 16], False),
+    "arguments over 64 characters": (_rows(range(980, 1_020), [_LONG_HEAD]), False),
+    "one argument over 64 characters": ([*_rows(range(40)), "L" * 70 + "1"], False),
+    "a head a prefix of another": (_rows(range(40), ["a", "ab", "abc"]), True),
+    "a head a prefix of another's number": (_rows(range(40), ["a", "a1a"]), True),
+    "x beside x1": (["x", *_rows(range(40), ["x"]), "x"], True),
+    "Arabic-Indic digits": (_rows(range(40), ["Row$", "Col\u0663"]), True),
+    "Arabic-Indic numbers": ([f"Row${n}" for n in range(40)]
+                             + ["Row$\u0663", "Row$1\u0663", "\u0663\u0664"], True),
+    "a newline in an argument": ([*_rows(range(40)), "a\n1", "a\n2"], False),
+    "a newline in a plain one": (["Sort\n$Name", *_rows(range(40))], False),
+    "signs and spaces": ([*_rows(range(40)), "Edit$-1", "Edit$+2", "Edit$ 3"], False),
+    "a sign": ([*_rows(range(40)), "Edit$-1"], True),
+    "lone ones at the end": ([*_rows(range(40)), "Export$1", "Print$2", "Mail$3"], False),
+    "a comma or a dot": ([*_rows(range(40)), "Edit$1,2", "Edit$4.0"], True),
+    "rows that do not line up": (["Edit$1,2", "Edit$3", *_rows(range(40)), "Edit$4.0"], False),
+    "shuffled": (random.Random(18).sample(_rows(range(60)), 180), False),
+    "GUIDs": ([f"{n * 2654435761 % 2**32:08x}-4f1c-{n:012}" for n in range(60)], False),
+}
+
+
+@pytest.mark.parametrize("check_unique", [True, False], ids=["check unique", "assumed unique"])
+@pytest.mark.parametrize(("arguments", "fast"), list(_GRIDS.values()), ids=list(_GRIDS))
+def test_a_grid_read_a_segment_at_a_time_is_the_reference(arguments: list[str], fast: bool,
+                                                          check_unique: bool) -> None:
+    """Each shape the segment reader takes, or leaves to the loop, writes the reference's data
+    (with and without orjson); where it takes them, it finds what the exact path finds."""
+    read = validation._interleaved_runs(arguments, check_unique=check_unique)
+    assert (read is not None) == fast
+    if read is not None:
+        groups, rest, unique = validation._argument_runs_exact(arguments,
+                                                               check_unique=check_unique)
+        assert read == (groups, rest, unique)
+        assert _spelled(read[0]) == _spelled(groups)
+    for pairs in ({"G": arguments}, {"GridView1": arguments, "row1": ["a"], "row2": ["b"]}):
+        old = reference_encode(pairs, (), digest=DIGEST)
+        assert _spelled(encode(pairs, (), digest=DIGEST)) == _spelled(old)
+        with mock.patch.object(validation, "_ORJSON", False):
+            assert _spelled(encode(pairs, (), digest=DIGEST)) == _spelled(old)
+
+
+@st.composite
+def _grid_arguments(draw: st.DrawFn) -> list[str]:
+    """A grid's arguments (rows of a few heads, counting or not), then spoiled a little."""
+    heads = draw(st.lists(_prefixes, min_size=1, max_size=4, unique=True))
+    start, count = draw(_numbers), draw(st.integers(1, 60))
+    step = draw(st.sampled_from([1, 1, 1, 3]))
+    zeros = draw(st.sampled_from([0] * 8 + [1]))
+    arguments = [head + _spell(n, zeros, False) for n in range(start, start + count * step, step)
+                 for head in heads]
+    before, after = draw(_arguments()), draw(_arguments())
+    for _ in range(draw(st.integers(0, 3))):
+        at = draw(st.integers(0, len(arguments)))
+        spoil = draw(st.sampled_from(["drop", "repeat", "insert"]))
+        if spoil == "drop" and at < len(arguments):
+            del arguments[at]
+        elif spoil == "repeat" and arguments:
+            arguments.insert(at, draw(st.sampled_from(arguments)))
+        else:
+            arguments.insert(at, draw(st.text(max_size=8)))
+    return [*before, *arguments, *after]
+
+
+@settings(max_examples=500, deadline=None)
+@given(arguments=_grid_arguments(), all_digests=st.booleans())
+def test_grids_encode_as_the_reference_wrote(arguments: list[str], all_digests: bool) -> None:
+    pairs = {"GridView1": arguments}
+    old = reference_encode(pairs, (), digest=DIGEST, all_digests=all_digests)
+    assert _spelled(encode(pairs, (), digest=DIGEST, all_digests=all_digests)) == _spelled(old)
+    with mock.patch.object(validation, "_ORJSON", False):
+        assert encode(pairs, (), digest=DIGEST, all_digests=all_digests) == old
+    for check_unique in (True, False):
+        read = validation._interleaved_runs(arguments, check_unique=check_unique)
+        if read is not None:
+            groups, rest, unique = validation._argument_runs_exact(arguments,
+                                                                   check_unique=check_unique)
+            assert read == (groups, rest, unique)
 
 
 # -- through the middleware: no page fails because it offers many events -----------------------

@@ -2236,6 +2236,87 @@ static PyObject *batch_text(const Batch *b, PyObject *text, Py_ssize_t start, Py
     return PyUnicode_Substring(text, start, end);
 }
 
+/* href_call on the raw bytes of the href, for the spelling ASP.NET writes: ASCII, each quote
+ * "'" or "&#39;", T and A of bytes that are plain and no "&". Such bytes are their own text
+ * and the only references are the quotes, so the decoded value is the raw one with each
+ * "&#39;" as "'" and reads as href_call reads it; here no text is made but T (unless it is
+ * the batch's last target) and A. 1 added, 0 not that spelling (href_call decodes the value
+ * and decides), -1 on error. */
+static inline Py_ssize_t raw_quote(const unsigned char *s, Py_ssize_t p, Py_ssize_t end)
+{
+    if (p < end && s[p] == '\'')
+        return 1;
+    return end - p >= 5 && memcmp(s + p, "&#39;", 5) == 0 ? 5 : 0;
+}
+
+static inline int raw_plain(unsigned char c)
+{
+    return c >= 0x20 && c < 0x7F && c != '\'' && c != '"' && c != '\\' && c != '%' && c != '&';
+}
+
+static PyObject *ascii_text(const unsigned char *s, Py_ssize_t len)
+{
+    PyObject *text = PyUnicode_New(len, 127);
+    if (text != NULL)
+        memcpy(PyUnicode_1BYTE_DATA(text), s, (size_t)len);
+    return text;
+}
+
+static int raw_href_call(Scanner *self, const unsigned char *s, const Attr *href)
+{
+    static const char head[] = "javascript:__doPostBack(";
+    Py_ssize_t p = href->value_start, end = href->value_end, quote, quotes = 0;
+    Py_ssize_t t_start, t_end, a_start, a_end;
+    PyObject *target, *argument;
+    const Batch *b = &self->batch;
+    int result;
+    if (end - p < (Py_ssize_t)sizeof(head) - 1 || memcmp(s + p, head, sizeof(head) - 1) != 0)
+        return 0;
+    p += (Py_ssize_t)sizeof(head) - 1;
+    if (!(quote = raw_quote(s, p, end)))
+        return 0;
+    quotes += quote;
+    t_start = p += quote;
+    while (p < end && raw_plain(s[p]))
+        p++;
+    t_end = p;
+    if (t_end == t_start || !(quote = raw_quote(s, p, end)))
+        return 0;
+    quotes += quote;
+    p += quote;
+    if (p >= end || s[p] != ',' || !(quote = raw_quote(s, p + 1, end)))
+        return 0;
+    quotes += quote;
+    a_start = p += 1 + quote;
+    while (p < end && raw_plain(s[p]))
+        p++;
+    a_end = p;
+    if (!(quote = raw_quote(s, p, end)))
+        return 0;
+    quotes += quote;
+    p += quote;
+    if (p >= end || s[p] != ')' || !(p + 1 == end || (p + 2 == end && s[p + 1] == ';')))
+        return 0;
+    /* the decoded length (four quotes, each one character) as href_call limits it */
+    if (end - href->value_start - quotes + 4 > HREF_CALL_MAX_LENGTH)
+        return 0;
+    target = NULL;
+    if (b->n_groups) { /* (as batch_text: the last target again, the same object) */
+        PyObject *last = b->groups[b->last_group].target;
+        if (PyUnicode_KIND(last) == PyUnicode_1BYTE_KIND
+            && PyUnicode_GET_LENGTH(last) == t_end - t_start
+            && memcmp(PyUnicode_1BYTE_DATA(last), s + t_start, (size_t)(t_end - t_start)) == 0)
+            target = Py_NewRef(last);
+    }
+    if (target == NULL && (target = ascii_text(s + t_start, t_end - t_start)) == NULL)
+        return -1;
+    argument = ascii_text(s + a_start, a_end - a_start);
+    result = argument == NULL || batch_add(&self->batch, target, argument) < 0 ? -1 : 1;
+    Py_DECREF(target);
+    Py_XDECREF(argument);
+    return result;
+}
+
 /* The pair of an a or area whose first href is that reference, and which has no onclick or
  * onchange (the injector reads those tags whole), added to the batch: 1 added (or there
  * already), 0 no such tag, -1 on error. */
@@ -2253,6 +2334,9 @@ static int href_call(Scanner *self, const unsigned char *s, const TagInfo *tag)
         || (tag->seen & (SEEN(AT_ONCLICK) | SEEN(AT_ONCHANGE))) || !(tag->seen & SEEN(AT_HREF))
         || href->value_start < 0)
         return 0;
+    result = raw_href_call(self, s, href);
+    if (result)
+        return result;
     value = attr_value(self, s, href);
     if (value == NULL)
         return -1;
