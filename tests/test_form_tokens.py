@@ -134,6 +134,41 @@ def test_issued_tokens_come_back_verified() -> None:
     assert again.event == Event("delete", "7")
 
 
+@pytest.mark.parametrize(
+    ("pairs", "signed"),
+    [
+        pytest.param({"delete": ["7", "8"]}, 1, id="few-short-pairs-written-out"),
+        pytest.param({"card": [f"{n}:" + "q" * 600 for n in range(8)]}, 1,
+                     id="few-long-pairs-straight-to-compact"),
+        pytest.param({"card": [f"{n}:" + "q" * 63 for n in range(10, 55)]}, 2,
+                     id="near-the-size-tried-written-out-first"),
+    ],
+)
+def test_an_event_validation_is_signed_once_where_it_cannot_fit_written_out(
+    monkeypatch: pytest.MonkeyPatch, pairs: dict[str, list[str]], signed: int
+) -> None:
+    """A form whose pairs alone are over the small token's size is not signed written out
+    only to be thrown away; it still verifies for every pair it offers."""
+    signer = TokenSigner([new_key().encode()], max_age=3600, max_size=100_000)
+    tokens, calls = FormTokens(signer), []
+    sign = signer.sign
+
+    def counting(purpose: Purpose, *args: Any, **kwargs: Any) -> str:
+        calls.append(purpose)
+        return sign(purpose, *args, **kwargs)
+
+    monkeypatch.setattr(signer, "sign", counting)
+    form = PostForm(0, "/p")
+    form.add_pairs(pairs)
+    viewstate, event_validation = tokens.issue(form, {}, BROWSER)
+    assert calls.count(Purpose.EVENT_VALIDATION) == signed
+    for target, arguments in pairs.items():
+        for argument in arguments:
+            assert tokens.verify({"__VIEWSTATE": viewstate, "__EVENTVALIDATION": event_validation,
+                                  "__EVENTTARGET": target, "__EVENTARGUMENT": argument},
+                                 path="/p", binding=BROWSER).event == Event(target, argument)
+
+
 def test_a_form_whose_offer_cannot_fit_gets_no_tokens(caplog: pytest.LogCaptureFixture) -> None:
     small = FormTokens(TokenSigner([new_key().encode()], max_age=3600, max_size=300))
     form = PostForm(0, "/p")
