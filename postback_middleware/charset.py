@@ -14,6 +14,7 @@ support UTF-32 (the WHATWG encoding standard has no such encoding), so it is nev
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 from typing import Any
 
@@ -47,6 +48,16 @@ def _utf16_variant(label: str, first_bytes: bytes) -> str:
     return "utf-16-be" if label.replace("_", "-") in ("utf-16be", "utf-16-be") else "utf-16-le"
 
 
+@functools.lru_cache(maxsize=256)  # (a site serves a few charsets, page after page)
+def _codec_name(label: str) -> str:
+    """Python's name of a charset label; UTF-8 for an unknown label (only attribute text is
+    affected)."""
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return "utf-8"
+
+
 class Transcoder:
     """Presents a page to the scanner as ASCII-compatible bytes, and turns edits back."""
 
@@ -60,10 +71,7 @@ class Transcoder:
             self._encoder = codecs.getincrementalencoder(name)("surrogatepass")
             self.scan_encoding = "utf-8"
         else:
-            try:
-                self.scan_encoding = codecs.lookup(label).name
-            except LookupError:
-                self.scan_encoding = "utf-8"  # an unknown label: only attribute text is affected
+            self.scan_encoding = _codec_name(label)
 
     @property
     def is_identity(self) -> bool:

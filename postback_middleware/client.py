@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 _NONCE = re.compile(r"'nonce-([A-Za-z0-9+/_=-]+)'")
 CORE_SCRIPT = "static/postback.js"
+_PLAIN_TAGS_KEPT = 1024  # script tags without a nonce kept made (one per host and mount point)
 COMPAT_SCRIPT = "static/webforms.js"
 
 
@@ -113,11 +114,24 @@ class ClientScript:
         self.version = self.asset.version
         self.prefix = prefix
         self.path = f"{prefix}postback.{self.version}.js"
+        self._plain_tags: dict[str, bytes] = {}  # tag() without a nonce, by script_name
 
     def tag(self, script_name: str, nonce: str | None) -> bytes:
         """The ``<script defer>`` element for a page (valid HTML and XHTML). ``script_name``:
         what goes before the prefix (the app's mount point, ``//host`` first to pin the
-        script's origin: see ``middleware``)."""
+        script's origin: see ``middleware``). Made once per ``script_name`` when there is no
+        nonce (a nonce is new on every page)."""
+        if nonce is not None:
+            return self._tag(script_name, nonce)
+        tags = self._plain_tags
+        tag = tags.get(script_name)
+        if tag is None:
+            if len(tags) >= _PLAIN_TAGS_KEPT:  # (the Host header is the client's: bounded)
+                tags.clear()
+            tag = tags[script_name] = self._tag(script_name, None)
+        return tag
+
+    def _tag(self, script_name: str, nonce: str | None) -> bytes:
         nonce_attr = f' nonce="{html.escape(nonce)}"' if nonce else ""
         age_attr = f' data-max-age="{self.max_age}"' if self.max_age else ""
         ajax_attr = ' data-aspnet-ajax="true"' if self.aspnet_ajax else ""

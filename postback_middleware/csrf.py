@@ -29,7 +29,6 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Collection
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .errors import BadRequest, CookieMissing, CrossSite, InvalidArgument
@@ -46,14 +45,32 @@ _ID = re.compile(r"[A-Za-z0-9_-]{43}")
 _ALLOWED_SITES = frozenset({"same-origin", "none"})
 
 
-@dataclass(frozen=True)
 class Browser:
-    """The browser a request comes from, as far as the middleware's cookie tells."""
+    """The browser a request comes from, as far as the middleware's cookie tells.
 
-    id: str
-    secure: bool  # https: the cookie is ``__Host-`` prefixed and Secure
-    sent: bool  # the request carried exactly one well-formed cookie: ``id`` is it
-    ambiguous: bool = False  # several cookies of that name (planted by another site?)
+    Read-only once made. A browser without our cookie gets a fresh random ``id`` made when it
+    is first asked for: most pages (no post form, nothing verified) never ask.
+    """
+
+    __slots__ = ("_id", "ambiguous", "secure", "sent")
+
+    def __init__(self, id: str | None, secure: bool, sent: bool, ambiguous: bool = False) -> None:
+        self._id = id  # None: a fresh one, made on first use
+        self.secure = secure  # https: the cookie is ``__Host-`` prefixed and Secure
+        self.sent = sent  # the request carried exactly one well-formed cookie: ``id`` is it
+        self.ambiguous = ambiguous  # several cookies of that name (planted by another site?)
+
+    def __repr__(self) -> str:
+        return (f"Browser(secure={self.secure!r}, sent={self.sent!r}, "
+                f"ambiguous={self.ambiguous!r})")  # (never the id: it is the browser's secret)
+
+    @property
+    def id(self) -> str:
+        """The browser's id: its cookie's value, or the fresh one to set."""
+        found = self._id
+        if found is None:
+            found = self._id = secrets.token_urlsafe(_ID_BYTES)
+        return found
 
     @property
     def binding(self) -> str:
@@ -85,7 +102,7 @@ def read_browser(environ: WSGIEnvironment) -> Browser:
         return Browser(found[0], secure, sent=False, ambiguous=True)
     if found and _ID.fullmatch(found[0]):
         return Browser(found[0], secure, sent=True)
-    return Browser(secrets.token_urlsafe(_ID_BYTES), secure, sent=False)
+    return Browser(None, secure, sent=False)
 
 
 def _cookie_values(header: str, name: str) -> list[str]:

@@ -84,6 +84,7 @@ def only_codings(accept_encoding: str, allowed: Collection[str]) -> str:
 
 # Cache-Control directives that let a shared cache keep a response (RFC 9111).
 _SHARED_CACHE_DIRECTIVES = frozenset({"public", "s-maxage", "proxy-revalidate", "private"})
+_CACHE_HEADERS = frozenset({"cache-control", "vary"})  # what private_headers may change
 
 
 def private_headers(headers: Headers) -> Headers:
@@ -93,6 +94,8 @@ def private_headers(headers: Headers) -> Headers:
     so do its other directives), and a cache that keeps it per browser must tell cookies apart
     (``Vary: Cookie``).
     """
+    if not any(key.lower() in _CACHE_HEADERS for key, _ in headers):
+        return [*headers, ("Cache-Control", "private"), ("Vary", "Cookie")]  # (the usual page)
     out: Headers = []
     directives: list[str] = []
     for key, value in headers:

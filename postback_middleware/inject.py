@@ -385,6 +385,38 @@ class FieldInjector:
     tag and the fields' ids already: neither is written.
     """
 
+    # The state of a page's reading that starts the same on every page, as class attributes
+    # (immutable values, replaced on the instance when they change): a page that never
+    # changes them (most pages have no <select>, <noscript> or htmx) costs no store each.
+    # A partial postback's panels' tags, after edit() (see panel_tags, _keep_panel_tags).
+    panel_tags: list[Tag] | None = None
+    _select: str | None = None  # the name of the select being read (choices only)
+    _select_disabled = False  # it is disabled: none of its options is posted
+    _open: PostForm | None = None  # the post form being read
+    _inside_form = False  # also inside a GET or cross-origin form
+    # The end of the last piece, which the scanner left undecided: a few bytes, or a tag
+    # still open, kept in a bytearray that the next pieces are added to in place (a long
+    # tag costs no copy per piece; the scanner reads on in it from where it left off).
+    _kept: bytes | bytearray = b""
+    # The content of the <noscript> being read, and what its own scan left undecided: a
+    # browser with scripting off (Tor Browser's safest mode) reads it as markup, so its
+    # <base> and buttons count too (a scripting-on scanner sees text there).
+    _noscript: PostbackScanner | None = None
+    _noscript_kept = b""
+    _blind: str | None = None  # why the page may hold what the injector cannot see
+    _stray_events = False  # data-postback / data-autopostback outside any post form
+    _other_forms = 0  # forms that get nothing (GET, or posting to another origin)
+    # htmx: a page that uses it (an hx-* attribute on a tag read here, a <script src>
+    # naming htmx, or a fragment htmx asked for) is read again from its start by a second
+    # scanner, for the hx-* attributes of every element (see _read_htmx).
+    _htmx: TagScanner | None = None
+    _htmx_late = False  # it showed only after the first piece: not read
+    _started = False  # some of the page was sent already
+    _ids_on: PostForm | None = None  # the form whose fields have ids (see _id_form)
+    # The last byte sent (an input cut out at the start of a piece must not join it to
+    # what follows: see _edit); a ">" stands for the start of the document.
+    _last_byte = ord(">")
+
     def __init__(
         self,
         *,
@@ -404,10 +436,7 @@ class FieldInjector:
         # A partial postback's panels (ids): the scanner returns their tags as well, which
         # edit() keeps for partial, in the edited page's offsets (see panel_tags).
         self._panels = bool(self._scanner.panels)
-        self.panel_tags: list[Tag] | None = None
         self._choices = choices  # validate_choices: read what each post form's controls offer
-        self._select: str | None = None  # the name of the select being read (choices only)
-        self._select_disabled = False  # it is disabled: none of its options is posted
         self._encoding = encoding
         self._page_url = page_url
         self._sign_form = sign_form
@@ -415,36 +444,12 @@ class FieldInjector:
         self._client_fields = client_fields
         self._fragment = fragment
         self.forms: list[PostForm] = []  # every post form found so far
-        self._open: PostForm | None = None  # the post form being read
-        self._inside_form = False  # also inside a GET or cross-origin form
         self._taken_ids: set[str] = set()  # reserved ids the page itself uses
-        # The end of the last piece, which the scanner left undecided: a few bytes, or a tag
-        # still open, kept in a bytearray that the next pieces are added to in place (a long
-        # tag costs no copy per piece; the scanner reads on in it from where it left off).
-        self._kept: bytes | bytearray = b""
         self._bases: list[str] = []  # every <base href> so far, resolved (the browser's: the 1st)
         # submit buttons that name a form by form="ID", by ID (ASCII-lowercased)
         self._named: dict[str, list[Submitter]] = {}
         self._sent: list[PostForm] = []  # forms whose tokens were sent in an earlier piece
-        # The content of the <noscript> being read, and what its own scan left undecided: a
-        # browser with scripting off (Tor Browser's safest mode) reads it as markup, so its
-        # <base> and buttons count too (a scripting-on scanner sees text there).
-        self._noscript: PostbackScanner | None = None
-        self._noscript_kept = b""
-        self._blind: str | None = None  # why the page may hold what the injector cannot see
-        self._stray_events = False  # data-postback / data-autopostback outside any post form
-        self._other_forms = 0  # forms that get nothing (GET, or posting to another origin)
-        # htmx: a page that uses it (an hx-* attribute on a tag read here, a <script src>
-        # naming htmx, or a fragment htmx asked for) is read again from its start by a second
-        # scanner, for the hx-* attributes of every element (see _read_htmx).
-        self._htmx: TagScanner | None = None
         self._htmx_seen = fragment
-        self._htmx_late = False  # it showed only after the first piece: not read
-        self._started = False  # some of the page was sent already
-        self._ids_on: PostForm | None = None  # the form whose fields have ids (see _id_form)
-        # The last byte sent (an input cut out at the start of a piece must not join it to
-        # what follows: see _edit); a ">" stands for the start of the document.
-        self._last_byte = ord(">")
 
     @property
     def changed(self) -> bool:

@@ -189,9 +189,19 @@ class PostbackMiddleware:
     def _handle(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         environ[EVENT_KEY] = None
         environ[VIEWSTATE_KEY] = {}
+        browser = read_browser(environ)
+        if environ.get("REQUEST_METHOD") != "POST" and not _has_body(environ):
+            # No body (a GET, a HEAD): no postback, replay, renewal or async postback to read,
+            # nothing to spend; only the query string is checked. (The path below, in short.)
+            try:
+                _refuse_reserved_query(environ.get("QUERY_STRING", ""))
+            except Rejected as rejection:
+                return self._refuse(environ, start_response, rejection, callback=False)
+            except Exception:
+                return _request_failed(start_response)
+            return self._dispatch(environ, start_response, None, None, browser)
         body_file = None
         values = None
-        browser = read_browser(environ)
         # Microsoft's ASP.NET AJAX client: answered in its delta format (``aspnet.ajax``).
         async_postback = (self.options.aspnet_ajax and environ.get("REQUEST_METHOD") == "POST"
                           and ajax.is_async(environ))
@@ -235,9 +245,7 @@ class PostbackMiddleware:
             # A bug of ours must not reach the client as a traceback (nor the app unverified).
             if body_file is not None:
                 body_file.close()
-            log.exception("reading the request failed; answering 500")
-            return text_response(start_response, "500 Internal Server Error",
-                                 "Internal Server Error")
+            return _request_failed(start_response)
 
         def respond(start_response: StartResponse) -> Iterable[bytes]:
             if renewed is not None:
@@ -474,14 +482,16 @@ class PostbackMiddleware:
         partial postback's editor also finds its ``panels`` (ids) as it scans.
         """
         fragment = _is_htmx(environ)
-        # The script's URL names this host ("//host/..."): a <base href> the page has before
-        # the tag cannot send the browser (and the page's CSP nonce) to another origin's script.
-        tag = b"" if fragment else self.script.tag(
-            "//" + urlsplit(_page_url(environ)).netloc + environ.get("SCRIPT_NAME", ""),
-            script_nonce(page.header("content-security-policy")),
-        )
+        page_url = _page_url(environ)
+        tag = b""
+        if not fragment:
+            # The script's URL names this host ("//host/..."): a <base href> the page has
+            # before the tag cannot send the browser (and the page's CSP nonce) to another
+            # origin's script.
+            tag = self.script.tag(_host_of(page_url) + environ.get("SCRIPT_NAME", ""),
+                                  script_nonce(page.header("content-security-policy")))
         return FieldInjector(
-            page_url=_document_url(environ),
+            page_url=_document_url(environ, page_url=page_url, htmx=fragment),
             encoding=page.charset,
             sign_form=issuer.sign_form,
             script_tag=tag,
@@ -618,11 +628,11 @@ class _Issuer:
         A streamed page may bring a form after its headers are gone: a browser without the
         cookie gets it (and the page is private) whether or not a form came yet.
         """
-        browser = self._browser
-        needs_cookie = (
-            not (browser.sent or browser.ambiguous)
-            and self._middleware._binding(self._environ, browser)
-            == browser.binding
+        browser, middleware = self._browser, self._middleware
+        # (Without user_key, tokens are always the browser's: no binding to make and compare.)
+        needs_cookie = not (browser.sent or browser.ambiguous) and (
+            middleware.options.user_key is None
+            or middleware._binding(self._environ, browser) == browser.binding
         )
         if not (tokens or (streamed and needs_cookie)):
             return headers
@@ -631,6 +641,13 @@ class _Issuer:
             headers.append(browser.set_cookie())
         return headers
 
+
+
+def _request_failed(start_response: StartResponse) -> list[bytes]:
+    """A 500 for a bug of ours met reading the request (logged, with its traceback): it must
+    not reach the client as a traceback, nor the app unverified. Called in an except block."""
+    log.exception("reading the request failed; answering 500")
+    return text_response(start_response, "500 Internal Server Error", "Internal Server Error")
 
 
 def _request_path(environ: WSGIEnvironment) -> str:
@@ -659,14 +676,24 @@ def _is_htmx(environ: WSGIEnvironment) -> bool:
     return str(environ.get("HTTP_HX_REQUEST", "")).strip().lower() == "true"
 
 
-def _document_url(environ: WSGIEnvironment) -> str:
+@functools.lru_cache(maxsize=1024)  # (as _url_of: the same pages, again and again)
+def _host_of(page_url: str) -> str:
+    """``//host[:port]`` of the page's URL: where its script tag's URL begins."""
+    return "//" + urlsplit(page_url).netloc
+
+
+def _document_url(environ: WSGIEnvironment, *, page_url: str | None = None,
+                  htmx: bool | None = None) -> str:
     """The URL of the document the response's forms will be in (their relative URLs resolve
     against it): the page's own; for a fragment htmx asked for, the page it goes into, which
     htmx sends as ``HX-Current-URL`` (used only when it is an http(s) URL of this request's
     origin: another origin's is ignored). A boosted page and a history restore become the
-    document themselves: their own URL."""
-    url = _page_url(environ)
-    if (not _is_htmx(environ) or environ.get("HTTP_HX_BOOSTED") == "true"
+    document themselves: their own URL. ``page_url`` and ``htmx``: the page's URL and whether
+    htmx asked, when the caller knows them already."""
+    url = _page_url(environ) if page_url is None else page_url
+    if htmx is None:
+        htmx = _is_htmx(environ)
+    if (not htmx or environ.get("HTTP_HX_BOOSTED") == "true"
             or environ.get("HTTP_HX_HISTORY_RESTORE_REQUEST") == "true"):
         return url
     current = str(environ.get("HTTP_HX_CURRENT_URL", ""))

@@ -29,6 +29,7 @@ inner iterable is closed exactly once.
 
 from __future__ import annotations
 
+import functools
 import logging
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -75,12 +76,16 @@ class Page:
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive), as ``http.header``."""
+        return self._names().get(name.lower())
+
+    def _names(self) -> dict[str, str]:
+        """The first value of each header, by lower-cased name."""
         first = self._first
         if first is None:
             first = self._first = {}
             for key, value in self.headers:
                 first.setdefault(key.lower(), value)
-        return first.get(name.lower())
+        return first
 
 
 class BoundHeaders(Protocol):
@@ -124,23 +129,55 @@ def opted_out(environ: WSGIEnvironment, headers: Headers) -> tuple[Headers, bool
     return kept, len(kept) < len(headers) or bool(environ.get(SKIP_ENVIRON_KEY))
 
 
-def html_page(status: str, headers: Headers) -> Page | None:
-    """The response as a page whose HTML can be read (decoded), or None."""
-    if status.split(" ", 1)[0] != "200":
-        return None
-    page = Page(status, headers, "", "")
-    content_type = page.header("content-type")
+def _read_headers(headers: Headers) -> tuple[Headers, dict[str, str], bool]:
+    """One pass over an app's headers for :class:`_Capture`: those kept (a copy, without
+    ``X-Postback-Skip``, as :func:`opted_out`), the first value of each by lower-cased name
+    (a :class:`Page`'s lookups), and whether the skip header was there."""
+    kept: Headers = []
+    first: dict[str, str] = {}
+    skipped = False
+    for key, value in headers:
+        name = key.lower()
+        if name == SKIP_HEADER:
+            skipped = True
+            continue
+        kept.append((key, value))
+        if name not in first:
+            first[name] = value
+    return kept, first, skipped
+
+
+@functools.lru_cache(maxsize=256)  # an app sends the same few Content-Types
+def _html_charset(content_type: str | None) -> str | None:
+    """The charset of an HTML ``Content-Type`` ("" when it names none), None when the type is
+    not HTML."""
     if media_type(content_type) not in HTML_TYPES:
         return None
-    page.charset = media_parameter(content_type, "charset") or ""
-    if page.charset.startswith(charset.UNSUPPORTED):
-        log.info("not rewriting a %r page (browsers do not support it)", page.charset)
+    return media_parameter(content_type, "charset") or ""
+
+
+def html_page(status: str, headers: Headers, *, first: dict[str, str] | None = None
+              ) -> Page | None:
+    """The response as a page whose HTML can be read (decoded), or None. ``first``: the
+    first value of each header by lower-cased name, when the caller made it already."""
+    if status.partition(" ")[0] != "200":
         return None
-    coding = (page.header("content-encoding") or "").strip().lower()
-    if coding not in ("", "identity") and coding not in DECODABLE_CODINGS:
-        log.warning("not rewriting a page with Content-Encoding %r", coding)
+    page = Page(status, headers, "", "")
+    page._first = first
+    page_charset = _html_charset(page.header("content-type"))
+    if page_charset is None:
         return None
-    page.content_encoding = "" if coding == "identity" else coding
+    page.charset = page_charset
+    if page_charset.startswith(charset.UNSUPPORTED):
+        log.info("not rewriting a %r page (browsers do not support it)", page_charset)
+        return None
+    coding = page.header("content-encoding")
+    if coding:
+        coding = coding.strip().lower()
+        if coding not in ("", "identity") and coding not in DECODABLE_CODINGS:
+            log.warning("not rewriting a page with Content-Encoding %r", coding)
+            return None
+        page.content_encoding = "" if coding == "identity" else coding
     return page
 
 
@@ -284,6 +321,8 @@ class _Pipeline:
         if not data and self._editor is None:
             return b""  # e.g. only a gzip header so far: nothing to sniff yet
         transcoder, editor = self._begin(data)
+        if self._coding.is_identity and transcoder.is_identity:  # (see feeder)
+            return editor.feed(data)
         edited = editor.feed(transcoder.to_scanner(data))
         return self._coding.encode(transcoder.from_scanner(edited), flush=True)
 
@@ -320,7 +359,10 @@ def _declared_whole(page: Page) -> bool:
 
 def _output_headers(page: Page, length: int | None) -> Headers:
     """Headers of an edited page: its length if known, no validators."""
-    headers = [(k, v) for k, v in page.headers if k.lower() not in _DROPPED_WHEN_CHANGED]
+    if _DROPPED_WHEN_CHANGED.isdisjoint(page._names()):
+        headers = list(page.headers)  # none to drop (a streamed page's usual headers)
+    else:
+        headers = [(k, v) for k, v in page.headers if k.lower() not in _DROPPED_WHEN_CHANGED]
     if length is not None:
         headers.append(("Content-Length", str(length)))
     return headers
@@ -345,8 +387,9 @@ class _Capture:
         if exc_info is not None and exc_info[1] is not None and self.headers_sent:
             raise exc_info[1].with_traceback(exc_info[2])  # PEP 3333: too late for new headers
         self.started = True
-        headers, skip = opted_out(self.environ, headers)
-        self.page = None if skip else html_page(status, headers)
+        headers, first, skip = _read_headers(headers)
+        skip = skip or bool(self.environ.get(SKIP_ENVIRON_KEY))
+        self.page = None if skip else html_page(status, headers, first=first)
         self.buffer = []
         if self.page is None:
             return self.downstream(status, headers, exc_info)

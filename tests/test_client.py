@@ -144,3 +144,14 @@ def test_the_script_is_told_when_microsofts_client_is_answered(aspnet_ajax: bool
     wrapped (its async postbacks are answered then; without the option they would fail)."""
     tag = ClientScript("/_postback/", aspnet_ajax=aspnet_ajax).tag("", None)
     assert (b' data-aspnet-ajax="true"' in tag) is attribute
+
+
+def test_a_tag_without_nonce_is_made_once_per_mount_point_and_is_the_same() -> None:
+    script = ClientScript("/_postback/", max_age=600)
+    first = script.tag("//a.example/app", None)
+    assert script.tag("//a.example/app", None) is first  # (made once)
+    assert first == script._tag("//a.example/app", None)
+    assert script.tag("//b.example", None) == script._tag("//b.example", None) != first
+    with_nonce = script.tag("//a.example/app", "n1")
+    assert b' nonce="n1"' in with_nonce and script.tag("//a.example/app", "n2") != with_nonce
+    assert script.tag("//a.example/app", None) == first  # (a nonce is never kept)

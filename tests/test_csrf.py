@@ -141,6 +141,15 @@ def test_malformed_cookies_are_replaced(value: str, sent: bool) -> None:
     assert (browser.id == value.strip('"')) is sent
 
 
+def test_a_new_browser_gets_one_fresh_id_made_when_first_needed() -> None:
+    browser, other = read_browser({}), read_browser({})
+    assert browser.id == browser.id and browser.binding == "browser:" + browser.id
+    assert len(browser.id) == 43 and browser.id != other.id
+    assert browser.set_cookie() == ("Set-Cookie", f"{PLAIN_COOKIE}={browser.id}; Path=/; "
+                                    f"Max-Age={COOKIE_MAX_AGE}; HttpOnly; SameSite=Lax")
+    assert browser.id not in repr(browser)  # (the browser's secret is never logged)
+
+
 def test_a_user_key_binds_instead_of_the_cookie(make_app: AppFactory, handlers: Registry,
                                                 ran: list[str]) -> None:
     app = make_app(user_key=lambda environ: environ.get("HTTP_X_USER"))

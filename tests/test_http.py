@@ -89,6 +89,14 @@ def test_only_codings(accept: str, narrowed: str) -> None:
     assert only_codings(accept, {"gzip", "deflate", "identity"}) == narrowed
 
 
+def test_private_headers_of_a_page_without_caching_headers() -> None:
+    headers = [("Content-Type", "text/html"), ("X-Other", "kept"), ("Set-Cookie", "a=1")]
+    assert private_headers(headers) == [*headers, ("Cache-Control", "private"),
+                                        ("Vary", "Cookie")]
+    assert private_headers([("VARY", "cookie")]) == [("VARY", "cookie"),
+                                                     ("Cache-Control", "private")]
+
+
 def test_private_headers_keep_the_rest() -> None:
     headers = [("Cache-Control", "public, max-age=5"), ("Vary", "Accept-Encoding"),
                ("X-Other", "kept")]

@@ -405,6 +405,21 @@ def test_reserved_name_in_query_is_refused_on_get(app: webtest.TestApp) -> None:
     app.get("/orders?__VIEWSTATE=x", status=400)
 
 
+@pytest.mark.parametrize("method", ["GET", "HEAD", "DELETE", "OPTIONS"])
+def test_a_request_without_body_is_checked_as_any(
+    app: webtest.TestApp, inner: RecordingApp, method: str
+) -> None:
+    """A request without a body takes a short way (nothing to verify), its query string
+    checked all the same; one with a body is read, whatever its method."""
+    calls = len(inner.calls)
+    app.request("/orders?a=1&%5F%5Fviewstate=x", method=method, status=400)
+    app.request("/orders", method=method, body=b"__EVENTTARGET=x", status=400,
+                content_type="application/x-www-form-urlencoded")
+    assert len(inner.calls) == calls
+    assert app.request("/orders?a=1", method=method).status_int == 200
+    assert len(inner.calls) == calls + 1
+
+
 def test_oversized_body_is_413(make_app: AppFactory) -> None:
     app = make_app(max_body_size=1000)
     response = app.post("/orders", {"note": "x" * 2000}, status=413)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import re
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +17,7 @@ from webob import Request, Response
 from postback_middleware import InvalidType, PostbackMiddleware
 from postback_middleware.response import WHOLE_PAGE_LIMIT
 
-from .helpers import PAGE, new_key, without_insertions
+from .helpers import PAGE, hidden_fields, new_key, without_insertions
 
 HTML = [("Content-Type", "text/html; charset=utf-8")]
 
@@ -582,3 +583,63 @@ def test_an_app_returning_no_bytes_is_told_its_mistake(body: Any, content_type: 
                                              secret_keys=[new_key()]))
     with pytest.raises(InvalidType, match=message):
         app.get("/")
+
+
+# -- pages with nothing to rewrite ------------------------------------------------------------
+
+NO_POST_FORM = (b"<!doctype html><html><head><title>t</title><script src=/a.js></script></head>"
+                b'<body><form action="/search"><input name="q"></form>'
+                b"<p>" + b"text " * 3000 + b"</p></body></html>")
+
+
+@pytest.mark.parametrize("mode", ["buffered", "iterable", "streamed"])
+@pytest.mark.parametrize("cookie", [False, True], ids=["new-browser", "known-browser"])
+@pytest.mark.parametrize("etag", [False, True], ids=["no-etag", "etag"])
+def test_a_page_without_post_form_goes_out_as_the_app_wrote_it(mode: str, cookie: bool,
+                                                               etag: bool) -> None:
+    """Every byte and header of the app's, in order: a buffered page's untouched; a streamed
+    one's without validators, and (a form may still come) private with the cookie for a new
+    browser. (The header reading, cookie and caching shortcuts of a page that gets nothing.)"""
+    headers = [("Content-Type", "text/html; charset=utf-8"), ("ETag", '"e"'),
+               ("X-Custom", "kept"), ("X-Postback-Skip-Not", "1")]
+    if not etag:
+        del headers[1]
+    pieces = {"buffered": [NO_POST_FORM], "iterable": [NO_POST_FORM],
+              "streamed": [NO_POST_FORM[i:i + 1000] for i in range(0, len(NO_POST_FORM), 1000)]}
+
+    def app(environ: Any, start_response: Any) -> Any:
+        start_response("200 OK", list(headers))
+        return list(pieces[mode]) if mode == "buffered" else iter(pieces[mode])
+
+    environ = Request.blank("/orders").environ
+    if cookie:
+        environ["HTTP_COOKIE"] = "postback-browser=" + "B" * 43
+    started, body = call(PostbackMiddleware(app, secret_keys=[new_key()]), environ)
+    assert b"".join(body) == NO_POST_FORM
+    ((status, sent),) = started
+    assert status == "200 OK"
+    if mode == "buffered":
+        assert sent == headers
+        return
+    kept = [header for header in headers if header[0] != "ETag"]  # (not known when streamed)
+    if cookie:
+        assert sent == kept
+        return
+    assert sent[:-1] == [*kept, ("Cache-Control", "private"), ("Vary", "Cookie")]
+    name, value = sent[-1]
+    assert name == "Set-Cookie"
+    assert re.fullmatch(r"postback-browser=[A-Za-z0-9_-]{43}; Path=/; Max-Age=31536000; "
+                        r"HttpOnly; SameSite=Lax", value)
+
+
+def test_a_streamed_page_binds_its_tokens_to_the_cookie_it_sets() -> None:
+    """The id of a new browser is made when first needed, once: the cookie the headers set
+    is the one the form's tokens (in a later piece) are bound to."""
+    app = wrap(streamed_app(HTML, [b"<html><body><p>first</p>", PAGE.encode()]))
+    response = app.get("/orders")
+    fields = hidden_fields(response.body)
+    posted = {"__EVENTTARGET": "", "__EVENTARGUMENT": "", "__VIEWSTATE": fields["__VIEWSTATE"],
+              "__EVENTVALIDATION": fields["__EVENTVALIDATION"]}
+    app.post("/orders", posted, status=200)
+    app.reset()  # (another browser: no cookie)
+    app.post("/orders", posted, status=403)
