@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import HealthCheck, assume, given, reject, settings
 from hypothesis import strategies as st
 
 from postback_middleware.html_scan import TagScanner, iter_tags
@@ -375,9 +377,17 @@ def test_table_parts_open_inside_a_template() -> None:
                                  st_("script"), en("script"), en("template")]
 
 
+_SELECT_IN_TABLE_END = re.compile(
+    r"<table.*<select.*</(?:td|th|tr|tbody|thead|tfoot|caption)\b", re.IGNORECASE | re.DOTALL)
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(HTML_FRAGMENTS, max_size=14).map("".join))
 def test_generated_documents_match_html5lib(document: str) -> None:
+    # A known divergence (html_scan's docstring): html5lib keeps a select in a table open past
+    # the end tag of a table part that is not open (<table><select></td><style><form>); the
+    # model closes it, as today's browsers do (Chromium 156 makes the <style> raw text there).
+    assume(_SELECT_IN_TABLE_END.search(document) is None)
     try:
         expected = html5lib_tags(document)
     except AssertionError:  # an internal assertion of html5lib fails, e.g. <table><svg><html>

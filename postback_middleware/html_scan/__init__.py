@@ -104,8 +104,15 @@ all tree-construction effects that ordinary pages do not exercise:
   stack leaves foreign content when an HTML element of that name was opened (and not
   closed) before, else is ignored; a browser decides with the real stack and scope rules
   (e.g. a ``<div>`` between that element and the ``<svg>`` stops ``</span>``).
-* "in select in table": end tags of table parts (``</td>``, ``</tr>``...) are assumed to be
-  in table scope, so they end the ``<select>``.
+* ``<select>`` follows the HTML Standard's rules from before its relaxed ``<select>`` parser
+  (whatwg/html#10557, 2025), which Chromium ships (156 was checked): there the content of a
+  ``<select>`` is parsed much as in body, so a ``<style>`` (or a ``<div>`` and then a
+  ``<style>``) inside it is raw text, where the model ignores it as the older rules did; a
+  ``<form>`` start tag written inside such a ``<style>`` is seen here and not by the browser
+  (its fields would land in the style's text: no form gets them). And in "in select in table"
+  end tags of table parts (``</td>``, ``</tr>``...) are assumed to be in table scope, so they
+  end the ``<select>`` (html5lib, on the older rules, ignores one that is not open; for the
+  tags that follow, Chromium agrees with the model).
 * Implied end tags, the adoption agency algorithm and foster parenting are not modelled
   inside integration points (e.g. ``<svg><foreignObject><p><div></p>``).
 """
