@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"each figure: CPU time per request, fastest of {repeat} interleaved rounds; "
           "the inner app returns the page as it is")
     print()
-    print(f"{'shape':<16}{'KB':>7}{'GET':>12}{'full':>12}{'partial':>12}{'children':>12}"
+    print(f"{'shape':<16}{'KB':>7}{'GET':>12}{'full':>12}{'partial':>12}{'children':>16}"
           f"{'callback':>12}{'partial/full':>14}{'children/full':>15}{'callback/GET':>14}")
     misses = 0
     for shape in family():
@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         sent = "" if client.children != "-" else " (-)"  # (past the budget: no digests)
         print(f"{shape.name:<16}{len(shape.page) / 1024:>7.1f}"
               f"{fmt(best['GET']):>12}{fmt(best['full']):>12}{fmt(best['partial']):>12}"
-              f"{fmt(best['children']).strip() + sent:>12}{fmt(best['callback']):>12}"
+              f"{fmt(best['children']).strip() + sent:>16}{fmt(best['callback']):>12}"
               f"{partial:>9.2f} {verdict(ok[0])}{children:>10.2f} {verdict(ok[1])}"
               f"{callback:>9.2f} {verdict(ok[2])}")
     print()

@@ -47,7 +47,6 @@ _ELEMENT_ID = re.compile(r"[^\x00-\x20\x7f-\x9f]{1,256}")
 # An event validation token written out up to this size is kept as it is; a larger one is made
 # compact (runs of numbers, digests), which costs about a microsecond an event pair.
 SMALL_VALIDATION_TOKEN = 4096
-_MANY_PAIRS = 64  # a form with fewer pairs signs its written-out token without measuring it
 
 
 # -- what a verified request is ---------------------------------------------------------------
@@ -125,14 +124,18 @@ class OfferingForm(Protocol):
 
 
 def _may_fit_written_out(pairs: dict[str, list[str]]) -> bool:
-    """Whether a form's pairs, written out, may make a token of at most
-    SMALL_VALIDATION_TOKEN characters: measured by their JSON for a form of many pairs, by
-    their characters (fewer than their JSON's bytes: a bound, in two C calls) for the others,
-    such as a few pairs with arguments of a kilobyte."""
-    if len(pairs) >= _MANY_PAIRS or sum(map(len, pairs.values())) >= _MANY_PAIRS:
-        return 4 * len(encode_json(pairs, plain=True)) <= 3 * SMALL_VALIDATION_TOKEN
-    characters = sum(map(len, pairs)) + sum(map(len, chain.from_iterable(pairs.values())))
-    return 4 * characters <= 3 * SMALL_VALIDATION_TOKEN
+    """Whether a form's pairs, written out, may make a token of at most SMALL_VALIDATION_TOKEN
+    characters (in base64, 4 for 3 bytes). A form over it is not signed that way first only to
+    be thrown away; a form under it is signed, and measured then."""
+    return 4 * json_length_bound(pairs) <= 3 * SMALL_VALIDATION_TOKEN
+
+
+def json_length_bound(pairs: dict[str, list[str]]) -> int:
+    """At most the length of ``encode_json(pairs)``, in a few C calls: the characters of the
+    targets and arguments and the quotes, colons and brackets around them (the JSON has its
+    commas, escapes and multi-byte characters more)."""
+    return (sum(map(len, pairs)) + sum(map(len, chain.from_iterable(pairs.values())))
+            + 5 * len(pairs) + 2 * sum(map(len, pairs.values())) + 2)
 
 
 class FormTokens:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from postback_middleware.errors import (
     BadRequest,
@@ -19,9 +21,10 @@ from postback_middleware.form_tokens import (
     FormTokens,
     Postback,
     decode_reserved,
+    json_length_bound,
 )
 from postback_middleware.inject import PostForm
-from postback_middleware.tokens import Purpose, TokenSigner
+from postback_middleware.tokens import Purpose, TokenSigner, encode_json
 
 from .helpers import new_key
 
@@ -132,6 +135,15 @@ def test_issued_tokens_come_back_verified() -> None:
     again = verify({"__VIEWSTATE": viewstate, "__EVENTVALIDATION": fresh,
                     "__EVENTTARGET": "delete", "__EVENTARGUMENT": "7"})
     assert again.event == Event("delete", "7")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(st.text(max_size=12), st.lists(st.text(max_size=12), max_size=6),
+                       max_size=8))
+def test_the_json_length_bound_never_exceeds_the_json(pairs: dict[str, list[str]]) -> None:
+    """A form is sent straight to the compact token only when its pairs cannot fit written
+    out: the bound it is judged by is never over their JSON's length."""
+    assert json_length_bound(pairs) <= len(encode_json(pairs, plain=True))
 
 
 @pytest.mark.parametrize(
