@@ -21,7 +21,6 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import Any, Protocol
 
 from . import fields as f
@@ -125,17 +124,11 @@ class OfferingForm(Protocol):
 
 def _may_fit_written_out(pairs: dict[str, list[str]]) -> bool:
     """Whether a form's pairs, written out, may make a token of at most SMALL_VALIDATION_TOKEN
-    characters (in base64, 4 for 3 bytes). A form over it is not signed that way first only to
-    be thrown away; a form under it is signed, and measured then."""
-    return 4 * json_length_bound(pairs) <= 3 * SMALL_VALIDATION_TOKEN
-
-
-def json_length_bound(pairs: dict[str, list[str]]) -> int:
-    """At most the length of ``encode_json(pairs)``, in a few C calls: the characters of the
-    targets and arguments and the quotes, colons and brackets around them (the JSON has its
-    commas, escapes and multi-byte characters more)."""
-    return (sum(map(len, pairs)) + sum(map(len, chain.from_iterable(pairs.values())))
-            + 5 * len(pairs) + 2 * sum(map(len, pairs.values())) + 2)
+    characters (in base64, 4 for 3 bytes of their JSON and more). A form over it is not signed
+    that way first only to be thrown away; a form under it is signed, and measured then. (Their
+    JSON is measured as orjson writes it: a tenth of a µs for a small form's pairs, and faster
+    than any count of their characters in Python.)"""
+    return 4 * len(encode_json(pairs, plain=True)) <= 3 * SMALL_VALIDATION_TOKEN
 
 
 class FormTokens:
