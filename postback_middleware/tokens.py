@@ -41,7 +41,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from itsdangerous import Signer
 
@@ -91,9 +91,25 @@ def _derive(secret: bytes, salt: str) -> bytes:
     return signer.derive_key(secret)
 
 
-def _keyed(secret: bytes, salt: str) -> hmac.HMAC:
-    """HMAC-SHA256 under the key derived for ``salt``, to be copied for each message."""
-    return hmac.new(_derive(secret, salt), digestmod=hashlib.sha256)
+class Keyed(Protocol):
+    """An HMAC with its key hashed in, copied for each message (see :func:`_keyed`)."""
+
+    def copy(self) -> Keyed: ...
+    def update(self, data: bytes, /) -> None: ...
+    def digest(self) -> bytes: ...
+
+
+def _keyed(secret: bytes, salt: str) -> Keyed:
+    """HMAC-SHA256 under the key derived for ``salt``, to be copied for each message.
+
+    The HMAC object of OpenSSL that the ``hmac`` module holds, where it holds one (its
+    ``_hmac``, on CPython with OpenSSL: its copy, update and digest are C calls), else the
+    module's own object: the module's methods wrap the same calls in three Python calls a
+    message, some 0.6 µs a signature, and a page signs two a form. The same bytes either way
+    (``test_tokens`` holds them equal to ``hmac.new``'s)."""
+    wrapper = hmac.new(_derive(secret, salt), digestmod=hashlib.sha256)
+    inner: Keyed | None = getattr(wrapper, "_hmac", None)
+    return inner if inner is not None else wrapper
 
 
 def _b64(data: bytes) -> bytes:
@@ -162,7 +178,7 @@ def _nonce(size: int) -> str:
 BINDING_DIGEST_BYTES = 16
 
 
-def _mac(keyed: hmac.HMAC, message: bytes) -> bytes:
+def _mac(keyed: Keyed, message: bytes) -> bytes:
     """The signature of ``message``: a copy of the keyed HMAC (its key already hashed in)."""
     mac = keyed.copy()
     mac.update(message)

@@ -405,3 +405,23 @@ def test_a_token_of_several_paths_verifies_at_each_and_nowhere_else() -> None:
             "/orders", "/orders/preview"]
     with pytest.raises(TokenError, match="another path"):
         signer().verify(VS, token, path="/orders/other", user=None)
+
+
+@given(st.binary(min_size=32, max_size=64), st.text(max_size=20),
+       st.lists(st.binary(max_size=300), max_size=3))
+def test_the_keyed_hmac_is_the_hmac_modules(secret: bytes, salt: str,
+                                            messages: list[bytes]) -> None:
+    """Signatures are made with OpenSSL's HMAC object where the hmac module holds one: the
+    same bytes as ``hmac.new`` gives, copied for each message and fed in parts."""
+    import hashlib
+    import hmac
+
+    from postback_middleware.tokens import _derive, _keyed
+
+    keyed = _keyed(secret, salt)
+    for _ in range(2):  # (the keyed object itself is never changed by a message)
+        mac = keyed.copy()
+        for message in messages:
+            mac.update(message)
+        assert mac.digest() == hmac.new(_derive(secret, salt), b"".join(messages),
+                                        hashlib.sha256).digest()
