@@ -21,7 +21,9 @@ Invariants checked on every input:
   state the engine carries over), and what it leaves undecided between pieces is a tag
   still open or at most 10 bytes;
 * engines: the compiled engine (``_cscan.c``, when built) returns exactly what the Python engine
-  returns, for the full scan and for :class:`~postback_middleware.html_scan.PostbackScanner`.
+  returns, for the full scan, for :class:`~postback_middleware.html_scan.PostbackScanner`
+  (also asked for a partial postback's panels, ``_PANELS``: their start tags and the tags of
+  their names) and for :func:`~postback_middleware.html_scan.top_level_cuts`.
   Coverage guides the fuzzer through the Python engine only (atheris instruments Python code);
   the compiled one is held to it on every input.
 """
@@ -40,6 +42,7 @@ _COMPILED = "compiled" in html_scan.ENGINES
 
 _ENCODINGS = ("utf-8", "latin-1", "cp1252", "utf-8")
 _NAMES = frozenset({"form", "head", "body", "input", "script", "a", "button", "select"})
+_PANELS = ("p", "q", "")  # ids a partial postback may ask for (html.dict has panel words)
 
 
 class InvariantError(AssertionError):
@@ -118,9 +121,10 @@ def _compare_pieces(document: bytes, step: int, encoding: str) -> None:
                 f"  whole:  {expected}\n  pieces: {pieces}")
 
 
-def _postback_items(document: bytes, encoding: str, engine: html_scan.Engine) -> list[object]:
-    items, decided = PostbackScanner(encoding=encoding, names=("form", "head"),
-                                     engine=engine).scan(document, final=True)
+def _postback_items(document: bytes, encoding: str, engine: html_scan.Engine,
+                    panels: tuple[str, ...] = ()) -> list[object]:
+    items, decided = PostbackScanner(encoding=encoding, names=("form", "head"), engine=engine,
+                                     panels=panels).scan(document, final=True)
     return [item if isinstance(item, dict) else _key(item) for item in items] + [decided]
 
 
@@ -133,13 +137,20 @@ def _compare_engines(document: bytes, encoding: str, tags: list[Tag]) -> None:
             f"compiled engine differs:\n  python:   {[_key(t)[:4] for t in tags]}\n"
             f"  compiled: {[_key(t)[:4] for t in compiled]}"
         )
-    python_items = _postback_items(document, encoding, "python")
-    compiled_items = _postback_items(document, encoding, "compiled")
-    if python_items != compiled_items:
+    for panels in ((), _PANELS):
+        python_items = _postback_items(document, encoding, "python", panels)
+        compiled_items = _postback_items(document, encoding, "compiled", panels)
+        if python_items != compiled_items:
+            raise InvariantError(
+                f"compiled PostbackScanner (panels {panels}) differs:\n"
+                f"  python:   {python_items}\n  compiled: {compiled_items}"
+            )
+    python_cuts = html_scan.top_level_cuts(document, encoding=encoding, engine="python")
+    compiled_cuts = html_scan.top_level_cuts(document, encoding=encoding, engine="compiled")
+    if python_cuts != compiled_cuts:
         raise InvariantError(
-            f"compiled PostbackScanner differs:\n  python:   {python_items}\n"
-            f"  compiled: {compiled_items}"
-        )
+            f"compiled top_level_cuts differs:\n  python:   {python_cuts}\n"
+            f"  compiled: {compiled_cuts}")
 
 
 def test_one_input(data: bytes) -> None:
