@@ -35,7 +35,7 @@ from .errors import (
     TokenExpired,
 )
 from .server_state import EVENT_VALIDATION, VIEWSTATE, ServerViewState
-from .tokens import Claims, Purpose, TokenSigner, encode_json
+from .tokens import Claims, FormSigning, PageSigning, Purpose, TokenSigner, encode_json
 from .validation import Offered
 
 log = logging.getLogger("postback_middleware")
@@ -144,48 +144,53 @@ class FormTokens:
         self._keeps_validation = keep_large_validation and server_state is not None
 
     def issue(self, form: OfferingForm, state: dict[str, Any] | str, binding: str,
-              page_callbacks: Sequence[str] = ()) -> tuple[str, str]:
+              page_callbacks: Sequence[str] = (), page: PageSigning | None = None,
+              ) -> tuple[str, str]:
         """A form's view state (``state``, or the key it is kept under: see ``server_state``)
         and event validation (what ``form`` offers, and the callbacks of the page it posts to:
         see ``registry``), bound to its path and to ``binding``; ("", "") when they cannot be
-        made."""
-        signer = self.signer
+        made. ``page``: what signs the response's forms for ``binding``, made once a page (see
+        ``tokens.PageSigning``)."""
         paths = form.paths
         path: str | tuple[str, ...] = paths[0] if len(paths) == 1 else paths
-        form_id = signer.new_form_id()
+        if page is None or page.user != binding:
+            page = self.signer.page(binding)
+        one = page.form(path)
         callbacks = (*form.callbacks, *page_callbacks) if page_callbacks else form.callbacks
-        event_validation = self._event_validation(path, form.pairs, callbacks, binding,
-                                                  form_id, form.choices)
+        pairs, choices = form.pairs, form.choices
+        # (Most forms: a few pairs, written out as they are. A form whose pairs alone, in
+        # base64, are over the size is not signed that way first only to be thrown away.)
+        token = None
+        if not pairs or _may_fit_written_out(pairs):
+            try:
+                token = one.sign(Purpose.EVENT_VALIDATION,
+                                 validation.written_out(pairs, callbacks, choices))
+            except ValueError:
+                token = ""  # over max_state_size
+            if token and len(token) <= SMALL_VALIDATION_TOKEN:
+                return one.sign(Purpose.VIEWSTATE, state), token
+        event_validation = self._compact_validation(one, path, pairs, callbacks, choices, token)
         if event_validation is None:
             return "", ""
-        viewstate = signer.sign(Purpose.VIEWSTATE, state, path=path, user=binding,
-                                form_id=form_id)
-        return viewstate, event_validation
+        return one.sign(Purpose.VIEWSTATE, state), event_validation
 
-    def _event_validation(
-        self, path: str | tuple[str, ...], pairs: dict[str, list[str]],
-        callbacks: Sequence[str], binding: str, form_id: str,
-        choices: dict[str, list[str]],
+    def _compact_validation(
+        self, one: FormSigning, path: str | tuple[str, ...], pairs: dict[str, list[str]],
+        callbacks: Sequence[str], choices: dict[str, list[str]], token: str | None,
     ) -> str | None:
-        """The form's event validation token: written out when small, else compact (runs,
-        digests for long values), else all digests, else none (the form degrades)."""
+        """The event validation token of a form whose pairs written out (``token``: signed so,
+        "" when over max_state_size, None when not tried) make one over SMALL_VALIDATION_TOKEN:
+        compact (runs, digests for long values), else all digests, else written out if that
+        fits, else none (the form degrades). Signed by ``one``, the form's signer."""
         signer = self.signer
 
         def written_out() -> str:
             try:
-                return signer.sign(Purpose.EVENT_VALIDATION,
-                                   validation.written_out(pairs, callbacks, choices), path=path,
-                                   user=binding, form_id=form_id)
+                return one.sign(Purpose.EVENT_VALIDATION,
+                                validation.written_out(pairs, callbacks, choices))
             except ValueError:
                 return ""  # over max_state_size
 
-        # (Most forms: a few pairs, written out as they are. A form whose pairs alone, in
-        # base64, are over the size is not signed that way first only to be thrown away.)
-        token = None
-        if _may_fit_written_out(pairs):
-            token = written_out()
-            if token and len(token) <= SMALL_VALIDATION_TOKEN:
-                return token
         # It fits, but a compact one saves bytes on every postback; or it does not fit.
         digest = functools.partial(signer.event_digest, 0)  # the first key signs
         for all_digests in (False, True):
@@ -194,12 +199,11 @@ class FormTokens:
             if self._keeps_validation and (all_digests or len(encode_json(data, plain=True))
                                            > SMALL_VALIDATION_TOKEN * 3 // 4):
                 # Large even compact (or too large): kept in the store, its key in the page.
-                kept = self._kept_validation(data, path, binding, form_id)
+                kept = self._kept_validation(data, one)
                 if kept:
                     return kept
             try:
-                return signer.sign(Purpose.EVENT_VALIDATION, data, path=path, user=binding,
-                                   form_id=form_id)
+                return one.sign(Purpose.EVENT_VALIDATION, data)
             except ValueError:
                 continue  # over max_state_size
         if token is None:
@@ -213,8 +217,7 @@ class FormTokens:
         )
         return None
 
-    def _kept_validation(self, data: Any, path: str | tuple[str, ...], binding: str,
-                         form_id: str) -> str:
+    def _kept_validation(self, data: Any, one: FormSigning) -> str:
         """An event validation kept in the store: its token carries the key ("" when it does
         not fit max_state_size there either)."""
         assert self.server_state is not None  # (_keeps_validation says so)
@@ -222,8 +225,7 @@ class FormTokens:
             key = self.server_state.keep(encode_json(data, plain=True), kind=EVENT_VALIDATION)
         except InvalidArgument:
             return ""
-        return self.signer.sign(Purpose.EVENT_VALIDATION, key, path=path, user=binding,
-                                form_id=form_id)
+        return one.sign(Purpose.EVENT_VALIDATION, key)
 
     def refresh(self, callback: Callback, *, path: str) -> str:
         """A fresh event validation for the page a callback came from (same offer, new age;

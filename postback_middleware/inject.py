@@ -191,7 +191,20 @@ def base_url(href: str, page_url: str) -> str:
 def hidden_input(name: str, value: str, *, with_id: bool) -> bytes:
     if not value:  # most fields of every form: made once
         return _empty_input(name, with_id)
-    return _input(name, value, with_id)
+    if not value.isascii() or "&" in value or "<" in value or ">" in value or '"' in value \
+            or "'" in value:
+        return _input(name, value, with_id)
+    # A token (two a form: base64url and a dot): written as it is, between the tag's two
+    # parts made once (what _input writes, for it writes each character on its own).
+    return _input_start(name, with_id) + value.encode("ascii") + _INPUT_END
+
+
+_INPUT_END = b'" />'
+
+
+@functools.lru_cache(maxsize=64)  # (as _empty_input)
+def _input_start(name: str, with_id: bool) -> bytes:
+    return _input(name, "", with_id)[:-len(_INPUT_END)]
 
 
 def _input(name: str, value: str, with_id: bool) -> bytes:
@@ -647,7 +660,7 @@ class FieldInjector:
             redirects |= self._read_noscript(data[noscript_from:], final=final)
         if redirects and self._sent:
             self._check_sent()
-        insertions = [(at, self._script_tag if form is None else self._fields(form, *names))
+        insertions = [(at, self._script_tag if form is None else self._fields(form, names))
                       for at, form, names in plan]
         if taken_over:
             # Where what comes before a removed input would join what comes after ("<" and
@@ -1000,7 +1013,7 @@ class FieldInjector:
                     "%s: its tokens were sent in an earlier piece of this streamed page, and now"
                     " %s; they cannot be taken back", form.describe(), "; ".join(doubts))
 
-    def _fields(self, form: PostForm, *names: str) -> bytes:
+    def _fields(self, form: PostForm, names: tuple[str, ...]) -> bytes:
         """The hidden inputs ``names`` of ``form`` (ids on the first form, when unique)."""
         values = {f.EVENTTARGET: "", f.EVENTARGUMENT: ""}
         if f.VIEWSTATE in names:
@@ -1037,11 +1050,11 @@ class FieldInjector:
             names = (*names, *_CLIENT_FIELDS)
             values.update((name, self._client_fields.get(name, "")) for name in _CLIENT_FIELDS)
         form.written.update(values)  # (what it holds and names do not is empty: left out)
-        with_ids = form is self._id_form() and not self._fragment
-        return b"".join(
-            hidden_input(name, values[name], with_id=with_ids and name not in self._taken_ids)
-            for name in names
-        )
+        if form is self._id_form() and not self._fragment:
+            taken = self._taken_ids
+            return b"".join([hidden_input(name, values[name], with_id=name not in taken)
+                             for name in names])
+        return b"".join([hidden_input(name, values[name], with_id=False) for name in names])
 
     def _id_form(self) -> PostForm:
         """The form whose fields carry ids (they must be unique): the page's WebForms form

@@ -88,7 +88,7 @@ from .registry import Registry, page_callback_key
 from .response import Page, edit_response, limit_accept_encoding
 from .server_state import ServerViewState, StateKeys
 from .single_use import Answer, Claim, SingleUse, what_was_sent
-from .tokens import TokenSigner
+from .tokens import PageSigning, TokenSigner
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -600,6 +600,11 @@ class _Issuer:
         server_state = middleware.server_state
         self._state_keys = (StateKeys(server_state) if server_state is not None
                             and middleware.options.server_viewstate else None)
+        # Made once a page, not once a form (a page may have 150): what signs for the binding
+        # (remade if it changes), and the binding itself when it is the browser's, which
+        # cannot change (without user_key: its id is fixed once made).
+        self._page: PageSigning | None = None
+        self._browser_binding: str | None = None
 
     def sign_form(self, form: PostForm) -> tuple[str, str]:
         """The form's view state and event validation ("", "" when they cannot be made)."""
@@ -612,9 +617,16 @@ class _Issuer:
             data = state if self._state_keys is None else self._state_keys.data(state)
             # The binding is asked now, not reused from verification: a login postback changes
             # the user, and the new page's tokens must belong to the new session.
+            binding = self._browser_binding
+            if binding is None:
+                binding = middleware._binding(environ, self._browser)
+                if middleware.options.user_key is None:
+                    self._browser_binding = binding
+            page = self._page
+            if page is None or page.user != binding:
+                page = self._page = middleware.signer.page(binding)
             return middleware.form_tokens.issue(
-                form, data, middleware._binding(environ, self._browser),
-                middleware.registry.page_callbacks(form.action_path))
+                form, data, binding, middleware.registry.page_callbacks(form.action_path), page)
         except StoreUnavailable as error:
             # The page is shown all the same; this form gets no tokens, so its postbacks are
             # refused (closed, like a form too large to sign) until the store answers again.

@@ -166,7 +166,10 @@ class Registry:
         """What a form posting to ``path`` offers of that page's own callbacks: each as
         :func:`page_callback_key` writes it into the form's event validation (apart from the
         names of its ``data-callbacks``, so one never stands for the other)."""
-        return tuple(page_callback_key(path, name) for name in self._offered_on.get(path, ()))
+        names = self._offered_on.get(path)
+        if not names:  # (most paths: asked once for every form of every page)
+            return ()
+        return tuple(page_callback_key(path, name) for name in names)
 
     def has_callback(self, name: str, page: str | None = None) -> bool:
         """Whether a callback is registered under exactly this name: of the page at path

@@ -21,7 +21,7 @@ from postback_middleware.form_tokens import (
     decode_reserved,
 )
 from postback_middleware.inject import PostForm
-from postback_middleware.tokens import Purpose, TokenSigner
+from postback_middleware.tokens import FormSigning, Purpose, TokenSigner
 
 from .helpers import new_key
 
@@ -151,13 +151,13 @@ def test_an_event_validation_is_signed_once_where_it_cannot_fit_written_out(
     only to be thrown away; it still verifies for every pair it offers."""
     signer = TokenSigner([new_key().encode()], max_age=3600, max_size=100_000)
     tokens, calls = FormTokens(signer), []
-    sign = signer.sign
+    sign = FormSigning.sign  # (what signs an issued form's tokens)
 
-    def counting(purpose: Purpose, *args: Any, **kwargs: Any) -> str:
+    def counting(self: FormSigning, purpose: Purpose, *args: Any, **kwargs: Any) -> str:
         calls.append(purpose)
-        return sign(purpose, *args, **kwargs)
+        return sign(self, purpose, *args, **kwargs)
 
-    monkeypatch.setattr(signer, "sign", counting)
+    monkeypatch.setattr(FormSigning, "sign", counting)
     form = PostForm(0, "/p")
     form.add_pairs(pairs)
     viewstate, event_validation = tokens.issue(form, {}, BROWSER)

@@ -425,3 +425,82 @@ def test_the_keyed_hmac_is_the_hmac_modules(secret: bytes, salt: str,
             mac.update(message)
         assert mac.digest() == hmac.new(_derive(secret, salt), b"".join(messages),
                                         hashlib.sha256).digest()
+
+
+# -- a page's forms: the claims written out up to the nonce ----------------------------------
+
+# Text JSON must escape or may get wrong: quotes, backslashes, control characters, non-ASCII
+# (Latin-1, as WSGI paths are, and beyond), and now and then a lone surrogate (not JSON).
+_TEXT = st.text(st.sampled_from('"\\/\x00\x08\t\n\x0c\r\x1f\x7f\x80\xa0é€\u2028\U0001f600')
+                | st.characters(), max_size=12)
+_PATHS = _TEXT | st.lists(_TEXT, min_size=1, max_size=4)
+_B64URL = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+                  min_size=1, max_size=16)
+
+
+@given(st.integers(0, 2**63 - 1), _PATHS | _TEXT.map(lambda text: text + "\ud800"),
+       st.none() | _TEXT, _B64URL, _B64URL,
+       st.dictionaries(_TEXT, _PLAIN, max_size=4))
+def test_the_claims_head_spells_the_claims_as_json_does(
+    issued: int, path: str | list[str], binding: str | None, form_id: str, nonce: str,
+    data: dict[str, object],
+) -> None:
+    """A form's tokens are written from a head made once (``claims_head``): with the nonce and
+    the data's JSON it is byte for byte the claims dict as either encoder writes it, and it
+    refuses what they refuse."""
+    from postback_middleware.tokens import NONCE_TO_DATA, claims_head, user_claim
+
+    digest = signer().binding_digest(0, binding)
+    whole = {"v": 1, "t": issued, "p": path, "u": digest, "f": form_id, "n": nonce, "d": data}
+    try:
+        expected = encode_json(whole)
+    except ValueError:  # (a lone surrogate: neither way writes it)
+        with pytest.raises(ValueError):
+            claims_head(issued, path, user_claim(digest), form_id)
+            encode_json(data, plain=True)
+        return
+    head = claims_head(issued, tuple(path) if isinstance(path, list) else path,
+                       user_claim(digest), form_id)
+    assert head + nonce.encode() + NONCE_TO_DATA + encode_json(data, plain=True) + b"}" \
+        == expected == encode_json(whole, plain=True)
+
+
+@given(_PATHS | _TEXT.map(lambda text: text + "\ud800"), st.none() | _TEXT,
+       st.dictionaries(_TEXT, _PLAIN, max_size=3),
+       st.dictionaries(st.text(max_size=5), JSON_VALUES, max_size=3) | st.just({}),
+       st.integers(1, 4))
+def test_a_forms_tokens_are_those_sign_makes(
+    path: str | list[str], binding: str | None, validation: dict[str, object],
+    state: dict[str, object], signs: int,
+) -> None:
+    """What ``FormSigning`` signs is what ``TokenSigner.sign`` signs for the same inputs (its
+    form id, nonce and second), byte for byte: event validation (written from the head) and
+    view state (an empty one from the head, one the app filled as a whole), with the nonces
+    read with the form id and, past them, fresh ones."""
+    from unittest import mock
+
+    from postback_middleware import tokens
+
+    s = signer(max_size=10**6)
+    one = s.page(binding).form(tuple(path) if isinstance(path, list) else path)
+    for purpose, data in [(EV, validation), (VS, state)] * signs:
+        nonce = one._nonces[-1] if one._nonces else "FRESHnonce12"
+        with mock.patch.object(tokens, "_nonce", lambda size, nonce=nonce: nonce):
+            try:
+                expected = s.sign(purpose, data, path=path, user=binding, form_id=one.form_id)
+            except ValueError:  # (a lone surrogate: refused the same way)
+                with pytest.raises(ValueError):
+                    one.sign(purpose, data)
+                continue
+            assert one.sign(purpose, data) == expected
+
+
+def test_a_forms_random_texts_are_fresh() -> None:
+    """A form id and two nonces a form, read in one go: each of its size, never repeated."""
+    page = signer().page(None)
+    forms = [page.form("/p") for _ in range(300)]
+    texts = [text for one in forms for text in (one.form_id, *one._nonces)]
+    assert [len(text) for text in texts] == [16, 12, 12] * 300
+    assert len(set(texts)) == len(texts)
+    assert set("".join(texts)) <= set(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
