@@ -113,6 +113,7 @@ import functools
 import html
 import itertools
 import logging
+import operator
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -660,6 +661,12 @@ class FieldInjector:
             redirects |= self._read_noscript(data[noscript_from:], final=final)
         if redirects and self._sent:
             self._check_sent()
+        if not plan and not taken_over and not self._panels:
+            # (a piece whose tags ask for nothing to be written: a script, a GET form, a form
+            # whose start came in an earlier piece and whose end comes in a later one)
+            if data:
+                self._last_byte = data[-1]
+            return data
         insertions = [(at, self._script_tag if form is None else self._fields(form, names))
                       for at, form, names in plan]
         if taken_over:
@@ -1123,10 +1130,14 @@ def splice(
     Slices are taken through a memoryview, so the page is copied once, into the result.
     """
     view = memoryview(document)
+    if not removals and len(insertions) == 1:
+        # (most streamed pieces that are edited: one form's fields, or the script tag)
+        offset, text = insertions[0]
+        return b"".join((view[:offset], text, view[offset:]))
     pieces: list[bytes | memoryview] = []
     cursor = 0
     if not removals:  # (nearly every page)
-        for offset, text in sorted(insertions, key=lambda item: item[0]):
+        for offset, text in sorted(insertions, key=_first):
             pieces.append(view[cursor:offset])
             pieces.append(text)
             cursor = offset
@@ -1139,3 +1150,6 @@ def splice(
             cursor = end
     pieces.append(view[cursor:])
     return b"".join(pieces)
+
+
+_first = operator.itemgetter(0)

@@ -6,6 +6,7 @@ import html
 import itertools
 import logging
 import re
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -1185,6 +1186,82 @@ def test_only_insertions_and_taken_over_fields_change(document: str, cuts: list[
 def test_splice_cuts_removals_and_inserts_before_them() -> None:
     out = splice(b"0123456789", [(5, b"[b]"), (0, b"[a]")], removals=[(5, 7), (8, 9)])
     assert out == b"[a]01234[b]79"
+
+
+@pytest.mark.parametrize(
+    ("document", "at", "text", "expected"),
+    [
+        pytest.param(b"0123456789", 0, b"[a]", b"[a]0123456789", id="at-the-start"),
+        pytest.param(b"0123456789", 4, b"[a]", b"0123[a]456789", id="inside"),
+        pytest.param(b"0123456789", 10, b"[a]", b"0123456789[a]", id="at-the-end"),
+        pytest.param(b"0123456789", 4, b"", b"0123456789", id="nothing-to-insert"),
+        pytest.param(b"", 0, b"[a]", b"[a]", id="into-nothing"),
+    ],
+)
+def test_splice_one_insertion(document: bytes, at: int, text: bytes, expected: bytes) -> None:
+    """One insertion (most edited pieces of a streamed page) takes a shorter way: the same
+    bytes as the general one, which a second insertion at the end takes."""
+    assert splice(document, [(at, text)]) == expected
+    assert splice(document, [(at, text), (len(document), b"")]) == expected
+
+
+# (no </head>: the script tag goes before the form whatever the pieces)
+_FIELDS_PAGE = (b'<html><body><p id="x">intro</p>'
+                b'<form method="post" action="/a"><a data-postback="t" data-postback-argument="1">'
+                b"x</a><p>" + b"z" * 40 + b"</p></form><p>after</p></body></html>")
+_TAKEN_ID_PAGE = _FIELDS_PAGE.replace(b'id="x"', b'id="__EVENTTARGET"')
+_TOKENS = re.compile(rb'<input type="hidden" name="__VIEWSTATE"[^>]*>'
+                     rb'<input type="hidden" name="__EVENTVALIDATION"[^>]*>')
+
+
+def _tokens_before_the_end(whole: bytes) -> bytes:
+    """The whole page's edit as a streamed one comes out when its one form is cut: the tokens
+    moved from the top of the form to just before its end tag."""
+    tokens = _TOKENS.search(whole)
+    assert tokens is not None
+    without = whole[:tokens.start()] + whole[tokens.end():]
+    end = without.index(b"</form>")
+    return without[:end] + tokens.group() + without[end:]
+
+
+def _form_end(document: bytes, shift: int = 0) -> list[int]:
+    return [_at(document, b"</form>", shift)]
+
+
+@pytest.mark.parametrize(
+    ("document", "options"),
+    [
+        pytest.param(_FIELDS_PAGE, {}, id="plain"),
+        pytest.param(_TAKEN_ID_PAGE, {}, id="a-reserved-id-taken"),
+        pytest.param(_FIELDS_PAGE, {"client_fields": {"__SCROLLPOSITIONX": "12",
+                                                      "__LASTFOCUS": 'a<b"'}},
+                     id="client-fields"),
+        pytest.param(_TAKEN_ID_PAGE, {"client_fields": {}}, id="taken-id-empty-client-fields"),
+        pytest.param(_FIELDS_PAGE, {"fragment": True}, id="fragment"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("cuts", "form_cut"),
+    [
+        pytest.param(lambda d: [_at(d, b"<p id", 3)], False, id="inside-a-tag-before"),
+        # (the form's start tag is then read whole in the next piece, with its end)
+        pytest.param(lambda d: [_at(d, b"<form", 10)], False, id="inside-the-form-tag"),
+        pytest.param(lambda d: [_at(d, b"<a ")], True, id="just-after-the-form-tag"),
+        pytest.param(_form_end, True, id="just-before-the-form-end"),
+        pytest.param(lambda d: _form_end(d, 3), True, id="inside-the-form-end"),
+        pytest.param(lambda d: _form_end(d, 7), False, id="just-after-the-form-end"),
+        pytest.param(lambda d: [_at(d, b"<form", 10), _at(d, b"zzz"), *_form_end(d, 3)],
+                     True, id="three-cuts-in-the-form"),
+        pytest.param(lambda d: list(range(1, len(d))), True, id="one-byte-pieces"),
+    ],
+)
+def test_fields_whatever_the_pieces(document: bytes, options: dict[str, object],
+                                    cuts: Callable[[bytes], list[int]], form_cut: bool) -> None:
+    """Each edited piece writes its form's fields itself (the top ones, then the tokens, when
+    the form is cut): byte for byte the whole page's, the tokens moved to the form's end."""
+    whole = injector(**options).edit(document)
+    expected = _tokens_before_the_end(whole) if form_cut else whole
+    assert streamed(document, cuts(document), **options) == expected
 
 
 @pytest.mark.parametrize(
