@@ -479,16 +479,19 @@ class FieldInjector:
         """A whole page at once (``self.forms`` then says whether anything was added)."""
         return self._edit(document, final=True)
 
-    def _keep_panel_tags(self, tags: list[Tag | Pairs], insertions: list[tuple[int, bytes]],
+    def _keep_panel_tags(self, page: bytes, tags: list[Tag | Pairs],
+                         insertions: list[tuple[int, bytes]],
                          removals: Sequence[tuple[int, int]]) -> None:
         """The tags of the panels' names that a page's scan returned (each panel asked for
         and the tags of its name up to its end, see ``PostbackScanner``), with their offsets
         moved as :func:`splice` moved the bytes: an insertion at a tag's start lands before
         the tag, one at its end after it, and a removed input is gone. What was inserted
         inside a panel (a form's fields) is read for tags of those names too, so the panels
-        end where a scan of the edited page ends them."""
+        end where a scan of the edited page ends them. (``page``: what was scanned; a tag
+        whose bytes lack "update-panel" opens no panel, and its attributes are not decoded.)"""
         panels = self._scanner.panels
         names = {tag.name for tag in tags if isinstance(tag, Tag) and not tag.is_end
+                 and page.find(b"update-panel", tag.start, tag.end) >= 0
                  and "data-update-panel" in tag.attrs and tag.attrs.get("id", "") in panels}
         found = [tag for tag in tags if isinstance(tag, Tag) and tag.name in names]
         if not found:
@@ -675,7 +678,7 @@ class FieldInjector:
             insertions += [(start, _EMPTY_COMMENT) for start, _ in taken_over
                            if (data[start - 1] if start else self._last_byte) not in _SEPARATES]
         if self._panels and final and at_start:  # (a whole page: see edit)
-            self._keep_panel_tags(tags, insertions, taken_over)
+            self._keep_panel_tags(data, tags, insertions, taken_over)
         if taken_over:
             data = splice(data, insertions, removals=taken_over)
         elif insertions:
