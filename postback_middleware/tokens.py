@@ -302,6 +302,24 @@ def user_claim(digest: str | None) -> bytes:
 NONCE_TO_DATA = b'","d":'
 
 
+def _claims(issued: int, path: str | Sequence[str], user: str | None, form_id: str,
+            nonce: str, data: Any) -> dict[str, Any]:
+    """A token's claims, in their one order (see the module's docstring): ``user`` is the
+    binding's digest, ``path`` one path or those of a form."""
+    return {"v": FORMAT_VERSION, "t": issued, "p": path if isinstance(path, str) else list(path),
+            "u": user, "f": form_id, "n": nonce, "d": data}
+
+
+def _seal(purpose: Purpose, claims: bytes, keyed: Keyed, max_size: int) -> str:
+    """The token of ``claims`` (their canonical JSON): base64url, a dot, its signature under
+    ``keyed``; InvalidArgument (a ValueError) when it is over ``max_size``."""
+    payload = _b64(claims)
+    token = (payload + b"." + _mac(keyed, payload)).decode("ascii")
+    if len(token) > max_size:
+        raise InvalidArgument(f"{purpose.name} token of {len(token)} bytes exceeds max_state_size")
+    return token
+
+
 class PageSigning:
     """Signs the forms of one response for one browser or user, byte for byte as
     :meth:`TokenSigner.sign` signs them: what all of them share (the binding's digest, the
@@ -346,8 +364,7 @@ class FormSigning:
     def sign(self, purpose: Purpose, data: Any) -> str:
         """A token for ``data``, as ``TokenSigner.sign(purpose, data, path=..., user=...,
         form_id=self.form_id)`` makes it; raises ValueError if the data is not plain JSON or
-        the token does not fit max_state_size. (The steps of sign, :func:`_b64` and :func:`_mac`
-        written out here: a page may sign 300 of these.)"""
+        the token does not fit max_state_size."""
         nonces = self._nonces
         nonce = nonces.pop() if nonces else _nonce(9)  # (a fallback's: a fresh one)
         head, page = self._head, self._page
@@ -356,23 +373,11 @@ class FormSigning:
             claims = b"".join((head, nonce.encode("ascii"), NONCE_TO_DATA,
                                b"{}" if empty else encode_json(data, plain=True), b"}"))
         else:  # (a view state the app filled: the claims written as a whole, as sign does)
-            path = self._path
-            claims = encode_json({
-                "v": FORMAT_VERSION, "t": self._issued,
-                "p": path if isinstance(path, str) else list(path),
-                "u": page.signer.binding_digest(0, page.user), "f": self.form_id,
-                "n": nonce, "d": data,
-            }, plain=_plain(purpose, data))
-        payload = binascii.b2a_base64(claims, newline=False)
-        payload = payload.replace(b"+", b"-").replace(b"/", b"_").rstrip(b"=")
-        mac = page.keys[purpose].copy()
-        mac.update(payload)
-        signature = binascii.b2a_base64(mac.digest(), newline=False)
-        token = (payload + b"." + signature.translate(_URLSAFE).rstrip(b"=")).decode("ascii")
-        if len(token) > page.max_size:
-            raise InvalidArgument(
-                f"{purpose.name} token of {len(token)} bytes exceeds max_state_size")
-        return token
+            claims = encode_json(
+                _claims(self._issued, self._path, page.signer.binding_digest(0, page.user),
+                        self.form_id, nonce, data),
+                plain=_plain(purpose, data))
+        return _seal(purpose, claims, page.keys[purpose], page.max_size)
 
 
 class TokenSigner:
@@ -437,23 +442,12 @@ class TokenSigner:
         signed, and event digests (keyed likewise) still match. ``first_issued``: when the
         token it replaces was first issued (kept through renewals, see ``form_tokens``).
         """
-        claims: dict[str, Any] = {
-            "v": FORMAT_VERSION,
-            "t": int(self.now()),
-            "p": path if isinstance(path, str) else list(path),  # one path, or those of a form
-            "u": self.binding_digest(key_index, user),
-            "f": form_id,
-            "n": _nonce(9),
-            "d": data,
-        }
+        claims = _claims(int(self.now()), path, self.binding_digest(key_index, user), form_id,
+                         _nonce(9), data)
         if first_issued is not None:
             claims["o"] = first_issued
-        payload = _b64(encode_json(claims, plain=_plain(purpose, data)))
-        token = (payload + b"." + _mac(self._keys[purpose][key_index], payload)).decode("ascii")
-        if len(token) > self.max_size:
-            raise InvalidArgument(
-                f"{purpose.name} token of {len(token)} bytes exceeds max_state_size")
-        return token
+        return _seal(purpose, encode_json(claims, plain=_plain(purpose, data)),
+                     self._keys[purpose][key_index], self.max_size)
 
     def page(self, user: str | None) -> PageSigning:
         """What signs the forms of one response, for the browser or user ``user``."""
