@@ -131,6 +131,17 @@ def _may_fit_written_out(pairs: dict[str, list[str]]) -> bool:
     return 4 * len(encode_json(pairs, plain=True)) <= 3 * SMALL_VALIDATION_TOKEN
 
 
+def _written_out(one: FormSigning, pairs: dict[str, list[str]], callbacks: Sequence[str],
+                 choices: dict[str, list[str]]) -> str:
+    """A form's event validation token with its pairs written out as they are ("" when it
+    is over max_state_size)."""
+    try:
+        return one.sign(Purpose.EVENT_VALIDATION,
+                        validation.written_out(pairs, callbacks, choices))
+    except ValueError:
+        return ""
+
+
 class FormTokens:
     """Issues a form's tokens and checks them when they come back, with one ``TokenSigner``."""
 
@@ -161,12 +172,8 @@ class FormTokens:
         # (Most forms: a few pairs, written out as they are. A form whose pairs alone, in
         # base64, are over the size is not signed that way first only to be thrown away.)
         token = None
-        if not pairs or _may_fit_written_out(pairs):
-            try:
-                token = one.sign(Purpose.EVENT_VALIDATION,
-                                 validation.written_out(pairs, callbacks, choices))
-            except ValueError:
-                token = ""  # over max_state_size
+        if _may_fit_written_out(pairs):
+            token = _written_out(one, pairs, callbacks, choices)
             if token and len(token) <= SMALL_VALIDATION_TOKEN:
                 return one.sign(Purpose.VIEWSTATE, state), token
         event_validation = self._compact_validation(one, path, pairs, callbacks, choices, token)
@@ -183,14 +190,6 @@ class FormTokens:
         compact (runs, digests for long values), else all digests, else written out if that
         fits, else none (the form degrades). Signed by ``one``, the form's signer."""
         signer = self.signer
-
-        def written_out() -> str:
-            try:
-                return one.sign(Purpose.EVENT_VALIDATION,
-                                validation.written_out(pairs, callbacks, choices))
-            except ValueError:
-                return ""  # over max_state_size
-
         # It fits, but a compact one saves bytes on every postback; or it does not fit.
         digest = functools.partial(signer.event_digest, 0)  # the first key signs
         for all_digests in (False, True):
@@ -207,7 +206,7 @@ class FormTokens:
             except ValueError:
                 continue  # over max_state_size
         if token is None:
-            token = written_out()
+            token = _written_out(one, pairs, callbacks, choices)
         if token:
             return token  # (written out, it fits, where the compact forms do not)
         log.warning(
