@@ -134,7 +134,7 @@ from .htmx import (
     uses_htmx,
 )
 from .http import origin_of
-from .partial import end_tag
+from .partial import end_tag, panel_starts
 
 log = logging.getLogger("postback_middleware")
 
@@ -490,9 +490,8 @@ class FieldInjector:
         end where a scan of the edited page ends them. (``page``: what was scanned; a tag
         whose bytes lack "update-panel" opens no panel, and its attributes are not decoded.)"""
         panels = self._scanner.panels
-        names = {tag.name for tag in tags if isinstance(tag, Tag) and not tag.is_end
-                 and page.find(b"update-panel", tag.start, tag.end) >= 0
-                 and "data-update-panel" in tag.attrs and tag.attrs.get("id", "") in panels}
+        names = {tag.name for index in panel_starts(tags, panels, page).values()
+                 if isinstance(tag := tags[index], Tag)}
         found = [tag for tag in tags if isinstance(tag, Tag) and tag.name in names]
         if not found:
             self.panel_tags = []
@@ -1111,13 +1110,9 @@ def _panel_spans(tags: list[Tag], panels: frozenset[str]) -> list[tuple[int, int
     tag's start, or to the end): the first start tag of each id, ended as ``partial`` ends it
     when it cuts the panel out (:func:`partial.end_tag`)."""
     spans: list[tuple[int, int]] = []
-    seen: set[str] = set()
-    for index, tag in enumerate(tags):
-        panel_id = tag.attrs.get("id", "") if not tag.is_end else ""
-        if panel_id in panels and panel_id not in seen and "data-update-panel" in tag.attrs:
-            seen.add(panel_id)
-            last = end_tag(tags, index)
-            spans.append((tag.end, tags[last].start if last is not None else 2**63))
+    for index in panel_starts(tags, panels).values():
+        last = end_tag(tags, index)
+        spans.append((tags[index].end, tags[last].start if last is not None else 2**63))
     return spans
 
 

@@ -60,7 +60,7 @@ import logging
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
 from itertools import chain, pairwise
@@ -76,7 +76,7 @@ from .errors import (
     TokenExpired,
     TooLarge,
 )
-from .html_scan import Tag, TagScanner, top_level_cuts
+from .html_scan import Pairs, Tag, TagScanner, top_level_cuts
 from .http import (
     ONCE_HEADERS,
     ClosingIterable,
@@ -150,16 +150,12 @@ def read_panels(
     ``tags``: the tags the editor's scan found (``inject``: the start and end tag of each
     panel asked for, among others), so the page is not scanned again; without them it is read
     in two light scans (:func:`_panel_tags`). A panel's children, where the client has some,
-    are cut from the panel's own markup (:func:`split_children`): only a partial answer pays
+    are cut from the panel's own markup (:func:`panel_content`): only a partial answer pays
     for reading them, and only over the panel.
     """
     if tags is None:
         tags = _panel_tags(document, encoding, panels)
-    starts: dict[str, int] = {}
-    for index, tag in enumerate(tags):
-        if (not tag.is_end and b"update-panel" in document[tag.start:tag.end]
-                and "data-update-panel" in tag.attrs and tag.attrs.get("id", "") in panels):
-            starts.setdefault(tag.attrs["id"], index)
+    starts = panel_starts(tags, panels, document)
     if len(starts) != len(panels):
         return None
     contents: dict[str, PanelContent] = {}
@@ -170,6 +166,21 @@ def read_panels(
         markup = document[tags[first].end : tags[last].start]
         contents[panel_id] = panel_content(markup, encoding, panels[panel_id])
     return contents
+
+
+def panel_starts(tags: Sequence[Tag | Pairs], panels: Collection[str], document: bytes | None = None
+                 ) -> dict[str, int]:
+    """Where in ``tags`` each panel asked for starts (the first start tag with
+    ``data-update-panel`` and that id), by id, in document order. ``document``: what the tags
+    were read from, so that a tag whose bytes lack "update-panel" is passed over without its
+    attributes being decoded."""
+    starts: dict[str, int] = {}
+    for index, tag in enumerate(tags):
+        if (isinstance(tag, Tag) and not tag.is_end
+                and (document is None or document.find(b"update-panel", tag.start, tag.end) >= 0)
+                and "data-update-panel" in tag.attrs and tag.attrs.get("id", "") in panels):
+            starts.setdefault(tag.attrs["id"], index)
+    return starts
 
 
 def _panel_tags(document: bytes, encoding: str, panels: PanelRequest) -> list[Tag]:
