@@ -125,8 +125,8 @@ def opted_out(environ: WSGIEnvironment, headers: Headers) -> tuple[Headers, bool
     """The headers without ``X-Postback-Skip``, and whether the response must pass unedited
     (that header, or the ``postback.skip`` environ key). A HEAD request is edited like a GET,
     so that its headers (the length) agree with the GET's."""
-    kept = [(k, v) for k, v in headers if k.lower() != SKIP_HEADER]
-    return kept, len(kept) < len(headers) or bool(environ.get(SKIP_ENVIRON_KEY))
+    kept, _, skipped = _read_headers(headers)
+    return kept, skipped or bool(environ.get(SKIP_ENVIRON_KEY))
 
 
 def _read_headers(headers: Headers) -> tuple[Headers, dict[str, str], bool]:
