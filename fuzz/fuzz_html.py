@@ -91,8 +91,10 @@ def _postback_pieces(
     document: bytes, step: int, encoding: str, engine: html_scan.Engine
 ) -> list[object]:
     """PostbackScanner's items (offsets into the document) for the document cut every ``step``
-    bytes, the undecided rest carried over as the rewriter does."""
-    scanner = PostbackScanner(encoding=encoding, names=("form", "head", "base"), engine=engine)
+    bytes, the undecided rest carried over as the rewriter does (which asks for families: a
+    family counts as its pairs)."""
+    scanner = PostbackScanner(encoding=encoding, names=("form", "head", "base"), engine=engine,
+                              families=True)
     items: list[object] = []
     kept, offset = b"", 0
     for start in range(0, len(document), step):
@@ -101,7 +103,9 @@ def _postback_pieces(
         found, decided = scanner.scan(data, final=final)
         if not final and len(data) - decided > 10 and data[decided:decided + 1] != b"<":
             raise InvariantError(f"{len(data) - decided} undecided bytes that are not a tag")
-        items += [item if isinstance(item, dict) else _key(item, offset) for item in found]
+        items += [item if isinstance(item, dict)
+                  else item.pairs() if isinstance(item, html_scan.Family)
+                  else _key(item, offset) for item in found]
         kept, offset = data[decided:], offset + decided
     return items
 

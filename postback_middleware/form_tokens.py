@@ -36,7 +36,7 @@ from .errors import (
 )
 from .server_state import EVENT_VALIDATION, VIEWSTATE, ServerViewState
 from .tokens import Claims, FormSigning, PageSigning, Purpose, TokenSigner, encode_json
-from .validation import Offered
+from .validation import NumberedFamily, Offered
 
 log = logging.getLogger("postback_middleware")
 
@@ -118,6 +118,9 @@ class OfferingForm(Protocol):
     def pairs(self) -> dict[str, list[str]]: ...  # the events it offers: {target: [argument]}
 
     @property
+    def family(self) -> NumberedFamily | None: ...  # the same, when one family (or None)
+
+    @property
     def choices(self) -> dict[str, list[str]]: ...  # its select/radio values: {name: [value]}
 
 
@@ -168,7 +171,21 @@ class FormTokens:
             page = self.signer.page(binding)
         one = page.form(path)
         callbacks = (*form.callbacks, *page_callbacks) if page_callbacks else form.callbacks
-        pairs, choices = form.pairs, form.choices
+        choices = form.choices
+        family = form.family
+        if family is not None:
+            # A grid's rows, read as one family: written as one run, without a string a row
+            # (a few dozen bytes, where written out they would take KB); else as the pairs.
+            data = validation.encode_family(
+                family, callbacks, digest=functools.partial(self.signer.event_digest, 0),
+                choices=choices)
+            if data is not None:
+                try:
+                    return (one.sign(Purpose.VIEWSTATE, state),
+                            one.sign(Purpose.EVENT_VALIDATION, data))
+                except ValueError:
+                    pass  # over max_state_size (its choices): the ways below
+        pairs = form.pairs
         # (Most forms: a few pairs, written out as they are. A form whose pairs alone, in
         # base64, are over the size is not signed that way first only to be thrown away.)
         token = None

@@ -122,7 +122,7 @@ from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 from . import fields as f
 from .aspnet.markup import references
 from .choices import Choices
-from .html_scan import Pairs, PostbackScanner, Tag, TagScanner
+from .html_scan import Family, Pairs, PostbackScanner, Tag, TagScanner
 from .htmx import (
     REQUEST_NAMES,
     URL_VERBS,
@@ -233,6 +233,9 @@ class PostForm:
     _pairs: dict[str, list[str]] = field(default_factory=dict, repr=False)
     # target -> set of its arguments, made when a target comes in a second batch
     _seen: dict[str, set[str]] = field(default_factory=dict, repr=False)
+    # Its pairs while they are one batch that the scanner read as a family (a grid's rows):
+    # written out (_pairs) only if asked for them, or when another batch comes.
+    _family: Family | None = field(default=None, repr=False)
     # The callbacks the form offers (its ``data-callbacks`` names): only these may run for it.
     callbacks: tuple[str, ...] = ()
     action: str = ""  # its action attribute as the URL parser reads it ("": the page itself)
@@ -286,9 +289,17 @@ class PostForm:
     @property
     def pairs(self) -> dict[str, list[str]]:
         """The event validation data: ``{target: [argument, ...]}``, each pair once."""
+        if self._family is not None:
+            self._pairs, self._family = self._family.pairs(), None
         return self._pairs
 
-    def add_pairs(self, pairs: Pairs) -> None:
+    @property
+    def family(self) -> Family | None:
+        """Its pairs when they are exactly one numbered family (see ``html_scan.Family``):
+        what issuing encodes without a string a pair; else None."""
+        return self._family
+
+    def add_pairs(self, pairs: Pairs | Family) -> None:
         """Add the scanner's batch for one stretch of the form.
 
         A batch holds each pair once; a form gets one batch per stretch between the tags the
@@ -296,7 +307,12 @@ class PostForm:
         later stretch may repeat pairs of an earlier one. The batch is the caller's to give:
         the first one is kept as it is (a form with one stretch costs nothing a pair).
         """
-        if not self._pairs:
+        if isinstance(pairs, Family):
+            if not self._pairs and self._family is None:
+                self._family = pairs
+                return
+            pairs = pairs.pairs()
+        if not self.pairs:  # (a family before this batch is written out first)
             self._pairs = pairs
             return
         for target, arguments in pairs.items():
@@ -445,7 +461,7 @@ class FieldInjector:
     ) -> None:
         self._scanner = PostbackScanner(encoding=encoding,
                                         names=_NAMES + _CHOICE_TAGS if choices else _NAMES,
-                                        panels=panels)
+                                        panels=panels, families=True)
         self._scan = self._scanner.reader()  # (one call a piece: see feed)
         # A partial postback's panels (ids): the scanner returns their tags as well, which
         # edit() keeps for partial, in the edited page's offsets (see panel_tags).
@@ -479,7 +495,7 @@ class FieldInjector:
         """A whole page at once (``self.forms`` then says whether anything was added)."""
         return self._edit(document, final=True)
 
-    def _keep_panel_tags(self, page: bytes, tags: list[Tag | Pairs],
+    def _keep_panel_tags(self, page: bytes, tags: list[Tag | Pairs | Family],
                          insertions: list[tuple[int, bytes]],
                          removals: Sequence[tuple[int, int]]) -> None:
         """The tags of the panels' names that a page's scan returned (each panel asked for
@@ -559,7 +575,7 @@ class FieldInjector:
         tags, decided = self._scanner.scan(whole, final=final)
         return self._apply(whole, tags, decided, final=final)
 
-    def _apply(self, whole: bytes | bytearray, tags: list[Tag | Pairs], decided: int, *,
+    def _apply(self, whole: bytes | bytearray, tags: list[Tag | Pairs | Family], decided: int, *,
                final: bool) -> bytes:
         """Edit what the scan of ``whole`` decided (``tags``, up to ``decided``); keep the rest
         for the next piece."""
@@ -588,7 +604,7 @@ class FieldInjector:
         # (which form an element is in, for the htmx scanner's: see _read_htmx)
         open_at_start, known = self._open, len(self.forms)
         for tag in tags:
-            if isinstance(tag, dict):  # the pairs declared since the previous tag
+            if not isinstance(tag, Tag):  # the pairs declared since the previous tag
                 if self._open is not None:
                     self._open.add_pairs(tag)
                 else:
@@ -803,7 +819,7 @@ class FieldInjector:
         self._noscript_kept = data[decided:]
         redirects = False
         for tag in found:
-            if isinstance(tag, dict) or tag.is_end or tag.name in ("form", "head"):
+            if not isinstance(tag, Tag) or tag.is_end or tag.name in ("form", "head"):
                 continue
             if tag.name == "noscript":  # (its content is text to this scanner: not read)
                 self._blind = "a <noscript> inside a <noscript> may hide a <base> or a button"
@@ -861,7 +877,7 @@ class FieldInjector:
         decided: int,
         final: bool,
         at_start: bool,
-        tags: list[Tag | Pairs],
+        tags: list[Tag | Pairs | Family],
         open_at_start: PostForm | None,
         begun: list[PostForm],
     ) -> bool:
@@ -892,7 +908,7 @@ class FieldInjector:
         if not found:
             return False
         # (a tag the injector's scanner returned too was noted already)
-        read = {tag.start for tag in tags if not isinstance(tag, dict)}
+        read = {tag.start for tag in tags if isinstance(tag, Tag)}
         # The post forms open in this piece, in order, from where: the one open at its start
         # (from 0), then each that began in it; none after one's end (forms do not nest).
         forms, starts = [open_at_start, *begun], [0, *(form.insert_at for form in begun)]
@@ -1006,7 +1022,7 @@ class FieldInjector:
             if sender.formaction is not None and sender.submit and (
                     sender.formmethod is None or sender.formmethod.lower() == "post"):
                 other("a submit button's formaction", sender.formaction)
-        if htmx_bound and (form.pairs or form.callbacks):
+        if htmx_bound and (form.family is not None or form.pairs or form.callbacks):
             other("the postbacks and callbacks the client script sends itself (data-postback"
                   " links, data-autopostback, __doPostBack, WebForm_DoCallback), which go to its"
                   " action", form.action)

@@ -50,7 +50,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain, islice, repeat
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import Forbidden, Reason, TokenError
 
@@ -173,6 +173,60 @@ def encode(
     if choices:
         data["n"] = sorted(choices)
         data["v"] = encode(choices, (), digest=digest, all_digests=all_digests)
+    return data
+
+
+class NumberedFamily(Protocol):
+    """Pairs that are one numbered family (the response side's ``html_scan.Family``, which
+    the scanner returns for a grid's rows): targets ``prefix + str(n)`` for n = ``first`` ...
+    ``first + count - 1``, each with ``argument``, or (``numbered``) ``argument + str(n)``."""
+
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def argument(self) -> str: ...
+    @property
+    def numbered(self) -> bool: ...
+    @property
+    def first(self) -> int: ...
+    @property
+    def count(self) -> int: ...
+
+
+def encode_family(
+    family: NumberedFamily,
+    callbacks: Sequence[str],
+    *,
+    digest: Digester,
+    choices: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, Any] | None:
+    """:func:`encode` of a form whose pairs are one family (a grid's rows), without a string
+    a pair: its ``t`` part, one run. None when :func:`encode` would write the pairs another
+    way (a prefix or argument that makes the numbers ambiguous, or over
+    :data:`MAX_EXACT_CHARS`): the caller then encodes the pairs themselves (a property test
+    holds the two equal)."""
+    prefix, argument, first, count = family.prefix, family.argument, family.first, family.count
+    last = first + count - 1
+    width = len(str(last))
+    if (count < _MIN_RUN_GROUP or first < 0 or last >= 10**_MAX_DIGITS or "\n" in prefix
+            or (prefix and prefix[-1] in _DIGIT_SET) or len(prefix) + width > MAX_EXACT_CHARS):
+        return None
+    if family.numbered:  # each argument + str(n): the number must read as its target's
+        if ("\n" in argument or len(argument) + width > MAX_EXACT_CHARS
+                or split_number(argument + str(first)) != (argument, first)):
+            return None
+        key = "#" + argument
+    else:  # one argument for all, unless one target's own number could be read in it
+        own = split_number(argument)
+        if len(argument) > MAX_EXACT_CHARS or (own is not None and first <= own[1] <= last):
+            return None
+        key = "=" + argument
+    data: dict[str, Any] = {"t": {prefix: {key: [first, count]}}}
+    if callbacks:
+        data["c"] = sorted(set(callbacks))
+    if choices:
+        data["n"] = sorted(choices)
+        data["v"] = encode(choices, (), digest=digest)
     return data
 
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from postback_middleware.html_scan import iter_tags
+from postback_middleware.html_scan import Family, Pairs, iter_tags
 from postback_middleware.htmx import leaves_out
 from postback_middleware.inject import MAX_EXTRA_PATHS, PostForm, action_path, base_url, splice
 
@@ -191,6 +191,9 @@ def test_insertions_are_all_that_changes(document: str, cuts: list[int]) -> None
         '<a data-postback="t" data-postback-argument="1">', '<a data-postback="t">',
         '<a data-postback="u" data-postback-argument="2">', "<select name=s data-autopostback>",
         '<button formaction="/c">', '<p id="__x">', "<p>text</p>", "<!-- <a data-postback=t> -->",
+        # rows, which the compiled scanner reads as a family (see html_scan.Family)
+        "".join(f'<a data-postback="row{n}" data-postback-argument="d{n}">' for n in (1, 2, 3)),
+        '<a data-postback="row4" data-postback-argument="d4">',
     ]), max_size=20).map("".join),
     st.lists(st.integers(0, 400), max_size=8),
 )
@@ -209,6 +212,29 @@ def test_pieces_give_each_form_the_pairs_of_the_whole_page(document: str, cuts: 
     for form in whole.forms:
         pairs = [tuple(pair) for pair in pairs_of(form)]
         assert len(set(pairs)) == len(pairs)
+
+
+@pytest.mark.parametrize(
+    ("batches", "expected"),
+    [
+        pytest.param([Family("r", "d", True, 1, 2)], {"r1": ["d1"], "r2": ["d2"]},
+                     id="a-family-alone-stays-one"),
+        pytest.param([Family("r", "d", True, 1, 2), {"r2": ["d2"], "x": [""]}],
+                     {"r1": ["d1"], "r2": ["d2"], "x": [""]}, id="then-a-batch-repeating-a-row"),
+        pytest.param([{"r1": ["e"]}, Family("r", "d", True, 1, 2)],
+                     {"r1": ["e", "d1"], "r2": ["d2"]}, id="after-a-batch"),
+        pytest.param([Family("r", "", False, 1, 2), Family("r", "", False, 2, 2)],
+                     {"r1": [""], "r2": [""], "r3": [""]}, id="two-families-overlapping"),
+    ],
+)
+def test_a_form_adds_families_as_their_pairs(batches: list[Pairs | Family],
+                                              expected: dict[str, list[str]]) -> None:
+    form = PostForm(0, "/")
+    for batch in batches:
+        form.add_pairs(batch)
+    assert (form.family is not None) == (len(batches) == 1)
+    assert form.pairs == expected
+    assert form.family is None  # (asked for its pairs, it keeps them written out)
 
 
 def test_form_split_across_pieces_gets_its_tokens_before_its_end() -> None:

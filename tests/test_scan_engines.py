@@ -9,7 +9,7 @@ far each piece is decided must be equal, and so must the postback pairs the rewr
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -999,3 +999,140 @@ def test_the_compiled_cuts_mode_reads_one_whole_document() -> None:
     with pytest.raises(ValueError, match="final=True"):
         scanners._engine("compiled", "utf-8", None, (), postbacks=False, cuts=True).scan(
             b"<p>", False)
+
+
+# --------------------------------------------------------------------------- families of rows
+# PostbackScanner(families=True): a stretch whose pairs are one numbered family (a grid's rows)
+# may come as a Family, read by the compiled engine on the raw bytes; once expanded it must be
+# exactly the dict the stretch gives without families, on either engine.
+
+
+def _expanded(found: list[Any]) -> list[Any]:
+    return [item.pairs() if isinstance(item, html_scan.Family) else item for item in found]
+
+
+def _family_items(engine: str, pieces: list[bytes], *, families: bool = True) -> list[Any]:
+    """What the scanner returns for a document given in ``pieces`` (tags by name)."""
+    scanner = PostbackScanner(names=("form",), engine=engine, families=families)
+    found: list[Any] = []
+    kept = b""
+    for index, piece in enumerate(pieces):
+        data = kept + piece
+        items, safe = scanner.scan(data, final=index == len(pieces) - 1)
+        found += items
+        kept = data[safe:]
+    return [item if isinstance(item, dict | html_scan.Family)
+            else ("/" * item.is_end) + item.name for item in found]
+
+
+def _rows(numbers: Iterable[int], argument: str = "delete:{}", target: str = "row{}") -> bytes:
+    return b"".join(
+        f'<tr><td><a href="#" data-postback="{target.format(n)}" '
+        f'data-postback-argument="{argument.format(n)}">Delete</a></td></tr>\n'.encode()
+        for n in numbers)
+
+
+_Family = html_scan.Family
+_FAMILIES = [
+    pytest.param(_rows(range(1, 101)), [_Family("row", "delete:", True, 1, 100)],
+                 id="rows-with-their-own-number"),
+    pytest.param(_rows(range(0, 3), "open"), [_Family("row", "open", False, 0, 3)],
+                 id="rows-with-one-argument-from-row-0"),
+    pytest.param(b"<a data-postback=r7><a data-postback=r8 data-postback-argument>",
+                 [_Family("r", "", False, 7, 2)], id="rows-without-an-argument"),
+    pytest.param(_rows([9, 10, 11], "x{}y"), [{"row9": ["x9y"], "row10": ["x10y"],
+                                               "row11": ["x11y"]}],
+                 id="a-number-inside-the-argument-is-no-family"),
+    pytest.param(_rows([98, 99, 100, 101]), [_Family("row", "delete:", True, 98, 4)],
+                 id="rows-across-a-power-of-ten"),
+    pytest.param(_rows([5]), [{"row5": ["delete:5"]}], id="one-row-is-a-dict"),
+    pytest.param(_rows([1, 2, 4]), [{"row1": ["delete:1"], "row2": ["delete:2"],
+                                     "row4": ["delete:4"]}], id="a-gap-spills-into-the-dict"),
+    pytest.param(_rows([1, 2, 2]), [{"row1": ["delete:1"], "row2": ["delete:2"]}],
+                 id="a-repeated-row-spills-and-counts-once"),
+    pytest.param(_rows([1, 2]) + b'<a data-postback="row3" data-postback-argument="edit:3">',
+                 [{"row1": ["delete:1"], "row2": ["delete:2"], "row3": ["edit:3"]}],
+                 id="another-argument-spills"),
+    pytest.param(_rows([1, 2]) + b"<select name=s data-autopostback>",
+                 [{"row1": ["delete:1"], "row2": ["delete:2"], "s": [""]}],
+                 id="an-autopostback-after-rows-spills"),
+    pytest.param(_rows([1, 2], "a&amp;b{}"), [{"row1": ["a&b1"], "row2": ["a&b2"]}],
+                 id="a-character-reference-is-read-as-text"),
+    pytest.param(_rows([1, 2], "\u00e9{}"), [{"row1": ["\u00e91"], "row2": ["\u00e92"]}],
+                 id="non-ascii-is-read-as-text"),
+    pytest.param(_rows([7, 8], target="row0{}"), [{"row07": ["delete:7"], "row08": ["delete:8"]}],
+                 id="a-leading-zero-is-no-number"),
+    pytest.param(_rows([10**15 - 2, 10**15 - 1, 10**15]),
+                 [{f"row{n}": [f"delete:{n}"] for n in (10**15 - 2, 10**15 - 1, 10**15)}],
+                 id="past-fifteen-digits-spills"),
+    pytest.param(_rows([1, 2]) + b'<p id="__x">' + _rows([3, 4]),
+                 [_Family("row", "delete:", True, 1, 2), "p",
+                  _Family("row", "delete:", True, 3, 2)],
+                 id="a-returned-tag-ends-the-family"),
+    pytest.param(b"<a data-postback=7 data-postback-argument=7><a data-postback=8 "
+                 b"data-postback-argument=8>", [_Family("", "", True, 7, 2)],
+                 id="targets-that-are-numbers"),
+]
+
+
+@pytest.mark.parametrize(("document", "expected"), _FAMILIES)
+def test_a_stretch_of_rows_comes_as_a_family(document: bytes, expected: list[Any]) -> None:
+    require_engine("compiled")
+    document = b"<form method=post>" + document + b"</form>"
+    whole = _family_items("compiled", [document])
+    assert whole == ["form", *expected, "/form"]
+    # The same pairs as without families, on both engines, whole and cut anywhere.
+    plain = _family_items("python", [document], families=False)
+    assert _expanded(whole) == plain
+    for cut in range(1, len(document), max(1, len(document) // 40)):
+        pieces = [document[:cut], document[cut:]]
+        assert _expanded(_family_items("compiled", pieces)) == plain
+        assert _family_items("python", pieces, families=True) == plain
+
+
+_ROW_PARTS = st.sampled_from([
+    "row", "r", "", "0", "1", "9", "10", "99", "100", "&#49;", "é", "-", ":", "delete:",
+    "x", "\r",
+])
+
+
+@st.composite
+def _row_documents(draw: st.DrawFn) -> bytes:
+    """Runs of rows, with breaks of every kind: gaps, repeats, other arguments, spelled
+    numbers, tags the scanner returns, autopostbacks."""
+    parts = []
+    for _ in range(draw(st.integers(1, 5))):
+        target = draw(st.one_of(st.sampled_from(["row", "Grid$ctl"]),
+                                st.lists(_ROW_PARTS, max_size=2).map("".join)))
+        argument = draw(st.one_of(st.sampled_from(["delete:", "Open"]),
+                                  st.lists(_ROW_PARTS, max_size=2).map("".join)))
+        first = draw(st.sampled_from([0, 1, 8, 9, 95, 10**14, 10**15 - 3]))
+        count = draw(st.integers(0, 14))
+        numbered = draw(st.booleans())
+        for n in range(first, first + count):
+            if draw(st.integers(0, 19)) == 0:
+                n += draw(st.sampled_from([-1, 1, 2]))
+            value = argument + str(n) if numbered else argument
+            if draw(st.integers(0, 6)) == 0:
+                parts.append(f"<a data-postback='{target}{n}'>")
+            else:
+                parts.append(f"<a data-postback='{target}{n}' data-postback-argument='{value}'>")
+        parts.append(draw(st.sampled_from(["", "<p id=__a>", "<input name=q data-autopostback>",
+                                           "</form><form method=post>", "<td>"])))
+    return ("<form method=post>" + "".join(parts) + "</form>").encode()
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_row_documents(), _CUTS)
+def test_families_are_the_pairs_of_their_stretch(document: bytes, cuts: list[int]) -> None:
+    require_engine("compiled")
+    pieces = [document[a:b] for a, b in zip([0, *sorted(set(cuts))],
+                                            [*sorted(set(cuts)), len(document)], strict=True)]
+    pieces = [piece for piece in pieces if piece] or [b""]
+    found = _family_items("compiled", pieces)
+    for item in found:
+        if isinstance(item, html_scan.Family):
+            event("a family")
+            assert item.count >= 2
+    assert _expanded(found) == _family_items("python", pieces, families=False)
+    assert _expanded(found) == _family_items("compiled", pieces, families=False)

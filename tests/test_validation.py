@@ -16,7 +16,7 @@ import webtest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from postback_middleware import PostbackMiddleware, Registry, validation
+from postback_middleware import PostbackMiddleware, Registry, html_scan, validation
 from postback_middleware.errors import Forbidden, Reason, TokenError
 from postback_middleware.tokens import TokenSigner
 from postback_middleware.validation import (
@@ -24,11 +24,12 @@ from postback_middleware.validation import (
     MAX_EXACT_CHARS,
     Offered,
     encode,
+    encode_family,
     split_number,
     written_out,
 )
 
-from .helpers import RecordingApp, hidden_fields, new_key
+from .helpers import RecordingApp, hidden_fields, new_key, require_engine
 
 SIGNER = TokenSigner([new_key().encode(), new_key().encode()], max_age=60, max_size=10**7)
 DIGEST = partial(SIGNER.event_digest, 0)
@@ -626,6 +627,35 @@ def test_many_distinct_pairs_fall_back_to_digests() -> None:
     assert ran == [f"{1499:x}-{1499 * 7919:x}z"]
 
 
+@pytest.mark.parametrize("engine", ["python", "compiled"])
+def test_a_page_of_rows_each_with_its_own_target_is_verified(engine: str) -> None:
+    """400 rows, ``data-postback="row17" data-postback-argument="delete:17"`` (the compiled
+    scanner reads them as one family, the Python one as pairs): the same offer either way."""
+    require_engine(engine)
+    rows = "".join(f'<tr><td><a href="#" data-postback="row{n}" '
+                   f'data-postback-argument="delete:{n}">Delete</a></td></tr>'
+                   for n in range(1, 401))
+    page = f'<html><body><form method="post" action="/grid"><table>{rows}</table></form>'
+    inner = RecordingApp(page=page)
+    app = webtest.TestApp(PostbackMiddleware(inner, secret_keys=[new_key()]))
+    previous = html_scan.use_engine(engine)  # type: ignore[arg-type]
+    try:
+        fields = hidden_fields(app.get("/grid").body)
+    finally:
+        html_scan.use_engine(previous)
+    if engine == "compiled":
+        assert len(fields["__EVENTVALIDATION"]) < 300  # one run, not 400 pairs written out
+    tokens = {name: fields[name] for name in ("__VIEWSTATE", "__EVENTVALIDATION")}
+    for target, argument, status in [("row17", "delete:17", 200), ("row400", "delete:400", 200),
+                                     ("row1", "delete:1", 200), ("row401", "delete:401", 403),
+                                     ("row0", "delete:0", 403), ("row17", "delete:18", 403),
+                                     ("row017", "delete:017", 403), ("row17", "", 403)]:
+        app.post("/grid", {"__EVENTTARGET": target, "__EVENTARGUMENT": argument, **tokens},
+                 status=status)
+    assert [(call.event.target, call.event.argument) for call in inner.calls if call.event] == [
+        ("row17", "delete:17"), ("row400", "delete:400"), ("row1", "delete:1")]
+
+
 def test_arguments_up_to_the_limit_are_written_out() -> None:
     data = encode({"t": ["a" * MAX_EXACT_CHARS, "a" * (MAX_EXACT_CHARS + 1)]}, (), digest=DIGEST)
     assert data["e"] == {"t": ["a" * MAX_EXACT_CHARS]} and "h" in data
@@ -673,3 +703,49 @@ def test_exactly_the_offered_choices_are_allowed(data: dict[str, object]) -> Non
 def test_malformed_choices_are_refused(data: dict[str, object]) -> None:
     with pytest.raises(TokenError):
         Offered(data, digest=DIGEST)
+
+
+# -- families: a grid's rows, as the scanner reads them (html_scan.Family) --------------------
+
+_FAMILY_TEXT = st.lists(st.sampled_from(["row", "x", "0", "7", "10", "\n", ":", "é", "z" * 30,
+                                         "$", "Delete$"]), max_size=3).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(prefix=_FAMILY_TEXT, argument=_FAMILY_TEXT, numbered=st.booleans(),
+       first=st.sampled_from([0, 1, 7, 9, 10, 99, 9_999, 10**14, 10**15 - 2]),
+       count=st.integers(2, 30), callbacks=st.lists(st.sampled_from(["A", "B"]), max_size=2),
+       choices=st.one_of(st.none(), pair_sets()))
+@example(prefix="row", argument="delete:", numbered=True, first=1, count=400, callbacks=[],
+         choices=None)
+@example(prefix="row", argument="page5", numbered=False, first=1, count=9, callbacks=[],
+         choices=None)  # (row5 reads its own number in it: the reference writes it otherwise)
+@example(prefix="r", argument="x1", numbered=True, first=5, count=2, callbacks=[], choices=None)
+def test_a_family_encodes_as_its_pairs_do(prefix: str, argument: str, numbered: bool,
+                                          first: int, count: int, callbacks: list[str],
+                                          choices: dict[str, list[str]] | None) -> None:
+    """encode_family writes what encode writes for the family's pairs, or declines (None)."""
+    family = html_scan.Family(prefix, argument, numbered, first, count)
+    pairs = family.pairs()
+    if len(pairs) < count:  # (two numbers spell one target: "r1" + "0" is "r10")
+        return
+    data = encode_family(family, callbacks, digest=DIGEST, choices=choices)
+    expected = encode(pairs, callbacks, digest=DIGEST, choices=choices)
+    if data is not None:
+        assert data == expected
+    if (prefix in ("row", "x") and argument in ("", "row", "x", ":", "Delete$")
+            and first + count <= 10**15):
+        assert data is not None  # (the shapes of a grid's rows are not declined)
+
+
+def test_a_grid_of_rows_is_one_run() -> None:
+    """400 rows of ``row17``/``delete:17``: a few bytes, and exactly those pairs allowed."""
+    family = html_scan.Family("row", "delete:", True, 1, 400)
+    data = encode_family(family, ["A"], digest=DIGEST)
+    assert data == {"t": {"row": {"#delete:": [1, 400]}}, "c": ["A"]}
+    check = Offered(data, digest=DIGEST)
+    assert check.allows_event("row17", "delete:17")
+    assert check.allows_event("row400", "delete:400")
+    for target, argument in [("row17", "delete:18"), ("row401", "delete:401"),
+                             ("row0", "delete:0"), ("row017", "delete:017"), ("row17", "")]:
+        assert not check.allows_event(target, argument)

@@ -59,7 +59,9 @@ The work above is done by one of two engines with the same results:
 forces one; :data:`ENGINES` lists those built). The injector reads pages through
 :class:`PostbackScanner`, which also gathers the ``data-postback`` pairs inside the engine (and
 those of ASP.NET's commonest links, ``href="javascript:__doPostBack('T','A')"``), so a page's
-hundreds of postback links cost no Python object each. The test suite runs every
+hundreds of postback links cost no Python object each; asked for families, the compiled
+engine returns a stretch of rows that each have their own target (``row17`` raising
+``delete:17``) as one :class:`Family`, read without a string a row. The test suite runs every
 scanner test on both engines, holds them equal on generated documents and arbitrary bytes
 (``tests/test_scan_engines.py``), and the fuzzer compares them on every input.
 
@@ -73,7 +75,7 @@ This package's modules, each with what it owns:
 
 * ``scanners``: the public scanners (:class:`TagScanner`, :class:`PostbackScanner`,
   :func:`iter_tags`, :func:`top_level_cuts`), :data:`ENGINES` and the choice of engine;
-* ``tag``: what they return, :class:`Tag` and :data:`Pairs`;
+* ``tag``: what they return, :class:`Tag`, :data:`Pairs` and :class:`Family`;
 * ``tokenizer``: the tokenizer's grammar on bytes (the regexes, the states inside a tag and
   in script data), stateless;
 * ``tree``: the model of tree construction (which start tags switch the tokenizer, foreign
@@ -130,13 +132,14 @@ from .scanners import (
     top_level_cuts,
     use_engine,
 )
-from .tag import Pairs, Tag
+from .tag import Family, Pairs, Tag
 from .tree import VOID_ELEMENTS
 
 __all__ = [
     "ENGINES",
     "VOID_ELEMENTS",
     "Engine",
+    "Family",
     "Pairs",
     "PostbackScanner",
     "Tag",

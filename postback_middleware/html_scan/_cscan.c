@@ -102,6 +102,11 @@ static inline int is_ws(unsigned char c)
     return CLS[c] & C_WS;
 }
 
+static inline int is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
 static inline int is_alpha(unsigned char c)
 {
     c |= 0x20;
@@ -595,6 +600,19 @@ typedef struct {
     Py_ssize_t group;
 } Pair;
 
+/* A batch whose pairs are, so far, one numbered family (see scanners.PostbackScanner's
+ * families): the targets prefix + str(n) for n = first, first + 1, ... (count of them), each
+ * with the argument `argument`, or (numbered) with argument + str(n). Read on the raw bytes of
+ * values that are their own text (ASCII without "&", CR or NUL, which decode() copies), so a
+ * grid's hundreds of rows cost no string at all; the first pair that does not continue the
+ * family turns it into the batch's pairs (family_spill), and the batch goes on as usual. */
+typedef struct {
+    unsigned char *text; /* the prefix, then the argument (or its part before the number) */
+    Py_ssize_t prefix_len, argument_len, cap;
+    int numbered;
+    long long first, count; /* count 0: no family (the batch is empty, or holds pairs) */
+} FamilyRun;
+
 typedef struct {
     Group *groups;
     Pair *pairs;
@@ -602,6 +620,8 @@ typedef struct {
     Py_ssize_t *group_slots, *pair_slots; /* the indexes; capacities: powers of two, or 0 */
     size_t group_capacity, pair_capacity;
     Py_ssize_t last_group; /* the group of the last pair (links repeat a target), or -1 */
+    FamilyRun family;
+    PyObject *family_type; /* html_scan.Family, or NULL: families off (pairs as dicts only) */
 } Batch;
 
 static int same_text(PyObject *a, PyObject *b)
@@ -676,8 +696,8 @@ static int array_room(void **items, Py_ssize_t used, Py_ssize_t *cap, size_t siz
 }
 
 /* Add a pair, unless the batch has it already (python_engine._PythonEngine._add_pair):
- * 1 added, 0 already there, -1 on error. */
-static int batch_add(Batch *b, PyObject *target, PyObject *argument)
+ * 1 added, 0 already there, -1 on error. (No family open: see batch_add.) */
+static int batch_add_text(Batch *b, PyObject *target, PyObject *argument)
 {
     Py_ssize_t g = b->last_group, index;
     Py_hash_t argument_hash;
@@ -762,6 +782,7 @@ static void batch_clear(Batch *b)
     }
     b->n_groups = b->n_pairs = 0;
     b->last_group = -1;
+    b->family.count = 0;
 }
 
 static void batch_free(Batch *b)
@@ -771,17 +792,176 @@ static void batch_free(Batch *b)
     PyMem_Free(b->pairs);
     PyMem_Free(b->group_slots);
     PyMem_Free(b->pair_slots);
+    PyMem_Free(b->family.text);
+    Py_CLEAR(b->family_type);
     memset(b, 0, sizeof(*b));
     b->last_group = -1;
 }
 
-/* The batch, if any, as a {target: [argument, ...]} dict appended to out; the batch is
- * empty after, even on error. */
+/* Whether raw value bytes are their own text (decode() copies them): ASCII, no "&", CR or
+ * NUL. */
+static int plain_value(const unsigned char *s, Py_ssize_t len)
+{
+    Py_ssize_t i;
+    for (i = 0; i < len; i++)
+        if (s[i] >= 0x80 || s[i] == '&' || s[i] == '\r' || s[i] == '\0')
+            return 0;
+    return 1;
+}
+
+#define FAMILY_MAX_DIGITS 15 /* validation._MAX_DIGITS: numbers below 10**15 */
+
+/* The decimal digits of n (n >= 0) into buf (room for 20), their count. */
+static Py_ssize_t format_number(long long n, char *buf)
+{
+    char tmp[20];
+    Py_ssize_t len = 0, k;
+    do {
+        tmp[len++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    for (k = 0; k < len; k++)
+        buf[k] = tmp[len - 1 - k];
+    return len;
+}
+
+/* A (target, argument) pair of raw value bytes taken into the batch's family: 1 taken (it
+ * opens the family of an empty batch, or is its next row), 0 not (the caller adds it as a
+ * pair, after family_spill), -1 on error. */
+static int family_take(Batch *b, const unsigned char *target, Py_ssize_t target_len,
+                       const unsigned char *argument, Py_ssize_t argument_len)
+{
+    FamilyRun *f = &b->family;
+    Py_ssize_t digits = 0, prefix_len, need;
+    long long n = 0;
+    char buf[20];
+    if (f->count) { /* the next row: prefix + str(first + count), and its argument */
+        long long next = f->first + f->count;
+        Py_ssize_t len = format_number(next, buf);
+        if (len > FAMILY_MAX_DIGITS || target_len != f->prefix_len + len
+            || memcmp(target, f->text, (size_t)f->prefix_len) != 0
+            || memcmp(target + f->prefix_len, buf, (size_t)len) != 0)
+            return 0;
+        if (f->numbered
+                ? (argument_len != f->argument_len + len
+                   || memcmp(argument, f->text + f->prefix_len, (size_t)f->argument_len) != 0
+                   || memcmp(argument + f->argument_len, buf, (size_t)len) != 0)
+                : (argument_len != f->argument_len
+                   || memcmp(argument, f->text + f->prefix_len, (size_t)argument_len) != 0))
+            return 0;
+        f->count++;
+        return 1;
+    }
+    if (b->n_pairs || b->family_type == NULL)
+        return 0;
+    while (digits < target_len && digits <= FAMILY_MAX_DIGITS
+           && is_digit(target[target_len - 1 - digits]))
+        digits++;
+    prefix_len = target_len - digits;
+    if (digits == 0 || digits > FAMILY_MAX_DIGITS
+        || (digits > 1 && target[prefix_len] == '0') /* (a leading zero: not canonical) */
+        || !plain_value(target, target_len) || !plain_value(argument, argument_len))
+        return 0;
+    for (need = prefix_len; need < target_len; need++)
+        n = n * 10 + (target[need] - '0');
+    /* An argument that ends in the target's own number (and no longer number) is numbered. */
+    f->numbered = argument_len >= digits
+                  && memcmp(argument + argument_len - digits, target + prefix_len,
+                            (size_t)digits) == 0
+                  && (argument_len == digits || !is_digit(argument[argument_len - digits - 1]));
+    f->argument_len = f->numbered ? argument_len - digits : argument_len;
+    need = prefix_len + f->argument_len;
+    if (need > f->cap || f->text == NULL) {
+        unsigned char *bigger = PyMem_Realloc(f->text, (size_t)(need ? need : 1));
+        if (bigger == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        f->text = bigger;
+        f->cap = need;
+    }
+    memcpy(f->text, target, (size_t)prefix_len);
+    memcpy(f->text + prefix_len, argument, (size_t)f->argument_len);
+    f->prefix_len = prefix_len;
+    f->first = n;
+    f->count = 1;
+    return 1;
+}
+
+/* ASCII bytes as a str, and bytes + a number's digits as one. */
+static PyObject *ascii_str(const unsigned char *s, Py_ssize_t len, const char *digits,
+                           Py_ssize_t n_digits)
+{
+    PyObject *text = PyUnicode_New(len + n_digits, 127);
+    if (text != NULL) {
+        memcpy(PyUnicode_1BYTE_DATA(text), s, (size_t)len);
+        memcpy(PyUnicode_1BYTE_DATA(text) + len, digits, (size_t)n_digits);
+    }
+    return text;
+}
+
+/* The family's rows as the batch's pairs, in order (a pair that does not continue it came,
+ * or the stretch ends with one row): the batch then goes on as usual. */
+static int family_spill(Batch *b)
+{
+    FamilyRun *f = &b->family;
+    long long k, count = f->count;
+    PyObject *constant = NULL;
+    int result = 0;
+    f->count = 0; /* (batch_add_text adds the pairs now) */
+    if (!f->numbered) {
+        constant = ascii_str(f->text + f->prefix_len, f->argument_len, NULL, 0);
+        if (constant == NULL)
+            return -1;
+    }
+    for (k = 0; k < count && result >= 0; k++) {
+        char buf[20];
+        Py_ssize_t len = format_number(f->first + k, buf);
+        PyObject *target = ascii_str(f->text, f->prefix_len, buf, len);
+        PyObject *argument = constant != NULL
+                                 ? Py_NewRef(constant)
+                                 : ascii_str(f->text + f->prefix_len, f->argument_len, buf, len);
+        result = target == NULL || argument == NULL ? -1 : batch_add_text(b, target, argument);
+        Py_XDECREF(target);
+        Py_XDECREF(argument);
+    }
+    Py_XDECREF(constant);
+    return result < 0 ? -1 : 0;
+}
+
+/* Add a pair of text (after the family, if one is open, is spilled into pairs). */
+static int batch_add(Batch *b, PyObject *target, PyObject *argument)
+{
+    if (b->family.count && family_spill(b) < 0)
+        return -1;
+    return batch_add_text(b, target, argument);
+}
+
+/* The batch, if any, as a {target: [argument, ...]} dict appended to out, or as a Family
+ * when it is one of two or more rows; the batch is empty after, even on error. */
 static int batch_flush(Batch *b, PyObject *out)
 {
     PyObject *dict;
     Py_ssize_t i;
     int result = -1;
+    if (b->family.count >= 2) {
+        FamilyRun *f = &b->family;
+        PyObject *family = PyObject_CallFunction(
+            b->family_type, "NNOLL",
+            ascii_str(f->text, f->prefix_len, NULL, 0),
+            ascii_str(f->text + f->prefix_len, f->argument_len, NULL, 0),
+            f->numbered ? Py_True : Py_False, f->first, f->count);
+        f->count = 0;
+        if (family == NULL)
+            return -1;
+        result = PyList_Append(out, family);
+        Py_DECREF(family);
+        return result;
+    }
+    if (b->family.count && family_spill(b) < 0) {
+        batch_clear(b);
+        return -1;
+    }
     if (b->n_pairs == 0)
         return 0;
     dict = PyDict_New();
@@ -2396,8 +2576,20 @@ static int collect_pairs(Scanner *self, const unsigned char *s, const TagInfo *t
     int has_auto = tag->seen & SEEN(AT_AUTO), has_control = tag->seen & SEEN(AT_NAME);
     int has_id = tag->seen & SEEN(AT_ID);
     if (has_target && target->value_start >= 0 && target->value_end > target->value_start) {
-        PyObject *key = same_target(self, s, target), *value;
+        PyObject *key, *value;
         int result;
+        if (self->batch.family_type != NULL) { /* (a grid's next row: no string made) */
+            int valued = has_argument && argument->value_start >= 0;
+            int taken = family_take(
+                &self->batch, s + target->value_start, target->value_end - target->value_start,
+                valued ? s + argument->value_start : s,
+                valued ? argument->value_end - argument->value_start : 0);
+            if (taken < 0)
+                return -1;
+            if (taken)
+                goto autopostback;
+        }
+        key = same_target(self, s, target);
         if (key == NULL)
             return -1;
         value = has_argument ? attr_value(self, s, argument) : PyUnicode_New(0, 0);
@@ -2411,6 +2603,7 @@ static int collect_pairs(Scanner *self, const unsigned char *s, const TagInfo *t
         if (result < 0)
             return -1;
     }
+autopostback:
     if (has_auto && (tag->flags & F_AUTOPOSTBACK) && has_control && control->value_start >= 0
         && control->value_end > control->value_start) {
         PyObject *key = attr_value(self, s, control), *empty;
@@ -2824,15 +3017,20 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
 static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
 {
     static char *keywords[] = {"encoding", "names", "hints", "postbacks", "decode_text",
-                               "decode_value", "tag_type", "cuts", NULL};
+                               "decode_value", "tag_type", "cuts", "family_type", NULL};
     const char *encoding;
-    PyObject *names, *hints, *decode_text, *decode_value, *tag_type;
+    PyObject *names, *hints, *decode_text, *decode_value, *tag_type, *family_type = Py_None;
     int postbacks, cuts = 0;
     Py_ssize_t k;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "sOO!pOOO!|p", keywords, &encoding, &names,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "sOO!pOOO!|pO", keywords, &encoding, &names,
                                      &PyTuple_Type, &hints, &postbacks, &decode_text,
-                                     &decode_value, &PyType_Type, &tag_type, &cuts))
+                                     &decode_value, &PyType_Type, &tag_type, &cuts,
+                                     &family_type))
         return -1;
+    if (family_type != Py_None && (!PyType_Check(family_type) || !postbacks)) {
+        PyErr_SetString(PyExc_TypeError, "family_type must be a type, in postbacks mode");
+        return -1;
+    }
     if (cuts && (names != Py_None || postbacks)) {
         PyErr_SetString(PyExc_ValueError, "cuts mode reads every tag: names None, no postbacks");
         return -1;
@@ -2917,6 +3115,9 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
     Py_XSETREF(self->decode_value, Py_NewRef(decode_value));
     Py_XSETREF(self->tag_type, (PyTypeObject *)Py_NewRef(tag_type));
     self->postbacks = postbacks;
+    batch_clear(&self->batch);
+    Py_XSETREF(self->batch.family_type,
+               family_type == Py_None ? NULL : Py_NewRef(family_type));
     self->carry = CARRY_NONE; /* (a scanner starts a document) */
     self->tag_pending = 0;
     Py_CLEAR(self->panels); /* (and watches no panels until told: watch_panels) */
@@ -2957,6 +3158,7 @@ static int Scanner_traverse(Scanner *self, visitproc visit, void *arg)
     Py_VISIT(self->decode_value);
     Py_VISIT(self->tag_type);
     Py_VISIT(self->panels); /* (the ids given: any objects) */
+    Py_VISIT(self->batch.family_type);
     return 0; /* (the batch and the memories hold strings only) */
 }
 
@@ -2966,6 +3168,7 @@ static int Scanner_clear(Scanner *self)
     Py_CLEAR(self->decode_value);
     Py_CLEAR(self->tag_type);
     Py_CLEAR(self->panels);
+    Py_CLEAR(self->batch.family_type);
     self->n_panels = 0;
     return 0;
 }

@@ -22,7 +22,7 @@ from typing import Any, Literal, Protocol
 from ..errors import EngineUnavailable, InvalidArgument, InvalidType
 from .attributes import _text, _value
 from .python_engine import _PythonEngine
-from .tag import Pairs, Tag
+from .tag import Family, Pairs, Tag
 from .tree import VOID_ELEMENTS
 
 try:
@@ -126,6 +126,14 @@ class PostbackScanner:
     (T, A) as a ``data-postback`` would, and is not returned for it (a tag returned for one
     of the other reasons keeps its href for the caller to read, and gives no such pair).
 
+    ``families``: a stretch whose pairs are one numbered family (a grid's rows,
+    ``data-postback="row17" data-postback-argument="delete:17"`` for rows 1 to 400) may come
+    as a :class:`Family` instead of its dict: the same pairs, which the compiled engine reads
+    on the raw bytes of values that are their own text (ASCII without ``&``, CR or NUL), so a
+    grid's rows cost it no string at all. Any other stretch, or a family of one row, comes as
+    its dict; the Python engine gives dicts only (the test suite holds the two equal once a
+    family is expanded: :meth:`Family.pairs`).
+
     ``panels``: the ids of the update panels a partial postback asks for (:attr:`panels`: the
     ids this scanner finds). The start tag of each (a ``data-update-panel`` attribute and one
     of those ids) is returned too, and so is every tag of its name after it up to its end tag
@@ -146,17 +154,21 @@ class PostbackScanner:
         names: Collection[str] = (),
         engine: Engine | None = None,
         panels: Collection[str] = (),
+        families: bool = False,
     ) -> None:
         hints = (*_POSTBACK_HINTS, _PANEL_HINT) if panels else _POSTBACK_HINTS
-        self._engine = _engine(engine, encoding, names, hints, postbacks=True)
+        self._engine = _engine(engine, encoding, names, hints, postbacks=True,
+                               families=families)
         self.panels: frozenset[str] = frozenset(panels)  # the ids this scanner finds
         if self.panels:
             self._engine.watch_panels(self.panels)
 
-    def scan(self, data: bytes | bytearray, *, final: bool) -> tuple[list[Tag | Pairs], int]:
+    def scan(self, data: bytes | bytearray, *, final: bool
+             ) -> tuple[list[Tag | Pairs | Family], int]:
         return self._engine.scan(data, final)
 
-    def reader(self) -> Callable[[bytes | bytearray, bool], tuple[list[Tag | Pairs], int]]:
+    def reader(self) -> Callable[[bytes | bytearray, bool],
+                                 tuple[list[Tag | Pairs | Family], int]]:
         """:meth:`scan`, called ``reader(data, final)``: the engine's own method, for a caller
         that scans a streamed page piece after piece (no call in between)."""
         return self._engine.scan
@@ -231,12 +243,14 @@ def _engine(
     hints: Collection[bytes],
     postbacks: bool,
     cuts: bool = False,
+    families: bool = False,
 ) -> _Engine:
-    """The scanning engine for these settings (``cuts``: see :func:`top_level_cuts`)."""
+    """The scanning engine for these settings (``cuts``: see :func:`top_level_cuts`;
+    ``families``: see :class:`PostbackScanner`)."""
     if names is not None and not isinstance(names, tuple | frozenset):
         names = tuple(names)
     return _engine_maker(engine or _default_engine, encoding, names, tuple(hints), postbacks,
-                         cuts)()
+                         cuts, families)()
 
 
 @functools.lru_cache(maxsize=256)  # a process scans with a few kinds of scanner, page after page
@@ -247,6 +261,7 @@ def _engine_maker(
     hints: tuple[bytes, ...],
     postbacks: bool,
     cuts: bool,
+    families: bool = False,
 ) -> Callable[[], _Engine]:
     """What makes an engine of this kind: the choice and its lookups, done once per kind."""
     if engine not in (None, "python", "compiled"):
@@ -282,6 +297,7 @@ def _engine_maker(
         decode_value=partial(_value, encoding=encoding),
         tag_type=Tag,
         cuts=cuts,
+        family_type=Family if families else None,
     )
 
 
