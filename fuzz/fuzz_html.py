@@ -92,7 +92,7 @@ def _postback_pieces(
 ) -> list[object]:
     """PostbackScanner's items (offsets into the document) for the document cut every ``step``
     bytes, the undecided rest carried over as the rewriter does (which asks for families: a
-    family counts as its pairs)."""
+    family or rows count as their pairs, merged with the stretch's others)."""
     scanner = PostbackScanner(encoding=encoding, names=("form", "head", "base"), engine=engine,
                               families=True)
     items: list[object] = []
@@ -103,9 +103,17 @@ def _postback_pieces(
         found, decided = scanner.scan(data, final=final)
         if not final and len(data) - decided > 10 and data[decided:decided + 1] != b"<":
             raise InvariantError(f"{len(data) - decided} undecided bytes that are not a tag")
-        items += [item if isinstance(item, dict)
-                  else item.pairs() if isinstance(item, html_scan.Family)
-                  else _key(item, offset) for item in found]
+        for item in found:
+            if isinstance(item, html_scan.Family | html_scan.Rows):
+                item = item.pairs()
+            if not isinstance(item, dict):
+                items.append(_key(item, offset))
+            elif items and isinstance(items[-1], dict):  # (a stretch given in parts: merged)
+                for target, arguments in item.items():
+                    known = items[-1].setdefault(target, [])
+                    known += [argument for argument in arguments if argument not in known]
+            else:
+                items.append(item)
         kept, offset = data[decided:], offset + decided
     return items
 

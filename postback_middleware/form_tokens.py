@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -36,7 +36,7 @@ from .errors import (
 )
 from .server_state import EVENT_VALIDATION, VIEWSTATE, ServerViewState
 from .tokens import Claims, FormSigning, PageSigning, Purpose, TokenSigner, encode_json
-from .validation import NumberedFamily, Offered
+from .validation import CommandRows, NumberedFamily, Offered
 
 log = logging.getLogger("postback_middleware")
 
@@ -120,6 +120,10 @@ class OfferingForm(Protocol):
     @property
     def family(self) -> NumberedFamily | None: ...  # the same, when one family (or None)
 
+    @property  # the same, its commands in rows kept apart: (pairs, {target: (place, rows)})
+    def compact_pairs(self) -> tuple[dict[str, list[str]], Mapping[str, tuple[int, CommandRows]]]:
+        ...
+
     @property
     def choices(self) -> dict[str, list[str]]: ...  # its select/radio values: {name: [value]}
 
@@ -185,7 +189,13 @@ class FormTokens:
                             one.sign(Purpose.EVENT_VALIDATION, data))
                 except ValueError:
                     pass  # over max_state_size (its choices): the ways below
-        pairs = form.pairs
+        pairs, rows = form.compact_pairs
+        if rows:  # a grid's commands: compact, without a string a command (never written out)
+            event_validation = self._compact_validation(one, path, pairs, callbacks, choices,
+                                                        None, rows=rows)
+            if event_validation is None:
+                return "", ""
+            return one.sign(Purpose.VIEWSTATE, state), event_validation
         # (Most forms: a few pairs, written out as they are. A form whose pairs alone, in
         # base64, are over the size is not signed that way first only to be thrown away.)
         token = None
@@ -201,6 +211,7 @@ class FormTokens:
     def _compact_validation(
         self, one: FormSigning, path: str | tuple[str, ...], pairs: dict[str, list[str]],
         callbacks: Sequence[str], choices: dict[str, list[str]], token: str | None,
+        rows: Mapping[str, tuple[int, CommandRows]] | None = None,
     ) -> str | None:
         """The event validation token of a form whose pairs written out (``token``: signed so,
         "" when over max_state_size, None when not tried) make one over SMALL_VALIDATION_TOKEN:
@@ -211,7 +222,7 @@ class FormTokens:
         digest = functools.partial(signer.event_digest, 0)  # the first key signs
         for all_digests in (False, True):
             data = validation.encode(pairs, callbacks, digest=digest, all_digests=all_digests,
-                                     choices=choices)
+                                     choices=choices, rows=rows)
             if self._keeps_validation and (all_digests or len(encode_json(data, plain=True))
                                            > SMALL_VALIDATION_TOKEN * 3 // 4):
                 # Large even compact (or too large): kept in the store, its key in the page.
@@ -222,6 +233,8 @@ class FormTokens:
                 return one.sign(Purpose.EVENT_VALIDATION, data)
             except ValueError:
                 continue  # over max_state_size
+        if rows:  # (the last resort writes every pair out)
+            pairs = validation.with_rows(pairs, rows)
         if token is None:
             token = _written_out(one, pairs, callbacks, choices)
         if token:

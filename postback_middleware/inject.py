@@ -122,7 +122,7 @@ from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 from . import fields as f
 from .aspnet.markup import references
 from .choices import Choices
-from .html_scan import Family, Pairs, PostbackScanner, Tag, TagScanner
+from .html_scan import Family, Pairs, PostbackScanner, Rows, Tag, TagScanner
 from .htmx import (
     REQUEST_NAMES,
     URL_VERBS,
@@ -137,6 +137,8 @@ from .http import origin_of
 from .partial import end_tag, panel_starts
 
 log = logging.getLogger("postback_middleware")
+
+_Item = Tag | Pairs | Family | Rows  # what the scanner returns (see html_scan.PostbackScanner)
 
 _URL_NOISE = str.maketrans("", "", "\t\n\r")
 
@@ -236,6 +238,9 @@ class PostForm:
     # Its pairs while they are one batch that the scanner read as a family (a grid's rows):
     # written out (_pairs) only if asked for them, or when another batch comes.
     _family: Family | None = field(default=None, repr=False)
+    # Runs of a target's commands the scanner read as Rows (a GridView's), by target, with
+    # their place among its arguments in _pairs: written out only if asked for the pairs.
+    _rows: dict[str, tuple[int, Rows]] = field(default_factory=dict, repr=False)
     # The callbacks the form offers (its ``data-callbacks`` names): only these may run for it.
     callbacks: tuple[str, ...] = ()
     action: str = ""  # its action attribute as the URL parser reads it ("": the page itself)
@@ -291,6 +296,11 @@ class PostForm:
         """The event validation data: ``{target: [argument, ...]}``, each pair once."""
         if self._family is not None:
             self._pairs, self._family = self._family.pairs(), None
+        if self._rows:
+            for target, (at, rows) in self._rows.items():
+                self._pairs[target][at:at] = rows.arguments()
+                self._seen.pop(target, None)  # (made without the rows' arguments)
+            self._rows = {}
         return self._pairs
 
     @property
@@ -299,20 +309,42 @@ class PostForm:
         what issuing encodes without a string a pair; else None."""
         return self._family
 
-    def add_pairs(self, pairs: Pairs | Family) -> None:
-        """Add the scanner's batch for one stretch of the form.
+    @property
+    def compact_pairs(self) -> tuple[dict[str, list[str]], dict[str, tuple[int, Rows]]]:
+        """Its pairs as issuing encodes them without a string a command: the pairs but
+        those of its :class:`~.html_scan.Rows`, and the rows by target, each with its place
+        among the target's arguments. (No rows: :attr:`pairs` and ``{}``.)"""
+        if self._family is not None:
+            self._pairs, self._family = self._family.pairs(), None
+        return self._pairs, self._rows
+
+    def add_pairs(self, pairs: Pairs | Family | Rows) -> None:
+        """Add the scanner's batch for one stretch of the form (or part of one).
 
         A batch holds each pair once; a form gets one batch per stretch between the tags the
         scanner returns inside it (a formaction button, an id, a nested ``<form>``), and a
         later stretch may repeat pairs of an earlier one. The batch is the caller's to give:
-        the first one is kept as it is (a form with one stretch costs nothing a pair).
+        the first one is kept as it is (a form with one stretch costs nothing a pair). A
+        family or rows stay compact while no other batch repeats their pairs.
         """
         if isinstance(pairs, Family):
             if not self._pairs and self._family is None:
                 self._family = pairs
                 return
             pairs = pairs.pairs()
-        if not self.pairs:  # (a family before this batch is written out first)
+        elif isinstance(pairs, Rows):
+            self.compact_pairs  # noqa: B018 (a family before them is written out first)
+            known = self._pairs.get(pairs.target)
+            if pairs.target not in self._rows and not (
+                    known and any(argument in pairs for argument in known)):
+                if known is None:
+                    known = self._pairs[pairs.target] = []
+                self._rows[pairs.target] = (len(known), pairs)
+                return
+            pairs = pairs.pairs()  # (a second run of a target, or one repeating its pairs)
+        if self._family is not None:
+            self.compact_pairs  # noqa: B018 (written out, to take this batch)
+        if not self._pairs:
             self._pairs = pairs
             return
         for target, arguments in pairs.items():
@@ -320,6 +352,9 @@ class PostForm:
             if known is None:
                 self._pairs[target] = list(arguments)
                 continue
+            rows = self._rows.get(target)
+            if rows is not None:
+                arguments = [a for a in arguments if a not in rows[1]]
             seen = self._seen.get(target)
             if seen is None:
                 seen = self._seen[target] = set(known)
@@ -495,7 +530,7 @@ class FieldInjector:
         """A whole page at once (``self.forms`` then says whether anything was added)."""
         return self._edit(document, final=True)
 
-    def _keep_panel_tags(self, page: bytes, tags: list[Tag | Pairs | Family],
+    def _keep_panel_tags(self, page: bytes, tags: list[_Item],
                          insertions: list[tuple[int, bytes]],
                          removals: Sequence[tuple[int, int]]) -> None:
         """The tags of the panels' names that a page's scan returned (each panel asked for
@@ -575,7 +610,7 @@ class FieldInjector:
         tags, decided = self._scanner.scan(whole, final=final)
         return self._apply(whole, tags, decided, final=final)
 
-    def _apply(self, whole: bytes | bytearray, tags: list[Tag | Pairs | Family], decided: int, *,
+    def _apply(self, whole: bytes | bytearray, tags: list[_Item], decided: int, *,
                final: bool) -> bytes:
         """Edit what the scan of ``whole`` decided (``tags``, up to ``decided``); keep the rest
         for the next piece."""
@@ -877,7 +912,7 @@ class FieldInjector:
         decided: int,
         final: bool,
         at_start: bool,
-        tags: list[Tag | Pairs | Family],
+        tags: list[_Item],
         open_at_start: PostForm | None,
         begun: list[PostForm],
     ) -> bool:
@@ -1022,7 +1057,7 @@ class FieldInjector:
             if sender.formaction is not None and sender.submit and (
                     sender.formmethod is None or sender.formmethod.lower() == "post"):
                 other("a submit button's formaction", sender.formaction)
-        if htmx_bound and (form.family is not None or form.pairs or form.callbacks):
+        if htmx_bound and (form.family is not None or form.compact_pairs[0] or form.callbacks):
             other("the postbacks and callbacks the client script sends itself (data-postback"
                   " links, data-autopostback, __doPostBack, WebForm_DoCallback), which go to its"
                   " action", form.action)

@@ -140,6 +140,7 @@ def encode(
     digest: Digester,
     all_digests: bool = False,
     choices: Mapping[str, Sequence[str]] | None = None,
+    rows: Rows | None = None,
 ) -> dict[str, Any]:
     """The event validation data for a form's pairs and callbacks (and choices, the pairs of
     its select and radio values), compact (runs, digests).
@@ -147,15 +148,23 @@ def encode(
     ``all_digests``: write every pair that is not in a run as a digest (for a form whose compact
     data still does not fit ``max_state_size``).
 
+    ``rows``: runs of commands kept apart from ``pairs`` (a GridView's, as the scanner reads
+    them: see ``inject.PostForm.compact_pairs``), written as runs without a string a command;
+    the data is that of the pairs with the rows' arguments in their places (a property test
+    holds the two equal), which is what is written when the rows do not fit beside the
+    others (:func:`_rows_fit`).
+
     The data is exactly what the first, pair-by-pair version of this function wrote, so tokens
     in pages keep verifying (a property test holds the two equal). It is found with a few C
     calls for a whole group of pairs (a grid's ``Delete$0`` ... ``Delete$234``, targets
     ``row1`` ... ``row400``) rather than with a ``split_number`` a pair; shapes that the fast
     paths do not fit take the pair-by-pair way.
     """
-    parts = _encode_pairs(pairs, all_digests=all_digests, assume_unique=True)
+    if rows and not _rows_fit(pairs, rows):
+        pairs, rows = with_rows(pairs, rows), None
+    parts = _encode_pairs(pairs, all_digests=all_digests, assume_unique=True, rows=rows)
     if parts is None:  # a target repeats an argument (see _numbered_targets): read it all
-        parts = _encode_pairs(pairs, all_digests=all_digests, assume_unique=False)
+        parts = _encode_pairs(pairs, all_digests=all_digests, assume_unique=False, rows=rows)
         assert parts is not None
     data: dict[str, Any] = {}
     exact, numbered, per_row, to_digest = parts
@@ -191,6 +200,57 @@ class NumberedFamily(Protocol):
     def first(self) -> int: ...
     @property
     def count(self) -> int: ...
+
+
+class CommandRows(Protocol):
+    """One target's arguments in rows (the response side's ``html_scan.Rows``, which the
+    scanner returns for a GridView's commands): ``head + str(n)`` for each of ``heads`` in
+    turn, for n = ``first`` ... ``first + count - 1``."""
+
+    @property
+    def target(self) -> str: ...
+    @property
+    def heads(self) -> tuple[str, ...]: ...
+    @property
+    def first(self) -> int: ...
+    @property
+    def count(self) -> int: ...
+    def arguments(self) -> list[str]: ...
+
+
+# A form's rows, by target: where they stand among its arguments, and the rows.
+Rows = Mapping[str, tuple[int, CommandRows]]
+
+
+def with_rows(pairs: Mapping[str, Sequence[str]], rows: Rows) -> dict[str, list[str]]:
+    """The pairs with the rows' arguments in their places: every pair written out."""
+    whole = {target: list(arguments) for target, arguments in pairs.items()}
+    for target, (at, run) in rows.items():
+        whole.setdefault(target, [])[at:at] = run.arguments()
+    return whole
+
+
+def _rows_fit(pairs: Mapping[str, Sequence[str]], rows: Rows) -> bool:
+    """Whether :func:`encode` can write the rows as runs beside the other pairs, with the
+    data it writes for all of them written out: each target's other arguments share no head
+    with its rows, and no other numbered target shares its prefix (``t``: see
+    ``_numbered_targets``); names within :data:`MAX_EXACT_CHARS`."""
+    for target, (_, run) in rows.items():
+        last = run.first + run.count - 1
+        width = len(str(last))
+        heads = set(run.heads)
+        if (len(target) > MAX_EXACT_CHARS or run.count < _MIN_RUN_GROUP or run.first < 0
+                or last >= 10**_MAX_DIGITS or len(heads) != len(run.heads)
+                or any("\n" in head or (head and head[-1] in _DIGIT_SET)
+                       or len(head) + width > MAX_EXACT_CHARS for head in heads)):
+            return False
+        if any(argument.rstrip(_DIGITS) in heads for argument in pairs.get(target, ())):
+            return False
+        prefix = target.rstrip(_DIGITS)
+        if prefix != target and any(other != target and other.rstrip(_DIGITS) == prefix
+                                    and other[-1:] in _DIGIT_SET for other in pairs):
+            return False
+    return True
 
 
 def encode_family(
@@ -240,11 +300,14 @@ _Parts = tuple[
 
 def _encode_pairs(
     pairs: Mapping[str, Sequence[str]], *, all_digests: bool, assume_unique: bool,
+    rows: Rows | None = None,
 ) -> _Parts | None:
     """The ``e``, ``r`` and ``t`` parts and the pairs to digest; None when ``assume_unique``
-    turns out wrong (a target assumed to repeat no argument repeats one)."""
+    turns out wrong (a target assumed to repeat no argument repeats one). ``rows``: see
+    :func:`encode` (they fit)."""
+    pairs_given = pairs
     candidates = [target for target in pairs if target and target[-1] in _DIGIT_SET]
-    if not candidates and not all_digests:
+    if not candidates and not all_digests and not rows:
         simple = _written_as_they_are(pairs)
         if simple is not None:
             return simple, {}, {}, []
@@ -253,7 +316,29 @@ def _encode_pairs(
     to_digest: list[tuple[str, str]] = []
     per_row, pairs, unchecked = _numbered_targets(pairs, candidates,
                                                   assume_unique=assume_unique)
-    for target, arguments in pairs.items():
+    # A target with rows: its other arguments, as the loop below reads them all (its pairs
+    # are in no ``t`` family: see _rows_fit).
+    with_runs = ((target, pairs_given.get(target, ())) for target in rows or ())
+    for target, arguments in chain(with_runs, pairs.items()):
+        if rows and target in rows:
+            if target in numbered:
+                continue  # (read above)
+            run = rows[target][1]
+            check = target in unchecked
+            groups, others, unique = _argument_runs(arguments, check_unique=check)
+            if check and not unique:
+                return None
+            runs = [run.first, run.count]
+            numbered[target] = {**groups, **{head: runs for head in run.heads}}
+            if all_digests:
+                to_digest += zip(repeat(target), others)
+                continue
+            written = [argument for argument in others if len(argument) <= MAX_EXACT_CHARS]
+            to_digest += ((target, argument) for argument in others
+                          if len(argument) > MAX_EXACT_CHARS)
+            if written:
+                exact[target] = written
+            continue
         if len(arguments) == 1 and len(target) <= MAX_EXACT_CHARS and not all_digests:
             # Most targets of a many-target form: one argument, written out as it is.
             if len(arguments[0]) <= MAX_EXACT_CHARS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import html
 import itertools
 import logging
@@ -12,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from postback_middleware.html_scan import Family, Pairs, iter_tags
+from postback_middleware.html_scan import Family, Pairs, Rows, iter_tags
 from postback_middleware.htmx import leaves_out
 from postback_middleware.inject import MAX_EXTRA_PATHS, PostForm, action_path, base_url, splice
 
@@ -194,6 +195,10 @@ def test_insertions_are_all_that_changes(document: str, cuts: list[int]) -> None
         # rows, which the compiled scanner reads as a family (see html_scan.Family)
         "".join(f'<a data-postback="row{n}" data-postback-argument="d{n}">' for n in (1, 2, 3)),
         '<a data-postback="row4" data-postback-argument="d4">',
+        # a grid's commands, which it reads as rows (html_scan.Rows)
+        "".join(f'<a data-postback="t" data-postback-argument="{head}{n}">' for n in (1, 2, 3)
+                for head in ("E$", "D$")),
+        '<a data-postback="t" data-postback-argument="E$4">',
     ]), max_size=20).map("".join),
     st.lists(st.integers(0, 400), max_size=8),
 )
@@ -230,11 +235,53 @@ def test_pieces_give_each_form_the_pairs_of_the_whole_page(document: str, cuts: 
 def test_a_form_adds_families_as_their_pairs(batches: list[Pairs | Family],
                                               expected: dict[str, list[str]]) -> None:
     form = PostForm(0, "/")
-    for batch in batches:
+    for batch in copy.deepcopy(batches):  # (the form keeps a batch it gets first)
         form.add_pairs(batch)
     assert (form.family is not None) == (len(batches) == 1)
     assert form.pairs == expected
     assert form.family is None  # (asked for its pairs, it keeps them written out)
+
+
+_EDIT = Rows("G", ("Edit$", "Delete$"), 0, 2)
+
+
+@pytest.mark.parametrize(
+    ("batches", "compact", "expected"),
+    [
+        pytest.param([{"G": ["Sort"]}, _EDIT, {"G": ["Page$2"]}],
+                     ({"G": ["Sort", "Page$2"]}, {"G": (1, _EDIT)}),
+                     {"G": ["Sort", "Edit$0", "Delete$0", "Edit$1", "Delete$1", "Page$2"]},
+                     id="between-the-pairs-of-its-stretch"),
+        pytest.param([_EDIT, {"H": ["x"], "G": ["Edit$1", "Sort"]}],
+                     ({"G": ["Sort"], "H": ["x"]}, {"G": (0, _EDIT)}),
+                     {"G": ["Edit$0", "Delete$0", "Edit$1", "Delete$1", "Sort"], "H": ["x"]},
+                     id="a-later-batch-repeating-a-command"),
+        pytest.param([{"G": ["Edit$1"]}, _EDIT], ({"G": ["Edit$1", "Edit$0", "Delete$0",
+                                                        "Delete$1"]}, {}),
+                     {"G": ["Edit$1", "Edit$0", "Delete$0", "Delete$1"]},
+                     id="after-a-batch-holding-one-of-its-commands"),
+        pytest.param([_EDIT, Rows("G", ("Page$",), 2, 2)],
+                     ({"G": ["Page$2", "Page$3"]}, {"G": (0, _EDIT)}),
+                     {"G": ["Edit$0", "Delete$0", "Edit$1", "Delete$1", "Page$2", "Page$3"]},
+                     id="a-second-run-of-a-target-is-written-out"),
+        pytest.param([Family("r", "d", True, 1, 2), _EDIT],
+                     ({"r1": ["d1"], "r2": ["d2"], "G": []}, {"G": (0, _EDIT)}),
+                     {"r1": ["d1"], "r2": ["d2"],
+                      "G": ["Edit$0", "Delete$0", "Edit$1", "Delete$1"]},
+                     id="after-a-family"),
+    ],
+)
+def test_a_form_keeps_rows_apart_until_asked_for_its_pairs(
+    batches: list[Pairs | Family | Rows],
+    compact: tuple[dict[str, list[str]], dict[str, tuple[int, Rows]]],
+    expected: dict[str, list[str]],
+) -> None:
+    form = PostForm(0, "/")
+    for batch in copy.deepcopy(batches):  # (the form keeps a batch it gets first)
+        form.add_pairs(batch)
+    assert form.compact_pairs == compact
+    assert form.pairs == expected
+    assert form.compact_pairs == (expected, {})
 
 
 def test_form_split_across_pieces_gets_its_tokens_before_its_end() -> None:

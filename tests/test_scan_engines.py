@@ -1008,7 +1008,20 @@ def test_the_compiled_cuts_mode_reads_one_whole_document() -> None:
 
 
 def _expanded(found: list[Any]) -> list[Any]:
-    return [item.pairs() if isinstance(item, html_scan.Family) else item for item in found]
+    """The items with each stretch's pairs in one dict, as one dict a stretch gives them:
+    families and rows expanded, and merged with the dicts beside them (each pair once, where
+    it first came, as ``PostForm.add_pairs`` merges them)."""
+    merged: list[Any] = []
+    for item in found:
+        if isinstance(item, html_scan.Family | html_scan.Rows):
+            item = item.pairs()
+        if not isinstance(item, dict) or not merged or not isinstance(merged[-1], dict):
+            merged.append(item)
+            continue
+        for target, arguments in item.items():
+            known = merged[-1].setdefault(target, [])
+            known += [argument for argument in arguments if argument not in known]
+    return merged
 
 
 def _family_items(engine: str, pieces: list[bytes], *, families: bool = True) -> list[Any]:
@@ -1021,7 +1034,7 @@ def _family_items(engine: str, pieces: list[bytes], *, families: bool = True) ->
         items, safe = scanner.scan(data, final=index == len(pieces) - 1)
         found += items
         kept = data[safe:]
-    return [item if isinstance(item, dict | html_scan.Family)
+    return [item if isinstance(item, dict | html_scan.Family | html_scan.Rows)
             else ("/" * item.is_end) + item.name for item in found]
 
 
@@ -1136,3 +1149,105 @@ def test_families_are_the_pairs_of_their_stretch(document: bytes, cuts: list[int
             assert item.count >= 2
     assert _expanded(found) == _family_items("python", pieces, families=False)
     assert _expanded(found) == _family_items("compiled", pieces, families=False)
+
+
+def _grid(rows: Iterable[int], heads: tuple[str, ...] = ("Edit$", "Delete$", "Select$"),
+          target: str = "GridView1", *, aspnet: bool = False) -> bytes:
+    """A grid's command links, ``heads`` a row (as data-postback, or as ASP.NET writes them)."""
+    if aspnet:
+        return b"".join(_link(_CALL.format(target, f"{head}{n}")) for n in rows for head in heads)
+    return b"".join(f'<a data-postback="{target}" data-postback-argument="{head}{n}">'.encode()
+                    for n in rows for head in heads)
+
+
+_Rows = html_scan.Rows
+_GRID = ("Edit$", "Delete$", "Select$")
+_ROWS = [
+    pytest.param(_grid(range(235)), [_Rows("GridView1", _GRID, 0, 235)], id="a-gridview"),
+    pytest.param(_grid(range(235), aspnet=True), [_Rows("GridView1", _GRID, 0, 235)],
+                 id="a-gridview-as-aspnet-writes-it"),
+    pytest.param(_grid(range(2, 11), ("Page$",)), [_Rows("GridView1", ("Page$",), 2, 9)],
+                 id="a-pager"),
+    pytest.param(b'<a data-postback=G data-postback-argument="Sort$Name">'
+                 + _grid(range(3), target="G") + _grid(range(2, 5), ("Page$",), "G"),
+                 [{"G": ["Sort$Name"]}, _Rows("G", _GRID, 0, 3), _Rows("G", ("Page$",), 2, 3)],
+                 id="sorting-rows-and-pager"),
+    pytest.param(_grid(range(1, 5), ("",), "delete"), [_Rows("delete", ("",), 1, 4)],
+                 id="numbers-alone"),
+    pytest.param(_grid(range(3)) + _grid([3], ("Edit$", "Delete$")),
+                 [_Rows("GridView1", _GRID, 0, 3),
+                  {"GridView1": ["Edit$3", "Delete$3"]}], id="a-last-row-cut-short"),
+    pytest.param(_grid([0]), [{"GridView1": ["Edit$0", "Delete$0", "Select$0"]}],
+                 id="one-row-is-a-dict"),
+    pytest.param(_grid([0, 1]) + _grid([1], ("Edit$",)),
+                 [_Rows("GridView1", _GRID, 0, 2), {"GridView1": ["Edit$1"]}],
+                 id="a-repeat-after-the-rows"),
+    pytest.param(_grid([0, 1, 3]), [_Rows("GridView1", _GRID, 0, 2),
+                                    {"GridView1": ["Edit$3", "Delete$3", "Select$3"]}],
+                 id="a-gap-ends-the-rows"),
+    pytest.param(_grid([0, 1]) + b'<a data-postback="H" data-postback-argument="x">'
+                 + _grid([2, 3]),
+                 [_Rows("GridView1", _GRID, 0, 2), {"H": ["x"]}, _Rows("GridView1", _GRID, 2, 2)],
+                 id="another-target-between-rows"),
+    pytest.param(_grid([0, 1], ("Edit$", "Edit$")),  # (merged, each pair counts once)
+                 [{"GridView1": ["Edit$0"]}, _Rows("GridView1", ("Edit$",), 0, 2),
+                  {"GridView1": ["Edit$1"]}], id="a-head-twice-in-a-row"),
+    pytest.param(_grid([7, 8], ("Row$0",)), [{"GridView1": ["Row$07", "Row$08"]}],
+                 id="a-leading-zero-is-no-number"),
+    pytest.param(_grid([0, 1], ("a&amp;",)), [{"GridView1": ["a&0", "a&1"]}],
+                 id="a-reference-is-read-as-text"),
+    pytest.param(_grid([0, 1], tuple(f"h{k}$" for k in range(9))),
+                 [{"GridView1": [f"h{k}${n}" for n in (0, 1) for k in range(9)]}],
+                 id="more-heads-than-a-row-holds"),
+]
+
+
+@pytest.mark.parametrize(("document", "expected"), _ROWS)
+def test_a_grids_commands_come_as_rows(document: bytes, expected: list[Any]) -> None:
+    require_engine("compiled")
+    document = b"<form method=post>" + document + b"</form>"
+    whole = _family_items("compiled", [document])
+    assert whole == ["form", *expected, "/form"]
+    plain = _family_items("python", [document], families=False)
+    assert _expanded(whole) == plain
+    for cut in range(1, len(document), max(1, len(document) // 40)):
+        pieces = [document[:cut], document[cut:]]
+        assert _expanded(_family_items("compiled", pieces)) == plain
+
+
+@st.composite
+def _grid_documents(draw: st.DrawFn) -> bytes:
+    """Grids' commands with breaks of every kind: gaps, repeats, short rows, other targets,
+    spelled numbers, tags the scanner returns, written as data-postback or as ASP.NET does."""
+    parts = []
+    for _ in range(draw(st.integers(1, 4))):
+        target = draw(st.sampled_from(["G", "GridView1", "row1", "é"]))
+        heads = draw(st.lists(st.sampled_from(["Edit$", "Delete$", "", "x0", "Page$", "&#36;",
+                                               "a\n"]), min_size=1, max_size=4))
+        first = draw(st.sampled_from([0, 1, 9, 10**15 - 3]))
+        aspnet = draw(st.booleans())
+        for n in range(first, first + draw(st.integers(0, 6))):
+            for head in heads:
+                if draw(st.integers(0, 14)) == 0:
+                    continue  # (a command left out)
+                number = n + draw(st.sampled_from([0] * 12 + [-1, 1]))
+                parts.append(_grid([number], (head,), target, aspnet=aspnet).decode())
+        parts.append(draw(st.sampled_from(["", "<p id=__a>", "<input name=q data-autopostback>",
+                                           "</form><form method=post>",
+                                           "<a data-postback=row1 data-postback-argument=d1>"])))
+    return ("<form method=post>" + "".join(parts) + "</form>").encode()
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_grid_documents(), _CUTS)
+def test_rows_are_the_pairs_of_their_stretch(document: bytes, cuts: list[int]) -> None:
+    require_engine("compiled")
+    pieces = [document[a:b] for a, b in zip([0, *sorted(set(cuts))],
+                                            [*sorted(set(cuts)), len(document)], strict=True)]
+    pieces = [piece for piece in pieces if piece] or [b""]
+    found = _family_items("compiled", pieces)
+    for item in found:
+        if isinstance(item, html_scan.Rows):
+            event("rows")
+            assert item.count >= 2
+    assert _expanded(found) == _family_items("python", pieces, families=False)

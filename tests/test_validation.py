@@ -13,7 +13,7 @@ from unittest import mock
 
 import pytest
 import webtest
-from hypothesis import example, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from postback_middleware import PostbackMiddleware, Registry, html_scan, validation
@@ -656,6 +656,37 @@ def test_a_page_of_rows_each_with_its_own_target_is_verified(engine: str) -> Non
         ("row17", "delete:17"), ("row400", "delete:400"), ("row1", "delete:1")]
 
 
+@pytest.mark.parametrize("aspnet", [False, True], ids=["data-postback", "aspnet-links"])
+@pytest.mark.parametrize("engine", ["python", "compiled"])
+def test_a_gridview_page_is_verified(engine: str, aspnet: bool) -> None:
+    """A GridView's sorting links, 235 rows of Edit/Delete/Select and a pager (the compiled
+    scanner reads the rows as html_scan.Rows, the Python one as pairs): the same offer."""
+    require_engine(engine)
+
+    def link(argument: str) -> str:
+        if aspnet:
+            return (f"<a href=\"javascript:__doPostBack(&#39;grid&#39;,&#39;{argument}&#39;)\">"
+                    "x</a>")
+        return f'<a data-postback="grid" data-postback-argument="{argument}">x</a>'
+
+    links = (link("Sort$Name") + "".join(link(f"{verb}${n}") for n in range(235)
+                                         for verb in ("Edit", "Delete", "Select"))
+             + "".join(link(f"Page${n}") for n in range(2, 11)))
+    app, ran = serve(grid_page(links))
+    previous = html_scan.use_engine(engine)  # type: ignore[arg-type]
+    try:
+        fields = hidden_fields(app.get("/grid").body)
+    finally:
+        html_scan.use_engine(previous)
+    if engine == "compiled":
+        assert len(fields["__EVENTVALIDATION"]) < 400  # runs, not 714 pairs written out
+    for argument in ("Sort$Name", "Edit$0", "Select$234", "Delete$117", "Page$10"):
+        post(app, fields, argument)
+    for argument in ("Edit$235", "Delete$-1", "Page$1", "Page$11", "Sort$City", "Edit$07"):
+        post(app, fields, argument, status=403)
+    assert ran == ["Sort$Name", "Edit$0", "Select$234", "Delete$117", "Page$10"]
+
+
 def test_arguments_up_to_the_limit_are_written_out() -> None:
     data = encode({"t": ["a" * MAX_EXACT_CHARS, "a" * (MAX_EXACT_CHARS + 1)]}, (), digest=DIGEST)
     assert data["e"] == {"t": ["a" * MAX_EXACT_CHARS]} and "h" in data
@@ -749,3 +780,60 @@ def test_a_grid_of_rows_is_one_run() -> None:
     for target, argument in [("row17", "delete:18"), ("row401", "delete:401"),
                              ("row0", "delete:0"), ("row017", "delete:017"), ("row17", "")]:
         assert not check.allows_event(target, argument)
+
+
+# -- rows: a grid's commands, as the scanner reads them (html_scan.Rows) -----------------------
+
+
+@st.composite
+def _forms_with_rows(draw: st.DrawFn) -> tuple[dict[str, list[str]], dict[str, tuple[int, Any]]]:
+    """A form's pairs and rows kept apart, as ``PostForm.compact_pairs`` gives them: the rows'
+    arguments are not among the pairs, and a target with rows has each argument once."""
+    pairs = draw(pair_sets())
+    rows: dict[str, tuple[int, Any]] = {}
+    for _ in range(draw(st.integers(1, 3))):
+        target = draw(st.one_of(st.sampled_from(["GridView1", "G", "row1", "row2", "", "x\n"]),
+                                st.sampled_from(sorted(pairs) or ["G"])))
+        if target in rows:
+            continue
+        heads = tuple(draw(st.lists(st.sampled_from(["Edit$", "Delete$", "", "Page$", "x0",
+                                                     "a\n", "L" * 62, "Delete$1"]),
+                                    min_size=1, max_size=3, unique=True)))
+        run = html_scan.Rows(target, heads, draw(st.sampled_from([0, 1, 9, 10**15 - 5])),
+                             draw(st.integers(2, 12)))
+        members = set(run.arguments())
+        known = [argument for argument in dict.fromkeys(pairs.get(target, []))  # (each once)
+                 if argument not in members]
+        pairs[target] = known
+        rows[target] = (draw(st.integers(0, len(known))), run)
+    return pairs, rows
+
+
+@settings(max_examples=1500, deadline=None)
+@given(form=_forms_with_rows(), callbacks=st.lists(st.sampled_from(["A", "B"]), max_size=2),
+       all_digests=st.booleans(), choices=st.one_of(st.none(), pair_sets()))
+@example(form=({"GridView1": ["Sort$Name", "Sort$City", "Page$2", "Page$3"]},
+               {"GridView1": (2, html_scan.Rows("GridView1", ("Edit$", "Delete$", "Select$"), 0,
+                                                235))}),
+         callbacks=[], all_digests=False, choices=None)
+def test_rows_encode_as_their_pairs_do(
+    form: tuple[dict[str, list[str]], dict[str, tuple[int, Any]]], callbacks: list[str],
+    all_digests: bool, choices: dict[str, list[str]] | None,
+) -> None:
+    """encode with rows kept apart writes what it writes for the pairs written out."""
+    pairs, rows = form
+    expected = encode(validation.with_rows(pairs, rows), callbacks, digest=DIGEST,
+                      all_digests=all_digests, choices=choices)
+    fits = validation._rows_fit(pairs, rows)
+    event(f"rows fit: {fits}")
+    assert encode(pairs, callbacks, digest=DIGEST, all_digests=all_digests, choices=choices,
+                  rows=rows) == expected
+
+
+def test_a_gridview_is_a_few_runs() -> None:
+    """A GridView's commands kept as rows: runs, its sorting links written out."""
+    rows = html_scan.Rows("GridView1", ("Edit$", "Delete$", "Select$"), 0, 235)
+    data = encode({"GridView1": ["Sort$Name", "Page$2", "Page$3"]}, (), digest=DIGEST,
+                  rows={"GridView1": (1, rows)})
+    assert data == {"e": {"GridView1": ["Sort$Name"]}, "r": {"GridView1": {
+        "Page$": [2, 2], "Edit$": [0, 235], "Delete$": [0, 235], "Select$": [0, 235]}}}

@@ -61,7 +61,8 @@ forces one; :data:`ENGINES` lists those built). The injector reads pages through
 those of ASP.NET's commonest links, ``href="javascript:__doPostBack('T','A')"``), so a page's
 hundreds of postback links cost no Python object each; asked for families, the compiled
 engine returns a stretch of rows that each have their own target (``row17`` raising
-``delete:17``) as one :class:`Family`, read without a string a row. The test suite runs every
+``delete:17``) as one :class:`Family`, and a grid's commands (``Edit$0 Delete$0 Edit$1 ...``)
+as :class:`Rows`, read without a string a row. The test suite runs every
 scanner test on both engines, holds them equal on generated documents and arbitrary bytes
 (``tests/test_scan_engines.py``), and the fuzzer compares them on every input.
 
@@ -75,7 +76,7 @@ This package's modules, each with what it owns:
 
 * ``scanners``: the public scanners (:class:`TagScanner`, :class:`PostbackScanner`,
   :func:`iter_tags`, :func:`top_level_cuts`), :data:`ENGINES` and the choice of engine;
-* ``tag``: what they return, :class:`Tag`, :data:`Pairs` and :class:`Family`;
+* ``tag``: what they return, :class:`Tag`, :data:`Pairs`, :class:`Family` and :class:`Rows`;
 * ``tokenizer``: the tokenizer's grammar on bytes (the regexes, the states inside a tag and
   in script data), stateless;
 * ``tree``: the model of tree construction (which start tags switch the tokenizer, foreign
@@ -132,7 +133,7 @@ from .scanners import (
     top_level_cuts,
     use_engine,
 )
-from .tag import Family, Pairs, Tag
+from .tag import Family, Pairs, Rows, Tag
 from .tree import VOID_ELEMENTS
 
 __all__ = [
@@ -142,6 +143,7 @@ __all__ = [
     "Family",
     "Pairs",
     "PostbackScanner",
+    "Rows",
     "Tag",
     "TagScanner",
     "compiled_engine_reads",

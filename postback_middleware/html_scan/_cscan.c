@@ -613,6 +613,22 @@ typedef struct {
     long long first, count; /* count 0: no family (the batch is empty, or holds pairs) */
 } FamilyRun;
 
+/* A run of rows open in a batch (see scanners.PostbackScanner's families): one target's
+ * arguments head + str(n), the same heads in the same order in each row, rows n = first,
+ * first + 1, ... (a GridView's Edit$0 Delete$0 Select$0 Edit$1 ...), read on raw bytes that
+ * are their own text. When the first pair that does not continue it comes (or the stretch
+ * ends), a run of two or more complete rows is given out as a Rows, after the batch's pairs
+ * before it (run_close); the rest of it becomes the batch's pairs. */
+#define RUN_MAX_HEADS 8
+#define RUN_HEADS_CAP 256 /* bytes of the heads, together */
+typedef struct {
+    PyObject *target; /* NULL: no run open */
+    unsigned char heads[RUN_HEADS_CAP];
+    Py_ssize_t head_at[RUN_MAX_HEADS + 1]; /* where each head starts in heads, and the end */
+    int n_heads, pos, learning; /* pos: heads met in the current row (rows complete before) */
+    long long first, rows;
+} RowRun;
+
 typedef struct {
     Group *groups;
     Pair *pairs;
@@ -622,6 +638,9 @@ typedef struct {
     Py_ssize_t last_group; /* the group of the last pair (links repeat a target), or -1 */
     FamilyRun family;
     PyObject *family_type; /* html_scan.Family, or NULL: families off (pairs as dicts only) */
+    RowRun run;
+    PyObject *rows_type;   /* html_scan.Rows (with families) */
+    PyObject *out;         /* the current scan's list of items (borrowed), for run_close */
 } Batch;
 
 static int same_text(PyObject *a, PyObject *b)
@@ -783,6 +802,7 @@ static void batch_clear(Batch *b)
     b->n_groups = b->n_pairs = 0;
     b->last_group = -1;
     b->family.count = 0;
+    Py_CLEAR(b->run.target);
 }
 
 static void batch_free(Batch *b)
@@ -794,6 +814,7 @@ static void batch_free(Batch *b)
     PyMem_Free(b->pair_slots);
     PyMem_Free(b->family.text);
     Py_CLEAR(b->family_type);
+    Py_CLEAR(b->rows_type);
     memset(b, 0, sizeof(*b));
     b->last_group = -1;
 }
@@ -852,7 +873,7 @@ static int family_take(Batch *b, const unsigned char *target, Py_ssize_t target_
         f->count++;
         return 1;
     }
-    if (b->n_pairs || b->family_type == NULL)
+    if (b->n_pairs || b->family_type == NULL || b->run.target != NULL)
         return 0;
     while (digits < target_len && digits <= FAMILY_MAX_DIGITS
            && is_digit(target[target_len - 1 - digits]))
@@ -929,17 +950,215 @@ static int family_spill(Batch *b)
     return result < 0 ? -1 : 0;
 }
 
-/* Add a pair of text (after the family, if one is open, is spilled into pairs). */
+static int run_close(Batch *b);
+
+/* Add a pair of text (after the family or run open, if any, is given out or spilled). */
 static int batch_add(Batch *b, PyObject *target, PyObject *argument)
 {
     if (b->family.count && family_spill(b) < 0)
         return -1;
+    if (b->run.target != NULL && run_close(b) < 0)
+        return -1;
     return batch_add_text(b, target, argument);
 }
 
-/* The batch, if any, as a {target: [argument, ...]} dict appended to out, or as a Family
- * when it is one of two or more rows; the batch is empty after, even on error. */
+/* A raw argument's head and canonical number (1 to FAMILY_MAX_DIGITS digits, no leading
+ * zero), if it is plain and has one: its head's length, or -1. */
+static Py_ssize_t numbered_head(const unsigned char *s, Py_ssize_t len, long long *number)
+{
+    Py_ssize_t digits = 0, k;
+    long long n = 0;
+    while (digits < len && digits <= FAMILY_MAX_DIGITS && is_digit(s[len - 1 - digits]))
+        digits++;
+    if (digits == 0 || digits > FAMILY_MAX_DIGITS || (digits > 1 && s[len - digits] == '0')
+        || !plain_value(s, len))
+        return -1;
+    for (k = len - digits; k < len; k++)
+        n = n * 10 + (s[k] - '0');
+    *number = n;
+    return len - digits;
+}
+
+static int run_head_is(const RowRun *r, int k, const unsigned char *head, Py_ssize_t len)
+{
+    return r->head_at[k + 1] - r->head_at[k] == len
+           && memcmp(r->heads + r->head_at[k], head, (size_t)len) == 0;
+}
+
+/* The run's pairs (of target) from (row, head) on, in order, added to the batch as text. */
+static int run_spill(Batch *b, PyObject *target, long long row, int head)
+{
+    RowRun *r = &b->run;
+    long long last_row = r->first + r->rows; /* the current row, of pos heads */
+    for (; row <= last_row; row++, head = 0) {
+        int end = row == last_row ? r->pos : r->n_heads;
+        for (; head < end; head++) {
+            char buf[20];
+            Py_ssize_t len = format_number(row, buf);
+            PyObject *argument = ascii_str(r->heads + r->head_at[head],
+                                           r->head_at[head + 1] - r->head_at[head], buf, len);
+            int result = argument == NULL ? -1 : batch_add_text(b, target, argument);
+            Py_XDECREF(argument);
+            if (result < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int batch_flush_pairs(Batch *b, PyObject *out);
+
+/* End the open run: two or more complete rows are given out (the batch's pairs before them
+ * first) as a Rows, the rest of the current row becoming pairs after it; a shorter run
+ * becomes pairs. The run is closed after, even on error. */
+static int run_close(Batch *b)
+{
+    RowRun *r = &b->run;
+    long long complete = r->rows + (r->pos == r->n_heads);
+    PyObject *target = r->target; /* (the run is closed now: its fields are read below) */
+    int result = -1;
+    r->target = NULL;
+    if (complete < 2 || b->out == NULL) {
+        result = run_spill(b, target, r->first, 0);
+    }
+    else {
+        PyObject *heads = PyTuple_New(r->n_heads), *rows;
+        int k;
+        for (k = 0; heads != NULL && k < r->n_heads; k++) {
+            PyObject *head = ascii_str(r->heads + r->head_at[k], r->head_at[k + 1] - r->head_at[k],
+                                       NULL, 0);
+            if (head == NULL)
+                Py_CLEAR(heads);
+            else
+                PyTuple_SET_ITEM(heads, k, head);
+        }
+        rows = heads == NULL ? NULL
+                             : PyObject_CallFunction(b->rows_type, "ONLL", target, heads,
+                                                     r->first, complete);
+        if (rows != NULL && batch_flush_pairs(b, b->out) == 0
+            && PyList_Append(b->out, rows) == 0)
+            result = r->pos == r->n_heads ? 0 : run_spill(b, target, r->first + complete, 0);
+        Py_XDECREF(rows);
+    }
+    Py_DECREF(target);
+    return result;
+}
+
+static int run_take(Batch *b, PyObject *target, const unsigned char *argument,
+                    Py_ssize_t argument_len);
+
+/* A family that the pair after it did not continue: spilled into pairs, or, when it has one
+ * row, that pair given to run_take (a grid's first command, GridView1 raising Edit$0, opens a
+ * family of targets as well as a run of commands: the pair after it tells which). */
+static int family_settle(Batch *b)
+{
+    FamilyRun *f = &b->family;
+    char buf[20];
+    Py_ssize_t len, argument_len;
+    unsigned char small[256];
+    PyObject *target, *argument;
+    int taken;
+    if (f->count != 1 || f->argument_len + 20 > (Py_ssize_t)sizeof(small))
+        return family_spill(b);
+    len = format_number(f->first, buf);
+    argument_len = f->argument_len;
+    memcpy(small, f->text + f->prefix_len, (size_t)argument_len);
+    if (f->numbered) {
+        memcpy(small + argument_len, buf, (size_t)len);
+        argument_len += len;
+    }
+    target = ascii_str(f->text, f->prefix_len, buf, len);
+    if (target == NULL)
+        return -1;
+    f->count = 0;
+    taken = run_take(b, target, small, argument_len);
+    if (taken == 0) {
+        argument = ascii_str(small, argument_len, NULL, 0);
+        taken = argument == NULL ? -1 : batch_add_text(b, target, argument);
+        Py_XDECREF(argument);
+    }
+    Py_DECREF(target);
+    return taken < 0 ? -1 : 0;
+}
+
+/* A pair whose argument (raw bytes) may belong to a run: 1 taken by the open run, or opening
+ * one; 0 not (a run open before is closed: the caller adds the pair); -1 on error. */
+static int run_take(Batch *b, PyObject *target, const unsigned char *argument,
+                    Py_ssize_t argument_len)
+{
+    RowRun *r = &b->run;
+    long long n;
+    Py_ssize_t head_len;
+    int k;
+    if (b->rows_type == NULL)
+        return 0;
+    if (b->family.count && family_settle(b) < 0) /* (not continued by this pair) */
+        return -1;
+    head_len = numbered_head(argument, argument_len, &n);
+    if (r->target != NULL) {
+        if (head_len >= 0 && (r->target == target || same_text(r->target, target))) {
+            long long row = r->first + r->rows;
+            if (r->learning && n == row && r->n_heads < RUN_MAX_HEADS
+                && r->head_at[r->n_heads] + head_len <= RUN_HEADS_CAP) {
+                for (k = 0; k < r->n_heads && !run_head_is(r, k, argument, head_len); k++)
+                    ;
+                if (k == r->n_heads) { /* a new head of the first row */
+                    memcpy(r->heads + r->head_at[k], argument, (size_t)head_len);
+                    r->head_at[k + 1] = r->head_at[k] + head_len;
+                    r->n_heads++;
+                    r->pos++;
+                    return 1;
+                }
+            }
+            if (r->pos == r->n_heads && n == row + 1 && n < 1000000000000000LL
+                && run_head_is(r, 0, argument, head_len)) { /* the next row */
+                r->rows++;
+                r->pos = 1;
+                r->learning = 0;
+                return 1;
+            }
+            if (!r->learning && r->pos < r->n_heads && n == row
+                && run_head_is(r, r->pos, argument, head_len)) {
+                r->pos++;
+                return 1;
+            }
+        }
+        if (run_close(b) < 0)
+            return -1;
+    }
+    if (head_len < 0 || head_len > RUN_HEADS_CAP)
+        return 0;
+    r->target = Py_NewRef(target);
+    memcpy(r->heads, argument, (size_t)head_len);
+    r->head_at[0] = 0;
+    r->head_at[1] = head_len;
+    r->n_heads = r->pos = r->learning = 1;
+    r->first = n;
+    r->rows = 0;
+    return 1;
+}
+
+/* The batch, if any, as items appended to out: the run open given out or spilled
+ * (run_close), then its pairs (batch_flush_pairs); the batch is empty after, even on error. */
 static int batch_flush(Batch *b, PyObject *out)
+{
+    if (b->run.target != NULL) {
+        PyObject *kept = b->out;
+        int result;
+        b->out = out;
+        result = run_close(b);
+        b->out = kept;
+        if (result < 0) {
+            batch_clear(b);
+            return -1;
+        }
+    }
+    return batch_flush_pairs(b, out);
+}
+
+/* The batch's pairs, if any, as a {target: [argument, ...]} dict appended to out, or as a
+ * Family when it is one of two or more rows; the batch is empty after, even on error. */
+static int batch_flush_pairs(Batch *b, PyObject *out)
 {
     PyObject *dict;
     Py_ssize_t i;
@@ -2481,7 +2700,14 @@ static int raw_href_call(Scanner *self, const unsigned char *s, const Attr *href
     if (end - href->value_start - quotes + 4 > HREF_CALL_MAX_LENGTH)
         return 0;
     target = NULL;
-    if (b->n_groups) { /* (as batch_text: the last target again, the same object) */
+    if (b->run.target != NULL) { /* (the open run's target again) */
+        PyObject *open = b->run.target;
+        if (PyUnicode_KIND(open) == PyUnicode_1BYTE_KIND
+            && PyUnicode_GET_LENGTH(open) == t_end - t_start
+            && memcmp(PyUnicode_1BYTE_DATA(open), s + t_start, (size_t)(t_end - t_start)) == 0)
+            target = Py_NewRef(open);
+    }
+    if (target == NULL && b->n_groups) { /* (as batch_text: the last target again) */
         PyObject *last = b->groups[b->last_group].target;
         if (PyUnicode_KIND(last) == PyUnicode_1BYTE_KIND
             && PyUnicode_GET_LENGTH(last) == t_end - t_start
@@ -2490,6 +2716,11 @@ static int raw_href_call(Scanner *self, const unsigned char *s, const Attr *href
     }
     if (target == NULL && (target = ascii_text(s + t_start, t_end - t_start)) == NULL)
         return -1;
+    result = run_take(&self->batch, target, s + a_start, a_end - a_start);
+    if (result) { /* (a grid's next command: no string made) */
+        Py_DECREF(target);
+        return result < 0 ? -1 : 1;
+    }
     argument = ascii_text(s + a_start, a_end - a_start);
     result = argument == NULL || batch_add(&self->batch, target, argument) < 0 ? -1 : 1;
     Py_DECREF(target);
@@ -2592,6 +2823,16 @@ static int collect_pairs(Scanner *self, const unsigned char *s, const TagInfo *t
         key = same_target(self, s, target);
         if (key == NULL)
             return -1;
+        if (self->batch.rows_type != NULL && has_argument && argument->value_start >= 0) {
+            int taken = run_take(&self->batch, key, s + argument->value_start,
+                                 argument->value_end - argument->value_start);
+            if (taken) { /* (a grid's next command: no string made) */
+                Py_DECREF(key);
+                if (taken < 0)
+                    return -1;
+                goto autopostback;
+            }
+        }
         value = has_argument ? attr_value(self, s, argument) : PyUnicode_New(0, 0);
         if (value == NULL) {
             Py_DECREF(key);
@@ -3017,18 +3258,22 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
 static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
 {
     static char *keywords[] = {"encoding", "names", "hints", "postbacks", "decode_text",
-                               "decode_value", "tag_type", "cuts", "family_type", NULL};
+                               "decode_value", "tag_type", "cuts", "family_type", "rows_type",
+                               NULL};
     const char *encoding;
     PyObject *names, *hints, *decode_text, *decode_value, *tag_type, *family_type = Py_None;
+    PyObject *rows_type = Py_None;
     int postbacks, cuts = 0;
     Py_ssize_t k;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "sOO!pOOO!|pO", keywords, &encoding, &names,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "sOO!pOOO!|pOO", keywords, &encoding, &names,
                                      &PyTuple_Type, &hints, &postbacks, &decode_text,
                                      &decode_value, &PyType_Type, &tag_type, &cuts,
-                                     &family_type))
+                                     &family_type, &rows_type))
         return -1;
-    if (family_type != Py_None && (!PyType_Check(family_type) || !postbacks)) {
-        PyErr_SetString(PyExc_TypeError, "family_type must be a type, in postbacks mode");
+    if ((family_type != Py_None || rows_type != Py_None)
+        && (!PyType_Check(family_type) || !PyType_Check(rows_type) || !postbacks)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "family_type and rows_type must be types, both, in postbacks mode");
         return -1;
     }
     if (cuts && (names != Py_None || postbacks)) {
@@ -3118,6 +3363,7 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
     batch_clear(&self->batch);
     Py_XSETREF(self->batch.family_type,
                family_type == Py_None ? NULL : Py_NewRef(family_type));
+    Py_XSETREF(self->batch.rows_type, rows_type == Py_None ? NULL : Py_NewRef(rows_type));
     self->carry = CARRY_NONE; /* (a scanner starts a document) */
     self->tag_pending = 0;
     Py_CLEAR(self->panels); /* (and watches no panels until told: watch_panels) */
@@ -3159,6 +3405,7 @@ static int Scanner_traverse(Scanner *self, visitproc visit, void *arg)
     Py_VISIT(self->tag_type);
     Py_VISIT(self->panels); /* (the ids given: any objects) */
     Py_VISIT(self->batch.family_type);
+    Py_VISIT(self->batch.rows_type);
     return 0; /* (the batch and the memories hold strings only) */
 }
 
@@ -3169,6 +3416,7 @@ static int Scanner_clear(Scanner *self)
     Py_CLEAR(self->tag_type);
     Py_CLEAR(self->panels);
     Py_CLEAR(self->batch.family_type);
+    Py_CLEAR(self->batch.rows_type);
     self->n_panels = 0;
     return 0;
 }
@@ -3235,10 +3483,12 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *const *args, Py_ssize_t n
         }
         self->tag_pending = 0; /* complete (or the document ends): tokenized whole, once */
     }
+    self->batch.out = out; /* (where run_close gives out a run, mid-stretch) */
     if (self->plaintext)
         decided = data.len;
     else
         decided = scan_data(self, (const unsigned char *)data.buf, data.len, final, out);
+    self->batch.out = NULL;
     PyBuffer_Release(&data);
     /* (the end of the document ends the stretch of pairs) */
     if (decided < 0 || (final && batch_flush(&self->batch, out) < 0)) {

@@ -22,7 +22,7 @@ from typing import Any, Literal, Protocol
 from ..errors import EngineUnavailable, InvalidArgument, InvalidType
 from .attributes import _text, _value
 from .python_engine import _PythonEngine
-from .tag import Family, Pairs, Tag
+from .tag import Family, Pairs, Rows, Tag
 from .tree import VOID_ELEMENTS
 
 try:
@@ -126,13 +126,16 @@ class PostbackScanner:
     (T, A) as a ``data-postback`` would, and is not returned for it (a tag returned for one
     of the other reasons keeps its href for the caller to read, and gives no such pair).
 
-    ``families``: a stretch whose pairs are one numbered family (a grid's rows,
-    ``data-postback="row17" data-postback-argument="delete:17"`` for rows 1 to 400) may come
-    as a :class:`Family` instead of its dict: the same pairs, which the compiled engine reads
-    on the raw bytes of values that are their own text (ASCII without ``&``, CR or NUL), so a
-    grid's rows cost it no string at all. Any other stretch, or a family of one row, comes as
-    its dict; the Python engine gives dicts only (the test suite holds the two equal once a
-    family is expanded: :meth:`Family.pairs`).
+    ``families``: pairs in rows may come compact, read by the compiled engine on the raw bytes
+    of values that are their own text (ASCII without ``&``, CR or NUL), so a grid's rows cost
+    it no string at all. A stretch whose pairs are one numbered family (``data-postback=
+    "row17" data-postback-argument="delete:17"`` for rows 1 to 400) comes as a
+    :class:`Family` instead of its dict; and a run of one target's commands in rows (a
+    GridView's ``Edit$0 Delete$0 Select$0 Edit$1 ...``, two rows or more) as a :class:`Rows`,
+    between the dicts of the stretch's pairs before and after it. Together, merged in order
+    (each pair once, where it first came: as ``inject.PostForm.add_pairs`` merges batches),
+    they are the pairs of the stretch. The Python engine gives one dict a stretch (the test
+    suite holds the engines equal once the compact items are expanded and merged).
 
     ``panels``: the ids of the update panels a partial postback asks for (:attr:`panels`: the
     ids this scanner finds). The start tag of each (a ``data-update-panel`` attribute and one
@@ -164,11 +167,11 @@ class PostbackScanner:
             self._engine.watch_panels(self.panels)
 
     def scan(self, data: bytes | bytearray, *, final: bool
-             ) -> tuple[list[Tag | Pairs | Family], int]:
+             ) -> tuple[list[Tag | Pairs | Family | Rows], int]:
         return self._engine.scan(data, final)
 
     def reader(self) -> Callable[[bytes | bytearray, bool],
-                                 tuple[list[Tag | Pairs | Family], int]]:
+                                 tuple[list[Tag | Pairs | Family | Rows], int]]:
         """:meth:`scan`, called ``reader(data, final)``: the engine's own method, for a caller
         that scans a streamed page piece after piece (no call in between)."""
         return self._engine.scan
@@ -298,6 +301,7 @@ def _engine_maker(
         tag_type=Tag,
         cuts=cuts,
         family_type=Family if families else None,
+        rows_type=Rows if families else None,
     )
 
 

@@ -1,5 +1,5 @@
-"""What the scanners return: :class:`Tag`, one start or end tag, :data:`Pairs` and
-:class:`Family`.
+"""What the scanners return: :class:`Tag`, one start or end tag, :data:`Pairs`, and the
+compact forms of pairs, :class:`Family` and :class:`Rows`.
 
 A module of its own because every other module of the package uses these types (the tree
 model reads tags, both engines make them, the scanners return them) and depends on nothing.
@@ -54,3 +54,42 @@ class Family:
         if self.numbered:
             return {self.prefix + n: [self.argument + n] for n in numbers}
         return {self.prefix + n: [self.argument] for n in numbers}
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """One target's arguments in rows, as a GridView writes its commands: ``head + str(n)``
+    for each of ``heads`` in turn, for n = ``first``, ``first + 1``, ... (``count`` rows, two
+    or more): ``Edit$0 Delete$0 Select$0 Edit$1 ...``, or one head, a pager's ``Page$2
+    Page$3 ...``.
+
+    What :class:`~.scanners.PostbackScanner` may return, asked for families, for part of a
+    stretch (between the dicts of the pairs before and after it): the same pairs, read by the
+    compiled engine without a string a command.
+    """
+
+    target: str
+    heads: tuple[str, ...]
+    first: int
+    count: int
+
+    def arguments(self) -> list[str]:
+        """Its arguments, in order."""
+        heads = self.heads
+        return [head + n for n in map(str, range(self.first, self.first + self.count))
+                for head in heads]
+
+    def pairs(self) -> Pairs:
+        """Its pairs as the scanner's dict gives them."""
+        return {self.target: self.arguments()}
+
+    def __contains__(self, argument: object) -> bool:
+        """Whether ``argument`` is one of its arguments."""
+        if not isinstance(argument, str):
+            return False
+        digits = argument[len(argument.rstrip("0123456789")):]
+        if not digits or (digits[0] == "0" and len(digits) > 1) or len(digits) > 15:
+            return False
+        number = int(digits)
+        return (argument[: -len(digits)] in self.heads
+                and self.first <= number < self.first + self.count)
