@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -36,7 +36,7 @@ from .errors import (
 )
 from .server_state import EVENT_VALIDATION, VIEWSTATE, ServerViewState
 from .tokens import Claims, FormSigning, PageSigning, Purpose, TokenSigner, encode_json
-from .validation import CommandRows, NumberedFamily, Offered
+from .validation import NumberedFamily, Offered
 
 log = logging.getLogger("postback_middleware")
 
@@ -120,9 +120,8 @@ class OfferingForm(Protocol):
     @property
     def family(self) -> NumberedFamily | None: ...  # the same, when one family (or None)
 
-    @property  # the same, its commands in rows kept apart: (pairs, {target: (place, rows)})
-    def compact_pairs(self) -> tuple[dict[str, list[str]], Mapping[str, tuple[int, CommandRows]]]:
-        ...
+    @property  # the same, its commands in rows kept apart: (pairs, {target: [(place, rows)]})
+    def compact_pairs(self) -> tuple[dict[str, list[str]], validation.Rows]: ...
 
     @property
     def choices(self) -> dict[str, list[str]]: ...  # its select/radio values: {name: [value]}
@@ -211,7 +210,7 @@ class FormTokens:
     def _compact_validation(
         self, one: FormSigning, path: str | tuple[str, ...], pairs: dict[str, list[str]],
         callbacks: Sequence[str], choices: dict[str, list[str]], token: str | None,
-        rows: Mapping[str, tuple[int, CommandRows]] | None = None,
+        rows: validation.Rows | None = None,
     ) -> str | None:
         """The event validation token of a form whose pairs written out (``token``: signed so,
         "" when over max_state_size, None when not tried) make one over SMALL_VALIDATION_TOKEN:

@@ -238,9 +238,10 @@ class PostForm:
     # Its pairs while they are one batch that the scanner read as a family (a grid's rows):
     # written out (_pairs) only if asked for them, or when another batch comes.
     _family: Family | None = field(default=None, repr=False)
-    # Runs of a target's commands the scanner read as Rows (a GridView's), by target, with
-    # their place among its arguments in _pairs: written out only if asked for the pairs.
-    _rows: dict[str, tuple[int, Rows]] = field(default_factory=dict, repr=False)
+    # Runs of a target's commands the scanner read as Rows (a GridView's, its pager's), by
+    # target, each with its place among its arguments in _pairs: written out only if asked
+    # for the pairs.
+    _rows: dict[str, list[tuple[int, Rows]]] = field(default_factory=dict, repr=False)
     # The callbacks the form offers (its ``data-callbacks`` names): only these may run for it.
     callbacks: tuple[str, ...] = ()
     action: str = ""  # its action attribute as the URL parser reads it ("": the page itself)
@@ -297,8 +298,10 @@ class PostForm:
         if self._family is not None:
             self._pairs, self._family = self._family.pairs(), None
         if self._rows:
-            for target, (at, rows) in self._rows.items():
-                self._pairs[target][at:at] = rows.arguments()
+            for target, runs in self._rows.items():
+                arguments = self._pairs[target]
+                for at, rows in reversed(runs):  # (a later run's place counts no earlier one)
+                    arguments[at:at] = rows.arguments()
                 self._seen.pop(target, None)  # (made without the rows' arguments)
             self._rows = {}
         return self._pairs
@@ -310,10 +313,10 @@ class PostForm:
         return self._family
 
     @property
-    def compact_pairs(self) -> tuple[dict[str, list[str]], dict[str, tuple[int, Rows]]]:
+    def compact_pairs(self) -> tuple[dict[str, list[str]], dict[str, list[tuple[int, Rows]]]]:
         """Its pairs as issuing encodes them without a string a command: the pairs but
         those of its :class:`~.html_scan.Rows`, and the rows by target, each with its place
-        among the target's arguments. (No rows: :attr:`pairs` and ``{}``.)"""
+        among the target's other arguments. (No rows: :attr:`pairs` and ``{}``.)"""
         if self._family is not None:
             self._pairs, self._family = self._family.pairs(), None
         return self._pairs, self._rows
@@ -335,13 +338,18 @@ class PostForm:
         elif isinstance(pairs, Rows):
             self.compact_pairs  # noqa: B018 (a family before them is written out first)
             known = self._pairs.get(pairs.target)
-            if pairs.target not in self._rows and not (
-                    known and any(argument in pairs for argument in known)):
+            runs = self._rows.setdefault(pairs.target, [])
+            heads = set(pairs.heads)
+            if not (any(not heads.isdisjoint(rows.heads) for _, rows in runs)
+                    or (known and any(argument in pairs for argument in known))):
                 if known is None:
                     known = self._pairs[pairs.target] = []
-                self._rows[pairs.target] = (len(known), pairs)
+                runs.append((len(known), pairs))
                 return
-            pairs = pairs.pairs()  # (a second run of a target, or one repeating its pairs)
+            if not runs:
+                del self._rows[pairs.target]
+            # (another run of the same commands, or one repeating its pairs: written out)
+            pairs = pairs.pairs()
         if self._family is not None:
             self.compact_pairs  # noqa: B018 (written out, to take this batch)
         if not self._pairs:
@@ -352,9 +360,10 @@ class PostForm:
             if known is None:
                 self._pairs[target] = list(arguments)
                 continue
-            rows = self._rows.get(target)
-            if rows is not None:
-                arguments = [a for a in arguments if a not in rows[1]]
+            kept_apart = self._rows.get(target)
+            if kept_apart is not None:
+                arguments = [a for a in arguments
+                             if not any(a in rows for _, rows in kept_apart)]
             seen = self._seen.get(target)
             if seen is None:
                 seen = self._seen[target] = set(known)

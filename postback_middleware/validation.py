@@ -218,32 +218,37 @@ class CommandRows(Protocol):
     def arguments(self) -> list[str]: ...
 
 
-# A form's rows, by target: where they stand among its arguments, and the rows.
-Rows = Mapping[str, tuple[int, CommandRows]]
+# A form's rows, by target: each run with where it stands among the target's other arguments.
+Rows = Mapping[str, Sequence[tuple[int, CommandRows]]]
 
 
 def with_rows(pairs: Mapping[str, Sequence[str]], rows: Rows) -> dict[str, list[str]]:
     """The pairs with the rows' arguments in their places: every pair written out."""
     whole = {target: list(arguments) for target, arguments in pairs.items()}
-    for target, (at, run) in rows.items():
-        whole.setdefault(target, [])[at:at] = run.arguments()
+    for target, runs in rows.items():
+        arguments = whole.setdefault(target, [])
+        for at, run in reversed(runs):  # (a later run's place counts no earlier one)
+            arguments[at:at] = run.arguments()
     return whole
 
 
 def _rows_fit(pairs: Mapping[str, Sequence[str]], rows: Rows) -> bool:
     """Whether :func:`encode` can write the rows as runs beside the other pairs, with the
-    data it writes for all of them written out: each target's other arguments share no head
-    with its rows, and no other numbered target shares its prefix (``t``: see
+    data it writes for all of them written out: each target's runs and other arguments share
+    no head, and no other numbered target shares its prefix (``t``: see
     ``_numbered_targets``); names within :data:`MAX_EXACT_CHARS`."""
-    for target, (_, run) in rows.items():
-        last = run.first + run.count - 1
-        width = len(str(last))
-        heads = set(run.heads)
-        if (len(target) > MAX_EXACT_CHARS or run.count < _MIN_RUN_GROUP or run.first < 0
-                or last >= 10**_MAX_DIGITS or len(heads) != len(run.heads)
-                or any("\n" in head or (head and head[-1] in _DIGIT_SET)
-                       or len(head) + width > MAX_EXACT_CHARS for head in heads)):
-            return False
+    for target, runs in rows.items():
+        heads: set[str] = set()
+        for _, run in runs:
+            last = run.first + run.count - 1
+            width = len(str(last))
+            if (len(target) > MAX_EXACT_CHARS or run.count < _MIN_RUN_GROUP or run.first < 0
+                    or last >= 10**_MAX_DIGITS or not heads.isdisjoint(run.heads)
+                    or len(set(run.heads)) != len(run.heads)
+                    or any("\n" in head or (head and head[-1] in _DIGIT_SET)
+                           or len(head) + width > MAX_EXACT_CHARS for head in run.heads)):
+                return False
+            heads.update(run.heads)
         if any(argument.rstrip(_DIGITS) in heads for argument in pairs.get(target, ())):
             return False
         prefix = target.rstrip(_DIGITS)
@@ -323,13 +328,13 @@ def _encode_pairs(
         if rows and target in rows:
             if target in numbered:
                 continue  # (read above)
-            run = rows[target][1]
             check = target in unchecked
             groups, others, unique = _argument_runs(arguments, check_unique=check)
             if check and not unique:
                 return None
-            runs = [run.first, run.count]
-            numbered[target] = {**groups, **{head: runs for head in run.heads}}
+            for _, run in rows[target]:
+                groups.update((head, [run.first, run.count]) for head in run.heads)
+            numbered[target] = groups
             if all_digests:
                 to_digest += zip(repeat(target), others)
                 continue

@@ -786,26 +786,31 @@ def test_a_grid_of_rows_is_one_run() -> None:
 
 
 @st.composite
-def _forms_with_rows(draw: st.DrawFn) -> tuple[dict[str, list[str]], dict[str, tuple[int, Any]]]:
+def _forms_with_rows(draw: st.DrawFn
+                     ) -> tuple[dict[str, list[str]], dict[str, list[tuple[int, Any]]]]:
     """A form's pairs and rows kept apart, as ``PostForm.compact_pairs`` gives them: the rows'
     arguments are not among the pairs, and a target with rows has each argument once."""
     pairs = draw(pair_sets())
-    rows: dict[str, tuple[int, Any]] = {}
-    for _ in range(draw(st.integers(1, 3))):
+    rows: dict[str, list[tuple[int, Any]]] = {}
+    for _ in range(draw(st.integers(1, 4))):
         target = draw(st.one_of(st.sampled_from(["GridView1", "G", "row1", "row2", "", "x\n"]),
                                 st.sampled_from(sorted(pairs) or ["G"])))
-        if target in rows:
-            continue
         heads = tuple(draw(st.lists(st.sampled_from(["Edit$", "Delete$", "", "Page$", "x0",
                                                      "a\n", "L" * 62, "Delete$1"]),
                                     min_size=1, max_size=3, unique=True)))
         run = html_scan.Rows(target, heads, draw(st.sampled_from([0, 1, 9, 10**15 - 5])),
                              draw(st.integers(2, 12)))
+        runs = rows.setdefault(target, [])
         members = set(run.arguments())
+        if runs:  # another run of the target: after the first, among what the form kept
+            if members.intersection(pairs[target]):
+                continue
+            runs.append((draw(st.integers(runs[-1][0], len(pairs[target]))), run))
+            continue
         known = [argument for argument in dict.fromkeys(pairs.get(target, []))  # (each once)
                  if argument not in members]
         pairs[target] = known
-        rows[target] = (draw(st.integers(0, len(known))), run)
+        runs.append((draw(st.integers(0, len(known))), run))
     return pairs, rows
 
 
@@ -813,11 +818,11 @@ def _forms_with_rows(draw: st.DrawFn) -> tuple[dict[str, list[str]], dict[str, t
 @given(form=_forms_with_rows(), callbacks=st.lists(st.sampled_from(["A", "B"]), max_size=2),
        all_digests=st.booleans(), choices=st.one_of(st.none(), pair_sets()))
 @example(form=({"GridView1": ["Sort$Name", "Sort$City", "Page$2", "Page$3"]},
-               {"GridView1": (2, html_scan.Rows("GridView1", ("Edit$", "Delete$", "Select$"), 0,
-                                                235))}),
+               {"GridView1": [(2, html_scan.Rows("GridView1", ("Edit$", "Delete$", "Select$"), 0,
+                                                 235))]}),
          callbacks=[], all_digests=False, choices=None)
 def test_rows_encode_as_their_pairs_do(
-    form: tuple[dict[str, list[str]], dict[str, tuple[int, Any]]], callbacks: list[str],
+    form: tuple[dict[str, list[str]], dict[str, list[tuple[int, Any]]]], callbacks: list[str],
     all_digests: bool, choices: dict[str, list[str]] | None,
 ) -> None:
     """encode with rows kept apart writes what it writes for the pairs written out."""
@@ -834,6 +839,6 @@ def test_a_gridview_is_a_few_runs() -> None:
     """A GridView's commands kept as rows: runs, its sorting links written out."""
     rows = html_scan.Rows("GridView1", ("Edit$", "Delete$", "Select$"), 0, 235)
     data = encode({"GridView1": ["Sort$Name", "Page$2", "Page$3"]}, (), digest=DIGEST,
-                  rows={"GridView1": (1, rows)})
+                  rows={"GridView1": [(1, rows)]})
     assert data == {"e": {"GridView1": ["Sort$Name"]}, "r": {"GridView1": {
         "Page$": [2, 2], "Edit$": [0, 235], "Delete$": [0, 235], "Select$": [0, 235]}}}
