@@ -295,8 +295,7 @@ class PostForm:
     @property
     def pairs(self) -> dict[str, list[str]]:
         """The event validation data: ``{target: [argument, ...]}``, each pair once."""
-        if self._family is not None:
-            self._pairs, self._family = self._family.pairs(), None
+        self._write_out_family()
         if self._rows:
             for target, runs in self._rows.items():
                 arguments = self._pairs[target]
@@ -317,9 +316,13 @@ class PostForm:
         """Its pairs as issuing encodes them without a string a command: the pairs but
         those of its :class:`~.html_scan.Rows`, and the rows by target, each with its place
         among the target's other arguments. (No rows: :attr:`pairs` and ``{}``.)"""
+        self._write_out_family()
+        return self._pairs, self._rows
+
+    def _write_out_family(self) -> None:
+        """Its family as pairs (asked for the pairs, or given rows or another batch)."""
         if self._family is not None:
             self._pairs, self._family = self._family.pairs(), None
-        return self._pairs, self._rows
 
     def add_pairs(self, pairs: Pairs | Family | Rows) -> None:
         """Add the scanner's batch for one stretch of the form (or part of one).
@@ -336,7 +339,7 @@ class PostForm:
                 return
             pairs = pairs.pairs()
         elif isinstance(pairs, Rows):
-            self.compact_pairs  # noqa: B018 (a family before them is written out first)
+            self._write_out_family()
             known = self._pairs.get(pairs.target)
             runs = self._rows.setdefault(pairs.target, [])
             heads = set(pairs.heads)
@@ -350,8 +353,7 @@ class PostForm:
                 del self._rows[pairs.target]
             # (another run of the same commands, or one repeating its pairs: written out)
             pairs = pairs.pairs()
-        if self._family is not None:
-            self.compact_pairs  # noqa: B018 (written out, to take this batch)
+        self._write_out_family()
         if not self._pairs:
             self._pairs = pairs
             return

@@ -20,7 +20,10 @@ data (the ``d`` of the signed token, see ``tokens``) has up to five parts::
 * **Runs.** ASP.NET grids raise ``Delete$0``, ``Delete$1``...: arguments that are a prefix and
   a canonical decimal number (no leading zero) are grouped by (target, prefix) and their numbers
   written as runs, so 100,000 rows cost a few bytes. Pages with a target per row (``row17``
-  raising ``delete`` or ``delete:17``) get the same treatment under ``t``.
+  raising ``delete`` or ``delete:17``) get the same treatment under ``t``. The compiled
+  scanner hands most such rows over already compact (``html_scan.Family`` and ``Rows``):
+  :func:`encode_family` and ``encode(rows=...)`` write them without a string a row, the same
+  data as for the pairs written out.
 * **Digests.** A target or argument over :data:`MAX_EXACT_CHARS` characters, or every pair
   outside a run when the compact data would not fit ``max_state_size``, travels as the first
   :data:`DIGEST_BYTES` bytes of an HMAC-SHA256 under a key derived from the secret key that

@@ -914,10 +914,10 @@ static PyObject *ascii_str(const unsigned char *s, Py_ssize_t len, const char *d
                            Py_ssize_t n_digits)
 {
     PyObject *text = PyUnicode_New(len + n_digits, 127);
-    if (text != NULL) {
+    if (text != NULL && len)
         memcpy(PyUnicode_1BYTE_DATA(text), s, (size_t)len);
+    if (text != NULL && n_digits)
         memcpy(PyUnicode_1BYTE_DATA(text) + len, digits, (size_t)n_digits);
-    }
     return text;
 }
 
