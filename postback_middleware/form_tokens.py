@@ -90,6 +90,7 @@ class Callback(Verified):
 
     name: str
     argument: str
+    validation: Claims | None = None  # its event validation's claims (refresh signs them anew)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -257,7 +258,13 @@ class FormTokens:
 
     def refresh(self, callback: Callback, *, path: str) -> str:
         """A fresh event validation for the page a callback came from (same offer, new age;
-        signed by the key that signed it, whose event digests it may hold)."""
+        signed by the key that signed it, whose event digests it may hold): its verified
+        claims signed anew where they allow it (``TokenSigner.sign_again``: the same token
+        as signed below, its data's JSON not written again)."""
+        if callback.kept_as is None and callback.validation is not None:
+            token = self.signer.sign_again(Purpose.EVENT_VALIDATION, callback.validation)
+            if token is not None:
+                return token
         data = callback.offered.data if callback.kept_as is None else self._kept_again(callback)
         return self.signer.sign(Purpose.EVENT_VALIDATION, data,
                                 path=callback.bound_to or path, user=callback.binding,
@@ -359,15 +366,22 @@ class FormTokens:
         # Checked for a callback too: whatever a request sends must be what the form offered.
         event = _event(values, offered)
         client_fields = _client_fields(values)
-        common: dict[str, Any] = dict(
-            viewstate=state, form_id=validation_claims.form_id, offered=offered,
-            binding=binding, key_index=validation_claims.key_index,
-            bound_to=validation_claims.path, issued_at=validation_claims.issued_at,
-            first_issued=validation_claims.first_issued,
-            signature=values[f.EVENTVALIDATION].rpartition(".")[2], kept_as=kept_as)
+        form_id, key_index, bound_to, issued_at, first_issued = (
+            validation_claims.form_id, validation_claims.key_index, validation_claims.path,
+            validation_claims.issued_at, validation_claims.first_issued)
+        signature = values[f.EVENTVALIDATION].rpartition(".")[2]
+        # (the same fields either way, each written out: no dict of them made and unpacked)
         if callback_id is not None:
-            return Callback(name=callback_id, argument=values.get(f.CALLBACKPARAM, ""), **common)
-        return Postback(event=event, client_fields=client_fields, **common)
+            return Callback(
+                name=callback_id, argument=values.get(f.CALLBACKPARAM, ""), viewstate=state,
+                form_id=form_id, offered=offered, binding=binding, key_index=key_index,
+                bound_to=bound_to, issued_at=issued_at, first_issued=first_issued,
+                signature=signature, kept_as=kept_as, validation=validation_claims)
+        return Postback(
+            event=event, client_fields=client_fields, viewstate=state, form_id=form_id,
+            offered=offered, binding=binding, key_index=key_index, bound_to=bound_to,
+            issued_at=issued_at, first_issued=first_issued, signature=signature,
+            kept_as=kept_as)
 
 
     def _load(self, key: str, kind: str) -> Any:

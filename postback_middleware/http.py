@@ -10,6 +10,7 @@ parameters, a coding's ``q=0`` honoured).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,7 @@ def header(headers: Iterable[tuple[str, str]], name: str) -> str | None:
     return next((value for key, value in headers if key.lower() == name), None)
 
 
+@functools.lru_cache(maxsize=256)  # (the same few, request after request; twice a form post)
 def media_type(content_type: str | None) -> str:
     """``"text/html"`` for ``"Text/HTML; charset=utf-8"``: lower-cased, parameters dropped."""
     return (content_type or "").partition(";")[0].strip().lower()

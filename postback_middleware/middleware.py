@@ -750,8 +750,12 @@ def _async_postback(values: dict[str, str] | None, scan: BodyScan | None) -> str
 
 def _refuse_reserved_query(query: str) -> None:
     """Reserved fields come from the POST body only; a copy in the URL is refused."""
-    if not query or not f.may_look_reserved(query.encode("utf-8", "surrogateescape")):
-        return  # (no underscore, nor anything decoding to one, in the bytes read below)
+    # (No underscore, nor anything decoding to one, in the bytes read below: an ASCII query
+    # without "_" and "%", most of them, is told so without encoding it.)
+    if not query or ("_" not in query and "%" not in query and query.isascii()):
+        return
+    if not f.may_look_reserved(query.encode("utf-8", "surrogateescape")):
+        return
     for segment in query.split("&"):
         raw_name = segment.partition("=")[0]
         name = unquote_to_bytes(raw_name.replace("+", " ")).decode("utf-8", "replace")

@@ -84,6 +84,11 @@ class Claims(NamedTuple):
     key_index: int  # which key of the list signed it (event digests use the same key)
     first_issued: int  # when the form's first tokens were issued (renewals keep it)
     path: str | list[str] = ""  # the path it is bound to, or the paths (a form's several)
+    # An event validation's claims JSON and payload (its base64) as they came, when they are
+    # as sign writes them (one path; no "o"): what TokenSigner.sign_again signs anew without
+    # writing the data again. Else b"".
+    json: bytes = b""
+    payload: bytes = b""
 
 
 def _derive(secret: bytes, salt: str) -> bytes:
@@ -300,6 +305,8 @@ def user_claim(digest: str | None) -> bytes:
 
 
 NONCE_TO_DATA = b'","d":'
+# The claims' keys in the order sign writes them, without "o" (see _claims).
+_SIGNED_KEYS = ("v", "t", "p", "u", "f", "n", "d")
 
 
 def _claims(issued: int, path: str | Sequence[str], user: str | None, form_id: str,
@@ -310,10 +317,10 @@ def _claims(issued: int, path: str | Sequence[str], user: str | None, form_id: s
             "u": user, "f": form_id, "n": nonce, "d": data}
 
 
-def _seal(purpose: Purpose, claims: bytes, keyed: Keyed, max_size: int) -> str:
-    """The token of ``claims`` (their canonical JSON): base64url, a dot, its signature under
-    ``keyed``; InvalidArgument (a ValueError) when it is over ``max_size``."""
-    payload = _b64(claims)
+def _seal(purpose: Purpose, payload: bytes, keyed: Keyed, max_size: int) -> str:
+    """The token of ``payload`` (the base64url of the claims' canonical JSON, :func:`_b64`'s):
+    it, a dot, its signature under ``keyed``; InvalidArgument (a ValueError) when it is over
+    ``max_size``."""
     token = (payload + b"." + _mac(keyed, payload)).decode("ascii")
     if len(token) > max_size:
         raise InvalidArgument(f"{purpose.name} token of {len(token)} bytes exceeds max_state_size")
@@ -377,7 +384,7 @@ class FormSigning:
                 _claims(self._issued, self._path, page.signer.binding_digest(0, page.user),
                         self.form_id, nonce, data),
                 plain=_plain(purpose, data))
-        return _seal(purpose, claims, page.keys[purpose], page.max_size)
+        return _seal(purpose, _b64(claims), page.keys[purpose], page.max_size)
 
 
 class TokenSigner:
@@ -446,8 +453,43 @@ class TokenSigner:
                          _nonce(9), data)
         if first_issued is not None:
             claims["o"] = first_issued
-        return _seal(purpose, encode_json(claims, plain=_plain(purpose, data)),
+        return _seal(purpose, _b64(encode_json(claims, plain=_plain(purpose, data))),
                      self._keys[purpose][key_index], self.max_size)
+
+    def sign_again(self, purpose: Purpose, claims: Claims) -> str | None:
+        """A verified token's claims signed anew, at this second with a fresh nonce: byte for
+        byte what :meth:`sign` makes of ``claims.data`` for its path, binding, form id and key
+        (a callback's refreshed event validation), without writing the data's JSON again.
+
+        The token's own JSON is spliced: its time and nonce replaced, the rest kept (the data
+        that follows is as sign writes it: the JSON was canonical). With the two of the same
+        length, the base64 past them is the token's own too. None when the claims were not
+        kept for this (see :class:`Claims`): sign them so.
+        """
+        raw, start = claims.json, len(_CLAIMS_START)
+        old_time = str(claims.issued_at).encode("ascii")
+        if not (raw.startswith(_CLAIMS_START) and raw.startswith(old_time + b',"p":', start)):
+            return None
+        # Its nonce's text: after the first ',"n":"' (p, u and f before it are strings, null:
+        # none holds an unescaped quote), to the first '","d":' (the nonce is a string too).
+        nonce_at = raw.find(b',"n":"', start) + 6
+        nonce_end = raw.find(b'","d":', nonce_at)
+        if nonce_at < 6 or nonce_end < 0:
+            return None
+        issued = str(int(self.now())).encode("ascii")
+        nonce = _nonce(9).encode("ascii")
+        text = b"".join((raw[:start], issued, raw[start + len(old_time):nonce_at], nonce,
+                         raw[nonce_end:]))
+        payload = claims.payload
+        if (len(issued) == len(old_time) and len(nonce) == nonce_end - nonce_at
+                and len(payload) == (4 * len(raw) + 2) // 3):  # (unpadded, as _b64 writes)
+            # The same bytes from the nonce's end on: from the first whole group of three
+            # there, the same base64 (the signature vouches that _b64 wrote the payload).
+            cut = (nonce_end + 2) // 3 * 3
+            encoded = _b64(text[:cut]) + payload[cut // 3 * 4:]
+        else:
+            encoded = _b64(text)
+        return _seal(purpose, encoded, self._keys[purpose][claims.key_index], self.max_size)
 
     def page(self, user: str | None) -> PageSigning:
         """What signs the forms of one response, for the browser or user ``user``."""
@@ -477,8 +519,8 @@ class TokenSigner:
             raise TokenError(f"{purpose.name} signature does not match any key")
         # Authentic from here on: only now is anything decoded.
         try:
-            claims = decode_canonical_json(_unb64(payload),
-                                           plain=purpose is Purpose.EVENT_VALIDATION)
+            raw_claims = _unb64(payload)
+            claims = decode_canonical_json(raw_claims, plain=purpose is Purpose.EVENT_VALIDATION)
             version, issued, token_path = claims["v"], claims["t"], claims["p"]
             token_user, form_id, data = claims["u"], claims["f"], claims["d"]
         except (ValueError, TypeError, KeyError, RecursionError) as exc:  # (binascii.Error too)
@@ -498,8 +540,12 @@ class TokenSigner:
         first = claims.get("o", issued)
         if not isinstance(first, int) or first > issued:
             raise TokenError(f"{purpose.name} payload has an unknown format")
-        return Claims(form_id=form_id, issued_at=issued, data=data, key_index=key_index,
-                      first_issued=first, path=token_path)
+        # (positional: a named tuple made with keywords costs twice as much, twice a request)
+        if (purpose is Purpose.EVENT_VALIDATION and tuple(claims) == _SIGNED_KEYS
+                and type(token_path) is str and type(claims["n"]) is str):
+            return Claims(form_id, issued, data, key_index, first, token_path, raw_claims,
+                          payload)  # (as sign writes them: sign_again may sign them anew)
+        return Claims(form_id, issued, data, key_index, first, token_path)
 
     def event_digest(self, key_index: int, target: str, argument: str) -> bytes:
         """A keyed digest of an event pair (``validation`` keeps the first bytes of it)."""

@@ -30,6 +30,7 @@ from postback_middleware.body import (
 )
 from postback_middleware.errors import BadRequest, LengthRequired, TooLarge
 from postback_middleware.fields import (
+    _UNDERSCORE_BYTES,
     RESERVED,
     RESERVED_BYTES,
     looks_reserved,
@@ -397,6 +398,47 @@ def test_urlencoded_strip_keeps_every_other_segment(segments: list[bytes]) -> No
     assert scan.reserved == recorded(found)
 
 
+TRICKY_NAMES = st.sampled_from([
+    *sorted(RESERVED), "__viewstate", "%5F%5FVIEWSTATE", "%5f_EVENTTARGET", "+__VIEWSTATE",
+    "__VIEWSTATE%20", "\uff3f_VIEWSTATE", "_charset_", "_CHARSET_", "%EF%BC%BF_X", "a", "",
+    "__X", "x" * 300,
+])
+TRICKY_VALUES = st.sampled_from(["", "x", "a+b", "a%20b", "%ZZ", "%", "utf-8", "latin-1",
+                                 "é", "v" * 40, "t.sig"])
+TRICKY_SEGMENT = st.one_of(
+    st.tuples(TRICKY_NAMES.map(str.encode), st.sampled_from([b"=", b"=", b""]),
+              TRICKY_VALUES.map(str.encode)).map(b"".join),
+    SEGMENT,
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(TRICKY_SEGMENT, max_size=12), st.sampled_from([0, 3, 40, 1000]),
+       st.sampled_from([5, 1000]))
+def test_a_body_read_whole_is_scanned_as_one_read_in_segments(
+    segments: list[bytes], max_field_size: int, max_fields: int,
+) -> None:
+    """The scan of a body that fits in one head (``_scan_whole``: one loop over its split)
+    finds what the scan segment by segment finds, the same reserved fields and kept ranges,
+    or refuses it alike (same error, same reason)."""
+    from postback_middleware.body import _MIN_HEAD, _scan_streamed, _scan_whole
+
+    body = b"&".join(segments)
+
+    def scanned(scan: Any) -> object:
+        try:
+            return scan(spooled(body), len(body))
+        except (BadRequest, TooLarge) as error:
+            return type(error), str(error)
+
+    whole = scanned(lambda data, length: _scan_whole(
+        data, length, max_field_size=max_field_size, max_fields=max_fields))
+    streamed = scanned(lambda data, length: _scan_streamed(
+        data, length, head_limit=max(max_field_size + 64, _MIN_HEAD),
+        max_field_size=max_field_size, max_fields=max_fields, manager_field=False))
+    assert whole == streamed
+
+
 PART = st.tuples(
     st.sampled_from([*sorted(RESERVED), "a", "file", "note", "é"]),
     st.binary(max_size=40).filter(lambda b: b"\r\n--XyZ" not in b and not b.endswith(b"\r")),
@@ -533,6 +575,15 @@ def test_underscore_prefilter_covers_every_look_alike() -> None:
             assert may_look_reserved(quote(encoded).lower().encode()), hex(code)
 
 
+@given(st.lists(st.sampled_from([b"_", b"\xef", b"%", b"5", b"f", b"F", b"e", b"E", b"a", b"+",
+                                  b"%5", b"%e", b"\xc3"]), max_size=12).map(b"".join)
+       | st.binary(max_size=40))
+def test_underscore_prefilter_is_its_list_of_spellings(raw: bytes) -> None:
+    """The prefilter's few ``in`` find a name exactly when one of ``_UNDERSCORE_BYTES`` is
+    in it (the escapes in any case)."""
+    assert may_look_reserved(raw) == any(spelling in raw for spelling in _UNDERSCORE_BYTES)
+
+
 def reference_looks_reserved(name: str) -> bool:
     """The rule without its fast path."""
     return unicodedata.normalize("NFKC", name).casefold().strip() in {
@@ -654,11 +705,22 @@ def test_form_headers(content_type: str, encoding: str | None, error: str | None
     environ: dict[str, Any] = {"CONTENT_TYPE": content_type}
     if encoding is not None:
         environ["HTTP_CONTENT_ENCODING"] = encoding
-    if error is None:
-        check_form_headers(environ)
-    else:
-        with pytest.raises(BadRequest, match=error):
+    for _ in range(2):  # (the second time, a Content-Type judged before: the same verdict)
+        if error is None:
             check_form_headers(environ)
+        else:
+            with pytest.raises(BadRequest, match=error):
+                check_form_headers(environ)
+
+
+def test_a_content_type_judged_before_still_has_its_encoding_judged() -> None:
+    """What is kept of a Content-Type that passed is its judgement alone: the coding sent
+    with it is judged each time."""
+    content_type = "application/x-www-form-urlencoded; charset=UTF-8"
+    check_form_headers({"CONTENT_TYPE": content_type})
+    with pytest.raises(BadRequest, match="Content-Encoding"):
+        check_form_headers({"CONTENT_TYPE": content_type, "HTTP_CONTENT_ENCODING": "gzip"})
+    check_form_headers({"CONTENT_TYPE": content_type, "HTTP_CONTENT_ENCODING": " Identity"})
 
 
 def test_read_body_checks_the_headers_first() -> None:

@@ -13,6 +13,8 @@ import pytest
 import webtest
 import werkzeug.utils
 import werkzeug.wrappers
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from webob import Response
 
 from postback_middleware import CallbackError, InvalidType, PostbackMiddleware, Registry
@@ -403,6 +405,36 @@ def test_malformed_or_disguised_fields_are_bad_requests(
 
 def test_reserved_name_in_query_is_refused_on_get(app: webtest.TestApp) -> None:
     app.get("/orders?__VIEWSTATE=x", status=400)
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(["a", "=", "&", "_", "%", "5", "f", "F", "e", "E", "+", "\xef",
+                                 "\ufe4f", "\udcef", "é", "__VIEWSTATE", "__viewstate"]),
+                max_size=10).map("".join) | st.text(max_size=30))
+def test_a_query_told_without_encoding_is_judged_the_same(query: str) -> None:
+    """The query check's short way (an ASCII query without "_" and "%") refuses exactly
+    what the check that encodes every query refuses (and fails where it fails)."""
+    from postback_middleware import fields
+    from postback_middleware.errors import BadRequest
+    from postback_middleware.middleware import _refuse_reserved_query
+
+    def refused(check: Callable[[str], None]) -> str:
+        try:
+            check(query)
+        except Exception as error:  # (BadRequest; a lone surrogate fails either way)
+            return type(error).__name__
+        return ""
+
+    def reference(query: str) -> None:
+        if fields.may_look_reserved(query.encode("utf-8", "surrogateescape")):
+            for segment in query.split("&"):
+                raw_name = segment.partition("=")[0]
+                name = urllib.parse.unquote_to_bytes(raw_name.replace("+", " ")).decode(
+                    "utf-8", "replace")
+                if fields.looks_reserved(name):
+                    raise BadRequest(name)
+
+    assert refused(_refuse_reserved_query) == refused(reference)
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD", "DELETE", "OPTIONS"])

@@ -8,7 +8,7 @@ import pickle
 
 import orjson
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from postback_middleware.errors import TokenError, TooLarge
@@ -504,3 +504,62 @@ def test_a_forms_random_texts_are_fresh() -> None:
     assert len(set(texts)) == len(texts)
     assert set("".join(texts)) <= set(
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+# -- a callback's refreshed event validation: the token's claims signed anew -----------------
+
+_TRICKY_PATHS = st.sampled_from(['/a,"n":"x', '/","d":{', "/\\", '/"', "/\u2028é"])
+
+
+@settings(max_examples=500)
+@given(_TEXT | _TRICKY_PATHS | st.lists(_TEXT, min_size=1, max_size=3),
+       st.none() | _TEXT, _B64URL, st.dictionaries(_TEXT, _PLAIN, max_size=3),
+       st.sampled_from([999_999_990, 1_799_999_999, 1_800_000_000]), st.integers(0, 30),
+       _B64URL, _B64URL, st.none() | st.integers(0, 999_999_990), st.booleans())
+def test_a_token_signed_again_is_the_one_sign_makes(
+    path: str | list[str], binding: str | None, form_id: str, data: dict[str, object],
+    issued: int, later: int, first_nonce: str, nonce: str, first_issued: int | None,
+    retired_key: bool,
+) -> None:
+    """``sign_again`` (a callback's refresh) splices the token's own JSON and base64 where it
+    can: the token it makes is, byte for byte, the one ``sign`` makes of the verified claims
+    at that second with that nonce (the times of a different length and nonces of any
+    length included), it verifies with the same claims; and a token ``sign`` wrote otherwise
+    (renewed: with "o"; or bound to several paths) is left to ``sign`` (None)."""
+    from unittest import mock
+
+    from postback_middleware import tokens
+
+    keys = (OLD_KEY, KEY) if retired_key else (KEY,)
+    first = signer(*keys, now=issued, max_age=10**9, max_size=10**6)
+    with mock.patch.object(tokens, "_nonce", lambda size: first_nonce):
+        try:
+            token = first.sign(EV, data, path=path, user=binding, form_id=form_id,
+                               key_index=len(keys) - 1, first_issued=first_issued)
+        except ValueError:  # (a lone surrogate: not JSON)
+            return
+    at = path if isinstance(path, str) else path[-1]
+    claims = first.verify(EV, token, path=at, user=binding)
+    again = signer(*keys, now=issued + later, max_age=10**9, max_size=10**6)
+    with mock.patch.object(tokens, "_nonce", lambda size: nonce):
+        spliced = again.sign_again(EV, claims)
+        expected = again.sign(EV, claims.data, path=claims.path, user=binding,
+                              form_id=claims.form_id, key_index=claims.key_index)
+    if first_issued is not None or not isinstance(path, str):
+        assert spliced is None
+        return
+    assert spliced == expected
+    fresh = again.verify(EV, spliced, path=at, user=binding)
+    assert (fresh.data, fresh.form_id, fresh.path, fresh.key_index, fresh.issued_at) == (
+        data, form_id, path, len(keys) - 1, issued + later)
+
+
+def test_claims_not_written_by_sign_are_not_signed_again() -> None:
+    """Claims in another order, or a view state's, are re-signed by ``sign`` only."""
+    s = signer()
+    reordered = {"v": 1, "t": int(NOW), "p": "/orders", "u": None, "f": "F", "d": {},
+                 "n": "N"}
+    token = forge({}, raw=orjson.dumps(reordered), purpose=EV)
+    assert s.sign_again(EV, s.verify(EV, token, path="/orders", user=None)) is None
+    state = issue({"a": 1})
+    assert s.sign_again(VS, s.verify(VS, state, path="/orders", user=None)) is None

@@ -736,6 +736,25 @@ def test_malformed_choices_are_refused(data: dict[str, object]) -> None:
         Offered(data, digest=DIGEST)
 
 
+@pytest.mark.parametrize("item", [1, 1.5, True, None, ["a"], {"a": "b"}])
+@pytest.mark.parametrize("where", ["event", "second-target", "callback", "choice-name"])
+def test_an_item_that_is_no_string_is_refused(item: object, where: str) -> None:
+    """Every other type JSON reads, as an argument, a callback or a choice's name (checked
+    in C, by joining the lists), is not event validation data."""
+    data: dict[str, object] = {
+        "event": {"e": {"a": ["1", item, "2"]}},
+        "second-target": {"e": {"a": ["1"], "b": [item]}},
+        "callback": {"e": {"a": ["1"]}, "c": ["cb", item]},
+        "choice-name": {"n": [item], "v": {"e": {"a": ["1"]}}},
+    }[where]
+    with pytest.raises(TokenError):
+        Offered(data, digest=DIGEST)
+    good = {"event": {"e": {"a": ["1", "x", "2"]}}, "second-target": {"e": {"a": ["1"],
+            "b": ["x"]}}, "callback": {"e": {"a": ["1"]}, "c": ["cb", "x"]},
+            "choice-name": {"n": ["x"], "v": {"e": {"a": ["1"]}}}}[where]
+    Offered(good, digest=DIGEST)  # (the same, with a string)
+
+
 # -- families: a grid's rows, as the scanner reads them (html_scan.Family) --------------------
 
 _FAMILY_TEXT = st.lists(st.sampled_from(["row", "x", "0", "7", "10", "\n", ":", "é", "z" * 30,
