@@ -132,10 +132,12 @@ class PostbackScanner:
     "row17" data-postback-argument="delete:17"`` for rows 1 to 400) comes as a
     :class:`Family` instead of its dict; and a run of one target's commands in rows (a
     GridView's ``Edit$0 Delete$0 Select$0 Edit$1 ...``, two rows or more) as a :class:`Rows`,
-    between the dicts of the stretch's pairs before and after it. Together, merged in order
-    (each pair once, where it first came: as ``inject.PostForm.add_pairs`` merges batches),
-    they are the pairs of the stretch. The Python engine gives one dict a stretch (the test
-    suite holds the engines equal once the compact items are expanded and merged).
+    between the dicts of the stretch's pairs before and after it, as soon as the run ends (so
+    a piece in the middle of a stretch may return a Rows and the dict before it). Together,
+    merged in order (each pair once, where it first came: as ``inject.PostForm.add_pairs``
+    merges batches), they are the pairs of the stretch. The Python engine gives one dict a
+    stretch (the test suite holds the engines equal once the compact items are expanded and
+    merged).
 
     ``panels``: the ids of the update panels a partial postback asks for (:attr:`panels`: the
     ids this scanner finds). The start tag of each (a ``data-update-panel`` attribute and one
