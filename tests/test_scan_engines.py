@@ -1090,17 +1090,22 @@ _FAMILIES = [
 
 @pytest.mark.parametrize(("document", "expected"), _FAMILIES)
 def test_a_stretch_of_rows_comes_as_a_family(document: bytes, expected: list[Any]) -> None:
+    _assert_compact(document, expected)
+
+
+def _assert_compact(document: bytes, expected: list[Any]) -> None:
+    """The compiled engine gives ``expected`` between a form's tags, and the same pairs as
+    without families, on both engines, whole and cut anywhere."""
     require_engine("compiled")
     document = b"<form method=post>" + document + b"</form>"
     whole = _family_items("compiled", [document])
     assert whole == ["form", *expected, "/form"]
-    # The same pairs as without families, on both engines, whole and cut anywhere.
     plain = _family_items("python", [document], families=False)
     assert _expanded(whole) == plain
     for cut in range(1, len(document), max(1, len(document) // 40)):
         pieces = [document[:cut], document[cut:]]
         assert _expanded(_family_items("compiled", pieces)) == plain
-        assert _family_items("python", pieces, families=True) == plain
+        assert _family_items("python", pieces, families=True) == plain  # (dicts only)
 
 
 _ROW_PARTS = st.sampled_from([
@@ -1133,22 +1138,6 @@ def _row_documents(draw: st.DrawFn) -> bytes:
         parts.append(draw(st.sampled_from(["", "<p id=__a>", "<input name=q data-autopostback>",
                                            "</form><form method=post>", "<td>"])))
     return ("<form method=post>" + "".join(parts) + "</form>").encode()
-
-
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_row_documents(), _CUTS)
-def test_families_are_the_pairs_of_their_stretch(document: bytes, cuts: list[int]) -> None:
-    require_engine("compiled")
-    pieces = [document[a:b] for a, b in zip([0, *sorted(set(cuts))],
-                                            [*sorted(set(cuts)), len(document)], strict=True)]
-    pieces = [piece for piece in pieces if piece] or [b""]
-    found = _family_items("compiled", pieces)
-    for item in found:
-        if isinstance(item, html_scan.Family):
-            event("a family")
-            assert item.count >= 2
-    assert _expanded(found) == _family_items("python", pieces, families=False)
-    assert _expanded(found) == _family_items("compiled", pieces, families=False)
 
 
 def _grid(rows: Iterable[int], heads: tuple[str, ...] = ("Edit$", "Delete$", "Select$"),
@@ -1204,15 +1193,7 @@ _ROWS = [
 
 @pytest.mark.parametrize(("document", "expected"), _ROWS)
 def test_a_grids_commands_come_as_rows(document: bytes, expected: list[Any]) -> None:
-    require_engine("compiled")
-    document = b"<form method=post>" + document + b"</form>"
-    whole = _family_items("compiled", [document])
-    assert whole == ["form", *expected, "/form"]
-    plain = _family_items("python", [document], families=False)
-    assert _expanded(whole) == plain
-    for cut in range(1, len(document), max(1, len(document) // 40)):
-        pieces = [document[:cut], document[cut:]]
-        assert _expanded(_family_items("compiled", pieces)) == plain
+    _assert_compact(document, expected)
 
 
 @st.composite
@@ -1238,16 +1219,18 @@ def _grid_documents(draw: st.DrawFn) -> bytes:
     return ("<form method=post>" + "".join(parts) + "</form>").encode()
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_grid_documents(), _CUTS)
-def test_rows_are_the_pairs_of_their_stretch(document: bytes, cuts: list[int]) -> None:
+@settings(max_examples=900, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(_row_documents(), _row_documents(), _grid_documents()), _CUTS)
+def test_families_and_rows_are_the_pairs_of_their_stretch(document: bytes, cuts: list[int]
+                                                          ) -> None:
     require_engine("compiled")
     pieces = [document[a:b] for a, b in zip([0, *sorted(set(cuts))],
                                             [*sorted(set(cuts)), len(document)], strict=True)]
     pieces = [piece for piece in pieces if piece] or [b""]
     found = _family_items("compiled", pieces)
     for item in found:
-        if isinstance(item, html_scan.Rows):
-            event("rows")
+        if isinstance(item, html_scan.Family | html_scan.Rows):
+            event(type(item).__name__)
             assert item.count >= 2
     assert _expanded(found) == _family_items("python", pieces, families=False)
+    assert _expanded(found) == _family_items("compiled", pieces, families=False)

@@ -627,6 +627,15 @@ def test_many_distinct_pairs_fall_back_to_digests() -> None:
     assert ran == [f"{1499:x}-{1499 * 7919:x}z"]
 
 
+def _fields_read_by(engine: str, app: webtest.TestApp) -> dict[str, str]:
+    """The fields of ``/grid``'s first form, the page read by the scanner ``engine``."""
+    previous = html_scan.use_engine(engine)  # type: ignore[arg-type]
+    try:
+        return hidden_fields(app.get("/grid").body)
+    finally:
+        html_scan.use_engine(previous)
+
+
 @pytest.mark.parametrize("engine", ["python", "compiled"])
 def test_a_page_of_rows_each_with_its_own_target_is_verified(engine: str) -> None:
     """400 rows, ``data-postback="row17" data-postback-argument="delete:17"`` (the compiled
@@ -638,11 +647,7 @@ def test_a_page_of_rows_each_with_its_own_target_is_verified(engine: str) -> Non
     page = f'<html><body><form method="post" action="/grid"><table>{rows}</table></form>'
     inner = RecordingApp(page=page)
     app = webtest.TestApp(PostbackMiddleware(inner, secret_keys=[new_key()]))
-    previous = html_scan.use_engine(engine)  # type: ignore[arg-type]
-    try:
-        fields = hidden_fields(app.get("/grid").body)
-    finally:
-        html_scan.use_engine(previous)
+    fields = _fields_read_by(engine, app)
     if engine == "compiled":
         assert len(fields["__EVENTVALIDATION"]) < 300  # one run, not 400 pairs written out
     tokens = {name: fields[name] for name in ("__VIEWSTATE", "__EVENTVALIDATION")}
@@ -673,11 +678,7 @@ def test_a_gridview_page_is_verified(engine: str, aspnet: bool) -> None:
                                          for verb in ("Edit", "Delete", "Select"))
              + "".join(link(f"Page${n}") for n in range(2, 11)))
     app, ran = serve(grid_page(links))
-    previous = html_scan.use_engine(engine)  # type: ignore[arg-type]
-    try:
-        fields = hidden_fields(app.get("/grid").body)
-    finally:
-        html_scan.use_engine(previous)
+    fields = _fields_read_by(engine, app)
     if engine == "compiled":
         assert len(fields["__EVENTVALIDATION"]) < 400  # runs, not 714 pairs written out
     for argument in ("Sort$Name", "Edit$0", "Select$234", "Delete$117", "Page$10"):
