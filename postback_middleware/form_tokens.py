@@ -160,6 +160,8 @@ class FormTokens:
         # the page (over SMALL_VALIDATION_TOKEN even compact) is kept there (server_viewstate).
         self.server_state = server_state
         self._keeps_validation = keep_large_validation and server_state is not None
+        # Digests of long event pairs, under the first key (the one that signs).
+        self._event_digest = functools.partial(signer.event_digest, 0)
 
     def issue(self, form: OfferingForm, state: dict[str, Any] | str, binding: str,
               page_callbacks: Sequence[str] = (), page: PageSigning | None = None,
@@ -180,9 +182,8 @@ class FormTokens:
         if family is not None:
             # A grid's rows, read as one family: written as one run, without a string a row
             # (a few dozen bytes, where written out they would take KB); else as the pairs.
-            data = validation.encode_family(
-                family, callbacks, digest=functools.partial(self.signer.event_digest, 0),
-                choices=choices)
+            data = validation.encode_family(family, callbacks, digest=self._event_digest,
+                                            choices=choices)
             if data is not None:
                 try:
                     return (one.sign(Purpose.VIEWSTATE, state),
@@ -217,12 +218,10 @@ class FormTokens:
         "" when over max_state_size, None when not tried) make one over SMALL_VALIDATION_TOKEN:
         compact (runs, digests for long values), else all digests, else written out if that
         fits, else none (the form degrades). Signed by ``one``, the form's signer."""
-        signer = self.signer
         # It fits, but a compact one saves bytes on every postback; or it does not fit.
-        digest = functools.partial(signer.event_digest, 0)  # the first key signs
         for all_digests in (False, True):
-            data = validation.encode(pairs, callbacks, digest=digest, all_digests=all_digests,
-                                     choices=choices, rows=rows)
+            data = validation.encode(pairs, callbacks, digest=self._event_digest,
+                                     all_digests=all_digests, choices=choices, rows=rows)
             if self._keeps_validation and (all_digests or len(encode_json(data, plain=True))
                                            > SMALL_VALIDATION_TOKEN * 3 // 4):
                 # Large even compact (or too large): kept in the store, its key in the page.

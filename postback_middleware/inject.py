@@ -135,6 +135,7 @@ from .htmx import (
 )
 from .http import origin_of
 from .partial import end_tag, panel_starts
+from .validation import with_rows
 
 log = logging.getLogger("postback_middleware")
 
@@ -297,10 +298,8 @@ class PostForm:
         """The event validation data: ``{target: [argument, ...]}``, each pair once."""
         self._write_out_family()
         if self._rows:
-            for target, runs in self._rows.items():
-                arguments = self._pairs[target]
-                for at, rows in reversed(runs):  # (a later run's place counts no earlier one)
-                    arguments[at:at] = rows.arguments()
+            self._pairs = with_rows(self._pairs, self._rows)
+            for target in self._rows:
                 self._seen.pop(target, None)  # (made without the rows' arguments)
             self._rows = {}
         return self._pairs

@@ -243,12 +243,9 @@ def _rows_fit(pairs: Mapping[str, Sequence[str]], rows: Rows) -> bool:
         heads: set[str] = set()
         for _, run in runs:
             last = run.first + run.count - 1
-            width = len(str(last))
             if (len(target) > MAX_EXACT_CHARS or run.count < _MIN_RUN_GROUP or run.first < 0
-                    or last >= 10**_MAX_DIGITS or not heads.isdisjoint(run.heads)
-                    or len(set(run.heads)) != len(run.heads)
-                    or any("\n" in head or (head and head[-1] in _DIGIT_SET)
-                           or len(head) + width > MAX_EXACT_CHARS for head in run.heads)):
+                    or not heads.isdisjoint(run.heads) or len(set(run.heads)) != len(run.heads)
+                    or not all(_numbers_read_apart(head, last) for head in run.heads)):
                 return False
             heads.update(run.heads)
         if any(argument.rstrip(_DIGITS) in heads for argument in pairs.get(target, ())):
@@ -258,6 +255,15 @@ def _rows_fit(pairs: Mapping[str, Sequence[str]], rows: Rows) -> bool:
                                     and other[-1:] in _DIGIT_SET for other in pairs):
             return False
     return True
+
+
+def _numbers_read_apart(head: str, last: int) -> bool:
+    """Whether ``head + str(n)``, for numbers n up to ``last``, is read as ``head`` and n
+    when the pairs are written out (what runs stand for): no newline (the encoder joins
+    strings with one), no digit at its end, numbers of at most _MAX_DIGITS digits, none of
+    the strings over MAX_EXACT_CHARS."""
+    return ("\n" not in head and not (head and head[-1] in _DIGIT_SET)
+            and last < 10**_MAX_DIGITS and len(head) + len(str(last)) <= MAX_EXACT_CHARS)
 
 
 def encode_family(
@@ -274,12 +280,10 @@ def encode_family(
     holds the two equal)."""
     prefix, argument, first, count = family.prefix, family.argument, family.first, family.count
     last = first + count - 1
-    width = len(str(last))
-    if (count < _MIN_RUN_GROUP or first < 0 or last >= 10**_MAX_DIGITS or "\n" in prefix
-            or (prefix and prefix[-1] in _DIGIT_SET) or len(prefix) + width > MAX_EXACT_CHARS):
+    if count < _MIN_RUN_GROUP or first < 0 or not _numbers_read_apart(prefix, last):
         return None
     if family.numbered:  # each argument + str(n): the number must read as its target's
-        if ("\n" in argument or len(argument) + width > MAX_EXACT_CHARS
+        if ("\n" in argument or len(argument) + len(str(last)) > MAX_EXACT_CHARS
                 or split_number(argument + str(first)) != (argument, first)):
             return None
         key = "#" + argument

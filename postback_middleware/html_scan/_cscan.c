@@ -846,6 +846,23 @@ static Py_ssize_t format_number(long long n, char *buf)
     return len;
 }
 
+/* A raw value's head and canonical number (1 to FAMILY_MAX_DIGITS digits, no leading
+ * zero), if it is plain and has one: its head's length, or -1. */
+static Py_ssize_t numbered_head(const unsigned char *s, Py_ssize_t len, long long *number)
+{
+    Py_ssize_t digits = 0, k;
+    long long n = 0;
+    while (digits < len && digits <= FAMILY_MAX_DIGITS && is_digit(s[len - 1 - digits]))
+        digits++;
+    if (digits == 0 || digits > FAMILY_MAX_DIGITS || (digits > 1 && s[len - digits] == '0')
+        || !plain_value(s, len))
+        return -1;
+    for (k = len - digits; k < len; k++)
+        n = n * 10 + (s[k] - '0');
+    *number = n;
+    return len - digits;
+}
+
 /* A (target, argument) pair of raw value bytes taken into the batch's family: 1 taken (it
  * opens the family of an empty batch, or is its next row), 0 not (the caller adds it as a
  * pair, after family_spill), -1 on error. */
@@ -853,8 +870,8 @@ static int family_take(Batch *b, const unsigned char *target, Py_ssize_t target_
                        const unsigned char *argument, Py_ssize_t argument_len)
 {
     FamilyRun *f = &b->family;
-    Py_ssize_t digits = 0, prefix_len, need;
-    long long n = 0;
+    Py_ssize_t digits, prefix_len, need;
+    long long n;
     char buf[20];
     if (f->count) { /* the next row: prefix + str(first + count), and its argument */
         long long next = f->first + f->count;
@@ -875,16 +892,10 @@ static int family_take(Batch *b, const unsigned char *target, Py_ssize_t target_
     }
     if (b->n_pairs || b->family_type == NULL || b->run.target != NULL)
         return 0;
-    while (digits < target_len && digits <= FAMILY_MAX_DIGITS
-           && is_digit(target[target_len - 1 - digits]))
-        digits++;
-    prefix_len = target_len - digits;
-    if (digits == 0 || digits > FAMILY_MAX_DIGITS
-        || (digits > 1 && target[prefix_len] == '0') /* (a leading zero: not canonical) */
-        || !plain_value(target, target_len) || !plain_value(argument, argument_len))
+    prefix_len = numbered_head(target, target_len, &n);
+    if (prefix_len < 0 || !plain_value(argument, argument_len))
         return 0;
-    for (need = prefix_len; need < target_len; need++)
-        n = n * 10 + (target[need] - '0');
+    digits = target_len - prefix_len;
     /* An argument that ends in the target's own number (and no longer number) is numbered. */
     f->numbered = argument_len >= digits
                   && memcmp(argument + argument_len - digits, target + prefix_len,
@@ -960,23 +971,6 @@ static int batch_add(Batch *b, PyObject *target, PyObject *argument)
     if (b->run.target != NULL && run_close(b) < 0)
         return -1;
     return batch_add_text(b, target, argument);
-}
-
-/* A raw argument's head and canonical number (1 to FAMILY_MAX_DIGITS digits, no leading
- * zero), if it is plain and has one: its head's length, or -1. */
-static Py_ssize_t numbered_head(const unsigned char *s, Py_ssize_t len, long long *number)
-{
-    Py_ssize_t digits = 0, k;
-    long long n = 0;
-    while (digits < len && digits <= FAMILY_MAX_DIGITS && is_digit(s[len - 1 - digits]))
-        digits++;
-    if (digits == 0 || digits > FAMILY_MAX_DIGITS || (digits > 1 && s[len - digits] == '0')
-        || !plain_value(s, len))
-        return -1;
-    for (k = len - digits; k < len; k++)
-        n = n * 10 + (s[k] - '0');
-    *number = n;
-    return len - digits;
 }
 
 static int run_head_is(const RowRun *r, int k, const unsigned char *head, Py_ssize_t len)
