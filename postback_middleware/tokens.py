@@ -180,6 +180,15 @@ def _nonce(size: int) -> str:
     return _RANDOM.take(size)
 
 
+def random_text(size: int) -> str:
+    """``size`` bytes from ``os.urandom`` as base64url text (``size`` a multiple of 3), from
+    the read-ahead buffer tokens take their nonces from: for the other secrets a response may
+    make (the browser's cookie, see ``csrf``). One ``os.urandom`` call a request costs more
+    than the call: under a threaded server it lets go of the GIL, and the thread waits to get
+    it back behind the others."""
+    return _RANDOM.take(size)
+
+
 BINDING_DIGEST_BYTES = 16
 
 

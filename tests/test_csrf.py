@@ -6,6 +6,7 @@ Each test is what an attacker would try against the documented setup (a key and 
 from __future__ import annotations
 
 import logging
+import string
 from collections.abc import Callable
 from typing import Any
 
@@ -148,6 +149,15 @@ def test_a_new_browser_gets_one_fresh_id_made_when_first_needed() -> None:
     assert browser.set_cookie() == ("Set-Cookie", f"{PLAIN_COOKIE}={browser.id}; Path=/; "
                                     f"Max-Age={COOKIE_MAX_AGE}; HttpOnly; SameSite=Lax")
     assert browser.id not in repr(browser)  # (the browser's secret is never logged)
+    # Sent back, it is read as the browser's own (the format old cookies have too).
+    assert read_browser({"HTTP_COOKIE": f"{PLAIN_COOKIE}={browser.id}"}).sent
+
+
+def test_fresh_ids_are_never_handed_out_twice_and_use_the_whole_alphabet() -> None:
+    ids = [read_browser({}).id for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    # Every character drawn from all 64 (the last one too: 258 random bits, not 256).
+    assert {id[-1] for id in ids} == set(string.ascii_letters + string.digits + "-_")
 
 
 def test_a_user_key_binds_instead_of_the_cookie(make_app: AppFactory, handlers: Registry,

@@ -2570,6 +2570,11 @@ static int calls_postback(const unsigned char *s, const TagInfo *tag)
         Py_ssize_t p;
         if (!(tag->seen & SEEN(scripted[k])) || a->value_start < 0)
             continue;
+        /* (the spelling ASP.NET writes in every GridView link, told at once: a grid has
+         * hundreds, and this runs twice for each, see collect_pairs) */
+        if (a->value_end - a->value_start >= 24
+            && memcmp(s + a->value_start, "javascript:__doPostBack(", 24) == 0)
+            return 1;
         for (p = a->value_start; p + 10 <= a->value_end; p++)
             if (lower(s[p]) == 'd' && starts_ci(s + p, "dopostback", 10))
                 return 1;
