@@ -175,17 +175,12 @@ class _RandomText:
 _RANDOM = _RandomText()
 
 
-def _nonce(size: int) -> str:
-    """``secrets.token_urlsafe(size)``: ``os.urandom`` bytes spelled with :func:`_b64`."""
-    return _RANDOM.take(size)
-
-
 def random_text(size: int) -> str:
-    """``size`` bytes from ``os.urandom`` as base64url text (``size`` a multiple of 3), from
-    the read-ahead buffer tokens take their nonces from: for the other secrets a response may
-    make (the browser's cookie, see ``csrf``). One ``os.urandom`` call a request costs more
-    than the call: under a threaded server it lets go of the GIL, and the thread waits to get
-    it back behind the others."""
+    """``secrets.token_urlsafe(size)`` (``size`` a multiple of 3) from the read-ahead buffer:
+    tokens' nonces and form ids, and the other secrets a response may make (the browser's
+    cookie, see ``csrf``). An ``os.urandom`` call a request would cost more than the call:
+    under a threaded server it lets go of the GIL, and the thread waits to get it back behind
+    the others."""
     return _RANDOM.take(size)
 
 
@@ -382,7 +377,7 @@ class FormSigning:
         form_id=self.form_id)`` makes it; raises ValueError if the data is not plain JSON or
         the token does not fit max_state_size."""
         nonces = self._nonces
-        nonce = nonces.pop() if nonces else _nonce(9)  # (a fallback's: a fresh one)
+        nonce = nonces.pop() if nonces else random_text(9)  # (a fallback's: a fresh one)
         head, page = self._head, self._page
         empty = type(data) is dict and not data
         if head is not None and (empty or purpose is Purpose.EVENT_VALIDATION):
@@ -428,7 +423,7 @@ class TokenSigner:
 
     @staticmethod
     def new_form_id() -> str:
-        return _nonce(12)
+        return random_text(12)
 
     def binding_digest(self, key_index: int, user: str | None) -> str | None:
         """What a token's claims carry (``u``) for the browser or user it is bound to (None:
@@ -459,7 +454,7 @@ class TokenSigner:
         token it replaces was first issued (kept through renewals, see ``form_tokens``).
         """
         claims = _claims(int(self.now()), path, self.binding_digest(key_index, user), form_id,
-                         _nonce(9), data)
+                         random_text(9), data)
         if first_issued is not None:
             claims["o"] = first_issued
         return _seal(purpose, _b64(encode_json(claims, plain=_plain(purpose, data))),
@@ -486,7 +481,7 @@ class TokenSigner:
         if nonce_at < 6 or nonce_end < 0:
             return None
         issued = str(int(self.now())).encode("ascii")
-        nonce = _nonce(9).encode("ascii")
+        nonce = random_text(9).encode("ascii")
         text = b"".join((raw[:start], issued, raw[start + len(old_time):nonce_at], nonce,
                          raw[nonce_end:]))
         payload = claims.payload

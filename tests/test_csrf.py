@@ -157,7 +157,7 @@ def test_fresh_ids_are_never_handed_out_twice_and_use_the_whole_alphabet() -> No
     ids = [read_browser({}).id for _ in range(2000)]
     assert len(set(ids)) == len(ids)
     # Every character drawn from all 64 (the last one too: 258 random bits, not 256).
-    assert {id[-1] for id in ids} == set(string.ascii_letters + string.digits + "-_")
+    assert {value[-1] for value in ids} == set(string.ascii_letters + string.digits + "-_")
 
 
 def test_a_user_key_binds_instead_of_the_cookie(make_app: AppFactory, handlers: Registry,

@@ -485,7 +485,7 @@ def test_a_forms_tokens_are_those_sign_makes(
     one = s.page(binding).form(tuple(path) if isinstance(path, list) else path)
     for purpose, data in [(EV, validation), (VS, state)] * signs:
         nonce = one._nonces[-1] if one._nonces else "FRESHnonce12"
-        with mock.patch.object(tokens, "_nonce", lambda size, nonce=nonce: nonce):
+        with mock.patch.object(tokens, "random_text", lambda size, nonce=nonce: nonce):
             try:
                 expected = s.sign(purpose, data, path=path, user=binding, form_id=one.form_id)
             except ValueError:  # (a lone surrogate: refused the same way)
@@ -532,7 +532,7 @@ def test_a_token_signed_again_is_the_one_sign_makes(
 
     keys = (OLD_KEY, KEY) if retired_key else (KEY,)
     first = signer(*keys, now=issued, max_age=10**9, max_size=10**6)
-    with mock.patch.object(tokens, "_nonce", lambda size: first_nonce):
+    with mock.patch.object(tokens, "random_text", lambda size: first_nonce):
         try:
             token = first.sign(EV, data, path=path, user=binding, form_id=form_id,
                                key_index=len(keys) - 1, first_issued=first_issued)
@@ -541,7 +541,7 @@ def test_a_token_signed_again_is_the_one_sign_makes(
     at = path if isinstance(path, str) else path[-1]
     claims = first.verify(EV, token, path=at, user=binding)
     again = signer(*keys, now=issued + later, max_age=10**9, max_size=10**6)
-    with mock.patch.object(tokens, "_nonce", lambda size: nonce):
+    with mock.patch.object(tokens, "random_text", lambda size: nonce):
         spliced = again.sign_again(EV, claims)
         expected = again.sign(EV, claims.data, path=claims.path, user=binding,
                               form_id=claims.form_id, key_index=claims.key_index)
