@@ -52,6 +52,11 @@ except ImportError:  # no wheel for this platform: the json module writes the sa
 
 from .errors import InvalidArgument, Reason, TokenError, TokenExpired, TooLarge, WrongBinding
 
+try:  # the compiled twin of _seal (optional: see setup.py)
+    from . import _cseal
+except ImportError:  # pragma: no cover - built wherever a C compiler is
+    _cseal = None  # type: ignore[assignment]
+
 FORMAT_VERSION = 1
 # Clocks of several hosts behind one load balancer disagree a little.
 CLOCK_SKEW = 60
@@ -331,6 +336,16 @@ def _seal(purpose: Purpose, payload: bytes, keyed: Keyed, max_size: int) -> str:
     return token
 
 
+def _seal_claims(purpose: Purpose, claims: bytes, keyed: Keyed, max_size: int) -> str:
+    """:func:`_seal` of the base64url of ``claims`` (their canonical JSON): in one call of C
+    where ``_cseal`` is built, the same token (``test_tokens`` holds the two equal)."""
+    if _cseal is not None:
+        token = _cseal.seal(claims, keyed, max_size)
+        if token is not None:
+            return token
+    return _seal(purpose, _b64(claims), keyed, max_size)  # (over max_size: it says so)
+
+
 class PageSigning:
     """Signs the forms of one response for one browser or user, byte for byte as
     :meth:`TokenSigner.sign` signs them: what all of them share (the binding's digest, the
@@ -388,7 +403,7 @@ class FormSigning:
                 _claims(self._issued, self._path, page.signer.binding_digest(0, page.user),
                         self.form_id, nonce, data),
                 plain=_plain(purpose, data))
-        return _seal(purpose, _b64(claims), page.keys[purpose], page.max_size)
+        return _seal_claims(purpose, claims, page.keys[purpose], page.max_size)
 
 
 class TokenSigner:
@@ -457,8 +472,8 @@ class TokenSigner:
                          random_text(9), data)
         if first_issued is not None:
             claims["o"] = first_issued
-        return _seal(purpose, _b64(encode_json(claims, plain=_plain(purpose, data))),
-                     self._keys[purpose][key_index], self.max_size)
+        return _seal_claims(purpose, encode_json(claims, plain=_plain(purpose, data)),
+                            self._keys[purpose][key_index], self.max_size)
 
     def sign_again(self, purpose: Purpose, claims: Claims) -> str | None:
         """A verified token's claims signed anew, at this second with a fresh nonce: byte for

@@ -85,7 +85,7 @@ def test_the_wheel_holds_the_package_its_data_and_the_license(built: Built) -> N
     names = built.wheel_names()
     for expected in ("postback_middleware/py.typed", "postback_middleware/static/postback.js",
                      "postback_middleware/static/webforms.js",
-                     "postback_middleware/html_scan/_cscan.pyi",
+                     "postback_middleware/html_scan/_cscan.pyi", "postback_middleware/_cseal.pyi",
                      f"postback_middleware-{postback_middleware.__version__}.dist-info/"
                      "licenses/LICENSE"):
         assert expected in names
@@ -114,7 +114,8 @@ def test_the_metadata_says_what_the_package_is(built: Built) -> None:
 def test_the_sdist_carries_the_tests_examples_changelog_and_c_source(built: Built) -> None:
     names = built.sdist_names()
     for expected in ("LICENSE", "CHANGELOG.md", "README.md", "setup.py", "MANIFEST.in",
-                     "postback_middleware/html_scan/_cscan.c", "tests/helpers.py",
+                     "postback_middleware/html_scan/_cscan.c", "postback_middleware/_cseal.c",
+                     "tests/helpers.py",
                      "tests/servers.py", "tests/conftest.py", "tests/browser/conftest.py",
                      "tests/apps/ajax_app.py", "examples/demo.ini", "benchmarks/shapes.py"):
         assert expected in names

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import pickle
+from typing import Any
 
 import orjson
 import pytest
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from postback_middleware.errors import TokenError, TooLarge
 from postback_middleware.tokens import Purpose, TokenSigner, decode_canonical_json, encode_json
 
-from .helpers import token_signed
+from .helpers import token_signed, unavailable
 
 KEY = b"k" * 16 + b"0123456789abcdefghij"
 OLD_KEY = b"o" * 16 + b"ABCDEFGHIJKLMNOPQRST"
@@ -425,6 +426,85 @@ def test_the_keyed_hmac_is_the_hmac_modules(secret: bytes, salt: str,
             mac.update(message)
         assert mac.digest() == hmac.new(_derive(secret, salt), b"".join(messages),
                                         hashlib.sha256).digest()
+
+
+# -- the compiled seal ------------------------------------------------------------------------
+
+def compiled_seal() -> Any:
+    """``tokens._cseal``; a test of it is skipped where it is not built (failed under CI)."""
+    from postback_middleware import tokens
+
+    if tokens._cseal is None:
+        unavailable("the compiled seal (_cseal.c) is not built: no C compiler at install?")
+    return tokens._cseal
+
+
+def _keyed_kinds(secret: bytes) -> list[Any]:
+    """The keyed HMAC objects a seal may be given: OpenSSL's (what ``_keyed`` returns where
+    the hmac module holds one) and the hmac module's own."""
+    import hashlib
+    import hmac
+
+    from postback_middleware.tokens import _derive, _keyed
+
+    return [_keyed(secret, "s"), hmac.new(_derive(secret, "s"), digestmod=hashlib.sha256)]
+
+
+@given(st.binary(max_size=700), st.binary(min_size=32, max_size=40))
+def test_the_compiled_seal_writes_the_token_seal_writes(claims: bytes, secret: bytes) -> None:
+    """Byte for byte: base64url of the claims (every length modulo 3), a dot, the HMAC's."""
+    from postback_middleware.tokens import _b64, _seal
+
+    seal = compiled_seal().seal
+    for keyed in _keyed_kinds(secret):
+        assert seal(claims, keyed, 10_000) == _seal(VS, _b64(claims), keyed, 10_000)
+
+
+@pytest.mark.parametrize("spare", [-1, 0, 1], ids=["one-over", "exactly", "one-under"])
+def test_the_compiled_seal_keeps_max_state_size(spare: int) -> None:
+    """A token longer than max_state_size is not made; the one of exactly that size is, and
+    the signer says why it refused, as the Python seal does."""
+    from postback_middleware.tokens import _b64, _seal, _seal_claims
+
+    seal = compiled_seal().seal
+    [keyed, _] = _keyed_kinds(KEY)
+    claims = b'{"d":"' + b"x" * 300 + b'"}'
+    size = len(_b64(claims)) + 1 + 43
+    made = seal(claims, keyed, size + spare)
+    assert (made is None) is (spare < 0)
+    if made is not None:
+        assert made == _seal(VS, _b64(claims), keyed, size + spare)
+    else:
+        with pytest.raises(ValueError, match=f"VIEWSTATE token of {size} bytes exceeds"):
+            _seal_claims(VS, claims, keyed, size + spare)
+    assert seal(claims, keyed, 0) is None and seal(claims, keyed, -5) is None
+
+
+class _Truncated:
+    """A keyed object whose digest is not SHA-256's size."""
+
+    def copy(self) -> _Truncated:
+        return self
+
+    def update(self, data: bytes) -> None:
+        pass
+
+    def digest(self) -> bytes:
+        return b"short"
+
+
+@pytest.mark.parametrize(("args", "error"), [
+    pytest.param(("claims", _keyed_kinds(KEY)[0], 100), TypeError, id="claims-not-bytes"),
+    pytest.param((b"{}", object(), 100), AttributeError, id="keyed-without-copy"),
+    pytest.param((b"{}", _Truncated(), 100), ValueError, id="digest-not-sha256"),
+    pytest.param((b"{}", _keyed_kinds(KEY)[0], "100"), TypeError, id="size-not-int"),
+    pytest.param((b"{}", _keyed_kinds(KEY)[0]), TypeError, id="two-arguments"),
+])
+def test_the_compiled_seal_refuses_what_it_cannot_seal(args: tuple[object, ...],
+                                                        error: type[Exception]) -> None:
+    seal = compiled_seal().seal
+    with pytest.raises(error):
+        seal(*args)
 
 
 # -- a page's forms: the claims written out up to the nonce ----------------------------------
