@@ -460,6 +460,26 @@ def test_the_compiled_seal_writes_the_token_seal_writes(claims: bytes, secret: b
         assert seal(claims, keyed, 10_000) == _seal(VS, _b64(claims), keyed, 10_000)
 
 
+def test_the_signer_writes_the_same_tokens_without_the_compiled_seal(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where no C compiler built ``_cseal``, ``tokens`` seals in Python: the same tokens."""
+    from postback_middleware import tokens
+
+    compiled_seal()
+    monkeypatch.setattr(tokens._RANDOM, "take", lambda size: "N" * (size // 3 * 4))
+    made: dict[bool, list[str]] = {}
+    for built in (True, False):
+        if not built:
+            monkeypatch.setattr(tokens, "_cseal", None)
+        one = signer().page("browser:b").form("/orders")
+        made[built] = [one.sign(VS, {}), one.sign(EV, {"e": {"t": ["a"]}}),
+                       one.sign(VS, {"clicks": 3}), issue({"é": [1.5, None]}),
+                       issue(purpose=EV, user="u")]
+    assert made[True] == made[False]
+    with pytest.raises(ValueError, match="exceeds max_state_size"):
+        signer(max_size=60).sign(VS, {"big": "x" * 100}, path="/", user=None, form_id="F")
+
+
 @pytest.mark.parametrize("spare", [-1, 0, 1], ids=["one-over", "exactly", "one-under"])
 def test_the_compiled_seal_keeps_max_state_size(spare: int) -> None:
     """A token longer than max_state_size is not made; the one of exactly that size is, and
