@@ -376,7 +376,7 @@ class FormSigning:
     def __init__(self, page: PageSigning, path: str | Sequence[str]) -> None:
         # A form id and two nonces (12 + 9 + 9 bytes: each whole groups of four characters)
         # from one read of os.urandom's text, none ever handed out again.
-        text = _RANDOM.take(30)
+        text = random_text(30)
         self.form_id = text[:16]
         self._nonces = [text[28:], text[16:28]]
         self._page, self._path = page, path
