@@ -19,12 +19,12 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from . import fields as f
-from . import validation
+from . import page_tokens, validation
 from .errors import (
     BadRequest,
     Forbidden,
@@ -35,7 +35,15 @@ from .errors import (
     TokenExpired,
 )
 from .server_state import EVENT_VALIDATION, VIEWSTATE, ServerViewState
-from .tokens import Claims, FormSigning, PageSigning, Purpose, TokenSigner, encode_json
+from .tokens import (
+    Claims,
+    FormSigning,
+    PageClaims,
+    PageSigning,
+    Purpose,
+    TokenSigner,
+    encode_json,
+)
 from .validation import NumberedFamily, Offered
 
 log = logging.getLogger("postback_middleware")
@@ -127,6 +135,8 @@ class OfferingForm(Protocol):
     @property
     def choices(self) -> dict[str, list[str]]: ...  # its select/radio values: {name: [value]}
 
+    took_over: bool  # it held ASP.NET's own fields (the page's WebForms form)
+
 
 
 def _may_fit_written_out(pairs: dict[str, list[str]]) -> bool:
@@ -136,6 +146,21 @@ def _may_fit_written_out(pairs: dict[str, list[str]]) -> bool:
     JSON is measured as orjson writes it: a tenth of a µs for a small form's pairs, and faster
     than any count of their characters in Python.)"""
     return 4 * len(encode_json(pairs, plain=True)) <= 3 * SMALL_VALIDATION_TOKEN
+
+
+def _plain(form: OfferingForm, page_callbacks: Callable[[str], Sequence[str]]
+           ) -> tuple[str, dict[str, list[str]]] | None:
+    """A form's path and events if it may share its page's token (see ``page_tokens``):
+    bound to one path, offering no callbacks (its own or its page's), no ASP.NET fields taken
+    over, no choices, and few short events (a grid's keep their compact tokens); else None."""
+    if form.callbacks or form.took_over or form.family is not None:
+        return None
+    paths = form.paths
+    pairs, rows = form.compact_pairs
+    if len(paths) != 1 or rows or form.choices or page_callbacks(paths[0]) or (
+            pairs and not page_tokens.fits(pairs)):
+        return None
+    return paths[0], pairs
 
 
 def _written_out(one: FormSigning, pairs: dict[str, list[str]], callbacks: Sequence[str],
@@ -162,6 +187,46 @@ class FormTokens:
         self._keeps_validation = keep_large_validation and server_state is not None
         # Digests of long event pairs, under the first key (the one that signs).
         self._event_digest = functools.partial(signer.event_digest, 0)
+
+    def issue_forms(self, forms: Sequence[OfferingForm], state: dict[str, Any] | str,
+                    binding: str, page_callbacks: Callable[[str], Sequence[str]],
+                    page: PageSigning | None = None) -> list[tuple[str, str]]:
+        """The tokens of the post forms of one response (or of one piece of a streamed one),
+        in order: :meth:`issue`'s for each, but that its plain forms (two or more) share a
+        page token (see ``page_tokens``). ``page_callbacks(path)``: the callbacks of the page
+        at ``path`` (``registry.Registry.page_callbacks``)."""
+        if page is None or page.user != binding:
+            page = self.signer.page(binding)
+        plain, described = [], []
+        for index, form in enumerate(forms):
+            found = _plain(form, page_callbacks)
+            if found is not None:
+                plain.append(index)
+                described.append(found)
+        shared = (self._page_tokens(described, state, binding)
+                  if len(plain) >= page_tokens.MIN_FORMS else None)
+        issued: list[tuple[str, str] | None] = [None] * len(forms)
+        for index, fields in zip(plain, shared or (), strict=shared is not None):
+            issued[index] = fields
+        return [fields if fields is not None
+                else self.issue(form, state, binding, page_callbacks(form.paths[0]), page)
+                for form, fields in zip(forms, issued, strict=True)]
+
+    def _page_tokens(self, forms: Sequence[tuple[str, dict[str, list[str]]]],
+                     state: dict[str, Any] | str, binding: str) -> list[tuple[str, str]] | None:
+        """The fields of plain forms (each its path and events) that share a page token; None
+        when their description is over ``page_tokens.MAX_DESCRIPTION_BYTES`` or the token
+        over max_state_size."""
+        described = page_tokens.describe(forms)
+        if len(encode_json(described, plain=True)) > page_tokens.MAX_DESCRIPTION_BYTES:
+            return None
+        try:
+            token = self.signer.sign_page(described, state, user=binding,
+                                          page_id=self.signer.new_form_id())
+        except ValueError:
+            return None
+        signature = "." + token.rpartition(".")[2]  # (page_tokens.event_validation's)
+        return [(token, f"{index}{signature}") for index in range(len(forms))]
 
     def issue(self, form: OfferingForm, state: dict[str, Any] | str, binding: str,
               page_callbacks: Sequence[str] = (), page: PageSigning | None = None,
@@ -291,6 +356,8 @@ class FormTokens:
         that does not verify as one form's is refused as a postback would be.
         """
         signer = self.signer
+        if page_tokens.names_page_token(values.get(f.EVENTVALIDATION, "")):
+            return self._renew_page_form(values, path=path, binding=binding, window=window)
         validation_claims, viewstate = self._pair(values, path=path, binding=binding,
                                                   max_age=window)
         assert viewstate is not None  # (required here)
@@ -315,7 +382,58 @@ class FormTokens:
                        issued_at=validation_claims.issued_at, first_issued=first,
                        signature=values[f.EVENTVALIDATION].rpartition(".")[2])
 
+    def _renew_page_form(self, values: dict[str, str], *, path: str, binding: str,
+                         window: int) -> Renewal:
+        """:meth:`renew` of a form that shares a page token: a page token that describes
+        that form alone (renewing one form must not give the page's other forms, some
+        maybe spent by ``single_use``, fresh tokens)."""
+        signer = self.signer
+        page, index = self._page_form(values, path=path, binding=binding, max_age=window)
+        if signer.now() - page.first_issued > window:
+            raise TokenExpired(f"the form's first tokens are older than renewal_window "
+                               f"({window}s)")
+        token = signer.sign_page([[page.path, page.data]], page.state, user=binding,
+                                 page_id=signer.new_form_id(), key_index=page.key_index,
+                                 first_issued=page.first_issued)
+        fresh = {f.VIEWSTATE: token,
+                 f.EVENTVALIDATION: page_tokens.event_validation(0, token.rpartition(".")[2])}
+        return Renewal(fields=fresh, form_id=f"{page.page_id}.{index}",
+                       issued_at=page.issued_at, first_issued=page.first_issued,
+                       signature=values[f.EVENTVALIDATION])
+
     # -- checking -----------------------------------------------------------------------------
+
+    def _page_form(self, values: dict[str, str], *, path: str, binding: str,
+                   max_age: int | None = None) -> tuple[PageClaims, int]:
+        """The page token of a request whose ``__EVENTVALIDATION`` names one (see
+        ``page_tokens``), verified with the form it names, and that form's index."""
+        index, signature = page_tokens.read_event_validation(values[f.EVENTVALIDATION])
+        token = values.get(f.VIEWSTATE, "")
+        if token and token.rpartition(".")[2] != signature:
+            raise TokenError("__VIEWSTATE and __EVENTVALIDATION come from different pages")
+        page = self.signer.verify_page(token, index=index, path=path, user=binding,
+                                       max_age=max_age)
+        return page, index
+
+    def _verify_page_form(self, values: dict[str, str], *, path: str, binding: str
+                          ) -> Postback:
+        """:meth:`verify` of a postback whose form shares a page token."""
+        if f.CALLBACKID in values:  # (such a form offers none: see page_tokens)
+            raise Forbidden("a callback sent the tokens of a form that offers no callbacks")
+        page, index = self._page_form(values, path=path, binding=binding)
+        state = page.state
+        if isinstance(state, str):  # the key of a state kept on the server
+            state = self._load(state, VIEWSTATE)
+        if not isinstance(state, dict):
+            raise TokenError("__VIEWSTATE payload is not an object")
+        offered = Offered(page.data,
+                          digest=functools.partial(self.signer.event_digest, page.key_index))
+        return Postback(
+            event=_event(values, offered), client_fields=_client_fields(values),
+            viewstate=state, form_id=f"{page.page_id}.{index}", offered=offered,
+            binding=binding, key_index=page.key_index, bound_to=path,
+            issued_at=page.issued_at, first_issued=page.first_issued,
+            signature=values[f.EVENTVALIDATION])
 
     def _pair(self, values: dict[str, str], *, path: str, binding: str,
               max_age: int | None = None, viewstate_optional: bool = False,
@@ -344,6 +462,8 @@ class FormTokens:
         callback_id = values.get(f.CALLBACKID)
         if callback_id is None and f.CALLBACKPARAM in values:
             raise BadRequest("__CALLBACKPARAM without __CALLBACKID")
+        if page_tokens.names_page_token(values.get(f.EVENTVALIDATION, "")):
+            return self._verify_page_form(values, path=path, binding=binding)
 
         # A callback may come without view state (scripts that build their own request); a
         # postback may not, and whatever view state is sent must verify.

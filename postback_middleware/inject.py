@@ -435,6 +435,8 @@ MAX_EXTRA_PATHS = 16
 _FORM_EXTRAS = REQUEST_NAMES | {"data-postback-action"}
 _TOP_FIELDS = (f.EVENTTARGET, f.EVENTARGUMENT)
 _TOKEN_FIELDS = (f.VIEWSTATE, f.EVENTVALIDATION)
+_ALL_FIELDS = (*_TOP_FIELDS, *_TOKEN_FIELDS)  # (a form whose start and end come together)
+_TOP_INPUTS = b"".join(_empty_input(name, False) for name in _TOP_FIELDS)  # (without ids)
 _CLIENT_FIELDS = (f.LASTFOCUS, f.SCROLLPOSITIONX, f.SCROLLPOSITIONY)
 # ASP.NET's own hidden inputs that a post form may already hold: removed, for the injector
 # writes its own (every reserved field but those of callbacks and async postbacks, which are
@@ -454,8 +456,9 @@ _EMPTY_COMMENT = b"<!---->"
 class FieldInjector:
     """Inserts fields and the script tag into one page, given whole or in pieces.
 
-    ``sign_form(form)`` returns the (view state, event validation) tokens of a form once its
-    pairs are known; ``client_fields`` are the scroll/focus values to add (None: option off).
+    ``sign_forms(forms)`` returns the (view state, event validation) tokens of each form whose
+    pairs are known, once a piece is read (plain forms may share a page token: see
+    ``page_tokens``); ``client_fields`` are the scroll/focus values to add (None: option off).
     ``fragment``: the page is a piece of another page (an htmx request), which has the script
     tag and the fields' ids already: neither is written.
     """
@@ -488,6 +491,8 @@ class FieldInjector:
     _htmx_late = False  # it showed only after the first piece: not read
     _started = False  # some of the page was sent already
     _ids_on: PostForm | None = None  # the form whose fields have ids (see _id_form)
+    # The last __VIEWSTATE written without an id, and its input (see _fields).
+    _shared_input: tuple[str | None, bytes] = (None, b"")
     # The last byte sent (an input cut out at the start of a piece must not join it to
     # what follows: see _edit); a ">" stands for the start of the document.
     _last_byte = ord(">")
@@ -497,7 +502,7 @@ class FieldInjector:
         *,
         page_url: str,
         encoding: str,
-        sign_form: Callable[[PostForm], TokenPair],
+        sign_forms: Callable[[list[PostForm]], list[TokenPair]],
         script_tag: bytes,
         client_fields: dict[str, str] | None,
         fragment: bool = False,
@@ -514,7 +519,7 @@ class FieldInjector:
         self._choices = choices  # validate_choices: read what each post form's controls offer
         self._encoding = encoding
         self._page_url = page_url
-        self._sign_form = sign_form
+        self._sign_forms = sign_forms
         self._script_tag = script_tag
         self._client_fields = client_fields
         self._fragment = fragment
@@ -663,7 +668,7 @@ class FieldInjector:
                         form.closed_at = tag.start
                     if form in started_here:
                         started_here.remove(form)
-                        plan.append((form.insert_at, form, (*_TOP_FIELDS, *_TOKEN_FIELDS)))
+                        plan.append((form.insert_at, form, _ALL_FIELDS))
                     elif form is not None:
                         plan.append((tag.start, form, _TOKEN_FIELDS))
                 elif tag.name == "head" and head_end is None:
@@ -715,7 +720,7 @@ class FieldInjector:
         for form in started_here:
             # At the end of the document an open form's pairs are all known: all fields on top.
             plan.append((form.insert_at, form,
-                         (*_TOP_FIELDS, *_TOKEN_FIELDS) if final else _TOP_FIELDS))
+                         _ALL_FIELDS if final else _TOP_FIELDS))
         if final and self._open is not None and self._open not in started_here:
             plan.append((len(data), self._open, _TOKEN_FIELDS))
         if final:
@@ -730,6 +735,15 @@ class FieldInjector:
             if data:
                 self._last_byte = data[-1]
             return data
+        plan = [(at, form, names if form is None else self._prepare(form, names))
+                for at, form, names in plan]
+        signing = [form for _, form, names in plan if form is not None and f.VIEWSTATE in names]
+        if signing:  # (all at once: plain forms share a page token, see page_tokens)
+            for form, (viewstate, validation) in zip(signing, self._sign_forms(signing),
+                                                     strict=True):
+                form.written[f.VIEWSTATE] = viewstate
+                form.written[f.EVENTVALIDATION] = validation
+            self._sent += signing
         insertions = [(at, self._script_tag if form is None else self._fields(form, names))
                       for at, form, names in plan]
         if taken_over:
@@ -1083,43 +1097,64 @@ class FieldInjector:
                     "%s: its tokens were sent in an earlier piece of this streamed page, and now"
                     " %s; they cannot be taken back", form.describe(), "; ".join(doubts))
 
+    def _prepare(self, form: PostForm, names: tuple[str, ...]) -> tuple[str, ...]:
+        """The hidden inputs ``names`` that ``form`` gets in this piece: its tokens withheld
+        when the page could send them elsewhere (its other fields written all the same),
+        else bound to where its requests go, and its choices gathered."""
+        if f.VIEWSTATE not in names:
+            return names
+        # (most pages have no <base>, no button that sets formaction or formmethod, and no
+        # htmx or data-postback-action)
+        doubts = (self._doubts(form)
+                  if self._bases or form.submitters or self._named or self._blind
+                  or form.hx or form.postback_action is not None else ())
+        if doubts:  # when in doubt, withhold
+            form.withheld = tuple(doubts)
+            log.warning("%s gets no tokens, so its postbacks are refused: %s",
+                        form.describe(), "; ".join(doubts))
+            return tuple(name for name in names if name not in _TOKEN_FIELDS)
+        if self._bases or form.submitters or self._named or form.hx \
+                or form.postback_action is not None:
+            self._bind(form)  # bound to where the browser will post it
+            refused = self._bind_other_paths(form)
+            if refused:
+                log.warning(
+                    "%s: its tokens are bound to that path (by %s), so the page's other"
+                    " requests with them are refused: %s; give them one path, or choose"
+                    " it with data-postback-action", form.describe(), form.bound_by,
+                    "; ".join(refused))
+        if self._choices:  # (see choices.Choices.others)
+            if form.choice_log is None:
+                form.choice_log = Choices()
+            form.choice_log.others(frozenset().union(*(
+                other.choice_log.checked_names for other in self.forms
+                if other is not form and other.choice_log is not None)))
+        return names
+
     def _fields(self, form: PostForm, names: tuple[str, ...]) -> bytes:
-        """The hidden inputs ``names`` of ``form`` (ids on the first form, when unique)."""
+        """The hidden inputs ``names`` of ``form`` (ids on the first form, when unique): its
+        tokens as signed for this piece (see _apply)."""
+        written = form.written
+        if names is _ALL_FIELDS and self._client_fields is None and (
+                self._fragment or form is not self._id_form()):
+            # (most forms of a page of many: no ids, no scroll fields; and the forms that
+            # share a page token share their __VIEWSTATE input, made once)
+            viewstate, validation = written[f.VIEWSTATE], written[f.EVENTVALIDATION]
+            written[f.EVENTTARGET] = written[f.EVENTARGUMENT] = ""
+            shared = self._shared_input
+            if shared[0] != viewstate:
+                shared = self._shared_input = (
+                    viewstate, hidden_input(f.VIEWSTATE, viewstate, with_id=False))
+            return b"".join((_TOP_INPUTS, shared[1],
+                             hidden_input(f.EVENTVALIDATION, validation, with_id=False)))
         values = {f.EVENTTARGET: "", f.EVENTARGUMENT: ""}
         if f.VIEWSTATE in names:
-            # (most pages have no <base>, no button that sets formaction or formmethod, and no
-            # htmx or data-postback-action)
-            doubts = (self._doubts(form)
-                      if self._bases or form.submitters or self._named or self._blind
-                      or form.hx or form.postback_action is not None else ())
-            if doubts:  # when in doubt, withhold
-                form.withheld = tuple(doubts)
-                log.warning("%s gets no tokens, so its postbacks are refused: %s",
-                            form.describe(), "; ".join(doubts))
-                names = tuple(name for name in names if name not in _TOKEN_FIELDS)
-            else:
-                if self._bases or form.submitters or self._named or form.hx \
-                        or form.postback_action is not None:
-                    self._bind(form)  # bound to where the browser will post it
-                    refused = self._bind_other_paths(form)
-                    if refused:
-                        log.warning(
-                            "%s: its tokens are bound to that path (by %s), so the page's other"
-                            " requests with them are refused: %s; give them one path, or choose"
-                            " it with data-postback-action", form.describe(), form.bound_by,
-                            "; ".join(refused))
-                if self._choices:  # (see choices.Choices.others)
-                    if form.choice_log is None:
-                        form.choice_log = Choices()
-                    form.choice_log.others(frozenset().union(*(
-                        other.choice_log.checked_names for other in self.forms
-                        if other is not form and other.choice_log is not None)))
-                values[f.VIEWSTATE], values[f.EVENTVALIDATION] = self._sign_form(form)
-                self._sent.append(form)
+            values[f.VIEWSTATE] = written[f.VIEWSTATE]
+            values[f.EVENTVALIDATION] = written[f.EVENTVALIDATION]
         if self._client_fields is not None and f.EVENTTARGET in names:
             names = (*names, *_CLIENT_FIELDS)
             values.update((name, self._client_fields.get(name, "")) for name in _CLIENT_FIELDS)
-        form.written.update(values)  # (what it holds and names do not is empty: left out)
+        written.update(values)  # (what it holds and names do not is empty: left out)
         if form is self._id_form() and not self._fragment:
             taken = self._taken_ids
             return b"".join([hidden_input(name, values[name], with_id=name not in taken)

@@ -493,7 +493,7 @@ class PostbackMiddleware:
         return FieldInjector(
             page_url=_document_url(environ, page_url=page_url, htmx=fragment),
             encoding=page.charset,
-            sign_form=issuer.sign_form,
+            sign_forms=issuer.sign_forms,
             script_tag=tag,
             client_fields=client_fields if self.options.maintain_scroll_position else None,
             fragment=fragment,
@@ -606,8 +606,10 @@ class _Issuer:
         self._page: PageSigning | None = None
         self._browser_binding: str | None = None
 
-    def sign_form(self, form: PostForm) -> tuple[str, str]:
-        """The form's view state and event validation ("", "" when they cannot be made)."""
+    def sign_forms(self, forms: list[PostForm]) -> list[tuple[str, str]]:
+        """The view state and event validation of each of ``forms`` (the post forms whose
+        tokens one piece of the page writes; ("", "") where they cannot be made): plain forms
+        share a page token (see ``page_tokens``)."""
         environ, middleware = self._environ, self._middleware
         # Read now, not earlier: what the app left in the view state while rendering.
         state = environ.get(VIEWSTATE_KEY)
@@ -625,14 +627,15 @@ class _Issuer:
             page = self._page
             if page is None or page.user != binding:
                 page = self._page = middleware.signer.page(binding)
-            return middleware.form_tokens.issue(
-                form, data, binding, middleware.registry.page_callbacks(form.action_path), page)
+            return middleware.form_tokens.issue_forms(
+                forms, data, binding, middleware.registry.page_callbacks, page)
         except StoreUnavailable as error:
-            # The page is shown all the same; this form gets no tokens, so its postbacks are
-            # refused (closed, like a form too large to sign) until the store answers again.
-            log.error("server_viewstate: the store could not keep a form's state (%s); a form "
-                      "posting to %r gets no tokens", error.reason, form.action_path[:200])
-            return "", ""
+            # The page is shown all the same; these forms get no tokens, so their postbacks
+            # are refused (closed, like a form too large to sign) until the store answers.
+            log.error("server_viewstate: the store could not keep a form's state (%s); %d "
+                      "forms posting to %r... get no tokens", error.reason, len(forms),
+                      forms[0].action_path[:200])
+            return [("", "")] * len(forms)
 
     def bound_headers(self, headers: Headers, *, tokens: bool, streamed: bool) -> Headers:
         """Headers of an edited page: private, and the browser's cookie, when it has tokens.

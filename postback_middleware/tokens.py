@@ -50,6 +50,7 @@ try:
 except ImportError:  # no wheel for this platform: the json module writes the same, slower
     orjson = None  # type: ignore[assignment]
 
+from . import page_tokens
 from .errors import InvalidArgument, Reason, TokenError, TokenExpired, TooLarge, WrongBinding
 
 try:  # the compiled twin of _seal (optional: see setup.py)
@@ -69,6 +70,8 @@ class Purpose(enum.Enum):
     EVENT_VALIDATION = "postback-middleware.eventvalidation"
     # A partial postback's answer that must reach the browser as a real navigation (``partial``).
     REPLAY = "postback-middleware.replay"
+    # The token the plain post forms of a page share (``page_tokens``).
+    PAGE = "postback-middleware.page"
 
     # Members are singletons, equal only to themselves: identity hashes them as well, in C
     # (Enum's own __hash__ is Python code, run for every key lookup of every signature).
@@ -94,6 +97,20 @@ class Claims(NamedTuple):
     # writing the data again. Else b"".
     json: bytes = b""
     payload: bytes = b""
+
+
+class PageClaims(NamedTuple):
+    """What a verified page token says, of itself and of the form a request named (see
+    ``page_tokens``)."""
+
+    page_id: str  # its random id: with a form's index, the form's id (single_use spends it)
+    issued_at: int
+    path: str  # the path the form posts to (the request's)
+    data: Any  # what the form offers (``validation``'s format)
+    state: Any  # the view state (or the key it is kept under: see ``server_state``)
+    key_index: int
+    first_issued: int
+    signature: str  # its signature's text: each form's __EVENTVALIDATION names it
 
 
 def _derive(secret: bytes, salt: str) -> bytes:
@@ -316,6 +333,8 @@ def user_claim(digest: str | None) -> bytes:
 NONCE_TO_DATA = b'","d":'
 # The claims' keys in the order sign writes them, without "o" (see _claims).
 _SIGNED_KEYS = ("v", "t", "p", "u", "f", "n", "d")
+# A page token's claims' keys, but "o" (see TokenSigner.sign_page).
+_PAGE_KEYS = frozenset({"v", "t", "u", "f", "n", "F", "d"})
 
 
 def _claims(issued: int, path: str | Sequence[str], user: str | None, form_id: str,
@@ -522,6 +541,57 @@ class TokenSigner:
         and binding that is older than ``max_age`` (the signer's unless given): a form left
         open, whose tokens may be renewed (see ``form_tokens``).
         """
+        claims, key_index, raw_claims, payload = self._open(purpose, token)
+        form_id, issued = self._judge(purpose, claims)
+        try:
+            token_path, data = claims["p"], claims["d"]
+        except KeyError as exc:
+            raise TokenError(f"{purpose.name} payload is malformed: {exc}") from None
+        if token_path != path and not (isinstance(token_path, list) and path in token_path):
+            raise TokenError(f"{purpose.name} token was issued for another path")
+        first = self._finish(purpose, claims, key_index, issued, user, max_age)
+        # (positional: a named tuple made with keywords costs twice as much, twice a request)
+        if (purpose is Purpose.EVENT_VALIDATION and tuple(claims) == _SIGNED_KEYS
+                and type(token_path) is str and type(claims["n"]) is str):
+            return Claims(form_id, issued, data, key_index, first, token_path, raw_claims,
+                          payload)  # (as sign writes them: sign_again may sign them anew)
+        return Claims(form_id, issued, data, key_index, first, token_path)
+
+    def sign_page(self, forms: Any, state: Any, *, user: str | None, page_id: str,
+                  key_index: int = 0, first_issued: int | None = None) -> str:
+        """A page token (see ``page_tokens``): ``forms`` (``page_tokens.describe``'s) and the
+        view state ``state`` for the browser or user ``user``; raises ValueError as
+        :meth:`sign` does. ``key_index`` and ``first_issued``: as :meth:`sign`'s (a renewal)."""
+        claims: dict[str, Any] = {"v": FORMAT_VERSION, "t": int(self.now()),
+                                  "u": self.binding_digest(key_index, user), "f": page_id,
+                                  "n": random_text(9), "F": forms, "d": state}
+        if first_issued is not None:
+            claims["o"] = first_issued
+        return _seal_claims(Purpose.PAGE, encode_json(claims, plain=_plain(Purpose.PAGE, state)),
+                            self._keys[Purpose.PAGE][key_index], self.max_size)
+
+    def verify_page(self, token: str, *, index: int, path: str, user: str | None,
+                    max_age: int | None = None) -> PageClaims:
+        """The claims of a valid page token and of its form ``index``, which must post to
+        ``path``: checked in :meth:`verify`'s order (the age last), the form's path where a
+        form token's is."""
+        claims, key_index, _, _ = self._open(Purpose.PAGE, token)
+        if claims.keys() - {"o"} != _PAGE_KEYS:
+            raise TokenError("PAGE payload has an unknown format")
+        page_id, issued = self._judge(Purpose.PAGE, claims)
+        form = page_tokens.form_at(claims["F"], index)
+        if form is None:
+            raise TokenError(f"PAGE token describes no form {index}")
+        if form[0] != path:
+            raise TokenError("PAGE token's form was issued for another path")
+        first = self._finish(Purpose.PAGE, claims, key_index, issued, user, max_age)
+        return PageClaims(page_id, issued, form[0], form[1], claims["d"], key_index, first,
+                          token.rpartition(".")[2])
+
+    def _open(self, purpose: Purpose, token: str) -> tuple[dict[str, Any], int, bytes, bytes]:
+        """A token's claims (a dict), the index of the key that signed it, their JSON and
+        payload: checked for size, then the signature, and only then decoded (TokenError /
+        TooLarge else)."""
         if not token:
             raise TokenError(f"{purpose.name} token is missing", kind=Reason.MISSING_TOKEN)
         if len(token) > self.max_size:
@@ -540,18 +610,32 @@ class TokenSigner:
         try:
             raw_claims = _unb64(payload)
             claims = decode_canonical_json(raw_claims, plain=purpose is Purpose.EVENT_VALIDATION)
-            version, issued, token_path = claims["v"], claims["t"], claims["p"]
-            token_user, form_id, data = claims["u"], claims["f"], claims["d"]
-        except (ValueError, TypeError, KeyError, RecursionError) as exc:  # (binascii.Error too)
+        except (ValueError, TypeError, RecursionError) as exc:  # (binascii.Error too)
+            raise TokenError(f"{purpose.name} payload is malformed: {exc}") from None
+        if type(claims) is not dict:
+            raise TokenError(f"{purpose.name} payload is malformed: not an object")
+        return claims, key_index, raw_claims, payload
+
+    @staticmethod
+    def _judge(purpose: Purpose, claims: dict[str, Any]) -> tuple[str, int]:
+        """The form id and time of an authentic token's claims, once its version and time
+        are checked."""
+        try:
+            version, issued, form_id, _ = claims["v"], claims["t"], claims["f"], claims["u"]
+        except KeyError as exc:
             raise TokenError(f"{purpose.name} payload is malformed: {exc}") from None
         if version != FORMAT_VERSION or not isinstance(issued, int) or not isinstance(form_id, str):
             raise TokenError(f"{purpose.name} payload has an unknown format")
+        return form_id, issued
+
+    def _finish(self, purpose: Purpose, claims: dict[str, Any], key_index: int, issued: int,
+                user: str | None, max_age: int | None) -> int:
+        """When the form's first tokens were issued, once an authentic token's time, binding
+        and age are checked (the age last: see :meth:`verify`)."""
         now = self.now()
         if issued > now + CLOCK_SKEW:
             raise TokenError(f"{purpose.name} token was issued in the future")
-        if token_path != path and not (isinstance(token_path, list) and path in token_path):
-            raise TokenError(f"{purpose.name} token was issued for another path")
-        if token_user != self.binding_digest(key_index, user):
+        if claims["u"] != self.binding_digest(key_index, user):
             raise WrongBinding(f"{purpose.name} token was issued to another user or browser")
         limit = self.max_age if max_age is None else max_age
         if now - issued > limit:
@@ -559,12 +643,7 @@ class TokenSigner:
         first = claims.get("o", issued)
         if not isinstance(first, int) or first > issued:
             raise TokenError(f"{purpose.name} payload has an unknown format")
-        # (positional: a named tuple made with keywords costs twice as much, twice a request)
-        if (purpose is Purpose.EVENT_VALIDATION and tuple(claims) == _SIGNED_KEYS
-                and type(token_path) is str and type(claims["n"]) is str):
-            return Claims(form_id, issued, data, key_index, first, token_path, raw_claims,
-                          payload)  # (as sign writes them: sign_again may sign them anew)
-        return Claims(form_id, issued, data, key_index, first, token_path)
+        return first
 
     def event_digest(self, key_index: int, target: str, argument: str) -> bytes:
         """A keyed digest of an event pair (``validation`` keeps the first bytes of it)."""

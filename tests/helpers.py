@@ -194,10 +194,11 @@ def pairs_of(form: PostForm) -> list[list[str]]:
 
 def injector(**options: Any) -> FieldInjector:
     """A FieldInjector for ``PAGE_URL`` whose tokens spell the form's pairs ("VS", "EV:...")."""
-    def sign(form: PostForm) -> tuple[str, str]:
-        return "VS", "EV:" + ";".join(",".join(pair) for pair in pairs_of(form))
+    def sign(forms: list[PostForm]) -> list[tuple[str, str]]:
+        return [("VS", "EV:" + ";".join(",".join(pair) for pair in pairs_of(form)))
+                for form in forms]
 
-    settings = {"page_url": PAGE_URL, "encoding": "utf-8", "sign_form": sign,
+    settings = {"page_url": PAGE_URL, "encoding": "utf-8", "sign_forms": sign,
                 "script_tag": INJECTOR_SCRIPT_TAG, "client_fields": None, **options}
     return FieldInjector(**settings)
 

@@ -458,14 +458,14 @@ class FormSigner:
     def __init__(self) -> None:
         self.forms = 0
 
-    def __call__(self, form: PostForm) -> tuple[str, str]:
-        self.forms += 1
-        return f"VS{self.forms}", f"EV{self.forms}"
+    def __call__(self, forms: list[PostForm]) -> list[tuple[str, str]]:
+        first, self.forms = self.forms + 1, self.forms + len(forms)
+        return [(f"VS{n}", f"EV{n}") for n in range(first, self.forms + 1)]
 
 
 def make_editor(page: Page) -> FieldInjector:
     return FieldInjector(page_url="http://localhost/Counter.aspx",
-                         encoding=page.charset or "utf-8", sign_form=FormSigner(),
+                         encoding=page.charset or "utf-8", sign_forms=FormSigner(),
                          script_tag=b"", client_fields=None)
 
 

@@ -267,3 +267,189 @@ def test_renewed_and_refreshed_tokens_keep_the_key_that_signed_them() -> None:
     retired = FormTokens(TokenSigner([new_key_], max_age=60, max_size=1000, clock=clock))
     with pytest.raises(TokenError):
         retired.verify({**renewed, **event}, path="/p", binding=BROWSER)
+
+
+# -- forms that share a page token (see page_tokens) -------------------------------------------
+
+
+def no_page_callbacks(path: str) -> tuple[str, ...]:
+    return ()
+
+
+def delete_rows(count: int = 5, first: int = 1) -> list[PostForm]:
+    """An admin list's forms: a delete form a row, each posting to its row's path."""
+    return [PostForm(0, f"/admin/users/{n}/delete/") for n in range(first, first + count)]
+
+
+def vote_rows(count: int = 5) -> list[PostForm]:
+    forms = []
+    for n in range(1, count + 1):
+        form = PostForm(0, f"/answers/{n}/vote")
+        form.add_pairs({"vote": [f"up:{n}", f"down:{n}"]})
+        forms.append(form)
+    return forms
+
+
+def flip(text: str) -> str:
+    """``text`` with its last character changed (a signature tampered with)."""
+    return text[:-1] + ("B" if text.endswith("A") else "A")
+
+
+def sent(fields: tuple[str, str], **more: str) -> dict[str, str]:
+    return {"__VIEWSTATE": fields[0], "__EVENTVALIDATION": fields[1], **more}
+
+
+def test_plain_forms_share_one_page_token() -> None:
+    tokens = FormTokens(SIGNER)
+    issued = tokens.issue_forms(delete_rows(), {"n": 2}, BROWSER, no_page_callbacks)
+    assert len({viewstate for viewstate, _ in issued}) == 1  # one token for the five
+    signature = issued[0][0].rpartition(".")[2]
+    assert [validation for _, validation in issued] == [f"{i}.{signature}" for i in range(5)]
+    for n, fields in enumerate(issued, start=1):
+        postback = tokens.verify(sent(fields), path=f"/admin/users/{n}/delete/",
+                                 binding=BROWSER)
+        assert isinstance(postback, Postback) and postback.viewstate == {"n": 2}
+        assert postback.event is None and postback.bound_to == f"/admin/users/{n}/delete/"
+    # Each form is a form of its own: single_use spends each apart.
+    ids = {tokens.verify(sent(fields), path=f"/admin/users/{n}/delete/",
+                         binding=BROWSER).form_id for n, fields in enumerate(issued, start=1)}
+    assert len(ids) == 5
+
+
+def test_a_page_forms_index_names_only_that_form_and_its_events() -> None:
+    """The index is not signed: another index is another form of the page, accepted only at
+    that form's path with that form's events."""
+    tokens = FormTokens(SIGNER)
+    issued = tokens.issue_forms(vote_rows(), {}, BROWSER, no_page_callbacks)
+    third = sent(issued[2], __EVENTTARGET="vote", __EVENTARGUMENT="up:3")
+    assert tokens.verify(third, path="/answers/3/vote", binding=BROWSER).event == Event(
+        "vote", "up:3")
+    with pytest.raises(TokenError, match="another path"):
+        tokens.verify(third, path="/answers/4/vote", binding=BROWSER)  # row 3's tokens at row 4
+    with pytest.raises(Forbidden, match="not registered"):  # row 4's event with row 3's form
+        tokens.verify(sent(issued[2], __EVENTTARGET="vote", __EVENTARGUMENT="up:4"),
+                      path="/answers/3/vote", binding=BROWSER)
+    with pytest.raises(TokenError, match="another path"):  # an index swapped by hand
+        tokens.verify(sent((issued[2][0], issued[3][1]), __EVENTTARGET="vote",
+                           __EVENTARGUMENT="up:3"), path="/answers/3/vote", binding=BROWSER)
+    with pytest.raises(TokenError, match="no form 5"):
+        tokens.verify(sent((issued[0][0], "5." + issued[0][1].partition(".")[2])),
+                      path="/answers/6/vote", binding=BROWSER)
+
+
+@pytest.mark.parametrize(
+    ("spoil", "error", "reason"),
+    [
+        pytest.param(lambda own, other: sent((own[0], other[1])), TokenError, "different pages",
+                     id="validation-of-another-page"),
+        pytest.param(lambda own, other: sent((other[0], own[1])), TokenError, "different pages",
+                     id="view-state-of-another-page"),
+        pytest.param(lambda own, other: {"__EVENTVALIDATION": own[1]}, TokenError, "missing",
+                     id="no-view-state"),
+        pytest.param(lambda own, other: sent(own, __CALLBACKID="CallServer"), Forbidden,
+                     "no callbacks", id="a-callback"),
+        pytest.param(lambda own, other: sent((own[0], "0" + own[1])), TokenError,
+                     "not a page token", id="index-spelled-otherwise"),
+        pytest.param(lambda own, other: sent((flip(own[0]), flip(own[1]))), TokenError,
+                     "signature", id="tampered"),
+    ],
+)
+def test_page_forms_tokens_are_refused_as_any_forms_would_be(
+    spoil: Any, error: type[Exception], reason: str
+) -> None:
+    tokens = FormTokens(SIGNER)
+    own = tokens.issue_forms(delete_rows(), {}, BROWSER, no_page_callbacks)[0]
+    other = tokens.issue_forms(delete_rows(), {}, BROWSER, no_page_callbacks)[0]
+    with pytest.raises(error, match=reason):
+        tokens.verify(spoil(own, other), path="/admin/users/1/delete/", binding=BROWSER)
+    with pytest.raises(WrongBinding):
+        tokens.verify(sent(own), path="/admin/users/1/delete/", binding="browser:C")
+
+
+def _callbacks_form() -> PostForm:
+    return PostForm(0, "/admin/users/9/delete/", callbacks=("CallServer",))
+
+
+def _grid_form() -> PostForm:
+    form = PostForm(0, "/admin/users/9/delete/")
+    form.add_pairs({"grid": [f"Delete${n}" for n in range(40)]})
+    return form
+
+
+def _two_paths_form() -> PostForm:
+    form = PostForm(0, "/admin/users/9/delete/")
+    form.extra_paths.append("/admin/users/9/archive/")
+    return form
+
+
+def _webforms_form() -> PostForm:
+    form = PostForm(0, "/admin/users/9/delete/")
+    form.took_over = True
+    return form
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        pytest.param(_callbacks_form, id="offers-callbacks"),
+        pytest.param(_grid_form, id="a-grid-of-events"),
+        pytest.param(_two_paths_form, id="posts-to-two-paths"),
+        pytest.param(_webforms_form, id="aspnet-form"),
+    ],
+)
+def test_forms_that_are_not_plain_keep_tokens_of_their_own(odd: Any) -> None:
+    tokens = FormTokens(SIGNER)
+    issued = tokens.issue_forms([*delete_rows(3), odd(), *delete_rows(2, first=10)], {},
+                                BROWSER, no_page_callbacks)
+    shared = {viewstate for viewstate, _ in issued[:3] + issued[4:]}
+    assert len(shared) == 1 and issued[3][0] not in shared
+    assert not issued[3][1][0].isdigit()  # (a token of its own: its payload's base64)
+    values = sent(issued[3])
+    assert tokens.verify(values, path="/admin/users/9/delete/", binding=BROWSER)
+    # The plain forms after it keep their own index in the page token.
+    assert tokens.verify(sent(issued[4]), path="/admin/users/10/delete/", binding=BROWSER)
+
+
+def test_a_form_of_a_page_with_its_own_callbacks_keeps_tokens_of_its_own() -> None:
+    tokens = FormTokens(SIGNER)
+
+    def page_callbacks(path: str) -> tuple[str, ...]:
+        return ("page:CallServer",) if path == "/admin/users/2/delete/" else ()
+
+    issued = tokens.issue_forms(delete_rows(3), {}, BROWSER, page_callbacks)
+    assert issued[0][0] == issued[2][0] != issued[1][0]
+
+
+def test_one_plain_form_or_unrelated_paths_keep_tokens_of_their_own() -> None:
+    tokens = FormTokens(SIGNER)
+    alone = tokens.issue_forms(delete_rows(1), {}, BROWSER, no_page_callbacks)
+    assert not alone[0][1][0].isdigit()
+    unrelated = [PostForm(0, f"/items/{secret}/delete") for secret in
+                 (new_key()[:20] for _ in range(40))]
+    issued = tokens.issue_forms(unrelated, {}, BROWSER, no_page_callbacks)
+    assert len({viewstate for viewstate, _ in issued}) == 40  # (copies would cost more)
+
+
+def test_a_renewed_page_form_gets_a_page_token_of_its_own() -> None:
+    """Renewing one form of a page must not give its other forms (some maybe spent by
+    single_use) fresh tokens: the renewed token describes that form alone."""
+    clock = Clock()
+    tokens = FormTokens(TokenSigner([new_key().encode()], max_age=60, max_size=10_000,
+                                    clock=clock))
+    issued = tokens.issue_forms(vote_rows(), {"n": 2}, BROWSER, no_page_callbacks)
+    clock.now += 3600
+    with pytest.raises(TokenExpired):
+        tokens.verify(sent(issued[2]), path="/answers/3/vote", binding=BROWSER)
+    renewal = tokens.renew(sent(issued[2]), path="/answers/3/vote", binding=BROWSER,
+                           window=7 * 24 * 3600)
+    fresh = (renewal.fields["__VIEWSTATE"], renewal.fields["__EVENTVALIDATION"])
+    postback = tokens.verify(sent(fresh, __EVENTTARGET="vote", __EVENTARGUMENT="down:3"),
+                             path="/answers/3/vote", binding=BROWSER)
+    assert postback.viewstate == {"n": 2} and postback.event == Event("vote", "down:3")
+    assert renewal.form_id.endswith(".2") and postback.form_id != renewal.form_id
+    signature = fresh[0].rpartition(".")[2]
+    with pytest.raises(TokenError, match="no form 1"):
+        tokens.verify(sent((fresh[0], f"1.{signature}")), path="/answers/4/vote",
+                      binding=BROWSER)
+    with pytest.raises(TokenError, match="another path"):
+        tokens.renew(sent(issued[2]), path="/answers/4/vote", binding=BROWSER, window=99999)

@@ -301,6 +301,43 @@ def test_form_split_across_pieces_gets_its_tokens_before_its_end() -> None:
     assert out.index(SCRIPT) < out.index(b"<form")
 
 
+def test_the_forms_of_a_piece_are_signed_together() -> None:
+    """The forms whose tokens a piece writes are signed in one call (so that they may share a
+    page token): a whole page's in one, a streamed page's a call a piece, each form once."""
+    document = b"<body>" + b"".join(
+        b'<form method="post" action="/rows/%d/delete"><button>x</button></form>' % n
+        for n in range(1, 7)) + b"</body>"
+    calls: list[list[str]] = []
+
+    def sign(forms: list[PostForm]) -> list[tuple[str, str]]:
+        calls.append([form.action_path for form in forms])
+        return [(f"VS{len(calls)}", f"EV{len(calls)}:{form.action_path}") for form in forms]
+
+    out = injector(sign_forms=sign).edit(document)
+    assert calls == [[f"/rows/{n}/delete" for n in range(1, 7)]]
+    assert out.count(b'value="VS1"') == 6
+    calls.clear()
+    editor = injector(sign_forms=sign)
+    cuts = [0, 100, 170, 300, len(document)]
+    pieces = [editor.feed(document[a:b]) for a, b in itertools.pairwise(cuts)]
+    pieces.append(editor.finish())
+    assert sum(calls, []) == [f"/rows/{n}/delete" for n in range(1, 7)] and len(calls) > 1
+    for n in range(1, 7):  # each form's two tokens from the same call
+        assert re.search(rb'value="VS(\d)" /><input [^>]*value="EV\1:/rows/%d/delete"' % n,
+                         b"".join(pieces))
+
+
+def test_forms_that_could_not_be_signed_keep_their_empty_fields() -> None:
+    document = b'<form method="post"></form>' * 3
+
+    def sign(forms: list[PostForm]) -> list[tuple[str, str]]:
+        return [("", "")] * len(forms)
+
+    out = injector(sign_forms=sign).edit(document)
+    assert out.count(b'<input type="hidden" name="__VIEWSTATE" value="" />') == 2
+    assert out.count(b'name="__EVENTVALIDATION"') == 3  # (and ids on the first form's)
+
+
 def test_buffered_and_single_piece_pages_get_everything_on_top() -> None:
     document = b'<head></head><form method="post"><a data-postback="x"></a></form>'
     for out in (injector().edit(document), streamed(document, [])):

@@ -19,6 +19,7 @@ from webob import Response
 
 from postback_middleware import CallbackError, InvalidType, PostbackMiddleware, Registry
 from postback_middleware.fields import RESERVED
+from postback_middleware.form_tokens import Event
 
 from .helpers import (
     PAGE,
@@ -282,6 +283,85 @@ def test_event_validation_sent_twice_identically_is_accepted(
     app.post("/orders", [("__EVENTVALIDATION", fields["__EVENTVALIDATION"]),
                          ("__VIEWSTATE", fields["__VIEWSTATE"]),
                          ("__EVENTVALIDATION", other)], status=400)
+
+
+# -- a page of many small forms: one page token (see page_tokens) ---------------------------
+
+LIST_PAGE = "<!DOCTYPE html><html><head><title>Users</title></head><body><table>\n" + "".join(
+    f'<tr><td>user{n}</td><td><form method="post" action="/users/{n}/delete">'
+    f'<button>Delete</button></form>'
+    f'<form method="post" action="/users/{n}/vote"><button type="button" data-postback="vote"'
+    f' data-postback-argument="up:{n}">+1</button></form></td></tr>\n'
+    for n in range(1, 21)) + "</table></body></html>"
+
+
+def list_forms(body: bytes) -> list[dict[str, str]]:
+    return [hidden_fields(body, index) for index in range(body.count(b'name="__EVENTTARGET"'))]
+
+
+def test_a_list_pages_forms_share_one_token_and_each_posts_as_itself(
+    make_app: AppFactory, inner: RecordingApp
+) -> None:
+    inner.page = LIST_PAGE
+    app = make_app()
+    page = app.get("/users")
+    forms = list_forms(page.body)
+    assert len(forms) == 40 and without_insertions(page.body) == LIST_PAGE.encode()
+    assert len({form["__VIEWSTATE"] for form in forms}) == 1  # signed once for the page
+    assert len(forms[0]["__VIEWSTATE"]) < 400  # the size of one form's own token
+    for n in (1, 7, 20):
+        delete, vote = forms[2 * n - 2], forms[2 * n - 1]
+        postback(app, delete, path=f"/users/{n}/delete")
+        assert (inner.calls[-1].path, inner.calls[-1].event) == (f"/users/{n}/delete", None)
+        assert inner.calls[-1].body == b"note=hello"  # (the reserved fields stripped)
+        postback(app, vote, "vote", f"up:{n}", path=f"/users/{n}/vote")
+        assert inner.calls[-1].event == Event("vote", f"up:{n}")
+    calls = len(inner.calls)
+    # Row 3's form at row 4's path, or with row 4's event: refused, the app not called.
+    assert postback(app, forms[4], path="/users/4/delete", status=403).text == INVALID
+    postback(app, forms[5], "vote", "up:4", path="/users/3/vote", status=403)
+    postback(app, forms[5], "vote", "up:3", path="/users/3/delete", status=403)
+    assert len(inner.calls) == calls
+
+
+def test_a_streamed_list_pages_forms_each_post(make_app: AppFactory) -> None:
+    """A streamed page's forms share a token a piece: every one of them posts."""
+    seen: list[str] = []
+
+    def streamed(environ: dict[str, Any], start_response: Any) -> Any:
+        seen.append(environ["PATH_INFO"])
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        data = LIST_PAGE.encode()
+        return (data[at:at + 700] for at in range(0, len(data), 700))
+
+    app = make_app(inner_app=streamed)
+    page = app.get("/users")
+    forms = list_forms(page.body)
+    assert len(forms) == 40
+    assert 1 < len({form["__VIEWSTATE"] for form in forms}) < 40
+    for n in range(1, 21):
+        postback(app, forms[2 * n - 2], path=f"/users/{n}/delete")
+        postback(app, forms[2 * n - 1], "vote", f"up:{n}", path=f"/users/{n}/vote")
+    assert seen.count("/users") == 1 and len(seen) == 41
+
+
+def test_a_list_pages_form_left_open_is_renewed_alone(
+    make_app: AppFactory, inner: RecordingApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inner.page = LIST_PAGE
+    app = make_app()
+    forms = list_forms(app.get("/users").body)
+    later = time.time() + 5 * 3600  # past max_age
+    monkeypatch.setattr(time, "time", lambda: later)
+    postback(app, forms[2], path="/users/2/delete", status=403)
+    fields = {name: forms[2][name] for name in ("__VIEWSTATE", "__EVENTVALIDATION")}
+    renewed = app.post("/users/2/delete", fields, headers={"X-Postback-Renew": "1"}).json
+    postback(app, renewed["fields"], path="/users/2/delete")
+    assert inner.calls[-1].path == "/users/2/delete"
+    # The renewed token is that form's alone: with another index it names no form.
+    other = {**renewed["fields"], "__EVENTVALIDATION": "3." +
+             renewed["fields"]["__EVENTVALIDATION"].partition(".")[2]}
+    postback(app, other, path="/users/3/vote", status=403)
 
 
 # -- refusals ---------------------------------------------------------------------------------

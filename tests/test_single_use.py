@@ -303,6 +303,38 @@ def test_a_form_left_open_is_renewed_once_and_then_posts_once(
     assert effects(inner) == 1
 
 
+# -- forms that share a page token (see page_tokens) ------------------------------------------
+
+ROWS_PAGE = "<html><body>" + "".join(
+    f'<form method="post" action="/rows/{n}/delete"><button>Delete</button></form>'
+    for n in range(1, 6)) + "</body></html>"
+
+
+def test_each_form_of_a_page_token_is_spent_on_its_own(
+    app: webtest.TestApp, inner: RecordingApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The forms of a list page share one token: deleting row 2 spends row 2's form only,
+    and neither its duplicate nor a renewal of another row brings it back."""
+    inner.page = ROWS_PAGE
+    body = app.get("/rows").body
+    forms = [hidden_fields(body, index) for index in range(5)]
+    assert len({form["__VIEWSTATE"] for form in forms}) == 1
+    first = postback(app, forms[1], path="/rows/2/delete")
+    again = postback(app, forms[1], path="/rows/2/delete")  # a double click
+    assert again.body == first.body and effects(inner) == 1
+    postback(app, forms[2], path="/rows/3/delete")  # another row of the same page
+    assert effects(inner) == 2
+    later = time.time() + 5 * 3600  # row 4 left open past max_age, then renewed
+    monkeypatch.setattr(time, "time", lambda: later)
+    fields = {name: forms[3][name] for name in ("__VIEWSTATE", "__EVENTVALIDATION")}
+    renewed = app.post("/rows/4/delete", fields, headers={"X-Postback-Renew": "1"}).json
+    signature = renewed["fields"]["__EVENTVALIDATION"].partition(".")[2]
+    row_2 = {"__VIEWSTATE": renewed["fields"]["__VIEWSTATE"],
+             "__EVENTVALIDATION": f"1.{signature}"}
+    postback(app, row_2, path="/rows/2/delete", status=403)  # not a token for row 2
+    assert effects(inner) == 2
+
+
 # -- callbacks -----------------------------------------------------------------------------
 
 

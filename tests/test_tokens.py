@@ -663,3 +663,89 @@ def test_claims_not_written_by_sign_are_not_signed_again() -> None:
     assert s.sign_again(EV, s.verify(EV, token, path="/orders", user=None)) is None
     state = issue({"a": 1})
     assert s.sign_again(VS, s.verify(VS, state, path="/orders", user=None)) is None
+
+
+# -- page tokens (see page_tokens) ------------------------------------------------------------
+
+ROWS = [{"n": 1, "c": 150, "r": [["/admin/users/", "/delete/", {}]]},
+        ["/search", {"e": {"go": [""]}}]]
+PAGE = Purpose.PAGE
+
+
+def page_claims(**changes: object) -> dict[str, object]:
+    base: dict[str, object] = {"v": 1, "t": int(NOW), "u": None, "f": "P", "n": "N",
+                               "F": ROWS, "d": {}}
+    base.update(changes)
+    return base
+
+
+def issue_page(state: object = None, *, user: str | None = None, now: float = NOW) -> str:
+    return signer(now=now).sign_page(ROWS, {} if state is None else state, user=user,
+                                     page_id="P1")
+
+
+def test_a_page_token_names_each_of_its_forms_at_its_own_path() -> None:
+    token = issue_page({"clicks": 2}, user="browser:B")
+    row = signer().verify_page(token, index=16, path="/admin/users/17/delete/",
+                               user="browser:B")
+    assert (row.page_id, row.path, row.data, row.state) == (
+        "P1", "/admin/users/17/delete/", {}, {"clicks": 2})
+    assert row.signature == token.rpartition(".")[2]
+    search = signer().verify_page(token, index=150, path="/search", user="browser:B")
+    assert search.data == {"e": {"go": [""]}}
+
+
+@pytest.mark.parametrize(
+    ("index", "path", "user", "now", "reason"),
+    [
+        pytest.param(16, "/admin/users/18/delete/", "b", NOW, "another path", id="other-row"),
+        pytest.param(150, "/admin/users/151/delete/", "b", NOW, "another path",
+                     id="past-the-run"),
+        pytest.param(151, "/search", "b", NOW, "no form 151", id="past-the-last-form"),
+        pytest.param(0, "/admin/users/1/delete/", "c", NOW, "another user",
+                     id="another-browser"),
+        pytest.param(0, "/admin/users/1/delete/", "b", NOW + 3601, "expired", id="expired"),
+        pytest.param(0, "/admin/users/1/delete/", "b", NOW - 61, "future", id="future"),
+    ],
+)
+def test_a_page_token_is_checked_as_a_forms_is(index: int, path: str, user: str, now: float,
+                                               reason: str) -> None:
+    token = issue_page(user="b")
+    with pytest.raises(TokenError, match=reason):
+        signer(now=now).verify_page(token, index=index, path=path, user=user)
+
+
+def test_page_tokens_and_form_tokens_never_pass_for_each_other() -> None:
+    """Each purpose has its own key: a page token is no view state, and no form's token (or
+    replay token) is a page token, whatever its claims."""
+    page = issue_page()
+    with pytest.raises(TokenError, match="signature"):
+        signer().verify(VS, page, path="/search", user=None)
+    for purpose in (VS, EV, Purpose.REPLAY):
+        disguised = forge(page_claims(), purpose=purpose)
+        with pytest.raises(TokenError, match="signature"):
+            signer().verify_page(disguised, index=0, path="/admin/users/1/delete/", user=None)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param(page_claims(p="/search"), id="a-path-claim"),
+        pytest.param({k: v for k, v in page_claims().items() if k != "F"}, id="no-forms"),
+        pytest.param(page_claims(v=2), id="unknown-version"),
+        pytest.param(page_claims(F={"0": ROWS[0]}), id="forms-not-a-list"),
+        pytest.param(page_claims(o=int(NOW) + 5), id="first-issued-later"),
+    ],
+)
+def test_authentic_but_malformed_page_tokens_are_refused(payload: dict[str, object]) -> None:
+    token = forge(payload, raw=encode_json(payload), purpose=PAGE)
+    with pytest.raises(TokenError):
+        signer().verify_page(token, index=0, path="/admin/users/1/delete/", user=None)
+
+
+def test_a_renewed_page_token_keeps_its_first_time() -> None:
+    token = signer(now=NOW + 100).sign_page(ROWS, {}, user=None, page_id="P2",
+                                            first_issued=int(NOW))
+    claims = signer(now=NOW + 100).verify_page(token, index=0, path="/admin/users/1/delete/",
+                                              user=None)
+    assert (claims.issued_at, claims.first_issued) == (int(NOW) + 100, int(NOW))

@@ -140,6 +140,18 @@ def page_search(nonce: str) -> str:
     return "<p>search results</p>"
 
 
+def page_rows(nonce: str) -> str:
+    """A list page: two small post forms a row (what admin pages render), which share one
+    page token (see postback_middleware.page_tokens). Served at /rows and at each form's
+    path."""
+    return "<table>" + "".join(
+        f'<tr><td>row {n}</td><td><form method="post" action="/rows/{n}/delete">'
+        f'<button id="delete{n}">Delete</button></form>'
+        f'<form method="post" action="/rows/{n}/vote"><button type="button" id="vote{n}"'
+        f' data-postback="vote" data-postback-argument="up:{n}">+1</button></form></td></tr>'
+        for n in range(1, 6)) + "</table>"
+
+
 PAGES: dict[str, Callable[[str], str]] = {
     "/csp": page_csp,
     "/two": page_two,
@@ -148,6 +160,7 @@ PAGES: dict[str, Callable[[str], str]] = {
     "/cb": page_cb,
     "/tamper": page_tamper,
     "/search": page_search,
+    "/rows": page_rows,
 }
 
 
@@ -198,7 +211,8 @@ class InnerApp:
         )
         with self.lock:
             self.seen.append(seen)
-        if path not in PAGES:
+        render = PAGES.get(path) or (page_rows if path.startswith("/rows/") else None)
+        if render is None:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"not found"]
         nonce = secrets.token_urlsafe(16)  # a fresh nonce for every response
@@ -206,7 +220,7 @@ class InnerApp:
         listing = "\n".join(f"{k}={v}" for k, v in fields)
         body = (
             "<!DOCTYPE html>\n<html><head><meta charset=utf-8><title>inner</title></head><body>"
-            f'<p id="event">{html.escape(shown)}</p>{PAGES[path](nonce)}'
+            f'<p id="event">{html.escape(shown)}</p>{render(nonce)}'
             f'<pre id="posted">{html.escape(listing)}</pre></body></html>'
         ).encode()
         headers = [
@@ -404,6 +418,27 @@ def test_event_of_one_form_is_refused_in_another(page: Any, app: InnerApp) -> No
     assert response.status == 403
     assert page.inner_text("h1") == FORBIDDEN  # the refusal page: what happened, the way back
     assert app.posts() == []
+
+
+def test_a_list_pages_forms_share_a_token_and_each_posts_itself(
+    page: Any, app: InnerApp, browser_log: Any
+) -> None:
+    page.open("/rows")
+    tokens = page.evaluate("Array.from(document.forms, f => f.__VIEWSTATE.value)")
+    assert len(tokens) == 10 and len(set(tokens)) == 1  # one page token for the ten forms
+    response = navigate(page, lambda: page.click("#delete3"))
+    assert response.status == 200
+    assert (app.posts()[-1].path, app.posts()[-1].event) == ("/rows/3/delete", None)
+    response = navigate(page, lambda: page.click("#vote4"))  # on the page that answered
+    assert response.status == 200 and shown_event(page) == "vote|up:4"
+    assert app.posts()[-1].path == "/rows/4/vote"
+    assert browser_log.problems() == []
+    # Row 2's form given row 1's index: it names row 1's form, whose path is not row 2's.
+    posts = len(app.posts())
+    response = navigate(page, lambda: page.evaluate(
+        "var ev = document.forms[2].__EVENTVALIDATION;"
+        "ev.value = '0.' + ev.value.split('.')[1]; document.forms[2].requestSubmit()"))
+    assert response.status == 403 and len(app.posts()) == posts
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,283 @@
+"""Page tokens: one signed token that the plain post forms of a page share.
+
+A list page with a small post form a row (an admin's delete buttons, a discussion's vote
+buttons) would sign two tokens a form, 300 for 150 rows, each bound to its form's path: most of
+the cost of such a page. Instead, the *plain* forms of a response (or of one piece of a
+streamed one) share one **page token** (``tokens.Purpose.PAGE``, its own key), signed once,
+whose claims describe each of them: where it posts to and the events it offers. A form's
+fields are then::
+
+    __VIEWSTATE       = the page token (the same text in each of these forms)
+    __EVENTVALIDATION = "<i>." + the page token's signature   (i: the form's index)
+
+Checking a postback that carries them (``form_tokens``): the page token as any token (size,
+signature against every key, canonical JSON, age, binding: see ``tokens``), then the
+``__EVENTVALIDATION`` must name it (its signature) and a form it describes; that form must post
+to the request's path exactly, and the event must be one it offered. The index is not signed,
+and needs no signature: another index names another form of the same page, issued to the same
+browser, and is accepted only at that form's path and with that form's events, which is that
+form's own submission. The form's id is the page's id and the index (``single_use`` spends
+each form of a page on its own). A renewal (``X-Postback-Renew``) answers with a page token
+that describes that one form only, so renewing one form never yields fresh tokens for the
+others.
+
+Which forms join (the rest of the page keeps tokens of their own, as before; the issuer
+decides, see ``middleware``): forms bound to one path (no formaction, hx-post or
+data-postback-action: their doubts and bindings are judged first, see ``inject``), that offer
+no callbacks (neither their ``data-callbacks`` nor the registry's for their path: a callback's
+answer carries a fresh ``__EVENTVALIDATION`` of its form's own), that took over no ASP.NET
+fields, without ``validate_choices``, and whose events are few and short
+(:data:`MAX_PAIR_CHARS`). At least :data:`MIN_FORMS` such forms: a page with one keeps
+today's tokens. If the description is over :data:`MAX_DESCRIPTION_BYTES` (forms with
+unrelated paths: each copy of the token would cost more than the tokens it saves), every form
+gets tokens of its own.
+
+The description (the claims' ``F``) lists the forms in page order, as entries:
+
+* ``[path, data]``: one form (``data``: its event validation data, ``validation``'s format);
+* ``[path, data, count]``: ``count`` forms alike (the same path, the same events);
+* ``{"n": first, "c": count, "r": [[prefix, suffix, template], ...]}``: ``count`` rows of
+  forms, numbered ``n = first ... first + count - 1``, each row one form for each item of
+  ``r`` (a delete and a vote form, say), in that order: that form posts to
+  ``prefix + str(n) + suffix`` (``/admin/users/17/delete/``) and offers ``template`` with
+  ``n`` put in: a target or argument written ``"=" + text`` is that text, ``"#" + head`` is
+  ``head + str(n)`` (``{"=vote": ["#up:", "#down:"]}``).
+
+So the token of a page of 150 delete forms is the size of one form's: each form carries it
+once, about what its own two tokens took.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .errors import TokenError
+from .validation import split_number, written_out
+
+MIN_FORMS = 2
+"""A page token is used for two plain forms or more (one form keeps tokens of its own)."""
+MAX_PAIR_CHARS = 256
+"""A form whose events' targets and arguments take more characters keeps tokens of its own
+(a grid's events are written compactly there, see ``validation``)."""
+MAX_FORMS_A_ROW = 4
+"""Rows of up to this many forms are read as runs (a row with a delete and an edit form)."""
+MAX_DESCRIPTION_BYTES = 512
+"""The most bytes of JSON the forms' description may take: every form carries the page token
+once, so past that, forms get tokens of their own (smaller than copies of a large one)."""
+
+Pairs = Mapping[str, Sequence[str]]
+# Where a form's index is written: "0", "17" (no sign, no leading zero), at most a million.
+_INDEX = re.compile(r"0|[1-9][0-9]{0,5}")
+# A canonical decimal in a path: no digit before or after it, no leading zero.
+_NUMBER = re.compile(r"(?<![0-9])(?:0|[1-9][0-9]{0,14})(?![0-9])")
+_SIGNATURE_CHARS = 43  # an HMAC-SHA256's base64url, as tokens write it
+
+
+def fits(pairs: Pairs) -> bool:
+    """Whether a form's events are few and short enough to join a page token."""
+    total = 0
+    for target, arguments in pairs.items():
+        total += len(target) + sum(map(len, arguments))
+        if total > MAX_PAIR_CHARS:
+            return False
+    return True
+
+
+def event_validation(index: int, signature: str) -> str:
+    """The ``__EVENTVALIDATION`` of a page token's form ``index``."""
+    return f"{index}.{signature}"
+
+
+def names_page_token(event_validation: str) -> bool:
+    """Whether an ``__EVENTVALIDATION`` is a page token's form's (else a token of its own,
+    whose base64url payload starts with ``eyJ``: JSON's ``{"``)."""
+    return "0" <= event_validation[:1] <= "9"
+
+
+def read_event_validation(value: str) -> tuple[int, str]:
+    """The index and the signature a page token's form's ``__EVENTVALIDATION`` names
+    (TokenError if it is not spelled as :func:`event_validation` writes it)."""
+    index, dot, signature = value.partition(".")
+    if not (dot and _INDEX.fullmatch(index) and len(signature) == _SIGNATURE_CHARS):
+        raise TokenError("__EVENTVALIDATION is not a page token's form")
+    return int(index), signature
+
+
+# -- describing the forms (issuing) ------------------------------------------------------------
+
+
+def describe(forms: Sequence[tuple[str, Pairs]]) -> list[Any]:
+    """The description of ``forms`` (each its path and its events), in order: the index of
+    each form in it is its place in ``forms``. Numbered paths and forms alike are read as
+    runs (see the module's docstring)."""
+    entries: list[Any] = []
+    at, total = 0, len(forms)
+    while at < total:
+        path, pairs = forms[at]
+        if at + 1 < total:
+            run = _numbered_run(forms, at)
+            if run is not None:
+                entries.append(run)
+                at += run["c"] * len(run["r"])
+                continue
+            alike = at + 1
+            while alike < total and forms[alike][0] == path and forms[alike][1] == pairs:
+                alike += 1
+            if alike - at > 1:
+                entries.append([path, _data(pairs), alike - at])
+                at = alike
+                continue
+        entries.append([path, _data(pairs)])
+        at += 1
+    return entries
+
+
+def _data(pairs: Pairs) -> dict[str, Any]:
+    return written_out({target: list(arguments) for target, arguments in pairs.items()}, ())
+
+
+def _numbered_run(forms: Sequence[tuple[str, Pairs]], at: int) -> dict[str, Any] | None:
+    """The entry of the rows of numbered forms starting at ``at`` (two rows at least, of one
+    to :data:`MAX_FORMS_A_ROW` forms each), or None."""
+    for width in range(1, MAX_FORMS_A_ROW + 1):
+        if at + 2 * width > len(forms):
+            return None
+        for number in _NUMBER.finditer(forms[at][0]):
+            first = int(number.group())
+            shapes = _row_shapes(forms, at, width, first)
+            if shapes is None:
+                continue
+            rows = 1
+            if width == 1:  # (a form a row, the commonest: the same, without a call a row)
+                prefix, suffix, template = shapes[0]
+                for path, pairs in itertools.islice(forms, at + 1, None):
+                    n = first + rows
+                    if path != f"{prefix}{n}{suffix}" or (
+                            (pairs or template) and _expand_pairs(template, n) != pairs):
+                        break
+                    rows += 1
+            else:
+                while (at + (rows + 1) * width <= len(forms)
+                       and _is_row(forms, at + rows * width, shapes, first + rows)):
+                    rows += 1
+            if rows > 1:
+                return {"n": first, "c": rows, "r": shapes}
+    return None
+
+
+def _row_shapes(forms: Sequence[tuple[str, Pairs]], at: int, width: int, first: int
+                ) -> list[list[Any]] | None:
+    """Each form of the row at ``at`` as ``[prefix, suffix, template]`` around the row's
+    number ``first``, where the form ``width`` places on posts to the same with ``first + 1``
+    (None if one does not)."""
+    shapes: list[list[Any]] = []
+    for place in range(at, at + width):
+        path, pairs = forms[place]
+        following = forms[place + width][0]
+        for number in _NUMBER.finditer(path):
+            prefix, suffix = path[:number.start()], path[number.end():]
+            if int(number.group()) == first and following == f"{prefix}{first + 1}{suffix}":
+                shapes.append([prefix, suffix, _template(pairs, first)])
+                break
+        else:
+            return None
+    return shapes
+
+
+def _is_row(forms: Sequence[tuple[str, Pairs]], at: int, shapes: list[list[Any]], n: int
+            ) -> bool:
+    """Whether the forms at ``at`` are the row numbered ``n`` of ``shapes``."""
+    for (prefix, suffix, template), (path, pairs) in zip(shapes, forms[at:at + len(shapes)],
+                                                          strict=True):
+        # (its events read back as the form's own, exactly: what form_at will read)
+        if path != f"{prefix}{n}{suffix}" or ((pairs or template)
+                                              and _expand_pairs(template, n) != pairs):
+            return False
+    return True
+
+
+def _template(pairs: Pairs, n: int) -> dict[str, list[str]]:
+    """A form's events with its number ``n`` taken out (see the module's docstring)."""
+    return {_key(target, n): [_key(argument, n) for argument in arguments]
+            for target, arguments in pairs.items()}
+
+
+def _key(text: str, n: int) -> str:
+    split = split_number(text)
+    if split is not None and split[1] == n:
+        return "#" + split[0]
+    return "=" + text
+
+
+# -- reading a form back (checking) -------------------------------------------------------------
+
+
+def form_at(described: Any, index: int) -> tuple[str, dict[str, Any]] | None:
+    """The path and event validation data (``validation``'s format) of form ``index`` of a
+    verified description; None if it has no such form. (Signed by the middleware, so never
+    malformed but by a bug: TokenError then, not a crash.)"""
+    if type(described) is not list:
+        raise TokenError("page token's forms are not a list")
+    base = 0
+    for entry in described:
+        if type(entry) is dict:
+            rows, shapes = entry.get("c"), entry.get("r")
+            if not (entry.keys() == _ROWS_KEYS and type(rows) is int and rows > 0
+                    and type(shapes) is list and shapes):
+                raise TokenError("page token's rows of forms have an unknown shape")
+            count = rows * len(shapes)
+        elif type(entry) is list and len(entry) in (2, 3):
+            count = entry[2] if len(entry) == 3 else 1
+            if type(count) is not int or count < 1:
+                raise TokenError("page token's form entry has an unknown count")
+        else:
+            raise TokenError("page token's form entry has an unknown shape")
+        if index < base + count:
+            return _read_entry(entry, index - base)
+        base += count
+    return None
+
+
+_ROWS_KEYS = frozenset({"n", "c", "r"})
+
+
+def _read_entry(entry: Any, offset: int) -> tuple[str, dict[str, Any]]:
+    if type(entry) is list:
+        path, data = entry[0], entry[1]
+        if type(path) is not str or type(data) is not dict:
+            raise TokenError("page token's form entry has an unknown shape")
+        return path, data
+    first, shapes = entry["n"], entry["r"]
+    row, place = divmod(offset, len(shapes))
+    shape = shapes[place]
+    if not (type(first) is int and first >= 0 and type(shape) is list and len(shape) == 3):
+        raise TokenError("page token's rows of forms have an unknown shape")
+    prefix, suffix, template = shape
+    if not (type(prefix) is str and type(suffix) is str and type(template) is dict):
+        raise TokenError("page token's rows of forms have an unknown shape")
+    n = first + row
+    return f"{prefix}{n}{suffix}", written_out(_expand_pairs(template, n), ())
+
+
+def _expand_pairs(template: dict[str, Any], n: int) -> dict[str, list[str]]:
+    """The events of row ``n`` of a form whose events are ``template``."""
+    pairs: dict[str, list[str]] = {}
+    for target_key, argument_keys in template.items():
+        if type(argument_keys) is not list:
+            raise TokenError("page token's rows of forms have an unknown shape")
+        target = _expand(target_key, n)
+        arguments = [_expand(key, n) for key in argument_keys]
+        if target in pairs:
+            pairs[target] += arguments
+        else:
+            pairs[target] = arguments
+    return pairs
+
+
+def _expand(key: Any, n: int) -> str:
+    if type(key) is not str or key[:1] not in ("=", "#"):
+        raise TokenError("page token's run of forms has an unknown shape")
+    return key[1:] if key[0] == "=" else f"{key[1:]}{n}"

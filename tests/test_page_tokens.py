@@ -1,0 +1,187 @@
+"""Page tokens' description of a page's plain forms: every form read back exactly as it was
+described, numbered rows as runs, and a description the middleware did not write refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from postback_middleware import page_tokens
+from postback_middleware.errors import TokenError
+from postback_middleware.page_tokens import (
+    MAX_PAIR_CHARS,
+    describe,
+    event_validation,
+    fits,
+    form_at,
+    names_page_token,
+    read_event_validation,
+)
+
+SIGNATURE = "s" * 43
+
+Form = tuple[str, dict[str, list[str]]]
+
+
+def read_back(described: list[Any], count: int) -> list[tuple[str, dict[str, Any]]]:
+    found = [form_at(described, index) for index in range(count)]
+    assert all(form is not None for form in found)
+    return found  # type: ignore[return-value]
+
+
+def offered(pairs: dict[str, list[str]]) -> dict[str, Any]:
+    """A form's event validation data as ``validation.written_out`` writes it."""
+    return {"e": pairs} if pairs else {}
+
+
+def admin_rows(first: int, count: int) -> list[Form]:
+    return [(f"/admin/users/{n}/delete/", {}) for n in range(first, first + count)]
+
+
+def vote_rows(first: int, count: int) -> list[Form]:
+    return [(f"/questions/42/answers/{n}/vote", {"vote": [f"up:{n}", f"down:{n}"]})
+            for n in range(first, first + count)]
+
+
+@pytest.mark.parametrize(
+    ("forms", "entries"),
+    [
+        pytest.param(admin_rows(1, 150), 1, id="a-delete-form-a-row"),
+        pytest.param(vote_rows(1, 100), 1, id="vote-buttons-a-row"),
+        pytest.param(admin_rows(7, 3) + admin_rows(20, 4), 2, id="two-runs"),
+        pytest.param([("/cart", {})] * 5, 1, id="forms-alike"),
+        pytest.param([("/cart", {}), ("/search", {"go": [""]})], 2, id="unrelated"),
+        pytest.param([(f"/items/{n}/edit", {"row": [str(n + 1)]}) for n in range(1, 6)], 5,
+                     id="numbers-that-do-not-follow-the-row"),
+        pytest.param([(f"/p/{n}", {f"row{n}": ["delete"]}) for n in range(8, 13)], 1,
+                     id="numbered-targets"),
+        pytest.param([("/a/9/b", {}), ("/a/10/b", {}), ("/a/11/b", {})], 1,
+                     id="numbers-growing-a-digit"),
+        pytest.param([("/a/007", {}), ("/a/008", {})], 2, id="leading-zeros-are-not-numbers"),
+        pytest.param([("/v2/rows/1", {}), ("/v2/rows/2", {})], 1, id="the-number-that-changes"),
+        pytest.param([form for n in range(1, 30) for form in (*admin_rows(n, 1), *vote_rows(n, 1))],
+                     1, id="two-forms-a-row"),
+        pytest.param([(f"/r/{n}/{action}", {}) for n in range(3) for action in "abcde"], 15,
+                     id="more-forms-a-row-than-read-as-rows"),
+    ],
+)
+def test_each_form_is_read_back_as_it_was_described(forms: list[Form], entries: int) -> None:
+    described = describe(forms)
+    assert len(described) == entries
+    assert read_back(described, len(forms)) == [(path, offered(pairs)) for path, pairs in forms]
+    assert form_at(described, len(forms)) is None  # (no form past the last)
+
+
+_SEGMENT = st.sampled_from(["a", "items", "7", "12", "0", "x1", "ro w", "é"])
+_PATHS = st.lists(_SEGMENT, min_size=1, max_size=4).map(lambda parts: "/" + "/".join(parts))
+_TEXT = st.sampled_from(["", "up:", "row", "Delete$", "7", "x"])
+
+
+@st.composite
+def pages(draw: st.DrawFn) -> list[Form]:
+    """Forms as pages have them: rows of numbered forms (one to a few a row), forms alike,
+    and others between."""
+    forms: list[Form] = []
+    for _ in range(draw(st.integers(1, 5))):
+        first, count = draw(st.integers(0, 12)), draw(st.integers(1, 6))
+        numbered = draw(st.booleans())
+        row = [(draw(_PATHS), draw(st.sampled_from(["", "/delete", "/vote/"])),
+                draw(st.lists(st.tuples(_TEXT, _TEXT, st.booleans()), max_size=3)))
+               for _ in range(draw(st.integers(1, 3)))]
+        for n in range(first, first + count):
+            for prefix, suffix, heads in row:
+                pairs: dict[str, list[str]] = {}
+                for target, argument, own in heads:
+                    name = f"{target}{n}" if own else target or "t"
+                    pairs.setdefault(name, [])
+                    value = f"{argument}{n}" if numbered else argument
+                    if value not in pairs[name]:
+                        pairs[name].append(value)
+                forms.append((f"{prefix}/{n}{suffix}" if numbered else prefix + suffix, pairs))
+    return forms
+
+
+@settings(max_examples=300, deadline=None)
+@given(pages())
+def test_any_page_is_read_back_exactly(forms: list[Form]) -> None:
+    described = describe(forms)
+    assert read_back(described, len(forms)) == [(path, offered(pairs)) for path, pairs in forms]
+    assert form_at(described, len(forms)) is None
+
+
+@pytest.mark.parametrize(
+    "described",
+    [
+        pytest.param({"F": []}, id="not-a-list"),
+        pytest.param(["/a", {}], id="entry-not-a-list"),
+        pytest.param([["/a"]], id="entry-too-short"),
+        pytest.param([[1, {}]], id="path-not-text"),
+        pytest.param([["/a", []]], id="data-not-an-object"),
+        pytest.param([["/a", {}, 0]], id="count-zero"),
+        pytest.param([["/a", {}, "2"]], id="count-not-a-number"),
+        pytest.param([{"n": 1, "c": 2}], id="rows-without-forms"),
+        pytest.param([{"n": 1, "c": 2, "r": []}], id="rows-of-no-form"),
+        pytest.param([{"n": 1, "c": 0, "r": [["/a/", "", {}]]}], id="no-rows"),
+        pytest.param([{"n": -1, "c": 2, "r": [["/a/", "", {}]]}], id="negative-number"),
+        pytest.param([{"n": 1, "c": 2, "r": [["/a/", {}]]}], id="form-without-suffix"),
+        pytest.param([{"n": 1, "c": 2, "r": [["/a/", "", {"delete": ["#x"]}]]}],
+                     id="key-without-kind"),
+        pytest.param([{"n": 1, "c": 2, "r": [["/a/", "", {"=delete": "#x"}]]}],
+                     id="arguments-not-a-list"),
+        pytest.param([{"n": 1, "c": 2, "r": [["/a/", "", {"=delete": [7]}]]}],
+                     id="argument-not-text"),
+        pytest.param([{"n": 1, "c": 2, "r": [["/a/", "", {}]], "x": 1}], id="unknown-key"),
+    ],
+)
+def test_a_description_not_written_here_is_refused(described: Any) -> None:
+    with pytest.raises(TokenError):
+        form_at(described, 0)
+
+
+@pytest.mark.parametrize(
+    ("value", "read"),
+    [
+        pytest.param(f"0.{SIGNATURE}", (0, SIGNATURE), id="first"),
+        pytest.param(f"149.{SIGNATURE}", (149, SIGNATURE), id="row-149"),
+        pytest.param(f"999999.{SIGNATURE}", (999999, SIGNATURE), id="largest"),
+        pytest.param(f"1000000.{SIGNATURE}", None, id="too-large"),
+        pytest.param(f"01.{SIGNATURE}", None, id="leading-zero"),
+        pytest.param(f"+1.{SIGNATURE}", None, id="sign"),
+        pytest.param(f"1.{SIGNATURE}x", None, id="signature-too-long"),
+        pytest.param(f"1.{SIGNATURE[1:]}", None, id="signature-too-short"),
+        pytest.param("1", None, id="no-signature"),
+        pytest.param(f"\u0661.{SIGNATURE}", None, id="another-scripts-digit"),
+    ],
+)
+def test_a_forms_event_validation_is_read_exactly(value: str, read: tuple[int, str] | None
+                                                  ) -> None:
+    if read is None:
+        with pytest.raises(TokenError):
+            read_event_validation(value)
+    else:
+        assert read_event_validation(value) == read
+        assert event_validation(*read) == value
+
+
+def test_a_form_token_is_never_taken_for_a_page_forms() -> None:
+    """A token of its own starts with base64 of JSON's '{"' (``eyJ``); a page form's with
+    its index."""
+    assert names_page_token(f"3.{SIGNATURE}")
+    assert not names_page_token("eyJ2IjoxfQ.sig")
+    assert not names_page_token("")
+    assert not names_page_token("\u0661.x")  # (another script's digit: no index)
+
+
+def test_forms_with_many_or_long_events_keep_tokens_of_their_own() -> None:
+    assert fits({}) and fits({"vote": ["up:17", "down:17"]})
+    assert not fits({"x": ["a" * (MAX_PAIR_CHARS - 0)]})
+    assert not fits({f"row{n}": ["delete"] for n in range(MAX_PAIR_CHARS // 8)})
+
+
+def test_the_description_of_a_page_of_rows_stays_small() -> None:
+    """150 delete forms take one entry: the token each of them carries is a form's size."""
+    assert len(repr(describe(admin_rows(1, 150)))) < 70
+    assert page_tokens.MAX_DESCRIPTION_BYTES >= 256
