@@ -136,6 +136,7 @@ class OfferingForm(Protocol):
     def choices(self) -> dict[str, list[str]]: ...  # its select/radio values: {name: [value]}
 
     took_over: bool  # it held ASP.NET's own fields (the page's WebForms form)
+    id: str | None  # its id (a control's form="ID" may name it)
 
 
 
@@ -144,16 +145,21 @@ def _may_fit_written_out(pairs: dict[str, list[str]]) -> bool:
     characters (in base64, 4 for 3 bytes of their JSON and more). A form over it is not signed
     that way first only to be thrown away; a form under it is signed, and measured then. (Their
     JSON is measured as orjson writes it: a tenth of a µs for a small form's pairs, and faster
-    than any count of their characters in Python.)"""
-    return 4 * len(encode_json(pairs, plain=True)) <= 3 * SMALL_VALIDATION_TOKEN
+    than any count of their characters in Python.) False when JSON cannot write them (a lone
+    surrogate, from a page in a charset that makes one): the compact ways write digests."""
+    try:
+        return 4 * len(encode_json(pairs, plain=True)) <= 3 * SMALL_VALIDATION_TOKEN
+    except InvalidArgument:
+        return False
 
 
 def _plain(form: OfferingForm, page_callbacks: Callable[[str], Sequence[str]]
            ) -> tuple[str, dict[str, list[str]]] | None:
     """A form's path and events if it may share its page's token (see ``page_tokens``):
-    bound to one path, offering no callbacks (its own or its page's), no ASP.NET fields taken
-    over, no choices, and few short events (a grid's keep their compact tokens); else None."""
-    if form.callbacks or form.took_over or form.family is not None:
+    bound to one path, without an id, offering no callbacks (its own or its page's), no
+    ASP.NET fields taken over, no choices, and few short events (a grid's keep their compact
+    tokens); else None."""
+    if form.callbacks or form.took_over or form.family is not None or form.id is not None:
         return None
     paths = form.paths
     pairs, rows = form.compact_pairs
@@ -204,7 +210,7 @@ class FormTokens:
                 plain.append(index)
                 described.append(found)
         shared = (self._page_tokens(described, state, binding)
-                  if len(plain) >= page_tokens.MIN_FORMS else None)
+                  if page_tokens.MIN_FORMS <= len(plain) <= page_tokens.MAX_FORMS else None)
         issued: list[tuple[str, str] | None] = [None] * len(forms)
         for index, fields in zip(plain, shared or (), strict=shared is not None):
             issued[index] = fields
@@ -217,13 +223,13 @@ class FormTokens:
         """The fields of plain forms (each its path and events) that share a page token; None
         when their description is over ``page_tokens.MAX_DESCRIPTION_BYTES`` or the token
         over max_state_size."""
-        described = page_tokens.describe(forms)
-        if len(encode_json(described, plain=True)) > page_tokens.MAX_DESCRIPTION_BYTES:
-            return None
         try:
+            described = page_tokens.describe(forms)
+            if described is None:  # (over its size)
+                return None
             token = self.signer.sign_page(described, state, user=binding,
                                           page_id=self.signer.new_form_id())
-        except ValueError:
+        except ValueError:  # (JSON cannot write their events, or over max_state_size)
             return None
         signature = "." + token.rpartition(".")[2]  # (page_tokens.event_validation's)
         return [(token, f"{index}{signature}") for index in range(len(forms))]
@@ -411,8 +417,9 @@ class FormTokens:
         token = values.get(f.VIEWSTATE, "")
         if token and token.rpartition(".")[2] != signature:
             raise TokenError("__VIEWSTATE and __EVENTVALIDATION come from different pages")
-        page = self.signer.verify_page(token, index=index, path=path, user=binding,
-                                       max_age=max_age)
+        page = self.signer.verify_page(token, form=functools.partial(page_tokens.form_at,
+                                                                     index=index),
+                                       path=path, user=binding, max_age=max_age)
         return page, index
 
     def _verify_page_form(self, values: dict[str, str], *, path: str, binding: str

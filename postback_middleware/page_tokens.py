@@ -22,9 +22,12 @@ that describes that one form only, so renewing one form never yields fresh token
 others.
 
 Which forms join (the rest of the page keeps tokens of their own, as before; the issuer
-decides, see ``middleware``): forms bound to one path (no formaction, hx-post or
-data-postback-action: their doubts and bindings are judged first, see ``inject``), that offer
-no callbacks (neither their ``data-callbacks`` nor the registry's for their path: a callback's
+decides, see ``form_tokens``): forms whose tokens are bound to one path (their doubts and
+binding are judged first, see ``inject``: a form the page also posts elsewhere, by a
+``formaction`` button or an ``hx-post``, is bound to several and keeps its own), without an
+id (a ``form="ID"`` button later in a streamed page could still send a form with an id
+elsewhere, after its fields left: its fields must name no other form), that offer no
+callbacks (neither their ``data-callbacks`` nor the registry's for their path: a callback's
 answer carries a fresh ``__EVENTVALIDATION`` of its form's own), that took over no ASP.NET
 fields, without ``validate_choices``, and whose events are few and short
 (:data:`MAX_PAIR_CHARS`). At least :data:`MIN_FORMS` such forms: a page with one keeps
@@ -55,24 +58,29 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import TokenError
+from .tokens import encode_json
 from .validation import split_number, written_out
 
 MIN_FORMS = 2
 """A page token is used for two plain forms or more (one form keeps tokens of its own)."""
+MAX_FORMS = 1_000_000
+"""And for at most this many (an index is written in at most six digits)."""
 MAX_PAIR_CHARS = 256
 """A form whose events' targets and arguments take more characters keeps tokens of its own
 (a grid's events are written compactly there, see ``validation``)."""
 MAX_FORMS_A_ROW = 4
 """Rows of up to this many forms are read as runs (a row with a delete and an edit form)."""
-MAX_DESCRIPTION_BYTES = 512
-"""The most bytes of JSON the forms' description may take: every form carries the page token
-once, so past that, forms get tokens of their own (smaller than copies of a large one)."""
+MAX_DESCRIPTION_BYTES = 256
+"""The most bytes of JSON the forms' description may take. Every form carries the page token
+once: up to this, a form's two fields take at most about one and a half times what its own
+two tokens would (some 380 characters for a form without events); past it, forms get tokens
+of their own, smaller than copies of a large page token."""
 
 Pairs = Mapping[str, Sequence[str]]
 # Where a form's index is written: "0", "17" (no sign, no leading zero), at most a million.
 _INDEX = re.compile(r"0|[1-9][0-9]{0,5}")
-# A canonical decimal in a path: no digit before or after it, no leading zero.
-_NUMBER = re.compile(r"(?<![0-9])(?:0|[1-9][0-9]{0,14})(?![0-9])")
+_DIGITS = frozenset("0123456789")
+_MAX_DIGITS = 15  # (numbers JSON readers all read exactly, as validation's)
 _SIGNATURE_CHARS = 43  # an HMAC-SHA256's base64url, as tokens write it
 
 
@@ -109,29 +117,35 @@ def read_event_validation(value: str) -> tuple[int, str]:
 # -- describing the forms (issuing) ------------------------------------------------------------
 
 
-def describe(forms: Sequence[tuple[str, Pairs]]) -> list[Any]:
+def describe(forms: Sequence[tuple[str, Pairs]], max_bytes: int = MAX_DESCRIPTION_BYTES
+             ) -> list[Any] | None:
     """The description of ``forms`` (each its path and its events), in order: the index of
     each form in it is its place in ``forms``. Numbered paths and forms alike are read as
-    runs (see the module's docstring)."""
+    runs (see the module's docstring). None when its JSON would be over ``max_bytes`` (known
+    as soon as it is: a page of many unrelated forms is not read to its end); ValueError
+    (``errors.InvalidArgument``) if JSON cannot write the forms' events (a lone
+    surrogate)."""
     entries: list[Any] = []
-    at, total = 0, len(forms)
+    size, at, total = 1, 0, len(forms)  # (the JSON's "[", each entry and its "," or "]")
     while at < total:
         path, pairs = forms[at]
+        entry: Any = None
         if at + 1 < total:
-            run = _numbered_run(forms, at)
-            if run is not None:
-                entries.append(run)
-                at += run["c"] * len(run["r"])
-                continue
-            alike = at + 1
-            while alike < total and forms[alike][0] == path and forms[alike][1] == pairs:
-                alike += 1
-            if alike - at > 1:
-                entries.append([path, _data(pairs), alike - at])
-                at = alike
-                continue
-        entries.append([path, _data(pairs)])
-        at += 1
+            entry = _numbered_run(forms, at)
+            if entry is not None:
+                at += entry["c"] * len(entry["r"])
+            else:
+                alike = at + 1
+                while alike < total and forms[alike][0] == path and forms[alike][1] == pairs:
+                    alike += 1
+                if alike - at > 1:
+                    entry, at = [path, _data(pairs), alike - at], alike
+        if entry is None:
+            entry, at = [path, _data(pairs)], at + 1
+        size += len(encode_json(entry, plain=True)) + 1
+        if size > max_bytes:
+            return None
+        entries.append(entry)
     return entries
 
 
@@ -145,46 +159,81 @@ def _numbered_run(forms: Sequence[tuple[str, Pairs]], at: int) -> dict[str, Any]
     for width in range(1, MAX_FORMS_A_ROW + 1):
         if at + 2 * width > len(forms):
             return None
-        for number in _NUMBER.finditer(forms[at][0]):
-            first = int(number.group())
-            shapes = _row_shapes(forms, at, width, first)
-            if shapes is None:
-                continue
-            rows = 1
-            if width == 1:  # (a form a row, the commonest: the same, without a call a row)
-                prefix, suffix, template = shapes[0]
-                for path, pairs in itertools.islice(forms, at + 1, None):
-                    n = first + rows
-                    if path != f"{prefix}{n}{suffix}" or (
-                            (pairs or template) and _expand_pairs(template, n) != pairs):
-                        break
-                    rows += 1
-            else:
-                while (at + (rows + 1) * width <= len(forms)
-                       and _is_row(forms, at + rows * width, shapes, first + rows)):
-                    rows += 1
-            if rows > 1:
-                return {"n": first, "c": rows, "r": shapes}
+        found = _row_shapes(forms, at, width)
+        if found is None:
+            continue
+        first, shapes = found
+        rows = 1
+        if width == 1:  # (a form a row, the commonest: the same, without a call a row)
+            prefix, suffix, template = shapes[0]
+            for path, pairs in itertools.islice(forms, at + 1, None):
+                n = first + rows
+                if path != f"{prefix}{n}{suffix}" or (
+                        (pairs or template) and _expand_pairs(template, n) != pairs):
+                    break
+                rows += 1
+        else:
+            while (at + (rows + 1) * width <= len(forms)
+                   and _is_row(forms, at + rows * width, shapes, first + rows)):
+                rows += 1
+        if rows > 1:
+            return {"n": first, "c": rows, "r": shapes}
     return None
 
 
-def _row_shapes(forms: Sequence[tuple[str, Pairs]], at: int, width: int, first: int
-                ) -> list[list[Any]] | None:
-    """Each form of the row at ``at`` as ``[prefix, suffix, template]`` around the row's
-    number ``first``, where the form ``width`` places on posts to the same with ``first + 1``
-    (None if one does not)."""
+def _row_shapes(forms: Sequence[tuple[str, Pairs]], at: int, width: int
+                ) -> tuple[int, list[list[Any]]] | None:
+    """The number of the row at ``at`` and each of its forms as ``[prefix, suffix,
+    template]`` around it, where the form ``width`` places on posts to the same with the
+    number after it (None if one does not, or their numbers differ)."""
+    first: int | None = None
     shapes: list[list[Any]] = []
     for place in range(at, at + width):
         path, pairs = forms[place]
-        following = forms[place + width][0]
-        for number in _NUMBER.finditer(path):
-            prefix, suffix = path[:number.start()], path[number.end():]
-            if int(number.group()) == first and following == f"{prefix}{first + 1}{suffix}":
-                shapes.append([prefix, suffix, _template(pairs, first)])
-                break
-        else:
+        step = _step(path, forms[place + width][0])
+        if step is None or (first is not None and step[2] != first):
             return None
-    return shapes
+        prefix, suffix, first = step
+        shapes.append([prefix, suffix, _template(pairs, first)])
+    assert first is not None  # (width >= 1)
+    return first, shapes
+
+
+def _step(path: str, following: str) -> tuple[str, str, int] | None:
+    """``(prefix, suffix, n)`` such that ``path`` is ``prefix + str(n) + suffix`` and
+    ``following`` is ``prefix + str(n + 1) + suffix``, n a canonical decimal with no digit
+    beside it; else None. In time linear in the paths: the only number that can be n is
+    the one where the two paths first differ."""
+    if not 0 <= len(following) - len(path) <= 1:
+        return None
+    start = _common_prefix(path, following)
+    if start == len(path):
+        return None
+    end = start
+    while start and path[start - 1] in _DIGITS:
+        start -= 1
+    while end < len(path) and path[end] in _DIGITS:
+        end += 1
+    digits = path[start:end]
+    if not digits or len(digits) > _MAX_DIGITS or (digits[0] == "0" and len(digits) > 1):
+        return None
+    prefix, suffix, n = path[:start], path[end:], int(digits)
+    if following != f"{prefix}{n + 1}{suffix}":
+        return None
+    return prefix, suffix, n
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """How many first characters ``a`` and ``b`` share (by halves: a few comparisons of
+    slices, each in C, whatever the length)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[low:middle] == b[low:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _is_row(forms: Sequence[tuple[str, Pairs]], at: int, shapes: list[list[Any]], n: int

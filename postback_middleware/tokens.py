@@ -50,7 +50,6 @@ try:
 except ImportError:  # no wheel for this platform: the json module writes the same, slower
     orjson = None  # type: ignore[assignment]
 
-from . import page_tokens
 from .errors import InvalidArgument, Reason, TokenError, TokenExpired, TooLarge, WrongBinding
 
 try:  # the compiled twin of _seal (optional: see setup.py)
@@ -570,22 +569,25 @@ class TokenSigner:
         return _seal_claims(Purpose.PAGE, encode_json(claims, plain=_plain(Purpose.PAGE, state)),
                             self._keys[Purpose.PAGE][key_index], self.max_size)
 
-    def verify_page(self, token: str, *, index: int, path: str, user: str | None,
-                    max_age: int | None = None) -> PageClaims:
-        """The claims of a valid page token and of its form ``index``, which must post to
-        ``path``: checked in :meth:`verify`'s order (the age last), the form's path where a
-        form token's is."""
+    def verify_page(self, token: str, *, form: Callable[[Any], tuple[str, Any] | None],
+                    path: str, user: str | None, max_age: int | None = None) -> PageClaims:
+        """The claims of a valid page token and of the form a request names, which must post
+        to ``path``: checked in :meth:`verify`'s order (the age last), the form's path where
+        a form token's is. ``form(forms)``: that form's path and data, read from the token's
+        description of its forms (``page_tokens.form_at``), None if it describes no such
+        form."""
         claims, key_index, _, _ = self._open(Purpose.PAGE, token)
         if claims.keys() - {"o"} != _PAGE_KEYS:
             raise TokenError("PAGE payload has an unknown format")
         page_id, issued = self._judge(Purpose.PAGE, claims)
-        form = page_tokens.form_at(claims["F"], index)
-        if form is None:
-            raise TokenError(f"PAGE token describes no form {index}")
-        if form[0] != path:
+        found = form(claims["F"])
+        if found is None:
+            raise TokenError("PAGE token describes no such form")
+        form_path, data = found
+        if form_path != path:
             raise TokenError("PAGE token's form was issued for another path")
         first = self._finish(Purpose.PAGE, claims, key_index, issued, user, max_age)
-        return PageClaims(page_id, issued, form[0], form[1], claims["d"], key_index, first,
+        return PageClaims(page_id, issued, form_path, data, claims["d"], key_index, first,
                           token.rpartition(".")[2])
 
     def _open(self, purpose: Purpose, token: str) -> tuple[dict[str, Any], int, bytes, bytes]:

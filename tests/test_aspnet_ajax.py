@@ -28,7 +28,7 @@ from postback_middleware.errors import InvalidArgument
 from postback_middleware.inject import FieldInjector, PostForm
 from postback_middleware.response import Page
 
-from .helpers import new_key
+from .helpers import hidden_fields, new_key
 from .strategies import HTML_FRAGMENTS
 
 # -- the client's parser, modelled -------------------------------------------------------------
@@ -783,6 +783,50 @@ def test_end_to_end_fresh_fields_verify_the_next_async_postback() -> None:
     second = received(async_post(app, fields, "UpdatePanel1|LinkButton1", "LinkButton1").body)
     assert '<span id="Count">2</span>' in by_type(second, "updatePanel")[0][1]
     assert inner.count == 2
+
+
+def test_end_to_end_the_setup_form_keeps_its_own_fields_beside_plain_forms() -> None:
+    """A page whose WebForms form holds no ASP.NET fields, after plain post forms that share
+    a page token (see page_tokens): the setup's form (it has an id) keeps tokens of its own,
+    and each answer gives it its own fields, with which the next async postback verifies."""
+    logout = ('<form method="post" action="/logout"><button>Log out</button></form>'
+              '<form method="post" action="/help"><button>Help</button></form>')
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if environ.get("postback.event") is not None:
+            inner.count += 1
+        text = re.sub(r'<div class="aspNetHidden">.*?</div>', "", page_text(inner.count),
+                      count=1, flags=re.S)
+        text = text.replace('<form method="post"', logout + '<form method="post"', 1)
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [text.encode()]
+
+    inner = CounterApp()
+    middleware = PostbackMiddleware(app, secret_keys=[new_key()], aspnet_ajax=True)
+    client = webtest.TestApp(middleware)
+    page = client.get("/Counter.aspx").body
+    shared, fields = hidden_fields(page, 0), hidden_fields(page, 2)
+    assert shared["__VIEWSTATE"] == hidden_fields(page, 1)["__VIEWSTATE"] != fields[
+        "__VIEWSTATE"]
+    for count in (1, 2):
+        answer = received(async_post(client, fields, "UpdatePanel1|LinkButton1",
+                                     "LinkButton1").body)
+        assert f'<span id="Count">{count}</span>' in by_type(answer, "updatePanel")[0][1]
+        fields = dict(by_type(answer, "hiddenField"))
+        assert fields["__VIEWSTATE"] != shared["__VIEWSTATE"]
+
+
+def test_the_setup_forms_fields_are_told_apart_by_both_tokens() -> None:
+    """Forms that share a page token share their __VIEWSTATE: the setup's form is the one
+    whose __EVENTVALIDATION is its own too (never another form's fields)."""
+    fields = [{"__VIEWSTATE": "PAGE", "__EVENTVALIDATION": "0.sig"},
+              {"__VIEWSTATE": "PAGE", "__EVENTVALIDATION": "1.sig"}]
+    document = (b'<form method="post" id="form1"><input type="hidden" name="__VIEWSTATE" '
+                b'value="PAGE" /><input type="hidden" name="__EVENTVALIDATION" value="1.sig" />'
+                b"</form>")
+    tags = ajax._scan(document, "utf-8")
+    assert ajax._form_fields(tags, fields, tags[0], 0) is fields[1]
+    assert ajax._form_fields(tags, fields[:1], tags[0], 0) == {}
 
 
 def test_end_to_end_redirect_and_error() -> None:

@@ -324,6 +324,23 @@ def test_a_list_pages_forms_share_one_token_and_each_posts_as_itself(
     assert len(inner.calls) == calls
 
 
+@pytest.mark.parametrize("forms", [1, 3])
+def test_events_json_cannot_write_still_make_a_page_with_forms_that_post(
+    make_app: AppFactory, inner: RecordingApp, forms: int
+) -> None:
+    """A page in UTF-7 (which Python decodes, and whose "+2AA-" is a lone surrogate, which no
+    JSON writes) gets its forms' fields all the same (the events as keyed digests): never a
+    500 for a page."""
+    inner.page = "".join(f'<form method="post" action="/r/{n}"><a data-postback="del"'
+                         f' data-postback-argument="+2AA-{n}">x</a></form>'
+                         for n in range(1, forms + 1))
+    inner.content_type = "text/html; charset=utf-7"
+    app = make_app()
+    body = app.get("/r").body
+    assert body.count(b'name="__EVENTVALIDATION"') == forms
+    assert postback(app, hidden_fields(body, forms - 1), path=f"/r/{forms}").status_int == 200
+
+
 def test_a_streamed_list_pages_forms_each_post(make_app: AppFactory) -> None:
     """A streamed page's forms share a token a piece: every one of them posts."""
     seen: list[str] = []

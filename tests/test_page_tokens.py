@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from postback_middleware import page_tokens
 from postback_middleware.errors import TokenError
 from postback_middleware.page_tokens import (
+    MAX_DESCRIPTION_BYTES,
     MAX_PAIR_CHARS,
     describe,
     event_validation,
@@ -20,10 +21,18 @@ from postback_middleware.page_tokens import (
     names_page_token,
     read_event_validation,
 )
+from postback_middleware.tokens import encode_json
 
 SIGNATURE = "s" * 43
 
 Form = tuple[str, dict[str, list[str]]]
+
+
+def described(forms: list[Form]) -> list[Any]:
+    """:func:`describe`'s description of ``forms``, whatever its size."""
+    found = describe(forms, max_bytes=2**62)
+    assert found is not None
+    return found
 
 
 def read_back(described: list[Any], count: int) -> list[tuple[str, dict[str, Any]]]:
@@ -69,10 +78,11 @@ def vote_rows(first: int, count: int) -> list[Form]:
     ],
 )
 def test_each_form_is_read_back_as_it_was_described(forms: list[Form], entries: int) -> None:
-    described = describe(forms)
-    assert len(described) == entries
-    assert read_back(described, len(forms)) == [(path, offered(pairs)) for path, pairs in forms]
-    assert form_at(described, len(forms)) is None  # (no form past the last)
+    entries_found = described(forms)
+    assert len(entries_found) == entries
+    assert read_back(entries_found, len(forms)) == [(path, offered(pairs))
+                                                    for path, pairs in forms]
+    assert form_at(entries_found, len(forms)) is None  # (no form past the last)
 
 
 _SEGMENT = st.sampled_from(["a", "items", "7", "12", "0", "x1", "ro w", "é"])
@@ -107,9 +117,12 @@ def pages(draw: st.DrawFn) -> list[Form]:
 @settings(max_examples=300, deadline=None)
 @given(pages())
 def test_any_page_is_read_back_exactly(forms: list[Form]) -> None:
-    described = describe(forms)
-    assert read_back(described, len(forms)) == [(path, offered(pairs)) for path, pairs in forms]
-    assert form_at(described, len(forms)) is None
+    entries = described(forms)
+    assert read_back(entries, len(forms)) == [(path, offered(pairs)) for path, pairs in forms]
+    assert form_at(entries, len(forms)) is None
+    within = describe(forms)  # (within the size a page token may take, or none)
+    assert within == entries if len(encode_json(entries, plain=True)) <= MAX_DESCRIPTION_BYTES \
+        else within is None
 
 
 @pytest.mark.parametrize(
@@ -183,5 +196,30 @@ def test_forms_with_many_or_long_events_keep_tokens_of_their_own() -> None:
 
 def test_the_description_of_a_page_of_rows_stays_small() -> None:
     """150 delete forms take one entry: the token each of them carries is a form's size."""
-    assert len(repr(describe(admin_rows(1, 150)))) < 70
-    assert page_tokens.MAX_DESCRIPTION_BYTES >= 256
+    assert len(encode_json(describe(admin_rows(1, 150)), plain=True)) < 60
+
+
+def test_describing_takes_a_few_steps_a_form_whatever_its_paths(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Paths full of numbers (a slug, "1/1/1/...") are no more work a form than others: each
+    form is compared with the form a row on at most once a row width, each comparison at the
+    one place the two paths differ (not once a number: that made a page cost seconds)."""
+    calls = []
+    step = page_tokens._step
+
+    def counting(path: str, following: str) -> tuple[str, str, int] | None:
+        calls.append(len(path))
+        return step(path, following)
+
+    monkeypatch.setattr(page_tokens, "_step", counting)
+    slugs = [("/" + "1/" * 2000 + f"x{n}", {}) for n in range(150)]
+    rows = [(f"/p/{'1-' * 500}{n}/delete", {}) for n in range(150)]
+    for forms in (slugs, rows):
+        calls.clear()
+        found = describe(forms, max_bytes=2**62)
+        assert found is not None and read_back(found, 150)[-1][0] == forms[-1][0]
+        assert len(calls) <= 150 * (1 + 2 + 3 + 4)
+    calls.clear()
+    assert describe(slugs) is None  # over the size a page token may take:
+    assert len(calls) <= 1 + 2 + 3 + 4  # known at its first form, the rest not read

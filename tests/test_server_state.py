@@ -87,6 +87,23 @@ def test_the_forms_of_one_page_share_one_entry_and_an_empty_state_none(
     assert len(store) == 1
 
 
+def test_forms_that_share_a_page_token_carry_the_key_too(store: MemoryStore) -> None:
+    """A list page's forms share one page token (see page_tokens): it holds the key."""
+    rows = "".join(f'<form method="post" action="/orders/{n}"><button>x</button></form>'
+                   for n in range(1, 4))
+    inner = RecordingApp(page=rows, state_update=remembering)
+    app = wrap(inner, store)
+    page = app.get("/orders")
+    forms = [hidden_fields(page.body, index) for index in range(3)]
+    assert len({form["__VIEWSTATE"] for form in forms}) == 1
+    assert isinstance(token_data(forms[0]["__VIEWSTATE"]), str) and "Lovelace" not in page.text
+    postback(app, forms[1], path="/orders/2")
+    assert inner.calls[-1].viewstate == {"n": 1, "notes": NOTES}
+    store.delete("viewstate:" + token_data(forms[0]["__VIEWSTATE"]))
+    refused = postback(app, forms[2], path="/orders/3", status=403)
+    assert refused.headers["X-Postback-Refused"] == "expired"
+
+
 def test_a_state_gone_from_the_store_is_refused_as_expired(
     inner: RecordingApp, store: MemoryStore
 ) -> None:

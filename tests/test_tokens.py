@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import pickle
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from postback_middleware import page_tokens
 from postback_middleware.errors import TokenError, TooLarge
 from postback_middleware.tokens import Purpose, TokenSigner, decode_canonical_json, encode_json
 
@@ -667,6 +669,11 @@ def test_claims_not_written_by_sign_are_not_signed_again() -> None:
 
 # -- page tokens (see page_tokens) ------------------------------------------------------------
 
+def form(index: int) -> Any:
+    """What names form ``index`` of a page token's description (as form_tokens asks)."""
+    return functools.partial(page_tokens.form_at, index=index)
+
+
 ROWS = [{"n": 1, "c": 150, "r": [["/admin/users/", "/delete/", {}]]},
         ["/search", {"e": {"go": [""]}}]]
 PAGE = Purpose.PAGE
@@ -686,12 +693,12 @@ def issue_page(state: object = None, *, user: str | None = None, now: float = NO
 
 def test_a_page_token_names_each_of_its_forms_at_its_own_path() -> None:
     token = issue_page({"clicks": 2}, user="browser:B")
-    row = signer().verify_page(token, index=16, path="/admin/users/17/delete/",
+    row = signer().verify_page(token, form=form(16), path="/admin/users/17/delete/",
                                user="browser:B")
     assert (row.page_id, row.path, row.data, row.state) == (
         "P1", "/admin/users/17/delete/", {}, {"clicks": 2})
     assert row.signature == token.rpartition(".")[2]
-    search = signer().verify_page(token, index=150, path="/search", user="browser:B")
+    search = signer().verify_page(token, form=form(150), path="/search", user="browser:B")
     assert search.data == {"e": {"go": [""]}}
 
 
@@ -701,7 +708,7 @@ def test_a_page_token_names_each_of_its_forms_at_its_own_path() -> None:
         pytest.param(16, "/admin/users/18/delete/", "b", NOW, "another path", id="other-row"),
         pytest.param(150, "/admin/users/151/delete/", "b", NOW, "another path",
                      id="past-the-run"),
-        pytest.param(151, "/search", "b", NOW, "no form 151", id="past-the-last-form"),
+        pytest.param(151, "/search", "b", NOW, "no such form", id="past-the-last-form"),
         pytest.param(0, "/admin/users/1/delete/", "c", NOW, "another user",
                      id="another-browser"),
         pytest.param(0, "/admin/users/1/delete/", "b", NOW + 3601, "expired", id="expired"),
@@ -712,7 +719,7 @@ def test_a_page_token_is_checked_as_a_forms_is(index: int, path: str, user: str,
                                                reason: str) -> None:
     token = issue_page(user="b")
     with pytest.raises(TokenError, match=reason):
-        signer(now=now).verify_page(token, index=index, path=path, user=user)
+        signer(now=now).verify_page(token, form=form(index), path=path, user=user)
 
 
 def test_page_tokens_and_form_tokens_never_pass_for_each_other() -> None:
@@ -724,7 +731,7 @@ def test_page_tokens_and_form_tokens_never_pass_for_each_other() -> None:
     for purpose in (VS, EV, Purpose.REPLAY):
         disguised = forge(page_claims(), purpose=purpose)
         with pytest.raises(TokenError, match="signature"):
-            signer().verify_page(disguised, index=0, path="/admin/users/1/delete/", user=None)
+            signer().verify_page(disguised, form=form(0), path="/admin/users/1/delete/", user=None)
 
 
 @pytest.mark.parametrize(
@@ -740,12 +747,12 @@ def test_page_tokens_and_form_tokens_never_pass_for_each_other() -> None:
 def test_authentic_but_malformed_page_tokens_are_refused(payload: dict[str, object]) -> None:
     token = forge(payload, raw=encode_json(payload), purpose=PAGE)
     with pytest.raises(TokenError):
-        signer().verify_page(token, index=0, path="/admin/users/1/delete/", user=None)
+        signer().verify_page(token, form=form(0), path="/admin/users/1/delete/", user=None)
 
 
 def test_a_renewed_page_token_keeps_its_first_time() -> None:
     token = signer(now=NOW + 100).sign_page(ROWS, {}, user=None, page_id="P2",
                                             first_issued=int(NOW))
-    claims = signer(now=NOW + 100).verify_page(token, index=0, path="/admin/users/1/delete/",
-                                              user=None)
+    claims = signer(now=NOW + 100).verify_page(token, form=form(0),
+                                              path="/admin/users/1/delete/", user=None)
     assert (claims.issued_at, claims.first_issued) == (int(NOW) + 100, int(NOW))

@@ -520,21 +520,30 @@ def _panel_elements(tags: list[Tag], document: bytes, encoding: str,
 def _form_fields(tags: list[Tag], fields: list[dict[str, str]], form: Tag | None,
                  form_index: int) -> dict[str, str]:
     """The fields the injector wrote into the setup's form (told apart by its
-    ``__VIEWSTATE``, which is unique to each form); none when it got no tokens (another
-    form's must never move into it: they were withheld from it for a reason)."""
+    ``__VIEWSTATE`` and ``__EVENTVALIDATION``, which together are unique to each form: forms
+    that share a page token share their view state, see ``page_tokens``); none when it got
+    no tokens (another form's must never move into it: they were withheld from it for a
+    reason)."""
     if form is None:
         return {}
     last = end_tag(tags, form_index)
     limit = tags[last].start if last is not None else 1 << 62
+    tokens: dict[str, str] = {}
     for tag in tags[form_index + 1:]:
         if tag.start >= limit:
             break
-        if tag.name == "input" and not tag.is_end and tag.attrs.get("name") == f.VIEWSTATE:
-            value = tag.attrs.get("value")
-            for written in fields:
-                if value and written.get(f.VIEWSTATE) == value:
-                    return written
+        name = tag.attrs.get("name")
+        if tag.name == "input" and not tag.is_end and name in _TOKENS and name not in tokens:
+            tokens[name] = tag.attrs.get("value", "")
+    if not (tokens.get(f.VIEWSTATE) and tokens.get(f.EVENTVALIDATION)):
+        return {}
+    for written in fields:
+        if all(written.get(name) == value for name, value in tokens.items()):
+            return written
     return {}
+
+
+_TOKENS = frozenset({f.VIEWSTATE, f.EVENTVALIDATION})
 
 
 def _title(tags: list[Tag], document: bytes, encoding: str) -> str:
