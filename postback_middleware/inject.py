@@ -226,7 +226,7 @@ def _empty_input(name: str, with_id: bool) -> bytes:
     return _input(name, "", with_id)
 
 
-@dataclass
+@dataclass(slots=True)
 class PostForm:
     """A form that receives fields, with what the scan learned about it."""
 
@@ -234,8 +234,9 @@ class PostForm:
     action_path: str  # the path its tokens are bound to (WSGI form: latin-1 text)
     # target -> its arguments, in page order, each pair once
     _pairs: dict[str, list[str]] = field(default_factory=dict, repr=False)
-    # target -> set of its arguments, made when a target comes in a second batch
-    _seen: dict[str, set[str]] = field(default_factory=dict, repr=False)
+    # target -> set of its arguments, made when a target comes in a second batch (None: no
+    # target has yet, as in most forms)
+    _seen: dict[str, set[str]] | None = field(default=None, repr=False)
     # Its pairs while they are one batch that the scanner read as a family (a grid's rows):
     # written out (_pairs) only if asked for them, or when another batch comes.
     _family: Family | None = field(default=None, repr=False)
@@ -300,7 +301,8 @@ class PostForm:
         if self._rows:
             self._pairs = with_rows(self._pairs, self._rows)
             for target in self._rows:
-                self._seen.pop(target, None)  # (made without the rows' arguments)
+                if self._seen is not None:
+                    self._seen.pop(target, None)  # (made without the rows' arguments)
             self._rows = {}
         return self._pairs
 
@@ -365,6 +367,8 @@ class PostForm:
             if kept_apart is not None:
                 arguments = [a for a in arguments
                              if not any(a in rows for _, rows in kept_apart)]
+            if self._seen is None:
+                self._seen = {}
             seen = self._seen.get(target)
             if seen is None:
                 seen = self._seen[target] = set(known)
@@ -783,9 +787,10 @@ class FieldInjector:
         if path is None:
             return None
         form_id = attrs.get("id")
+        callbacks = attrs.get("data-callbacks")
         if _FORM_EXTRAS.isdisjoint(attrs):  # (nearly every form)
             return PostForm(insert_at, path,
-                            callbacks=tuple(attrs.get("data-callbacks", "").split()),
+                            callbacks=tuple(callbacks.split()) if callbacks else (),
                             action=_url_text(action),
                             id=None if form_id is None else form_id.lower())
         hx = hx_requests(attrs)
