@@ -161,10 +161,11 @@ def _plain(form: OfferingForm, page_callbacks: Callable[[str], Sequence[str]]
     tokens); else None."""
     if form.callbacks or form.took_over or form.family is not None or form.id is not None:
         return None
-    paths = form.paths
     pairs, rows = form.compact_pairs
-    if len(paths) != 1 or rows or form.choices or page_callbacks(paths[0]) or (
-            pairs and not page_tokens.fits(pairs)):
+    if rows or (pairs and not page_tokens.fits(pairs)):  # (a list's forms: most pages')
+        return None
+    paths = form.paths
+    if len(paths) != 1 or form.choices or page_callbacks(paths[0]):
         return None
     return paths[0], pairs
 
@@ -203,6 +204,9 @@ class FormTokens:
         at ``path`` (``registry.Registry.page_callbacks``)."""
         if page is None or page.user != binding:
             page = self.signer.page(binding)
+        if len(forms) < page_tokens.MIN_FORMS:  # (a streamed page's piece: often one form)
+            return [self.issue(form, state, binding, page_callbacks(form.paths[0]), page)
+                    for form in forms]
         plain, described = [], []
         for index, form in enumerate(forms):
             found = _plain(form, page_callbacks)
@@ -211,12 +215,10 @@ class FormTokens:
                 described.append(found)
         shared = (self._page_tokens(described, state, binding)
                   if page_tokens.MIN_FORMS <= len(plain) <= page_tokens.MAX_FORMS else None)
-        issued: list[tuple[str, str] | None] = [None] * len(forms)
-        for index, fields in zip(plain, shared or (), strict=shared is not None):
-            issued[index] = fields
-        return [fields if fields is not None
-                else self.issue(form, state, binding, page_callbacks(form.paths[0]), page)
-                for form, fields in zip(forms, issued, strict=True)]
+        joined = dict(zip(plain, shared, strict=True)) if shared is not None else {}
+        return [joined.get(index) or self.issue(form, state, binding,
+                                                page_callbacks(form.paths[0]), page)
+                for index, form in enumerate(forms)]  # (the others: tokens of their own)
 
     def _page_tokens(self, forms: Sequence[tuple[str, dict[str, list[str]]]],
                      state: dict[str, Any] | str, binding: str) -> list[tuple[str, str]] | None:

@@ -282,6 +282,8 @@ class PostForm:
     @property
     def paths(self) -> tuple[str, ...]:
         """Every path its tokens are bound to: its own, then the others the page sends it to."""
+        if not self.extra_paths:  # (nearly every form)
+            return (self.action_path,)
         return (self.action_path, *self.extra_paths)
 
     @property
@@ -739,10 +741,14 @@ class FieldInjector:
             if data:
                 self._last_byte = data[-1]
             return data
-        plan = [(at, form, names if form is None else self._prepare(form, names))
-                for at, form, names in plan]
-        signing = [form for _, form, names in plan if form is not None and f.VIEWSTATE in names]
-        if signing:  # (all at once: plain forms share a page token, see page_tokens)
+        signing = []  # (the forms whose tokens this piece writes: signed all at once, as
+        for index, (at, form, names) in enumerate(plan):  # plain forms share a page token)
+            if form is not None and f.VIEWSTATE in names:
+                names = self._prepare(form, names)
+                plan[index] = (at, form, names)
+                if f.VIEWSTATE in names:
+                    signing.append(form)
+        if signing:
             for form, (viewstate, validation) in zip(signing, self._sign_forms(signing),
                                                      strict=True):
                 form.written[f.VIEWSTATE] = viewstate
@@ -1103,11 +1109,10 @@ class FieldInjector:
                     " %s; they cannot be taken back", form.describe(), "; ".join(doubts))
 
     def _prepare(self, form: PostForm, names: tuple[str, ...]) -> tuple[str, ...]:
-        """The hidden inputs ``names`` that ``form`` gets in this piece: its tokens withheld
-        when the page could send them elsewhere (its other fields written all the same),
-        else bound to where its requests go, and its choices gathered."""
-        if f.VIEWSTATE not in names:
-            return names
+        """The hidden inputs of ``names`` (which hold its tokens) that ``form`` gets in this
+        piece: its tokens withheld when the page could send them elsewhere (its other fields
+        written all the same), else bound to where its requests go, and its choices
+        gathered."""
         # (most pages have no <base>, no button that sets formaction or formmethod, and no
         # htmx or data-postback-action)
         doubts = (self._doubts(form)
