@@ -164,17 +164,20 @@ def _numbered_run(forms: Sequence[tuple[str, Pairs]], at: int) -> dict[str, Any]
             continue
         first, shapes = found
         rows = 1
+        patterns = [_pattern(template) for _, _, template in shapes]
         if width == 1:  # (a form a row, the commonest: the same, without a call a row)
             prefix, suffix, template = shapes[0]
+            pattern, numbers = patterns[0]
             for path, pairs in itertools.islice(forms, at + 1, None):
                 n = first + rows
-                if path != f"{prefix}{n}{suffix}" or (
-                        (pairs or template) and _expand_pairs(template, n) != pairs):
+                if path != f"{prefix}{n}{suffix}" or ((pairs or template) and encode_json(
+                        pairs, plain=True) != (pattern % ((n,) * numbers) if numbers
+                                               else pattern)):
                     break
                 rows += 1
         else:
             while (at + (rows + 1) * width <= len(forms)
-                   and _is_row(forms, at + rows * width, shapes, first + rows)):
+                   and _is_row(forms, at + rows * width, shapes, patterns, first + rows)):
                 rows += 1
         if rows > 1:
             return {"n": first, "c": rows, "r": shapes}
@@ -236,16 +239,37 @@ def _common_prefix(a: str, b: str) -> int:
     return low
 
 
-def _is_row(forms: Sequence[tuple[str, Pairs]], at: int, shapes: list[list[Any]], n: int
-            ) -> bool:
-    """Whether the forms at ``at`` are the row numbered ``n`` of ``shapes``."""
-    for (prefix, suffix, template), (path, pairs) in zip(shapes, forms[at:at + len(shapes)],
-                                                          strict=True):
-        # (its events read back as the form's own, exactly: what form_at will read)
-        if path != f"{prefix}{n}{suffix}" or ((pairs or template)
-                                              and _expand_pairs(template, n) != pairs):
+def _is_row(forms: Sequence[tuple[str, Pairs]], at: int, shapes: list[list[Any]],
+            patterns: list[tuple[bytes, int]], n: int) -> bool:
+    """Whether the forms at ``at`` are the row numbered ``n`` of ``shapes`` (whose templates'
+    patterns are ``patterns``)."""
+    for (prefix, suffix, template), (pattern, numbers), (path, pairs) in zip(
+            shapes, patterns, forms[at:at + len(shapes)], strict=True):
+        if path != f"{prefix}{n}{suffix}" or ((pairs or template) and encode_json(
+                pairs, plain=True) != (pattern % ((n,) * numbers) if numbers else pattern)):
             return False
     return True
+
+
+def _pattern(template: dict[str, list[str]]) -> tuple[bytes, int]:
+    """The JSON of ``template``'s events for a row, with ``%d`` where the row's number goes,
+    and how many times it goes there: ``pattern % ((n,) * count)`` is the JSON of row n's
+    events (a number needs no JSON escape), so a form is that row's exactly when its events'
+    JSON is that (what :func:`form_at` reads back for it: a JSON object has each key once,
+    so two keys of the template that give one target at n never match)."""
+    count = 0
+
+    def text(key: str) -> bytes:
+        nonlocal count
+        written = encode_json(key[1:], plain=True).replace(b"%", b"%%")
+        if key[0] == "#":
+            count += 1
+            return written[:-1] + b'%d"'
+        return written
+
+    pattern = b"{" + b",".join(text(target) + b":[" + b",".join(map(text, arguments)) + b"]"
+                              for target, arguments in template.items()) + b"}"
+    return pattern, count
 
 
 def _template(pairs: Pairs, n: int) -> dict[str, list[str]]:

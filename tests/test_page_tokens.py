@@ -75,6 +75,10 @@ def vote_rows(first: int, count: int) -> list[Form]:
                      1, id="two-forms-a-row"),
         pytest.param([(f"/r/{n}/{action}", {}) for n in range(3) for action in "abcde"], 15,
                      id="more-forms-a-row-than-read-as-rows"),
+        pytest.param([(f"/v/{n}", {'say "%d"\n': [f"é%s{n}", "100%", f"\\{n}"]})
+                      for n in range(5, 9)], 1, id="events-json-escapes"),
+        pytest.param([(f"/v/{n}", {f"row{n + 1}": ["x"], f"row{n}": ["x"]})
+                      for n in range(5, 9)], 4, id="a-target-of-the-next-row-written-out"),
     ],
 )
 def test_each_form_is_read_back_as_it_was_described(forms: list[Form], entries: int) -> None:
