@@ -137,6 +137,7 @@ class OfferingForm(Protocol):
 
     took_over: bool  # it held ASP.NET's own fields (the page's WebForms form)
     id: str | None  # its id (a control's form="ID" may name it)
+    settled: bool  # nothing later in the page can send its fields elsewhere (see inject)
 
 
 
@@ -156,10 +157,11 @@ def _may_fit_written_out(pairs: dict[str, list[str]]) -> bool:
 def _plain(form: OfferingForm, page_callbacks: Callable[[str], Sequence[str]]
            ) -> tuple[str, dict[str, list[str]]] | None:
     """A form's path and events if it may share its page's token (see ``page_tokens``):
-    bound to one path, without an id, offering no callbacks (its own or its page's), no
-    ASP.NET fields taken over, no choices, and few short events (a grid's keep their compact
-    tokens); else None."""
-    if form.callbacks or form.took_over or form.family is not None or form.id is not None:
+    settled (nothing later in the page can send it elsewhere), bound to one path, without an
+    id, offering no callbacks (its own or its page's), no ASP.NET fields taken over, no
+    choices, and few short events (a grid's keep their compact tokens); else None."""
+    if not form.settled or form.callbacks or form.took_over or form.family is not None \
+            or form.id is not None:
         return None
     pairs, rows = form.compact_pairs
     if rows or (pairs and not page_tokens.fits(pairs)):  # (a list's forms: most pages')

@@ -271,6 +271,9 @@ class PostForm:
     extra_paths: list[str] = field(default_factory=list, repr=False)
     # It held ASP.NET's own hidden inputs: the page's WebForms form (the fields' ids go there).
     took_over: bool = False
+    # Nothing later in the page can send its fields elsewhere than its tokens are bound to,
+    # once they are written (see _apply): it may share its page's token (see page_tokens).
+    settled: bool = False
     # What its selects and radio groups offer (option validate_choices; None: off).
     choice_log: Choices | None = field(default=None, repr=False)
 
@@ -749,6 +752,12 @@ class FieldInjector:
                 if f.VIEWSTATE in names:
                     signing.append(form)
         if signing:
+            # A form whose fields a later piece of a streamed page could still send elsewhere
+            # (its relative or root-relative action, after a <base href> there; anything, on a
+            # page that uses htmx, whose hx-include reaches any form) must get tokens that name
+            # no other form: only a form nothing can move may share its page's token.
+            for form in signing:
+                form.settled = not self._htmx_seen and (final or not form.action)
             for form, (viewstate, validation) in zip(signing, self._sign_forms(signing),
                                                      strict=True):
                 form.written[f.VIEWSTATE] = viewstate

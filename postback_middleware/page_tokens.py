@@ -22,18 +22,27 @@ that describes that one form only, so renewing one form never yields fresh token
 others.
 
 Which forms join (the rest of the page keeps tokens of their own, as before; the issuer
-decides, see ``form_tokens``): forms whose tokens are bound to one path (their doubts and
-binding are judged first, see ``inject``: a form the page also posts elsewhere, by a
-``formaction`` button or an ``hx-post``, is bound to several and keeps its own), without an
-id (a ``form="ID"`` button later in a streamed page could still send a form with an id
-elsewhere, after its fields left: its fields must name no other form), that offer no
-callbacks (neither their ``data-callbacks`` nor the registry's for their path: a callback's
-answer carries a fresh ``__EVENTVALIDATION`` of its form's own), that took over no ASP.NET
-fields, without ``validate_choices``, and whose events are few and short
-(:data:`MAX_PAIR_CHARS`). At least :data:`MIN_FORMS` such forms: a page with one keeps
-today's tokens. If the description is over :data:`MAX_DESCRIPTION_BYTES` (forms with
-unrelated paths: each copy of the token would cost more than the tokens it saves), every form
-gets tokens of its own.
+decides, see ``form_tokens``):
+
+* forms that nothing later in the page can send elsewhere than their tokens say
+  (``inject.PostForm.settled``): a whole page's forms, or those of a streamed page's last
+  piece; in an earlier piece only forms without an action (a ``<base href>`` in a later
+  piece cannot move them); and none on a page that uses htmx (an ``hx-include`` can take
+  any form's fields);
+* bound to one path (their doubts and binding are judged first, see ``inject``: a form the
+  page also posts elsewhere, by a ``formaction`` button or an ``hx-post``, is bound to
+  several and keeps its own);
+* without an id (a ``form="ID"`` button later in a streamed page could still send it
+  elsewhere after its fields left);
+* offering no callbacks (neither their ``data-callbacks`` nor the registry's for their path:
+  a callback's answer carries a fresh ``__EVENTVALIDATION`` of its form's own), holding no
+  ASP.NET fields taken over, without ``validate_choices``, and with few short events
+  (:data:`MAX_PAIR_CHARS`).
+
+So a form's fields, wherever they go, can name only forms whose fields could go there too.
+At least :data:`MIN_FORMS` such forms: a page with one keeps today's tokens. If the
+description is over :data:`MAX_DESCRIPTION_BYTES` (forms with unrelated paths: each copy of
+the token would cost more than the tokens it saves), every form gets tokens of its own.
 
 The description (the claims' ``F``) lists the forms in page order, as entries:
 
@@ -171,8 +180,7 @@ def _numbered_run(forms: Sequence[tuple[str, Pairs]], at: int) -> dict[str, Any]
             for path, pairs in itertools.islice(forms, at + 1, None):
                 n = first + rows
                 if path != f"{prefix}{n}{suffix}" or ((pairs or template) and encode_json(
-                        pairs, plain=True) != (pattern % ((n,) * numbers) if numbers
-                                               else pattern)):
+                        pairs, plain=True) != pattern % ((n,) * numbers)):
                     break
                 rows += 1
         else:
@@ -246,7 +254,7 @@ def _is_row(forms: Sequence[tuple[str, Pairs]], at: int, shapes: list[list[Any]]
     for (prefix, suffix, template), (pattern, numbers), (path, pairs) in zip(
             shapes, patterns, forms[at:at + len(shapes)], strict=True):
         if path != f"{prefix}{n}{suffix}" or ((pairs or template) and encode_json(
-                pairs, plain=True) != (pattern % ((n,) * numbers) if numbers else pattern)):
+                pairs, plain=True) != pattern % ((n,) * numbers)):
             return False
     return True
 

@@ -278,13 +278,14 @@ def no_page_callbacks(path: str) -> tuple[str, ...]:
 
 def delete_rows(count: int = 5, first: int = 1) -> list[PostForm]:
     """An admin list's forms: a delete form a row, each posting to its row's path."""
-    return [PostForm(0, f"/admin/users/{n}/delete/") for n in range(first, first + count)]
+    return [PostForm(0, f"/admin/users/{n}/delete/", settled=True)
+            for n in range(first, first + count)]
 
 
 def vote_rows(count: int = 5) -> list[PostForm]:
     forms = []
     for n in range(1, count + 1):
-        form = PostForm(0, f"/answers/{n}/vote")
+        form = PostForm(0, f"/answers/{n}/vote", settled=True)
         form.add_pairs({"vote": [f"up:{n}", f"down:{n}"]})
         forms.append(form)
     return forms
@@ -367,36 +368,42 @@ def test_page_forms_tokens_are_refused_as_any_forms_would_be(
 
 
 def _callbacks_form() -> PostForm:
-    return PostForm(0, "/admin/users/9/delete/", callbacks=("CallServer",))
+    return PostForm(0, "/admin/users/9/delete/", callbacks=("CallServer",), settled=True)
 
 
 def _grid_form() -> PostForm:
-    form = PostForm(0, "/admin/users/9/delete/")
+    form = PostForm(0, "/admin/users/9/delete/", settled=True)
     form.add_pairs({"grid": [f"Delete${n}" for n in range(40)]})
     return form
 
 
 def _two_paths_form() -> PostForm:
-    form = PostForm(0, "/admin/users/9/delete/")
+    form = PostForm(0, "/admin/users/9/delete/", settled=True)
     form.extra_paths.append("/admin/users/9/archive/")
     return form
 
 
 def _webforms_form() -> PostForm:
-    form = PostForm(0, "/admin/users/9/delete/")
+    form = PostForm(0, "/admin/users/9/delete/", settled=True)
     form.took_over = True
     return form
+
+
+def _unsettled_form() -> PostForm:
+    """(its fields could still be sent elsewhere by a later piece of a streamed page)"""
+    return PostForm(0, "/admin/users/9/delete/")
 
 
 def _form_with_an_id() -> PostForm:
     """(a form="ID" button later in a streamed page could send it elsewhere, after its
     fields left: they must name no other form)"""
-    return PostForm(0, "/admin/users/9/delete/", id="delete-9")
+    return PostForm(0, "/admin/users/9/delete/", id="delete-9", settled=True)
 
 
 @pytest.mark.parametrize(
     "odd",
     [
+        pytest.param(_unsettled_form, id="not-settled"),
         pytest.param(_form_with_an_id, id="has-an-id"),
         pytest.param(_callbacks_form, id="offers-callbacks"),
         pytest.param(_grid_form, id="a-grid-of-events"),
@@ -431,7 +438,7 @@ def test_one_plain_form_or_unrelated_paths_keep_tokens_of_their_own() -> None:
     tokens = FormTokens(SIGNER)
     alone = tokens.issue_forms(delete_rows(1), {}, BROWSER, no_page_callbacks)
     assert not alone[0][1][0].isdigit()
-    unrelated = [PostForm(0, f"/items/{secret}/delete") for secret in
+    unrelated = [PostForm(0, f"/items/{secret}/delete", settled=True) for secret in
                  (new_key()[:20] for _ in range(40))]
     issued = tokens.issue_forms(unrelated, {}, BROWSER, no_page_callbacks)
     assert len({viewstate for viewstate, _ in issued}) == 40  # (copies would cost more)
@@ -442,7 +449,8 @@ def test_a_page_forms_fields_take_about_what_its_own_tokens_would(count: int) ->
     """Each form carries the page token: the most it may describe keeps a form's fields
     within one and a half times its own tokens (unrelated paths: the worst case)."""
     tokens = FormTokens(SIGNER)
-    forms = [PostForm(0, f"/items/{new_key()[:16]}/delete") for _ in range(count)]
+    forms = [PostForm(0, f"/items/{new_key()[:16]}/delete", settled=True)
+             for _ in range(count)]
     issued = tokens.issue_forms(forms, {}, BROWSER, no_page_callbacks)
     own = [tokens.issue(form, {}, BROWSER) for form in forms]
     shared = issued[0][0] == issued[1][0]

@@ -328,6 +328,42 @@ def test_the_forms_of_a_piece_are_signed_together() -> None:
                          b"".join(pieces))
 
 
+@pytest.mark.parametrize(
+    ("document", "cuts", "settled"),
+    [
+        pytest.param(b'<form method="post" action="/a/1"></form>' * 2, [], [True, True],
+                     id="a-whole-page"),
+        pytest.param(b'<form method="post" action="/a/1"></form>' * 2 + b"<p>more</p>", [90],
+                     [False, False], id="a-piece-before-the-end"),
+        pytest.param(b'<form method="post"></form>' * 2 + b"<p>more</p>", [60], [True, True],
+                     id="forms-without-an-action-in-a-piece-before-the-end"),
+        pytest.param(b'<script src="/htmx.min.js"></script>'
+                     + b'<form method="post" action="/a/1"></form>' * 2, [], [False, False],
+                     id="a-page-that-uses-htmx"),
+    ],
+)
+def test_a_form_is_settled_when_nothing_later_can_send_it_elsewhere(
+    document: bytes, cuts: list[int], settled: list[bool]
+) -> None:
+    """What lets a form share its page's token (see page_tokens): nothing later in the page,
+    read after its fields were sent, can send it elsewhere."""
+    found: list[PostForm] = []
+
+    def sign(forms: list[PostForm]) -> list[tuple[str, str]]:
+        found.extend(forms)
+        return [("VS", "EV")] * len(forms)
+
+    if cuts:
+        editor = injector(sign_forms=sign)
+        bounds = [0, *cuts, len(document)]
+        for a, b in itertools.pairwise(bounds):
+            editor.feed(document[a:b])
+        editor.finish()
+    else:
+        injector(sign_forms=sign).edit(document)
+    assert [form.settled for form in found] == settled
+
+
 def test_forms_that_could_not_be_signed_keep_their_empty_fields() -> None:
     document = b'<form method="post"></form>' * 3
 

@@ -341,25 +341,68 @@ def test_events_json_cannot_write_still_make_a_page_with_forms_that_post(
     assert postback(app, hidden_fields(body, forms - 1), path=f"/r/{forms}").status_int == 200
 
 
-def test_a_streamed_list_pages_forms_each_post(make_app: AppFactory) -> None:
-    """A streamed page's forms share a token a piece: every one of them posts."""
-    seen: list[str] = []
-
-    def streamed(environ: dict[str, Any], start_response: Any) -> Any:
-        seen.append(environ["PATH_INFO"])
+def streaming(page: str, size: int = 700) -> Any:
+    """An app that streams ``page`` in pieces of ``size`` bytes."""
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
         start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
-        data = LIST_PAGE.encode()
-        return (data[at:at + 700] for at in range(0, len(data), 700))
+        data = page.encode()
+        return (data[at:at + size] for at in range(0, len(data), size))
 
-    app = make_app(inner_app=streamed)
-    page = app.get("/users")
-    forms = list_forms(page.body)
-    assert len(forms) == 40
-    assert 1 < len({form["__VIEWSTATE"] for form in forms}) < 40
+    return app
+
+
+def shares_a_page_token(form: dict[str, str]) -> bool:
+    return form["__EVENTVALIDATION"][:1].isdigit()  # (see page_tokens: "<index>.<signature>")
+
+
+def test_a_streamed_list_pages_forms_each_post(make_app: AppFactory) -> None:
+    """A streamed page's forms are signed a piece at a time, before what follows is read:
+    forms with an action, which a <base href> in a later piece could still move, keep tokens
+    of their own (only the end of the document, read with its last piece, lets them share).
+    Every one of them posts."""
+    app = make_app(inner_app=streaming(LIST_PAGE))
+    forms = list_forms(app.get("/users").body)
+    assert len(forms) == 40 and not any(map(shares_a_page_token, forms[:-4]))
     for n in range(1, 21):
         postback(app, forms[2 * n - 2], path=f"/users/{n}/delete")
         postback(app, forms[2 * n - 1], "vote", f"up:{n}", path=f"/users/{n}/vote")
-    assert seen.count("/users") == 1 and len(seen) == 41
+
+
+def test_a_later_base_in_a_streamed_page_cannot_widen_what_one_forms_fields_open(
+    make_app: AppFactory,
+) -> None:
+    """A <base href> to another site in a later piece sends the earlier forms' fields there
+    (the log says so; they cannot be taken back): each such form's fields name that form
+    alone, never its neighbours'."""
+    rows = "".join(f'<form method="post" action="u/{n}/delete"><button>x</button></form>'
+                   for n in range(1, 6))
+    page = f"<html><body>{rows}{'<p>filler</p>' * 100}<base href='https://evil.example/'>"
+    app = make_app(inner_app=streaming(page + "</body></html>", size=600))
+    forms = list_forms(app.get("/app/list").body)
+    assert len(forms) == 5 and not any(map(shares_a_page_token, forms))
+    signature = forms[0]["__VIEWSTATE"].rpartition(".")[2]
+    for index in range(1, 5):  # what another site could make of form 0's fields
+        forged = {**forms[0], "__EVENTVALIDATION": f"{index}.{signature}"}
+        postback(app, forged, path=f"/app/u/{index + 1}/delete", status=403)
+
+
+def test_forms_without_an_action_share_a_token_in_any_piece(make_app: AppFactory) -> None:
+    rows = "".join(f'<form method="post"><button name="row" value="{n}">x</button></form>'
+                   for n in range(1, 31))
+    app = make_app(inner_app=streaming(f"<html><body>{rows}</body></html>", size=500))
+    forms = list_forms(app.get("/list").body)
+    # (all but a piece's lone form)
+    assert len(forms) == 30 and sum(map(shares_a_page_token, forms)) >= 28
+    for form in forms[::7]:
+        postback(app, form, path="/list")
+
+
+def test_a_page_that_uses_htmx_keeps_a_token_a_form(make_app: AppFactory,
+                                                    inner: RecordingApp) -> None:
+    """(an hx-include anywhere in it can send any form's fields where it posts)"""
+    inner.page = '<script src="/static/htmx.min.js"></script>' + LIST_PAGE
+    forms = list_forms(make_app().get("/users").body)
+    assert len(forms) == 40 and not any(map(shares_a_page_token, forms))
 
 
 def test_a_list_pages_form_left_open_is_renewed_alone(

@@ -77,6 +77,8 @@ def vote_rows(first: int, count: int) -> list[Form]:
                      id="more-forms-a-row-than-read-as-rows"),
         pytest.param([(f"/v/{n}", {'say "%d"\n': [f"é%s{n}", "100%", f"\\{n}"]})
                       for n in range(5, 9)], 1, id="events-json-escapes"),
+        pytest.param([(f"/a/{n}/d", {"go": ["100%"]}) for n in range(1, 6)], 1,
+                     id="a-percent-and-no-number-in-the-events"),
         pytest.param([(f"/v/{n}", {f"row{n + 1}": ["x"], f"row{n}": ["x"]})
                       for n in range(5, 9)], 4, id="a-target-of-the-next-row-written-out"),
     ],
