@@ -157,11 +157,10 @@ def _may_fit_written_out(pairs: dict[str, list[str]]) -> bool:
 def _plain(form: OfferingForm, page_callbacks: Callable[[str], Sequence[str]]
            ) -> tuple[str, dict[str, list[str]]] | None:
     """A form's path and events if it may share its page's token (see ``page_tokens``):
-    settled (nothing later in the page can send it elsewhere), bound to one path, without an
-    id, offering no callbacks (its own or its page's), no ASP.NET fields taken over, no
-    choices, and few short events (a grid's keep their compact tokens); else None."""
-    if not form.settled or form.callbacks or form.took_over or form.family is not None \
-            or form.id is not None:
+    bound to one path, without an id, offering no callbacks (its own or its page's), no
+    ASP.NET fields taken over, no choices, and few short events (a grid's keep their compact
+    tokens); else None."""
+    if form.callbacks or form.took_over or form.family is not None or form.id is not None:
         return None
     pairs, rows = form.compact_pairs
     if rows or (pairs and not page_tokens.fits(pairs)):  # (a list's forms: most pages')
@@ -215,7 +214,9 @@ class FormTokens:
             if found is not None:
                 plain.append(index)
                 described.append(found)
-        shared = (self._page_tokens(described, state, binding)
+        # (keyed indices where a form's fields could still leave: see page_tokens)
+        shared = (self._page_tokens(described, state, binding, keyed=not all(
+            forms[index].settled for index in plain))
                   if page_tokens.MIN_FORMS <= len(plain) <= page_tokens.MAX_FORMS else None)
         joined = dict(zip(plain, shared, strict=True)) if shared is not None else {}
         return [joined.get(index) or self.issue(form, state, binding,
@@ -223,19 +224,27 @@ class FormTokens:
                 for index, form in enumerate(forms)]  # (the others: tokens of their own)
 
     def _page_tokens(self, forms: Sequence[tuple[str, dict[str, list[str]]]],
-                     state: dict[str, Any] | str, binding: str) -> list[tuple[str, str]] | None:
-        """The fields of plain forms (each its path and events) that share a page token; None
-        when their description is over ``page_tokens.MAX_DESCRIPTION_BYTES`` or the token
-        over max_state_size."""
+                     state: dict[str, Any] | str, binding: str, *, keyed: bool
+                     ) -> list[tuple[str, str]] | None:
+        """The fields of plain forms (each its path and events) that share a page token (its
+        indices ``keyed``: see ``page_tokens``); None when their description is over
+        ``page_tokens.MAX_DESCRIPTION_BYTES`` or the token over max_state_size."""
+        signer = self.signer
         try:
             described = page_tokens.describe(forms)
             if described is None:  # (over its size)
                 return None
-            token = self.signer.sign_page(described, state, user=binding,
-                                          page_id=self.signer.new_form_id())
+            token = signer.sign_page(described, state, user=binding,
+                                     page_id=signer.new_form_id(), keyed=keyed)
         except ValueError:  # (JSON cannot write their events, or over max_state_size)
             return None
-        signature = "." + token.rpartition(".")[2]  # (page_tokens.event_validation's)
+        signature = token.rpartition(".")[2]
+        if keyed:
+            indices = range(len(forms))
+            return [(token, page_tokens.event_validation(index, signature, tag))
+                    for index, tag in zip(indices, signer.index_tags(0, signature, indices),
+                                          strict=True)]
+        signature = "." + signature  # (page_tokens.event_validation's, in one step a form)
         return [(token, f"{index}{signature}") for index in range(len(forms))]
 
     def issue(self, form: OfferingForm, state: dict[str, Any] | str, binding: str,
@@ -417,13 +426,13 @@ class FormTokens:
                    max_age: int | None = None) -> tuple[PageClaims, int]:
         """The page token of a request whose ``__EVENTVALIDATION`` names one (see
         ``page_tokens``), verified with the form it names, and that form's index."""
-        index, signature = page_tokens.read_event_validation(values[f.EVENTVALIDATION])
+        index, signature, tag = page_tokens.read_event_validation(values[f.EVENTVALIDATION])
         token = values.get(f.VIEWSTATE, "")
         if token and token.rpartition(".")[2] != signature:
             raise TokenError("__VIEWSTATE and __EVENTVALIDATION come from different pages")
-        page = self.signer.verify_page(token, form=functools.partial(page_tokens.form_at,
-                                                                     index=index),
-                                       path=path, user=binding, max_age=max_age)
+        page = self.signer.verify_page(
+            token, index=index, tag=tag, form=functools.partial(page_tokens.form_at, index=index),
+            path=path, user=binding, max_age=max_age)
         return page, index
 
     def _verify_page_form(self, values: dict[str, str], *, path: str, binding: str

@@ -272,7 +272,8 @@ class PostForm:
     # It held ASP.NET's own hidden inputs: the page's WebForms form (the fields' ids go there).
     took_over: bool = False
     # Nothing later in the page can send its fields elsewhere than its tokens are bound to,
-    # once they are written (see _apply): it may share its page's token (see page_tokens).
+    # once they are written (see _apply): if it shares its page's token, its index needs no
+    # tag of its own (see page_tokens).
     settled: bool = False
     # What its selects and radio groups offer (option validate_choices; None: off).
     choice_log: Choices | None = field(default=None, repr=False)
@@ -755,7 +756,7 @@ class FieldInjector:
             # A form whose fields a later piece of a streamed page could still send elsewhere
             # (its relative or root-relative action, after a <base href> there; anything, on a
             # page that uses htmx, whose hx-include reaches any form) must get tokens that name
-            # no other form: only a form nothing can move may share its page's token.
+            # no other form: if it shares its page's token, its index gets a tag.
             for form in signing:
                 form.settled = not self._htmx_seen and (final or not form.action)
             for form, (viewstate, validation) in zip(signing, self._sign_forms(signing),

@@ -9,6 +9,7 @@ fields are then::
 
     __VIEWSTATE       = the page token (the same text in each of these forms)
     __EVENTVALIDATION = "<i>." + the page token's signature   (i: the form's index)
+                        [+ "." + the index's tag, when the token's indices are keyed]
 
 Checking a postback that carries them (``form_tokens``): the page token as any token (size,
 signature against every key, canonical JSON, age, binding: see ``tokens``), then the
@@ -21,28 +22,29 @@ each form of a page on its own). A renewal (``X-Postback-Renew``) answers with a
 that describes that one form only, so renewing one form never yields fresh tokens for the
 others.
 
+**Keyed indices.** An index is not signed when nothing can send a form's fields off the
+origin after they were written: then a form's fields name only forms whose fields stay home
+too. That holds for the forms of a whole page (every ``<base href>``, ``form="ID"`` button
+and ``<noscript>`` is read before any token is written: a form they could send elsewhere gets
+no tokens) when the page does not use htmx (``inject.PostForm.settled``). Where it does not
+hold (the forms of a streamed page's piece, whose actions a ``<base href>`` in a later piece
+could still move; a page that uses htmx, whose ``hx-include`` can take any form's fields),
+the token says its indices are keyed (its claims' ``"i": 1``) and each form's
+``__EVENTVALIDATION`` carries a tag, 96 bits of an HMAC of its index and the token's
+signature under a key of its own (``tokens.TokenSigner.index_tag``): fields that leave
+name their own form only, as a form's own tokens would.
+
 Which forms join (the rest of the page keeps tokens of their own, as before; the issuer
-decides, see ``form_tokens``):
-
-* forms that nothing later in the page can send elsewhere than their tokens say
-  (``inject.PostForm.settled``): a whole page's forms, or those of a streamed page's last
-  piece; in an earlier piece only forms without an action (a ``<base href>`` in a later
-  piece cannot move them); and none on a page that uses htmx (an ``hx-include`` can take
-  any form's fields);
-* bound to one path (their doubts and binding are judged first, see ``inject``: a form the
-  page also posts elsewhere, by a ``formaction`` button or an ``hx-post``, is bound to
-  several and keeps its own);
-* without an id (a ``form="ID"`` button later in a streamed page could still send it
-  elsewhere after its fields left);
-* offering no callbacks (neither their ``data-callbacks`` nor the registry's for their path:
-  a callback's answer carries a fresh ``__EVENTVALIDATION`` of its form's own), holding no
-  ASP.NET fields taken over, without ``validate_choices``, and with few short events
-  (:data:`MAX_PAIR_CHARS`).
-
-So a form's fields, wherever they go, can name only forms whose fields could go there too.
-At least :data:`MIN_FORMS` such forms: a page with one keeps today's tokens. If the
-description is over :data:`MAX_DESCRIPTION_BYTES` (forms with unrelated paths: each copy of
-the token would cost more than the tokens it saves), every form gets tokens of its own.
+decides, see ``form_tokens``): forms bound to one path (their doubts and binding are judged
+first, see ``inject``: a form the page also posts elsewhere, by a ``formaction`` button or
+an ``hx-post``, is bound to several and keeps its own); without an id (a ``form="ID"``
+button later in a streamed page could still send it elsewhere); offering no callbacks
+(neither their ``data-callbacks`` nor the registry's for their path: a callback's answer
+carries a fresh ``__EVENTVALIDATION`` of its form's own); holding no ASP.NET fields taken
+over; without ``validate_choices``; with few short events (:data:`MAX_PAIR_CHARS`). At
+least :data:`MIN_FORMS` such forms: a page with one keeps today's tokens. If the description
+is over :data:`MAX_DESCRIPTION_BYTES` (forms with unrelated paths: each copy of the token
+would cost more than the tokens it saves), every form gets tokens of its own.
 
 The description (the claims' ``F``) lists the forms in page order, as entries:
 
@@ -91,6 +93,9 @@ _INDEX = re.compile(r"0|[1-9][0-9]{0,5}")
 _DIGITS = frozenset("0123456789")
 _MAX_DIGITS = 15  # (numbers JSON readers all read exactly, as validation's)
 _SIGNATURE_CHARS = 43  # an HMAC-SHA256's base64url, as tokens write it
+INDEX_TAG_CHARS = 16
+"""A keyed index's tag: 96 bits of an HMAC in base64url (``tokens.TokenSigner.index_tag``)."""
+_TAG = re.compile(rf"[A-Za-z0-9_-]{{{INDEX_TAG_CHARS}}}")
 
 
 def fits(pairs: Pairs) -> bool:
@@ -103,9 +108,10 @@ def fits(pairs: Pairs) -> bool:
     return True
 
 
-def event_validation(index: int, signature: str) -> str:
-    """The ``__EVENTVALIDATION`` of a page token's form ``index``."""
-    return f"{index}.{signature}"
+def event_validation(index: int, signature: str, tag: str | None = None) -> str:
+    """The ``__EVENTVALIDATION`` of a page token's form ``index`` (with its ``tag`` when the
+    token's indices are keyed)."""
+    return f"{index}.{signature}" if tag is None else f"{index}.{signature}.{tag}"
 
 
 def names_page_token(event_validation: str) -> bool:
@@ -114,13 +120,16 @@ def names_page_token(event_validation: str) -> bool:
     return "0" <= event_validation[:1] <= "9"
 
 
-def read_event_validation(value: str) -> tuple[int, str]:
-    """The index and the signature a page token's form's ``__EVENTVALIDATION`` names
-    (TokenError if it is not spelled as :func:`event_validation` writes it)."""
-    index, dot, signature = value.partition(".")
-    if not (dot and _INDEX.fullmatch(index) and len(signature) == _SIGNATURE_CHARS):
+def read_event_validation(value: str) -> tuple[int, str, str | None]:
+    """The index, the signature and the tag (None: none) a page token's form's
+    ``__EVENTVALIDATION`` names (TokenError if it is not spelled as
+    :func:`event_validation` writes it)."""
+    index, dot, rest = value.partition(".")
+    signature, tagged, tag = rest.partition(".")
+    if not (dot and _INDEX.fullmatch(index) and len(signature) == _SIGNATURE_CHARS
+            and (not tagged or _TAG.fullmatch(tag))):
         raise TokenError("__EVENTVALIDATION is not a page token's form")
-    return int(index), signature
+    return int(index), signature, tag if tagged else None
 
 
 # -- describing the forms (issuing) ------------------------------------------------------------

@@ -351,18 +351,20 @@ def streaming(page: str, size: int = 700) -> Any:
     return app
 
 
-def shares_a_page_token(form: dict[str, str]) -> bool:
-    return form["__EVENTVALIDATION"][:1].isdigit()  # (see page_tokens: "<index>.<signature>")
+def shares_a_page_token(form: dict[str, str], *, keyed: bool = False) -> bool:
+    """(see page_tokens: "<index>.<signature>", and ".<tag>" where its indices are keyed)"""
+    validation = form["__EVENTVALIDATION"]
+    return validation[:1].isdigit() and validation.count(".") == 1 + keyed
 
 
 def test_a_streamed_list_pages_forms_each_post(make_app: AppFactory) -> None:
     """A streamed page's forms are signed a piece at a time, before what follows is read:
-    forms with an action, which a <base href> in a later piece could still move, keep tokens
-    of their own (only the end of the document, read with its last piece, lets them share).
-    Every one of them posts."""
+    a piece's forms, whose actions a <base href> in a later piece could still move, share a
+    token whose indices are keyed. Every one of them posts."""
     app = make_app(inner_app=streaming(LIST_PAGE))
     forms = list_forms(app.get("/users").body)
-    assert len(forms) == 40 and not any(map(shares_a_page_token, forms[:-4]))
+    assert len(forms) == 40
+    assert sum(shares_a_page_token(form, keyed=True) for form in forms) >= 36
     for n in range(1, 21):
         postback(app, forms[2 * n - 2], path=f"/users/{n}/delete")
         postback(app, forms[2 * n - 1], "vote", f"up:{n}", path=f"/users/{n}/vote")
@@ -379,14 +381,18 @@ def test_a_later_base_in_a_streamed_page_cannot_widen_what_one_forms_fields_open
     page = f"<html><body>{rows}{'<p>filler</p>' * 100}<base href='https://evil.example/'>"
     app = make_app(inner_app=streaming(page + "</body></html>", size=600))
     forms = list_forms(app.get("/app/list").body)
-    assert len(forms) == 5 and not any(map(shares_a_page_token, forms))
-    signature = forms[0]["__VIEWSTATE"].rpartition(".")[2]
+    assert len(forms) == 5 and all(shares_a_page_token(form, keyed=True) for form in forms)
+    _, signature, tag = forms[0]["__EVENTVALIDATION"].split(".")
     for index in range(1, 5):  # what another site could make of form 0's fields
-        forged = {**forms[0], "__EVENTVALIDATION": f"{index}.{signature}"}
-        postback(app, forged, path=f"/app/u/{index + 1}/delete", status=403)
+        for forged in (f"{index}.{signature}", f"{index}.{signature}.{tag}"):
+            postback(app, {**forms[0], "__EVENTVALIDATION": forged},
+                     path=f"/app/u/{index + 1}/delete", status=403)
 
 
-def test_forms_without_an_action_share_a_token_in_any_piece(make_app: AppFactory) -> None:
+def test_forms_without_an_action_share_a_token_unkeyed_in_any_piece(
+    make_app: AppFactory,
+) -> None:
+    """(no <base href> a later piece brings can move a form without an action)"""
     rows = "".join(f'<form method="post"><button name="row" value="{n}">x</button></form>'
                    for n in range(1, 31))
     app = make_app(inner_app=streaming(f"<html><body>{rows}</body></html>", size=500))
@@ -397,12 +403,17 @@ def test_forms_without_an_action_share_a_token_in_any_piece(make_app: AppFactory
         postback(app, form, path="/list")
 
 
-def test_a_page_that_uses_htmx_keeps_a_token_a_form(make_app: AppFactory,
-                                                    inner: RecordingApp) -> None:
-    """(an hx-include anywhere in it can send any form's fields where it posts)"""
+def test_a_page_that_uses_htmx_shares_a_token_with_keyed_indices(
+    make_app: AppFactory, inner: RecordingApp
+) -> None:
+    """(an hx-include anywhere in it can send any form's fields where it posts: they must
+    name that form only)"""
     inner.page = '<script src="/static/htmx.min.js"></script>' + LIST_PAGE
-    forms = list_forms(make_app().get("/users").body)
-    assert len(forms) == 40 and not any(map(shares_a_page_token, forms))
+    app = make_app()
+    forms = list_forms(app.get("/users").body)
+    assert len(forms) == 40 and all(shares_a_page_token(form, keyed=True) for form in forms)
+    postback(app, forms[4], path="/users/3/delete")
+    postback(app, forms[5], "vote", "up:3", path="/users/3/vote")
 
 
 def test_a_list_pages_form_left_open_is_renewed_alone(

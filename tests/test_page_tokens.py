@@ -24,6 +24,7 @@ from postback_middleware.page_tokens import (
 from postback_middleware.tokens import encode_json
 
 SIGNATURE = "s" * 43
+TAG = "t-_T" * 4
 
 Form = tuple[str, dict[str, list[str]]]
 
@@ -163,9 +164,14 @@ def test_a_description_not_written_here_is_refused(described: Any) -> None:
 @pytest.mark.parametrize(
     ("value", "read"),
     [
-        pytest.param(f"0.{SIGNATURE}", (0, SIGNATURE), id="first"),
-        pytest.param(f"149.{SIGNATURE}", (149, SIGNATURE), id="row-149"),
-        pytest.param(f"999999.{SIGNATURE}", (999999, SIGNATURE), id="largest"),
+        pytest.param(f"0.{SIGNATURE}", (0, SIGNATURE, None), id="first"),
+        pytest.param(f"149.{SIGNATURE}", (149, SIGNATURE, None), id="row-149"),
+        pytest.param(f"999999.{SIGNATURE}", (999999, SIGNATURE, None), id="largest"),
+        pytest.param(f"3.{SIGNATURE}.{TAG}", (3, SIGNATURE, TAG), id="a-keyed-index"),
+        pytest.param(f"3.{SIGNATURE}.{TAG[1:]}", None, id="tag-too-short"),
+        pytest.param(f"3.{SIGNATURE}.{TAG}x", None, id="tag-too-long"),
+        pytest.param(f"3.{SIGNATURE}.{TAG[1:]}é", None, id="tag-not-base64url"),
+        pytest.param(f"3.{SIGNATURE}.", None, id="tag-empty"),
         pytest.param(f"1000000.{SIGNATURE}", None, id="too-large"),
         pytest.param(f"01.{SIGNATURE}", None, id="leading-zero"),
         pytest.param(f"+1.{SIGNATURE}", None, id="sign"),
@@ -175,8 +181,9 @@ def test_a_description_not_written_here_is_refused(described: Any) -> None:
         pytest.param(f"\u0661.{SIGNATURE}", None, id="another-scripts-digit"),
     ],
 )
-def test_a_forms_event_validation_is_read_exactly(value: str, read: tuple[int, str] | None
-                                                  ) -> None:
+def test_a_forms_event_validation_is_read_exactly(
+    value: str, read: tuple[int, str, str | None] | None
+) -> None:
     if read is None:
         with pytest.raises(TokenError):
             read_event_validation(value)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
+import hmac
 import json
 import pickle
 from typing import Any
@@ -13,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from postback_middleware import page_tokens
+from postback_middleware import page_tokens, tokens
 from postback_middleware.errors import TokenError, TooLarge
 from postback_middleware.tokens import Purpose, TokenSigner, decode_canonical_json, encode_json
 
@@ -669,9 +671,10 @@ def test_claims_not_written_by_sign_are_not_signed_again() -> None:
 
 # -- page tokens (see page_tokens) ------------------------------------------------------------
 
-def form(index: int) -> Any:
-    """What names form ``index`` of a page token's description (as form_tokens asks)."""
-    return functools.partial(page_tokens.form_at, index=index)
+def form(index: int, tag: str | None = None) -> dict[str, Any]:
+    """What names form ``index`` of a page token (as form_tokens asks), with ``tag``."""
+    return {"index": index, "tag": tag, "form": functools.partial(page_tokens.form_at,
+                                                                   index=index)}
 
 
 ROWS = [{"n": 1, "c": 150, "r": [["/admin/users/", "/delete/", {}]]},
@@ -693,12 +696,12 @@ def issue_page(state: object = None, *, user: str | None = None, now: float = NO
 
 def test_a_page_token_names_each_of_its_forms_at_its_own_path() -> None:
     token = issue_page({"clicks": 2}, user="browser:B")
-    row = signer().verify_page(token, form=form(16), path="/admin/users/17/delete/",
+    row = signer().verify_page(token, **form(16), path="/admin/users/17/delete/",
                                user="browser:B")
     assert (row.page_id, row.path, row.data, row.state) == (
         "P1", "/admin/users/17/delete/", {}, {"clicks": 2})
     assert row.signature == token.rpartition(".")[2]
-    search = signer().verify_page(token, form=form(150), path="/search", user="browser:B")
+    search = signer().verify_page(token, **form(150), path="/search", user="browser:B")
     assert search.data == {"e": {"go": [""]}}
 
 
@@ -719,7 +722,7 @@ def test_a_page_token_is_checked_as_a_forms_is(index: int, path: str, user: str,
                                                reason: str) -> None:
     token = issue_page(user="b")
     with pytest.raises(TokenError, match=reason):
-        signer(now=now).verify_page(token, form=form(index), path=path, user=user)
+        signer(now=now).verify_page(token, **form(index), path=path, user=user)
 
 
 def test_page_tokens_and_form_tokens_never_pass_for_each_other() -> None:
@@ -731,7 +734,7 @@ def test_page_tokens_and_form_tokens_never_pass_for_each_other() -> None:
     for purpose in (VS, EV, Purpose.REPLAY):
         disguised = forge(page_claims(), purpose=purpose)
         with pytest.raises(TokenError, match="signature"):
-            signer().verify_page(disguised, form=form(0), path="/admin/users/1/delete/", user=None)
+            signer().verify_page(disguised, **form(0), path="/admin/users/1/delete/", user=None)
 
 
 @pytest.mark.parametrize(
@@ -747,12 +750,52 @@ def test_page_tokens_and_form_tokens_never_pass_for_each_other() -> None:
 def test_authentic_but_malformed_page_tokens_are_refused(payload: dict[str, object]) -> None:
     token = forge(payload, raw=encode_json(payload), purpose=PAGE)
     with pytest.raises(TokenError):
-        signer().verify_page(token, form=form(0), path="/admin/users/1/delete/", user=None)
+        signer().verify_page(token, **form(0), path="/admin/users/1/delete/", user=None)
 
 
 def test_a_renewed_page_token_keeps_its_first_time() -> None:
     token = signer(now=NOW + 100).sign_page(ROWS, {}, user=None, page_id="P2",
                                             first_issued=int(NOW))
-    claims = signer(now=NOW + 100).verify_page(token, form=form(0),
+    claims = signer(now=NOW + 100).verify_page(token, **form(0),
                                               path="/admin/users/1/delete/", user=None)
     assert (claims.issued_at, claims.first_issued) == (int(NOW) + 100, int(NOW))
+
+
+def test_a_keyed_page_tokens_forms_are_named_by_their_own_tags_only() -> None:
+    """Where a form's fields could leave (see page_tokens), its index carries a tag that only
+    the key makes: fields that leave name their own form, never another."""
+    keyed = signer().sign_page(ROWS, {}, user=None, page_id="P", keyed=True)
+    plain = issue_page()
+    row = "/admin/users/17/delete/"
+
+    def tag(token: str, index: int) -> str:
+        return signer().index_tag(0, index, token.rpartition(".")[2])
+
+    assert signer().verify_page(keyed, **form(16, tag(keyed, 16)), path=row, user=None)
+    assert len(tag(keyed, 16)) == 16 and tag(keyed, 16) != tag(keyed, 15)
+    for token, named in [(keyed, form(16)), (keyed, form(16, tag(keyed, 15))),
+                         (keyed, form(16, tag(plain, 16))), (plain, form(16, tag(plain, 16)))]:
+        with pytest.raises(TokenError, match="index"):
+            signer().verify_page(token, **named, path=row, user=None)
+    rotated = signer(OLD_KEY, KEY).sign_page(ROWS, {}, user=None, page_id="P", keyed=True)
+    # (signed by the first key, checked against the key that signed it)
+    old_tag = signer(OLD_KEY).index_tag(0, 16, rotated.rpartition(".")[2])
+    assert signer(KEY, OLD_KEY).verify_page(rotated, **form(16, old_tag), path=row, user=None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 999_999), st.text("abcXYZ019-_", min_size=43, max_size=43),
+       st.binary(min_size=32, max_size=64))
+def test_an_index_tag_is_the_same_with_and_without_the_compiled_seal(
+    index: int, signature: str, secret: bytes
+) -> None:
+    compiled_seal()
+    keyed = TokenSigner([secret], max_age=60, max_size=4096)
+    with_c = keyed.index_tag(0, index, signature)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tokens, "_cseal", None)
+        assert keyed.index_tag(0, index, signature) == with_c
+    text = base64.urlsafe_b64encode(f"{index}.{signature}".encode()).rstrip(b"=")
+    mac = hmac.new(tokens._derive(secret, Purpose.PAGE_INDEX.value), text,
+                   hashlib.sha256).digest()
+    assert with_c == base64.urlsafe_b64encode(mac[:12]).decode()  # (96 bits: 16 characters)
