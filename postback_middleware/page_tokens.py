@@ -69,7 +69,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import TokenError
-from .tokens import encode_json
+from .tokens import INDEX_TAG_CHARS, MAC_CHARS, encode_json
 from .validation import split_number, written_out
 
 MIN_FORMS = 2
@@ -92,9 +92,7 @@ Pairs = Mapping[str, Sequence[str]]
 _INDEX = re.compile(r"0|[1-9][0-9]{0,5}")
 _DIGITS = frozenset("0123456789")
 _MAX_DIGITS = 15  # (numbers JSON readers all read exactly, as validation's)
-_SIGNATURE_CHARS = 43  # an HMAC-SHA256's base64url, as tokens write it
-INDEX_TAG_CHARS = 16
-"""A keyed index's tag: 96 bits of an HMAC in base64url (``tokens.TokenSigner.index_tag``)."""
+# A keyed index's tag (``tokens.TokenSigner.index_tag``): base64url.
 _TAG = re.compile(rf"[A-Za-z0-9_-]{{{INDEX_TAG_CHARS}}}")
 
 
@@ -126,7 +124,7 @@ def read_event_validation(value: str) -> tuple[int, str, str | None]:
     :func:`event_validation` writes it)."""
     index, dot, rest = value.partition(".")
     signature, tagged, tag = rest.partition(".")
-    if not (dot and _INDEX.fullmatch(index) and len(signature) == _SIGNATURE_CHARS
+    if not (dot and _INDEX.fullmatch(index) and len(signature) == MAC_CHARS
             and (not tagged or _TAG.fullmatch(tag))):
         raise TokenError("__EVENTVALIDATION is not a page token's form")
     return int(index), signature, tag if tagged else None

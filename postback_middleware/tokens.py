@@ -208,9 +208,9 @@ def random_text(size: int) -> str:
 
 
 BINDING_DIGEST_BYTES = 16
-INDEX_TAG_BYTES = 12  # a keyed index's tag: 96 bits, 16 characters (see TokenSigner.index_tag)
-_INDEX_TAG_CHARS = INDEX_TAG_BYTES // 3 * 4
-_MAC_CHARS = 43  # an HMAC-SHA256 in base64url
+INDEX_TAG_BYTES = 12  # a keyed index's tag: 96 bits (see TokenSigner.index_tag)
+INDEX_TAG_CHARS = INDEX_TAG_BYTES // 3 * 4  # in base64url: 16 characters
+MAC_CHARS = 43  # an HMAC-SHA256 in base64url: a token's signature
 
 
 def _mac(keyed: Keyed, message: bytes) -> bytes:
@@ -337,7 +337,7 @@ def user_claim(digest: str | None) -> bytes:
 NONCE_TO_DATA = b'","d":'
 # The claims' keys in the order sign writes them, without "o" (see _claims).
 _SIGNED_KEYS = ("v", "t", "p", "u", "f", "n", "d")
-# A page token's claims' keys, but "o" (see TokenSigner.sign_page).
+# A page token's claims' keys, but "i" and "o" (see TokenSigner.sign_page).
 _PAGE_KEYS = frozenset({"v", "t", "u", "f", "n", "F", "d"})
 
 
@@ -621,9 +621,9 @@ class TokenSigner:
             seal = _cseal.seal  # 43 characters are the signature, its first 16 its 12 bytes)
             tags = [seal(f"{index}{after}".encode("ascii"), keyed, 1 << 30) for index in indices]
             if None not in tags:
-                return [tag[-_MAC_CHARS:-_MAC_CHARS + _INDEX_TAG_CHARS]  # type: ignore[index]
+                return [tag[-MAC_CHARS:-MAC_CHARS + INDEX_TAG_CHARS]  # type: ignore[index]
                         for tag in tags]
-        return [_mac(keyed, _b64(f"{index}{after}".encode("ascii")))[:_INDEX_TAG_CHARS]
+        return [_mac(keyed, _b64(f"{index}{after}".encode("ascii")))[:INDEX_TAG_CHARS]
                 .decode("ascii") for index in indices]
 
     def _open(self, purpose: Purpose, token: str) -> tuple[dict[str, Any], int, bytes, bytes]:
