@@ -25,6 +25,11 @@ be spelled exactly as this module writes it, and the JSON must re-encode to the 
 token that decodes to the same value but is spelled differently is refused. Each purpose has its
 own salt, so a view-state token never passes as event validation or the other way round.
 
+A **page token** (``page_tokens``: the token the plain post forms of a page share) has the
+same parts but ``p``: its forms' paths are in its description of them, ``F``, and ``f`` is the
+page's id; ``"i": 1`` says its forms' indices carry tags (:meth:`TokenSigner.index_tag`). It
+has a purpose of its own, so it never passes as a form's token, nor one of those as it.
+
 Signing uses HMAC from itsdangerous with keys derived once per purpose at start-up; the first key
 of the list signs, all of them verify (rotation).
 """
