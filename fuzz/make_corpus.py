@@ -1,4 +1,5 @@
-"""Write the seed corpus (fuzz/corpus/body, fuzz/corpus/html); run again to regenerate it."""
+"""Write the seed corpus (fuzz/corpus/body, fuzz/corpus/html, fuzz/corpus/page_tokens); run
+again to regenerate it."""
 
 from __future__ import annotations
 
@@ -82,6 +83,21 @@ HTML_SEEDS: list[bytes] = [
 ]
 
 
+# Control byte of fuzz_page_tokens.py: bits 0-1 the mode, bits 2-7 a row number or index.
+DESCRIBE, EVENT_VALIDATION, FOREIGN = 0, 1, 2
+SIGNATURE = b"s" * 43
+
+PAGE_TOKEN_SEEDS: list[bytes] = [
+    bytes([DESCRIBE | 1 << 2]) + b"*30 /admin/users/#/delete/",
+    bytes([DESCRIBE | 7 << 2]) + b"*20 /questions/42/answers/#/vote\tvote=up:#;vote=down:#",
+    bytes([DESCRIBE | 9 << 2]) + b"*5 /r/#/d\n*5 /r/#/v\trow#=x\n/logout\n/logout\n/cart",
+    bytes([DESCRIBE]) + b"*12 /a/0#/b\tgo=100%;say=%d #\n/v2/rows/1\n/v2/rows/2",
+    bytes([EVENT_VALIDATION]) + b"17." + SIGNATURE,
+    bytes([EVENT_VALIDATION]) + b"3." + SIGNATURE + b".t-_Tt-_Tt-_Tt-_T",
+    bytes([FOREIGN | 3 << 2]) + b'[{"n":1,"c":4,"r":[["/a/","/d",{"=x":["#y"]}]]},["/c",{},2]]',
+]
+
+
 def write(folder: Path, seeds: list[bytes]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for seed in seeds:
@@ -91,4 +107,6 @@ def write(folder: Path, seeds: list[bytes]) -> None:
 if __name__ == "__main__":
     write(HERE / "corpus" / "body", BODY_SEEDS)
     write(HERE / "corpus" / "html", HTML_SEEDS)
-    print(f"{len(BODY_SEEDS)} body seeds, {len(HTML_SEEDS)} html seeds")
+    write(HERE / "corpus" / "page_tokens", PAGE_TOKEN_SEEDS)
+    print(f"{len(BODY_SEEDS)} body seeds, {len(HTML_SEEDS)} html seeds, "
+          f"{len(PAGE_TOKEN_SEEDS)} page token seeds")
