@@ -593,12 +593,12 @@ class TokenSigner:
         description of its forms (``page_tokens.form_at``), None if it describes no such
         form."""
         claims, key_index, _, _ = self._open(Purpose.PAGE, token)
-        keyed = claims.get("i")
+        keyed, signature = claims.get("i"), token.rpartition(".")[2]
         if claims.keys() - {"o", "i"} != _PAGE_KEYS or keyed not in (None, 1):
             raise TokenError("PAGE payload has an unknown format")
         # (its indices keyed: each form's own tag, which only the key makes)
         if (keyed is None) != (tag is None) or (tag is not None and not hmac.compare_digest(
-                tag, self.index_tag(key_index, index, token.rpartition(".")[2]))):
+                tag, self.index_tag(key_index, index, signature))):
             raise TokenError("PAGE token's form index is not one it was issued with")
         page_id, issued = self._judge(Purpose.PAGE, claims)
         found = form(claims["F"])
@@ -609,7 +609,7 @@ class TokenSigner:
             raise TokenError("PAGE token's form was issued for another path")
         first = self._finish(Purpose.PAGE, claims, key_index, issued, user, max_age)
         return PageClaims(page_id, issued, form_path, data, claims["d"], key_index, first,
-                          token.rpartition(".")[2])
+                          signature)
 
     def index_tag(self, key_index: int, index: int, signature: str) -> str:
         """The tag of form ``index`` of the page token whose signature is ``signature``
