@@ -195,8 +195,7 @@ def base_url(href: str, page_url: str) -> str:
 def hidden_input(name: str, value: str, *, with_id: bool) -> bytes:
     if not value:  # most fields of every form: made once
         return _empty_input(name, with_id)
-    if not value.isascii() or "&" in value or "<" in value or ">" in value or '"' in value \
-            or "'" in value:
+    if not _as_it_is(value):
         return _input(name, value, with_id)
     # A token (two a form: base64url and a dot): written as it is, between the tag's two
     # parts made once (what _input writes, for it writes each character on its own).
@@ -204,6 +203,12 @@ def hidden_input(name: str, value: str, *, with_id: bool) -> bytes:
 
 
 _INPUT_END = b'" />'
+
+
+def _as_it_is(value: str) -> bool:
+    """Whether a field's value is written as it is (ASCII, nothing to escape: a token)."""
+    return value.isascii() and not (
+        "&" in value or "<" in value or ">" in value or '"' in value or "'" in value)
 
 
 @functools.lru_cache(maxsize=64)  # (as _empty_input)
@@ -443,10 +448,18 @@ _HTMX_HINTS = (b"hx-",)
 MAX_EXTRA_PATHS = 16
 # A form's attributes the injector reads beyond method, action, id and data-callbacks.
 _FORM_EXTRAS = REQUEST_NAMES | {"data-postback-action"}
+# A form start tag's attributes that change nothing the injector decides about the form (its
+# method and action are read; none is an id, a data-callbacks, htmx's or _FORM_EXTRAS'):
+# a form with no others takes FieldInjector._plain_post_form (a test holds them apart).
+_PLAIN_FORM_ATTRS = frozenset({
+    "method", "action", "class", "style", "title", "role", "name", "target", "enctype",
+    "autocomplete", "novalidate", "accept-charset", "lang", "dir",
+})
 _TOP_FIELDS = (f.EVENTTARGET, f.EVENTARGUMENT)
 _TOKEN_FIELDS = (f.VIEWSTATE, f.EVENTVALIDATION)
 _ALL_FIELDS = (*_TOP_FIELDS, *_TOKEN_FIELDS)  # (a form whose start and end come together)
 _TOP_INPUTS = b"".join(_empty_input(name, False) for name in _TOP_FIELDS)  # (without ids)
+_EV_START = _input_start(f.EVENTVALIDATION, False)
 _CLIENT_FIELDS = (f.LASTFOCUS, f.SCROLLPOSITIONX, f.SCROLLPOSITIONY)
 # ASP.NET's own hidden inputs that a post form may already hold: removed, for the injector
 # writes its own (every reserved field but those of callbacks and async postbacks, which are
@@ -700,12 +713,15 @@ class FieldInjector:
             if self._choices and name in _CHOICE_TAGS:
                 self._read_choice(tag, data, final)
             if name == "form":
-                if not self._htmx_seen and uses_htmx(tag.attrs):
+                # (most forms of a list page: a method, an action, a class, nothing for htmx)
+                plain = _PLAIN_FORM_ATTRS.issuperset(tag.attrs)
+                if not plain and not self._htmx_seen and uses_htmx(tag.attrs):
                     self._htmx_seen = True
                 if self._inside_form:
                     continue  # browsers ignore a form start tag inside a form
                 self._inside_form = True
-                self._open = self._post_form(tag.attrs, tag.end)
+                self._open = (self._plain_post_form(tag.attrs, tag.end) if plain
+                              else self._post_form(tag.attrs, tag.end))
                 self._other_forms += self._open is None
                 if self._open is not None:
                     if not self.forms and not self._fragment:
@@ -794,6 +810,15 @@ class FieldInjector:
         if self._other_forms and not self.forms:
             _log_once(path, "forms", "%r has %d forms and none is a same-origin POST form: "
                       "nothing was inserted", path, self._other_forms)
+
+    def _plain_post_form(self, attrs: Mapping[str, str], insert_at: int) -> PostForm | None:
+        """:meth:`_post_form` of a form whose attributes are all in _PLAIN_FORM_ATTRS (no id,
+        no callbacks, nothing of htmx's): what it does for such a form, in short."""
+        if attrs.get("method", "").lower() != "post":
+            return None
+        action = attrs.get("action")
+        path = action_path(action, self._page_url)
+        return None if path is None else PostForm(insert_at, path, action=_url_text(action))
 
     def _post_form(self, attrs: Mapping[str, str], insert_at: int) -> PostForm | None:
         if attrs.get("method", "").lower() != "post":
@@ -1162,10 +1187,13 @@ class FieldInjector:
             viewstate, validation = written[f.VIEWSTATE], written[f.EVENTVALIDATION]
             written[f.EVENTTARGET] = written[f.EVENTARGUMENT] = ""
             shared = self._shared_input
-            if shared[0] != viewstate:
-                shared = self._shared_input = (
-                    viewstate, hidden_input(f.VIEWSTATE, viewstate, with_id=False))
-            return b"".join((_TOP_INPUTS, shared[1],
+            if shared[0] != viewstate:  # (the inputs up to the event validation's value)
+                shared = self._shared_input = (viewstate, b"".join((
+                    _TOP_INPUTS, hidden_input(f.VIEWSTATE, viewstate, with_id=False),
+                    _EV_START)))
+            if validation and _as_it_is(validation):  # (a token: as hidden_input writes it)
+                return shared[1] + validation.encode("ascii") + _INPUT_END
+            return b"".join((shared[1][:-len(_EV_START)],
                              hidden_input(f.EVENTVALIDATION, validation, with_id=False)))
         values = {f.EVENTTARGET: "", f.EVENTARGUMENT: ""}
         if f.VIEWSTATE in names:

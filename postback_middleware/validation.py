@@ -497,6 +497,9 @@ def _argument_runs(arguments: Sequence[str], *, check_unique: bool
     changes the order of the arguments left.
     """
     if len(arguments) >= _INTERLEAVED_FROM and type(arguments) in (list, tuple):
+        # No argument ends in a digit (cards, long JSON arguments): no run, nothing to read.
+        if _ASCII_DIGIT.search("".join([argument[-1:] for argument in arguments])) is None:
+            return {}, list(arguments), not check_unique or _distinct(arguments)
         found = _interleaved_runs(arguments, check_unique=check_unique)
         if found is not None:
             return found
@@ -550,6 +553,7 @@ _MAX_SHORT_SEGMENTS = 2  # of fewer than _SHORT arguments: no grid's shape, give
 _SHORT = 4
 _PLAIN_WINDOW = 2048  # characters read for the next numbered argument
 _TRAILING_DIGIT = re.compile("[0-9]$", re.MULTILINE)  # (ASCII digits only, as split_number)
+_ASCII_DIGIT = re.compile("[0-9]")
 _ONLY_INT = frozenset({int})
 _Numbers = tuple[list[int], Sequence[int]]  # runs, and the numbers in the strings' order
 

@@ -13,14 +13,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from postback_middleware import inject
 from postback_middleware.html_scan import Family, Pairs, Rows, iter_tags
-from postback_middleware.htmx import leaves_out
+from postback_middleware.htmx import _HX_SIGNS, leaves_out
 from postback_middleware.inject import MAX_EXTRA_PATHS, PostForm, action_path, base_url, splice
 
 from .helpers import (
     FIELD,
     INSERTED,
     PAGE_URL,
+    hidden_fields,
     injector,
     pairs_of,
     streamed,
@@ -31,6 +33,50 @@ from .strategies import HTML_FRAGMENTS
 # Every test here runs once per scanner engine (python, compiled).
 pytestmark = pytest.mark.usefixtures("scanner_engine")
 
+
+
+def test_the_attributes_of_a_plain_form_decide_nothing() -> None:
+    """A form whose attributes are all in _PLAIN_FORM_ATTRS takes the short way: none of
+    them may be one that the long way reads (an id, callbacks, htmx's, _FORM_EXTRAS')."""
+    read = inject._FORM_EXTRAS | _HX_SIGNS | {"id", "data-callbacks"}
+    assert inject._PLAIN_FORM_ATTRS.isdisjoint(read)
+
+
+_PLAIN_FORMS = {
+    "admin delete": {"method": "post", "action": "/admin/users/7/delete/", "class": "inline"},
+    "upper-case method": {"method": "POST", "action": "/save"},
+    "no action": {"method": "post"},
+    "empty action": {"method": "post", "action": ""},
+    "relative action": {"method": "post", "action": "vote"},
+    "get": {"method": "get", "action": "/search"},
+    "no method": {"action": "/save"},
+    "other origin": {"method": "post", "action": "https://evil.example/steal"},
+    "tabs in the action": {"method": "post", "action": "/sa\tve\n"},
+    "every plain attribute": {name: "x" for name in inject._PLAIN_FORM_ATTRS}
+    | {"method": "post", "action": "/all"},
+}
+
+
+@pytest.mark.parametrize("attrs", list(_PLAIN_FORMS.values()), ids=list(_PLAIN_FORMS))
+def test_a_plain_form_is_read_as_any_form_is(attrs: dict[str, str]) -> None:
+    assert inject._PLAIN_FORM_ATTRS.issuperset(attrs)
+    editor = injector()
+    assert editor._plain_post_form(attrs, 42) == editor._post_form(attrs, 42)
+
+
+@pytest.mark.parametrize("argument", ["plain", "a&amp;b&lt;c&gt;&quot;d&#39;e", "caf&eacute;"],
+                         ids=["as it is", "markup characters", "non-ASCII"])
+def test_the_fields_of_the_forms_after_the_first_are_escaped_as_any_are(argument: str) -> None:
+    """The forms after the first write their fields the short way (a page of many forms):
+    a value that is no token is escaped there as hidden_input escapes it."""
+    form = (f'<form method="post" action="/a"><button data-postback="t" '
+            f'data-postback-argument="{argument}">x</button></form>')
+    out = injector().edit(f"<body>{form}{form}</body>".encode())
+    first, second = (hidden_fields(out, n)["__EVENTVALIDATION"] for n in (0, 1))
+    assert first == second  # (the first form's, written the long way: the same bytes)
+    assert html.unescape(second) == "EV:t," + html.unescape(argument)
+    assert out.isascii()  # (character references: the field reads the same in any charset)
+    assert out.count(b'value="VS"') == 2
 
 
 @pytest.mark.parametrize(
@@ -1033,7 +1079,7 @@ def test_a_fragment_gets_no_script_tag_and_no_ids() -> None:
                 streamed(document.encode(), [30, 70], fragment=True)):
         assert SCRIPT not in out
         assert b' id="__' not in out
-        assert out.count(b'name="__VIEWSTATE" value="VS"') == 2
+        assert out.count(b'value="VS"') == 2
         assert b'value="EV:x,"' in out
     whole = injector().edit(document.encode())  # (a page: both)
     assert whole.count(SCRIPT) == 1

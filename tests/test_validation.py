@@ -517,6 +517,32 @@ def test_a_grid_read_a_segment_at_a_time_is_the_reference(arguments: list[str], 
             assert _spelled(encode(pairs, (), digest=DIGEST)) == _spelled(old)
 
 
+# Many arguments of one target, none ending in an ASCII digit (a card list's JSON, long values):
+# read with one look at their last characters, then written as the reference wrote them.
+_UNNUMBERED: dict[str, list[str]] = {
+    "cards": [f'{n}:"' + "x" * 40 for n in range(36)] + [f"{n}:" + "q" * 600 for n in range(4)],
+    "numbers inside": [f"a{n}b" for n in range(40)],
+    "Arabic-Indic digits at the end": [f"a\u0663{'x' * n}\u0664" for n in range(40)],
+    "repeated": ["same"] * 20 + [f"x{n}y" for n in range(20)],
+    "empty and newlines": ["", "a\n", "b\n1x", *(f"k{n}-" for n in range(40))],
+    "one number at the end": [*(f"a{n}b" for n in range(40)), "a7"],
+}
+
+
+@pytest.mark.parametrize("check_unique", [True, False], ids=["check unique", "assumed unique"])
+@pytest.mark.parametrize("arguments", list(_UNNUMBERED.values()), ids=list(_UNNUMBERED))
+def test_arguments_without_numbers_are_the_reference(arguments: list[str],
+                                                      check_unique: bool) -> None:
+    assert len(arguments) >= validation._INTERLEAVED_FROM  # (the path under test)
+    read = validation._argument_runs(arguments, check_unique=check_unique)
+    assert read == validation._argument_runs_exact(arguments, check_unique=check_unique)
+    for all_digests in (False, True):
+        pairs = {"card": arguments}
+        old = reference_encode(pairs, (), digest=DIGEST, all_digests=all_digests)
+        assert _spelled(encode(pairs, (), digest=DIGEST, all_digests=all_digests)) \
+            == _spelled(old)
+
+
 @st.composite
 def _grid_arguments(draw: st.DrawFn) -> list[str]:
     """A grid's arguments (rows of a few heads, counting or not), then spoiled a little."""
