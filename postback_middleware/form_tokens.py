@@ -218,6 +218,8 @@ class FormTokens:
         shared = (self._page_tokens(described, state, binding, keyed=not all(
             forms[index].settled for index in plain))
                   if page_tokens.MIN_FORMS <= len(plain) <= page_tokens.MAX_FORMS else None)
+        if shared is not None and len(shared) == len(forms):  # (a list page: all of them)
+            return shared
         joined = dict(zip(plain, shared, strict=True)) if shared is not None else {}
         return [joined.get(index) or self.issue(form, state, binding,
                                                 page_callbacks(form.paths[0]), page)

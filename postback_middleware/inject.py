@@ -328,7 +328,8 @@ class PostForm:
         """Its pairs as issuing encodes them without a string a command: the pairs but
         those of its :class:`~.html_scan.Rows`, and the rows by target, each with its place
         among the target's other arguments. (No rows: :attr:`pairs` and ``{}``.)"""
-        self._write_out_family()
+        if self._family is not None:  # (_write_out_family, without a call for most forms)
+            self._write_out_family()
         return self._pairs, self._rows
 
     def _write_out_family(self) -> None:
@@ -703,32 +704,35 @@ class FieldInjector:
                     self._noscript = None
                 continue
             name = tag.name
-            if self._open is not None and name == "input" and _aspnet_field(tag.attrs):
-                taken_over.append((tag.start, tag.end))  # (see the module's docstring)
-                self._open.took_over = True
-                continue
-            reserved_id = tag.attrs.get("id")
-            if reserved_id in f.RESERVED:  # (the scanner returns every tag whose id has "__")
-                self._taken_ids.add(reserved_id)
-            if self._choices and name in _CHOICE_TAGS:
-                self._read_choice(tag, data, final)
+            # (most forms of a list page: a method, an action, a class; no id, nothing for
+            # htmx: only what the branch for forms below does is done)
+            plain = name == "form" and _PLAIN_FORM_ATTRS.issuperset(tag.attrs)
+            if not plain:
+                if self._open is not None and name == "input" and _aspnet_field(tag.attrs):
+                    taken_over.append((tag.start, tag.end))  # (see the module's docstring)
+                    self._open.took_over = True
+                    continue
+                reserved_id = tag.attrs.get("id")
+                if reserved_id in f.RESERVED:  # (the scanner returns every tag whose id has "__")
+                    self._taken_ids.add(reserved_id)
+                if self._choices and name in _CHOICE_TAGS:
+                    self._read_choice(tag, data, final)
             if name == "form":
-                # (most forms of a list page: a method, an action, a class, nothing for htmx)
-                plain = _PLAIN_FORM_ATTRS.issuperset(tag.attrs)
                 if not plain and not self._htmx_seen and uses_htmx(tag.attrs):
                     self._htmx_seen = True
                 if self._inside_form:
                     continue  # browsers ignore a form start tag inside a form
                 self._inside_form = True
-                self._open = (self._plain_post_form(tag.attrs, tag.end) if plain
-                              else self._post_form(tag.attrs, tag.end))
-                self._other_forms += self._open is None
-                if self._open is not None:
-                    if not self.forms and not self._fragment:
-                        plan.append((head_end if head_end is not None else tag.start, None, ()))
-                    self.forms.append(self._open)
-                    self._open.number = len(self.forms)
-                    started_here.append(self._open)
+                form = self._open = (self._plain_post_form(tag.attrs, tag.end) if plain
+                                     else self._post_form(tag.attrs, tag.end))
+                if form is None:
+                    self._other_forms += 1
+                    continue
+                if not self.forms and not self._fragment:
+                    plan.append((head_end if head_end is not None else tag.start, None, ()))
+                self.forms.append(form)
+                form.number = len(self.forms)
+                started_here.append(form)
             elif name == "base":
                 redirects |= self._base(tag.attrs)
             elif name == "noscript":
@@ -762,10 +766,15 @@ class FieldInjector:
                 self._last_byte = data[-1]
             return data
         signing = []  # (the forms whose tokens this piece writes: signed all at once, as
-        for index, (at, form, names) in enumerate(plan):  # plain forms share a page token)
+        # plain forms share a page token)
+        # (what _prepare does when neither the page nor the form asks for more, in short)
+        doubtless = not (self._bases or self._named or self._blind or self._choices)
+        for index, (at, form, names) in enumerate(plan):
             if form is not None and f.VIEWSTATE in names:
-                names = self._prepare(form, names)
-                plan[index] = (at, form, names)
+                if not (doubtless and not form.submitters and not form.hx
+                        and form.postback_action is None):
+                    names = self._prepare(form, names)
+                    plan[index] = (at, form, names)
                 if f.VIEWSTATE in names:
                     signing.append(form)
         if signing:
@@ -1181,7 +1190,7 @@ class FieldInjector:
         tokens as signed for this piece (see _apply)."""
         written = form.written
         if names is _ALL_FIELDS and self._client_fields is None and (
-                self._fragment or form is not self._id_form()):
+                self._fragment or form is not (self._ids_on or self._id_form())):
             # (most forms of a page of many: no ids, no scroll fields; and the forms that
             # share a page token share their __VIEWSTATE input, made once)
             viewstate, validation = written[f.VIEWSTATE], written[f.EVENTVALIDATION]
