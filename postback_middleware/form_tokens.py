@@ -158,8 +158,8 @@ def _plain(form: OfferingForm, page_callbacks: Callable[[str], Sequence[str]]
            ) -> tuple[str, dict[str, list[str]]] | None:
     """A form's path and events if it may share its page's token (see ``page_tokens``):
     bound to one path, without an id, offering no callbacks (its own or its page's), no
-    ASP.NET fields taken over, no choices, and few short events (a grid's keep their compact
-    tokens); else None."""
+    ASP.NET fields taken over, no choices, and few short events (a grid's may join written
+    compact: see FormTokens._encoded); else None."""
     if form.callbacks or form.took_over or form.family is not None or form.id is not None:
         return None
     pairs, rows = form.compact_pairs
@@ -208,9 +208,10 @@ class FormTokens:
         if len(forms) < page_tokens.MIN_FORMS:  # (a streamed page's piece: often one form)
             return [self.issue(form, state, binding, page_callbacks(form.paths[0]), page)
                     for form in forms]
-        plain, described = [], []
+        plain: list[int] = []
+        described: list[tuple[str, page_tokens.Events]] = []
         for index, form in enumerate(forms):
-            found = _plain(form, page_callbacks)
+            found = _plain(form, page_callbacks) or self._encoded(form, page_callbacks)
             if found is not None:
                 plain.append(index)
                 described.append(found)
@@ -225,7 +226,30 @@ class FormTokens:
                                                 page_callbacks(form.paths[0]), page)
                 for index, form in enumerate(forms)]  # (the others: tokens of their own)
 
-    def _page_tokens(self, forms: Sequence[tuple[str, dict[str, list[str]]]],
+    def _encoded(self, form: OfferingForm, page_callbacks: Callable[[str], Sequence[str]]
+                 ) -> tuple[str, page_tokens.Encoded] | None:
+        """A form's path and events if it may share its page's token with its events written
+        compact (see ``page_tokens.Encoded``): as a plain form (:func:`_plain`), but for events
+        whose compact event validation data is small (a grid's rows, one run); else None."""
+        if form.callbacks or form.took_over or form.id is not None:
+            return None
+        paths = form.paths
+        if len(paths) != 1 or form.choices or page_callbacks(paths[0]):
+            return None
+        family = form.family
+        data = (validation.encode_family(family, (), digest=self._event_digest)
+                if family is not None else None)
+        try:
+            if data is None:
+                pairs, rows = form.compact_pairs
+                data = validation.encode(pairs, (), digest=self._event_digest, rows=rows)
+            if len(encode_json(data, plain=True)) > page_tokens.MAX_ENCODED_BYTES:
+                return None
+        except InvalidArgument:  # (JSON cannot write them: tokens of its own, as digests)
+            return None
+        return paths[0], page_tokens.Encoded(data)
+
+    def _page_tokens(self, forms: Sequence[tuple[str, page_tokens.Events]],
                      state: dict[str, Any] | str, binding: str, *, keyed: bool
                      ) -> list[tuple[str, str]] | None:
         """The fields of plain forms (each its path and events) that share a page token (its

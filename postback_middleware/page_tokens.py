@@ -41,7 +41,9 @@ an ``hx-post``, is bound to several and keeps its own); without an id (a ``form=
 button later in a streamed page could still send it elsewhere); offering no callbacks
 (neither their ``data-callbacks`` nor the registry's for their path: a callback's answer
 carries a fresh ``__EVENTVALIDATION`` of its form's own); holding no ASP.NET fields taken
-over; without ``validate_choices``; with few short events (:data:`MAX_PAIR_CHARS`). At
+over; without ``validate_choices``; with few short events (:data:`MAX_PAIR_CHARS`), or
+events that their compact event validation data writes in a few bytes (a grid's rows as one
+run: :class:`Encoded`, :data:`MAX_ENCODED_BYTES`; such a form is an entry of its own). At
 least :data:`MIN_FORMS` such forms: a page with one keeps today's tokens. If the description
 is over :data:`MAX_DESCRIPTION_BYTES` (forms with unrelated paths: each copy of the token
 would cost more than the tokens it saves), every form gets tokens of its own.
@@ -66,6 +68,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import TokenError
@@ -77,10 +80,15 @@ MIN_FORMS = 2
 MAX_FORMS = 1_000_000
 """And for at most this many (an index is written in at most six digits)."""
 MAX_PAIR_CHARS = 256
-"""A form whose events' targets and arguments take more characters keeps tokens of its own
-(a grid's events are written compactly there, see ``validation``)."""
+"""A form whose events' targets and arguments take more characters is described by its
+compact event validation data (see ``validation``), or keeps tokens of its own (see
+:data:`MAX_ENCODED_BYTES`)."""
 MAX_FORMS_A_ROW = 4
 """Rows of up to this many forms are read as runs (a row with a delete and an edit form)."""
+MAX_ENCODED_BYTES = 96
+"""A form whose events are over :data:`MAX_PAIR_CHARS` joins as :class:`Encoded` when their
+event validation data takes at most this many bytes of JSON (a grid's rows, one run:
+``{"t":{"row":{"#delete:":[1,100]}}}``); else it keeps tokens of its own."""
 MAX_DESCRIPTION_BYTES = 256
 """The most bytes of JSON the forms' description may take. Every form carries the page token
 once: up to this, a form's two fields take at most about one and a half times what its own
@@ -133,21 +141,34 @@ def read_event_validation(value: str) -> tuple[int, str, str | None]:
 # -- describing the forms (issuing) ------------------------------------------------------------
 
 
-def describe(forms: Sequence[tuple[str, Pairs]], max_bytes: int = MAX_DESCRIPTION_BYTES
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """A form's events as its event validation data already (``validation``'s format: a
+    grid's rows as one run, long values as digests), where written out they would be over
+    :data:`MAX_PAIR_CHARS`: the form joins a page token as one entry of its own, never in a
+    run, if the data takes at most :data:`MAX_ENCODED_BYTES` of JSON."""
+
+    data: dict[str, Any]
+
+
+Events = Pairs | Encoded  # (what describe is given of each form's events)
+
+
+def describe(forms: Sequence[tuple[str, Events]], max_bytes: int = MAX_DESCRIPTION_BYTES
              ) -> list[Any] | None:
-    """The description of ``forms`` (each its path and its events), in order: the index of
-    each form in it is its place in ``forms``. Numbered paths and forms alike are read as
-    runs (see the module's docstring). None when its JSON would be over ``max_bytes`` (known
-    as soon as it is: a page of many unrelated forms is not read to its end); ValueError
-    (``errors.InvalidArgument``) if JSON cannot write the forms' events (a lone
-    surrogate)."""
+    """The description of ``forms`` (each its path and its events, as pairs or
+    :class:`Encoded`), in order: the index of each form in it is its place in ``forms``.
+    Numbered paths and forms alike are read as runs (see the module's docstring). None when
+    its JSON would be over ``max_bytes`` (known as soon as it is: a page of many unrelated
+    forms is not read to its end); ValueError (``errors.InvalidArgument``) if JSON cannot
+    write the forms' events (a lone surrogate)."""
     entries: list[Any] = []
     size, at, total = 1, 0, len(forms)  # (the JSON's "[", each entry and its "," or "]")
     while at < total:
         path, pairs = forms[at]
         entry: Any = None
         if at + 1 < total:
-            entry = _numbered_run(forms, at)
+            entry = None if type(pairs) is Encoded else _numbered_run(forms, at)
             if entry is not None:
                 at += entry["c"] * len(entry["r"])
             else:
@@ -165,11 +186,13 @@ def describe(forms: Sequence[tuple[str, Pairs]], max_bytes: int = MAX_DESCRIPTIO
     return entries
 
 
-def _data(pairs: Pairs) -> dict[str, Any]:
+def _data(pairs: Events) -> dict[str, Any]:
+    if isinstance(pairs, Encoded):
+        return pairs.data
     return written_out({target: list(arguments) for target, arguments in pairs.items()}, ())
 
 
-def _numbered_run(forms: Sequence[tuple[str, Pairs]], at: int) -> dict[str, Any] | None:
+def _numbered_run(forms: Sequence[tuple[str, Events]], at: int) -> dict[str, Any] | None:
     """The entry of the rows of numbered forms starting at ``at`` (two rows at least, of one
     to :data:`MAX_FORMS_A_ROW` forms each), or None."""
     for width in range(1, MAX_FORMS_A_ROW + 1):
@@ -186,8 +209,9 @@ def _numbered_run(forms: Sequence[tuple[str, Pairs]], at: int) -> dict[str, Any]
             pattern, numbers = patterns[0]
             for path, pairs in itertools.islice(forms, at + 1, None):
                 n = first + rows
-                if path != f"{prefix}{n}{suffix}" or ((pairs or template) and encode_json(
-                        pairs, plain=True) != pattern % ((n,) * numbers)):
+                if path != f"{prefix}{n}{suffix}" or type(pairs) is Encoded or (
+                        (pairs or template)
+                        and encode_json(pairs, plain=True) != pattern % ((n,) * numbers)):
                     break
                 rows += 1
         else:
@@ -199,7 +223,7 @@ def _numbered_run(forms: Sequence[tuple[str, Pairs]], at: int) -> dict[str, Any]
     return None
 
 
-def _row_shapes(forms: Sequence[tuple[str, Pairs]], at: int, width: int
+def _row_shapes(forms: Sequence[tuple[str, Events]], at: int, width: int
                 ) -> tuple[int, list[list[Any]]] | None:
     """The number of the row at ``at`` and each of its forms as ``[prefix, suffix,
     template]`` around it, where the form ``width`` places on posts to the same with the
@@ -208,6 +232,8 @@ def _row_shapes(forms: Sequence[tuple[str, Pairs]], at: int, width: int
     shapes: list[list[Any]] = []
     for place in range(at, at + width):
         path, pairs = forms[place]
+        if isinstance(pairs, Encoded):
+            return None
         step = _step(path, forms[place + width][0])
         if step is None or (first is not None and step[2] != first):
             return None
@@ -254,14 +280,15 @@ def _common_prefix(a: str, b: str) -> int:
     return low
 
 
-def _is_row(forms: Sequence[tuple[str, Pairs]], at: int, shapes: list[list[Any]],
+def _is_row(forms: Sequence[tuple[str, Events]], at: int, shapes: list[list[Any]],
             patterns: list[tuple[bytes, int]], n: int) -> bool:
     """Whether the forms at ``at`` are the row numbered ``n`` of ``shapes`` (whose templates'
     patterns are ``patterns``)."""
     for (prefix, suffix, template), (pattern, numbers), (path, pairs) in zip(
             shapes, patterns, forms[at:at + len(shapes)], strict=True):
-        if path != f"{prefix}{n}{suffix}" or ((pairs or template) and encode_json(
-                pairs, plain=True) != pattern % ((n,) * numbers)):
+        if path != f"{prefix}{n}{suffix}" or type(pairs) is Encoded or (
+                (pairs or template)
+                and encode_json(pairs, plain=True) != pattern % ((n,) * numbers)):
             return False
     return True
 

@@ -393,9 +393,19 @@ def _callbacks_form() -> PostForm:
     return PostForm(0, "/admin/users/9/delete/", callbacks=("CallServer",), settled=True)
 
 
-def _grid_form() -> PostForm:
+def _grid_form(count: int = 40) -> PostForm:
     form = PostForm(0, "/admin/users/9/delete/", settled=True)
-    form.add_pairs({"grid": [f"Delete${n}" for n in range(40)]})
+    form.add_pairs({"grid": [f"Delete${n}" for n in range(count)]})
+    return form
+
+
+def _many_events_form() -> PostForm:
+    """(events over page_tokens.MAX_PAIR_CHARS, with no run: compact, they stay large)"""
+    form = PostForm(0, "/admin/users/9/delete/", settled=True)
+    form.add_pairs({"tag": [f"{word}-{word[::-1]}-{word.upper()}" for word in
+                            ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf",
+                             "hotel", "india", "juliett", "kilo", "lima", "mike", "november",
+                             "oscar", "papa", "quebec", "romeo", "sierra", "tango")]})
     return form
 
 
@@ -417,12 +427,32 @@ def _form_with_an_id() -> PostForm:
     return PostForm(0, "/admin/users/9/delete/", id="delete-9", settled=True)
 
 
+def test_a_grid_form_joins_the_page_token_with_its_events_compact() -> None:
+    """A form whose events are a grid's rows (too many to write out) shares the page token:
+    its entry holds them as one run, and only its own events are accepted for it."""
+    tokens = FormTokens(SIGNER)
+    issued = tokens.issue_forms([*delete_rows(2), _grid_form(400), *delete_rows(2, first=10)],
+                                {}, BROWSER, no_page_callbacks)
+    assert len({viewstate for viewstate, _ in issued}) == 1
+    assert issued[2][1].startswith("2.")
+    assert len(issued[2][0]) < 700  # (the grid as one run: a few dozen bytes of the token)
+    grid = sent(issued[2], __EVENTTARGET="grid", __EVENTARGUMENT="Delete$399")
+    assert tokens.verify(grid, path="/admin/users/9/delete/", binding=BROWSER).event == Event(
+        "grid", "Delete$399")
+    with pytest.raises(Forbidden, match="not registered"):
+        tokens.verify({**grid, "__EVENTARGUMENT": "Delete$400"}, path="/admin/users/9/delete/",
+                      binding=BROWSER)
+    with pytest.raises(Forbidden, match="not registered"):  # (a plain form of the page)
+        tokens.verify(sent(issued[1], __EVENTTARGET="grid", __EVENTARGUMENT="Delete$1"),
+                      path="/admin/users/2/delete/", binding=BROWSER)
+
+
 @pytest.mark.parametrize(
     "odd",
     [
         pytest.param(_form_with_an_id, id="has-an-id"),
         pytest.param(_callbacks_form, id="offers-callbacks"),
-        pytest.param(_grid_form, id="a-grid-of-events"),
+        pytest.param(_many_events_form, id="many-events-with-no-run"),
         pytest.param(_two_paths_form, id="posts-to-two-paths"),
         pytest.param(_webforms_form, id="aspnet-form"),
     ],

@@ -132,6 +132,26 @@ def test_any_page_is_read_back_exactly(forms: list[Form]) -> None:
         else within is None
 
 
+@settings(max_examples=300, deadline=None)
+@given(pages(), st.data())
+def test_forms_described_compact_are_read_back_exactly(forms: list[Form],
+                                                       data: st.DataObject) -> None:
+    """Forms given as their event validation data already (a grid's rows: ``Encoded``) are
+    entries of their own among the runs of the others, and read back as that data."""
+    chosen = data.draw(st.sets(st.integers(0, len(forms) - 1))) if forms else set()
+    grid = data.draw(st.sampled_from([{"t": {"row": {"#delete:": [1, 100]}}},
+                                      {"r": {"grid": {"Delete$": [0, 40]}}}]))
+    mixed: list[tuple[str, page_tokens.Events]] = [
+        (path, page_tokens.Encoded(grid) if index in chosen else pairs)
+        for index, (path, pairs) in enumerate(forms)]
+    entries = describe(mixed, max_bytes=2**62)
+    assert entries is not None
+    assert read_back(entries, len(forms)) == [
+        (path, grid if index in chosen else offered(pairs))
+        for index, (path, pairs) in enumerate(forms)]
+    assert form_at(entries, len(forms)) is None
+
+
 @pytest.mark.parametrize(
     "described",
     [
