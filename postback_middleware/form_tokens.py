@@ -221,10 +221,24 @@ class FormTokens:
                   if page_tokens.MIN_FORMS <= len(plain) <= page_tokens.MAX_FORMS else None)
         if shared is not None and len(shared) == len(forms):  # (a list page: all of them)
             return shared
-        joined = dict(zip(plain, shared, strict=True)) if shared is not None else {}
+        if shared is not None:
+            joined = dict(zip(plain, shared, strict=True))
+        else:  # (a grid's form keeps the data it was described with: not encoded again)
+            joined = {index: self._signed(forms[index], events.data, state, page)
+                      for index, (_, events) in zip(plain, described, strict=True)
+                      if isinstance(events, page_tokens.Encoded)}
         return [joined.get(index) or self.issue(form, state, binding,
                                                 page_callbacks(form.paths[0]), page)
                 for index, form in enumerate(forms)]  # (the others: tokens of their own)
+
+    @staticmethod
+    def _signed(form: OfferingForm, data: dict[str, Any], state: dict[str, Any] | str,
+                page: PageSigning) -> tuple[str, str]:
+        """:meth:`issue`'s tokens for a form whose event validation data :meth:`_encoded`
+        made: the data issue makes for such a form (no callbacks, no choices, a few dozen
+        bytes: it fits), signed as issue signs it."""
+        one = page.form(form.paths[0])
+        return one.sign(Purpose.VIEWSTATE, state), one.sign(Purpose.EVENT_VALIDATION, data)
 
     def _encoded(self, form: OfferingForm, page_callbacks: Callable[[str], Sequence[str]]
                  ) -> tuple[str, page_tokens.Encoded] | None:
@@ -242,6 +256,8 @@ class FormTokens:
         try:
             if data is None:
                 pairs, rows = form.compact_pairs
+                if not rows and not validation.may_have_runs(pairs):  # (they stay large)
+                    return None
                 data = validation.encode(pairs, (), digest=self._event_digest, rows=rows)
             if len(encode_json(data, plain=True)) > page_tokens.MAX_ENCODED_BYTES:
                 return None

@@ -498,7 +498,7 @@ def _argument_runs(arguments: Sequence[str], *, check_unique: bool
     """
     if len(arguments) >= _INTERLEAVED_FROM and type(arguments) in (list, tuple):
         # No argument ends in a digit (cards, long JSON arguments): no run, nothing to read.
-        if _ASCII_DIGIT.search("".join([argument[-1:] for argument in arguments])) is None:
+        if not ends_in_a_digit(arguments):
             return {}, list(arguments), not check_unique or _distinct(arguments)
         found = _interleaved_runs(arguments, check_unique=check_unique)
         if found is not None:
@@ -536,6 +536,23 @@ def _argument_runs(arguments: Sequence[str], *, check_unique: bool
             unique = False
         groups[head] = runs
     return groups, plain + lone if lone else plain, unique
+
+
+def ends_in_a_digit(texts: Iterable[str]) -> bool:
+    """Whether one of ``texts`` ends in an ASCII digit (what runs are made of: a grid's
+    ``Delete$17``), read with one look at their last characters."""
+    return _ASCII_DIGIT.search("".join([text[-1:] for text in texts])) is not None
+
+
+def may_have_runs(pairs: Mapping[str, Sequence[str]]) -> bool:
+    """Whether :func:`encode` may write many of ``pairs`` as runs, at a look at each target
+    and its first and last arguments: one of them ends in a digit (a grid's ``Delete$0`` ...
+    ``Delete$99``). Else their compact data is about as large as they are (cards, long
+    values); a grid whose first and last arguments are no rows' (``Sort$Name`` ...
+    ``Page$Next``) is not told apart here."""
+    last = [target[-1:] for target in pairs]
+    last += [arguments[0][-1:] + arguments[-1][-1:] for arguments in pairs.values() if arguments]
+    return _ASCII_DIGIT.search("".join(last)) is not None
 
 
 def _distinct(arguments: Sequence[str]) -> bool:

@@ -447,6 +447,26 @@ def test_a_grid_form_joins_the_page_token_with_its_events_compact() -> None:
                       path="/admin/users/2/delete/", binding=BROWSER)
 
 
+def test_grid_forms_over_the_description_size_keep_tokens_of_their_own() -> None:
+    """Grids posting to unrelated paths make a description over its size: each form gets
+    tokens of its own, signed from the data it was described with, as issue signs them."""
+    tokens = FormTokens(SIGNER)
+    grids = [_grid_form(400) for _ in range(8)]
+    for n, grid in enumerate(grids):
+        grid.action_path = f"/reports/{n}-{'x' * n}/grid"  # (no run: an entry each)
+    issued = tokens.issue_forms(grids, {"n": 1}, BROWSER, no_page_callbacks)
+    assert len({viewstate for viewstate, _ in issued}) == 8
+    for grid, fields in zip(grids, issued, strict=True):
+        own = tokens.issue(grid, {"n": 1}, BROWSER)
+        assert SIGNER.verify(Purpose.EVENT_VALIDATION, fields[1], path=grid.action_path,
+                             user=BROWSER).data == SIGNER.verify(
+            Purpose.EVENT_VALIDATION, own[1], path=grid.action_path, user=BROWSER).data
+        postback = tokens.verify(sent(fields, __EVENTTARGET="grid",
+                                      __EVENTARGUMENT="Delete$7"),
+                                 path=grid.action_path, binding=BROWSER)
+        assert isinstance(postback, Postback) and postback.viewstate == {"n": 1}
+
+
 @pytest.mark.parametrize(
     "odd",
     [

@@ -543,6 +543,28 @@ def test_arguments_without_numbers_are_the_reference(arguments: list[str],
             == _spelled(old)
 
 
+@pytest.mark.parametrize(
+    ("pairs", "expected"),
+    [
+        pytest.param({"grid": [f"Delete${n}" for n in range(50)]}, True, id="a-grid"),
+        pytest.param({f"row{n}": ["delete"] for n in range(50)}, True, id="numbered-targets"),
+        pytest.param({"vote": ["up", *(f"x{n}" for n in range(9)), "down:9"]}, True,
+                     id="last-argument-numbered"),
+        pytest.param({"card": _UNNUMBERED["cards"]}, False, id="cards"),
+        pytest.param({"tag": ["alpha", "bravo"], "go": []}, False, id="words"),
+        pytest.param({}, False, id="no-events"),
+    ],
+)
+def test_may_have_runs(pairs: dict[str, list[str]], expected: bool) -> None:
+    """What tells a grid's events (compact: a few bytes) from cards' (as large as they are),
+    before encoding them, is a look at each target's ends; when it says no, encoding them
+    indeed finds no run."""
+    assert validation.may_have_runs(pairs) is expected
+    if not expected:
+        data = encode(pairs, (), digest=DIGEST)
+        assert "r" not in data and "t" not in data
+
+
 @st.composite
 def _grid_arguments(draw: st.DrawFn) -> list[str]:
     """A grid's arguments (rows of a few heads, counting or not), then spoiled a little."""
