@@ -622,12 +622,9 @@ class TokenSigner:
         """:meth:`index_tag` of each of ``indices`` (a page's forms: the key looked up once)."""
         keyed = self._keys[Purpose.PAGE_INDEX][key_index]
         after = "." + signature
-        if _cseal is not None:  # (each sealed in one call of C, 0.8 µs less a form: the last
-            seal = _cseal.seal  # 43 characters are the signature, its first 16 its 12 bytes)
-            tags = [seal(f"{index}{after}".encode("ascii"), keyed, 1 << 30) for index in indices]
-            if None not in tags:
-                return [tag[-MAC_CHARS:-MAC_CHARS + INDEX_TAG_CHARS]  # type: ignore[index]
-                        for tag in tags]
+        if _cseal is not None and indices.step == 1:  # (all of them in one call of C: a
+            # page's forms, some 0.4 µs a tag where one call a form took 1.1)
+            return _cseal.index_tags(keyed, after.encode("ascii"), indices.start, indices.stop)
         return [_mac(keyed, _b64(f"{index}{after}".encode("ascii")))[:INDEX_TAG_CHARS]
                 .decode("ascii") for index in indices]
 

@@ -783,6 +783,28 @@ def test_a_keyed_page_tokens_forms_are_named_by_their_own_tags_only() -> None:
     assert signer(KEY, OLD_KEY).verify_page(rotated, **form(16, old_tag), path=row, user=None)
 
 
+@pytest.mark.parametrize("indices", [range(0), range(1), range(0, 150), range(999_990, 1_000_000)],
+                         ids=["none", "one", "a-page", "the-last"])
+def test_a_pages_index_tags_are_made_in_one_call_as_one_by_one(indices: range) -> None:
+    compiled_seal()
+    keyed, signature = TokenSigner([KEY], max_age=60, max_size=4096), "S" * 43
+    together = keyed.index_tags(0, signature, indices)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tokens, "_cseal", None)
+        assert keyed.index_tags(0, signature, indices) == together
+    assert together == [keyed.index_tag(0, index, signature) for index in indices]
+
+
+def test_the_compiled_index_tags_refuse_indices_out_of_range() -> None:
+    cseal = compiled_seal()
+    keyed = TokenSigner([KEY], max_age=60, max_size=4096)._keys[Purpose.PAGE_INDEX][0]
+    for start, stop in ((-1, 2), (5, 4), (0, 1_000_001)):
+        with pytest.raises(ValueError, match="out of range"):
+            cseal.index_tags(keyed, b".x", start, stop)
+    with pytest.raises(TypeError):
+        cseal.index_tags(keyed, ".x", 0, 1)  # (bytes, not str)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.integers(0, 999_999), st.text("abcXYZ019-_", min_size=43, max_size=43),
        st.binary(min_size=32, max_size=64))
