@@ -132,85 +132,9 @@ static PyObject *seal(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return token;
 }
 
-/* index_tags(keyed, after, start, stop) -> list[str]: for each i of range(start, stop),
- * the first TAG_LENGTH characters of the signature that seal(b"%d" % i + after, keyed, ...)
- * writes (those spell the HMAC's first TAG_BYTES bytes): tokens.TokenSigner.index_tags, a
- * page's forms in one call, not one call a form. */
-#define TAG_BYTES 12
-#define TAG_LENGTH 16
-#define MAX_TAGS 1000000 /* (page_tokens.MAX_FORMS) */
-static PyObject *index_tags(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
-{
-    Py_buffer after;
-    Py_ssize_t start, stop, i, text_length;
-    unsigned char *text;
-    PyObject *tags;
-    (void)module;
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "index_tags(keyed, after, start, stop) takes 4 arguments");
-        return NULL;
-    }
-    start = PyLong_AsSsize_t(args[2]);
-    if (start == -1 && PyErr_Occurred())
-        return NULL;
-    stop = PyLong_AsSsize_t(args[3]);
-    if (stop == -1 && PyErr_Occurred())
-        return NULL;
-    if (start < 0 || stop < start || stop - start > MAX_TAGS || stop > PY_SSIZE_T_MAX / 2) {
-        PyErr_SetString(PyExc_ValueError, "index_tags: indices out of range");
-        return NULL;
-    }
-    if (PyObject_GetBuffer(args[1], &after, PyBUF_SIMPLE) < 0)
-        return NULL;
-    /* "<i>" (at most 20 digits) and after: the message, whose base64url is signed */
-    if (after.len > (PY_SSIZE_T_MAX - 32) / 2) {
-        PyBuffer_Release(&after);
-        return PyErr_NoMemory();
-    }
-    text = PyMem_Malloc((size_t)(after.len + 24));
-    tags = text == NULL ? NULL : PyList_New(stop - start);
-    if (tags == NULL) {
-        PyMem_Free(text);
-        PyBuffer_Release(&after);
-        return text == NULL ? PyErr_NoMemory() : NULL;
-    }
-    for (i = start; i < stop; i++) {
-        PyObject *payload, *digest, *tag;
-        int digits = snprintf((char *)text, 24, "%zd", i);
-        memcpy(text + digits, after.buf, (size_t)after.len);
-        text_length = digits + after.len;
-        payload = PyBytes_FromStringAndSize(NULL, encoded_length(text_length));
-        if (payload == NULL)
-            goto fail;
-        encode(text, text_length, PyBytes_AS_STRING(payload));
-        digest = mac_of(args[0], payload);
-        Py_DECREF(payload);
-        if (digest == NULL)
-            goto fail;
-        tag = PyUnicode_New(TAG_LENGTH, 127);
-        if (tag != NULL)
-            encode((const unsigned char *)PyBytes_AS_STRING(digest), TAG_BYTES,
-                   (char *)PyUnicode_1BYTE_DATA(tag));
-        Py_DECREF(digest);
-        if (tag == NULL)
-            goto fail;
-        PyList_SET_ITEM(tags, i - start, tag);
-    }
-    PyMem_Free(text);
-    PyBuffer_Release(&after);
-    return tags;
-fail:
-    PyMem_Free(text);
-    PyBuffer_Release(&after);
-    Py_DECREF(tags);
-    return NULL;
-}
-
 static PyMethodDef methods[] = {
     {"seal", (PyCFunction)(void (*)(void))seal, METH_FASTCALL,
      "seal(claims, keyed, max_size) -> str | None: the token of claims (see the module)."},
-    {"index_tags", (PyCFunction)(void (*)(void))index_tags, METH_FASTCALL,
-     "index_tags(keyed, after, start, stop) -> list[str]: the tags of a page token's indices."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -282,10 +282,8 @@ class FormTokens:
             return None
         signature = token.rpartition(".")[2]
         if keyed:
-            indices = range(len(forms))
             return [(token, page_tokens.event_validation(index, signature, tag))
-                    for index, tag in zip(indices, signer.index_tags(0, signature, indices),
-                                          strict=True)]
+                    for index, tag in enumerate(signer.index_tags(0, signature, 0, len(forms)))]
         signature = "." + signature  # (page_tokens.event_validation's, in one step a form)
         return [(token, f"{index}{signature}") for index in range(len(forms))]
 

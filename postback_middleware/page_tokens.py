@@ -29,10 +29,11 @@ and ``<noscript>`` is read before any token is written: a form they could send e
 no tokens) when the page does not use htmx (``inject.PostForm.settled``). Where it does not
 hold (the forms of a streamed page's piece, whose actions a ``<base href>`` in a later piece
 could still move; a page that uses htmx, whose ``hx-include`` can take any form's fields),
-the token says its indices are keyed (its claims' ``"i": 1``) and each form's
-``__EVENTVALIDATION`` carries a tag, 96 bits of an HMAC of its index and the token's
-signature under a key of its own (``tokens.TokenSigner.index_tag``): fields that leave
-name their own form only, as a form's own tokens would.
+the token says its indices are keyed (its claims' ``"i": 2``) and each form's
+``__EVENTVALIDATION`` carries a tag, 96 bits read at the index's place from a stream that
+only the key makes (``tokens.TokenSigner.index_tags``: an HMAC of the token's signature,
+under a key of its own, seeds SHAKE-256; tokens of ``"i": 1``, an HMAC an index, are still
+read): fields that leave name their own form only, as a form's own tokens would.
 
 Which forms join (the rest of the page keeps tokens of their own, as before; the issuer
 decides, see ``form_tokens``): forms bound to one path (their doubts and binding are judged

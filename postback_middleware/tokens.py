@@ -27,7 +27,8 @@ own salt, so a view-state token never passes as event validation or the other wa
 
 A **page token** (``page_tokens``: the token the plain post forms of a page share) has the
 same parts but ``p``: its forms' paths are in its description of them, ``F``, and ``f`` is the
-page's id; ``"i": 1`` says its forms' indices carry tags (:meth:`TokenSigner.index_tag`). It
+page's id; ``"i": 2`` says its forms' indices carry tags (:meth:`TokenSigner.index_tags`;
+``"i": 1``, tags of the first kind, :meth:`TokenSigner.index_tag`, are still read). It
 has a purpose of its own, so it never passes as a form's token, nor one of those as it.
 
 Signing uses HMAC from itsdangerous with keys derived once per purpose at start-up; the first key
@@ -213,8 +214,10 @@ def random_text(size: int) -> str:
 
 
 BINDING_DIGEST_BYTES = 16
-INDEX_TAG_BYTES = 12  # a keyed index's tag: 96 bits (see TokenSigner.index_tag)
+INDEX_TAG_BYTES = 12  # a keyed index's tag: 96 bits (see TokenSigner.index_tags)
 INDEX_TAG_CHARS = INDEX_TAG_BYTES // 3 * 4  # in base64url: 16 characters
+TAGS_A_BLOCK = 256  # a page's index tags are read from its streams this many at a time
+_HMAC_TAGS, _STREAM_TAGS = 1, 2  # a page token's "i": the kind of tags its indices carry
 MAC_CHARS = 43  # an HMAC-SHA256 in base64url: a token's signature
 
 
@@ -577,7 +580,7 @@ class TokenSigner:
                                   "u": self.binding_digest(key_index, user), "f": page_id,
                                   "n": random_text(9), "F": forms, "d": state}
         if keyed:
-            claims["i"] = 1
+            claims["i"] = _STREAM_TAGS
         if first_issued is not None:
             claims["o"] = first_issued
         return _seal_claims(Purpose.PAGE, encode_json(claims, plain=_plain(Purpose.PAGE, state)),
@@ -594,16 +597,21 @@ class TokenSigner:
         form."""
         claims, key_index, _, _ = self._open(Purpose.PAGE, token)
         keyed, signature = claims.get("i"), token.rpartition(".")[2]
-        if claims.keys() - {"o", "i"} != _PAGE_KEYS or keyed not in (None, 1):
+        if claims.keys() - {"o", "i"} != _PAGE_KEYS or ("i" in claims and not (
+                type(keyed) is int and keyed in (_HMAC_TAGS, _STREAM_TAGS))):
             raise TokenError("PAGE payload has an unknown format")
-        # (its indices keyed: each form's own tag, which only the key makes)
-        if (keyed is None) != (tag is None) or (tag is not None and not hmac.compare_digest(
-                tag, self.index_tag(key_index, index, signature))):
+        if (keyed is None) != (tag is None):
             raise TokenError("PAGE token's form index is not one it was issued with")
         page_id, issued = self._judge(Purpose.PAGE, claims)
         found = form(claims["F"])
         if found is None:
             raise TokenError("PAGE token describes no such form")
+        # (its indices keyed: each form's own tag, which only the key makes; the index is
+        # one of the token's forms by now, so its tag's block is one the page had)
+        if tag is not None and not hmac.compare_digest(tag, (
+                self.index_tags(key_index, signature, index, 1)[0] if keyed == _STREAM_TAGS
+                else self.index_tag(key_index, index, signature))):
+            raise TokenError("PAGE token's form index is not one it was issued with")
         form_path, data = found
         if form_path != path:
             raise TokenError("PAGE token's form was issued for another path")
@@ -611,22 +619,41 @@ class TokenSigner:
         return PageClaims(page_id, issued, form_path, data, claims["d"], key_index, first,
                           signature)
 
-    def index_tag(self, key_index: int, index: int, signature: str) -> str:
-        """The tag of form ``index`` of the page token whose signature is ``signature``
-        (where its indices are keyed: see ``page_tokens``), under key ``key_index``: the first
-        12 bytes of the signature a token of the text ``<index>.<signature>`` would have
-        (:func:`_seal`: the HMAC of its base64url), with a key of its own."""
-        return self.index_tags(key_index, signature, range(index, index + 1))[0]
+    def index_tags(self, key_index: int, signature: str, first: int, count: int) -> list[str]:
+        """The tags of forms ``first`` ... ``first + count - 1`` of the page token whose
+        signature is ``signature`` (where its indices are keyed: see ``page_tokens``), under
+        key ``key_index``: 12 bytes each, in base64url, read from the page's streams.
 
-    def index_tags(self, key_index: int, signature: str, indices: range) -> list[str]:
-        """:meth:`index_tag` of each of ``indices`` (a page's forms: the key looked up once)."""
+        The page's seed is the HMAC, under a key of its own, of ``tags.<signature>`` (in
+        base64url, as a token's claims are signed: never an index's text, which is digits);
+        its block ``b`` of tags is the SHAKE-256 of the seed and ``b`` (four bytes), whose
+        12 bytes from ``12 * (i % TAGS_A_BLOCK)`` are the tag of index ``i`` of that block.
+        One HMAC a page and one SHAKE a block of 256 forms, where an HMAC a form took 1.1 µs;
+        a tag checked alone reads at most its block (3 KB). The tags are a keyed function's
+        outputs at distinct places: one form's, seen, tells nothing of another's."""
+        seed = _mac(self._keys[Purpose.PAGE_INDEX][key_index],
+                    _b64(b"tags." + signature.encode("ascii")))
+        tags: list[str] = []
+        at, stop = first, first + count
+        while at < stop:
+            block, start = divmod(at, TAGS_A_BLOCK)
+            end = min(TAGS_A_BLOCK, start + stop - at)
+            stream = hashlib.shake_256(seed + block.to_bytes(4, "big")).digest(
+                INDEX_TAG_BYTES * end)
+            text = _b64(stream[INDEX_TAG_BYTES * start:]).decode("ascii")
+            tags += [text[place:place + INDEX_TAG_CHARS]
+                     for place in range(0, len(text), INDEX_TAG_CHARS)]
+            at += end - start
+        return tags
+
+    def index_tag(self, key_index: int, index: int, signature: str) -> str:
+        """A tag of the first kind (a page token whose ``"i"`` is 1, issued before
+        :meth:`index_tags`): the first 12 bytes of the signature a token of the text
+        ``<index>.<signature>`` would have (:func:`_seal`: the HMAC of its base64url), with a
+        key of its own. Still read, so that forms left open keep working."""
         keyed = self._keys[Purpose.PAGE_INDEX][key_index]
-        after = "." + signature
-        if _cseal is not None and indices.step == 1:  # (all of them in one call of C: a
-            # page's forms, some 0.4 µs a tag where one call a form took 1.1)
-            return _cseal.index_tags(keyed, after.encode("ascii"), indices.start, indices.stop)
-        return [_mac(keyed, _b64(f"{index}{after}".encode("ascii")))[:INDEX_TAG_CHARS]
-                .decode("ascii") for index in indices]
+        return _mac(keyed, _b64(f"{index}.{signature}".encode("ascii")))[
+            :INDEX_TAG_CHARS].decode("ascii")
 
     def _open(self, purpose: Purpose, token: str) -> tuple[dict[str, Any], int, bytes, bytes]:
         """A token's claims (a dict), the index of the key that signed it, their JSON and
