@@ -122,7 +122,7 @@ from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 from . import fields as f
 from .aspnet.markup import references
 from .choices import Choices
-from .html_scan import Family, Pairs, PostbackScanner, Rows, Tag, TagScanner
+from .html_scan import BareForm, Family, Pairs, PostbackScanner, Rows, Tag, TagScanner
 from .htmx import (
     REQUEST_NAMES,
     URL_VERBS,
@@ -139,7 +139,8 @@ from .validation import with_rows
 
 log = logging.getLogger("postback_middleware")
 
-_Item = Tag | Pairs | Family | Rows  # what the scanner returns (see html_scan.PostbackScanner)
+# what the scanner returns (see html_scan.PostbackScanner)
+_Item = Tag | Pairs | Family | Rows | BareForm
 
 _URL_NOISE = str.maketrans("", "", "\t\n\r")
 
@@ -535,7 +536,7 @@ class FieldInjector:
     ) -> None:
         self._scanner = PostbackScanner(encoding=encoding,
                                         names=_NAMES + _CHOICE_TAGS if choices else _NAMES,
-                                        panels=panels, families=True)
+                                        panels=panels, families=True, bare_forms=True)
         self._scan = self._scanner.reader()  # (one call a piece: see feed)
         # A partial postback's panels (ids): the scanner returns their tags as well, which
         # edit() keeps for partial, in the edited page's offsets (see panel_tags).
@@ -678,23 +679,31 @@ class FieldInjector:
         # (which form an element is in, for the htmx scanner's: see _read_htmx)
         open_at_start, known = self._open, len(self.forms)
         for tag in tags:
-            if not isinstance(tag, Tag):  # the pairs declared since the previous tag
-                if self._open is not None:
+            if not isinstance(tag, Tag):
+                if isinstance(tag, BareForm):  # a plain post form, nothing inside: both its tags
+                    if self._inside_form:  # (its start ignored, as browsers do: its end
+                        self._form_ends(tag.closed_at, plan, started_here)  # is the open one's)
+                        continue
+                    form = self._form_posting_to(tag.action, tag.end)
+                    if form is None:
+                        self._other_forms += 1
+                        self._select = None
+                        continue
+                    if not self.forms and not self._fragment:
+                        plan.append((head_end if head_end is not None else tag.start, None, ()))
+                    self.forms.append(form)
+                    form.number = len(self.forms)
+                    form.closed_at = tag.closed_at
+                    plan.append((form.insert_at, form, _ALL_FIELDS))
+                    self._select = None
+                elif self._open is not None:  # the pairs declared since the previous tag
                     self._open.add_pairs(tag)
                 else:
                     self._stray_events = True
                 continue
             if tag.is_end:
                 if tag.name == "form":
-                    self._inside_form, self._select = False, None
-                    form, self._open = self._open, None
-                    if form is not None:
-                        form.closed_at = tag.start
-                    if form in started_here:
-                        started_here.remove(form)
-                        plan.append((form.insert_at, form, _ALL_FIELDS))
-                    elif form is not None:
-                        plan.append((tag.start, form, _TOKEN_FIELDS))
+                    self._form_ends(tag.start, plan, started_here)
                 elif tag.name == "head" and head_end is None:
                     head_end = tag.start
                 elif tag.name == "select":
@@ -820,12 +829,31 @@ class FieldInjector:
             _log_once(path, "forms", "%r has %d forms and none is a same-origin POST form: "
                       "nothing was inserted", path, self._other_forms)
 
+    def _form_ends(self, at: int, plan: list[tuple[int, PostForm | None, tuple[str, ...]]],
+                   started_here: list[PostForm]) -> None:
+        """A form's end tag at ``at``: the form open ends there (its fields go on top if its
+        start came in this piece, else just before its end)."""
+        self._inside_form, self._select = False, None
+        form, self._open = self._open, None
+        if form is None:
+            return
+        form.closed_at = at
+        if form in started_here:
+            started_here.remove(form)
+            plan.append((form.insert_at, form, _ALL_FIELDS))
+        else:
+            plan.append((at, form, _TOKEN_FIELDS))
+
     def _plain_post_form(self, attrs: Mapping[str, str], insert_at: int) -> PostForm | None:
         """:meth:`_post_form` of a form whose attributes are all in _PLAIN_FORM_ATTRS (no id,
         no callbacks, nothing of htmx's): what it does for such a form, in short."""
         if attrs.get("method", "").lower() != "post":
             return None
-        action = attrs.get("action")
+        return self._form_posting_to(attrs.get("action"), insert_at)
+
+    def _form_posting_to(self, action: str | None, insert_at: int) -> PostForm | None:
+        """A plain post form with this ``action`` (None: none), or None if it posts off the
+        origin."""
         path = action_path(action, self._page_url)
         return None if path is None else PostForm(insert_at, path, action=_url_text(action))
 

@@ -76,7 +76,7 @@ from .errors import (
     TokenExpired,
     TooLarge,
 )
-from .html_scan import Family, Pairs, Rows, Tag, TagScanner, top_level_cuts
+from .html_scan import BareForm, Family, Pairs, Rows, Tag, TagScanner, top_level_cuts
 from .http import (
     ONCE_HEADERS,
     ClosingIterable,
@@ -168,7 +168,7 @@ def read_panels(
     return contents
 
 
-def panel_starts(tags: Sequence[Tag | Pairs | Family | Rows], panels: Collection[str],
+def panel_starts(tags: Sequence[Tag | Pairs | Family | Rows | BareForm], panels: Collection[str],
                  document: bytes | None = None) -> dict[str, int]:
     """Where in ``tags`` each panel asked for starts (the first start tag with
     ``data-update-panel`` and that id), by id, in document order. ``document``: what the tags

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import functools
 import html
 import itertools
 import logging
 import re
 from collections.abc import Callable
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -263,6 +265,38 @@ def test_pieces_give_each_form_the_pairs_of_the_whole_page(document: str, cuts: 
     for form in whole.forms:
         pairs = [tuple(pair) for pair in pairs_of(form)]
         assert len(set(pairs)) == len(pairs)
+
+
+_FORMS_OF_A_LIST = st.sampled_from([
+    '<form method="post" action="/admin/users/7/delete/" class="inline">', "</form>",
+    "<FORM METHOD=POST ACTION=/b>", "<form method=post>", "<form method=post action>",
+    "<form method=post action='//evil.example/'>", "<form method=post id=f>",
+    "<form method=get>", '<a data-postback="t" data-postback-argument="1">',
+    "<button form=f formaction=//evil.example/>", "<base href=/x/>", "</head>", "<p>text</p>",
+    "<form method=post hx-post=/h>", '<script src="/htmx.min.js"></script>',
+    "<noscript><form method=post></form></noscript>", "<select name=s data-autopostback>",
+])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_FORMS_OF_A_LIST, HTML_FRAGMENTS), max_size=16).map("".join),
+       st.lists(st.integers(0, 300), max_size=6))
+def test_bare_forms_are_edited_as_their_tags_are(document: str, cuts: list[int]) -> None:
+    """The compiled engine's bare forms (a plain post form with nothing inside: one item
+    for its two tags) give the page, its forms and their fields exactly as the two tags do."""
+    encoded = document.encode()
+    without = functools.partial(inject.PostbackScanner, bare_forms=False)
+    with_bare = injector()
+    edited = with_bare.edit(encoded)
+    pieces = streamed(encoded, cuts)
+    with mock.patch.object(inject, "PostbackScanner", without):
+        plain = injector()
+        assert plain.edit(encoded) == edited
+        assert streamed(encoded, cuts) == pieces
+    assert [(form.insert_at, form.closed_at, form.action_path, form.written, pairs_of(form))
+            for form in with_bare.forms] == [
+        (form.insert_at, form.closed_at, form.action_path, form.written, pairs_of(form))
+        for form in plain.forms]
 
 
 @pytest.mark.parametrize(

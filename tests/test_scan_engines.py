@@ -1234,3 +1234,146 @@ def test_families_and_rows_are_the_pairs_of_their_stretch(document: bytes, cuts:
             assert item.count >= 2
     assert _expanded(found) == _family_items("python", pieces, families=False)
     assert _expanded(found) == _family_items("compiled", pieces, families=False)
+
+
+# PostbackScanner(bare_forms=True): a plain post form with nothing returned inside it comes
+# as one html_scan.BareForm from the compiled engine (see _cscan.c's emit_tag).
+
+_PLAIN_FORM_ATTRS = frozenset({
+    "method", "action", "class", "style", "title", "role", "name", "target", "enctype",
+    "autocomplete", "novalidate", "accept-charset", "lang", "dir",
+})
+
+
+def test_the_compiled_engine_knows_the_injectors_plain_attributes() -> None:
+    """_cscan.c's PLAIN_FORM_ATTRS is inject._PLAIN_FORM_ATTRS (written out here, and
+    checked against the C source)."""
+    from pathlib import Path
+
+    from postback_middleware import inject
+
+    assert inject._PLAIN_FORM_ATTRS == _PLAIN_FORM_ATTRS
+    source = (Path(html_scan.__file__).parent / "_cscan.c").read_text()
+    table = source[source.index("PLAIN_FORM_ATTRS[] = {"):]
+    table = table[:table.index("};")]
+    assert {name for name in _PLAIN_FORM_ATTRS if f'"{name}"' in table} == _PLAIN_FORM_ATTRS
+    assert table.count('"') == 2 * len(_PLAIN_FORM_ATTRS)
+
+
+def _reduced(tag: Tag) -> Any:
+    """A tag as the injector reads it: a plain post form's start tag by its method and action
+    only (what ``BareForm.tags()`` gives back)."""
+    attrs = tag.attrs
+    if (tag.name == "form" and not tag.is_end and not tag.self_closing
+            and _PLAIN_FORM_ATTRS.issuperset(attrs) and attrs.get("method", "").lower() == "post"):
+        attrs = {"method": "post", **({"action": attrs["action"]} if "action" in attrs else {})}
+    return (tag.is_end, tag.name, tag.start, tag.end, dict(attrs), tag.self_closing)
+
+
+def _bare_scan(document: bytes, cuts: list[int], encoding: str, *, bare: bool,
+               panels: tuple[str, ...] = ()) -> tuple[list[Any], list[int], int]:
+    """What the compiled PostbackScanner returns for ``document`` in pieces (offsets from the
+    document's start), BareForms given back as their two tags, and how many there were."""
+    scanner = PostbackScanner(encoding=encoding, names=("form", "head", "base", "script"),
+                              engine="compiled", families=True, bare_forms=bare, panels=panels)
+    items: list[Any] = []
+    decided: list[int] = []
+    bare_forms = 0
+    kept, offset, start = b"", 0, 0
+    for bound in [*sorted({c for c in cuts if 0 < c < len(document)}), len(document)]:
+        data = kept + document[start:bound]
+        found, safe = scanner.scan(data, final=bound == len(document))
+        for item in found:
+            if isinstance(item, html_scan.BareForm):
+                bare_forms += 1
+                item = html_scan.BareForm(item.start + offset, item.end + offset,
+                                          item.closed_at + offset, item.closed_end + offset,
+                                          item.action)
+                items += [_reduced(tag) for tag in item.tags()]
+            elif isinstance(item, Tag):
+                items.append(_reduced(item._replace(start=item.start + offset,
+                                                    end=item.end + offset)))
+            else:
+                items.append(item)
+        decided.append(offset + safe)
+        kept, offset, start = data[safe:], offset + safe, bound
+    return _expanded(items), decided, bare_forms
+
+
+_FORM_FRAGMENTS = st.sampled_from([
+    '<form method="post" action="/admin/users/7/delete/" class="inline">', "</form>",
+    "<FORM METHOD=POST ACTION=/b STYLE=x>", "<form method=post>", "<form method=post action>",
+    "<form method=post action=/a action=/b>", "<form method='pOsT' action='/&#97;'>",
+    "<form method=&#112;ost action=/c>", "<form method=post/>", "<form method=get action=/s>",
+    "<form method=post id=f>", "<form method=post data-callbacks=cb>",
+    "<form method=post hx-post=/h>", "<form method=post action='//evil.example/'>",
+    "<form method=post action=/x\x00y>", "<form méthod=post>", "<form method=post lang=en>",
+    '<a data-postback="t" data-postback-argument="1">', "<button formaction=/z>",
+    "<base href=/x/>", "<script>'</form>'</script>", "<!-- </form> -->", "<p>text</p>",
+    "<table><tr><td>", "</td></tr></table>", "<svg><form method=post></form></svg>",
+    '<a data-postback="row1" data-postback-argument="d1">',
+])
+_FORM_DOCUMENTS = st.lists(st.one_of(_FORM_FRAGMENTS, HTML_FRAGMENTS), max_size=16).map("".join)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_FORM_DOCUMENTS, _CUTS, _ENCODINGS)
+def test_bare_forms_are_their_two_tags(document: str, cuts: list[int], encoding: str) -> None:
+    """Given back as their tags, the compiled engine's bare forms leave exactly what it
+    returns without them (and the Python engine returns), whole or in pieces."""
+    require_engine("compiled")
+    encoded = document.encode(encoding, "replace")
+    with_bare = _bare_scan(encoded, cuts, encoding, bare=True)
+    without = _bare_scan(encoded, cuts, encoding, bare=False)
+    assert with_bare[:2] == without[:2]
+    assert without[2] == 0
+    event(f"bare forms: {min(with_bare[2], 3)}")
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        pytest.param(b'<form method="post" action="/a/1/" class="inline"><button>x</button>'
+                     b"</form>", [("/a/1/",)], id="a-delete-form"),
+        pytest.param(b"<FORM METHOD=POST ACTION=/x></FORM>", [("/x",)], id="upper-case"),
+        pytest.param(b"<form method=post></form>", [(None,)], id="no-action"),
+        pytest.param(b"<form method=post action></form>", [("",)], id="action-without-value"),
+        pytest.param(b"<form method=post action=/a action=/b></form>", [("/a",)],
+                     id="the-first-action"),
+        pytest.param(b"<form method=post action='/&#97;'></form>", [("/a",)],
+                     id="a-character-reference-in-the-action"),
+        pytest.param(b"<form method=post><a data-postback=t></a></form>",
+                     ["form", "pairs", "/form"], id="a-pair-inside"),
+        pytest.param(b"<form method=post id=f></form>", ["form", "/form"], id="an-id"),
+        pytest.param(b"<form method=&#112;ost></form>", ["form", "/form"],
+                     id="a-reference-in-the-method"),
+        pytest.param(b"<form method=post/></form>", ["form", "/form"], id="self-closing"),
+        pytest.param(b"<form method=get></form>", ["form", "/form"], id="get"),
+        pytest.param(b"<form method=post><base href=/b/></form>", ["form", "base", "/form"],
+                     id="a-tag-inside"),
+        pytest.param(b"<form id=o method=post><form method=post></form></form>",
+                     ["form", (None,), "/form"], id="nested-the-inner-one-bare"),
+        pytest.param(b"<form method=post hx-post=/h></form>", ["form", "/form"], id="htmx"),
+    ],
+)
+def test_which_forms_come_bare(document: bytes, expected: list[Any]) -> None:
+    require_engine("compiled")
+    scanner = PostbackScanner(names=("form", "base"), engine="compiled", families=True,
+                              bare_forms=True)
+    found, _ = scanner.scan(document, final=True)
+    assert [(item.action,) if isinstance(item, html_scan.BareForm)
+            else "pairs" if isinstance(item, dict) else "/" * item.is_end + item.name
+            for item in found] == expected
+
+
+def test_no_bare_form_spans_pieces_or_panels() -> None:
+    require_engine("compiled")
+    document = b'<form method="post" action="/a/1/"></form>' * 3
+    assert _bare_scan(document, [], "utf-8", bare=True)[2] == 3
+    # (a piece that ends between a form's two tags: its start goes out as a tag)
+    assert _bare_scan(document, [36, 78], "utf-8", bare=True)[2] == 1
+    assert _bare_scan(document, [5, 50, 60], "utf-8", bare=True)[2] == 3  # (each whole)
+    assert _bare_scan(document, [], "utf-8", bare=True, panels=("p",))[2] == 0
+    assert PostbackScanner(names=("form",), engine="python", bare_forms=True).scan(
+        document, final=True)[0][0] == Tag("form", False, 0, 35, {"method": "post",
+                                                                 "action": "/a/1/"}, False)

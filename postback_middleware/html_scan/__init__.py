@@ -133,12 +133,13 @@ from .scanners import (
     top_level_cuts,
     use_engine,
 )
-from .tag import Family, Pairs, Rows, Tag
+from .tag import BareForm, Family, Pairs, Rows, Tag
 from .tree import VOID_ELEMENTS
 
 __all__ = [
     "ENGINES",
     "VOID_ELEMENTS",
+    "BareForm",
     "Engine",
     "Family",
     "Pairs",

@@ -1202,6 +1202,42 @@ done:
     return result;
 }
 
+/* ------------------------------------------------------------------ tags and attributes */
+
+typedef struct {
+    Py_ssize_t name_start, name_end, value_start, value_end; /* value_start < 0: no value */
+} Attr;
+
+/* Attributes the rewriter reads, by index in TagInfo.attrs (their bit in TagInfo.seen). */
+enum {
+    AT_ID, AT_NAME, AT_FORMACTION, AT_TARGET, AT_AUTO, AT_ARGUMENT, AT_FORM, AT_FORMMETHOD,
+    AT_HREF, AT_ONCLICK, AT_ONCHANGE, AT_PANEL, N_AT
+};
+#define SEEN(at) (1 << (at))
+/* Where a submit button may send its form: the rewriter decides (see collect_pairs). */
+#define A_SUBMITS (SEEN(AT_FORMACTION) | SEEN(AT_FORM) | SEEN(AT_FORMMETHOD))
+/* A tag without any of these names has no postback pairs and is not returned for itself
+ * (see collect_pairs): found by name as the tag is read, no text search needed. */
+#define A_POSTBACK (A_SUBMITS | SEEN(AT_TARGET) | SEEN(AT_AUTO))
+/* Where ASP.NET renders a postback reference (see calls_postback). */
+#define A_SCRIPTED (SEEN(AT_HREF) | SEEN(AT_ONCLICK) | SEEN(AT_ONCHANGE))
+
+typedef struct {
+    Py_ssize_t start, end;           /* "<" .. just past ">" */
+    Py_ssize_t name_start, name_len; /* raw name bytes (not lowercased) */
+    /* The name compared with others: the raw bytes (compared lowercased), or for a name with
+     * non-ASCII or NUL bytes the UTF-8 of its decoded text, so that two spellings which
+     * decode alike (invalid bytes become U+FFFD) are one name, as in the Python engine. */
+    const unsigned char *key;
+    Py_ssize_t key_len;
+    Py_ssize_t area_start, area_end; /* attribute text: after the name, up to "/>" or ">" */
+    int is_end, self_closing, flags, odd_name;
+    int known; /* index in KNOWN, or -1 */
+    int seen;  /* SEEN() bits of the attributes in attrs */
+    Attr attrs[N_AT]; /* the first attribute of each of those names, where seen */
+    uint32_t hash;
+} TagInfo;
+
 /* ------------------------------------------------------------------ the scanner object */
 
 typedef struct {
@@ -1257,6 +1293,12 @@ typedef struct {
     CutName *cut_open;
     Py_ssize_t n_cut_open, cut_open_cap;
     Py_ssize_t last_cut;
+    /* bare forms (see emit_tag): html_scan.BareForm, or NULL: off; and the start tag of a
+     * plain post form held back until its end tag shows whether anything came between (only
+     * within one call of scan: its offsets are into that call's data) */
+    PyTypeObject *bare_type;
+    int bare_pending;
+    TagInfo bare_tag;
 } Scanner;
 
 static int stack_push(Scanner *t, int ns, const unsigned char *s, Py_ssize_t len, int flags,
@@ -1317,42 +1359,6 @@ static int node_is(const Node *node, const unsigned char *s, Py_ssize_t len)
             return 0;
     return 1;
 }
-
-/* ------------------------------------------------------------------ tags and attributes */
-
-typedef struct {
-    Py_ssize_t name_start, name_end, value_start, value_end; /* value_start < 0: no value */
-} Attr;
-
-/* Attributes the rewriter reads, by index in TagInfo.attrs (their bit in TagInfo.seen). */
-enum {
-    AT_ID, AT_NAME, AT_FORMACTION, AT_TARGET, AT_AUTO, AT_ARGUMENT, AT_FORM, AT_FORMMETHOD,
-    AT_HREF, AT_ONCLICK, AT_ONCHANGE, AT_PANEL, N_AT
-};
-#define SEEN(at) (1 << (at))
-/* Where a submit button may send its form: the rewriter decides (see collect_pairs). */
-#define A_SUBMITS (SEEN(AT_FORMACTION) | SEEN(AT_FORM) | SEEN(AT_FORMMETHOD))
-/* A tag without any of these names has no postback pairs and is not returned for itself
- * (see collect_pairs): found by name as the tag is read, no text search needed. */
-#define A_POSTBACK (A_SUBMITS | SEEN(AT_TARGET) | SEEN(AT_AUTO))
-/* Where ASP.NET renders a postback reference (see calls_postback). */
-#define A_SCRIPTED (SEEN(AT_HREF) | SEEN(AT_ONCLICK) | SEEN(AT_ONCHANGE))
-
-typedef struct {
-    Py_ssize_t start, end;           /* "<" .. just past ">" */
-    Py_ssize_t name_start, name_len; /* raw name bytes (not lowercased) */
-    /* The name compared with others: the raw bytes (compared lowercased), or for a name with
-     * non-ASCII or NUL bytes the UTF-8 of its decoded text, so that two spellings which
-     * decode alike (invalid bytes become U+FFFD) are one name, as in the Python engine. */
-    const unsigned char *key;
-    Py_ssize_t key_len;
-    Py_ssize_t area_start, area_end; /* attribute text: after the name, up to "/>" or ">" */
-    int is_end, self_closing, flags, odd_name;
-    int known; /* index in KNOWN, or -1 */
-    int seen;  /* SEEN() bits of the attributes in attrs */
-    Attr attrs[N_AT]; /* the first attribute of each of those names, where seen */
-    uint32_t hash;
-} TagInfo;
 
 /* The names of AT_*, by index. */
 static const char *const AT_NAMES[N_AT] = {
@@ -2376,18 +2382,11 @@ static int cut_tag(Scanner *self, const TagInfo *tag, PyObject *out)
     return 0;
 }
 
-/* Return a tag (python_engine._PythonEngine._emit, once it is returned) */
-static int emit_tag(Scanner *self, const unsigned char *s, const TagInfo *tag, PyObject *out)
+/* Append a tag to out as a Tag (the items before it are out already). */
+static int append_tag(Scanner *self, const unsigned char *s, const TagInfo *tag, PyObject *out)
 {
     PyObject *name, *attrs, *item;
     int result;
-    if (self->cuts)
-        return cut_tag(self, tag, out);
-    if (self->n_panels && open_panel(self, s, tag) < 0)
-        return -1;
-    /* the pairs met before it, and a returned tag starts a new scope for the pairs */
-    if (batch_flush(&self->batch, out) < 0)
-        return -1;
     name = decode_name(self, s + tag->name_start, tag->name_len);
     if (name == NULL)
         return -1;
@@ -2427,6 +2426,133 @@ static int emit_tag(Scanner *self, const unsigned char *s, const TagInfo *tag, P
     result = PyList_Append(out, item);
     Py_DECREF(item);
     return result;
+}
+
+/* The attributes of a form start tag that decide nothing but its method and action
+ * (inject._PLAIN_FORM_ATTRS: a test holds the two lists equal). */
+static const char *const PLAIN_FORM_ATTRS[] = {
+    "method", "action", "class", "style", "title", "role", "name", "target", "enctype",
+    "autocomplete", "novalidate", "accept-charset", "lang", "dir", NULL,
+};
+
+/* Whether a form start tag may be held back as a bare form's (see emit_tag): each of its
+ * attributes is in PLAIN_FORM_ATTRS, its first method is "post" (ASCII case-insensitive, as
+ * it is written: a character reference makes it no bare form, which only costs speed), it is
+ * not written self-closing. Its first action, if any, is noted in *action. */
+static int plain_form(const unsigned char *s, const TagInfo *tag, Attr *action, int *has_action)
+{
+    Py_ssize_t pos = tag->area_start;
+    Attr attr;
+    int method = 0, k;
+    *has_action = 0;
+    if (tag->self_closing)
+        return 0;
+    while (next_attr(s, &pos, tag->area_end, &attr)) {
+        Py_ssize_t len = attr.name_end - attr.name_start;
+        for (k = 0; PLAIN_FORM_ATTRS[k] != NULL; k++)
+            if ((Py_ssize_t)strlen(PLAIN_FORM_ATTRS[k]) == len
+                && eq_ci(s + attr.name_start, len, PLAIN_FORM_ATTRS[k]))
+                break;
+        if (PLAIN_FORM_ATTRS[k] == NULL)
+            return 0; /* an attribute the injector reads (an id, htmx's...) or any other */
+        if (k == 0 && !method) {
+            method = 1;
+            if (attr.value_start < 0 || attr.value_end - attr.value_start != 4
+                || !eq_ci(s + attr.value_start, 4, "post"))
+                return 0;
+        }
+        else if (k == 1 && !*has_action) {
+            *has_action = 1;
+            *action = attr;
+        }
+    }
+    return method;
+}
+
+/* Append the held-back start tag to out as a Tag: what came after it was not a bare form's. */
+static int flush_bare(Scanner *self, const unsigned char *s, PyObject *out)
+{
+    if (!self->bare_pending)
+        return 0;
+    self->bare_pending = 0;
+    return append_tag(self, s, &self->bare_tag, out);
+}
+
+/* The held-back start tag and its end tag, with nothing returned between them, as one
+ * BareForm (start, end, closed_at, closed_end, action: None without an action attribute). */
+static int append_bare(Scanner *self, const unsigned char *s, const TagInfo *end_tag,
+                       PyObject *out)
+{
+    const TagInfo *start_tag = &self->bare_tag;
+    PyObject *action, *item;
+    Attr found;
+    int has_action, result;
+    self->bare_pending = 0;
+    plain_form(s, start_tag, &found, &has_action); /* (held back: it is plain) */
+    if (!has_action)
+        action = Py_NewRef(Py_None);
+    else if (found.value_start < 0)
+        action = PyUnicode_New(0, 0);
+    else
+        action = decode(self, s + found.value_start, found.value_end - found.value_start, 1);
+    if (action == NULL)
+        return -1;
+    item = self->bare_type->tp_alloc(self->bare_type, 5);
+    if (item == NULL) {
+        Py_DECREF(action);
+        return -1;
+    }
+    PyTuple_SET_ITEM(item, 0, PyLong_FromSsize_t(start_tag->start));
+    PyTuple_SET_ITEM(item, 1, PyLong_FromSsize_t(start_tag->end));
+    PyTuple_SET_ITEM(item, 2, PyLong_FromSsize_t(end_tag->start));
+    PyTuple_SET_ITEM(item, 3, PyLong_FromSsize_t(end_tag->end));
+    PyTuple_SET_ITEM(item, 4, action);
+    if (PyTuple_GET_ITEM(item, 0) == NULL || PyTuple_GET_ITEM(item, 1) == NULL
+        || PyTuple_GET_ITEM(item, 2) == NULL || PyTuple_GET_ITEM(item, 3) == NULL) {
+        Py_DECREF(item);
+        return -1;
+    }
+    result = PyList_Append(out, item);
+    Py_DECREF(item);
+    return result;
+}
+
+static int batch_is_empty(const Batch *b)
+{
+    return b->n_pairs == 0 && b->family.count == 0 && b->run.target == NULL;
+}
+
+/* Return a tag (python_engine._PythonEngine._emit, once it is returned).
+ *
+ * Bare forms (bare_type set, no panels watched): the start tag of a plain post form (see
+ * plain_form) is held back; if the next item is its end tag, with no pair between, the two
+ * are returned as one BareForm (a list page's delete forms: one small object, not two Tags
+ * with their attributes); anything else returns it as a Tag first. The Python engine returns
+ * the two Tags, which BareForm.tags() gives back for the injector. */
+static int emit_tag(Scanner *self, const unsigned char *s, const TagInfo *tag, PyObject *out)
+{
+    Attr action;
+    int has_action;
+    if (self->cuts)
+        return cut_tag(self, tag, out);
+    if (self->bare_pending) {
+        if (tag->is_end && (tag->flags & F_FORM) && batch_is_empty(&self->batch))
+            return append_bare(self, s, tag, out);
+        if (flush_bare(self, s, out) < 0)
+            return -1;
+    }
+    if (self->n_panels && open_panel(self, s, tag) < 0)
+        return -1;
+    /* the pairs met before it, and a returned tag starts a new scope for the pairs */
+    if (batch_flush(&self->batch, out) < 0)
+        return -1;
+    if (self->bare_type != NULL && !self->n_panels && !tag->is_end && (tag->flags & F_FORM)
+        && plain_form(s, tag, &action, &has_action)) {
+        self->bare_tag = *tag;
+        self->bare_pending = 1;
+        return 0;
+    }
+    return append_tag(self, s, tag, out);
 }
 
 static PyObject *attr_value(Scanner *self, const unsigned char *s, const Attr *attr)
@@ -2890,6 +3016,9 @@ static int give(Scanner *self, const unsigned char *s, const TagInfo *tag, int w
 {
     if (want == 1)
         return emit_tag(self, s, tag, out);
+    /* (pairs inside a held-back form: no bare form; it goes out before them) */
+    if (want && self->bare_pending && flush_bare(self, s, out) < 0)
+        return -1;
     if (want)
         return collect_pairs(self, s, tag, want, out);
     return 0;
@@ -3258,17 +3387,25 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
 {
     static char *keywords[] = {"encoding", "names", "hints", "postbacks", "decode_text",
                                "decode_value", "tag_type", "cuts", "family_type", "rows_type",
-                               NULL};
+                               "bare_type", NULL};
     const char *encoding;
     PyObject *names, *hints, *decode_text, *decode_value, *tag_type, *family_type = Py_None;
-    PyObject *rows_type = Py_None;
+    PyObject *rows_type = Py_None, *bare_type = Py_None;
     int postbacks, cuts = 0;
     Py_ssize_t k;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "sOO!pOOO!|pOO", keywords, &encoding, &names,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "sOO!pOOO!|pOOO", keywords, &encoding, &names,
                                      &PyTuple_Type, &hints, &postbacks, &decode_text,
                                      &decode_value, &PyType_Type, &tag_type, &cuts,
-                                     &family_type, &rows_type))
+                                     &family_type, &rows_type, &bare_type))
         return -1;
+    if (bare_type != Py_None
+        && (!PyType_Check(bare_type) || !postbacks
+            || !PyType_IsSubtype((PyTypeObject *)bare_type, &PyTuple_Type)
+            || ((PyTypeObject *)bare_type)->tp_basicsize != PyTuple_Type.tp_basicsize)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "bare_type must be a tuple subclass without slots, in postbacks mode");
+        return -1;
+    }
     if ((family_type != Py_None || rows_type != Py_None)
         && (!PyType_Check(family_type) || !PyType_Check(rows_type) || !postbacks)) {
         PyErr_SetString(PyExc_TypeError,
@@ -3363,6 +3500,9 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
     Py_XSETREF(self->batch.family_type,
                family_type == Py_None ? NULL : Py_NewRef(family_type));
     Py_XSETREF(self->batch.rows_type, rows_type == Py_None ? NULL : Py_NewRef(rows_type));
+    Py_XSETREF(self->bare_type,
+               bare_type == Py_None ? NULL : (PyTypeObject *)Py_NewRef(bare_type));
+    self->bare_pending = 0;
     self->carry = CARRY_NONE; /* (a scanner starts a document) */
     self->tag_pending = 0;
     Py_CLEAR(self->panels); /* (and watches no panels until told: watch_panels) */
@@ -3386,6 +3526,7 @@ static void Scanner_dealloc(Scanner *self)
     Py_CLEAR(self->decode_text);
     Py_CLEAR(self->decode_value);
     Py_CLEAR(self->tag_type);
+    Py_CLEAR(self->bare_type);
     batch_free(&self->batch);
     Py_CLEAR(self->key_owner);
     PyMem_Free(self->last_target_raw);
@@ -3402,6 +3543,7 @@ static int Scanner_traverse(Scanner *self, visitproc visit, void *arg)
     Py_VISIT(self->decode_text);
     Py_VISIT(self->decode_value);
     Py_VISIT(self->tag_type);
+    Py_VISIT(self->bare_type);
     Py_VISIT(self->panels); /* (the ids given: any objects) */
     Py_VISIT(self->batch.family_type);
     Py_VISIT(self->batch.rows_type);
@@ -3413,6 +3555,7 @@ static int Scanner_clear(Scanner *self)
     Py_CLEAR(self->decode_text);
     Py_CLEAR(self->decode_value);
     Py_CLEAR(self->tag_type);
+    Py_CLEAR(self->bare_type);
     Py_CLEAR(self->panels);
     Py_CLEAR(self->batch.family_type);
     Py_CLEAR(self->batch.rows_type);
@@ -3488,6 +3631,12 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *const *args, Py_ssize_t n
     else
         decided = scan_data(self, (const unsigned char *)data.buf, data.len, final, out);
     self->batch.out = NULL;
+    /* (a form held back is returned as a Tag: its offsets are this data's) */
+    if (self->bare_pending && (decided < 0
+                               || flush_bare(self, (const unsigned char *)data.buf, out) < 0)) {
+        self->bare_pending = 0;
+        decided = -1;
+    }
     PyBuffer_Release(&data);
     /* (the end of the document ends the stretch of pairs) */
     if (decided < 0 || (final && batch_flush(&self->batch, out) < 0)) {

@@ -22,7 +22,7 @@ from typing import Any, Literal, Protocol
 from ..errors import EngineUnavailable, InvalidArgument, InvalidType
 from .attributes import _text, _value
 from .python_engine import _PythonEngine
-from .tag import Family, Pairs, Rows, Tag
+from .tag import BareForm, Family, Pairs, Rows, Tag
 from .tree import VOID_ELEMENTS
 
 try:
@@ -139,6 +139,12 @@ class PostbackScanner:
     stretch (the test suite holds the engines equal once the compact items are expanded and
     merged).
 
+    ``bare_forms``: a plain post form with nothing returned inside it (only attributes
+    that decide nothing but where it posts, method "post", no pair or returned tag before its
+    end tag) may come as one :class:`BareForm` in place of its two tags (the compiled engine
+    does, when no panels are watched: a list page's delete forms cost it one small object
+    each); ``BareForm.tags()`` gives the two tags back. The Python engine returns the tags.
+
     ``panels``: the ids of the update panels a partial postback asks for (:attr:`panels`: the
     ids this scanner finds). The start tag of each (a ``data-update-panel`` attribute and one
     of those ids) is returned too, and so is every tag of its name after it up to its end tag
@@ -160,20 +166,21 @@ class PostbackScanner:
         engine: Engine | None = None,
         panels: Collection[str] = (),
         families: bool = False,
+        bare_forms: bool = False,
     ) -> None:
         hints = (*_POSTBACK_HINTS, _PANEL_HINT) if panels else _POSTBACK_HINTS
         self._engine = _engine(engine, encoding, names, hints, postbacks=True,
-                               families=families)
+                               families=families, bare_forms=bare_forms and not panels)
         self.panels: frozenset[str] = frozenset(panels)  # the ids this scanner finds
         if self.panels:
             self._engine.watch_panels(self.panels)
 
     def scan(self, data: bytes | bytearray, *, final: bool
-             ) -> tuple[list[Tag | Pairs | Family | Rows], int]:
+             ) -> tuple[list[Tag | Pairs | Family | Rows | BareForm], int]:
         return self._engine.scan(data, final)
 
     def reader(self) -> Callable[[bytes | bytearray, bool],
-                                 tuple[list[Tag | Pairs | Family | Rows], int]]:
+                                 tuple[list[Tag | Pairs | Family | Rows | BareForm], int]]:
         """:meth:`scan`, called ``reader(data, final)``: the engine's own method, for a caller
         that scans a streamed page piece after piece (no call in between)."""
         return self._engine.scan
@@ -249,13 +256,14 @@ def _engine(
     postbacks: bool,
     cuts: bool = False,
     families: bool = False,
+    bare_forms: bool = False,
 ) -> _Engine:
     """The scanning engine for these settings (``cuts``: see :func:`top_level_cuts`;
-    ``families``: see :class:`PostbackScanner`)."""
+    ``families``, ``bare_forms``: see :class:`PostbackScanner`)."""
     if names is not None and not isinstance(names, tuple | frozenset):
         names = tuple(names)
     return _engine_maker(engine or _default_engine, encoding, names, tuple(hints), postbacks,
-                         cuts, families)()
+                         cuts, families, bare_forms)()
 
 
 @functools.lru_cache(maxsize=256)  # a process scans with a few kinds of scanner, page after page
@@ -267,6 +275,7 @@ def _engine_maker(
     postbacks: bool,
     cuts: bool,
     families: bool = False,
+    bare_forms: bool = False,
 ) -> Callable[[], _Engine]:
     """What makes an engine of this kind: the choice and its lookups, done once per kind."""
     if engine not in (None, "python", "compiled"):
@@ -304,6 +313,7 @@ def _engine_maker(
         cuts=cuts,
         family_type=Family if families else None,
         rows_type=Rows if families else None,
+        bare_type=BareForm if bare_forms else None,
     )
 
 

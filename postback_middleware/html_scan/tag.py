@@ -1,5 +1,6 @@
 """What the scanners return: :class:`Tag`, one start or end tag, :data:`Pairs`, and the
-compact forms of pairs, :class:`Family` and :class:`Rows`.
+compact forms of pairs, :class:`Family` and :class:`Rows`, and of a plain post form's two tags,
+:class:`BareForm`.
 
 A module of its own because every other module of the package uses these types (the tree
 model reads tags, both engines make them, the scanners return them) and depends on nothing.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import NamedTuple
 
 
@@ -24,6 +26,34 @@ class Tag(NamedTuple):
     end: int
     attrs: Mapping[str, str]
     self_closing: bool
+
+
+class BareForm(NamedTuple):
+    """A plain post form with nothing returned inside it: its start tag (``start`` to
+    ``end``) and its end tag (``closed_at`` to ``closed_end``), one after the other.
+
+    What the compiled engine returns, asked for bare forms (see
+    :class:`~.scanners.PostbackScanner`), in place of the two :class:`Tag` items when a
+    form's start tag has only attributes that decide nothing but where it posts
+    (``method`` "post", ``action``, ``class``, ``style``...: the injector's
+    ``_PLAIN_FORM_ATTRS``) and no pair or returned tag comes before its end tag: the delete
+    forms of a list page, one small object each instead of two tags with their attributes.
+    ``action``: its first ``action`` attribute's value, None without one. (A named tuple:
+    the compiled engine builds them directly, as it builds tuples.)
+    """
+
+    start: int
+    end: int
+    closed_at: int
+    closed_end: int
+    action: str | None
+
+    def tags(self) -> tuple[Tag, Tag]:
+        """The two tags it stands for, with the attributes the injector reads of them."""
+        attrs = {"method": "post"} if self.action is None else {"method": "post",
+                                                                 "action": self.action}
+        return (Tag("form", False, self.start, self.end, MappingProxyType(attrs), False),
+                Tag("form", True, self.closed_at, self.closed_end, MappingProxyType({}), False))
 
 
 Pairs = dict[str, list[str]]
