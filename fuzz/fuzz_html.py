@@ -34,7 +34,7 @@ import atheris  # type: ignore[import-untyped]
 from runner import run
 
 with atheris.instrument_imports(include=["postback_middleware", "multipart"]):
-    from postback_middleware import html_scan
+    from postback_middleware import html_scan, inject
     from postback_middleware.html_scan import PostbackScanner, Tag, TagScanner, iter_tags
 
 html_scan.use_engine("python")  # the instrumented engine; the compiled one is compared
@@ -54,6 +54,21 @@ def _key(tag: Tag, shift: int = 0) -> tuple[str, bool, int, int, bool, tuple[tup
         tag.name, tag.is_end, tag.start + shift, tag.end + shift, tag.self_closing,
         tuple(tag.attrs.items()),
     )
+
+
+_PLAIN_FORM_ATTRS = inject._PLAIN_FORM_ATTRS
+
+
+def _read_key(tag: Tag, shift: int = 0) -> tuple[str, bool, int, int, bool,
+                                                 tuple[tuple[str, str], ...]]:
+    """:func:`_key` of a tag as the injector reads it: a plain post form's start tag by its
+    method and action only (what ``BareForm.tags()`` gives back for a bare form)."""
+    attrs = tag.attrs
+    if (tag.name == "form" and not tag.is_end and not tag.self_closing
+            and _PLAIN_FORM_ATTRS.issuperset(attrs) and attrs.get("method", "").lower() == "post"):
+        attrs = {"method": "post", **({"action": attrs["action"]} if "action" in attrs else {})}
+    return (tag.name, tag.is_end, tag.start + shift, tag.end + shift, tag.self_closing,
+            tuple(attrs.items()))
 
 
 def _check_tags(document: bytes, tags: list[Tag]) -> None:
@@ -94,7 +109,7 @@ def _postback_pieces(
     bytes, the undecided rest carried over as the rewriter does (which asks for families: a
     family or rows count as their pairs, merged with the stretch's others)."""
     scanner = PostbackScanner(encoding=encoding, names=("form", "head", "base"), engine=engine,
-                              families=True)
+                              families=True, bare_forms=True)
     items: list[object] = []
     kept, offset = b"", 0
     for start in range(0, len(document), step):
@@ -104,10 +119,13 @@ def _postback_pieces(
         if not final and len(data) - decided > 10 and data[decided:decided + 1] != b"<":
             raise InvariantError(f"{len(data) - decided} undecided bytes that are not a tag")
         for item in found:
+            if isinstance(item, html_scan.BareForm):  # (its two tags)
+                items += [_read_key(tag, offset) for tag in item.tags()]
+                continue
             if isinstance(item, html_scan.Family | html_scan.Rows):
                 item = item.pairs()
             if not isinstance(item, dict):
-                items.append(_key(item, offset))
+                items.append(_read_key(item, offset))
             elif items and isinstance(items[-1], dict):  # (a stretch given in parts: merged)
                 for target, arguments in item.items():
                     known = items[-1].setdefault(target, [])
@@ -121,7 +139,7 @@ def _postback_pieces(
 def _compare_pieces(document: bytes, step: int, encoding: str) -> None:
     whole = PostbackScanner(encoding=encoding, names=("form", "head", "base"), engine="python")
     found, _ = whole.scan(document, final=True)
-    expected = [item if isinstance(item, dict) else _key(item) for item in found]
+    expected = [item if isinstance(item, dict) else _read_key(item) for item in found]
     engines: list[html_scan.Engine] = ["python"]
     if _COMPILED and html_scan.compiled_engine_reads(encoding):
         engines.append("compiled")

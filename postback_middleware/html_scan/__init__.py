@@ -62,7 +62,9 @@ those of ASP.NET's commonest links, ``href="javascript:__doPostBack('T','A')"``)
 hundreds of postback links cost no Python object each; asked for families, the compiled
 engine returns a stretch of rows that each have their own target (``row17`` raising
 ``delete:17``) as one :class:`Family`, and a grid's commands (``Edit$0 Delete$0 Edit$1 ...``)
-as :class:`Rows`, read without a string a row. The test suite runs every
+as :class:`Rows`, read without a string a row; asked for bare forms, it returns a plain post
+form with nothing returned inside it (a list page's delete form) as one :class:`BareForm`
+instead of its two tags. The test suite runs every
 scanner test on both engines, holds them equal on generated documents and arbitrary bytes
 (``tests/test_scan_engines.py``), and the fuzzer compares them on every input.
 
@@ -76,7 +78,8 @@ This package's modules, each with what it owns:
 
 * ``scanners``: the public scanners (:class:`TagScanner`, :class:`PostbackScanner`,
   :func:`iter_tags`, :func:`top_level_cuts`), :data:`ENGINES` and the choice of engine;
-* ``tag``: what they return, :class:`Tag`, :data:`Pairs`, :class:`Family` and :class:`Rows`;
+* ``tag``: what they return, :class:`Tag`, :data:`Pairs`, :class:`Family`, :class:`Rows` and
+  :class:`BareForm`;
 * ``tokenizer``: the tokenizer's grammar on bytes (the regexes, the states inside a tag and
   in script data), stateless;
 * ``tree``: the model of tree construction (which start tags switch the tokenizer, foreign
