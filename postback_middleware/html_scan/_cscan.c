@@ -1442,8 +1442,10 @@ static inline int classify_attr(const unsigned char *s, Py_ssize_t n, Py_ssize_t
 
 #if defined(__GNUC__) || defined(__clang__)
 #define ALWAYS_INLINE inline __attribute__((always_inline))
+#define NOINLINE __attribute__((noinline))
 #else
 #define ALWAYS_INLINE inline
+#define NOINLINE
 #endif
 
 /* The tokenizer's attribute states from just past the tag name (tokenizer._TAG_BODY):
@@ -2469,19 +2471,18 @@ static int plain_form(const unsigned char *s, const TagInfo *tag, Attr *action, 
     return method;
 }
 
-/* Append the held-back start tag to out as a Tag: what came after it was not a bare form's. */
-static int flush_bare(Scanner *self, const unsigned char *s, PyObject *out)
+/* Append the held-back start tag to out as a Tag: what came after it was not a bare form's.
+ * (Out of line, as the other bare-form steps: the scanning loop stays as small as it was.) */
+static NOINLINE int flush_bare(Scanner *self, const unsigned char *s, PyObject *out)
 {
-    if (!self->bare_pending)
-        return 0;
     self->bare_pending = 0;
     return append_tag(self, s, &self->bare_tag, out);
 }
 
 /* The held-back start tag and its end tag, with nothing returned between them, as one
  * BareForm (start, end, closed_at, closed_end, action: None without an action attribute). */
-static int append_bare(Scanner *self, const unsigned char *s, const TagInfo *end_tag,
-                       PyObject *out)
+static NOINLINE int append_bare(Scanner *self, const unsigned char *s, const TagInfo *end_tag,
+                                PyObject *out)
 {
     const TagInfo *start_tag = &self->bare_tag;
     PyObject *action, *item;
@@ -2529,10 +2530,20 @@ static int batch_is_empty(const Batch *b)
  * are returned as one BareForm (a list page's delete forms: one small object, not two Tags
  * with their attributes); anything else returns it as a Tag first. The Python engine returns
  * the two Tags, which BareForm.tags() gives back for the injector. */
-static int emit_tag(Scanner *self, const unsigned char *s, const TagInfo *tag, PyObject *out)
+static NOINLINE int hold_form(Scanner *self, const unsigned char *s, const TagInfo *tag,
+                              PyObject *out)
 {
     Attr action;
     int has_action;
+    if (!plain_form(s, tag, &action, &has_action))
+        return append_tag(self, s, tag, out);
+    self->bare_tag = *tag;
+    self->bare_pending = 1;
+    return 0;
+}
+
+static int emit_tag(Scanner *self, const unsigned char *s, const TagInfo *tag, PyObject *out)
+{
     if (self->cuts)
         return cut_tag(self, tag, out);
     if (self->bare_pending) {
@@ -2546,12 +2557,8 @@ static int emit_tag(Scanner *self, const unsigned char *s, const TagInfo *tag, P
     /* the pairs met before it, and a returned tag starts a new scope for the pairs */
     if (batch_flush(&self->batch, out) < 0)
         return -1;
-    if (self->bare_type != NULL && !self->n_panels && !tag->is_end && (tag->flags & F_FORM)
-        && plain_form(s, tag, &action, &has_action)) {
-        self->bare_tag = *tag;
-        self->bare_pending = 1;
-        return 0;
-    }
+    if (self->bare_type != NULL && !self->n_panels && !tag->is_end && (tag->flags & F_FORM))
+        return hold_form(self, s, tag, out);
     return append_tag(self, s, tag, out);
 }
 
