@@ -62,7 +62,7 @@ _PLAIN_FORM_ATTRS = inject._PLAIN_FORM_ATTRS
 def _read_key(tag: Tag, shift: int = 0) -> tuple[str, bool, int, int, bool,
                                                  tuple[tuple[str, str], ...]]:
     """:func:`_key` of a tag as the injector reads it: a plain post form's start tag by its
-    method and action only (what ``BareForm.tags()`` gives back for a bare form)."""
+    method and action only (what ``BareForm.items()`` gives back for a bare form)."""
     attrs = tag.attrs
     if (tag.name == "form" and not tag.is_end and not tag.self_closing
             and _PLAIN_FORM_ATTRS.issuperset(attrs) and attrs.get("method", "").lower() == "post"):
@@ -118,10 +118,9 @@ def _postback_pieces(
         found, decided = scanner.scan(data, final=final)
         if not final and len(data) - decided > 10 and data[decided:decided + 1] != b"<":
             raise InvariantError(f"{len(data) - decided} undecided bytes that are not a tag")
-        for item in found:
-            if isinstance(item, html_scan.BareForm):  # (its two tags)
-                items += [_read_key(tag, offset) for tag in item.tags()]
-                continue
+        expanded = [part for item in found for part in (
+            item.items() if isinstance(item, html_scan.BareForm) else [item])]  # (its tags, pairs)
+        for item in expanded:
             if isinstance(item, html_scan.Family | html_scan.Rows):
                 item = item.pairs()
             if not isinstance(item, dict):

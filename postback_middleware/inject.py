@@ -680,22 +680,26 @@ class FieldInjector:
         open_at_start, known = self._open, len(self.forms)
         for tag in tags:
             if not isinstance(tag, Tag):
-                if isinstance(tag, BareForm):  # a plain post form, nothing inside: both its tags
-                    if self._inside_form:  # (its start ignored, as browsers do: its end
-                        self._form_ends(tag.closed_at, plan, started_here)  # is the open one's)
+                if isinstance(tag, BareForm):  # a plain post form: its tags and pairs
+                    if self._inside_form:  # (its start ignored, as browsers do: its pairs
+                        if tag.pairs is not None:  # and its end are the open form's)
+                            self._stray_events |= self._add_pairs(tag.pairs)
+                        self._form_ends(tag.closed_at, plan, started_here)
                         continue
                     form = self._form_posting_to(tag.action, tag.end)
+                    self._select = None
                     if form is None:
                         self._other_forms += 1
-                        self._select = None
+                        self._stray_events |= tag.pairs is not None
                         continue
                     if not self.forms and not self._fragment:
                         plan.append((head_end if head_end is not None else tag.start, None, ()))
                     self.forms.append(form)
                     form.number = len(self.forms)
                     form.closed_at = tag.closed_at
+                    if tag.pairs is not None:
+                        form.add_pairs(tag.pairs)
                     plan.append((form.insert_at, form, _ALL_FIELDS))
-                    self._select = None
                 elif self._open is not None:  # the pairs declared since the previous tag
                     self._open.add_pairs(tag)
                 else:
@@ -828,6 +832,13 @@ class FieldInjector:
         if self._other_forms and not self.forms:
             _log_once(path, "forms", "%r has %d forms and none is a same-origin POST form: "
                       "nothing was inserted", path, self._other_forms)
+
+    def _add_pairs(self, pairs: Pairs) -> bool:
+        """Give ``pairs`` to the form open; whether there was none (they raise nothing)."""
+        if self._open is None:
+            return True
+        self._open.add_pairs(pairs)
+        return False
 
     def _form_ends(self, at: int, plan: list[tuple[int, PostForm | None, tuple[str, ...]]],
                    started_here: list[PostForm]) -> None:

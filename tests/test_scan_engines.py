@@ -1262,7 +1262,7 @@ def test_the_compiled_engine_knows_the_injectors_plain_attributes() -> None:
 
 def _reduced(tag: Tag) -> Any:
     """A tag as the injector reads it: a plain post form's start tag by its method and action
-    only (what ``BareForm.tags()`` gives back)."""
+    only (what ``BareForm.items()`` gives back)."""
     attrs = tag.attrs
     if (tag.name == "form" and not tag.is_end and not tag.self_closing
             and _PLAIN_FORM_ATTRS.issuperset(attrs) and attrs.get("method", "").lower() == "post"):
@@ -1286,10 +1286,9 @@ def _bare_scan(document: bytes, cuts: list[int], encoding: str, *, bare: bool,
         for item in found:
             if isinstance(item, html_scan.BareForm):
                 bare_forms += 1
-                item = html_scan.BareForm(item.start + offset, item.end + offset,
-                                          item.closed_at + offset, item.closed_end + offset,
-                                          item.action)
-                items += [_reduced(tag) for tag in item.tags()]
+                items += [_reduced(part._replace(start=part.start + offset,
+                                                 end=part.end + offset))
+                          if isinstance(part, Tag) else part for part in item.items()]
             elif isinstance(item, Tag):
                 items.append(_reduced(item._replace(start=item.start + offset,
                                                     end=item.end + offset)))
@@ -1343,7 +1342,10 @@ def test_bare_forms_are_their_two_tags(document: str, cuts: list[int], encoding:
         pytest.param(b"<form method=post action='/&#97;'></form>", [("/a",)],
                      id="a-character-reference-in-the-action"),
         pytest.param(b"<form method=post><a data-postback=t></a></form>",
-                     ["form", "pairs", "/form"], id="a-pair-inside"),
+                     [(None, {"t": [""]})], id="a-pair-inside"),
+        pytest.param(b"<form method=post>" + b"".join(
+            b"<a data-postback=g data-postback-argument=E$%d>" % n for n in range(3)) + b"</form>",
+                     ["form", "rows", "/form"], id="a-grid-inside"),
         pytest.param(b"<form method=post id=f></form>", ["form", "/form"], id="an-id"),
         pytest.param(b"<form method=&#112;ost></form>", ["form", "/form"],
                      id="a-reference-in-the-method"),
@@ -1361,8 +1363,10 @@ def test_which_forms_come_bare(document: bytes, expected: list[Any]) -> None:
     scanner = PostbackScanner(names=("form", "base"), engine="compiled", families=True,
                               bare_forms=True)
     found, _ = scanner.scan(document, final=True)
-    assert [(item.action,) if isinstance(item, html_scan.BareForm)
-            else "pairs" if isinstance(item, dict) else "/" * item.is_end + item.name
+    assert [((item.action,) if item.pairs is None else (item.action, item.pairs))
+            if isinstance(item, html_scan.BareForm)
+            else "pairs" if isinstance(item, dict)
+            else "rows" if isinstance(item, html_scan.Rows) else "/" * item.is_end + item.name
             for item in found] == expected
 
 

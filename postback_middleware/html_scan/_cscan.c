@@ -641,6 +641,10 @@ typedef struct {
     RowRun run;
     PyObject *rows_type;   /* html_scan.Rows (with families) */
     PyObject *out;         /* the current scan's list of items (borrowed), for run_close */
+    /* called before run_close gives a run out mid-stretch (bare forms: a form held back goes
+     * out first), with before_out_ctx; NULL: none */
+    int (*before_out)(void *);
+    void *before_out_ctx;
 } Batch;
 
 static int same_text(PyObject *a, PyObject *b)
@@ -1029,8 +1033,8 @@ static int run_close(Batch *b)
         rows = heads == NULL ? NULL
                              : PyObject_CallFunction(b->rows_type, "ONLL", target, heads,
                                                      r->first, complete);
-        if (rows != NULL && batch_flush_pairs(b, b->out) == 0
-            && PyList_Append(b->out, rows) == 0)
+        if (rows != NULL && (b->before_out == NULL || b->before_out(b->before_out_ctx) == 0)
+            && batch_flush_pairs(b, b->out) == 0 && PyList_Append(b->out, rows) == 0)
             result = r->pos == r->n_heads ? 0 : run_spill(b, target, r->first + complete, 0);
         Py_XDECREF(rows);
     }
@@ -1299,6 +1303,7 @@ typedef struct {
     PyTypeObject *bare_type;
     int bare_pending;
     TagInfo bare_tag;
+    const unsigned char *bare_data; /* the data bare_tag's offsets are into */
 } Scanner;
 
 static int stack_push(Scanner *t, int ns, const unsigned char *s, Py_ssize_t len, int flags,
@@ -2481,14 +2486,13 @@ static NOINLINE int flush_bare(Scanner *self, const unsigned char *s, PyObject *
 
 /* The held-back start tag and its end tag, with nothing returned between them, as one
  * BareForm (start, end, closed_at, closed_end, action: None without an action attribute). */
-static NOINLINE int append_bare(Scanner *self, const unsigned char *s, const TagInfo *end_tag,
-                                PyObject *out)
+static int append_bare(Scanner *self, const unsigned char *s, const TagInfo *end_tag,
+                       PyObject *pairs, PyObject *out)
 {
     const TagInfo *start_tag = &self->bare_tag;
     PyObject *action, *item;
     Attr found;
     int has_action, result;
-    self->bare_pending = 0;
     plain_form(s, start_tag, &found, &has_action); /* (held back: it is plain) */
     if (!has_action)
         action = Py_NewRef(Py_None);
@@ -2498,7 +2502,7 @@ static NOINLINE int append_bare(Scanner *self, const unsigned char *s, const Tag
         action = decode(self, s + found.value_start, found.value_end - found.value_start, 1);
     if (action == NULL)
         return -1;
-    item = self->bare_type->tp_alloc(self->bare_type, 5);
+    item = self->bare_type->tp_alloc(self->bare_type, 6);
     if (item == NULL) {
         Py_DECREF(action);
         return -1;
@@ -2508,6 +2512,7 @@ static NOINLINE int append_bare(Scanner *self, const unsigned char *s, const Tag
     PyTuple_SET_ITEM(item, 2, PyLong_FromSsize_t(end_tag->start));
     PyTuple_SET_ITEM(item, 3, PyLong_FromSsize_t(end_tag->end));
     PyTuple_SET_ITEM(item, 4, action);
+    PyTuple_SET_ITEM(item, 5, Py_NewRef(pairs));
     if (PyTuple_GET_ITEM(item, 0) == NULL || PyTuple_GET_ITEM(item, 1) == NULL
         || PyTuple_GET_ITEM(item, 2) == NULL || PyTuple_GET_ITEM(item, 3) == NULL) {
         Py_DECREF(item);
@@ -2518,18 +2523,46 @@ static NOINLINE int append_bare(Scanner *self, const unsigned char *s, const Tag
     return result;
 }
 
-static int batch_is_empty(const Batch *b)
+/* The held-back form's end tag: its pairs since (the batch, given out into a list of its
+ * own) are none or one dict, so the form is one BareForm: 1; else the start tag and those
+ * items go out in order, for the caller to give out the end tag as usual: 0; -1 on error. */
+static NOINLINE int close_held(Scanner *self, const unsigned char *s, const TagInfo *end_tag,
+                               PyObject *out)
 {
-    return b->n_pairs == 0 && b->family.count == 0 && b->run.target == NULL;
+    PyObject *given = PyList_New(0);
+    Py_ssize_t count, k;
+    int result = -1;
+    self->bare_pending = 0; /* (and so before_out does nothing while the batch is given out) */
+    if (given == NULL)
+        return -1;
+    if (batch_flush(&self->batch, given) < 0)
+        goto done;
+    count = PyList_GET_SIZE(given);
+    if (count == 0 || (count == 1 && PyDict_CheckExact(PyList_GET_ITEM(given, 0)))) {
+        result = append_bare(self, s, end_tag, count ? PyList_GET_ITEM(given, 0) : Py_None,
+                             out);
+        result = result < 0 ? -1 : 1;
+        goto done;
+    }
+    if (append_tag(self, s, &self->bare_tag, out) < 0) /* (a family or rows: as before) */
+        goto done;
+    for (k = 0; k < count; k++)
+        if (PyList_Append(out, PyList_GET_ITEM(given, k)) < 0)
+            goto done;
+    result = 0;
+done:
+    Py_DECREF(given);
+    return result;
 }
 
-/* Return a tag (python_engine._PythonEngine._emit, once it is returned).
- *
- * Bare forms (bare_type set, no panels watched): the start tag of a plain post form (see
- * plain_form) is held back; if the next item is its end tag, with no pair between, the two
- * are returned as one BareForm (a list page's delete forms: one small object, not two Tags
- * with their attributes); anything else returns it as a Tag first. The Python engine returns
- * the two Tags, which BareForm.tags() gives back for the injector. */
+/* Batch.before_out: a run given out mid-stretch comes after the form held back. */
+static int flush_held(void *ctx)
+{
+    Scanner *self = ctx;
+    return self->bare_pending ? flush_bare(self, self->bare_data, self->batch.out) : 0;
+}
+
+/* A plain post form's start tag (see plain_form) held back, any other form's given out. */
 static NOINLINE int hold_form(Scanner *self, const unsigned char *s, const TagInfo *tag,
                               PyObject *out)
 {
@@ -2538,19 +2571,32 @@ static NOINLINE int hold_form(Scanner *self, const unsigned char *s, const TagIn
     if (!plain_form(s, tag, &action, &has_action))
         return append_tag(self, s, tag, out);
     self->bare_tag = *tag;
+    self->bare_data = s;
     self->bare_pending = 1;
     return 0;
 }
 
+/* Return a tag (python_engine._PythonEngine._emit, once it is returned).
+ *
+ * Bare forms (bare_type set, no panels watched): the start tag of a plain post form (see
+ * plain_form) is held back; if its end tag is the next tag returned, the two and the pairs
+ * between them (none, or one dict) are returned as one BareForm (a list page's delete or
+ * vote forms: one small object, not two Tags with their attributes); any other tag, a
+ * family or rows of pairs, or the end of the call's data returns it as a Tag first, in its
+ * place. The Python engine returns the tags, which BareForm.items() gives back. */
 static int emit_tag(Scanner *self, const unsigned char *s, const TagInfo *tag, PyObject *out)
 {
     if (self->cuts)
         return cut_tag(self, tag, out);
     if (self->bare_pending) {
-        if (tag->is_end && (tag->flags & F_FORM) && batch_is_empty(&self->batch))
-            return append_bare(self, s, tag, out);
-        if (flush_bare(self, s, out) < 0)
+        if (tag->is_end && (tag->flags & F_FORM)) {
+            int closed = close_held(self, s, tag, out);
+            if (closed)
+                return closed < 0 ? -1 : 0;
+        }
+        else if (flush_bare(self, s, out) < 0) {
             return -1;
+        }
     }
     if (self->n_panels && open_panel(self, s, tag) < 0)
         return -1;
@@ -3023,9 +3069,6 @@ static int give(Scanner *self, const unsigned char *s, const TagInfo *tag, int w
 {
     if (want == 1)
         return emit_tag(self, s, tag, out);
-    /* (pairs inside a held-back form: no bare form; it goes out before them) */
-    if (want && self->bare_pending && flush_bare(self, s, out) < 0)
-        return -1;
     if (want)
         return collect_pairs(self, s, tag, want, out);
     return 0;
@@ -3633,6 +3676,8 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *const *args, Py_ssize_t n
         self->tag_pending = 0; /* complete (or the document ends): tokenized whole, once */
     }
     self->batch.out = out; /* (where run_close gives out a run, mid-stretch) */
+    self->batch.before_out = self->bare_type != NULL ? flush_held : NULL;
+    self->batch.before_out_ctx = self;
     if (self->plaintext)
         decided = data.len;
     else

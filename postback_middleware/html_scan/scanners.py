@@ -139,11 +139,12 @@ class PostbackScanner:
     stretch (the test suite holds the engines equal once the compact items are expanded and
     merged).
 
-    ``bare_forms``: a plain post form with nothing returned inside it (only attributes
-    that decide nothing but where it posts, method "post", no pair or returned tag before its
-    end tag) may come as one :class:`BareForm` in place of its two tags (the compiled engine
-    does, when no panels are watched: a list page's delete forms cost it one small object
-    each); ``BareForm.tags()`` gives the two tags back. The Python engine returns the tags.
+    ``bare_forms``: a plain post form with no tag returned inside it (only attributes that
+    decide nothing but where it posts, method "post"; its pairs, if any, in one dict) may
+    come as one :class:`BareForm` in place of its tags and pairs (the compiled engine does,
+    when no panels are watched and the form is in one piece: a list page's delete or vote
+    forms cost it one small object each); ``BareForm.items()`` gives them back. The Python
+    engine returns the tags and pairs.
 
     ``panels``: the ids of the update panels a partial postback asks for (:attr:`panels`: the
     ids this scanner finds). The start tag of each (a ``data-update-panel`` attribute and one

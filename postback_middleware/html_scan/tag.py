@@ -28,18 +28,21 @@ class Tag(NamedTuple):
     self_closing: bool
 
 
+Pairs = dict[str, list[str]]
+"""(target, argument) pairs met in a stretch of a page: target -> arguments, in page order."""
+
+
 class BareForm(NamedTuple):
-    """A plain post form with nothing returned inside it: its start tag (``start`` to
-    ``end``) and its end tag (``closed_at`` to ``closed_end``), one after the other.
+    """A plain post form whose start tag (``start`` to ``end``) and end tag (``closed_at`` to
+    ``closed_end``) come with nothing returned between them but its ``pairs`` (None: none).
 
     What the compiled engine returns, asked for bare forms (see
-    :class:`~.scanners.PostbackScanner`), in place of the two :class:`Tag` items when a
-    form's start tag has only attributes that decide nothing but where it posts
-    (``method`` "post", ``action``, ``class``, ``style``...: the injector's
-    ``_PLAIN_FORM_ATTRS``) and no pair or returned tag comes before its end tag: the delete
-    forms of a list page, one small object each instead of two tags with their attributes.
-    ``action``: its first ``action`` attribute's value, None without one. (A named tuple:
-    the compiled engine builds them directly, as it builds tuples.)
+    :class:`~.scanners.PostbackScanner`), in place of those items when a form's start tag has
+    only attributes that decide nothing but where it posts (``method`` "post", ``action``,
+    ``class``, ``style``...: the injector's ``_PLAIN_FORM_ATTRS``): the delete or vote forms of
+    a list page, one small object each instead of two tags with their attributes.
+    ``action``: its first ``action`` attribute's value, None without one. (A named tuple: the
+    compiled engine builds them directly, as it builds tuples.)
     """
 
     start: int
@@ -47,17 +50,22 @@ class BareForm(NamedTuple):
     closed_at: int
     closed_end: int
     action: str | None
+    pairs: Pairs | None
 
-    def tags(self) -> tuple[Tag, Tag]:
-        """The two tags it stands for, with the attributes the injector reads of them."""
+    def items(self) -> list[Tag | Pairs]:
+        """The items it stands for: its start tag (with the attributes the injector reads of
+        it), its pairs if any, its end tag."""
         attrs = {"method": "post"} if self.action is None else {"method": "post",
                                                                  "action": self.action}
-        return (Tag("form", False, self.start, self.end, MappingProxyType(attrs), False),
-                Tag("form", True, self.closed_at, self.closed_end, MappingProxyType({}), False))
+        found: list[Tag | Pairs] = [
+            Tag("form", False, self.start, self.end, MappingProxyType(attrs), False)]
+        if self.pairs is not None:
+            found.append(self.pairs)
+        found.append(Tag("form", True, self.closed_at, self.closed_end, MappingProxyType({}),
+                         False))
+        return found
 
 
-Pairs = dict[str, list[str]]
-"""(target, argument) pairs met in a stretch of a page: target -> arguments, in page order."""
 
 
 @dataclass(frozen=True, slots=True)
