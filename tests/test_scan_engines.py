@@ -1310,6 +1310,7 @@ _FORM_FRAGMENTS = st.sampled_from([
     '<a data-postback="t" data-postback-argument="1">', "<button formaction=/z>",
     "<base href=/x/>", "<script>'</form>'</script>", "<!-- </form> -->", "<p>text</p>",
     "<table><tr><td>", "</td></tr></table>", "<svg><form method=post></form></svg>",
+    "</form/>", "</FORM >",
     '<a data-postback="row1" data-postback-argument="d1">',
 ])
 _FORM_DOCUMENTS = st.lists(st.one_of(_FORM_FRAGMENTS, HTML_FRAGMENTS), max_size=16).map("".join)
@@ -1356,6 +1357,8 @@ def test_bare_forms_are_their_two_tags(document: str, cuts: list[int], encoding:
         pytest.param(b"<form id=o method=post><form method=post></form></form>",
                      ["form", (None,), "/form"], id="nested-the-inner-one-bare"),
         pytest.param(b"<form method=post hx-post=/h></form>", ["form", "/form"], id="htmx"),
+        pytest.param(b"<form method=post></form/>", ["form", "/form"],
+                     id="an-end-tag-written-self-closing"),
     ],
 )
 def test_which_forms_come_bare(document: bytes, expected: list[Any]) -> None:

@@ -2589,7 +2589,8 @@ static int emit_tag(Scanner *self, const unsigned char *s, const TagInfo *tag, P
     if (self->cuts)
         return cut_tag(self, tag, out);
     if (self->bare_pending) {
-        if (tag->is_end && (tag->flags & F_FORM)) {
+        if (tag->is_end && (tag->flags & F_FORM) && !tag->self_closing) { /* ("</form/>":
+            * a Tag, so that its flag is returned as it is) */
             int closed = close_held(self, s, tag, out);
             if (closed)
                 return closed < 0 ? -1 : 0;
