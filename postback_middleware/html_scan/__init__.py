@@ -63,8 +63,8 @@ hundreds of postback links cost no Python object each; asked for families, the c
 engine returns a stretch of rows that each have their own target (``row17`` raising
 ``delete:17``) as one :class:`Family`, and a grid's commands (``Edit$0 Delete$0 Edit$1 ...``)
 as :class:`Rows`, read without a string a row; asked for bare forms, it returns a plain post
-form with nothing returned inside it (a list page's delete form) as one :class:`BareForm`
-instead of its two tags. The test suite runs every
+form with no tag returned inside it (a list page's delete or vote form) as one
+:class:`BareForm` holding its pairs, instead of its two tags and their dict. The test suite runs every
 scanner test on both engines, holds them equal on generated documents and arbitrary bytes
 (``tests/test_scan_engines.py``), and the fuzzer compares them on every input.
 
