@@ -64,8 +64,8 @@ engine returns a stretch of rows that each have their own target (``row17`` rais
 ``delete:17``) as one :class:`Family`, and a grid's commands (``Edit$0 Delete$0 Edit$1 ...``)
 as :class:`Rows`, read without a string a row; asked for bare forms, it returns a plain post
 form with no tag returned inside it (a list page's delete or vote form) as one
-:class:`BareForm` holding its pairs, instead of its two tags and their dict. The test suite runs every
-scanner test on both engines, holds them equal on generated documents and arbitrary bytes
+:class:`BareForm` holding its pairs, instead of its two tags and their dict. The test suite
+runs every scanner test on both engines, holds them equal on generated documents and arbitrary bytes
 (``tests/test_scan_engines.py``), and the fuzzer compares them on every input.
 
 Note that the scanner reports *tokens*: a nested ``<form>`` start tag is reported although
