@@ -2484,8 +2484,9 @@ static NOINLINE int flush_bare(Scanner *self, const unsigned char *s, PyObject *
     return append_tag(self, s, &self->bare_tag, out);
 }
 
-/* The held-back start tag and its end tag, with nothing returned between them, as one
- * BareForm (start, end, closed_at, closed_end, action: None without an action attribute). */
+/* The held-back start tag and its end tag, with no tag returned between them, as one
+ * BareForm (start, end, closed_at, closed_end, action: None without an action attribute,
+ * pairs: the dict of the pairs between them, or None). */
 static int append_bare(Scanner *self, const unsigned char *s, const TagInfo *end_tag,
                        PyObject *pairs, PyObject *out)
 {
