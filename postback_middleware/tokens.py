@@ -216,7 +216,7 @@ def random_text(size: int) -> str:
 BINDING_DIGEST_BYTES = 16
 INDEX_TAG_BYTES = 12  # a keyed index's tag: 96 bits (see TokenSigner.index_tags)
 INDEX_TAG_CHARS = INDEX_TAG_BYTES // 3 * 4  # in base64url: 16 characters
-TAGS_A_BLOCK = 256  # a page's index tags are read from its streams this many at a time
+TAGS_A_BLOCK = 32  # a page's index tags are read from its streams this many at a time
 _HMAC_TAGS, _STREAM_TAGS = 1, 2  # a page token's "i": the kind of tags its indices carry
 MAC_CHARS = 43  # an HMAC-SHA256 in base64url: a token's signature
 
@@ -628,8 +628,10 @@ class TokenSigner:
         base64url, as a token's claims are signed: never an index's text, which is digits);
         its block ``b`` of tags is the SHAKE-256 of the seed and ``b`` (four bytes), whose
         12 bytes from ``12 * (i % TAGS_A_BLOCK)`` are the tag of index ``i`` of that block.
-        One HMAC a page and one SHAKE a block of 256 forms, where an HMAC a form took 1.1 µs;
-        a tag checked alone reads at most its block (3 KB). The tags are a keyed function's
+        One HMAC a page and one SHAKE a block of 32 forms: 0.16 µs a form, where an HMAC a
+        form took 1.1 µs; a tag checked alone reads at most its block (384 bytes: 3 µs, one
+        HMAC and one SHAKE, where the HMAC of the first kind took 1.2). The blocks keep both
+        small (256 a block: 0.13 µs a form, 8 µs a tag checked). The tags are a keyed function's
         outputs at distinct places: one form's, seen, tells nothing of another's."""
         seed = _mac(self._keys[Purpose.PAGE_INDEX][key_index],
                     _b64(b"tags." + signature.encode("ascii")))
