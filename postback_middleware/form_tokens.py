@@ -154,21 +154,28 @@ def _may_fit_written_out(pairs: dict[str, list[str]]) -> bool:
         return False
 
 
-def _plain(form: OfferingForm, page_callbacks: Callable[[str], Sequence[str]]
-           ) -> tuple[str, dict[str, list[str]]] | None:
-    """A form's path and events if it may share its page's token (see ``page_tokens``):
-    bound to one path, without an id, offering no callbacks (its own or its page's), no
-    ASP.NET fields taken over, no choices, and few short events (a grid's may join written
-    compact: see FormTokens._encoded); else None."""
-    if form.callbacks or form.took_over or form.family is not None or form.id is not None:
-        return None
-    pairs, rows = form.compact_pairs
-    if rows or (pairs and not page_tokens.fits(pairs)):  # (a list's forms: most pages')
+def _sharing_path(form: OfferingForm, page_callbacks: Callable[[str], Sequence[str]]
+                  ) -> str | None:
+    """The path of a form that may share its page's token (see ``page_tokens``), if its
+    events do: bound to one path, without an id, offering no callbacks (its own or its
+    page's), no ASP.NET fields taken over, no choices; else None."""
+    if form.callbacks or form.took_over or form.id is not None:
         return None
     paths = form.paths
     if len(paths) != 1 or form.choices or page_callbacks(paths[0]):
         return None
-    return paths[0], pairs
+    return paths[0]
+
+
+def _plain_pairs(form: OfferingForm) -> dict[str, list[str]] | None:
+    """A form's events written out, if they are few and short (a list's forms: most
+    pages'); else None (a grid's may join written compact: see FormTokens._encoded)."""
+    if form.family is not None:  # (read first: asking for the pairs writes a family out)
+        return None
+    pairs, rows = form.compact_pairs
+    if rows or (pairs and not page_tokens.fits(pairs)):
+        return None
+    return pairs
 
 
 def _written_out(one: FormSigning, pairs: dict[str, list[str]], callbacks: Sequence[str],
@@ -211,10 +218,14 @@ class FormTokens:
         plain: list[int] = []
         described: list[tuple[str, page_tokens.Events]] = []
         for index, form in enumerate(forms):
-            found = _plain(form, page_callbacks) or self._encoded(form, page_callbacks)
-            if found is not None:
+            path = _sharing_path(form, page_callbacks)
+            if path is None:
+                continue
+            pairs = _plain_pairs(form)
+            events = pairs if pairs is not None else self._encoded(form)
+            if events is not None:
                 plain.append(index)
-                described.append(found)
+                described.append((path, events))
         # (keyed indices where a form's fields could still leave: see page_tokens)
         shared = (self._page_tokens(described, state, binding, keyed=not all(
             forms[index].settled for index in plain))
@@ -240,16 +251,10 @@ class FormTokens:
         one = page.form(form.paths[0])
         return one.sign(Purpose.VIEWSTATE, state), one.sign(Purpose.EVENT_VALIDATION, data)
 
-    def _encoded(self, form: OfferingForm, page_callbacks: Callable[[str], Sequence[str]]
-                 ) -> tuple[str, page_tokens.Encoded] | None:
-        """A form's path and events if it may share its page's token with its events written
-        compact (see ``page_tokens.Encoded``): as a plain form (:func:`_plain`), but for events
-        whose compact event validation data is small (a grid's rows, one run); else None."""
-        if form.callbacks or form.took_over or form.id is not None:
-            return None
-        paths = form.paths
-        if len(paths) != 1 or form.choices or page_callbacks(paths[0]):
-            return None
+    def _encoded(self, form: OfferingForm) -> page_tokens.Encoded | None:
+        """The events of a form that may share its page's token (:func:`_sharing_path`) but
+        has too many to write out, written compact (see ``page_tokens.Encoded``) if that
+        data is small (a grid's rows, one run); else None."""
         family = form.family
         data = (validation.encode_family(family, (), digest=self._event_digest)
                 if family is not None else None)
@@ -263,7 +268,7 @@ class FormTokens:
                 return None
         except InvalidArgument:  # (JSON cannot write them: tokens of its own, as digests)
             return None
-        return paths[0], page_tokens.Encoded(data)
+        return page_tokens.Encoded(data)
 
     def _page_tokens(self, forms: Sequence[tuple[str, page_tokens.Events]],
                      state: dict[str, Any] | str, binding: str, *, keyed: bool
