@@ -550,9 +550,10 @@ def may_have_runs(pairs: Mapping[str, Sequence[str]]) -> bool:
     ``Delete$99``). Else their compact data is about as large as they are (cards, long
     values); a grid whose first and last arguments are no rows' (``Sort$Name`` ...
     ``Page$Next``) is not told apart here."""
-    last = [target[-1:] for target in pairs]
-    last += [arguments[0][-1:] + arguments[-1][-1:] for arguments in pairs.values() if arguments]
-    return _ASCII_DIGIT.search("".join(last)) is not None
+    ends = list(pairs)
+    ends += [argument for arguments in pairs.values() if arguments
+             for argument in (arguments[0], arguments[-1])]
+    return ends_in_a_digit(ends)
 
 
 def _distinct(arguments: Sequence[str]) -> bool:
