@@ -683,14 +683,15 @@ class FieldInjector:
                 if isinstance(tag, BareForm):  # a plain post form: its tags and pairs
                     if self._inside_form:  # (its start ignored, as browsers do: its pairs
                         if tag.pairs is not None:  # and its end are the open form's)
-                            self._stray_events |= self._add_pairs(tag.pairs)
+                            self._add_pairs(tag.pairs)
                         self._form_ends(tag.closed_at, plan, started_here)
                         continue
                     form = self._form_posting_to(tag.action, tag.end)
                     self._select = None
-                    if form is None:
+                    if form is None:  # (no post form: its pairs are the page's, stray)
                         self._other_forms += 1
-                        self._stray_events |= tag.pairs is not None
+                        if tag.pairs is not None:
+                            self._add_pairs(tag.pairs)
                         continue
                     if not self.forms and not self._fragment:
                         plan.append((head_end if head_end is not None else tag.start, None, ()))
@@ -700,10 +701,8 @@ class FieldInjector:
                     if tag.pairs is not None:
                         form.add_pairs(tag.pairs)
                     plan.append((form.insert_at, form, _ALL_FIELDS))
-                elif self._open is not None:  # the pairs declared since the previous tag
-                    self._open.add_pairs(tag)
-                else:
-                    self._stray_events = True
+                else:  # the pairs declared since the previous tag
+                    self._add_pairs(tag)
                 continue
             if tag.is_end:
                 if tag.name == "form":
@@ -833,12 +832,12 @@ class FieldInjector:
             _log_once(path, "forms", "%r has %d forms and none is a same-origin POST form: "
                       "nothing was inserted", path, self._other_forms)
 
-    def _add_pairs(self, pairs: Pairs) -> bool:
-        """Give ``pairs`` to the form open; whether there was none (they raise nothing)."""
+    def _add_pairs(self, pairs: Pairs | Family | Rows) -> None:
+        """Give ``pairs`` to the form open; outside any post form they raise nothing."""
         if self._open is None:
-            return True
-        self._open.add_pairs(pairs)
-        return False
+            self._stray_events = True
+        else:
+            self._open.add_pairs(pairs)
 
     def _form_ends(self, at: int, plan: list[tuple[int, PostForm | None, tuple[str, ...]]],
                    started_here: list[PostForm]) -> None:
