@@ -1304,6 +1304,8 @@ typedef struct {
     int bare_pending;
     TagInfo bare_tag;
     const unsigned char *bare_data; /* the data bare_tag's offsets are into */
+    Attr bare_action;               /* its first action attribute, if bare_has_action */
+    int bare_has_action;
 } Scanner;
 
 static int stack_push(Scanner *t, int ns, const unsigned char *s, Py_ssize_t len, int flags,
@@ -2491,16 +2493,15 @@ static int append_bare(Scanner *self, const unsigned char *s, const TagInfo *end
                        PyObject *pairs, PyObject *out)
 {
     const TagInfo *start_tag = &self->bare_tag;
+    const Attr *found = &self->bare_action;
     PyObject *action, *item;
-    Attr found;
-    int has_action, result;
-    plain_form(s, start_tag, &found, &has_action); /* (held back: it is plain) */
-    if (!has_action)
+    int result;
+    if (!self->bare_has_action)
         action = Py_NewRef(Py_None);
-    else if (found.value_start < 0)
+    else if (found->value_start < 0)
         action = PyUnicode_New(0, 0);
     else
-        action = decode(self, s + found.value_start, found.value_end - found.value_start, 1);
+        action = decode(self, s + found->value_start, found->value_end - found->value_start, 1);
     if (action == NULL)
         return -1;
     item = self->bare_type->tp_alloc(self->bare_type, 6);
@@ -2567,9 +2568,7 @@ static int flush_held(void *ctx)
 static NOINLINE int hold_form(Scanner *self, const unsigned char *s, const TagInfo *tag,
                               PyObject *out)
 {
-    Attr action;
-    int has_action;
-    if (!plain_form(s, tag, &action, &has_action))
+    if (!plain_form(s, tag, &self->bare_action, &self->bare_has_action))
         return append_tag(self, s, tag, out);
     self->bare_tag = *tag;
     self->bare_data = s;
