@@ -101,7 +101,8 @@ Pairs = Mapping[str, Sequence[str]]
 _INDEX = re.compile(r"0|[1-9][0-9]{0,5}")
 _DIGITS = frozenset("0123456789")
 _MAX_DIGITS = 15  # (numbers JSON readers all read exactly, as validation's)
-# A keyed index's tag (``tokens.TokenSigner.index_tag``): base64url.
+# A keyed index's tag (``tokens.TokenSigner.index_tags``, or ``index_tag`` of the first
+# kind): base64url.
 _TAG = re.compile(rf"[A-Za-z0-9_-]{{{INDEX_TAG_CHARS}}}")
 
 

@@ -574,7 +574,7 @@ class TokenSigner:
                   ) -> str:
         """A page token (see ``page_tokens``): ``forms`` (``page_tokens.describe``'s) and the
         view state ``state`` for the browser or user ``user``; raises ValueError as
-        :meth:`sign` does. ``keyed``: its forms' indices carry tags (:meth:`index_tag`).
+        :meth:`sign` does. ``keyed``: its forms' indices carry tags (:meth:`index_tags`).
         ``key_index`` and ``first_issued``: as :meth:`sign`'s (a renewal)."""
         claims: dict[str, Any] = {"v": FORMAT_VERSION, "t": int(self.now()),
                                   "u": self.binding_digest(key_index, user), "f": page_id,
