@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -270,25 +270,55 @@ class FormTokens:
             return None
         return page_tokens.Encoded(data)
 
-    def _page_tokens(self, forms: Sequence[tuple[str, page_tokens.Events]],
-                     state: dict[str, Any] | str, binding: str, *, keyed: bool
-                     ) -> list[tuple[str, str]] | None:
-        """The fields of plain forms (each its path and events) that share a page token (its
-        indices ``keyed``: see ``page_tokens``); None when their description is over
+    def issue_bare(self, forms: Sequence[tuple[str, page_tokens.Pairs]],
+                   state: dict[str, Any] | str, binding: str, callback_pages: Collection[str]
+                   ) -> tuple[str, str] | None:
+        """The page token shared by the plain forms of a whole page that the injector keeps as
+        bare forms (each its path and events: no id, no callbacks of its own, one path, no
+        choices, its pairs one dict), and the token's signature: form ``i``'s event validation
+        is ``f"{i}.{signature}"``, its indices unkeyed (nothing later can send them
+        elsewhere). None when they cannot share one (:meth:`issue_forms` then takes them
+        one by one): fewer than two, a path with callbacks of its page (``callback_pages``:
+        ``registry.Registry.callback_pages``), events too long to write out, a description
+        or token over its size."""
+        if not page_tokens.MIN_FORMS <= len(forms) <= page_tokens.MAX_FORMS:
+            return None
+        # (what _sharing_path and _plain_pairs ask of each form)
+        if callback_pages and any(path in callback_pages for path, _ in forms):
+            return None
+        if not all(page_tokens.fits(pairs) for _, pairs in forms if pairs):
+            return None
+        token = self._page_token(forms, state, binding, keyed=False)
+        return None if token is None else (token, token.rpartition(".")[2])
+
+    def _page_token(self, forms: Sequence[tuple[str, page_tokens.Events]],
+                    state: dict[str, Any] | str, binding: str, *, keyed: bool) -> str | None:
+        """The page token of plain forms (each its path and events; its indices ``keyed``:
+        see ``page_tokens``); None when their description is over
         ``page_tokens.MAX_DESCRIPTION_BYTES`` or the token over max_state_size."""
         signer = self.signer
         try:
             described = page_tokens.describe(forms)
             if described is None:  # (over its size)
                 return None
-            token = signer.sign_page(described, state, user=binding,
-                                     page_id=signer.new_form_id(), keyed=keyed)
+            return signer.sign_page(described, state, user=binding,
+                                    page_id=signer.new_form_id(), keyed=keyed)
         except ValueError:  # (JSON cannot write their events, or over max_state_size)
+            return None
+
+    def _page_tokens(self, forms: Sequence[tuple[str, page_tokens.Events]],
+                     state: dict[str, Any] | str, binding: str, *, keyed: bool
+                     ) -> list[tuple[str, str]] | None:
+        """The fields of plain forms (each its path and events) that share a page token (see
+        :meth:`_page_token`), or None."""
+        token = self._page_token(forms, state, binding, keyed=keyed)
+        if token is None:
             return None
         signature = token.rpartition(".")[2]
         if keyed:
             return [(token, page_tokens.event_validation(index, signature, tag))
-                    for index, tag in enumerate(signer.index_tags(0, signature, 0, len(forms)))]
+                    for index, tag in enumerate(
+                        self.signer.index_tags(0, signature, 0, len(forms)))]
         signature = "." + signature  # (page_tokens.event_validation's, in one step a form)
         return [(token, f"{index}{signature}") for index in range(len(forms))]
 

@@ -391,6 +391,45 @@ class PostForm:
             known.extend(arguments)
 
 
+@dataclass(slots=True)
+class _BareForms:
+    """The plain post forms of a whole page that the scanner returned bare (a list page's
+    delete buttons), signed in bulk: they share one page token and their fields are written
+    around it in one pass (:meth:`FieldInjector._bare_fields`). The page's first post form,
+    if it is one of them, is a PostForm as ever (the script tag and the fields' ids go there);
+    the others are kept as they came, not as PostForms, which they become when the page turns
+    out to need more of them (a ``<base>``, a ``form="ID"`` button, htmx: see
+    :meth:`FieldInjector._apply`), when their page token cannot be made, or when someone asks
+    for :attr:`FieldInjector.forms`."""
+
+    first: PostForm | None = None  # the page's first post form, if bare (index 0)
+    tags: list[BareForm] = field(default_factory=list)  # the others
+    # What their page token describes of those: each one's path and pairs.
+    events: list[tuple[str, Pairs]] = field(default_factory=list)
+    signed: TokenPair | None = None  # their page token and its signature, once made
+
+    def __len__(self) -> int:  # (the others: falsy when there are none)
+        return len(self.tags)
+
+    def post_forms(self) -> list[PostForm]:
+        """The others as the PostForms the injector would have made of them (with their
+        fields, once written; numbered where they stand among the page's forms)."""
+        forms = []
+        index = 0 if self.first is None else 1  # (each one's index in the page token)
+        for tag, (path, _) in zip(self.tags, self.events, strict=True):
+            form = PostForm(tag.end, path, action=_url_text(tag.action), closed_at=tag.closed_at)
+            if tag.pairs is not None:
+                form.add_pairs(tag.pairs)
+            if self.signed is not None:
+                token, signature = self.signed
+                form.written = {f.EVENTTARGET: "", f.EVENTARGUMENT: "", f.VIEWSTATE: token,
+                                f.EVENTVALIDATION: f"{index}.{signature}"}
+                form.settled = True
+            forms.append(form)
+            index += 1
+        return forms
+
+
 @dataclass(frozen=True)
 class Submitter:
     """A control that can send its form elsewhere than its action, or by another method: a
@@ -483,7 +522,11 @@ class FieldInjector:
 
     ``sign_forms(forms)`` returns the (view state, event validation) tokens of each form whose
     pairs are known, once a piece is read (plain forms may share a page token: see
-    ``page_tokens``); ``client_fields`` are the scroll/focus values to add (None: option off).
+    ``page_tokens``). ``sign_bare(forms)``, if given, returns the page token and its signature
+    for the plain forms of a whole page that come after its first and that the scanner
+    returned bare (each its path and pairs), or None (they then take ``sign_forms``' way): a
+    list page's forms are written without a :class:`PostForm` each (see :class:`_BareForms`).
+    ``client_fields`` are the scroll/focus values to add (None: option off).
     ``fragment``: the page is a piece of another page (an htmx request), which has the script
     tag and the fields' ids already: neither is written.
     """
@@ -516,6 +559,8 @@ class FieldInjector:
     _htmx_late = False  # it showed only after the first piece: not read
     _started = False  # some of the page was sent already
     _ids_on: PostForm | None = None  # the form whose fields have ids (see _id_form)
+    _count = 0  # post forms found so far (numbers), bare ones kept apart included
+    _bare: _BareForms | None = None  # a whole page's later bare forms (see _BareForms)
     # The last __VIEWSTATE written without an id, and its input (see _fields).
     _shared_input: tuple[str | None, bytes] = (None, b"")
     # The last byte sent (an input cut out at the start of a piece must not join it to
@@ -530,6 +575,7 @@ class FieldInjector:
         sign_forms: Callable[[list[PostForm]], list[TokenPair]],
         script_tag: bytes,
         client_fields: dict[str, str] | None,
+        sign_bare: Callable[[list[tuple[str, Pairs]]], TokenPair | None] | None = None,
         fragment: bool = False,
         choices: bool = False,
         panels: Collection[str] = (),
@@ -545,10 +591,11 @@ class FieldInjector:
         self._encoding = encoding
         self._page_url = page_url
         self._sign_forms = sign_forms
+        self._sign_bare = sign_bare
         self._script_tag = script_tag
         self._client_fields = client_fields
         self._fragment = fragment
-        self.forms: list[PostForm] = []  # every post form found so far
+        self._forms: list[PostForm] = []  # every post form found so far, but bare ones apart
         self._taken_ids: set[str] = set()  # reserved ids the page itself uses
         self._bases: list[str] = []  # every <base href> so far, resolved (the browser's: the 1st)
         # submit buttons that name a form by form="ID", by ID (ASCII-lowercased)
@@ -558,7 +605,15 @@ class FieldInjector:
 
     @property
     def changed(self) -> bool:
-        return bool(self.forms)
+        return bool(self._forms)  # (bare forms are kept apart after a first form only)
+
+    @property
+    def forms(self) -> list[PostForm]:
+        """Every post form found so far, in document order."""
+        if self._bare is not None:  # (made PostForms now: a whole page's, in its offsets)
+            self._join(self._bare.post_forms())
+            self._bare = None
+        return self._forms
 
     def written_fields(self) -> list[dict[str, str]]:
         """The non-empty reserved fields written into each post form, in document order (an
@@ -567,7 +622,7 @@ class FieldInjector:
                 for form in self.forms]
 
     def edit(self, document: bytes) -> bytes:
-        """A whole page at once (``self.forms`` then says whether anything was added)."""
+        """A whole page at once (:attr:`changed` then says whether anything was added)."""
         return self._edit(document, final=True)
 
     def _keep_panel_tags(self, page: bytes, tags: list[_Item],
@@ -677,7 +732,12 @@ class FieldInjector:
         redirects = False  # a <base> or a form="ID" button: forms sent earlier are checked
         noscript_from = 0  # where the content of an open <noscript> starts in this piece
         # (which form an element is in, for the htmx scanner's: see _read_htmx)
-        open_at_start, known = self._open, len(self.forms)
+        open_at_start, known = self._open, len(self._forms)
+        # A whole page's bare forms after its first, kept apart when the middleware signs
+        # them in bulk (see _BareForms; the page's other forms take the way below).
+        bare = (_BareForms() if final and at_start and self._sign_bare is not None
+                and not (self._fragment or self._panels or self._choices or self._htmx_seen
+                         or self._client_fields is not None) else None)
         for tag in tags:
             if not isinstance(tag, Tag):
                 if isinstance(tag, BareForm):  # a plain post form: its tags and pairs
@@ -686,21 +746,30 @@ class FieldInjector:
                             self._add_pairs(tag.pairs)
                         self._form_ends(tag.closed_at, plan, started_here)
                         continue
-                    form = self._form_posting_to(tag.action, tag.end)
                     self._select = None
-                    if form is None:  # (no post form: its pairs are the page's, stray)
+                    path = action_path(tag.action, self._page_url)
+                    if path is None:  # (no post form: its pairs are the page's, stray)
                         self._other_forms += 1
                         if tag.pairs is not None:
                             self._add_pairs(tag.pairs)
                         continue
-                    if not self.forms and not self._fragment:
+                    self._count += 1
+                    if bare is not None and self._forms:  # (see _BareForms)
+                        bare.tags.append(tag)
+                        bare.events.append((path, tag.pairs or {}))
+                        continue
+                    post_form = PostForm(tag.end, path, action=_url_text(tag.action))
+                    if not self._forms and not self._fragment:
                         plan.append((head_end if head_end is not None else tag.start, None, ()))
-                    self.forms.append(form)
-                    form.number = len(self.forms)
-                    form.closed_at = tag.closed_at
+                    self._forms.append(post_form)
+                    post_form.number = self._count
+                    post_form.closed_at = tag.closed_at
                     if tag.pairs is not None:
-                        form.add_pairs(tag.pairs)
-                    plan.append((form.insert_at, form, _ALL_FIELDS))
+                        post_form.add_pairs(tag.pairs)
+                    if bare is not None and post_form.number == 1:  # (the page's first)
+                        bare.first = post_form
+                    else:
+                        plan.append((post_form.insert_at, post_form, _ALL_FIELDS))
                 else:  # the pairs declared since the previous tag
                     self._add_pairs(tag)
                 continue
@@ -740,10 +809,11 @@ class FieldInjector:
                 if form is None:
                     self._other_forms += 1
                     continue
-                if not self.forms and not self._fragment:
+                if not self._forms and not self._fragment:
                     plan.append((head_end if head_end is not None else tag.start, None, ()))
-                self.forms.append(form)
-                form.number = len(self.forms)
+                self._forms.append(form)
+                self._count += 1
+                form.number = self._count
                 started_here.append(form)
             elif name == "base":
                 redirects |= self._base(tag.attrs)
@@ -756,9 +826,12 @@ class FieldInjector:
             elif name != "head":
                 redirects |= self._submitter(name, tag.attrs, self._open)
                 self._aspnet_references(name, tag.attrs)
+        if bare is not None and self._htmx_seen:  # (read below with the page's other forms)
+            self._keep_bare(bare, plan)
+            bare = None
         if self._htmx_seen and not self._htmx_late:
             redirects |= self._read_htmx(whole, decided, final, at_start, tags, open_at_start,
-                                         self.forms[known:])
+                                         self._forms[known:])
         for form in started_here:
             # At the end of the document an open form's pairs are all known: all fields on top.
             plan.append((form.insert_at, form,
@@ -771,6 +844,20 @@ class FieldInjector:
             redirects |= self._read_noscript(data[noscript_from:], final=final)
         if redirects and self._sent:
             self._check_sent()
+        if bare is not None:
+            # Signed in bulk when nothing on the page could send them elsewhere (what
+            # _prepare asks of each form: no <base>, no form="ID" button, nothing unread)
+            # and their page token can be made; else they take the way of the page's other
+            # forms, below.
+            if bare and not (self._bases or self._named or self._blind) and self._sign_bare:
+                bare.signed = self._sign_bare(
+                    bare.events if bare.first is None else
+                    [(bare.first.action_path, bare.first.pairs), *bare.events])
+            if bare.signed is None:
+                self._keep_bare(bare, plan)
+                bare = None
+            elif bare:
+                self._bare = bare
         if not plan and not taken_over and not self._panels:
             # (a piece whose tags ask for nothing to be written: a script, a GET form, a form
             # whose start came in an earlier piece and whose end comes in a later one)
@@ -803,6 +890,8 @@ class FieldInjector:
             self._sent += signing
         insertions = [(at, self._script_tag if form is None else self._fields(form, names))
                       for at, form, names in plan]
+        if bare is not None:
+            insertions += self._bare_fields(bare)
         if taken_over:
             # Where what comes before a removed input would join what comes after ("<" and
             # "img ...>" make a tag), an empty comment keeps them apart, as the input did.
@@ -821,16 +910,54 @@ class FieldInjector:
     def _explain_what_was_left(self) -> None:
         """Say (at INFO, once a page path) why a page that looks meant for postbacks got none
         of them: its events lie outside any post form, or its forms are all GET."""
-        if not (self._stray_events or (self._other_forms and not self.forms)):
+        if not (self._stray_events or (self._other_forms and not self._forms)):
             return  # (the common case: nothing to say)
         path = urlsplit(self._page_url).path
         if self._stray_events:
             _log_once(path, "events", "%r has data-postback / data-autopostback elements (or "
                       "ASP.NET's __doPostBack references) outside any same-origin post form: "
                       'they raise no postback (put them inside a <form method="post">)', path)
-        if self._other_forms and not self.forms:
+        if self._other_forms and not self._forms:
             _log_once(path, "forms", "%r has %d forms and none is a same-origin POST form: "
                       "nothing was inserted", path, self._other_forms)
+
+    def _keep_bare(self, bare: _BareForms,
+                   plan: list[tuple[int, PostForm | None, tuple[str, ...]]]) -> None:
+        """Bare forms that take the way of the page's other forms after all: as PostForms
+        among them, their fields planned as a whole form's."""
+        forms = bare.post_forms()
+        if bare.first is not None:
+            forms.insert(0, bare.first)  # (a PostForm already)
+        if bare:
+            self._join(forms[bare.first is not None:])
+        plan += [(form.insert_at, form, _ALL_FIELDS) for form in forms]
+
+    def _join(self, forms: list[PostForm]) -> None:
+        """Bare forms made PostForms among the page's others, in the page's order (a whole
+        page's, whose offsets are all in one piece), each numbered where it stands."""
+        self._forms = sorted([*self._forms, *forms], key=_insert_at)
+        for number, form in enumerate(self._forms, 1):
+            form.number = number
+
+    def _bare_fields(self, bare: _BareForms) -> list[tuple[int, bytes]]:
+        """Where each bare form's fields go and what they are: for the page's first form,
+        what :meth:`_fields` writes (ids and all), given its share of the page token; for the
+        others, what it writes for a form of a page token, the inputs before the event
+        validation's value made once, then the form's index and the token's signature."""
+        assert bare.signed is not None
+        token, signature = bare.signed
+        fields = []
+        first = bare.first
+        if first is not None:
+            first.written = {f.VIEWSTATE: token, f.EVENTVALIDATION: f"0.{signature}"}
+            first.settled = True
+            fields.append((first.insert_at, self._fields(first, _ALL_FIELDS)))
+        start = b"".join((_TOP_INPUTS, hidden_input(f.VIEWSTATE, token, with_id=False),
+                          _EV_START))
+        end = b"." + signature.encode("ascii") + _INPUT_END
+        fields += [(tag.end, b"%b%d%b" % (start, index, end))
+                   for index, tag in enumerate(bare.tags, first is not None)]
+        return fields
 
     def _add_pairs(self, pairs: Pairs | Family | Rows) -> None:
         """Give ``pairs`` to the form open; outside any post form they raise nothing."""
@@ -859,11 +986,7 @@ class FieldInjector:
         no callbacks, nothing of htmx's): what it does for such a form, in short."""
         if attrs.get("method", "").lower() != "post":
             return None
-        return self._form_posting_to(attrs.get("action"), insert_at)
-
-    def _form_posting_to(self, action: str | None, insert_at: int) -> PostForm | None:
-        """A plain post form with this ``action`` (None: none), or None if it posts off the
-        origin."""
+        action = attrs.get("action")
         path = action_path(action, self._page_url)
         return None if path is None else PostForm(insert_at, path, action=_url_text(action))
 
@@ -1039,7 +1162,7 @@ class FieldInjector:
         from its start, so a streamed page that shows htmx only after its first piece is not
         read (logged once). Returns whether an element named a form by form="ID"."""
         if self._htmx is None:
-            if final and at_start and not self.forms:
+            if final and at_start and not self._forms:
                 return False  # (a whole page without a post form: nothing to read it for)
             if not at_start:
                 self._htmx_late = True
@@ -1219,7 +1342,7 @@ class FieldInjector:
             if form.choice_log is None:
                 form.choice_log = Choices()
             form.choice_log.others(frozenset().union(*(
-                other.choice_log.checked_names for other in self.forms
+                other.choice_log.checked_names for other in self._forms
                 if other is not form and other.choice_log is not None)))
         return names
 
@@ -1261,7 +1384,8 @@ class FieldInjector:
         (the first that held ASP.NET's own fields, whose ids scripts look up: Microsoft's AJAX
         client updates fields by id), else the first post form; fixed once ids are written."""
         if self._ids_on is None:
-            self._ids_on = next((form for form in self.forms if form.took_over), self.forms[0])
+            self._ids_on = next((form for form in self._forms if form.took_over),
+                                self._forms[0])
         return self._ids_on
 
 
@@ -1342,3 +1466,4 @@ def splice(
 
 
 _first = operator.itemgetter(0)
+_insert_at = operator.attrgetter("insert_at")

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes, urlsplit
 from wsgiref.util import request_uri
@@ -92,6 +92,8 @@ from .tokens import PageSigning, TokenSigner
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from .page_tokens import Pairs
 
 log = logging.getLogger("postback_middleware")
 
@@ -494,6 +496,7 @@ class PostbackMiddleware:
             page_url=_document_url(environ, page_url=page_url, htmx=fragment),
             encoding=page.charset,
             sign_forms=issuer.sign_forms,
+            sign_bare=issuer.sign_bare,
             script_tag=tag,
             client_fields=client_fields if self.options.maintain_scroll_position else None,
             fragment=fragment,
@@ -610,25 +613,10 @@ class _Issuer:
         """The view state and event validation of each of ``forms`` (the post forms whose
         tokens one piece of the page writes; ("", "") where they cannot be made): plain forms
         share a page token (see ``page_tokens``)."""
-        environ, middleware = self._environ, self._middleware
-        # Read now, not earlier: what the app left in the view state while rendering.
-        state = environ.get(VIEWSTATE_KEY)
-        if not isinstance(state, dict):
-            raise InvalidType(f"environ[{VIEWSTATE_KEY!r}] must be a dict, not {type(state)}")
         try:
-            data = state if self._state_keys is None else self._state_keys.data(state)
-            # The binding is asked now, not reused from verification: a login postback changes
-            # the user, and the new page's tokens must belong to the new session.
-            binding = self._browser_binding
-            if binding is None:
-                binding = middleware._binding(environ, self._browser)
-                if middleware.options.user_key is None:
-                    self._browser_binding = binding
-            page = self._page
-            if page is None or page.user != binding:
-                page = self._page = middleware.signer.page(binding)
-            return middleware.form_tokens.issue_forms(
-                forms, data, binding, middleware.registry.page_callbacks, page)
+            state, binding, page = self._signing()
+            return self._middleware.form_tokens.issue_forms(
+                forms, state, binding, self._middleware.registry.page_callbacks, page)
         except StoreUnavailable as error:
             # The page is shown all the same; these forms get no tokens, so their postbacks
             # are refused (closed, like a form too large to sign) until the store answers.
@@ -636,6 +624,38 @@ class _Issuer:
                       "forms posting to %r... get no tokens", error.reason, len(forms),
                       forms[0].action_path[:200])
             return [("", "")] * len(forms)
+
+    def sign_bare(self, forms: Sequence[tuple[str, Pairs]]) -> tuple[str, str] | None:
+        """The page token of a whole page's bare forms (each its path and events) and its
+        signature (see ``FormTokens.issue_bare``); None when they take :meth:`sign_forms`'s
+        way (a store that did not answer included: that way says so)."""
+        try:
+            state, binding, _ = self._signing()
+        except StoreUnavailable:
+            return None
+        return self._middleware.form_tokens.issue_bare(
+            forms, state, binding, self._middleware.registry.callback_pages)
+
+    def _signing(self) -> tuple[dict[str, Any] | str, str, PageSigning]:
+        """What this response's forms are signed with: the view state (or the key it is kept
+        under), the binding, and what signs for that binding."""
+        environ, middleware = self._environ, self._middleware
+        # Read now, not earlier: what the app left in the view state while rendering.
+        state = environ.get(VIEWSTATE_KEY)
+        if not isinstance(state, dict):
+            raise InvalidType(f"environ[{VIEWSTATE_KEY!r}] must be a dict, not {type(state)}")
+        data = state if self._state_keys is None else self._state_keys.data(state)
+        # The binding is asked now, not reused from verification: a login postback changes
+        # the user, and the new page's tokens must belong to the new session.
+        binding = self._browser_binding
+        if binding is None:
+            binding = middleware._binding(environ, self._browser)
+            if middleware.options.user_key is None:
+                self._browser_binding = binding
+        page = self._page
+        if page is None or page.user != binding:
+            page = self._page = middleware.signer.page(binding)
+        return data, binding, page
 
     def bound_headers(self, headers: Headers, *, tokens: bool, streamed: bool) -> Headers:
         """Headers of an edited page: private, and the browser's cookie, when it has tokens.

@@ -66,7 +66,6 @@ once, about what its own two tokens took.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -206,16 +205,8 @@ def _numbered_run(forms: Sequence[tuple[str, Events]], at: int) -> dict[str, Any
         first, shapes = found
         rows = 1
         patterns = [_pattern(template) for _, _, template in shapes]
-        if width == 1:  # (a form a row, the commonest: the same, without a call a row)
-            prefix, suffix, template = shapes[0]
-            pattern, numbers = patterns[0]
-            for path, pairs in itertools.islice(forms, at + 1, None):
-                n = first + rows
-                if path != f"{prefix}{n}{suffix}" or type(pairs) is Encoded or (
-                        (pairs or template)
-                        and encode_json(pairs, plain=True) != pattern % ((n,) * numbers)):
-                    break
-                rows += 1
+        if width == 1:  # (a form a row, the commonest: see _rows_of_one)
+            rows = _rows_of_one(forms, at, first, shapes[0], patterns[0])
         else:
             while (at + (rows + 1) * width <= len(forms)
                    and _is_row(forms, at + rows * width, shapes, patterns, first + rows)):
@@ -223,6 +214,38 @@ def _numbered_run(forms: Sequence[tuple[str, Events]], at: int) -> dict[str, Any
         if rows > 1:
             return {"n": first, "c": rows, "r": shapes}
     return None
+
+
+def _rows_of_one(forms: Sequence[tuple[str, Events]], at: int, first: int,
+                 shape: list[Any], pattern: tuple[bytes, int]) -> int:
+    """How many forms from ``at`` on (at least the one there) are the rows numbered
+    ``first``, ``first + 1``... of a form a row of ``shape`` (``[prefix, suffix, template]``,
+    the template's ``pattern``): what :func:`_is_row` says of each, read a stretch at a time.
+    Each stretch's paths (and events' JSON) and the ones expected are made in comprehensions
+    and compared as lists, the stretches doubling from 8: a list page's run of forms costs
+    no Python loop a form, and a short run (where a stretch differs, it is read form by
+    form) little more than its forms."""
+    prefix, suffix, template = shape
+    pattern_bytes, count = pattern
+    rows, size = 1, 8
+    while True:
+        stretch = forms[at + rows:at + rows + size]
+        if not stretch:
+            return rows
+        numbers = range(first + rows, first + rows + len(stretch))
+        if [path for path, _ in stretch] == [f"{prefix}{n}{suffix}" for n in numbers] and (
+                [None if type(pairs) is Encoded else encode_json(pairs, plain=True)
+                 for _, pairs in stretch] == [pattern_bytes % ((n,) * count) for n in numbers]
+                if template else not any([pairs for _, pairs in stretch])):
+            rows += len(stretch)
+            size *= 2
+            continue
+        for (path, pairs), n in zip(stretch, numbers, strict=True):  # (where it ends in it)
+            if path != f"{prefix}{n}{suffix}" or type(pairs) is Encoded or (
+                    (pairs or template)
+                    and encode_json(pairs, plain=True) != pattern_bytes % ((n,) * count)):
+                return rows
+            rows += 1
 
 
 def _row_shapes(forms: Sequence[tuple[str, Events]], at: int, width: int

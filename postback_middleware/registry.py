@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from webob import Request, Response
@@ -170,6 +170,12 @@ class Registry:
         if not names:  # (most paths: asked once for every form of every page)
             return ()
         return tuple(page_callback_key(path, name) for name in names)
+
+    @property
+    def callback_pages(self) -> Collection[str]:
+        """The paths of the pages that offer callbacks of their own: a form posting to any
+        other path offers none (:meth:`page_callbacks` is empty)."""
+        return self._offered_on.keys()
 
     def has_callback(self, name: str, page: str | None = None) -> bool:
         """Whether a callback is registered under exactly this name: of the page at path

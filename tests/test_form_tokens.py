@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import pytest
@@ -315,6 +317,43 @@ def test_plain_forms_share_one_page_token() -> None:
     ids = {tokens.verify(sent(fields), path=f"/admin/users/{n}/delete/",
                          binding=BROWSER).form_id for n, fields in enumerate(issued, start=1)}
     assert len(ids) == 5
+
+
+def claims_of(token: str) -> dict[str, Any]:
+    """A token's claims, read without checking it (its payload: base64url JSON)."""
+    payload = token.split(".")[0]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
+def test_bare_forms_signed_in_bulk_get_the_page_token_each_would() -> None:
+    """issue_bare (a whole page's bare forms: paths and pairs) gives the page token that
+    issue_forms gives the same forms as PostForms, and each index verifies as its form."""
+    tokens = FormTokens(SIGNER)
+    forms = vote_rows()
+    token, signature = tokens.issue_bare(
+        [(form.action_path, form.pairs) for form in forms], {"n": 2}, BROWSER, ())
+    (one_by_one,) = {viewstate for viewstate, _ in tokens.issue_forms(
+        forms, {"n": 2}, BROWSER, no_page_callbacks)}
+    assert signature == token.rpartition(".")[2]
+    assert claims_of(token)["F"] == claims_of(one_by_one)["F"]
+    for n in range(1, 6):
+        fields = sent((token, f"{n - 1}.{signature}"), __EVENTTARGET="vote",
+                      __EVENTARGUMENT=f"down:{n}")
+        postback = tokens.verify(fields, path=f"/answers/{n}/vote", binding=BROWSER)
+        assert postback.event == Event("vote", f"down:{n}") and postback.viewstate == {"n": 2}
+
+
+@pytest.mark.parametrize("forms", [
+    pytest.param([("/a/1", {})], id="one-form"),
+    pytest.param([("/a/1", {}), ("/a/2", {}), ("/a/3", {"t": ["x" * 300]})],
+                 id="events-too-long-to-write-out"),
+    pytest.param([(f"/items/{new_key()[:20]}/delete", {}) for _ in range(40)],
+                 id="description-over-its-size"),
+    pytest.param([("/a/1", {}), ("/page-with-callbacks", {})], id="a-path-with-callbacks"),
+])
+def test_bare_forms_that_cannot_share_a_token_are_left_to_issue_forms(
+        forms: list[tuple[str, dict[str, list[str]]]]) -> None:
+    assert FormTokens(SIGNER).issue_bare(forms, {}, BROWSER, {"/page-with-callbacks"}) is None
 
 
 def test_a_page_forms_index_names_only_that_form_and_its_events() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 import html
 import itertools
 import logging
@@ -15,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from postback_middleware import fields as f
 from postback_middleware import inject
 from postback_middleware.html_scan import Family, Pairs, Rows, iter_tags
 from postback_middleware.htmx import _HX_SIGNS, leaves_out
@@ -267,6 +269,8 @@ def test_pieces_give_each_form_the_pairs_of_the_whole_page(document: str, cuts: 
         assert len(set(pairs)) == len(pairs)
 
 
+LIST_OF_FORMS = "".join(f'<form method="post" action="/users/{n}/delete"><button>Delete</button>'
+                        "</form>" for n in range(1, 6))
 _FORMS_OF_A_LIST = st.sampled_from([
     '<form method="post" action="/admin/users/7/delete/" class="inline">', "</form>",
     "<FORM METHOD=POST ACTION=/b>", "<form method=post>", "<form method=post action>",
@@ -297,6 +301,88 @@ def test_bare_forms_are_edited_as_their_tags_are(document: str, cuts: list[int])
             for form in with_bare.forms] == [
         (form.insert_at, form.closed_at, form.action_path, form.written, pairs_of(form))
         for form in plain.forms]
+
+
+def _events_digest(path: str, pairs: list[list[str]]) -> str:
+    """A stand-in event validation naming a form's path and pairs (HTML-safe: written as is)."""
+    return "EV" + hashlib.sha256(repr((path, pairs)).encode()).hexdigest()[:16]
+
+
+def _bulk_injectors(signed: bool) -> tuple[inject.FieldInjector, list[list[tuple[str, Pairs]]]]:
+    """An injector whose forms' tokens are :func:`_events_digest`, and which is given
+    ``sign_bare`` as the middleware gives it (returning a page token, "VS" with signature
+    "SIG", when ``signed``; else None), and the forms each call of it was given."""
+    asked: list[list[tuple[str, Pairs]]] = []
+
+    def sign(forms: list[PostForm]) -> list[tuple[str, str]]:
+        return [("VS", _events_digest(form.action_path, pairs_of(form))) for form in forms]
+
+    def sign_bare(events: list[tuple[str, Pairs]]) -> tuple[str, str] | None:
+        asked.append(list(events))
+        return ("VS", "SIG") if signed else None
+
+    return injector(sign_forms=sign, sign_bare=sign_bare), asked
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_FORMS_OF_A_LIST, HTML_FRAGMENTS), max_size=16).map("".join),
+       st.booleans())
+def test_a_whole_pages_bare_forms_signed_in_bulk_get_what_each_would(document: str,
+                                                                      signed: bool) -> None:
+    """A whole page's bare forms signed in bulk (``sign_bare``: one page token, each form's
+    event validation its index in it) get the fields, ids and all, that each gets signed
+    one by one, once each index is read as the form it names; without that token (None:
+    callbacks on a path, a description over its size...) they are signed one by one. Their
+    PostForms, asked for, are the same too."""
+    encoded = document.encode()
+    bulk, asked = _bulk_injectors(signed)
+    edited = bulk.edit(encoded)
+    one_by_one, _ = _bulk_injectors(signed)
+    with mock.patch.object(one_by_one, "_sign_bare", None):
+        expected = one_by_one.edit(encoded)
+    if asked and signed:
+        (events,) = asked  # (once a page, for two forms or more, in the page's order)
+        assert len(events) >= 2 and re.findall(rb'name="__EVENTVALIDATION"(?: id="[^"]*")? '
+                                               rb'value="(\d+)\.SIG"', edited) == [
+            str(index).encode() for index in range(len(events))]
+        edited = re.sub(rb'value="(\d+)\.SIG"', lambda match: b'value="%s"' % _events_digest(
+            events[int(match[1])][0], [[target, argument] for target, arguments
+                                       in events[int(match[1])][1].items()
+                                       for argument in arguments]).encode(), edited)
+    assert edited == expected
+    assert [(form.number, form.insert_at, form.closed_at, form.action_path, pairs_of(form))
+            for form in bulk.forms] == [
+        (form.number, form.insert_at, form.closed_at, form.action_path, pairs_of(form))
+        for form in one_by_one.forms]
+
+
+def test_a_list_pages_bare_forms_are_signed_in_bulk_the_first_with_ids(
+        scanner_engine: str) -> None:
+    """(The Python engine returns no bare forms: its forms are signed one by one.)"""
+    bulk, asked = _bulk_injectors(True)
+    edited = bulk.edit(LIST_OF_FORMS.encode())
+    if scanner_engine == "python":
+        assert not asked and b"SIG" not in edited
+        return
+    assert asked == [[(f"/users/{n}/delete", {}) for n in range(1, 6)]]
+    assert edited.count(b".SIG") == 5 and edited.count(b'id="__VIEWSTATE"') == 1
+    assert [form.written[f.EVENTVALIDATION] for form in bulk.forms] == [
+        f"{index}.SIG" for index in range(5)]
+
+
+@pytest.mark.parametrize("document", [
+    pytest.param(LIST_OF_FORMS + "<base href=/elsewhere/>", id="a-base-after-them"),
+    pytest.param(LIST_OF_FORMS + "<button form=f formaction=/x>", id="a-form-id-button"),
+    pytest.param(LIST_OF_FORMS + '<script src="/htmx.min.js"></script>', id="htmx"),
+    pytest.param("<noscript>" + LIST_OF_FORMS, id="read-in-noscript-too"),
+])
+def test_bare_forms_are_not_signed_in_bulk_when_the_page_could_send_them_elsewhere(
+        document: str) -> None:
+    """Where a page could send a form's fields elsewhere than its action (what the injector
+    checks for each form before its tokens are written), its bare forms take that way."""
+    bulk, asked = _bulk_injectors(True)
+    assert b"SIG" not in bulk.edit(document.encode())
+    assert not asked
 
 
 @pytest.mark.parametrize(

@@ -324,6 +324,35 @@ def test_a_list_pages_forms_share_one_token_and_each_posts_as_itself(
     assert len(inner.calls) == calls
 
 
+@pytest.mark.parametrize(("extra", "shared"), [
+    pytest.param("", 40, id="every-form"),
+    pytest.param("<!-- a page callback on row 20's vote path -->", 39, id="page-callbacks"),
+    pytest.param('<base href="/users/">', 40, id="a-base-href"),
+    pytest.param('<script src="/static/htmx.min.js"></script>', 40, id="htmx"),
+])
+def test_a_list_pages_forms_post_as_themselves_whichever_way_they_are_signed(
+    make_app: AppFactory, inner: RecordingApp, registry: Registry, extra: str, shared: int
+) -> None:
+    """A list page's forms are signed in bulk, with one page token, unless the page needs
+    more of them: a page callback on a form's path (that form gets tokens of its own), a
+    ``<base href>`` (their tokens bound to where it sends them), htmx (keyed indices).
+    Whichever way, each form posts as itself and as no other."""
+    if "callback" in extra:
+        registry.add_callback("Check", lambda argument, request: "ok", page="/users/20/vote")
+    inner.page = LIST_PAGE.replace("</table>", "</table>" + extra)
+    app = make_app()
+    forms = list_forms(app.get("/users").body)
+    tokens = [form["__VIEWSTATE"] for form in forms]
+    assert max(tokens.count(token) for token in tokens) == shared
+    for n in (1, 3, 20):
+        delete, vote = forms[2 * n - 2], forms[2 * n - 1]
+        postback(app, delete, path=f"/users/{n}/delete")
+        assert (inner.calls[-1].path, inner.calls[-1].event) == (f"/users/{n}/delete", None)
+        postback(app, vote, "vote", f"up:{n}", path=f"/users/{n}/vote")
+        assert inner.calls[-1].event == Event("vote", f"up:{n}")
+        postback(app, vote, "vote", f"up:{n}", path=f"/users/{n + 1}/vote", status=403)
+
+
 @pytest.mark.parametrize("forms", [1, 3])
 def test_events_json_cannot_write_still_make_a_page_with_forms_that_post(
     make_app: AppFactory, inner: RecordingApp, forms: int
