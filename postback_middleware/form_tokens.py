@@ -271,16 +271,15 @@ class FormTokens:
         return page_tokens.Encoded(data)
 
     def issue_bare(self, forms: Sequence[tuple[str, page_tokens.Pairs]],
-                   state: dict[str, Any] | str, binding: str, callback_pages: Collection[str]
-                   ) -> tuple[str, str] | None:
-        """The page token shared by the plain forms of a whole page that the injector keeps as
-        bare forms (each its path and events: no id, no callbacks of its own, one path, no
-        choices, its pairs one dict), and the token's signature: form ``i``'s event validation
-        is ``f"{i}.{signature}"``, its indices unkeyed (nothing later can send them
-        elsewhere). None when they cannot share one (:meth:`issue_forms` then takes them
-        one by one): fewer than two, a path with callbacks of its page (``callback_pages``:
-        ``registry.Registry.callback_pages``), events too long to write out, a description
-        or token over its size."""
+                   state: dict[str, Any] | str, binding: str, callback_pages: Collection[str],
+                   *, keyed: bool = False) -> page_tokens.SharedToken | None:
+        """The page token shared by plain forms that the injector keeps as bare forms (each
+        its path and events: no id, no callbacks of its own, one path, no choices, its pairs
+        one dict), its indices ``keyed`` (see ``page_tokens``): what :meth:`issue_forms`
+        gives such forms, in one piece. None when they cannot share one (:meth:`issue_forms`
+        then takes them one by one): fewer than two, a path with callbacks of its page
+        (``callback_pages``: ``registry.Registry.callback_pages``), events too long to write
+        out, a description or token over its size."""
         if not page_tokens.MIN_FORMS <= len(forms) <= page_tokens.MAX_FORMS:
             return None
         # (what _sharing_path and _plain_pairs ask of each form)
@@ -288,8 +287,12 @@ class FormTokens:
             return None
         if not all(page_tokens.fits(pairs) for _, pairs in forms if pairs):
             return None
-        token = self._page_token(forms, state, binding, keyed=False)
-        return None if token is None else (token, token.rpartition(".")[2])
+        token = self._page_token(forms, state, binding, keyed=keyed)
+        if token is None:
+            return None
+        signature = token.rpartition(".")[2]
+        tags = self.signer.index_tags(0, signature, 0, len(forms)) if keyed else None
+        return page_tokens.SharedToken(token, signature, tags)
 
     def _page_token(self, forms: Sequence[tuple[str, page_tokens.Events]],
                     state: dict[str, Any] | str, binding: str, *, keyed: bool) -> str | None:

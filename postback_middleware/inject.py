@@ -134,6 +134,7 @@ from .htmx import (
     uses_htmx,
 )
 from .http import origin_of
+from .page_tokens import MIN_FORMS, SharedToken, event_validation
 from .partial import end_tag, panel_starts
 from .validation import with_rows
 
@@ -393,38 +394,44 @@ class PostForm:
 
 @dataclass(slots=True)
 class _BareForms:
-    """The plain post forms of a whole page that the scanner returned bare (a list page's
-    delete buttons), signed in bulk: they share one page token and their fields are written
-    around it in one pass (:meth:`FieldInjector._bare_fields`). The page's first post form,
-    if it is one of them, is a PostForm as ever (the script tag and the fields' ids go there);
-    the others are kept as they came, not as PostForms, which they become when the page turns
-    out to need more of them (a ``<base>``, a ``form="ID"`` button, htmx: see
-    :meth:`FieldInjector._apply`), when their page token cannot be made, or when someone asks
-    for :attr:`FieldInjector.forms`."""
+    """The plain post forms of one piece of a page (the whole page, when it comes whole) that
+    the scanner returned bare (a list page's delete buttons), signed in bulk: they share one
+    page token and their fields are written around it in one pass
+    (:meth:`FieldInjector._bare_fields`). The page's first post form, if it is one of them, is
+    a PostForm as ever (the script tag and the fields' ids go there); the others are kept as
+    they came, not as PostForms, which they become when the page turns out to need more of
+    them (a ``<base>``, a ``form="ID"`` button, htmx: see :meth:`FieldInjector._apply`),
+    when their page token cannot be made, or when someone asks for
+    :attr:`FieldInjector.forms`."""
 
     first: PostForm | None = None  # the page's first post form, if bare (index 0)
     tags: list[BareForm] = field(default_factory=list)  # the others
     # What their page token describes of those: each one's path and pairs.
     events: list[tuple[str, Pairs]] = field(default_factory=list)
-    signed: TokenPair | None = None  # their page token and its signature, once made
+    numbers: list[int] = field(default_factory=list)  # each one's PostForm.number
+    signed: SharedToken | None = None  # their page token, once made
+    final: bool = True  # the page's last piece: no later one can send them elsewhere
 
     def __len__(self) -> int:  # (the others: falsy when there are none)
         return len(self.tags)
 
     def post_forms(self) -> list[PostForm]:
         """The others as the PostForms the injector would have made of them (with their
-        fields, once written; numbered where they stand among the page's forms)."""
+        fields, once written)."""
         forms = []
         index = 0 if self.first is None else 1  # (each one's index in the page token)
-        for tag, (path, _) in zip(self.tags, self.events, strict=True):
-            form = PostForm(tag.end, path, action=_url_text(tag.action), closed_at=tag.closed_at)
+        for tag, (path, _), number in zip(self.tags, self.events, self.numbers, strict=True):
+            form = PostForm(tag.end, path, action=_url_text(tag.action), number=number,
+                            closed_at=tag.closed_at)
             if tag.pairs is not None:
                 form.add_pairs(tag.pairs)
             if self.signed is not None:
-                token, signature = self.signed
-                form.written = {f.EVENTTARGET: "", f.EVENTARGUMENT: "", f.VIEWSTATE: token,
-                                f.EVENTVALIDATION: f"{index}.{signature}"}
-                form.settled = True
+                token, signature, tags = self.signed
+                form.written = {
+                    f.EVENTTARGET: "", f.EVENTARGUMENT: "", f.VIEWSTATE: token,
+                    f.EVENTVALIDATION: event_validation(
+                        index, signature, None if tags is None else tags[index])}
+                form.settled = self.final or not form.action
             forms.append(form)
             index += 1
         return forms
@@ -522,9 +529,9 @@ class FieldInjector:
 
     ``sign_forms(forms)`` returns the (view state, event validation) tokens of each form whose
     pairs are known, once a piece is read (plain forms may share a page token: see
-    ``page_tokens``). ``sign_bare(forms)``, if given, returns the page token and its signature
-    for the plain forms of a whole page that come after its first and that the scanner
-    returned bare (each its path and pairs), or None (they then take ``sign_forms``' way): a
+    ``page_tokens``). ``sign_bare(forms, keyed)``, if given, returns the page token shared by
+    the plain forms of a piece that the scanner returned bare (each its path and pairs; its
+    indices ``keyed``: see ``page_tokens``), or None (they then take ``sign_forms``' way): a
     list page's forms are written without a :class:`PostForm` each (see :class:`_BareForms`).
     ``client_fields`` are the scroll/focus values to add (None: option off).
     ``fragment``: the page is a piece of another page (an htmx request), which has the script
@@ -560,7 +567,8 @@ class FieldInjector:
     _started = False  # some of the page was sent already
     _ids_on: PostForm | None = None  # the form whose fields have ids (see _id_form)
     _count = 0  # post forms found so far (numbers), bare ones kept apart included
-    _bare: _BareForms | None = None  # a whole page's later bare forms (see _BareForms)
+    # Bare forms signed in bulk, each piece's (see _BareForms), until they are made PostForms.
+    _bare: tuple[_BareForms, ...] = ()
     # The last __VIEWSTATE written without an id, and its input (see _fields).
     _shared_input: tuple[str | None, bytes] = (None, b"")
     # The last byte sent (an input cut out at the start of a piece must not join it to
@@ -575,7 +583,7 @@ class FieldInjector:
         sign_forms: Callable[[list[PostForm]], list[TokenPair]],
         script_tag: bytes,
         client_fields: dict[str, str] | None,
-        sign_bare: Callable[[list[tuple[str, Pairs]]], TokenPair | None] | None = None,
+        sign_bare: Callable[[list[tuple[str, Pairs]], bool], SharedToken | None] | None = None,
         fragment: bool = False,
         choices: bool = False,
         panels: Collection[str] = (),
@@ -610,9 +618,7 @@ class FieldInjector:
     @property
     def forms(self) -> list[PostForm]:
         """Every post form found so far, in document order."""
-        if self._bare is not None:  # (made PostForms now: a whole page's, in its offsets)
-            self._join(self._bare.post_forms())
-            self._bare = None
+        self._unbare()
         return self._forms
 
     def written_fields(self) -> list[dict[str, str]]:
@@ -733,9 +739,9 @@ class FieldInjector:
         noscript_from = 0  # where the content of an open <noscript> starts in this piece
         # (which form an element is in, for the htmx scanner's: see _read_htmx)
         open_at_start, known = self._open, len(self._forms)
-        # A whole page's bare forms after its first, kept apart when the middleware signs
-        # them in bulk (see _BareForms; the page's other forms take the way below).
-        bare = (_BareForms() if final and at_start and self._sign_bare is not None
+        # The piece's bare forms, kept apart when the middleware signs them in bulk (see
+        # _BareForms; the page's other forms take the way below).
+        bare = (_BareForms(final=final) if self._sign_bare is not None
                 and not (self._fragment or self._panels or self._choices or self._htmx_seen
                          or self._client_fields is not None) else None)
         for tag in tags:
@@ -757,6 +763,7 @@ class FieldInjector:
                     if bare is not None and self._forms:  # (see _BareForms)
                         bare.tags.append(tag)
                         bare.events.append((path, tag.pairs or {}))
+                        bare.numbers.append(self._count)
                         continue
                     post_form = PostForm(tag.end, path, action=_url_text(tag.action))
                     if not self._forms and not self._fragment:
@@ -842,23 +849,29 @@ class FieldInjector:
             self._explain_what_was_left()
         if self._noscript is not None:  # its content goes on in the next piece
             redirects |= self._read_noscript(data[noscript_from:], final=final)
-        if redirects and self._sent:
+        if redirects and (self._sent or self._bare):
+            self._unbare(sent=True)  # (what was sent in bulk is checked as the rest)
             self._check_sent()
         if bare is not None:
-            # Signed in bulk when nothing on the page could send them elsewhere (what
+            # Signed in bulk when nothing on the page so far could send them elsewhere (what
             # _prepare asks of each form: no <base>, no form="ID" button, nothing unread)
             # and their page token can be made; else they take the way of the page's other
-            # forms, below.
-            if bare and not (self._bases or self._named or self._blind) and self._sign_bare:
+            # forms, below. (What a later piece could do to them, their indices' tags
+            # answer, as for any form of a piece: see the signing below.)
+            if (len(bare) + (bare.first is not None) >= MIN_FORMS and self._sign_bare
+                    and not (self._bases or self._named or self._blind)):
+                # (keyed where a form's settled would be False: see the signing below)
+                keyed = not final and (any(_url_text(tag.action) for tag in bare.tags) or (
+                    bare.first is not None and bool(bare.first.action)))
                 bare.signed = self._sign_bare(
                     bare.events if bare.first is None else
-                    [(bare.first.action_path, bare.first.pairs), *bare.events])
+                    [(bare.first.action_path, bare.first.pairs), *bare.events], keyed)
             if bare.signed is None:
                 self._keep_bare(bare, plan)
                 bare = None
             elif bare:
-                self._bare = bare
-        if not plan and not taken_over and not self._panels:
+                self._bare += (bare,)
+        if not plan and not taken_over and not self._panels and bare is None:
             # (a piece whose tags ask for nothing to be written: a script, a GET form, a form
             # whose start came in an earlier piece and whose end comes in a later one)
             if data:
@@ -933,11 +946,18 @@ class FieldInjector:
         plan += [(form.insert_at, form, _ALL_FIELDS) for form in forms]
 
     def _join(self, forms: list[PostForm]) -> None:
-        """Bare forms made PostForms among the page's others, in the page's order (a whole
-        page's, whose offsets are all in one piece), each numbered where it stands."""
-        self._forms = sorted([*self._forms, *forms], key=_insert_at)
-        for number, form in enumerate(self._forms, 1):
-            form.number = number
+        """Bare forms made PostForms among the page's others, in the page's order."""
+        self._forms = sorted([*self._forms, *forms], key=_number)
+
+    def _unbare(self, *, sent: bool = False) -> None:
+        """The bare forms signed in bulk so far made PostForms among the others (``sent``:
+        and among the forms whose tokens were sent, see _check_sent)."""
+        for bare in self._bare:
+            forms = bare.post_forms()
+            self._join(forms)
+            if sent:
+                self._sent += forms
+        self._bare = ()
 
     def _bare_fields(self, bare: _BareForms) -> list[tuple[int, bytes]]:
         """Where each bare form's fields go and what they are: for the page's first form,
@@ -945,18 +965,28 @@ class FieldInjector:
         others, what it writes for a form of a page token, the inputs before the event
         validation's value made once, then the form's index and the token's signature."""
         assert bare.signed is not None
-        token, signature = bare.signed
+        token, signature, tags = bare.signed
         fields = []
         first = bare.first
         if first is not None:
-            first.written = {f.VIEWSTATE: token, f.EVENTVALIDATION: f"0.{signature}"}
-            first.settled = True
+            first.written = {f.VIEWSTATE: token,
+                             f.EVENTVALIDATION: event_validation(
+                                 0, signature, None if tags is None else tags[0])}
+            first.settled = bare.final or not first.action
             fields.append((first.insert_at, self._fields(first, _ALL_FIELDS)))
+            if not bare.final:
+                self._sent.append(first)
         start = b"".join((_TOP_INPUTS, hidden_input(f.VIEWSTATE, token, with_id=False),
                           _EV_START))
-        end = b"." + signature.encode("ascii") + _INPUT_END
-        fields += [(tag.end, b"%b%d%b" % (start, index, end))
-                   for index, tag in enumerate(bare.tags, first is not None)]
+        if tags is None:
+            end = b"." + signature.encode("ascii") + _INPUT_END
+            fields += [(tag.end, b"%b%d%b" % (start, index, end))
+                       for index, tag in enumerate(bare.tags, first is not None)]
+        else:  # (each index with its tag)
+            dot = "." + signature + "."
+            fields += [(tag.end, b"%b%d%b%b" % (start, index, (dot + tags[index]).encode(),
+                                                 _INPUT_END))
+                       for index, tag in enumerate(bare.tags, first is not None)]
         return fields
 
     def _add_pairs(self, pairs: Pairs | Family | Rows) -> None:
@@ -1466,4 +1496,4 @@ def splice(
 
 
 _first = operator.itemgetter(0)
-_insert_at = operator.attrgetter("insert_at")
+_number = operator.attrgetter("number")

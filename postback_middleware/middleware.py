@@ -93,7 +93,7 @@ from .tokens import PageSigning, TokenSigner
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-    from .page_tokens import Pairs
+    from .page_tokens import Pairs, SharedToken
 
 log = logging.getLogger("postback_middleware")
 
@@ -625,16 +625,17 @@ class _Issuer:
                       forms[0].action_path[:200])
             return [("", "")] * len(forms)
 
-    def sign_bare(self, forms: Sequence[tuple[str, Pairs]]) -> tuple[str, str] | None:
-        """The page token of a whole page's bare forms (each its path and events) and its
-        signature (see ``FormTokens.issue_bare``); None when they take :meth:`sign_forms`'s
+    def sign_bare(self, forms: Sequence[tuple[str, Pairs]], keyed: bool
+                  ) -> SharedToken | None:
+        """The page token of a piece's bare forms (each its path and events; its indices
+        ``keyed``: see ``FormTokens.issue_bare``); None when they take :meth:`sign_forms`'
         way (a store that did not answer included: that way says so)."""
         try:
             state, binding, _ = self._signing()
         except StoreUnavailable:
             return None
         return self._middleware.form_tokens.issue_bare(
-            forms, state, binding, self._middleware.registry.callback_pages)
+            forms, state, binding, self._middleware.registry.callback_pages, keyed=keyed)
 
     def _signing(self) -> tuple[dict[str, Any] | str, str, PageSigning]:
         """What this response's forms are signed with: the view state (or the key it is kept

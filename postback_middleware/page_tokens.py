@@ -69,7 +69,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import TokenError
 from .tokens import INDEX_TAG_CHARS, MAC_CHARS, encode_json
@@ -113,6 +113,16 @@ def fits(pairs: Pairs) -> bool:
         if total > MAX_PAIR_CHARS:
             return False
     return True
+
+
+class SharedToken(NamedTuple):
+    """A page token made for forms in bulk (``FormTokens.issue_bare``): form ``i``'s
+    ``__VIEWSTATE`` is ``token`` and its ``__EVENTVALIDATION`` is
+    ``event_validation(i, signature, tags[i] if tags else None)``."""
+
+    token: str
+    signature: str  # the token's own (the text after its last ".")
+    tags: list[str] | None  # each index's tag, when its indices are keyed
 
 
 def event_validation(index: int, signature: str, tag: str | None = None) -> str:

@@ -330,8 +330,9 @@ def test_bare_forms_signed_in_bulk_get_the_page_token_each_would() -> None:
     issue_forms gives the same forms as PostForms, and each index verifies as its form."""
     tokens = FormTokens(SIGNER)
     forms = vote_rows()
-    token, signature = tokens.issue_bare(
+    token, signature, tags = tokens.issue_bare(
         [(form.action_path, form.pairs) for form in forms], {"n": 2}, BROWSER, ())
+    assert tags is None  # (unkeyed unless asked)
     (one_by_one,) = {viewstate for viewstate, _ in tokens.issue_forms(
         forms, {"n": 2}, BROWSER, no_page_callbacks)}
     assert signature == token.rpartition(".")[2]

@@ -21,6 +21,7 @@ from postback_middleware import inject
 from postback_middleware.html_scan import Family, Pairs, Rows, iter_tags
 from postback_middleware.htmx import _HX_SIGNS, leaves_out
 from postback_middleware.inject import MAX_EXTRA_PATHS, PostForm, action_path, base_url, splice
+from postback_middleware.page_tokens import SharedToken
 
 from .helpers import (
     FIELD,
@@ -269,6 +270,12 @@ def test_pieces_give_each_form_the_pairs_of_the_whole_page(document: str, cuts: 
         assert len(set(pairs)) == len(pairs)
 
 
+# A delete form and a vote form of a list page, whole (bare forms, when the scanner can).
+_LIST_ROWS = st.sampled_from([
+    '<form method="post" action="/users/3/delete"><button>Delete</button></form>',
+    '<form method="post" action="/users/4/delete"><button>Delete</button></form>',
+    '<form method=post><a data-postback="vote" data-postback-argument="up:5">+</a></form>',
+])
 LIST_OF_FORMS = "".join(f'<form method="post" action="/users/{n}/delete"><button>Delete</button>'
                         "</form>" for n in range(1, 6))
 _FORMS_OF_A_LIST = st.sampled_from([
@@ -308,66 +315,105 @@ def _events_digest(path: str, pairs: list[list[str]]) -> str:
     return "EV" + hashlib.sha256(repr((path, pairs)).encode()).hexdigest()[:16]
 
 
-def _bulk_injectors(signed: bool) -> tuple[inject.FieldInjector, list[list[tuple[str, Pairs]]]]:
+def _bulk_injector(signed: bool) -> tuple[inject.FieldInjector, list[list[tuple[str, Pairs]]]]:
     """An injector whose forms' tokens are :func:`_events_digest`, and which is given
-    ``sign_bare`` as the middleware gives it (returning a page token, "VS" with signature
-    "SIG", when ``signed``; else None), and the forms each call of it was given."""
+    ``sign_bare`` as the middleware gives it (returning, when ``signed``, the page token
+    "VS" with signature "SIG<n>" for its n-th call and, keyed, tags "T<i>"; else None), and
+    the forms each call of it was given."""
     asked: list[list[tuple[str, Pairs]]] = []
 
     def sign(forms: list[PostForm]) -> list[tuple[str, str]]:
         return [("VS", _events_digest(form.action_path, pairs_of(form))) for form in forms]
 
-    def sign_bare(events: list[tuple[str, Pairs]]) -> tuple[str, str] | None:
+    def sign_bare(events: list[tuple[str, Pairs]], keyed: bool) -> SharedToken | None:
         asked.append(list(events))
-        return ("VS", "SIG") if signed else None
+        if not signed:
+            return None
+        return SharedToken("VS", f"SIG{len(asked) - 1}",
+                           [f"T{index}" for index in range(len(events))] if keyed else None)
 
     return injector(sign_forms=sign, sign_bare=sign_bare), asked
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.one_of(_FORMS_OF_A_LIST, HTML_FRAGMENTS), max_size=16).map("".join),
-       st.booleans())
-def test_a_whole_pages_bare_forms_signed_in_bulk_get_what_each_would(document: str,
-                                                                      signed: bool) -> None:
-    """A whole page's bare forms signed in bulk (``sign_bare``: one page token, each form's
-    event validation its index in it) get the fields, ids and all, that each gets signed
-    one by one, once each index is read as the form it names; without that token (None:
-    callbacks on a path, a description over its size...) they are signed one by one. Their
-    PostForms, asked for, are the same too."""
+_SHARED = re.compile(rb'value="(\d+)\.SIG(\d+)(?:\.T(\d+))?"')
+
+
+def _as_one_by_one(edited: bytes, asked: list[list[tuple[str, Pairs]]]) -> bytes:
+    """``edited`` with each event validation of a bulk-signed form ("i.SIG<n>", with its tag
+    "T<i>" if keyed) as the form it names would have it signed one by one."""
+    def one(match: re.Match[bytes]) -> bytes:
+        index, call = int(match[1]), int(match[2])
+        assert match[3] is None or int(match[3]) == index
+        path, pairs = asked[call][index]
+        return b'value="%s"' % _events_digest(
+            path, [[target, argument] for target, arguments in pairs.items()
+                   for argument in arguments]).encode()
+
+    return _SHARED.sub(one, edited)
+
+
+def _form_facts(editor: inject.FieldInjector) -> list[tuple[object, ...]]:
+    return [(form.number, form.insert_at, form.closed_at, form.action_path, pairs_of(form),
+             form.settled) for form in editor.forms]
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(
+    # list pages: mostly whole forms, now and then what changes how they are signed
+    st.lists(st.one_of(_LIST_ROWS, _LIST_ROWS, _LIST_ROWS, _FORMS_OF_A_LIST), max_size=30),
+    st.lists(st.one_of(_LIST_ROWS, _FORMS_OF_A_LIST, HTML_FRAGMENTS), max_size=20),
+).map("".join), st.lists(st.integers(0, 2000), max_size=8), st.booleans())
+def test_bare_forms_signed_in_bulk_get_what_each_would(document: str, cuts: list[int],
+                                                        signed: bool) -> None:
+    """Bare forms signed in bulk (``sign_bare``: one page token a piece, each form's event
+    validation its index in it, with a tag where it is keyed) get the fields, ids and all,
+    that each gets signed one by one, once each index is read as the form it names; without
+    that token (None: callbacks on a path, a description over its size...) they are signed
+    one by one. So with the page whole and in pieces; their PostForms, asked for, are the
+    same too."""
     encoded = document.encode()
-    bulk, asked = _bulk_injectors(signed)
-    edited = bulk.edit(encoded)
-    one_by_one, _ = _bulk_injectors(signed)
-    with mock.patch.object(one_by_one, "_sign_bare", None):
-        expected = one_by_one.edit(encoded)
-    if asked and signed:
-        (events,) = asked  # (once a page, for two forms or more, in the page's order)
-        assert len(events) >= 2 and re.findall(rb'name="__EVENTVALIDATION"(?: id="[^"]*")? '
-                                               rb'value="(\d+)\.SIG"', edited) == [
-            str(index).encode() for index in range(len(events))]
-        edited = re.sub(rb'value="(\d+)\.SIG"', lambda match: b'value="%s"' % _events_digest(
-            events[int(match[1])][0], [[target, argument] for target, arguments
-                                       in events[int(match[1])][1].items()
-                                       for argument in arguments]).encode(), edited)
-    assert edited == expected
-    assert [(form.number, form.insert_at, form.closed_at, form.action_path, pairs_of(form))
-            for form in bulk.forms] == [
-        (form.number, form.insert_at, form.closed_at, form.action_path, pairs_of(form))
-        for form in one_by_one.forms]
+    bounds = [0, *sorted({c for c in cuts if 0 < c < len(encoded)}), len(encoded)]
+    for whole in (True, False):
+        bulk, asked = _bulk_injector(signed)
+        one_by_one, _ = _bulk_injector(signed)
+        with mock.patch.object(one_by_one, "_sign_bare", None):
+            if whole:
+                edited, expected = bulk.edit(encoded), one_by_one.edit(encoded)
+            else:
+                edited, expected = (b"".join([*(editor.feed(encoded[a:b])
+                                                for a, b in itertools.pairwise(bounds)),
+                                              editor.finish()])
+                                    for editor in (bulk, one_by_one))
+        assert all(len(events) >= 2 for events in asked)
+        if signed:
+            assert len(_SHARED.findall(edited)) == sum(map(len, asked))
+        assert _as_one_by_one(edited, asked) == expected
+        assert _form_facts(bulk) == _form_facts(one_by_one)
 
 
 def test_a_list_pages_bare_forms_are_signed_in_bulk_the_first_with_ids(
         scanner_engine: str) -> None:
     """(The Python engine returns no bare forms: its forms are signed one by one.)"""
-    bulk, asked = _bulk_injectors(True)
+    bulk, asked = _bulk_injector(True)
     edited = bulk.edit(LIST_OF_FORMS.encode())
     if scanner_engine == "python":
         assert not asked and b"SIG" not in edited
         return
     assert asked == [[(f"/users/{n}/delete", {}) for n in range(1, 6)]]
-    assert edited.count(b".SIG") == 5 and edited.count(b'id="__VIEWSTATE"') == 1
+    assert edited.count(b".SIG0") == 5 and edited.count(b'id="__VIEWSTATE"') == 1
     assert [form.written[f.EVENTVALIDATION] for form in bulk.forms] == [
-        f"{index}.SIG" for index in range(5)]
+        f"{index}.SIG0" for index in range(5)]
+
+
+def test_a_streamed_list_pages_bare_forms_get_keyed_indices(scanner_engine: str) -> None:
+    """In a piece of a streamed page, bare forms with an action share a token whose indices
+    are keyed (a later piece could still hold a <base href>), as any form of a piece."""
+    bulk, _ = _bulk_injector(True)
+    edited = bulk.feed(LIST_OF_FORMS.encode()) + bulk.feed(b"<p>more</p>") + bulk.finish()
+    if scanner_engine == "compiled":
+        assert re.findall(rb'value="(\d+\.SIG0\.T\d+)"', edited) == [
+            b"%d.SIG0.T%d" % (index, index) for index in range(5)]
+    assert [form.settled for form in bulk.forms] == [False] * 5
 
 
 @pytest.mark.parametrize("document", [
@@ -380,7 +426,7 @@ def test_bare_forms_are_not_signed_in_bulk_when_the_page_could_send_them_elsewhe
         document: str) -> None:
     """Where a page could send a form's fields elsewhere than its action (what the injector
     checks for each form before its tokens are written), its bare forms take that way."""
-    bulk, asked = _bulk_injectors(True)
+    bulk, asked = _bulk_injector(True)
     assert b"SIG" not in bulk.edit(document.encode())
     assert not asked
 

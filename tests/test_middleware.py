@@ -424,10 +424,13 @@ def test_forms_without_an_action_share_a_token_unkeyed_in_any_piece(
     """(no <base href> a later piece brings can move a form without an action)"""
     rows = "".join(f'<form method="post"><button name="row" value="{n}">x</button></form>'
                    for n in range(1, 31))
-    app = make_app(inner_app=streaming(f"<html><body>{rows}</body></html>", size=500))
+    page = f"<html><body>{rows}</body></html>"
+    app = make_app(inner_app=streaming(page, size=500))
     forms = list_forms(app.get("/list").body)
-    # (all but a piece's lone form)
-    assert len(forms) == 30 and sum(map(shares_a_page_token, forms)) >= 28
+    # (all but a form cut by the end of a piece: the forms whole in a piece share a token
+    # among themselves)
+    assert len(forms) == 30
+    assert sum(map(shares_a_page_token, forms)) >= 30 - len(page) // 500
     for form in forms[::7]:
         postback(app, form, path="/list")
 
