@@ -420,7 +420,6 @@ def test_a_streamed_list_pages_bare_forms_get_keyed_indices(scanner_engine: str)
     pytest.param(LIST_OF_FORMS + "<base href=/elsewhere/>", id="a-base-after-them"),
     pytest.param(LIST_OF_FORMS + "<button form=f formaction=/x>", id="a-form-id-button"),
     pytest.param(LIST_OF_FORMS + '<script src="/htmx.min.js"></script>', id="htmx"),
-    pytest.param("<noscript>" + LIST_OF_FORMS, id="read-in-noscript-too"),
 ])
 def test_bare_forms_are_not_signed_in_bulk_when_the_page_could_send_them_elsewhere(
         document: str) -> None:
