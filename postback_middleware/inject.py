@@ -138,6 +138,11 @@ from .page_tokens import MIN_FORMS, SharedToken, event_validation
 from .partial import end_tag, panel_starts
 from .validation import with_rows
 
+try:
+    from .html_scan import _cscan  # (splice_forms' compiled twin)
+except ImportError:  # installed without a C compiler
+    _cscan = None  # type: ignore[assignment]
+
 log = logging.getLogger("postback_middleware")
 
 # what the scanner returns (see html_scan.PostbackScanner)
@@ -871,7 +876,7 @@ class FieldInjector:
             if bare.signed is None:
                 self._keep_bare(bare, plan)
                 bare = None
-            elif bare:
+            else:
                 self._bare += (bare,)
         if not plan and not taken_over and not self._panels and bare is None:
             # (a piece whose tags ask for nothing to be written: a script, a GET form, a form
@@ -905,8 +910,13 @@ class FieldInjector:
             self._sent += signing
         insertions = [(at, self._script_tag if form is None else self._fields(form, names))
                       for at, form, names in plan]
+        # (the bulk-signed forms' fields, written in one pass with the rest: see splice_forms)
+        bare_fields = None
         if bare is not None:
-            insertions += self._bare_fields(bare)
+            bare_fields = self._bare_fields(bare)
+            if bare.first is not None:  # (written with the others of the plan: ids and all)
+                insertions.append((bare.first.insert_at, self._fields(bare.first,
+                                                                      _ALL_FIELDS)))
         if taken_over:
             # Where what comes before a removed input would join what comes after ("<" and
             # "img ...>" make a tag), an empty comment keeps them apart, as the input did.
@@ -915,7 +925,12 @@ class FieldInjector:
         if self._panels and final and at_start:  # (a whole page: see edit)
             self._keep_panel_tags(data, tags, insertions, taken_over)
         if taken_over:
+            if bare_fields is not None:  # (a WebForms form and a list's forms: all at once)
+                offsets, start, ends, first = bare_fields
+                insertions += _forms_fields(offsets, start, ends, first)
             data = splice(data, insertions, removals=taken_over)
+        elif bare_fields is not None:
+            data = splice_forms(data, sorted(insertions, key=_first), *bare_fields)
         elif insertions:
             data = splice(data, insertions)
         if data:
@@ -968,35 +983,32 @@ class FieldInjector:
         if sent:
             self._sent += forms
 
-    def _bare_fields(self, bare: _BareForms) -> list[tuple[int, bytes]]:
-        """Where each bare form's fields go and what they are: for the page's first form,
-        what :meth:`_fields` writes (ids and all), given its share of the page token; for the
-        others, what it writes for a form of a page token, the inputs before the event
-        validation's value made once, then the form's index and the token's signature."""
+    def _bare_fields(self, bare: _BareForms
+                     ) -> tuple[list[int], bytes, bytes | list[bytes], int]:
+        """The fields of the bulk-signed forms as :func:`splice_forms` writes them: each
+        form's place, the inputs up to its event validation's value (made once), what
+        follows its index there (the token's signature, and its tag where the indices are
+        keyed), and the first form's index. The page's first form, if one of them, is given
+        its share of the page token here, for :meth:`_fields` to write (ids and all)."""
         assert bare.signed is not None
         token, signature, tags = bare.signed
-        fields = []
         first = bare.first
         if first is not None:
             first.written = {f.VIEWSTATE: token,
                              f.EVENTVALIDATION: event_validation(
                                  0, signature, None if tags is None else tags[0])}
             first.settled = bare.final or not first.action
-            fields.append((first.insert_at, self._fields(first, _ALL_FIELDS)))
             if not bare.final:
                 self._sent.append(first)
         start = b"".join((_TOP_INPUTS, hidden_input(f.VIEWSTATE, token, with_id=False),
                           _EV_START))
+        offsets = [tag.end for tag in bare.tags]
+        index = 0 if first is None else 1
         if tags is None:
-            end = b"." + signature.encode("ascii") + _INPUT_END
-            fields += [(tag.end, b"%b%d%b" % (start, index, end))
-                       for index, tag in enumerate(bare.tags, first is not None)]
-        else:  # (each index with its tag)
-            dot = "." + signature + "."
-            fields += [(tag.end, b"%b%d%b%b" % (start, index, (dot + tags[index]).encode(),
-                                                 _INPUT_END))
-                       for index, tag in enumerate(bare.tags, first is not None)]
-        return fields
+            return offsets, start, b"." + signature.encode("ascii") + _INPUT_END, index
+        dot = "." + signature + "."  # (each index with its tag)
+        return offsets, start, [(dot + tag).encode("ascii") + _INPUT_END
+                                for tag in tags[index:]], index
 
     def _add_pairs(self, pairs: Pairs | Family | Rows) -> None:
         """Give ``pairs`` to the form open; outside any post form they raise nothing."""
@@ -1503,6 +1515,28 @@ def splice(
     pieces.append(view[cursor:])
     return b"".join(pieces)
 
+
+def splice_forms(document: bytes, insertions: list[tuple[int, bytes]], offsets: list[int],
+                 start: bytes, ends: bytes | list[bytes], first: int) -> bytes:
+    """:func:`splice` of ``insertions`` (in order of offset) and, at each of ``offsets`` (in
+    order, after an insertion at the same offset), ``start + str(first + i) + ends`` (the
+    same bytes for each form, or ``ends[i]``): a piece's bulk-signed forms' fields (see
+    :class:`_BareForms`) written in one pass. The compiled scanner's module has a twin of
+    it, used where it is built (property tests hold the two equal)."""
+    return splice(document, [*insertions, *_forms_fields(offsets, start, ends, first)])
+
+
+def _forms_fields(offsets: list[int], start: bytes, ends: bytes | list[bytes], first: int
+                  ) -> list[tuple[int, bytes]]:
+    """The insertions :func:`splice_forms` writes at ``offsets``, for :func:`splice`."""
+    each = [ends] * len(offsets) if isinstance(ends, bytes) else ends
+    return [(at, b"%b%d%b" % (start, index, end))
+            for index, (at, end) in enumerate(zip(offsets, each, strict=True), first)]
+
+
+python_splice_forms = splice_forms  # (the reference, whichever one the injector uses)
+if _cscan is not None:
+    splice_forms = _cscan.splice_forms  # (its compiled twin)
 
 _first = operator.itemgetter(0)
 _number = operator.attrgetter("number")

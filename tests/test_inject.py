@@ -1717,3 +1717,53 @@ def test_a_hidden_input_is_spelled_as_ever(value: str, with_id: bool) -> None:
     for _ in range(2):  # (the second time from the cache)
         assert hidden_input("__VIEWSTATE", value, with_id=with_id) == _input(
             "__VIEWSTATE", value, with_id)
+
+
+@st.composite
+def _forms_to_splice(draw: st.DrawFn) -> tuple[bytes, list[tuple[int, bytes]], list[int],
+                                               bytes, bytes | list[bytes], int]:
+    """What the injector gives splice_forms: a piece, the plan's insertions (in order of
+    offset), the bulk-signed forms' places (in order; an insertion may share one), the
+    inputs before each index, what follows it (one for all, or one a form), the first index."""
+    document = draw(st.binary(max_size=200))
+    size = len(document)
+    insertions = sorted(draw(st.lists(st.tuples(st.integers(0, size), st.binary(max_size=8)),
+                                      max_size=5)), key=lambda item: item[0])
+    offsets = sorted(draw(st.lists(st.integers(0, size), max_size=12)))
+    ends = draw(st.one_of(st.binary(max_size=8),
+                          st.lists(st.binary(max_size=8), min_size=len(offsets),
+                                   max_size=len(offsets))))
+    first = draw(st.one_of(st.integers(0, 2), st.integers(0, 10**12)))
+    return document, insertions, offsets, draw(st.binary(max_size=12)), ends, first
+
+
+@settings(max_examples=500, deadline=None)
+@given(_forms_to_splice())
+def test_splice_forms_compiled_is_its_python_twin(
+        case: tuple[bytes, list[tuple[int, bytes]], list[int], bytes, bytes | list[bytes], int]
+) -> None:
+    """The compiled splice of the bulk-signed forms' fields writes what its Python twin
+    writes (splice, with each form's fields made apart)."""
+    if inject._cscan is None:
+        pytest.skip("the compiled scanner is not built")
+    assert inject._cscan.splice_forms(*case) == inject.python_splice_forms(*case)
+
+
+@pytest.mark.parametrize(("args", "error"), [
+    pytest.param((b"abc", [], [4], b"", b"", 0), ValueError, id="an-offset-past-the-end"),
+    pytest.param((b"abc", [], [2, 1], b"", b"", 0), ValueError, id="offsets-out-of-order"),
+    pytest.param((b"abc", [(2, b"x"), (1, b"y")], [], b"", b"", 0), ValueError,
+                 id="insertions-out-of-order"),
+    pytest.param((b"abc", [], [1], b"", [], 0), ValueError, id="no-end-for-a-form"),
+    pytest.param((b"abc", [], [1], b"", b"", -1), ValueError, id="a-negative-index"),
+    pytest.param((b"abc", [(1, "x")], [], b"", b"", 0), TypeError, id="text-not-bytes"),
+    pytest.param((b"abc", [], [True], b"", b"", 0), TypeError, id="an-offset-not-an-int"),
+    pytest.param((bytearray(b"abc"), [], [], b"", b"", 0), TypeError, id="not-bytes"),
+    pytest.param((b"abc", [], [], b"", b"", 0, 1), TypeError, id="too-many-arguments"),
+])
+def test_splice_forms_compiled_refuses_what_the_injector_never_gives(
+        args: tuple[object, ...], error: type[Exception]) -> None:
+    if inject._cscan is None:
+        pytest.skip("the compiled scanner is not built")
+    with pytest.raises(error):
+        inject._cscan.splice_forms(*args)  # type: ignore[arg-type]
