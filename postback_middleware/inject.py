@@ -855,19 +855,17 @@ class FieldInjector:
         if self._noscript is not None:  # its content goes on in the next piece
             redirects |= self._read_noscript(data[noscript_from:], final=final)
         if redirects and (self._sent or self._bare):
-            self._unbare(sent=True)  # (what was sent in bulk is checked as the rest)
+            self._unbare()  # (what was sent in bulk is checked as the rest)
             self._check_sent()
         if bare is not None:
             # Signed in bulk when nothing on the page so far could send them elsewhere (what
             # _prepare asks of each form: no <base>, no form="ID" button, nothing unread; and
-            # no htmx, which a <noscript> read just above may have shown, and whose
-            # hx-include could send any form's fields: see the signing below) and their page
-            # token can be made; else they take the way of the page's other
-            # forms, below. (What a later piece could do to them, their indices' tags
-            # answer, as for any form of a piece: see the signing below.)
+            # no htmx, which the <noscript> read just above may have shown) and their page
+            # token can be made; else they take the way of the page's other forms, below.
+            # What a later piece could do to them, keyed indices answer, as for any form of
+            # a piece (keyed where a form's settled would be False: see the signing below).
             if (len(bare) + (bare.first is not None) >= MIN_FORMS and self._sign_bare
                     and not (self._bases or self._named or self._blind or self._htmx_seen)):
-                # (keyed where a form's settled would be False: see the signing below)
                 keyed = not final and (any(_url_text(tag.action) for tag in bare.tags) or (
                     bare.first is not None and bool(bare.first.action)))
                 bare.signed = self._sign_bare(
@@ -955,12 +953,10 @@ class FieldInjector:
                    plan: list[tuple[int, PostForm | None, tuple[str, ...]]]) -> None:
         """Bare forms that take the way of the page's other forms after all: as PostForms
         among them, their fields planned as a whole form's."""
-        forms = bare.post_forms()
-        if bare.first is not None:
-            forms.insert(0, bare.first)  # (a PostForm already)
-        if bare:
-            self._join(forms[bare.first is not None:])
-        plan += [(form.insert_at, form, _ALL_FIELDS) for form in forms]
+        others = bare.post_forms()
+        self._join(others)
+        first = () if bare.first is None else (bare.first,)  # (among the page's forms already)
+        plan += [(form.insert_at, form, _ALL_FIELDS) for form in (*first, *others)]
 
     def _join(self, forms: list[PostForm]) -> None:
         """Bare forms made PostForms among the page's others, in the page's order: merged
@@ -972,16 +968,20 @@ class FieldInjector:
                                    key=_number)
         self._forms[start:] = sorted([*self._forms[start:], *forms], key=_number)
 
-    def _unbare(self, *, sent: bool = False) -> None:
-        """The bare forms signed in bulk so far made PostForms among the others (``sent``:
-        and among the forms whose tokens were sent, see _check_sent), all in one merge."""
+    def _unbare(self) -> None:
+        """The bare forms signed in bulk so far made PostForms among the others, all in one
+        merge; those of a piece before the last among the forms whose tokens were sent, which
+        a later piece's <base> or form="ID" button is checked against (see _check_sent)."""
         if not self._bare:
             return
-        forms = [form for bare in self._bare for form in bare.post_forms()]
+        forms: list[PostForm] = []
+        for bare in self._bare:
+            made = bare.post_forms()
+            forms += made
+            if not bare.final:
+                self._sent += made
         self._bare = ()
         self._join(forms)
-        if sent:
-            self._sent += forms
 
     def _bare_fields(self, bare: _BareForms
                      ) -> tuple[list[int], bytes, bytes | list[bytes], int]:

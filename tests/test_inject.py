@@ -427,6 +427,20 @@ def test_a_streamed_list_pages_bare_forms_get_keyed_indices(scanner_engine: str)
     assert [form.settled for form in bulk.forms] == [False] * 5
 
 
+def test_forms_signed_in_bulk_are_checked_against_a_later_base_even_once_asked_for(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """(found by a red-team pass: asking for the forms mid-page made the bulk-signed ones
+    PostForms that a later <base> was no longer checked against)"""
+    bulk, _ = _bulk_injector(True)
+    bulk.feed(LIST_OF_FORMS.encode())
+    assert len(bulk.forms) == 5
+    with caplog.at_level(logging.WARNING, logger="postback_middleware"):
+        bulk.feed(b'<base href="https://evil.example/">')
+        bulk.finish()
+    assert [bool(form.late) for form in bulk.forms] == [True] * 5
+    assert caplog.text.count("were sent in an earlier piece") == 5
+
+
 def test_forms_signed_in_bulk_in_many_pieces_are_checked_in_one_pass(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A <base href> late in a streamed page has every form sent before it checked: the
