@@ -838,6 +838,8 @@ class FieldInjector:
             elif name != "head":
                 redirects |= self._submitter(name, tag.attrs, self._open)
                 self._aspnet_references(name, tag.attrs)
+        if bare is not None and not bare and bare.first is None:
+            bare = None  # (most pieces: no bare form to keep apart)
         if bare is not None and self._htmx_seen:  # (read below with the page's other forms)
             self._keep_bare(bare, plan)
             bare = None
