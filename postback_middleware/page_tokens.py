@@ -72,7 +72,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .errors import TokenError
-from .tokens import INDEX_TAG_CHARS, MAC_CHARS, encode_json
+from .tokens import INDEX_TAG_CHARS, MAC_CHARS, encode_json, encode_json_each
 from .validation import split_number, written_out
 
 MIN_FORMS = 2
@@ -123,6 +123,19 @@ class SharedToken(NamedTuple):
     token: str
     signature: str  # the token's own (the text after its last ".")
     tags: list[str] | None  # each index's tag, when its indices are keyed
+
+
+def all_fit(events: Sequence[Pairs]) -> bool:
+    """Whether each of these forms' events fits (:func:`fits`), read first from the lengths
+    of their JSON, which is at least as long as their targets and arguments: only a form whose
+    JSON is longer than MAX_PAIR_CHARS is counted out (a list page's hundred forms: one
+    call)."""
+    try:
+        lengths = list(map(len, encode_json_each(events)))
+    except ValueError:  # (a lone surrogate: counted out one by one)
+        return all(map(fits, events))
+    return all(length <= MAX_PAIR_CHARS or fits(pairs)
+               for length, pairs in zip(lengths, events, strict=True))
 
 
 def event_validation(index: int, signature: str, tag: str | None = None) -> str:

@@ -276,3 +276,27 @@ def test_a_run_is_read_a_stretch_at_a_time_as_it_was_a_form_at_a_time() -> None:
     broken = [*long_run[:500], ("/r/501", {"vote": ["down:501"]}), *long_run[501:]]
     assert [entry["c"] for entry in describe(broken, max_bytes=2**62)
             if isinstance(entry, dict)] == [500, 499]
+
+
+_EVENTS = st.dictionaries(st.text(max_size=40), st.lists(st.text(max_size=90), max_size=4),
+                          max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_EVENTS, max_size=12))
+def test_all_fit_is_each_fits(events: list[dict[str, list[str]]]) -> None:
+    """(read from each form's JSON length first: a form's JSON is at least as long as its
+    targets and arguments, lone surrogates and escapes included)"""
+    assert page_tokens.all_fit(events) == all(map(fits, events))
+
+
+@pytest.mark.parametrize(("events", "expected"), [
+    pytest.param([], True, id="no-forms"),
+    pytest.param([{"vote": ["up:1", "down:1"]}] * 100, True, id="a-list-pages-votes"),
+    pytest.param([{}, {"x": ["a" * MAX_PAIR_CHARS]}], False, id="one-over"),
+    pytest.param([{"q": ['"' * 200]}], True, id="json-longer-chars-within"),
+    pytest.param([{"q": ["\ud800" * 10]}, {"x": ["a" * 300]}], False, id="a-lone-surrogate"),
+    pytest.param([{"q": ["\ud800" * 10]}], True, id="a-lone-surrogate-that-fits"),
+])
+def test_all_fit(events: list[dict[str, list[str]]], expected: bool) -> None:
+    assert page_tokens.all_fit(events) is expected
