@@ -285,7 +285,7 @@ class FormTokens:
         # (what _sharing_path and _plain_pairs ask of each form)
         if callback_pages and any(path in callback_pages for path, _ in forms):
             return None
-        if not page_tokens.all_fit([pairs for _, pairs in forms]):
+        if not page_tokens.all_fit([pairs for _, pairs in forms if pairs]):
             return None
         token = self._page_token(forms, state, binding, keyed=keyed)
         if token is None:
