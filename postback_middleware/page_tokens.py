@@ -127,12 +127,12 @@ class SharedToken(NamedTuple):
 
 def all_fit(events: Sequence[Pairs]) -> bool:
     """Whether each of these forms' events fits (:func:`fits`), read first from the lengths
-    of their JSON, which is at least as long as their targets and arguments: only a form whose
-    JSON is longer than MAX_PAIR_CHARS is counted out (a list page's hundred forms: one
-    call)."""
+    of their JSON (a list page's hundred forms: one call), which is at least as long as their
+    targets and arguments: only a form whose JSON is longer than MAX_PAIR_CHARS has its
+    characters counted."""
     try:
         lengths = list(map(len, encode_json_each(events)))
-    except ValueError:  # (a lone surrogate: counted out one by one)
+    except ValueError:  # (a lone surrogate: each form's characters counted)
         return all(map(fits, events))
     return all(length <= MAX_PAIR_CHARS or fits(pairs)
                for length, pairs in zip(lengths, events, strict=True))
