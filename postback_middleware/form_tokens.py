@@ -287,43 +287,41 @@ class FormTokens:
             return None
         if not page_tokens.all_fit([pairs for _, pairs in forms if pairs]):
             return None
-        token = self._page_token(forms, state, binding, keyed=keyed)
-        if token is None:
-            return None
-        signature = token.rpartition(".")[2]
-        tags = self.signer.index_tags(0, signature, 0, len(forms)) if keyed else None
-        return page_tokens.SharedToken(token, signature, tags)
+        return self._shared_token(forms, state, binding, keyed=keyed)
 
-    def _page_token(self, forms: Sequence[tuple[str, page_tokens.Events]],
-                    state: dict[str, Any] | str, binding: str, *, keyed: bool) -> str | None:
-        """The page token of plain forms (each its path and events; its indices ``keyed``:
-        see ``page_tokens``); None when their description is over
+    def _shared_token(self, forms: Sequence[tuple[str, page_tokens.Events]],
+                      state: dict[str, Any] | str, binding: str, *, keyed: bool
+                      ) -> page_tokens.SharedToken | None:
+        """The page token of plain forms (each its path and events), with its indices' tags
+        where they are ``keyed`` (see ``page_tokens``); None when their description is over
         ``page_tokens.MAX_DESCRIPTION_BYTES`` or the token over max_state_size."""
         signer = self.signer
         try:
             described = page_tokens.describe(forms)
             if described is None:  # (over its size)
                 return None
-            return signer.sign_page(described, state, user=binding,
-                                    page_id=signer.new_form_id(), keyed=keyed)
+            token = signer.sign_page(described, state, user=binding,
+                                     page_id=signer.new_form_id(), keyed=keyed)
         except ValueError:  # (JSON cannot write their events, or over max_state_size)
             return None
+        signature = token.rpartition(".")[2]
+        tags = signer.index_tags(0, signature, 0, len(forms)) if keyed else None
+        return page_tokens.SharedToken(token, signature, tags)
 
     def _page_tokens(self, forms: Sequence[tuple[str, page_tokens.Events]],
                      state: dict[str, Any] | str, binding: str, *, keyed: bool
                      ) -> list[tuple[str, str]] | None:
         """The fields of plain forms (each its path and events) that share a page token (see
-        :meth:`_page_token`), or None."""
-        token = self._page_token(forms, state, binding, keyed=keyed)
-        if token is None:
+        :meth:`_shared_token`), or None."""
+        shared = self._shared_token(forms, state, binding, keyed=keyed)
+        if shared is None:
             return None
-        signature = token.rpartition(".")[2]
-        if keyed:
+        token, signature, tags = shared
+        if tags is not None:
             return [(token, page_tokens.event_validation(index, signature, tag))
-                    for index, tag in enumerate(
-                        self.signer.index_tags(0, signature, 0, len(forms)))]
-        signature = "." + signature  # (page_tokens.event_validation's, in one step a form)
-        return [(token, f"{index}{signature}") for index in range(len(forms))]
+                    for index, tag in enumerate(tags)]
+        after = page_tokens.after_index(signature)  # (the same for each form)
+        return [(token, f"{index}{after}") for index in range(len(forms))]
 
     def issue(self, form: OfferingForm, state: dict[str, Any] | str, binding: str,
               page_callbacks: Sequence[str] = (), page: PageSigning | None = None,

@@ -134,7 +134,7 @@ from .htmx import (
     uses_htmx,
 )
 from .http import origin_of
-from .page_tokens import MIN_FORMS, SharedToken, event_validation
+from .page_tokens import MIN_FORMS, SharedToken, after_index, event_validation
 from .partial import end_tag, panel_starts
 from .validation import with_rows
 
@@ -574,7 +574,7 @@ class FieldInjector:
     _count = 0  # post forms found so far (numbers), bare ones kept apart included
     # Bare forms signed in bulk, each piece's (see _BareForms), until they are made PostForms.
     _bare: tuple[_BareForms, ...] = ()
-    # The last __VIEWSTATE written without an id, and its input (see _fields).
+    # The last __VIEWSTATE written without an id, and its inputs (see _inputs_before_validation).
     _shared_input: tuple[str | None, bytes] = (None, b"")
     # The last byte sent (an input cut out at the start of a piece must not join it to
     # what follows: see _edit); a ">" stands for the start of the document.
@@ -1002,14 +1002,12 @@ class FieldInjector:
             first.settled = bare.final or not first.action
             if not bare.final:
                 self._sent.append(first)
-        start = b"".join((_TOP_INPUTS, hidden_input(f.VIEWSTATE, token, with_id=False),
-                          _EV_START))
+        start = self._inputs_before_validation(token)
         offsets = [tag.end for tag in bare.tags]
         index = 0 if first is None else 1
         if tags is None:
-            return offsets, start, b"." + signature.encode("ascii") + _INPUT_END, index
-        dot = "." + signature + "."  # (each index with its tag)
-        return offsets, start, [(dot + tag).encode("ascii") + _INPUT_END
+            return offsets, start, after_index(signature).encode("ascii") + _INPUT_END, index
+        return offsets, start, [after_index(signature, tag).encode("ascii") + _INPUT_END
                                 for tag in tags[index:]], index
 
     def _add_pairs(self, pairs: Pairs | Family | Rows) -> None:
@@ -1409,14 +1407,10 @@ class FieldInjector:
             # share a page token share their __VIEWSTATE input, made once)
             viewstate, validation = written[f.VIEWSTATE], written[f.EVENTVALIDATION]
             written[f.EVENTTARGET] = written[f.EVENTARGUMENT] = ""
-            shared = self._shared_input
-            if shared[0] != viewstate:  # (the inputs up to the event validation's value)
-                shared = self._shared_input = (viewstate, b"".join((
-                    _TOP_INPUTS, hidden_input(f.VIEWSTATE, viewstate, with_id=False),
-                    _EV_START)))
+            start = self._inputs_before_validation(viewstate)
             if validation and _as_it_is(validation):  # (a token: as hidden_input writes it)
-                return shared[1] + validation.encode("ascii") + _INPUT_END
-            return b"".join((shared[1][:-len(_EV_START)],
+                return start + validation.encode("ascii") + _INPUT_END
+            return b"".join((start[:-len(_EV_START)],
                              hidden_input(f.EVENTVALIDATION, validation, with_id=False)))
         values = {f.EVENTTARGET: "", f.EVENTARGUMENT: ""}
         if f.VIEWSTATE in names:
@@ -1431,6 +1425,14 @@ class FieldInjector:
             return b"".join([hidden_input(name, values[name], with_id=name not in taken)
                              for name in names])
         return b"".join([hidden_input(name, values[name], with_id=False) for name in names])
+
+    def _inputs_before_validation(self, viewstate: str) -> bytes:
+        """A form's inputs (without ids) up to its event validation's value: the same for
+        every form that shares ``viewstate`` (a page token), made once for them."""
+        if self._shared_input[0] != viewstate:
+            self._shared_input = (viewstate, b"".join((
+                _TOP_INPUTS, hidden_input(f.VIEWSTATE, viewstate, with_id=False), _EV_START)))
+        return self._shared_input[1]
 
     def _id_form(self) -> PostForm:
         """The form whose fields carry ids (they must be unique): the page's WebForms form

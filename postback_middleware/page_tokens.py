@@ -141,7 +141,13 @@ def all_fit(events: Sequence[Pairs]) -> bool:
 def event_validation(index: int, signature: str, tag: str | None = None) -> str:
     """The ``__EVENTVALIDATION`` of a page token's form ``index`` (with its ``tag`` when the
     token's indices are keyed)."""
-    return f"{index}.{signature}" if tag is None else f"{index}.{signature}.{tag}"
+    return f"{index}{after_index(signature, tag)}"
+
+
+def after_index(signature: str, tag: str | None = None) -> str:
+    """What follows a form's index in its ``__EVENTVALIDATION`` (see :func:`event_validation`:
+    the same for every form of an unkeyed page token, written once for them all)."""
+    return f".{signature}" if tag is None else f".{signature}.{tag}"
 
 
 def names_page_token(event_validation: str) -> bool:
