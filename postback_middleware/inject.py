@@ -122,7 +122,16 @@ from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 from . import fields as f
 from .aspnet.markup import references
 from .choices import Choices
-from .html_scan import BareForm, Family, Pairs, PostbackScanner, Rows, Tag, TagScanner
+from .html_scan import (
+    BareForm,
+    Family,
+    Pairs,
+    PostbackScanner,
+    Rows,
+    Tag,
+    TagScanner,
+    find_post_form,
+)
 from .htmx import (
     REQUEST_NAMES,
     URL_VERBS,
@@ -633,8 +642,36 @@ class FieldInjector:
                 for form in self.forms]
 
     def edit(self, document: bytes) -> bytes:
-        """A whole page at once (:attr:`changed` then says whether anything was added)."""
-        return self._edit(document, final=True)
+        """A whole page at once (:attr:`changed` then says whether anything was added).
+
+        The page is scanned up to the first place where a post form may start (what
+        ``html_scan.find_post_form`` finds without a scan), and on from there if a tag does
+        start there; where each such place is text (a script's string, a comment), the scan
+        goes on to the next. A page where none is left gets nothing, and the rest of it is
+        not scanned (a blog page: issue #18). What the injector says of a page that gets
+        nothing, it says once a path (see :meth:`_explain_what_was_left`): a page that could
+        give it something to say is scanned whole while its path and what its bytes show
+        (``html_scan.FORM_TAGS``, ``POSTBACK_WORDS``) are new (see :func:`_read_whole`).
+        """
+        if self._panels:  # (a partial postback: the panels' tags are read to their ends)
+            return self._edit(document, final=True)
+        items: list[_Item] = []
+        decided = 0
+        at, seen = find_post_form(document)
+        for _ in range(_MOST_FALSE_STARTS):
+            if at < 0:  # no post form from here on: nothing to write
+                if not seen or not _read_whole(urlsplit(self._page_url).path, seen):
+                    return document
+                break
+            with memoryview(document) as view:
+                more, decided = self._scan(view[:at], False, decided)
+            items += more
+            if self._scanner.in_data:  # a tag starts at ``at``: a post form, maybe
+                break
+            at, also = find_post_form(document, at + 1)
+            seen |= also
+        more, decided = self._scan(document, True, decided)
+        return self._apply(document, items + more if items else more, decided, final=True)
 
     def _keep_panel_tags(self, page: bytes, tags: list[_Item],
                          insertions: list[tuple[int, bytes]],
@@ -1445,6 +1482,24 @@ class FieldInjector:
 
 
 _EXPLAINED: dict[tuple[str, str], None] = {}  # (path, what): said already (the latest 1,024)
+# (path, what its bytes showed): a page without post forms read whole (the latest 1,024)
+_READ_WHOLE: dict[tuple[str, int], None] = {}
+# The most places where a post form may start that FieldInjector.edit finds to be text (a
+# page of JavaScript templates), before it scans the rest of the page in one call.
+_MOST_FALSE_STARTS = 8
+
+
+def _read_whole(path: str, seen: int) -> bool:
+    """Whether a page of ``path`` without post forms, whose bytes showed ``seen`` (see
+    ``html_scan.find_post_form``), is to be read whole: the first such page of a path (what
+    the injector says of it is said once a path: see _log_once)."""
+    key = (path, seen)
+    if key in _READ_WHOLE:
+        return False
+    _READ_WHOLE[key] = None
+    if len(_READ_WHOLE) > 1024:
+        del _READ_WHOLE[next(iter(_READ_WHOLE))]
+    return True
 
 
 def _log_once(path: str, what: str, message: str, *args: object) -> None:

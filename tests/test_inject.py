@@ -270,6 +270,40 @@ def test_pieces_give_each_form_the_pairs_of_the_whole_page(document: str, cuts: 
         assert len(set(pairs)) == len(pairs)
 
 
+# Where a post form may start (html_scan.find_post_form), and the text that only looks so.
+_PLACES_OF_POST_FORMS = st.sampled_from([
+    '<form method="post">', "</form>", "<FORM METHOD=POST ACTION=/b>", '<form method="get">',
+    "<script>var t = '<form method=post>';</script>", "<!-- <form method=post> -->",
+    "<div title='<form method=post>'>", "<textarea><form method=post></textarea>",
+    "<style>/* <form method=post> */</style>", "<svg><![CDATA[<form method=post>]]></svg>",
+    "<form method='p&#111;st'>", "<script>", "<!--", "-->", "<plaintext>", "</head>",
+    '<a data-postback="t" data-postback-argument="1">', "<p class=postback>",
+])
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_PLACES_OF_POST_FORMS, HTML_FRAGMENTS), max_size=24).map("".join))
+def test_a_page_scanned_up_to_its_post_forms_is_edited_as_scanned_whole(
+        scanner_engine: str, document: str) -> None:
+    """edit scans a page up to where a post form may start and on from there, and stops where
+    none is left: the page, its forms and their pairs come out as from one scan of it all."""
+    encoded = document.encode()
+    editor, whole = injector(), injector()
+    assert editor.edit(encoded) == whole._edit(encoded, final=True)
+    assert editor.changed == whole.changed
+    assert [pairs_of(form) for form in editor.forms] == [pairs_of(form) for form in whole.forms]
+
+
+@pytest.mark.parametrize("forms", [0, 1, 2])
+def test_a_post_form_after_many_that_are_text_gets_its_fields(forms: int) -> None:
+    """Past inject._MOST_FALSE_STARTS places that are text, the rest of the page is scanned
+    in one call: every post form after them still gets its fields."""
+    fakes = "<script>'<form method=post>'</script>" * (inject._MOST_FALSE_STARTS * 2)
+    document = (fakes + '<form method="post"><button>Go</button></form>' * forms).encode()
+    out = injector().edit(document)
+    assert out.count(b'name="__VIEWSTATE"') == forms
+    assert INSERTED.sub(b"", out) == document
+
 # A delete form and a vote form of a list page, whole (bare forms, when the scanner can).
 _LIST_ROWS = st.sampled_from([
     '<form method="post" action="/users/3/delete"><button>Delete</button></form>',
@@ -1016,6 +1050,10 @@ def test_noscript_read_in_pieces(step: int, caplog: pytest.LogCaptureFixture) ->
                      id="event-in-a-get-form"),
         pytest.param('<form method="get"></form><form></form>', "none is a same-origin POST",
                      id="all-forms-get"),
+        pytest.param('<script>t = "<form method=post>"</script><form method="get"></form>',
+                     "none is a same-origin POST", id="a-post-form-in-a-script-and-a-get-form"),
+        pytest.param('<style>a[data-postback] { color: red }</style><a data-postback="x">',
+                     "outside any", id="postback-in-a-style-and-an-event-outside"),
         pytest.param('<form method="post"><a data-postback="x">x</a></form>', None,
                      id="nothing-to-say"),
     ],

@@ -406,6 +406,125 @@ def test_a_long_tag_in_pieces_gives_the_tag_once(engine: str, tag: bytes) -> Non
         TagScanner(engine=engine), document, [])[0]
 
 
+
+# ------------------------------------------------ reading on from an offset; post forms' places
+
+
+def _scan_from(scanner: Any, document: bytes, cuts: list[int]
+               ) -> tuple[list[Item], list[int], list[bool]]:
+    """:func:`_scan`, but each call given the document up to the cut and where to start
+    (``scan(data, final, start)``, as ``FieldInjector.edit`` reads a page), and whether the
+    scanner is in the data state where each piece was decided."""
+    items: list[Item] = []
+    decided: list[int] = []
+    in_data: list[bool] = []
+    start = 0
+    view = memoryview(document)
+    for bound in [*sorted({c for c in cuts if 0 < c < len(document)}), len(document)]:
+        found, start = scanner.scan(view[:bound], final=bound == len(document), start=start)
+        items += _items(found, 0)
+        decided.append(start)
+        in_data.append(scanner.in_data)
+    return items, decided, in_data
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(_DOCUMENTS.map(str.encode), st.binary(max_size=300)), _CUTS)
+def test_a_document_read_on_from_where_it_was_decided_gives_what_its_pieces_give(
+    document: bytes, cuts: list[int]
+) -> None:
+    """Read on from an offset, a document gives the items and decided offsets it gives cut in
+    pieces, on both engines; and the engines agree on where it ends in the data state."""
+    results = []
+    for engine in html_scan.ENGINES:
+        def make(engine: str = engine) -> PostbackScanner:
+            return PostbackScanner(names=("form", "head"), engine=engine, families=True)
+        items, decided, in_data = _scan_from(make(), document, cuts)
+        assert (items, decided) == _scan(make(), document, cuts)
+        results.append(in_data)
+    assert all(result == results[0] for result in results)
+
+
+@pytest.mark.parametrize(
+    ("data", "in_data"),
+    [
+        pytest.param(b"<p>text", True, id="text"),
+        pytest.param(b"<p><", True, id="a-lone-lt-left-undecided"),
+        pytest.param(b"<script>var s = '", False, id="script"),
+        pytest.param(b"<script></script>", True, id="script-ended"),
+        pytest.param(b"<style>a {", False, id="raw-text"),
+        pytest.param(b"<textarea>", False, id="rcdata"),
+        pytest.param(b"<!-- a", False, id="comment"),
+        pytest.param(b"<!-- a -->", True, id="comment-ended"),
+        pytest.param(b"<div title='", False, id="inside-a-tag"),
+        pytest.param(b"<!x", True, id="a-construct-not-told-yet-is-left-undecided"),
+        pytest.param(b"<!xxxxxxxxx", False, id="bogus-comment"),
+        pytest.param(b"<svg><![CDATA[", False, id="cdata"),
+        pytest.param(b"<plaintext>", False, id="plaintext"),
+    ],
+)
+def test_in_data_says_whether_a_tag_can_start_next(engine: str, data: bytes, in_data: bool
+                                                   ) -> None:
+    scanner = PostbackScanner(names=("form",), engine=engine)
+    scanner.scan(data, final=False)
+    assert scanner.in_data is in_data
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        pytest.param(b"<p>no form</p>", (-1, 0), id="none"),
+        pytest.param(b"<form>", (-1, html_scan.FORM_TAGS), id="a-get-form"),
+        pytest.param(b"<form method=get action=/s>", (-1, html_scan.FORM_TAGS), id="get"),
+        pytest.param(b"<p><FORM METHOD=POST>", (3, 0), id="post-in-capitals"),
+        pytest.param(b"<form method='p&#111;st'>", (0, 0), id="a-reference-may-spell-post"),
+        pytest.param(b"<form method=p\xc3\xb6st>", (0, 0), id="non-ascii"),
+        pytest.param(b"<form method=get", (0, 0), id="runs-past-the-document"),
+        pytest.param(b"<form", (0, 0), id="cut-after-its-name"),
+        pytest.param(b"<formula method=post>", (-1, 0), id="another-name"),
+        pytest.param(b"<a data-PostBack=x>", (-1, html_scan.POSTBACK_WORDS), id="postback"),
+        pytest.param(b"<form method=get><a data-postback=x><form method=post>",
+                     (36, html_scan.FORM_TAGS | html_scan.POSTBACK_WORDS), id="after-both"),
+        pytest.param(b"<form title='>' method=post>", (0, 0), id="a-quoted-gt"),
+        pytest.param(b"<form method=post/>", (-1, html_scan.FORM_TAGS), id="unquoted-post-slash"),
+        pytest.param(b"<form method=post />", (0, 0), id="self-closing"),
+        pytest.param(b"<form method=get method=post>", (0, 0), id="any-method-counts"),
+        pytest.param(b"<script>'<form method=post>'</script>", (9, 0), id="in-a-script-too"),
+    ],
+)
+def test_find_post_form(engine: str, document: bytes, expected: tuple[int, int]) -> None:
+    assert html_scan.find_post_form(document, engine=engine) == expected
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(_DOCUMENTS.map(str.encode), st.binary(max_size=300)), st.integers(0, 300))
+def test_find_post_form_engines_agree(document: bytes, start: int) -> None:
+    require_engine("compiled")
+    start = min(start, len(document))
+    found = html_scan.find_post_form(document, start, engine="compiled")
+    assert found == scanners.python_find_post_form(document, start)
+    at, _ = found
+    if at >= 0:  # (a "<form" there, in any case)
+        assert document[at:at + 5].lower() == b"<form"
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_DOCUMENTS.map(str.encode))
+def test_no_post_form_is_missed(document: bytes) -> None:
+    """Every post form start tag a scan finds lies where find_post_form says one may start:
+    what lets the injector stop a page's scan where none is left."""
+    tags = PostbackScanner(names=("form",)).scan(document, final=True)[0]
+    places = set()
+    at, _ = html_scan.find_post_form(document)
+    while at >= 0:
+        places.add(at)
+        at, _ = html_scan.find_post_form(document, at + 1)
+    for tag in tags:
+        if isinstance(tag, Tag) and not tag.is_end and tag.attrs.get("method", "").lower() == (
+                "post"):
+            assert tag.start in places
+
+
 # --------------------------------------------------------------------------- the fast paths
 
 # The compiled engine reads some things its own way for speed (issue #18): character

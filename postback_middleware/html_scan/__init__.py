@@ -127,10 +127,13 @@ from __future__ import annotations
 
 from .scanners import (
     ENGINES,
+    FORM_TAGS,
+    POSTBACK_WORDS,
     Engine,
     PostbackScanner,
     TagScanner,
     compiled_engine_reads,
+    find_post_form,
     iter_tags,
     page_engine,
     top_level_cuts,
@@ -141,6 +144,8 @@ from .tree import VOID_ELEMENTS
 
 __all__ = [
     "ENGINES",
+    "FORM_TAGS",
+    "POSTBACK_WORDS",
     "VOID_ELEMENTS",
     "BareForm",
     "Engine",
@@ -151,6 +156,7 @@ __all__ = [
     "Tag",
     "TagScanner",
     "compiled_engine_reads",
+    "find_post_form",
     "iter_tags",
     "page_engine",
     "top_level_cuts",

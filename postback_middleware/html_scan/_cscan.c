@@ -47,7 +47,10 @@
  *   just before the next one or at the end of the document (a batch spans calls). data is
  *   any buffer (the rewriter's growing bytearray); the caller passes data[decided:] again,
  *   followed by more: the raw text, comment or CDATA state (carry) and how far an open tag
- *   was read (tag_pending) rely on it.
+ *   was read (tag_pending) rely on it. scan(data, final, start) reads data from start, its
+ *   offsets data's: the caller passes the same document again, from decided (html_scan's
+ *   find_post_form: a page read up to where a post form may start, and on from there).
+ * Scanner.in_data: whether the data so far was decided in the data state (Scanner_in_data).
  *
  * Speed (issue #18; benchmarks/scan_speed.py prints the scan per page shape against a regex
  * pass). Every tag of a page goes through scan_data, read_tag and tag_end, inlined into one
@@ -3257,9 +3260,9 @@ static int carry_on(Scanner *self, int kind, const unsigned char *s, Py_ssize_t 
 
 /* Returns how far the data is tokenized, or -1 with an exception set. */
 static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n, int final,
-                            PyObject *out)
+                            PyObject *out, Py_ssize_t start)
 {
-    Py_ssize_t pos = 0;
+    Py_ssize_t pos = start;
     int more;
 #define UNDECIDED(at) return final ? n : (at)
 /* a construct that started here, read on by resume_carry: stop there, or scan on after it */
@@ -3272,7 +3275,7 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
             return pos;                                                                    \
     } while (0)
     if (self->carry != CARRY_NONE) { /* the last piece ended inside raw text, a comment... */
-        CARRY(self->carry, 0);
+        CARRY(self->carry, start);
     }
     for (;;) {
         Py_ssize_t i = find_byte(s, pos, n, '<');
@@ -3640,14 +3643,19 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *const *args, Py_ssize_t n
     Py_buffer data;
     int final;
     PyObject *out, *result;
-    Py_ssize_t decided;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "scan() takes two arguments: data, final");
+    Py_ssize_t decided, start = 0;
+    if (nargs != 2 && nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "scan() takes data, final and an optional start");
         return NULL;
     }
     final = PyObject_IsTrue(args[1]);
     if (final < 0)
         return NULL;
+    if (nargs == 3) {
+        start = PyLong_AsSsize_t(args[2]);
+        if (start == -1 && PyErr_Occurred())
+            return NULL;
+    }
     if (self->hints == NULL || self->decode_text == NULL || self->decode_value == NULL
         || self->tag_type == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Scanner is not initialised");
@@ -3659,6 +3667,11 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *const *args, Py_ssize_t n
     }
     if (PyObject_GetBuffer(args[0], &data, PyBUF_SIMPLE) < 0)
         return NULL;
+    if (start < 0 || start > data.len) {
+        PyBuffer_Release(&data);
+        PyErr_SetString(PyExc_ValueError, "scan(): start out of the data's range");
+        return NULL;
+    }
     self->n_cut_open = self->cut_names_len = self->last_cut = 0; /* (cuts: one document) */
     out = PyList_New(0);
     if (out == NULL) {
@@ -3667,12 +3680,12 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *const *args, Py_ssize_t n
     }
     if (self->tag_pending) { /* read on in the open tag, from where it was left */
         int state = self->tag_state;
-        Py_ssize_t from = self->tag_pos < data.len ? self->tag_pos : data.len;
+        Py_ssize_t from = self->tag_pos < data.len - start ? start + self->tag_pos : data.len;
         if (tag_progress((const unsigned char *)data.buf, data.len, from, &state) < 0 && !final) {
             self->tag_state = state;
-            self->tag_pos = data.len;
+            self->tag_pos = data.len - start;
             PyBuffer_Release(&data);
-            return Py_BuildValue("(Nn)", out, (Py_ssize_t)0); /* nothing decided yet */
+            return Py_BuildValue("(Nn)", out, start); /* nothing decided yet */
         }
         self->tag_pending = 0; /* complete (or the document ends): tokenized whole, once */
     }
@@ -3682,7 +3695,7 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *const *args, Py_ssize_t n
     if (self->plaintext)
         decided = data.len;
     else
-        decided = scan_data(self, (const unsigned char *)data.buf, data.len, final, out);
+        decided = scan_data(self, (const unsigned char *)data.buf, data.len, final, out, start);
     self->batch.out = NULL;
     /* (a form held back is returned as a Tag: its offsets are this data's) */
     if (self->bare_pending && (decided < 0
@@ -3701,9 +3714,24 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *const *args, Py_ssize_t n
     return result;
 }
 
+/* in_data: whether the data read so far was decided in the data state, where a "<" opens a
+ * tag: not inside a tag, raw text, a comment, a CDATA section or a bogus comment, nor after
+ * <plaintext> (_PythonEngine.in_data). */
+static PyObject *Scanner_in_data(Scanner *self, void *closure)
+{
+    (void)closure;
+    return PyBool_FromLong(self->carry == CARRY_NONE && !self->tag_pending && !self->plaintext);
+}
+
+static PyGetSetDef Scanner_getset[] = {
+    {"in_data", (getter)Scanner_in_data, NULL,
+     "whether the data so far was decided in the data state", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
 static PyMethodDef Scanner_methods[] = {
     {"scan", (PyCFunction)(void (*)(void))Scanner_scan, METH_FASTCALL,
-     "scan(data, final) -> (items, decided)"},
+     "scan(data, final, start=0) -> (items, decided)"},
     {"watch_panels", (PyCFunction)(void (*)(void))Scanner_watch_panels,
      METH_VARARGS | METH_KEYWORDS,
      "watch_panels(ids): also return the tags of the update panels with these ids"},
@@ -3722,6 +3750,7 @@ static PyTypeObject ScannerType = {
     .tp_traverse = (traverseproc)Scanner_traverse,
     .tp_clear = (inquiry)Scanner_clear,
     .tp_methods = Scanner_methods,
+    .tp_getset = Scanner_getset,
 };
 
 /* -------------------------------------------------------------------------------------
@@ -3875,9 +3904,126 @@ done:
     return result;
 }
 
+/* -------------------------------------------------------------------------------------
+ * find_post_form: where a post form may start in a page, read without a scan
+ * (html_scan.scanners.python_find_post_form is the reference; property tests hold the two
+ * equal, and the injector's result on every page it says holds none). */
+
+/* what the bytes it passed over showed (html_scan.FORM_TAGS, POSTBACK_WORDS) */
+enum { FORM_TAGS = 1, POSTBACK_WORDS = 2 };
+enum { MAY_POST = -1, OTHER_NAME = 0 }; /* (form_may_post's other answers) */
+
+/* What the "<form" at p says, read as a form start tag would be (wherever it stands: in a
+ * script or a comment too; the caller's scan tells): MAY_POST when its method may be POST
+ * (the tag runs past the document, or its method's raw value is "post" in any case, holds a
+ * character reference or a non-ASCII byte), FORM_TAGS for another form start tag, OTHER_NAME
+ * for another tag's name ("<formula"). */
+static int form_may_post(const unsigned char *s, Py_ssize_t n, Py_ssize_t p)
+{
+    Py_ssize_t q = p + 5, gt, limit, pos, k;
+    TagInfo tag;
+    Attr attr;
+    if (q >= n)
+        return MAY_POST;
+    if (!(CLS[s[q]] & C_NAME_STOP))
+        return OTHER_NAME;
+    gt = tag_end(s, n, q, &tag, 0);
+    if (gt < 0)
+        return MAY_POST;
+    limit = tag.self_closing ? gt - 1 : gt;
+    pos = q;
+    while (next_attr(s, &pos, limit, &attr)) {
+        if (attr.value_start < 0
+            || !eq_ci(s + attr.name_start, attr.name_end - attr.name_start, "method"))
+            continue;
+        if (eq_ci(s + attr.value_start, attr.value_end - attr.value_start, "post"))
+            return MAY_POST;
+        for (k = attr.value_start; k < attr.value_end; k++)
+            if (s[k] == '&' || s[k] >= 0x80)
+                return MAY_POST;
+    }
+    return FORM_TAGS;
+}
+
+/* Whether s[p:] begins "<form" or "postback" (ASCII case-insensitive): a word to look at. */
+static inline int post_word(const unsigned char *s, Py_ssize_t n, Py_ssize_t p)
+{
+    if (s[p] == '<')
+        return p + 5 <= n && starts_ci(s + p + 1, "form", 4);
+    return p + 8 <= n && starts_ci(s + p, "postback", 8);
+}
+
+/* The offset of the next word from pos on, or -1. Both words have a known byte 4 bytes
+ * after their first ("<" and "m" of "<form", "p" and "b" of "postback"): 16 positions at a
+ * time, a position is looked at only where both bytes are there (SSE2), so an ordinary page
+ * costs a few instructions each 16 bytes. */
+static Py_ssize_t next_post_word(const unsigned char *s, Py_ssize_t n, Py_ssize_t pos)
+{
+#ifdef __SSE2__
+    const __m128i case_bit = _mm_set1_epi8(0x20);
+    for (; pos + 20 <= n; pos += 16) {
+        __m128i first = load16(s + pos), fifth = _mm_or_si128(load16(s + pos + 4), case_bit);
+        __m128i form = _mm_and_si128(bytes_eq(first, '<'), bytes_eq(fifth, 'm'));
+        __m128i postback = _mm_and_si128(bytes_eq(_mm_or_si128(first, case_bit), 'p'),
+                                         bytes_eq(fifth, 'b'));
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(form, postback));
+        for (; mask; mask &= mask - 1) {
+            Py_ssize_t at = pos + __builtin_ctz(mask);
+            if (post_word(s, n, at))
+                return at;
+        }
+    }
+#endif
+    for (; pos < n; pos++)
+        if (post_word(s, n, pos))
+            return pos;
+    return -1;
+}
+
+/* find_post_form(document, start) -> (at, seen): the offset of the first "<form" at or
+ * after start that may open a post form, or -1; and what document[start:at] showed (the
+ * rest, without one): FORM_TAGS | POSTBACK_WORDS. document: any buffer. */
+static PyObject *find_post_form(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer view;
+    const unsigned char *s;
+    Py_ssize_t n, pos, at = -1;
+    int seen = 0;
+    (void)module;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "find_post_form takes 2 arguments: document, start");
+        return NULL;
+    }
+    pos = PyLong_AsSsize_t(args[1]);
+    if (pos == -1 && PyErr_Occurred())
+        return NULL;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    s = (const unsigned char *)view.buf;
+    n = view.len;
+    if (pos < 0 || pos > n) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "find_post_form: start out of the document's range");
+        return NULL;
+    }
+    while ((pos = next_post_word(s, n, pos)) >= 0) {
+        int found = s[pos] == '<' ? form_may_post(s, n, pos) : POSTBACK_WORDS;
+        if (found == MAY_POST) {
+            at = pos;
+            break;
+        }
+        seen |= found;
+        pos++;
+    }
+    PyBuffer_Release(&view);
+    return Py_BuildValue("(ni)", at, seen);
+}
+
 static PyMethodDef cscan_functions[] = {
     {"splice_forms", (PyCFunction)(void (*)(void))splice_forms, METH_FASTCALL,
      "splice_forms(document, insertions, offsets, start, ends, first) -> bytes"},
+    {"find_post_form", (PyCFunction)(void (*)(void))find_post_form, METH_FASTCALL,
+     "find_post_form(document, start) -> (at, seen)"},
     {NULL, NULL, 0, NULL},
 };
 

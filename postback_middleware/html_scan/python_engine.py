@@ -102,18 +102,21 @@ class _PythonEngine:
         the other tags inside cost nothing more."""
         self._panels = frozenset(ids)
 
-    def scan(self, data: bytes | bytearray, final: bool) -> tuple[list[Any], int]:
+    def scan(self, data: bytes | bytearray | memoryview, final: bool, start: int = 0
+             ) -> tuple[list[Any], int]:
         out: list[Any] = []
+        if not 0 <= start <= len(data):
+            raise ValueError("scan(): start out of the data's range")
         if self._pending is not None:  # read on in the open tag, from where it was left
             pos, state = self._pending
-            end, state = _tag_progress(data, pos, state)
+            end, state = _tag_progress(data, min(start + pos, len(data)), state)
             if state >= 0 and not final:
-                self._pending = (end, state)
-                return out, 0
+                self._pending = (end - start, state)
+                return out, start
             self._pending = None  # complete (or the document ends): tokenized whole, once
         if not isinstance(data, bytes):
             data = bytes(data)
-        decided = len(data) if self._plaintext else self._scan(data, final, out)
+        decided = len(data) if self._plaintext else self._scan(data, final, out, start)
         if final:  # the end of the document ends the stretch
             if self._batch is not None:
                 out.append(self._batch)
@@ -206,7 +209,12 @@ class _PythonEngine:
 
     # ----------------------------------------------------------------------- the data state
 
-    def _scan(self, document: bytes, final: bool, out: list[Any]) -> int:
+    @property
+    def in_data(self) -> bool:
+        """Whether the data so far was decided in the data state (``PostbackScanner.in_data``)."""
+        return self._carry is None and self._pending is None and not self._plaintext
+
+    def _scan(self, document: bytes, final: bool, out: list[Any], start: int = 0) -> int:
         """The scanning loop; returns the offset up to which ``document`` is tokenized.
 
         Tags are read here, one match of :data:`_NEXT` each: the hot path (every tag of the
@@ -221,9 +229,9 @@ class _PythonEngine:
         counts = tree.open_counts
         wants = self._wants
         emit = self._emit
-        pos = 0
+        pos = start
         if self._carry is not None:  # the last piece ended inside raw text, a comment...
-            pos, more = self._resume(document, 0, final, out)
+            pos, more = self._resume(document, start, final, out)
             if not more:
                 return pos
         while True:
