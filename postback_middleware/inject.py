@@ -115,8 +115,10 @@ import itertools
 import logging
 import operator
 import re
+import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 
 from . import fields as f
@@ -1484,32 +1486,38 @@ class FieldInjector:
 _EXPLAINED: dict[tuple[str, str], None] = {}  # (path, what): said already (the latest 1,024)
 # (path, what its bytes showed): a page without post forms read whole (the latest 1,024)
 _READ_WHOLE: dict[tuple[str, int], None] = {}
+_MEMO_SIZE = 1024
+_MEMO_LOCK = threading.Lock()  # (a server's threads share the memos)
+_Key = TypeVar("_Key", tuple[str, str], tuple[str, int])
 # The most places where a post form may start that FieldInjector.edit finds to be text (a
 # page of JavaScript templates), before it scans the rest of the page in one call.
 _MOST_FALSE_STARTS = 8
+
+
+def _first_time(memo: dict[_Key, None], key: _Key) -> bool:
+    """Whether ``key`` is new to ``memo`` (then remembered, the oldest of more than
+    _MEMO_SIZE forgotten): a once-a-path memo, kept small."""
+    if key in memo:
+        return False
+    with _MEMO_LOCK:
+        if key in memo:
+            return False
+        memo[key] = None
+        if len(memo) > _MEMO_SIZE:
+            del memo[next(iter(memo))]
+    return True
 
 
 def _read_whole(path: str, seen: int) -> bool:
     """Whether a page of ``path`` without post forms, whose bytes showed ``seen`` (see
     ``html_scan.find_post_form``), is to be read whole: the first such page of a path (what
     the injector says of it is said once a path: see _log_once)."""
-    key = (path, seen)
-    if key in _READ_WHOLE:
-        return False
-    _READ_WHOLE[key] = None
-    if len(_READ_WHOLE) > 1024:
-        del _READ_WHOLE[next(iter(_READ_WHOLE))]
-    return True
+    return _first_time(_READ_WHOLE, (path, seen))
 
 
 def _log_once(path: str, what: str, message: str, *args: object) -> None:
-    key = (path, what)
-    if key in _EXPLAINED:
-        return
-    _EXPLAINED[key] = None
-    if len(_EXPLAINED) > 1024:
-        del _EXPLAINED[next(iter(_EXPLAINED))]
-    log.info(message, *args)
+    if _first_time(_EXPLAINED, (path, what)):
+        log.info(message, *args)
 
 
 def _submits(name: str, attrs: Mapping[str, str]) -> bool:

@@ -77,7 +77,8 @@ Layout
 This package's modules, each with what it owns:
 
 * ``scanners``: the public scanners (:class:`TagScanner`, :class:`PostbackScanner`,
-  :func:`iter_tags`, :func:`top_level_cuts`), :data:`ENGINES` and the choice of engine;
+  :func:`iter_tags`, :func:`top_level_cuts`), :func:`find_post_form` (where a post form may
+  start, read without a scan), :data:`ENGINES` and the choice of engine;
 * ``tag``: what they return, :class:`Tag`, :data:`Pairs`, :class:`Family`, :class:`Rows` and
   :class:`BareForm`;
 * ``tokenizer``: the tokenizer's grammar on bytes (the regexes, the states inside a tag and
