@@ -496,6 +496,14 @@ def test_find_post_form(engine: str, document: bytes, expected: tuple[int, int])
     assert html_scan.find_post_form(document, engine=engine) == expected
 
 
+@pytest.mark.parametrize("start", [-1, 4])
+def test_a_start_outside_the_document_is_refused(engine: str, start: int) -> None:
+    with pytest.raises(InvalidArgument, match="outside"):
+        html_scan.find_post_form(b"<p>", start, engine=engine)
+    with pytest.raises(InvalidArgument, match="outside"):
+        PostbackScanner(engine=engine).scan(b"<p>", final=True, start=start)
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(_DOCUMENTS.map(str.encode), st.binary(max_size=300)), st.integers(0, 300))
 def test_find_post_form_engines_agree(document: bytes, start: int) -> None:

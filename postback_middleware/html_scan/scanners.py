@@ -190,6 +190,8 @@ class PostbackScanner:
         """:meth:`TagScanner.scan`; ``start``: read ``data`` from there, its offsets ``data``'s
         (the caller passes the same document again from ``decided``, rather than the rest of
         it: see :func:`find_post_form`)."""
+        if start and not 0 <= start <= len(data):
+            raise InvalidArgument(f"start {start} is outside the data (0 to {len(data)})")
         return self._engine.scan(data, final, start)
 
     @property
@@ -281,6 +283,8 @@ def find_post_form(document: bytes | bytearray, start: int = 0, *,
     scans a page up to it, and goes on from there (``inject.FieldInjector.edit``). The bytes
     are read as the scanner reads them, so any encoding the scanner takes will do.
     """
+    if not 0 <= start <= len(document):
+        raise InvalidArgument(f"start {start} is outside the document (0 to {len(document)})")
     chosen = engine or _default_engine or ("compiled" if _cscan is not None else "python")
     if chosen == "compiled":
         if _cscan is None:
@@ -296,8 +300,6 @@ _POST_WORDS = re.compile(rb"<form|postback", re.IGNORECASE)
 
 def python_find_post_form(document: bytes | bytearray, start: int = 0) -> tuple[int, int]:
     """:func:`find_post_form` in Python: the reference of the compiled engine's."""
-    if not 0 <= start <= len(document):
-        raise InvalidArgument("find_post_form: start out of the document's range")
     seen = 0
     for word in _POST_WORDS.finditer(document, start):
         at = word.start()
