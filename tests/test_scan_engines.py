@@ -482,6 +482,8 @@ def test_in_data_says_whether_a_tag_can_start_next(engine: str, data: bytes, in_
         pytest.param(b"<form method=get", (0, 0), id="runs-past-the-document"),
         pytest.param(b"<form", (0, 0), id="cut-after-its-name"),
         pytest.param(b"<formula method=post>", (-1, 0), id="another-name"),
+        pytest.param(b"<form\x00 method=post", (-1, 0), id="another-name-running-past-the-end"),
+        pytest.param(b'<FORM" method=post', (-1, 0), id="a-quote-in-the-name"),
         pytest.param(b"<a data-PostBack=x>", (-1, html_scan.POSTBACK_WORDS), id="postback"),
         pytest.param(b"<form method=get><a data-postback=x><form method=post>",
                      (36, html_scan.FORM_TAGS | html_scan.POSTBACK_WORDS), id="after-both"),
@@ -504,8 +506,14 @@ def test_a_start_outside_the_document_is_refused(engine: str, start: int) -> Non
         PostbackScanner(engine=engine).scan(b"<p>", final=True, start=start)
 
 
+# "<form" and any byte after it (what ends a name, or not), then whatever
+_FORM_AND_A_BYTE = st.builds(lambda byte, rest: b"<FoRm" + bytes([byte]) + rest,
+                             st.integers(0, 255), st.binary(max_size=20))
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(_DOCUMENTS.map(str.encode), st.binary(max_size=300)), st.integers(0, 300))
+@given(st.one_of(_DOCUMENTS.map(str.encode), st.binary(max_size=300), _FORM_AND_A_BYTE),
+       st.integers(0, 300))
 def test_find_post_form_engines_agree(document: bytes, start: int) -> None:
     require_engine("compiled")
     start = min(start, len(document))

@@ -296,6 +296,7 @@ def find_post_form(document: bytes | bytearray, start: int = 0, *,
 
 
 _POST_WORDS = re.compile(rb"<form|postback", re.IGNORECASE)
+_ENDS_A_NAME = frozenset(b"\t\n\f\r />")  # (what ends a tag's name: tokenizer._NAME)
 
 
 def python_find_post_form(document: bytes | bytearray, start: int = 0) -> tuple[int, int]:
@@ -306,11 +307,11 @@ def python_find_post_form(document: bytes | bytearray, start: int = 0) -> tuple[
         if document[at] != 0x3C:  # ("postback")
             seen |= POSTBACK_WORDS
             continue
+        if at + 5 < len(document) and document[at + 5] not in _ENDS_A_NAME:
+            continue  # (another name: "<formula")
         tag = _TAG.match(document, at)
         if tag is None:  # (a "<form" whose tag runs past the document)
             return at, seen
-        if tag.group(2).lower() != b"form":  # (another name: "<formula")
-            continue
         area = tag.group(3) if tag.group(3) is not None else tag.group(4)
         for attribute in _ATTR_PARTS.finditer(area):
             if attribute.group(1).lower() != b"method":
