@@ -69,6 +69,9 @@ class Transcoder:
             name = _utf16_variant(label, first_bytes)
             self._decoder = codecs.getincrementaldecoder(name)("surrogatepass")
             self._encoder = codecs.getincrementalencoder(name)("surrogatepass")
+            # (the scanner's output of a piece may end inside a character: a script's text
+            # is kept from its last few bytes, which may cut one)
+            self._from_utf8 = codecs.getincrementaldecoder("utf-8")("surrogatepass")
             self.scan_encoding = "utf-8"
         else:
             self.scan_encoding = _codec_name(label)
@@ -83,8 +86,9 @@ class Transcoder:
             return data
         return bytes(self._decoder.decode(data, final).encode("utf-8", "surrogatepass"))
 
-    def from_scanner(self, data: bytes) -> bytes:
-        """Back to the page's encoding (the scanner's output ends on character boundaries)."""
+    def from_scanner(self, data: bytes, *, final: bool = False) -> bytes:
+        """Back to the page's encoding; a character cut by the end of ``data`` waits for the
+        next (``final``: the page's last bytes)."""
         if self._encoder is None:
             return data
-        return bytes(self._encoder.encode(data.decode("utf-8", "surrogatepass")))
+        return bytes(self._encoder.encode(self._from_utf8.decode(data, final)))

@@ -287,7 +287,7 @@ class _Pipeline:
         document = self._coding.decode(body)
         transcoder, editor = self._begin(document)
         edited = editor.edit(transcoder.to_scanner(document, final=True))
-        return self._last(transcoder.from_scanner(edited)) if editor.changed else None
+        return self._last(transcoder.from_scanner(edited, final=True)) if editor.changed else None
 
     def edited(self, body: bytes) -> bytes:
         """A whole page decoded and edited, in the scanner's encoding (``page.charset``)."""
@@ -298,7 +298,7 @@ class _Pipeline:
     def encoded(self, edited: bytes) -> bytes:
         """What :meth:`edited` gave, back in the page's charset and content coding."""
         transcoder, _ = self._begin(b"")
-        return self._last(transcoder.from_scanner(edited))
+        return self._last(transcoder.from_scanner(edited, final=True))
 
     @property
     def written_fields(self) -> list[dict[str, str]]:
@@ -335,7 +335,7 @@ class _Pipeline:
         # editor read its undecided tail again, to decide nothing more)
         tail = transcoder.to_scanner(b"", final=True)
         edited = editor.feed(tail) + editor.finish() if tail else editor.finish()
-        return self._last(transcoder.from_scanner(edited))
+        return self._last(transcoder.from_scanner(edited, final=True))
 
     @property
     def changed(self) -> bool:

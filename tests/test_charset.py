@@ -86,6 +86,25 @@ def test_pages_in_any_supported_encoding(encoding: str, header: str | None, bom:
     assert recorder.calls[-1].event.argument == "Größe 7"
 
 
+@pytest.mark.parametrize("size", [1, 3, 7, 8, 64])
+def test_a_utf16_page_streamed_with_text_in_a_script_comes_out_whole(size: int) -> None:
+    """The scanner keeps a script's last few bytes for the next piece (they may begin its
+    end tag), which may cut a character in two: it is turned back into UTF-16 whole."""
+    page = ('<html><head><script>var s = "' + "äöü🐍" * 40 + '";</script></head><body>'
+            '<form method="post"><script>t = "' + "é" * 50 + '"</script></form>'
+            "<script>" + "ß" * 30 + "</script></body></html>")
+    body = codecs.BOM_UTF16_LE + page.encode("utf-16-le")
+
+    def app(environ: Any, start_response: Any) -> Any:
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-16")])
+        return (body[i : i + size] for i in range(0, len(body), size))
+
+    response = webtest.TestApp(PostbackMiddleware(app, secret_keys=[new_key()])).get("/")
+    text = response.body[2:].decode("utf-16-le")
+    assert INSERTED.sub("", text) == page
+    assert text.count('name="__VIEWSTATE"') == 1
+
+
 def test_latin1_page_declared_in_meta() -> None:
     """A Latin-1 page (no charset header): its event pairs are read as Latin-1."""
     page = ('<head><meta charset="iso-8859-1"></head><form method="post">'
