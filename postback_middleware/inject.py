@@ -590,6 +590,15 @@ class FieldInjector:
     # The last byte sent (an input cut out at the start of a piece must not join it to
     # what follows: see _edit); a ">" stands for the start of the document.
     _last_byte = ord(">")
+    # Reading ahead (see _feed_ahead): until a post form may start, a streamed page's bytes
+    # are sent before the scanner reads them. Those sent and not read yet (the scanner stands
+    # at their start), what find_post_form saw in them, the places found to be text so far,
+    # and how many bytes at the start of _kept were sent already (once it stops).
+    _ahead = True
+    _unread_size = 0
+    _unread_seen = 0
+    _false_starts = 0
+    _sent_ahead = 0
 
     def __init__(
         self,
@@ -619,6 +628,8 @@ class FieldInjector:
         self._script_tag = script_tag
         self._client_fields = client_fields
         self._fragment = fragment
+        self._ahead = not (self._panels or fragment)
+        self._unread: list[bytes | memoryview] = []
         self._forms: list[PostForm] = []  # every post form found so far, but bare ones apart
         self._taken_ids: set[str] = set()  # reserved ids the page itself uses
         self._bases: list[str] = []  # every <base href> so far, resolved (the browser's: the 1st)
@@ -718,6 +729,13 @@ class FieldInjector:
 
     def feed(self, piece: bytes) -> bytes:
         """The next piece of a streamed page; returns what can be sent now."""
+        if self._ahead:
+            return self._feed_ahead(piece)
+        if self._sent_ahead:
+            return self._unsent(self._feed(piece))
+        return self._feed(piece)
+
+    def _feed(self, piece: bytes) -> bytes:
         kept = self._kept
         if kept:
             if isinstance(kept, bytearray):  # a tag still open
@@ -738,6 +756,13 @@ class FieldInjector:
 
     def finish(self) -> bytes:
         """The end of a streamed page."""
+        if self._ahead:
+            return self._feed_ahead(b"", final=True)
+        if self._sent_ahead:
+            return self._unsent(self._finish())
+        return self._finish()
+
+    def _finish(self) -> bytes:
         if self._kept or not self._started or self._open is not None \
                 or self._noscript is not None or self._htmx_seen:
             return self._edit(bytes(self._kept), final=True)
@@ -750,6 +775,80 @@ class FieldInjector:
         self._kept = b""
         self._explain_what_was_left()
         return b""
+
+    def _feed_ahead(self, piece: bytes, *, final: bool = False) -> bytes:
+        """:meth:`feed` (or, ``final``, :meth:`finish`) until a post form may start.
+
+        No byte before the first place where a post form may start (what
+        ``html_scan.find_post_form`` finds) gets anything, so they are sent at once, before
+        the scanner reads them; only the first bytes of a ``<form`` or a ``postback`` that
+        the piece's end may cut in two wait for the next piece (:func:`_cut_word`: most
+        pieces end on ">" or a newline). At such a place the scanner reads up to it, the
+        unread bytes sent ahead first, as :meth:`edit` reads a page: if a tag may start
+        there, it reads on and the piece is edited as before, the bytes sent ahead left out
+        of what comes out (:meth:`_unsent`); if not (a script's string, a comment), the next
+        place is looked for. So a page where none comes gets nothing, and is read only up to
+        its last such place (whole, at its end, where :meth:`edit` would read it whole: see
+        :func:`_read_whole`; and 1 MB at a time, so that the bytes kept stay few). A
+        ``</head>`` sent ahead is not where the client script goes: it goes before the first
+        post form, as when a streamed page's head came in an earlier piece.
+        """
+        data = bytes(self._kept) + piece if self._kept else piece  # (not sent yet)
+        found, seen = find_post_form(data)
+        self._unread_seen |= seen
+        if found < 0 and not final and self._unread_size + len(data) <= _MOST_UNREAD:
+            send = len(data) - len(_cut_word(data))  # (most pieces: sent whole, unread)
+            sent = data if send == len(data) else data[:send]
+            self._unread.append(sent)
+            self._unread_size += send
+            self._kept = data[send:]
+            return sent
+        if found < 0 and final and not (self._unread_seen and _read_whole(
+                urlsplit(self._page_url).path, self._unread_seen)):
+            self._unread, self._unread_size, self._kept = [], 0, b""
+            return data  # (the end: nothing to write, nor to say)
+        sent_before = b"".join(self._unread) if self._unread else b""  # (sent, not read)
+        whole = sent_before + data if sent_before else data
+        ahead = len(sent_before)
+        items: list[_Item] = []
+        decided = 0
+        view = memoryview(whole)  # (what is left unread is kept as a view of it, uncopied)
+        while found >= 0:
+            more, decided = self._scan(view[:ahead + found], False, decided)
+            items += more
+            if self._scanner.in_data or self._false_starts >= _MOST_FALSE_STARTS:
+                # a tag may start here: read on, and edit the piece as before
+                more, decided = self._scan(whole, final, decided)
+                self._ahead, self._unread, self._unread_size = False, [], 0
+                self._kept, self._sent_ahead = b"", ahead
+                return self._unsent(self._apply(whole, items + more if items else more,
+                                                decided, final=final))
+            self._false_starts += 1  # (text: a script's string, a comment)
+            found, seen = find_post_form(data, found + 1)
+            self._unread_seen |= seen
+        send = len(whole) if final else len(whole) - len(_cut_word(data))
+        if final or send - decided > _MOST_UNREAD:
+            # (read whole: for what the injector says of the page, or to keep few bytes)
+            more, decided = self._scan(view[:send], final, decided)
+            items += more
+        send = max(send, decided)
+        if items or decided:  # (nothing to write: what they hold counts for the forms that
+            self._apply(whole[:decided], items, decided, final=final)  # follow)
+        if self._htmx_seen:  # (its second scanner reads every piece: see _read_htmx)
+            self._ahead, self._kept = False, whole[decided:]
+            self._sent_ahead, self._unread, self._unread_size = send - decided, [], 0
+        else:
+            self._kept = whole[send:]
+            self._unread = [view[decided:send]] if decided < send else []
+            self._unread_size = send - decided
+        return data[:send - ahead]
+
+    def _unsent(self, out: bytes) -> bytes:
+        """What the scanner's edits gave, without the bytes at its start that were sent
+        ahead (:meth:`_feed_ahead`): nothing is written among them, so they come first."""
+        sent = min(self._sent_ahead, len(out))
+        self._sent_ahead -= sent
+        return out[sent:] if sent else out
 
     def _edit(self, whole: bytes | bytearray, *, final: bool) -> bytes:
         tags, decided = self._scanner.scan(whole, final=final)
@@ -811,7 +910,8 @@ class FieldInjector:
                         continue
                     post_form = PostForm(tag.end, path, action=_url_text(tag.action))
                     if not self._forms and not self._fragment:
-                        plan.append((head_end if head_end is not None else tag.start, None, ()))
+                        plan.append((_script_at(head_end, tag.start, self._sent_ahead),
+                                     None, ()))
                     self._forms.append(post_form)
                     post_form.number = self._count
                     post_form.closed_at = tag.closed_at
@@ -861,7 +961,7 @@ class FieldInjector:
                     self._other_forms += 1
                     continue
                 if not self._forms and not self._fragment:
-                    plan.append((head_end if head_end is not None else tag.start, None, ()))
+                    plan.append((_script_at(head_end, tag.start, self._sent_ahead), None, ()))
                 self._forms.append(form)
                 self._count += 1
                 form.number = self._count
@@ -1490,8 +1590,11 @@ _MEMO_SIZE = 1024
 _MEMO_LOCK = threading.Lock()  # (a server's threads share the memos)
 _Key = TypeVar("_Key", tuple[str, str], tuple[str, int])
 # The most places where a post form may start that FieldInjector.edit finds to be text (a
-# page of JavaScript templates), before it scans the rest of the page in one call.
+# page of JavaScript templates), before it scans the rest of the page in one call (and
+# FieldInjector._feed_ahead stops reading ahead).
 _MOST_FALSE_STARTS = 8
+# The most bytes _feed_ahead sends before the scanner reads them (then it reads them).
+_MOST_UNREAD = 1 << 20
 
 
 def _first_time(memo: dict[_Key, None], key: _Key) -> bool:
@@ -1506,6 +1609,29 @@ def _first_time(memo: dict[_Key, None], key: _Key) -> bool:
         if len(memo) > _MEMO_SIZE:
             del memo[next(iter(memo))]
     return True
+
+
+def _cut_word(data: bytes) -> bytes:
+    """The bytes at the end of ``data`` that may begin a ``<form`` or a ``postback`` (ASCII
+    case-insensitive) that the next piece ends, which _feed_ahead holds back for it (most
+    pieces end on ">" or a newline: none)."""
+    if not data or data[-1] not in _WORD_BYTES:
+        return b""
+    cut = _CUT_WORD.search(data, max(0, len(data) - 7))
+    return b"" if cut is None else data[cut.start():]
+
+
+_WORD_BYTES = frozenset(b"<formpstbacFORMPSTBAC")
+# the first bytes of "<form" or "postback", up to all but the last, at the end
+_CUT_WORD = re.compile(rb"(?:<(?:f(?:o(?:r)?)?)?|p(?:o(?:s(?:t(?:b(?:a(?:c)?)?)?)?)?)?)\Z",
+                       re.IGNORECASE)
+
+
+def _script_at(head_end: int | None, form_start: int, sent: int) -> int:
+    """Where the client script goes: before the ``</head>`` of the piece of the page's first
+    post form, else before that form (the head came in an earlier piece, or was sent ahead:
+    before ``sent``; see FieldInjector._feed_ahead)."""
+    return head_end if head_end is not None and head_end >= sent else form_start
 
 
 def _read_whole(path: str, seen: int) -> bool:

@@ -27,6 +27,7 @@ from .helpers import (
     FIELD,
     INSERTED,
     PAGE_URL,
+    SCRIPT_TAG,
     hidden_fields,
     injector,
     pairs_of,
@@ -390,6 +391,55 @@ def _as_one_by_one(edited: bytes, asked: list[list[tuple[str, Pairs]]]) -> bytes
 def _form_facts(editor: inject.FieldInjector) -> list[tuple[object, ...]]:
     return [(form.number, form.insert_at, form.closed_at, form.action_path, pairs_of(form),
              form.settled) for form in editor.forms]
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_PLACES_OF_POST_FORMS, _FORMS_OF_A_LIST, HTML_FRAGMENTS),
+                max_size=24).map("".join),
+       st.lists(st.integers(0, 400), max_size=10))
+def test_a_streamed_page_read_ahead_is_edited_as_read_piece_by_piece(
+        scanner_engine: str, document: str, cuts: list[int]) -> None:
+    """Until a post form may start, a streamed page's bytes go out before the scanner reads
+    them: the page, its forms, their pairs and fields come out as when each piece is read as
+    it comes; only the client script may stand before the first post form rather than at a
+    </head> sent ahead."""
+    encoded = document.encode()
+    bounds = [0, *sorted({c for c in cuts if 0 < c < len(encoded)}), len(encoded)]
+    ahead, read = injector(), injector()
+    read._ahead = False
+    outs = []
+    for editor in (ahead, read):
+        outs.append(b"".join(editor.feed(encoded[a:b]) for a, b in itertools.pairwise(bounds))
+                    + editor.finish())
+    assert INSERTED.sub(b"", outs[0]) == encoded
+    assert SCRIPT_TAG.sub(b"", outs[0]) == SCRIPT_TAG.sub(b"", outs[1])
+    assert len(SCRIPT_TAG.findall(outs[0])) == len(SCRIPT_TAG.findall(outs[1]))
+    assert [pairs_of(form) for form in ahead.forms] == [pairs_of(form) for form in read.forms]
+    assert ahead.changed == read.changed
+    field = FIELD.search(outs[0])
+    if field:  # (the script before the first post form's fields, in any case)
+        assert outs[0].index(SCRIPT) < field.start()
+
+
+@pytest.mark.parametrize("document", [
+    b'<!xxxxxxxxxx <form method="post">text</form><form method="post"><a data-postback=t>',
+    b"<script>'<form method=post>'</script><p>postback</p><form method=post></form>",
+    b"<!-- <form method=post> --><div title='<FORM METHOD=POST>'><form method=post>",
+    b"<head><style>a[data-postback]{}</style></head><p><form\x00 method=post><form method=get>",
+    b"<textarea><form method=post></textarea><p data-postback=x><plaintext><form method=post>",
+], ids=["a-bogus-comment", "a-script", "a-comment-and-an-attribute", "nul-in-a-name",
+        "rcdata-then-plaintext"])
+def test_a_page_read_ahead_cut_anywhere(document: bytes) -> None:
+    """Every cut of a page with places in text where a post form seems to start (one of them
+    at a piece's end, whatever the construct around it) gives what reading each piece as it
+    comes gives."""
+    for cut in range(1, len(document)):
+        ahead, read = injector(), injector()
+        read._ahead = False
+        outs = [editor.feed(document[:cut]) + editor.feed(document[cut:]) + editor.finish()
+                for editor in (ahead, read)]
+        assert SCRIPT_TAG.sub(b"", outs[0]) == SCRIPT_TAG.sub(b"", outs[1]), cut
+        assert [pairs_of(form) for form in ahead.forms] == [
+            pairs_of(form) for form in read.forms], cut
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
