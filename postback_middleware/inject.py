@@ -811,10 +811,11 @@ class FieldInjector:
         whole = sent_before + data if sent_before else data
         ahead = len(sent_before)
         items: list[_Item] = []
-        decided = 0
+        decided = read = 0  # (how far the scanner decided, and was given: see _apply)
         view = memoryview(whole)  # (what is left unread is kept as a view of it, uncopied)
         while found >= 0:
-            more, decided = self._scan(view[:ahead + found], False, decided)
+            read = ahead + found
+            more, decided = self._scan(view[:read], False, decided)
             items += more
             if self._scanner.in_data or self._false_starts >= _MOST_FALSE_STARTS:
                 # a tag may start here: read on, and edit the piece as before
@@ -829,11 +830,13 @@ class FieldInjector:
         send = len(whole) if final else len(whole) - len(_cut_word(data))
         if final or send - decided > _MOST_UNREAD:
             # (read whole: for what the injector says of the page, or to keep few bytes)
-            more, decided = self._scan(view[:send], final, decided)
+            read = send
+            more, decided = self._scan(view[:read], final, decided)
             items += more
         send = max(send, decided)
         if items or decided:  # (nothing to write: what they hold counts for the forms that
-            self._apply(whole[:decided], items, decided, final=final)  # follow)
+            # follow; _apply is given what the scanner was, as htmx's scanner reads it too)
+            self._apply(whole[:read], items, decided, final=final)
         if self._htmx_seen:  # (its second scanner reads every piece: see _read_htmx)
             self._ahead, self._kept = False, whole[decided:]
             self._sent_ahead, self._unread, self._unread_size = send - decided, [], 0

@@ -392,6 +392,16 @@ def _form_facts(editor: inject.FieldInjector) -> list[tuple[object, ...]]:
     return [(form.number, form.insert_at, form.closed_at, form.action_path, pairs_of(form),
              form.settled) for form in editor.forms]
 
+def _same_htmx_reading(ahead: inject.FieldInjector, read: inject.FieldInjector) -> None:
+    """The forms' paths and htmx requests as reading each piece as it comes gives them, but
+    where htmx showed only after the first piece there (its hx-* attributes then go unread):
+    reading ahead reads the pieces before the first post form with it, so it may read them."""
+    if read.forms and not read._htmx_late:
+        assert not ahead._htmx_late
+        assert [(form.paths, form.settled, form.hx) for form in ahead.forms] == [
+            (form.paths, form.settled, form.hx) for form in read.forms]
+
+
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(_PLACES_OF_POST_FORMS, _FORMS_OF_A_LIST, HTML_FRAGMENTS),
                 max_size=24).map("".join),
@@ -415,6 +425,7 @@ def test_a_streamed_page_read_ahead_is_edited_as_read_piece_by_piece(
     assert len(SCRIPT_TAG.findall(outs[0])) == len(SCRIPT_TAG.findall(outs[1]))
     assert [pairs_of(form) for form in ahead.forms] == [pairs_of(form) for form in read.forms]
     assert ahead.changed == read.changed
+    _same_htmx_reading(ahead, read)
     field = FIELD.search(outs[0])
     if field:  # (the script before the first post form's fields, in any case)
         assert outs[0].index(SCRIPT) < field.start()
@@ -426,8 +437,10 @@ def test_a_streamed_page_read_ahead_is_edited_as_read_piece_by_piece(
     b"<!-- <form method=post> --><div title='<FORM METHOD=POST>'><form method=post>",
     b"<head><style>a[data-postback]{}</style></head><p><form\x00 method=post><form method=get>",
     b"<textarea><form method=post></textarea><p data-postback=x><plaintext><form method=post>",
+    b'<head><script src="/htmx.min.js"></script><!-- <form method=post> --></head>'
+    b'<form method=post><button hx-post="/h">x</button></form>',
 ], ids=["a-bogus-comment", "a-script", "a-comment-and-an-attribute", "nul-in-a-name",
-        "rcdata-then-plaintext"])
+        "rcdata-then-plaintext", "htmx-then-a-comment"])
 def test_a_page_read_ahead_cut_anywhere(document: bytes) -> None:
     """Every cut of a page with places in text where a post form seems to start (one of them
     at a piece's end, whatever the construct around it) gives what reading each piece as it
@@ -440,6 +453,7 @@ def test_a_page_read_ahead_cut_anywhere(document: bytes) -> None:
         assert SCRIPT_TAG.sub(b"", outs[0]) == SCRIPT_TAG.sub(b"", outs[1]), cut
         assert [pairs_of(form) for form in ahead.forms] == [
             pairs_of(form) for form in read.forms], cut
+        _same_htmx_reading(ahead, read)
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
