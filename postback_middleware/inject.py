@@ -1624,7 +1624,7 @@ def _cut_word(data: bytes) -> bytes:
     return b"" if cut is None else data[cut.start():]
 
 
-_WORD_BYTES = frozenset(b"<formpstbacFORMPSTBAC")
+_WORD_BYTES = frozenset(b"<forpstbacFORPSTBAC")  # (what ends such a beginning)
 # the first bytes of "<form" or "postback", up to all but the last, at the end
 _CUT_WORD = re.compile(rb"(?:<(?:f(?:o(?:r)?)?)?|p(?:o(?:s(?:t(?:b(?:a(?:c)?)?)?)?)?)?)\Z",
                        re.IGNORECASE)
