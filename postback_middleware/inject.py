@@ -815,9 +815,8 @@ class FieldInjector:
             self._unread, self._unread_size, self._kept = [], 0, b""
             return data  # (the end: nothing to write, nor to say)
         # The bytes sent since the last _apply, the piece, and what the scanner gave for them
-        sent_before = b"".join(self._unread) if self._unread else b""
-        whole = sent_before + data if sent_before else data
-        ahead = len(sent_before)
+        whole = b"".join([*self._unread, data]) if self._unread else data
+        ahead = len(whole) - len(data)
         items, decided, read = self._unapplied
         view = memoryview(whole)  # (what is left unread is kept as a view of it, uncopied)
         while found >= 0:
