@@ -270,10 +270,10 @@ POSTBACK_WORDS = 2
 
 def find_post_form(document: bytes | bytearray, start: int = 0, *,
                    engine: Engine | None = None) -> tuple[int, int]:
-    """Where a post form may start in ``document`` (a whole page), read without a scan (a
-    fraction of a µs for 80 KB, where a scan takes some 35): the offset of the first ``<form``
-    at or after ``start`` that may open one, or -1; and what the bytes before it (or to the
-    end) showed, :data:`FORM_TAGS` | :data:`POSTBACK_WORDS`.
+    """Where a post form may start in ``document`` (a whole page), read without a scan (in
+    C some 0.08 ns a byte, 7 µs for 80 KB read to its end, where a scan takes some 35): the
+    offset of the first ``<form`` at or after ``start`` that may open one, or -1; and what
+    the bytes before it (or to the end) showed, :data:`FORM_TAGS` | :data:`POSTBACK_WORDS`.
 
     Each ``<form`` (ASCII case-insensitive) is read as the scanner reads a form start tag
     there: one whose ``method`` may read as POST once decoded (``post`` in any case, a
