@@ -132,7 +132,7 @@ from .html_scan import (
     Rows,
     Tag,
     TagScanner,
-    find_post_form,
+    post_form_finder,
 )
 from .htmx import (
     REQUEST_NAMES,
@@ -620,6 +620,7 @@ class FieldInjector:
                                         names=_NAMES + _CHOICE_TAGS if choices else _NAMES,
                                         panels=panels, families=True, bare_forms=True)
         self._scan = self._scanner.reader()  # (one call a piece: see feed)
+        self._find = post_form_finder()  # (html_scan.find_post_form: see edit)
         # A partial postback's panels (ids): the scanner returns their tags as well, which
         # edit() keeps for partial, in the edited page's offsets (see panel_tags).
         self._panels = bool(self._scanner.panels)
@@ -673,18 +674,18 @@ class FieldInjector:
             return self._edit(document, final=True)
         items: list[_Item] = []
         decided = 0
-        at, seen = find_post_form(document)
+        at, seen = self._find(document, 0)
+        view = memoryview(document)
         for _ in range(_MOST_FALSE_STARTS):
             if at < 0:  # no post form from here on: nothing to write
                 if not seen or not _read_whole(urlsplit(self._page_url).path, seen):
                     return document
                 break
-            with memoryview(document) as view:
-                more, decided = self._scan(view[:at], False, decided)
+            more, decided = self._scan(view[:at], False, decided)
             items += more
             if self._scanner.in_data:  # a tag starts at ``at``: a post form, maybe
                 break
-            at, also = find_post_form(document, at + 1)
+            at, also = self._find(document, at + 1)
             seen |= also
         more, decided = self._scan(document, True, decided)
         return self._apply(document, items + more if items else more, decided, final=True)
@@ -801,7 +802,7 @@ class FieldInjector:
         if type(piece) is not bytes:  # (a bytearray the app may fill again: copied)
             piece = bytes(memoryview(piece))
         data = bytes(self._kept) + piece if self._kept else piece  # (not sent yet)
-        found, seen = find_post_form(data)
+        found, seen = self._find(data, 0)
         self._unread_seen |= seen
         if found < 0 and not final and self._unread_size + len(data) <= _MOST_UNREAD:
             send = len(data) - len(_cut_word(data))  # (most pieces: sent whole, unread)
@@ -831,7 +832,7 @@ class FieldInjector:
                 return self._unsent(self._apply(whole, items + more if more else items,
                                                 decided, final=final))
             self._false_starts += 1  # (text: a script's string, a comment)
-            found, seen = find_post_form(data, found + 1)
+            found, seen = self._find(data, found + 1)
             self._unread_seen |= seen
         send = len(whole) if final else len(whole) - len(_cut_word(data))
         if not final and send <= _MOST_UNREAD:

@@ -519,6 +519,7 @@ def test_find_post_form_engines_agree(document: bytes, start: int) -> None:
     start = min(start, len(document))
     found = html_scan.find_post_form(document, start, engine="compiled")
     assert found == scanners.python_find_post_form(document, start)
+    assert html_scan.post_form_finder("compiled")(document, start) == found
     at, _ = found
     if at >= 0:  # (a "<form" there, in any case)
         assert document[at:at + 5].lower() == b"<form"

@@ -137,6 +137,7 @@ from .scanners import (
     find_post_form,
     iter_tags,
     page_engine,
+    post_form_finder,
     top_level_cuts,
     use_engine,
 )
@@ -160,6 +161,7 @@ __all__ = [
     "find_post_form",
     "iter_tags",
     "page_engine",
+    "post_form_finder",
     "top_level_cuts",
     "use_engine",
 ]

@@ -295,11 +295,27 @@ def find_post_form(document: bytes | bytearray, start: int = 0, *,
     return python_find_post_form(document, start)
 
 
+def post_form_finder(engine: Engine | None = None
+                     ) -> Callable[[bytes | bytearray | memoryview, int], tuple[int, int]]:
+    """:func:`find_post_form` of the engine chosen now (as it would choose), called
+    ``finder(document, start)``: for a caller that asks it several times a page."""
+    chosen = engine or _default_engine or ("compiled" if _cscan is not None else "python")
+    if chosen == "compiled":
+        if _cscan is None:
+            raise EngineUnavailable(
+                "the compiled scanner is not built (no C compiler at install time?)")
+        finder: Callable[[bytes | bytearray | memoryview, int], tuple[int, int]] = (
+            _cscan.find_post_form)
+        return finder
+    return python_find_post_form
+
+
 _POST_WORDS = re.compile(rb"<form|postback", re.IGNORECASE)
 _ENDS_A_NAME = frozenset(b"\t\n\f\r />")  # (what ends a tag's name: tokenizer._NAME)
 
 
-def python_find_post_form(document: bytes | bytearray, start: int = 0) -> tuple[int, int]:
+def python_find_post_form(document: bytes | bytearray | memoryview, start: int = 0
+                          ) -> tuple[int, int]:
     """:func:`find_post_form` in Python: the reference of the compiled engine's."""
     seen = 0
     for word in _POST_WORDS.finditer(document, start):
