@@ -600,8 +600,8 @@ class FieldInjector:
     _false_starts = 0
     _sent_ahead = 0
     # What the scanner gave for the bytes sent ahead, not yet edited (_apply): its items, and
-    # how far it decided and was given, in offsets from the first of those bytes.
-    _unapplied: tuple[list[_Item], int, int] = ([], 0, 0)
+    # how far it decided, in offsets from the first of those bytes.
+    _unapplied: tuple[list[_Item], int] = ([], 0)
 
     def __init__(
         self,
@@ -672,23 +672,34 @@ class FieldInjector:
         """
         if self._panels:  # (a partial postback: the panels' tags are read to their ends)
             return self._edit(document, final=True)
-        items: list[_Item] = []
-        decided = 0
         at, seen = self._find(document, 0)
-        view = memoryview(document)
-        for _ in range(_MOST_FALSE_STARTS):
-            if at < 0:  # no post form from here on: nothing to write
-                if not seen or not _read_whole(urlsplit(self._page_url).path, seen):
-                    return document
-                break
-            more, decided = self._scan(view[:at], False, decided)
-            items += more
-            if self._scanner.in_data:  # a tag starts at ``at``: a post form, maybe
-                break
-            at, also = self._find(document, at + 1)
-            seen |= also
+        at, items, decided, also = self._read_to_a_post_form(memoryview(document), document,
+                                                             0, at, [], 0)
+        seen |= also
+        if at < 0 and not (seen and _read_whole(urlsplit(self._page_url).path, seen)):
+            return document  # (no post form: nothing to write, nor to say)
         more, decided = self._scan(document, True, decided)
         return self._apply(document, items + more if items else more, decided, final=True)
+
+    def _read_to_a_post_form(self, view: memoryview, data: bytes, ahead: int, at: int,
+                             items: list[_Item], decided: int
+                             ) -> tuple[int, list[_Item], int, int]:
+        """Scan ``view`` (``data`` from offset ``ahead`` on) up to the place ``at`` in
+        ``data`` where a post form may start, and up to each next one while the last is
+        text (a script's string, a comment): (where a tag may start, -1 when no place is
+        left; the scanner's items, added to ``items``; how far it decided; what
+        ``html_scan.find_post_form`` saw on the way). Past _MOST_FALSE_STARTS places that
+        are text a page is read as if a tag started at the next."""
+        seen = 0
+        while at >= 0:
+            more, decided = self._scan(view[:ahead + at], False, decided)
+            items = items + more if more else items
+            if self._scanner.in_data or self._false_starts >= _MOST_FALSE_STARTS:
+                break  # (a tag may start at ``at``: a post form, maybe)
+            self._false_starts += 1
+            at, also = self._find(data, at + 1)
+            seen |= also
+        return at, items, decided, seen
 
     def _keep_panel_tags(self, page: bytes, tags: list[_Item],
                          insertions: list[tuple[int, bytes]],
@@ -818,34 +829,30 @@ class FieldInjector:
         # The bytes sent since the last _apply, the piece, and what the scanner gave for them
         whole = b"".join([*self._unread, data]) if self._unread else data
         ahead = len(whole) - len(data)
-        items, decided, read = self._unapplied
+        items, decided = self._unapplied
         view = memoryview(whole)  # (what is left unread is kept as a view of it, uncopied)
-        while found >= 0:
-            read = ahead + found
-            more, decided = self._scan(view[:read], False, decided)
-            items = items + more if more else items
-            if self._scanner.in_data or self._false_starts >= _MOST_FALSE_STARTS:
-                # a tag may start here: read on, and edit what was sent ahead and the piece
-                more, decided = self._scan(whole, final, decided)
-                self._ahead, self._unread, self._unread_size = False, [], 0
-                self._kept, self._sent_ahead, self._unapplied = b"", ahead, ([], 0, 0)
-                return self._unsent(self._apply(whole, items + more if more else items,
-                                                decided, final=final))
-            self._false_starts += 1  # (text: a script's string, a comment)
-            found, seen = self._find(data, found + 1)
+        if found >= 0:
+            found, items, decided, seen = self._read_to_a_post_form(view, data, ahead, found,
+                                                                    items, decided)
             self._unread_seen |= seen
+        if found >= 0:  # a tag may start there: read on, and edit what was sent ahead and
+            more, decided = self._scan(whole, final, decided)  # the piece
+            self._ahead, self._unread, self._unread_size = False, [], 0
+            self._kept, self._sent_ahead, self._unapplied = b"", ahead, ([], 0)
+            return self._unsent(self._apply(whole, items + more if more else items,
+                                            decided, final=final))
         send = len(whole) if final else len(whole) - len(_cut_word(data))
         if not final and send <= _MOST_UNREAD:
             # nothing read yet counts for a form: kept for the first piece _apply edits
             self._unread, self._unread_size = [view[:send]], send
-            self._kept, self._unapplied = whole[send:], (items, decided, read)
+            self._kept, self._unapplied = whole[send:], (items, decided)
             return data[:send - ahead]
         # (read whole: for what the injector says of the page, or to keep few bytes)
-        read = send
-        more, decided = self._scan(view[:read], final, decided)
-        self._apply(whole[:read], items + more if more else items, decided, final=final)
+        more, decided = self._scan(view[:send], final, decided)
+        # (_apply is given what the scanner was given: htmx's scanner reads the same bytes)
+        self._apply(whole[:send], items + more if more else items, decided, final=final)
         send = max(send, decided)
-        self._unapplied = ([], 0, 0)
+        self._unapplied = ([], 0)
         if self._htmx_seen:  # (its second scanner reads every piece: see _read_htmx)
             self._ahead, self._kept = False, whole[decided:]
             self._sent_ahead, self._unread, self._unread_size = send - decided, [], 0

@@ -285,22 +285,15 @@ def find_post_form(document: bytes | bytearray, start: int = 0, *,
     """
     if not 0 <= start <= len(document):
         raise InvalidArgument(f"start {start} is outside the document (0 to {len(document)})")
-    chosen = engine or _default_engine or ("compiled" if _cscan is not None else "python")
-    if chosen == "compiled":
-        if _cscan is None:
-            raise EngineUnavailable(
-                "the compiled scanner is not built (no C compiler at install time?)")
-        found: tuple[int, int] = _cscan.find_post_form(document, start)
-        return found
-    return python_find_post_form(document, start)
+    return post_form_finder(engine)(document, start)
 
 
 def post_form_finder(engine: Engine | None = None
                      ) -> Callable[[bytes | bytearray | memoryview, int], tuple[int, int]]:
     """:func:`find_post_form` of the engine chosen now (as it would choose), called
-    ``finder(document, start)``: for a caller that asks it several times a page."""
-    chosen = engine or _default_engine or ("compiled" if _cscan is not None else "python")
-    if chosen == "compiled":
+    ``finder(document, start)``: for a caller that asks it several times a page. (The bytes
+    are read as any encoding the scanner takes reads them: the engine is the page's.)"""
+    if (engine or page_engine()) == "compiled":
         if _cscan is None:
             raise EngineUnavailable(
                 "the compiled scanner is not built (no C compiler at install time?)")
