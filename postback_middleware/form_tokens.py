@@ -305,7 +305,7 @@ class FormTokens:
         except ValueError:  # (JSON cannot write their events, or over max_state_size)
             return None
         signature = token.rpartition(".")[2]
-        tags = signer.index_tags(0, signature, 0, len(forms)) if keyed else None
+        tags = signer.joined_index_tags(0, signature, 0, len(forms)) if keyed else None
         return page_tokens.SharedToken(token, signature, tags)
 
     def _page_tokens(self, forms: Sequence[tuple[str, page_tokens.Events]],
@@ -318,8 +318,8 @@ class FormTokens:
             return None
         token, signature, tags = shared
         if tags is not None:
-            return [(token, page_tokens.event_validation(index, signature, tag))
-                    for index, tag in enumerate(tags)]
+            return [(token, page_tokens.event_validation(index, signature, shared.tag(index)))
+                    for index in range(len(forms))]
         after = page_tokens.after_index(signature)  # (the same for each form)
         return [(token, f"{index}{after}") for index in range(len(forms))]
 

@@ -147,6 +147,7 @@ from .htmx import (
 from .http import origin_of
 from .page_tokens import MIN_FORMS, SharedToken, after_index, event_validation
 from .partial import end_tag, panel_starts
+from .tokens import INDEX_TAG_CHARS
 from .validation import with_rows
 
 try:
@@ -158,6 +159,10 @@ log = logging.getLogger("postback_middleware")
 
 # what the scanner returns (see html_scan.PostbackScanner)
 _Item = Tag | Pairs | Family | Rows | BareForm
+# what splice_forms writes of a piece's bulk-signed forms, after the piece and its insertions:
+# their places, the inputs before each index, what follows it, the tags, the inputs' end and
+# the first index (see FieldInjector._bare_fields)
+_FormsFields = tuple[list[int], bytes, bytes, bytes, bytes, int]
 
 _URL_NOISE = str.maketrans("", "", "\t\n\r")
 
@@ -442,11 +447,10 @@ class _BareForms:
             if tag.pairs is not None:
                 form.add_pairs(tag.pairs)
             if self.signed is not None:
-                token, signature, tags = self.signed
                 form.written = {
-                    f.EVENTTARGET: "", f.EVENTARGUMENT: "", f.VIEWSTATE: token,
+                    f.EVENTTARGET: "", f.EVENTARGUMENT: "", f.VIEWSTATE: self.signed.token,
                     f.EVENTVALIDATION: event_validation(
-                        index, signature, None if tags is None else tags[index])}
+                        index, self.signed.signature, self.signed.tag(index))}
                 form.settled = self.final or not form.action
             forms.append(form)
             index += 1
@@ -1084,8 +1088,7 @@ class FieldInjector:
             self._keep_panel_tags(data, tags, insertions, taken_over)
         if taken_over:
             if bare_fields is not None:  # (a WebForms form and a list's forms: all at once)
-                offsets, start, ends, first = bare_fields
-                insertions += _forms_fields(offsets, start, ends, first)
+                insertions += _forms_fields(*bare_fields)
             data = splice(data, insertions, removals=taken_over)
         elif bare_fields is not None:
             data = splice_forms(data, sorted(insertions, key=_first), *bare_fields)
@@ -1143,20 +1146,20 @@ class FieldInjector:
         self._bare = ()
         self._join(forms)
 
-    def _bare_fields(self, bare: _BareForms
-                     ) -> tuple[list[int], bytes, bytes | list[bytes], int]:
+    def _bare_fields(self, bare: _BareForms) -> _FormsFields:
         """The fields of the bulk-signed forms as :func:`splice_forms` writes them: each
         form's place, the inputs up to its event validation's value (made once), what
-        follows its index there (the token's signature, and its tag where the indices are
-        keyed), and the first form's index. The page's first form, if one of them, is given
-        its share of the page token here, for :meth:`_fields` to write (ids and all)."""
+        follows its index there (the token's signature; and its tag, where the indices are
+        keyed: taken from the token's tags as they are), and the first form's index. The
+        page's first form, if one of them, is given its share of the page token here, for
+        :meth:`_fields` to write (ids and all)."""
         assert bare.signed is not None
         token, signature, tags = bare.signed
         first = bare.first
         if first is not None:
             first.written = {f.VIEWSTATE: token,
-                             f.EVENTVALIDATION: event_validation(
-                                 0, signature, None if tags is None else tags[0])}
+                             f.EVENTVALIDATION: event_validation(0, signature,
+                                                                 bare.signed.tag(0))}
             first.settled = bare.final or not first.action
             if not bare.final:
                 self._sent.append(first)
@@ -1164,9 +1167,9 @@ class FieldInjector:
         offsets = [tag.end for tag in bare.tags]
         index = 0 if first is None else 1
         if tags is None:
-            return offsets, start, after_index(signature).encode("ascii") + _INPUT_END, index
-        return offsets, start, [after_index(signature, tag).encode("ascii") + _INPUT_END
-                                for tag in tags[index:]], index
+            return offsets, start, after_index(signature).encode("ascii"), b"", _INPUT_END, index
+        return (offsets, start, after_index(signature, "").encode("ascii"),
+                tags[index * INDEX_TAG_CHARS:] if index else tags, _INPUT_END, index)
 
     def _add_pairs(self, pairs: Pairs | Family | Rows) -> None:
         """Give ``pairs`` to the form open; outside any post form they raise nothing."""
@@ -1729,21 +1732,26 @@ def splice(
 
 
 def splice_forms(document: bytes, insertions: list[tuple[int, bytes]], offsets: list[int],
-                 start: bytes, ends: bytes | list[bytes], first: int) -> bytes:
+                 start: bytes, middle: bytes, tags: bytes, end: bytes, first: int) -> bytes:
     """:func:`splice` of ``insertions`` (in order of offset) and, at each of ``offsets`` (in
-    order, after an insertion at the same offset), ``start + str(first + i) + ends`` (the
-    same bytes for each form, or ``ends[i]``): a piece's bulk-signed forms' fields (see
-    :class:`_BareForms`) written in one pass. The compiled scanner's module has a twin of
-    it, used where it is built (property tests hold the two equal)."""
-    return splice(document, [*insertions, *_forms_fields(offsets, start, ends, first)])
+    order, after an insertion at the same offset), ``start + str(first + i) + middle + tag +
+    end``, where ``tag`` is the ``i``-th of ``tags`` cut in ``len(offsets)`` equal parts
+    (b"": none): a piece's bulk-signed forms' fields (see :class:`_BareForms`) written in one
+    pass. The compiled scanner's module has a twin of it, used where it is built (property
+    tests hold the two equal)."""
+    return splice(document, [*insertions, *_forms_fields(offsets, start, middle, tags, end,
+                                                         first)])
 
 
-def _forms_fields(offsets: list[int], start: bytes, ends: bytes | list[bytes], first: int
-                  ) -> list[tuple[int, bytes]]:
+def _forms_fields(offsets: list[int], start: bytes, middle: bytes, tags: bytes, end: bytes,
+                  first: int) -> list[tuple[int, bytes]]:
     """The insertions :func:`splice_forms` writes at ``offsets``, for :func:`splice`."""
-    each = [ends] * len(offsets) if isinstance(ends, bytes) else ends
-    return [(at, b"%b%d%b" % (start, index, end))
-            for index, (at, end) in enumerate(zip(offsets, each, strict=True), first)]
+    size, rest = divmod(len(tags), len(offsets) or 1)
+    if rest or (tags and not offsets):
+        raise ValueError("splice_forms: the tags are not one a form, of one size")
+    return [(at, b"%b%d%b%b%b" % (start, index, middle,
+                                  tags[size * place:size * (place + 1)], end))
+            for place, (index, at) in enumerate(enumerate(offsets, first))]
 
 
 python_splice_forms = splice_forms  # (the reference, whichever one the injector uses)

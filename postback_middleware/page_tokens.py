@@ -118,11 +118,19 @@ def fits(pairs: Pairs) -> bool:
 class SharedToken(NamedTuple):
     """A page token made for forms in bulk (``FormTokens.issue_bare``): form ``i``'s
     ``__VIEWSTATE`` is ``token`` and its ``__EVENTVALIDATION`` is
-    ``event_validation(i, signature, tags[i] if tags else None)``."""
+    ``event_validation(i, signature, self.tag(i))``."""
 
     token: str
     signature: str  # the token's own (the text after its last ".")
-    tags: list[str] | None  # each index's tag, when its indices are keyed
+    # Each index's tag, one after the other, when its indices are keyed (ASCII bytes,
+    # INDEX_TAG_CHARS each: written into a piece as they are, see inject.splice_forms).
+    tags: bytes | None
+
+    def tag(self, index: int) -> str | None:
+        """Form ``index``'s tag (None: its indices are not keyed)."""
+        if self.tags is None:
+            return None
+        return self.tags[index * INDEX_TAG_CHARS:(index + 1) * INDEX_TAG_CHARS].decode("ascii")
 
 
 def all_fit(events: Sequence[Pairs]) -> bool:

@@ -383,7 +383,8 @@ def _events_digest(path: str, pairs: list[list[str]]) -> str:
 def _bulk_injector(signed: bool) -> tuple[inject.FieldInjector, list[list[tuple[str, Pairs]]]]:
     """An injector whose forms' tokens are :func:`_events_digest`, and which is given
     ``sign_bare`` as the middleware gives it (returning, when ``signed``, the page token
-    "VS" with signature "SIG<n>" for its n-th call and, keyed, tags "T<i>"; else None), and
+    "VS" with signature "SIG<n>" for its n-th call and, keyed, tags "T<i>", i in 15 digits;
+    else None), and
     the forms each call of it was given."""
     asked: list[list[tuple[str, Pairs]]] = []
 
@@ -394,8 +395,8 @@ def _bulk_injector(signed: bool) -> tuple[inject.FieldInjector, list[list[tuple[
         asked.append(list(events))
         if not signed:
             return None
-        return SharedToken("VS", f"SIG{len(asked) - 1}",
-                           [f"T{index}" for index in range(len(events))] if keyed else None)
+        return SharedToken("VS", f"SIG{len(asked) - 1}", b"".join(
+            b"T%015d" % index for index in range(len(events))) if keyed else None)
 
     return injector(sign_forms=sign, sign_bare=sign_bare), asked
 
@@ -550,7 +551,7 @@ def test_a_streamed_list_pages_bare_forms_get_keyed_indices(scanner_engine: str)
     edited = bulk.feed(LIST_OF_FORMS.encode()) + bulk.feed(b"<p>more</p>") + bulk.finish()
     if scanner_engine == "compiled":
         assert re.findall(rb'value="(\d+\.SIG0\.T\d+)"', edited) == [
-            b"%d.SIG0.T%d" % (index, index) for index in range(5)]
+            b"%d.SIG0.T%015d" % (index, index) for index in range(5)]
     assert [form.settled for form in bulk.forms] == [False] * 5
 
 
@@ -1864,29 +1865,30 @@ def test_a_hidden_input_is_spelled_as_ever(value: str, with_id: bool) -> None:
             "__VIEWSTATE", value, with_id)
 
 
+_Splice = tuple[bytes, list[tuple[int, bytes]], list[int], bytes, bytes, bytes, bytes, int]
+
+
 @st.composite
-def _forms_to_splice(draw: st.DrawFn) -> tuple[bytes, list[tuple[int, bytes]], list[int],
-                                               bytes, bytes | list[bytes], int]:
+def _forms_to_splice(draw: st.DrawFn) -> _Splice:
     """What the injector gives splice_forms: a piece, the plan's insertions (in order of
     offset), the bulk-signed forms' places (in order; an insertion may share one), the
-    inputs before each index, what follows it (one for all, or one a form), the first index."""
+    inputs before each index, what follows it, the forms' tags (one size, or none), the
+    inputs' end, the first index."""
     document = draw(st.binary(max_size=200))
     size = len(document)
     insertions = sorted(draw(st.lists(st.tuples(st.integers(0, size), st.binary(max_size=8)),
                                       max_size=5)), key=lambda item: item[0])
     offsets = sorted(draw(st.lists(st.integers(0, size), max_size=12)))
-    ends = draw(st.one_of(st.binary(max_size=8),
-                          st.lists(st.binary(max_size=8), min_size=len(offsets),
-                                   max_size=len(offsets))))
+    tag_size = draw(st.sampled_from([0, 1, 16]))
+    tags = draw(st.binary(min_size=tag_size * len(offsets), max_size=tag_size * len(offsets)))
     first = draw(st.one_of(st.integers(0, 2), st.integers(0, 10**12)))
-    return document, insertions, offsets, draw(st.binary(max_size=12)), ends, first
+    return (document, insertions, offsets, draw(st.binary(max_size=12)),
+            draw(st.binary(max_size=8)), tags, draw(st.binary(max_size=4)), first)
 
 
 @settings(max_examples=500, deadline=None)
 @given(_forms_to_splice())
-def test_splice_forms_compiled_is_its_python_twin(
-        case: tuple[bytes, list[tuple[int, bytes]], list[int], bytes, bytes | list[bytes], int]
-) -> None:
+def test_splice_forms_compiled_is_its_python_twin(case: _Splice) -> None:
     """The compiled splice of the bulk-signed forms' fields writes what its Python twin
     writes (splice, with each form's fields made apart)."""
     if inject._cscan is None:
@@ -1895,16 +1897,28 @@ def test_splice_forms_compiled_is_its_python_twin(
 
 
 @pytest.mark.parametrize(("args", "error"), [
-    pytest.param((b"abc", [], [4], b"", b"", 0), ValueError, id="an-offset-past-the-end"),
-    pytest.param((b"abc", [], [2, 1], b"", b"", 0), ValueError, id="offsets-out-of-order"),
-    pytest.param((b"abc", [(2, b"x"), (1, b"y")], [], b"", b"", 0), ValueError,
+    pytest.param((b"abc", [], [4], b"", b"", b"", b"", 0), ValueError,
+                 id="an-offset-past-the-end"),
+    pytest.param((b"abc", [], [2, 1], b"", b"", b"", b"", 0), ValueError,
+                 id="offsets-out-of-order"),
+    pytest.param((b"abc", [(2, b"x"), (1, b"y")], [], b"", b"", b"", b"", 0), ValueError,
                  id="insertions-out-of-order"),
-    pytest.param((b"abc", [], [1], b"", [], 0), ValueError, id="no-end-for-a-form"),
-    pytest.param((b"abc", [], [1], b"", b"", -1), ValueError, id="a-negative-index"),
-    pytest.param((b"abc", [(1, "x")], [], b"", b"", 0), TypeError, id="text-not-bytes"),
-    pytest.param((b"abc", [], [True], b"", b"", 0), TypeError, id="an-offset-not-an-int"),
-    pytest.param((bytearray(b"abc"), [], [], b"", b"", 0), TypeError, id="not-bytes"),
-    pytest.param((b"abc", [], [], b"", b"", 0, 1), TypeError, id="too-many-arguments"),
+    pytest.param((b"abc", [], [1, 2], b"", b"", b"xyz", b"", 0), ValueError,
+                 id="tags-not-one-a-form"),
+    pytest.param((b"abc", [], [], b"", b"", b"x", b"", 0), ValueError,
+                 id="tags-and-no-form"),
+    pytest.param((b"abc", [], [1], b"", b"", b"", b"", -1), ValueError,
+                 id="a-negative-index"),
+    pytest.param((b"abc", [(1, "x")], [], b"", b"", b"", b"", 0), TypeError,
+                 id="text-not-bytes"),
+    pytest.param((b"abc", [], [True], b"", b"", b"", b"", 0), TypeError,
+                 id="an-offset-not-an-int"),
+    pytest.param((bytearray(b"abc"), [], [], b"", b"", b"", b"", 0), TypeError,
+                 id="not-bytes"),
+    pytest.param((b"abc", [], [1], b"", [b""], b"", b"", 0), TypeError,
+                 id="a-list-of-ends"),
+    pytest.param((b"abc", [], [], b"", b"", b"", b"", 0, 1), TypeError,
+                 id="too-many-arguments"),
 ])
 def test_splice_forms_compiled_refuses_what_the_injector_never_gives(
         args: tuple[object, ...], error: type[Exception]) -> None:

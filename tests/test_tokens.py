@@ -841,6 +841,10 @@ def test_index_tags_are_the_documented_stream(count: int, signature: str,
     keyed = TokenSigner([secret], max_age=60, max_size=4096)
     together = keyed.index_tags(0, signature, 0, count)
     assert together == _reference_tags(secret, signature, count)
+    # (as a piece's bulk-written forms take them: one after the other, from any form on)
+    assert keyed.joined_index_tags(0, signature, 0, count) == "".join(together).encode()
+    assert keyed.joined_index_tags(0, signature, count // 3, count - count // 3) == "".join(
+        together[count // 3:]).encode()
     assert len(set(together)) == count  # (96 bits each: no two alike)
     for index in {0, 31, 32, 63, 64, 255, 256, count - 1} & set(range(count)):
         assert keyed.index_tags(0, signature, index, 1) == [together[index]]

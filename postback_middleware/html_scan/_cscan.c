@@ -3755,7 +3755,7 @@ static PyTypeObject ScannerType = {
 
 /* -------------------------------------------------------------------------------------
  * splice_forms: the injector's splice of a piece's fields, for the forms signed in bulk
- * (inject._BareForms), in one pass: inject.FieldInjector._write_bare is its caller and its
+ * (inject._BareForms), in one pass: inject.FieldInjector._apply is its caller and its
  * Python twin the reference (a property test holds them equal). */
 
 /* The number of decimal digits of v (v >= 0). */
@@ -3799,40 +3799,44 @@ static int grow(Py_ssize_t *total, Py_ssize_t len)
     return 0;
 }
 
-/* splice_forms(document, insertions, offsets, start, ends, first) -> bytes: document with
- * each of insertions (a list of (offset, bytes) in order of offset) inserted at its offset,
- * and at each of offsets (in order, after an insertion at the same offset) the bytes
- * start + str(first + i) + ends (the same bytes for each, or ends[i] from a list). */
+/* splice_forms(document, insertions, offsets, start, middle, tags, end, first) -> bytes:
+ * document with each of insertions (a list of (offset, bytes) in order of offset) inserted
+ * at its offset, and at each of offsets (in order, after an insertion at the same offset)
+ * the bytes start + str(first + i) + middle + tag + end, where tag is the i-th of tags cut
+ * in len(offsets) equal parts (b"": none). */
 static PyObject *splice_forms(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *document, *insertions, *offsets, *start, *ends, *result = NULL;
-    Py_ssize_t n, n_ins, n_off, first, total, i, j, cursor, last;
+    PyObject *document, *insertions, *offsets, *start, *middle, *tags, *end, *result = NULL;
+    Py_ssize_t n, n_ins, n_off, first, total, i, j, cursor, last, tag_size, each;
     Py_ssize_t *ins_at = NULL, *off_at = NULL;
     const char *doc;
     char *out, digits[32];
     (void)module;
-    if (nargs != 6) {
-        PyErr_SetString(PyExc_TypeError, "splice_forms takes 6 arguments");
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "splice_forms takes 8 arguments");
         return NULL;
     }
     document = args[0], insertions = args[1], offsets = args[2];
-    start = args[3], ends = args[4];
+    start = args[3], middle = args[4], tags = args[5], end = args[6];
     if (!PyBytes_CheckExact(document) || !PyList_CheckExact(insertions)
         || !PyList_CheckExact(offsets) || !PyBytes_CheckExact(start)
-        || !(PyBytes_CheckExact(ends) || PyList_CheckExact(ends))) {
+        || !PyBytes_CheckExact(middle) || !PyBytes_CheckExact(tags)
+        || !PyBytes_CheckExact(end)) {
         PyErr_SetString(PyExc_TypeError,
-                        "splice_forms(bytes, list, list, bytes, bytes or list, int)");
+                        "splice_forms(bytes, list, list, bytes, bytes, bytes, bytes, int)");
         return NULL;
     }
-    first = PyLong_AsSsize_t(args[5]);
+    first = PyLong_AsSsize_t(args[7]);
     if (first == -1 && PyErr_Occurred())
         return NULL;
     n = PyBytes_GET_SIZE(document);
     n_ins = PyList_GET_SIZE(insertions);
     n_off = PyList_GET_SIZE(offsets);
+    tag_size = n_off ? PyBytes_GET_SIZE(tags) / n_off : 0;
     if (first < 0 || first > PY_SSIZE_T_MAX - n_off
-        || (PyList_CheckExact(ends) && PyList_GET_SIZE(ends) != n_off)) {
-        PyErr_SetString(PyExc_ValueError, "splice_forms: first < 0, or not an end a form");
+        || tag_size * n_off != PyBytes_GET_SIZE(tags)) {
+        PyErr_SetString(PyExc_ValueError,
+                        "splice_forms: first < 0, or the tags are not one a form, of one size");
         return NULL;
     }
     ins_at = PyMem_New(Py_ssize_t, n_ins ? n_ins : 1);
@@ -3854,16 +3858,14 @@ static PyObject *splice_forms(PyObject *module, PyObject *const *args, Py_ssize_
         if (last < 0 || grow(&total, PyBytes_GET_SIZE(PyTuple_GET_ITEM(item, 1))) < 0)
             goto done;
     }
+    /* what each form writes but its index (the sizes are checked: no overflow) */
+    each = PyBytes_GET_SIZE(start);
+    if (grow(&each, PyBytes_GET_SIZE(middle)) < 0 || grow(&each, tag_size) < 0
+        || grow(&each, PyBytes_GET_SIZE(end)) < 0)
+        goto done;
     for (j = 0, last = 0; j < n_off; j++) {
-        PyObject *end = PyBytes_CheckExact(ends) ? ends : PyList_GET_ITEM(ends, j);
-        if (!PyBytes_CheckExact(end)) {
-            PyErr_SetString(PyExc_TypeError, "splice_forms: an end is bytes");
-            goto done;
-        }
         last = off_at[j] = offset_in(PyList_GET_ITEM(offsets, j), last, n);
-        if (last < 0 || grow(&total, PyBytes_GET_SIZE(start)) < 0
-            || grow(&total, decimal_len(first + j)) < 0
-            || grow(&total, PyBytes_GET_SIZE(end)) < 0)
+        if (last < 0 || grow(&total, each) < 0 || grow(&total, decimal_len(first + j)) < 0)
             goto done;
     }
     result = PyBytes_FromStringAndSize(NULL, total);
@@ -3882,7 +3884,6 @@ static PyObject *splice_forms(PyObject *module, PyObject *const *args, Py_ssize_
             out += PyBytes_GET_SIZE(text);
         }
         else {
-            PyObject *end = PyBytes_CheckExact(ends) ? ends : PyList_GET_ITEM(ends, j);
             at = off_at[j];
             memcpy(out, doc + cursor, (size_t)(at - cursor));
             out += at - cursor;
@@ -3891,6 +3892,10 @@ static PyObject *splice_forms(PyObject *module, PyObject *const *args, Py_ssize_
             len = (Py_ssize_t)snprintf(digits, sizeof(digits), "%zd", first + j);
             memcpy(out, digits, (size_t)len);
             out += len;
+            memcpy(out, PyBytes_AS_STRING(middle), (size_t)PyBytes_GET_SIZE(middle));
+            out += PyBytes_GET_SIZE(middle);
+            memcpy(out, PyBytes_AS_STRING(tags) + tag_size * j, (size_t)tag_size);
+            out += tag_size;
             memcpy(out, PyBytes_AS_STRING(end), (size_t)PyBytes_GET_SIZE(end));
             out += PyBytes_GET_SIZE(end);
             j++;
@@ -4021,7 +4026,7 @@ static PyObject *find_post_form(PyObject *module, PyObject *const *args, Py_ssiz
 
 static PyMethodDef cscan_functions[] = {
     {"splice_forms", (PyCFunction)(void (*)(void))splice_forms, METH_FASTCALL,
-     "splice_forms(document, insertions, offsets, start, ends, first) -> bytes"},
+     "splice_forms(document, insertions, offsets, start, middle, tags, end, first) -> bytes"},
     {"find_post_form", (PyCFunction)(void (*)(void))find_post_form, METH_FASTCALL,
      "find_post_form(document, start) -> (at, seen)"},
     {NULL, NULL, 0, NULL},
