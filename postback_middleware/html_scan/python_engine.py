@@ -214,7 +214,24 @@ class _PythonEngine:
         """Whether the data so far was decided in the data state (``PostbackScanner.in_data``)."""
         return self._carry is None and self._pending is None and not self._plaintext
 
+    @property
+    def restart_tables(self) -> int | None:
+        """None unless a new engine could read on from where this one decided as it reads on
+        (in the data state, outside foreign content and a ``<select>``: a tag read in part
+        starts there), else how many tables are open there (``PostbackScanner.restart``)."""
+        tree = self._tree
+        if self._carry is not None or self._plaintext or tree.foreign or tree.in_select:
+            return None
+        return tree.table_depth
+
+    def open_tables(self, count: int) -> None:
+        """Read on as an engine whose :attr:`restart_tables` was ``count`` (a new one)."""
+        if count < 0:
+            raise ValueError("open_tables: a count of tables is not negative")
+        self._tree.table_depth = count
+
     def _scan(self, document: bytes, final: bool, out: list[Any], start: int = 0) -> int:
+
         """The scanning loop; returns the offset up to which ``document`` is tokenized.
 
         Tags are read here, one match of :data:`_NEXT` each: the hot path (every tag of the
