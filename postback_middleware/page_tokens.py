@@ -66,6 +66,7 @@ once, about what its own two tokens took.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -258,19 +259,22 @@ def _rows_of_one(forms: Sequence[tuple[str, Events]], at: int, first: int,
     """How many forms from ``at`` on (at least the one there) are the rows numbered
     ``first``, ``first + 1``... of a form a row of ``shape`` (``[prefix, suffix, template]``,
     the template's ``pattern``): what :func:`_is_row` says of each, read a stretch at a time.
-    Each stretch's paths (and events' JSON) and the ones expected are made in comprehensions
-    and compared as lists, the stretches doubling from 8: a list page's run of forms costs
-    no Python loop a form, and a short run (where a stretch differs, it is read form by
-    form) little more than its forms."""
+    Each stretch's paths (and events' JSON) are compared in one step with the ones expected,
+    written in one step too (:func:`_paths_alike`, :func:`_events_alike`), the stretches
+    doubling from 8: a list page's run of forms costs no Python step a form, and a short run
+    (where a stretch differs, it is read form by form) little more than its forms."""
     prefix, suffix, template = shape
     pattern_bytes, count = pattern
+    # (a path's format for its number: see _paths_alike; None where a NUL would blur it)
+    path_format = (None if "\0" in prefix or "\0" in suffix
+                   else prefix.replace("%", "%%") + "%d" + suffix.replace("%", "%%"))
     rows, size = 1, 8
     while True:
         stretch = forms[at + rows:at + rows + size]
         if not stretch:
             return rows
         numbers = range(first + rows, first + rows + len(stretch))
-        if [path for path, _ in stretch] == [f"{prefix}{n}{suffix}" for n in numbers] and (
+        if _paths_alike(stretch, numbers, path_format) and (
                 _events_alike(stretch, numbers, pattern_bytes, count) if template
                 else not any([pairs for _, pairs in stretch])):
             rows += len(stretch)
@@ -284,16 +288,33 @@ def _rows_of_one(forms: Sequence[tuple[str, Events]], at: int, first: int,
             rows += 1
 
 
+def _paths_alike(stretch: Sequence[tuple[str, Events]], numbers: range,
+                 path_format: str | None) -> bool:
+    """Whether each form of ``stretch`` posts to ``path_format % n`` for its number: the
+    paths joined by NULs against the format's, written for all in one step (neither holds a
+    NUL of its own: the paths' would add one to theirs). False without a format."""
+    if path_format is None:
+        return False
+    return "\0".join([path for path, _ in stretch]) == "\0".join(
+        [path_format] * len(stretch)) % tuple(numbers)
+
+
 def _events_alike(stretch: Sequence[tuple[str, Events]], numbers: range, pattern: bytes,
                   count: int) -> bool:
-    """Whether each form of ``stretch`` offers the events of ``pattern`` for its number (in
-    one comparison of lists); False where JSON cannot write a form's events, so that the
-    form-by-form reading raises only where it comes to such a form, as it did alone."""
+    """Whether each form of ``stretch`` offers the events of ``pattern`` for its number: the
+    JSON of their list against the pattern's list, written for all in one step (a JSON array
+    is its items' JSON between commas, and canonical JSON is one spelling a value); False
+    where one is Encoded or JSON cannot write one (the form-by-form reading then raises only
+    where it comes to such a form, as it did alone)."""
+    events = [pairs for _, pairs in stretch]
+    if Encoded in set(map(type, events)):
+        return False
     try:
-        return [None if type(pairs) is Encoded else encode_json(pairs, plain=True)
-                for _, pairs in stretch] == [pattern % ((n,) * count) for n in numbers]
+        written = encode_json(events, plain=True)
     except ValueError:  # (errors.InvalidArgument: a lone surrogate)
         return False
+    each = tuple(itertools.chain.from_iterable(zip(*(numbers,) * count, strict=True)))
+    return written == b"[" + b",".join([pattern] * len(events)) % each + b"]"
 
 
 def _row_shapes(forms: Sequence[tuple[str, Events]], at: int, width: int
