@@ -1160,10 +1160,10 @@ class FieldInjector:
     def _bare_fields(self, bare: _BareForms) -> _FormsFields:
         """The fields of the bulk-signed forms as :func:`splice_forms` writes them: each
         form's place, the inputs up to its event validation's value (made once), what
-        follows its index there (the token's signature; and its tag, where the indices are
-        keyed: taken from the token's tags as they are), and the first form's index. The
-        page's first form, if one of them, is given its share of the page token here, for
-        :meth:`_fields` to write (ids and all)."""
+        follows its index there (the token's signature, then each form's tag where the
+        indices are keyed: the token's tags as they are, and the inputs' end), and the first
+        form's index. The page's first form, if one of them, is given its share of the page
+        token here, for :meth:`_fields` to write (ids and all)."""
         assert bare.signed is not None
         token, signature, tags = bare.signed
         first = bare.first
@@ -1774,9 +1774,9 @@ def _forms_fields(offsets: list[int], start: bytes, middle: bytes, tags: bytes, 
     size, rest = divmod(len(tags), len(offsets) or 1)
     if rest or (tags and not offsets):
         raise ValueError("splice_forms: the tags are not one a form, of one size")
-    return [(at, b"%b%d%b%b%b" % (start, index, middle,
+    return [(at, b"%b%d%b%b%b" % (start, first + place, middle,
                                   tags[size * place:size * (place + 1)], end))
-            for place, (index, at) in enumerate(enumerate(offsets, first))]
+            for place, at in enumerate(offsets)]
 
 
 python_splice_forms = splice_forms  # (the reference, whichever one the injector uses)
