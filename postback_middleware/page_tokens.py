@@ -261,14 +261,15 @@ def _rows_of_one(forms: Sequence[tuple[str, Events]], at: int, first: int,
     the template's ``pattern``): what :func:`_is_row` says of each, read a stretch at a time.
     Each stretch's paths (and events' JSON) are compared in one step with the ones expected,
     written in one step too (:func:`_paths_alike`, :func:`_events_alike`), the stretches
-    doubling from 8: a list page's run of forms costs no Python step a form, and a short run
-    (where a stretch differs, it is read form by form) little more than its forms."""
+    doubling from 16 (a streamed piece's forms take one, mostly): a list page's run of forms
+    costs no Python step a form, and a short run (where a stretch differs, it is read form by
+    form) little more than its forms."""
     prefix, suffix, template = shape
     pattern_bytes, count = pattern
     # (a path's format for its number: see _paths_alike; None where a NUL would blur it)
     path_format = (None if "\0" in prefix or "\0" in suffix
                    else prefix.replace("%", "%%") + "%d" + suffix.replace("%", "%%"))
-    rows, size = 1, 8
+    rows, size = 1, 16
     while True:
         stretch = forms[at + rows:at + rows + size]
         if not stretch:
