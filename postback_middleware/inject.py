@@ -129,7 +129,6 @@ from .html_scan import (
     Family,
     Pairs,
     PostbackScanner,
-    Restart,
     Rows,
     Tag,
     TagScanner,
@@ -512,6 +511,9 @@ _NAMES = ("form", "head", "base", "noscript", "script")
 # attributes. (The injector's scanner cannot: its engines return a tag for the attributes they
 # know by name, and hints do not change that.)
 _HTMX_HINTS = (b"hx-",)
+# The tags of _NAMES whose branch in FieldInjector._apply does not read them as controls
+# (a form's hx-* are its own: PostForm.hx): the second scanner's reading notes their hx-*.
+_OWN_BRANCHES = frozenset({"head", "base", "noscript", "script"})
 # The most paths a form's tokens are bound to besides its own (formaction buttons, hx-posts):
 # each travels in both tokens; requests to more paths than that are refused and logged.
 MAX_EXTRA_PATHS = 16
@@ -586,7 +588,10 @@ class FieldInjector:
     # where it showed, in the state the page's scanner had there (see _read_htmx).
     _htmx: TagScanner | None = None
     _htmx_late = False  # the second scanner could not read on: not read any more
-    _restart: Restart | None = None  # the page's scanner's, where this piece starts
+    # (a streamed page's: the second scanner, in the state the page's had where this piece
+    # starts, and whether it could be put in it; see _ready_htmx)
+    _htmx_ready: TagScanner | None = None
+    _htmx_can_start = False
     _htmx_unread: str | None = None  # why the forms after that get no tokens (see _doubts)
     _started = False  # some of the page was sent already
     _ids_on: PostForm | None = None  # the form whose fields have ids (see _id_form)
@@ -752,10 +757,12 @@ class FieldInjector:
 
     def feed(self, piece: bytes) -> bytes:
         """The next piece of a streamed page; returns what can be sent now."""
+        if type(piece) is not bytes:  # (a bytearray the app may fill again, a memoryview)
+            piece = bytes(memoryview(piece))
         if self._ahead:
             return self._feed_ahead(piece)
-        if self._htmx is None:  # (where a second scanner would start: see _read_htmx)
-            self._restart = self._scanner.restart
+        if self._htmx is None:
+            self._ready_htmx()
         if self._sent_ahead:
             return self._unsent(self._feed(piece))
         return self._feed(piece)
@@ -784,7 +791,7 @@ class FieldInjector:
         if self._ahead:
             return self._feed_ahead(b"", final=True)
         if self._htmx is None:
-            self._restart = self._scanner.restart
+            self._ready_htmx()
         if self._sent_ahead:
             return self._unsent(self._finish())
         return self._finish()
@@ -822,8 +829,6 @@ class FieldInjector:
         ``</head>`` sent ahead is not where the client script goes: it goes before the first
         post form, as when a streamed page's head came in an earlier piece.
         """
-        if type(piece) is not bytes:  # (a bytearray the app may fill again: copied)
-            piece = bytes(memoryview(piece))
         data = bytes(self._kept) + piece if self._kept else piece  # (not sent yet)
         found, seen = self._find(data, 0)
         self._unread_seen |= seen
@@ -864,7 +869,7 @@ class FieldInjector:
         # (_apply is given what the scanner was given: htmx's scanner reads the same bytes)
         self._apply(whole[:send], items + more if more else items, decided, final=final)
         if self._htmx is None:  # (the next _apply's bytes start where it decided)
-            self._restart = self._scanner.restart
+            self._ready_htmx()
         send = max(send, decided)
         self._unapplied = ([], 0)
         if self._htmx_seen:  # (its second scanner reads every piece: see _read_htmx)
@@ -1012,6 +1017,9 @@ class FieldInjector:
                 self._aspnet_references(name, tag.attrs)
         if bare is not None and not bare and bare.first is None:
             bare = None  # (most pieces: no bare form to keep apart)
+        if self._noscript is not None:  # its content goes on in the next piece (read
+            redirects |= self._read_noscript(data[noscript_from:], final=final)  # first:
+            # htmx it shows is read in this piece too, as in one that closes it)
         if bare is not None and self._htmx_seen:  # (read below with the page's other forms)
             self._keep_bare(bare, plan)
             bare = None
@@ -1026,15 +1034,13 @@ class FieldInjector:
             plan.append((len(data), self._open, _TOKEN_FIELDS))
         if final:
             self._explain_what_was_left()
-        if self._noscript is not None:  # its content goes on in the next piece
-            redirects |= self._read_noscript(data[noscript_from:], final=final)
         if redirects and (self._sent or self._bare):
             self._unbare()  # (what was sent in bulk is checked as the rest)
             self._check_sent()
         if bare is not None:
             # Signed in bulk when nothing on the page so far could send them elsewhere (what
             # _prepare asks of each form: no <base>, no form="ID" button, nothing unread; and
-            # no htmx, which the <noscript> read just above may have shown) and their page
+            # no htmx, which the <noscript> read above may have shown) and their page
             # token can be made; else they take the way of the page's other forms, below.
             # What a later piece could do to them, keyed indices answer, as for any form of
             # a piece (keyed where a form's settled would be False: see the signing below).
@@ -1369,6 +1375,16 @@ class FieldInjector:
             Submitter(formaction, formmethod, named, hx, params, name, submit=submits))
         return True
 
+    def _ready_htmx(self) -> None:
+        """Where the bytes the next :meth:`_apply` gets start (the page's scanner decided
+        there), put the second scanner in the page's scanner's state, if it can read on from
+        there as that one does (see :meth:`_read_htmx`): made once a page, then set again
+        for each piece until htmx shows."""
+        if self._htmx_ready is None:
+            self._htmx_ready = TagScanner(encoding=self._encoding, names=(),
+                                          attr_hints=_HTMX_HINTS)
+        self._htmx_can_start = self._scanner.restart_into(self._htmx_ready)
+
     def _read_htmx(
         self,
         whole: bytes | bytearray,
@@ -1383,29 +1399,30 @@ class FieldInjector:
         element (the injector's scanner returns only the tags it knows): note each element
         with an htmx request on the form open where it is. The second scanner reads the page
         from its start; on a streamed page that shows htmx only after its first piece, from
-        the piece where it did, given the state the page's scanner had there
-        (``html_scan.Restart``). The pieces before it went out unread for hx-* (logged once a
-        path); where it cannot start (that piece starts in a script, a comment, an
-        ``<svg>`` or a ``<select>``), the forms whose tokens are written from then on get none
-        (see :meth:`_doubts`). Returns whether an element named a form by form="ID"."""
+        the piece where it did, in the state the page's scanner had there (see
+        :meth:`_ready_htmx`, ``PostbackScanner.restart_into``). The pieces before it went out
+        unread for hx-* (logged once a path); where it cannot start (that piece starts in a
+        script, a comment, an ``<svg>`` or a ``<select>``), the forms whose tokens are
+        written from then on get none (see :meth:`_doubts`). Returns whether an element named
+        a form by form="ID"."""
         if self._htmx is None:
             if final and at_start and not self._forms:
                 return False  # (a whole page without a post form: nothing to read it for)
-            restart = None
-            if not at_start:
+            if at_start:
+                self._htmx = TagScanner(encoding=self._encoding, names=(),
+                                        attr_hints=_HTMX_HINTS)
+            else:
                 path = urlsplit(self._page_url).path
                 _log_once(path, "htmx-late", "%r is streamed and shows that it uses htmx only "
                           "after its first piece: the hx-* attributes of the elements before "
                           "that piece are not read (load htmx in the <head>)", path)
-                restart = self._restart
-                if restart is None:
+                if not self._htmx_can_start or self._htmx_ready is None:
                     self._htmx_late, self._htmx_unread = True, (
                         "the page is streamed and shows that it uses htmx only in a piece that"
                         " starts where the hx-* attributes of its elements cannot be read "
                         "(load htmx in the <head>)")
                     return False
-            self._htmx = TagScanner(encoding=self._encoding, names=(), attr_hints=_HTMX_HINTS,
-                                    restart=restart)
+                self._htmx = self._htmx_ready
         found, done = self._htmx.scan(whole, final=final)
         if done != decided:  # (the same tokenizer on the same bytes: never seen)
             self._htmx, self._htmx_late = None, True
@@ -1417,8 +1434,10 @@ class FieldInjector:
                  and not REQUEST_NAMES.isdisjoint(tag.attrs)]
         if not found:
             return False
-        # (a tag the injector's scanner returned too was noted already)
-        read = {tag.start for tag in tags if isinstance(tag, Tag)}
+        # (a tag the injector's scanner returned too was noted already, but for those its
+        # own branches take: a <script>, <noscript> or <base> with hx-* is one too)
+        read = {tag.start for tag in tags
+                if isinstance(tag, Tag) and tag.name not in _OWN_BRANCHES}
         # The post forms open in this piece, in order, from where: the one open at its start
         # (from 0), then each that began in it; none after one's end (forms do not nest).
         forms, starts = [open_at_start, *begun], [0, *(form.insert_at for form in begun)]

@@ -314,6 +314,17 @@ def test_htmx_read_ahead_counts_for_the_forms_of_a_later_piece(
     assert "leaves the origin" in caplog.text
 
 
+def test_pieces_of_any_buffer_are_read_as_bytes() -> None:
+    """Red team: a memoryview piece, kept in part for the next piece, raised TypeError
+    (WSGI asks for bytes; a bytearray or a memoryview works the same)."""
+    pieces = [b'<form method="post"><p>', b"abc <", b"b>x</form>"]
+    expected = streamed(b"".join(pieces), [len(pieces[0]), len(pieces[0]) + len(pieces[1])])
+    for kind in (bytearray, memoryview):
+        editor = injector()
+        out = b"".join(editor.feed(kind(piece)) for piece in pieces)  # type: ignore[arg-type]
+        assert out + editor.finish() == expected
+
+
 def test_a_piece_the_app_fills_again_is_read_as_it_was_sent() -> None:
     """Red team: a bytearray piece sent ahead, then filled again by the app (WSGI asks for
     bytes, but a bytearray works): what was sent is what is read."""
@@ -1294,6 +1305,13 @@ def test_htmx_binds_the_tokens_to_where_the_request_goes(
                      id="link-hx-patch-off-origin"),
         pytest.param(HTMX + '<form method="post"><div data-hx-post="javascript:alert(1)"></div>'
                      "</form>", "which leaves the origin", id="div-data-hx-post-javascript"),
+        # (red team: the tags of the scanner's own names were not read for hx-*)
+        pytest.param(HTMX + '<form method="post"><script hx-post="https://evil.example/" '
+                     'hx-trigger="load"></script></form>', "a <script> inside it has hx-post",
+                     id="script-hx-post-off-origin"),
+        pytest.param(HTMX + '<form method="post"><noscript hx-post="https://evil.example/">'
+                     "</noscript></form>", "a <noscript> inside it has hx-post",
+                     id="noscript-hx-post-off-origin"),
         pytest.param(HTMX + '<form method="post"><button type="button" hx-post="http://evil'
                      '.example/">x</button></form>', "which leaves the origin",
                      id="plain-button-hx-post-off-origin"),
@@ -1502,6 +1520,22 @@ _HTMX_LATE = b'<script src="/static/htmx.min.js"></script>'
                       _HTMX_LATE + b'<select><td><style><script></style><button hx-post='
                       b'"https://evil.example/">x</button></td></tr></table></form>'],
                      [True], "leaves the origin", id="a-select-in-a-table-open-before"),
+        # (red team: an end tag in an <svg> closes it where an HTML element of its name is
+        # open, so the "<![CDATA[" after it hides nothing)
+        pytest.param([b'<form method="post" action="/a"></form><div>',
+                      _HTMX_LATE + b'<svg></div><form method="post" action="/save"><![CDATA[x>'
+                      b'<button hx-post="https://evil.example/x">Go</button>]]></form>'],
+                     [False, True], "leaves the origin", id="an-svg-closed-by-a-div-open-before"),
+        # (red team: while a form is open, a <form> in a <foreignObject> is ignored)
+        pytest.param([b'<form method="post" action="/a">',
+                      _HTMX_LATE + b'<svg><foreignObject><form></foreignObject><style><button '
+                      b'hx-post="https://evil.example/x">Go</button></style></svg></form>'],
+                     [True], "leaves the origin", id="a-form-open-before-one-in-an-svg"),
+        # (red team: htmx shown in a <noscript> still open at a piece's end counts for it)
+        pytest.param([b'<form method="post" action="/b"><div hx-post="https://evil.example/x" '
+                      b'hx-include="closest form">d</div></form><noscript><button '
+                      b'formaction="/f" hx-post="/n">n</button>', b"</noscript>"],
+                     [True], "leaves the origin", id="htmx-shown-in-a-noscript-left-open"),
     ],
 )
 def test_htmx_shown_after_the_first_piece_counts_for_the_forms_after(

@@ -78,8 +78,7 @@ This package's modules, each with what it owns:
 
 * ``scanners``: the public scanners (:class:`TagScanner`, :class:`PostbackScanner`,
   :func:`iter_tags`, :func:`top_level_cuts`), :func:`find_post_form` (where a post form may
-  start, read without a scan), :class:`Restart` (where a new scanner can read on as another
-  reads on), :data:`ENGINES` and the choice of engine;
+  start, read without a scan), :data:`ENGINES` and the choice of engine;
 * ``tag``: what they return, :class:`Tag`, :data:`Pairs`, :class:`Family`, :class:`Rows` and
   :class:`BareForm`;
 * ``tokenizer``: the tokenizer's grammar on bytes (the regexes, the states inside a tag and
@@ -133,7 +132,6 @@ from .scanners import (
     POSTBACK_WORDS,
     Engine,
     PostbackScanner,
-    Restart,
     TagScanner,
     compiled_engine_reads,
     find_post_form,
@@ -156,7 +154,6 @@ __all__ = [
     "Family",
     "Pairs",
     "PostbackScanner",
-    "Restart",
     "Rows",
     "Tag",
     "TagScanner",

@@ -51,8 +51,8 @@
  *   offsets data's: the caller passes the same document again, from decided (html_scan's
  *   find_post_form: a page read up to where a post form may start, and on from there).
  * Scanner.in_data: whether the data so far was decided in the data state (Scanner_in_data).
- * Scanner.restart_tables / open_tables: a scanner started where another decided, in its
- *   state (Scanner_restart_tables).
+ * Scanner.restart_into(other): a scanner started where another decided, in its state
+ *   (Scanner_restart_into).
  *
  * Speed (issue #18; benchmarks/scan_speed.py prints the scan per page shape against a regex
  * pass). Every tag of a page goes through scan_data, read_tag and tag_end, inlined into one
@@ -3725,46 +3725,62 @@ static PyObject *Scanner_in_data(Scanner *self, void *closure)
     return PyBool_FromLong(self->carry == CARRY_NONE && !self->tag_pending && !self->plaintext);
 }
 
-/* restart_tables: None unless a new scanner could read on from where this one decided as
- * it reads on (in the data state, outside foreign content and a <select>: a tag read in
- * part starts there), else how many tables are open there: the one part of its state that
- * tells how the rest is tokenized which a new scanner must be given (see open_tables;
- * _PythonEngine.restart_tables). */
-static PyObject *Scanner_restart_tables(Scanner *self, void *closure)
-{
-    (void)closure;
-    if (self->carry != CARRY_NONE || self->plaintext || self->stack_len || self->in_select)
-        Py_RETURN_NONE;
-    return PyLong_FromSsize_t(self->table_depth);
-}
+static PyTypeObject ScannerType;
 
-/* open_tables(count): a new scanner reads on as one whose restart_tables was count. */
-static PyObject *Scanner_open_tables(Scanner *self, PyObject *arg)
+/* restart_into(other): put other (a scanner of this module that is to read the rest of the
+ * document, from where this one decided) in the state this one decided in, if a new scanner
+ * can read on from there as this one reads on: in the data state (a tag read in part starts
+ * there), outside foreign content and a <select>. What is left of the tree model then tells
+ * how the rest is tokenized (an end tag in a later <svg> closes it when an HTML element of
+ * its name is open; a <form> in its <foreignObject> is ignored while a form is open; a
+ * <select> opened in a table ends at a table part), and is copied: the open elements' counts,
+ * the form pointer, the tables open. Returns whether it did (other is left as it was if
+ * not). _PythonEngine.restart_into is its twin. */
+static PyObject *Scanner_restart_into(Scanner *self, PyObject *arg)
 {
-    Py_ssize_t count = PyLong_AsSsize_t(arg);
-    if (count == -1 && PyErr_Occurred())
-        return NULL;
-    if (count < 0) {
-        PyErr_SetString(PyExc_ValueError, "open_tables: a count of tables is not negative");
+    Scanner *other;
+    size_t i;
+    if (!PyObject_TypeCheck(arg, &ScannerType)) {
+        PyErr_SetString(PyExc_TypeError, "restart_into: another compiled scanner");
         return NULL;
     }
-    self->table_depth = count;
-    Py_RETURN_NONE;
+    other = (Scanner *)arg;
+    if (self->carry != CARRY_NONE || self->plaintext || self->stack_len || self->in_select)
+        Py_RETURN_FALSE;
+    if (other == self)
+        Py_RETURN_TRUE;
+    for (i = 0; other->counts.slots != NULL && i < other->counts.capacity; i++)
+        other->counts.slots[i].count = 0;
+    for (i = 0; self->counts.slots != NULL && i < self->counts.capacity; i++) {
+        CountSlot *from = &self->counts.slots[i], *to;
+        if (from->key == NULL || from->count == 0)
+            continue;
+        to = counts_find(&other->counts, from->key, from->len, from->hash, 1);
+        if (to == NULL)
+            return PyErr_NoMemory();
+        to->count = from->count;
+    }
+    memcpy(other->known_counts, self->known_counts, sizeof(self->known_counts));
+    stack_truncate(other, 0);
+    other->in_select = other->select_in_table = other->plaintext = 0;
+    other->carry = CARRY_NONE;
+    other->tag_pending = 0;
+    other->form_open = self->form_open;
+    other->table_depth = self->table_depth;
+    Py_RETURN_TRUE;
 }
 
 static PyGetSetDef Scanner_getset[] = {
     {"in_data", (getter)Scanner_in_data, NULL,
      "whether the data so far was decided in the data state", NULL},
-    {"restart_tables", (getter)Scanner_restart_tables, NULL,
-     "None, or the tables open where a new scanner could read on as this one", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
 static PyMethodDef Scanner_methods[] = {
     {"scan", (PyCFunction)(void (*)(void))Scanner_scan, METH_FASTCALL,
      "scan(data, final, start=0) -> (items, decided)"},
-    {"open_tables", (PyCFunction)Scanner_open_tables, METH_O,
-     "open_tables(count): read on as a scanner whose restart_tables was count"},
+    {"restart_into", (PyCFunction)Scanner_restart_into, METH_O,
+     "restart_into(other) -> bool: other reads on from where this one decided, as it does"},
     {"watch_panels", (PyCFunction)(void (*)(void))Scanner_watch_panels,
      METH_VARARGS | METH_KEYWORDS,
      "watch_panels(ids): also return the tags of the update panels with these ids"},

@@ -214,21 +214,22 @@ class _PythonEngine:
         """Whether the data so far was decided in the data state (``PostbackScanner.in_data``)."""
         return self._carry is None and self._pending is None and not self._plaintext
 
-    @property
-    def restart_tables(self) -> int | None:
-        """None unless a new engine could read on from where this one decided as it reads on
-        (in the data state, outside foreign content and a ``<select>``: a tag read in part
-        starts there), else how many tables are open there (``PostbackScanner.restart``)."""
+    def restart_into(self, other: _PythonEngine) -> bool:
+        """Put ``other`` (an engine that is to read the rest of the document, from where this
+        one decided) in the state this one decided in, if a new engine can read on from
+        there as this one reads on (in the data state, outside foreign content and a
+        ``<select>``: a tag read in part starts there): the tree model's open elements, form
+        pointer and tables are copied. Returns whether it did (``PostbackScanner.restart_into``;
+        ``_cscan.Scanner.restart_into`` is its twin)."""
         tree = self._tree
         if self._carry is not None or self._plaintext or tree.foreign or tree.in_select:
-            return None
-        return tree.table_depth
-
-    def open_tables(self, count: int) -> None:
-        """Read on as an engine whose :attr:`restart_tables` was ``count`` (a new one)."""
-        if count < 0:
-            raise ValueError("open_tables: a count of tables is not negative")
-        self._tree.table_depth = count
+            return False
+        copy = other._tree = _Tree()
+        copy.open_counts = {name: count for name, count in tree.open_counts.items() if count}
+        copy.form_open, copy.table_depth = tree.form_open, tree.table_depth
+        other._carry = other._pending = None
+        other._plaintext = False
+        return True
 
     def _scan(self, document: bytes, final: bool, out: list[Any], start: int = 0) -> int:
 

@@ -18,7 +18,7 @@ import re
 import sys
 from collections.abc import Callable, Collection, Iterator
 from functools import partial
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, Literal, Protocol
 
 from ..errors import EngineUnavailable, InvalidArgument, InvalidType
 from .attributes import _ATTR_PARTS, _text, _value
@@ -67,19 +67,6 @@ _POSTBACK_HINTS = (b"postback", b"formaction", b"__")
 _PANEL_HINT = b"update-panel"  # (data-update-panel: see PostbackScanner's panels)
 
 
-class Restart(NamedTuple):
-    """Where a scanner decided, as a new :class:`TagScanner` needs it to read on from there
-    as that scanner reads on (:attr:`PostbackScanner.restart`): in the data state, outside
-    foreign content and a ``<select>``, what is left of the tree that tells how the rest is
-    tokenized is how many tables are open (a ``<select>`` opened in one ends at a table
-    part)."""
-
-    tables_open: int
-
-
-_RESTARTS = tuple(Restart(tables) for tables in range(8))
-
-
 class TagScanner:
     """Tokenizes a document that arrives in pieces (a streamed response).
 
@@ -95,9 +82,8 @@ class TagScanner:
     returns any tag whose attribute text contains one of those words (ASCII case-insensitive),
     so a caller that looks for a few attributes (``data-postback``) never decodes the
     attributes of the other tags. ``engine`` picks the implementation (see :data:`ENGINES`);
-    by default the compiled one, where it can read the encoding. ``restart``: the data it is
-    given starts where another scanner decided (:attr:`PostbackScanner.restart`), and is read
-    as that scanner reads on.
+    by default the compiled one, where it can read the encoding. A new scanner can also read
+    on from where another decided, in its state (:meth:`PostbackScanner.restart_into`).
     """
 
     def __init__(
@@ -107,11 +93,8 @@ class TagScanner:
         names: Collection[str] | None = None,
         attr_hints: Collection[bytes] = (),
         engine: Engine | None = None,
-        restart: Restart | None = None,
     ) -> None:
         self._engine = _engine(engine, encoding, names, attr_hints, postbacks=False)
-        if restart is not None:  # (see Restart: the data it is given starts there)
-            self._engine.open_tables(restart.tables_open)
 
     def scan(self, data: bytes | bytearray, *, final: bool) -> tuple[list[Tag], int]:
         """The tags of ``data`` (offsets into it) and how far it is tokenized.
@@ -220,20 +203,22 @@ class PostbackScanner:
         the next data; see :func:`find_post_form`.)"""
         return self._engine.in_data
 
-    @property
-    def restart(self) -> Restart | None:
-        """Where a new :class:`TagScanner` (given it: ``TagScanner(restart=...)``) could read
-        on from the offset the data so far was decided to, and read the rest of the document
-        as this scanner reads it (a tag it read in part starts there); None where it could
-        not: inside raw text, a comment, a CDATA section or a bogus comment, after
-        ``<plaintext>``, in foreign content (``<svg>``, ``<math>``) or in a ``<select>``.
-        (The injector's: a streamed page that shows htmx only after its first piece has its
-        hx-* attributes read from the piece where it did, see
-        ``inject.FieldInjector._read_htmx``.)"""
-        tables = self._engine.restart_tables  # (asked of every piece: made once, mostly)
-        if tables is None:
-            return None
-        return _RESTARTS[tables] if tables < len(_RESTARTS) else Restart(tables)
+    def restart_into(self, scanner: TagScanner) -> bool:
+        """Put ``scanner`` (a new one, of the same engine) in the state this one decided in,
+        so that, given the rest of the document from the offset the data so far was decided
+        to, it reads it as this scanner reads it (a tag this one read in part starts there).
+        Returns whether it did: not inside raw text, a comment, a CDATA section or a bogus
+        comment, after ``<plaintext>``, in foreign content (``<svg>``, ``<math>``) or in a
+        ``<select>``, where a new scanner would not read on alike. What is left of the tree
+        there is copied: the open elements (an end tag in a later ``<svg>`` closes it when an
+        HTML element of its name is open), the form pointer (a ``<form>`` in its
+        ``<foreignObject>`` is ignored while a form is open), the tables open (a ``<select>``
+        opened in one ends at a table part). (The injector's: a streamed page that shows htmx
+        only after its first piece has its hx-* attributes read from the piece where it did,
+        see ``inject.FieldInjector._read_htmx``.)"""
+        if type(scanner._engine) is not type(self._engine):
+            raise InvalidArgument("restart_into: a scanner of the same engine as this one")
+        return self._engine.restart_into(scanner._engine)
 
     def reader(self) -> _Reader:
         """:meth:`scan`, called ``reader(data, final)`` (or ``reader(data, final, start)``):
@@ -377,10 +362,7 @@ class _Engine(Protocol):
     @property
     def in_data(self) -> bool: ...
 
-    @property
-    def restart_tables(self) -> int | None: ...
-
-    def open_tables(self, count: int, /) -> None: ...
+    def restart_into(self, other: Any, /) -> bool: ...
 
     def watch_panels(self, ids: Collection[str]) -> None: ...
 
