@@ -216,9 +216,14 @@ class PostbackScanner:
         opened in one ends at a table part). (The injector's: a streamed page that shows htmx
         only after its first piece has its hx-* attributes read from the piece where it did,
         see ``inject.FieldInjector._read_htmx``.)"""
+        return self.restarter(scanner)()
+
+    def restarter(self, scanner: TagScanner) -> Callable[[], bool]:
+        """:meth:`restart_into` of ``scanner``, as a function: the engine's own method, for a
+        caller that asks it of every piece of a streamed page (checked once, here)."""
         if type(scanner._engine) is not type(self._engine):
             raise InvalidArgument("restart_into: a scanner of the same engine as this one")
-        return self._engine.restart_into(scanner._engine)
+        return partial(self._engine.restart_into, scanner._engine)
 
     def reader(self) -> _Reader:
         """:meth:`scan`, called ``reader(data, final)`` (or ``reader(data, final, start)``):
