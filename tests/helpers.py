@@ -205,10 +205,22 @@ def injector(**options: Any) -> FieldInjector:
 
 def streamed(document: bytes, cuts: list[int], **options: Any) -> bytes:
     """``document`` through an injector in pieces cut at ``cuts``, as a streamed page comes."""
-    editor = injector(**options)
+    return streamed_by(injector(**options), document, cuts)
+
+
+def streamed_by(editor: FieldInjector, document: bytes, cuts: list[int]) -> bytes:
+    """``document`` through ``editor`` in pieces cut at ``cuts`` (its forms are then there)."""
     bounds = [0, *sorted({c for c in cuts if 0 < c < len(document)}), len(document)]
     out = b"".join(editor.feed(document[a:b]) for a, b in itertools.pairwise(bounds))
     return out + editor.finish()
+
+
+def whole_and_streamed(document: bytes, cuts: list[int]) -> tuple[FieldInjector, FieldInjector]:
+    """Two injectors that read ``document``: whole, and in pieces cut at ``cuts``."""
+    whole, editor = injector(), injector()
+    whole.edit(document)
+    streamed_by(editor, document, cuts)
+    return whole, editor
 
 
 # -- requests as the client script sends them (WebTest) ------------------------------------

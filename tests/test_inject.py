@@ -32,6 +32,7 @@ from .helpers import (
     injector,
     pairs_of,
     streamed,
+    whole_and_streamed,
 )
 from .helpers import INJECTOR_SCRIPT_TAG as SCRIPT
 from .strategies import HTML_FRAGMENTS
@@ -258,13 +259,7 @@ def test_pieces_give_each_form_the_pairs_of_the_whole_page(document: str, cuts: 
     """However the page is cut, each form's event validation lists the same pairs, in page
     order, each once (batches span pieces; tags the scanner returns start new ones)."""
     encoded = document.encode()
-    whole = injector()
-    whole.edit(encoded)
-    editor = injector()
-    bounds = [0, *sorted({c for c in cuts if 0 < c < len(encoded)}), len(encoded)]
-    for a, b in itertools.pairwise(bounds):
-        editor.feed(encoded[a:b])
-    editor.finish()
+    whole, editor = whole_and_streamed(encoded, cuts)
     assert [pairs_of(form) for form in editor.forms] == [pairs_of(form) for form in whole.forms]
     for form in whole.forms:
         pairs = [tuple(pair) for pair in pairs_of(form)]
@@ -1573,14 +1568,7 @@ def test_htmx_shown_late_each_form_after_is_judged_as_whole_or_gets_no_tokens(
     head = (f"<p>{before.replace('<', ' ')}</p>"  # (a post form: this piece is edited)
             '<form method="post"><button>Go</button></form>').encode()
     document = head + b'<script src="/htmx.min.js"></script>' + after.encode()
-    cuts = [len(head), *cuts]
-    whole = injector()
-    whole.edit(document)
-    editor = injector()
-    bounds = [0, *sorted({c for c in cuts if 0 < c < len(document)}), len(document)]
-    for a, b in itertools.pairwise(bounds):
-        editor.feed(document[a:b])
-    editor.finish()
+    whole, editor = whole_and_streamed(document, [len(head), *cuts])
     assert len(editor.forms) == len(whole.forms)
     for streamed_form, whole_form in zip(editor.forms, whole.forms, strict=True):
         if streamed_form.withheld and not whole_form.withheld:
