@@ -284,6 +284,8 @@ class PostForm:
     withheld: tuple[str, ...] = ()
     # Why its tokens, sent in an earlier piece of a streamed page, could now leave the origin.
     late: tuple[str, ...] = ()
+    # Why part of it was not read for hx-* (it began before a streamed page showed htmx).
+    unread: str | None = None
     # The reserved fields written into it so far, by name (a partial answer sends them on).
     written: dict[str, str] = field(default_factory=dict, repr=False)
     # htmx and fetch() (see the module's docstring): its data-postback-action, its own htmx
@@ -1071,7 +1073,7 @@ class FieldInjector:
         for index, (at, form, names) in enumerate(plan):
             if form is not None and f.VIEWSTATE in names:
                 if not (doubtless and not form.submitters and not form.hx
-                        and form.postback_action is None):
+                        and form.postback_action is None and form.unread is None):
                     names = self._prepare(form, names)
                     plan[index] = (at, form, names)
                 if f.VIEWSTATE in names:
@@ -1401,10 +1403,11 @@ class FieldInjector:
         from its start; on a streamed page that shows htmx only after its first piece, from
         the piece where it did, in the state the page's scanner had there (see
         :meth:`_ready_htmx`, ``PostbackScanner.restart_into``). The pieces before it went out
-        unread for hx-* (logged once a path); where it cannot start (that piece starts in a
-        script, a comment, an ``<svg>`` or a ``<select>``), the forms whose tokens are
-        written from then on get none (see :meth:`_doubts`). Returns whether an element named
-        a form by form="ID"."""
+        unread for hx-* (logged once a path), so a form open where it starts, whose tokens are
+        written from there on, gets none (``PostForm.unread``); where it cannot start (that
+        piece starts in a script, a comment, an ``<svg>`` or a ``<select>``), neither does any
+        form whose tokens are written from then on (see :meth:`_doubts`). Returns whether an
+        element named a form by form="ID"."""
         if self._htmx is None:
             if final and at_start and not self._forms:
                 return False  # (a whole page without a post form: nothing to read it for)
@@ -1423,6 +1426,10 @@ class FieldInjector:
                         "(load htmx in the <head>)")
                     return False
                 self._htmx = self._htmx_ready
+                if open_at_start is not None:  # (its tokens are written from here on)
+                    open_at_start.unread = (
+                        "it began in a piece sent before the page showed that it uses htmx, "
+                        "whose hx-* attributes were not read (load htmx in the <head>)")
         found, done = self._htmx.scan(whole, final=final)
         if done != decided:  # (the same tokenizer on the same bytes: never seen)
             self._htmx, self._htmx_late = None, True
@@ -1464,6 +1471,8 @@ class FieldInjector:
             found[self._blind] = None
         if self._htmx_unread is not None:  # (any form: hx-include can take its fields)
             found[self._htmx_unread] = None
+        if form.unread is not None:
+            found[form.unread] = None
         for verb, url in form.hx:
             if leaves_origin(url, page_url, bases):
                 found[f"its hx-{verb}={url!r} leaves the origin"] = None
@@ -1578,7 +1587,8 @@ class FieldInjector:
         # htmx or data-postback-action)
         doubts = (self._doubts(form)
                   if self._bases or form.submitters or self._named or self._blind
-                  or self._htmx_unread or form.hx or form.postback_action is not None else ())
+                  or self._htmx_unread or form.unread or form.hx
+                  or form.postback_action is not None else ())
         if doubts:  # when in doubt, withhold
             form.withheld = tuple(doubts)
             log.warning("%s gets no tokens, so its postbacks are refused: %s",

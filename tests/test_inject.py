@@ -1526,6 +1526,19 @@ _HTMX_LATE = b'<script src="/static/htmx.min.js"></script>'
                       _HTMX_LATE + b'<svg><foreignObject><form></foreignObject><style><button '
                       b'hx-post="https://evil.example/x">Go</button></style></svg></form>'],
                      [True], "leaves the origin", id="a-form-open-before-one-in-an-svg"),
+        # (red team: a form open where the piece that shows htmx starts: its elements in the
+        # pieces before were not read, and its tokens would be written after htmx showed)
+        pytest.param([b'<form method="post"><div hx-post="https://x.example/">Go</div>',
+                      b'<script src="/htmx.min.js"></script></form>'],
+                     [True], "it began in a piece sent before", id="a-form-open-across-the-cut"),
+        pytest.param([b'<form method="post"><input name=q hx-get="/search" hx-include="closest'
+                      b' form" hx-trigger="keyup">', b"</form>" + _HTMX_LATE],
+                     [True], "it began in a piece sent before",
+                     id="a-form-open-across-the-cut-and-htmx-after-it"),
+        pytest.param([b'<form method="post"><input name=q>', b"</form>" + _HTMX_LATE
+                      + b'<form method="post"><button>b</button></form>'],
+                     [True, False], "it began in a piece sent before",
+                     id="the-form-after-it-is-read"),
         # (red team: htmx shown in a <noscript> still open at a piece's end counts for it)
         pytest.param([b'<form method="post" action="/b"><div hx-post="https://evil.example/x" '
                       b'hx-include="closest form">d</div></form><noscript><button '
@@ -1557,22 +1570,26 @@ _HTMX_LATE_PARTS = st.lists(st.one_of(HTML_FRAGMENTS, st.sampled_from([
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.text(st.sampled_from("abc <>/"), max_size=20), _HTMX_LATE_PARTS,
+@given(st.text(st.sampled_from("abc <>/"), max_size=20), st.booleans(),
+       st.sampled_from(["", '<div hx-post="//x.example/">d</div>']), _HTMX_LATE_PARTS,
        st.lists(st.integers(0, 400), max_size=5))
 def test_htmx_shown_late_each_form_after_is_judged_as_whole_or_gets_no_tokens(
-        before: str, after: str, cuts: list[int]) -> None:
+        before: str, left_open: bool, inside: str, after: str, cuts: list[int]) -> None:
     """A streamed page whose first piece shows no htmx, cut anywhere after: each form
     whose tokens are written from the piece where htmx shows gets the binding and the doubts
     it gets whole, or no tokens (where that piece starts where its hx-* cannot be read), never
-    tokens whole would withhold. (The forms of the pieces before it went out unread.)"""
+    tokens whole would withhold. (The forms of the pieces before it went out unread; one
+    still open there gets no tokens.)"""
     head = (f"<p>{before.replace('<', ' ')}</p>"  # (a post form: this piece is edited)
-            '<form method="post"><button>Go</button></form>').encode()
+            f'<form method="post"><button>Go</button>{inside}' + ("" if left_open else "</form>")
+            ).encode()
     document = head + b'<script src="/htmx.min.js"></script>' + after.encode()
     whole, editor = whole_and_streamed(document, [len(head), *cuts])
     assert len(editor.forms) == len(whole.forms)
-    for streamed_form, whole_form in zip(editor.forms, whole.forms, strict=True):
+    pairs = list(zip(editor.forms, whole.forms, strict=True))
+    for streamed_form, whole_form in pairs if left_open else pairs[1:]:  # (see above)
         if streamed_form.withheld and not whole_form.withheld:
-            assert editor._htmx_unread in streamed_form.withheld
+            assert {editor._htmx_unread, streamed_form.unread} & set(streamed_form.withheld)
             continue
         assert (streamed_form.action_path, streamed_form.bound_by,
                 bool(streamed_form.withheld)) == (
