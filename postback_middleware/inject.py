@@ -1018,8 +1018,10 @@ class FieldInjector:
             elif name != "head":
                 redirects |= self._submitter(name, tag.attrs, self._open)
                 self._aspnet_references(name, tag.attrs)
-        if bare is not None and not bare and bare.first is None:
-            bare = None  # (most pieces: no bare form to keep apart)
+        if bare is not None and not bare:  # (most pieces: no bare form to keep apart, or
+            if bare.first is not None:  # the page's first alone, which no page token serves:
+                plan.append((bare.first.insert_at, bare.first, _ALL_FIELDS))  # _keep_bare's)
+            bare = None
         if self._noscript is not None:  # its content goes on in the next piece (read
             redirects |= self._read_noscript(data[noscript_from:], final=final)  # first:
             # htmx it shows is read in this piece too, as in one that closes it)
