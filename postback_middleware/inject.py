@@ -764,8 +764,8 @@ class FieldInjector:
             piece = bytes(memoryview(piece))
         if self._ahead:
             return self._feed_ahead(piece)
-        if self._htmx is None:  # (see _ready_htmx)
-            self._htmx_can_start = (self._htmx_restart or self._ready_htmx())()
+        if self._htmx is None:
+            self._ready_htmx()
         if self._sent_ahead:
             return self._unsent(self._feed(piece))
         return self._feed(piece)
@@ -794,7 +794,7 @@ class FieldInjector:
         if self._ahead:
             return self._feed_ahead(b"", final=True)
         if self._htmx is None:
-            self._htmx_can_start = (self._htmx_restart or self._ready_htmx())()
+            self._ready_htmx()
         if self._sent_ahead:
             return self._unsent(self._finish())
         return self._finish()
@@ -872,7 +872,7 @@ class FieldInjector:
         # (_apply is given what the scanner was given: htmx's scanner reads the same bytes)
         self._apply(whole[:send], items + more if more else items, decided, final=final)
         if self._htmx is None:  # (the next _apply's bytes start where it decided)
-            self._htmx_can_start = (self._htmx_restart or self._ready_htmx())()
+            self._ready_htmx()
         send = max(send, decided)
         self._unapplied = ([], 0)
         if self._htmx_seen:  # (its second scanner reads every piece: see _read_htmx)
@@ -1380,14 +1380,17 @@ class FieldInjector:
             Submitter(formaction, formmethod, named, hx, params, name, submit=submits))
         return True
 
-    def _ready_htmx(self) -> Callable[[], bool]:
-        """What puts the second scanner in the page's scanner's state, where the bytes the
-        next :meth:`_apply` gets start (the page's scanner decided there), if it can read on
-        from there as that one does (see :meth:`_read_htmx`): made once a page, then called
-        for each piece until htmx shows."""
-        self._htmx_ready = TagScanner(encoding=self._encoding, names=(), attr_hints=_HTMX_HINTS)
-        self._htmx_restart = self._scanner.restarter(self._htmx_ready)
-        return self._htmx_restart
+    def _ready_htmx(self) -> None:
+        """Where the bytes the next :meth:`_apply` gets start (the page's scanner decided
+        there), put the second scanner in the page's scanner's state, if it can read on from
+        there as that one does (see :meth:`_read_htmx`): the scanner and the engine's method
+        that does it are made once a page, then called for each piece until htmx shows."""
+        restart = self._htmx_restart
+        if restart is None:
+            self._htmx_ready = TagScanner(encoding=self._encoding, names=(),
+                                          attr_hints=_HTMX_HINTS)
+            restart = self._htmx_restart = self._scanner.restarter(self._htmx_ready)
+        self._htmx_can_start = restart()
 
     def _read_htmx(
         self,
