@@ -69,6 +69,7 @@ DIGEST_BYTES = 6  # 12,000 pairs of any shape fit the default max_state_size of 
 _DIGITS = "0123456789"
 _MAX_DIGITS = 15  # numbers up to 10**15: JSON integers that every parser reads exactly
 _MIN_RUN_GROUP = 2  # a lone numbered argument is cheaper written out
+_NUMBER_LIMIT = 10**_MAX_DIGITS
 
 # (target, argument) -> its keyed digest (``TokenSigner.event_digest``; the first
 # DIGEST_BYTES of it are kept).
@@ -162,9 +163,11 @@ def encode(
     ``row1`` ... ``row400``) rather than with a ``split_number`` a pair; shapes that the fast
     paths do not fit take the pair-by-pair way.
     """
-    if rows and not _rows_fit(pairs, rows):
-        pairs, rows = with_rows(pairs, rows), None
-    parts = _encode_pairs(pairs, all_digests=all_digests, assume_unique=True, rows=rows)
+    parts = _rows_beside_plain_pairs(pairs, rows) if rows and not all_digests else None
+    if parts is None:
+        if rows and not _rows_fit(pairs, rows):
+            pairs, rows = with_rows(pairs, rows), None
+        parts = _encode_pairs(pairs, all_digests=all_digests, assume_unique=True, rows=rows)
     if parts is None:  # a target repeats an argument (see _numbered_targets): read it all
         parts = _encode_pairs(pairs, all_digests=all_digests, assume_unique=False, rows=rows)
         assert parts is not None
@@ -185,6 +188,53 @@ def encode(
         data["n"] = sorted(choices)
         data["v"] = encode(choices, (), digest=digest, all_digests=all_digests)
     return data
+
+
+def _rows_beside_plain_pairs(pairs: Mapping[str, Sequence[str]], rows: Rows) -> _Parts | None:
+    """The parts :func:`_encode_pairs` gives a grid's form in its commonest shape, at a look
+    at each run and pair: its rows as runs (``r``), and beside them pairs that hold no number
+    (a grid's ``Sort$Name``, a form's ``sort``): no argument or target ending in a digit but
+    the rows' targets (each of its own prefix), none over MAX_EXACT_CHARS, no argument of a
+    rows' target twice (``PostForm.compact_pairs`` gives each once). None for any other shape:
+    the general way then reads it (property tests hold the two ways equal)."""
+    exact: dict[str, Sequence[str]] = {}
+    numbered: dict[str, dict[str, list[int]]] = {}
+    prefixes: set[str] = set()
+    for target, runs in rows.items():
+        if len(target) > MAX_EXACT_CHARS:
+            return None
+        if target[-1:] in _DIGIT_SET:  # (a GridView1: another target of its prefix is a row)
+            prefix = target.rstrip(_DIGITS)
+            if prefix in prefixes:
+                return None
+            prefixes.add(prefix)
+        groups: dict[str, list[int]] = {}
+        for _, run in runs:
+            first, count = run.first, run.count
+            last = first + count - 1
+            if count < _MIN_RUN_GROUP or first < 0 or last >= _NUMBER_LIMIT:
+                return None
+            room = MAX_EXACT_CHARS - len(str(last))
+            for head in run.heads:
+                if (head in groups or len(head) > room or "\n" in head
+                        or head[-1:] in _DIGIT_SET):
+                    return None
+                groups[head] = [first, count]
+        others = pairs.get(target)
+        if others:
+            if (ends_in_a_digit(others) or max(map(len, others)) > MAX_EXACT_CHARS
+                    or len(set(others)) != len(others)):  # (never, from compact_pairs)
+                return None
+            exact[target] = list(others)
+        numbered[target] = groups
+    for target, arguments in pairs.items():
+        if target in rows or not arguments:
+            continue
+        if (target[-1:] in _DIGIT_SET or len(target) > MAX_EXACT_CHARS
+                or ends_in_a_digit(arguments) or max(map(len, arguments)) > MAX_EXACT_CHARS):
+            return None
+        exact[target] = list(arguments)
+    return exact, numbered, {}, []
 
 
 class NumberedFamily(Protocol):

@@ -899,8 +899,58 @@ def test_rows_encode_as_their_pairs_do(
                       all_digests=all_digests, choices=choices)
     fits = validation._rows_fit(pairs, rows)
     event(f"rows fit: {fits}")
+    event(f"read at a look: {validation._rows_beside_plain_pairs(pairs, rows) is not None}")
     assert encode(pairs, callbacks, digest=DIGEST, all_digests=all_digests, choices=choices,
                   rows=rows) == expected
+
+
+@st.composite
+def _grids_beside_plain_pairs(draw: st.DrawFn
+                              ) -> tuple[dict[str, list[str]], dict[str, list[tuple[int, Any]]]]:
+    """A form's pairs and rows in the shape encode reads at a look (a grid's rows, its sort
+    links, a form's plain buttons), and its near misses: a digit, a long or multi-line string,
+    two grids of one prefix, a head among the plain arguments, a run of one, numbers past
+    15 digits. A target with rows has each argument once (as ``PostForm.compact_pairs`` gives
+    them)."""
+    clean = draw(st.booleans())  # (drawn from the shape's own strings: mostly read at a look)
+    plain = ["Sort$Name", "Sort$City", "", "go", "Edit$"]
+    words = st.sampled_from(plain if clean else [*plain, "Page$2", "x\n", "L" * 65])
+    targets = ["sort", "save", ""] if clean else ["sort", "save", "", "row7", "L" * 65]
+    pairs = draw(st.dictionaries(st.sampled_from(targets), st.lists(words, max_size=3),
+                                 max_size=3))
+    rows: dict[str, list[tuple[int, Any]]] = {}
+    for target in draw(st.lists(st.sampled_from(["GridView1", "GridView2", "G", "sort"]),
+                                min_size=1, max_size=2, unique=True)):
+        pairs[target] = draw(st.lists(words, max_size=3))
+        heads = draw(st.lists(st.sampled_from(["Edit$", "Delete$", "", "Page$"] if clean else
+                                              ["Edit$", "Delete$", "", "a\n", "Row1", "L" * 60]),
+                              min_size=1, max_size=3, unique=True))
+        first = draw(st.sampled_from([0, 1, 10**15 - 3] if clean else [1, 10**15 - 1]))
+        count = draw(st.sampled_from([2, 3, 40] if clean else [1, 2, 40]))
+        rows[target] = [(0, html_scan.Rows(target, tuple(heads), first, count))]
+        members = set(rows[target][0][1].arguments())  # (a rows' target: each argument once)
+        pairs[target] = [argument for argument in dict.fromkeys(pairs[target])
+                         if argument not in members]
+    return pairs, rows
+
+
+@settings(max_examples=1000, deadline=None)
+@given(form=_grids_beside_plain_pairs(), callbacks=st.lists(st.sampled_from(["A"]), max_size=1))
+def test_a_grid_beside_plain_pairs_reads_as_its_pairs_do(
+    form: tuple[dict[str, list[str]], dict[str, list[tuple[int, Any]]]], callbacks: list[str],
+) -> None:
+    """The look that reads a grid's commonest form (rows, plain pairs beside them) writes what
+    encode writes for the pairs written out, and declines every other shape (near misses)."""
+    pairs, rows = form
+    looked = validation._rows_beside_plain_pairs(pairs, rows)
+    event(f"read at a look: {looked is not None}")
+    expected = encode(validation.with_rows(pairs, rows), callbacks, digest=DIGEST)
+    assert encode(pairs, callbacks, digest=DIGEST, rows=rows) == expected
+    if looked is not None:
+        exact, numbered, per_row, to_digest = looked
+        assert per_row == {} and to_digest == []  # (no family, no digest: nothing read)
+        assert ({"e": exact} if exact else {}) | {"r": numbered} | (
+            {"c": callbacks} if callbacks else {}) == expected
 
 
 def test_a_gridview_is_a_few_runs() -> None:
