@@ -285,20 +285,19 @@ class FormTokens:
         # (what _sharing_path and _plain_pairs ask of each form)
         if callback_pages and any(path in callback_pages for path, _ in forms):
             return None
-        if not page_tokens.all_fit([pairs for _, pairs in forms if pairs]):
-            return None
-        return self._shared_token(forms, state, binding, keyed=keyed)
+        return self._shared_token(forms, state, binding, keyed=keyed, each_fits=True)
 
     def _shared_token(self, forms: Sequence[tuple[str, page_tokens.Events]],
-                      state: dict[str, Any] | str, binding: str, *, keyed: bool
-                      ) -> page_tokens.SharedToken | None:
+                      state: dict[str, Any] | str, binding: str, *, keyed: bool,
+                      each_fits: bool = False) -> page_tokens.SharedToken | None:
         """The page token of plain forms (each its path and events), with its indices' tags
         where they are ``keyed`` (see ``page_tokens``); None when their description is over
-        ``page_tokens.MAX_DESCRIPTION_BYTES`` or the token over max_state_size."""
+        ``page_tokens.MAX_DESCRIPTION_BYTES``, the token over max_state_size, or
+        (``each_fits``: forms not yet judged one by one) a form's events too long to join."""
         signer = self.signer
         try:
-            described = page_tokens.describe(forms)
-            if described is None:  # (over its size)
+            described = page_tokens.describe(forms, each_fits=each_fits)
+            if described is None:  # (over its size, or a form's events do not fit)
                 return None
             token = signer.sign_page(described, state, user=binding,
                                      page_id=signer.new_form_id(), keyed=keyed)

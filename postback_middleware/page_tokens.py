@@ -73,7 +73,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .errors import TokenError
-from .tokens import INDEX_TAG_CHARS, MAC_CHARS, encode_json, encode_json_each
+from .tokens import INDEX_TAG_CHARS, MAC_CHARS, encode_json
 from .validation import split_number, written_out
 
 MIN_FORMS = 2
@@ -134,19 +134,6 @@ class SharedToken(NamedTuple):
         return self.tags[index * INDEX_TAG_CHARS:(index + 1) * INDEX_TAG_CHARS].decode("ascii")
 
 
-def all_fit(events: Sequence[Pairs]) -> bool:
-    """Whether each of these forms' events fits (:func:`fits`), read first from the lengths
-    of their JSON (a list page's hundred forms: one call), which is at least as long as their
-    targets and arguments: only a form whose JSON is longer than MAX_PAIR_CHARS has its
-    characters counted."""
-    try:
-        lengths = list(map(len, encode_json_each(events)))
-    except ValueError:  # (a lone surrogate: each form's characters counted)
-        return all(map(fits, events))
-    return all(length <= MAX_PAIR_CHARS or fits(pairs)
-               for length, pairs in zip(lengths, events, strict=True))
-
-
 def event_validation(index: int, signature: str, tag: str | None = None) -> str:
     """The ``__EVENTVALIDATION`` of a page token's form ``index`` (with its ``tag`` when the
     token's indices are keyed)."""
@@ -193,14 +180,16 @@ class Encoded:
 Events = Pairs | Encoded  # (what describe is given of each form's events)
 
 
-def describe(forms: Sequence[tuple[str, Events]], max_bytes: int = MAX_DESCRIPTION_BYTES
-             ) -> list[Any] | None:
+def describe(forms: Sequence[tuple[str, Events]], max_bytes: int = MAX_DESCRIPTION_BYTES,
+             *, each_fits: bool = False) -> list[Any] | None:
     """The description of ``forms`` (each its path and its events, as pairs or
     :class:`Encoded`), in order: the index of each form in it is its place in ``forms``.
     Numbered paths and forms alike are read as runs (see the module's docstring). None when
     its JSON would be over ``max_bytes`` (known as soon as it is: a page of many unrelated
-    forms is not read to its end); ValueError (``errors.InvalidArgument``) if JSON cannot
-    write the forms' events (a lone surrogate)."""
+    forms is not read to its end), or (``each_fits``) when a form's pairs do not
+    :func:`fit <fits>`: read once an entry, for a run's forms are alike but for their number,
+    and its last row's, the longest, fit when any do not; ValueError
+    (``errors.InvalidArgument``) if JSON cannot write the forms' events (a lone surrogate)."""
     entries: list[Any] = []
     size, at, total = 1, 0, len(forms)  # (the JSON's "[", each entry and its "," or "]")
     while at < total:
@@ -210,6 +199,9 @@ def describe(forms: Sequence[tuple[str, Events]], max_bytes: int = MAX_DESCRIPTI
             entry = None if type(pairs) is Encoded else _numbered_run(forms, at)
             if entry is not None:
                 at += entry["c"] * len(entry["r"])
+                if each_fits and not all(isinstance(events, Encoded) or fits(events)
+                                         for _, events in forms[at - len(entry["r"]):at]):
+                    return None  # (its last row's events, the longest: see describe)
             else:
                 alike = at + 1
                 while alike < total and forms[alike][0] == path and forms[alike][1] == pairs:
@@ -218,6 +210,8 @@ def describe(forms: Sequence[tuple[str, Events]], max_bytes: int = MAX_DESCRIPTI
                     entry, at = [path, _data(pairs), alike - at], alike
         if entry is None:
             entry, at = [path, _data(pairs)], at + 1
+        if each_fits and type(entry) is list and not (isinstance(pairs, Encoded) or fits(pairs)):
+            return None  # (a form, or forms alike)
         size += len(encode_json(entry, plain=True)) + 1
         if size > max_bytes:
             return None

@@ -250,18 +250,6 @@ def encode_json(value: Any, *, plain: bool = False) -> bytes:
         raise InvalidArgument(f"not JSON-serialisable: {exc}") from exc
 
 
-def encode_json_each(values: Sequence[Any]) -> list[bytes]:
-    """``encode_json(value, plain=True)`` of each of ``values`` (a page's forms' events), in
-    one step where orjson writes them."""
-    dumps = getattr(orjson, "dumps", None)  # (orjson is optional: see encode_json)
-    if dumps is None:
-        return [encode_json(value, plain=True) for value in values]
-    try:
-        return list(map(dumps, values))
-    except orjson.JSONEncodeError as exc:
-        raise InvalidArgument(f"not JSON-serialisable: {exc}") from exc
-
-
 def _reject_constant(name: str) -> Any:
     raise InvalidArgument(f"non-standard JSON constant {name}")
 

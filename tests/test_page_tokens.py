@@ -3,10 +3,11 @@ described, numbered rows as runs, and a description the middleware did not write
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from postback_middleware import page_tokens
@@ -284,20 +285,46 @@ _EVENTS = st.dictionaries(st.text(max_size=40), st.lists(st.text(max_size=90), m
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(_EVENTS, max_size=12))
-def test_all_fit_is_each_fits(events: list[dict[str, list[str]]]) -> None:
-    """(read from each form's JSON length first: a form's JSON is at least as long as its
-    targets and arguments, lone surrogates and escapes included)"""
-    assert page_tokens.all_fit(events) == all(map(fits, events))
+@given(st.lists(st.one_of(_EVENTS, st.integers(0, 4)), max_size=12),
+       st.sampled_from([0, 95, 995, 9_995, 99_995, 999_995]))
+def test_each_fits_is_each_form_fitting(
+        events: list[dict[str, list[str]] | int], first: int) -> None:
+    """A description asked for forms whose events each fit is made when they all fit, and only
+    then, whatever runs read them (an int k: a vote form whose argument is k characters
+    longer than most, its number in its path and events, so that runs of them form and
+    pass the limit where the numbers grow a digit; a run's forms are judged by its last
+    row's, the longest)."""
+    forms: list[tuple[str, page_tokens.Events]] = []
+    for place, drawn in enumerate(events):
+        if isinstance(drawn, int):
+            n = first + place  # (fits while drawn + its digits <= 9)
+            forms.append((f"/v/{n}", {"vote": ["x" * (MAX_PAIR_CHARS - 13 + drawn) + str(n)]}))
+        else:
+            forms.append(("/p", drawn))
+    fitting = all(fits(pairs) for _, pairs in forms if isinstance(pairs, dict))
+    event(f"each fits: {fitting}")
+    try:
+        described = describe(forms, max_bytes=2**62)
+    except ValueError:  # (JSON cannot write one: nor with each_fits, unless one is too long)
+        with pytest.raises(ValueError) if fitting else contextlib.suppress(ValueError):
+            assert describe(forms, max_bytes=2**62, each_fits=True) is None
+        return
+    assert describe(forms, max_bytes=2**62, each_fits=True) == (described if fitting else None)
 
 
-@pytest.mark.parametrize(("events", "expected"), [
+@pytest.mark.parametrize(("forms", "expected"), [
     pytest.param([], True, id="no-forms"),
-    pytest.param([{"vote": ["up:1", "down:1"]}] * 100, True, id="a-list-pages-votes"),
-    pytest.param([{}, {"x": ["a" * MAX_PAIR_CHARS]}], False, id="one-over"),
-    pytest.param([{"q": ['"' * 200]}], True, id="json-longer-chars-within"),
-    pytest.param([{"q": ["\ud800" * 10]}, {"x": ["a" * 300]}], False, id="a-lone-surrogate"),
-    pytest.param([{"q": ["\ud800" * 10]}], True, id="a-lone-surrogate-that-fits"),
+    pytest.param([(f"/a/{n}", {"vote": [f"up:{n}", f"down:{n}"]}) for n in range(100)], True,
+                 id="a-list-pages-votes"),
+    pytest.param([(f"/a/{n}", {"v": ["a" * (MAX_PAIR_CHARS - 3) + str(n)]})
+                  for n in range(95, 105)], False, id="a-run-whose-last-rows-are-over"),
+    pytest.param([("/a", {}), ("/a", {"x": ["a" * MAX_PAIR_CHARS]})], False, id="one-over"),
+    pytest.param([("/a", {"x": ["a" * MAX_PAIR_CHARS]})] * 3, False, id="forms-alike-over"),
+    pytest.param([("/a", {"q": ['"' * 200]}), ("/b", {})], True, id="json-longer-chars-within"),
 ])
-def test_all_fit(events: list[dict[str, list[str]]], expected: bool) -> None:
-    assert page_tokens.all_fit(events) is expected
+def test_each_fits(forms: list[tuple[str, dict[str, list[str]]]], expected: bool) -> None:
+    """(the forms' own description when they fit)"""
+    described = describe(forms, max_bytes=2**62, each_fits=True)
+    assert (described is not None) is expected
+    if expected:
+        assert described == describe(forms, max_bytes=2**62)

@@ -237,22 +237,6 @@ def test_fast_encoder_writes_the_canonical_spelling(value: object) -> None:
     assert decode_canonical_json(canonical) == value
 
 
-@pytest.mark.parametrize("with_orjson", [True, False], ids=["orjson", "json-module"])
-@given(st.lists(_PLAIN, max_size=6))
-def test_encoding_each_is_encoding_one_by_one(with_orjson: bool, values: list[object]) -> None:
-    """(a page's forms' events, written in one call where orjson is there)"""
-    with pytest.MonkeyPatch.context() as patch:
-        if not with_orjson:
-            patch.setattr(tokens, "orjson", None)
-        try:
-            expected = [encode_json(value, plain=True) for value in values]
-        except ValueError:
-            with pytest.raises(ValueError):
-                tokens.encode_json_each(values)
-            return
-        assert tokens.encode_json_each(values) == expected
-
-
 def _json_reading(raw: bytes, *, plain: bool) -> tuple[str, object]:
     try:
         return "read", decode_canonical_json(raw, plain=plain)
