@@ -16,6 +16,9 @@ from the pieces of ``pages.py`` (its head, tail and filler paragraphs), about 80
   WebForms form;
 - ``form-per-row``: an admin list page, 150 rows each with its own small post form (a delete
   button posting to ``/admin/users/N/delete/``), 44 KB;
+- ``form-per-row-paged``: the same list paged through, a request a page (20 pages of 150
+  users, the 21st request the first page again): 3,000 actions, more than the middleware
+  keeps resolved (its memo of 1,024), so every form's action is new to it;
 - ``long-values``: long attribute values (2-4 KB ``data-props`` JSON, ``srcset``, ``style``,
   SVG paths, 600-byte postback arguments) and big inline ``<script>`` / ``<style>`` blocks,
   with 3 post forms and 120 postbacks;
@@ -42,15 +45,20 @@ sorted so that the worst (the highest fraction of any of its targets) comes last
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from harness import FORM_TAG, MODES, Thunk, check_rewritten, consume, machine, measure, parse, wrap
 from pages import HEAD, WORDS, compose, realistic_page
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 REGEX_TARGET = 5.0  # added / regex: at most
 PARSER_TARGET = 50.0  # html.parser / added: at least
@@ -147,14 +155,15 @@ def gridview(size: int = SIZE, rows: int = 235, *, aspnet: bool) -> bytes:
     return compose([form], size)
 
 
-def form_per_row(size: int = 44_000, rows: int = 150) -> bytes:
-    """An admin list page: every row has its own small post form (a delete button)."""
+def form_per_row(size: int = 44_000, rows: int = 150, first: int = 1) -> bytes:
+    """An admin list page: every row has its own small post form (a delete button); rows
+    from ``first`` on (a later page of the list)."""
     body = "".join(
         f'<tr><td class="field-id"><a href="/admin/users/{n}/change/">{n}</a></td>'
         f"<td>{_NAMES[n % 10]}</td><td>user{n}@example.org</td>"
         f'<td><form method="post" action="/admin/users/{n}/delete/" class="inline">'
         '<button type="submit" class="btn btn-danger">Delete</button></form></td></tr>\n'
-        for n in range(1, rows + 1)
+        for n in range(first, first + rows)
     )
     table = ('<div id="changelist"><table id="result_list">\n<thead><tr><th>ID</th><th>Name</th>'
              f"<th>Email</th><th></th></tr></thead>\n<tbody>\n{body}</tbody>\n</table></div>\n")
@@ -246,6 +255,13 @@ class Shape:
     name: str
     page: bytes
     forms: int  # post forms that get tokens
+    # Pages the app returns after it, in turn, then it again (a list's next pages: forms
+    # whose actions the middleware has not read yet); its yardsticks are the first page's.
+    next_pages: tuple[bytes, ...] = ()
+
+
+# A list of 3,000 users, 150 a page: more actions than the middleware keeps read (1,024).
+_LIST_PAGES = 20
 
 
 def shapes() -> list[Shape]:
@@ -255,6 +271,8 @@ def shapes() -> list[Shape]:
         Shape("gridview-data", gridview(aspnet=False), 1),
         Shape("gridview-aspnet", gridview(aspnet=True), 1),
         Shape("form-per-row", form_per_row(), 150),
+        Shape("form-per-row-paged", form_per_row(), 150, tuple(
+            form_per_row(first=1 + 150 * page) for page in range(1, _LIST_PAGES))),
         Shape("long-values", long_values(), 3),
         Shape("many-small-forms", many_small_forms(), 100),
         Shape("blog-no-post", blog_no_post(), 0),
@@ -267,6 +285,18 @@ def _references(page: bytes) -> int:
 
 
 # -- the run -------------------------------------------------------------------------------
+
+
+def _in_turn(make_app: Callable[[bytes], WSGIApplication], shape: Shape) -> WSGIApplication:
+    """The app of ``shape``'s page, or (its ``next_pages``) one that returns its pages in turn."""
+    if not shape.next_pages:
+        return make_app(shape.page)
+    apps = itertools.cycle([make_app(page) for page in (shape.page, *shape.next_pages)])
+
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        return next(apps)(environ, start_response)
+
+    return app
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -299,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     for shape in family:
         page = shape.page
         for mode, (make_app, _) in MODES.items():
-            bare, wrapped = make_app(page), wrap(make_app(page))
+            bare, wrapped = _in_turn(make_app, shape), wrap(_in_turn(make_app, shape))
             problem = check_rewritten(wrapped, page, shape.forms)
             if problem:
                 print(f"WARNING: {shape.name}, {mode}: {problem}")
@@ -337,18 +367,18 @@ def main(argv: list[str] | None = None) -> int:
                 worst, where = score, f"{mode}, {target} target at {score:.2f} of its limit"
             ratio = "" if mode == "buffered" else f"{to_buffered:.2f}"
             lines.append(
-                f"{shape.name:17} {len(shape.page) / 1000:7.1f} {mode:9} {added[mode] * 1e6:10.1f} "
+                f"{shape.name:18} {len(shape.page) / 1000:7.1f} {mode:9} {added[mode] * 1e6:10.1f} "
                 f"{over_regex:7.2f} {under_parser:8.1f} {ratio:>6}  {'  '.join(cells)}"
             )
-        lines.append(f"{'':17} regex {regex * 1e6:.1f} µs, html.parser {html * 1e3:.2f} ms, "
+        lines.append(f"{'':18} regex {regex * 1e6:.1f} µs, html.parser {html * 1e3:.2f} ms, "
                      f"{shape.forms} post forms, {_references(shape.page)} postback references"
                      f"; worst: {where}")
         groups.append((worst, shape.name, lines))
     groups.sort(key=lambda group: group[0])
 
-    print(f"{'shape':17} {'KB':>7} {'mode':9} {'added µs':>10} {'x regex':>7} "
+    print(f"{'shape':18} {'KB':>7} {'mode':9} {'added µs':>10} {'x regex':>7} "
           f"{'parser/':>8} {'x buf':>6}  {'<=5x':>5}  {'>=50x':>5}  {'1.5x':>5}  {'10%':>5}")
-    print(f"{'':17} {'':7} {'':9} {'':10} {'':7} {'added':>8} {'':6}  "
+    print(f"{'':18} {'':7} {'':9} {'':10} {'':7} {'added':>8} {'':6}  "
           f"{'regex':>5}  {'parser':>5}  {'noform':>5}  {'strm':>5}")
     for _, _, lines in groups:
         print("\n".join(lines))

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from postback_middleware import fields as f
 from postback_middleware import inject
-from postback_middleware.html_scan import Family, Pairs, Rows, iter_tags
+from postback_middleware.html_scan import BareForm, Family, Pairs, Rows, iter_tags
 from postback_middleware.htmx import _HX_SIGNS, leaves_out
 from postback_middleware.inject import MAX_EXTRA_PATHS, PostForm, action_path, base_url, splice
 from postback_middleware.page_tokens import SharedToken
@@ -116,6 +116,58 @@ def test_the_fields_of_the_forms_after_the_first_are_escaped_as_any_are(argument
 )
 def test_action_path(action: str | None, expected: str | None) -> None:
     assert action_path(action, PAGE_URL) == expected
+
+
+# Characters a root-relative action is made of, the plain and every one the URL parser reads
+# or changes (percent, query, fragment, dot segments, backslash, tab, space, NUL, non-ASCII).
+_ACTION_CHARACTERS = st.sampled_from([*"/azAZ09-._~!$&'()*+,;=:@", *"%?#\\\t\n \x00\x7f", "é",
+                                      "..", "./", "//", "%2e", "%2F"])
+
+
+@settings(max_examples=2000, deadline=None)
+@given(action=st.lists(_ACTION_CHARACTERS, max_size=12).map(lambda parts: "/" + "".join(parts)),
+       page_url=st.sampled_from([PAGE_URL, "https://shop.example:8443/a//b/c?q=1#f",
+                                 "http:///cart/view", "http://shop.example"]))
+def test_a_plain_action_is_read_at_a_look_as_the_parser_reads_it(action: str,
+                                                                   page_url: str) -> None:
+    """(a list page's actions are read without the URL parser: the same path, on any page)"""
+    resolved = inject._resolved_path(action, page_url, None)
+    assert action_path.__wrapped__(action, page_url) == resolved
+
+
+def _bare(action: str | None) -> BareForm:
+    return BareForm(0, 1, 1, 2, action, None)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(actions=st.lists(st.one_of(st.none(), st.lists(_ACTION_CHARACTERS, max_size=8).map(
+    lambda parts: "".join(parts)), st.lists(_ACTION_CHARACTERS, max_size=8).map(
+    lambda parts: "/" + "".join(parts))), min_size=1, max_size=6))
+def test_a_pieces_plain_actions_are_read_at_once_as_one_by_one(actions: list[str | None]) -> None:
+    """(a list page's bare forms: where their actions are read at once, each is the path the
+    URL parser gives it)"""
+    items: list[object] = [_bare(action) for action in actions]
+    items.insert(len(items) // 2, {"A": [""]})  # (other items between them: pairs, tags)
+    at_once = inject._plain_root_paths(items)  # type: ignore[arg-type]
+    assert at_once == (len(actions) >= 2 and all(
+        action is not None and inject._PLAIN_ROOT_PATH.fullmatch(action) and "/." not in action
+        for action in actions))
+    if at_once:
+        assert all(inject._resolved_path(action, PAGE_URL, None) == action for action in actions)
+
+
+@pytest.mark.parametrize(("actions", "at_once"), [
+    pytest.param(["/a/1/delete/", "/a/2/delete/"], True, id="a-list"),
+    pytest.param(["/a/1/delete/"], False, id="one-form"),
+    pytest.param(["/a/1", None], False, id="one-without-an-action"),
+    pytest.param(["/a/1", ""], False, id="one-empty"),
+    pytest.param(["/a/1\n/b", "/a/2"], False, id="a-newline-in-one"),
+    pytest.param(["/a/1", "/a/./2"], False, id="a-dot-segment"),
+    pytest.param(["/a/1", "//evil.example/2"], False, id="a-host"),
+    pytest.param(["/a/1", "a/2"], False, id="a-relative-one"),
+])
+def test_plain_actions_read_at_once(actions: list[str | None], at_once: bool) -> None:
+    assert inject._plain_root_paths([_bare(action) for action in actions]) is at_once
 
 
 def forms_of(document: str) -> list[tuple[str, list[list[str]]]]:
