@@ -175,35 +175,72 @@ def action_path(action: str | None, page_url: str, base_url: str | None = None) 
     absent or empty action meaning the page itself, any other resolved against ``base_url``
     (the document's ``<base href>``, resolved: see :func:`base_url`) when there is one.
 
-    A root-relative action of plain path characters, the action of most list pages' forms
-    (``/admin/users/17/delete/``), is its own path, on the page's origin: read at a look, for
-    a list page's next page brings as many new actions as it has rows, each of which the URL
-    parser takes some 15 µs to resolve. (A property test holds the look to the parser.)
+    An action of plain path characters, the action of most list pages' forms, is read at a
+    look: from the root (``/admin/users/17/delete/``) it is its own path, on the page's
+    origin; relative (``17/delete/``), the page's directory and it. For a list page's next
+    page brings as many new actions as it has rows (and a page asked with another query, as
+    many new pairs of action and page), each of which the URL parser takes some 15 µs to
+    resolve. (Property tests hold the look to the parser.)
     """
-    if base_url is None and action and _PLAIN_ROOT_PATH.fullmatch(action) and "/." not in action:
-        return action
+    if base_url is None and action:
+        if _PLAIN_ROOT_PATH.fullmatch(action):
+            if "/." not in action:
+                return action
+        elif (_PLAIN_RELATIVE_PATH.fullmatch(action) and "//" not in action
+              and "/." not in "/" + action):
+            directory = _page_directory(page_url)
+            if directory is not None:
+                return directory + action
     return _resolved_path(action, page_url, base_url)
+
+
+def _page_directory(page_url: str) -> str | None:
+    """The path a plain relative action (``_PLAIN_RELATIVE_PATH``) is resolved in, on the
+    page's origin: the page's path up to its last "/" as the URL parser resolves it (its
+    empty segments dropped), decoded; None where the parser does not end it so (a page's
+    URL with no origin, say). (Whatever the page's query and fragment, which a relative path
+    drops: one reading a page, however it is asked.)"""
+    return _directory_path(page_url.partition("#")[0].partition("?")[0])
+
+
+@functools.lru_cache(maxsize=256)  # (the pages a site's forms are on)
+def _directory_path(page_url: str) -> str | None:
+    path = _resolved_path("x", page_url, None)
+    return path[:-1] if path is not None and path.endswith("/x") else None
 
 
 # A path from the root whose characters no step of the URL parser changes or reads (no tab,
 # backslash, "%", "?", "#", ";" (urljoin reads path parameters), space, non-ASCII; not "//",
 # a host; a dot segment is looked for apart: "/." anywhere).
-_PLAIN_ROOT_PATH_TEXT = r"/(?!/)[A-Za-z0-9\-._~!$&'()*+,=:@/]*"
-_PLAIN_ROOT_PATH = re.compile(_PLAIN_ROOT_PATH_TEXT)
+_PLAIN_ROOT_PATH = re.compile(r"/(?!/)[A-Za-z0-9\-._~!$&'()*+,=:@/]*")
+# A relative path of the same characters but ":" (a scheme's end in a first segment); "//"
+# (the parser drops an empty segment, and "//" starts a host) and dot segments are looked
+# for apart. (One that starts with "/" is the root's, read first.)
+_PLAIN_RELATIVE_PATH = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,=@/]+")
 # The same, a line each: the actions of a piece's bare forms, joined by newlines.
-_PLAIN_ROOT_PATHS = re.compile(rf"{_PLAIN_ROOT_PATH_TEXT}(?:\n{_PLAIN_ROOT_PATH_TEXT})*")
+_PLAIN_ROOT_PATHS = re.compile(rf"{_PLAIN_ROOT_PATH.pattern}(?:\n{_PLAIN_ROOT_PATH.pattern})*")
+_PLAIN_RELATIVE_PATHS = re.compile(
+    rf"(?!/){_PLAIN_RELATIVE_PATH.pattern}(?:\n(?!/){_PLAIN_RELATIVE_PATH.pattern})*")
 
 
-def _plain_root_paths(items: list[_Item]) -> bool:
-    """Whether the bare forms among ``items`` (two or more) all have a plain root-relative
-    action (each then its own path: see :func:`action_path`), read in one step for them all:
-    a list page's next page brings as many actions new to action_path's memo as it has rows."""
+def _plain_paths(items: list[_Item], page_url: str) -> str | None:
+    """What goes before the action of each bare form among ``items`` (two or more) to make
+    its path, when all are plain alike (see :func:`action_path`): "" when all are from the
+    root, the page's directory when all are relative; else None. Read in one step for them
+    all: a list page's next page brings as many actions new to action_path's memo as it has
+    rows (and a page asked with another query, as many new pairs of action and page)."""
     actions = [item.action for item in items if type(item) is BareForm]
     if len(actions) < 2 or None in actions:
-        return False
-    joined = "\n".join(cast(list[str], actions))  # (an action's own newline: one too many)
-    return (joined.count("\n") == len(actions) - 1 and "/." not in joined
-            and _PLAIN_ROOT_PATHS.fullmatch(joined) is not None)
+        return None
+    joined = "\n".join(cast(list[str], actions))
+    if joined.count("\n") != len(actions) - 1:  # (an action's own newline)
+        return None
+    if _PLAIN_ROOT_PATHS.fullmatch(joined):
+        return "" if "/." not in joined else None
+    if (_PLAIN_RELATIVE_PATHS.fullmatch(joined) and "//" not in joined and "/." not in joined
+            and "\n." not in joined and joined[0] != "."):
+        return _page_directory(page_url)
+    return None
 
 
 def _resolved_path(action: str | None, page_url: str, base_url: str | None) -> str | None:
@@ -961,9 +998,9 @@ class FieldInjector:
         bare = (_BareForms(final=final) if self._sign_bare is not None
                 and not (self._fragment or self._panels or self._choices or self._htmx_seen
                          or self._client_fields is not None) else None)
-        # (a list page's bare forms' actions, each its own path when all are plain: see
-        # action_path; read at once, for a list's next page brings as many new ones as rows)
-        plain_actions = _plain_root_paths(tags)
+        # (a list page's bare forms' actions, read at once where all are plain alike: the
+        # text before each that makes its path)
+        before_actions = _plain_paths(tags, self._page_url)
         for tag in tags:
             if not isinstance(tag, Tag):
                 if isinstance(tag, BareForm):  # a plain post form: its tags and pairs
@@ -973,7 +1010,8 @@ class FieldInjector:
                         self._form_ends(tag.closed_at, plan, started_here)
                         continue
                     self._select = None
-                    path = tag.action if plain_actions else action_path(tag.action, self._page_url)
+                    path = (f"{before_actions}{tag.action}" if before_actions is not None
+                            else action_path(tag.action, self._page_url))
                     if path is None:  # (no post form: its pairs are the page's, stray)
                         self._other_forms += 1
                         if tag.pairs is not None:
