@@ -74,7 +74,7 @@ from typing import Any, NamedTuple
 
 from .errors import TokenError
 from .tokens import INDEX_TAG_CHARS, MAC_CHARS, encode_json
-from .validation import split_number, written_out
+from .validation import numbered, split_number, written_out
 
 MIN_FORMS = 2
 """A page token is used for two plain forms or more (one form keeps tokens of its own)."""
@@ -260,16 +260,15 @@ def _rows_of_one(forms: Sequence[tuple[str, Events]], at: int, first: int,
     form) little more than its forms."""
     prefix, suffix, template = shape
     pattern_bytes, count = pattern
-    # (a path's format for its number: see _paths_alike; None where a NUL would blur it)
-    path_format = (None if "\0" in prefix or "\0" in suffix
-                   else prefix.replace("%", "%%") + "%d" + suffix.replace("%", "%%"))
+    # (the paths are compared joined by NULs: see _paths_alike; not where a NUL would blur it)
+    joinable = "\0" not in prefix and "\0" not in suffix
     rows, size = 1, 16
     while True:
         stretch = forms[at + rows:at + rows + size]
         if not stretch:
             return rows
         numbers = range(first + rows, first + rows + len(stretch))
-        if _paths_alike(stretch, numbers, path_format) and (
+        if joinable and _paths_alike(stretch, numbers, prefix, suffix) and (
                 _events_alike(stretch, numbers, pattern_bytes, count) if template
                 else not any([pairs for _, pairs in stretch])):
             rows += len(stretch)
@@ -283,15 +282,18 @@ def _rows_of_one(forms: Sequence[tuple[str, Events]], at: int, first: int,
             rows += 1
 
 
-def _paths_alike(stretch: Sequence[tuple[str, Events]], numbers: range,
-                 path_format: str | None) -> bool:
-    """Whether each form of ``stretch`` posts to ``path_format % n`` for its number: the
-    paths joined by NULs against the format's, written for all in one step (neither holds a
-    NUL of its own: the paths' would add one to theirs). False without a format."""
-    if path_format is None:
-        return False
-    return "\0".join([path for path, _ in stretch]) == "\0".join(
-        [path_format] * len(stretch)) % tuple(numbers)
+def _paths_alike(stretch: Sequence[tuple[str, Events]], numbers: range, prefix: str,
+                 suffix: str) -> bool:
+    """Whether each form of ``stretch`` posts to ``prefix + str(n) + suffix`` for its number:
+    the paths joined by NULs against theirs, written for all in one step (``numbered``, or a
+    format past its table; neither holds a NUL of its own: the paths' would add one to
+    theirs)."""
+    paths = "\0".join([path for path, _ in stretch])
+    expected = numbered(prefix, suffix, "\0", numbers)
+    if expected is None:
+        path_format = prefix.replace("%", "%%") + "%d" + suffix.replace("%", "%%")
+        expected = "\0".join([path_format] * len(stretch)) % tuple(numbers)
+    return paths == expected
 
 
 def _events_alike(stretch: Sequence[tuple[str, Events]], numbers: range, pattern: bytes,

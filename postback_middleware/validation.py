@@ -467,6 +467,18 @@ def _counted_strings() -> list[str]:
     return list(map(str, range(_COUNTING_LIMIT)))
 
 
+def numbered(head: str, tail: str, separator: str, numbers: range) -> str | None:
+    """``separator.join(f"{head}{n}{tail}" for n in numbers)`` (numbers counting up by one),
+    written with one join of the table's strings (what a run of rows is compared against);
+    None past the table (the caller formats them)."""
+    if numbers.step != 1 or numbers.start < 0 or numbers.stop > _COUNTING_LIMIT:
+        return None
+    if not numbers:
+        return ""
+    strings = _counted_strings()[numbers.start:numbers.stop]
+    return head + (tail + separator + head).join(strings) + tail
+
+
 def _counting_offset(number: int) -> int:
     """Where ``"," + str(number)`` starts in ``_counting()``."""
     offset, low, high, width = number, 0, 10, 1  # a comma each, then the digits below

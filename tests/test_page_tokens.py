@@ -105,7 +105,9 @@ def pages(draw: st.DrawFn) -> list[Form]:
     and others between."""
     forms: list[Form] = []
     for _ in range(draw(st.integers(1, 5))):
-        first, count = draw(st.integers(0, 12)), draw(st.sampled_from([1, 2, 3, 6, 9, 20]))
+        # (runs that cross 10,000 too: past validation.numbered's table, formatted)
+        first = draw(st.one_of(st.integers(0, 12), st.sampled_from([9_985, 9_999])))
+        count = draw(st.sampled_from([1, 2, 3, 6, 9, 20]))
         numbered = draw(st.booleans())
         row = [(draw(_PATHS), draw(st.sampled_from(["", "/delete", "/vote/"])),
                 draw(st.lists(st.tuples(_TEXT, _TEXT, st.booleans()), max_size=3)))
@@ -258,6 +260,16 @@ def test_describing_takes_a_few_steps_a_form_whatever_its_paths(
     calls.clear()
     assert describe(slugs) is None  # over the size a page token may take:
     assert len(calls) <= 1 + 2 + 3 + 4  # known at its first form, the rest not read
+
+
+def test_a_run_past_ten_thousand_is_read_to_its_end() -> None:
+    """(a stretch past the numbers written at once, validation.numbered's, is formatted:
+    compared exactly all the same, up to the first form that is not the run's)"""
+    forms: list[Form] = [(f"/u/{n}/delete", {}) for n in range(9_990, 10_010)]
+    forms += [("/other", {}), ("/u/10011/delete", {})]
+    entries = describe(forms, max_bytes=2**62)
+    assert entries is not None and entries[0]["c"] == 20
+    assert read_back(entries, len(forms)) == [(path, offered(pairs)) for path, pairs in forms]
 
 
 def test_a_run_is_read_a_stretch_at_a_time_as_it_was_a_form_at_a_time() -> None:

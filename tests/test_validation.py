@@ -953,6 +953,23 @@ def test_a_grid_beside_plain_pairs_reads_as_its_pairs_do(
             {"c": callbacks} if callbacks else {}) == expected
 
 
+@pytest.mark.parametrize(("head", "tail", "numbers"), [
+    pytest.param("/u/", "/delete", range(1, 151), id="a-list"),
+    pytest.param("", "", range(0, 3), id="bare-numbers"),
+    pytest.param("%d", "\0", range(9_990, 10_000), id="the-tables-end"),
+    pytest.param("a", "b", range(5, 5), id="none"),
+])
+def test_numbered_is_each_number_written(head: str, tail: str, numbers: range) -> None:
+    assert validation.numbered(head, tail, "\0", numbers) == "\0".join(
+        f"{head}{n}{tail}" for n in numbers)
+
+
+@pytest.mark.parametrize("numbers", [range(9_990, 10_001), range(-1, 3), range(0, 10, 2)],
+                         ids=["past-the-table", "negative", "a-step"])
+def test_numbered_leaves_what_its_table_lacks_to_the_caller(numbers: range) -> None:
+    assert validation.numbered("a", "b", ",", numbers) is None
+
+
 def test_a_gridview_is_a_few_runs() -> None:
     """A GridView's commands kept as rows: runs, its sorting links written out."""
     rows = html_scan.Rows("GridView1", ("Edit$", "Delete$", "Select$"), 0, 235)
