@@ -272,31 +272,35 @@ class FormTokens:
 
     def issue_bare(self, forms: Sequence[tuple[str, page_tokens.Pairs]],
                    state: dict[str, Any] | str, binding: str, callback_pages: Collection[str],
-                   *, keyed: bool = False) -> page_tokens.SharedToken | None:
+                   *, keyed: bool = False, last_run: page_tokens.RunShape | None = None
+                   ) -> page_tokens.SharedToken | None:
         """The page token shared by plain forms that the injector keeps as bare forms (each
         its path and events: no id, no callbacks of its own, one path, no choices, its pairs
         one dict), its indices ``keyed`` (see ``page_tokens``): what :meth:`issue_forms`
         gives such forms, in one piece. None when they cannot share one (:meth:`issue_forms`
         then takes them one by one): fewer than two, a path with callbacks of its page
         (``callback_pages``: ``registry.Registry.callback_pages``), events too long to write
-        out, a description or token over its size."""
+        out, a description or token over its size. ``last_run``: what the pieces of one
+        streamed page share (see ``page_tokens.describe``)."""
         if not page_tokens.MIN_FORMS <= len(forms) <= page_tokens.MAX_FORMS:
             return None
         # (what _sharing_path and _plain_pairs ask of each form)
         if callback_pages and any(path in callback_pages for path, _ in forms):
             return None
-        return self._shared_token(forms, state, binding, keyed=keyed, each_fits=True)
+        return self._shared_token(forms, state, binding, keyed=keyed, each_fits=True,
+                                  last_run=last_run)
 
     def _shared_token(self, forms: Sequence[tuple[str, page_tokens.Events]],
                       state: dict[str, Any] | str, binding: str, *, keyed: bool,
-                      each_fits: bool = False) -> page_tokens.SharedToken | None:
+                      each_fits: bool = False, last_run: page_tokens.RunShape | None = None
+                      ) -> page_tokens.SharedToken | None:
         """The page token of plain forms (each its path and events), with its indices' tags
         where they are ``keyed`` (see ``page_tokens``); None when their description is over
         ``page_tokens.MAX_DESCRIPTION_BYTES``, the token over max_state_size, or
         (``each_fits``: forms not yet judged one by one) a form's events too long to join."""
         signer = self.signer
         try:
-            described = page_tokens.describe(forms, each_fits=each_fits)
+            described = page_tokens.describe(forms, each_fits=each_fits, last_run=last_run)
             if described is None:  # (over its size, or a form's events do not fit)
                 return None
             token = signer.sign_page(described, state, user=binding,

@@ -83,6 +83,7 @@ from .http import (
     text_response,
 )
 from .inject import FieldInjector, PostForm
+from .page_tokens import RunShape
 from .refusal import REFUSAL_KEY
 from .registry import Registry, page_callback_key
 from .response import Page, edit_response, limit_accept_encoding
@@ -608,6 +609,9 @@ class _Issuer:
         # cannot change (without user_key: its id is fixed once made).
         self._page: PageSigning | None = None
         self._browser_binding: str | None = None
+        # The shape of the last run of bare forms described: a streamed page's next piece,
+        # whose forms mostly continue it, is described without finding it again.
+        self._last_run = RunShape()
 
     def sign_forms(self, forms: list[PostForm]) -> list[tuple[str, str]]:
         """The view state and event validation of each of ``forms`` (the post forms whose
@@ -635,7 +639,8 @@ class _Issuer:
         except StoreUnavailable:
             return None
         return self._middleware.form_tokens.issue_bare(
-            forms, state, binding, self._middleware.registry.callback_pages, keyed=keyed)
+            forms, state, binding, self._middleware.registry.callback_pages, keyed=keyed,
+            last_run=self._last_run)
 
     def _signing(self) -> tuple[dict[str, Any] | str, str, PageSigning]:
         """What this response's forms are signed with: the view state (or the key it is kept

@@ -181,7 +181,7 @@ Events = Pairs | Encoded  # (what describe is given of each form's events)
 
 
 def describe(forms: Sequence[tuple[str, Events]], max_bytes: int = MAX_DESCRIPTION_BYTES,
-             *, each_fits: bool = False) -> list[Any] | None:
+             *, each_fits: bool = False, last_run: RunShape | None = None) -> list[Any] | None:
     """The description of ``forms`` (each its path and its events, as pairs or
     :class:`Encoded`), in order: the index of each form in it is its place in ``forms``.
     Numbered paths and forms alike are read as runs (see the module's docstring). None when
@@ -189,14 +189,18 @@ def describe(forms: Sequence[tuple[str, Events]], max_bytes: int = MAX_DESCRIPTI
     forms is not read to its end), or (``each_fits``) when a form's pairs do not
     :func:`fit <fits>`: read once an entry, for a run's forms are alike but for their number,
     and its last row's, the longest, fit when any do not; ValueError
-    (``errors.InvalidArgument``) if JSON cannot write the forms' events (a lone surrogate)."""
+    (``errors.InvalidArgument``) if JSON cannot write the forms' events (a lone surrogate).
+
+    ``last_run``: the shape of the last run of a form a row read (a streamed page's pieces
+    share one): forms that continue it (the next piece's, mostly) are read without finding
+    their shape again, each compared exactly as any run's; a run found is kept there."""
     entries: list[Any] = []
     size, at, total = 1, 0, len(forms)  # (the JSON's "[", each entry and its "," or "]")
     while at < total:
         path, pairs = forms[at]
         entry: Any = None
         if at + 1 < total:
-            entry = None if type(pairs) is Encoded else _numbered_run(forms, at)
+            entry = None if type(pairs) is Encoded else _numbered_run(forms, at, last_run)
             if entry is not None:
                 at += entry["c"] * len(entry["r"])
                 if each_fits and not all(isinstance(events, Encoded) or fits(events)
@@ -225,9 +229,27 @@ def _data(pairs: Events) -> dict[str, Any]:
     return written_out({target: list(arguments) for target, arguments in pairs.items()}, ())
 
 
-def _numbered_run(forms: Sequence[tuple[str, Events]], at: int) -> dict[str, Any] | None:
+class RunShape:
+    """The shape of a run of a form a row (``[prefix, suffix, template]`` and the template's
+    pattern), kept from one :func:`describe` to the next (see its ``last_run``)."""
+
+    __slots__ = ("pattern", "shape")
+
+    def __init__(self) -> None:
+        self.shape: list[Any] | None = None
+        self.pattern: tuple[bytes, int] = (b"", 0)
+
+
+def _numbered_run(forms: Sequence[tuple[str, Events]], at: int,
+                  last_run: RunShape | None = None) -> dict[str, Any] | None:
     """The entry of the rows of numbered forms starting at ``at`` (two rows at least, of one
-    to :data:`MAX_FORMS_A_ROW` forms each), or None."""
+    to :data:`MAX_FORMS_A_ROW` forms each), or None. (``last_run``: see :func:`describe`.)"""
+    if last_run is not None and last_run.shape is not None:
+        first = _row_number(forms[at], last_run.shape, last_run.pattern)
+        if first is not None:
+            rows = _rows_of_one(forms, at, first, last_run.shape, last_run.pattern)
+            if rows > 1:
+                return {"n": first, "c": rows, "r": [last_run.shape]}
     for width in range(1, MAX_FORMS_A_ROW + 1):
         if at + 2 * width > len(forms):
             return None
@@ -239,6 +261,8 @@ def _numbered_run(forms: Sequence[tuple[str, Events]], at: int) -> dict[str, Any
         patterns = [_pattern(template) for _, _, template in shapes]
         if width == 1:  # (a form a row, the commonest: see _rows_of_one)
             rows = _rows_of_one(forms, at, first, shapes[0], patterns[0])
+            if rows > 1 and last_run is not None:
+                last_run.shape, last_run.pattern = shapes[0], patterns[0]
         else:
             while (at + (rows + 1) * width <= len(forms)
                    and _is_row(forms, at + rows * width, shapes, patterns, first + rows)):
@@ -246,6 +270,25 @@ def _numbered_run(forms: Sequence[tuple[str, Events]], at: int) -> dict[str, Any
         if rows > 1:
             return {"n": first, "c": rows, "r": shapes}
     return None
+
+
+def _row_number(form: tuple[str, Events], shape: list[Any], pattern: tuple[bytes, int]
+                ) -> int | None:
+    """The number n for which ``form`` is row n of a form a row of ``shape`` (its path
+    ``prefix + str(n) + suffix``, n canonical, and its events the template's for n, as
+    :func:`_rows_of_one` reads each row after the first), or None."""
+    path, pairs = form
+    prefix, suffix, template = shape
+    if type(pairs) is Encoded or not (path.startswith(prefix) and path.endswith(suffix)):
+        return None
+    digits = path[len(prefix):len(path) - len(suffix)]
+    if not (0 < len(digits) <= _MAX_DIGITS and digits.isascii() and digits.isdigit()) or (
+            digits[0] == "0" and len(digits) > 1):
+        return None
+    n = int(digits)
+    if (pairs or template) and encode_json(pairs, plain=True) != pattern[0] % ((n,) * pattern[1]):
+        return None
+    return n
 
 
 def _rows_of_one(forms: Sequence[tuple[str, Events]], at: int, first: int,

@@ -4,6 +4,7 @@ described, numbered rows as runs, and a description the middleware did not write
 from __future__ import annotations
 
 import contextlib
+import itertools
 from typing import Any
 
 import pytest
@@ -260,6 +261,51 @@ def test_describing_takes_a_few_steps_a_form_whatever_its_paths(
     calls.clear()
     assert describe(slugs) is None  # over the size a page token may take:
     assert len(calls) <= 1 + 2 + 3 + 4  # known at its first form, the rest not read
+
+
+@settings(max_examples=300, deadline=None)
+@given(pages(), st.lists(st.integers(0, 60), max_size=5))
+def test_pieces_that_share_a_run_shape_are_read_back_exactly(forms: list[Form],
+                                                               cuts: list[int]) -> None:
+    """A streamed page's pieces, described one after the other with the shape of the last
+    run kept between them: each piece reads back exactly (a piece that continues the run is
+    compared form by form as any run; one that does not is read as without it)."""
+    last_run = page_tokens.RunShape()
+    bounds = [0, *sorted({cut for cut in cuts if 0 < cut < len(forms)}), len(forms)]
+    for start, end in itertools.pairwise(bounds):
+        piece = forms[start:end]
+        entries = describe(piece, max_bytes=2**62, last_run=last_run)
+        assert entries is not None
+        assert read_back(entries, len(piece)) == [(path, offered(pairs)) for path, pairs in piece]
+
+
+def test_a_piece_that_continues_the_run_is_read_without_finding_its_shape(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """(the 100 small forms streamed: each piece's vote forms continue the last piece's run)"""
+    shapes_found = []
+    row_shapes = page_tokens._row_shapes
+    monkeypatch.setattr(page_tokens, "_row_shapes", lambda *args: shapes_found.append(args[1])
+                        or row_shapes(*args))
+    votes: list[Form] = [(f"/answers/{n}/vote", {"vote": [f"up:{n}", f"down:{n}"]})
+                         for n in range(1, 31)]
+    last_run = page_tokens.RunShape()
+    pieces = [votes[:10], votes[10:20], [("/answers/021/vote", {"vote": ["up:21", "down:21"]}),
+                                         *votes[21:30]]]
+    described = [describe(piece, last_run=last_run) for piece in pieces[:2]]
+    assert described[1] == [{"n": 11, "c": 10, "r": [
+        ["/answers/", "/vote", {"=vote": ["#up:", "#down:"]}]]}]
+    assert len(shapes_found) == 1  # (the first piece's; the second's continues it)
+    described.append(describe(pieces[2], last_run=last_run))
+    # (a leading zero: not the run's row 21, read as a form of its own; then the run again)
+    assert described[2] is not None and described[2][0][0] == "/answers/021/vote"
+    assert described[2][1] == {"n": 22, "c": 9, "r": [
+        ["/answers/", "/vote", {"=vote": ["#up:", "#down:"]}]]}
+    # (the run's next path, other events: not its row either, though the next two are)
+    other: list[Form] = [("/answers/31/vote", {"vote": ["up:31"]}), *[
+        (f"/answers/{n}/vote", {"vote": [f"up:{n}", f"down:{n}"]}) for n in (32, 33)]]
+    found = describe(other, last_run=last_run)
+    assert found is not None and found[0] == ["/answers/31/vote", {"e": {"vote": ["up:31"]}}]
+    assert read_back(found, 3) == [(path, offered(pairs)) for path, pairs in other]
 
 
 def test_a_run_past_ten_thousand_is_read_to_its_end() -> None:
