@@ -167,7 +167,6 @@ _FormsFields = tuple[list[int], bytes, bytes, bytes, bytes, int]
 _URL_NOISE = str.maketrans("", "", "\t\n\r")
 
 
-@functools.lru_cache(maxsize=1024)  # a site renders the same few actions on the same pages
 def action_path(action: str | None, page_url: str, base_url: str | None = None) -> str | None:
     """The path a form posts to, or None when it leaves the page's origin.
 
@@ -175,23 +174,63 @@ def action_path(action: str | None, page_url: str, base_url: str | None = None) 
     absent or empty action meaning the page itself, any other resolved against ``base_url``
     (the document's ``<base href>``, resolved: see :func:`base_url`) when there is one.
 
-    An action of plain path characters, the action of most list pages' forms, is read at a
-    look: from the root (``/admin/users/17/delete/``) it is its own path, on the page's
-    origin; relative (``17/delete/``), the page's directory and it. For a list page's next
-    page brings as many new actions as it has rows (and a page asked with another query, as
-    many new pairs of action and page), each of which the URL parser takes some 15 µs to
-    resolve. (Property tests hold the look to the parser.)
+    An action whose path (up to its query or fragment) is of plain path characters, the
+    action of most list pages' forms, is read at a look: from the root
+    (``/admin/users/17/delete/``, ``/cart/remove?item=3``) its path is that, on the page's
+    origin; relative (``17/delete/``), the page's directory and that; a query or a fragment
+    alone (``?item=3``), the page's own path. For a list page's next page brings as many new
+    actions as it has rows, each of which the URL parser takes some 15 µs to resolve; what
+    it resolves is kept by the page's path (a page asked with another query or fragment is
+    the same page to it). (Property tests hold the look to the parser.)
     """
-    if base_url is None and action:
-        if _PLAIN_ROOT_PATH.fullmatch(action):
-            if "/." not in action:
-                return action
-        elif (_PLAIN_RELATIVE_PATH.fullmatch(action) and "//" not in action
-              and "/." not in "/" + action):
-            directory = _page_directory(page_url)
-            if directory is not None:
-                return directory + action
+    return _action_path(action, _without_query(page_url), base_url)
+
+
+def _without_query(url: str) -> str:
+    """``url`` up to its query or fragment (neither of which a form's path depends on)."""
+    return url.partition("#")[0].partition("?")[0]
+
+
+@functools.lru_cache(maxsize=1024)  # a site renders the same few actions on the same pages
+def _action_path(action: str | None, page_url: str, base_url: str | None) -> str | None:
+    if base_url is not None or not action:
+        return _resolved_path(action, page_url, base_url)
+    path = action.partition("#")[0].partition("?")[0]  # (the parser cuts them off too)
+    if not path:
+        return _page_path(page_url)
+    origin = _page_origin(page_url)
+    if origin is not None and path.startswith(origin) and path[len(origin):][:1] == "/":
+        path = path[len(origin):]  # (the page's origin, spelled as the page's URL spells it)
+    if path[0] == "/":
+        if _ESCAPED_ROOT_PATH.fullmatch(path) and "/." not in path:
+            return _decoded(path)
+        return _resolved_path(action, page_url, base_url)
+    while path[:2] == "./":
+        path = path[2:]
+    directory = _page_directory(page_url)
+    if directory is not None and not path:  # ("./")
+        return directory
+    if (directory is not None and _ESCAPED_RELATIVE_PATH.fullmatch(path) and path[0] != "/"
+            and "//" not in path and "/." not in "/" + path):
+        return directory + _decoded(path)
     return _resolved_path(action, page_url, base_url)
+
+
+def _decoded(path: str) -> str:
+    """A plain path's escapes decoded, as WSGI gives a path (latin-1 text of the bytes)."""
+    return unquote_to_bytes(path).decode("latin-1") if "%" in path else path
+
+
+@functools.lru_cache(maxsize=256)  # (the pages a site's forms are on)
+def _page_origin(page_url: str) -> str | None:
+    """``scheme://host[:port]`` as the page's URL spells it (an http(s) URL with a host)."""
+    try:
+        parts = urlsplit(page_url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _page_directory(page_url: str) -> str | None:
@@ -200,13 +239,19 @@ def _page_directory(page_url: str) -> str | None:
     empty segments dropped), decoded; None where the parser does not end it so (a page's
     URL with no origin, say). (Whatever the page's query and fragment, which a relative path
     drops: one reading a page, however it is asked.)"""
-    return _directory_path(page_url.partition("#")[0].partition("?")[0])
+    return _directory_path(_without_query(page_url))
 
 
 @functools.lru_cache(maxsize=256)  # (the pages a site's forms are on)
 def _directory_path(page_url: str) -> str | None:
     path = _resolved_path("x", page_url, None)
     return path[:-1] if path is not None and path.endswith("/x") else None
+
+
+@functools.lru_cache(maxsize=256)  # (as _directory_path)
+def _page_path(page_url: str) -> str | None:
+    """The page's own path, where an action of a query or a fragment alone resolves."""
+    return _resolved_path(None, page_url, None)
 
 
 # A path from the root whose characters no step of the URL parser changes or reads (no tab,
@@ -217,6 +262,10 @@ _PLAIN_ROOT_PATH = re.compile(r"/(?!/)[A-Za-z0-9\-._~!$&'()*+,=:@/]*")
 # (the parser drops an empty segment, and "//" starts a host) and dot segments are looked
 # for apart. (One that starts with "/" is the root's, read first.)
 _PLAIN_RELATIVE_PATH = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,=@/]+")
+# The same with "%" escapes (decoded as the parser's caller decodes them: see _decoded), for
+# one action read alone (a piece's bare forms are read at once without them).
+_ESCAPED_ROOT_PATH = re.compile(r"/(?!/)[A-Za-z0-9\-._~!$&'()*+,=:@/%]*")
+_ESCAPED_RELATIVE_PATH = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,=@/%]+")
 # The same, a line each: the actions of a piece's bare forms, joined by newlines.
 _PLAIN_ROOT_PATHS = re.compile(rf"{_PLAIN_ROOT_PATH.pattern}(?:\n{_PLAIN_ROOT_PATH.pattern})*")
 _PLAIN_RELATIVE_PATHS = re.compile(
@@ -257,15 +306,21 @@ def _resolved_path(action: str | None, page_url: str, base_url: str | None) -> s
 
 @functools.lru_cache(maxsize=1024)
 def _url_text(url: str | None) -> str:
-    """A URL attribute as the URL parser reads it (no tabs or newlines, no edge spaces,
-    backslashes as slashes, and after ``http:`` / ``https:`` (and the other special schemes)
-    any run of two or more slashes read as two: a browser reads ``http:///evil.example/`` as
-    host ``evil.example``, Python's parser as a path on this host)."""
-    text = (url or "").translate(_URL_NOISE).strip().replace("\\", "/")
-    return _SLASHES_AFTER_SCHEME.sub(r"\1://", text, count=1)
+    """A URL attribute as the URL parser reads it (no tabs or newlines, no edge C0 controls
+    or spaces, backslashes as slashes, and after ``http:`` / ``https:`` (and the other
+    special schemes), or at the start, any run of two or more slashes read as two: a
+    browser reads ``http:///evil.example/`` and ``///evil.example/`` as host
+    ``evil.example``, Python's parser as a path on this host). Only what the URL standard
+    strips is stripped: a no-break space (U+00A0) at an edge is part of the URL, not
+    nothing (``str.strip`` took it for the page itself)."""
+    text = (url or "").translate(_URL_NOISE).strip(_C0_CONTROL_OR_SPACE).replace("\\", "/")
+    text = _SLASHES_AFTER_SCHEME.sub(r"\1://", text, count=1)
+    return _SLASHES_AT_START.sub("//", text, count=1)
 
 
+_C0_CONTROL_OR_SPACE = "".join(map(chr, range(0x21)))
 _SLASHES_AFTER_SCHEME = re.compile(r"^((?i:https?|wss?|ftp)):/{2,}")
+_SLASHES_AT_START = re.compile(r"^/{3,}")  # (a host follows all of them: see _url_text)
 
 
 def leaves_origin(url: str, page_url: str, bases: list[str]) -> bool:

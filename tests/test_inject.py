@@ -112,6 +112,15 @@ def test_the_fields_of_the_forms_after_the_first_are_escaped_as_any_are(argument
         pytest.param("java\nscript:alert(1)", None, id="javascript-with-newline"),
         pytest.param("mailto:a@b.example", None, id="mailto"),
         pytest.param("http://[::1", None, id="unparseable"),
+        # (a browser skips every slash and backslash after the first two: a host follows)
+        pytest.param("///evil.example/pay", None, id="three-slashes-no-scheme"),
+        pytest.param("/\\/evil.example/pay", None, id="slash-backslash-slash"),
+        pytest.param("\\\\\\evil.example/pay", None, id="three-backslashes-no-scheme"),
+        pytest.param("////shop.example/pay", "/pay", id="four-slashes-to-this-host"),
+        # (only C0 controls and spaces are stripped, as the URL standard strips them)
+        pytest.param(" \x01/pay\x1f ", "/pay", id="c0-controls-at-the-edges"),
+        pytest.param("\xa0", "/cart/\xc2\xa0", id="a-no-break-space-is-not-the-page"),
+        pytest.param("\u2028save", "/cart/\xe2\x80\xa8save", id="a-line-separator-too"),
     ],
 )
 def test_action_path(action: str | None, expected: str | None) -> None:
@@ -121,7 +130,8 @@ def test_action_path(action: str | None, expected: str | None) -> None:
 _PAGE_URLS = st.sampled_from([PAGE_URL, "https://shop.example:8443/a//b/c?q=1#f",
                               "http:///cart/view", "http://shop.example",
                               "http://shop.example/%7Eann/a%2Fb/c%2", "http://shop.example/a/",
-                              "http://shop.example/a/..", "http://shop.example?q=1"])
+                              "http://shop.example/a/..", "http://shop.example?q=1",
+                              "http://shop.example/p#f?x", "http://shop.example/a;b/c?d=1;e"])
 
 
 # Characters a root-relative action is made of, the plain and every one the URL parser reads
@@ -131,7 +141,10 @@ _ACTION_CHARACTERS = st.sampled_from([*"/azAZ09-._~!$&'()*+,;=:@", *"%?#\\\t\n \
 
 
 @settings(max_examples=3000, deadline=None)
-@given(action=st.tuples(st.sampled_from(["/", "", "./", "../", "a:", "?"]),
+@given(action=st.tuples(st.sampled_from([
+    "/", "", "./", "../", "a:", "?", "#", "/a?", "b#", "././", ".//", "http://shop.example",
+    "http://shop.example/", "https://shop.example:8443/", "http://shop.example.evil/",
+    "http://shop.example:80/", "HTTP://shop.example/", "http://x@shop.example/"]),
                         st.lists(_ACTION_CHARACTERS, max_size=12)).map(
            lambda parts: parts[0] + "".join(parts[1])),
        page_url=_PAGE_URLS)
@@ -140,7 +153,10 @@ def test_a_plain_action_is_read_at_a_look_as_the_parser_reads_it(action: str,
     """(a list page's actions are read without the URL parser, from the root or relative:
     the same path, on any page)"""
     resolved = inject._resolved_path(action, page_url, None)
-    assert action_path.__wrapped__(action, page_url) == resolved
+    assert action_path(action, page_url) == resolved
+    # (what the memo keeps, by the page's URL without its query: read anew, the same)
+    assert inject._action_path.__wrapped__(action, inject._without_query(page_url),
+                                           None) == resolved
 
 
 def _read_alone(action: str | None, page_url: str) -> str:
@@ -1089,6 +1105,28 @@ def test_streamed_form_sent_before_a_later_piece_redirects_it(
         " piece" in caplog.text
     assert "cannot be taken back" in caplog.text
     assert "post form #2 id='f1' (posting to '/cart/save') gets no tokens" in caplog.text
+
+
+@pytest.mark.parametrize("action", ["&#xA0;", "&nbsp;", "&#x2028;", "&#x85;"],
+                         ids=["nbsp", "nbsp-named", "line-separator", "next-line"])
+def test_an_action_of_unicode_space_is_resolved_against_the_base(action: str) -> None:
+    """(a red-team pass: str.strip took it for no action, the page itself, so the form got
+    tokens that a browser sent to the <base href>'s origin)"""
+    document = (f'<base href="https://cdn.example/assets/"><form method="post" '
+                f'action="{action}"><button>Go</button></form>').encode()
+    editor = injector()
+    assert b"__VIEWSTATE" not in editor.edit(document)
+    assert b"__VIEWSTATE" in injector().edit(document.replace(b"<base", b"<br"))
+
+
+@pytest.mark.parametrize("action", ["///evil.example/x", "/&#92;/evil.example/x",
+                                    "&#92;&#92;&#92;evil.example/x", "/&#47;&#x2F;evil.example"])
+def test_a_form_posting_to_three_slashes_gets_no_tokens(action: str) -> None:
+    """(a red-team pass: Python's parser read them as paths on this host, a browser as host
+    evil.example: a script's form.submit() sent the tokens there; whole and streamed)"""
+    document = f'<form method="post" action="{action}"><input name=q></form>'.encode()
+    for out in (injector().edit(document), streamed(document, [10, 30])):
+        assert b"__VIEWSTATE" not in out
 
 
 def test_base_url_resolves_against_the_page() -> None:
