@@ -817,7 +817,7 @@ class FieldInjector:
         at, items, decided, also = self._read_to_a_post_form(memoryview(document), document,
                                                              0, at, [], 0)
         seen |= also
-        if at < 0 and not (seen and _read_whole(urlsplit(self._page_url).path, seen)):
+        if at < 0 and not (seen and _read_whole(self._page_url, seen)):
             return document  # (no post form: nothing to write, nor to say)
         more, decided = self._scan(document, True, decided)
         return self._apply(document, items + more if items else more, decided, final=True)
@@ -968,7 +968,7 @@ class FieldInjector:
             self._kept = data[send:]
             return sent
         if found < 0 and final and not (self._unread_seen and _read_whole(
-                urlsplit(self._page_url).path, self._unread_seen)):
+                self._page_url, self._unread_seen)):
             self._unread, self._unread_size, self._kept = [], 0, b""
             return data  # (the end: nothing to write, nor to say)
         # The bytes sent since the last _apply, the piece, and what the scanner gave for them
@@ -1844,11 +1844,14 @@ def _script_at(head_end: int | None, form_start: int, sent: int) -> int:
     return head_end if head_end is not None and head_end >= sent else form_start
 
 
-def _read_whole(path: str, seen: int) -> bool:
-    """Whether a page of ``path`` without post forms, whose bytes showed ``seen`` (see
+def _read_whole(page_url: str, seen: int) -> bool:
+    """Whether a page at ``page_url`` without post forms, whose bytes showed ``seen`` (see
     ``html_scan.find_post_form``), is to be read whole: the first such page of a path (what
-    the injector says of it is said once a path: see _log_once)."""
-    return _first_time(_READ_WHOLE, (path, seen))
+    the injector says of it is said once a path: see _log_once), where what it says is
+    logged (INFO): else a site of more pages than the memo holds, or a crawler, would have
+    each new path's page read whole for nothing."""
+    return log.isEnabledFor(logging.INFO) and _first_time(
+        _READ_WHOLE, (urlsplit(page_url).path, seen))
 
 
 def _log_once(path: str, what: str, message: str, *args: object) -> None:

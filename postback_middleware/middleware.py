@@ -696,20 +696,23 @@ def _request_path(environ: WSGIEnvironment) -> str:
     return str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
 
 
+# What wsgiref's request_uri reads, but the query (added after it, as request_uri adds it).
 _URL_KEYS = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME",
-             "PATH_INFO", "QUERY_STRING")  # what wsgiref's request_uri reads
+             "PATH_INFO")
 
 
 def _page_url(environ: WSGIEnvironment) -> str:
     """The page's URL as the browser sees it (forms' actions resolve against it)."""
-    return _url_of(*map(environ.get, _URL_KEYS))
+    url = _url_of(*map(environ.get, _URL_KEYS))
+    query = environ.get("QUERY_STRING")
+    return url + "?" + query if query else url
 
 
-@functools.lru_cache(maxsize=1024)  # pages are requested again and again
+@functools.lru_cache(maxsize=1024)  # pages are requested again and again (with any query)
 def _url_of(*values: str | None) -> str:
     environ = {key: value for key, value in zip(_URL_KEYS, values, strict=True)
                if value is not None}
-    return request_uri(environ)
+    return request_uri(environ, include_query=False)
 
 
 def _is_htmx(environ: WSGIEnvironment) -> bool:
@@ -717,9 +720,13 @@ def _is_htmx(environ: WSGIEnvironment) -> bool:
     return str(environ.get("HTTP_HX_REQUEST", "")).strip().lower() == "true"
 
 
-@functools.lru_cache(maxsize=1024)  # (as _url_of: the same pages, again and again)
 def _host_of(page_url: str) -> str:
     """``//host[:port]`` of the page's URL: where its script tag's URL begins."""
+    return _netloc_of(page_url.partition("#")[0].partition("?")[0])
+
+
+@functools.lru_cache(maxsize=1024)  # (as _url_of: the same pages, again and again)
+def _netloc_of(page_url: str) -> str:
     return "//" + urlsplit(page_url).netloc
 
 

@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Callable
 from unittest import mock
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import HealthCheck, event, example, given, settings
@@ -1308,6 +1309,23 @@ def test_why_nothing_was_inserted_is_logged_once(
         assert messages == []
     else:
         assert any(said in message for message in messages)
+
+
+def test_a_page_without_post_forms_is_read_whole_only_where_it_is_told(
+        caplog: pytest.LogCaptureFixture, scanner_engine: str) -> None:
+    """Where INFO is not logged (most servers), a page without post forms at a new path is
+    not read whole to say why it got nothing (a crawler of a large site would have every
+    page read whole): the same bytes, and nothing said or kept."""
+    document = b'<p><a data-postback="x">x</a></p>' + b"<p>text</p>" * 50
+    page_url = f"http://shop.example/untold/{scanner_engine}/{abs(hash(document))}"
+    with caplog.at_level(logging.WARNING, logger="postback_middleware"):
+        assert injector(page_url=page_url).edit(document) == document
+        assert streamed(document, [7, 40], page_url=page_url) == document
+    assert not any(key[0] == urlsplit(page_url).path for key in inject._READ_WHOLE)
+    assert not caplog.records
+    with caplog.at_level(logging.INFO, logger="postback_middleware"):
+        assert injector(page_url=page_url).edit(document) == document
+    assert any("outside any" in record.getMessage() for record in caplog.records)
 
 
 # -- htmx and fetch(): where the tokens are bound, and when they are withheld -------------------

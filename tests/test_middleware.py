@@ -7,6 +7,7 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
+from wsgiref.util import request_uri
 
 import flask
 import pytest
@@ -17,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from webob import Response
 
-from postback_middleware import CallbackError, InvalidType, PostbackMiddleware, Registry
+from postback_middleware import CallbackError, InvalidType, PostbackMiddleware, Registry, middleware
 from postback_middleware.fields import RESERVED
 from postback_middleware.form_tokens import Event
 
@@ -1118,3 +1119,27 @@ def test_which_scanner_engine_runs_is_public_and_the_python_one_is_said_once(
     assert first.scanner_engine == "python"
     said = [r.getMessage() for r in caplog.records if "pure-Python engine" in r.getMessage()]
     assert len(said) == 1 and "python3-dev" in said[0] and "50 times" in said[0]
+
+
+_URL_PARTS = st.sampled_from(["", "a", "/", "/a b", "?", "#", "é", "%41", "//", ";x", "b?c#d"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(scheme=st.sampled_from(["http", "https"]),
+       host=st.one_of(st.none(), st.sampled_from(["shop.example", "h:8080", "a@b", "h/x", "h?y"])),
+       script=st.lists(_URL_PARTS, max_size=3).map("".join),
+       path=st.lists(_URL_PARTS, max_size=4).map("".join),
+       query=st.one_of(st.none(), st.lists(_URL_PARTS, max_size=3).map("".join)))
+def test_the_pages_url_is_wsgirefs_and_its_host_the_parsers(
+        scheme: str, host: str | None, script: str, path: str, query: str | None) -> None:
+    """(the page's URL and host are kept by what precedes the query, which a page is asked
+    with anew again and again: the same text as request_uri's and urlsplit's)"""
+    environ: dict[str, Any] = {"wsgi.url_scheme": scheme, "SERVER_NAME": "server.example",
+                               "SERVER_PORT": "8000", "SCRIPT_NAME": script, "PATH_INFO": path}
+    if host is not None:
+        environ["HTTP_HOST"] = host
+    if query is not None:
+        environ["QUERY_STRING"] = query
+    url = middleware._page_url(environ)
+    assert url == request_uri(environ)
+    assert middleware._host_of(url) == "//" + urllib.parse.urlsplit(url).netloc
