@@ -1130,6 +1130,30 @@ def test_a_form_posting_to_three_slashes_gets_no_tokens(action: str) -> None:
         assert b"__VIEWSTATE" not in out
 
 
+@pytest.mark.parametrize("inside", [
+    "<svg><form></form></svg>", "<math><form></form></math>",
+    "<svg><g><form></g></svg>", "<select><option></form>", "<select></form></select>",
+], ids=["svg", "math", "svg-form-left-open", "select-left-open", "select"])
+def test_a_post_form_inside_a_get_form_gets_no_tokens_whatever_closes_it_for_nothing(
+        inside: str) -> None:
+    """(a red-team pass, checked in Chromium: an <svg>'s </form> closed the GET form to the
+    injector, not to the browser, which then ignored the post form's start and sent its
+    fields, tokens too, in the GET form's URL; a <select> ignores a </form> too) Whole and
+    streamed, on both engines."""
+    document = (f'<form method="get" action="/search"><input name=q>{inside}'
+                '<form method="post" action="/save"><button>Save</button></form>').encode()
+    for out in (injector().edit(document), streamed(document, [40, 70])):
+        assert b"__VIEWSTATE" not in out
+
+
+def test_a_form_after_a_foreign_objects_form_end_is_its_own() -> None:
+    """(at an HTML integration point </form> is the HTML one: the form pointer is gone, so
+    a browser makes the next <form> a form of its own, nested in the DOM: its fields are its)"""
+    document = (b'<form method="get"><svg><foreignObject><form></form></foreignObject></svg>'
+                b'<form method="post" action="/save"><button>Save</button></form>')
+    assert b"__VIEWSTATE" in injector().edit(document)
+
+
 def test_base_url_resolves_against_the_page() -> None:
     assert base_url("/shop/", PAGE_URL) == "http://shop.example/shop/"
     assert base_url(" //evil.example/\t", PAGE_URL) == "http://evil.example/"

@@ -1267,6 +1267,7 @@ typedef struct {
     Node *stack;
     Py_ssize_t stack_len, stack_cap;
     int in_select, select_in_table, form_open, plaintext;
+    int started_foreign; /* tree_start's last tag made a foreign element (tree._Tree) */
     /* the construct the last piece ended inside (_PythonEngine._carry): CARRY_*, the script
      * state, the raw-text element (index in KNOWN) */
     int carry, carry_state, carry_raw;
@@ -2090,6 +2091,7 @@ static int html_encoding(Scanner *t, const unsigned char *s, const TagInfo *tag)
 static int tree_start(Scanner *t, const unsigned char *s, const TagInfo *tag)
 {
     int flags = tag->flags;
+    t->started_foreign = 0;
     while (t->stack_len) {
         Node *top = &t->stack[t->stack_len - 1];
         int breakout;
@@ -2116,6 +2118,7 @@ static int tree_start(Scanner *t, const unsigned char *s, const TagInfo *tag)
             if (stack_push(t, top->ns, tag->key, tag->key_len, flags, html_ip) < 0)
                 return -1;
         }
+        t->started_foreign = 1;
         return 0;
     }
     return html_start(t, s, tag);
@@ -2168,6 +2171,19 @@ static int html_start(Scanner *t, const unsigned char *s, const TagInfo *tag)
     return 0;
 }
 
+/* tree._Tree.closes_foreign: whether an end tag closes a foreign element (an <svg>'s
+ * </form> is no form's end) */
+static int closes_foreign(const Scanner *t, const TagInfo *tag)
+{
+    Py_ssize_t i = t->stack_len - 1;
+    if (i < 0 || t->stack[i].ns == NS_HTML || t->in_select)
+        return 0;
+    for (; i >= 0 && t->stack[i].ns != NS_HTML; i--)
+        if (node_is(&t->stack[i], tag->key, tag->key_len))
+            return 1;
+    return 0;
+}
+
 /* tree._Tree.end */
 static int tree_end(Scanner *t, const TagInfo *tag)
 {
@@ -2181,22 +2197,22 @@ static int tree_end(Scanner *t, const TagInfo *tag)
         if (flags & F_SELECT)
             return 0;
     }
+    i = t->stack_len - 1;
+    if (t->stack_len && t->stack[i].ns != NS_HTML) {
+        while (i >= 0) {
+            if (node_is(&t->stack[i], name, len)) {
+                stack_truncate(t, i);
+                return 0; /* (an <svg>'s </form>: the form element pointer stays) */
+            }
+            i--;
+            if (i >= 0 && t->stack[i].ns == NS_HTML)
+                break;
+        }
+    }
     if (flags & F_FORM)
         t->form_open = 0;
     if (t->stack_len) {
         Py_ssize_t *count;
-        i = t->stack_len - 1;
-        if (t->stack[i].ns != NS_HTML) {
-            while (i >= 0) {
-                if (node_is(&t->stack[i], name, len)) {
-                    stack_truncate(t, i);
-                    return 0;
-                }
-                i--;
-                if (i >= 0 && t->stack[i].ns == NS_HTML)
-                    break;
-            }
-        }
         while (i >= 0) {
             Node *node = &t->stack[i];
             if (node->ns == NS_HTML && node_is(node, name, len)) {
@@ -3391,8 +3407,13 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
             want = want == 2 ? 3 : 1;
         pos = tag.end;
         if (tag.is_end) {
-            /* (want 2 never: the pairs are a start tag's) */
-            if (want && emit_tag(self, s, &tag, out) < 0)
+            /* (want 2 never: the pairs are a start tag's; to the injector an <svg>'s </form>,
+             * or one in a <select>, which ignores it, is no form's end: see
+             * python_engine._PythonEngine._no_form_end) */
+            if (want
+                && !((tag.flags & F_FORM) && self->postbacks && !self->n_panels
+                     && (self->in_select || closes_foreign(self, &tag)))
+                && emit_tag(self, s, &tag, out) < 0)
                 return -1;
             if (self->stack_len || self->in_select || (tag.flags & (F_TABLE | F_FORM))) {
                 if (tree_end(self, &tag) < 0)
@@ -3419,7 +3440,10 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
         raw = tree_start(self, s, &tag);
         if (raw < 0)
             return -1;
-        if (give(self, s, &tag, want, out) < 0)
+        /* (python_engine._PythonEngine._no_form_start) */
+        if (!((tag.flags & F_FORM) && self->postbacks && !self->n_panels
+              && (self->started_foreign || self->in_select))
+            && give(self, s, &tag, want, out) < 0)
             return -1;
         if (raw == 0)
             continue;

@@ -265,7 +265,9 @@ class _PythonEngine:
                     name = self._decode_name(raw_name)
                 want = wants(name, area, full_area)
                 if slash:
-                    if want:
+                    # (to the injector an <svg>'s </form>, or one in a <select>, which
+                    # ignores it, is no form's end: see _no_form_end)
+                    if want and not (name == "form" and self._no_form_end(name)):
                         emit(_make_tag(m, name, True, area, full_area, closing, encoding), want,
                              out)
                     if tree.foreign or tree.in_select or name == "table" or name == "form":
@@ -286,7 +288,7 @@ class _PythonEngine:
                     continue
                 tag = _make_tag(m, name, False, area, full_area, closing, encoding)
                 raw = tree.start(tag)
-                if want:
+                if want and not (name == "form" and self._no_form_start()):
                     emit(tag, want, out)
                 if raw is None:
                     continue
@@ -306,6 +308,21 @@ class _PythonEngine:
                 return len(document)
             if not more:
                 return pos
+
+    def _no_form_start(self) -> bool:
+        """Whether the ``<form>`` just read is no form to the injector (postbacks mode, no
+        panels watched): an ``<svg>``'s or ``<math>``'s, or one in a ``<select>``, which
+        ignores it. Its tag is not returned, so that a form it seems to open or close (a GET
+        form's, around a post form's fields) stays as a browser has it. (Every tag is
+        returned otherwise: the tokenizer's; a partial postback's panels are found among
+        them as before.)"""
+        return (self._postbacks and not self._panels
+                and (self._tree.started_foreign or self._tree.in_select))
+
+    def _no_form_end(self, name: str) -> bool:
+        """:meth:`_no_form_start` for ``</form>``, read before the tree ends it."""
+        return (self._postbacks and not self._panels
+                and (self._tree.in_select or self._tree.closes_foreign(name)))
 
     def _decode_name(self, raw_name: bytes) -> str:
         """A tag name not yet in the cache of this encoding's names: decoded, and kept."""

@@ -78,6 +78,7 @@ class _Tree:
         "in_select",
         "open_counts",
         "select_in_table",
+        "started_foreign",
         "table_depth",
     )
 
@@ -88,6 +89,8 @@ class _Tree:
         self.table_depth = 0
         self.open_counts: dict[str, int] = {}
         self.form_open = False  # the form element pointer: a nested <form> is ignored
+        # whether the last start tag made a foreign element (an <svg>'s <form> is no form)
+        self.started_foreign = False
 
     def cdata_allowed(self) -> bool:
         """``<![CDATA[`` is a CDATA section only when the current node is foreign."""
@@ -97,6 +100,7 @@ class _Tree:
         """Process a start tag; return the raw-text element name it opens, if any."""
         name = tag.name
         stack = self.foreign
+        self.started_foreign = False
         while stack:
             top = stack[-1]
             if (
@@ -122,6 +126,7 @@ class _Tree:
                     in ("text/html", "application/xhtml+xml")
                 )
                 stack.append(_Node(top.ns, name, html_ip))
+            self.started_foreign = True
             return None
         return self._html_start(tag)
 
@@ -174,6 +179,19 @@ class _Tree:
                 del stack[i:]
                 return
 
+    def closes_foreign(self, name: str) -> bool:
+        """Whether an end tag ``name`` closes a foreign element (:meth:`end`'s first loop):
+        an ``<svg>``'s ``</form>`` is no form's end."""
+        stack = self.foreign
+        i = len(stack) - 1
+        if i < 0 or stack[i].ns == _HTML or self.in_select:
+            return False
+        while i >= 0 and stack[i].ns != _HTML:
+            if stack[i].name == name:
+                return True
+            i -= 1
+        return False
+
     def end(self, name: str) -> None:
         """Process an end tag (only its effect on the state the tokenizer depends on)."""
         if self.in_select:
@@ -184,8 +202,6 @@ class _Tree:
             if name == "select":
                 return
         stack = self.foreign
-        if name == "form":
-            self.form_open = False
         if stack:
             i = len(stack) - 1
             if stack[i].ns != _HTML:
@@ -194,10 +210,13 @@ class _Tree:
                 while i >= 0:
                     if stack[i].name == name:
                         del stack[i:]
-                        return
+                        return  # (an <svg>'s </form>: the form element pointer stays)
                     i -= 1
                     if i >= 0 and stack[i].ns == _HTML:
                         break
+        if name == "form":
+            self.form_open = False
+        if stack:
             while i >= 0:
                 node = stack[i]
                 if node.ns == _HTML and node.name == name:
