@@ -9,7 +9,9 @@ scripting off, a ``<base>`` inside ``<noscript>``), the test clicks the control 
 checks the request that leaves the browser (seen by Playwright) and what the other origin
 received: the form's own field is there, and neither ``__VIEWSTATE`` nor ``__EVENTVALIDATION``
 is. The positive cases (a same-origin ``<base>``, a
-same-origin ``formaction``) still post back and are verified.
+same-origin ``formaction``) still post back and are verified. Markup that Python's parsers read
+otherwise than a browser (an action of ``///host``, of a no-break space under a ``<base>``, an
+``<svg>``'s ``</form>`` inside a GET form) is submitted as Chromium reads it, tokens nowhere.
 
 A *streamed* page (the inner app returns a generator) can bring such a ``<base>`` or button in a
 later piece, after its form's tokens were sent: the middleware cannot take them back, so the
@@ -23,6 +25,7 @@ from __future__ import annotations
 import html
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -130,6 +133,16 @@ PAGES: dict[str, Callable[[str], str]] = {
     "/leak/noscript-base": lambda evil: (
         f'<noscript><base href="{evil}/landing/"></noscript>'
         f'<form method="post" action="save">{FIELD}{LINK}<button id="go">Go</button></form>'),
+    # (found by a red-team pass: a browser's reading of the markup, not Python's, decides)
+    "/leak/three-slashes": lambda evil: (
+        f'<form method="post" action="///{urlsplit(evil).netloc}/steal">{FIELD}'
+        '<button id="go" type="button" onclick="this.form.submit()">Go</button></form>'),
+    "/leak/no-break-space-action": lambda evil: (
+        f'<base href="{evil}/landing/"><form method="post" action="&#xA0;">{FIELD}'
+        '<button id="go" type="button" onclick="this.form.submit()">Go</button></form>'),
+    "/leak/svg-form-in-a-get-form": lambda evil: (
+        f'<form method="get" action="/search">{FIELD}<svg><form></form></svg>'
+        '<form method="post" action="/ok"><button id="go">Go</button></form>'),
     "/home/base/page": lambda evil: (
         '<base href="/home/">'
         f'<form method="post" action="save">{FIELD}{LINK}'
@@ -261,6 +274,40 @@ def test_no_tokens_in_the_url_of_a_formmethod_get_submission(
     # sees it; what matters is what the URL, the history and the logs hold)
     browser_page.wait_for_url(app_url + "/ok?**")
     assert not any(token in browser_page.url for token in TOKENS)
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "where", "elsewhere"),
+    [
+        pytest.param("/leak/three-slashes", "POST", "/steal", True, id="three-slashes"),
+        pytest.param("/leak/no-break-space-action", "POST", "/landing/%C2%A0", True,
+                     id="no-break-space-action-and-a-base"),
+        pytest.param("/leak/svg-form-in-a-get-form", "GET", "/search", False,
+                     id="an-svgs-form-inside-a-get-form"),
+    ],
+)
+def test_forms_read_as_the_browser_reads_them_carry_no_tokens_away(
+    browser_page: Any, servers: tuple[Recorder, str, Recorder, str],
+    recorders: tuple[Recorder, Recorder], path: str, method: str, where: str,
+    elsewhere: bool,
+) -> None:
+    """A form whose action names another host only to a browser (``///host``), an action of
+    a no-break space under an off-origin ``<base>``, a post form a browser folds into the GET
+    form around it: the page gets no tokens, and the submission (``form.submit()``, which
+    the client script does not see; or the GET form's) carries none."""
+    target = servers[3] if elsewhere else servers[1]
+    response = browser_page.goto(servers[1] + path)  # (no post form: no client script)
+    assert response.status == 200
+    assert not any(f'name="{token}"' in response.text() for token in TOKENS)
+    request = click_and_capture(browser_page, "#go",
+                                lambda r: r.url.startswith(target + where))
+    assert request.method == method
+    sent = sent_fields(request)
+    assert sent["note"] == "kept"
+    assert not set(TOKENS) & set(sent) and not any(token in request.url for token in TOKENS)
+    if elsewhere:
+        received = recorders[1].wait_for(method, urllib.parse.unquote(where, "latin-1"))
+        assert received.fields["note"] == "kept" and not set(TOKENS) & set(received.fields)
 
 
 @pytest.mark.parametrize(
