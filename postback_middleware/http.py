@@ -198,6 +198,12 @@ class ClosingIterable:
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+def without_query(url: str) -> str:
+    """``url`` up to its query or fragment (where the URL parser ends its path): what a
+    memo of a page's URL, or of a form's action's path, is kept by."""
+    return url.partition("#")[0].partition("?")[0]
+
+
 def origin_of(url: str) -> tuple[str, str, int | None] | None:
     """(scheme, host, port) of an http(s) URL, with default ports made explicit."""
     try:

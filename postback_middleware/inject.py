@@ -144,7 +144,7 @@ from .htmx import (
     leaves_out,
     uses_htmx,
 )
-from .http import origin_of
+from .http import origin_of, without_query
 from .page_tokens import MIN_FORMS, SharedToken, after_index, event_validation
 from .partial import end_tag, panel_starts
 from .tokens import INDEX_TAG_CHARS
@@ -183,19 +183,14 @@ def action_path(action: str | None, page_url: str, base_url: str | None = None) 
     it resolves is kept by the page's path (a page asked with another query or fragment is
     the same page to it). (Property tests hold the look to the parser.)
     """
-    return _action_path(action, _without_query(page_url), base_url)
-
-
-def _without_query(url: str) -> str:
-    """``url`` up to its query or fragment (neither of which a form's path depends on)."""
-    return url.partition("#")[0].partition("?")[0]
+    return _action_path(action, without_query(page_url), base_url)  # (its path's)
 
 
 @functools.lru_cache(maxsize=1024)  # a site renders the same few actions on the same pages
 def _action_path(action: str | None, page_url: str, base_url: str | None) -> str | None:
     if base_url is not None or not action:
         return _resolved_path(action, page_url, base_url)
-    path = action.partition("#")[0].partition("?")[0]  # (the parser cuts them off too)
+    path = without_query(action)
     if not path:
         return _page_path(page_url)
     origin = _page_origin(page_url)
@@ -239,7 +234,7 @@ def _page_directory(page_url: str) -> str | None:
     empty segments dropped), decoded; None where the parser does not end it so (a page's
     URL with no origin, say). (Whatever the page's query and fragment, which a relative path
     drops: one reading a page, however it is asked.)"""
-    return _directory_path(_without_query(page_url))
+    return _directory_path(without_query(page_url))
 
 
 @functools.lru_cache(maxsize=256)  # (the pages a site's forms are on)
@@ -1063,8 +1058,9 @@ class FieldInjector:
                 and not (self._fragment or self._panels or self._choices or self._htmx_seen
                          or self._client_fields is not None) else None)
         # (a list page's bare forms' actions, read at once where all are plain alike: the
-        # text before each that makes its path)
-        before_actions = _plain_paths(tags, self._page_url)
+        # text before each that makes its path; read at the first bare form, if any)
+        before_actions: str | None = None
+        actions_read = False
         for tag in tags:
             if not isinstance(tag, Tag):
                 if isinstance(tag, BareForm):  # a plain post form: its tags and pairs
@@ -1075,6 +1071,8 @@ class FieldInjector:
                         continue
                     self._select = None
                     hidden, self._hidden_form = self._hidden_form, None  # (its end clears it)
+                    if not actions_read:
+                        before_actions, actions_read = _plain_paths(tags, self._page_url), True
                     path = (f"{before_actions}{tag.action}" if before_actions is not None
                             else action_path(tag.action, self._page_url))
                     if path is None:  # (no post form: its pairs are the page's, stray)

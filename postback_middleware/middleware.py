@@ -81,6 +81,7 @@ from .http import (
     origin_of,
     private_headers,
     text_response,
+    without_query,
 )
 from .inject import FieldInjector, PostForm
 from .page_tokens import RunShape
@@ -722,7 +723,7 @@ def _is_htmx(environ: WSGIEnvironment) -> bool:
 
 def _host_of(page_url: str) -> str:
     """``//host[:port]`` of the page's URL: where its script tag's URL begins."""
-    return _netloc_of(page_url.partition("#")[0].partition("?")[0])
+    return _netloc_of(without_query(page_url))
 
 
 @functools.lru_cache(maxsize=1024)  # (as _url_of: the same pages, again and again)

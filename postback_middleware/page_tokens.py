@@ -74,7 +74,7 @@ from typing import Any, NamedTuple
 
 from .errors import TokenError
 from .tokens import INDEX_TAG_CHARS, MAC_CHARS, encode_json
-from .validation import numbered, split_number, written_out
+from .validation import joined_numbers, split_number, written_out
 
 MIN_FORMS = 2
 """A page token is used for two plain forms or more (one form keeps tokens of its own)."""
@@ -274,21 +274,18 @@ def _numbered_run(forms: Sequence[tuple[str, Events]], at: int,
 
 def _row_number(form: tuple[str, Events], shape: list[Any], pattern: tuple[bytes, int]
                 ) -> int | None:
-    """The number n for which ``form`` is row n of a form a row of ``shape`` (its path
-    ``prefix + str(n) + suffix``, n canonical, and its events the template's for n, as
-    :func:`_rows_of_one` reads each row after the first), or None."""
-    path, pairs = form
-    prefix, suffix, template = shape
-    if type(pairs) is Encoded or not (path.startswith(prefix) and path.endswith(suffix)):
+    """The number n for which ``form`` is row n of a form a row of ``shape`` (read from its
+    path between the shape's prefix and suffix, then judged by :func:`_is_row`, as each row
+    of a run is), or None."""
+    path = form[0]
+    prefix, suffix, _ = shape
+    if not (path.startswith(prefix) and path.endswith(suffix)):
         return None
     digits = path[len(prefix):len(path) - len(suffix)]
-    if not (0 < len(digits) <= _MAX_DIGITS and digits.isascii() and digits.isdigit()) or (
-            digits[0] == "0" and len(digits) > 1):
+    if not (0 < len(digits) <= _MAX_DIGITS and digits.isascii() and digits.isdigit()):
         return None
-    n = int(digits)
-    if (pairs or template) and encode_json(pairs, plain=True) != pattern[0] % ((n,) * pattern[1]):
-        return None
-    return n
+    n = int(digits)  # (a leading zero: its path is not the row's, which _is_row says)
+    return n if _is_row([form], 0, [shape], [pattern], n) else None
 
 
 def _rows_of_one(forms: Sequence[tuple[str, Events]], at: int, first: int,
@@ -328,11 +325,11 @@ def _rows_of_one(forms: Sequence[tuple[str, Events]], at: int, first: int,
 def _paths_alike(stretch: Sequence[tuple[str, Events]], numbers: range, prefix: str,
                  suffix: str) -> bool:
     """Whether each form of ``stretch`` posts to ``prefix + str(n) + suffix`` for its number:
-    the paths joined by NULs against theirs, written for all in one step (``numbered``, or a
+    the paths joined by NULs against theirs, written for all in one step (``joined_numbers``, or a
     format past its table; neither holds a NUL of its own: the paths' would add one to
     theirs)."""
     paths = "\0".join([path for path, _ in stretch])
-    expected = numbered(prefix, suffix, "\0", numbers)
+    expected = joined_numbers(prefix, suffix, "\0", numbers)
     if expected is None:
         path_format = prefix.replace("%", "%%") + "%d" + suffix.replace("%", "%%")
         expected = "\0".join([path_format] * len(stretch)) % tuple(numbers)

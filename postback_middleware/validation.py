@@ -467,7 +467,7 @@ def _counted_strings() -> list[str]:
     return list(map(str, range(_COUNTING_LIMIT)))
 
 
-def numbered(head: str, tail: str, separator: str, numbers: range) -> str | None:
+def joined_numbers(head: str, tail: str, separator: str, numbers: range) -> str | None:
     """``separator.join(f"{head}{n}{tail}" for n in numbers)`` (numbers counting up by one),
     written with one join of the table's strings (what a run of rows is compared against);
     None past the table (the caller formats them)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -19,6 +20,7 @@ from postback_middleware.http import (
     private_headers,
     request_media_type,
     text_response,
+    without_query,
 )
 
 HEADERS = [("Content-Type", "Text/HTML; Charset=\"UTF-8\""), ("X-A", "1"), ("x-a", "2")]
@@ -154,3 +156,15 @@ def test_closing_iterable_closes_the_inner_one_then_cleans_up() -> None:
 )
 def test_origin_of(url: str, origin: tuple[str, str, int] | None) -> None:
     assert origin_of(url) == origin
+
+
+@pytest.mark.parametrize(("url", "kept"), [
+    pytest.param("http://shop.example/cart/view?id=3#top", "http://shop.example/cart/view",
+                 id="query-and-fragment"),
+    pytest.param("http://shop.example/p#f?x", "http://shop.example/p", id="a-fragment-first"),
+    pytest.param("http://shop.example?q=1", "http://shop.example", id="no-path"),
+    pytest.param("/admin/users/17/delete/", "/admin/users/17/delete/", id="a-path-alone"),
+])
+def test_without_query_is_what_the_parser_reads_before_them(url: str, kept: str) -> None:
+    assert without_query(url) == kept
+    assert urlsplit(without_query(url))[:3] == urlsplit(url)[:3]

@@ -21,6 +21,7 @@ from postback_middleware import fields as f
 from postback_middleware import inject
 from postback_middleware.html_scan import BareForm, Family, Pairs, Rows, iter_tags
 from postback_middleware.htmx import _HX_SIGNS, leaves_out
+from postback_middleware.http import without_query
 from postback_middleware.inject import MAX_EXTRA_PATHS, PostForm, action_path, base_url, splice
 from postback_middleware.page_tokens import SharedToken
 
@@ -156,7 +157,7 @@ def test_a_plain_action_is_read_at_a_look_as_the_parser_reads_it(action: str,
     resolved = inject._resolved_path(action, page_url, None)
     assert action_path(action, page_url) == resolved
     # (what the memo keeps, by the page's URL without its query: read anew, the same)
-    assert inject._action_path.__wrapped__(action, inject._without_query(page_url),
+    assert inject._action_path.__wrapped__(action, without_query(page_url),
                                            None) == resolved
 
 

@@ -106,7 +106,7 @@ def pages(draw: st.DrawFn) -> list[Form]:
     and others between."""
     forms: list[Form] = []
     for _ in range(draw(st.integers(1, 5))):
-        # (runs that cross 10,000 too: past validation.numbered's table, formatted)
+        # (runs that cross 10,000 too: past validation.joined_numbers' table, formatted)
         first = draw(st.one_of(st.integers(0, 12), st.sampled_from([9_985, 9_999])))
         count = draw(st.sampled_from([1, 2, 3, 6, 9, 20]))
         numbered = draw(st.booleans())
@@ -309,7 +309,7 @@ def test_a_piece_that_continues_the_run_is_read_without_finding_its_shape(
 
 
 def test_a_run_past_ten_thousand_is_read_to_its_end() -> None:
-    """(a stretch past the numbers written at once, validation.numbered's, is formatted:
+    """(a stretch past the numbers written at once, validation.joined_numbers', is formatted:
     compared exactly all the same, up to the first form that is not the run's)"""
     forms: list[Form] = [(f"/u/{n}/delete", {}) for n in range(9_990, 10_010)]
     forms += [("/other", {}), ("/u/10011/delete", {})]

@@ -959,15 +959,15 @@ def test_a_grid_beside_plain_pairs_reads_as_its_pairs_do(
     pytest.param("%d", "\0", range(9_990, 10_000), id="the-tables-end"),
     pytest.param("a", "b", range(5, 5), id="none"),
 ])
-def test_numbered_is_each_number_written(head: str, tail: str, numbers: range) -> None:
-    assert validation.numbered(head, tail, "\0", numbers) == "\0".join(
+def test_joined_numbers_are_each_number_written(head: str, tail: str, numbers: range) -> None:
+    assert validation.joined_numbers(head, tail, "\0", numbers) == "\0".join(
         f"{head}{n}{tail}" for n in numbers)
 
 
 @pytest.mark.parametrize("numbers", [range(9_990, 10_001), range(-1, 3), range(0, 10, 2)],
                          ids=["past-the-table", "negative", "a-step"])
-def test_numbered_leaves_what_its_table_lacks_to_the_caller(numbers: range) -> None:
-    assert validation.numbered("a", "b", ",", numbers) is None
+def test_joined_numbers_leave_what_their_table_lacks_to_the_caller(numbers: range) -> None:
+    assert validation.joined_numbers("a", "b", ",", numbers) is None
 
 
 def test_a_gridview_is_a_few_runs() -> None:
