@@ -145,7 +145,7 @@ from .htmx import (
     uses_htmx,
 )
 from .http import origin_of, without_query
-from .page_tokens import MIN_FORMS, SharedToken, after_index, event_validation
+from .page_tokens import MIN_FORMS, Columns, SharedToken, after_index, event_validation
 from .partial import end_tag, panel_starts
 from .tokens import INDEX_TAG_CHARS
 from .validation import with_rows
@@ -273,18 +273,57 @@ def _plain_paths(items: list[_Item], page_url: str) -> str | None:
     root, the page's directory when all are relative; else None. Read in one step for them
     all: a list page's next page brings as many actions new to action_path's memo as it has
     rows (and a page asked with another query, as many new pairs of action and page)."""
-    actions = [item.action for item in items if type(item) is BareForm]
+    kind = _plain_actions(items, BareForm)
+    if kind == _ROOT:
+        return ""
+    return _page_directory(page_url) if kind == _RELATIVE else None
+
+
+_ROOT, _RELATIVE = 1, 2  # (how a piece's bare forms' actions read, all alike)
+
+
+def _plain_actions(items: list[_Item], bare_type: type[BareForm]) -> int:
+    """How the actions of the items of type ``bare_type`` (exactly) read, all alike:
+    ``_ROOT``, ``_RELATIVE``, or 0 (not all alike, one without an action, fewer than two).
+    Here the actions joined by newlines are matched once; the compiled twin reads each
+    one's characters in place (a property test holds the two equal)."""
+    actions = [item.action for item in items if type(item) is bare_type]
     if len(actions) < 2 or None in actions:
-        return None
+        return 0
     joined = "\n".join(cast(list[str], actions))
     if joined.count("\n") != len(actions) - 1:  # (an action's own newline)
-        return None
+        return 0
     if _PLAIN_ROOT_PATHS.fullmatch(joined):
-        return "" if "/." not in joined else None
+        return _ROOT if "/." not in joined else 0
     if (_PLAIN_RELATIVE_PATHS.fullmatch(joined) and "//" not in joined and "/." not in joined
             and "\n." not in joined and joined[0] != "."):
-        return _page_directory(page_url)
-    return None
+        return _RELATIVE
+    return 0
+
+
+def _take_bare(items: list[_Item], start: int, before: str, bare_type: type[BareForm],
+               tags: list[BareForm], paths: list[str], pairs: list[Pairs],
+               ends: list[int]) -> int:
+    """Append the items of type ``bare_type`` (exactly) from ``start`` on, up to the first
+    other item, to ``tags``, each one's path (``before`` and its action, plain: see
+    :func:`_plain_paths`) to ``paths``, its pairs (a new dict for none) to ``pairs`` and its
+    start tag's end to ``ends``; how many. (A list page's run of forms: one call of the
+    compiled twin, which a property test holds equal to this.)"""
+    taken = 0
+    for item in itertools.islice(items, start, None):
+        if type(item) is not bare_type:
+            break
+        tags.append(item)
+        paths.append(before + cast(str, item.action))
+        pairs.append(item.pairs or {})
+        ends.append(item.end)
+        taken += 1
+    return taken
+
+
+_python_plain_actions, _python_take_bare = _plain_actions, _take_bare  # (the references)
+if _cscan is not None:
+    _plain_actions, _take_bare = _cscan.plain_actions, _cscan.take_bare  # (their twins)
 
 
 def _resolved_path(action: str | None, page_url: str, base_url: str | None) -> str | None:
@@ -552,7 +591,9 @@ class _BareForms:
     first: PostForm | None = None  # the page's first post form, if bare (index 0)
     tags: list[BareForm] = field(default_factory=list)  # the others
     # What their page token describes of those: each one's path and pairs.
-    events: list[tuple[str, Pairs]] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    pairs: list[Pairs] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)  # where each one's fields go (its tag's end)
     numbers: list[int] = field(default_factory=list)  # each one's PostForm.number
     signed: SharedToken | None = None  # their page token, once made
     final: bool = True  # the page's last piece: no later one can send them elsewhere
@@ -565,7 +606,7 @@ class _BareForms:
         fields, once written)."""
         forms = []
         index = 0 if self.first is None else 1  # (each one's index in the page token)
-        for tag, (path, _), number in zip(self.tags, self.events, self.numbers, strict=True):
+        for tag, path, number in zip(self.tags, self.paths, self.numbers, strict=True):
             form = PostForm(tag.end, path, action=_url_text(tag.action), number=number,
                             closed_at=tag.closed_at)
             if tag.pairs is not None:
@@ -756,7 +797,7 @@ class FieldInjector:
         sign_forms: Callable[[list[PostForm]], list[TokenPair]],
         script_tag: bytes,
         client_fields: dict[str, str] | None,
-        sign_bare: Callable[[list[tuple[str, Pairs]], bool], SharedToken | None] | None = None,
+        sign_bare: Callable[[Sequence[tuple[str, Pairs]], bool], SharedToken | None] | None = None,
         fragment: bool = False,
         choices: bool = False,
         panels: Collection[str] = (),
@@ -1061,7 +1102,10 @@ class FieldInjector:
         # text before each that makes its path; read at the first bare form, if any)
         before_actions: str | None = None
         actions_read = False
-        for tag in tags:
+        resume = 0  # (the items from here on are not taken yet: see _take_bare below)
+        for index, tag in enumerate(tags):
+            if index < resume:
+                continue
             if not isinstance(tag, Tag):
                 if isinstance(tag, BareForm):  # a plain post form: its tags and pairs
                     if self._inside_form:  # (its start ignored, as browsers do: its pairs
@@ -1082,8 +1126,18 @@ class FieldInjector:
                         continue
                     self._count += 1
                     if bare is not None and self._forms and hidden is None:  # (see _BareForms)
+                        if before_actions is not None:  # (all plain alike: it and the bare
+                            # forms right after it, with nothing between, kept in one step)
+                            taken = _take_bare(tags, index, before_actions, BareForm,
+                                               bare.tags, bare.paths, bare.pairs, bare.ends)
+                            bare.numbers += range(self._count, self._count + taken)
+                            self._count += taken - 1
+                            resume = index + taken
+                            continue
                         bare.tags.append(tag)
-                        bare.events.append((path, tag.pairs or {}))
+                        bare.paths.append(path)
+                        bare.pairs.append(tag.pairs or {})
+                        bare.ends.append(tag.end)
                         bare.numbers.append(self._count)
                         continue
                     post_form = PostForm(tag.end, path, action=_url_text(tag.action))
@@ -1197,8 +1251,9 @@ class FieldInjector:
                 keyed = not final and (any(_url_text(tag.action) for tag in bare.tags) or (
                     bare.first is not None and bool(bare.first.action)))
                 bare.signed = self._sign_bare(
-                    bare.events if bare.first is None else
-                    [(bare.first.action_path, bare.first.pairs), *bare.events], keyed)
+                    Columns(bare.paths, bare.pairs) if bare.first is None else
+                    Columns([bare.first.action_path, *bare.paths],
+                            [bare.first.pairs, *bare.pairs]), keyed)
             if bare.signed is None:
                 self._keep_bare(bare, plan)
                 bare = None
@@ -1329,7 +1384,7 @@ class FieldInjector:
             if not bare.final:
                 self._sent.append(first)
         start = self._inputs_before_validation(token)
-        offsets = [tag.end for tag in bare.tags]
+        offsets = bare.ends
         index = 0 if first is None else 1
         if tags is None:
             return offsets, start, after_index(signature).encode("ascii"), b"", _INPUT_END, index

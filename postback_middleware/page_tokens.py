@@ -68,9 +68,9 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar, overload
 
 from .errors import TokenError
 from .tokens import INDEX_TAG_CHARS, MAC_CHARS, encode_json
@@ -178,6 +178,45 @@ class Encoded:
 
 
 Events = Pairs | Encoded  # (what describe is given of each form's events)
+_E = TypeVar("_E", bound=Events)
+
+
+class Columns(Sequence[tuple[str, _E]]):
+    """Forms given as two lists, each one's path and each one's events, as a sequence of
+    pairs of them: how the injector hands over a piece's bare forms (a list page's), whose
+    stretches :func:`describe` then reads without a Python step a form (a stretch's paths
+    joined, its events tested, in one call each)."""
+
+    __slots__ = ("events", "paths")
+
+    def __init__(self, paths: list[str], events: list[_E]) -> None:
+        if len(paths) != len(events):
+            raise ValueError("Columns: as many paths as events")
+        self.paths = paths
+        self.events = events
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, _E]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Columns[_E]: ...
+    def __getitem__(self, index: int | slice) -> tuple[str, _E] | Columns[_E]:
+        if isinstance(index, slice):
+            return Columns(self.paths[index], self.events[index])
+        return self.paths[index], self.events[index]
+
+    def __iter__(self) -> Iterator[tuple[str, _E]]:
+        return zip(self.paths, self.events, strict=True)
+
+
+def _paths(forms: Sequence[tuple[str, Events]]) -> list[str]:
+    return forms.paths if type(forms) is Columns else [path for path, _ in forms]
+
+
+def _events(forms: Sequence[tuple[str, Events]]) -> list[Events]:
+    return forms.events if type(forms) is Columns else [pairs for _, pairs in forms]
 
 
 def describe(forms: Sequence[tuple[str, Events]], max_bytes: int = MAX_DESCRIPTION_BYTES,
@@ -199,6 +238,7 @@ def describe(forms: Sequence[tuple[str, Events]], max_bytes: int = MAX_DESCRIPTI
     while at < total:
         path, pairs = forms[at]
         entry: Any = None
+        alike = at + 1
         if at + 1 < total:
             entry = None if type(pairs) is Encoded else _numbered_run(forms, at, last_run)
             if entry is not None:
@@ -207,15 +247,14 @@ def describe(forms: Sequence[tuple[str, Events]], max_bytes: int = MAX_DESCRIPTI
                                          for _, events in forms[at - len(entry["r"]):at]):
                     return None  # (its last row's events, the longest: see describe)
             else:
-                alike = at + 1
                 while alike < total and forms[alike][0] == path and forms[alike][1] == pairs:
                     alike += 1
-                if alike - at > 1:
-                    entry, at = [path, _data(pairs), alike - at], alike
-        if entry is None:
-            entry, at = [path, _data(pairs)], at + 1
-        if each_fits and type(entry) is list and not (isinstance(pairs, Encoded) or fits(pairs)):
-            return None  # (a form, or forms alike)
+        if entry is None:  # (a form, or forms alike: judged before their data is written)
+            if each_fits and not (isinstance(pairs, Encoded) or fits(pairs)):
+                return None
+            entry = ([path, _data(pairs)] if alike - at == 1
+                     else [path, _data(pairs), alike - at])
+            at = alike
         size += len(encode_json(entry, plain=True)) + 1
         if size > max_bytes:
             return None
@@ -310,7 +349,7 @@ def _rows_of_one(forms: Sequence[tuple[str, Events]], at: int, first: int,
         numbers = range(first + rows, first + rows + len(stretch))
         if joinable and _paths_alike(stretch, numbers, prefix, suffix) and (
                 _events_alike(stretch, numbers, pattern_bytes, count) if template
-                else not any([pairs for _, pairs in stretch])):
+                else not any(_events(stretch))):
             rows += len(stretch)
             size *= 2
             continue
@@ -328,7 +367,7 @@ def _paths_alike(stretch: Sequence[tuple[str, Events]], numbers: range, prefix: 
     the paths joined by NULs against theirs, written for all in one step (``joined_numbers``, or a
     format past its table; neither holds a NUL of its own: the paths' would add one to
     theirs)."""
-    paths = "\0".join([path for path, _ in stretch])
+    paths = "\0".join(_paths(stretch))
     expected = joined_numbers(prefix, suffix, "\0", numbers)
     if expected is None:
         path_format = prefix.replace("%", "%%") + "%d" + suffix.replace("%", "%%")
@@ -343,7 +382,7 @@ def _events_alike(stretch: Sequence[tuple[str, Events]], numbers: range, pattern
     is its items' JSON between commas, and canonical JSON is one spelling a value); False
     where one is Encoded or JSON cannot write one (the form-by-form reading then raises only
     where it comes to such a form, as it did alone)."""
-    events = [pairs for _, pairs in stretch]
+    events = _events(stretch)
     if Encoded in set(map(type, events)):
         return False
     try:

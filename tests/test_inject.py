@@ -185,8 +185,19 @@ def _list_actions(draw: st.DrawFn) -> list[str | None]:
     return draw(st.lists(action, min_size=1, max_size=6))
 
 
-@settings(max_examples=2000, deadline=None)
+@pytest.fixture(params=["compiled", "python"])
+def plain_actions_twin(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test that asks for it runs with either twin of ``inject._plain_actions``."""
+    if request.param == "compiled" and inject._cscan is None:
+        pytest.skip("the compiled scanner is not built")
+    monkeypatch.setattr(inject, "_plain_actions", inject._cscan.plain_actions
+                        if request.param == "compiled" else inject._python_plain_actions)
+
+
+@settings(max_examples=2000, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(actions=_list_actions(), page_url=_PAGE_URLS)
+@pytest.mark.usefixtures("plain_actions_twin")
 def test_a_pieces_plain_actions_are_read_at_once_as_one_by_one(
         actions: list[str | None], page_url: str) -> None:
     """(a list page's bare forms: their actions are read at once where each is read alike
@@ -216,6 +227,7 @@ def test_a_pieces_plain_actions_are_read_at_once_as_one_by_one(
     pytest.param(["/a/1", "a/2"], None, id="from-the-root-and-relative"),
     pytest.param(["a:1", "a:2"], None, id="a-scheme"),
 ])
+@pytest.mark.usefixtures("plain_actions_twin")
 def test_plain_actions_read_at_once(actions: list[str | None], before: str | None) -> None:
     items = [BareForm(0, 1, 1, 2, action, None) for action in actions]
     assert inject._plain_paths(items, PAGE_URL) == before  # type: ignore[arg-type]
@@ -2291,3 +2303,73 @@ def test_splice_forms_compiled_refuses_what_the_injector_never_gives(
         pytest.skip("the compiled scanner is not built")
     with pytest.raises(error):
         inject._cscan.splice_forms(*args)  # type: ignore[arg-type]
+
+
+_ANY_ACTION = st.one_of(
+    st.none(),
+    st.text(st.sampled_from([*"/.:azAZ09-_~!$&'()*+,=@%?#;\\ \n\t", "\u00e9", "\u00a0"]),
+            max_size=8),
+    st.sampled_from(["/a/1/delete/", "1/delete/", "./1", "//evil", "a:b", ".x", "/a/./b"]))
+
+
+@st.composite
+def _pieces_items(draw: st.DrawFn) -> list[object]:
+    """What a piece's scan gives the injector: bare forms (any action, pairs or none) among
+    other items (a tag, pairs, a tuple that is no BareForm)."""
+    bare = st.builds(BareForm, st.integers(0, 9), st.integers(0, 99), st.integers(0, 99),
+                     st.integers(0, 99), _ANY_ACTION,
+                     st.one_of(st.none(), st.just({}), st.just({"vote": ["up:1"]})))
+    other = st.sampled_from([{"A": [""]}, (0, 1, 1, 2, "/a", None),
+                             BareForm(0, 1, 1, 2, "/a", None).items()[0]])
+    return draw(st.lists(st.one_of(bare, bare, other), max_size=10))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_pieces_items())
+def test_plain_actions_compiled_is_its_python_twin(items: list[object]) -> None:
+    """(a piece's bare forms' actions, read in place in C, read as the joined regex reads
+    them)"""
+    if inject._cscan is None:
+        pytest.skip("the compiled scanner is not built")
+    expected = inject._python_plain_actions(items, BareForm)  # type: ignore[arg-type]
+    event(f"kind {expected}")
+    assert inject._cscan.plain_actions(items, BareForm) == expected
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_pieces_items(), st.integers(0, 11), st.sampled_from(["", "/cart/", "/é/"]))
+def test_take_bare_compiled_is_its_python_twin(items: list[object], start: int,
+                                               before: str) -> None:
+    """(a list page's run of bare forms, kept in one C call: what the Python twin keeps)"""
+    if inject._cscan is None:
+        pytest.skip("the compiled scanner is not built")
+    # (the injector takes a run only where each action is plain, so text)
+    items = [item for item in items if not (type(item) is BareForm and item.action is None)]
+    tags: list[BareForm] = []
+    got: tuple[list[object], list[object], list[object]] = ([], [], [])
+    expected: tuple[list[object], ...] = ([], [], [], [])
+    taken = inject._cscan.take_bare(items, start, before, BareForm, tags, *got)
+    assert taken == inject._python_take_bare(
+        items, start, before, BareForm, *expected)  # type: ignore[arg-type]
+    assert (tags, *got) == expected
+    for tag, kept in zip(tags, got[1], strict=True):  # (a form's own pairs, or a new dict)
+        assert kept is tag.pairs if tag.pairs else kept == {} and kept is not tag.pairs
+
+
+@pytest.mark.parametrize(("args", "error"), [
+    pytest.param(((), BareForm), TypeError, id="plain-actions-not-a-list"),
+    pytest.param(([], None), TypeError, id="plain-actions-no-type"),
+    pytest.param(([], 0, "", BareForm, [], [], []), TypeError, id="take-too-few"),
+    pytest.param(([], -1, "", BareForm, [], [], [], []), ValueError, id="take-before-the-start"),
+    pytest.param(([], 0, b"", BareForm, [], [], [], []), TypeError, id="take-bytes-before"),
+    pytest.param(([BareForm(0, 1, 1, 2, None, None)], 0, "", BareForm, [], [], [], []),
+                 TypeError, id="take-a-form-without-an-action"),
+])
+def test_bare_form_helpers_compiled_refuse_what_the_injector_never_gives(
+        args: tuple[object, ...], error: type[Exception]) -> None:
+    if inject._cscan is None:
+        pytest.skip("the compiled scanner is not built")
+    helper: Callable[..., int] = (inject._cscan.plain_actions if len(args) == 2
+                                  else inject._cscan.take_bare)
+    with pytest.raises(error):
+        helper(*args)

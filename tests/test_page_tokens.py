@@ -16,6 +16,7 @@ from postback_middleware.errors import TokenError
 from postback_middleware.page_tokens import (
     MAX_DESCRIPTION_BYTES,
     MAX_PAIR_CHARS,
+    Columns,
     describe,
     event_validation,
     fits,
@@ -386,3 +387,30 @@ def test_each_fits(forms: list[tuple[str, dict[str, list[str]]]], expected: bool
     assert (described is not None) is expected
     if expected:
         assert described == describe(forms, max_bytes=2**62)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pages(), st.lists(st.integers(0, 60), max_size=5))
+def test_forms_given_as_columns_are_described_as_their_pairs(forms: list[Form],
+                                                             cuts: list[int]) -> None:
+    """(a piece's bare forms come from the injector as ``Columns``, each one's path and events
+    in two lists, whose stretches are read at once: the same description, whole and a piece
+    at a time)"""
+    last_run, columns_run = page_tokens.RunShape(), page_tokens.RunShape()
+    bounds = [0, *sorted({cut for cut in cuts if 0 < cut < len(forms)}), len(forms)]
+    for start, end in itertools.pairwise(bounds):
+        piece = forms[start:end]
+        columns = Columns([path for path, _ in piece], [pairs for _, pairs in piece])
+        assert describe(columns, max_bytes=2**62, last_run=columns_run) == describe(
+            piece, max_bytes=2**62, last_run=last_run)
+        assert describe(columns, each_fits=True) == describe(piece, each_fits=True)
+
+
+def test_columns_are_a_sequence_of_pairs() -> None:
+    columns = Columns(["/a", "/b", "/c"], [{}, {"t": ["1"]}, {}])
+    assert len(columns) == 3
+    assert columns[1] == ("/b", {"t": ["1"]})
+    assert list(columns[1:]) == [("/b", {"t": ["1"]}), ("/c", {})]
+    assert list(columns) == list(zip(columns.paths, columns.events, strict=True))
+    with pytest.raises(ValueError, match="as many paths as events"):
+        Columns(["/a"], [])

@@ -4097,11 +4097,155 @@ static PyObject *find_post_form(PyObject *module, PyObject *const *args, Py_ssiz
     return Py_BuildValue("(ni)", at, seen);
 }
 
+/* -------------------------------------------------------------------------------------
+ * plain_actions and take_bare: the injector's reading of a piece's bare forms (a list
+ * page's delete or vote forms, html_scan.BareForm), without a Python step a form:
+ * inject._plain_actions and inject._take_bare are their Python twins and the reference
+ * (property tests hold them equal). */
+
+/* The characters of a plain action (inject._PLAIN_ROOT_PATH; a relative one's are the same
+ * but ":", which would end a scheme): 1 both, 2 from the root only. */
+static unsigned char PLAIN_ACTION[256];
+
+static void init_plain_action(void)
+{
+    const char *both = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,=@/";
+    for (; *both; both++)
+        PLAIN_ACTION[(unsigned char)*both] = 1;
+    PLAIN_ACTION[':'] = 2;
+}
+
+/* How an action reads at a look (inject._plain_actions, for one): 1 from the root, 2
+ * relative, 0 neither. */
+static int plain_action(PyObject *action)
+{
+    const unsigned char *text;
+    Py_ssize_t len, k;
+    int root, relative;
+    if (!PyUnicode_CheckExact(action) || !PyUnicode_IS_ASCII(action))
+        return 0;
+    text = PyUnicode_1BYTE_DATA(action);
+    len = PyUnicode_GET_LENGTH(action);
+    if (len == 0)
+        return 0;
+    /* from the root: "/" not followed by "/"; relative: neither "/" nor "." first */
+    root = text[0] == '/' && (len < 2 || text[1] != '/');
+    relative = text[0] != '/' && text[0] != '.';
+    for (k = 0; k < len && (root || relative); k++) {
+        unsigned char c = text[k], kind = PLAIN_ACTION[c];
+        if (kind == 0)
+            return 0;
+        if (kind == 2)
+            relative = 0;
+        if (c == '/' && k + 1 < len) {
+            if (text[k + 1] == '.') /* a dot segment, or what the parser may read as one */
+                return 0;
+            if (text[k + 1] == '/')
+                relative = 0; /* (an empty segment, which the parser drops) */
+        }
+    }
+    return root ? 1 : relative ? 2 : 0;
+}
+
+/* plain_actions(items, bare_type) -> int: how the actions of the items of type bare_type
+ * (exactly) read, all alike: 1 from the root, 2 relative; 0 when not all alike, when one
+ * has no action, or when there are fewer than two. */
+static PyObject *plain_actions(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *items, *bare_type;
+    Py_ssize_t k, count = 0;
+    int kind = 0;
+    if (nargs != 2 || !PyList_CheckExact(args[0]) || !PyType_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "plain_actions(list, type)");
+        return NULL;
+    }
+    items = args[0];
+    bare_type = args[1];
+    for (k = 0; k < PyList_GET_SIZE(items); k++) {
+        PyObject *item = PyList_GET_ITEM(items, k);
+        int read;
+        if ((PyObject *)Py_TYPE(item) != bare_type)
+            continue;
+        if (PyTuple_GET_SIZE(item) < 6)
+            return PyLong_FromLong(0);
+        read = plain_action(PyTuple_GET_ITEM(item, 4));
+        if (read == 0 || (count && read != kind))
+            return PyLong_FromLong(0);
+        kind = read;
+        count++;
+    }
+    return PyLong_FromLong(count >= 2 ? kind : 0);
+}
+
+/* take_bare(items, start, before, bare_type, tags, paths, pairs, ends) -> int: the items of
+ * type bare_type (exactly) from start on, up to the first of another type, each appended to
+ * tags, its path (before + its action) to paths, its pairs (a new dict for none) to pairs
+ * and its start tag's end to ends; how many. */
+static PyObject *take_bare(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *items, *before, *bare_type, *tags, *paths, *pairs, *ends;
+    Py_ssize_t start, k;
+    if (nargs != 8 || !PyList_CheckExact(args[0]) || !PyLong_CheckExact(args[1])
+        || !PyUnicode_CheckExact(args[2]) || !PyType_Check(args[3])
+        || !PyList_CheckExact(args[4]) || !PyList_CheckExact(args[5])
+        || !PyList_CheckExact(args[6]) || !PyList_CheckExact(args[7])) {
+        PyErr_SetString(PyExc_TypeError, "take_bare(list, int, str, type, list, list, list, list)");
+        return NULL;
+    }
+    items = args[0];
+    before = args[2];
+    bare_type = args[3];
+    tags = args[4];
+    paths = args[5];
+    pairs = args[6];
+    ends = args[7];
+    start = PyLong_AsSsize_t(args[1]);
+    if (start == -1 && PyErr_Occurred())
+        return NULL;
+    if (start < 0) {
+        PyErr_SetString(PyExc_ValueError, "take_bare: start < 0");
+        return NULL;
+    }
+    for (k = start; k < PyList_GET_SIZE(items); k++) {
+        PyObject *item = PyList_GET_ITEM(items, k), *action, *given, *path, *own;
+        int full;
+        if ((PyObject *)Py_TYPE(item) != bare_type)
+            break;
+        if (PyTuple_GET_SIZE(item) < 6 || !PyUnicode_Check(PyTuple_GET_ITEM(item, 4))) {
+            PyErr_SetString(PyExc_TypeError, "take_bare: a form without an action (str)");
+            return NULL;
+        }
+        action = PyTuple_GET_ITEM(item, 4);
+        given = PyTuple_GET_ITEM(item, 5);
+        full = given == Py_None ? 0 : PyObject_IsTrue(given);
+        if (full < 0)
+            return NULL;
+        own = full ? Py_NewRef(given) : PyDict_New();
+        if (own == NULL)
+            return NULL;
+        path = PyUnicode_Concat(before, action);
+        if (path == NULL || PyList_Append(tags, item) < 0 || PyList_Append(paths, path) < 0
+            || PyList_Append(pairs, own) < 0
+            || PyList_Append(ends, PyTuple_GET_ITEM(item, 1)) < 0) {
+            Py_XDECREF(path);
+            Py_DECREF(own);
+            return NULL;
+        }
+        Py_DECREF(path);
+        Py_DECREF(own);
+    }
+    return PyLong_FromSsize_t(k - start);
+}
+
 static PyMethodDef cscan_functions[] = {
     {"splice_forms", (PyCFunction)(void (*)(void))splice_forms, METH_FASTCALL,
      "splice_forms(document, insertions, offsets, start, middle, tags, end, first) -> bytes"},
     {"find_post_form", (PyCFunction)(void (*)(void))find_post_form, METH_FASTCALL,
      "find_post_form(document, start) -> (at, seen)"},
+    {"plain_actions", (PyCFunction)(void (*)(void))plain_actions, METH_FASTCALL,
+     "plain_actions(items, bare_type) -> int"},
+    {"take_bare", (PyCFunction)(void (*)(void))take_bare, METH_FASTCALL,
+     "take_bare(items, start, before, bare_type, tags, paths, pairs, ends) -> int"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -4137,6 +4281,7 @@ PyMODINIT_FUNC PyInit__cscan(void)
     PyObject *module;
     init_classes();
     init_at_slots();
+    init_plain_action();
     if (init_known() < 0 || init_c1_replacements() < 0)
         return NULL;
     if (NO_ATTRS == NULL) {
