@@ -52,7 +52,7 @@ from .fields import (
     looks_reserved,
     may_look_reserved,
 )
-from .http import request_media_type
+from .http import media_type, request_media_type
 
 CHUNK_SIZE = 64 * 1024
 # Django's default for the same concern (DATA_UPLOAD_MAX_NUMBER_FIELDS); a real form never
@@ -192,8 +192,11 @@ def check_form_headers(environ: Mapping[str, Any]) -> None:
 
     A ``charset`` other than UTF-8 (Django, Bottle and ``multipart`` decode names with it:
     in utf-7, ``+AF8AXw-EVENTTARGET`` is ``__EVENTTARGET``), RFC 2231 or repeated parameters
-    on ``Content-Type``, and any ``Content-Encoding`` (a gzip body is opaque to our scan, and
-    some stack in front of the app might decode it).
+    on ``Content-Type``, any ``Content-Encoding`` (a gzip body is opaque to our scan, and
+    some stack in front of the app might decode it), and a multipart type not spelled
+    ``multipart/`` in lower case (Bottle tests ``startswith("multipart/")`` and reads
+    ``Multipart/form-data`` as urlencoded: a value holding ``&__EVENTTARGET=x&`` would be a
+    field to it; the Fetch standard lower-cases the type, so no CORS preflight stops it).
     """
     if "HTTP_CONTENT_ENCODING" in environ:  # (rarely sent with a form)
         coding = str(environ["HTTP_CONTENT_ENCODING"]).strip().lower()
@@ -206,6 +209,10 @@ def check_form_headers(environ: Mapping[str, Any]) -> None:
 def _check_content_type(content_type: str) -> None:
     """:func:`check_form_headers`'s judgement of ``Content-Type`` (a refusal raises, and is
     not kept: judged again each time)."""
+    if (media_type(content_type) == "multipart/form-data"
+            and not content_type.strip().startswith("multipart/")):
+        raise BadRequest(f"multipart Content-Type not in lower case (Bottle reads it as "
+                         f"urlencoded): {content_type[:80]!r}")
     keys = [key.lower() for key in _PARAM_NAMES.findall(content_type)]
     if any("*" in key for key in keys):
         raise BadRequest("form Content-Type with an RFC 2231 parameter")

@@ -754,9 +754,27 @@ def _document_url(environ: WSGIEnvironment, *, page_url: str | None = None,
 
 
 def _has_body(environ: WSGIEnvironment) -> bool:
-    """Whether a request (of a method other than POST) says it carries a body."""
+    """Whether a request (of a method other than POST) carries a body, or may.
+
+    A ``CONTENT_LENGTH`` other than zero counts, malformed ones too (``read_body`` refuses
+    those: Werkzeug reads " 21" as 21). Without one or ``Transfer-Encoding``, a body may still
+    come: an HTTP/2 request streams it with neither, and the server says so with
+    ``wsgi.input_terminated`` (gunicorn's h2). One byte is read to tell, and put back in front
+    of ``wsgi.input`` (an empty terminated input, every GET's on waitress, costs one read).
+    """
     length = str(environ.get("CONTENT_LENGTH") or "")
-    return (length.isdigit() and int(length) > 0) or "HTTP_TRANSFER_ENCODING" in environ
+    if length:
+        return not (length.isdigit() and int(length) == 0)
+    if "HTTP_TRANSFER_ENCODING" in environ:
+        return True
+    stream = environ.get("wsgi.input")
+    if not environ.get("wsgi.input_terminated") or stream is None:
+        return False
+    head = stream.read(1)
+    if not head:
+        return False
+    environ["wsgi.input"] = partial.PrefixedStream(head, stream)
+    return True
 
 
 _ENGINE_WARNED: list[bool] = []  # (said once a process)
@@ -791,10 +809,15 @@ def _refuse_reserved_query(query: str) -> None:
     # without "_" and "%", most of them, is told so without encoding it.)
     if not query or ("_" not in query and "%" not in query and query.isascii()):
         return
-    if not f.may_look_reserved(query.encode("utf-8", "surrogateescape")):
+    try:  # PEP 3333: the query's raw bytes, as latin-1 text (parsers encode it back so)
+        raw = query.encode("latin-1")
+    except UnicodeEncodeError:  # (not a PEP 3333 string: read as the text it is)
+        raw = query.encode("utf-8", "surrogateescape")
+    if not f.may_look_reserved(raw):
         return
-    for segment in query.split("&"):
-        raw_name = segment.partition("=")[0]
-        name = unquote_to_bytes(raw_name.replace("+", " ")).decode("utf-8", "replace")
-        if f.looks_reserved(name):
-            raise BadRequest(f"reserved name {name[:40]!r} in the query string")
+    for segment in raw.split(b"&"):
+        decoded = unquote_to_bytes(segment.partition(b"=")[0].replace(b"+", b" "))
+        # As the body's names are judged: UTF-8 (WebOb, Werkzeug, Django) and latin-1 (Bottle).
+        for name in (decoded.decode("utf-8", "replace"), decoded.decode("latin-1")):
+            if f.looks_reserved(name):
+                raise BadRequest(f"reserved name {name[:40]!r} in the query string")

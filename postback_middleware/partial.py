@@ -502,7 +502,7 @@ def _read_until(stream: Any, separator: bytes, limit: int) -> bytearray:
     while data.find(separator) < 0:
         if len(data) >= limit:
             raise BadRequest("malformed replay request")
-        chunk = stream.read(min(_CHUNK, limit - len(data)))
+        chunk = _read(stream, min(_CHUNK, limit - len(data)))
         if not chunk:
             raise BadRequest("replay request ended early")
         data += chunk
@@ -525,7 +525,7 @@ def _stream_base64(first: bytes, stream: Any, left: int, out: IO[bytes]) -> str:
         pending = pending[whole:]
         if left <= 0:
             break
-        chunk = stream.read(min(_CHUNK, left))
+        chunk = _read(stream, min(_CHUNK, left))
         if not chunk:
             raise BadRequest("replay request ended early")
         left -= len(chunk)
@@ -535,10 +535,19 @@ def _stream_base64(first: bytes, stream: Any, left: int, out: IO[bytes]) -> str:
     return base64.urlsafe_b64encode(sha.digest()).rstrip(b"=").decode("ascii")
 
 
+def _read(stream: Any, size: int) -> bytes:
+    """``stream.read(size)``; a client that went away (the server's OSError) is a 400, as
+    ``body.read_body`` answers it, not a failure of ours (500)."""
+    try:
+        return bytes(stream.read(size))
+    except OSError as exc:
+        raise BadRequest(f"client went away while sending the body: {exc}") from None
+
+
 def _read_exactly(stream: Any, size: int) -> bytes:
     parts: list[bytes] = []
     while size > 0:
-        chunk = stream.read(min(size, 1 << 16))
+        chunk = _read(stream, min(size, 1 << 16))
         if not chunk:
             break
         parts.append(chunk)

@@ -218,6 +218,15 @@ ROWS = [
     pytest.param(Row(400, "query string", lambda c: urlencoded(c.fields()),
                      environ={"QUERY_STRING": "a=1&\uff3f\uff3fVIEWSTATE=x"}),
                  id="query-string-look-alike-unencoded"),
+    # PEP 3333: QUERY_STRING is the latin-1 text of the raw bytes (what servers give).
+    *[pytest.param(Row(400, "query string", lambda c: urlencoded(c.fields()),
+                       environ={"QUERY_STRING": query}), id=f"query-string-{name}")
+      for name, query in [
+          ("raw-fullwidth-underscores", "a=1&＿＿VIEWSTATE=x".encode().decode("latin-1")),  # noqa: RUF001
+          ("raw-ideographic-space", "\u3000__EVENTTARGET=x".encode().decode("latin-1")),
+          ("latin-1-ordinal-a-bottle-reads", "__EVENTT%AARGET=x"),
+          ("latin-1-no-break-space-bottle-reads", "%A0__EVENTTARGET=x"),
+      ]],
     pytest.param(Row(400, "2231", lambda c: multipart([
         part("__VIEWSTATE", c.vs), part("__EVENTVALIDATION", c.ev),
         b"Content-Disposition: form-data; name*=UTF-8''__EVENTTARGET\r\n\r\ndelete"]),
@@ -404,6 +413,16 @@ ROWS = [
     pytest.param(Row(400, "reserved fields in a", lambda c: multipart(
         [part("note", "x"), part("__EVENTTARGET", "delete")]), content_type=MULTI,
         method="PUT"), id="reserved-part-in-a-multipart-put"),
+    # An HTTP/2 body streamed without content-length: no CONTENT_LENGTH, no Transfer-Encoding,
+    # wsgi.input_terminated (gunicorn's h2); Werkzeug reads it as a form whatever the method.
+    *[pytest.param(Row(400, "reserved fields in a", lambda c: urlencoded(c.fields()),
+                       method=method, environ={"CONTENT_LENGTH": "",
+                                               "wsgi.input_terminated": True}),
+                   id=f"reserved-fields-in-a-{method}-body-without-length")
+      for method in ("PUT", "PATCH", "DELETE", "post")],
+    pytest.param(Row(400, "malformed CONTENT_LENGTH", lambda c: urlencoded(c.fields()),
+                     method="PUT", environ={"CONTENT_LENGTH": " 12"}),
+                 id="put-body-with-a-length-werkzeug-reads-and-isdigit-does-not"),
     pytest.param(token_row("not event validation data", vs=lambda c: forge(
         Purpose.VIEWSTATE, claims({})), ev=lambda c: forge(
         Purpose.EVENT_VALIDATION, claims({"h": "not base64!"}))), id="event-digests-garbled"),

@@ -124,3 +124,41 @@ def test_spooled_body_is_closed_when_the_app_raises() -> None:
     with pytest.raises(RuntimeError):
         request.get_response(PostbackMiddleware(app, secret_keys=[new_key()]))
     assert files and files[0].closed
+
+
+class ResetAfter:
+    """A ``wsgi.input`` whose client goes away after ``data`` (the server's OSError)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.data:
+            raise ConnectionResetError("connection reset by peer")
+        chunk, self.data = (self.data, b"") if size < 0 else (self.data[:size],
+                                                               self.data[size:])
+        return chunk
+
+
+@pytest.mark.parametrize(("content_type", "data"), [
+    pytest.param("application/x-www-form-urlencoded", b"a=1&", id="urlencoded"),
+    pytest.param("multipart/form-data; boundary=B0und", b"--B0und\r\n", id="multipart"),
+    pytest.param("text/plain", b"", id="text-plain-before-its-first-bytes"),
+    pytest.param("text/plain", b"a=1", id="text-plain-mid-body"),
+    pytest.param("text/plain", b"__POSTBACKREPLAY=", id="replay-before-its-token"),
+    pytest.param("text/plain", b"__POSTBACKREPLAY=abc", id="replay-mid-token"),
+])
+def test_a_client_going_away_mid_body_is_a_400_whatever_the_body(
+    content_type: str, data: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    from webob import Request
+
+    inner = FaultyApp("nowhere")
+    app = PostbackMiddleware(inner, secret_keys=[new_key()])
+    request = Request.blank("/", method="POST", content_type=content_type,
+                            headers={"Cookie": "postback-browser=" + "B" * 43})
+    request.environ.update({"CONTENT_LENGTH": "1000", "wsgi.input": ResetAfter(data)})
+    response = request.get_response(app)
+    assert response.status_int == 400 and b"Traceback" not in response.body
+    assert "went away" in caplog.text and "answering 500" not in caplog.text
+    assert inner.bodies == []

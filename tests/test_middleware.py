@@ -653,12 +653,16 @@ def test_a_query_told_without_encoding_is_judged_the_same(query: str) -> None:
         return ""
 
     def reference(query: str) -> None:
-        if fields.may_look_reserved(query.encode("utf-8", "surrogateescape")):
-            for segment in query.split("&"):
-                raw_name = segment.partition("=")[0]
-                name = urllib.parse.unquote_to_bytes(raw_name.replace("+", " ")).decode(
-                    "utf-8", "replace")
-                if fields.looks_reserved(name):
+        try:  # PEP 3333: the raw bytes as latin-1 text
+            raw = query.encode("latin-1")
+        except UnicodeEncodeError:
+            raw = query.encode("utf-8", "surrogateescape")
+        if fields.may_look_reserved(raw):
+            for segment in raw.split(b"&"):
+                name = urllib.parse.unquote_to_bytes(
+                    segment.partition(b"=")[0].replace(b"+", b" "))
+                if any(fields.looks_reserved(name.decode(encoding, "replace"))
+                       for encoding in ("utf-8", "latin-1")):
                     raise BadRequest(name)
 
     assert refused(_refuse_reserved_query) == refused(reference)
