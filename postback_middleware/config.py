@@ -353,7 +353,8 @@ class Options:
     # sends; only for the browser or user they were issued to), up to this long after they
     # were issued: a form open over a long weekend loses nothing typed. 0: never renewed.
     renewal_window: int = field(default=7 * 24 * 3600, metadata=_spec(_ini_int, _whole_seconds))
-    # Called with the WSGI environ; its value (e.g. a session id) binds tokens to one user.
+    # Called with the WSGI environ; its value (e.g. a session id) binds tokens to one user (None
+    # or "": no user, tokens bound to the browser's cookie).
     user_key: UserKey | None = field(
         default=None, metadata=_spec(_ini_function, _function_or_none))
     # Origins (scheme://host[:port]) whose pages may send postbacks and callbacks here besides

@@ -582,14 +582,17 @@ class PostbackMiddleware:
                               render=self.options.render_refusal, async_postback=async_postback)
 
     def _binding(self, environ: WSGIEnvironment, browser: Browser) -> str:
-        """Who tokens are bound to: the operator's user, else this browser (see ``csrf``)."""
+        """Who tokens are bound to: the operator's user, else this browser (see ``csrf``). An
+        empty user is none (``environ.get("REMOTE_USER", "")``: bound to it, every anonymous
+        visitor's tokens would be every other's)."""
         user_key = self.options.user_key
         if user_key is not None:
             user = user_key(environ)
             if user is not None:
                 if not isinstance(user, str):
                     raise InvalidType(f"user_key must return a str or None, not {type(user)}")
-                return "user:" + user
+                if user:
+                    return "user:" + user
         return browser.binding
 
 

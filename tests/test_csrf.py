@@ -174,13 +174,21 @@ def test_a_user_key_binds_instead_of_the_cookie(make_app: AppFactory, handlers: 
     assert ran == ["delete:7"]
 
 
+@pytest.mark.parametrize("anonymous", [
+    pytest.param(None, id="none"),
+    # (environ.get("REMOTE_USER", ""): every anonymous visitor would share one binding)
+    pytest.param("", id="an-empty-string"),
+])
 def test_an_anonymous_user_is_bound_to_the_browser(make_app: AppFactory, handlers: Registry,
-                                                    ran: list[str]) -> None:
-    """user_key returning None (not logged in) must not leave tokens unbound."""
-    attacker, victim = (make_app(user_key=lambda environ: None) for _ in range(2))
+                                                    ran: list[str], anonymous: str | None) -> None:
+    """user_key returning None or "" (not logged in) must not leave tokens unbound, nor
+    bound to everyone who is not."""
+    attacker, victim = (make_app(user_key=lambda environ: anonymous) for _ in range(2))
     victim.get("/orders")
     victim.post("/orders", event_post(page_fields(attacker)), status=403)
     assert ran == []
+    victim.post("/orders", event_post(page_fields(victim)))  # (the browser's own: verified)
+    assert ran == ["delete:7"]
 
 
 # -- Fetch Metadata and Origin ------------------------------------------------------------------
