@@ -2359,6 +2359,8 @@ def test_take_bare_compiled_is_its_python_twin(items: list[object], start: int,
 @pytest.mark.parametrize(("args", "error"), [
     pytest.param(((), BareForm), TypeError, id="plain-actions-not-a-list"),
     pytest.param(([], None), TypeError, id="plain-actions-no-type"),
+    pytest.param(([{}], dict), TypeError, id="plain-actions-not-a-tuple-type"),
+    pytest.param(([{}], 0, "", dict, [], [], [], []), TypeError, id="take-not-a-tuple-type"),
     pytest.param(([], 0, "", BareForm, [], [], []), TypeError, id="take-too-few"),
     pytest.param(([], -1, "", BareForm, [], [], [], []), ValueError, id="take-before-the-start"),
     pytest.param(([], 0, b"", BareForm, [], [], [], []), TypeError, id="take-bytes-before"),

@@ -4147,6 +4147,12 @@ static int plain_action(PyObject *action)
     return root ? 1 : relative ? 2 : 0;
 }
 
+/* Whether type is tuple or a subtype of it (its items are read as a tuple's). */
+static int is_tuple_type(PyObject *type)
+{
+    return PyType_Check(type) && PyType_IsSubtype((PyTypeObject *)type, &PyTuple_Type);
+}
+
 /* plain_actions(items, bare_type) -> int: how the actions of the items of type bare_type
  * (exactly) read, all alike: 1 from the root, 2 relative; 0 when not all alike, when one
  * has no action, or when there are fewer than two. */
@@ -4155,8 +4161,8 @@ static PyObject *plain_actions(PyObject *module, PyObject *const *args, Py_ssize
     PyObject *items, *bare_type;
     Py_ssize_t k, count = 0;
     int kind = 0;
-    if (nargs != 2 || !PyList_CheckExact(args[0]) || !PyType_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "plain_actions(list, type)");
+    if (nargs != 2 || !PyList_CheckExact(args[0]) || !is_tuple_type(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "plain_actions(list, a tuple type)");
         return NULL;
     }
     items = args[0];
@@ -4186,10 +4192,11 @@ static PyObject *take_bare(PyObject *module, PyObject *const *args, Py_ssize_t n
     PyObject *items, *before, *bare_type, *tags, *paths, *pairs, *ends;
     Py_ssize_t start, k;
     if (nargs != 8 || !PyList_CheckExact(args[0]) || !PyLong_CheckExact(args[1])
-        || !PyUnicode_CheckExact(args[2]) || !PyType_Check(args[3])
+        || !PyUnicode_CheckExact(args[2]) || !is_tuple_type(args[3])
         || !PyList_CheckExact(args[4]) || !PyList_CheckExact(args[5])
         || !PyList_CheckExact(args[6]) || !PyList_CheckExact(args[7])) {
-        PyErr_SetString(PyExc_TypeError, "take_bare(list, int, str, type, list, list, list, list)");
+        PyErr_SetString(PyExc_TypeError,
+                        "take_bare(list, int, str, a tuple type, list, list, list, list)");
         return NULL;
     }
     items = args[0];
