@@ -232,7 +232,7 @@ class PostbackMiddleware:
                     panels = partial.requested_panels(environ)
             # Spent here, once every check passed (single_use): or its first answer, again.
             claim = self._spend(environ, renewed or verified, body_file,
-                                scan.boundary if form is not None else b"")
+                                scan.boundary if form is not None else b"", manager_value)
             if isinstance(claim, Answer):
                 if body_file is not None:
                     body_file.close()
@@ -350,7 +350,8 @@ class PostbackMiddleware:
         return verified
 
     def _spend(self, environ: WSGIEnvironment, request: Renewal | Postback | Callback | None,
-               body: Any, boundary: bytes) -> Claim | Answer | None:
+               body: Any, boundary: bytes, manager_value: str | None = None
+               ) -> Claim | Answer | None:
         """``single_use``: claim a verified postback's (or renewal's) form, or get the answer
         of the request that claimed it first; ``single_use_callbacks``: spend the event
         validation a renewal sent, without ``single_use`` (a callback's is spent once it is
@@ -368,7 +369,7 @@ class PostbackMiddleware:
             return None
         # What the request sent, so that only a duplicate sending the same gets the answer.
         sent = "renew" if isinstance(request, Renewal) else what_was_sent(
-            environ, request.event, body, boundary)
+            environ, request.event, body, boundary, async_postback=manager_value)
         return single_use.claim(request.form_id, request=sent, issued_at=request.issued_at,
                                 first_issued=request.first_issued)
 

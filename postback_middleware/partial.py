@@ -9,7 +9,8 @@ are cut from that edited page with one scan of its tags, and each form's fresh f
 the injector wrote. The answer (``Cache-Control: no-store``, the app's other headers such as
 ``Set-Cookie`` kept):
 
-* ``X-Postback-Partial: panels``, JSON ``{"version": 1, "panels": {ID: content},
+* ``X-Postback-Partial: panels`` (a page that is neither a download nor sandboxed by its own
+  CSP: :func:`may_become_panels`), JSON ``{"version": 1, "panels": {ID: content},
   "forms": [{field: value}, ...]}``: the fresh hidden fields of every post form the middleware
   gave fields in the new page, in document order, so the next postback (partial or full)
   verifies; a reserved field left out is empty (``__EVENTTARGET``, ``__LASTFOCUS``... usually
@@ -349,6 +350,22 @@ def inline_html(status: str, headers: Headers) -> bool:
     )
 
 
+def may_become_panels(headers: Headers) -> bool:
+    """Whether a page may be cut into panels that the client writes into the live page: not
+    when the app kept it out of its origin, as a download (``Content-Disposition`` other than
+    ``inline``, e.g. a user's uploaded HTML file) or in a sandbox (a CSP with ``sandbox``):
+    the full postback would save it, or show it in an opaque origin, never run its markup in
+    the page's. Such an answer ends as the full postback would (a replay)."""
+    disposition = (header(headers, "content-disposition") or "").partition(";")[0]
+    if disposition.strip().lower() not in ("", "inline"):
+        return False
+    return not any(
+        key.lower() == "content-security-policy"
+        and any(directive.strip().split(None, 1)[:1] == ["sandbox"]
+                for policy in value.lower().split(",") for directive in policy.split(";"))
+        for key, value in headers)
+
+
 def _sha256(body: bytes) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(body).digest()).rstrip(b"=").decode("ascii")
 
@@ -682,11 +699,14 @@ def answer(
             return text_response(start_response, "500 Internal Server Error",
                                  "Internal Server Error")
         if page is not None:
-            contents = read_panels(page.document, page.encoding, panels, page.panel_tags)
-            if contents is not None:
-                return _json_reply(start_response, "panels",
-                                   {"panels": contents, "forms": page.fields}, page.headers)
-            # No such panel: the page as a full postback would have got it.
+            if may_become_panels(page.headers):
+                contents = read_panels(page.document, page.encoding, panels, page.panel_tags)
+                if contents is not None:
+                    return _json_reply(start_response, "panels",
+                                       {"panels": contents, "forms": page.fields},
+                                       page.headers)
+            # No such panel (or a page not to be written into this one: a download, a
+            # sandbox): the page as a full postback would have got it.
             headers, body, chunks = page.headers, page.body, [page.body]
     if inline_html(status, headers):
         start_response(status, [*headers, ("X-Postback-Partial", "fallback")])

@@ -264,9 +264,15 @@ def _wait_until(spent: bytes) -> float:
         return 0.0  # (not ours: stop waiting)
 
 
+# What each kind of request (what_was_sent's) is called in a refusal's log line.
+_KIND_NAMES = {"postback": "full postback", "partial": "partial postback",
+               "async": "Microsoft AJAX async postback", "renew": "renewal"}
+
+
 def _same_request(answer: Answer, request: str, form_id: str) -> Answer:
     if answer.request != request:
-        first, now = answer.request.partition(":")[0], request.partition(":")[0]
+        first, now = (_KIND_NAMES.get(sent.partition(":")[0], "request")
+                      for sent in (answer.request, request))
         how = "with other values" if first == now else f"as a {first} (now a {now})"
         raise AlreadySent(f"single_use: form {form_id} was sent before, {how}")
     return answer
@@ -298,13 +304,19 @@ _SHAPE = (PANELS_ENVIRON_KEY, CHILDREN_ENVIRON_KEY, "HTTP_HX_REQUEST", "HTTP_HX_
 
 
 def what_was_sent(environ: WSGIEnvironment, event: Event | None, body: Any,
-                  boundary: bytes) -> str:
+                  boundary: bytes, *, async_postback: str | None = None) -> str:
     """What a verified postback sent and asked for, as :meth:`SingleUse.claim` compares it:
-    its kind (a partial postback's answer is no page for a full one) and a digest of the rest.
-    ``body`` is its clean body (a file, left at its start), ``boundary`` a multipart one's."""
-    kind = "partial" if environ.get(PANELS_ENVIRON_KEY) is not None else "postback"
-    return kind + ":" + _digest_of(body, event, boundary=boundary,
-                                   shape=[str(environ.get(key, "")) for key in _SHAPE])
+    its kind (a partial postback's answer is no page for a full one, nor is an async
+    postback's delta of Microsoft's client) and a digest of the rest. ``body`` is its clean
+    body (a file, left at its start), ``boundary`` a multipart one's; ``async_postback`` the
+    ScriptManager field's value of an async postback (cut from the body: it names the panels
+    the answer holds)."""
+    kind = ("partial" if environ.get(PANELS_ENVIRON_KEY) is not None
+            else "async" if async_postback is not None else "postback")
+    shape = [str(environ.get(key, "")) for key in _SHAPE]
+    if async_postback is not None:
+        shape.append(async_postback)
+    return kind + ":" + _digest_of(body, event, boundary=boundary, shape=shape)
 
 
 def _digest_of(body: Any, event: Event | None, *, boundary: bytes = b"",

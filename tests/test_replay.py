@@ -43,6 +43,17 @@ ANSWERS: dict[str, tuple[str, list[tuple[str, str]], bytes]] = {
                              ("X-Content-Type-Options", "nosniff")],
                   b"<p>sandboxed</p><script>parent.x=1</script>"),
     "no-content": ("204 No Content", [], b""),
+    # The page's own panel in a download or a sandbox (a user's uploaded HTML file): never cut
+    # into panels that the client writes into the page (its markup would run in the origin).
+    "attachment-with-the-panel": ("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                             ("Content-Disposition", "attachment")],
+                                  b'<div id="panel" data-update-panel><img src="x" '
+                                  b'onerror="parent.x=1"></div>'),
+    "sandboxed-with-the-panel": ("200 OK", [("Content-Type", "text/html"),
+                                            ("Content-Security-Policy",
+                                             "default-src 'self'; Sandbox allow-forms")],
+                                 b'<div id="panel" data-update-panel><img src="x" '
+                                 b'onerror="parent.x=1"></div>'),
     "plain-error": ("500 Internal Server Error", [("Content-Type", "text/html")], b"<h1>no</h1>"),
 }
 
@@ -115,7 +126,8 @@ def send_replay(app: webtest.TestApp, raw: bytes, *, path: str = "/files?x=1",
                     headers=SAME_ORIGIN if headers is None else headers, status=status)
 
 
-@pytest.mark.parametrize("answer", ["attachment", "svg", "pdf", "sandboxed", "no-content"])
+@pytest.mark.parametrize("answer", ["attachment", "svg", "pdf", "sandboxed", "no-content",
+                                    "attachment-with-the-panel", "sandboxed-with-the-panel"])
 def test_answer_is_replayed_exactly_without_calling_the_app_again(
     app: webtest.TestApp, inner: App, answer: str
 ) -> None:
@@ -172,6 +184,35 @@ def test_plain_html_answer_is_still_written_into_the_page(app: webtest.TestApp) 
 def test_only_plain_html_is_inline(status: str, headers: list[tuple[str, str]],
                                    inline: bool) -> None:
     assert partial.inline_html(status, headers) is inline
+
+
+@pytest.mark.parametrize(
+    ("headers", "panels"),
+    [
+        pytest.param([("Content-Type", "text/html")], True, id="plain-page"),
+        pytest.param([("Content-Disposition", "inline; filename=a.html")], True, id="inline"),
+        pytest.param([("Content-Security-Policy", "default-src 'self'")], True,
+                     id="the-sites-own-csp"),
+        pytest.param([("Content-Security-Policy", "default-src 'none'; sandbox-x")], True,
+                     id="no-sandbox-directive"),
+        pytest.param([("Content-Security-Policy-Report-Only", "sandbox")], True,
+                     id="report-only-sandbox-enforces-nothing"),
+        pytest.param([("Content-Disposition", "attachment")], False, id="download"),
+        pytest.param([("Content-Disposition", "Attachment; filename=a.html")], False,
+                     id="download-in-capitals"),
+        pytest.param([("Content-Disposition", "x-unknown")], False, id="unknown-disposition"),
+        pytest.param([("Content-Security-Policy", "sandbox")], False, id="csp-sandbox"),
+        pytest.param([("Content-Security-Policy", "script-src 'self'; SANDBOX allow-scripts")],
+                     False, id="csp-sandbox-among-directives"),
+        pytest.param([("Content-Security-Policy", "script-src 'self'"),
+                      ("Content-Security-Policy", "sandbox")], False, id="csp-sandbox-second"),
+        pytest.param([("Content-Security-Policy", "script-src 'self', sandbox")], False,
+                     id="csp-sandbox-in-a-joined-policy"),
+    ],
+)
+def test_only_pages_the_app_keeps_in_its_origin_become_panels(
+        headers: list[tuple[str, str]], panels: bool) -> None:
+    assert partial.may_become_panels(headers) is panels
 
 
 # -- refusals: 4xx, the app never called ------------------------------------------------------

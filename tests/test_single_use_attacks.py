@@ -123,6 +123,45 @@ def test_a_partial_postback_and_a_full_one_of_one_form_run_once(
     assert full.headers.get("X-Postback-Partial") is None, full.headers
 
 
+@pytest.mark.parametrize(("first", "then"), [
+    pytest.param("async", "full", id="async-then-full"),
+    pytest.param("full", "async", id="full-then-async"),
+    pytest.param("async", "async-other-panel", id="async-then-async-naming-another-panel"),
+])
+def test_an_async_postback_and_another_of_one_form_do_not_share_answers(
+    store: Store, first: str, then: str
+) -> None:
+    """Microsoft's client (aspnet_ajax): its async postback's answer is the delta format
+    (text/plain), naming the panels its ScriptManager field asked for; that field and
+    __ASYNCPOST are cut from the body, so the clean body is the full postback's. A full
+    postback of the same fields must not be shown the delta as its page, nor the async one
+    the page, nor an async one naming other panels the first's records."""
+    page = ('<!DOCTYPE html><html><body><form method="post" action="/orders" id="form1">'
+            '<script type="text/javascript">\n//<![CDATA[\nSys.WebForms.PageRequestManager.'
+            "_initialize('ScriptManager1', 'form1', ['tP1','','tP2',''], [], [], 90, '');"
+            '\n//]]>\n</script><div id="P1"><a href="#" data-postback="delete" '
+            'data-postback-argument="7">x</a></div><div id="P2"></div></form></body></html>')
+    inner = RecordingApp(page=page)
+    app = wrap(inner, store, aspnet_ajax=True)
+    fields = tokens_of(app)
+    sent = {
+        "full": (b"", {}),
+        "async": (b"ScriptManager1=P1%7Cx&", {"X-MicrosoftAjax": "Delta=true"}),
+        "async-other-panel": (b"ScriptManager1=P2%7Cx&", {"X-MicrosoftAjax": "Delta=true"}),
+    }
+    answers = []
+    for kind in (first, then):
+        head, headers = sent[kind]
+        body = head + urlencoded(fields, ("note", "hello")) + (
+            b"&__ASYNCPOST=true" if head else b"")
+        answers.append(post_body(app, body, "application/x-www-form-urlencoded", **headers))
+    assert effects(inner) == 1
+    # Refused (409; for Microsoft's client, its error record with a 200), never the first.
+    refused = (answers[1].status_int == 409 if then == "full"
+               else answers[1].text == "27|error|409|This form was already sent.|")
+    assert refused, answers[1].text[:80]
+
+
 def test_a_multipart_double_click_gets_the_first_answer(inner: RecordingApp, store: Store
                                                          ) -> None:
     """A browser writes a new random boundary for every submission of a multipart form (a

@@ -35,7 +35,9 @@ ScriptModule.cs):
     ``__EVENTARGUMENT`` (empty), then every other reserved field the injector wrote into it
     (``__VIEWSTATE``, ``__EVENTVALIDATION``...), so that the next postback verifies. The form
     is the one the page's ``_initialize`` names; when it got no tokens (withheld: it could
-    post elsewhere), none are sent, never another form's;
+    post elsewhere), never another form's are sent: its ``__VIEWSTATE`` and
+    ``__EVENTVALIDATION`` are sent empty, so the client does not keep the old ones in a form
+    that the new page may send elsewhere;
   - the five lists the client replaces its own with (only when all five come):
     ``asyncPostBackControlIDs``, ``postBackControlIDs`` (``UniqueID,ClientID`` pairs, the
     ClientID empty when derived), ``updatePanelIDs`` (``tUniqueID,ClientID``: ``t``/``f``
@@ -61,7 +63,8 @@ ScriptModule.cs):
   a host or scheme the server only believed the request had). The client goes there with
   ``window.location``, which would *run* a ``javascript:`` location: any other scheme is an
   ``error`` record (a browser never follows such a redirect after a full postback).
-* **anything else** (an error status, a file, JSON, a 204...): :func:`error_body`, only
+* **anything else** (an error status, a file, JSON, a 204, an HTML page sent as a download
+  or under a CSP ``sandbox``: ``partial.may_become_panels``...): :func:`error_body`, only
   ``error|<status code>|<reason phrase>`` (with HTTP 200, so that the page's ``endRequest``
   handlers get a ``PageRequestManagerServerErrorException`` with it, as from ASP.NET). The
   app's body is closed unread past its first piece and never sent: a file download from
@@ -137,7 +140,7 @@ from .. import fields as f
 from ..errors import InvalidArgument
 from ..html_scan import Tag, TagScanner
 from ..http import ONCE_HEADERS, Headers, header
-from ..partial import end_tag, run_app
+from ..partial import end_tag, may_become_panels, run_app
 from ..response import BoundHeaders, EditorFactory, WholePage, edit_whole, opted_out
 from .markup import _lex, _Token, _value
 
@@ -612,6 +615,12 @@ def panel_records(page: WholePage, manager_value: str) -> list[Record] | None:
                        and tag.attrs.get("id") == setup.form_id), -1)
     form = tags[form_index] if form_index >= 0 else None
     written = _form_fields(tags, page.fields, form, form_index)
+    if not written:
+        # No fresh tokens for it in the new page (withheld: a <base href> a panel brought, say,
+        # now sends it to another origin): the tokens the client holds are emptied, never left
+        # in it, as the full postback's page holds none (the client posts form.action, and
+        # sends disabled fields too: only an empty field keeps them home).
+        written = dict.fromkeys((f.VIEWSTATE, f.EVENTVALIDATION), "")
     records += [("hiddenField", f.EVENTTARGET, written.get(f.EVENTTARGET, "")),
                 ("hiddenField", f.EVENTARGUMENT, written.get(f.EVENTARGUMENT, ""))]
     records += [("hiddenField", name, value) for name, value in written.items()
@@ -741,7 +750,8 @@ def answer(
             return _reply(start_response, error_body(500, "Bad redirect"), kept)
         return _reply(start_response, redirect_body(target), kept)
     page = None
-    if ran.rest is None:
+    # (A download, or a page the app sandboxed, is never written into this one: a file.)
+    if ran.rest is None and may_become_panels(headers):
         try:
             page = edit_whole(ran.status, headers, b"".join(ran.chunks),
                               make_editor=None if skip else make_editor)
