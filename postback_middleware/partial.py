@@ -77,7 +77,16 @@ from .errors import (
     TokenExpired,
     TooLarge,
 )
-from .html_scan import BareForm, Family, Pairs, Rows, Tag, TagScanner, top_level_cuts
+from .html_scan import (
+    BareForm,
+    Family,
+    Pairs,
+    Rows,
+    Tag,
+    TagScanner,
+    closes_itself,
+    top_level_cuts,
+)
 from .http import (
     ONCE_HEADERS,
     ClosingIterable,
@@ -207,7 +216,7 @@ def end_tag(tags: list[Tag], first: int) -> int | None:
         tag = tags[index]
         if tag.name != name:
             continue
-        depth += -1 if tag.is_end else (0 if tag.self_closing else 1)
+        depth += -1 if tag.is_end else (0 if closes_itself(tag) else 1)
         if depth == 0:
             return index
     return None

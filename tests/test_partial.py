@@ -172,6 +172,16 @@ def test_header_is_ignored_on_requests_that_are_not_postbacks(app: webtest.TestA
         pytest.param(b'<div id=p data-update-panel>never closed', None, id="unclosed"),
         pytest.param(b'<div id=q data-update-panel></div>', None, id="missing"),
         pytest.param(b'<div id=p>not marked</div>', None, id="not-a-panel"),
+        # HTML ignores a slash that would close a div (or a span, a p...): <div/> opens one,
+        # as a browser reads it; a foreign element's slash closes it.
+        pytest.param(b'<div id=p data-update-panel><div/>a</div>b</div>c',
+                     {"p": b"<div/>a</div>b"}, id="a-div-the-slash-does-not-close"),
+        pytest.param(b'<span id=p data-update-panel><svg><span/></svg>a</span>b</span>c',
+                     {"p": b"<svg><span/></svg>a</span>b"}, id="a-breakout-span-in-svg"),
+        pytest.param(b'<div id=p data-update-panel/>a<div/>b</div>c</div>d',
+                     {"p": b"a<div/>b</div>c"}, id="the-panel-itself-self-closing"),
+        pytest.param(b'<a id=p data-update-panel><svg><a/></svg>x</a>y',
+                     {"p": b"<svg><a/></svg>x"}, id="a-foreign-a-closes-itself"),
     ],
 )
 def test_panels_cut_out_of_the_page(document: bytes, expected: dict[str, bytes] | None) -> None:

@@ -138,7 +138,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from .. import fields as f
 from ..errors import InvalidArgument
-from ..html_scan import Tag, TagScanner
+from ..html_scan import Tag, TagScanner, closes_itself
 from ..http import ONCE_HEADERS, Headers, header
 from ..partial import end_tag, may_become_panels, run_app
 from ..response import BoundHeaders, EditorFactory, WholePage, edit_whole, opted_out
@@ -386,8 +386,8 @@ def _scripts(tags: list[Tag], document: bytes) -> Iterable[tuple[int, bytes]]:
     inert = 0
     for index, tag in enumerate(tags[:-1]):
         if tag.name in _INERT:
-            if not tag.is_end and not tag.self_closing:
-                inert += 1
+            if not tag.is_end and not (tag.self_closing and tag.name != "template"):
+                inert += 1  # (<template/> opens a template: HTML ignores its slash)
             elif tag.is_end and inert:
                 inert -= 1
             continue
@@ -514,7 +514,7 @@ def _panel_elements(tags: list[Tag], document: bytes, encoding: str,
         element_id = tag.attrs.get("id")
         if element_id not in wanted or element_id in found:
             continue
-        last = end_tag(tags, index) if not tag.self_closing else None
+        last = end_tag(tags, index) if not closes_itself(tag) else None
         found[element_id] = _Element(tag.start, tag.end, tags[last].start) \
             if last is not None else _Element(tag.start, tag.end, -1)
     return {key: element for key, element in found.items() if element.end >= 0}

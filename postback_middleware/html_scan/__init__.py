@@ -142,7 +142,7 @@ from .scanners import (
     use_engine,
 )
 from .tag import BareForm, Family, Pairs, Rows, Tag
-from .tree import VOID_ELEMENTS
+from .tree import VOID_ELEMENTS, closes_itself
 
 __all__ = [
     "ENGINES",
@@ -157,6 +157,7 @@ __all__ = [
     "Rows",
     "Tag",
     "TagScanner",
+    "closes_itself",
     "compiled_engine_reads",
     "find_post_form",
     "iter_tags",

@@ -2668,12 +2668,14 @@ static int region_is(const Region *region, const TagInfo *tag)
 }
 
 /* python_engine._PythonEngine._count_regions: count a tag into the open regions' depths (a
- * start tag of a region's name adds 1 unless self-closing, an end tag takes 1 away; a region
- * at 0 is closed). Every tag is looked at while a region is open: 1 when it is of an open
- * region's name (counted, so returned: partial.end_tag counts them again), else 0. */
+ * start tag of a region's name adds 1 unless it closes itself (tree.closes_itself: "<x/>",
+ * not of a breakout name), an end tag takes 1 away; a region at 0 is closed). Every tag is
+ * looked at while a region is open: 1 when it is of an open region's name (counted, so
+ * returned: partial.end_tag counts them again), else 0. */
 static int count_regions(Scanner *self, const TagInfo *tag)
 {
-    Py_ssize_t k, kept = 0, delta = tag->is_end ? -1 : !tag->self_closing;
+    Py_ssize_t k, kept = 0;
+    Py_ssize_t delta = tag->is_end ? -1 : !(tag->self_closing && !(tag->flags & F_BREAKOUT));
     Region *region;
     int counted = 0;
     for (k = 0; k < self->n_regions; k++) {

@@ -35,7 +35,7 @@ from .tokenizer import (
     _tag_progress,
     _unterminated,
 )
-from .tree import _NOT_COUNTED, _TABLE_ONLY, _TREE_NAMES, VOID_ELEMENTS, _Tree
+from .tree import _NOT_COUNTED, _TABLE_ONLY, _TREE_NAMES, VOID_ELEMENTS, _Tree, closes_itself
 
 _NAME_CACHE: dict[str, dict[bytes, str]] = {}
 _NAME_CACHE_SIZE = 4096  # distinct spellings of tag names; pages make up few
@@ -196,7 +196,7 @@ class _PythonEngine:
         """Count a tag of an open panel's name into the depths; a panel at 0 has ended."""
         for region in self._regions:
             if region[0] == tag.name:
-                region[1] += -1 if tag.is_end else (0 if tag.self_closing else 1)
+                region[1] += -1 if tag.is_end else (0 if closes_itself(tag) else 1)
         self._regions = [region for region in self._regions if region[1] > 0]
 
     def _add_pair(self, target: str, argument: str) -> None:

@@ -35,6 +35,18 @@ VOID_ELEMENTS = frozenset({
     "area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "image", "img",
     "input", "keygen", "link", "meta", "param", "source", "track", "wbr",
 })
+
+
+def closes_itself(tag: Tag) -> bool:
+    """Whether a start tag ends its element at once, as a tag counted by name (a panel's, an
+    element's end found with nesting) is counted: self-closing (``<x/>``) and not of a name
+    that is HTML wherever it is (``<div/>`` opens a div as ``<div>`` does: HTML ignores the
+    slash, and a foreign element of such a name breaks out to HTML). A foreign element's
+    slash (``<svg/>``, ``<path/>``) closes it; another HTML element's is read so too, which
+    a name count cannot tell from a foreign one of that name."""
+    return tag.self_closing and tag.name not in _BREAKOUT
+
+
 # Elements that stop the search for an end tag's element (scope boundaries).
 _HTML_BOUNDARY = frozenset({
     "applet", "caption", "html", "marquee", "object", "table", "td", "th", "template",
