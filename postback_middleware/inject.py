@@ -331,7 +331,9 @@ def _resolved_path(action: str | None, page_url: str, base_url: str | None) -> s
     action = _url_text(action)
     try:
         target = urljoin(base_url or page_url, action) if action else page_url
-        if origin_of(target) != origin_of(page_url):
+        if origin_of(target) != origin_of(page_url) or "\ufffd" in urlsplit(target).netloc:
+            # (U+FFFD in the host or user part: bytes the page's codec could not read, which a
+            # browser may read as more characters, "@" among them, and so as another host)
             return None
         return unquote_to_bytes(urlsplit(target).path).decode("latin-1")
     except ValueError:  # not a URL a browser could post to either

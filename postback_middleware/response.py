@@ -270,22 +270,30 @@ class _Pipeline:
         # The editor's feed, once known to take the pieces as they are (the common case:
         # no content coding, an ASCII-compatible charset): each piece then costs one call.
         self._feed_as_is: Callable[[bytes], bytes] | None = None
+        # Whether an ESC byte leaves the page's reading alone (see charset.escapes_are_inert):
+        # where it may not, the page is edited only up to its first ESC byte.
+        self._escapes_inert = True
+        self._escaped = False  # an ESC byte came: the rest of the page passes unedited
 
     def _begin(self, first: bytes) -> tuple[charset.Transcoder, PageEditor]:
         """Settle the charset from the first bytes (if the headers did not) and start."""
         if self._charset is None or self._editor is None:
-            label = self.page.charset or charset.sniff(first)
+            label = charset.choose(self.page.header("content-type"), first)
             self._charset = charset.Transcoder(label, first)
             self.page.charset = self._charset.scan_encoding
             self._editor = self._make_editor(self.page)
-            if self._coding.is_identity and self._charset.is_identity:
+            self._escapes_inert = charset.escapes_are_inert(
+                [v for k, v in self.page.headers if k.lower() == "content-type"], first)
+            if self._coding.is_identity and self._charset.is_identity and self._escapes_inert:
                 self._feed_as_is = self._editor.feed
         return self._charset, self._editor
 
     def whole(self, body: bytes) -> bytes | None:
-        """A buffered page edited, or None when it has nothing to edit."""
+        """A buffered page edited, or None when it has nothing to edit (or must not be)."""
         document = self._coding.decode(body)
         transcoder, editor = self._begin(document)
+        if self._shifts(document):
+            return None
         edited = editor.edit(transcoder.to_scanner(document, final=True))
         return self._last(transcoder.from_scanner(edited, final=True)) if editor.changed else None
 
@@ -293,7 +301,17 @@ class _Pipeline:
         """A whole page decoded and edited, in the scanner's encoding (``page.charset``)."""
         document = self._coding.decode(body)
         transcoder, editor = self._begin(document)
+        if self._shifts(document):
+            self._editor = editor = _Unedited()
         return editor.edit(transcoder.to_scanner(document, final=True))
+
+    def _shifts(self, data: bytes) -> bool:
+        """Whether ``data`` holds an ESC byte a browser may read as ISO-2022-JP's (logged)."""
+        if self._escapes_inert or charset.ESC not in data:
+            return False
+        log.warning("not rewriting a page (from its first ESC byte on) that a browser may read "
+                    "as ISO-2022-JP: its escape sequences make markup text, and the reverse")
+        return True
 
     def encoded(self, edited: bytes) -> bytes:
         """What :meth:`edited` gave, back in the page's charset and content coding."""
@@ -320,10 +338,23 @@ class _Pipeline:
         data = self._coding.decode(chunk)
         if not data and self._editor is None:
             return b""  # e.g. only a gzip header so far: nothing to sniff yet
+        started = self._editor is not None
         transcoder, editor = self._begin(data)
-        if self._coding.is_identity and transcoder.is_identity:  # (see feeder)
+        if self._escaped or self._shifts(data):
+            edited = b""
+            if not self._escaped and started:
+                # Sent already: the bytes before the ESC are read alike; the rest is not edited.
+                cut = data.index(charset.ESC)
+                edited = editor.feed(transcoder.to_scanner(data[:cut])) + editor.finish()
+                data = data[cut:]
+            elif not self._escaped:
+                self._editor = _Unedited()  # (nothing sent yet: the whole page is left alone)
+            self._escaped = True
+            edited += transcoder.to_scanner(data)
+        elif self._coding.is_identity and transcoder.is_identity:  # (see feeder)
             return editor.feed(data)
-        edited = editor.feed(transcoder.to_scanner(data))
+        else:
+            edited = editor.feed(transcoder.to_scanner(data))
         return self._coding.encode(transcoder.from_scanner(edited), flush=True)
 
     def finish(self) -> bytes:
@@ -334,7 +365,10 @@ class _Pipeline:
         # (what the transcoder still held, if anything: an empty piece would only make the
         # editor read its undecided tail again, to decide nothing more)
         tail = transcoder.to_scanner(b"", final=True)
-        edited = editor.feed(tail) + editor.finish() if tail else editor.finish()
+        if self._escaped:
+            edited = tail
+        else:
+            edited = editor.feed(tail) + editor.finish() if tail else editor.finish()
         return self._last(transcoder.from_scanner(edited, final=True))
 
     @property
