@@ -28,7 +28,7 @@ function isPostForm(form) {
 function setField(form, name, value) { // creates the hidden input when missing
   var input = field(form, name);
   if (!input) {
-    input = NP.insertBefore.call(form, document.createElement("input"), prop(form, "firstChild"));
+    input = NP.insertBefore.call(form, create("input"), prop(form, "firstChild"));
     input.type = "hidden"; input.name = name;
   }
   input.value = value == null ? "" : value;
@@ -37,6 +37,16 @@ function setEvent(form, target, argument) {
   setField(form, "__EVENTTARGET", target);
   setField(form, "__EVENTARGUMENT", argument);
 }
+/* The document too: <img name="forms">, <form name="addEventListener"> shadow its properties and
+ * methods (named elements override them, as a form's controls do a form's): user markup that
+ * names one must not stop the script, whose submit check is what keeps a streamed page's tokens
+ * home. The document is read through the prototypes as well. */
+var DP = Document.prototype, ETP = EventTarget.prototype;
+function doc(name) { return prop(document, name); }
+function on(target, type, listener, capture) {
+  ETP.addEventListener.call(target, type, listener, !!capture);
+}
+function create(tag) { return DP.createElement.call(document, tag); }
 function eventOf(form) {
   return ["__EVENTTARGET", "__EVENTARGUMENT"].map(function (name) {
     var input = field(form, name);
@@ -66,7 +76,7 @@ function fireError(target, kind, status, message) { // a partial postback or cal
  * postback or callback whose tokens are getting old (or that came back refused as expired),
  * they are renewed (POST to the form's action, X-Postback-Renew: the middleware answers, the
  * app is not called), and then what the person typed is sent. */
-var script = document.currentScript;
+var script = doc("currentScript");
 var MAX_AGE = +(script && attr(script, "data-max-age")) * 1000 || 0; // 0: renewal is off
 var AJAX = !!(script && hasAttr(script, "data-aspnet-ajax")); // answering Microsoft's client
 var loaded = Date.now(), renewedAt = new WeakMap();
@@ -105,12 +115,24 @@ function whenFresh(form, go) { // go() now, or after renewing the form's old tok
   if (form && (stale(form) || renewing.has(form))) renew(form).then(go); else go();
 }
 
-var theForm = window.theForm = Array.prototype.filter.call(document.forms, isPostForm)[0];
+/* theForm is the first post form as the middleware counts them: one that goes to this origin by
+ * POST. A user's markup may hold a form with an input named __EVENTTARGET too (a GET form, or one
+ * posting to another origin: the middleware gives it nothing): it must not become theForm, which
+ * the page's own __doPostBack links post and whose __LASTFOCUS and scroll fields are restored on
+ * load. (Where every one now sends elsewhere, a streamed page's late <base>, the first is
+ * theForm: each submission is checked as it goes.) */
+var postForms = Array.prototype.filter.call(doc("forms"), isPostForm);
+var theForm = window.theForm = postForms.filter(function (f) { return !sendsAway(f); })[0] ||
+  postForms[0];
 
-// An element posts its own form if that is a postback form, else theForm.
+/* An element posts its own form if that is a postback form. One in no post form (a user's markup
+ * outside the page's forms, a GET form's link) raises nothing, as the middleware says of it (it
+ * registered no event of it): raised on theForm, a user's <div data-postback="DeleteAccount">
+ * covering the page posted an event theForm offered elsewhere, on any click. The page's own
+ * scripts still post theForm (__doPostBack). */
 function formOf(el) {
   var form = prop(el, "form") || closest(el, "form");
-  return isPostForm(form) ? form : window.theForm;
+  return isPostForm(form) ? form : null;
 }
 
 /* ---- Postbacks ---- */
@@ -128,10 +150,10 @@ function markSubmitting(form, submitter) { // (a form posting to another window 
 // MaintainScrollPositionOnPostback: save the scroll position and the focused element.
 function saveScroll(form) {
   var x = field(form, "__SCROLLPOSITIONX"), y = field(form, "__SCROLLPOSITIONY");
-  var last = field(form, "__LASTFOCUS"), active = document.activeElement;
+  var last = field(form, "__LASTFOCUS"), active = doc("activeElement");
   if (x) x.value = Math.round(scrollX);
   if (y) y.value = Math.round(scrollY);
-  if (last) last.value = active && active !== document.body && prop(active, "id") || "";
+  if (last) last.value = active && active !== doc("body") && prop(active, "id") || "";
 }
 
 /* Tokens go only to this origin, by POST: each submission is checked in the final DOM (a streamed
@@ -191,6 +213,7 @@ if (!(AJAX && window.Sys && window.Sys.WebForms && typeof window.__doPostBack ==
 function activate(e, el) {
   var form = formOf(el), target = attr(el, "data-postback");
   var argument = attr(el, "data-postback-argument") || "";
+  if (!form) return; // (a link follows its href, as it would without the script)
   if (form && form === prop(el, "form") && /^(submit|image)$/.test(prop(el, "type"))) {
     // A submit button: the native submission goes on and sends the button's name=value.
     if (submitting.has(form)) return e.preventDefault();
@@ -204,13 +227,13 @@ function activate(e, el) {
   }
 }
 
-document.addEventListener("click", function (e) {
+on(document, "click", function (e) {
   var el = isElement(e.target) && closest(e.target, "[data-postback]");
   if (el && !e.defaultPrevented) activate(e, el);
 });
 
 // Enter/Space on e.g. <div tabindex="0" data-postback> acts like a click.
-document.addEventListener("keydown", function (e) {
+on(document, "keydown", function (e) {
   var el = e.target, tag = isElement(el) && prop(el, "tagName");
   if ((e.key === "Enter" || e.key === " ") && tag && hasAttr(el, "data-postback") &&
       !(e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || e.repeat) &&
@@ -219,10 +242,10 @@ document.addEventListener("keydown", function (e) {
 });
 
 // data-autopostback: a change posts the form with __EVENTTARGET=<name>.
-document.addEventListener("change", function (e) {
+on(document, "change", function (e) {
   var el = e.target;
   if (isElement(el) && /^(INPUT|SELECT|TEXTAREA)$/.test(prop(el, "tagName")) &&
-      prop(el, "name") && hasAttr(el, "data-autopostback")) {
+      prop(el, "name") && hasAttr(el, "data-autopostback") && formOf(el)) {
     doPostBack(prop(el, "name"), "", formOf(el), panelsOf(el));
   }
 });
@@ -231,7 +254,7 @@ document.addEventListener("change", function (e) {
 // for postbacks the script raises (a data-postback submit button): any other native submission
 // is the app's own business (a second click of an export button must post again).
 function raised(submitter) { return !!submitter && hasAttr(submitter, "data-postback"); }
-document.addEventListener("submit", function (e) {
+on(document, "submit", function (e) {
   var form = e.target, submitter = e.submitter;
   if (!isPostForm(form)) return;
   if (raised(submitter) && submitting.has(form)) return e.preventDefault();
@@ -256,7 +279,7 @@ function resubmit(form, submitter, event) {
   setTimeout(setEvent, 0, form, "", "");
 }
 // ...and on window after them: not cancelled means submitting (unless postback:before is).
-addEventListener("submit", function (e) {
+on(window, "submit", function (e) {
   var form = e.target;
   if (!isPostForm(form) || e.defaultPrevented) return;
   if (!before(form, eventOf(form), [])) return e.preventDefault();
@@ -264,19 +287,19 @@ addEventListener("submit", function (e) {
 });
 
 // Back/forward cache: the page is live again.
-addEventListener("pageshow", function () { submitting = new WeakSet(); });
+on(window, "pageshow", function () { submitting = new WeakSet(); });
 
 // On load (as ASP.NET), restore what the last postback saved.
-function restore() {
-  if (!theForm) return;
+function restore() { // (never from a form that sends elsewhere: not the middleware's fields)
+  if (!theForm || sendsAway(theForm)) return;
   var x = field(theForm, "__SCROLLPOSITIONX"), y = field(theForm, "__SCROLLPOSITIONY");
   var last = field(theForm, "__LASTFOCUS"), scroll = !!(x && y && x.value && y.value);
   var el = last && last.value && byId(last.value);
   if (el) HP.focus.call(el, { preventScroll: scroll });
   if (scroll) scrollTo(parseInt(x.value, 10) || 0, parseInt(y.value, 10) || 0);
 }
-if (document.readyState === "complete") restore();
-else addEventListener("load", restore);
+if (doc("readyState") === "complete") restore();
+else on(window, "load", restore);
 
 /* ---- Partial postbacks (update panels) ---- */
 
@@ -296,7 +319,7 @@ function panelsOf(el) {
 // fetch sends UTF-8: a page or form in another charset posts the ordinary way (its bytes).
 function sendsUtf8(form) {
   var charset = (attr(form, "accept-charset") || "").trim().split(/[\s,]+/)[0];
-  return /^utf-?8$/i.test(charset || document.characterSet);
+  return /^utf-?8$/i.test(charset || doc("characterSet"));
 }
 
 // As the browser encodes a urlencoded form: newlines as CRLF, a file by its name.
@@ -316,7 +339,7 @@ var AWAY = {}; // thrown: the form posts to another origin
 
 function partial(form, ids, retried) {
   var data = new FormData(form), query = urlencoded(data), key = String(query), n = ++seq;
-  var event = eventOf(form), status = 0;
+  var event = eventOf(form), status = 0, url;
   setEvent(form, "", "");
   if (pending.get(form) === key) return; // the same postback again: a double click
   if (!retried && !before(form, event, ids.slice())) return;
@@ -334,7 +357,8 @@ function partial(form, ids, retried) {
     return mine.length === ids.length;
   }
   digests(have).then(function (groups) {
-    var url = prop(form, "action"), headers = { "X-Postback-Panels": ids.join(" ") };
+    var headers = { "X-Postback-Panels": ids.join(" ") };
+    url = prop(form, "action"); // (read once: the answer is replayed to this very URL)
     if (groups) headers["X-Postback-Children"] = groups;
     if (leavesOrigin(url)) throw AWAY; // posted the ordinary way (below)
     return fetch(url, {
@@ -357,7 +381,10 @@ function partial(form, ids, retried) {
         if (/^https?:/i.test(b.navigate)) location.assign(b.navigate); else reload();
       } else { // the postback was processed: its answer comes back by a real navigation
         markSubmitting(form);
-        replay(prop(form, "action"), b.replay, b.body);
+        // To the URL the postback went to, checked then: not the form's action read again,
+        // which a <base> the page gained meanwhile (a user's comment added while a report
+        // was made) sends to another origin, with the answer's body.
+        replay(url, b.replay, b.body);
       }
     });
     // The postback was processed: show its answer, as a full postback would.
@@ -393,24 +420,61 @@ function refused(form, b, status) {
  * replay: "download", saved as a file. Never a blob: page. */
 var REPLAY_FIELD = "__POSTBACKREPLAY";
 function replay(action, token, body) {
-  var f = document.createElement("form"); // no named children yet: its properties are its own
+  var f = create("form"); // no named children yet: its properties are its own
   f.method = "post"; f.enctype = "text/plain"; f.acceptCharset = "utf-8"; f.action = action;
   f.hidden = true;
   [[REPLAY_FIELD, token], ["body", body]].forEach(function (pair) { // the token first
-    var input = f.appendChild(document.createElement("input"));
+    var input = NP.appendChild.call(f, create("input"));
     input.type = "hidden"; input.name = pair[0]; input.value = pair[1];
   });
-  (document.body || document.documentElement).appendChild(f);
+  NP.appendChild.call(doc("body") || doc("documentElement"), f);
   FP.submit.call(f);
   f.remove(); // submitted already; a download or a 204 leaves this page in place
 }
 function save(blob, name) { // an octet-stream blob with a download name: never rendered
-  var a = document.createElement("a");
+  var a = create("a");
   a.href = URL.createObjectURL(new Blob([blob], { type: "application/octet-stream" }));
   a.download = decodeURIComponent(name || "download"); a.hidden = true;
-  (document.body || document.documentElement).appendChild(a);
+  NP.appendChild.call(doc("body") || doc("documentElement"), a);
   a.click(); a.remove();
   setTimeout(function () { URL.revokeObjectURL(a.href); }, 60000);
+}
+/* The page's bytes are decoded as a browser decodes them (WHATWG): its byte order mark, else the
+ * header's charset, else (HTML) the <meta> charset of its first 1024 bytes, else UTF-8. Read
+ * otherwise, text the app escaped becomes markup: a UTF-16 page (a BOM, no charset in the
+ * header) or an ISO-2022-JP one (by its <meta>) decoded as UTF-8 ran a user's comment as script
+ * in this origin, where the full postback showed it as text. */
+function encodingOf(type, bytes, html) {
+  var b = new Uint8Array(bytes, 0, Math.min(bytes.byteLength, 1024));
+  if (b[0] === 0xEF && b[1] === 0xBB && b[2] === 0xBF) return "utf-8";
+  if (b[0] === 0xFE && b[1] === 0xFF) return "utf-16be";
+  if (b[0] === 0xFF && b[1] === 0xFE) return "utf-16le";
+  var label = (/;\s*charset\s*=\s*["']?([\w:.-]+)/i.exec(type) || [])[1];
+  if (label || !html) return label || "utf-8";
+  label = metaCharset(String.fromCharCode.apply(null, b)) || "utf-8";
+  return /^(utf-?16|ucs-?2|unicode)/i.test(label) ? "utf-8" : label; // (as browsers do)
+}
+// The prescan's answer, near enough: comments skipped, and only a <meta>'s own charset
+// attribute, or http-equiv="content-type" with a content naming one (not the word "charset=" in
+// any attribute: a description a user wrote).
+var META_TAG = /<meta[\t\n\f\r \/][^>]*>?/gi, ATTRIBUTE = new RegExp(
+  "([^\\t\\n\\f\\r />\"'=]+)(?:[\\t\\n\\f\\r ]*=[\\t\\n\\f\\r ]*" +
+  "(\"[^\"]*\"?|'[^']*'?|[^\\t\\n\\f\\r >]*))?", "g");
+function metaCharset(head) {
+  var tags = head.replace(/<!--[\s\S]*?(-->|$)/g, "").match(META_TAG) || [];
+  for (var i = 0; i < tags.length; i++) {
+    var attrs = {}, m, rest = tags[i].slice(6);
+    ATTRIBUTE.lastIndex = 0;
+    while ((m = ATTRIBUTE.exec(rest))) {
+      var name = m[1].toLowerCase(), value = (m[2] || "").replace(/^["']|["']$/g, "");
+      if (!(name in attrs)) attrs[name] = value;
+    }
+    if (attrs.charset) return attrs.charset.trim();
+    if ((attrs["http-equiv"] || "").toLowerCase() === "content-type") {
+      m = /charset[\t\n\f\r ]*=[\t\n\f\r ]*["']?([^\t\n\f\r ;"']+)/i.exec(attrs.content || "");
+      if (m) return m[1];
+    }
+  }
 }
 function show(r, blob) { // plain HTML is written here; text shown as text; else a reload
   var type = r.headers.get("Content-Type") || "", mime = type.split(";")[0].trim().toLowerCase();
@@ -420,13 +484,12 @@ function show(r, blob) { // plain HTML is written here; text shown as text; else
   var html = mime === "text/html" && !policy, text = mime === "text/plain";
   if (attached || !(html || text) || r.status === 204 || r.status === 205) return reload();
   return blob.arrayBuffer().then(function (bytes) {
-    var charset = (/charset=["']?([\w:.-]+)/i.exec(type) || [])[1] || "utf-8";
-    var page = new TextDecoder(charset).decode(bytes);
+    var page = new TextDecoder(encodingOf(type, bytes, html)).decode(bytes);
     if (text) page = "<!DOCTYPE html><pre>" + page.replace(/&/g, "&amp;").replace(/</g, "&lt;") +
       "</pre>"; // e.g. a refusal: as text, nothing in it runs
-    document.open();
-    document.write(page);
-    document.close();
+    DP.open.call(document);
+    DP.write.call(document, page);
+    DP.close.call(document);
   });
 }
 
@@ -463,7 +526,7 @@ function sendsAway(form) { // to another origin or not by POST (read as withhold
   return leavesOrigin(prop(form, "action")) || prop(form, "method") !== "post";
 }
 function apply(answer, ids, have) { // swap the panels, refresh every post form's fields
-  var active = document.activeElement, refocus = false, x = scrollX, y = scrollY, swapped = [];
+  var active = doc("activeElement"), refocus = false, x = scrollX, y = scrollY, swapped = [];
   if (answer.version !== 1) throw answer;
   Object.keys(answer.panels).forEach(function (id) {
     var p = byId(id), content = answer.panels[id], mine = have[ids.indexOf(id)];
@@ -481,7 +544,7 @@ function apply(answer, ids, have) { // swap the panels, refresh every post form'
   // Written by position: a count that matches may still be shifted (a form in a <table> has its
   // fields beside it; a panel's markup may hold an __EVENTTARGET). Every form counted is one the
   // middleware gave fields, a same-origin POST form: else nothing is written, the page reloads.
-  var forms = Array.prototype.filter.call(document.forms, isPostForm);
+  var forms = Array.prototype.filter.call(doc("forms"), isPostForm);
   if (forms.length !== answer.forms.length || forms.some(sendsAway)) return reload();
   forms.forEach(function (form, i) {
     var fresh = answer.forms[i];
@@ -521,7 +584,7 @@ function initCallback(form) {
   postData.set(form, data);
   return data;
 }
-each.call(document.forms, function (f) { if (isPostForm(f)) initCallback(f); });
+each.call(doc("forms"), function (f) { if (isPostForm(f)) initCallback(f); });
 
 // As WebForm_ExecuteCallback: "s<result>", "e<error>" or "<N>|<N chars of new EV><result>";
 // but an HTTP error, network failure or unreadable reply is an error, not silence.

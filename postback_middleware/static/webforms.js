@@ -8,14 +8,20 @@
 var EP = Element.prototype, HP = HTMLElement.prototype;
 function define(name, fn) { if (typeof window[name] !== "function") window[name] = fn; }
 function byId(id) { return Document.prototype.getElementById.call(document, id); }
-function pageForm() { return window.theForm || document.forms[0] || null; }
+function doc(name) { // document[name] through the prototypes: <img name="forms"> shadows it
+  for (var p = Object.getPrototypeOf(document); p; p = Object.getPrototypeOf(p)) {
+    var d = Object.getOwnPropertyDescriptor(p, name);
+    if (d) return d.get ? d.get.call(document) : d.value;
+  }
+}
+function pageForm() { return window.theForm || doc("forms")[0] || null; }
 function field(f, name) { return f && EP.querySelector.call(f, 'input[name="' + name + '"]'); }
 function is(el, selector) { return el instanceof Element && EP.matches.call(el, selector); }
 function setAction(f, url) { // through the prototype: <input name="action"> shadows form.action
   Object.getOwnPropertyDescriptor(HTMLFormElement.prototype, "action").set.call(f, url);
 }
 function sameOrigin(url) { // the absolute URL, or null when it leads to another origin
-  try { url = new URL(url, document.baseURI); } catch (x) { return null; }
+  try { url = new URL(url, doc("baseURI")); } catch (x) { return null; }
   return url.origin === location.origin ? url.href : null;
 }
 // Scripts of WebForms.js's time test these (WebUIValidation.js, MicrosoftAjaxWebForms.js).
@@ -47,7 +53,7 @@ define("WebForm_DoPostBackWithOptions", function (options) {
     valid = window.Page_ClientValidate(options.validationGroup);
   }
   if (valid && url && f) setAction(f, url);
-  var last = valid && options.trackFocus && field(f, "__LASTFOCUS"), a = document.activeElement;
+  var last = valid && options.trackFocus && field(f, "__LASTFOCUS"), a = doc("activeElement");
   if (last && a) { // the focused element's id, else its name (the server focuses it again)
     var id = EP.getAttribute.call(a, "id");
     if (id) last.value = id; else if (typeof a.name === "string") last.value = a.name;

@@ -32,7 +32,7 @@ from ..helpers import new_key
 pytestmark = pytest.mark.browser
 
 SCRIPT = Path(__file__).resolve().parents[2] / "postback_middleware" / "static" / "postback.js"
-SCRIPT_BUDGET = 39 * 1024  # bytes, unminified, with webforms.js (37.5 KB now, 12.3 KB gzipped)
+SCRIPT_BUDGET = 44 * 1024  # bytes, unminified, with webforms.js (42.5 KB now, 14.3 KB gzipped)
 FORBIDDEN = "Invalid postback or callback argument."
 SECRET_DETAIL = "database password is hunter2"
 # The inserted tag (as tests/helpers.SCRIPT_TAG reads it), with the script's path captured

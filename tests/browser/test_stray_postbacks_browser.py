@@ -1,0 +1,122 @@
+"""``data-postback`` / ``data-autopostback`` outside any post form raise nothing.
+
+The middleware registers no event of such an element (it logs that they "raise no postback"),
+but the client script raised them on ``theForm``: where that form offered the same pair
+elsewhere, the server accepted it. A page that renders a user's markup with ``data-*``
+attributes (a comment under the page's form, a GET search form's link) let that user turn any
+click into one of the page's own events: ``<div data-postback="DeleteAccount"
+style="position:fixed;inset:0">`` covering the page deleted the account on the first click
+anywhere. Now an element raises only its own post form's events; the page's own scripts still
+post ``theForm`` (``__doPostBack``). Chromium, through the real middleware.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from postback_middleware import PostbackMiddleware
+
+from ..helpers import new_key
+from .assertions import expect
+
+pytestmark = pytest.mark.browser
+
+HEAD = "<!DOCTYPE html><html><head><meta charset=utf-8><title>t</title></head><body>"
+
+PAGE = """<form method="post" id="main">
+  <p id="event">{event}</p>
+  <button type="submit" id="del" data-postback="DeleteAccount">Delete my account</button>
+  <a href="#" id="save" data-postback="Save" data-postback-argument="17">save</a>
+  <select name="Color" data-autopostback><option>red</option><option>blue</option></select>
+</form>
+<section id="comments">{user}</section>"""
+
+# What users wrote, under the page's form: their elements name the form's own events.
+USER = {
+    "covering": ('<div id="u" data-postback="DeleteAccount" '
+                 'style="position:fixed;inset:0">Read more</div>'),
+    "in-get-form": ('<form action="/search"><a id="u" href="#more" data-postback="Save" '
+                    'data-postback-argument="17">Read more</a></form>'),
+    "autopostback": ('<select id="u" name="Color" data-autopostback>'
+                     '<option>red</option><option>blue</option></select>'),
+}
+
+
+@dataclass
+class App:
+    events: list[tuple[str, str]] = field(default_factory=list)
+    posts: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        kind = environ["PATH_INFO"].strip("/")
+        if kind not in USER:
+            start_response("204 No Content", [])
+            return []
+        event = environ["postback.event"]
+        with self.lock:
+            if environ["REQUEST_METHOD"] == "POST":
+                self.posts += 1
+            if event is not None:
+                self.events.append((event.target, event.argument))
+        text = "none" if event is None else f"{event.target}|{event.argument}"
+        page = PAGE.format(user=USER[kind], event=html.escape(text))
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [(HEAD + page + "</body></html>").encode()]
+
+
+@pytest.fixture(scope="module")
+def server(serve: Any) -> Iterator[tuple[App, str]]:
+    inner = App()
+    with serve(PostbackMiddleware(inner, secret_keys=[new_key()])) as base_url:
+        yield inner, base_url
+
+
+@pytest.fixture
+def app(server: tuple[App, str]) -> App:
+    server[0].events.clear()
+    server[0].posts = 0
+    return server[0]
+
+
+def open_page(page: Any, server: tuple[App, str], kind: str) -> None:
+    page.goto(f"{server[1]}/{kind}/")
+    page.wait_for_function("typeof Postback === 'object'")  # the deferred script ran
+
+
+@pytest.mark.parametrize("kind", ["covering", "in-get-form"])
+def test_a_users_data_postback_outside_the_form_raises_nothing(
+    browser_page: Any, server: tuple[App, str], app: App, kind: str
+) -> None:
+    open_page(browser_page, server, kind)
+    browser_page.click("#u")
+    browser_page.wait_for_timeout(500)
+    assert (app.posts, app.events) == (0, [])
+
+
+def test_a_users_autopostback_outside_the_form_raises_nothing(
+    browser_page: Any, server: tuple[App, str], app: App
+) -> None:
+    open_page(browser_page, server, "autopostback")
+    browser_page.select_option("#u", "blue")
+    browser_page.wait_for_timeout(500)
+    assert (app.posts, app.events) == (0, [])
+
+
+def test_the_forms_own_elements_and_the_pages_scripts_still_post(
+    browser_page: Any, server: tuple[App, str], app: App
+) -> None:
+    open_page(browser_page, server, "in-get-form")
+    with browser_page.expect_navigation():
+        browser_page.evaluate("() => __doPostBack('Save', '17')")
+    expect(browser_page.locator("#event")).to_have_text("Save|17")
+    with browser_page.expect_navigation():
+        browser_page.click("#save")
+    expect(browser_page.locator("#event")).to_have_text("Save|17")
+    assert app.events == [("Save", "17"), ("Save", "17")]
