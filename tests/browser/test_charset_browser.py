@@ -1,17 +1,34 @@
-"""Charsets as Chromium reads them: the middleware's tokens never reach a form it submits away.
+"""Charsets as Chromium reads them: a page is edited in the encoding it is shown in, and the
+middleware's tokens never reach a form Chromium submits away.
 
-ISO-2022-JP (from the ``Content-Type``, or from a ``<meta>``, which Chromium honours past the
-first 1024 bytes) is the one charset browsers support whose ASCII bytes are not always ASCII:
-after ``ESC $ B`` every byte, quotes, ``<`` and ``>`` included, is half of a kanji up to
+**Escapes.** ISO-2022-JP (from the ``Content-Type``, or from a ``<meta>``, which Chromium honours
+past the first 1024 bytes) is the one charset browsers support whose ASCII bytes are not always
+ASCII: after ``ESC $ B`` every byte, quotes, ``<`` and ``>`` included, is half of a kanji up to
 ``ESC ( B``. The scanner reads bytes as markup, so such a page would get tokens in a form that
-Chromium reads otherwise (another action, another form). Each page is served by waitress through
-the middleware and loaded with scripting on and off; its button is clicked, and what leaves the
-browser for the other origin must carry neither ``__VIEWSTATE`` nor ``__EVENTVALIDATION``. A
-control page (the same form without escape sequences) still gets its tokens.
+Chromium reads otherwise (another action, another form). Each page is loaded with scripting on
+and off; its button is clicked, and what leaves the browser for the other origin must carry
+neither ``__VIEWSTATE`` nor ``__EVENTVALIDATION``. A control page (the same form without escape
+sequences) still gets its tokens.
+
+**Labels.** Chromium (the WHATWG rules) takes a byte order mark before the ``Content-Type``
+charset, ignores a charset the Encoding Standard does not list (``utf16``, Python's ``hex``),
+reads a ``<meta>`` naming UTF-16 as UTF-8 and only a ``charset`` attribute (not a ``charset=`` in
+a description). Each page must come out (no 500), read in the charset Chromium reads the bare
+page in, with the same text, and its post form must post back.
+
+**URLs in multi-byte charsets.** In Shift_JIS, Big5 and GBK a lead byte followed by "@" is one
+character to Chromium (the WHATWG tables: "①" for 0x87 0x40 in Shift_JIS), where Python's older
+tables ("shift_jis", "big5", "gb2312") read an unknown character and "@". So
+``http://evil.example`` 0x87 0x40 ``localhost:PORT/ok`` is this host's (user "evil.example?") to
+them, and to Chromium the host ``evil.example1localhost``. Each page is loaded with scripting off;
+the button is clicked and the request that leaves for the other host must carry neither token.
+
+Every page is served by waitress through the middleware.
 """
 
 from __future__ import annotations
 
+import codecs
 import secrets
 from typing import Any
 
@@ -21,12 +38,14 @@ from postback_middleware import PostbackMiddleware
 
 pytestmark = pytest.mark.browser
 
+# -- escapes: ISO-2022-JP ---------------------------------------------------------------------
+
 EVIL = "https://evil.example"
 ESC_JIS, ESC_ASCII = b"\x1b$B", b"\x1b(B"
 JAPANESE = "日本語のコメント".encode("iso2022_jp")  # ESC $ B ... ESC ( B
 
 # name -> (Content-Type, the body's pieces: more than one is a streamed page)
-PAGES: dict[str, tuple[str, list[bytes]]] = {
+ESCAPE_PAGES: dict[str, tuple[str, list[bytes]]] = {
     # the scanner's first action is "/ok"; Chromium's, reading data-a's value on, the other's
     "header-one-tag": ("text/html; charset=iso-2022-jp", [
         b'<!DOCTYPE html><html><head><title>t</title></head><body>'
@@ -55,14 +74,14 @@ PAGES: dict[str, tuple[str, list[bytes]]] = {
         ESC_ASCII + b'" action="' + EVIL.encode() + b'/steal"><input name=q value=1>'
         b'<button id="go">go</button></form></body></html>']),
 }
-CONTROL = ("text/html; charset=iso-2022-jp", [
+ESCAPE_CONTROL = ("text/html; charset=iso-2022-jp", [
     b'<!DOCTYPE html><html><head><title>t</title></head><body><form method="post" '
     b'action="/ok"><input name=q value=1><button id="go">go</button></form></body></html>'])
 
 
 def _app(pages: dict[str, tuple[str, list[bytes]]]) -> Any:
     def app(environ: dict[str, Any], start_response: Any) -> Any:
-        content_type, pieces = pages.get(environ["PATH_INFO"].strip("/"), CONTROL)
+        content_type, pieces = pages.get(environ["PATH_INFO"].strip("/"), ESCAPE_CONTROL)
         if environ["REQUEST_METHOD"] == "POST":
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [b"posted"]
@@ -72,8 +91,8 @@ def _app(pages: dict[str, tuple[str, list[bytes]]]) -> Any:
 
 
 @pytest.fixture(scope="module")
-def app_url(serve: Any) -> Any:
-    wrapped = PostbackMiddleware(_app(PAGES), secret_keys=[secrets.token_urlsafe(48)])
+def escapes_url(serve: Any) -> Any:
+    wrapped = PostbackMiddleware(_app(ESCAPE_PAGES), secret_keys=[secrets.token_urlsafe(48)])
     with serve(wrapped) as url:
         yield url
 
@@ -94,10 +113,10 @@ def _submit(browser: Any, url: str, *, scripting: bool) -> tuple[str, list[Any]]
 
 
 @pytest.mark.parametrize("scripting", [True, False], ids=["scripting", "no-scripting"])
-@pytest.mark.parametrize("name", list(PAGES))
+@pytest.mark.parametrize("name", list(ESCAPE_PAGES))
 def test_no_tokens_in_a_form_chromium_reads_through_iso_2022_jp_escapes(
-        browser: Any, app_url: str, name: str, scripting: bool) -> None:
-    charset, requests = _submit(browser, f"{app_url}/{name}", scripting=scripting)
+        browser: Any, escapes_url: str, name: str, scripting: bool) -> None:
+    charset, requests = _submit(browser, f"{escapes_url}/{name}", scripting=scripting)
     assert charset == "ISO-2022-JP"
     (request,) = requests
     assert request.url.startswith(EVIL)  # (Chromium's reading: the form goes away)
@@ -106,7 +125,100 @@ def test_no_tokens_in_a_form_chromium_reads_through_iso_2022_jp_escapes(
 
 
 def test_an_iso_2022_jp_page_without_escapes_still_posts_back(browser: Any,
-                                                              app_url: str) -> None:
-    charset, (request,) = _submit(browser, f"{app_url}/control", scripting=False)
+                                                              escapes_url: str) -> None:
+    charset, (request,) = _submit(browser, f"{escapes_url}/control", scripting=False)
     assert charset == "ISO-2022-JP"
-    assert request.url == f"{app_url}/ok" and "__VIEWSTATE=" in (request.post_data or "")
+    assert request.url == f"{escapes_url}/ok" and "__VIEWSTATE=" in (request.post_data or "")
+
+
+# -- labels: the charset a page is read in ---------------------------------------------------
+
+LABEL_PAGE = ('<!DOCTYPE html><html><head>{head}<title>t</title></head><body><p>Hello</p>'
+        '<form method="post" action="/save"><button id="go">Save</button></form></body></html>')
+
+# name -> (Content-Type, body, the charset Chromium reads it in)
+LABEL_PAGES: dict[str, tuple[str, bytes, str]] = {
+    "header-hex": ("text/html; charset=hex", LABEL_PAGE.format(head="").encode(), "windows-1252"),
+    "description-says-charset": ("text/html", LABEL_PAGE.format(
+        head='<meta name="description" content="Why charset=base64 is no charset">').encode(),
+        "windows-1252"),
+    "meta-utf-16": ("text/html", LABEL_PAGE.format(head='<meta charset="utf-16">').encode() + b" ",
+                    "UTF-8"),
+    "header-utf16-ignored": ("text/html; charset=utf16", LABEL_PAGE.format(head="").encode() + b" ",
+                             "windows-1252"),
+    "utf-8-bom-beats-header": (
+        "text/html; charset=utf-16", codecs.BOM_UTF8 + LABEL_PAGE.format(head="").encode() + b" ",
+        "UTF-8"),
+    "utf-16le-stray-byte": (
+        "text/html; charset=utf-16le", LABEL_PAGE.format(head="").encode("utf-16-le") + b"\n",
+        "UTF-16LE"),
+}
+
+
+@pytest.fixture(scope="module")
+def labels_url(serve: Any) -> Any:
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ["REQUEST_METHOD"] == "POST":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"posted"]
+        content_type, body, _ = LABEL_PAGES[environ["PATH_INFO"].strip("/")]
+        start_response("200 OK", [("Content-Type", content_type)])
+        return [body]
+
+    with serve(PostbackMiddleware(app, secret_keys=[secrets.token_urlsafe(48)])) as url:
+        yield url
+
+
+@pytest.mark.parametrize("name", list(LABEL_PAGES))
+def test_a_page_is_edited_in_the_charset_chromium_reads(browser_page: Any, labels_url: str,
+                                                        name: str) -> None:
+    response = browser_page.goto(f"{labels_url}/{name}")
+    assert response.status == 200
+    assert browser_page.evaluate("document.characterSet") == LABEL_PAGES[name][2]
+    assert browser_page.inner_text("body").startswith("Hello\n")
+    with browser_page.expect_request(lambda r: r.method == "POST") as sent:
+        browser_page.click("#go")
+    assert sent.value.url == f"{labels_url}/save"
+    assert "__VIEWSTATE=" in (sent.value.post_data or "")
+
+
+# -- URLs in multi-byte charsets --------------------------------------------------------------
+
+# name -> (charset, the two bytes between "http://evil.example" and "localhost")
+URL_CASES = {
+    "shift_jis": ("shift_jis", b"\x87\x40"),
+    "big5": ("big5", b"\x87\x40"),
+    "gb2312": ("gb2312", b"\x81\x40"),
+}
+
+
+@pytest.fixture(scope="module")
+def urls_url(serve: Any) -> Any:
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        charset, between = URL_CASES[environ["PATH_INFO"].strip("/")]
+        action = (b"http://evil.example" + between + b"localhost:"
+                  + environ["SERVER_PORT"].encode() + b"/ok")
+        start_response("200 OK", [("Content-Type", f"text/html; charset={charset}")])
+        return [b'<!DOCTYPE html><title>t</title><form method="post" action="' + action
+                + b'"><input name="q" value="1"><button id="go">go</button></form>']
+
+    with serve(PostbackMiddleware(app, secret_keys=[secrets.token_urlsafe(48)])) as url:
+        yield url.replace("127.0.0.1", "localhost")
+
+
+@pytest.mark.parametrize("name", list(URL_CASES))
+def test_an_action_chromium_reads_as_another_host_gets_no_tokens(browser: Any, urls_url: str,
+                                                                 name: str) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.route(lambda url: "//evil." in url,
+                   lambda route, request: route.fulfill(status=200, body="x"))
+        page.goto(f"{urls_url}/{name}")
+        assert page.evaluate("new URL(document.forms[0].action).hostname").startswith("evil.")
+        with page.expect_request(lambda r: "//evil." in r.url) as sent:
+            page.click("#go")
+        assert "q=1" in (sent.value.post_data or "")
+        assert "__VIEWSTATE" not in (sent.value.post_data or "")
+    finally:
+        context.close()
