@@ -94,8 +94,9 @@ class Other:
 @pytest.fixture(scope="module")
 def servers(serve: Any) -> Iterator[tuple[App, str, Other]]:
     inner, other = App(), Other()
-    middleware = PostbackMiddleware(inner, secret_keys=[new_key()],
-                                    callbacks={"Echo": lambda argument, request: "echo:" + argument})
+    middleware = PostbackMiddleware(
+        inner, secret_keys=[new_key()],
+        callbacks={"Echo": lambda argument, request: "echo:" + argument})
     with serve(middleware) as base_url, serve(other) as other_url:
         inner.other_origin = other_url
         yield inner, base_url, other
