@@ -282,11 +282,10 @@ class PostbackMiddleware:
 
         A form body sent with another method (PUT, PATCH, DELETE, a lower-case ``post``...) is
         scanned too, since parsers read it as a form: reserved fields there are refused, as
-        no postback comes that way.
+        no postback comes that way. (Such a request comes here only with a body: ``_handle``
+        asked ``_has_body``, which may have read a byte of it, once.)
         """
         method = environ.get("REQUEST_METHOD", "")
-        if method != "POST" and not _has_body(environ):
-            return None
         content_type = environ.get("CONTENT_TYPE", "")
         options = self.options
         kind = form_kind(environ)

@@ -348,11 +348,9 @@ def inline_html(status: str, headers: Headers) -> bool:
     Plain HTML only: not an attachment, no policy of its own (its CSP would be lost: the page's
     stays in force), not a 204/205 (a browser keeps the page then).
     """
-    mime = media_type(header(headers, "content-type"))
-    disposition = (header(headers, "content-disposition") or "").partition(";")[0]
     return (
-        mime == "text/html"
-        and disposition.strip().lower() in ("", "inline")
+        media_type(header(headers, "content-type")) == "text/html"
+        and _inline(headers)
         and header(headers, "content-security-policy") is None
         and header(headers, "content-security-policy-report-only") is None
         and status.split(" ", 1)[0] not in ("204", "205")
@@ -365,14 +363,18 @@ def may_become_panels(headers: Headers) -> bool:
     ``inline``, e.g. a user's uploaded HTML file) or in a sandbox (a CSP with ``sandbox``):
     the full postback would save it, or show it in an opaque origin, never run its markup in
     the page's. Such an answer ends as the full postback would (a replay)."""
-    disposition = (header(headers, "content-disposition") or "").partition(";")[0]
-    if disposition.strip().lower() not in ("", "inline"):
-        return False
-    return not any(
+    return _inline(headers) and not any(
         key.lower() == "content-security-policy"
         and any(directive.strip().split(None, 1)[:1] == ["sandbox"]
                 for policy in value.lower().split(",") for directive in policy.split(";"))
         for key, value in headers)
+
+
+def _inline(headers: Headers) -> bool:
+    """Whether an answer is shown where it arrives, not saved: no ``Content-Disposition``, or
+    ``inline``."""
+    disposition = (header(headers, "content-disposition") or "").partition(";")[0]
+    return disposition.strip().lower() in ("", "inline")
 
 
 def _sha256(body: bytes) -> str:

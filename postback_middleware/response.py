@@ -276,14 +276,15 @@ class _Pipeline:
         self._escaped = False  # an ESC byte came: the rest of the page passes unedited
 
     def _begin(self, first: bytes) -> tuple[charset.Transcoder, PageEditor]:
-        """Settle the charset from the first bytes (if the headers did not) and start."""
+        """Settle the charset as a browser does (``charset.choose``: from the headers and the
+        first bytes) and start."""
         if self._charset is None or self._editor is None:
-            label = charset.choose(self.page.header("content-type"), first)
+            content_types = [v for k, v in self.page.headers if k.lower() == "content-type"]
+            label = charset.choose(content_types[0] if content_types else None, first)
             self._charset = charset.Transcoder(label, first)
             self.page.charset = self._charset.scan_encoding
             self._editor = self._make_editor(self.page)
-            self._escapes_inert = charset.escapes_are_inert(
-                [v for k, v in self.page.headers if k.lower() == "content-type"], first)
+            self._escapes_inert = charset.escapes_are_inert(content_types, first)
             if self._coding.is_identity and self._charset.is_identity and self._escapes_inert:
                 self._feed_as_is = self._editor.feed
         return self._charset, self._editor
