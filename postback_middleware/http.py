@@ -37,6 +37,21 @@ def header(headers: Iterable[tuple[str, str]], name: str) -> str | None:
     return next((value for key, value in headers if key.lower() == name), None)
 
 
+def disagreeing(headers: Iterable[tuple[str, str]], names: Collection[str]) -> str | None:
+    """The first of ``names`` (lower-case) that ``headers`` give twice with values that differ
+    (beyond case and white space), or None. A browser reads such a header otherwise than
+    :func:`header` does (Chromium takes the last ``Content-Type``, and refuses a page with two
+    ``Content-Disposition``): what depends on it must not be guessed from the first."""
+    seen: dict[str, str] = {}
+    for key, value in headers:
+        name = key.lower()
+        if name in names:
+            spelled = "".join(value.split()).lower()
+            if seen.setdefault(name, spelled) != spelled:
+                return name
+    return None
+
+
 @functools.lru_cache(maxsize=256)  # (the same few, request after request; twice a form post)
 def media_type(content_type: str | None) -> str:
     """``"text/html"`` for ``"Text/HTML; charset=utf-8"``: lower-cased, parameters dropped."""

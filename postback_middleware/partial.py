@@ -91,6 +91,7 @@ from .http import (
     ONCE_HEADERS,
     ClosingIterable,
     Headers,
+    disagreeing,
     header,
     json_response,
     media_type,
@@ -350,6 +351,7 @@ def inline_html(status: str, headers: Headers) -> bool:
     """
     return (
         media_type(header(headers, "content-type")) == "text/html"
+        and disagreeing(headers, ("content-type",)) is None  # (a browser reads the last)
         and _inline(headers)
         and header(headers, "content-security-policy") is None
         and header(headers, "content-security-policy-report-only") is None
@@ -372,9 +374,9 @@ def may_become_panels(headers: Headers) -> bool:
 
 def _inline(headers: Headers) -> bool:
     """Whether an answer is shown where it arrives, not saved: no ``Content-Disposition``, or
-    ``inline``."""
-    disposition = (header(headers, "content-disposition") or "").partition(";")[0]
-    return disposition.strip().lower() in ("", "inline")
+    ``inline`` in each (of two, Chromium refuses the answer; others may take either)."""
+    return all(value.partition(";")[0].strip().lower() in ("", "inline")
+               for key, value in headers if key.lower() == "content-disposition")
 
 
 def _sha256(body: bytes) -> str:

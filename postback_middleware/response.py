@@ -41,6 +41,7 @@ from .errors import InvalidType
 from .html_scan import Tag
 from .http import (
     Headers,
+    disagreeing,
     media_parameter,
     media_type,
     only_codings,
@@ -57,6 +58,8 @@ SKIP_ENVIRON_KEY = "postback.skip"
 SKIP_HEADER = "x-postback-skip"
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 DECODABLE_CODINGS = frozenset({"gzip", "x-gzip", "deflate"})
+# Headers the page is read by, each to be given once (or twice alike): see http.disagreeing.
+_READ_ONCE = frozenset({"content-type", "content-encoding"})
 _DROPPED_WHEN_CHANGED = frozenset({"content-length", "etag", "content-md5"})
 # A page whose declared Content-Length is at most this is read whole (and keeps a length); a
 # larger one, or one of unknown length, is streamed piece by piece.
@@ -166,6 +169,10 @@ def html_page(status: str, headers: Headers, *, first: dict[str, str] | None = N
     page._first = first
     page_charset = _html_charset(page.header("content-type"))
     if page_charset is None:
+        return None
+    twice = disagreeing(headers, _READ_ONCE)
+    if twice is not None:  # (a browser reads the last: the page is read as it may not be)
+        log.warning("not rewriting a page with two different %s headers", twice)
         return None
     page.charset = page_charset
     if page_charset.startswith(charset.UNSUPPORTED):

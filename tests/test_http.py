@@ -11,6 +11,7 @@ import pytest
 from postback_middleware.http import (
     ClosingIterable,
     accepts_coding,
+    disagreeing,
     header,
     json_response,
     media_parameter,
@@ -36,6 +37,23 @@ HEADERS = [("Content-Type", "Text/HTML; Charset=\"UTF-8\""), ("X-A", "1"), ("x-a
 )
 def test_header(name: str, value: str | None) -> None:
     assert header(HEADERS, name) == value
+
+
+@pytest.mark.parametrize(
+    ("headers", "twice"),
+    [
+        pytest.param([("Content-Type", "text/html")], None, id="once"),
+        pytest.param([("Content-Type", "text/html; charset=utf-8"),
+                      ("content-type", "Text/HTML;charset=UTF-8")], None, id="twice-alike"),
+        pytest.param([("Content-Type", "text/html"), ("Content-Type", "text/plain")],
+                     "content-type", id="twice-otherwise"),
+        pytest.param([("X-A", "1"), ("X-A", "2")], None, id="a-header-not-asked-for"),
+        pytest.param([("Content-Encoding", "gzip"), ("Content-Type", "text/html"),
+                      ("Content-Encoding", "br")], "content-encoding", id="among-others"),
+    ],
+)
+def test_disagreeing(headers: list[tuple[str, str]], twice: str | None) -> None:
+    assert disagreeing(headers, ("content-type", "content-encoding")) == twice
 
 
 @pytest.mark.parametrize(

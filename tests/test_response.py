@@ -77,6 +77,16 @@ def app_with(status: str = "200 OK", headers: list[tuple[str, str]] | None = Non
         pytest.param("404 Not Found", HTML, False, id="404"),
         pytest.param("500 Internal Server Error", HTML, False, id="500"),
         pytest.param("200 OK", [*HTML, ("Content-Encoding", "br")], False, id="brotli"),
+        # Given twice alike, a header reads as once; given twice otherwise, the page is not
+        # read as a browser may read it (Chromium takes the last Content-Type): not edited.
+        pytest.param("200 OK", [*HTML, ("content-type", "Text/HTML;  charset=UTF-8")], True,
+                     id="content-type-twice-alike"),
+        pytest.param("200 OK", [*HTML, ("Content-Type", "text/plain")], False,
+                     id="content-type-then-plain"),
+        pytest.param("200 OK", [*HTML, ("Content-Type", "text/html; charset=shift_jis")], False,
+                     id="content-type-then-another-charset"),
+        pytest.param("200 OK", [*HTML, ("Content-Encoding", "identity"),
+                                ("Content-Encoding", "gzip")], False, id="two-codings"),
     ],
 )
 def test_which_responses_are_rewritten(status: str, headers: list[tuple[str, str]],
