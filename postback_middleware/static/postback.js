@@ -19,8 +19,15 @@ function attr(el, name) { return EP.getAttribute.call(el, name); }
 function hasAttr(el, name) { return EP.hasAttribute.call(el, name); }
 function closest(el, selector) { return EP.closest.call(el, selector); }
 function isElement(x) { return x instanceof Element; }
-function field(form, name) {
-  return EP.querySelector.call(form, 'input[name="' + name + '"]');
+function field(form, name) { // the form's input of that name: inside it, or (a form opened in
+  // a <table>, which the parser leaves empty) one it owns beside it, as it submits them
+  var found = EP.querySelector.call(form, 'input[name="' + name + '"]');
+  if (found) return found;
+  var owned = prop(form, "elements");
+  for (var i = 0; i < owned.length; i++) {
+    if (owned[i].tagName === "INPUT" && owned[i].name === name) return owned[i];
+  }
+  return null;
 }
 function isPostForm(form) {
   return !!(form && field(form, "__EVENTTARGET"));
@@ -541,8 +548,8 @@ function apply(answer, ids, have) { // swap the panels, refresh every post form'
       swapped.push(id);
     }
   });
-  // Written by position: a count that matches may still be shifted (a form in a <table> has its
-  // fields beside it; a panel's markup may hold an __EVENTTARGET). Every form counted is one the
+  // Written by position (a form's fields are those it owns: see field): a count that matches may
+  // still be shifted (a panel's markup may hold an __EVENTTARGET). Every form counted is one the
   // middleware gave fields, a same-origin POST form: else nothing is written, the page reloads.
   var forms = Array.prototype.filter.call(doc("forms"), isPostForm);
   if (forms.length !== answer.forms.length || forms.some(sendsAway)) return reload();
