@@ -532,8 +532,16 @@ var INNER_HTML = Object.getOwnPropertyDescriptor(EP, "innerHTML").set;
 function sendsAway(form) { // to another origin or not by POST (read as withhold() reads them)
   return leavesOrigin(prop(form, "action")) || prop(form, "method") !== "post";
 }
+function sameId(panel, id) {
+  return EP.querySelectorAll.call(panel, '[id="' + CSS.escape(id) + '"]');
+}
+function place(panel, el) { // where el is in the panel, to be found again once it is swapped: its
+  // id and which of the panel's elements of that id it is (a user's markup may repeat the app's)
+  var id = prop(el, "id");
+  return id ? { panel: panel, id: id, nth: [].indexOf.call(sameId(panel, id), el) } : null;
+}
 function apply(answer, ids, have) { // swap the panels, refresh every post form's fields
-  var active = doc("activeElement"), refocus = false, x = scrollX, y = scrollY, swapped = [];
+  var active = doc("activeElement"), refocus = null, x = scrollX, y = scrollY, swapped = [];
   if (answer.version !== 1) throw answer;
   Object.keys(answer.panels).forEach(function (id) {
     var p = byId(id), content = answer.panels[id], mine = have[ids.indexOf(id)];
@@ -543,7 +551,7 @@ function apply(answer, ids, have) { // swap the panels, refresh every post form'
       return mine[piece];
     }).join("");
     if (p && fire(p, "beforeswap", { panel: id }, true)) { // cancelled: the panel stays
-      refocus = refocus || NP.contains.call(p, active);
+      if (!refocus && NP.contains.call(p, active)) refocus = place(p, active);
       INNER_HTML.call(p, content); // p may be a form: p.innerHTML could be an <input>
       swapped.push(id);
     }
@@ -561,8 +569,8 @@ function apply(answer, ids, have) { // swap the panels, refresh every post form'
     initCallback(form);
   });
   if (!(window.theForm && prop(window.theForm, "isConnected"))) window.theForm = forms[0];
-  var id = refocus && prop(active, "id");
-  if (id && byId(id)) HP.focus.call(byId(id), { preventScroll: true });
+  var again = refocus && sameId(refocus.panel, refocus.id)[refocus.nth];
+  if (again) HP.focus.call(again, { preventScroll: true });
   scrollTo(x, y);
   swapped.forEach(function (id) { // (the forms' fields fresh: a listener may post again)
     if (byId(id)) fire(byId(id), "afterswap", { panel: id });
