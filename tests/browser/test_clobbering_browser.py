@@ -13,9 +13,7 @@ work, with no console error, through the real middleware in Chromium.
 from __future__ import annotations
 
 import html
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -23,6 +21,7 @@ import pytest
 from postback_middleware import PostbackMiddleware
 
 from ..helpers import new_key
+from .apps import EventApp, Visit
 from .assertions import expect
 
 pytestmark = pytest.mark.browser
@@ -69,35 +68,17 @@ PAGE = """<!DOCTYPE html><html><head><meta charset=utf-8><title>clobber</title><
 </body></html>"""
 
 
-@dataclass
-class ClobberApp:
-    events: list[tuple[str, str, bool]] = field(default_factory=list)  # (target, arg, partial)
-    loads: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        if environ["PATH_INFO"] != "/":
-            start_response("204 No Content", [])
-            return []
-        event = environ["postback.event"]
-        partial = "HTTP_X_POSTBACK_PANELS" in environ
-        with self.lock:
-            if event is not None:
-                self.events.append((event.target, event.argument, partial))
-            if not partial:
-                self.loads += 1
-            n = len(self.events)
-        status = ""
-        if environ["REQUEST_METHOD"] == "POST":
-            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-            status = "shipped" if b"status=shipped" in body else ""
-        text = "none" if event is None else f"{event.target}|{event.argument}#{n}"
-        page = PAGE.format(
-            loads=self.loads, inputs=clobbering_inputs(), event=html.escape(text),
-            open="" if status else " selected", shipped=" selected" if status else "",
-        )
-        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
-        return [page.encode()]
+def render(loads: int, visit: Visit, events: int) -> str | None:
+    """The page (``loads``: how many times it was loaded whole so far)."""
+    if visit.path != "/":
+        return None
+    shipped = b"status=shipped" in visit.body
+    text = ("none" if visit.event is None
+            else f"{visit.event.target}|{visit.event.argument}#{events}")
+    return PAGE.format(
+        loads=loads, inputs=clobbering_inputs(), event=html.escape(text),
+        open="" if shipped else " selected", shipped=" selected" if shipped else "",
+    )
 
 
 def echo(argument: str, request: Any) -> str:
@@ -105,21 +86,21 @@ def echo(argument: str, request: Any) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(serve: Any) -> Iterator[tuple[ClobberApp, str]]:
-    inner = ClobberApp()
+def server(serve: Any) -> Iterator[tuple[EventApp, str]]:
+    inner = EventApp(lambda visit, events: render(inner.count(partial=False), visit, events))
     middleware = PostbackMiddleware(inner, secret_keys=[new_key()], callbacks={"Echo": echo})
     with serve(middleware) as base_url:
         yield inner, base_url
 
 
 @pytest.fixture
-def app(server: tuple[ClobberApp, str]) -> ClobberApp:
-    server[0].events.clear()
+def app(server: tuple[EventApp, str]) -> EventApp:
+    server[0].clear()
     return server[0]
 
 
 @pytest.fixture
-def page(browser_page: Any, server: tuple[ClobberApp, str], app: ClobberApp) -> Any:
+def page(browser_page: Any, server: tuple[EventApp, str], app: EventApp) -> Any:
     browser_page.goto(server[1] + "/")
     return browser_page
 
@@ -153,26 +134,26 @@ def test_the_forms_really_are_clobbered(page: Any) -> None:
     assert shadowed == list(CLOBBERED)
 
 
-def test_full_postback_and_submit_button(page: Any, app: ClobberApp, browser_log: Any) -> None:
+def test_full_postback_and_submit_button(page: Any, app: EventApp, browser_log: Any) -> None:
     with page.expect_navigation():
         click(page, "#full")
     expect(page.locator("#event")).to_have_text("full|#1")
     with page.expect_navigation():
         click(page, "#button")
     expect(page.locator("#event")).to_have_text("button|b#2")
-    assert [e[:2] for e in app.events] == [("full", ""), ("button", "b")]
+    assert app.events() == [("full", ""), ("button", "b")]
     assert browser_log.problems() == []
 
 
 def test_onsubmit_property_returning_false_cancels(
-    page: Any, app: ClobberApp, browser_log: Any
+    page: Any, app: EventApp, browser_log: Any
 ) -> None:
     page.evaluate("() => { window.cancelSubmit = true; }")
     click(page, "#full")
     click(page, "#in-panel")
     page.wait_for_timeout(300)
     assert page.evaluate("() => window.onsubmitCalls") == 2
-    assert app.events == []
+    assert app.events() == []
     page.evaluate("() => { window.cancelSubmit = false; }")
     partial_response(page, "#in-panel")
     expect(page.locator("#panel-event")).to_have_text("partial|p#1")
@@ -180,7 +161,7 @@ def test_onsubmit_property_returning_false_cancels(
 
 
 def test_partial_postbacks_in_a_panel_and_in_a_form_that_is_a_panel(
-    page: Any, app: ClobberApp, browser_log: Any
+    page: Any, app: EventApp, browser_log: Any
 ) -> None:
     loads = page.inner_text("#loads")
     response = partial_response(page, "#in-panel")
@@ -204,11 +185,11 @@ def test_partial_postbacks_in_a_panel_and_in_a_form_that_is_a_panel(
     expect(page.locator("#panel-event")).to_have_text("status|#6")
     expect(page.locator("#status")).to_have_value("shipped")
     assert page.inner_text("#loads") == loads  # never reloaded
-    assert [e[2] for e in app.events] == [True] * 6
+    assert len(app.events(partial=True)) == len(app.events()) == 6
     assert browser_log.problems() == []
 
 
-def test_callbacks(page: Any, app: ClobberApp, browser_log: Any) -> None:
+def test_callbacks(page: Any, app: EventApp, browser_log: Any) -> None:
     result = page.evaluate("() => Postback.callback('Echo', 'hi')")
     assert result == "echo:hi"
     # WebForm_DoCallback, with the form's fields (from its elements) posted as ASP.NET does.
@@ -223,7 +204,7 @@ def test_callbacks(page: Any, app: ClobberApp, browser_log: Any) -> None:
 
 
 def test_events_are_dispatched_on_clobbered_forms(
-    page: Any, app: ClobberApp, browser_log: Any
+    page: Any, app: EventApp, browser_log: Any
 ) -> None:
     """The forms' own dispatchEvent is an input: the events go through the prototype."""
     page.evaluate("""() => { window.seen = [];

@@ -18,9 +18,7 @@ still posts back, partially posts back and calls back, and a streamed page's tok
 from __future__ import annotations
 
 import html
-import threading
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -28,6 +26,7 @@ import pytest
 from postback_middleware import PostbackMiddleware
 
 from ..helpers import new_key
+from .apps import EventApp, OtherOrigin, Visit
 from .assertions import expect
 
 pytestmark = pytest.mark.browser
@@ -63,49 +62,14 @@ FORM = ('<form id="f1" method="post" action="save"><input name="note" value="kep
         '<button id="go">Go</button></form>')
 
 
-@dataclass
-class App:
-    events: list[tuple[str, str, bool]] = field(default_factory=list)  # (target, arg, partial)
-    loads: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    other_origin: str = ""
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        path = environ["PATH_INFO"]
-        if path == "/streamed" and environ["REQUEST_METHOD"] == "GET":
-            start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
-            second = (f'<p>{user_markup()}</p><base href="{self.other_origin}/landing/">'
-                      "</body></html>")
-            return (piece.encode() for piece in (HEAD + FORM, second))
-        if path != "/":
-            start_response("204 No Content", [])
-            return []
-        event = environ["postback.event"]
-        partial = "HTTP_X_POSTBACK_PANELS" in environ
-        with self.lock:
-            if event is not None:
-                self.events.append((event.target, event.argument, partial))
-            if not partial:
-                self.loads += 1
-        text = "none" if event is None else f"{event.target}|{event.argument}"
-        body = PAGE.format(event=html.escape(text), user=user_markup())
-        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
-        return [(HEAD + body + "</body></html>").encode()]
-
-
-@dataclass
-class Other:
-    """The other origin: records every request."""
-
-    seen: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path, body)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)).decode()
-        with self.lock:
-            self.seen.append((environ["REQUEST_METHOD"], environ["PATH_INFO"], body))
-        start_response("200 OK", [("Content-Type", "text/html")])
-        return [b"<!DOCTYPE html><title>other</title>"]
+def render(other_origin: str, visit: Visit) -> str | list[str] | None:
+    if visit.path == "/streamed" and visit.method == "GET":  # (in two pieces)
+        return [HEAD + FORM, f'<p>{user_markup()}</p><base href="{other_origin}/landing/">'
+                "</body></html>"]
+    if visit.path != "/":
+        return None
+    text = "none" if visit.event is None else f"{visit.event.target}|{visit.event.argument}"
+    return HEAD + PAGE.format(event=html.escape(text), user=user_markup()) + "</body></html>"
 
 
 def echo(argument: str, request: Any) -> str:
@@ -113,25 +77,25 @@ def echo(argument: str, request: Any) -> str:
 
 
 @pytest.fixture(scope="module")
-def servers(serve: Any) -> Iterator[tuple[App, str, Other]]:
-    inner, other = App(), Other()
-    middleware = PostbackMiddleware(inner, secret_keys=[new_key()], callbacks={"Echo": echo},
-                                    max_age=3600)
-    with serve(middleware) as base_url, serve(other) as other_url:
-        inner.other_origin = other_url
-        yield inner, base_url, other
+def servers(serve: Any) -> Iterator[tuple[EventApp, str, OtherOrigin]]:
+    other = OtherOrigin()
+    with serve(other) as other_url:
+        inner = EventApp(lambda visit, _: render(other_url, visit))
+        middleware = PostbackMiddleware(inner, secret_keys=[new_key()],
+                                        callbacks={"Echo": echo}, max_age=3600)
+        with serve(middleware) as base_url:
+            yield inner, base_url, other
 
 
 @pytest.fixture
-def app(servers: tuple[App, str, Other]) -> App:
-    servers[0].events.clear()
-    with servers[2].lock:
-        servers[2].seen.clear()
+def app(servers: tuple[EventApp, str, OtherOrigin]) -> EventApp:
+    servers[0].clear()
+    servers[2].clear()
     return servers[0]
 
 
 @pytest.fixture
-def page(browser_page: Any, servers: tuple[App, str, Other], app: App) -> Any:
+def page(browser_page: Any, servers: tuple[EventApp, str, OtherOrigin], app: EventApp) -> Any:
     browser_page.goto(servers[1] + "/")
     browser_page.wait_for_function("typeof __doPostBack === 'function'")  # the deferred script ran
     return browser_page
@@ -144,7 +108,7 @@ def test_the_document_really_is_clobbered(page: Any) -> None:
 
 
 def test_postbacks_partial_postbacks_and_callbacks_still_work(
-    page: Any, app: App, browser_log: Any
+    page: Any, app: EventApp, browser_log: Any
 ) -> None:
     assert page.evaluate("() => theForm && theForm.id") == "main"
     # A partial postback: sent by fetch (the page's charset read from the prototype), swapped.
@@ -159,25 +123,28 @@ def test_postbacks_partial_postbacks_and_callbacks_still_work(
     expect(page.locator("#event")).to_have_text("Delete|17")
     with page.expect_navigation():
         page.click("#delete", force=True)  # a data-postback link (the click listener is there)
-    assert [e[:2] for e in app.events] == [("Refresh", "1"), ("Delete", "17"), ("Delete", "17")]
-    assert [e[2] for e in app.events] == [True, False, False]
+    assert app.events(partial=True) == [("Refresh", "1")]
+    assert app.events(partial=False) == [("Delete", "17"), ("Delete", "17")]
     assert browser_log.errors == []
 
 
 def test_a_streamed_pages_tokens_stay_home_though_its_markup_names_addEventListener(
-    browser_page: Any, servers: tuple[App, str, Other], app: App, browser_log: Any
+    browser_page: Any, servers: tuple[EventApp, str, OtherOrigin], app: EventApp, browser_log: Any
 ) -> None:
-    other = servers[2]
-    response = browser_page.goto(servers[1] + "/streamed")
+    base_url, other = servers[1:]
+    response = browser_page.goto(base_url + "/streamed")
     # The tokens left with the first piece: only the client script can keep them home now.
     assert all(f'name="{token}"' in response.text() for token in TOKENS)
     browser_page.wait_for_function("typeof __doPostBack === 'function'")
-    with browser_page.expect_request(lambda r: r.url.startswith(app.other_origin)) as sent:
+    def elsewhere(request: Any) -> bool:
+        return bool(request.method == "POST" and not request.url.startswith(base_url))
+
+    with browser_page.expect_request(elsewhere) as sent:
         browser_page.click("#go", force=True)
     assert not any(token in (sent.value.post_data or "") for token in TOKENS)
     assert "note=kept" in (sent.value.post_data or "")  # the submission itself goes on
     browser_page.wait_for_load_state()
-    with other.lock:
-        assert [(m, p) for m, p, _ in other.seen if m == "POST"] == [("POST", "/landing/save")]
-        assert not any(token in body for _, _, body in other.seen for token in TOKENS)
+    seen = other.requests()
+    assert [(m, p) for m, p, _ in seen if m == "POST"] == [("POST", "/landing/save")]
+    assert not any(token in body for _, _, body in seen for token in TOKENS)
     assert browser_log.errors == []

@@ -12,9 +12,7 @@ Chromium, through the real middleware.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -22,6 +20,7 @@ import pytest
 from postback_middleware import PostbackMiddleware
 
 from ..helpers import new_key
+from .apps import EventApp, Visit
 from .assertions import expect
 
 pytestmark = pytest.mark.browser
@@ -38,36 +37,24 @@ PAGE = """<!DOCTYPE html><html><head><meta charset=utf-8><title>t</title></head>
 PLACES = {"before-the-panel": ("before", "inside"), "in-the-panel": ("inside", "before")}
 
 
-@dataclass
-class App:
-    events: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        event = environ["postback.event"]
-        with self.lock:
-            if event is not None:
-                self.events.append(event.target)
-            count = len(self.events)
-        user, empty = PLACES[environ["PATH_INFO"].strip("/")]
-        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
-        return [PAGE.format(count=count, **{user: USER_LINK, empty: ""}).encode()]
+def render(visit: Visit, events: int) -> str:
+    user, empty = PLACES[visit.path.strip("/")]
+    return PAGE.format(count=events, **{user: USER_LINK, empty: ""})
 
 
 @pytest.fixture(scope="module")
-def server(serve: Any) -> Iterator[tuple[App, str]]:
-    inner = App()
+def server(serve: Any) -> Iterator[tuple[EventApp, str]]:
+    inner = EventApp(render)
     with serve(PostbackMiddleware(inner, secret_keys=[new_key()])) as base_url:
         yield inner, base_url
 
 
 @pytest.mark.parametrize("place", sorted(PLACES))
 def test_focus_returns_to_the_apps_control(
-    place: str, browser_page: Any, server: tuple[App, str], browser_log: Any
+    place: str, browser_page: Any, server: tuple[EventApp, str], browser_log: Any
 ) -> None:
     app, base_url = server
-    with app.lock:
-        app.events.clear()
+    app.clear()
     page = browser_page
     page.goto(f"{base_url}/{place}/")
     page.wait_for_function("typeof Postback === 'object'")
@@ -76,5 +63,5 @@ def test_focus_returns_to_the_apps_control(
         page.keyboard.press("Enter")
         expect(page.locator("#count")).to_have_text(str(count))
         expect(page.locator("button#next")).to_be_focused()
-    assert app.events == ["Next", "Next"]
+    assert app.events() == [("Next", ""), ("Next", "")]
     assert browser_log.errors == []

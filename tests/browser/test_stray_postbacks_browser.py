@@ -13,9 +13,7 @@ post ``theForm`` (``__doPostBack``). Chromium, through the real middleware.
 from __future__ import annotations
 
 import html
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -23,6 +21,7 @@ import pytest
 from postback_middleware import PostbackMiddleware
 
 from ..helpers import new_key
+from .apps import EventApp, Visit
 from .assertions import expect
 
 pytestmark = pytest.mark.browser
@@ -48,69 +47,53 @@ USER = {
 }
 
 
-@dataclass
-class App:
-    events: list[tuple[str, str]] = field(default_factory=list)
-    posts: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        kind = environ["PATH_INFO"].strip("/")
-        if kind not in USER:
-            start_response("204 No Content", [])
-            return []
-        event = environ["postback.event"]
-        with self.lock:
-            if environ["REQUEST_METHOD"] == "POST":
-                self.posts += 1
-            if event is not None:
-                self.events.append((event.target, event.argument))
-        text = "none" if event is None else f"{event.target}|{event.argument}"
-        page = PAGE.format(user=USER[kind], event=html.escape(text))
-        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
-        return [(HEAD + page + "</body></html>").encode()]
+def render(visit: Visit, _: int) -> str | None:
+    kind = visit.path.strip("/")
+    if kind not in USER:
+        return None
+    text = "none" if visit.event is None else f"{visit.event.target}|{visit.event.argument}"
+    return HEAD + PAGE.format(user=USER[kind], event=html.escape(text)) + "</body></html>"
 
 
 @pytest.fixture(scope="module")
-def server(serve: Any) -> Iterator[tuple[App, str]]:
-    inner = App()
+def server(serve: Any) -> Iterator[tuple[EventApp, str]]:
+    inner = EventApp(render)
     with serve(PostbackMiddleware(inner, secret_keys=[new_key()])) as base_url:
         yield inner, base_url
 
 
 @pytest.fixture
-def app(server: tuple[App, str]) -> App:
-    server[0].events.clear()
-    server[0].posts = 0
+def app(server: tuple[EventApp, str]) -> EventApp:
+    server[0].clear()
     return server[0]
 
 
-def open_page(page: Any, server: tuple[App, str], kind: str) -> None:
+def open_page(page: Any, server: tuple[EventApp, str], kind: str) -> None:
     page.goto(f"{server[1]}/{kind}/")
     page.wait_for_function("typeof Postback === 'object'")  # the deferred script ran
 
 
 @pytest.mark.parametrize("kind", ["covering", "in-get-form"])
 def test_a_users_data_postback_outside_the_form_raises_nothing(
-    browser_page: Any, server: tuple[App, str], app: App, kind: str
+    browser_page: Any, server: tuple[EventApp, str], app: EventApp, kind: str
 ) -> None:
     open_page(browser_page, server, kind)
     browser_page.click("#u")
     browser_page.wait_for_timeout(500)
-    assert (app.posts, app.events) == (0, [])
+    assert app.count(method="POST") == 0
 
 
 def test_a_users_autopostback_outside_the_form_raises_nothing(
-    browser_page: Any, server: tuple[App, str], app: App
+    browser_page: Any, server: tuple[EventApp, str], app: EventApp
 ) -> None:
     open_page(browser_page, server, "autopostback")
     browser_page.select_option("#u", "blue")
     browser_page.wait_for_timeout(500)
-    assert (app.posts, app.events) == (0, [])
+    assert app.count(method="POST") == 0
 
 
 def test_the_forms_own_elements_and_the_pages_scripts_still_post(
-    browser_page: Any, server: tuple[App, str], app: App
+    browser_page: Any, server: tuple[EventApp, str], app: EventApp
 ) -> None:
     open_page(browser_page, server, "in-get-form")
     with browser_page.expect_navigation():
@@ -119,4 +102,4 @@ def test_the_forms_own_elements_and_the_pages_scripts_still_post(
     with browser_page.expect_navigation():
         browser_page.click("#save")
     expect(browser_page.locator("#event")).to_have_text("Save|17")
-    assert app.events == [("Save", "17"), ("Save", "17")]
+    assert app.events() == [("Save", "17"), ("Save", "17")]

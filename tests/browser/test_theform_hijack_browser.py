@@ -21,9 +21,7 @@ Chromium, through the real middleware; the other origin is a second server that 
 from __future__ import annotations
 
 import html
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -31,6 +29,7 @@ import pytest
 from postback_middleware import PostbackMiddleware
 
 from ..helpers import new_key
+from .apps import EventApp, OtherOrigin, Visit
 from .assertions import expect
 
 pytestmark = pytest.mark.browser
@@ -58,56 +57,32 @@ USER_FORMS = {
 }
 
 
-@dataclass
-class App:
-    events: list[tuple[str, str]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    other_origin: str = ""
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        kind = environ["PATH_INFO"].strip("/")
-        if kind not in USER_FORMS:
-            start_response("204 No Content", [])
-            return []
-        event = environ["postback.event"]
-        if event is not None:
-            with self.lock:
-                self.events.append((event.target, event.argument))
-        text = "none" if event is None else f"{event.target}|{event.argument}"
-        page = PAGE.format(user=USER_FORMS[kind](self.other_origin), event=html.escape(text))
-        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
-        return [(HEAD + page + "</body></html>").encode()]
-
-
-@dataclass
-class Other:
-    seen: list[tuple[str, str]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        with self.lock:
-            self.seen.append((environ["REQUEST_METHOD"], environ["PATH_INFO"]))
-        start_response("200 OK", [("Content-Type", "text/html")])
-        return [b"<!DOCTYPE html><title>other</title>"]
+def render(other_origin: str, visit: Visit) -> str | None:
+    kind = visit.path.strip("/")
+    if kind not in USER_FORMS:
+        return None
+    text = "none" if visit.event is None else f"{visit.event.target}|{visit.event.argument}"
+    page = PAGE.format(user=USER_FORMS[kind](other_origin), event=html.escape(text))
+    return HEAD + page + "</body></html>"
 
 
 @pytest.fixture(scope="module")
-def servers(serve: Any) -> Iterator[tuple[App, str, Other]]:
-    inner, other = App(), Other()
-    middleware = PostbackMiddleware(
-        inner, secret_keys=[new_key()],
-        callbacks={"Echo": lambda argument, request: "echo:" + argument})
-    with serve(middleware) as base_url, serve(other) as other_url:
-        inner.other_origin = other_url
-        yield inner, base_url, other
+def servers(serve: Any) -> Iterator[tuple[EventApp, str, OtherOrigin]]:
+    other = OtherOrigin()
+    with serve(other) as other_url:
+        inner = EventApp(lambda visit, _: render(other_url, visit))
+        middleware = PostbackMiddleware(
+            inner, secret_keys=[new_key()],
+            callbacks={"Echo": lambda argument, request: "echo:" + argument})
+        with serve(middleware) as base_url:
+            yield inner, base_url, other
 
 
 @pytest.fixture(params=sorted(USER_FORMS))
-def page(request: Any, browser_page: Any, servers: tuple[App, str, Other]) -> Any:
+def page(request: Any, browser_page: Any, servers: tuple[EventApp, str, OtherOrigin]) -> Any:
     app, base_url, other = servers
-    app.events.clear()
-    with other.lock:
-        other.seen.clear()
+    app.clear()
+    other.clear()
     browser_page.goto(f"{base_url}/{request.param}/")
     browser_page.wait_for_function("typeof Postback === 'object'")  # the deferred script ran
     browser_page.wait_for_load_state("load")  # (focus and scroll are restored on load)
@@ -115,7 +90,7 @@ def page(request: Any, browser_page: Any, servers: tuple[App, str, Other]) -> An
 
 
 def test_the_pages_own_postbacks_and_callbacks_use_the_apps_form(
-    page: Any, servers: tuple[App, str, Other], browser_log: Any
+    page: Any, servers: tuple[EventApp, str, OtherOrigin], browser_log: Any
 ) -> None:
     app, _, other = servers
     assert page.evaluate("() => theForm.id") == "main"
@@ -123,18 +98,17 @@ def test_the_pages_own_postbacks_and_callbacks_use_the_apps_form(
     with page.expect_navigation():
         page.click("#save")  # ASP.NET's javascript:__doPostBack link
     expect(page.locator("#event")).to_have_text("Save|17")
-    assert app.events == [("Save", "17")]
-    with other.lock:
-        assert other.seen == []
+    assert app.events() == [("Save", "17")]
+    assert other.requests() == []
     assert browser_log.errors == []
 
 
 def test_focus_and_scroll_are_not_restored_from_a_users_form(
-    page: Any, servers: tuple[App, str, Other]
+    page: Any, servers: tuple[EventApp, str, OtherOrigin]
 ) -> None:
     app = servers[0]
     assert page.evaluate("() => document.activeElement.id") != "del"
     page.keyboard.press(" ")  # the user scrolls down the page
     page.wait_for_timeout(500)
-    assert app.events == []
+    assert app.events() == []
     assert page.evaluate("() => document.activeElement.id") != "del"
