@@ -22,6 +22,8 @@ import base64
 import binascii
 import difflib
 import hashlib
+import itertools
+import math
 import os
 import pkgutil
 import re
@@ -54,6 +56,7 @@ KEY_HINT = "generate one with: python -c 'import secrets; print(secrets.token_ur
 _BASE64URL = re.compile(rb"[A-Za-z0-9_-]+")
 _BASE64 = re.compile(rb"[A-Za-z0-9+/]+={0,2}")
 _HEX = re.compile(rb"[0-9a-fA-F]+")
+_PRINTABLE = re.compile(rb"[\x20-\x7e]+")
 
 UserKey = Callable[["WSGIEnvironment"], "str | None"]
 
@@ -61,21 +64,29 @@ UserKey = Callable[["WSGIEnvironment"], "str | None"]
 def _random_bytes_of(key: str | bytes) -> bytes | None:
     """The random bytes a key spells, or None if it does not look generated.
 
-    A key given as ``bytes`` is taken as raw bytes (``os.urandom(32)``); a text key must be
-    the base64url (``secrets.token_urlsafe``), base64 or hex spelling of its bytes. A
-    generated text mixes character classes as chance does: base64 has upper- and lower-case
-    letters (a 43-character one lacks either with a chance under 10**-9), hex has digits and
-    letters. Words and patterns ("my-app-secret-key-for-production!", "0123...") fail that,
-    and what they decode to would not carry 256 bits anyway.
+    A key given as ``bytes`` is taken as raw bytes (``os.urandom(32)``), unless all of them are
+    printable ASCII (32 random bytes are, with a chance under 10**-13): that is text, judged as
+    text. A text key must be the base64url (``secrets.token_urlsafe``), base64 or hex spelling
+    of its bytes. A generated text mixes character classes as chance does: base64 has upper-
+    and lower-case letters (a 43-character one lacks either with a chance under 10**-9), hex
+    has digits and letters. Words and patterns ("my-app-secret-key-for-production!",
+    "0123...") fail that; and as letters spell base64 whatever they say, a text that counts up
+    or down, or reads as words, is refused before it is decoded.
     """
     if isinstance(key, bytes):
-        return key
+        if not _PRINTABLE.fullmatch(key):
+            return key
+        key = key.decode("ascii")
     raw = key.encode("utf-8")
+    if _counts_up_or_down(key):
+        return None
     if _HEX.fullmatch(raw) and len(raw) % 2 == 0:
         has_letter = any(c in b"abcdefABCDEF" for c in raw)
         has_digit = any(c in b"0123456789" for c in raw)
         return binascii.unhexlify(raw) if has_letter and has_digit else None
     if not (re.search(rb"[a-z]", raw) and re.search(rb"[A-Z]", raw)):
+        return None
+    if _reads_as_words(key):
         return None
     try:
         if _BASE64URL.fullmatch(raw):
@@ -85,6 +96,34 @@ def _random_bytes_of(key: str | bytes) -> bytes | None:
     except (binascii.Error, ValueError):
         return None
     return None
+
+
+def _counts_up_or_down(text: str) -> bool:
+    """Whether over half of the text's neighbours are one apart ("AbcdefGHIJ", "0123456789"):
+    in a generated key about one in 32 are (one in 8 in hex)."""
+    steps = sum(abs(ord(a) - ord(b)) == 1 for a, b in itertools.pairwise(text))
+    return steps * 2 > len(text) - 1
+
+
+# How often each letter comes in English text (per mille): a key spelled as words spends its
+# letters as English does, a generated one evenly (see _reads_as_words).
+_ENGLISH = dict(zip("etaoinshrdlcumwfgypbvkjxqz",
+                    (127, 91, 82, 75, 70, 67, 63, 61, 60, 43, 40, 28, 28, 24, 24, 22, 20, 20,
+                     19, 15, 10, 8, 1.5, 1.5, 1, 0.7), strict=True))
+_ENGLISH_WEIGHT = {letter: math.log(share / sum(_ENGLISH.values()) * 26)
+                   for letter, share in _ENGLISH.items()}
+_WORD_LIKE = re.compile(r"[a-z]{4,}|[A-Z]{4,}")
+
+
+def _reads_as_words(text: str) -> bool:
+    """Whether a text reads as words ("ThisIsMyVerySecretPasswordForProduction"): its letters
+    are far likelier under English letter frequencies than under even ones (by a factor over
+    e**10), and runs of four or more letters of one case make over 30 % of it. Of three million
+    generated 43-character keys (base64url and base64), none does (seven would at e**8); a
+    phrase of English words does, however spelled (CamelCase, dashes: e**12 to e**20)."""
+    weight = sum(_ENGLISH_WEIGHT.get(char, 0.0) for char in text.lower())
+    in_runs = sum(len(run) for run in _WORD_LIKE.findall(text))
+    return weight > 10 and in_runs > 0.3 * len(text)
 
 
 def _looks_random(data: bytes) -> bool:
@@ -101,6 +140,10 @@ def check_secret_keys(keys: str | bytes | Sequence[str | bytes] | None) -> tuple
         keys = [keys]
     if not keys:
         raise ConfigurationError(f"secret_keys is required; {KEY_HINT}")
+    if not isinstance(keys, Sequence):  # (a set: which key signs would change from run to run)
+        raise ConfigurationError(
+            f"secret_keys must be a list (the first key signs, the others still verify), not "
+            f"a {type(keys).__name__}")
     checked = []
     for number, key in enumerate(keys, start=1):
         if not isinstance(key, str | bytes):
@@ -108,6 +151,11 @@ def check_secret_keys(keys: str | bytes | Sequence[str | bytes] | None) -> tuple
                 f"secret key #{number} is a {type(key).__name__}, not str or bytes; {KEY_HINT}"
             )
         raw = key.encode("utf-8") if isinstance(key, str) else bytes(key)
+        if raw.split() != [raw] and _PRINTABLE.fullmatch(raw.strip() or b"-"):
+            raise ConfigurationError(
+                f"secret key #{number} holds white space (a newline read from a file, or "
+                f"several keys in one string?): give each key alone, e.g. "
+                f"os.environ['POSTBACK_SECRET_KEYS'].split()")
         if len(raw) < MIN_KEY_BYTES:
             raise ConfigurationError(
                 f"secret key #{number} has {len(raw)} bytes; at least {MIN_KEY_BYTES} random "
@@ -444,8 +492,25 @@ class Options:
         """The secret keys as checked: bytes, the signing key first."""
         return cast("tuple[bytes, ...]", self.secret_keys)
 
+    def protects_less_than(self, other: Options) -> list[str]:
+        """The options in which these protect less than ``other``'s do: a check ``other`` makes
+        and these do not, a larger limit, a wider trust. (A middleware met inside another steps
+        aside only where the outer one protects as much: see ``middleware``.)"""
+        weaker = [name for name in _CHECKS if getattr(other, name) and not getattr(self, name)]
+        weaker += [name for name in _LIMITS if getattr(self, name) > getattr(other, name)]
+        if self.forward_event_fields and not other.forward_event_fields:
+            weaker.append("forward_event_fields")
+        if not set(self.trusted_origins) <= set(other.trusted_origins):
+            weaker.append("trusted_origins")
+        if other.user_key is not None and self.user_key is not other.user_key:
+            weaker.append("user_key")
+        return weaker
+
 
 _NEED_A_STORE = ("single_use", "single_use_callbacks", "server_viewstate")
+# What protects more when on, or when lower (see Options.protects_less_than).
+_CHECKS = ("require_token", "validate_choices", "single_use", "single_use_callbacks")
+_LIMITS = ("max_age", "renewal_window", "max_body_size", "max_state_size")
 
 OPTION_SPECS: Mapping[str, OptionSpec] = {
     option.name: option.metadata[_SPEC] for option in fields(Options)

@@ -125,9 +125,10 @@ class PostbackMiddleware:
         **keywords: Any,
     ) -> None:
         if isinstance(app, PostbackMiddleware):
-            log.warning("PostbackMiddleware wraps an app that is already wrapped in one: this "
-                        "outer one does the work and the inner one passes requests through "
-                        "(its handlers do not run); wrap the app once")
+            raise ConfigurationError(
+                "the app is already wrapped in a PostbackMiddleware: wrap it once, with all "
+                "the options and handlers on that one (an app factory run twice on the same "
+                "app wraps it again)")
         if options is not None and keywords:
             raise ConfigurationError(
                 "give the options either as an Options or as keywords, not both: "
@@ -173,18 +174,30 @@ class PostbackMiddleware:
             return self.script.serve(environ, start_response)
         if resources.is_web_resource(environ):  # the app's 404 becomes WebForms.js's functions
             return resources.web_resource(environ, start_response, self)
-        if environ.get(_WRAPPED_KEY) is not None:
-            # Inside another PostbackMiddleware (wrapped twice, e.g. in an app factory run twice,
-            # or a mounted sub-app wrapped again): the outer one verified and strips the request
-            # and edits the page; a second set of fields would break every form. Step aside.
+        outer: Options | None = environ.get(_WRAPPED_KEY)
+        if outer is not None:
+            # Inside another PostbackMiddleware (a mounted sub-app wrapped again, under a
+            # dispatcher): the outer one verified and strips the request and edits the page; a
+            # second set of fields would break every form. Step aside, where the outer one
+            # protects as much; else refuse (this one's stricter options would be dropped).
+            weaker = outer.protects_less_than(self.options)
             if not self._warned_nested:
                 self._warned_nested = True
-                log.warning("a PostbackMiddleware runs inside another one (for %r): the inner one "
-                            "passes requests through and its handlers do not run; wrap the app "
-                            "once, at the outside", _request_path(environ)[:200])
+                if weaker:
+                    log.error("a PostbackMiddleware runs inside another one (for %r) that "
+                              "protects less (%s): answering 500; wrap the app once, at the "
+                              "outside, with these options", _request_path(environ)[:200],
+                              ", ".join(weaker))
+                else:
+                    log.warning("a PostbackMiddleware runs inside another one (for %r): the "
+                                "inner one passes requests through and its handlers do not run; "
+                                "wrap the app once, at the outside", _request_path(environ)[:200])
+            if weaker:
+                return text_response(start_response, "500 Internal Server Error",
+                                     "Internal Server Error")
             return self.app(environ, start_response)
         # Set while the app is called (not after: a forwarder outside may call again).
-        environ[_WRAPPED_KEY] = True
+        environ[_WRAPPED_KEY] = self.options
         try:
             return self._handle(environ, start_response)
         finally:

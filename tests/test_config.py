@@ -45,12 +45,46 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
         pytest.param(secrets.token_urlsafe(24), "not random", id="base64url-of-24-bytes"),
         pytest.param(b"\x00" * 40, "not random", id="raw-zero-bytes"),
         pytest.param([new_key(), 12345], "int, not str", id="not-a-string"),
+        # Letters spell base64 whatever they say: the text itself is judged (a red-team pass).
+        pytest.param("ThisIsMyVerySecretPasswordForTheProductionServerOfAcme", "not random",
+                     id="camel-case-words"),
+        pytest.param("SuperSecretKeyForMyFlaskApplicationPleaseChangeIt", "not random",
+                     id="camel-case-words-2"),
+        pytest.param("Correct-Horse-Battery-Staple-Words-Make-Good-Passwords", "not random",
+                     id="capitalised-words-with-dashes"),
+        pytest.param("AbcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+                     "not random", id="the-alphabet"),
+        pytest.param(b"MyCompanyProductionKey2024SuperSecretDoNotShareWithAnyone", "not random",
+                     id="words-as-bytes"),
     ],
 )
 def test_weak_keys_fail_at_start_up(keys: Any, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message) as refused:
         check_secret_keys(keys)
     assert "secrets.token_urlsafe(48)" in str(refused.value)  # says how to make one
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        pytest.param(new_key() + "\n", r"white space \(a newline read from a file",
+                     id="read-from-a-file"),
+        pytest.param(f"{new_key()} {new_key()}", "several keys in one string",
+                     id="two-keys-in-one-string"),
+        pytest.param({new_key(), new_key()}, "must be a list .* not a set", id="a-set"),
+    ],
+)
+def test_keys_given_the_wrong_way_say_how_to_give_them(keys: Any, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        check_secret_keys(keys)
+
+
+def test_generated_keys_are_never_taken_for_words() -> None:
+    """(the heuristics of _reads_as_words and _counts_up_or_down, on keys as people make them)"""
+    for _ in range(2_000):
+        for key in (secrets.token_urlsafe(32), secrets.token_urlsafe(48), secrets.token_hex(32),
+                    base64.b64encode(os.urandom(32)).decode()):
+            check_secret_keys(key)
 
 
 @pytest.mark.parametrize(
@@ -151,21 +185,12 @@ def test_options_made_beforehand_are_used() -> None:
         PostbackMiddleware(RecordingApp(), options=options, max_age=30)
 
 
-def test_wrapping_twice_passes_through_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    """Easy to do (``app.wsgi_app = PostbackMiddleware(app.wsgi_app)`` in a factory run twice):
-    the outer middleware does the work, the inner one steps aside, so every form gets one set
-    of fields and its postbacks verify."""
-    inner = RecordingApp(page='<form method="post"><a data-postback="go">go</a></form>')
-    twice = PostbackMiddleware(PostbackMiddleware(inner, secret_keys=[new_key()]),
-                               secret_keys=[new_key()])
-    assert "already wrapped" in caplog.text
-    app = webtest.TestApp(twice)
-    page = app.get("/")
-    assert page.body.count(b'name="__VIEWSTATE"') == 1
-    fields = hidden_fields(page.body)
-    app.post("/", {**fields, "__EVENTTARGET": "go"})
-    assert inner.calls[-1].event is not None and inner.calls[-1].event.target == "go"
-    assert "passes requests through" in caplog.text
+def test_wrapping_twice_is_refused_at_start_up() -> None:
+    """Easy to do (``app.wsgi_app = PostbackMiddleware(app.wsgi_app)`` in a factory run twice),
+    and the inner one's options (``require_token``...) would be silently dropped."""
+    inner = PostbackMiddleware(RecordingApp(), secret_keys=[new_key()], require_token=True)
+    with pytest.raises(ConfigurationError, match="already wrapped .* wrap it once"):
+        PostbackMiddleware(inner, secret_keys=[new_key()])
 
 
 def test_a_second_middleware_met_inside_the_first_steps_aside(
@@ -183,6 +208,33 @@ def test_a_second_middleware_met_inside_the_first_steps_aside(
     assert page.body.count(b'name="__VIEWSTATE"') == 1
     app.post("/", hidden_fields(page.body))
     assert "wrap the app once" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("inner_options", "weaker"),
+    [
+        pytest.param({"require_token": True}, "require_token", id="require-token"),
+        pytest.param({"validate_choices": True}, "validate_choices", id="validate-choices"),
+        pytest.param({"max_age": 60}, "max_age", id="a-shorter-max-age"),
+        pytest.param({"max_body_size": 1024}, "max_body_size", id="a-smaller-body-limit"),
+        pytest.param({"user_key": lambda environ: "ada"}, "user_key", id="a-user-binding"),
+    ],
+)
+def test_a_second_middleware_stricter_than_the_first_refuses_to_step_aside(
+    caplog: pytest.LogCaptureFixture, inner_options: dict[str, Any], weaker: str
+) -> None:
+    """(found by a red-team pass: the inner one's require_token was dropped, so a form posted
+    without tokens reached the sub-app)"""
+    recording = RecordingApp(page='<form method="post"></form>')
+    inner = PostbackMiddleware(recording, secret_keys=[new_key()], **inner_options)
+
+    def dispatcher(environ: dict[str, Any], start_response: Any) -> Any:
+        return inner(environ, start_response)
+
+    app = webtest.TestApp(PostbackMiddleware(dispatcher, secret_keys=[new_key()]))
+    response = app.post("/", {"note": "no tokens"}, status=500)
+    assert b"Traceback" not in response.body and recording.calls == []
+    assert f"protects less ({weaker})" in caplog.text and "wrap the app once" in caplog.text
 
 
 def test_a_forwarder_outside_may_call_the_middleware_again() -> None:
