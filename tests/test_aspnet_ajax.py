@@ -14,7 +14,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 import pytest
 import webtest
@@ -489,7 +489,8 @@ class Bound:
 
 def run(app: Callable[..., Iterable[bytes]], manager_value: str = "UpdatePanel1|LinkButton1", *,
         editor: Callable[[Page], FieldInjector] | None = make_editor,
-        environ: dict[str, Any] | None = None, bound: Bound | None = None
+        environ: dict[str, Any] | None = None, bound: Bound | None = None,
+        page_url: str = "http://localhost/app/Counter.aspx?x=1",
         ) -> tuple[str, list[tuple[str, str]], list[tuple[str, str, str]]]:
     """Call ``ajax.answer`` around ``app``: the status, the headers and the parsed records."""
     started: list[tuple[str, list[tuple[str, str]]]] = []
@@ -501,8 +502,7 @@ def run(app: Callable[..., Iterable[bytes]], manager_value: str = "UpdatePanel1|
 
     environ = {"REQUEST_METHOD": "POST", **(environ or {})}
     body = ajax.answer(lambda start: app(environ, start), start_response,
-                       page_url="http://localhost/app/Counter.aspx?x=1",
-                       manager_value=manager_value, environ=environ, make_editor=editor,
+                       page_url=page_url, manager_value=manager_value, environ=environ, make_editor=editor,
                        bound_headers=bound or Bound())
     data = b"".join(body)
     status, headers = started[-1]
@@ -725,6 +725,23 @@ def test_a_redirect_goes_only_where_a_browser_would(location: str,
         assert records == [("error", "500", "Bad redirect")]
     else:
         assert records[1][0] == "pageRedirect" and unescape(records[1][2]) == expected
+
+
+@pytest.mark.parametrize("page_path", ["//evil.example/x", "/\\evil.example/x"],
+                         ids=["two-slashes", "slash-backslash"])
+def test_a_page_path_is_never_written_as_another_host(page_path: str) -> None:
+    """(found by a red-team pass) A page served at ``//evil.example/x`` (a link to it, an app
+    with a catch-all route): the redirect resolved against its path was ``//evil.example/done``,
+    which the client's window.location reads as another host."""
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("302 Found", [("Location", "done")])
+        return [b""]
+
+    _, _, records = run(app, page_url="http://localhost" + page_path)
+    assert records[1][0] == "pageRedirect"
+    target = unescape(records[1][2])
+    assert target.startswith("/%") and urljoin("http://localhost/", target).startswith(
+        "http://localhost/")
 
 
 ERRORS = [

@@ -337,6 +337,22 @@ def test_pastedeploy_filter_without_key_fails_at_load(tmp_path: Path) -> None:
         loadapp(write_ini(tmp_path, "max_age = 60"))
 
 
+def test_an_option_named_in_default_fails_at_load(tmp_path: Path) -> None:
+    """(found by a red-team pass) PasteDeploy drops a section's line whose name [DEFAULT] has
+    too: the filter's own ``require_token = true`` was silently off."""
+    url = write_ini(tmp_path, f"secret_keys = {new_key()}\nrequire_token = true")
+    path = Path(url.removeprefix("config:"))
+    path.write_text("[DEFAULT]\nrequire_token = true\n\n" + path.read_text())
+    with pytest.raises(ConfigurationError, match="require_token is named in .DEFAULT.*"
+                                                 "'get require_token = require_token'"):
+        loadapp(url)
+    # (as the message says: the [DEFAULT] value taken into the filter's section)
+    path.write_text(path.read_text().replace("\nrequire_token = true\n\n[pipeline",
+                                             "\nget require_token = require_token\n\n[pipeline"))
+    app = webtest.TestApp(loadapp(url))
+    app.post("/", {"note": "no tokens"}, status=403)
+
+
 def test_demo_ini_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POSTBACK_SECRET_KEYS", new_key())
     app = webtest.TestApp(loadapp(f"config:{EXAMPLES / 'demo.ini'}"))

@@ -687,7 +687,10 @@ def _path_of(url: str) -> str:
     it (never a host or scheme this server believed the request had: behind a proxy those
     may not be the browser's)."""
     parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+    path = parts.path
+    if path[1:2] in ("/", "\\"):  # ("//evil.example/x": another host to a browser, as is "/\\")
+        path = "/" + quote(path[1], safe="") + path[2:]  # (the same path to the app, escaped)
+    return path + (f"?{parts.query}" if parts.query else "")
 
 
 def _redirect_target(location: str, page_url: str) -> str | None:
