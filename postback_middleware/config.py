@@ -22,6 +22,7 @@ import base64
 import binascii
 import difflib
 import hashlib
+import inspect
 import itertools
 import math
 import os
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, cast
 
 from .csrf import parse_origin
-from .errors import ConfigurationError, Reason, UnknownOption
+from .errors import ConfigurationError, Reason, UnknownOption, UsageError
 from .stores import RedisStore, Store, open_store
 
 if TYPE_CHECKING:
@@ -274,16 +275,44 @@ def _boolean(name: str, value: Any) -> bool:
 def _prefix(name: str, value: Any) -> str:
     if not (isinstance(value, str) and value.startswith("/") and value.endswith("/")):
         raise ConfigurationError(f"{name} must start and end with '/': {value!r}")
+    if value == "/" or not _PATH_PREFIX.fullmatch(value):  # (every path; one never requested)
+        raise ConfigurationError(
+            f"{name} must be a path of its own below '/', of letters, digits and '-._~/' (the "
+            f"middleware owns every path below it, and serves its script there): {value!r}")
     return value
 
 
+_PATH_PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)+/")
+
+
+def check_call(what: str, function: Any, called_as: str, *,
+               error: type[UsageError] = ConfigurationError) -> None:
+    """Refuse at start-up a callable that cannot be called as the middleware will call it
+    (``called_as``, e.g. ``"user_key(environ)"``: as many positional arguments as it names),
+    rather than on every request; one whose signature Python cannot read is let be."""
+    arguments = called_as[called_as.index("(") + 1:-1]
+    try:
+        inspect.signature(function).bind(*arguments.split(",") if arguments else ())
+    except TypeError:
+        raise error(f"{what} is called as {called_as}, which {function!r} cannot take") from None
+    except ValueError:  # (a builtin without a signature)
+        return
+
+
 def _function_or_none(name: str, value: Any) -> Any:
-    """A function, or (as in an ini file) its ``"package.module:function"`` name, or None."""
+    """A function, or (as in an ini file) its ``"package.module:function"`` name, or None,
+    that takes the arguments the middleware calls it with (``_CALLED_AS``)."""
     if isinstance(value, str):
         value = _resolve(name, value)
     if value is not None and not callable(value):
         raise ConfigurationError(f"{name} must be callable (or None), not {type(value).__name__}")
+    if value is not None:
+        check_call(name, value, _CALLED_AS[name])
     return value
+
+
+_CALLED_AS = {"user_key": "user_key(environ)", "on_reject": "on_reject(environ, reason)",
+              "render_refusal": "render_refusal(environ, refusal)"}
 
 
 def _handlers(name: str, value: Any) -> Mapping[str, Any]:

@@ -58,7 +58,7 @@ from .body import (
     scan_urlencoded,
 )
 from .client import ClientScript, script_nonce
-from .config import Options
+from .config import Options, check_call
 from .csrf import Browser, check_site, parse_origin, read_browser
 from .errors import (
     BadRequest,
@@ -124,6 +124,19 @@ class PostbackMiddleware:
         options: Options | None = None,
         **keywords: Any,
     ) -> None:
+        if not callable(app):
+            raise ConfigurationError(
+                f"app must be a WSGI application (called as app(environ, start_response)), not "
+                f"{type(app).__name__}")
+        check_call("app", app, "app(environ, start_response)")  # (a factory not called?)
+        if registry is not None and not isinstance(registry, Registry):
+            raise ConfigurationError(
+                f"registry must be a Registry (or None), not {type(registry).__name__}: "
+                "Registry(), then its add_callback and add_postback")
+        if options is not None and not isinstance(options, Options):
+            raise ConfigurationError(
+                f"options must be an Options (or None), not {type(options).__name__}: "
+                "Options(secret_keys=[...], ...), or the options as keywords")
         if isinstance(app, PostbackMiddleware):
             raise ConfigurationError(
                 "the app is already wrapped in a PostbackMiddleware: wrap it once, with all "

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from webob import Request, Response
 
+from .config import check_call
 from .errors import InvalidArgument, InvalidType
 from .form_tokens import Event
 
@@ -145,6 +146,8 @@ class Registry:
         _check_name("postback", name)
         if not callable(handler):
             raise InvalidType(f"postback handler for {name!r} is not callable")
+        check_call(f"postback handler {name!r}", handler, "handler(event, request)",
+                   error=InvalidType)
         if self._first_time("postback", None, name, handler):
             self._postbacks[name] = handler
 
@@ -229,6 +232,8 @@ def _as_callback_function(name: str, handler: Any) -> Callable[[str, Request], s
     if not inspect.isclass(handler):
         if not callable(handler):
             raise InvalidType(f"callback handler for {name!r} is not callable")
+        check_call(f"callback handler {name!r}", handler, "handler(argument, request)",
+                   error=InvalidType)
         return handler  # type: ignore[no-any-return]
     for method in ("raise_callback_event", "get_callback_result"):
         if not callable(getattr(handler, method, None)):

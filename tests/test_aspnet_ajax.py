@@ -502,7 +502,8 @@ def run(app: Callable[..., Iterable[bytes]], manager_value: str = "UpdatePanel1|
 
     environ = {"REQUEST_METHOD": "POST", **(environ or {})}
     body = ajax.answer(lambda start: app(environ, start), start_response,
-                       page_url=page_url, manager_value=manager_value, environ=environ, make_editor=editor,
+                       page_url=page_url, manager_value=manager_value, environ=environ,
+                       make_editor=editor,
                        bound_headers=bound or Bound())
     data = b"".join(body)
     status, headers = started[-1]

@@ -15,7 +15,14 @@ import pytest
 import webtest
 from paste.deploy import loadapp
 
-from postback_middleware import ConfigurationError, Options, PostbackMiddleware, UnknownOption
+from postback_middleware import (
+    ConfigurationError,
+    InvalidType,
+    Options,
+    PostbackMiddleware,
+    Registry,
+    UnknownOption,
+)
 from postback_middleware.config import check_secret_keys, options_from_ini
 from postback_middleware.stores import MemoryStore, RedisStore
 
@@ -116,6 +123,15 @@ def test_good_keys_are_accepted_as_bytes() -> None:
         pytest.param("max_body_size", -1, "positive", id="negative-size"),
         pytest.param("max_state_size", True, "positive", id="bool-is-not-int"),
         pytest.param("script_prefix", "_postback", "start and end", id="prefix-without-slashes"),
+        # (found by a red-team pass: accepted, then every page 404, or no page got its script)
+        pytest.param("script_prefix", "/", "a path of its own", id="prefix-of-every-path"),
+        pytest.param("script_prefix", "/_pb?v=1/", "a path of its own", id="prefix-with-a-query"),
+        pytest.param("script_prefix", "/_pb#x/", "a path of its own", id="prefix-with-a-fragment"),
+        pytest.param("script_prefix", "/post back/", "a path of its own", id="prefix-with-space"),
+        pytest.param("user_key", lambda: "ada", r"called as user_key\(environ\)",
+                     id="user-key-taking-nothing"),
+        pytest.param("on_reject", lambda environ: None, r"on_reject\(environ, reason\)",
+                     id="on-reject-taking-one"),
         pytest.param("user_key", 42, "callable", id="user-key-not-callable"),
         pytest.param("user_key", "os:sep", "callable", id="user-key-names-no-function"),
         pytest.param("user_key", "no.such.module:f", "user_key: cannot import",
@@ -185,11 +201,45 @@ def test_options_made_beforehand_are_used() -> None:
         PostbackMiddleware(RecordingApp(), options=options, max_age=30)
 
 
+def make_app() -> Any:  # an app factory, handed over without being called
+    return RecordingApp()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        pytest.param({"app": None}, "app must be a WSGI application .* not NoneType",
+                     id="app-none"),
+        pytest.param({"app": "myapp:app"}, "not str", id="app-named-as-text"),
+        pytest.param({"app": make_app}, r"called as app\(environ, start_response\)",
+                     id="app-factory-not-called"),
+        pytest.param({"registry": {}}, "registry must be a Registry .* not dict",
+                     id="registry-a-dict"),
+        pytest.param({"registry": Registry}, "not type", id="registry-the-class"),
+        pytest.param({"options": {"max_age": 60}}, "options must be an Options .* not dict",
+                     id="options-a-dict"),
+    ],
+)
+def test_wrong_arguments_fail_at_start_up(arguments: dict[str, Any], message: str) -> None:
+    """(found by a red-team pass: accepted, then every request a 500, or a bare TypeError)"""
+    given = {"app": RecordingApp(), "secret_keys": [new_key()], **arguments}
+    if "options" in arguments:
+        del given["secret_keys"]
+    with pytest.raises(ConfigurationError, match=message):
+        PostbackMiddleware(**given)
+
+
+@pytest.mark.parametrize("kind", ["callback", "postback"])
+def test_a_handler_that_cannot_take_its_arguments_is_refused(kind: str) -> None:
+    with pytest.raises(InvalidType, match=r"called as handler\("):
+        getattr(Registry(), f"add_{kind}")("Go", lambda argument: "x")
+
+
 def test_wrapping_twice_is_refused_at_start_up() -> None:
     """Easy to do (``app.wsgi_app = PostbackMiddleware(app.wsgi_app)`` in a factory run twice),
     and the inner one's options (``require_token``...) would be silently dropped."""
     inner = PostbackMiddleware(RecordingApp(), secret_keys=[new_key()], require_token=True)
-    with pytest.raises(ConfigurationError, match="already wrapped .* wrap it once"):
+    with pytest.raises(ConfigurationError, match=r"already wrapped .* wrap it once"):
         PostbackMiddleware(inner, secret_keys=[new_key()])
 
 
@@ -343,7 +393,7 @@ def test_an_option_named_in_default_fails_at_load(tmp_path: Path) -> None:
     url = write_ini(tmp_path, f"secret_keys = {new_key()}\nrequire_token = true")
     path = Path(url.removeprefix("config:"))
     path.write_text("[DEFAULT]\nrequire_token = true\n\n" + path.read_text())
-    with pytest.raises(ConfigurationError, match="require_token is named in .DEFAULT.*"
+    with pytest.raises(ConfigurationError, match=r"require_token is named in .DEFAULT.*"
                                                  "'get require_token = require_token'"):
         loadapp(url)
     # (as the message says: the [DEFAULT] value taken into the filter's section)
