@@ -455,8 +455,8 @@ class Options:
     # always), only for a postback with an event: none for a postback without one (empty
     # target), a callback or a renewal.
     forward_event_fields: bool = field(default=False, metadata=_spec(_ini_bool, _boolean))
-    # Refuse a postback that posts a value a post form's <select> or radio group did not offer
-    # (ASP.NET's event validation of list values): the offered values travel in
+    # Refuse a postback (or callback) posting a value a post form's <select> or radio group
+    # did not offer (ASP.NET's event validation of list values): the offered values travel in
     # __EVENTVALIDATION. Off by default: a page whose script adds options must leave it off.
     validate_choices: bool = field(default=False, metadata=_spec(_ini_bool, _boolean))
     # Answer Microsoft's ASP.NET AJAX client (a ScriptManager's UpdatePanels) in its delta

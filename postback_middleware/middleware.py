@@ -71,7 +71,7 @@ from .errors import (
     StoreUnavailable,
     WrongBinding,
 )
-from .form_tokens import Callback, FormTokens, Postback, Renewal, decode_reserved
+from .form_tokens import Callback, FormTokens, Postback, Renewal, Verified, decode_reserved
 from .html_scan import Engine, page_engine
 from .http import (
     ClosingIterable,
@@ -251,8 +251,8 @@ class PostbackMiddleware:
                 renewed = self._renew(environ, values, browser)  # a form left open: fresh tokens
             elif values is not None:
                 verified = self._verify(environ, values, browser)
+                self._check_choices(environ, body_file, scan, verified)  # (callbacks too)
                 if isinstance(verified, Postback):
-                    self._check_choices(environ, body_file, scan, verified)
                     self._forward_event(environ, body_file, scan, verified)
                     # A partial postback (an UpdatePanel) names the panels to answer with.
                     panels = partial.requested_panels(environ)
@@ -399,17 +399,18 @@ class PostbackMiddleware:
                                 first_issued=request.first_issued)
 
     def _check_choices(
-        self, environ: WSGIEnvironment, body: Any, scan: BodyScan, postback: Postback
+        self, environ: WSGIEnvironment, body: Any, scan: BodyScan, verified: Verified
     ) -> None:
         """``validate_choices``: refuse a value of a select or radio group that the form did
-        not offer (its event validation lists them; see ``choices``)."""
-        names = postback.offered.choice_names
+        not offer (its event validation lists them; see ``choices``), in a postback or in a
+        callback (which posts the form's fields, as ASP.NET's do: its handler reads them)."""
+        names = verified.offered.choice_names
         if not names:
             return  # (the form was issued without the option: nothing to check)
         posted = field_values(body, int(environ["CONTENT_LENGTH"]),
                               scan.boundary.decode("utf-8"), names,
                               max_field_size=self.options.max_state_size)
-        postback.offered.check_choices(posted)
+        verified.offered.check_choices(posted)
 
     def _forward_event(
         self, environ: WSGIEnvironment, body: Any, scan: BodyScan, postback: Postback

@@ -9,6 +9,7 @@ postback the page offers verifies, and what it does not offer is refused as befo
 from __future__ import annotations
 
 import urllib.parse
+from typing import Any
 
 import pytest
 import webtest
@@ -178,6 +179,27 @@ def test_a_value_the_dropdownlist_did_not_offer_is_refused(
     strict_app.post("/Orders.aspx", {**fields, "__EVENTTARGET": "Status", "Status": status,
                                      "Note": "free text is never checked"}, status=expected)
     assert len(recorder.calls) == (2 if expected == 200 else 1)
+
+
+def test_a_callback_posting_a_value_not_offered_is_refused_too() -> None:
+    """(found by a red-team pass) WebForm_DoCallback posts the form's fields, and a callback
+    handler reads them: the values are checked as a postback's are (ASP.NET validates a
+    DropDownList's posted value in a callback too)."""
+    seen: list[str] = []
+
+    def quote(argument: str, request: Any) -> str:
+        seen.append(request.POST["plan"])
+        return "price for " + request.POST["plan"]
+
+    page = ('<form method="post" data-callbacks="Quote"><select name="plan">'
+            '<option>basic</option><option>pro</option></select></form>')
+    app = webtest.TestApp(PostbackMiddleware(RecordingApp(page=page), secret_keys=[new_key()],
+                                             validate_choices=True, callbacks={"Quote": quote}))
+    fields = hidden_fields(app.get("/plans").body)
+    call = {**fields, "__CALLBACKID": "Quote", "__CALLBACKPARAM": ""}
+    assert app.post("/plans", {**call, "plan": "pro"}).text.endswith("price for pro")
+    refused = app.post("/plans", {**call, "plan": "staff-only-free"}, status=403)
+    assert refused.text.startswith("e") and seen == ["pro"]
 
 
 @pytest.mark.parametrize(
