@@ -53,6 +53,9 @@ class CallbackError(PostbackError):
     """
 
     def __init__(self, message: str) -> None:
+        if not isinstance(message, str):  # (the handler's mistake: logged, a generic answer)
+            raise InvalidType(f"CallbackError takes the message's text, not a "
+                              f"{type(message).__name__}")
         super().__init__(message)
         self.message = message
 

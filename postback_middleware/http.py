@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse
 
 Headers = list[tuple[str, str]]
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 ONCE_HEADERS = frozenset({"set-cookie", "set-cookie2", "clear-site-data"})
 """Headers whose effect happens once, where the answer arrives: kept when an answer is replaced
@@ -144,7 +146,10 @@ def text_response(
 ) -> list[bytes]:
     """A short text answer (``text/plain`` unless told) that no cache keeps (errors, refusals,
     callbacks)."""
-    body = text.encode("utf-8")
+    try:
+        body = text.encode("utf-8")
+    except UnicodeEncodeError:  # (lone surrogates: a callback echoing JSON's "\ud800")
+        body = _SURROGATE.sub("\ufffd", text).encode("utf-8")  # (as a browser shows one)
     headers = [
         ("Content-Type", content_type),
         ("Content-Length", str(len(body))),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import urllib.parse
@@ -787,6 +788,25 @@ def test_callback_errors(app: webtest.TestApp, registry: Registry,
     [record] = [r for r in caplog.records if "hunter2" in str(r.exc_info)]
     assert record.levelno == logging.ERROR and record.exc_info is not None  # with its traceback
     assert callback(app, fields, "Nope", "", status=403).text == "e" + INVALID
+
+
+def test_a_callbacks_odd_outcomes_still_answer_in_its_framing(
+    app: webtest.TestApp, registry: Registry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """(found by a red-team pass: both escaped the middleware, the server's own 500 page)"""
+    registry.add_callback("Echo", lambda argument, request: "No results for "
+                          + json.loads(argument)["q"])
+
+    def validate(argument: str, request: Any) -> str:
+        raise CallbackError(len(argument))  # type: ignore[arg-type]  # (not the text)
+
+    registry.add_callback("Deliberate", validate)
+    fields = tokens_of(app)
+    # a lone surrogate (valid JSON, valid UTF-8 on the wire) echoed: shown as a browser shows one
+    answer = callback(app, fields, "Echo", '{"q": "\\ud800"}')
+    assert parse_success(answer.text)[1] == "No results for \ufffd"
+    response = callback(app, fields, "Deliberate", "x", status=500)
+    assert response.text.startswith("e") and "CallbackError takes the message's text" in caplog.text
 
 
 def test_callback_needs_valid_event_validation(app: webtest.TestApp, registry: Registry) -> None:
