@@ -61,6 +61,7 @@ from .client import ClientScript, script_nonce
 from .config import Options, check_call
 from .csrf import Browser, check_site, parse_origin, read_browser
 from .errors import (
+    AlreadySent,
     BadRequest,
     CallbackError,
     ConfigurationError,
@@ -385,18 +386,29 @@ class PostbackMiddleware:
         if single_use is None or request is None:
             return None
         # (A renewal claims its form when single_use is on, which spends every token of it;
-        # spending its token first would refuse its duplicate rather than give it the answer.)
-        if (options.single_use_callbacks and isinstance(request, Renewal)
-                and not options.single_use):
+        # spending its token first would refuse its duplicate rather than give it the answer:
+        # it is asked whether a callback spent it, claims, and then spends it, so that no
+        # callback runs on it afterwards.)
+        renewal = isinstance(request, Renewal)
+        if options.single_use_callbacks and renewal and not options.single_use:
             single_use.spend_token(request.signature, issued_at=request.issued_at,
                                    first_issued=request.first_issued)
         if not options.single_use or isinstance(request, Callback):
             return None
+        if options.single_use_callbacks and renewal:
+            single_use.refuse_spent_token(request.signature)
         # What the request sent, so that only a duplicate sending the same gets the answer.
         sent = "renew" if isinstance(request, Renewal) else what_was_sent(
             environ, request.event, body, boundary, async_postback=manager_value)
-        return single_use.claim(request.form_id, request=sent, issued_at=request.issued_at,
-                                first_issued=request.first_issued)
+        claim = single_use.claim(request.form_id, request=sent, issued_at=request.issued_at,
+                                 first_issued=request.first_issued)
+        if options.single_use_callbacks and renewal and isinstance(claim, Claim):
+            try:
+                single_use.spend_token(request.signature, issued_at=request.issued_at,
+                                       first_issued=request.first_issued)
+            except AlreadySent:
+                pass  # (a callback spent it meanwhile: the form is claimed all the same)
+        return claim
 
     def _check_choices(
         self, environ: WSGIEnvironment, body: Any, scan: BodyScan, verified: Verified

@@ -157,6 +157,14 @@ class SingleUse:
             raise AlreadySent("single_use_callbacks: this callback's event validation was sent "
                               "before (two callbacks at once with the same token, or a replay)")
 
+    def refuse_spent_token(self, signature: str) -> None:
+        """AlreadySent if :meth:`spend_token` spent this event validation (a callback did),
+        without spending it: a renewal asks before it claims its form, so that its duplicate
+        still gets its answer (see ``middleware``)."""
+        if self.store.get("token:" + signature) is not None:
+            raise AlreadySent("single_use_callbacks: this event validation was spent by a "
+                              "callback; its answer brought the next one")
+
     def record(self, claim: Claim, respond: Callable[[StartResponse], Iterable[bytes]],
                start_response: StartResponse) -> Iterable[bytes]:
         """Run ``respond`` (the rest of the journey) and keep its answer for duplicates.

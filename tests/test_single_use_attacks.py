@@ -234,6 +234,29 @@ def test_a_renewal_double_click_gets_the_same_tokens_with_callbacks_single_use_t
     assert effects(inner) == 1
 
 
+def test_with_both_options_a_renewal_never_revives_a_callbacks_spent_token(
+    inner: RecordingApp, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(found by a red-team pass) With single_use on, a renewal only claimed its form: an
+    event validation a callback had spent was renewed into fresh tokens, and one not yet
+    spent still ran a callback after its form's renewal."""
+    ran: list[str] = []
+    registry = Registry()
+    registry.add_callback("CallServer", lambda argument, request: ran.append(argument) or "ok")
+    app = wrap(inner, store, registry=registry, single_use_callbacks=True)
+    spent = tokens_of(app)
+    callback(app, spent, "CallServer", "1")
+    later = time.time() + 5 * 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+    renew(app, spent, status=409)  # the callback's answer brought the next one
+    monkeypatch.undo()
+    unspent = tokens_of(app)
+    renewed = renew(app, unspent).json["fields"]  # (renewed before it expired: it verifies)
+    callback(app, unspent, "CallServer", "2", status=409)  # renewed: spent
+    assert ran == ["1"]
+    postback(app, renewed, "delete", "7")
+
+
 def test_a_callback_refresh_of_a_spent_form_posts_nothing(inner: RecordingApp, store: Store
                                                            ) -> None:
     registry = Registry()
