@@ -34,6 +34,7 @@ inside the first steps aside (the app was wrapped twice).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from collections.abc import Collection, Iterable, Sequence
@@ -403,11 +404,10 @@ class PostbackMiddleware:
         claim = single_use.claim(request.form_id, request=sent, issued_at=request.issued_at,
                                  first_issued=request.first_issued)
         if options.single_use_callbacks and renewal and isinstance(claim, Claim):
-            try:
+            # (a callback that spent it meanwhile ran once: the form is claimed all the same)
+            with contextlib.suppress(AlreadySent):
                 single_use.spend_token(request.signature, issued_at=request.issued_at,
-                                       first_issued=request.first_issued)
-            except AlreadySent:
-                pass  # (a callback spent it meanwhile: the form is claimed all the same)
+                                       first_issued=request.first_issued, by_renewal=True)
         return claim
 
     def _check_choices(

@@ -64,6 +64,7 @@ log = logging.getLogger("postback_middleware")
 
 _RUNNING = b"r"  # spent, its request still running: b"r" + the time its duplicates stop waiting
 _DONE = b"d"  # spent, its request finished without an answer to keep (a duplicate: 409)
+_RENEWED = b"n"  # an event validation spent by its form's renewal (its duplicate still renews)
 
 
 @dataclass(frozen=True)
@@ -149,10 +150,11 @@ class SingleUse:
             return Claim(form_id, request, usable_until)
         return self._first_answer(form_id, request)
 
-    def spend_token(self, signature: str, *, issued_at: int, first_issued: int) -> None:
+    def spend_token(self, signature: str, *, issued_at: int, first_issued: int,
+                    by_renewal: bool = False) -> None:
         """``single_use_callbacks``: spend the event validation a callback (or the renewal of
         its form) sent, named by its signature; AlreadySent if it was spent before."""
-        if not self.store.add("token:" + signature, _DONE,
+        if not self.store.add("token:" + signature, _RENEWED if by_renewal else _DONE,
                               expires_at=self.usable_until(issued_at, first_issued)):
             raise AlreadySent("single_use_callbacks: this callback's event validation was sent "
                               "before (two callbacks at once with the same token, or a replay)")
@@ -161,7 +163,7 @@ class SingleUse:
         """AlreadySent if :meth:`spend_token` spent this event validation (a callback did),
         without spending it: a renewal asks before it claims its form, so that its duplicate
         still gets its answer (see ``middleware``)."""
-        if self.store.get("token:" + signature) is not None:
+        if self.store.get("token:" + signature) == _DONE:  # (not _RENEWED: its duplicate)
             raise AlreadySent("single_use_callbacks: this event validation was spent by a "
                               "callback; its answer brought the next one")
 
