@@ -37,6 +37,11 @@ class InvalidArgument(UsageError, ValueError):
     JSON or does not fit ``max_state_size``, an origin that is not one."""
 
 
+class StateTooLarge(InvalidArgument):
+    """A token or a kept state over ``max_state_size``: what the page's data made (a user's
+    text kept in the view state), not a mistake in the code; the forms get no tokens."""
+
+
 class InvalidType(UsageError, TypeError):
     """An object of the wrong kind: a handler that is not callable, a callback that returns
     something other than text, a view state that is not a dict."""

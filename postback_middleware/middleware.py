@@ -70,6 +70,7 @@ from .errors import (
     InvalidType,
     Reason,
     Rejected,
+    StateTooLarge,
     StoreUnavailable,
     WrongBinding,
 )
@@ -670,6 +671,13 @@ class _Issuer:
             log.error("server_viewstate: the store could not keep a form's state (%s); %d "
                       "forms posting to %r... get no tokens", error.reason, len(forms),
                       forms[0].action_path[:200])
+            return [("", "")] * len(forms)
+        except StateTooLarge as error:
+            # As a form whose event validation does not fit: the page is shown, these forms
+            # get no tokens (their postbacks are refused), and the log says why.
+            log.warning("%s: %d forms posting to %r... get no tokens (raise max_state_size, or "
+                        "keep less in the view state, or use server_viewstate)", error,
+                        len(forms), forms[0].action_path[:200])
             return [("", "")] * len(forms)
 
     def sign_bare(self, forms: Sequence[tuple[str, Pairs]], keyed: bool

@@ -35,7 +35,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from .errors import InvalidArgument, TokenExpired
+from .errors import StateTooLarge, TokenExpired
 from .stores import Store
 from .tokens import CLOCK_SKEW, encode_json
 
@@ -66,7 +66,7 @@ class ServerViewState:
         ``max_state_size`` bytes, as in a token. Kept again (the same again), the entry lives
         on from now."""
         if len(data) > self._max_size:
-            raise InvalidArgument(f"{kind} of {len(data)} bytes is over max_state_size "
+            raise StateTooLarge(f"{kind} of {len(data)} bytes is over max_state_size "
                                   f"({self._max_size})")
         mac = hmac.new(self._secret, kind.encode("ascii") + b"\0" + data, hashlib.sha256)
         key = base64.urlsafe_b64encode(mac.digest()[:KEY_BYTES]).rstrip(b"=").decode("ascii")

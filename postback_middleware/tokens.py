@@ -56,7 +56,15 @@ try:
 except ImportError:  # no wheel for this platform: the json module writes the same, slower
     orjson = None  # type: ignore[assignment]
 
-from .errors import InvalidArgument, Reason, TokenError, TokenExpired, TooLarge, WrongBinding
+from .errors import (
+    InvalidArgument,
+    Reason,
+    StateTooLarge,
+    TokenError,
+    TokenExpired,
+    TooLarge,
+    WrongBinding,
+)
 
 try:  # the compiled twin of _seal (optional: see setup.py)
     from . import _cseal
@@ -363,7 +371,7 @@ def _seal(purpose: Purpose, payload: bytes, keyed: Keyed, max_size: int) -> str:
     ``max_size``."""
     token = (payload + b"." + _mac(keyed, payload)).decode("ascii")
     if len(token) > max_size:
-        raise InvalidArgument(f"{purpose.name} token of {len(token)} bytes exceeds max_state_size")
+        raise StateTooLarge(f"{purpose.name} token of {len(token)} bytes exceeds max_state_size")
     return token
 
 

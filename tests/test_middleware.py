@@ -169,6 +169,21 @@ def test_viewstate_round_trips_through_the_page(make_app: AppFactory, inner: Rec
         fields = hidden_fields(response.body)
 
 
+@pytest.mark.parametrize("kept", [{}, {"store": "memory:", "server_viewstate": True}],
+                         ids=["in-the-token", "server-viewstate"])
+def test_a_view_state_too_large_for_its_token_leaves_the_page_without_tokens(
+    make_app: AppFactory, inner: RecordingApp, caplog: pytest.LogCaptureFixture,
+    kept: dict[str, Any],
+) -> None:
+    """(found by a red-team pass: a 500) A user's text kept in the view state is the page's
+    data: its forms get no tokens, as a form whose event validation does not fit."""
+    inner.state_update = lambda state: state.update(note="x" * 140_000)
+    response = make_app(**kept).get("/orders")
+    assert response.status_int == 200 and b"data-postback" in response.body
+    assert hidden_fields(response.body).get("__VIEWSTATE", "") == ""
+    assert "exceeds max_state_size" in caplog.text or "over max_state_size" in caplog.text
+
+
 def test_registered_postback_handler_runs_before_the_app(
     app: webtest.TestApp, inner: RecordingApp, registry: Registry
 ) -> None:
