@@ -141,7 +141,7 @@ def test_call_server_callback(demo: webtest.TestApp) -> None:
 
 def test_page_script_uses_callback_reference(demo: webtest.TestApp) -> None:
     script = demo.get("/demo.js").text
-    assert 'WebForm_DoCallback("CallServer",arg,HandleResult,context,HandleError,false)' in script
+    assert "WebForm_DoCallback('CallServer',arg,HandleResult,context,HandleError,false)" in script
 
 
 def test_serve_prints_the_port_it_listens_on() -> None:

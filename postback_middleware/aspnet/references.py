@@ -10,14 +10,17 @@ from __future__ import annotations
 import json
 
 _HTML_SAFE = str.maketrans(
-    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027",
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027", '"': "\\u0022",
      "\u2028": "\\u2028", "\u2029": "\\u2029"}
 )
 
 
 def _js_string(text: str) -> str:
-    """A JavaScript string literal (JSON) that is also safe inside HTML and attributes."""
-    return json.dumps(text).translate(_HTML_SAFE)
+    """A JavaScript string literal in single quotes, as ASP.NET writes one, that is also safe
+    in a ``<script>`` and in a double-quoted attribute (``onclick="..."``, where ASP.NET's
+    goes): JSON's escapes, with every quote, ``<``, ``>`` and ``&`` written as ``\\uXXXX``."""
+    escaped = json.dumps(text)[1:-1].replace('\\"', '"')  # (JSON's only quotes: escaped)
+    return "'" + escaped.translate(_HTML_SAFE) + "'"
 
 
 def callback_reference(
@@ -34,7 +37,7 @@ def callback_reference(
     the two callbacks are JavaScript expressions, written as given (as in ASP.NET)::
 
         callback_reference("CallServer", "arg", "HandleResult", "context")
-        # 'WebForm_DoCallback("CallServer",arg,HandleResult,context,null,false)'
+        # "WebForm_DoCallback('CallServer',arg,HandleResult,context,null,false)"
     """
     return (
         f"WebForm_DoCallback({_js_string(target)},{argument},{client_callback},{context},"
