@@ -26,6 +26,7 @@ check: these two checks are what keep them from running for a forged request.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Collection
 from typing import TYPE_CHECKING
@@ -170,9 +171,34 @@ def _spelled(origin: Origin | None) -> str:
 
 
 def parse_origin(text: str) -> Origin:
-    """A trusted origin as written in the options (``scheme://host[:port]``), or ValueError."""
+    """A trusted origin as written in the options (``scheme://host[:port]``), or ValueError:
+    also for one no browser sends (a wildcard, a comma, a host not in ASCII), which would
+    match nothing and leave its pages refused without a word."""
     value = text.strip().rstrip("/")
+    if "*" in value or "," in value:
+        raise InvalidArgument(f"an origin has no wildcard, and origins are separated by white "
+                              f"space, not commas: list each one ({text!r})")
     parsed = origin_of(value)
     if parsed is None or value.count("/") != 2 or any(c in value for c in "@?#"):
         raise InvalidArgument(f"not an origin (scheme://host[:port]): {text!r}")
+    host = parsed[1]
+    if not (_HOST_NAME.fullmatch(host) or _is_ip(host)):
+        try:
+            hint = f": browsers send {host.encode('idna').decode('ascii')!r}"
+        except UnicodeError:
+            hint = ""
+        raise InvalidArgument(f"not a host name a browser sends in an origin ({text!r}){hint}")
     return parsed
+
+
+# A host name as browsers send it in Origin: ASCII labels (punycode for others), no empty one.
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?"
+_HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True

@@ -146,6 +146,15 @@ def test_good_keys_are_accepted_as_bytes() -> None:
                      id="origins-as-bytes"),
         pytest.param("trusted_origins", ["https://a.example/path"], "trusted_origins",
                      id="origin-with-a-path"),
+        # (found by a red-team pass: accepted, matching nothing a browser sends)
+        pytest.param("trusted_origins", ["https://*.example.com"], "no wildcard",
+                     id="origin-with-a-wildcard"),
+        pytest.param("trusted_origins", ["https://a.example,", "https://b.example"],
+                     "not commas", id="origins-separated-by-commas"),
+        pytest.param("trusted_origins", ["https://.example.com"], "not a host name",
+                     id="origin-with-an-empty-label"),
+        pytest.param("trusted_origins", ["https://bücher.example"],
+                     "browsers send 'xn--bcher-kva.example'", id="origin-not-in-punycode"),
         pytest.param("callbacks", [("CallServer", print)], "map names", id="callbacks-a-list"),
         pytest.param("store", "redys://cache:6379", "scheme 'redys' names no store; use "
                      r"redis://, rediss:// \(TLS\), unix:// \(a socket\) or memory:",
