@@ -152,7 +152,8 @@ def check_secret_keys(keys: str | bytes | Sequence[str | bytes] | None) -> tuple
                 f"secret key #{number} is a {type(key).__name__}, not str or bytes; {KEY_HINT}"
             )
         raw = key.encode("utf-8") if isinstance(key, str) else bytes(key)
-        if raw.split() != [raw] and _PRINTABLE.fullmatch(raw.strip() or b"-"):
+        words = raw.split()  # (text with white space in it; random bytes hold some, too)
+        if words != [raw] and _PRINTABLE.fullmatch(b"".join(words) or b"-"):
             raise ConfigurationError(
                 f"secret key #{number} holds white space (a newline read from a file, or "
                 f"several keys in one string?): give each key alone, e.g. "

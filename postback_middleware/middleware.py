@@ -28,8 +28,10 @@
 
 Every refusal is a :class:`~postback_middleware.errors.Rejected`: logged at WARNING with the
 reason, path and client address, answered by ``refusal`` through the request's own channel.
-Nothing the middleware does wrong reaches the client as a traceback. A second middleware met
-inside the first steps aside (the app was wrapped twice).
+Nothing the middleware does wrong reaches the client as a traceback. An app wrapped twice is
+refused at start-up; a second middleware met inside the first at run time (a sub-app wrapped
+again, under a dispatcher) steps aside where the first protects as much, and answers 500 where
+it would lose options that protect more.
 """
 
 from __future__ import annotations
@@ -675,9 +677,9 @@ class _Issuer:
         except StateTooLarge as error:
             # As a form whose event validation does not fit: the page is shown, these forms
             # get no tokens (their postbacks are refused), and the log says why.
-            log.warning("%s: %d forms posting to %r... get no tokens (raise max_state_size, or "
-                        "keep less in the view state, or use server_viewstate)", error,
-                        len(forms), forms[0].action_path[:200])
+            log.warning("%s: %d forms posting to %r... get no tokens (keep less in the view "
+                        "state, or raise max_state_size)", error, len(forms),
+                        forms[0].action_path[:200])
             return [("", "")] * len(forms)
 
     def sign_bare(self, forms: Sequence[tuple[str, Pairs]], keyed: bool
