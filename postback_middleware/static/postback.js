@@ -103,6 +103,7 @@ function renew(form) { // resolves once tried: the form has fresh tokens, or kee
   if (busy) return busy;
   renewedAt.set(form, Date.now()); // (tried: not again at once, whatever the answer)
   if (!MAX_AGE || !vs || !ev || !ev.value || leavesOrigin(url)) return Promise.resolve();
+  var sent = [vs.value, ev.value];
   busy = fetch(url.split("#")[0], {
     method: "POST", credentials: "same-origin",
     headers: { "X-Postback-Renew": "1", "Content-Type": "application/x-www-form-urlencoded" },
@@ -110,6 +111,8 @@ function renew(form) { // resolves once tried: the form has fresh tokens, or kee
       "&__EVENTVALIDATION=" + encodeURIComponent(ev.value)
   }).then(function (r) { return r.ok ? r.json() : null; }).then(function (b) {
     if (!b || b.version !== 1) return;
+    // (a partial postback answered meanwhile: its fresher tokens stay, these are dropped)
+    if (!holds(form, "__VIEWSTATE", sent[0]) || !holds(form, "__EVENTVALIDATION", sent[1])) return;
     setField(form, "__VIEWSTATE", b.fields.__VIEWSTATE);
     setField(form, "__EVENTVALIDATION", b.fields.__EVENTVALIDATION);
     initCallback(form);
@@ -117,6 +120,10 @@ function renew(form) { // resolves once tried: the form has fresh tokens, or kee
   }).catch(function () {}).then(function () { renewing.delete(form); });
   renewing.set(form, busy);
   return busy;
+}
+function holds(form, name, value) { // whether the form's field still has the value it sent
+  var input = field(form, name);
+  return !!input && input.value === value;
 }
 function whenFresh(form, go) { // go() now, or after renewing the form's old tokens
   if (form && (stale(form) || renewing.has(form))) renew(form).then(go); else go();
@@ -566,6 +573,7 @@ function apply(answer, ids, have) { // swap the panels, refresh every post form'
     RESERVED.forEach(function (name) { // a field the answer leaves out is empty
       if (fresh[name] != null || field(form, name)) setField(form, name, fresh[name]);
     });
+    if (fresh.__VIEWSTATE) renewedAt.set(form, Date.now()); // (fresh: no renewal for a while)
     initCallback(form);
   });
   if (!(window.theForm && prop(window.theForm, "isConnected"))) window.theForm = forms[0];
@@ -603,7 +611,7 @@ each.call(doc("forms"), function (f) { if (isPostForm(f)) initCallback(f); });
 
 // As WebForm_ExecuteCallback: "s<result>", "e<error>" or "<N>|<N chars of new EV><result>";
 // but an HTTP error, network failure or unreadable reply is an error, not silence.
-function execute(form, xhr, cb) {
+function execute(form, xhr, cb, sent) { // (sent: the __EVENTVALIDATION the call sent)
   var text = xhr.responseText, kind = text.charAt(0), bar = text.indexOf("|");
   var n = parseInt(text.substring(0, bar), 10), error = null;
   if (kind === "e") error = text.substring(1);
@@ -613,12 +621,18 @@ function execute(form, xhr, cb) {
   if (error !== null) {
     // (single_use_callbacks: the spent token's successor, which an "e" reply cannot carry)
     var next = xhr.getResponseHeader("X-Postback-Validation");
-    if (next && form) setField(form, "__EVENTVALIDATION", next);
+    if (next && form && holds(form, "__EVENTVALIDATION", sent)) {
+      setField(form, "__EVENTVALIDATION", next);
+    }
     return failed(cb, xhr.status, error, kind === "e");
   }
   if (kind === "s") text = text.substring(1);
   else {
-    if (n && form) setField(form, "__EVENTVALIDATION", text.substr(bar + 1, n));
+    // Written where the form still holds the token sent: a partial postback or a renewal that
+    // answered meanwhile gave it fresher ones, of another form id, which this must not undo.
+    if (n && form && holds(form, "__EVENTVALIDATION", sent)) {
+      setField(form, "__EVENTVALIDATION", text.substr(bar + 1, n));
+    }
     text = text.substring(bar + 1 + n);
   }
   after(cb, "result", text);
@@ -662,10 +676,11 @@ function call(eventTarget, eventArgument, cb, retried) { // its form's tokens fr
   // Superseded while the tokens were renewed:
   if (cb.sync && pendingSync !== cb) return after(cb, "error", "Callback superseded");
   var form = window.theForm, ev = form && field(form, "__EVENTVALIDATION");
+  var sent = ev ? ev.value : null; // (read now: the answer's token replaces this one only)
   var data = (form ? postData.get(form) || initCallback(form) : "") +
     "__CALLBACKID=" + encodeURIComponent(eventTarget) +
     "&__CALLBACKPARAM=" + encodeURIComponent(eventArgument) +
-    (ev ? "&__EVENTVALIDATION=" + encodeURIComponent(ev.value) : "");
+    (ev ? "&__EVENTVALIDATION=" + encodeURIComponent(sent) : "");
   var xhr = new XMLHttpRequest(), url = form ? prop(form, "action") : location.href;
   if (leavesOrigin(url)) return failed(cb, 0, "another origin");
   xhr.open("POST", url.split("#")[0]);
@@ -676,7 +691,7 @@ function call(eventTarget, eventArgument, cb, retried) { // its form's tokens fr
       return renew(form).then(function () { call(eventTarget, eventArgument, cb, 1); });
     }
     if (cb.sync) pendingSync = null;
-    execute(form, xhr, cb);
+    execute(form, xhr, cb, sent);
   };
   xhr.send(data);
 }
