@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin
 
 from . import fields as f
+from .errors import InvalidType
 
 if TYPE_CHECKING:
     import webtest
@@ -55,10 +56,33 @@ def _form_index(response: webtest.TestResponse, target: str, argument: str) -> i
         if element.has_attr("data-autopostback")
     ]
     for element in declared:
-        form = element.find_parent("form")
+        form = _owner(response, element)
         if form is not None and form.find("input", attrs={"name": f.EVENTTARGET}):
             return int(forms.index(form))
     return _the_form(response)
+
+
+def _owner(response: webtest.TestResponse, element: Any) -> Any:
+    """The form an element raises its event on, as the client script finds it (``el.form``,
+    else the form around it): a control's ``form="ID"`` names its owner, where there is one."""
+    named = element.get("form") if element.name in _FORM_ASSOCIATED else None
+    owner = response.html.find("form", id=named) if named is not None else None
+    return owner if owner is not None else element.find_parent("form")
+
+
+# Elements whose form attribute names their form owner (the HTML standard's listed elements).
+_FORM_ASSOCIATED = frozenset({"button", "fieldset", "input", "object", "output", "select",
+                              "textarea"})
+
+
+def _checked(response: Any, app: Any = None) -> None:
+    """Refuse arguments given the wrong way round, saying what each must be."""
+    if not hasattr(response, "forms") or not hasattr(response, "html"):
+        raise InvalidType(f"response must be the WebTest response of the page (app.get(...)), "
+                          f"not {type(response).__name__}")
+    if app is not None and not hasattr(app, "post"):
+        raise InvalidType(f"app must be the webtest.TestApp that serves the page, not "
+                          f"{type(app).__name__}")
 
 
 def _the_form(response: webtest.TestResponse) -> int:
@@ -72,7 +96,7 @@ def _the_form(response: webtest.TestResponse) -> int:
 def postback(
     response: webtest.TestResponse,
     target: str,
-    argument: str = "",
+    argument: str | int | None = "",
     *,
     form: int | str | None = None,
     **fields: Any,
@@ -81,8 +105,11 @@ def postback(
 
     ``form`` (an index or an id, as in ``response.forms``) picks the form; ``fields`` set other
     controls first (``sort="customer"``). Extra keyword arguments of WebTest's ``submit`` are not
-    taken: use ``response.forms[...]`` directly for those.
+    taken: use ``response.forms[...]`` directly for those. ``argument`` is sent as text, as the
+    page's attribute holds it (``17`` and ``"17"`` alike).
     """
+    _checked(response)
+    target, argument = str(target), "" if argument is None else str(argument)
     chosen = response.forms[form if form is not None else _form_index(response, target, argument)]
     chosen[f.EVENTTARGET].force_value(target)
     chosen[f.EVENTARGUMENT].force_value(argument)
@@ -113,14 +140,20 @@ def callback(
     app: webtest.TestApp,
     response: webtest.TestResponse,
     target: str,
-    argument: str = "",
+    argument: str | int | None = "",
     *,
     form: int | str | None = None,
 ) -> str:
     """Call the server like ``WebForm_DoCallback(target, argument, ...)`` from this page.
 
-    Returns the result text; raises :class:`CallbackFailed` when the answer is an error.
+    Returns the result text; raises :class:`CallbackFailed` when the answer is an error. It
+    sends ``theForm``, the page's first post form, as ``WebForm_DoCallback`` does; ``form``
+    names another only where the page's own script made that one ``theForm``. ``argument`` is
+    sent as text, as the client sends ``String(argument)`` (None: ``""``, as
+    ``Postback.callback`` sends it).
     """
+    _checked(response, app)
+    target, argument = str(target), "" if argument is None else str(argument)
     chosen = response.forms[form if form is not None else _the_form(response)]
     pairs = _callback_fields(chosen)
     body = "".join(f"{quote(name, safe='')}={quote(value, safe='')}&" for name, value in pairs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import webtest
 
-from postback_middleware import CallbackError, Registry
+from postback_middleware import CallbackError, InvalidType, Registry
 from postback_middleware.testing import CallbackFailed, callback, postback
 
 from .helpers import RecordingApp
@@ -67,6 +67,38 @@ def test_callback_sends_what_webforms_sends(two_forms: webtest.TestApp) -> None:
     # theForm is the first form; checked boxes are sent, unchecked ones not.
     assert callback(two_forms, page, "Echo", "x") == "x|A|None|None"
     assert callback(two_forms, page, "Echo", "y", form="second") == "y|B|yes|None"
+
+
+def test_arguments_are_sent_as_text_as_the_browser_sends_them(two_forms: webtest.TestApp,
+                                                               inner: RecordingApp) -> None:
+    """(found by a red-team pass: an int argument matched no element, or failed in quote())"""
+    page = two_forms.get("/")
+    postback(page, "go", 2)  # type: ignore[arg-type]
+    assert (inner.calls[-1].path, inner.calls[-1].event.argument) == ("/b", "2")
+    assert callback(two_forms, page, "Echo", 7) == "7|A|None|None"  # type: ignore[arg-type]
+    assert callback(two_forms, page, "Echo", None) == "|A|None|None"
+
+
+def test_arguments_the_wrong_way_round_say_what_each_must_be(two_forms: webtest.TestApp) -> None:
+    page = two_forms.get("/")
+    with pytest.raises(InvalidType, match="response must be the WebTest response"):
+        callback(page, two_forms, "Echo")  # type: ignore[arg-type]
+    with pytest.raises(InvalidType, match="response must be the WebTest response"):
+        postback(two_forms, "go", "1")  # type: ignore[arg-type]
+
+
+def test_a_controls_form_attribute_names_the_form_it_posts(make_app: object,
+                                                           inner: RecordingApp) -> None:
+    """As the client script does (``el.form``): a button inside one form whose form attribute
+    names another raises its event on that other one (found by a red-team pass: the helper
+    posted the form around it, where a browser posts the named one)."""
+    inner.page = ('<form method="post" action="/side" id="side"></form>'
+                  '<form method="post" action="/main"><button type="button" form="side" '
+                  'data-postback="go">Go</button></form>')
+    app = make_app()  # type: ignore[operator]
+    # (the middleware registers the event on the form around the button: refused there too)
+    with pytest.raises(webtest.AppError, match="403 .*/side"):
+        postback(app.get("/"), "go")
 
 
 def test_callback_errors_raise(two_forms: webtest.TestApp) -> None:
