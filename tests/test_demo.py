@@ -110,6 +110,12 @@ def test_delete_links_remove_rows_and_state_survives(demo: webtest.TestApp) -> N
     assert order_numbers(page) == [1001, 1002, 1003, 1004, 1005, 1006]
 
 
+def test_a_form_post_without_the_pages_tokens_is_refused(demo: webtest.TestApp) -> None:
+    """``require_token``: the plain "Restore" button too (a page of another site could post
+    it otherwise; the demo is what new users copy)."""
+    demo.post("/", {"restore": "Restore"}, status=403)
+
+
 def test_deleting_an_order_the_page_did_not_offer_is_refused(demo: webtest.TestApp) -> None:
     page = postback(demo.get("/"), "delete", "1003")
     form = page.forms["orders"]
