@@ -468,9 +468,9 @@ class Options:
     # reason is an errors.Reason ("expired", "cross-site"...), the detail is in the log.
     on_reject: Callable[[WSGIEnvironment, Reason], None] | None = field(
         default=None, metadata=_spec(_ini_function, _function_or_none))
-    # Called as render_refusal(environ, refusal) for a refused request other than a callback or
-    # a partial postback: a WSGI response to answer with (your own error page, JSON for your
-    # fetch callers), or None for the default (see ``refusal``).
+    # Called as render_refusal(environ, refusal) for a refused request other than a callback, a
+    # partial postback or an aspnet_ajax async postback: a WSGI response to answer with (your
+    # own error page, JSON for your fetch callers), or None for the default (see ``refusal``).
     render_refusal: RenderRefusal | None = field(
         default=None, metadata=_spec(_ini_function, _function_or_none))
     # Where state shared by every worker and host is kept (see ``stores``): a Store, or its

@@ -1,6 +1,7 @@
 """Response side, HTTP semantics: which responses are edited and how their headers change.
 
-Edited: status 200, ``text/html`` or ``application/xhtml+xml``, not HEAD, not opted out (the
+Edited: status 200, ``text/html`` or ``application/xhtml+xml`` (a HEAD's as a GET's, so that its
+length agrees), given once (see :func:`html_page`), not opted out (the
 ``postback.skip`` environ key or an ``X-Postback-Skip`` response header, which is removed:
 :func:`opted_out`). A gzip/deflate body is decoded, edited and re-encoded; any other content
 coding is passed on untouched (and the request side only offers the inner app codings it can

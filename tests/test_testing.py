@@ -97,7 +97,7 @@ def test_a_controls_form_attribute_names_the_form_it_posts(make_app: object,
                   'data-postback="go">Go</button></form>')
     app = make_app()  # type: ignore[operator]
     # (the middleware registers the event on the form around the button: refused there too)
-    with pytest.raises(webtest.AppError, match="403 .*/side"):
+    with pytest.raises(webtest.AppError, match=r"403 .*/side"):
         postback(app.get("/"), "go")
 
 

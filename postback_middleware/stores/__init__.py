@@ -41,7 +41,7 @@ class Store(Protocol):
     def add(self, key: str, value: bytes, *, expires_at: float) -> bool:
         """Store ``value`` under ``key`` unless the key holds a value already; whether it did.
 
-        Atomic: this is how a nonce is spent once (Redis: ``SET key value NX EXAT``).
+        Atomic: this is how a nonce is spent once (Redis: ``SET key value NX PXAT``).
         """
         ...
 

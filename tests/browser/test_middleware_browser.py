@@ -32,7 +32,9 @@ from ..helpers import new_key
 pytestmark = pytest.mark.browser
 
 SCRIPT = Path(__file__).resolve().parents[2] / "postback_middleware" / "static" / "postback.js"
-SCRIPT_BUDGET = 44 * 1024  # bytes, unminified, with webforms.js (42.5 KB now, 14.3 KB gzipped)
+# bytes, unminified, with webforms.js: 44.2 KB now, 14.8 KB gzipped (owned fields, focus
+# places and late answers checked: the fixes of the last red-team passes)
+SCRIPT_BUDGET = 46 * 1024
 FORBIDDEN = "Invalid postback or callback argument."
 SECRET_DETAIL = "database password is hunter2"
 # The inserted tag (as tests/helpers.SCRIPT_TAG reads it), with the script's path captured
