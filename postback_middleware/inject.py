@@ -1186,6 +1186,11 @@ class FieldInjector:
                     self._taken_ids.add(reserved_id)
                 if self._choices and name in _CHOICE_TAGS:
                     self._read_choice(tag, data, final)
+                    # (returned whole for what it offers, so the scanner gathered none of its
+                    # own events: a <select data-autopostback>, a <button data-postback>)
+                    pairs = _control_pairs(name, tag.attrs)
+                    if pairs:
+                        self._add_pairs(pairs)
             if name == "form":
                 if not plain and not self._htmx_seen and uses_htmx(tag.attrs):
                     self._htmx_seen = True
@@ -1964,6 +1969,23 @@ def _submits(name: str, attrs: Mapping[str, str]) -> bool:
     if name == "button":
         return kind not in ("button", "reset")
     return name == "input" and kind in ("submit", "image")
+
+
+def _control_pairs(name: str, attrs: Mapping[str, str]) -> Pairs | None:
+    """The events a control's own attributes declare, as the scanner gathers them from a tag it
+    does not return: its ``data-postback`` (with its argument), and a ``data-autopostback``
+    input, select or textarea's name."""
+    pairs: Pairs = {}
+    target = attrs.get("data-postback")
+    if target:
+        pairs[target] = [attrs.get("data-postback-argument", "")]
+    control = attrs.get("name")
+    if "data-autopostback" in attrs and name in _AUTOPOSTBACK_TAGS and control:
+        pairs.setdefault(control, []).append("")
+    return pairs or None
+
+
+_AUTOPOSTBACK_TAGS = frozenset({"input", "select", "textarea"})
 
 
 def _aspnet_field(attrs: Mapping[str, str]) -> bool:

@@ -181,6 +181,32 @@ def test_a_value_the_dropdownlist_did_not_offer_is_refused(
     assert len(recorder.calls) == (2 if expected == 200 else 1)
 
 
+@pytest.mark.parametrize(
+    ("control", "target", "argument"),
+    [
+        pytest.param('<select name="s" data-autopostback><option>a</option></select>', "s", "",
+                     id="autopostback-select"),
+        pytest.param('<input type="checkbox" name="c" value="on" data-autopostback>', "c", "",
+                     id="autopostback-checkbox"),
+        pytest.param('<button type="button" data-postback="go" data-postback-argument="7">Go'
+                     '</button>', "go", "7", id="data-postback-button"),
+        pytest.param('<input type="submit" name="b" data-postback="save">', "save", "",
+                     id="data-postback-submit"),
+    ],
+)
+def test_a_controls_own_event_posts_with_choices_checked(control: str, target: str,
+                                                          argument: str) -> None:
+    """(found by a red-team pass) With validate_choices, a control was read for what it offers
+    and its own events were not registered: its postback was refused."""
+    recorder = RecordingApp(page=f'<form method="post">{control}</form>')
+    app = webtest.TestApp(PostbackMiddleware(recorder, secret_keys=[new_key()],
+                                             validate_choices=True))
+    fields = hidden_fields(app.get("/f").body)
+    app.post("/f", {**fields, "__EVENTTARGET": target, "__EVENTARGUMENT": argument})
+    assert recorder.calls[-1].event == Event(target, argument)
+    app.post("/f", {**fields, "__EVENTTARGET": target, "__EVENTARGUMENT": "other"}, status=403)
+
+
 def test_a_callback_posting_a_value_not_offered_is_refused_too() -> None:
     """(found by a red-team pass) WebForm_DoCallback posts the form's fields, and a callback
     handler reads them: the values are checked as a postback's are (ASP.NET validates a
