@@ -197,7 +197,7 @@ def _action_path(action: str | None, page_url: str, base_url: str | None) -> str
     if origin is not None and path.startswith(origin) and path[len(origin):][:1] == "/":
         path = path[len(origin):]  # (the page's origin, spelled as the page's URL spells it)
     if path[0] == "/":
-        if _ESCAPED_ROOT_PATH.fullmatch(path) and "/." not in path:
+        if _ESCAPED_ROOT_PATH.fullmatch(path) and "/." not in _decoded(path):  # ("%2e": ".")
             return _decoded(path)
         return _resolved_path(action, page_url, base_url)
     while path[:2] == "./":
@@ -206,7 +206,7 @@ def _action_path(action: str | None, page_url: str, base_url: str | None) -> str
     if directory is not None and not path:  # ("./")
         return directory
     if (directory is not None and _ESCAPED_RELATIVE_PATH.fullmatch(path) and path[0] != "/"
-            and "//" not in path and "/." not in "/" + path):
+            and "//" not in path and "/." not in "/" + _decoded(path)):
         return directory + _decoded(path)
     return _resolved_path(action, page_url, base_url)
 
@@ -327,8 +327,18 @@ if _cscan is not None:
 
 
 def _resolved_path(action: str | None, page_url: str, base_url: str | None) -> str | None:
-    """:func:`action_path`, by the URL parser."""
+    """:func:`action_path`, by the URL parser, where it reads as a browser's does: an escaped
+    dot (``%2e``) in the path is a dot to a browser, so a dot segment; and a relative action
+    on a page whose path holds a dot segment (it came escaped, ``%2E%2E%2F``, and the server
+    decoded it; a browser resolves against the path it asked for, where it is no segment)
+    resolves nowhere (the form gets no tokens), never to where the dots would lead."""
     action = _url_text(action)
+    if action and action[0] not in "/?#" and not _SCHEME.match(action) and _DOT_SEGMENT.search(
+            urlsplit(base_url or page_url).path):
+        return None  # (a query or a fragment alone: the page itself, as the server reads it)
+    if "%" in action:
+        path_end = _PATH_PART.match(action).end()  # type: ignore[union-attr]  # (always)
+        action = _ESCAPED_DOT.sub(".", action[:path_end]) + action[path_end:]
     try:
         target = urljoin(base_url or page_url, action) if action else page_url
         if origin_of(target) != origin_of(page_url) or "\ufffd" in urlsplit(target).netloc:
@@ -338,6 +348,14 @@ def _resolved_path(action: str | None, page_url: str, base_url: str | None) -> s
         return unquote_to_bytes(urlsplit(target).path).decode("latin-1")
     except ValueError:  # not a URL a browser could post to either
         return None
+
+
+# A dot segment ("/./", "/../", or at the end), a URL's scheme, the part of a URL before its
+# query or fragment, an escaped dot (see _resolved_path).
+_DOT_SEGMENT = re.compile(r"/\.\.?(?:/|$)")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_PATH_PART = re.compile(r"[^?#]*")
+_ESCAPED_DOT = re.compile(r"%2e", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -370,8 +388,12 @@ def base_url(href: str, page_url: str) -> str:
     (A base that cannot be resolved is kept as written: nothing resolves to the origin
     against it, so forms it could affect get no tokens.)
     """
+    href = _url_text(href)
+    if href and href[0] not in "/?#" and not _SCHEME.match(href) and _DOT_SEGMENT.search(
+            urlsplit(page_url).path):
+        return href  # (as above; see _resolved_path)
     try:
-        return urljoin(page_url, _url_text(href))
+        return urljoin(page_url, href)
     except ValueError:
         return href
 

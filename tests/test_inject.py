@@ -129,6 +129,38 @@ def test_action_path(action: str | None, expected: str | None) -> None:
     assert action_path(action, PAGE_URL) == expected
 
 
+@pytest.mark.parametrize(
+    ("action", "page_url", "expected"),
+    [
+        # (found by a red-team pass) An escaped dot is a dot to a browser: "%2e%2e" a segment.
+        pytest.param("/users/17/%2e%2e/18/delete/", PAGE_URL, "/users/18/delete/",
+                     id="escaped-dots-from-the-root"),
+        pytest.param("17/%2E%2e/18/delete/", "http://shop.example/users/", "/users/18/delete/",
+                     id="escaped-dots-relative"),
+        pytest.param("/a%2eb/", PAGE_URL, "/a.b/", id="an-escaped-dot-in-a-name"),
+        # A page asked as /users/x%2F..%2F..%2Fadmin%2F: the server decoded the dots, which a
+        # browser never resolves; its relative forms resolve nowhere, never to /admin/.
+        pytest.param("17/ban/", "http://shop.example/users/x/../../admin/", None,
+                     id="relative-on-a-dotted-page"),
+        pytest.param("?sort=1", "http://shop.example/users/x/../../admin/",
+                     "/users/x/../../admin/", id="query-alone-on-a-dotted-page-is-the-page"),
+        pytest.param("/users/17/ban/", "http://shop.example/users/x/../../admin/",
+                     "/users/17/ban/", id="from-the-root-on-a-dotted-page"),
+        pytest.param("", "http://shop.example/users/x/../../admin/", "/users/x/../../admin/",
+                     id="the-dotted-page-itself-as-the-server-reads-it"),
+    ],
+)
+def test_action_path_reads_dots_as_a_browser(action: str, page_url: str,
+                                             expected: str | None) -> None:
+    assert action_path(action, page_url) == expected
+    assert inject._resolved_path(action, page_url, None) == expected
+
+
+def test_a_base_on_a_dotted_page_leaves_relative_forms_without_tokens() -> None:
+    base = inject.base_url("sub/", "http://shop.example/users/x/../../admin/")
+    assert action_path("17/ban/", PAGE_URL, base) is None
+
+
 _PAGE_URLS = st.sampled_from([PAGE_URL, "https://shop.example:8443/a//b/c?q=1#f",
                               "http:///cart/view", "http://shop.example",
                               "http://shop.example/%7Eann/a%2Fb/c%2", "http://shop.example/a/",
