@@ -125,6 +125,7 @@ from . import fields as f
 from .aspnet.markup import references
 from .choices import Choices
 from .html_scan import (
+    AUTOPOSTBACK_TAGS,
     BareForm,
     Family,
     Pairs,
@@ -336,8 +337,8 @@ def _resolved_path(action: str | None, page_url: str, base_url: str | None) -> s
     if action and action[0] not in "/?#" and not _SCHEME.match(action) and _DOT_SEGMENT.search(
             urlsplit(base_url or page_url).path):
         return None  # (a query or a fragment alone: the page itself, as the server reads it)
-    if "%" in action:
-        path_end = _PATH_PART.match(action).end()  # type: ignore[union-attr]  # (always)
+    if "%" in action:  # (in the path, before a query or a fragment)
+        path_end = next((at for at, char in enumerate(action) if char in "?#"), len(action))
         action = _ESCAPED_DOT.sub(".", action[:path_end]) + action[path_end:]
     try:
         target = urljoin(base_url or page_url, action) if action else page_url
@@ -350,11 +351,10 @@ def _resolved_path(action: str | None, page_url: str, base_url: str | None) -> s
         return None
 
 
-# A dot segment ("/./", "/../", or at the end), a URL's scheme, the part of a URL before its
-# query or fragment, an escaped dot (see _resolved_path).
+# A dot segment ("/./", "/../", or at the end), a URL's scheme, an escaped dot (see
+# _resolved_path).
 _DOT_SEGMENT = re.compile(r"/\.\.?(?:/|$)")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
-_PATH_PART = re.compile(r"[^?#]*")
 _ESCAPED_DOT = re.compile(r"%2e", re.IGNORECASE)
 
 
@@ -2002,12 +2002,10 @@ def _control_pairs(name: str, attrs: Mapping[str, str]) -> Pairs | None:
     if target:
         pairs[target] = [attrs.get("data-postback-argument", "")]
     control = attrs.get("name")
-    if "data-autopostback" in attrs and name in _AUTOPOSTBACK_TAGS and control:
+    if "data-autopostback" in attrs and name in AUTOPOSTBACK_TAGS and control:
         pairs.setdefault(control, []).append("")
     return pairs or None
 
-
-_AUTOPOSTBACK_TAGS = frozenset({"input", "select", "textarea"})
 
 
 def _aspnet_field(attrs: Mapping[str, str]) -> bool:

@@ -141,10 +141,11 @@ from .scanners import (
     top_level_cuts,
     use_engine,
 )
-from .tag import BareForm, Family, Pairs, Rows, Tag
+from .tag import AUTOPOSTBACK_TAGS, BareForm, Family, Pairs, Rows, Tag
 from .tree import VOID_ELEMENTS, closes_itself
 
 __all__ = [
+    "AUTOPOSTBACK_TAGS",
     "ENGINES",
     "FORM_TAGS",
     "POSTBACK_WORDS",

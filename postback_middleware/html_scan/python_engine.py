@@ -16,7 +16,7 @@ from typing import Any
 
 from ..aspnet.markup import _HREF_CALL, MAX_VALUE_LENGTH
 from .attributes import _NO_ATTRS, _LazyAttrs, _raw_values, _text
-from .tag import Pairs, Tag
+from .tag import AUTOPOSTBACK_TAGS, Pairs, Tag
 from .tokenizer import (
     _CARRY_BOGUS,
     _CARRY_CDATA,
@@ -41,7 +41,6 @@ _NAME_CACHE: dict[str, dict[bytes, str]] = {}
 _NAME_CACHE_SIZE = 4096  # distinct spellings of tag names; pages make up few
 # Added to what _wants returns for a tag of an open panel's name: counted into its depth.
 _COUNTED = 4
-_AUTOPOSTBACK_TAGS = frozenset({"input", "select", "textarea"})
 # The attributes in which ASP.NET renders a postback reference, and the word that shows one
 # (``__doPostBack``, ``WebForm_DoPostBackWithOptions``), matched on the raw value as the
 # compiled engine matches it.
@@ -156,7 +155,7 @@ class _PythonEngine:
             target = attrs.get("data-postback")
             if target:
                 self._add_pair(target, attrs.get("data-postback-argument", ""))
-            if "data-autopostback" in attrs and tag.name in _AUTOPOSTBACK_TAGS:
+            if "data-autopostback" in attrs and tag.name in AUTOPOSTBACK_TAGS:
                 control = attrs.get("name")
                 if control:
                     self._add_pair(control, "")

@@ -31,6 +31,9 @@ class Tag(NamedTuple):
 Pairs = dict[str, list[str]]
 """(target, argument) pairs met in a stretch of a page: target -> arguments, in page order."""
 
+AUTOPOSTBACK_TAGS = frozenset({"input", "select", "textarea"})
+"""The controls whose ``data-autopostback`` raises an event named by their ``name``."""
+
 
 class BareForm(NamedTuple):
     """A plain post form whose start tag (``start`` to ``end``) and end tag (``closed_at`` to
