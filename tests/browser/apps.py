@@ -7,6 +7,7 @@ it back once the browser is done.
 
 from __future__ import annotations
 
+import html
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,6 +25,12 @@ class Visit:
     event: Event | None  # the verified postback event, if any
     partial: bool  # sent by the client script as a partial postback (X-Postback-Panels)
     body: bytes  # the body the middleware handed on (its own fields stripped)
+
+    @property
+    def shown(self) -> str:
+        """The event as a page shows it, escaped: ``target|argument``, or ``none``."""
+        event = self.event
+        return "none" if event is None else html.escape(f"{event.target}|{event.argument}")
 
 
 # What renders a page: the visit and the events so far (this one's included), to the page's

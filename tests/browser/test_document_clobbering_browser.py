@@ -17,7 +17,6 @@ still posts back, partially posts back and calls back, and a streamed page's tok
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,8 +67,7 @@ def render(other_origin: str, visit: Visit) -> str | list[str] | None:
                 "</body></html>"]
     if visit.path != "/":
         return None
-    text = "none" if visit.event is None else f"{visit.event.target}|{visit.event.argument}"
-    return HEAD + PAGE.format(event=html.escape(text), user=user_markup()) + "</body></html>"
+    return HEAD + PAGE.format(event=visit.shown, user=user_markup()) + "</body></html>"
 
 
 def echo(argument: str, request: Any) -> str:

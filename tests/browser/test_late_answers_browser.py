@@ -84,18 +84,20 @@ def site(serve: Any) -> Iterator[tuple[Site, str]]:
         yield site, base_url
 
 
-def open_page(page: Any, url: str, refusals: list[str]) -> None:
+def open_page(page: Any, url: str) -> list[str]:
+    """The page, opened; the refusals it shows (alerts), as they come."""
+    refusals: list[str] = []
     page.on("dialog", lambda dialog: (refusals.append(dialog.message), dialog.dismiss()))
     page.goto(url + "/")
     page.wait_for_function("typeof Postback === 'object'")
+    return refusals
 
 
 def test_a_callback_answered_after_a_partial_postback_leaves_the_form_posting(
     browser_page: Any, site: tuple[Site, str], browser_log: Any
 ) -> None:
     server, url = site
-    refusals: list[str] = []
-    open_page(browser_page, url, refusals)
+    refusals = open_page(browser_page, url)
     server.hold.add("callback")
     browser_page.evaluate("() => { window.looked = Postback.callback('Lookup', 'ada'); }")
     assert server.callback.arrived.wait(10)
@@ -113,8 +115,7 @@ def test_a_renewal_answered_after_a_partial_postback_keeps_its_effect(
     browser_page: Any, site: tuple[Site, str], browser_log: Any
 ) -> None:
     server, url = site
-    refusals: list[str] = []
-    open_page(browser_page, url, refusals)
+    refusals = open_page(browser_page, url)
     server.hold.update({"postback", "renewal"})
     browser_page.click("#inc")  # fresh tokens: a partial postback, held on the server
     assert server.postback.arrived.wait(10)

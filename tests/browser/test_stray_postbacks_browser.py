@@ -12,7 +12,6 @@ post ``theForm`` (``__doPostBack``). Chromium, through the real middleware.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterator
 from typing import Any
 
@@ -51,8 +50,7 @@ def render(visit: Visit, _: int) -> str | None:
     kind = visit.path.strip("/")
     if kind not in USER:
         return None
-    text = "none" if visit.event is None else f"{visit.event.target}|{visit.event.argument}"
-    return HEAD + PAGE.format(user=USER[kind], event=html.escape(text)) + "</body></html>"
+    return HEAD + PAGE.format(user=USER[kind], event=visit.shown) + "</body></html>"
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,6 @@ Chromium, through the real middleware; the other origin is a second server that 
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterator
 from typing import Any
 
@@ -61,8 +60,7 @@ def render(other_origin: str, visit: Visit) -> str | None:
     kind = visit.path.strip("/")
     if kind not in USER_FORMS:
         return None
-    text = "none" if visit.event is None else f"{visit.event.target}|{visit.event.argument}"
-    page = PAGE.format(user=USER_FORMS[kind](other_origin), event=html.escape(text))
+    page = PAGE.format(user=USER_FORMS[kind](other_origin), event=visit.shown)
     return HEAD + page + "</body></html>"
 
 
