@@ -7,13 +7,16 @@ it back once the browser is done.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from postback_middleware import Event
+from postback_middleware import Event, PostbackMiddleware
+
+from ..helpers import new_key
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,15 @@ class EventApp:
     def clear(self) -> None:
         with self.lock:
             self.visits.clear()
+
+
+@contextlib.contextmanager
+def served(serve: Callable[..., Any], render: Render) -> Iterator[tuple[EventApp, str]]:
+    """An :class:`EventApp` of ``render`` behind the middleware (a fresh key), on a real server
+    (``serve``: the suites' fixture): the app and the server's URL."""
+    inner = EventApp(render)
+    with serve(PostbackMiddleware(inner, secret_keys=[new_key()])) as base_url:
+        yield inner, base_url
 
 
 @dataclass

@@ -17,10 +17,7 @@ from typing import Any
 
 import pytest
 
-from postback_middleware import PostbackMiddleware
-
-from ..helpers import new_key
-from .apps import EventApp, Visit
+from .apps import EventApp, Visit, served
 from .assertions import expect
 
 pytestmark = pytest.mark.browser
@@ -55,9 +52,8 @@ def render(visit: Visit, _: int) -> str | None:
 
 @pytest.fixture(scope="module")
 def server(serve: Any) -> Iterator[tuple[EventApp, str]]:
-    inner = EventApp(render)
-    with serve(PostbackMiddleware(inner, secret_keys=[new_key()])) as base_url:
-        yield inner, base_url
+    with served(serve, render) as server:
+        yield server
 
 
 @pytest.fixture
