@@ -103,24 +103,31 @@ def only_codings(accept_encoding: str, allowed: Collection[str]) -> str:
 
 # Cache-Control directives that let a shared cache keep a response (RFC 9111).
 _SHARED_CACHE_DIRECTIVES = frozenset({"public", "s-maxage", "proxy-revalidate", "private"})
-_CACHE_HEADERS = frozenset({"cache-control", "vary"})  # what private_headers may change
+# Headers by which a CDN or a proxy keeps a response whatever its Cache-Control says (RFC 9213's
+# CDN-Cache-Control and the vendors' own): dropped from a private response, so that caches fall
+# back to its Cache-Control.
+_SHARED_CACHE_HEADERS = frozenset({"cdn-cache-control", "cloudflare-cdn-cache-control",
+                                   "surrogate-control", "edge-control", "x-accel-expires"})
+# What private_headers may change.
+_CACHE_HEADERS = frozenset({"cache-control", "vary", *_SHARED_CACHE_HEADERS})
 
 
 def private_headers(headers: Headers) -> Headers:
     """Headers of a response that belongs to one browser or user.
 
     No shared cache may keep it (``Cache-Control: private``; the app's ``no-store`` stays, and
-    so do its other directives), and a cache that keeps it per browser must tell cookies apart
-    (``Vary: Cookie``).
+    so do its other directives; a CDN's own cache headers, which it would obey instead, go),
+    and a cache that keeps it per browser must tell cookies apart (``Vary: Cookie``).
     """
     if not any(key.lower() in _CACHE_HEADERS for key, _ in headers):
         return [*headers, ("Cache-Control", "private"), ("Vary", "Cookie")]  # (the usual page)
     out: Headers = []
     directives: list[str] = []
     for key, value in headers:
-        if key.lower() == "cache-control":
+        name = key.lower()
+        if name == "cache-control":
             directives += [d.strip() for d in value.split(",") if d.strip()]
-        else:
+        elif name not in _SHARED_CACHE_HEADERS:
             out.append((key, value))
     kept = [d for d in directives
             if d.split("=", 1)[0].strip().lower() not in _SHARED_CACHE_DIRECTIVES]

@@ -61,7 +61,11 @@ HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 DECODABLE_CODINGS = frozenset({"gzip", "x-gzip", "deflate"})
 # Headers the page is read by, each to be given once (or twice alike): see http.disagreeing.
 _READ_ONCE = frozenset({"content-type", "content-encoding"})
-_DROPPED_WHEN_CHANGED = frozenset({"content-length", "etag", "content-md5"})
+# What describes the app's own bytes, which the edited page no longer is: its length, its
+# validators (a Range with If-Range would splice the app's bytes into the edited page) and
+# digests.
+_DROPPED_WHEN_CHANGED = frozenset({"content-length", "etag", "last-modified", "accept-ranges",
+                                   "content-md5", "content-digest", "repr-digest", "digest"})
 # A page whose declared Content-Length is at most this is read whole (and keeps a length); a
 # larger one, or one of unknown length, is streamed piece by piece.
 WHOLE_PAGE_LIMIT = 4 * 1024 * 1024
@@ -411,6 +415,12 @@ def _output_headers(page: Page, length: int | None) -> Headers:
     return headers
 
 
+def _kept(piece: bytes | bytearray | memoryview) -> bytes:
+    """A piece to keep until the page is whole: a copy where the app may fill its buffer again
+    (a ``bytearray`` or ``memoryview`` it reads into), else the piece itself."""
+    return bytes(piece) if isinstance(piece, bytearray | memoryview) else piece
+
+
 class _Capture:
     """Stands in for ``start_response``: passes untouched responses on, holds back the rest."""
 
@@ -436,7 +446,10 @@ class _Capture:
         self.buffer = []
         if self.page is None:
             return self.downstream(status, headers, exc_info)
-        return self.buffer.append
+        return self._write
+
+    def _write(self, data: bytes) -> None:
+        self.buffer.append(_kept(data))
 
 
 class EditedResponse:
@@ -474,7 +487,7 @@ class EditedResponse:
             if buffered is None:
                 buffered = _declared_whole(page)
             if buffered:
-                capture.buffer.append(chunk)
+                capture.buffer.append(_kept(chunk))
                 continue
             try:
                 if pipeline is None:

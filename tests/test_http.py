@@ -125,6 +125,16 @@ def test_private_headers_keep_the_rest() -> None:
                                         ("Cache-Control", "private, max-age=5")]
 
 
+@pytest.mark.parametrize("name", ["CDN-Cache-Control", "Cloudflare-CDN-Cache-Control",
+                                  "Surrogate-Control", "Edge-Control", "X-Accel-Expires"])
+def test_private_headers_drop_what_a_cdn_obeys_instead_of_cache_control(name: str) -> None:
+    """(found by a red-team pass) A CDN that finds its own header ignores Cache-Control: it
+    kept a page with one browser's tokens and gave it to everyone."""
+    headers = [("Content-Type", "text/html"), (name, "max-age=600")]
+    assert private_headers(headers) == [("Content-Type", "text/html"),
+                                        ("Cache-Control", "private"), ("Vary", "Cookie")]
+
+
 def start_response_recorder(seen: list[Any]) -> Any:
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         seen.append((status, headers))
