@@ -516,7 +516,7 @@ class EditedResponse:
         page = capture.page
         if page is None:
             return
-        self.close()
+        self._close_early()
         if buffered or pipeline is None:  # a list, or an iterable that gave nothing
             try:
                 body = b"".join(capture.buffer)
@@ -572,6 +572,15 @@ class EditedResponse:
         log.exception("rewriting the response failed; answering 500")
         status, message = "500 Internal Server Error", "Internal Server Error"
         return text_response(self._capture.downstream, status, message)[0]
+
+    def _close_early(self) -> None:
+        """Close the app's iterable once its last piece is read, before the edited page (or
+        its last bytes) goes out: what it holds is let go at once. A ``close()`` that fails
+        is logged, as a server logs it after the response, and the page still goes out."""
+        try:
+            self.close()
+        except Exception:
+            log.exception("the app's iterable failed to close; its page is sent all the same")
 
     def close(self) -> None:
         if self._closed:

@@ -267,6 +267,32 @@ def test_close_is_called_exactly_once(content_type: str) -> None:
     assert body.closed == 1
 
 
+@pytest.mark.parametrize("pieces", [1, 2], ids=["one-piece", "two-pieces"])
+def test_a_close_that_fails_still_lets_the_page_go_out(
+    pieces: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """(found by a red-team pass) The app's iterable is closed once read, before the edited
+    page goes out: a close() that raised (a request_finished receiver) made it a 500, where
+    a server sends the page and logs the failure."""
+    page = PAGE.encode()
+    cut = len(page) // pieces
+
+    class FailingClose(ClosingBody):
+        def close(self) -> None:
+            super().close()
+            raise RuntimeError("a receiver of request_finished failed")
+
+    body = FailingClose([page[:cut], page[cut:]] if pieces > 1 else [page])
+
+    def app(environ: Any, start_response: Any) -> ClosingBody:
+        start_response("200 OK", HTML)
+        return body
+
+    response = wrap(app).get("/")
+    assert without_insertions(response.body) == page and b"__VIEWSTATE" in response.body
+    assert body.closed == 1 and "failed to close" in caplog.text
+
+
 def test_close_is_called_once_when_the_app_fails_while_iterating() -> None:
     body = ClosingBody([b"<form method=post>", b"x"], fail_at=1)
 
