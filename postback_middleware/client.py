@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from .http import Headers, accepts_coding, text_response
+from .http import ONCE_HEADERS, Headers, accepts_coding, text_response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -64,9 +64,12 @@ class Asset:
         """Answer a GET or HEAD (the caller checked the method): 304 when the browser's copy is
         this one, the gzipped bytes when it accepts them, no body for HEAD. ``kept``: headers
         of an answer this one replaces that must not be lost (its ``Set-Cookie``)."""
+        cache_control = self.cache_control
+        if any(key.lower() in ONCE_HEADERS for key, _ in kept):
+            cache_control = f"private, {cache_control}"  # (the app's cookie: no shared cache's)
         headers: Headers = [
             *kept,
-            ("Cache-Control", self.cache_control),
+            ("Cache-Control", cache_control),
             ("ETag", self.etag),
             ("Vary", "Accept-Encoding"),
         ]

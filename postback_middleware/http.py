@@ -108,6 +108,8 @@ _SHARED_CACHE_DIRECTIVES = frozenset({"public", "s-maxage", "proxy-revalidate", 
 # back to its Cache-Control.
 _SHARED_CACHE_HEADERS = frozenset({"cdn-cache-control", "cloudflare-cdn-cache-control",
                                    "surrogate-control", "edge-control", "x-accel-expires"})
+# A Cache-Control directive: up to a comma outside quotes (no-cache="Set-Cookie, X-Y").
+_DIRECTIVE = re.compile(r'(?:[^,"]|"[^"]*")+')
 # What private_headers may change.
 _CACHE_HEADERS = frozenset({"cache-control", "vary", *_SHARED_CACHE_HEADERS})
 
@@ -126,7 +128,7 @@ def private_headers(headers: Headers) -> Headers:
     for key, value in headers:
         name = key.lower()
         if name == "cache-control":
-            directives += [d.strip() for d in value.split(",") if d.strip()]
+            directives += [d.strip() for d in _DIRECTIVE.findall(value) if d.strip()]
         elif name not in _SHARED_CACHE_HEADERS:
             out.append((key, value))
     kept = [d for d in directives
@@ -139,7 +141,7 @@ def private_headers(headers: Headers) -> Headers:
         token.strip().lower() in ("cookie", "*") for _, v in vary for token in v.split(",")
     ):
         index, value = vary[0]
-        out[index] = ("Vary", f"{value}, Cookie")
+        out[index] = ("Vary", f"{value}, Cookie" if value.strip() else "Cookie")
     return out
 
 

@@ -254,3 +254,6 @@ def test_a_cookie_the_app_set_with_its_404_is_kept() -> None:
     answer = test.get("/WebResource.axd?d=x&t=1")
     assert answer.content_type == "application/javascript"
     assert answer.headers.getall("Set-Cookie") == ["session=abc; HttpOnly"]
+    # (kept with the cookie, for a shared cache to give others: private, found by a red-team
+    # pass; an answer without one stays cacheable by any cache, as the script is the same)
+    assert answer.headers["Cache-Control"].startswith("private, ")

@@ -135,6 +135,13 @@ def test_private_headers_drop_what_a_cdn_obeys_instead_of_cache_control(name: st
                                         ("Cache-Control", "private"), ("Vary", "Cookie")]
 
 
+def test_private_headers_read_a_quoted_list_whole_and_an_empty_vary() -> None:
+    """(found by a red-team pass: split inside its quotes, and ", Cookie")"""
+    headers = [("Cache-Control", 'no-cache="Set-Cookie, X-Foo", max-age=60'), ("Vary", "")]
+    assert private_headers(headers) == [("Vary", "Cookie"), ("Cache-Control",
+                                        'private, no-cache="Set-Cookie, X-Foo", max-age=60')]
+
+
 def start_response_recorder(seen: list[Any]) -> Any:
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         seen.append((status, headers))
