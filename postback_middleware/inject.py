@@ -125,7 +125,6 @@ from . import fields as f
 from .aspnet.markup import references
 from .choices import Choices
 from .html_scan import (
-    AUTOPOSTBACK_TAGS,
     BareForm,
     Family,
     Pairs,
@@ -133,6 +132,7 @@ from .html_scan import (
     Rows,
     Tag,
     TagScanner,
+    declared_pairs,
     post_form_finder,
 )
 from .htmx import (
@@ -334,9 +334,8 @@ def _resolved_path(action: str | None, page_url: str, base_url: str | None) -> s
     decoded it; a browser resolves against the path it asked for, where it is no segment)
     resolves nowhere (the form gets no tokens), never to where the dots would lead."""
     action = _url_text(action)
-    if action and action[0] not in "/?#" and not _SCHEME.match(action) and _DOT_SEGMENT.search(
-            urlsplit(base_url or page_url).path):
-        return None  # (a query or a fragment alone: the page itself, as the server reads it)
+    if _lost_among_dots(action, base_url or page_url):
+        return None
     if "%" in action:  # (in the path, before a query or a fragment)
         path_end = next((at for at, char in enumerate(action) if char in "?#"), len(action))
         action = _ESCAPED_DOT.sub(".", action[:path_end]) + action[path_end:]
@@ -349,6 +348,15 @@ def _resolved_path(action: str | None, page_url: str, base_url: str | None) -> s
         return unquote_to_bytes(urlsplit(target).path).decode("latin-1")
     except ValueError:  # not a URL a browser could post to either
         return None
+
+
+def _lost_among_dots(url: str, against: str) -> bool:
+    """Whether ``url`` (as :func:`_url_text` gives it) is a relative path and ``against``'s
+    path holds a dot segment, which came escaped and which the server decoded: a browser
+    resolves it against the path it asked for, where the dots are no segment (see
+    :func:`_resolved_path`). A query or a fragment alone is the page itself."""
+    return (bool(url) and url[0] not in "/?#" and not _SCHEME.match(url)
+            and _DOT_SEGMENT.search(urlsplit(against).path) is not None)
 
 
 # A dot segment ("/./", "/../", or at the end), a URL's scheme, an escaped dot (see
@@ -389,9 +397,8 @@ def base_url(href: str, page_url: str) -> str:
     against it, so forms it could affect get no tokens.)
     """
     href = _url_text(href)
-    if href and href[0] not in "/?#" and not _SCHEME.match(href) and _DOT_SEGMENT.search(
-            urlsplit(page_url).path):
-        return href  # (as above; see _resolved_path)
+    if _lost_among_dots(href, page_url):
+        return href  # (see _resolved_path)
     try:
         return urljoin(page_url, href)
     except ValueError:
@@ -1210,8 +1217,11 @@ class FieldInjector:
                     self._read_choice(tag, data, final)
                     # (returned whole for what it offers, so the scanner gathered none of its
                     # own events: a <select data-autopostback>, a <button data-postback>)
-                    pairs = _control_pairs(name, tag.attrs)
-                    if pairs:
+                    declared = declared_pairs(name, tag.attrs)
+                    if declared:
+                        pairs: Pairs = {}
+                        for target, argument in declared:
+                            pairs.setdefault(target, []).append(argument)
                         self._add_pairs(pairs)
             if name == "form":
                 if not plain and not self._htmx_seen and uses_htmx(tag.attrs):
@@ -1991,20 +2001,6 @@ def _submits(name: str, attrs: Mapping[str, str]) -> bool:
     if name == "button":
         return kind not in ("button", "reset")
     return name == "input" and kind in ("submit", "image")
-
-
-def _control_pairs(name: str, attrs: Mapping[str, str]) -> Pairs | None:
-    """The events a control's own attributes declare, as the scanner gathers them from a tag it
-    does not return: its ``data-postback`` (with its argument), and a ``data-autopostback``
-    input, select or textarea's name."""
-    pairs: Pairs = {}
-    target = attrs.get("data-postback")
-    if target:
-        pairs[target] = [attrs.get("data-postback-argument", "")]
-    control = attrs.get("name")
-    if "data-autopostback" in attrs and name in AUTOPOSTBACK_TAGS and control:
-        pairs.setdefault(control, []).append("")
-    return pairs or None
 
 
 

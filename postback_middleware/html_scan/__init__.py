@@ -141,7 +141,7 @@ from .scanners import (
     top_level_cuts,
     use_engine,
 )
-from .tag import AUTOPOSTBACK_TAGS, BareForm, Family, Pairs, Rows, Tag
+from .tag import AUTOPOSTBACK_TAGS, BareForm, Family, Pairs, Rows, Tag, declared_pairs
 from .tree import VOID_ELEMENTS, closes_itself
 
 __all__ = [
@@ -160,6 +160,7 @@ __all__ = [
     "TagScanner",
     "closes_itself",
     "compiled_engine_reads",
+    "declared_pairs",
     "find_post_form",
     "iter_tags",
     "page_engine",

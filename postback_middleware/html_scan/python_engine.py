@@ -16,7 +16,7 @@ from typing import Any
 
 from ..aspnet.markup import _HREF_CALL, MAX_VALUE_LENGTH
 from .attributes import _NO_ATTRS, _LazyAttrs, _raw_values, _text
-from .tag import AUTOPOSTBACK_TAGS, Pairs, Tag
+from .tag import Pairs, Tag, declared_pairs
 from .tokenizer import (
     _CARRY_BOGUS,
     _CARRY_CDATA,
@@ -152,13 +152,8 @@ class _PythonEngine:
             want = 3 if want == _COUNTED | 2 else 1  # returned, after its pairs
         if want >= 2 and not tag.is_end:
             attrs = tag.attrs
-            target = attrs.get("data-postback")
-            if target:
-                self._add_pair(target, attrs.get("data-postback-argument", ""))
-            if "data-autopostback" in attrs and tag.name in AUTOPOSTBACK_TAGS:
-                control = attrs.get("name")
-                if control:
-                    self._add_pair(control, "")
+            for target, argument in declared_pairs(tag.name, attrs):
+                self._add_pair(target, argument)
             if (
                 want == 2
                 and "formaction" not in attrs

@@ -35,6 +35,20 @@ AUTOPOSTBACK_TAGS = frozenset({"input", "select", "textarea"})
 """The controls whose ``data-autopostback`` raises an event named by their ``name``."""
 
 
+def declared_pairs(name: str, attrs: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The (target, argument) pairs a start tag's own attributes declare: its
+    ``data-postback`` (with its ``data-postback-argument``), and the ``name`` of a
+    ``data-autopostback`` control (:data:`AUTOPOSTBACK_TAGS`)."""
+    pairs = []
+    target = attrs.get("data-postback")
+    if target:
+        pairs.append((target, attrs.get("data-postback-argument", "")))
+    control = attrs.get("name")
+    if control and "data-autopostback" in attrs and name in AUTOPOSTBACK_TAGS:
+        pairs.append((control, ""))
+    return pairs
+
+
 class BareForm(NamedTuple):
     """A plain post form whose start tag (``start`` to ``end``) and end tag (``closed_at`` to
     ``closed_end``) come with nothing returned between them but its ``pairs`` (None: none).
