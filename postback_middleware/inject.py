@@ -9,6 +9,9 @@ pairs declared inside it by ``data-postback`` / ``data-postback-argument`` and b
 with ``data-autopostback`` (the scanner gathers them: see ``html_scan.PostbackScanner``), as
 ``{target: [argument, ...]}`` in page order, each pair once. A ``<form>`` start tag inside an
 open form is ignored, as browsers ignore it; a form left open runs to the end of the document.
+A control (``html_scan.FORM_ASSOCIATED``) whose ``form="ID"`` names a post form, wherever it
+is, gives that form its own pairs too: the client raises its events on its form owner
+(``el.form``), as the browser submits it (the first element of that id, matched as written).
 
 ASP.NET's own markup
 --------------------
@@ -125,6 +128,7 @@ from . import fields as f
 from .aspnet.markup import references
 from .choices import Choices
 from .html_scan import (
+    FORM_ASSOCIATED,
     BareForm,
     Family,
     Pairs,
@@ -856,6 +860,11 @@ class FieldInjector:
         self._bases: list[str] = []  # every <base href> so far, resolved (the browser's: the 1st)
         # submit buttons that name a form by form="ID", by ID (ASCII-lowercased)
         self._named: dict[str, list[Submitter]] = {}
+        # A control's own events where its form="ID" names another form (see _owned_elsewhere):
+        # the page's forms by id as written (the first of an id; None: not a post form), and
+        # the events waiting for a form of their id to come.
+        self._forms_by_id: dict[str, PostForm | None] = {}
+        self._owned_pairs: dict[str, Pairs] = {}
         self._sent: list[PostForm] = []  # forms whose tokens were sent in an earlier piece
         self._htmx_seen = fragment
 
@@ -1133,10 +1142,8 @@ class FieldInjector:
         # text before each that makes its path; read at the first bare form, if any)
         before_actions: str | None = None
         actions_read = False
-        resume = 0  # (the items from here on are not taken yet: see _take_bare below)
-        for index, tag in enumerate(tags):
-            if index < resume:
-                continue
+        items = enumerate(tags)  # (the bare forms _take_bare takes are skipped in one step)
+        for index, tag in items:
             if not isinstance(tag, Tag):
                 if isinstance(tag, BareForm):  # a plain post form: its tags and pairs
                     if self._inside_form:  # (its start ignored, as browsers do: its pairs
@@ -1163,7 +1170,7 @@ class FieldInjector:
                                                bare.tags, bare.paths, bare.pairs, bare.ends)
                             bare.numbers += range(self._count, self._count + taken)
                             self._count += taken - 1
-                            resume = index + taken
+                            next(itertools.islice(items, taken - 1, taken - 1), None)
                             continue
                         bare.tags.append(tag)
                         bare.paths.append(path)
@@ -1231,6 +1238,8 @@ class FieldInjector:
                 self._inside_form = True
                 form = self._open = (self._plain_post_form(tag.attrs, tag.end) if plain
                                      else self._post_form(tag.attrs, tag.end))
+                if not plain and tag.attrs.get("id"):
+                    self._owner_found(tag.attrs["id"], form)
                 if form is None:
                     self._other_forms += 1
                     continue
@@ -1254,6 +1263,8 @@ class FieldInjector:
             elif name != "head":
                 redirects |= self._submitter(name, tag.attrs, self._open)
                 self._aspnet_references(name, tag.attrs)
+                if name in FORM_ASSOCIATED and tag.attrs.get("form"):
+                    self._owned_elsewhere(tag.attrs["form"], name, tag.attrs)
         if bare is not None and not bare:  # (most pieces: no bare form to keep apart, or
             if bare.first is not None:  # the page's first alone, which no page token serves:
                 plan.append((bare.first.insert_at, bare.first, _ALL_FIELDS))  # _keep_bare's)
@@ -1436,6 +1447,46 @@ class FieldInjector:
             self._stray_events = True
         else:
             self._open.add_pairs(pairs)
+
+    def _owned_elsewhere(self, owner_id: str, name: str, attrs: Mapping[str, str]) -> None:
+        """A control's own events (``data-postback``, ``data-autopostback``) where its
+        ``form="ID"`` names its form owner: the client raises them on that form (``el.form``),
+        so that form offers them too. (The scanner gave them to the form around the control,
+        which keeps them: the pairs of a stretch come as one batch.) Ids match as written, as
+        the browser matches them; a form already signed in an earlier piece of a streamed
+        page cannot take them (logged: those postbacks are refused)."""
+        declared = declared_pairs(name, attrs)
+        if not declared:
+            return
+        pairs: Pairs = {}
+        for target, argument in declared:
+            pairs.setdefault(target, []).append(argument)
+        if owner_id not in self._forms_by_id:  # (its form comes later in the page)
+            waiting = self._owned_pairs.setdefault(owner_id, {})
+            for target, arguments in pairs.items():
+                waiting.setdefault(target, []).extend(arguments)
+            return
+        owner = self._forms_by_id[owner_id]
+        if owner is None or owner is self._open:  # (not a post form: the client raises nothing)
+            return
+        if f.VIEWSTATE in owner.written:
+            log.warning("%s: a <%s> later in this streamed page names it by form=%r and raises"
+                        " %s there, but its tokens were sent in an earlier piece: those"
+                        " postbacks are refused (put the control before the form's end)",
+                        owner.describe(), name, owner_id, ", ".join(map(repr, pairs)))
+            return
+        owner.add_pairs(pairs)
+
+    def _owner_found(self, form_id: str, form: PostForm | None) -> None:
+        """A form with an id (``form``; None when it is no post form): the form owner of the
+        controls that name that id, if it is the first element of the id the page gives (the
+        one the browser's ``el.form`` finds); their events waiting for it are its own."""
+        if form_id in self._forms_by_id:
+            return
+        self._forms_by_id[form_id] = form
+        waiting = self._owned_pairs.pop(form_id, None)
+        if waiting and form is not None:
+            form.add_pairs(waiting)
 
     def _form_ends(self, at: int, plan: list[tuple[int, PostForm | None, tuple[str, ...]]],
                    started_here: list[PostForm]) -> None:

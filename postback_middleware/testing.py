@@ -27,6 +27,7 @@ from urllib.parse import quote, urljoin
 
 from . import fields as f
 from .errors import InvalidType
+from .html_scan import FORM_ASSOCIATED
 
 if TYPE_CHECKING:
     import webtest
@@ -65,14 +66,10 @@ def _form_index(response: webtest.TestResponse, target: str, argument: str) -> i
 def _owner(response: webtest.TestResponse, element: Any) -> Any:
     """The form an element raises its event on, as the client script finds it (``el.form``,
     else the form around it): a control's ``form="ID"`` names its owner, where there is one."""
-    named = element.get("form") if element.name in _FORM_ASSOCIATED else None
+    named = element.get("form") if element.name in FORM_ASSOCIATED else None
     owner = response.html.find("form", id=named) if named is not None else None
     return owner if owner is not None else element.find_parent("form")
 
-
-# Elements whose form attribute names their form owner (the HTML standard's listed elements).
-_FORM_ASSOCIATED = frozenset({"button", "fieldset", "input", "object", "output", "select",
-                              "textarea"})
 
 
 def _checked(response: Any, app: Any = None) -> None:

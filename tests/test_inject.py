@@ -34,6 +34,7 @@ from .helpers import (
     injector,
     pairs_of,
     streamed,
+    streamed_by,
     whole_and_streamed,
 )
 from .helpers import INJECTOR_SCRIPT_TAG as SCRIPT
@@ -321,6 +322,72 @@ def run(document: str) -> bytes | None:
     editor = injector()
     out = editor.edit(document.encode())
     return out if editor.changed else None
+
+
+_FORM_A = '<form method="post" action="/a" id="a"><input name="q"></form>'
+_GO = 'data-postback="go" data-postback-argument="1"'
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        pytest.param(f'{_FORM_A}<form method="post" action="/b"><button form="a" {_GO}>Go'
+                     "</button></form>", [("/a", [["go", "1"]]), ("/b", [["go", "1"]])],
+                     id="a-button-in-another-form-names-an-earlier-one"),
+        pytest.param(f'<form method="post" action="/b"><button form="a" {_GO}>Go</button>'
+                     f"</form>{_FORM_A}", [("/b", [["go", "1"]]), ("/a", [["go", "1"]])],
+                     id="names-a-later-one"),
+        pytest.param(f'<button form="a" {_GO}>Go</button>{_FORM_A}', [("/a", [["go", "1"]])],
+                     id="a-button-outside-any-form"),
+        pytest.param(f'{_FORM_A}<table><tr><td><input type="checkbox" name="done" form="a" '
+                     "data-autopostback></table>", [("/a", [["done", ""]])],
+                     id="an-autopostback-checkbox-in-a-table"),
+        pytest.param(f'{_FORM_A}<select name="size" form="a" data-autopostback></select>'
+                     f'<fieldset form="a" {_GO}></fieldset>',
+                     [("/a", [["size", ""], ["go", "1"]])], id="a-select-and-a-fieldset"),
+        pytest.param(f'<form method="post" action="/a" id="a"><button form="a" {_GO}>Go'
+                     "</button></form>", [("/a", [["go", "1"]])], id="names-the-form-around-it"),
+        # (not a listed element: a link has no form owner, the form around it raises it)
+        pytest.param(f'{_FORM_A}<form method="post" action="/b"><a form="a" {_GO}>Go</a>'
+                     "</form>", [("/a", []), ("/b", [["go", "1"]])], id="a-link-has-no-owner"),
+        # (ids match as written: form="A" names no form, el.form is null)
+        pytest.param(f'{_FORM_A}<button form="A" {_GO}>Go</button>', [("/a", [])],
+                     id="an-id-of-another-case"),
+        pytest.param(f'{_FORM_A}<form method="post" action="/c" id="a"></form>'
+                     f'<button form="a" {_GO}>Go</button>', [("/a", [["go", "1"]]), ("/c", [])],
+                     id="the-first-form-of-an-id"),
+        pytest.param(f'<form id="a" action="/s"></form><form method="post" action="/a" id="a">'
+                     f'</form><button form="a" {_GO}>Go</button>', [("/a", [])],
+                     id="the-first-of-the-id-is-a-get-form"),
+        pytest.param(f'<form method="post" action="/b"><form method="post" action="/a" id="a">'
+                     f'<button form="a" {_GO}>Go</button></form>', [("/b", [["go", "1"]])],
+                     id="a-form-tag-inside-a-form-makes-no-form"),
+    ],
+)
+def test_a_controls_events_go_to_the_form_it_names(
+        document: str, expected: list[tuple[str, list[list[str]]]]) -> None:
+    """The client raises the events of a control whose ``form="ID"`` names its form owner on
+    that form (``el.form``), so that form offers them; the form around it keeps them too (they
+    came in its batch). Read whole and in pieces cut anywhere before the named form's end."""
+    assert forms_of(document) == expected
+    page = document.encode()
+    named_end = page.find(b"</form>", page.find(b'id="a"')) if b'id="a"' in page else len(page)
+    for cut in range(1, max(2, min(named_end, len(page)))):
+        editor = injector()
+        streamed_by(editor, page, [cut])
+        assert [(form.action_path, pairs_of(form)) for form in editor.forms] == expected, cut
+
+
+def test_a_control_after_its_named_form_was_sent_is_logged(caplog: pytest.LogCaptureFixture
+                                                           ) -> None:
+    """In a streamed page, a control naming a form whose tokens left in an earlier piece
+    cannot give it its events: said (those postbacks are refused), never guessed."""
+    page = f'{_FORM_A}<p>more</p><button form="a" {_GO}>Go</button>'.encode()
+    editor = injector()
+    with caplog.at_level(logging.WARNING, logger="postback_middleware"):
+        streamed_by(editor, page, [page.index(b"<p>")])
+    assert [(form.action_path, pairs_of(form)) for form in editor.forms] == [("/a", [])]
+    assert "names it by form='a' and raises 'go' there" in caplog.text
 
 
 def test_script_goes_before_head_end_once() -> None:

@@ -141,12 +141,22 @@ from .scanners import (
     top_level_cuts,
     use_engine,
 )
-from .tag import AUTOPOSTBACK_TAGS, BareForm, Family, Pairs, Rows, Tag, declared_pairs
+from .tag import (
+    AUTOPOSTBACK_TAGS,
+    FORM_ASSOCIATED,
+    BareForm,
+    Family,
+    Pairs,
+    Rows,
+    Tag,
+    declared_pairs,
+)
 from .tree import VOID_ELEMENTS, closes_itself
 
 __all__ = [
     "AUTOPOSTBACK_TAGS",
     "ENGINES",
+    "FORM_ASSOCIATED",
     "FORM_TAGS",
     "POSTBACK_WORDS",
     "VOID_ELEMENTS",

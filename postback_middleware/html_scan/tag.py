@@ -34,6 +34,11 @@ Pairs = dict[str, list[str]]
 AUTOPOSTBACK_TAGS = frozenset({"input", "select", "textarea"})
 """The controls whose ``data-autopostback`` raises an event named by their ``name``."""
 
+FORM_ASSOCIATED = frozenset({"button", "fieldset", "input", "object", "output", "select",
+                             "textarea"})
+"""The elements whose ``form="ID"`` names their form owner (the HTML standard's *listed*
+elements): the form ``el.form`` gives, which the client script raises their events on."""
+
 
 def declared_pairs(name: str, attrs: Mapping[str, str]) -> list[tuple[str, str]]:
     """The (target, argument) pairs a start tag's own attributes declare: its
