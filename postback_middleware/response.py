@@ -25,7 +25,8 @@ A page that received tokens is bound to one browser or user (see ``csrf``): the 
 ``bound_headers`` finishes the headers of every edited page (``Vary: Cookie``,
 ``Cache-Control: private``, the browser's cookie; see ``http.private_headers``), told whether a
 form got tokens and whether the page is streamed (a later piece may still bring a form). The
-inner iterable is closed exactly once.
+inner iterable is closed exactly once. Bytes the app gives the ``write()`` callable go out where
+it gave them: before the piece its iterable was making then (or after the last one).
 """
 
 from __future__ import annotations
@@ -443,13 +444,26 @@ class _Capture:
         headers, first, skip = _read_headers(headers)
         skip = skip or bool(self.environ.get(SKIP_ENVIRON_KEY))
         self.page = None if skip else html_page(status, headers, first=first)
-        self.buffer = []
+        self.buffer.clear()
         if self.page is None:
             return self.downstream(status, headers, exc_info)
         return self._write
 
     def _write(self, data: bytes) -> None:
         self.buffer.append(_kept(data))
+
+    def written(self, piece: bytes) -> bytes:
+        """``piece`` after what ``write()`` was given since the last piece (PEP 3333 lets an
+        app write while its iterable makes a piece: those bytes come first), which is let go."""
+        if not self.buffer:
+            return piece
+        pieces = [*self.buffer, piece]
+        self.buffer.clear()
+        try:
+            return b"".join(pieces)
+        except TypeError:
+            _check_items(pieces)  # the app's mistake, said as such
+            raise
 
 
 class EditedResponse:
@@ -489,10 +503,10 @@ class EditedResponse:
             if buffered:
                 capture.buffer.append(_kept(chunk))
                 continue
+            chunk = capture.written(chunk)
             try:
                 if pipeline is None:
                     pipeline = _Pipeline(page, self._make_editor)
-                    chunk = b"".join([*capture.buffer, chunk])  # write() came first
                 out = pipeline.feed(chunk)
             except Exception:
                 _check_items([chunk])  # the app's mistake, rather than ours
@@ -504,7 +518,10 @@ class EditedResponse:
                 feed = pipeline.feeder()
                 break
         if feed is not None:
+            written = capture.buffer  # (what write() is given between pieces)
             for chunk in iterator:
+                if written:
+                    chunk = capture.written(chunk)
                 try:
                     out = feed(chunk)
                 except Exception:
@@ -529,8 +546,9 @@ class EditedResponse:
             self._result = ()
             yield self._whole(page, body)
             return
+        last = capture.written(b"")  # (what write() was given after the last piece)
         try:
-            out = pipeline.finish()
+            out = (pipeline.feed(last) if last else b"") + pipeline.finish()
         except Exception:
             yield self._failed()
             return

@@ -445,6 +445,48 @@ def test_write_callable_before_a_generator_is_kept_in_order() -> None:
     assert b"__VIEWSTATE" in body
 
 
+def _steps(*kinds: str) -> list[tuple[str, bytes]]:
+    """``PAGE`` cut in as many parts as ``kinds``, each yielded or given to write()."""
+    page, count = PAGE.encode(), len(kinds)
+    return [(kind, page[i * len(page) // count:(i + 1) * len(page) // count])
+            for i, kind in enumerate(kinds)]
+
+
+@pytest.mark.parametrize(
+    ("steps", "length"),
+    [
+        pytest.param(_steps("yield", "write", "yield"), False, id="between-pieces"),
+        pytest.param(_steps("yield", "write", "write", "yield"), False,
+                     id="twice-between-pieces"),
+        pytest.param(_steps("yield", "write", "yield", "write", "yield"), False,
+                     id="between-later-pieces"),
+        pytest.param(_steps("yield", "yield", "write"), False, id="after-the-last-piece"),
+        pytest.param(_steps("write", "yield", "write", "yield"), False, id="first-and-between"),
+        pytest.param(_steps("yield", "write", "yield"), True, id="declared-length"),
+    ],
+)
+def test_write_callable_while_the_page_streams_is_kept_in_order(
+    steps: list[tuple[str, bytes]], length: bool
+) -> None:
+    """(found by a red-team pass) PEP 3333 lets an app call write() while its iterable makes
+    its next piece: such bytes were kept before the first piece only, later ones were lost."""
+    page = PAGE.encode()
+
+    def app(environ: Any, start_response: Any) -> Iterator[bytes]:
+        extra = [("Content-Length", str(len(page)))] if length else []
+        write = start_response("200 OK", [*HTML, *extra])
+        for kind, data in steps:
+            if kind == "write":
+                write(data)
+            else:
+                yield data
+
+    started, body = call(PostbackMiddleware(app, secret_keys=[new_key()]))
+    sent = b"".join(body)
+    assert without_insertions(sent) == page and sent.count(b'name="__VIEWSTATE"') == 1
+    assert ("Content-Length" in dict(started[0][1])) is length
+
+
 def test_failure_after_streaming_started_cuts_the_page_short(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
