@@ -217,6 +217,7 @@ class Coding:
         self._decoder: Any = zlib.decompressobj(31 if gzip_coding else 15) if coding else None
         self._encoder: Any = zlib.compressobj(wbits=31 if gzip_coding else 15) if coding else None
         self._header_checked = coding != "deflate"
+        self._members = gzip_coding  # (a gzip body may be several members: see decode)
 
     @property
     def is_identity(self) -> bool:
@@ -231,7 +232,21 @@ class Coding:
             self._header_checked = True
             if not _has_zlib_header(data):
                 self._decoder = zlib.decompressobj(-zlib.MAX_WBITS)
-        return bytes(self._decoder.decompress(data))
+        out = self._decoder.decompress(data)
+        # A gzip body may be several members one after another (RFC 1952; ``cat a.gz b.gz``),
+        # zero bytes between them skipped as gzip does: each is decoded in turn (the page goes
+        # out re-encoded as one). What follows a member and is no gzip is ignored, as gzip and
+        # browsers ignore it.
+        while self._members and self._decoder.eof:
+            rest = self._decoder.unused_data.lstrip(b"\0")
+            if len(rest) < 2:
+                break  # (nothing, or one byte so far: the next piece tells)
+            if not rest.startswith(b"\x1f\x8b"):
+                self._members = False
+                break
+            self._decoder = zlib.decompressobj(31)
+            out += self._decoder.decompress(rest)
+        return bytes(out)
 
     def encode(self, data: bytes, *, flush: bool) -> bytes:
         """Compress; with ``flush`` everything given so far can be decoded by the browser."""

@@ -212,6 +212,40 @@ def test_compressed_pages_are_decoded_rewritten_and_reencoded(coding: str, compr
     assert response.headers["Content-Length"] == str(len(response.body))
 
 
+_HALF = len(PAGE.encode()) // 2
+_MEMBERS = gzip.compress(PAGE.encode()[:_HALF]) + gzip.compress(PAGE.encode()[_HALF:])
+_SECOND = len(gzip.compress(PAGE.encode()[:_HALF]))  # (where the second member starts)
+
+
+@pytest.mark.parametrize(
+    ("pieces", "streamed"),
+    [
+        pytest.param([_MEMBERS], False, id="buffered"),
+        pytest.param([_MEMBERS[:_SECOND], _MEMBERS[_SECOND:]], True, id="a-member-a-piece"),
+        pytest.param([_MEMBERS[:_SECOND + 1], _MEMBERS[_SECOND + 1:]], True,
+                     id="cut-after-the-second-members-first-byte"),
+        pytest.param([_MEMBERS[i:i + 7] for i in range(0, len(_MEMBERS), 7)], True,
+                     id="seven-byte-pieces"),
+        pytest.param([_MEMBERS[:_SECOND] + b"\0\0\0" + _MEMBERS[_SECOND:]], False,
+                     id="zero-padding-between"),
+        pytest.param([_MEMBERS[:_SECOND], b"\0", _MEMBERS[_SECOND:], b"\r\n"], True,
+                     id="then-bytes-that-are-no-gzip"),
+    ],
+)
+def test_a_gzip_page_of_several_members_is_read_whole(pieces: list[bytes],
+                                                       streamed: bool) -> None:
+    """(found by a red-team pass) A gzip body may be several members (RFC 1952): the page was
+    cut after the first. Each is decoded; the edited page goes out as one member."""
+    def app(environ: Any, start_response: Any) -> Any:
+        start_response("200 OK", [*HTML, ("Content-Encoding", "gzip")])
+        return iter(pieces) if streamed else pieces
+
+    response = raw_get(app)
+    assert response.headers["Content-Encoding"] == "gzip"
+    page = gzip.decompress(response.body)
+    assert without_insertions(page) == PAGE.encode() and b'name="__VIEWSTATE"' in page
+
+
 def test_corrupt_compressed_page_is_a_500_not_garbage(caplog: pytest.LogCaptureFixture) -> None:
     headers = [*HTML, ("Content-Encoding", "gzip")]
     response = wrap(app_with(headers=headers, body=b"not gzip")).get("/", status=500)
