@@ -203,9 +203,8 @@ def limit_accept_encoding(environ: WSGIEnvironment) -> None:
 
 
 def _has_zlib_header(data: bytes) -> bool:
-    """RFC 1950: method 8 (deflate) and CMF * 256 + FLG divisible by 31 (too short: assume so)."""
-    if len(data) < 2:
-        return True
+    """RFC 1950: method 8 (deflate) and CMF * 256 + FLG divisible by 31 (``data``: two bytes
+    or more)."""
     return data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
 
 
@@ -217,6 +216,7 @@ class Coding:
         self._decoder: Any = zlib.decompressobj(31 if gzip_coding else 15) if coding else None
         self._encoder: Any = zlib.compressobj(wbits=31 if gzip_coding else 15) if coding else None
         self._header_checked = coding != "deflate"
+        self._head = b""  # a deflate body's first byte, until the second tells how it is wrapped
         self._members = gzip_coding  # (a gzip body may be several members: see decode)
 
     @property
@@ -228,7 +228,12 @@ class Coding:
         if self._decoder is None or not data:
             return data
         if not self._header_checked:
-            # "deflate" should be zlib-wrapped (RFC 1950), but some servers send raw deflate.
+            # "deflate" should be zlib-wrapped (RFC 1950), but some servers send raw deflate:
+            # told by the first two bytes (a first piece of one byte waits for the next).
+            data = self._head + data
+            if len(data) < 2:
+                self._head = data
+                return b""
             self._header_checked = True
             if not _has_zlib_header(data):
                 self._decoder = zlib.decompressobj(-zlib.MAX_WBITS)
