@@ -443,7 +443,11 @@ def _kept(piece: bytes | bytearray | memoryview) -> bytes:
 
 
 class _Capture:
-    """Stands in for ``start_response``: passes untouched responses on, holds back the rest."""
+    """Stands in for ``start_response``: passes untouched responses on, holds back the rest.
+
+    A response passed on stays so: the app's own iterable carries it, so a later call (with
+    ``exc_info``) goes to the server too, which replaces the headers it has not sent yet or
+    raises again (PEP 3333)."""
 
     def __init__(self, environ: WSGIEnvironment, start_response: StartResponse) -> None:
         self.environ = environ
@@ -460,8 +464,11 @@ class _Capture:
             raise AssertionError("start_response called a second time without exc_info")
         if exc_info is not None and exc_info[1] is not None and self.headers_sent:
             raise exc_info[1].with_traceback(exc_info[2])  # PEP 3333: too late for new headers
+        passed_on = self.started and self.page is None
         self.started = True
         headers, first, skip = _read_headers(headers)
+        if passed_on:
+            return self.downstream(status, headers, exc_info)
         skip = skip or bool(self.environ.get(SKIP_ENVIRON_KEY))
         self.page = None if skip else html_page(status, headers, first=first)
         self.buffer.clear()

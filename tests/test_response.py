@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import io
 import itertools
 import re
+import sys
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -714,6 +716,63 @@ def test_exc_info_after_a_streamed_page_started_is_re_raised() -> None:
     assert b"<form method=post>" in next(body)
     with pytest.raises(ValueError, match="late failure"):
         b"".join(body)
+
+
+def wsgiref_served(app: Any) -> tuple[str, dict[str, str], bytes, str]:
+    """What wsgiref's server (PEP 3333's reference) writes for a GET of ``app``: status,
+    headers, body, and its error log."""
+    from wsgiref.handlers import SimpleHandler
+
+    out, errors = io.BytesIO(), io.StringIO()
+    SimpleHandler(io.BytesIO(), out, errors, Request.blank("/").environ).run(app)
+    head, _, body = out.getvalue().partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines)
+    return status_line.partition(" ")[2], headers, body, errors.getvalue()
+
+
+JSON = [("Content-Type", "application/json")]
+
+
+@pytest.mark.parametrize(
+    ("first_call", "sent_first", "expected"),
+    [
+        pytest.param("eager", b"", ("200 OK", "text/html; charset=utf-8", PAGE.encode()),
+                     id="eager-then-replaced"),
+        pytest.param("lazy", b"", ("200 OK", "text/html; charset=utf-8", PAGE.encode()),
+                     id="lazy-then-replaced"),
+        pytest.param("eager", b"{}", ("202 Accepted", "application/json", b"{}"),
+                     id="sent-then-raised-again"),
+    ],
+)
+def test_exc_info_after_a_passed_through_response_goes_to_the_server(
+    first_call: str, sent_first: bytes, expected: tuple[str, str, bytes]
+) -> None:
+    """(found by a red-team pass) A response passed through is the app's own iterable: new
+    headers given with exc_info were held back for editing, never sent (and its body went out
+    under the first ones). They go to the server, which replaces what it has not sent yet, or
+    raises again (PEP 3333)."""
+    def app(environ: Any, start_response: Any) -> Iterator[bytes]:
+        if first_call == "eager":
+            start_response("202 Accepted", JSON)
+
+        def body() -> Iterator[bytes]:
+            if first_call == "lazy":
+                start_response("202 Accepted", JSON)
+            if sent_first:
+                yield sent_first
+            try:
+                raise ValueError("export failed")
+            except ValueError:
+                start_response("200 OK", HTML, sys.exc_info())
+            yield PAGE.encode()
+
+        return body()
+
+    status, headers, body, errors = wsgiref_served(PostbackMiddleware(app,
+                                                                      secret_keys=[new_key()]))
+    assert (status, headers["Content-Type"], body) == expected
+    assert ("ValueError: export failed" in errors) is bool(sent_first)
 
 
 def app_returning(body: Any, content_type: str = "text/html") -> Any:
