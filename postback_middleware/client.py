@@ -11,6 +11,8 @@ the prefix is answered 404, so the prefix belongs to the middleware alone.
 
 :class:`Asset` is how any script of the package is answered (ETag, ``If-None-Match``, gzip,
 ``HEAD``): ``aspnet.resources`` answers ``WebResource.axd`` with :func:`compat_script` through it.
+Its gzip and identity copies are two representations, each with its own ETag (the gzip one's
+ends in ``-gzip``), as a strong validator must be (RFC 9110, 8.8.3).
 """
 
 from __future__ import annotations
@@ -56,28 +58,32 @@ class Asset:
         self.gzipped = gzip.compress(body, compresslevel=9, mtime=0)
         self.version = hashlib.sha256(body).hexdigest()[:12]
         self.etag = f'"{self.version}"'
+        self.gzip_etag = f'"{self.version}-gzip"'  # (the gzipped copy's: another representation)
         self.content_type = content_type
         self.cache_control = cache_control
 
     def respond(self, environ: WSGIEnvironment, start_response: StartResponse,
                 kept: Sequence[tuple[str, str]] = ()) -> list[bytes]:
         """Answer a GET or HEAD (the caller checked the method): 304 when the browser's copy is
-        this one, the gzipped bytes when it accepts them, no body for HEAD. ``kept``: headers
+        this one (the copy it is answered with: gzipped or not), the gzipped bytes when it
+        accepts them, no body for HEAD. ``kept``: headers
         of an answer this one replaces that must not be lost (its ``Set-Cookie``)."""
         cache_control = self.cache_control
         if any(key.lower() in ONCE_HEADERS for key, _ in kept):
             cache_control = f"private, {cache_control}"  # (the app's cookie: no shared cache's)
+        gzipped = accepts_coding(environ.get("HTTP_ACCEPT_ENCODING", ""), "gzip")
+        etag = self.gzip_etag if gzipped else self.etag
         headers: Headers = [
             *kept,
             ("Cache-Control", cache_control),
-            ("ETag", self.etag),
+            ("ETag", etag),
             ("Vary", "Accept-Encoding"),
         ]
-        if etag_matches(environ.get("HTTP_IF_NONE_MATCH"), self.etag):
+        if etag_matches(environ.get("HTTP_IF_NONE_MATCH"), etag):
             start_response("304 Not Modified", headers)
             return []
         body = self.body
-        if accepts_coding(environ.get("HTTP_ACCEPT_ENCODING", ""), "gzip"):
+        if gzipped:
             body = self.gzipped
             headers.append(("Content-Encoding", "gzip"))
         headers += [

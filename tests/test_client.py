@@ -94,6 +94,41 @@ def test_script_answers(method: str, headers: dict[str, str], status: int, has_b
         assert response.headers["ETag"] == etag
 
 
+@pytest.mark.parametrize(
+    ("accept", "if_none_match", "status", "gzipped"),
+    [
+        pytest.param("gzip", "", 200, True, id="gzip"),
+        pytest.param("identity", "", 200, False, id="identity"),
+        pytest.param("gzip", "{gzip}", 304, True, id="gzip-not-modified"),
+        pytest.param("gzip", "W/{gzip}", 304, True, id="gzip-weak-not-modified"),
+        pytest.param("identity", "{identity}", 304, False, id="identity-not-modified"),
+        pytest.param("gzip", "{identity}", 200, True, id="identity-copy-held-gzip-accepted"),
+        pytest.param("identity", "{gzip}", 200, False, id="gzip-copy-held-gzip-refused"),
+        pytest.param("gzip", '"old", {identity}, {gzip}', 304, True, id="both-in-a-list"),
+    ],
+)
+def test_each_coding_of_the_script_has_its_own_etag(
+    accept: str, if_none_match: str, status: int, gzipped: bool
+) -> None:
+    """(found by a red-team pass) The gzip and identity copies shared one strong ETag, which
+    names one representation (RFC 9110, 8.8.3): the gzip one's ends in -gzip, and a 304 is
+    given for the copy the request would get."""
+    from webob import Request
+
+    script = ClientScript("/_postback/")
+    etags = {"identity": f'"{script.version}"', "gzip": f'"{script.version}-gzip"'}
+    headers = {"Accept-Encoding": accept}
+    if if_none_match:
+        headers["If-None-Match"] = if_none_match.format(**etags)
+    response = Request.blank(script.path, headers=headers).get_response(script.serve)
+    assert response.status_int == status
+    assert response.headers["ETag"] == etags["gzip" if gzipped else "identity"]
+    assert response.headers["Vary"] == "Accept-Encoding"
+    if status == 200:
+        assert (response.headers.get("Content-Encoding") == "gzip") is gzipped
+        assert response.body == (script.gzipped if gzipped else script.body)
+
+
 def test_the_script_is_the_core_then_the_webforms_functions() -> None:
     """One script, one request: the WebForms.js functions are there on every page."""
     script = ClientScript("/_postback/")

@@ -22,7 +22,8 @@ paths are case-insensitive), under any directory (``/app/WebResource.axd``).
 
 The answer: ``application/javascript; charset=utf-8``, ``Cache-Control: no-cache`` with an ETag
 (the URL is the page's, not versioned by the package: browsers revalidate and get a 304 while
-the script is unchanged), ``nosniff``, gzip to browsers that accept it (``client.Asset``).
+the script is unchanged), ``nosniff``, gzip to browsers that accept it, with an ETag of its own
+(``client.Asset``).
 
 ``ScriptResource.axd`` (MicrosoftAjax.js and its kin) is left to the app: its 404 only logs an
 error in the browser's console, and the middleware's own script does what the page needs from
