@@ -531,6 +531,8 @@ class EditedResponse:
                 capture.buffer.append(_kept(chunk))
                 continue
             chunk = capture.written(chunk)
+            if pipeline is not None and pipeline.page is not page:
+                pipeline = None  # (replaced by exc_info before a byte went out: read anew)
             try:
                 if pipeline is None:
                     pipeline = _Pipeline(page, self._make_editor)

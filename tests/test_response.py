@@ -775,6 +775,27 @@ def test_exc_info_after_a_passed_through_response_goes_to_the_server(
     assert ("ValueError: export failed" in errors) is bool(sent_first)
 
 
+def test_exc_info_before_any_byte_went_out_starts_the_page_anew() -> None:
+    """A streamed gzip page replaced (exc_info) before any of its bytes went out: the new
+    page is read as its own headers say (identity), not with the first page's gzip decoder,
+    which made it the middleware's own 500 page (found by a red-team pass)."""
+    gzipped = gzip.compress(b"<!DOCTYPE html><html><body><p>exporting", mtime=0)
+
+    def app(environ: Any, start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", [*HTML, ("Content-Encoding", "gzip")])
+        yield gzipped[:10]  # (the gzip header alone: nothing decoded, nothing sent)
+        try:
+            raise ValueError("export failed")
+        except ValueError:
+            start_response("200 OK", HTML, sys.exc_info())  # (a page without the export)
+        yield PAGE.encode()
+
+    status, headers, body, _ = wsgiref_served(PostbackMiddleware(app,
+                                                                      secret_keys=[new_key()]))
+    assert status == "200 OK" and "Content-Encoding" not in headers
+    assert without_insertions(body) == PAGE.encode() and b'name="__VIEWSTATE"' in body
+
+
 def app_returning(body: Any, content_type: str = "text/html") -> Any:
     def app(environ: dict[str, Any], start_response: Any) -> Any:
         start_response("200 OK", [("Content-Type", content_type)])
