@@ -54,6 +54,28 @@ def disagreeing(headers: Iterable[tuple[str, str]], names: Collection[str]) -> s
     return None
 
 
+def shown_inline(headers: Iterable[tuple[str, str]]) -> bool:
+    """Whether a response is shown where it arrives, not saved as a file: no
+    ``Content-Disposition``, or ``inline`` in each (of two, Chromium refuses the answer;
+    others may take either)."""
+    return all(value.partition(";")[0].strip().lower() in ("", "inline")
+               for key, value in headers if key.lower() == "content-disposition")
+
+
+def kept_apart(headers: Iterable[tuple[str, str]]) -> bool:
+    """Whether the app keeps a page out of its origin: a download (a ``Content-Disposition``
+    other than ``inline``: a user's uploaded HTML file, a report to save) or a sandbox (a CSP
+    with ``sandbox``: an opaque origin). What such a page holds is not the app's own markup to
+    post back: it gets no tokens and no script (the user saves the app's bytes as they are),
+    and a partial postback never writes it into the app's page."""
+    headers = list(headers)
+    return not shown_inline(headers) or any(
+        key.lower() == "content-security-policy"
+        and any(directive.strip().split(None, 1)[:1] == ["sandbox"]
+                for policy in value.lower().split(",") for directive in policy.split(";"))
+        for key, value in headers)
+
+
 @functools.lru_cache(maxsize=256)  # (the same few, request after request; twice a form post)
 def media_type(content_type: str | None) -> str:
     """``"text/html"`` for ``"Text/HTML; charset=utf-8"``: lower-cased, parameters dropped."""

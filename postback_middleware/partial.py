@@ -10,7 +10,7 @@ the injector wrote. The answer (``Cache-Control: no-store``, the app's other hea
 ``Set-Cookie`` kept):
 
 * ``X-Postback-Partial: panels`` (a page that is neither a download nor sandboxed by its own
-  CSP: :func:`may_become_panels`), JSON ``{"version": 1, "panels": {ID: content},
+  CSP: ``http.kept_apart``), JSON ``{"version": 1, "panels": {ID: content},
   "forms": [{field: value}, ...]}``: the fresh hidden fields of every post form the middleware
   gave fields in the new page, in document order, so the next postback (partial or full)
   verifies; a reserved field left out is empty (``__EVENTTARGET``, ``__LASTFOCUS``... usually
@@ -94,8 +94,10 @@ from .http import (
     disagreeing,
     header,
     json_response,
+    kept_apart,
     media_type,
     request_media_type,
+    shown_inline,
     text_response,
 )
 from .response import (
@@ -352,31 +354,11 @@ def inline_html(status: str, headers: Headers) -> bool:
     return (
         media_type(header(headers, "content-type")) == "text/html"
         and disagreeing(headers, ("content-type",)) is None  # (a browser reads the last)
-        and _inline(headers)
+        and shown_inline(headers)
         and header(headers, "content-security-policy") is None
         and header(headers, "content-security-policy-report-only") is None
         and status.split(" ", 1)[0] not in ("204", "205")
     )
-
-
-def may_become_panels(headers: Headers) -> bool:
-    """Whether a page may be cut into panels that the client writes into the live page: not
-    when the app kept it out of its origin, as a download (``Content-Disposition`` other than
-    ``inline``, e.g. a user's uploaded HTML file) or in a sandbox (a CSP with ``sandbox``):
-    the full postback would save it, or show it in an opaque origin, never run its markup in
-    the page's. Such an answer ends as the full postback would (a replay)."""
-    return _inline(headers) and not any(
-        key.lower() == "content-security-policy"
-        and any(directive.strip().split(None, 1)[:1] == ["sandbox"]
-                for policy in value.lower().split(",") for directive in policy.split(";"))
-        for key, value in headers)
-
-
-def _inline(headers: Headers) -> bool:
-    """Whether an answer is shown where it arrives, not saved: no ``Content-Disposition``, or
-    ``inline`` in each (of two, Chromium refuses the answer; others may take either)."""
-    return all(value.partition(";")[0].strip().lower() in ("", "inline")
-               for key, value in headers if key.lower() == "content-disposition")
 
 
 def _sha256(body: bytes) -> str:
@@ -712,7 +694,7 @@ def answer(
             return text_response(start_response, "500 Internal Server Error",
                                  "Internal Server Error")
         if page is not None:
-            if may_become_panels(page.headers):
+            if not kept_apart(page.headers):  # (a download, a sandbox: see below)
                 contents = read_panels(page.document, page.encoding, panels, page.panel_tags)
                 if contents is not None:
                     return _json_reply(start_response, "panels",

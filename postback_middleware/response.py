@@ -1,7 +1,8 @@
 """Response side, HTTP semantics: which responses are edited and how their headers change.
 
 Edited: status 200, ``text/html`` or ``application/xhtml+xml`` (a HEAD's as a GET's, so that its
-length agrees), given once (see :func:`html_page`), not opted out (the
+length agrees), given once (see :func:`html_page`), shown in the app's origin (not a download nor
+a sandbox: ``http.kept_apart``), not opted out (the
 ``postback.skip`` environ key or an ``X-Postback-Skip`` response header, which is removed:
 :func:`opted_out`). A gzip/deflate body is decoded, edited and re-encoded; any other content
 coding is passed on untouched (and the request side only offers the inner app codings it can
@@ -44,6 +45,7 @@ from .html_scan import Tag
 from .http import (
     Headers,
     disagreeing,
+    kept_apart,
     media_parameter,
     media_type,
     only_codings,
@@ -179,6 +181,10 @@ def html_page(status: str, headers: Headers, *, first: dict[str, str] | None = N
     twice = disagreeing(headers, _READ_ONCE)
     if twice is not None:  # (a browser reads the last: the page is read as it may not be)
         log.warning("not rewriting a page with two different %s headers", twice)
+        return None
+    maybe_apart = (page.header("content-disposition") is not None
+                   or page.header("content-security-policy") is not None)
+    if maybe_apart and kept_apart(headers):  # (a download, a sandbox: the app's bytes as sent)
         return None
     page.charset = page_charset
     if page_charset.startswith(charset.UNSUPPORTED):

@@ -14,6 +14,7 @@ from postback_middleware.http import (
     disagreeing,
     header,
     json_response,
+    kept_apart,
     media_parameter,
     media_type,
     only_codings,
@@ -203,3 +204,37 @@ def test_origin_of(url: str, origin: tuple[str, str, int] | None) -> None:
 def test_without_query_is_what_the_parser_reads_before_them(url: str, kept: str) -> None:
     assert without_query(url) == kept
     assert urlsplit(without_query(url))[:3] == urlsplit(url)[:3]
+
+
+@pytest.mark.parametrize(
+    ("headers", "in_origin"),
+    [
+        pytest.param([("Content-Type", "text/html")], True, id="plain-page"),
+        pytest.param([("Content-Disposition", "inline; filename=a.html")], True, id="inline"),
+        pytest.param([("Content-Security-Policy", "default-src 'self'")], True,
+                     id="the-sites-own-csp"),
+        pytest.param([("Content-Security-Policy", "default-src 'none'; sandbox-x")], True,
+                     id="no-sandbox-directive"),
+        pytest.param([("Content-Security-Policy-Report-Only", "sandbox")], True,
+                     id="report-only-sandbox-enforces-nothing"),
+        pytest.param([("Content-Disposition", "attachment")], False, id="download"),
+        pytest.param([("Content-Disposition", "Attachment; filename=a.html")], False,
+                     id="download-in-capitals"),
+        pytest.param([("Content-Disposition", "x-unknown")], False, id="unknown-disposition"),
+        pytest.param([("Content-Disposition", "inline"), ("Content-Disposition", "attachment")],
+                     False, id="download-second"),
+        pytest.param([("Content-Disposition", "inline"), ("Content-Disposition", "Inline")],
+                     True, id="inline-twice"),
+        pytest.param([("Content-Security-Policy", "sandbox")], False, id="csp-sandbox"),
+        pytest.param([("Content-Security-Policy", "script-src 'self'; SANDBOX allow-scripts")],
+                     False, id="csp-sandbox-among-directives"),
+        pytest.param([("Content-Security-Policy", "script-src 'self'"),
+                      ("Content-Security-Policy", "sandbox")], False, id="csp-sandbox-second"),
+        pytest.param([("Content-Security-Policy", "script-src 'self', sandbox")], False,
+                     id="csp-sandbox-in-a-joined-policy"),
+    ],
+)
+def test_pages_the_app_keeps_out_of_its_origin(headers: list[tuple[str, str]],
+                                               in_origin: bool) -> None:
+    """A download or a sandbox: neither edited nor written into a page by a partial postback."""
+    assert kept_apart(headers) is not in_origin

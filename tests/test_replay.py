@@ -191,39 +191,6 @@ def test_only_plain_html_is_inline(status: str, headers: list[tuple[str, str]],
     assert partial.inline_html(status, headers) is inline
 
 
-@pytest.mark.parametrize(
-    ("headers", "panels"),
-    [
-        pytest.param([("Content-Type", "text/html")], True, id="plain-page"),
-        pytest.param([("Content-Disposition", "inline; filename=a.html")], True, id="inline"),
-        pytest.param([("Content-Security-Policy", "default-src 'self'")], True,
-                     id="the-sites-own-csp"),
-        pytest.param([("Content-Security-Policy", "default-src 'none'; sandbox-x")], True,
-                     id="no-sandbox-directive"),
-        pytest.param([("Content-Security-Policy-Report-Only", "sandbox")], True,
-                     id="report-only-sandbox-enforces-nothing"),
-        pytest.param([("Content-Disposition", "attachment")], False, id="download"),
-        pytest.param([("Content-Disposition", "Attachment; filename=a.html")], False,
-                     id="download-in-capitals"),
-        pytest.param([("Content-Disposition", "x-unknown")], False, id="unknown-disposition"),
-        pytest.param([("Content-Disposition", "inline"), ("Content-Disposition", "attachment")],
-                     False, id="download-second"),
-        pytest.param([("Content-Disposition", "inline"), ("Content-Disposition", "Inline")],
-                     True, id="inline-twice"),
-        pytest.param([("Content-Security-Policy", "sandbox")], False, id="csp-sandbox"),
-        pytest.param([("Content-Security-Policy", "script-src 'self'; SANDBOX allow-scripts")],
-                     False, id="csp-sandbox-among-directives"),
-        pytest.param([("Content-Security-Policy", "script-src 'self'"),
-                      ("Content-Security-Policy", "sandbox")], False, id="csp-sandbox-second"),
-        pytest.param([("Content-Security-Policy", "script-src 'self', sandbox")], False,
-                     id="csp-sandbox-in-a-joined-policy"),
-    ],
-)
-def test_only_pages_the_app_keeps_in_its_origin_become_panels(
-        headers: list[tuple[str, str]], panels: bool) -> None:
-    assert partial.may_become_panels(headers) is panels
-
-
 # -- refusals: 4xx, the app never called ------------------------------------------------------
 
 

@@ -64,7 +64,7 @@ ScriptModule.cs):
   ``window.location``, which would *run* a ``javascript:`` location: any other scheme is an
   ``error`` record (a browser never follows such a redirect after a full postback).
 * **anything else** (an error status, a file, JSON, a 204, an HTML page sent as a download
-  or under a CSP ``sandbox``: ``partial.may_become_panels``...): :func:`error_body`, only
+  or under a CSP ``sandbox``: ``http.kept_apart``...): :func:`error_body`, only
   ``error|<status code>|<reason phrase>`` (with HTTP 200, so that the page's ``endRequest``
   handlers get a ``PageRequestManagerServerErrorException`` with it, as from ASP.NET). The
   app's body is closed unread past its first piece and never sent: a file download from
@@ -139,8 +139,8 @@ from urllib.parse import quote, urljoin, urlsplit
 from .. import fields as f
 from ..errors import InvalidArgument
 from ..html_scan import Tag, TagScanner, closes_itself
-from ..http import ONCE_HEADERS, Headers, header
-from ..partial import end_tag, may_become_panels, run_app
+from ..http import ONCE_HEADERS, Headers, header, kept_apart
+from ..partial import end_tag, run_app
 from ..response import BoundHeaders, EditorFactory, WholePage, edit_whole, opted_out
 from .markup import _lex, _Token, _value
 
@@ -754,7 +754,7 @@ def answer(
         return _reply(start_response, redirect_body(target), kept)
     page = None
     # (A download, or a page the app sandboxed, is never written into this one: a file.)
-    if ran.rest is None and may_become_panels(headers):
+    if ran.rest is None and not kept_apart(headers):
         try:
             page = edit_whole(ran.status, headers, b"".join(ran.chunks),
                               make_editor=None if skip else make_editor)
