@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import secrets
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -215,12 +216,22 @@ def _has_zlib_header(data: bytes) -> bool:
 
 
 class Coding:
-    """Undoes and redoes a page's gzip/deflate content coding, whole or piece by piece."""
+    """Undoes and redoes a page's gzip/deflate content coding, whole or piece by piece.
+
+    A gzip page goes out as one member whose header holds a file name of random length (see
+    :func:`gzip_header`), so its compressed length varies from response to response, as
+    Django's ``GZipMiddleware`` makes it against BREACH: editing a page keeps that defence, and
+    gives it to every gzip page."""
 
     def __init__(self, coding: str) -> None:
         gzip_coding = coding in ("gzip", "x-gzip")
         self._decoder: Any = zlib.decompressobj(31 if gzip_coding else 15) if coding else None
-        self._encoder: Any = zlib.compressobj(wbits=31 if gzip_coding else 15) if coding else None
+        # (gzip: raw deflate between a header and a trailer of ours)
+        self._encoder: Any = (zlib.compressobj(wbits=-zlib.MAX_WBITS if gzip_coding else 15)
+                              if coding else None)
+        self._gzip_header = gzip_header() if gzip_coding else b""  # (until it is sent)
+        self._gzip_crc = self._gzip_size = 0
+        self._gzip = gzip_coding
         self._header_checked = coding != "deflate"
         self._head = b""  # a deflate body's first byte, until the second tells how it is wrapped
         self._members = gzip_coding  # (a gzip body may be several members: see decode)
@@ -264,10 +275,38 @@ class Coding:
         if self._encoder is None:
             return data
         out = bytes(self._encoder.compress(data))
-        return out + self._encoder.flush(zlib.Z_SYNC_FLUSH) if flush and data else out
+        if flush and data:
+            out += self._encoder.flush(zlib.Z_SYNC_FLUSH)
+        if self._gzip:
+            self._gzip_crc = zlib.crc32(data, self._gzip_crc)
+            self._gzip_size += len(data)
+            if out and self._gzip_header:
+                out, self._gzip_header = self._gzip_header + out, b""
+        return out
 
     def end(self) -> bytes:
-        return b"" if self._encoder is None else bytes(self._encoder.flush())
+        if self._encoder is None:
+            return b""
+        out = bytes(self._encoder.flush())
+        if self._gzip:  # (RFC 1952: the CRC-32 and the size modulo 2**32, little-endian)
+            out = (self._gzip_header + out + self._gzip_crc.to_bytes(4, "little")
+                   + (self._gzip_size & 0xFFFFFFFF).to_bytes(4, "little"))
+            self._gzip_header = b""
+        return out
+
+
+GZIP_PADDING = 100
+"""The file name of an edited gzip page's header is 0 to ``GZIP_PADDING - 1`` bytes long, at
+random (Django's ``GZipMiddleware.max_random_bytes``)."""
+
+
+def gzip_header() -> bytes:
+    """A gzip member's header (RFC 1952: deflate, no time, unknown system) with a file name
+    field (``FNAME``) of random length: the padding of "Heal The Breach" (Paulsen et al.),
+    which makes a compressed page's length, BREACH's oracle, differ from one response to the
+    next by more than a guess changes it. Browsers ignore the name."""
+    name = b"a" * secrets.randbelow(GZIP_PADDING)
+    return b"\x1f\x8b\x08\x08\x00\x00\x00\x00\x00\xff" + name + b"\x00"
 
 
 def check_body(result: Iterable[bytes]) -> Iterable[bytes]:
