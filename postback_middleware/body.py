@@ -18,7 +18,8 @@ fields are, after them.
 The inner app may parse the body with any of WebOb, Werkzeug, Django, Bottle or ``multipart``,
 so a name is judged the way the most lenient of them could read it (the strictest judgement):
 case and Unicode look-alikes folded, percent-encoding, backslash escapes, RFC 2231 parameters
-(``name*``, ``name*0*``...), a second ``name``, a second ``Content-Disposition``, folded or
+(``name*``, ``name*0*``...; only ``filename*`` beside a ``filename`` is let be: it names no
+field), a second ``name``, a second ``Content-Disposition``, folded or
 bare-CR/LF header lines, a non-UTF-8 ``charset`` (utf-7 spells ``__EVENTTARGET`` without one
 underscore), a ``_charset_`` field other than UTF-8, a ``Content-Encoding``. Anything that could
 make one of them see a reserved name we did not is refused rather than guessed (see ``fields``).
@@ -588,6 +589,13 @@ def _part_name(segment: Any) -> _Part:
     reserved name (case, look-alikes, percent-encoding, backslash escapes, RFC 2231
     ``name*=`` / ``name*0*=``, a second ``name=``, a second ``Content-Disposition``, a file
     part) is refused, because the inner app's parser might read it differently from ours.
+
+    One RFC 2231 parameter is accepted, on any part: ``filename*`` (RFC 6266's UTF-8 file
+    name), which .NET's ``HttpClient`` writes on every upload next to ``filename``. It names
+    the file, never the field (Django and Werkzeug read it as ``filename``; the others ignore
+    it), and only beside a plain ``filename``: so every parser reads the part as a file, as
+    without it (alone, it would be a file to Django and Werkzeug and a field to WebOb, Bottle
+    and ``multipart``). A reserved name is never a file part, so such a part is refused too.
     """
     dispositions = [v for k, v in segment.headerlist if k == "Content-Disposition"]
     if len(dispositions) != 1:
@@ -596,12 +604,15 @@ def _part_name(segment: Any) -> _Part:
     if disposition.count(";") > _MAX_PARAMETERS:
         raise BadRequest("multipart part with too many Content-Disposition parameters")
     params, raw_names = _parameters(disposition)
-    if any("*" in p for p in params):
-        raise BadRequest("multipart part uses an RFC 2231 parameter (name*, filename*...)")
+    if any("*" in p for p in params if p != "filename*"):
+        raise BadRequest("multipart part uses an RFC 2231 parameter (name*, name*0...)")
     if params.count("name") > 1:
         raise BadRequest("multipart part carries two name parameters")
-    if params.count("filename") > 1:
+    if params.count("filename") > 1 or params.count("filename*") > 1:
         raise BadRequest("multipart part carries two filename parameters")
+    if "filename*" in params and "filename" not in params:
+        raise BadRequest("multipart part with filename* but no filename (a file to some "
+                         "parsers, a field to others)")
     name: str = segment.name or ""
     if name in RESERVED:
         if segment.filename is not None:

@@ -291,6 +291,16 @@ HOSTILE = [
     pytest.param(row(lambda t: multipart_form(t, part(
         'form-data; name="note"; filename*=UTF-8\'\'a.txt', "x")), MULTI),
         id="rfc2231-filename"),
+    # .NET's HttpClient writes both file names on every upload (found by a red-team pass).
+    pytest.param(row(lambda t: multipart_form(t, part(
+        "form-data; name=upload; filename=report.pdf; filename*=utf-8''report.pdf", "%PDF")),
+        MULTI, accepted=True), id="dotnet-filename-star-beside-filename"),
+    pytest.param(row(lambda t: multipart_form(t, part(
+        "form-data; name=\"__EVENTTARGET\"; filename=a; filename*=utf-8''a", "delete")), MULTI),
+        id="filename-star-on-a-reserved-name"),
+    pytest.param(row(lambda t: multipart_form(t, part(
+        "form-data; name=upload; filename=a; filename*=utf-8''a; name*=utf-8''__EVENTTARGET",
+        "delete")), MULTI), id="name-star-beside-filename-star"),
     pytest.param(row(lambda t: multipart_form(t, part(
         'form-data; name="%5F%5FEVENTTARGET"', "delete")), MULTI), id="percent-encoded-name"),
     pytest.param(row(lambda t: multipart_form(t, part(
@@ -518,6 +528,8 @@ DISPOSITIONS = [
     'form-data; name="__EVENTTARGET"\r\nContent-Transfer-Encoding: base64',
     'form-data; name="note"\r\nContent-Disposition: form-data; name="__EVENTTARGET"',
     'form-data; name="note"\r\nContent-Type: text/plain; charset=utf-7',
+    "form-data; name=f; filename=a; filename*=utf-8''a", "form-data; name=f; filename*=utf-8''a",
+    "form-data; name=__EVENTTARGET; filename=a; filename*=utf-8''a",
 ]
 MULTIPART_BODIES = st.lists(
     st.tuples(st.sampled_from(DISPOSITIONS), st.sampled_from(VALUES)), max_size=5,
