@@ -16,7 +16,7 @@ Invariants checked on every input:
 * urlencoded: an independent model (split on ``&``, a segment is reserved iff its raw name is a
   reserved name; every other name decoded whole and judged by ``looks_reserved``; a reserved
   name's repeat refused, but for one identical ``__EVENTVALIDATION``; at most
-  ``MAX_URLENCODED_FIELDS`` fields) predicts exactly whether the scan is refused (and with
+  ``MAX_FORM_FIELDS`` fields) predicts exactly whether the scan is refused (and with
   which status), the reserved values it reports, and the assembled body: the non-reserved
   ``&``-segments, in order, joined with ``&``. The scanner's shortcuts (names decoded only
   when they may spell "_", only their whitespace-stripped core, only when short) must agree;
@@ -39,7 +39,7 @@ with atheris.instrument_imports(include=["postback_middleware", "multipart"]):
 
     from postback_middleware import body as body_module
     from postback_middleware.body import (
-        MAX_URLENCODED_FIELDS,
+        MAX_FORM_FIELDS,
         BodyScan,
         assemble,
         scan_multipart,
@@ -117,9 +117,9 @@ def _expected_urlencoded(
     """(expected refusal, reserved fields, assembled body), computed without the scanner."""
     head_limit = max(max_field_size + 64, body_module._MIN_HEAD)
     segments = data.split(b"&")
-    too_many = len(segments) > MAX_URLENCODED_FIELDS
+    too_many = len(segments) > MAX_FORM_FIELDS
     if too_many:  # refused at the "&" that makes one too many: the fields before it are read
-        segments = segments[: MAX_URLENCODED_FIELDS - 1]
+        segments = segments[: MAX_FORM_FIELDS - 1]
     found: list[tuple[str, bytes]] = []
     kept: list[bytes] = []
     for segment in segments:
@@ -193,7 +193,7 @@ def _parse_parts(data: bytes, boundary: str) -> list[Part]:
         content_length=len(data),
         max_header_size=body_module._MAX_PART_HEADER_LINE,
         max_header_count=body_module._MAX_PART_HEADERS,
-        max_segment_count=body_module.MAX_MULTIPART_PARTS,
+        max_segment_count=body_module.MAX_FORM_FIELDS,
     ) as parser:
         for event in parser.parse(data):
             if event is None:

@@ -25,9 +25,10 @@ underscore), a ``_charset_`` field other than UTF-8, a ``Content-Encoding``. Any
 make one of them see a reserved name we did not is refused rather than guessed (see ``fields``).
 
 Cost is bounded whatever the shape of the body (``benchmarks/request_cost.py``): at most
-``MAX_URLENCODED_FIELDS`` fields or ``MAX_MULTIPART_PARTS`` parts, a reserved name refused on its
-second occurrence, per-byte work done by C loops (``bytes.find``, ``re``), and only the names
-that could matter decoded.
+``max_fields`` fields or parts (the ``max_form_fields`` option, ``MAX_FORM_FIELDS`` by default;
+past it, 413 before the next field is looked at), a reserved name refused on its second
+occurrence, per-byte work done by C loops (``bytes.find``, ``re``), and only the names that
+could matter decoded: a field costs a few Python operations, whatever its spelling.
 """
 
 from __future__ import annotations
@@ -56,11 +57,11 @@ from .fields import (
 from .http import media_type, request_media_type
 
 CHUNK_SIZE = 64 * 1024
-# Django's default for the same concern (DATA_UPLOAD_MAX_NUMBER_FIELDS); a real form never
-# needs more. Urlencoded fields are counted as the standard library's max_num_fields counts
-# them: one more than the number of "&", empty segments included.
-MAX_MULTIPART_PARTS = 1000
-MAX_URLENCODED_FIELDS = 1000
+# Fields (urlencoded) or parts (multipart) a body may have: the default of the max_form_fields
+# option, Django's default for the same concern (DATA_UPLOAD_MAX_NUMBER_FIELDS). Urlencoded
+# fields are counted as the standard library's max_num_fields counts them: one more than the
+# number of "&", empty segments included.
+MAX_FORM_FIELDS = 1000
 # Longest escaped spelling of an 18-character name: 4 UTF-8 bytes a character, each "%XX".
 _MAX_ESCAPED_NAME = 12 * 18
 # Bytes read of each urlencoded segment, at least (more for a max_state_size value): a name
@@ -299,6 +300,14 @@ def _check_charset_value(value: bytes) -> None:
         raise BadRequest(f"{CHARSET_FIELD} field other than UTF-8: {value[:40]!r}")
 
 
+def _too_many_fields(kind: str, max_fields: int) -> TooLarge:
+    """The refusal of a body with more than ``max_fields`` fields: its logged reason names the
+    option to raise (a form of many fields, e.g. a large formset, is no attack)."""
+    counted = "parts" if kind == "multipart" else "fields"
+    return TooLarge(f"{kind} body with more than {max_fields} {counted} (raise the "
+                    f"max_form_fields option for a form that has more)")
+
+
 # -- application/x-www-form-urlencoded ------------------------------------------------------
 
 
@@ -315,7 +324,7 @@ def _urlencoded_segments(
         body.seek(0)
         segments = body.read(length).split(b"&")
         if len(segments) > max_fields:
-            raise TooLarge(f"urlencoded body with more than {max_fields} fields")
+            raise _too_many_fields("urlencoded", max_fields)
         start = 0
         for segment in segments:
             yield start, start + len(segment), segment
@@ -336,7 +345,7 @@ def _urlencoded_segments(
                 break
             fields += 1
             if fields > max_fields:
-                raise TooLarge(f"urlencoded body with more than {max_fields} fields")
+                raise _too_many_fields("urlencoded", max_fields)
             yield start, position + amp, bytes(head)
             start = position + amp + 1
             head.clear()
@@ -350,7 +359,7 @@ def scan_urlencoded(
     length: int,
     *,
     max_field_size: int,
-    max_fields: int = MAX_URLENCODED_FIELDS,
+    max_fields: int = MAX_FORM_FIELDS,
     manager_field: bool = False,
 ) -> BodyScan:
     """Scan an urlencoded body. ``manager_field``: it is an ASP.NET AJAX async postback, whose
@@ -418,7 +427,7 @@ def _scan_whole(body: SpooledBody, length: int, *, max_field_size: int, max_fiel
     data = body.read(length)
     segments = data.split(b"&")
     if len(segments) > max_fields:
-        raise TooLarge(f"urlencoded body with more than {max_fields} fields")
+        raise _too_many_fields("urlencoded", max_fields)
     escaped = b"%" in data or b"+" in data
     scan = BodyScan(joiner=b"&")
     run_start: int | None = 0
@@ -630,8 +639,10 @@ def _part_name(segment: Any) -> _Part:
 
 
 def scan_multipart(
-    body: SpooledBody, length: int, boundary: str, *, max_field_size: int
+    body: SpooledBody, length: int, boundary: str, *, max_field_size: int,
+    max_fields: int = MAX_FORM_FIELDS,
 ) -> BodyScan:
+    """Scan a multipart body of at most ``max_fields`` parts (413 at the one after)."""
     parts: list[_Part] = []
     scan = BodyScan()
     try:
@@ -640,7 +651,8 @@ def scan_multipart(
             content_length=length,
             max_header_size=_MAX_PART_HEADER_LINE,
             max_header_count=_MAX_PART_HEADERS,
-            max_segment_count=MAX_MULTIPART_PARTS,
+            # (A backstop: the part after max_fields is refused below, as its headers end.)
+            max_segment_count=max_fields + 1,
             # Not strict: strict mode refuses the epilogue (browsers end with CRLF after the
             # closing boundary) when it arrives in a later chunk. The first-boundary rule that
             # strict mode adds is enforced in _part_offsets instead.
@@ -661,6 +673,8 @@ def scan_multipart(
                                 raise TooLarge(f"reserved part {current.name} exceeds limits")
                             current.value += event
                     else:
+                        if len(parts) == max_fields:
+                            raise _too_many_fields("multipart", max_fields)
                         current = _part_name(event)
                         parts.append(current)
     except multipart.ParserLimitReached as exc:

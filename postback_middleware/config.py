@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, cast
 
+from .body import MAX_FORM_FIELDS
 from .csrf import parse_origin
 from .errors import ConfigurationError, Reason, UnknownOption, UsageError
 from .stores import RedisStore, Store, open_store
@@ -260,6 +261,15 @@ def _positive_int(name: str, value: Any) -> int:
     return value
 
 
+def _field_count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigurationError(
+            f"{name} must be a positive integer (how many fields a form POST may have; "
+            f"{MAX_FORM_FIELDS} by default, raise it for a form with more, such as a large "
+            f"formset), not {value!r}")
+    return value
+
+
 def _whole_seconds(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ConfigurationError(f"{name} must be a whole number of seconds (0 or more), "
@@ -444,6 +454,12 @@ class Options:
     max_body_size: int = field(default=100 * 1024 * 1024, metadata=_spec(_ini_int, _positive_int))
     # Largest token or reserved field; view state beyond this is refused (413).
     max_state_size: int = field(default=128 * 1024, metadata=_spec(_ini_int, _positive_int))
+    # Most fields a form POST may have (urlencoded fields, or multipart parts: files count);
+    # 413 beyond. A limit against CPU attacks (a body of millions of empty fields, names that
+    # collide in a parser's hash table): each field costs the scan a bounded few operations and
+    # the app's parser as much again, so raise it only as far as your largest form needs (a
+    # formset of 300 rows of 4 fields posts about 1,210).
+    max_form_fields: int = field(default=MAX_FORM_FIELDS, metadata=_spec(_ini_int, _field_count))
     # Bodies up to this size stay in memory; larger ones go to a temporary file.
     spool_threshold: int = field(default=1024 * 1024, metadata=_spec(_ini_int, _positive_int))
     # Add __SCROLLPOSITIONX/Y and __LASTFOCUS so the page comes back where the user left it.
@@ -540,7 +556,7 @@ class Options:
 _NEED_A_STORE = ("single_use", "single_use_callbacks", "server_viewstate")
 # What protects more when on, or when lower (see Options.protects_less_than).
 _CHECKS = ("require_token", "validate_choices", "single_use", "single_use_callbacks")
-_LIMITS = ("max_age", "renewal_window", "max_body_size", "max_state_size")
+_LIMITS = ("max_age", "renewal_window", "max_body_size", "max_state_size", "max_form_fields")
 
 OPTION_SPECS: Mapping[str, OptionSpec] = {
     option.name: option.metadata[_SPEC] for option in fields(Options)

@@ -77,7 +77,7 @@ class Reason(StrEnum):
     NOT_OFFERED = "not-offered"  # an event or callback the form did not offer
     MISSING_TOKEN = "missing-token"  # a postback, or (require_token) a form POST, without tokens
     MALFORMED = "malformed"  # a body, field or header that is not well formed
-    TOO_LARGE = "too-large"  # over max_body_size or max_state_size
+    TOO_LARGE = "too-large"  # over max_body_size, max_state_size or max_form_fields
     UNAVAILABLE = "unavailable"  # a store could not answer
     ALREADY_SENT = "already-sent"  # single_use: the form's tokens were spent by an earlier request
 

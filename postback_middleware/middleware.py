@@ -331,9 +331,11 @@ class PostbackMiddleware:
         )
         try:
             if boundary:
-                scan = scan_multipart(body, length, boundary, max_field_size=options.max_state_size)
+                scan = scan_multipart(body, length, boundary, max_field_size=options.max_state_size,
+                                      max_fields=options.max_form_fields)
             else:
                 scan = scan_urlencoded(body, length, max_field_size=options.max_state_size,
+                                       max_fields=options.max_form_fields,
                                        manager_field=async_postback)
             if scan.is_postback and method != "POST":
                 raise BadRequest(f"reserved fields in a {method[:20]!r} body")
@@ -344,7 +346,7 @@ class PostbackMiddleware:
                 # again, its first field being the ScriptManager's (see aspnet.ajax).
                 body.seek(0)
                 scan = scan_urlencoded(body, length, max_field_size=options.max_state_size,
-                                       manager_field=True)
+                                       max_fields=options.max_form_fields, manager_field=True)
                 values = decode_reserved(scan.reserved)
             if values is None and options.require_token and method == "POST":
                 raise Forbidden("form POST without a token", kind=Reason.MISSING_TOKEN)

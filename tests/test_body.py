@@ -562,6 +562,45 @@ def test_urlencoded_field_cap(body: bytes, refused: bool) -> None:
         assert strip_urlencoded(body)[1] == body
 
 
+@pytest.mark.parametrize(
+    ("multipart_form", "count", "value", "max_fields", "refused"),
+    [
+        pytest.param(False, 1205, b"x", 1300, None, id="urlencoded-1205-of-1300"),
+        pytest.param(False, 1300, b"x" * 100, 1300, None, id="urlencoded-streamed-1300-of-1300"),
+        pytest.param(False, 1301, b"x", 1300, "more than 1300 fields", id="urlencoded-1301"),
+        pytest.param(False, 1301, b"x" * 100, 1300, "more than 1300 fields",
+                     id="urlencoded-streamed-1301"),
+        pytest.param(True, 1205, b"x", 1300, None, id="multipart-1205-of-1300"),
+        pytest.param(True, 1301, b"x", 1300, "more than 1300 parts", id="multipart-1301"),
+        pytest.param(True, 1000, b"x", None, None, id="multipart-1000-by-default"),
+        pytest.param(True, 1001, b"x", None, "more than 1000 parts",
+                     id="multipart-1001-by-default"),
+    ],
+)
+def test_max_fields_caps_fields_and_parts_alike(
+    multipart_form: bool, count: int, value: bytes, max_fields: int | None, refused: str | None
+) -> None:
+    """The ``max_form_fields`` option's limit, for both kinds of body; its refusal names the
+    option, so the log says what to raise (found by a red-team pass: fixed at 1,000)."""
+    if multipart_form:
+        data = multipart_body(*[part(f"f{n}", value) for n in range(count)])
+    else:
+        data = b"&".join(b"f%d=%s" % (n, value) for n in range(count))
+    limit = {} if max_fields is None else {"max_fields": max_fields}
+
+    def scan() -> BodyScan:
+        if multipart_form:
+            return scan_multipart(spooled(data), len(data), "XyZ", max_field_size=10_000, **limit)
+        return scan_urlencoded(spooled(data), len(data), max_field_size=10_000, **limit)
+
+    if refused is not None:
+        with pytest.raises(TooLarge, match=refused + r" \(raise the max_form_fields option"):
+            scan()
+        return
+    result = scan()
+    assert not result.is_postback and result.keep == [(0, len(data))]
+
+
 def test_underscore_prefilter_covers_every_look_alike() -> None:
     """A name is decoded only if it may spell "_": checked against all of Unicode."""
     for code in range(sys.maxunicode + 1):

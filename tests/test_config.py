@@ -122,6 +122,18 @@ def test_good_keys_are_accepted_as_bytes() -> None:
         pytest.param("max_age", 0, "positive", id="zero-max-age"),
         pytest.param("max_body_size", -1, "positive", id="negative-size"),
         pytest.param("max_state_size", True, "positive", id="bool-is-not-int"),
+        # (a red-team pass: no option raised the 1,000-field limit; it must say what it is)
+        pytest.param("max_form_fields", 0, r"max_form_fields must be a positive integer \(how "
+                     "many fields a form POST may have; 1000 by default, raise it for a form "
+                     "with more", id="form-fields-zero"),
+        pytest.param("max_form_fields", -1, "max_form_fields must be a positive integer",
+                     id="form-fields-negative"),
+        pytest.param("max_form_fields", "2000", "max_form_fields must be a positive integer",
+                     id="form-fields-as-text"),
+        pytest.param("max_form_fields", 1500.0, "max_form_fields must be a positive integer",
+                     id="form-fields-a-float"),
+        pytest.param("max_form_fields", True, "max_form_fields must be a positive integer",
+                     id="form-fields-a-bool"),
         pytest.param("script_prefix", "_postback", "start and end", id="prefix-without-slashes"),
         # (found by a red-team pass: accepted, then every page 404, or no page got its script)
         pytest.param("script_prefix", "/", "a path of its own", id="prefix-of-every-path"),
@@ -276,6 +288,7 @@ def test_a_second_middleware_met_inside_the_first_steps_aside(
         pytest.param({"validate_choices": True}, "validate_choices", id="validate-choices"),
         pytest.param({"max_age": 60}, "max_age", id="a-shorter-max-age"),
         pytest.param({"max_body_size": 1024}, "max_body_size", id="a-smaller-body-limit"),
+        pytest.param({"max_form_fields": 10}, "max_form_fields", id="a-smaller-field-limit"),
         pytest.param({"user_key": lambda environ: "ada"}, "user_key", id="a-user-binding"),
     ],
 )
@@ -349,6 +362,8 @@ def test_ini_text_is_converted() -> None:
     ("settings", "message"),
     [
         pytest.param({"max_age": "an hour"}, "integer", id="not-an-integer"),
+        pytest.param({"max_form_fields": "2k"}, "max_form_fields must be an integer",
+                     id="form-fields-not-an-integer"),
         pytest.param({"require_token": "maybe"}, "true or false", id="not-a-boolean"),
         pytest.param({"forward_event_fields": "2"}, "forward_event_fields must be true or false",
                      id="forward-not-a-boolean"),
@@ -389,6 +404,26 @@ def inner_factory(global_conf: Any, **settings: Any) -> RecordingApp:
 def test_pastedeploy_filter_loads_and_serves(tmp_path: Path) -> None:
     app = webtest.TestApp(loadapp(write_ini(tmp_path, f"secret_keys = {new_key()}")))
     assert b"__VIEWSTATE" in app.get("/").body
+
+
+@pytest.mark.parametrize(
+    ("line", "fields", "status"),
+    [
+        pytest.param("", 1001, 413, id="default-refuses-1001-fields"),
+        pytest.param("max_form_fields = 1_300", 1205, 200, id="raised-takes-1205-fields"),
+        pytest.param("max_form_fields = 1300", 1301, 413, id="raised-refuses-1301-fields"),
+    ],
+)
+def test_pastedeploy_filter_sets_max_form_fields(tmp_path: Path, line: str, fields: int,
+                                                 status: int) -> None:
+    app = webtest.TestApp(loadapp(write_ini(tmp_path, f"secret_keys = {new_key()}\n{line}")))
+    app.post("/", "&".join(f"f{n}=x" for n in range(fields)), status=status,
+             content_type="application/x-www-form-urlencoded")
+
+
+def test_pastedeploy_filter_refuses_a_bad_max_form_fields_at_load(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="max_form_fields must be a positive integer"):
+        loadapp(write_ini(tmp_path, f"secret_keys = {new_key()}\nmax_form_fields = 0"))
 
 
 def test_pastedeploy_filter_without_key_fails_at_load(tmp_path: Path) -> None:

@@ -29,8 +29,10 @@ from .helpers import (
     RecordingApp,
     callback,
     hidden_fields,
+    multipart_body,
     new_key,
     parse_success,
+    part,
     postback,
     renew,
     tokens_of,
@@ -703,6 +705,75 @@ def test_oversized_body_is_413(make_app: AppFactory) -> None:
     app = make_app(max_body_size=1000)
     response = app.post("/orders", {"note": "x" * 2000}, status=413)
     assert "Traceback" not in response.text
+
+
+def formset_fields(rows: int) -> list[tuple[str, str]]:
+    """What a Django formset of ``rows`` rows of 4 fields posts: the CSRF token, the management
+    form's 4 fields, then the rows (300 rows: 1,205 fields)."""
+    fields = [("csrfmiddlewaretoken", "t0k3n"), ("form-TOTAL_FORMS", str(rows)),
+              ("form-INITIAL_FORMS", "0"), ("form-MIN_NUM_FORMS", "0"),
+              ("form-MAX_NUM_FORMS", "1000")]
+    for row in range(rows):
+        fields += [(f"form-{row}-{name}", f"{name} {row}")
+                   for name in ("sku", "name", "price", "stock")]
+    return fields
+
+
+@pytest.mark.parametrize(
+    ("options", "rows", "postback_fields", "multipart_form", "allowed"),
+    [
+        pytest.param({}, 249, False, False, False, id="default-1001-fields-413"),
+        pytest.param({}, 249, False, True, False, id="default-1001-parts-413"),
+        pytest.param({}, 248, True, False, False, id="default-postback-of-1001-fields-413"),
+        pytest.param({}, 248, False, False, True, id="default-997-fields-reach-the-app"),
+        pytest.param({"max_form_fields": 1300}, 300, False, False, True,
+                     id="raised-1205-fields-reach-the-app"),
+        pytest.param({"max_form_fields": 1300}, 300, True, False, True,
+                     id="raised-postback-of-1209-fields-reaches-the-app"),
+        pytest.param({"max_form_fields": 1300}, 300, True, True, True,
+                     id="raised-multipart-postback-of-1209-parts-reaches-the-app"),
+        pytest.param({"max_form_fields": 1300}, 324, False, False, False,
+                     id="raised-limit-still-refuses-1301-fields"),
+        pytest.param({"max_form_fields": 1300}, 324, False, True, False,
+                     id="raised-limit-still-refuses-1301-parts"),
+    ],
+)
+def test_max_form_fields_is_how_many_fields_a_form_post_may_have(
+    make_app: AppFactory, inner: RecordingApp, caplog: pytest.LogCaptureFixture,
+    options: dict[str, Any], rows: int, postback_fields: bool, multipart_form: bool,
+    allowed: bool,
+) -> None:
+    """(found by a red-team pass: a Django formset of 1,205 fields, which the app accepts with
+    DATA_UPLOAD_MAX_NUMBER_FIELDS raised, got a 413 that no option could lift)"""
+    app = make_app(**options)
+    fields = formset_fields(rows)
+    reserved: list[tuple[str, str]] = []
+    if postback_fields:
+        tokens = tokens_of(app)
+        reserved = [("__EVENTTARGET", "refresh"), ("__EVENTARGUMENT", ""),
+                    ("__VIEWSTATE", tokens["__VIEWSTATE"]),
+                    ("__EVENTVALIDATION", tokens["__EVENTVALIDATION"])]
+    if multipart_form:
+        content_type = "multipart/form-data; boundary=XyZ"
+        body = multipart_body(*[part(name, value) for name, value in fields + reserved])
+        expected = multipart_body(*[part(name, value) for name, value in fields])
+    else:
+        content_type = "application/x-www-form-urlencoded"
+        body = urllib.parse.urlencode(fields + reserved).encode()
+        expected = urllib.parse.urlencode(fields).encode()
+    calls = len(inner.calls)
+    with caplog.at_level(logging.WARNING, logger="postback_middleware"):
+        # request(), not post(): post() re-encodes a multipart body
+        response = app.request("/orders", method="POST", body=body, content_type=content_type,
+                               status="*")
+    if not allowed:
+        assert response.status_int == 413 and len(inner.calls) == calls
+        assert "raise the max_form_fields option" in caplog.text  # the log says what to do
+        return
+    assert response.status_int == 200
+    seen = inner.calls[-1]
+    assert seen.body == expected  # every field, byte for byte, the reserved ones cut out
+    assert (seen.event.target if seen.event else None) == ("refresh" if reserved else None)
 
 
 def test_plain_post_passes_untouched(app: webtest.TestApp, inner: RecordingApp) -> None:
