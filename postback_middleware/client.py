@@ -24,14 +24,15 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .http import ONCE_HEADERS, Headers, accepts_coding, text_response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-_NONCE = re.compile(r"'nonce-([A-Za-z0-9+/_=-]+)'")
+# A nonce source: the keyword in any case, the value (base64 or base64url) as written.
+_NONCE = re.compile(r"'(?i:nonce)-([A-Za-z0-9+/_=-]+)'")
 CORE_SCRIPT = "static/postback.js"
 _PLAIN_TAGS_KEPT = 1024  # script tags without a nonce kept made (one per host and mount point)
 COMPAT_SCRIPT = "static/webforms.js"
@@ -158,16 +159,95 @@ class ClientScript:
         return self.asset.respond(environ, start_response)
 
 
-def script_nonce(content_security_policy: str | None) -> str | None:
-    """The nonce a page's CSP allows scripts with (``script-src``, else ``default-src``)."""
-    if not content_security_policy:
-        return None
-    directives: dict[str, str] = {}
-    for directive in content_security_policy.split(";"):
-        name, _, value = directive.strip().partition(" ")
-        directives.setdefault(name.lower(), value)
-    for name in ("script-src-elem", "script-src", "default-src"):
-        if name in directives:
-            match = _NONCE.search(directives[name])
-            return match.group(1) if match else None
-    return None
+# What a Content-Security-Policy says about the client script (its ``<script src>`` element and
+# its fetch() calls). A response may carry several policies (several headers, or one header
+# whose value lists them, joined by commas: CSP3's serialized policy list); a browser enforces
+# every one of them, so what the script needs must pass them all.
+_SCRIPT_DIRECTIVES = ("script-src-elem", "script-src", "default-src")  # (browsers fall back so)
+
+
+class NonceChoice(NamedTuple):
+    """The nonce for the script tag, and whether the page's enforced policies disagree: each
+    lets the tag through only by a nonce, and no one nonce is in all of them (the script is
+    blocked whatever it gets; so are the page's own scripts, an element has one nonce)."""
+
+    nonce: str | None
+    conflict: bool = False
+
+
+def csp_policies(values: Iterable[str]) -> list[dict[str, list[str]]]:
+    """Each policy of a response's CSP header ``values``: its directives by lower-cased name
+    (the first of a name kept, as browsers do), each with its source expressions."""
+    policies = []
+    for value in values:
+        for serialized in value.split(","):
+            directives: dict[str, list[str]] = {}
+            for directive in serialized.split(";"):
+                tokens = directive.split()
+                if tokens:
+                    directives.setdefault(tokens[0].lower(), tokens[1:])
+            if directives:
+                policies.append(directives)
+    return policies
+
+
+def _governing(policy: dict[str, list[str]], names: Sequence[str]) -> list[str] | None:
+    """The sources of the first of ``names`` the policy has (its fallback order), or None
+    when it has none of them (it does not restrict that)."""
+    return next((policy[name] for name in names if name in policy), None)
+
+
+def _may_match_urls(sources: Sequence[str]) -> bool:
+    """Whether a source list may allow a URL: ``'self'``, a host or scheme source or ``*``.
+    Other quoted keywords, nonces and hashes allow no URL; ``'none'`` or nothing, none."""
+    return any(source.lower() == "'self'" or not source.startswith("'") for source in sources)
+
+
+def _nonces(sources: Sequence[str]) -> list[str]:
+    return [match.group(1) for source in sources if (match := _NONCE.fullmatch(source))]
+
+
+def _script_nonces(values: Iterable[str], *, needed: list[list[str]],
+                   wished: list[list[str]]) -> None:
+    """Sort the script-restricting policies of ``values``: ``needed`` gets the nonces of each
+    one the tag passes only by a nonce ('strict-dynamic' ignores 'self' and hosts), ``wished``
+    those of each one that may also let it through by its URL (its nonce does no harm)."""
+    for policy in csp_policies(values):
+        sources = _governing(policy, _SCRIPT_DIRECTIVES)
+        if sources is None:
+            continue
+        nonces = _nonces(sources)
+        by_url = "'strict-dynamic'" not in (s.lower() for s in sources) and _may_match_urls(
+            sources)
+        if not by_url:
+            needed.append(nonces)
+        elif nonces:
+            wished.append(nonces)
+
+
+def script_nonce(enforced: Iterable[str], reported: Iterable[str] = ()) -> NonceChoice:
+    """The nonce for the script tag of a page whose ``Content-Security-Policy`` headers are
+    ``enforced`` (and ``-Report-Only`` ones ``reported``).
+
+    One that every enforced policy restricting scripts (``script-src-elem``, else
+    ``script-src``, else ``default-src``) allows, where the tag can pass it only so; among
+    those, the one named by most of the others and of the report-only policies: those block
+    nothing, but a nonce they allow spares the app a violation report on every page (and is
+    the nonce when only they name one). When the enforced policies leave no such nonce, the
+    first one they name, and ``conflict``.
+    """
+    needed: list[list[str]] = []
+    wished: list[list[str]] = []
+    _script_nonces(enforced, needed=needed, wished=wished)
+    report_only: list[list[str]] = []
+    _script_nonces(reported, needed=report_only, wished=report_only)
+    wished += report_only
+    offered = list(dict.fromkeys(n for nonces in (*needed, *wished) for n in nonces))
+    fitting = [nonce for nonce in offered if all(nonce in nonces for nonces in needed)]
+    if needed and not fitting:
+        return NonceChoice(offered[0] if offered else None, conflict=True)
+    # (max keeps the first of equals: the order the policies came in)
+    best = max(fitting, key=lambda nonce: sum(nonce in nonces for nonces in wished),
+               default=None)
+    return NonceChoice(best)
+

@@ -39,6 +39,13 @@ def header(headers: Iterable[tuple[str, str]], name: str) -> str | None:
     return next((value for key, value in headers if key.lower() == name), None)
 
 
+def header_values(headers: Iterable[tuple[str, str]], name: str) -> list[str]:
+    """Every value of header ``name`` (case-insensitive), in order: for a header given several
+    times whose values all count (a browser enforces every ``Content-Security-Policy``)."""
+    name = name.lower()
+    return [value for key, value in headers if key.lower() == name]
+
+
 def disagreeing(headers: Iterable[tuple[str, str]], names: Collection[str]) -> str | None:
     """The first of ``names`` (lower-case) that ``headers`` give twice with values that differ
     (beyond case and white space), or None. A browser reads such a header otherwise than

@@ -82,6 +82,7 @@ from .http import (
     ClosingIterable,
     Headers,
     callback_reply,
+    header_values,
     json_response,
     origin_of,
     private_headers,
@@ -107,6 +108,7 @@ log = logging.getLogger("postback_middleware")
 EVENT_KEY = "postback.event"
 VIEWSTATE_KEY = "postback.viewstate"
 RENEW_ENVIRON_KEY = "HTTP_X_POSTBACK_RENEW"  # a form's tokens sent to be renewed
+_WARNED_KEPT = 1024  # (kind, path) pairs warned about once each, kept (paths are the client's)
 _WRAPPED_KEY = "postback.middleware"  # set while one calls the app below it
 CALLBACK_FAILED = "The server could not complete the callback."
 
@@ -177,6 +179,7 @@ class PostbackMiddleware:
             max_age=self.options.max_age if self.options.renewal_window else None,
             aspnet_ajax=self.options.aspnet_ajax)
         self._warned_nested = False
+        self._warned: set[tuple[str, str]] = set()  # see _warn_once
         # Which scanner engine reads UTF-8 pages: "compiled" (built at install when a C
         # compiler was there) or "python", the same results about 50 times slower.
         self.scanner_engine: Engine = page_engine()
@@ -537,7 +540,7 @@ class PostbackMiddleware:
             # before the tag cannot send the browser (and the page's CSP nonce) to another
             # origin's script.
             tag = self.script.tag(_host_of(page_url) + environ.get("SCRIPT_NAME", ""),
-                                  script_nonce(page.header("content-security-policy")))
+                                  self._nonce(environ, page))
         return FieldInjector(
             page_url=_document_url(environ, page_url=page_url, htmx=fragment),
             encoding=page.charset,
@@ -549,6 +552,36 @@ class PostbackMiddleware:
             choices=self.options.validate_choices,
             panels=panels,
         )
+
+    def _nonce(self, environ: WSGIEnvironment, page: Page) -> str | None:
+        """The nonce for the page's script tag, from all its CSP headers (a second header, or
+        policies joined by commas, count as much as the first: see ``client.script_nonce``).
+        When the page's policies leave the script no nonce, a warning (once per path)."""
+        if (page.header("content-security-policy") is None
+                and page.header("content-security-policy-report-only") is None):
+            return None  # (the usual page: no list made)
+        choice = script_nonce(header_values(page.headers, "content-security-policy"),
+                              header_values(page.headers, "content-security-policy-report-only"))
+        if choice.conflict:
+            self._warn_once(
+                "nonce", environ,
+                "no one nonce passes every Content-Security-Policy of %r (their script "
+                "policies name different nonces, or one names none): the client script is "
+                "blocked there, and so are its postback elements, callbacks and renewals; "
+                "give every policy the page's nonce")
+        return choice.nonce
+
+    def _warn_once(self, kind: str, environ: WSGIEnvironment, message: str) -> None:
+        """Log ``message`` (its ``%r``: the request's path) at WARNING, once per path and
+        ``kind``: a page's headers say the same on every request, the log should not."""
+        path = _request_path(environ)[:200]
+        warned = self._warned
+        if (kind, path) in warned:
+            return
+        if len(warned) >= _WARNED_KEPT:
+            warned.clear()
+        warned.add((kind, path))
+        log.warning(message, path)
 
     # -- callbacks -------------------------------------------------------------------------
 

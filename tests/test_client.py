@@ -24,22 +24,60 @@ def test_tag_is_valid_html_and_xhtml_and_carries_the_nonce() -> None:
     assert b' nonce="r4nd0m"' in script.tag("", "r4nd0m")
 
 
+STRICT_A = "script-src 'nonce-a' 'strict-dynamic'; object-src 'none'; base-uri 'none'"
+
+
 @pytest.mark.parametrize(
-    ("policy", "nonce"),
+    ("enforced", "reported", "nonce", "conflict"),
     [
-        pytest.param(None, None, id="no-policy"),
-        pytest.param("script-src 'nonce-abc' 'strict-dynamic'; object-src 'none'", "abc",
-                     id="script-src"),
-        pytest.param("default-src 'self' 'nonce-xyz='", "xyz=", id="default-src"),
-        pytest.param("default-src 'nonce-d'; script-src 'nonce-s'", "s",
+        pytest.param([], [], None, False, id="no-policy"),
+        pytest.param(["script-src 'nonce-abc' 'strict-dynamic'; object-src 'none'"], [], "abc",
+                     False, id="script-src"),
+        pytest.param(["default-src 'self' 'nonce-xyz='"], [], "xyz=", False, id="default-src"),
+        pytest.param(["default-src 'nonce-d'; script-src 'nonce-s'"], [], "s", False,
                      id="script-src-wins"),
-        pytest.param("script-src 'self'; default-src 'nonce-d'", None,
+        pytest.param(["script-src 'nonce-s'; script-src-elem 'nonce-e'"], [], "e", False,
+                     id="script-src-elem-wins"),
+        pytest.param(["script-src 'self'; default-src 'nonce-d'"], [], None, False,
                      id="script-src-without-nonce"),
-        pytest.param("style-src 'nonce-css'", None, id="style-nonce-ignored"),
+        pytest.param(["style-src 'nonce-css'"], [], None, False, id="style-nonce-ignored"),
+        pytest.param(["script-src\t'nonce-tab'"], [], "tab", False, id="tab-separated"),
+        pytest.param(["SCRIPT-SRC 'NONCE-up'"], [], "up", False, id="any-case-keywords"),
+        pytest.param(["script-src 'nonce-first'; script-src 'nonce-dup'"], [], "first", False,
+                     id="repeated-directive-ignored"),
+        # (found by a red-team pass: only the first header was read)
+        pytest.param(["frame-ancestors 'none'", STRICT_A], [], "a", False,
+                     id="second-header"),
+        pytest.param(["frame-ancestors 'none', " + STRICT_A], [], "a", False,
+                     id="comma-joined"),
+        pytest.param([STRICT_A, "script-src 'nonce-b' 'nonce-a'"], [], "a", False,
+                     id="two-policies-agree"),
+        pytest.param(["script-src 'nonce-b' 'nonce-a'", STRICT_A], [], "a", False,
+                     id="the-one-both-allow"),
+        pytest.param(["script-src https://cdn.example 'nonce-h'", STRICT_A], [], "a", False,
+                     id="a-host-policy-does-not-bind"),
+        pytest.param(["script-src https://cdn.example 'nonce-h'"], [], "h", False,
+                     id="a-host-policy-gets-its-nonce"),
+        pytest.param([STRICT_A, "script-src 'nonce-b' 'strict-dynamic'"], [], "a", True,
+                     id="policies-disagree"),
+        pytest.param([STRICT_A, "script-src 'none'"], [], "a", True, id="one-blocks-all"),
+        pytest.param(["default-src 'self' 'strict-dynamic'"], [], None, True,
+                     id="strict-dynamic-without-nonce"),
+        pytest.param([], ["script-src 'nonce-r' 'strict-dynamic'"], "r", False,
+                     id="report-only-alone"),
+        pytest.param(["script-src 'nonce-a' 'nonce-b'"], ["script-src 'nonce-b'"], "b", False,
+                     id="report-only-breaks-a-tie"),
+        pytest.param([STRICT_A], ["script-src 'nonce-r'"], "a", False,
+                     id="enforced-wins-over-report-only"),
+        pytest.param([], ["script-src 'nonce-r'", "script-src 'nonce-q'"], "r", False,
+                     id="report-only-never-conflicts"),
     ],
 )
-def test_script_nonce(policy: str | None, nonce: str | None) -> None:
-    assert script_nonce(policy) == nonce
+def test_script_nonce(enforced: list[str], reported: list[str], nonce: str | None,
+                      conflict: bool) -> None:
+    """The nonce that every enforced policy lets the tag through with, however the policies
+    are given (a browser enforces each), preferring one the report-only ones name too."""
+    assert script_nonce(enforced, reported) == (nonce, conflict)
 
 
 @pytest.mark.parametrize(

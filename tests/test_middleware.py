@@ -100,6 +100,35 @@ def test_a_base_before_the_script_tag_cannot_move_the_script(make_app: AppFactor
     assert urllib.parse.urlsplit(resolved).hostname == "localhost"
 
 
+def csp_page(*policies: tuple[str, str]) -> Callable[..., list[bytes]]:
+    """An app answering PAGE with these (header, policy) pairs."""
+    def page(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"), *policies])
+        return [PAGE.encode()]
+    return page
+
+
+def test_the_script_tag_gets_the_nonce_of_every_csp_header(make_app: AppFactory) -> None:
+    """(found by a red-team pass) The nonce policy in a second header: the tag got no nonce."""
+    app = make_app(inner_app=csp_page(
+        ("Content-Security-Policy", "frame-ancestors 'none'"),
+        ("Content-Security-Policy", "script-src 'nonce-n2' 'strict-dynamic'")))
+    assert b' nonce="n2"></script>' in app.get("/orders").body
+
+
+def test_policies_that_leave_the_script_no_nonce_are_logged_once_per_path(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(inner_app=csp_page(
+        ("Content-Security-Policy", "script-src 'nonce-a' 'strict-dynamic'"),
+        ("Content-Security-Policy", "script-src 'nonce-b' 'strict-dynamic'")))
+    with caplog.at_level(logging.WARNING, logger="postback_middleware"):
+        for path in ("/orders", "/orders", "/other"):
+            app.get(path)
+    warned = [r.getMessage() for r in caplog.records if "no one nonce" in r.getMessage()]
+    assert len(warned) == 2 and "'/orders'" in warned[0] and "'/other'" in warned[1]
+
+
 def test_head_agrees_with_get(make_app: AppFactory) -> None:
     """A HEAD answer's headers are the GET's: the same length (a server drops HEAD's body)."""
     app = make_app()
