@@ -13,7 +13,10 @@ from __future__ import annotations
 import functools
 import json
 import re
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from datetime import UTC
+from email.utils import formatdate, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -140,15 +143,25 @@ _SHARED_CACHE_HEADERS = frozenset({"cdn-cache-control", "cloudflare-cdn-cache-co
 # A Cache-Control directive: up to a comma outside quotes (no-cache="Set-Cookie, X-Y").
 _DIRECTIVE = re.compile(r'(?:[^,"]|"[^"]*")+')
 # What private_headers may change.
-_CACHE_HEADERS = frozenset({"cache-control", "vary", *_SHARED_CACHE_HEADERS})
+_CACHE_HEADERS = frozenset({"cache-control", "vary", "expires", *_SHARED_CACHE_HEADERS})
+# Directives that let a browser show its copy without asking: how long it is fresh, and how
+# long after that a stale copy may still be shown (stale-while-revalidate: shown at once,
+# revalidated behind it; stale-if-error: when the server cannot be reached).
+_STALE_DIRECTIVES = frozenset({"stale-while-revalidate", "stale-if-error"})
 
 
-def private_headers(headers: Headers) -> Headers:
+def private_headers(headers: Headers, *, fresh_for: int | None = None) -> Headers:
     """Headers of a response that belongs to one browser or user.
 
     No shared cache may keep it (``Cache-Control: private``; the app's ``no-store`` stays, and
     so do its other directives; a CDN's own cache headers, which it would obey instead, go),
     and a cache that keeps it per browser must tell cookies apart (``Vary: Cookie``).
+
+    ``fresh_for``: how long the page's tokens can be used (see ``middleware``). A browser may
+    show its copy without asking for that long at most: ``max-age`` (and a stale copy's
+    extra time, and an ``Expires`` later than that) is cut to it, and ``immutable`` goes (a
+    reload must fetch the page, and new tokens). Else a copy the app let live a month holds
+    tokens refused after a week, in a form that looks fresh.
     """
     if not any(key.lower() in _CACHE_HEADERS for key, _ in headers):
         return [*headers, ("Cache-Control", "private"), ("Vary", "Cookie")]  # (the usual page)
@@ -162,6 +175,9 @@ def private_headers(headers: Headers) -> Headers:
             out.append((key, value))
     kept = [d for d in directives
             if d.split("=", 1)[0].strip().lower() not in _SHARED_CACHE_DIRECTIVES]
+    if fresh_for is not None:
+        out, expires_in = _expires_capped(out, fresh_for)
+        kept = _capped(kept, fresh_for, expires_in)
     out.append(("Cache-Control", ", ".join(["private", *kept])))
     vary = [(i, v) for i, (k, v) in enumerate(out) if k.lower() == "vary"]
     if not vary:
@@ -172,6 +188,68 @@ def private_headers(headers: Headers) -> Headers:
         index, value = vary[0]
         out[index] = ("Vary", f"{value}, Cookie" if value.strip() else "Cookie")
     return out
+
+
+def _seconds(directive: str) -> tuple[str, int | None]:
+    """A directive's lower-cased name, and its value as a number of seconds (None when it
+    has none, or not a whole number)."""
+    name, _, value = directive.partition("=")
+    value = value.strip().strip('"')
+    return name.strip().lower(), int(value) if value.isdigit() else None
+
+
+def _capped(directives: list[str], fresh_for: int, expires_in: int) -> list[str]:
+    """Cache-Control ``directives`` that keep a copy fresh (or shown stale) no longer than
+    ``fresh_for`` seconds in all (``expires_in``: how long ``Expires`` keeps it fresh when no
+    ``max-age`` does): see :func:`private_headers`."""
+    out = []
+    fresh = None  # (how long max-age keeps the copy fresh, capped)
+    for directive in directives:
+        name, seconds = _seconds(directive)
+        if name == "immutable":
+            continue
+        if name == "max-age" and seconds is not None:
+            seconds = min(seconds, fresh_for)
+            fresh = seconds if fresh is None else max(fresh, seconds)
+            directive = f"max-age={seconds}"
+        out.append(directive)
+    left = fresh_for - (expires_in if fresh is None else fresh)  # (to show it stale)
+    for index, directive in enumerate(out):
+        name, seconds = _seconds(directive)
+        if name in _STALE_DIRECTIVES and seconds is not None and seconds > left:
+            out[index] = f"{name}={left}"
+    return out
+
+
+def _expires_capped(headers: Headers, fresh_for: int) -> tuple[Headers, int]:
+    """``headers`` with an ``Expires`` later than ``fresh_for`` seconds after the response's
+    ``Date`` (now, if it has none: the server adds it as it sends) moved back to that time,
+    and how long the last ``Expires`` keeps the page fresh then (0 without one). One that is
+    no date means "already expired" (RFC 9111): it stays."""
+    if not any(key.lower() == "expires" for key, _ in headers):
+        return headers, 0
+    sent = _http_date(header(headers, "date")) or time.time()
+    out = []
+    expires_in = 0
+    for key, value in headers:
+        if key.lower() == "expires":
+            expires = _http_date(value)
+            if expires is not None and expires > sent + fresh_for:
+                value, expires = formatdate(sent + fresh_for, usegmt=True), sent + fresh_for
+            expires_in = 0 if expires is None else max(0, int(expires - sent))
+        out.append((key, value))
+    return out, expires_in
+
+
+def _http_date(value: str | None) -> float | None:
+    """An HTTP date (always GMT) as a timestamp, or None when it is none."""
+    try:
+        when = parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
 def text_response(

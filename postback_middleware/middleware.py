@@ -752,7 +752,8 @@ class _Issuer:
         return data, binding, page
 
     def bound_headers(self, headers: Headers, *, tokens: bool, streamed: bool) -> Headers:
-        """Headers of an edited page: private, and the browser's cookie, when it has tokens.
+        """Headers of an edited page: private (fresh no longer than its tokens live), and the
+        browser's cookie, when it has tokens.
 
         A streamed page may bring a form after its headers are gone: a browser without the
         cookie gets it (and the page is private) whether or not a form came yet.
@@ -765,7 +766,10 @@ class _Issuer:
         )
         if not (tokens or (streamed and needs_cookie)):
             return headers
-        headers = private_headers(headers)
+        # A browser's copy must not outlive the tokens: renewed by the client script up to
+        # renewal_window after they were issued, usable max_age without renewal.
+        options = middleware.options
+        headers = private_headers(headers, fresh_for=options.renewal_window or options.max_age)
         if needs_cookie:
             headers.append(browser.set_cookie())
         return headers

@@ -7,7 +7,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import webtest
 
+from postback_middleware import PostbackMiddleware
 from postback_middleware.http import (
     ClosingIterable,
     accepts_coding,
@@ -24,6 +26,8 @@ from postback_middleware.http import (
     text_response,
     without_query,
 )
+
+from .helpers import new_key
 
 HEADERS = [("Content-Type", "Text/HTML; Charset=\"UTF-8\""), ("X-A", "1"), ("x-a", "2")]
 
@@ -141,6 +145,70 @@ def test_private_headers_read_a_quoted_list_whole_and_an_empty_vary() -> None:
     headers = [("Cache-Control", 'no-cache="Set-Cookie, X-Foo", max-age=60'), ("Vary", "")]
     assert private_headers(headers) == [("Vary", "Cookie"), ("Cache-Control",
                                         'private, no-cache="Set-Cookie, X-Foo", max-age=60')]
+
+
+SENT = "Mon, 02 Jun 2025 10:00:00 GMT"  # (the app's Date: Expires is read against it)
+DAY = 86400
+FORM = '<html><head></head><body><form method="post"><button>Go</button></form></body></html>'
+NO_FORM = "<html><head></head><body><p>no form, no tokens</p></body></html>"
+
+
+@pytest.mark.parametrize(
+    ("app_headers", "page", "renewal_window", "cache_control", "expires"),
+    [
+        pytest.param({"Cache-Control": "max-age=2592000"}, FORM, DAY, "private, max-age=86400",
+                     None, id="max-age-above-the-cap-cut"),
+        pytest.param({"Cache-Control": "max-age=600"}, FORM, DAY, "private, max-age=600", None,
+                     id="max-age-below-the-cap-kept"),
+        pytest.param({"Cache-Control": 'max-age="2592000"'}, FORM, DAY, "private, max-age=86400",
+                     None, id="quoted-max-age-cut"),
+        pytest.param({"Cache-Control": "public, max-age=31536000, immutable"}, FORM, DAY,
+                     "private, max-age=86400", None, id="immutable-dropped"),
+        pytest.param({"Cache-Control": "s-maxage=2592000, max-age=60"}, FORM, DAY,
+                     "private, max-age=60", None, id="s-maxage-dropped"),
+        pytest.param({"Cache-Control": "no-store"}, FORM, DAY, "private, no-store", None,
+                     id="no-store-untouched"),
+        pytest.param({"Cache-Control": "no-cache, max-age=2592000"}, FORM, DAY,
+                     "private, no-cache, max-age=86400", None, id="no-cache-kept-max-age-cut"),
+        pytest.param({"Cache-Control": "max-age=80000, stale-while-revalidate=86400"}, FORM, DAY,
+                     "private, max-age=80000, stale-while-revalidate=6400", None,
+                     id="stale-while-revalidate-cut-to-what-is-left"),
+        pytest.param({"Date": SENT, "Expires": "Wed, 02 Jul 2025 10:00:00 GMT"}, FORM, DAY,
+                     "private", "Tue, 03 Jun 2025 10:00:00 GMT", id="expires-past-the-cap-cut"),
+        pytest.param({"Date": SENT, "Expires": "Mon, 02 Jun 2025 10:10:00 GMT"}, FORM, DAY,
+                     "private", "Mon, 02 Jun 2025 10:10:00 GMT", id="expires-within-the-cap-kept"),
+        pytest.param({"Date": SENT, "Expires": "0"}, FORM, DAY, "private", "0",
+                     id="expires-no-date-stays-expired"),
+        pytest.param({"Date": SENT, "Cache-Control": "max-age=2592000",
+                      "Expires": "Wed, 02 Jul 2025 10:00:00 GMT"}, FORM, DAY,
+                     "private, max-age=86400", "Tue, 03 Jun 2025 10:00:00 GMT",
+                     id="max-age-and-expires-both-cut"),
+        pytest.param({"Cache-Control": "max-age=86400"}, FORM, 0, "private, max-age=3600", None,
+                     id="without-renewal-max-age-is-the-cap"),
+        pytest.param({"Cache-Control": "public, max-age=2592000, immutable",
+                      "Expires": "Wed, 02 Jul 2025 10:00:00 GMT"}, NO_FORM, DAY,
+                     "public, max-age=2592000, immutable", "Wed, 02 Jul 2025 10:00:00 GMT",
+                     id="page-without-tokens-untouched"),
+    ],
+)
+def test_a_page_with_tokens_is_fresh_no_longer_than_its_tokens_live(
+    app_headers: dict[str, str], page: str, renewal_window: int, cache_control: str,
+    expires: str | None,
+) -> None:
+    """(found by a red-team pass) The app's month-long max-age (or immutable) stayed on a page
+    whose tokens are refused after max_age, and renewed only within renewal_window: a browser
+    showed its copy, and the form failed. Through the middleware (max_age 1 h)."""
+    def app(environ: Any, start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                  *app_headers.items()])
+        return [page.encode()]
+
+    wrapped = PostbackMiddleware(app, secret_keys=[new_key()], max_age=3600,
+                                 renewal_window=renewal_window)
+    response = webtest.TestApp(wrapped).get("/")
+    assert (b"__VIEWSTATE" in response.body) == (page == FORM)
+    assert response.headers.getall("Cache-Control") == [cache_control]
+    assert response.headers.get("Expires") == expires
 
 
 def start_response_recorder(seen: list[Any]) -> Any:
