@@ -164,6 +164,7 @@ class ClientScript:
 # whose value lists them, joined by commas: CSP3's serialized policy list); a browser enforces
 # every one of them, so what the script needs must pass them all.
 _SCRIPT_DIRECTIVES = ("script-src-elem", "script-src", "default-src")  # (browsers fall back so)
+_CONNECT_DIRECTIVES = ("connect-src", "default-src")
 
 
 class NonceChoice(NamedTuple):
@@ -251,3 +252,16 @@ def script_nonce(enforced: Iterable[str], reported: Iterable[str] = ()) -> Nonce
                default=None)
     return NonceChoice(best)
 
+
+def connect_blocked(enforced: Iterable[str]) -> str | None:
+    """The directive (as written, lower-cased name) of an enforced policy that lets the page
+    connect to no URL at all (``connect-src``, else ``default-src``, with no ``'self'``, host
+    or scheme source), so not to its own origin: the script's renewals, callbacks and partial
+    postbacks are blocked. None otherwise; a policy naming only other hosts is not judged."""
+    for policy in csp_policies(enforced):
+        for name in _CONNECT_DIRECTIVES:
+            if name in policy:
+                if not _may_match_urls(policy[name]):
+                    return " ".join([name, *policy[name]])
+                break
+    return None

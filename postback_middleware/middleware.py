@@ -60,7 +60,7 @@ from .body import (
     scan_multipart,
     scan_urlencoded,
 )
-from .client import ClientScript, script_nonce
+from .client import ClientScript, connect_blocked, script_nonce
 from .config import Options, check_call
 from .csrf import Browser, check_site, parse_origin, read_browser
 from .errors import (
@@ -82,6 +82,7 @@ from .http import (
     ClosingIterable,
     Headers,
     callback_reply,
+    header,
     header_values,
     json_response,
     origin_of,
@@ -571,9 +572,27 @@ class PostbackMiddleware:
                 "give every policy the page's nonce")
         return choice.nonce
 
-    def _warn_once(self, kind: str, environ: WSGIEnvironment, message: str) -> None:
-        """Log ``message`` (its ``%r``: the request's path) at WARNING, once per path and
-        ``kind``: a page's headers say the same on every request, the log should not."""
+    def _check_connect(self, environ: WSGIEnvironment, headers: Headers) -> None:
+        """Warn (once per path) when a page with tokens forbids every connection: its forms
+        cannot be renewed, and its callbacks and partial postbacks fail (all are fetch()es to
+        this origin). Only when the headers say so for certain (``client.connect_blocked``);
+        an htmx piece's policy does not apply to the page it goes into."""
+        if _is_htmx(environ) or header(headers, "content-security-policy") is None:
+            return
+        blocking = connect_blocked(header_values(headers, "content-security-policy"))
+        if blocking is not None:
+            self._warn_once(
+                "connect", environ,
+                "the Content-Security-Policy of %r says %r: the client script cannot reach "
+                "this site, so a form left open past max_age is refused instead of renewed, "
+                "and callbacks and partial postbacks fail; add connect-src 'self'",
+                blocking[:200])
+
+    def _warn_once(self, kind: str, environ: WSGIEnvironment, message: str, *args: str
+                   ) -> None:
+        """Log ``message`` (its first ``%r``: the request's path, then ``args``) at WARNING,
+        once per path and ``kind``: a page's headers say the same on every request, the log
+        should not."""
         path = _request_path(environ)[:200]
         warned = self._warned
         if (kind, path) in warned:
@@ -581,7 +600,7 @@ class PostbackMiddleware:
         if len(warned) >= _WARNED_KEPT:
             warned.clear()
         warned.add((kind, path))
-        log.warning(message, path)
+        log.warning(message, path, *args)
 
     # -- callbacks -------------------------------------------------------------------------
 
@@ -766,6 +785,8 @@ class _Issuer:
         )
         if not (tokens or (streamed and needs_cookie)):
             return headers
+        if tokens:
+            middleware._check_connect(self._environ, headers)
         # A browser's copy must not outlive the tokens: renewed by the client script up to
         # renewal_window after they were issued, usable max_age without renewal.
         options = middleware.options

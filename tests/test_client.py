@@ -6,7 +6,12 @@ import re
 
 import pytest
 
-from postback_middleware.client import ClientScript, compat_script, script_nonce
+from postback_middleware.client import (
+    ClientScript,
+    compat_script,
+    connect_blocked,
+    script_nonce,
+)
 
 
 def test_script_url_changes_with_its_content() -> None:
@@ -78,6 +83,36 @@ def test_script_nonce(enforced: list[str], reported: list[str], nonce: str | Non
     """The nonce that every enforced policy lets the tag through with, however the policies
     are given (a browser enforces each), preferring one the report-only ones name too."""
     assert script_nonce(enforced, reported) == (nonce, conflict)
+
+
+@pytest.mark.parametrize(
+    ("enforced", "blocking"),
+    [
+        pytest.param([], None, id="no-policy"),
+        pytest.param(["script-src 'nonce-a'"], None, id="connections-unrestricted"),
+        pytest.param(["default-src 'none'; script-src 'self'"], "default-src 'none'",
+                     id="default-src-none"),
+        pytest.param(["default-src 'self'"], None, id="default-src-self"),
+        pytest.param(["default-src 'none'; connect-src 'self'"], None, id="connect-src-self"),
+        pytest.param(["default-src 'self'; connect-src 'none'"], "connect-src 'none'",
+                     id="connect-src-none"),
+        pytest.param(["connect-src"], "connect-src", id="empty-connect-src"),
+        pytest.param(["connect-src 'nonce-a' 'sha256-x='"], "connect-src 'nonce-a' 'sha256-x='",
+                     id="only-keywords"),
+        pytest.param(["CONNECT-SRC 'SELF'"], None, id="any-case-self"),
+        pytest.param(["connect-src https:"], None, id="scheme-source-not-judged"),
+        pytest.param(["connect-src https://api.example"], None, id="host-source-not-judged"),
+        pytest.param(["connect-src *"], None, id="star"),
+        pytest.param(["frame-ancestors 'none'", "default-src 'none'"], "default-src 'none'",
+                     id="second-header"),
+        pytest.param(["connect-src 'self', connect-src 'none'"], "connect-src 'none'",
+                     id="comma-joined"),
+    ],
+)
+def test_connect_blocked(enforced: list[str], blocking: str | None) -> None:
+    """(found by a red-team pass) The directive that lets the page's script connect to no URL
+    at all, so not to its own origin; a policy naming hosts is not judged (no guess)."""
+    assert connect_blocked(enforced) == blocking
 
 
 @pytest.mark.parametrize(

@@ -129,6 +129,48 @@ def test_policies_that_leave_the_script_no_nonce_are_logged_once_per_path(
     assert len(warned) == 2 and "'/orders'" in warned[0] and "'/other'" in warned[1]
 
 
+STRICT = ("default-src 'none'; script-src 'self'; style-src 'self'; form-action 'self'; "
+          "frame-ancestors 'none'; base-uri 'none'")
+
+
+@pytest.mark.parametrize(
+    ("policies", "page", "htmx", "warned"),
+    [
+        pytest.param([("Content-Security-Policy", STRICT)], PAGE, False, True,
+                     id="strict-policy-warned"),
+        pytest.param([("Content-Security-Policy", STRICT + "; connect-src 'self'")], PAGE,
+                     False, False, id="connect-src-self"),
+        pytest.param([("Content-Security-Policy-Report-Only", STRICT)], PAGE, False, False,
+                     id="report-only-blocks-nothing"),
+        pytest.param([("Content-Security-Policy", STRICT)], "<p>no form</p>", False, False,
+                     id="no-tokens"),
+        pytest.param([("Content-Security-Policy", STRICT)], PAGE, True, False,
+                     id="htmx-piece-policy-does-not-apply"),
+    ],
+)
+def test_a_page_whose_policy_forbids_every_connection_is_logged_once_per_path(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture, policies: list[tuple[str, str]],
+    page: str, htmx: bool, warned: bool,
+) -> None:
+    """(found by a red-team pass) Under default-src 'none' without connect-src 'self', the
+    client script's renewals, callbacks and partial postbacks are blocked: said in the log."""
+    def inner_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"), *policies])
+        return [page.encode()]
+
+    app = make_app(inner_app=inner_app)
+    headers = {"HX-Request": "true"} if htmx else {}
+    with caplog.at_level(logging.WARNING, logger="postback_middleware"):
+        for path in ("/orders", "/orders", "/other"):
+            app.get(path, headers=headers)
+    logged = [r.getMessage() for r in caplog.records if "cannot reach" in r.getMessage()]
+    if warned:
+        assert len(logged) == 2 and "'/orders'" in logged[0] and "'/other'" in logged[1]
+        assert "\"default-src 'none'\"" in logged[0] and "connect-src 'self'" in logged[0]
+    else:
+        assert logged == []
+
+
 def test_head_agrees_with_get(make_app: AppFactory) -> None:
     """A HEAD answer's headers are the GET's: the same length (a server drops HEAD's body)."""
     app = make_app()
