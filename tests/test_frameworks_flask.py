@@ -11,13 +11,15 @@ import logging
 import re
 import secrets
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import flask
 import pytest
 import webtest
-from flask import Flask, current_app, g
+from flask import Flask, appcontext_tearing_down, current_app, g
+from flask_sqlalchemy import SQLAlchemy
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.test import TestResponse
 
@@ -219,6 +221,80 @@ def test_handlers_run_in_the_app_context_and_share_g_with_the_view() -> None:
     answer = do_postback(client, page, "delete", "7")
     assert seen(answer) == "delete(7) g=handler saw 7"  # the view's g is the handler's
     assert torn_down == ["ctx"] * 3
+
+
+class IgnoringFlask(Flask):
+    """An app that ignores ``LookupError`` in its teardown (``should_ignore_error``)."""
+
+    def should_ignore_error(self, error: BaseException | None) -> bool:
+        return isinstance(error, LookupError)
+
+
+def failing_payment(case: str, wrapped: bool, database: Path) -> tuple[Any, list[str], int]:
+    """A view that writes a row, then raises; the commit-or-rollback teardown idiom (Flask-
+    SQLAlchemy 2's commit on teardown): the status (or what the test client raised), what
+    ``teardown_appcontext`` and ``appcontext_tearing_down`` got, and the rows committed."""
+    app = (IgnoringFlask if case == "ignored" else Flask)("pay")
+    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
+    app.config["PROPAGATE_EXCEPTIONS"] = case == "propagated"
+    db = SQLAlchemy(app)
+
+    class Order(db.Model):  # type: ignore[name-defined,misc]
+        id = db.Column(db.Integer, primary_key=True)
+
+    got: list[str] = []
+
+    @app.teardown_appcontext
+    def commit_or_rollback(error: BaseException | None) -> None:
+        got.append(f"teardown {error!r}")
+        if error is None:
+            db.session.commit()
+        else:
+            db.session.rollback()
+
+    @app.route("/pay")
+    def pay() -> str:
+        db.session.add(Order())
+        db.session.flush()
+        raise (KeyError if case == "ignored" else RuntimeError)("the provider timed out")
+
+    with app.app_context():
+        db.create_all()
+    if wrapped:
+        Postback(app, secret_keys=[new_key()])
+    app.logger.disabled = True
+
+    def tearing_down(sender: Flask, exc: BaseException | None = None, **extra: Any) -> None:
+        got.append(f"signal {exc!r}")
+
+    got.clear()  # (create_all's context)
+    with appcontext_tearing_down.connected_to(tearing_down, app):
+        try:
+            outcome: Any = app.test_client().get("/pay").status_code
+        except RuntimeError as error:
+            outcome = repr(error)
+    seen = list(got)
+    with app.app_context():
+        rows = db.session.query(Order).count()
+    return outcome, seen, rows
+
+
+@pytest.mark.parametrize(("case", "expected"), [
+    ("handled", (500, ["teardown RuntimeError('the provider timed out')",
+                       "signal RuntimeError('the provider timed out')"], 0)),
+    ("propagated", ("RuntimeError('the provider timed out')",
+                    ["teardown RuntimeError('the provider timed out')",
+                     "signal RuntimeError('the provider timed out')"], 0)),
+    ("ignored", (500, ["teardown None", "signal None"], 1)),
+])
+def test_teardown_appcontext_gets_the_exception_of_the_request(
+    case: str, expected: tuple[Any, list[str], int], tmp_path: Path,
+) -> None:
+    """The app context Flask's request reuses is torn down by the extension, with the
+    exception Flask tears its own down with: a failed request's writes are rolled back
+    through the middleware as without it (``should_ignore_error`` honoured)."""
+    assert failing_payment(case, False, tmp_path / "bare.db") == expected
+    assert failing_payment(case, True, tmp_path / "wrapped.db") == expected
 
 
 def test_proxy_fix_goes_outside_the_extension() -> None:

@@ -39,19 +39,22 @@ each gets its own middleware and options, and they share the handlers.
 context**: ``current_app``, ``g`` and extensions that need it (Flask-SQLAlchemy's
 ``db.session``) work. The middleware runs inside an app context it pushes for every request
 (Flask's own request then reuses it, as Flask does with an app context already pushed), so a
-postback handler and the view after it share ``g`` and one ``db.session``. There is no
-*request* context while a handler runs (Flask has not read the request yet): ``flask.request``
-and ``session`` are not there; the handler's ``request`` argument (WebOb's) has the form,
-query, cookies and headers. A callback is answered without calling the app, as always.
+postback handler and the view after it share ``g`` and one ``db.session``; it is torn down
+with the exception that ended the request, as Flask's own would be (``teardown_appcontext``
+functions that commit or roll back get the view's error). There is no *request* context
+while a handler runs (Flask has not read the request yet): ``flask.request`` and ``session``
+are not there; the handler's ``request`` argument (WebOb's) has the form, query, cookies and
+headers. A callback is answered without calling the app, as always.
 """
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import Flask
+from flask import Flask, got_request_exception
 
 from ..config import check_names
 from ..errors import ConfigurationError
@@ -169,13 +172,45 @@ class _InAppContext:
 
     The context is pushed for the whole call (the handlers run during it); Flask's own
     request, further in, reuses it. It is popped when the middleware returns, as Flask pops
-    its own before the body is sent.
+    its own before the body is sent. Flask does not pop a context it reuses, so the pop here
+    gives the teardown functions (``teardown_appcontext``, ``appcontext_tearing_down``: a
+    commit-or-rollback) what Flask's own would: the exception that ended the request.
     """
 
     def __init__(self, app: Flask, middleware: WSGIApplication) -> None:
         self.app = app
         self.middleware = middleware
+        # (Weak, as blinker keeps it: this object lives as long as app.wsgi_app.)
+        got_request_exception.connect(self._handled, app)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        with self.app.app_context():
+        handled: list[BaseException] = []
+        token = _HANDLED.set(handled)
+        context = self.app.app_context()
+        context.push()
+        error: BaseException | None = None
+        try:
             return self.middleware(environ, start_response)
+        except BaseException as raised:
+            error = raised
+            raise
+        finally:
+            _HANDLED.reset(token)
+            # What Flask tears its request down with: the exception it made a 500 of (it
+            # raises no further) or the one that propagates, unless the app ignores it.
+            if error is None and handled:
+                error = handled[-1]
+            if error is not None and self.app.should_ignore_error(error):
+                error = None
+            context.pop(error)
+
+    def _handled(self, sender: Flask, exception: BaseException, **extra: Any) -> None:
+        """``got_request_exception``: Flask is making a 500 of ``exception``."""
+        handled = _HANDLED.get()
+        if handled is not None:
+            handled.append(exception)
+
+
+# The exceptions Flask handled during the _InAppContext call in progress (None outside one).
+_HANDLED: ContextVar[list[BaseException] | None] = ContextVar("postback_flask_handled",
+                                                               default=None)
