@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -22,6 +22,7 @@ from flask import Flask, appcontext_tearing_down, current_app, g
 from flask_sqlalchemy import SQLAlchemy
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.test import TestResponse
+from werkzeug.wrappers import Request as WerkzeugRequest
 
 from postback_middleware import ConfigurationError, PostbackMiddleware, UnknownOption
 from postback_middleware.frameworks.flask import EXTENSION_KEY, Postback
@@ -221,6 +222,65 @@ def test_handlers_run_in_the_app_context_and_share_g_with_the_view() -> None:
     answer = do_postback(client, page, "delete", "7")
     assert seen(answer) == "delete(7) g=handler saw 7"  # the view's g is the handler's
     assert torn_down == ["ctx"] * 3
+
+
+def session_user(environ: dict[str, Any]) -> str | None:
+    """A ``user_key`` of an app factory: the user of Flask's session, through ``current_app``
+    (there is no global app); what it ran in is kept in ``app.config["USER_KEY_CONTEXTS"]``."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app.config["USER_KEY_CONTEXTS"].append(flask.has_request_context())
+    session = app.session_interface.open_session(app, WerkzeugRequest(environ))
+    return str(session.get("user_id", "")) if session is not None else None
+
+
+def create_shop() -> Flask:
+    """An app factory whose ``POSTBACK_USER_KEY`` reads Flask's session; a whole page and a
+    ``stream_with_context`` one whose form comes in a later piece."""
+    app = Flask("shop")
+    app.config.update(SECRET_KEY=secrets.token_hex(16), POSTBACK_SECRET_KEYS=[new_key()],
+                      POSTBACK_USER_KEY=session_user, USER_KEY_CONTEXTS=[])
+
+    @app.route("/login")
+    def login() -> str:
+        flask.session["user_id"] = 42
+        return "in"
+
+    @app.route("/orders", methods=["GET", "POST"])
+    def orders() -> str:
+        return PAGE.format(seen=flask.request.method)
+
+    @app.route("/stream", methods=["GET", "POST"])
+    def stream() -> flask.Response:
+        @flask.stream_with_context
+        def pieces() -> Iterator[str]:
+            head, form = PAGE.format(seen=flask.request.method).split("<form", 1)
+            yield head
+            yield "<form" + form
+        return flask.Response(pieces(), mimetype="text/html")
+
+    Postback().init_app(app)
+    return app
+
+
+@pytest.mark.parametrize(("path", "in_request"), [("/orders", False), ("/stream", True)])
+def test_user_key_runs_in_an_app_context_when_a_page_is_signed(
+    path: str, in_request: bool,
+) -> None:
+    """The forms of a page are signed while its response is sent, after the request's app
+    context is popped: a ``user_key`` that needs one (an app factory's) still gets one, and
+    the page's tokens are the user's (its postback is accepted). A ``stream_with_context``
+    page is signed in the request's own contexts, which Flask pushes again for it."""
+    app = create_shop()
+    client = app.test_client()
+    client.get("/login")
+    contexts = app.config["USER_KEY_CONTEXTS"]
+    page = client.get(path)
+    assert page.status_code == 200 and "__VIEWSTATE" in hidden_fields(page.data)
+    assert contexts and set(contexts) == {in_request}  # asked while the page was signed
+    fields = {**hidden_fields(page.data), "__EVENTTARGET": "delete", "__EVENTARGUMENT": "7"}
+    answer = client.post(path, data=urlencode(fields),
+                         content_type="application/x-www-form-urlencoded")
+    assert answer.status_code == 200 and b'<p id="seen">POST</p>' in answer.data
 
 
 class IgnoringFlask(Flask):

@@ -45,18 +45,26 @@ functions that commit or roll back get the view's error). There is no *request* 
 while a handler runs (Flask has not read the request yet): ``flask.request`` and ``session``
 are not there; the handler's ``request`` argument (WebOb's) has the form, query, cookies and
 headers. A callback is answered without calling the app, as always.
+
+``POSTBACK_USER_KEY`` runs in an app context too (``current_app`` works: an app factory's
+reads the session through it): the request's when a postback is checked, one of its own when
+a page's forms are signed, since that happens while the response is sent, after the request's
+context is popped (a ``stream_with_context`` page is signed in the request's contexts, which
+Flask pushes again for it).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import Flask, got_request_exception
+from flask import Flask, current_app, got_request_exception, has_app_context
 
-from ..config import check_names
+from ..config import UserKey, check_names
 from ..errors import ConfigurationError
 from ..middleware import PostbackMiddleware
 from ..registry import Registry
@@ -122,8 +130,11 @@ class Postback:
         )
         self._register("callback", settings.callbacks)
         self._register("postback", settings.postbacks)
-        middleware = PostbackMiddleware(app.wsgi_app, registry=self.registry,
-                                        options=settings.options)
+        options = settings.options
+        if options.user_key is not None:  # (asked while the response is sent too)
+            options = dataclasses.replace(
+                options, user_key=_in_app_context(app, options.user_key))
+        middleware = PostbackMiddleware(app.wsgi_app, registry=self.registry, options=options)
         app.wsgi_app = _InAppContext(app, middleware)  # type: ignore[method-assign]
         app.extensions[EXTENSION_KEY] = self
         self._middlewares[app] = middleware
@@ -165,6 +176,26 @@ class Postback:
             else:
                 self.registry.add_postback(name, handler)
             self._configured[kind, name] = handler
+
+
+def _in_app_context(app: Flask, user_key: UserKey) -> UserKey:
+    """``user_key`` called in an app context of ``app``, wherever the middleware asks it.
+
+    It is asked when a postback is checked, in the request's app context, and again when a
+    page's forms are signed, while the response is sent: the request's context is popped by
+    then (Flask's own too), so it gets one of its own there, as a CLI command does. (In a
+    ``stream_with_context`` generator's page, the request's contexts are pushed again: it
+    runs in those.)
+    """
+
+    @functools.wraps(user_key)
+    def in_app_context(environ: WSGIEnvironment) -> str | None:
+        if has_app_context() and current_app == app:
+            return user_key(environ)
+        with app.app_context():
+            return user_key(environ)
+
+    return in_app_context
 
 
 class _InAppContext:
