@@ -271,6 +271,37 @@ def test_a_postback_handler_may_answer_with_a_django_response() -> None:
     assert len(finished) == 1  # when the response was closed, as Django's handler does
 
 
+SECURITY = ["django.middleware.security.SecurityMiddleware",
+            "django.middleware.common.CommonMiddleware",
+            "django.middleware.clickjacking.XFrameOptionsMiddleware"]
+
+
+def test_a_handlers_page_skips_the_response_phase_of_middleware_the_views_has_it() -> None:
+    """Documented (the module's docstring, docs/reference/frameworks.md): a handler's response
+    is sent as it is, without what ``MIDDLEWARE`` adds to responses; a handler that returns
+    None leaves the page to the view, which has it all."""
+    registry = Registry()
+
+    @registry.postback("delete")
+    @with_django_request
+    def delete(event: Event, request: HttpRequest) -> HttpResponse:
+        return HttpResponse(PAGE.format(seen="handler"))
+
+    from django.core.wsgi import get_wsgi_application
+
+    with override_settings(MIDDLEWARE=SECURITY):
+        app = webtest.TestApp(wrap(get_wsgi_application(), registry=registry))
+        page = app.get("/")
+        from_view = postback(page, "read", "1")  # (its handler returns None)
+        from_handler = postback(page, "delete", "7")
+    assert from_view.html.select_one("#seen").text == "read(1)"
+    assert from_handler.html.select_one("#seen").text == "handler"
+    watched = ["X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy",
+               "Cross-Origin-Opener-Policy", "Content-Length"]
+    assert all(name in from_view.headers for name in watched)
+    assert not any(name in from_handler.headers for name in watched)
+
+
 def test_a_handler_is_a_request_to_djangos_signals() -> None:
     app = application()
     page = app.get("/")

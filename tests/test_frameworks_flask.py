@@ -357,6 +357,33 @@ def test_teardown_appcontext_gets_the_exception_of_the_request(
     assert failing_payment(case, True, tmp_path / "wrapped.db") == expected
 
 
+def test_a_handlers_page_skips_after_request_the_views_has_it() -> None:
+    """Documented (the module's docstring, docs/reference/frameworks.md): a postback handler's
+    response is sent as it is, Flask not called (no ``after_request``); a handler that returns
+    None leaves the page to the view, which goes through them."""
+    ext = Postback()
+    answer_with_page = [True]
+
+    @ext.postback("delete")
+    def delete(event: Any, request: Any) -> flask.Response | None:
+        return flask.Response(PAGE.format(seen="handler")) if answer_with_page[0] else None
+
+    app = make_app(ext)
+
+    @app.after_request
+    def deny_framing(response: flask.Response) -> flask.Response:
+        response.headers["X-Frame-Options"] = "DENY"
+        return response
+
+    client = app.test_client()
+    page = client.get("/")
+    from_handler = do_postback(client, page, "delete", "7")
+    answer_with_page[0] = False
+    from_view = do_postback(client, page, "delete", "7")
+    assert seen(from_handler) == "handler" and "X-Frame-Options" not in from_handler.headers
+    assert seen(from_view) == "delete(7) g=-" and from_view.headers["X-Frame-Options"] == "DENY"
+
+
 def test_proxy_fix_goes_outside_the_extension() -> None:
     """Behind a TLS proxy the browser's Origin is https: the middleware must see the fixed
     scheme, so ProxyFix wraps ``app.wsgi_app`` after ``init_app`` (as documented)."""

@@ -44,6 +44,17 @@ return a Django response (``redirect(...)``), sent instead of the view's. Django
 view, so database connections are looked after as for one; the body the handler's request
 reads is read again by the view after it.
 
+**A handler's response is sent as it is**: Django's handler never sees it, so the response
+phase of ``MIDDLEWARE`` does not run for it. It has no ``X-Frame-Options``
+(``XFrameOptionsMiddleware``), no ``X-Content-Type-Options``, ``Referrer-Policy``,
+``Cross-Origin-Opener-Policy`` or HSTS (``SecurityMiddleware``), no ``Content-Length``
+(``CommonMiddleware``), no cookie a middleware would set (the CSRF cookie, the session's), no
+header a third-party middleware adds (a CSP). It cannot be given them: the handler runs before
+Django's handler, whose response phase belongs to a request phase that has not run. So a
+handler returns a redirect (the page after it goes through ``MIDDLEWARE``), or ``None`` and
+lets the view render the page (it reads ``request.META["postback.event"]``): not a page of
+its own.
+
 **Why not a** ``MIDDLEWARE`` **class.** The middleware verifies a postback and cuts its
 reserved fields out of the body byte for byte before any of the app's code reads it, answers
 callbacks without the app, and edits every HTML response. As a class in ``MIDDLEWARE`` it
@@ -137,7 +148,8 @@ def wrap(
 def with_django_request(handler: Callable[[A, Any], Any]) -> Callable[[A, Request], Any]:
     """Decorator: the handler ``f(argument, request)`` (a callback) or ``f(event, request)``
     (a postback) gets Django's ``HttpRequest`` instead of WebOb's (see the module's
-    docstring); a postback handler may return a Django response."""
+    docstring); a postback handler may return a Django response, sent as it is (no
+    ``MIDDLEWARE`` response phase: return a redirect, or None and let the view render)."""
     if inspect.isclass(handler) or not callable(handler):
         raise InvalidType(
             f"with_django_request decorates a handler function f(argument or event, request), "

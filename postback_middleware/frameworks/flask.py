@@ -44,7 +44,11 @@ with the exception that ended the request, as Flask's own would be (``teardown_a
 functions that commit or roll back get the view's error). There is no *request* context
 while a handler runs (Flask has not read the request yet): ``flask.request`` and ``session``
 are not there; the handler's ``request`` argument (WebOb's) has the form, query, cookies and
-headers. A callback is answered without calling the app, as always.
+headers. A callback is answered without calling the app, as always. A postback handler's
+response (``redirect(...)``) is sent as it is, Flask not called: no ``after_request``
+function runs for it (nor the headers an extension adds there: Flask-Talisman's CSP,
+``X-Frame-Options``...). Return a redirect (the page after it goes through Flask), or
+``None`` and let the view render the page: not a page of its own.
 
 ``POSTBACK_USER_KEY`` runs in an app context too (``current_app`` works: an app factory's
 reads the session through it): the request's when a postback is checked, one of its own when
