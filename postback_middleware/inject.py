@@ -51,7 +51,8 @@ warning names the form and the reasons) whenever the page lets the form be submi
 * a ``<base href>`` anywhere in the page makes a non-empty ``action`` resolve to another origin
   (the browser uses the first base element of the tree; here any one counts, for a ``<base>``
   in ``<svg>`` or ``<template>`` is none; an empty or absent action is the document's URL,
-  which no base changes);
+  which no base changes; past ``MAX_BASES`` distinct bases, which no page needs, any
+  non-empty action or URL is in doubt);
 * a submit button (``<button>`` of type submit, ``<input type=submit|image>``) inside the form,
   or anywhere in the page with ``form="ID"`` naming the form's id (before or after the form),
   has a ``formaction`` that resolves (against the page and every base) to another origin, or a
@@ -67,8 +68,15 @@ The decision for a form is taken when its tokens are written, after the whole pi
 written in has been read: so for a buffered page (and a page that arrives in one piece, as
 Flask's and Django's do) everything in the page counts, after the form as well as before. A
 streamed page may bring such a ``<base>`` or button in a later piece, after the tokens left:
-they cannot be taken back; the injector logs a warning, and only a check of the actual
-submission in the browser (the client script's part) can still keep them home.
+they cannot be taken back; the injector logs a warning (once a form), and only a check of
+the actual submission in the browser (the client script's part) can still keep them home.
+
+What it costs is linear in the page, whatever bases and buttons it holds: each distinct URL
+of the page is resolved once against each distinct base (at most ``MAX_BASES``); the
+controls that name a form id by ``form="ID"`` are read once for all the forms of that id
+(each distinct control once); a streamed page's forms sent are checked again only when the
+page's bases change (at most ``MAX_BASES`` + 1 times) or a control names their id; and a
+warning lists at most ``MAX_REASONS`` reasons, then how many more.
 
 htmx and fetch()
 ----------------
@@ -390,7 +398,9 @@ _SLASHES_AT_START = re.compile(r"^/{3,}")  # (a host follows all of them: see _u
 
 
 def leaves_origin(url: str, page_url: str, bases: list[str]) -> bool:
-    """Whether ``url`` resolves off the page's origin against the page or any of ``bases``."""
+    """Whether ``url`` resolves off the page's origin against the page or any of ``bases``.
+    (What ``FieldInjector`` asks of a page's URLs, which it answers resolving each distinct
+    URL against each distinct base once a page: see ``FieldInjector._leaves``.)"""
     return any(action_path(url, page_url, base) is None for base in (None, *bases))
 
 
@@ -675,8 +685,9 @@ class Submitter:
     # formaction), which the client script posts the form to.
     cross_page: bool = False
 
-    def doubts(self, page_url: str, bases: list[str]) -> list[str]:
-        """Why it could send its form's tokens off the origin or into a URL."""
+    def doubts(self, leaves: Callable[[str], bool]) -> list[str]:
+        """Why it could send its form's tokens off the origin or into a URL (``leaves``: whether
+        a URL resolves off the origin against the page or any of its bases)."""
         who = "a submit button inside it" if self.form is None else (
             f"a submit button elsewhere in the page with form={self.form!r}")
         if self.cross_page:
@@ -685,13 +696,13 @@ class Submitter:
         if self.formmethod is not None and self.formmethod.lower() not in ("post", "dialog"):
             found.append(f"{who} has formmethod={self.formmethod!r}: that submission puts the"
                          " tokens in the URL")
-        if self.formaction is not None and leaves_origin(self.formaction, page_url, bases):
+        if self.formaction is not None and leaves(self.formaction):
             found.append(f"{who} has a formaction that leaves the origin: {self.formaction!r}")
         if self.hx:
             element = f"a <{self.tag}> " + ("inside it" if self.form is None else (
                 f"elsewhere in the page with form={self.form!r}"))
             for verb, url in self.hx:
-                if leaves_origin(url, page_url, bases):
+                if leaves(url):
                     found.append(f"{element} has hx-{verb}={url!r}, which leaves the origin")
                 elif verb in URL_VERBS and not leaves_out(self.hx_params, _TOKEN_FIELDS):
                     found.append(f"{element} has hx-{verb}: htmx sends the form's fields in the"
@@ -701,6 +712,40 @@ class Submitter:
     def hx_post(self) -> str | None:
         """The URL of its ``hx-post`` (the one htmx reads), if it has one."""
         return hx_post(self.hx)
+
+
+@dataclass(slots=True)
+class _Resolved:
+    """One URL of the page (an action, a formaction, an hx-* URL) as resolved so far: against
+    the page, and against the first ``checked`` of its distinct bases, ``off`` those against
+    which it leaves the origin (each (URL, base) is resolved once a page, however many forms
+    and buttons share them)."""
+
+    off_page: bool
+    checked: int = 0
+    off: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Named:
+    """The controls that name one form id by ``form="ID"``, gathered once for every form of
+    that id (a page may give many forms one id, and many buttons may name it): what they do
+    to such a form depends on them and the page's bases only, never on the form."""
+
+    senders: dict[Submitter, None] = field(default_factory=dict)  # distinct, in page order
+    hx_post: Submitter | None = None  # the first submit button with an hx-post (see _bind)
+    # Why they could send the form elsewhere: the doubts of the first ``read`` senders, under
+    # the page's bases as they were (``FieldInjector._state``) when read.
+    doubts: dict[str, None] = field(default_factory=dict)
+    read: int = 0
+    state: tuple[int, bool] = (-1, False)
+    # The same-origin paths they post the form to (see _bind_other_paths), each distinct path
+    # once with what posts there first (None: off the origin), resolved against ``base``
+    # (the page's first base); and their requests refused whatever the form.
+    paths: dict[str | None, str] = field(default_factory=dict)
+    refused: dict[str, None] = field(default_factory=dict)
+    paths_read: int = 0
+    base: str | None = None
 
 
 TokenPair = tuple[str, str]
@@ -717,6 +762,13 @@ _OWN_BRANCHES = frozenset({"head", "base", "noscript", "script"})
 # The most paths a form's tokens are bound to besides its own (formaction buttons, hx-posts):
 # each travels in both tokens; requests to more paths than that are refused and logged.
 MAX_EXTRA_PATHS = 16
+# The most distinct <base href>s a page's URLs are resolved against: past them (no page needs
+# more than one), any non-empty action or URL of the page is in doubt, so that a page's cost
+# is its URLs times at most this, not times its bases.
+MAX_BASES = 16
+# The most reasons a warning lists (then "and N more"): a page of many bases or buttons must
+# not make a log line (or a form's reasons) of all of them.
+MAX_REASONS = 8
 # A form's attributes the injector reads beyond method, action, id and data-callbacks.
 _FORM_EXTRAS = REQUEST_NAMES | {"data-postback-action"}
 # A form start tag's attributes that change nothing the injector decides about the form (its
@@ -857,15 +909,26 @@ class FieldInjector:
         self._unread: list[bytes | memoryview] = []
         self._forms: list[PostForm] = []  # every post form found so far, but bare ones apart
         self._taken_ids: set[str] = set()  # reserved ids the page itself uses
-        self._bases: list[str] = []  # every <base href> so far, resolved (the browser's: the 1st)
-        # submit buttons that name a form by form="ID", by ID (ASCII-lowercased)
-        self._named: dict[str, list[Submitter]] = {}
+        # every distinct <base href> so far, resolved (the browser's: the 1st), up to MAX_BASES;
+        # and whether the page had more (then every non-empty URL is in doubt)
+        self._bases: list[str] = []
+        self._too_many_bases = False
+        # each URL of the page as resolved against the page and its bases (see _leaves)
+        self._resolved: dict[str, _Resolved] = {}
+        # the controls that name a form by form="ID", by ID (ASCII-lowercased); the ids named
+        # since the forms sent were last checked (see _check_sent)
+        self._named: dict[str, _Named] = {}
+        self._grown: set[str] = set()
         # A control's own events where its form="ID" names another form (see _owned_elsewhere):
         # the page's forms by id as written (the first of an id; None: not a post form), and
         # the events waiting for a form of their id to come.
         self._forms_by_id: dict[str, PostForm | None] = {}
         self._owned_pairs: dict[str, Pairs] = {}
         self._sent: list[PostForm] = []  # forms whose tokens were sent in an earlier piece
+        # those with an id, not said to be late yet, by id; and what the page held when the
+        # forms sent were last checked (see _check_sent)
+        self._sent_by_id: dict[str, list[PostForm]] = {}
+        self._checked: tuple[int, bool, bool, bool] = self._page_state()
         self._htmx_seen = fragment
 
     @property
@@ -1340,6 +1403,9 @@ class FieldInjector:
                 form.written[f.VIEWSTATE] = viewstate
                 form.written[f.EVENTVALIDATION] = validation
             self._sent += signing
+            for form in signing:  # (checked when a control names their id: see _check_sent)
+                if form.id is not None:
+                    self._sent_by_id.setdefault(form.id, []).append(form)
         insertions = [(at, self._script_tag if form is None else self._fields(form, names))
                       for at, form, names in plan]
         # (the bulk-signed forms' fields, written in one pass with the rest: see splice_forms)
@@ -1652,12 +1718,17 @@ class FieldInjector:
                                  " another form)")
 
     def _base(self, attrs: Mapping[str, str]) -> bool:
-        """Note a ``<base href>`` (the browser uses the first; any one counts here). Returns
-        whether it had an href."""
+        """Note a ``<base href>`` (the browser uses the first; any one counts here), each
+        distinct one once, past MAX_BASES as "too many". Returns whether it had an href."""
         href = attrs.get("href")
         if href is None:
             return False
-        self._bases.append(base_url(href, self._page_url))
+        base = base_url(href, self._page_url)
+        if base not in self._bases and not self._too_many_bases:  # (each once: see _leaves)
+            if len(self._bases) < MAX_BASES:
+                self._bases.append(base)
+            else:
+                self._too_many_bases = True
         return True
 
     def _submitter(self, name: str, attrs: Mapping[str, str], form: PostForm | None) -> bool:
@@ -1688,8 +1759,15 @@ class FieldInjector:
                                              names_other=named is not None, submit=submits))
         if not named:
             return False
-        self._named.setdefault(named.lower(), []).append(
-            Submitter(formaction, formmethod, named, hx, params, name, submit=submits))
+        group = self._named.get(named.lower())
+        if group is None:
+            group = self._named[named.lower()] = _Named()
+        sender = Submitter(formaction, formmethod, named, hx, params, name, submit=submits)
+        if sender not in group.senders:  # (one like it does the same to the form)
+            group.senders[sender] = None
+            if group.hx_post is None and sender.submit and sender.hx_post() is not None:
+                group.hx_post = sender
+            self._grown.add(named.lower())
         return True
 
     def _ready_htmx(self) -> None:
@@ -1776,38 +1854,90 @@ class FieldInjector:
         return redirects
 
     def _doubts(self, form: PostForm) -> list[str]:
-        """Why the page could submit ``form`` elsewhere than its origin, or by GET."""
+        """Why the page could submit ``form`` elsewhere than its origin, or by GET. (Its URLs
+        are resolved once a page each, against each distinct base (see :meth:`_leaves`), and
+        the controls naming its id are read once for all the forms of that id (see
+        :meth:`_named_doubts`): a form costs what it holds, not the page's bases and
+        buttons.)"""
         found: dict[str, None] = {}  # (in order, each once)
-        page_url, bases = self._page_url, self._bases
-        if form.action and bases:  # (an empty action is the document's URL, whatever the base)
-            for base in bases:
-                if action_path(form.action, page_url, base) is None:
-                    found[f"its action {form.action!r} resolved against <base href={base!r}>"
-                          " leaves the origin"] = None
+        if form.action and self._bases:  # (an empty action is the document's URL, whatever
+            for base in self._off_bases(form.action):  # the base)
+                found[f"its action {form.action!r} resolved against <base href={base!r}>"
+                      " leaves the origin"] = None
+            if self._too_many_bases:
+                found[f"the page has more than {MAX_BASES} distinct <base href>s: its action"
+                      f" {form.action!r} is in doubt"] = None
         if self._blind is not None and (form.action or form.id is not None):
             found[self._blind] = None
         if self._htmx_unread is not None:  # (any form: hx-include can take its fields)
             found[self._htmx_unread] = None
         if form.unread is not None:
             found[form.unread] = None
+        leaves = self._leaves
         for verb, url in form.hx:
-            if leaves_origin(url, page_url, bases):
+            if leaves(url):
                 found[f"its hx-{verb}={url!r} leaves the origin"] = None
             elif verb in URL_VERBS and not leaves_out(form.hx_params, _TOKEN_FIELDS):
                 found[f"its hx-{verb}: htmx sends its fields in the URL of a {verb.upper()}"
                       " request"] = None
-        if form.postback_action is not None and leaves_origin(form.postback_action, page_url,
-                                                              bases):
+        if form.postback_action is not None and leaves(form.postback_action):
             found[f"its data-postback-action {form.postback_action!r} leaves the origin"] = None
-        for submitter in self._senders(form):
-            found.update(dict.fromkeys(submitter.doubts(page_url, bases)))
+        for submitter in form.submitters:
+            found.update(dict.fromkeys(submitter.doubts(leaves)))
+        group = self._named.get(form.id) if form.id is not None else None
+        if group is not None:
+            doubts = self._named_doubts(group)
+            found.update(dict.fromkeys(itertools.islice(doubts, MAX_REASONS)))
+            if len(doubts) > MAX_REASONS:
+                found[f"and {len(doubts) - MAX_REASONS} more of the controls naming it by"
+                      f" form={form.id!r}"] = None
         return list(found)
 
-    def _senders(self, form: PostForm) -> list[Submitter]:
-        """The controls noted for ``form``: inside it, then those naming it by form="ID"."""
-        if form.id is not None and form.id in self._named:
-            return [*form.submitters, *self._named[form.id]]
-        return form.submitters
+    def _off_bases(self, url: str) -> list[str]:
+        """The page's bases (distinct, so far) against which ``url`` leaves the origin: each
+        (URL, base) resolved once a page."""
+        seen = self._resolved.get(url)
+        if seen is None:
+            seen = self._resolved[url] = _Resolved(action_path(url, self._page_url) is None)
+        bases = self._bases
+        if seen.checked < len(bases):
+            page_url = self._page_url
+            for base in itertools.islice(bases, seen.checked, None):
+                if action_path(url, page_url, base) is None:
+                    seen.off.append(base)
+            seen.checked = len(bases)
+        return seen.off
+
+    def _leaves(self, url: str) -> bool:
+        """:func:`leaves_origin` of ``url`` against the page and its bases so far, each
+        (URL, base) resolved once a page; any non-empty URL past MAX_BASES bases."""
+        off = self._off_bases(url)
+        return (self._resolved[url].off_page or bool(off)
+                or (self._too_many_bases and bool(_url_text(url))))
+
+    def _bases_state(self) -> tuple[int, bool]:
+        """What the doubts of a page's URLs depend on, as it grows: its bases."""
+        return len(self._bases), self._too_many_bases
+
+    def _page_state(self) -> tuple[int, bool, bool, bool]:
+        """What every form's doubts depend on, beyond what it holds and the controls naming
+        its id: the bases, and why the page may hold what the injector cannot read."""
+        return (len(self._bases), self._too_many_bases, self._blind is not None,
+                self._htmx_unread is not None)
+
+    def _named_doubts(self, group: _Named) -> dict[str, None]:
+        """Why the controls of ``group`` could send a form of their id elsewhere: read anew
+        when the page's bases changed since (at most MAX_BASES + 1 times a page), else only
+        the controls that came since."""
+        state = self._bases_state()
+        if group.state != state:
+            group.doubts, group.read, group.state = {}, 0, state
+        if group.read < len(group.senders):
+            leaves = self._leaves
+            for sender in itertools.islice(group.senders, group.read, None):
+                group.doubts.update(dict.fromkeys(sender.doubts(leaves)))
+            group.read = len(group.senders)
+        return group.doubts
 
     def _bind(self, form: PostForm) -> None:
         """Bind ``form``'s tokens to the path its requests go to (no doubt is left: every URL
@@ -1821,7 +1951,9 @@ class FieldInjector:
         elif (own := hx_post(form.hx)) is not None:
             chosen = (own, "its hx-post")
         else:
-            for sender in self._senders(form):
+            group = self._named.get(form.id) if form.id is not None else None
+            named = () if group is None or group.hx_post is None else (group.hx_post,)
+            for sender in (*form.submitters, *named):  # (those naming it: the first's)
                 url = sender.hx_post()
                 if url is not None and sender.submit and not sender.names_other:
                     chosen = (url, f"the hx-post of a submit <{sender.tag}>")
@@ -1834,20 +1966,24 @@ class FieldInjector:
         if form.action and base is not None:  # bound to where the browser will post it
             form.action_path = action_path(form.action, self._page_url, base) or form.action_path
 
+    def _reserved(self) -> tuple[str, ...]:
+        """The reserved fields a form's requests carry (hx-params may leave them out)."""
+        return (*_TOP_FIELDS, *_TOKEN_FIELDS,
+                *(_CLIENT_FIELDS if self._client_fields is not None else ()))
+
     def _bind_other_paths(self, form: PostForm) -> list[str]:
         """Bind ``form``'s tokens also to the other same-origin paths the page posts it to
         (``extra_paths``: formaction buttons, hx-posts, the action the client script uses), and
         return the requests with them that will still be refused: past MAX_EXTRA_PATHS, or by
-        PUT, PATCH or DELETE."""
+        PUT, PATCH or DELETE. (The controls naming its id are read once for all the forms of
+        that id, each distinct path once: see :meth:`_named_paths`.)"""
         page_url, bound = self._page_url, form.action_path
         base = self._bases[0] if self._bases else None
-        reserved = (*_TOP_FIELDS, *_TOKEN_FIELDS,
-                    *(_CLIENT_FIELDS if self._client_fields is not None else ()))
+        reserved = self._reserved()
         found: dict[str, None] = {}
 
-        def other(what: str, url: str) -> None:
+        def other_path(what: str, path: str | None) -> None:
             # Another same-origin path the page posts the form to: bound to it as well.
-            path = action_path(url, page_url, base)
             if path is None:
                 found[f"{what} (off the origin)"] = None
             elif path != bound and path not in form.extra_paths:
@@ -1856,6 +1992,9 @@ class FieldInjector:
                 else:  # (a token lists a few paths, not a grid's worth)
                     found[f"{what} (to {path!r}: past the {MAX_EXTRA_PATHS} paths a form's"
                           " tokens may list)"] = None
+
+        def other(what: str, url: str) -> None:
+            other_path(what, action_path(url, page_url, base))
 
         # (a request whose hx-params leaves every reserved field out is a plain one: not ours)
         if not leaves_out(form.hx_params, reserved):
@@ -1866,34 +2005,74 @@ class FieldInjector:
                     found[f"its hx-{verb} (reserved fields are refused in a {verb.upper()}"
                           " body; hx-params can leave them out)"] = None
         htmx_bound = form.bound_by != "its action"
-        for sender in self._senders(form):
+        for sender in form.submitters:
             if sender.names_other:
                 continue  # (it sends the form it names)
-            if sender.hx and not leaves_out(sender.hx_params, reserved):
-                for verb, url in sender.hx:
-                    if verb == "post":
-                        other(f"the hx-post of a <{sender.tag}>", url)
-                    else:
-                        found[f"the hx-{verb} of a <{sender.tag}> (reserved fields are refused in"
-                              f" a {verb.upper()} request; hx-params can leave them out)"] = None
-            if sender.formaction is not None and sender.submit and (
-                    sender.formmethod is None or sender.formmethod.lower() == "post"):
-                other("a submit button's formaction", sender.formaction)
+            for what, url in _other_requests(sender, reserved, found):
+                other(what, url)
+        group = self._named.get(form.id) if form.id is not None else None
+        if group is not None:
+            paths, refused = self._named_paths(group)
+            left = len(paths)
+            for path, what in paths.items():  # (each path once: its first request's)
+                if len(form.extra_paths) >= MAX_EXTRA_PATHS and len(found) >= MAX_REASONS:
+                    found[f"and up to {left} more requests of the controls naming it by"
+                          f" form={form.id!r}"] = None  # (they change nothing: listed no more)
+                    break
+                other_path(what, path)
+                left -= 1
+            found.update(dict.fromkeys(itertools.islice(refused, MAX_REASONS)))
+            if len(refused) > MAX_REASONS:
+                found[f"and {len(refused) - MAX_REASONS} more requests of the controls naming"
+                      f" it by form={form.id!r}"] = None
         if htmx_bound and (form.family is not None or form.compact_pairs[0] or form.callbacks):
             other("the postbacks and callbacks the client script sends itself (data-postback"
                   " links, data-autopostback, __doPostBack, WebForm_DoCallback), which go to its"
                   " action", form.action)
         return list(found)
 
+    def _named_paths(self, group: _Named) -> tuple[dict[str | None, str], dict[str, None]]:
+        """What :meth:`_bind_other_paths` reads of the controls of ``group``, for any form of
+        their id: each distinct path they post it to (against the page's first base) with
+        what posts there first, and their requests refused whatever the form. Read once (anew
+        if the first base came since), then only the controls that came since."""
+        base = self._bases[0] if self._bases else None
+        if group.base != base:
+            group.paths, group.refused, group.paths_read, group.base = {}, {}, 0, base
+        if group.paths_read < len(group.senders):
+            reserved, page_url = self._reserved(), self._page_url
+            for sender in itertools.islice(group.senders, group.paths_read, None):
+                for what, url in _other_requests(sender, reserved, group.refused):
+                    group.paths.setdefault(action_path(url, page_url, base), what)
+            group.paths_read = len(group.senders)
+        return group.paths, group.refused
+
     def _check_sent(self) -> None:
-        """Forms whose tokens left in an earlier piece, checked against what came since."""
-        for form in self._sent:
+        """Forms whose tokens left in an earlier piece, checked against what came since: all of
+        them when the page's bases (or what it may hide) changed, which happens at most
+        MAX_BASES + 3 times a page; else those whose id a control named since. Each is said
+        to be late once (its tokens are gone: more reasons change nothing)."""
+        grown, self._grown = self._grown, set()
+        state = self._page_state()
+        if state != self._checked:
+            self._checked = state
+            late = [form for form in self._sent if not form.late]
+        else:
+            late = []
+            for form_id in grown:  # (only the controls naming it changed for a form of it)
+                group = self._named[form_id]
+                if form_id in self._sent_by_id and self._named_doubts(group):
+                    late += self._sent_by_id.pop(form_id)  # (no form of it is sent from now
+                    # on: the doubts of a control stay)
+        for form in late:
+            if form.late:
+                continue
             doubts = tuple(self._doubts(form))
-            if doubts and doubts != form.late:
+            if doubts:
                 form.late = doubts
                 log.warning(
                     "%s: its tokens were sent in an earlier piece of this streamed page, and now"
-                    " %s; they cannot be taken back", form.describe(), "; ".join(doubts))
+                    " %s; they cannot be taken back", form.describe(), _said(doubts))
 
     def _prepare(self, form: PostForm, names: tuple[str, ...]) -> tuple[str, ...]:
         """The hidden inputs of ``names`` (which hold its tokens) that ``form`` gets in this
@@ -1909,7 +2088,7 @@ class FieldInjector:
         if doubts:  # when in doubt, withhold
             form.withheld = tuple(doubts)
             log.warning("%s gets no tokens, so its postbacks are refused: %s",
-                        form.describe(), "; ".join(doubts))
+                        form.describe(), _said(doubts))
             return tuple(name for name in names if name not in _TOKEN_FIELDS)
         if self._bases or form.submitters or self._named or form.hx \
                 or form.postback_action is not None:
@@ -1920,7 +2099,7 @@ class FieldInjector:
                     "%s: its tokens are bound to that path (by %s), so the page's other"
                     " requests with them are refused: %s; give them one path, or choose"
                     " it with data-postback-action", form.describe(), form.bound_by,
-                    "; ".join(refused))
+                    _said(refused))
         if self._choices:  # (see choices.Choices.others)
             if form.choice_log is None:
                 form.choice_log = Choices()
@@ -1988,6 +2167,32 @@ _Key = TypeVar("_Key", tuple[str, str], tuple[str, int])
 _MOST_FALSE_STARTS = 8
 # The most bytes _feed_ahead sends before the scanner reads them (then it reads them).
 _MOST_UNREAD = 1 << 20
+
+
+def _said(reasons: Sequence[str]) -> str:
+    """``reasons`` as a warning lists them: the first MAX_REASONS, then how many more."""
+    if len(reasons) <= MAX_REASONS:
+        return "; ".join(reasons)
+    return "; ".join((*reasons[:MAX_REASONS], f"and {len(reasons) - MAX_REASONS} more"))
+
+
+def _other_requests(sender: Submitter, reserved: tuple[str, ...],
+                    refused: dict[str, None]) -> list[tuple[str, str]]:
+    """The requests of ``sender`` that post its form to a URL, as (what, URL) (see
+    FieldInjector._bind_other_paths); its requests that are refused whatever the path go
+    into ``refused``."""
+    found = []
+    if sender.hx and not leaves_out(sender.hx_params, reserved):
+        for verb, url in sender.hx:
+            if verb == "post":
+                found.append((f"the hx-post of a <{sender.tag}>", url))
+            else:
+                refused[f"the hx-{verb} of a <{sender.tag}> (reserved fields are refused in"
+                        f" a {verb.upper()} request; hx-params can leave them out)"] = None
+    if sender.formaction is not None and sender.submit and (
+            sender.formmethod is None or sender.formmethod.lower() == "post"):
+        found.append(("a submit button's formaction", sender.formaction))
+    return found
 
 
 def _first_time(memo: dict[_Key, None], key: _Key) -> bool:

@@ -1335,6 +1335,199 @@ def test_base_url_resolves_against_the_page() -> None:
     assert action_path("save", PAGE_URL, EVIL) is None
 
 
+# -- a page's bases and form="ID" buttons cost linear time (red team, complexity) -------------
+# (found by a red-team pass: every form was checked against every <base> and every button
+# naming its id, and a streamed page's forms sent were checked anew, and logged, on every piece
+# that brought one: 1,100 forms and 1,100 distinct bases took 20 s, and 71 KB of page logged
+# 83 MB.) The shapes of the repros, small: what each form gets, how many times a URL is
+# resolved (at most a few a form or button, and once a distinct URL and base), and how much
+# the warnings say.
+
+_FORMS = b'<form method="post" action="a"><input name=q></form>'
+_FORMS_F = b'<form method="post" action="a" id="f"><input name=q></form>'
+
+
+def _pieces(head: bytes, tail: list[bytes]) -> tuple[bytes, list[int]]:
+    """A streamed page: ``head`` in its first piece, then each of ``tail`` in a piece."""
+    cuts, at = [], len(head)
+    for part in tail:
+        cuts.append(at)
+        at += len(part)
+    return head + b"".join(tail), cuts
+
+
+# (id, the page of n (its pieces: None, whole), what the forms get: (how many got tokens, their
+# paths, their other paths, how many were said to be late), the warnings' most records)
+_Shape = Callable[[int], tuple[bytes, list[int] | None]]
+_SHAPES: list[tuple[str, _Shape, Callable[[int], tuple[int, set[str], set[tuple[str, ...]],
+                                                        int]], Callable[[int], int]]] = [
+    ("forms-x-one-base-repeated",
+     lambda n: (_FORMS * n + b'<base href="/x/">' * n, None),
+     lambda n: (n, {"/x/a"}, {()}, 0), lambda n: 0),
+    ("forms-x-distinct-same-origin-bases",
+     lambda n: (_FORMS * n + b"".join(b'<base href="/x%d/">' % i
+                                      for i in range(inject.MAX_BASES)), None),
+     lambda n: (n, {"/x0/a"}, {()}, 0), lambda n: 0),
+    ("forms-x-more-distinct-bases-than-are-resolved",  # (in doubt: see MAX_BASES)
+     lambda n: (_FORMS * n + b"".join(b'<base href="/x%d/">' % i
+                                      for i in range(inject.MAX_BASES + 1)), None),
+     lambda n: (0, {"/cart/a"}, {()}, 0), lambda n: n),
+    ("forms-x-distinct-off-origin-bases",
+     lambda n: (_FORMS * n + b"".join(b'<base href="https://e%d.example/">' % i
+                                      for i in range(n)), None),
+     lambda n: (0, {"/cart/a"}, {()}, 0), lambda n: n),
+    ("forms-x-form-id-buttons-x-bases",
+     lambda n: (_FORMS_F * n + b'<button form="f" formaction="/y">x</button>' * n
+                + b'<base href="/x/">' * n, None),
+     lambda n: (n, {"/x/a"}, {("/y",)}, 0), lambda n: 0),
+    ("forms-x-form-id-buttons",
+     lambda n: (_FORMS_F * n + b'<button form="f" formaction="/y">x</button>' * n, None),
+     lambda n: (n, {"/cart/a"}, {("/y",)}, 0), lambda n: 0),
+    ("forms-x-form-id-buttons-to-distinct-paths",
+     lambda n: (_FORMS_F * n + b"".join(b'<button form="f" formaction="/y%d">x</button>' % i
+                                        for i in range(n)), None),
+     lambda n: (n, {"/cart/a"}, {tuple(f"/y{i}" for i in range(MAX_EXTRA_PATHS))}, 0),
+     lambda n: n),
+    ("forms-x-form-id-buttons-off-origin",
+     lambda n: (_FORMS_F * n + b"".join(
+         b'<button form="f" formaction="https://e%d.example/">x</button>' % i
+         for i in range(n)), None),
+     lambda n: (0, {"/cart/a"}, {()}, 0), lambda n: n),
+    ("streamed-forms-then-a-base-a-piece",
+     lambda n: _pieces(_FORMS * n, [b'<base href="/x/">'] * n),
+     lambda n: (n, {"/cart/a"}, {()}, 0), lambda n: 0),
+    ("streamed-forms-then-distinct-bases-a-piece",
+     lambda n: _pieces(_FORMS * n, [b'<base href="/x%d/">' % i for i in range(n)]),
+     lambda n: (n, {"/cart/a"}, {()}, n), lambda n: n),
+    ("streamed-forms-then-off-origin-bases-a-piece",
+     lambda n: _pieces(_FORMS * n, [b'<base href="https://e%d.example/">' % i
+                                    for i in range(n)]),
+     lambda n: (n, {"/cart/a"}, {()}, n), lambda n: n),
+    ("streamed-forms-then-buttons-naming-no-form-a-piece",
+     lambda n: _pieces(_FORMS * n, [b'<button form="z" formaction="/y">x</button>'] * n),
+     lambda n: (n, {"/cart/a"}, {()}, 0), lambda n: 0),
+    ("streamed-forms-of-an-id-then-buttons-naming-it-a-piece",
+     lambda n: _pieces(_FORMS_F * n, [b'<button form="f" formaction="https://e%d.example/">x'
+                                      b"</button>" % i for i in range(n)]),
+     lambda n: (n, {"/cart/a"}, {()}, n), lambda n: n),
+]
+
+
+def _read_counting(document: bytes, cuts: list[int] | None, monkeypatch: pytest.MonkeyPatch,
+                   caplog: pytest.LogCaptureFixture
+                   ) -> tuple[inject.FieldInjector, bytes, int, int]:
+    """``document`` through an injector (whole, or in pieces cut at ``cuts``), counting the
+    calls of action_path, which resolves a URL against the page or a base, and of
+    FieldInjector._doubts, which judges a form."""
+    calls = judged = 0
+    resolve, doubts = inject.action_path, inject.FieldInjector._doubts
+
+    def counting(action: str | None, page_url: str, base: str | None = None) -> str | None:
+        nonlocal calls
+        calls += 1
+        return resolve(action, page_url, base)
+
+    def judging(self: inject.FieldInjector, form: PostForm) -> list[str]:
+        nonlocal judged
+        judged += 1
+        return doubts(self, form)
+
+    caplog.clear()
+    with monkeypatch.context() as patch, caplog.at_level(logging.WARNING,
+                                                         logger="postback_middleware"):
+        patch.setattr(inject, "action_path", counting)
+        patch.setattr(inject.FieldInjector, "_doubts", judging)
+        editor = injector()
+        out = editor.edit(document) if cuts is None else streamed_by(editor, document, cuts)
+    return editor, out, calls, judged
+
+
+@pytest.mark.parametrize(("make", "expect", "records"),
+                         [pytest.param(*shape[1:], id=shape[0]) for shape in _SHAPES])
+def test_a_pages_bases_and_form_id_buttons_cost_linear_time(
+        make: _Shape, expect: Callable[[int], tuple[int, set[str], set[tuple[str, ...]], int]],
+        records: Callable[[int], int], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """What each form gets is what every base and every button naming it say (the reference
+    reading, leaves_origin over all of them, would say the same), for a cost of a few
+    resolutions a form, button or base, and warnings of a bounded size, at most one a form."""
+    for n in (30, 60):
+        document, cuts = make(n)
+        editor, out, calls, judged = _read_counting(document, cuts, monkeypatch, caplog)
+        forms = editor.forms
+        tokens, paths, extra, late = expect(n)
+        assert len(forms) == n
+        assert sum(not form.withheld for form in forms) == out.count(b'name="__VIEWSTATE"') \
+            == tokens
+        assert {form.action_path for form in forms} == paths
+        assert {tuple(form.extra_paths) for form in forms} == extra
+        assert sum(bool(form.late) for form in forms) == late
+        assert len(caplog.records) <= records(n)
+        assert all(len(record.getMessage()) < 2500 for record in caplog.records)
+        # (each form and button resolves its URLs a few times; each distinct URL once
+        # against each distinct base, and at most MAX_BASES of them)
+        assert calls <= 4 * n + 2 * (inject.MAX_BASES + 2), calls
+        # (each form is judged when its tokens are written, and a streamed page's forms sent
+        # again only when the page's bases change, at most MAX_BASES + 1 times)
+        assert judged <= (inject.MAX_BASES + 3) * n, judged
+
+
+def test_a_withheld_forms_warning_lists_a_few_reasons(caplog: pytest.LogCaptureFixture) -> None:
+    """One warning a form, whatever the page holds: its first reasons, then how many more."""
+    document = (_FORMS + b"".join(b'<button form="f" formaction="https://e%d.example/">x'
+                                  b"</button>" % i for i in range(50))
+                + b'<form method="post" id="f"><button formmethod="get">'
+                + b"".join(b'<button formaction="//e%d.example/">' % i for i in range(50))
+                + b"</form>")
+    with caplog.at_level(logging.WARNING, logger="postback_middleware"):
+        editor = injector()
+        editor.edit(document)
+    form = editor.forms[1]
+    assert form.withheld[0] == "a submit button inside it has formmethod='get': that" \
+        " submission puts the tokens in the URL"
+    assert len(form.withheld) == 1 + 50 + inject.MAX_REASONS + 1  # (its own, then a few)
+    assert form.withheld[-1] == "and 42 more of the controls naming it by form='f'"
+    [record] = caplog.records
+    said = record.getMessage()
+    assert said.startswith("post form #2 id='f' (posting to '/cart/view') gets no tokens")
+    assert said.endswith(f"; and {len(form.withheld) - inject.MAX_REASONS} more")
+    assert said.count("leaves the origin") == inject.MAX_REASONS - 1
+
+
+def test_a_sent_form_is_said_to_be_late_once(caplog: pytest.LogCaptureFixture) -> None:
+    """A streamed page's form whose tokens left is said to be late once, with what made it
+    so then, however many later pieces bring more (each a record, on every piece, made the
+    log grow with the pieces times the forms)."""
+    editor = injector()
+    with caplog.at_level(logging.WARNING, logger="postback_middleware"):
+        editor.feed(b'<form method="post" action="save" id="f"></form>')
+        for i in range(30):
+            editor.feed(b'<base href="https://e%d.example/">' % i)
+            editor.feed(b'<button form="f" formaction="https://b%d.example/">' % i)
+        editor.finish()
+    [form] = editor.forms
+    assert form.late == ("its action 'save' resolved against <base href='https://e0.example/'>"
+                         " leaves the origin",)
+    assert caplog.text.count("were sent in an earlier piece") == 1
+
+
+def test_more_distinct_bases_than_are_resolved_put_every_url_in_doubt() -> None:
+    """Past MAX_BASES distinct <base href>s (no page needs two), an action or a formaction
+    is not resolved against each: any non-empty one is in doubt (when in doubt, withhold);
+    the page itself (an empty action) is what it is whatever the base."""
+    bases = b"".join(b'<base href="/x%d/">' % i for i in range(inject.MAX_BASES + 1))
+    for document, tokens in [
+        (bases + b'<form method="post" action="a"></form>', False),
+        (bases + b'<form method="post"></form>', True),
+        (bases + b'<form method="post"><button formaction="/y">x</button></form>', False),
+        (bases + b'<form method="post"><button formaction="">x</button></form>', True),
+        (bases[:-len(b'<base href="/x16/">')] + b'<base href="/x0/"><base href="/x1/">'
+         b'<form method="post" action="a"></form>', True),  # (the same again: 16 distinct)
+    ]:
+        for out in (injector().edit(document), streamed(document, [30, len(bases)])):
+            assert (b'name="__VIEWSTATE"' in out) == tokens, document
+
+
 # -- linear streaming -----------------------------------------------------------------------
 
 
