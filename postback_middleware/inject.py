@@ -830,7 +830,7 @@ class FieldInjector:
     # browser with scripting off (Tor Browser's safest mode) reads it as markup, so its
     # <base> and buttons count too (a scripting-on scanner sees text there).
     _noscript: PostbackScanner | None = None
-    _noscript_kept = b""
+    _noscript_kept: bytes | bytearray = b""
     # With scripting off, the parser's form element pointer is set inside the <noscript> being
     # read (by a form open around it, or one started in it); and why, with scripting off, it
     # may be set where the injector sees no form open: a <form> left open in a <noscript>
@@ -906,7 +906,7 @@ class FieldInjector:
         self._client_fields = client_fields
         self._fragment = fragment
         self._ahead = not (self._panels or fragment)
-        self._unread: list[bytes | memoryview] = []
+        self._unread: list[bytes | bytearray | memoryview] = []
         self._forms: list[PostForm] = []  # every post form found so far, but bare ones apart
         self._taken_ids: set[str] = set()  # reserved ids the page itself uses
         # every distinct <base href> so far, resolved (the browser's: the 1st), up to MAX_BASES;
@@ -1120,7 +1120,13 @@ class FieldInjector:
             self._unread, self._unread_size, self._kept = [], 0, b""
             return data  # (the end: nothing to write, nor to say)
         # The bytes sent since the last _apply, the piece, and what the scanner gave for them
-        whole = b"".join([*self._unread, data]) if self._unread else data
+        # (a tag left open past _MOST_UNREAD: one buffer, added to in place, see below)
+        unread = self._unread
+        if len(unread) == 1 and type(unread[0]) is bytearray:
+            whole: bytes | bytearray = unread[0]
+            whole += data
+        else:
+            whole = b"".join([*unread, data]) if unread else data
         ahead = len(whole) - len(data)
         items, decided = self._unapplied
         view = memoryview(whole)  # (what is left unread is kept as a view of it, uncopied)
@@ -1142,19 +1148,32 @@ class FieldInjector:
             return data[:send - ahead]
         # (read whole: for what the injector says of the page, or to keep few bytes)
         more, decided = self._scan(view[:send], final, decided)
-        # (_apply is given what the scanner was given: htmx's scanner reads the same bytes)
-        self._apply(whole[:send], items + more if more else items, decided, final=final)
-        if self._htmx is None:  # (the next _apply's bytes start where it decided)
-            self._ready_htmx()
+        if decided or final:  # (none: a tag still open, read on; _apply would only keep it,
+            # and the page's scanner is where the last _ready_htmx found it)
+            # (_apply is given what the scanner was given: htmx's scanner reads the same bytes)
+            self._apply(whole if send == len(whole) else whole[:send],
+                        items + more if more else items, decided, final=final)
+            if self._htmx is None:  # (the next _apply's bytes start where it decided)
+                self._ready_htmx()
         send = max(send, decided)
         self._unapplied = ([], 0)
         if self._htmx_seen:  # (its second scanner reads every piece: see _read_htmx)
             self._ahead, self._kept = False, whole[decided:]
             self._sent_ahead, self._unread, self._unread_size = send - decided, [], 0
         else:
-            self._kept = whole[send:]
-            self._unread = [view[decided:send]] if decided < send else []
+            self._kept = bytes(view[send:])
             self._unread_size = send - decided
+            # The tag left open (sent, not decided), in a buffer that the next pieces are
+            # added to in place while it stays open, as _feed's _kept: a tag of megabytes (an
+            # inline data: image) costs no copy of it per piece.
+            if decided >= send:
+                self._unread = []
+            elif decided or type(whole) is not bytearray:
+                self._unread = [bytearray(view[decided:send])]
+            else:  # (the buffer itself: no view of it may be left to resize it)
+                view.release()
+                del whole[send:]
+                self._unread = [whole]
         return data[:send - ahead]
 
     def _unsent(self, out: bytes) -> bytes:
@@ -1677,9 +1696,20 @@ class FieldInjector:
         """Read on in a ``<noscript>``'s content as markup (see ``_noscript``): note its
         ``<base>`` elements and submit buttons. Returns whether it had any."""
         assert self._noscript is not None
-        data = self._noscript_kept + content
+        # (what its scan left undecided, a tag still open, is added to in place, as _kept:
+        # a long tag in a <noscript> costs no copy of it per piece)
+        data = self._noscript_kept
+        if data:
+            data += content
+        else:
+            data = content
         found, decided = self._noscript.scan(data, final=final)
-        self._noscript_kept = data[decided:]
+        if decided == len(data):
+            self._noscript_kept = b""
+        elif isinstance(data, bytearray):
+            del data[:decided]  # (after a tag that ended: a few bytes, at most the piece's)
+        else:
+            self._noscript_kept = bytearray(data[decided:])
         redirects = False
         for tag in found:
             if not isinstance(tag, Tag) or tag.name == "head":

@@ -1575,6 +1575,87 @@ def test_long_tag_streamed_grows_one_buffer() -> None:
     assert b"".join(out) == injector().edit(document)
 
 
+def _applied_bytes(editor: inject.FieldInjector) -> list[int]:
+    """The lengths of what each call of ``editor._apply`` is given (each is copied there)."""
+    sizes: list[int] = []
+    apply = editor._apply
+
+    def counted(whole: bytes | bytearray, *args: object, **kwargs: object) -> bytes:
+        sizes.append(len(whole))
+        return apply(whole, *args, **kwargs)  # type: ignore[arg-type]
+
+    editor._apply = counted  # type: ignore[method-assign]
+    return sizes
+
+
+def test_a_long_tag_read_ahead_grows_one_buffer(scanner_engine: str) -> None:
+    """(found by a red-team pass) A tag longer than what _feed_ahead sends unread
+    (_MOST_UNREAD) on a page without a post form yet (an inline data: image) is kept in one
+    buffer that the next pieces are added to, not joined again and given to _apply with each
+    piece: each byte is copied a few times, not once a piece."""
+    tag = b'<div title="' + b"x" * (3 * inject._MOST_UNREAD) + b'">'
+    document = (b"<html><head></head><body>" + tag + b"</div>"
+                b'<form method="post"><a data-postback="x"></a></form></body></html>')
+    editor = injector()
+    applied = _applied_bytes(editor)
+    out, buffers = [], []
+    for start in range(0, len(document), 4096):
+        out.append(editor.feed(document[start:start + 4096]))
+        if inject._MOST_UNREAD + 8192 < start < len(tag) - 8192:  # (the tag open, read on)
+            buffers.append(editor._unread[0])
+    out.append(editor.finish())
+    # (the client script before the post form: the </head> was sent ahead)
+    assert SCRIPT_TAG.sub(b"", b"".join(out)) == SCRIPT_TAG.sub(b"", injector().edit(document))
+    assert b'name="__VIEWSTATE"' in out[-2] + out[-1]
+    assert len(buffers) > 100
+    assert all(buffer is buffers[0] for buffer in buffers)
+    assert sum(applied) <= 3 * len(document)
+
+
+def test_a_long_tag_in_a_noscript_grows_one_buffer(scanner_engine: str) -> None:
+    """(found by a red-team pass) A tag still open in a <noscript> (a lazy-load image's
+    fallback with a data: URI) is kept for the <noscript>'s own scan in one buffer that the
+    next pieces are added to, as a tag outside it: no copy of it per piece."""
+    tag = b'<img src="data:,' + b"x" * 200_000 + b'">'
+    document = (b'<html><head></head><body><form method="post" action="a"><noscript>' + tag
+                + b"</noscript></form></body></html>")
+    editor = injector()
+    out, buffers = [], []
+    first = document.index(tag) + 512
+    for start in range(0, len(document), 64):
+        out.append(editor.feed(document[start:start + 64]))
+        if first < start < document.index(tag) + len(tag) - 128:
+            buffers.append(editor._noscript_kept)
+    out.append(editor.finish())
+    assert b"".join(out) == streamed(document, [len(document) // 2])
+    assert len(buffers) > 1000
+    assert all(buffer is buffers[0] for buffer in buffers)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_PLACES_OF_POST_FORMS, HTML_FRAGMENTS, st.sampled_from([
+    '<div title="' + "x" * 300 + '">', '<img src="data:,' + "y" * 200 + '">']),
+), max_size=16).map("".join), st.lists(st.integers(0, 1200), max_size=12),
+       st.integers(16, 256))
+def test_a_page_read_ahead_past_its_budget_is_edited_as_read_piece_by_piece(
+        scanner_engine: str, document: str, cuts: list[int], budget: int) -> None:
+    """What _feed_ahead reads once it sent _MOST_UNREAD bytes unread (a long tag left open
+    among them, kept for the next pieces) comes out as when each piece is read as it comes."""
+    encoded = document.encode()
+    bounds = [0, *sorted({c for c in cuts if 0 < c < len(encoded)}), len(encoded)]
+    ahead, read = injector(), injector()
+    read._ahead = False
+    outs = []
+    with mock.patch.object(inject, "_MOST_UNREAD", budget):
+        for editor in (ahead, read):
+            outs.append(b"".join(editor.feed(encoded[a:b])
+                                 for a, b in itertools.pairwise(bounds)) + editor.finish())
+    assert INSERTED.sub(b"", outs[0]) == encoded
+    _same_output(ahead, read, outs, encoded)
+    assert [pairs_of(form) for form in ahead.forms] == [pairs_of(form) for form in read.forms]
+    _same_htmx_reading(ahead, read)
+
+
 # Pieces with nothing to read or write go through feed's short way (the scanner's call, then
 # the piece as it is, or up to where the scanner decided), and a page that ends with nothing
 # left open through finish's: cut at the awkward places, the output is what the whole page

@@ -9,6 +9,7 @@ far each piece is decided must be equal, and so must the postback pairs the rewr
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -559,6 +560,95 @@ def test_a_scanner_restarted_reads_on_as_one_that_read_it_all(
     found = [_read_on_at_restarts(engine, document, cuts) for engine in html_scan.ENGINES]
     event("a restart" if any(can for _, can in found[0]) else "none")
     assert all(each == found[0] for each in found)
+
+
+def _read_on_restarted_again(engine: str, document: bytes, cuts: list[int]
+                             ) -> list[tuple[int, bool]]:
+    """:func:`_read_on_at_restarts`, but restarting one scanner at every piece, as the
+    injector does until a page shows htmx (only what changed since is copied into it then):
+    for each piece, a page's scanner fed the pieces up to it restarts the same scanner at
+    each; at that piece, that one reads on as one that read the page from its start."""
+    bounds = sorted({cut for cut in cuts if 0 < cut < len(document)})
+    whole = _items(TagScanner(engine=engine).scan(document, final=True)[0], 0)
+    found = []
+    for last in range(len(bounds)):
+        main = PostbackScanner(names=("form", "head"), engine=engine, families=True)
+        ready = TagScanner(engine=engine)
+        kept, offset, start, can = b"", 0, 0, False
+        for bound in bounds[:last + 1]:
+            data = kept + document[start:bound]
+            decided = main.scan(data, final=False)[1]
+            kept, offset, start = data[decided:], offset + decided, bound
+            can = main.restart_into(ready)
+        found.append((offset, can))
+        if can:
+            rest = ready.scan(document[offset:], final=True)[0]
+            assert _items(rest, offset) == [item for item in whole if item[2] >= offset]
+    return found
+
+
+# Elements of a few names opened and closed across pieces, and what an end tag in an <svg>
+# or a table part does where one of them is open (see restart_into).
+_NESTING = st.lists(st.sampled_from([
+    "<x-a>", "</x-a>", "<x-b>", "</x-b>", "<div>", "</div>", "<p>", "<template>",
+    "</template>", "<table>", "</table>", "<td>", "<svg>", "</svg>", "<select>", "</select>",
+    "<form>", "</form>", "<svg></x-a><![CDATA[x><b hx-post=/e>]]>",
+    "<svg></x-b><![CDATA[<i>]]>", "<svg></div><![CDATA[<u>]]>", "<style><s></style>", "t",
+]), max_size=30).map("".join)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(_NESTING, _DOCUMENTS).map(str.encode),
+       st.lists(st.integers(0, 200), min_size=1, max_size=6))
+def test_a_scanner_restarted_again_reads_on_as_one_that_read_it_all(
+        document: bytes, cuts: list[int]) -> None:
+    """(found by a red-team pass: each restart copied every name ever counted, pieces x
+    names) :func:`_read_on_restarted_again` on both engines, which agree."""
+    found = [_read_on_restarted_again(engine, document, cuts) for engine in html_scan.ENGINES]
+    assert all(each == found[0] for each in found)
+
+
+@pytest.mark.parametrize("pieces", [
+    pytest.param([b"<x-z>", b"<x-a>", b"<b>", b"<svg></x-a><![CDATA[x><b hx-post=/e>]]>"],
+                 id="opened-after-the-first-restart"),
+    pytest.param([b"<x-a>", b"</x-a>", b"<b>", b"<svg></x-a><![CDATA[x><b hx-post=/e>]]>"],
+                 id="closed-after-the-first-restart"),
+    pytest.param([b"<x-a>", b"<x-b>" + b"".join(b"<x%d>" % n for n in range(100)), b"</x-a>",
+                  b"<svg></x-a><![CDATA[x><b hx-post=/e>]]>"],
+                 id="closed-after-the-table-grew"),
+])
+def test_a_scanner_restarted_again_cases(engine: str, pieces: list[bytes]) -> None:
+    cuts = list(itertools.accumulate(map(len, pieces)))[:-1]
+    assert all(can for _, can in _read_on_restarted_again(engine, b"".join(pieces), cuts))
+
+
+class _CountedWrites(dict[str, int]):
+    """A dict that counts the items set in it."""
+
+    writes = 0
+
+    def __setitem__(self, key: str, value: int) -> None:
+        self.writes += 1
+        super().__setitem__(key, value)
+
+
+def test_a_scanner_restarted_again_copies_what_changed_only() -> None:
+    """(found by a red-team pass) Restarted into the same scanner after each piece, the
+    Python engine copies the counts of the names the piece opened or closed, not every name
+    the page opened so far (the compiled engine lists them alike: see the test above)."""
+    main = PostbackScanner(names=("form",), engine="python")
+    ready = TagScanner(engine="python")
+    main.scan(b"".join(b"<x%d>" % n for n in range(1000)), final=False)
+    assert main.restart_into(ready)
+    tree = ready._engine._tree
+    tree.open_counts = counts = _CountedWrites(tree.open_counts)
+    for piece in range(100):
+        main.scan(b"<y%d><p>text</p>" % piece, final=False)
+        assert main.restart_into(ready)
+        assert ready._engine._tree.open_counts is counts
+    assert counts.writes == 100  # (each piece's <y.>; its <p>, opened and closed, is none)
+    assert counts["y7"] == 1 and "p" not in counts
+    assert len([name for name, count in counts.items() if count]) == 1100
 
 
 @pytest.mark.parametrize(

@@ -469,6 +469,7 @@ static int known(const unsigned char *s, Py_ssize_t len)
 
 typedef struct {
     uint32_t hash;
+    uint32_t changed; /* listed in Scanner.changed (see Scanner_restart_into) */
     Py_ssize_t len;
     unsigned char *key; /* lowercased; NULL: empty slot */
     Py_ssize_t count;
@@ -1278,6 +1279,15 @@ typedef struct {
     Py_ssize_t table_depth;
     Counts counts;                 /* open elements by name, names not in KNOWN */
     Py_ssize_t known_counts[N_KNOWN]; /* and those in KNOWN */
+    /* restart_into's memory (tree._Tree.changed, copied_into; _PythonEngine._fresh): this
+     * scanner's number; once it restarted another, that one's number, the slots of counts
+     * whose count changed since (indices; valid while the capacity is tracked_capacity);
+     * whether this one was restarted and has not scanned since, and by which */
+    unsigned long long serial, copied_into, copied_from;
+    int tracking, fresh;
+    size_t tracked_capacity;
+    size_t *changed;
+    size_t n_changed, changed_cap;
     /* postbacks mode: the pairs met since the last returned tag, across calls of scan */
     Batch batch;
     PyObject *key_owner; /* holds the current tag's decoded key, when it has one */
@@ -2043,18 +2053,49 @@ static Py_ssize_t *open_count(Scanner *t, const TagInfo *tag, int create)
     return slot == NULL ? NULL : &slot->count;
 }
 
+/* Once this scanner restarted another (Scanner_restart_into), list a slot whose count
+ * changes, once, so that a restart of the same one copies those counts only. */
+static int count_changed(Scanner *t, CountSlot *slot)
+{
+    if (slot->changed || t->tracked_capacity != t->counts.capacity)
+        return 0; /* (listed, or the table grew since: the next restart copies all) */
+    if (t->n_changed == t->changed_cap) {
+        size_t cap = t->changed_cap ? t->changed_cap * 2 : 64;
+        size_t *bigger = PyMem_Realloc(t->changed, cap * sizeof(size_t));
+        if (bigger == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        t->changed = bigger;
+        t->changed_cap = cap;
+    }
+    slot->changed = 1;
+    t->changed[t->n_changed++] = (size_t)(slot - t->counts.slots);
+    return 0;
+}
+
 static int count_add(Scanner *t, const TagInfo *tag, Py_ssize_t delta)
 {
-    Py_ssize_t *count = open_count(t, tag, delta > 0);
-    if (count == NULL) {
+    CountSlot *slot;
+    if (tag->known >= 0) {
+        Py_ssize_t *count = &t->known_counts[tag->known];
+        if (*count + delta >= 0)
+            *count += delta;
+        return 0;
+    }
+    slot = counts_find(&t->counts, tag->key, tag->key_len, tag->hash, delta > 0);
+    if (slot == NULL) {
         if (delta > 0) {
             PyErr_NoMemory();
             return -1;
         }
         return 0;
     }
-    if (*count + delta >= 0)
-        *count += delta;
+    if (slot->count + delta >= 0) {
+        slot->count += delta;
+        if (t->tracking)
+            return count_changed(t, slot);
+    }
     return 0;
 }
 
@@ -3465,6 +3506,8 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
 
 /* ------------------------------------------------------------------ the Python type */
 
+static unsigned long long last_serial; /* (Scanner.serial: under the GIL) */
+
 static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
 {
     static char *keywords[] = {"encoding", "names", "hints", "postbacks", "decode_text",
@@ -3480,6 +3523,8 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
                                      &decode_value, &PyType_Type, &tag_type, &cuts,
                                      &family_type, &rows_type, &bare_type))
         return -1;
+    if (!self->serial)
+        self->serial = ++last_serial;
     if (bare_type != Py_None
         && (!PyType_Check(bare_type) || !postbacks
             || !PyType_IsSubtype((PyTypeObject *)bare_type, &PyTuple_Type)
@@ -3602,6 +3647,7 @@ static void Scanner_dealloc(Scanner *self)
     stack_truncate(self, 0);
     PyMem_Free(self->stack);
     counts_free(&self->counts);
+    PyMem_Free(self->changed);
     PyMem_Free(self->encoding);
     Py_CLEAR(self->names);
     Py_CLEAR(self->hints);
@@ -3695,6 +3741,7 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *const *args, Py_ssize_t n
     }
     if (PyObject_GetBuffer(args[0], &data, PyBUF_SIMPLE) < 0)
         return NULL;
+    self->fresh = 0; /* (its counts are its own now: see Scanner_restart_into) */
     if (start < 0 || start > data.len) {
         PyBuffer_Release(&data);
         PyErr_SetString(PyExc_ValueError, "scan(): start out of the data's range");
@@ -3775,17 +3822,46 @@ static PyObject *Scanner_restart_into(Scanner *self, PyObject *arg)
         Py_RETURN_FALSE;
     if (other == self)
         Py_RETURN_TRUE;
-    for (i = 0; other->counts.slots != NULL && i < other->counts.capacity; i++)
-        other->counts.slots[i].count = 0;
-    for (i = 0; self->counts.slots != NULL && i < self->counts.capacity; i++) {
-        CountSlot *from = &self->counts.slots[i], *to;
-        if (from->key == NULL || from->count == 0)
-            continue;
-        to = counts_find(&other->counts, from->key, from->len, from->hash, 1);
-        if (to == NULL)
-            return PyErr_NoMemory();
-        to->count = from->count;
+    if (self->tracking && other->serial && self->copied_into == other->serial && other->fresh
+        && other->copied_from == self->serial
+        && self->tracked_capacity == self->counts.capacity) {
+        /* the same one again, untouched since: the counts changed since then, only (a
+         * streamed page is restarted into the same one for each piece, see the injector) */
+        for (i = 0; i < self->n_changed; i++) {
+            CountSlot *from = &self->counts.slots[self->changed[i]], *to;
+            from->changed = 0;
+            to = counts_find(&other->counts, from->key, from->len, from->hash,
+                             from->count != 0);
+            if (to == NULL && from->count != 0) {
+                self->tracking = 0; /* (the next restart copies all) */
+                return PyErr_NoMemory();
+            }
+            if (to != NULL)
+                to->count = from->count;
+        }
+        self->n_changed = 0;
     }
+    else {
+        self->tracking = 0;
+        self->n_changed = 0;
+        for (i = 0; other->counts.slots != NULL && i < other->counts.capacity; i++)
+            other->counts.slots[i].count = 0;
+        for (i = 0; self->counts.slots != NULL && i < self->counts.capacity; i++) {
+            CountSlot *from = &self->counts.slots[i], *to;
+            from->changed = 0;
+            if (from->key == NULL || from->count == 0)
+                continue;
+            to = counts_find(&other->counts, from->key, from->len, from->hash, 1);
+            if (to == NULL)
+                return PyErr_NoMemory();
+            to->count = from->count;
+        }
+        self->tracking = 1;
+        self->tracked_capacity = self->counts.capacity;
+        self->copied_into = other->serial;
+        other->copied_from = self->serial;
+    }
+    other->fresh = 1;
     memcpy(other->known_counts, self->known_counts, sizeof(self->known_counts));
     stack_truncate(other, 0);
     other->in_select = other->select_in_table = other->plaintext = 0;

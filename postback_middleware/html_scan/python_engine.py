@@ -74,6 +74,7 @@ class _PythonEngine:
         # A tag the last piece ended inside (it starts the next data): how far it was read,
         # and the tokenizer's state there (see _tag_progress).
         self._pending: tuple[int, int] | None = None
+        self._fresh = False  # restarted by restart_into, and not scanned since
         # Tag names decoded once per encoding for the life of the process (bounded).
         self._decoded = _NAME_CACHE.setdefault(encoding, {})
         if postbacks and hints:
@@ -106,6 +107,7 @@ class _PythonEngine:
         out: list[Any] = []
         if not 0 <= start <= len(data):
             raise ValueError("scan(): start out of the data's range")
+        self._fresh = False  # (its tree is its own now: see restart_into)
         if self._pending is not None:  # read on in the open tag, from where it was left
             pos, state = self._pending
             end, state = _tag_progress(data, min(start + pos, len(data)), state)
@@ -218,11 +220,28 @@ class _PythonEngine:
         tree = self._tree
         if self._carry is not None or self._plaintext or tree.foreign or tree.in_select:
             return False
-        copy = other._tree = _Tree()
-        copy.open_counts = {name: count for name, count in tree.open_counts.items() if count}
+        if other is self:
+            return True
+        counts = tree.open_counts
+        copy = other._tree
+        if tree.changed is not None and copy is tree.copied_into and other._fresh:
+            # (the same one again, untouched since: the counts changed since then, only; a
+            # streamed page is restarted into the same one for each piece, see the injector)
+            into = copy.open_counts
+            for name in tree.changed:
+                if counts.get(name):
+                    into[name] = counts[name]
+                else:
+                    into.pop(name, None)
+            tree.changed.clear()
+        else:
+            copy = other._tree = tree.copied_into = _Tree()
+            copy.open_counts = {name: count for name, count in counts.items() if count}
+            tree.changed = set()
         copy.form_open, copy.table_depth = tree.form_open, tree.table_depth
         other._carry = other._pending = None
         other._plaintext = False
+        other._fresh = True
         return True
 
     def _scan(self, document: bytes, final: bool, out: list[Any], start: int = 0) -> int:
@@ -239,6 +258,7 @@ class _PythonEngine:
         encoding = self._encoding
         tree = self._tree
         counts = tree.open_counts
+        changed = tree.changed  # (see restart_into)
         wants = self._wants
         emit = self._emit
         pos = start
@@ -270,6 +290,8 @@ class _PythonEngine:
                         count = counts.get(name)
                         if count:
                             counts[name] = count - 1
+                            if changed is not None:
+                                changed.add(name)
                     continue
                 if not (tree.foreign or tree.in_select or name in _TREE_NAMES):
                     if want:
@@ -279,6 +301,8 @@ class _PythonEngine:
                         name not in _TABLE_ONLY or tree.table_depth or counts.get("template")
                     ):  # (tree.opens, inline)
                         counts[name] = counts.get(name, 0) + 1
+                        if changed is not None:
+                            changed.add(name)
                     continue
                 tag = _make_tag(m, name, False, area, full_area, closing, encoding)
                 raw = tree.start(tag)

@@ -85,6 +85,8 @@ class _Tree:
     """Just enough tree construction to know when the tokenizer changes state."""
 
     __slots__ = (
+        "changed",
+        "copied_into",
         "foreign",
         "form_open",
         "in_select",
@@ -100,6 +102,11 @@ class _Tree:
         self.select_in_table = False
         self.table_depth = 0
         self.open_counts: dict[str, int] = {}
+        # Once the engine restarted another in this state (restart_into), the names whose
+        # counts changed since, and the tree it gave that one: a restart of the same one
+        # again copies those counts only, not every name the page opened so far.
+        self.changed: set[str] | None = None
+        self.copied_into: _Tree | None = None
         self.form_open = False  # the form element pointer: a nested <form> is ignored
         # whether the last start tag made a foreign element (an <svg>'s <form> is no form)
         self.started_foreign = False
@@ -177,6 +184,8 @@ class _Tree:
             self.table_depth += 1
         if name not in VOID_ELEMENTS and name not in _NOT_COUNTED and self.opens(name):
             self.open_counts[name] = self.open_counts.get(name, 0) + 1
+            if self.changed is not None:
+                self.changed.add(name)
         return None
 
     def opens(self, name: str) -> bool:
@@ -249,3 +258,5 @@ class _Tree:
         count = self.open_counts.get(name, 0)
         if count:
             self.open_counts[name] = count - 1
+            if self.changed is not None:
+                self.changed.add(name)
