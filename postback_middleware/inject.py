@@ -134,7 +134,7 @@ from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 
 from . import fields as f
 from .aspnet.markup import references
-from .choices import Choices
+from .choices import MAX_OTHERS_SIZE, Choices, PageChoices
 from .html_scan import (
     FORM_ASSOCIATED,
     BareForm,
@@ -898,6 +898,7 @@ class FieldInjector:
         # edit() keeps for partial, in the edited page's offsets (see panel_tags).
         self._panels = bool(self._scanner.panels)
         self._choices = choices  # validate_choices: read what each post form's controls offer
+        self._page_choices = PageChoices()  # (the names the page's forms check: see choices)
         self._encoding = encoding
         self._page_url = page_url
         self._sign_forms = sign_forms
@@ -1634,7 +1635,7 @@ class FieldInjector:
             return
         offered = form.choice_log
         if offered is None:
-            offered = form.choice_log = Choices()
+            offered = form.choice_log = Choices(self._page_choices)
         if name == "option":
             if self._select is None:
                 return  # (in a datalist: a suggestion, not a choice)
@@ -2132,10 +2133,14 @@ class FieldInjector:
                     _said(refused))
         if self._choices:  # (see choices.Choices.others)
             if form.choice_log is None:
-                form.choice_log = Choices()
-            form.choice_log.others(frozenset().union(*(
-                other.choice_log.checked_names for other in self._forms
-                if other is not form and other.choice_log is not None)))
+                form.choice_log = Choices(self._page_choices)
+            if not form.choice_log.others():  # (too many to list: fail closed)
+                form.withheld = (f"the names its page's other forms check with validate_choices"
+                                 f" are more than its token holds ({MAX_OTHERS_SIZE} bytes)",)
+                log.warning("%s gets no tokens, so its postbacks are refused: %s (give"
+                            " the rows' selects one name, or leave validate_choices off)",
+                            form.describe(), form.withheld[0])
+                return tuple(name for name in names if name not in _TOKEN_FIELDS)
         return names
 
     def _fields(self, form: PostForm, names: tuple[str, ...]) -> bytes:

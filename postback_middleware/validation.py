@@ -976,11 +976,12 @@ class Offered:
         self._digest = digest
         self._digests: frozenset[bytes] | None = None
         self._starts: dict[int, list[int]] = {}  # id of a long run list -> its starts
+        self._exact: dict[str, frozenset[str]] = {}  # target -> its long "e" list, as a set
         self._choices: Offered | None = None
 
     def allows_event(self, target: str, argument: str) -> bool:
         """Whether the form offered this (target, argument) pair."""
-        if argument in self.data.get("e", {}).get(target, ()):
+        if self._written_out(target, argument):
             return True
         runs = self.data.get("r", {}).get(target)
         split = split_number(argument) if runs else None
@@ -997,6 +998,18 @@ class Offered:
                 raw[i : i + DIGEST_BYTES] for i in range(0, len(raw), DIGEST_BYTES)
             )
         return self._digest(target, argument)[:DIGEST_BYTES] in self._digests
+
+    def _written_out(self, target: str, argument: str) -> bool:
+        """Whether the pair is in the part written out (``e``): a long list is made a set on
+        first use, so a request that posts hundreds of a listbox's thousands of values (see
+        :meth:`check_choices`) costs hundreds of steps, not millions."""
+        arguments = self.data.get("e", {}).get(target, ())
+        if len(arguments) <= 32:
+            return argument in arguments
+        found = self._exact.get(target)
+        if found is None:
+            found = self._exact[target] = frozenset(arguments)
+        return argument in found
 
     def _numbered_target(self, target: str, argument: str) -> bool:
         split = split_number(target)

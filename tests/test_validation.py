@@ -770,6 +770,34 @@ def test_exactly_the_offered_choices_are_allowed(data: dict[str, object]) -> Non
     assert not choices.allows_event("Status", "open")  # choices are no events
 
 
+class _Posted(str):
+    """A posted value that counts the offered values it is compared with."""
+
+    compared = 0
+
+    def __eq__(self, other: object) -> bool:
+        _Posted.compared += 1
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+
+@pytest.mark.parametrize("encoder", [written_out, partial(encode, digest=DIGEST)],
+                         ids=["written-out", "compact"])
+def test_many_posted_values_of_a_long_listbox_cost_a_look_each(
+        encoder: Callable[..., dict[str, Any]]) -> None:
+    """(red team) Each posted value was looked for in the list of the select's values: 990
+    values of a listbox of 15,000 cost 15 million comparisons; the list is a set now."""
+    offered = [f"{i}x" for i in range(15_000)]  # (no runs: each written out)
+    choices = Offered(encoder({}, (), choices={"s": offered}), digest=DIGEST)
+    posted = [_Posted(value) for value in offered[-990:]]
+    _Posted.compared = 0
+    choices.check_choices({"s": posted})
+    assert _Posted.compared <= 2 * len(posted)
+    with pytest.raises(Forbidden):
+        choices.check_choices({"s": [*posted, _Posted("15000x")]})
+
+
 @pytest.mark.parametrize(
     "data",
     [
