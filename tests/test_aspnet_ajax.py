@@ -28,6 +28,7 @@ from postback_middleware.errors import InvalidArgument
 from postback_middleware.inject import FieldInjector, PostForm
 from postback_middleware.response import Page
 
+from .counting import growth
 from .helpers import hidden_fields, new_key
 from .strategies import HTML_FRAGMENTS
 
@@ -1050,3 +1051,78 @@ def test_a_form_without_tokens_never_gets_another_forms() -> None:
     records = answer_page(page, "UpdatePanel1|X")
     fields = dict(by_type(records, "hiddenField"))
     assert fields["__VIEWSTATE"] == fields["__EVENTVALIDATION"] == ""  # emptied, not the first's
+
+
+# -- a panel per row: found in one pass ----------------------------------------------------------
+
+ROWS_SETUP = "'SM1', 'form1', ['tR0','','tR1','','fR2','','tR3','','tS','Span1'], [], [], 90, ''"
+ROWS_PAGE = (
+    '<html><head><title>t</title></head><body><form method="post" action="/rows" id="form1">'
+    + setup_script(ROWS_SETUP) +
+    '<div id="R0"><div>row 0</div></div>'
+    '<div id="R1"><div id="R2">row 1 <div>two</div></div></div>'
+    '<div id="R2">a second R2</div>'
+    '<div id="R3"><span id="Span1">s<span>t</span></span><br/></div>'
+    '<div id="R&#51;">not read: its element comes first</div>'
+    "</form></body></html>"
+)
+
+
+@pytest.mark.parametrize(("manager_value", "panels", "children"), [
+    pytest.param("R1,R3|LB", [("R1", '<div id="R2">row 1 <div>two</div></div>'),
+                             ("R3", '<span id="Span1">s<span>t</span></span><br/>')],
+                 "R2,S", id="two-rows"),
+    pytest.param("R2|LB", [("R2", "row 1 <div>two</div>")], "", id="the-first-of-an-id"),
+    pytest.param("S|LB", [("Span1", "s<span>t</span>")], "", id="a-span"),
+    pytest.param("SM1|LB", [("R0", "<div>row 0</div>"),
+                            ("R1", '<div id="R2">row 1 <div>two</div></div>'),
+                            ("R3", '<span id="Span1">s<span>t</span></span><br/>')],
+                 "R2,S", id="all"),
+])
+def test_the_panels_of_a_page_with_a_panel_per_row(manager_value: str,
+                                                   panels: list[tuple[str, str]],
+                                                   children: str) -> None:
+    records = answer_page(ROWS_PAGE, manager_value)
+    assert by_type(records, "updatePanel") == panels
+    assert by_type(records, "childUpdatePanelIDs") == [("", children)]
+
+
+def rows_page(count: int, *, nested: bool = False) -> str:
+    """A page with ``count`` UpdatePanels R0, R1...: one per row, or each inside the one
+    before."""
+    call = ("'SM1', 'form1', [" + ",".join(f"'tR{i}',''" for i in range(count))
+            + "], [], [], 90, ''")
+    rows = ("".join(f'<div id="R{i}"><div>row</div>' for i in range(count)) + "</div></div>"
+            * count if nested else
+            "".join(f'<div id="R{i}"><div>row</div></div>' for i in range(count)))
+    return (f'<html><body><form method="post" id="form1">{setup_script(call)}{rows}'
+            f"</form></body></html>")
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["rows", "nested"])
+def test_panel_elements_are_found_in_one_pass(nested: bool) -> None:
+    """Each tag's id is looked up, not searched for each panel, and each element's end is
+    found on the way (nested panels were read to their ends each)."""
+    def answer(count: int) -> None:
+        records = answer_page(rows_page(count, nested=nested), "R1|LB")
+        assert by_type(records, "updatePanel")[0][0] == "R1"
+
+    assert growth(answer, 150) < 2.5
+
+
+class ComparedId(str):
+    """A UniqueID whose comparisons are Python calls (so :func:`growth` counts them)."""
+
+    __hash__ = str.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        return str.__eq__(self, other) is True
+
+
+def test_panels_named_by_the_request_are_looked_up_once_each() -> None:
+    def look_up(count: int) -> None:
+        setup = Setup("SM1", "form1", tuple(Panel(ComparedId(f"R{i}"), f"R{i}", True)
+                                            for i in range(count)), (), (), 90, "")
+        assert all(setup.panel(f"R{i}") is setup.panels[i] for i in range(count))
+
+    assert growth(look_up, 400) < 2.5

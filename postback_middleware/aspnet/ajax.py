@@ -132,6 +132,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urljoin, urlsplit
@@ -249,7 +250,16 @@ class Setup:
     master_page_id: str  # the root master page's UniqueID, or ""
 
     def panel(self, unique_id: str) -> Panel | None:
-        return next((p for p in self.panels if p.unique_id == unique_id), None)
+        """The first panel of that UniqueID (a dict: a request may name every panel of a page
+        with a panel per row)."""
+        return self._by_unique_id.get(unique_id)
+
+    @cached_property
+    def _by_unique_id(self) -> dict[str, Panel]:
+        by_id: dict[str, Panel] = {}
+        for panel in self.panels:
+            by_id.setdefault(panel.unique_id, panel)
+        return by_id
 
 
 def _string(token: _Token, *, empty: bool) -> str | None:
@@ -498,25 +508,35 @@ class _Element:
         return self.begin <= other.start < self.end
 
 
-def _panel_elements(tags: list[Tag], document: bytes, encoding: str,
-                    panels: Sequence[Panel]) -> dict[str, _Element]:
+def _panel_elements(tags: list[Tag], panels: Sequence[Panel]) -> dict[str, _Element]:
     """Each panel's element found in the page (the first of its id, as getElementById),
-    by ClientID; a panel whose element is not there, or never ends, is left out."""
+    by ClientID; a panel whose element is not there, or never ends, is left out.
+
+    One pass, whatever the number of panels (a page may have a panel per row): each
+    ``<div>``/``<span>``'s id is looked up in a set, and each start tag's matching end tag
+    (``partial.end_tag``: same name, counted with nesting) is found with a stack per name
+    rather than by reading on from every panel (nested panels would read the page again
+    each)."""
     wanted = {p.client_id for p in panels}
-    probes = {p.client_id.encode(encoding, "replace") for p in panels}
     found: dict[str, _Element] = {}
-    for index, tag in enumerate(tags):
-        if tag.is_end or tag.name not in _PANEL_TAGS:
+    open_ids: dict[str, list[str | None]] = {name: [] for name in _PANEL_TAGS}
+    for tag in tags:
+        if tag.name not in _PANEL_TAGS:
             continue
-        raw = document[tag.start:tag.end]
-        if b"&" not in raw and not any(probe in raw for probe in probes):
-            continue  # (its attributes are decoded only when it may be one)
+        stack = open_ids[tag.name]
+        if tag.is_end:
+            if stack:
+                element_id = stack.pop()
+                if element_id is not None:
+                    found[element_id].end = tag.start
+            continue
         element_id = tag.attrs.get("id")
         if element_id not in wanted or element_id in found:
-            continue
-        last = end_tag(tags, index) if not closes_itself(tag) else None
-        found[element_id] = _Element(tag.start, tag.end, tags[last].start) \
-            if last is not None else _Element(tag.start, tag.end, -1)
+            element_id = None  # (the first of an id is its element)
+        else:
+            found[element_id] = _Element(tag.start, tag.end, -1)  # -1 until it ends
+        if not closes_itself(tag):
+            stack.append(element_id)
     return {key: element for key, element in found.items() if element.end >= 0}
 
 
@@ -581,7 +601,7 @@ def panel_records(page: WholePage, manager_value: str) -> list[Record] | None:
                 log.info("async postback: panel %r is not in the new page", unique_id[:200])
                 return None
             requested.append(panel)
-    elements = _panel_elements(tags, document, encoding, setup.panels)
+    elements = _panel_elements(tags, setup.panels)
     missing = [p.client_id for p in requested if p.client_id not in elements]
     if missing:
         log.info("async postback: no element for panel(s) %r in the new page", missing[:8])
