@@ -476,6 +476,9 @@ class PostForm:
     # target, each with its place among its arguments in _pairs: written out only if asked
     # for the pairs.
     _rows: dict[str, list[tuple[int, Rows]]] = field(default_factory=dict, repr=False)
+    # What add_pairs knows of a target's runs and other arguments, by head (None: no target
+    # has rows yet, as in most forms).
+    _heads: dict[str, _HeadIndex] | None = field(default=None, repr=False)
     # The callbacks the form offers (its ``data-callbacks`` names): only these may run for it.
     callbacks: tuple[str, ...] = ()
     action: str = ""  # its action attribute as the URL parser reads it ("": the page itself)
@@ -586,9 +589,11 @@ class PostForm:
             self._write_out_family()
             known = self._pairs.get(pairs.target)
             runs = self._rows.setdefault(pairs.target, [])
-            heads = set(pairs.heads)
-            if not (any(not heads.isdisjoint(rows.heads) for _, rows in runs)
-                    or (known and any(argument in pairs for argument in known))):
+            index = self._head_index(pairs.target)
+            # (by head, not run by run nor argument by argument: a form may hold
+            # thousands of short runs of one target)
+            if not (index.shares_a_head(runs, pairs)
+                    or (known and index.holds_an_argument(known, pairs))):
                 if known is None:
                     known = self._pairs[pairs.target] = []
                 runs.append((len(known), pairs))
@@ -608,8 +613,8 @@ class PostForm:
                 continue
             kept_apart = self._rows.get(target)
             if kept_apart is not None:
-                arguments = [a for a in arguments
-                             if not any(a in rows for _, rows in kept_apart)]
+                in_a_run = self._head_index(target).in_a_run
+                arguments = [a for a in arguments if not in_a_run(kept_apart, a)]
             if self._seen is None:
                 self._seen = {}
             seen = self._seen.get(target)
@@ -619,6 +624,90 @@ class PostForm:
                 arguments = [a for a in arguments if a not in seen]
             seen.update(arguments)
             known.extend(arguments)
+
+    def _head_index(self, target: str) -> _HeadIndex:
+        heads = self._heads
+        if heads is None:
+            heads = self._heads = {}
+        index = heads.get(target)
+        if index is None:
+            index = heads[target] = _HeadIndex()
+        return index
+
+
+_DIGITS = "0123456789"
+
+
+def _numbered(argument: str) -> tuple[str, int] | None:
+    """An argument as ``Rows.__contains__`` reads it: its head and its number, or None when
+    it is no row's (no digits, a leading zero, too many digits)."""
+    head = argument.rstrip(_DIGITS)
+    digits = len(argument) - len(head)
+    if not digits or (digits > 1 and argument[len(head)] == "0") or digits > 15:
+        return None
+    return head, int(argument[len(head):])
+
+
+@dataclass(slots=True)
+class _HeadIndex:
+    """One target's kept runs and other arguments by head, for :meth:`PostForm.add_pairs`:
+    which run may hold an argument, which arguments a new run may hold, found in a dict
+    rather than by trying each (a form may hold thousands of short runs of one target).
+
+    Each part indexes a list the form holds (the target's runs in ``_rows``, its other
+    arguments in ``_pairs``), read on from where it stopped as the list grows; other code
+    may put a new list in its place (``PostForm.pairs`` writes the runs out), which is then
+    read from its start."""
+
+    runs: list[tuple[int, Rows]] | None = None
+    runs_read: int = 0
+    run_of: dict[str, Rows] = field(default_factory=dict)  # kept runs share no head
+    arguments: list[str] | None = None
+    arguments_read: int = 0
+    numbers: dict[str, set[int]] = field(default_factory=dict)
+
+    def _read_runs(self, runs: list[tuple[int, Rows]]) -> dict[str, Rows]:
+        if self.runs is not runs:
+            self.runs, self.runs_read, self.run_of = runs, 0, {}
+        run_of = self.run_of
+        for _, rows in runs[self.runs_read:]:
+            for head in rows.heads:
+                run_of[head] = rows
+        self.runs_read = len(runs)
+        return run_of
+
+    def shares_a_head(self, runs: list[tuple[int, Rows]], rows: Rows) -> bool:
+        """Whether ``rows`` has a head of one of ``runs``."""
+        run_of = self._read_runs(runs)
+        return any(head in run_of for head in rows.heads)
+
+    def in_a_run(self, runs: list[tuple[int, Rows]], argument: str) -> bool:
+        """Whether ``argument`` is one of ``runs``' (only the run of its head may hold it)."""
+        rows = self._read_runs(runs).get(argument.rstrip(_DIGITS))
+        return rows is not None and argument in rows
+
+    def holds_an_argument(self, arguments: list[str], rows: Rows) -> bool:
+        """Whether one of ``arguments`` is one of ``rows``': a number of one of its heads
+        in its range (looked for among the fewer of the numbers and the range)."""
+        if self.arguments is not arguments:
+            self.arguments, self.arguments_read, self.numbers = arguments, 0, {}
+        numbers = self.numbers
+        for argument in arguments[self.arguments_read:]:
+            numbered = _numbered(argument)
+            if numbered is not None:
+                numbers.setdefault(numbered[0], set()).add(numbered[1])
+        self.arguments_read = len(arguments)
+        first, end = rows.first, rows.first + rows.count
+        for head in rows.heads:
+            taken = numbers.get(head)
+            if taken is None:
+                continue
+            if len(taken) < rows.count:
+                if any(first <= number < end for number in taken):
+                    return True
+            elif any(number in taken for number in range(first, end)):
+                return True
+        return False
 
 
 @dataclass(slots=True)
