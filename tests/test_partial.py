@@ -468,6 +468,37 @@ _PANEL_PIECES = st.one_of(
 )
 
 
+@pytest.mark.parametrize("engine", ["python", "compiled"])
+@pytest.mark.parametrize(("document", "expected"), [
+    pytest.param(b"<div id=p data-update-panel>" * 4 + b"x" + b"</div>" * 4 + b"y",
+                 {"p": "<div id=p data-update-panel>" * 3 + "x" + "</div>" * 3}, id="nested"),
+    pytest.param(b"<div id=p data-update-panel>a</div><div id=p data-update-panel><div>b</div>"
+                 b"</div>", {"p": "a"}, id="a-later-one"),
+    pytest.param(b"<section id=p data-update-panel><div id=p data-update-panel>a</div>b"
+                 b"</section>", {"p": "<div id=p data-update-panel>a</div>b"},
+                 id="another-name-inside"),
+    pytest.param(b"<div id=p data-update-panel>a<div id=p data-update-panel>b</div>", None,
+                 id="the-first-never-ends"),
+])
+def test_a_panel_id_repeated_is_its_first_element(document: bytes,
+                                                  expected: dict[str, str] | None,
+                                                  engine: str) -> None:
+    """The panel is the first element of its id, whether the scan that edits the page found it
+    or a full scan: a later one opens no region of its own in the editor's scan."""
+    require_engine(engine)
+    previous = html_scan.use_engine(engine)
+    try:
+        editor = injector(panels=["p"])
+        edited = editor.edit(b'<form method="post">' + document + b"</form>")
+        assert editor.panel_tags is not None
+        every_tag = TagScanner().scan(edited, final=True)[0]
+        found = read_panels(edited, "utf-8", {"p": ()}, editor.panel_tags)
+        assert found == read_panels(edited, "utf-8", {"p": ()}, every_tag)
+        assert found == expected
+    finally:
+        html_scan.use_engine(previous)
+
+
 @st.composite
 def _page_with_panels(draw: st.DrawFn) -> tuple[str, list[str]]:
     """A page with one to three panels (ids p, q, other: of several element kinds, one maybe

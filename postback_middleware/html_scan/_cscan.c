@@ -40,7 +40,8 @@
  *   The start tag of each (a data-update-panel attribute and one of those ids) is returned
  *   too, and so is every tag of its name after it up to its end tag (counted with nesting:
  *   the other tags in between cost no object), after its pairs; the regions open carry over
- *   between calls of scan (count_regions, open_panel).
+ *   between calls of scan (count_regions, open_panel). Only the first start tag of an id
+ *   opens a region (a later one is returned, and counted in a region open of its name).
  * Scanner.scan(data, final) -> (items, decided), items in document order: tags
  *   (name, is_end, start, end, attrs: read-only mapping, self_closing), and, in postbacks mode,
  *   dicts {target: [argument, ...]} of the pairs met since the previous returned tag, given
@@ -51,6 +52,7 @@
  *   offsets data's: the caller passes the same document again, from decided (html_scan's
  *   find_post_form: a page read up to where a post form may start, and on from there).
  * Scanner.in_data: whether the data so far was decided in the data state (Scanner_in_data).
+ * Scanner.open_regions: how many panels asked for are open (a test hook: at most one an id).
  * Scanner.restart_into(other): a scanner started where another decided, in its state
  *   (Scanner_restart_into).
  *
@@ -1295,13 +1297,15 @@ typedef struct {
     unsigned char *last_target_raw;
     Py_ssize_t last_target_len, last_target_cap;
     PyObject *last_target_text;
-    /* a partial postback (_PythonEngine._panels, _regions; see watch_panels): the ids of the
-     * panels asked for (a frozenset, NULL before watch_panels), how many, and the regions
-     * open, across calls of scan */
+    /* a partial postback (_PythonEngine._panels, _regions, _opened; see watch_panels): the
+     * ids of the panels asked for (a frozenset, NULL before watch_panels), how many, the
+     * regions open, across calls of scan, and the ids that opened one (a set of str, NULL
+     * until one did): only an id's first start tag opens a region (open_panel) */
     PyObject *panels;
     Py_ssize_t n_panels;
     Region *regions;
     Py_ssize_t n_regions, regions_cap;
+    PyObject *opened;
     /* whether a start tag's AT_* attributes are noted as it is read (see tag_end): in
      * postbacks mode, and once panels are watched (whether a tag opens one) */
     int classify;
@@ -2681,19 +2685,31 @@ static PyObject *attr_value(Scanner *self, const unsigned char *s, const Attr *a
 /* python_engine._PythonEngine._opens_panel: whether a start tag is one of the panels asked
  * for (a data-update-panel attribute, and its id, decoded, "" without one, in the ids given to
  * watch_panels); -1 on error. Its attributes are noted as it is read (classify), so a tag
- * without data-update-panel costs a bit test. */
-static int opens_panel(Scanner *self, const unsigned char *s, const TagInfo *tag)
+ * without data-update-panel costs a bit test. With found_id, *found_id gets a new reference
+ * to the id of a tag that is one (else NULL). */
+static int panel_of(Scanner *self, const unsigned char *s, const TagInfo *tag,
+                    PyObject **found_id)
 {
     PyObject *id;
     int found;
+    if (found_id != NULL)
+        *found_id = NULL;
     if (!self->n_panels || tag->is_end || !(tag->seen & SEEN(AT_PANEL)))
         return 0;
     id = tag->seen & SEEN(AT_ID) ? attr_value(self, s, &tag->attrs[AT_ID]) : PyUnicode_New(0, 0);
     if (id == NULL)
         return -1;
     found = PySet_Contains(self->panels, id);
-    Py_DECREF(id);
+    if (found > 0 && found_id != NULL)
+        *found_id = id;
+    else
+        Py_DECREF(id);
     return found;
+}
+
+static int opens_panel(Scanner *self, const unsigned char *s, const TagInfo *tag)
+{
+    return panel_of(self, s, tag, NULL);
 }
 
 /* Whether a region is of the tag's name (compared as TagInfo.key is: see Region). */
@@ -2738,13 +2754,28 @@ static int count_regions(Scanner *self, const TagInfo *tag)
     return counted;
 }
 
-/* python_engine._PythonEngine._open_panel: open a region if a returned start tag starts a
- * panel asked for (after count_regions counted it into those open). -1 on error. */
+/* python_engine._PythonEngine._emit's end: open a region if a returned start tag is the first
+ * of a panel asked for (after count_regions counted it into those open). A later start tag of
+ * the same id opens none (partial.panel_starts takes the first): so a page repeating an id on
+ * nested elements cannot make every tag count into thousands of regions. -1 on error. */
 static int open_panel(Scanner *self, const unsigned char *s, const TagInfo *tag)
 {
     Py_ssize_t k;
     Region *region;
-    int opens = opens_panel(self, s, tag);
+    PyObject *id;
+    int opens = panel_of(self, s, tag, &id);
+    if (opens <= 0)
+        return opens;
+    if (self->opened == NULL && (self->opened = PySet_New(NULL)) == NULL) {
+        Py_DECREF(id);
+        return -1;
+    }
+    opens = PySet_Contains(self->opened, id);
+    if (opens == 0)
+        opens = PySet_Add(self->opened, id) < 0 ? -1 : 1;
+    else if (opens > 0)
+        opens = 0; /* (not its first start tag) */
+    Py_DECREF(id);
     if (opens <= 0)
         return opens;
     if (array_room((void **)&self->regions, self->n_regions, &self->regions_cap,
@@ -2764,9 +2795,10 @@ static int open_panel(Scanner *self, const unsigned char *s, const TagInfo *tag)
     return 0;
 }
 
-/* Forget the regions (a new document, or the scanner's end). */
+/* Forget the regions and the ids that opened them (a new document, or the scanner's end). */
 static void regions_free(Scanner *self)
 {
+    Py_CLEAR(self->opened);
     while (self->n_regions > 0)
         PyMem_Free(self->regions[--self->n_regions].name);
     PyMem_Free(self->regions);
@@ -3792,6 +3824,13 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *const *args, Py_ssize_t n
 /* in_data: whether the data read so far was decided in the data state, where a "<" opens a
  * tag: not inside a tag, raw text, a comment, a CDATA section or a bogus comment, nor after
  * <plaintext> (_PythonEngine.in_data). */
+/* open_regions: _PythonEngine.open_regions (a test's look at watch_panels' work). */
+static PyObject *Scanner_open_regions(Scanner *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromSsize_t(self->n_regions);
+}
+
 static PyObject *Scanner_in_data(Scanner *self, void *closure)
 {
     (void)closure;
@@ -3875,6 +3914,8 @@ static PyObject *Scanner_restart_into(Scanner *self, PyObject *arg)
 static PyGetSetDef Scanner_getset[] = {
     {"in_data", (getter)Scanner_in_data, NULL,
      "whether the data so far was decided in the data state", NULL},
+    {"open_regions", (getter)Scanner_open_regions, NULL,
+     "how many panels asked for are open (at most one a panel id)", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -91,15 +91,20 @@ class _PythonEngine:
         self._batch: Pairs | None = None
         self._in_scope: set[tuple[str, str]] = set()
         # Postbacks mode, for a partial postback (see watch_panels): the ids of the panels
-        # asked for, and the regions open: [tag name, depth] of each such panel's start tag.
+        # asked for, the regions open: [tag name, depth] of each such panel's start tag, and
+        # the ids that opened one: only the first start tag of an id does (the one
+        # partial.panel_starts takes), so that a page repeating an id on nested elements
+        # cannot make every tag count into thousands of regions.
         self._panels: frozenset[str] = frozenset()
         self._regions: list[list[Any]] = []
+        self._opened: set[str] = set()
 
     def watch_panels(self, ids: Collection[str]) -> None:
         """Also return the start tag of each panel named (``data-update-panel`` and an id in
         ``ids``) and every tag of its name after it up to its end tag (counted with nesting,
         as ``partial.end_tag`` counts them again). Those tags' pairs are gathered as usual;
-        the other tags inside cost nothing more."""
+        the other tags inside cost nothing more. A panel is the first start tag of its id
+        (a later start tag of its id is returned, but opens no region of its own)."""
         self._panels = frozenset(ids)
 
     def scan(self, data: bytes | bytearray | memoryview, final: bool, start: int = 0
@@ -174,7 +179,10 @@ class _PythonEngine:
         elif want == 2:
             return
         if self._panels and self._opens_panel(tag):
-            self._regions.append([tag.name, 1])
+            panel = tag.attrs.get("id", "")
+            if panel not in self._opened:  # (its first start tag: see __init__)
+                self._opened.add(panel)
+                self._regions.append([tag.name, 1])
         if self._batch is not None:
             out.append(self._batch)
             self._batch = None
@@ -209,6 +217,12 @@ class _PythonEngine:
     def in_data(self) -> bool:
         """Whether the data so far was decided in the data state (``PostbackScanner.in_data``)."""
         return self._carry is None and self._pending is None and not self._plaintext
+
+    @property
+    def open_regions(self) -> int:
+        """How many panels asked for are open (a test's look at :meth:`watch_panels`' work:
+        at most one a panel id)."""
+        return len(self._regions)
 
     def restart_into(self, other: _PythonEngine) -> bool:
         """Put ``other`` (an engine that is to read the rest of the document, from where this

@@ -161,6 +161,9 @@ class PostbackScanner:
     of those ids) is returned too, and so is every tag of its name after it up to its end tag
     (counted with nesting; the other tags inside cost nothing more), so the one scan that
     edits the page also finds where ``partial`` cuts each panel out. Both engines find them.
+    A panel is the first start tag of its id (``partial.panel_starts``): a later one is
+    returned too but opens no region of its own, so a page that repeats an id on thousands
+    of nested elements costs one region, not one a tag counted into each.
 
     The pairs of a stretch between two returned tags come in one dict, each pair once, just
     before the tag that ends the stretch (or at the end of the document), however many calls
@@ -366,6 +369,9 @@ class _Engine(Protocol):
 
     @property
     def in_data(self) -> bool: ...
+
+    @property
+    def open_regions(self) -> int: ...  # (a test's look at watch_panels' work)
 
     def restart_into(self, other: Any, /) -> bool: ...
 
