@@ -181,16 +181,22 @@ def read_panels(
     return contents
 
 
+_UPDATE_PANEL = re.compile(rb"update-panel", re.IGNORECASE)  # (ASCII case-insensitive)
+
+
 def panel_starts(tags: Sequence[Tag | Pairs | Family | Rows | BareForm], panels: Collection[str],
                  document: bytes | None = None) -> dict[str, int]:
     """Where in ``tags`` each panel asked for starts (the first start tag with
     ``data-update-panel`` and that id), by id, in document order. ``document``: what the tags
-    were read from, so that a tag whose bytes lack "update-panel" is passed over without its
-    attributes being decoded."""
+    were read from, so that a tag whose bytes lack "update-panel" (in any case: attribute
+    names are, as the scanners read them) is passed over without its attributes being
+    decoded. The first is the one the scanners open a panel's region for (``PostbackScanner``
+    counts the tags of no later one)."""
     starts: dict[str, int] = {}
     for index, tag in enumerate(tags):
         if (isinstance(tag, Tag) and not tag.is_end
-                and (document is None or document.find(b"update-panel", tag.start, tag.end) >= 0)
+                and (document is None
+                     or _UPDATE_PANEL.search(document, tag.start, tag.end) is not None)
                 and "data-update-panel" in tag.attrs and tag.attrs.get("id", "") in panels):
             starts.setdefault(tag.attrs["id"], index)
     return starts

@@ -170,6 +170,7 @@ def test_header_is_ignored_on_requests_that_are_not_postbacks(app: webtest.TestA
         pytest.param(b"<tbody id=p data-update-panel><tr><td>1</tbody>", {"p": b"<tr><td>1"},
                      id="tbody"),
         pytest.param(b'<div id=p data-update-panel>never closed', None, id="unclosed"),
+        pytest.param(b"<DIV DATA-UPDATE-PANEL ID=p>a</DIV>", {"p": b"a"}, id="in-capitals"),
         pytest.param(b'<div id=q data-update-panel></div>', None, id="missing"),
         pytest.param(b'<div id=p>not marked</div>', None, id="not-a-panel"),
         # HTML ignores a slash that would close a div (or a span, a p...): <div/> opens one,
@@ -479,6 +480,10 @@ _PANEL_PIECES = st.one_of(
                  id="another-name-inside"),
     pytest.param(b"<div id=p data-update-panel>a<div id=p data-update-panel>b</div>", None,
                  id="the-first-never-ends"),
+    pytest.param(b'<DIV DATA-UPDATE-PANEL ID=p><tbody id="p" data-update-panel></tbody>', None,
+                 id="the-first-in-capitals-never-ends"),
+    pytest.param(b'<DIV DATA-UPDATE-PANEL ID=p>a<tbody id="p" data-update-panel></tbody></DIV>',
+                 {"p": 'a<tbody id="p" data-update-panel></tbody>'}, id="the-first-in-capitals"),
 ])
 def test_a_panel_id_repeated_is_its_first_element(document: bytes,
                                                   expected: dict[str, str] | None,
