@@ -1089,7 +1089,8 @@ class FieldInjector:
         the tag, one at its end after it, and a removed input is gone. What was inserted
         inside a panel (a form's fields) is read for tags of those names too, so the panels
         end where a scan of the edited page ends them. (``page``: what was scanned; a tag
-        whose bytes lack "update-panel" opens no panel, and its attributes are not decoded.)"""
+        whose bytes lack "update-panel", in any case, opens no panel, and its attributes are
+        not decoded.)"""
         panels = self._scanner.panels
         names = {tag.name for index in panel_starts(tags, panels, page).values()
                  if isinstance(tag := tags[index], Tag)}
