@@ -589,11 +589,17 @@ class PostForm:
             self._write_out_family()
             known = self._pairs.get(pairs.target)
             runs = self._rows.setdefault(pairs.target, [])
-            index = self._head_index(pairs.target)
-            # (by head, not run by run nor argument by argument: a form may hold
-            # thousands of short runs of one target)
-            if not (index.shares_a_head(runs, pairs)
-                    or (known and index.holds_an_argument(known, pairs))):
+            if len(runs) <= _FEW_RUNS and (not known or len(known) <= _FEW_ARGUMENTS):
+                # (most forms: a run or two, a few other arguments, tried one by one)
+                heads = set(pairs.heads)
+                clash = (any(not heads.isdisjoint(rows.heads) for _, rows in runs)
+                         or bool(known and any(argument in pairs for argument in known)))
+            else:  # (by head, not run by run nor argument by argument: a form may hold
+                # thousands of short runs of one target)
+                index = self._head_index(pairs.target)
+                clash = (index.shares_a_head(runs, pairs)
+                         or bool(known and index.holds_an_argument(known, pairs)))
+            if not clash:
                 if known is None:
                     known = self._pairs[pairs.target] = []
                 runs.append((len(known), pairs))
@@ -612,7 +618,10 @@ class PostForm:
                 self._pairs[target] = list(arguments)
                 continue
             kept_apart = self._rows.get(target)
-            if kept_apart is not None:
+            if kept_apart is not None and len(kept_apart) <= _FEW_RUNS:
+                arguments = [a for a in arguments
+                             if not any(a in rows for _, rows in kept_apart)]
+            elif kept_apart is not None:
                 in_a_run = self._head_index(target).in_a_run
                 arguments = [a for a in arguments if not in_a_run(kept_apart, a)]
             if self._seen is None:
@@ -636,6 +645,10 @@ class PostForm:
 
 
 _DIGITS = "0123456789"
+# Up to these, add_pairs tries a target's runs and other arguments one by one (most forms:
+# cheaper than an index); past them, it finds them by head (_HeadIndex).
+_FEW_RUNS = 4
+_FEW_ARGUMENTS = 32
 
 
 def _numbered(argument: str) -> tuple[str, int] | None:

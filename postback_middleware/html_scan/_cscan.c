@@ -2059,7 +2059,7 @@ static Py_ssize_t *open_count(Scanner *t, const TagInfo *tag, int create)
 
 /* Once this scanner restarted another (Scanner_restart_into), list a slot whose count
  * changes, once, so that a restart of the same one copies those counts only. */
-static int count_changed(Scanner *t, CountSlot *slot)
+static NOINLINE int count_changed(Scanner *t, CountSlot *slot)
 {
     if (slot->changed || t->tracked_capacity != t->counts.capacity)
         return 0; /* (listed, or the table grew since: the next restart copies all) */
@@ -2080,24 +2080,24 @@ static int count_changed(Scanner *t, CountSlot *slot)
 
 static int count_add(Scanner *t, const TagInfo *tag, Py_ssize_t delta)
 {
-    CountSlot *slot;
-    if (tag->known >= 0) {
-        Py_ssize_t *count = &t->known_counts[tag->known];
-        if (*count + delta >= 0)
-            *count += delta;
-        return 0;
-    }
-    slot = counts_find(&t->counts, tag->key, tag->key_len, tag->hash, delta > 0);
-    if (slot == NULL) {
-        if (delta > 0) {
-            PyErr_NoMemory();
-            return -1;
+    CountSlot *slot = NULL;
+    Py_ssize_t *count;
+    if (tag->known >= 0)
+        count = &t->known_counts[tag->known];
+    else {
+        slot = counts_find(&t->counts, tag->key, tag->key_len, tag->hash, delta > 0);
+        if (slot == NULL) {
+            if (delta > 0) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            return 0;
         }
-        return 0;
+        count = &slot->count;
     }
-    if (slot->count + delta >= 0) {
-        slot->count += delta;
-        if (t->tracking)
+    if (*count + delta >= 0) {
+        *count += delta;
+        if (slot != NULL && t->tracking) /* (rarely: see count_changed) */
             return count_changed(t, slot);
     }
     return 0;
