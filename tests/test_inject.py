@@ -9,6 +9,7 @@ import html
 import itertools
 import logging
 import re
+import sys
 from collections.abc import Callable
 from unittest import mock
 from urllib.parse import urlsplit
@@ -912,53 +913,13 @@ def test_a_form_keeps_rows_apart_until_asked_for_its_pairs(
     assert form.compact_pairs == (expected, {})
 
 
-class _RunByRunForm(PostForm):
-    """A PostForm whose ``add_pairs`` is the one before the head index: a new run tried
-    against every earlier run of its target, each argument against every run. The
-    reference the index must agree with."""
-
-    def add_pairs(self, pairs: Pairs | Family | Rows) -> None:
-        if isinstance(pairs, Family):
-            if not self._pairs and self._family is None:
-                self._family = pairs
-                return
-            pairs = pairs.pairs()
-        elif isinstance(pairs, Rows):
-            self._write_out_family()
-            known = self._pairs.get(pairs.target)
-            runs = self._rows.setdefault(pairs.target, [])
-            heads = set(pairs.heads)
-            if not (any(not heads.isdisjoint(rows.heads) for _, rows in runs)
-                    or (known and any(argument in pairs for argument in known))):
-                if known is None:
-                    known = self._pairs[pairs.target] = []
-                runs.append((len(known), pairs))
-                return
-            if not runs:
-                del self._rows[pairs.target]
-            pairs = pairs.pairs()
-        self._write_out_family()
-        if not self._pairs:
-            self._pairs = pairs
-            return
-        for target, arguments in pairs.items():
-            known = self._pairs.get(target)
-            if known is None:
-                self._pairs[target] = list(arguments)
-                continue
-            kept_apart = self._rows.get(target)
-            if kept_apart is not None:
-                arguments = [a for a in arguments
-                             if not any(a in rows for _, rows in kept_apart)]
-            if self._seen is None:
-                self._seen = {}
-            seen = self._seen.get(target)
-            if seen is None:
-                seen = self._seen[target] = set(known)
-            if not seen.isdisjoint(arguments):
-                arguments = [a for a in arguments if a not in seen]
-            seen.update(arguments)
-            known.extend(arguments)
+def _add_pairs(form: PostForm, batch: Pairs | Family | Rows, *, by_head: bool) -> None:
+    """``form.add_pairs(batch)`` finding runs by head (the index, ``by_head``) or trying each
+    run and argument one by one (the way below its thresholds, the reference the index must
+    agree with), whatever the form's size."""
+    few = -1 if by_head else sys.maxsize
+    with mock.patch.multiple(inject, _FEW_RUNS=few, _FEW_ARGUMENTS=few):
+        form.add_pairs(copy.deepcopy(batch))  # (the form keeps a batch it gets first)
 
 
 _HEADS = ["A$", "B$", "A0$", "A1$", "Page$", "x"]
@@ -996,13 +957,13 @@ def test_runs_are_kept_apart_exactly_as_run_by_run(
         batches: list[Pairs | Family | Rows | None]) -> None:
     """The index of heads changes how fast, never what: each batch kept compact or written
     out as before, the pairs in the same order."""
-    form, reference = PostForm(0, "/"), _RunByRunForm(0, "/")
+    form, reference = PostForm(0, "/"), PostForm(0, "/")
     for batch in batches:
         if batch is None:
             assert form.pairs == reference.pairs
             continue
-        form.add_pairs(copy.deepcopy(batch))  # (the form keeps a batch it gets first)
-        reference.add_pairs(copy.deepcopy(batch))
+        _add_pairs(form, batch, by_head=True)
+        _add_pairs(reference, batch, by_head=False)
         assert form.compact_pairs == reference.compact_pairs
         assert form.family == reference.family
     assert form.pairs == reference.pairs
