@@ -126,10 +126,9 @@ import itertools
 import logging
 import operator
 import re
-import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
+from typing import cast
 from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 
 from . import fields as f
@@ -158,6 +157,7 @@ from .htmx import (
     uses_htmx,
 )
 from .http import origin_of, without_query
+from .once import Once
 from .page_tokens import MIN_FORMS, Columns, SharedToken, after_index, event_validation
 from .partial import end_tag, panel_starts
 from .tokens import INDEX_TAG_CHARS
@@ -2293,12 +2293,9 @@ class FieldInjector:
         return self._ids_on
 
 
-_EXPLAINED: dict[tuple[str, str], None] = {}  # (path, what): said already (the latest 1,024)
-# (path, what its bytes showed): a page without post forms read whole (the latest 1,024)
-_READ_WHOLE: dict[tuple[str, int], None] = {}
-_MEMO_SIZE = 1024
-_MEMO_LOCK = threading.Lock()  # (a server's threads share the memos)
-_Key = TypeVar("_Key", tuple[str, str], tuple[str, int])
+_EXPLAINED = Once()  # (path, what): said already
+# (path, what its bytes showed): a page without post forms read whole
+_READ_WHOLE = Once()
 # The most places where a post form may start that FieldInjector.edit finds to be text (a
 # page of JavaScript templates), before it scans the rest of the page in one call (and
 # FieldInjector._feed_ahead stops reading ahead).
@@ -2333,20 +2330,6 @@ def _other_requests(sender: Submitter, reserved: tuple[str, ...],
     return found
 
 
-def _first_time(memo: dict[_Key, None], key: _Key) -> bool:
-    """Whether ``key`` is new to ``memo`` (then remembered, the oldest of more than
-    _MEMO_SIZE forgotten): a once-a-path memo, kept small."""
-    if key in memo:
-        return False
-    with _MEMO_LOCK:
-        if key in memo:
-            return False
-        memo[key] = None
-        if len(memo) > _MEMO_SIZE:
-            del memo[next(iter(memo))]
-    return True
-
-
 def _cut_word(data: bytes) -> bytes:
     """The bytes at the end of ``data`` that may begin a ``<form`` or a ``postback`` (ASCII
     case-insensitive) that the next piece ends, which _feed_ahead holds back for it (most
@@ -2376,12 +2359,11 @@ def _read_whole(page_url: str, seen: int) -> bool:
     the injector says of it is said once a path: see _log_once), where what it says is
     logged (INFO): else a site of more pages than the memo holds, or a crawler, would have
     each new path's page read whole for nothing."""
-    return log.isEnabledFor(logging.INFO) and _first_time(
-        _READ_WHOLE, (urlsplit(page_url).path, seen))
+    return log.isEnabledFor(logging.INFO) and _READ_WHOLE.first((urlsplit(page_url).path, seen))
 
 
 def _log_once(path: str, what: str, message: str, *args: object) -> None:
-    if _first_time(_EXPLAINED, (path, what)):
+    if _EXPLAINED.first((path, what)):
         log.info(message, *args)
 
 

@@ -91,6 +91,7 @@ from .http import (
     without_query,
 )
 from .inject import FieldInjector, PostForm
+from .once import Once
 from .page_tokens import RunShape
 from .refusal import REFUSAL_KEY
 from .registry import Registry, page_callback_key
@@ -109,7 +110,6 @@ log = logging.getLogger("postback_middleware")
 EVENT_KEY = "postback.event"
 VIEWSTATE_KEY = "postback.viewstate"
 RENEW_ENVIRON_KEY = "HTTP_X_POSTBACK_RENEW"  # a form's tokens sent to be renewed
-_WARNED_KEPT = 1024  # (kind, path) pairs warned about once each, kept (paths are the client's)
 _WRAPPED_KEY = "postback.middleware"  # set while one calls the app below it
 CALLBACK_FAILED = "The server could not complete the callback."
 
@@ -180,7 +180,7 @@ class PostbackMiddleware:
             max_age=self.options.max_age if self.options.renewal_window else None,
             aspnet_ajax=self.options.aspnet_ajax)
         self._warned_nested = False
-        self._warned: set[tuple[str, str]] = set()  # see _warn_once
+        self._warned = Once()  # (kind, path): warned about already (see _warn_once)
         # Which scanner engine reads UTF-8 pages: "compiled" (built at install when a C
         # compiler was there) or "python", the same results about 50 times slower.
         self.scanner_engine: Engine = page_engine()
@@ -594,13 +594,8 @@ class PostbackMiddleware:
         once per path and ``kind``: a page's headers say the same on every request, the log
         should not."""
         path = _request_path(environ)[:200]
-        warned = self._warned
-        if (kind, path) in warned:
-            return
-        if len(warned) >= _WARNED_KEPT:
-            warned.clear()
-        warned.add((kind, path))
-        log.warning(message, path, *args)
+        if self._warned.first((kind, path)):
+            log.warning(message, path, *args)
 
     # -- callbacks -------------------------------------------------------------------------
 
