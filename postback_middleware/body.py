@@ -229,6 +229,13 @@ def _check_content_type(content_type: str) -> None:
                              f"{content_type[:80]!r}")
 
 
+def names_charset(content_type: str) -> bool:
+    """Whether a form's ``Content-Type`` names its charset (once :func:`check_form_headers`
+    passed it, that is UTF-8): a script's request, where a browser's own submission of a
+    form names none and is in the form's encoding (see ``form_tokens``)."""
+    return "charset" in content_type.lower()
+
+
 def read_body(
     environ: Mapping[str, Any], *, max_body_size: int, spool_threshold: int
 ) -> tuple[SpooledBody, int]:
@@ -821,14 +828,17 @@ def assemble(body: SpooledBody, scan: BodyScan, *, spool_threshold: int) -> tupl
 _ADDED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def encode_fields(scan: BodyScan, added: Sequence[tuple[str, str]]) -> bytes:
+def encode_fields(scan: BodyScan, added: Sequence[tuple[str, str]], encoding: str = "utf-8"
+                  ) -> bytes:
     """``added`` (name, value) fields, encoded as the body ``scan`` read encodes its own.
 
-    Urlencoded: ``name=value`` joined with ``&``, the value UTF-8 and percent-encoded (only
-    ASCII letters, digits and ``_.-~`` stay as they are), as a browser's form with the
-    UTF-8 charset writes it (the only charset accepted). Multipart: one part each, written as
-    a browser writes a plain field (``--boundary``, ``Content-Disposition: form-data;
-    name="NAME"``, an empty line, the value's UTF-8 bytes, CRLF), so the value can hold
+    Urlencoded: ``name=value`` joined with ``&``, the value in ``encoding`` (the body's: UTF-8,
+    or the form's own for a browser's submission of a form in another, see ``form_tokens``;
+    a character it lacks as ``&#N;``, as a browser writes it) and percent-encoded (only ASCII
+    letters, digits and ``_.-~`` stay as they are), as a browser's form writes it.
+    Multipart: one part each, written as a browser writes a plain field (``--boundary``,
+    ``Content-Disposition: form-data; name="NAME"``, an empty line, the value's bytes in
+    ``encoding``, CRLF), so the value can hold
     anything, quotes and line breaks included, except the body's boundary: a value with
     ``--boundary`` in it is refused (400) rather than written, since the inner app's parser
     would read a delimiter there (the scan refuses such a body for the same reason, so a value
@@ -838,12 +848,13 @@ def encode_fields(scan: BodyScan, added: Sequence[tuple[str, str]]) -> bytes:
         if not _ADDED_NAME.fullmatch(name):
             raise ValueError(f"not a field name to add: {name!r}")
     if not scan.boundary:
-        return b"&".join(f"{name}={quote_plus(value, safe='')}".encode("ascii")
-                         for name, value in added)
+        quote = functools.partial(quote_plus, safe="", encoding=encoding,
+                                  errors="xmlcharrefreplace")
+        return b"&".join(f"{name}={quote(value)}".encode("ascii") for name, value in added)
     dash_boundary = b"--" + scan.boundary
     parts = []
     for name, value in added:
-        data = value.encode("utf-8")
+        data = value.encode(encoding, "xmlcharrefreplace")
         if dash_boundary in data:
             raise BadRequest(f"{name} holds the multipart boundary; it cannot be added as a part")
         parts.append(dash_boundary + b'\r\nContent-Disposition: form-data; name="'
@@ -851,8 +862,10 @@ def encode_fields(scan: BodyScan, added: Sequence[tuple[str, str]]) -> bytes:
     return b"".join(parts)
 
 
-def add_fields(body: SpooledBody, scan: BodyScan, added: Sequence[tuple[str, str]]) -> int:
-    """Add fields to a body that :func:`assemble` made from ``scan``; returns its new length.
+def add_fields(body: SpooledBody, scan: BodyScan, added: Sequence[tuple[str, str]],
+               encoding: str = "utf-8") -> int:
+    """Add fields to a body that :func:`assemble` made from ``scan`` (its text in
+    ``encoding``: see :func:`encode_fields`); returns its new length.
 
     Where the body's own parser reads them as fields like the others: appended to an
     urlencoded body (after a ``&`` unless the body is empty), as parts just before a multipart
@@ -860,7 +873,7 @@ def add_fields(body: SpooledBody, scan: BodyScan, added: Sequence[tuple[str, str
     insertion point (the closing delimiter and the epilogue) are moved along in chunks, so
     memory stays bounded.
     """
-    data = encode_fields(scan, added)
+    data = encode_fields(scan, added, encoding)
     length = body.seek(0, 2)
     if not data:
         return length
@@ -884,11 +897,13 @@ def add_fields(body: SpooledBody, scan: BodyScan, added: Sequence[tuple[str, str
 
 NOT_A_CHOICE = "\x00"
 """What :func:`field_values` gives for a value that no page can offer (a file, a value too
-long or not UTF-8): an HTML parser turns NUL into U+FFFD, so no option or radio has it."""
+long or not in the body's encoding): an HTML parser turns NUL into U+FFFD, so no option or
+radio has it."""
 
 
 def field_values(
-    body: SpooledBody, length: int, boundary: str, names: frozenset[str], *, max_field_size: int
+    body: SpooledBody, length: int, boundary: str, names: frozenset[str], *, max_field_size: int,
+    encoding: str = "utf-8",
 ) -> dict[str, list[str]]:
     """The values the clean body (urlencoded, or multipart when ``boundary`` is given) posts
     for ``names``, in order; the body is read again from its start and left at it.
@@ -897,7 +912,8 @@ def field_values(
     counts for a name when any parser could read its name as that one (:func:`_readings`:
     Django strips a multipart name's whitespace, Werkzeug drops its backslashes); a value any
     parser could read otherwise (a file, a part with its own ``Content-Type`` or
-    ``Content-Transfer-Encoding``), too long, or not UTF-8 is :data:`NOT_A_CHOICE`.
+    ``Content-Transfer-Encoding``), too long, or not valid ``encoding`` (the body's: UTF-8, or
+    the form's own, see ``form_tokens``) is :data:`NOT_A_CHOICE`.
     """
     found: dict[str, list[str]] = {}
 
@@ -907,7 +923,7 @@ def field_values(
 
     try:
         if boundary:
-            _multipart_values(body, length, boundary, names, add, max_field_size)
+            _multipart_values(body, length, boundary, names, add, max_field_size, encoding)
         else:
             head_limit = max(max_field_size + 64, _MIN_HEAD)
             for start, end, head in _urlencoded_segments(body, length, head_limit, length + 1):
@@ -917,8 +933,8 @@ def field_values(
                 readings = {name, name.strip(), plain, plain.strip()}
                 if readings & names:
                     whole = end - start <= len(head)
-                    add(readings, _choice_text(_unquote_plus(raw_value), max_field_size)
-                        if whole else NOT_A_CHOICE)
+                    add(readings, _choice_text(_unquote_plus(raw_value), max_field_size,
+                                               encoding) if whole else NOT_A_CHOICE)
     finally:
         body.seek(0)
     return found
@@ -935,7 +951,7 @@ def _part_readings(segment: Any) -> set[str]:
 
 def _multipart_values(
     body: SpooledBody, length: int, boundary: str, names: frozenset[str],
-    add: Callable[[set[str], str], None], most: int,
+    add: Callable[[set[str], str], None], most: int, encoding: str,
 ) -> None:
     parser = multipart.PushMultipartParser(boundary, content_length=length)
     with parser:
@@ -945,7 +961,7 @@ def _multipart_values(
             for event in parser.parse(chunk):
                 if event is None:
                     if readings is not None:
-                        add(readings, _choice_text(bytes(value), most))
+                        add(readings, _choice_text(bytes(value), most, encoding))
                     readings = None
                 elif isinstance(event, bytes | bytearray):
                     if readings is not None and len(value) <= most:
@@ -961,11 +977,11 @@ def _multipart_values(
                     readings = None
 
 
-def _choice_text(raw: bytes, most: int) -> str:
-    """A posted value as the page's choices are compared with it."""
+def _choice_text(raw: bytes, most: int, encoding: str) -> str:
+    """A posted value as the page's choices are compared with it (strictly in ``encoding``)."""
     if len(raw) > most:
         return NOT_A_CHOICE
     try:
-        return raw.decode("utf-8")
+        return raw.decode(encoding)
     except UnicodeDecodeError:
         return NOT_A_CHOICE

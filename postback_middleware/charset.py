@@ -19,6 +19,12 @@ characters: after ``ESC $ B`` (or ``ESC $ @``, ``ESC ( I``) every byte up to ``E
 ``<`` and ``>`` included, is half of a kanji to a browser, and markup to the byte scanner (or
 the reverse). A page a browser may read so (:func:`escapes_are_inert`) is edited only while it
 holds no ESC byte (see ``response``).
+
+A browser submits a form in the form's own encoding (:func:`form_encoding`: its
+``accept-charset``, else the page's), not in UTF-8: the reserved fields of a postback from a
+windows-1252 page come in windows-1252. Its tokens record that encoding (see ``form_tokens``),
+as the codec the scanner read the page with (so that a value posted reads as the page's pairs
+were read), but for the labels browsers read as the Windows encoding extending them.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ import codecs
 import functools
 import re
 from typing import Any
+
+from .http import reads_form_posts
 
 _META_CHARSET = re.compile(
     rb"""<meta[\t\n\f\r /][^>]*?charset[\t\n\f\r ]*=[\t\n\f\r ]*["']?([A-Za-z0-9_.:-]+)""",
@@ -222,3 +230,37 @@ class Transcoder:
             return data
         encoded = bytes(self._encoder.encode(self._from_utf8.decode(data, final)))
         return encoded + self._stray if final else encoded
+
+
+# accept-charset's labels, as Chromium (and the client script's sendsUtf8) split them: on ASCII
+# whitespace and commas (the HTML standard splits on whitespace only; a comma in a label makes
+# no label there, where Chromium reads the labels around it).
+_LABEL_SEPARATORS = re.compile(r"[\t\n\f\r ,]+")
+
+
+def form_encoding(page: str, accept_charset: str | None = None) -> str | None:
+    """The encoding a browser submits a post form of a page in (HTML's "pick an encoding for
+    the form"): the first label of its ``accept-charset`` that names an encoding, else the
+    page's (``page``: the scanner's codec, ``Transcoder.scan_encoding``); UTF-16 is sent as
+    UTF-8. As the Python codec that reads it (the scanner's for that label, so that a value
+    posted reads as the page's pairs were read; but see :data:`_SUBMITTED_IN`), or None for
+    UTF-8 and for an encoding whose postbacks are read as UTF-8 as before
+    (``http.reads_form_posts``: ISO-2022-JP, HZ)."""
+    codec = page
+    if accept_charset:
+        for label in _LABEL_SEPARATORS.split(accept_charset.lower()):
+            if label in WHATWG_LABELS:
+                codec = "utf-8" if label in UTF16_LABELS else _codec_name(label)
+                break
+    codec = _codec_name(codec)
+    codec = _SUBMITTED_IN.get(codec, codec)
+    return codec if codec != "utf-8" and reads_form_posts(codec) else None
+
+
+# Python's codecs of labels that browsers read as the Windows encoding extending them (WHATWG:
+# "latin1", "iso-8859-1" and "us-ascii" are windows-1252, and so on), whose forms a browser
+# submits in that: the same bytes but 0x80-0x9F, where "€" and curly quotes are (an
+# accept-charset="ISO-8859-1" form posts "€" as 0x80). (The scanner reads such a page
+# by the label's own codec, where those bytes are C1 controls, rarely written.)
+_SUBMITTED_IN = {"ascii": "cp1252", "iso8859-1": "cp1252", "iso8859-9": "cp1254",
+                 "iso8859-11": "cp874", "tis-620": "cp874"}

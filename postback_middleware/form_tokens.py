@@ -7,11 +7,21 @@ are issued to (see ``csrf``) and to each other (one random form id). A callback'
 a fresh event validation, so a page left open keeps working past ``max_age``.
 
 Checking, on the way back, in an order that is the whole point: the reserved fields are checked
-for shape (decoded as UTF-8, no conflicting duplicates), then both tokens are verified
-(signature first, see ``tokens``), then the event or callback is checked against what the form
-offered. Only a request that passes all of this is described as a :class:`Postback` (the inner
-app and postback handlers see its :class:`Event`) or a :class:`Callback` (answered from the
-registry).
+for shape (decoded as UTF-8, no conflicting duplicates; the event's text waits, see below), then
+both tokens are verified (signature first, see ``tokens``), then the event or callback is
+checked against what the form offered. Only a request that passes all of this is described as
+a :class:`Postback` (the inner app and postback handlers see its :class:`Event`) or a
+:class:`Callback` (answered from the registry).
+
+A browser submits a form in the form's encoding (``charset.form_encoding``), not always
+UTF-8: a form of a windows-1252 page posts ``__EVENTARGUMENT=M%FCller``. Such a form's tokens
+record its encoding (signed, in its event validation data or its page token's claims; a UTF-8
+form's tokens are as they were), and the text a browser's own submission carries (the event,
+the focus: :data:`IN_FORM_ENCODING`) is read in it, strictly, only once they are verified
+(:func:`split_reserved`). A request whose ``Content-Type`` names its charset (UTF-8, the only
+one accepted), as the client script's and WebForms' script requests do, and any callback
+(``WebForm_DoCallback`` sends UTF-8, and its handler reads the form's fields so), are read as
+UTF-8 throughout.
 """
 
 from __future__ import annotations
@@ -81,6 +91,9 @@ class Verified:
     first_issued: int = 0  # when the form's first tokens were (renewals keep it)
     signature: str = ""  # the event validation's signature: names this one token
     kept_as: str | None = None  # the key of the event validation when kept in the store
+    # The encoding the request's text was read in (see the module's docstring): its form's,
+    # for a browser's own submission; UTF-8 for a script's (the body's, to the inner app).
+    encoding: str = "utf-8"
 
 
 @dataclass(kw_only=True)
@@ -138,6 +151,8 @@ class OfferingForm(Protocol):
     took_over: bool  # it held ASP.NET's own fields (the page's WebForms form)
     id: str | None  # its id (a control's form="ID" may name it)
     settled: bool  # nothing later in the page can send its fields elsewhere (see inject)
+    # The encoding a browser submits it in, None for UTF-8 (``charset.form_encoding``).
+    encoding: str | None
 
 
 
@@ -179,14 +194,22 @@ def _plain_pairs(form: OfferingForm) -> dict[str, list[str]] | None:
 
 
 def _written_out(one: FormSigning, pairs: dict[str, list[str]], callbacks: Sequence[str],
-                 choices: dict[str, list[str]]) -> str:
+                 choices: dict[str, list[str]], encoding: str | None) -> str:
     """A form's event validation token with its pairs written out as they are ("" when it
     is over max_state_size)."""
     try:
-        return one.sign(Purpose.EVENT_VALIDATION,
-                        validation.written_out(pairs, callbacks, choices))
+        return one.sign(Purpose.EVENT_VALIDATION, _with_encoding(
+            validation.written_out(pairs, callbacks, choices), encoding))
     except ValueError:
         return ""
+
+
+def _with_encoding(data: dict[str, Any], encoding: str | None) -> dict[str, Any]:
+    """A form's event validation data with the encoding it is submitted in, where it is not
+    UTF-8 (see ``validation``): a UTF-8 form's data, and so its token, is as it was."""
+    if encoding is not None:
+        data["s"] = encoding
+    return data
 
 
 class FormTokens:
@@ -205,11 +228,14 @@ class FormTokens:
 
     def issue_forms(self, forms: Sequence[OfferingForm], state: dict[str, Any] | str,
                     binding: str, page_callbacks: Callable[[str], Sequence[str]],
-                    page: PageSigning | None = None) -> list[tuple[str, str]]:
+                    page: PageSigning | None = None, *, encoding: str | None = None
+                    ) -> list[tuple[str, str]]:
         """The tokens of the post forms of one response (or of one piece of a streamed one),
         in order: :meth:`issue`'s for each, but that its plain forms (two or more) share a
         page token (see ``page_tokens``). ``page_callbacks(path)``: the callbacks of the page
-        at ``path`` (``registry.Registry.page_callbacks``)."""
+        at ``path`` (``registry.Registry.page_callbacks``). ``encoding``: the one the page's
+        forms are submitted in (``charset.form_encoding``, None for UTF-8), which their page
+        token names: a form submitted in another (its ``accept-charset``) keeps its own."""
         if page is None or page.user != binding:
             page = self.signer.page(binding)
         if len(forms) < page_tokens.MIN_FORMS:  # (a streamed page's piece: often one form)
@@ -219,7 +245,7 @@ class FormTokens:
         described: list[tuple[str, page_tokens.Events]] = []
         for index, form in enumerate(forms):
             path = _sharing_path(form, page_callbacks)
-            if path is None:
+            if path is None or form.encoding != encoding:
                 continue
             pairs = _plain_pairs(form)
             events = pairs if pairs is not None else self._encoded(form)
@@ -228,7 +254,7 @@ class FormTokens:
                 described.append((path, events))
         # (keyed indices where a form's fields could still leave: see page_tokens)
         shared = (self._page_tokens(described, state, binding, keyed=not all(
-            forms[index].settled for index in plain))
+            forms[index].settled for index in plain), encoding=encoding)
                   if page_tokens.MIN_FORMS <= len(plain) <= page_tokens.MAX_FORMS else None)
         if shared is not None and len(shared) == len(forms):  # (a list page: all of them)
             return shared
@@ -249,6 +275,7 @@ class FormTokens:
         made: the data issue makes for such a form (no callbacks, no choices, a few dozen
         bytes: it fits), signed as issue signs it."""
         one = page.form(form.paths[0])
+        data = _with_encoding(dict(data), form.encoding) if form.encoding else data
         return one.sign(Purpose.VIEWSTATE, state), one.sign(Purpose.EVENT_VALIDATION, data)
 
     def _encoded(self, form: OfferingForm) -> page_tokens.Encoded | None:
@@ -272,8 +299,8 @@ class FormTokens:
 
     def issue_bare(self, forms: Sequence[tuple[str, page_tokens.Pairs]],
                    state: dict[str, Any] | str, binding: str, callback_pages: Collection[str],
-                   *, keyed: bool = False, last_run: page_tokens.RunShape | None = None
-                   ) -> page_tokens.SharedToken | None:
+                   *, keyed: bool = False, last_run: page_tokens.RunShape | None = None,
+                   encoding: str | None = None) -> page_tokens.SharedToken | None:
         """The page token shared by plain forms that the injector keeps as bare forms (each
         its path and events: no id, no callbacks of its own, one path, no choices, its pairs
         one dict), its indices ``keyed`` (see ``page_tokens``): what :meth:`issue_forms`
@@ -281,30 +308,33 @@ class FormTokens:
         then takes them one by one): fewer than two, a path with callbacks of its page
         (``callback_pages``: ``registry.Registry.callback_pages``), events too long to write
         out, a description or token over its size. ``last_run``: what the pieces of one
-        streamed page share (see ``page_tokens.describe``)."""
+        streamed page share (see ``page_tokens.describe``). ``encoding``: the one they are
+        submitted in (the page's: see :meth:`issue_forms`)."""
         if not page_tokens.MIN_FORMS <= len(forms) <= page_tokens.MAX_FORMS:
             return None
         # (what _sharing_path and _plain_pairs ask of each form)
         if callback_pages and any(path in callback_pages for path, _ in forms):
             return None
         return self._shared_token(forms, state, binding, keyed=keyed, each_fits=True,
-                                  last_run=last_run)
+                                  last_run=last_run, encoding=encoding)
 
     def _shared_token(self, forms: Sequence[tuple[str, page_tokens.Events]],
                       state: dict[str, Any] | str, binding: str, *, keyed: bool,
-                      each_fits: bool = False, last_run: page_tokens.RunShape | None = None
-                      ) -> page_tokens.SharedToken | None:
-        """The page token of plain forms (each its path and events), with its indices' tags
-        where they are ``keyed`` (see ``page_tokens``); None when their description is over
-        ``page_tokens.MAX_DESCRIPTION_BYTES``, the token over max_state_size, or
-        (``each_fits``: forms not yet judged one by one) a form's events too long to join."""
+                      each_fits: bool = False, last_run: page_tokens.RunShape | None = None,
+                      encoding: str | None = None) -> page_tokens.SharedToken | None:
+        """The page token of plain forms (each its path and events) submitted in
+        ``encoding``, with its indices' tags where they are ``keyed`` (see ``page_tokens``);
+        None when their description is over ``page_tokens.MAX_DESCRIPTION_BYTES``, the token
+        over max_state_size, or (``each_fits``: forms not yet judged one by one) a form's
+        events too long to join."""
         signer = self.signer
         try:
             described = page_tokens.describe(forms, each_fits=each_fits, last_run=last_run)
             if described is None:  # (over its size, or a form's events do not fit)
                 return None
             token = signer.sign_page(described, state, user=binding,
-                                     page_id=signer.new_form_id(), keyed=keyed)
+                                     page_id=signer.new_form_id(), keyed=keyed,
+                                     encoding=encoding)
         except ValueError:  # (JSON cannot write their events, or over max_state_size)
             return None
         signature = token.rpartition(".")[2]
@@ -312,11 +342,11 @@ class FormTokens:
         return page_tokens.SharedToken(token, signature, tags)
 
     def _page_tokens(self, forms: Sequence[tuple[str, page_tokens.Events]],
-                     state: dict[str, Any] | str, binding: str, *, keyed: bool
-                     ) -> list[tuple[str, str]] | None:
+                     state: dict[str, Any] | str, binding: str, *, keyed: bool,
+                     encoding: str | None) -> list[tuple[str, str]] | None:
         """The fields of plain forms (each its path and events) that share a page token (see
         :meth:`_shared_token`), or None."""
-        shared = self._shared_token(forms, state, binding, keyed=keyed)
+        shared = self._shared_token(forms, state, binding, keyed=keyed, encoding=encoding)
         if shared is None:
             return None
         token, signature, tags = shared
@@ -342,12 +372,14 @@ class FormTokens:
         callbacks = (*form.callbacks, *page_callbacks) if page_callbacks else form.callbacks
         choices = form.choices
         family = form.family
+        encoding = form.encoding
         if family is not None:
             # A grid's rows, read as one family: written as one run, without a string a row
             # (a few dozen bytes, where written out they would take KB); else as the pairs.
             data = validation.encode_family(family, callbacks, digest=self._event_digest,
                                             choices=choices)
             if data is not None:
+                _with_encoding(data, encoding)
                 try:
                     return (one.sign(Purpose.VIEWSTATE, state),
                             one.sign(Purpose.EVENT_VALIDATION, data))
@@ -356,7 +388,7 @@ class FormTokens:
         pairs, rows = form.compact_pairs
         if rows:  # a grid's commands: compact, without a string a command (never written out)
             event_validation = self._compact_validation(one, path, pairs, callbacks, choices,
-                                                        None, rows=rows)
+                                                        None, encoding, rows=rows)
             if event_validation is None:
                 return "", ""
             return one.sign(Purpose.VIEWSTATE, state), event_validation
@@ -364,10 +396,11 @@ class FormTokens:
         # base64, are over the size is not signed that way first only to be thrown away.)
         token = None
         if _may_fit_written_out(pairs):
-            token = _written_out(one, pairs, callbacks, choices)
+            token = _written_out(one, pairs, callbacks, choices, encoding)
             if token and len(token) <= SMALL_VALIDATION_TOKEN:
                 return one.sign(Purpose.VIEWSTATE, state), token
-        event_validation = self._compact_validation(one, path, pairs, callbacks, choices, token)
+        event_validation = self._compact_validation(one, path, pairs, callbacks, choices, token,
+                                                    encoding)
         if event_validation is None:
             return "", ""
         return one.sign(Purpose.VIEWSTATE, state), event_validation
@@ -375,16 +408,18 @@ class FormTokens:
     def _compact_validation(
         self, one: FormSigning, path: str | tuple[str, ...], pairs: dict[str, list[str]],
         callbacks: Sequence[str], choices: dict[str, list[str]], token: str | None,
-        rows: validation.Rows | None = None,
+        encoding: str | None, rows: validation.Rows | None = None,
     ) -> str | None:
         """The event validation token of a form whose pairs written out (``token``: signed so,
         "" when over max_state_size, None when not tried) make one over SMALL_VALIDATION_TOKEN:
         compact (runs, digests for long values), else all digests, else written out if that
-        fits, else none (the form degrades). Signed by ``one``, the form's signer."""
+        fits, else none (the form degrades). Signed by ``one``, the form's signer; the data
+        names ``encoding`` (see :func:`_with_encoding`)."""
         # It fits, but a compact one saves bytes on every postback; or it does not fit.
         for all_digests in (False, True):
-            data = validation.encode(pairs, callbacks, digest=self._event_digest,
-                                     all_digests=all_digests, choices=choices, rows=rows)
+            data = _with_encoding(validation.encode(
+                pairs, callbacks, digest=self._event_digest, all_digests=all_digests,
+                choices=choices, rows=rows), encoding)
             if self._keeps_validation and (all_digests or len(encode_json(data, plain=True))
                                            > SMALL_VALIDATION_TOKEN * 3 // 4):
                 # Large even compact (or too large): kept in the store, its key in the page.
@@ -398,7 +433,7 @@ class FormTokens:
         if rows:  # (the last resort writes every pair out)
             pairs = validation.with_rows(pairs, rows)
         if token is None:
-            token = _written_out(one, pairs, callbacks, choices)
+            token = _written_out(one, pairs, callbacks, choices, encoding)
         if token:
             return token  # (written out, it fits, where the compact forms do not)
         log.warning(
@@ -492,7 +527,7 @@ class FormTokens:
                                f"({window}s)")
         token = signer.sign_page([[page.path, page.data]], page.state, user=binding,
                                  page_id=signer.new_form_id(), key_index=page.key_index,
-                                 first_issued=page.first_issued)
+                                 first_issued=page.first_issued, encoding=page.encoding)
         fresh = {f.VIEWSTATE: token,
                  f.EVENTVALIDATION: page_tokens.event_validation(0, token.rpartition(".")[2])}
         return Renewal(fields=fresh, form_id=f"{page.page_id}.{index}",
@@ -514,12 +549,16 @@ class FormTokens:
             path=path, user=binding, max_age=max_age)
         return page, index
 
-    def _verify_page_form(self, values: dict[str, str], *, path: str, binding: str
-                          ) -> Postback:
+    def _verify_page_form(self, values: dict[str, str], *, path: str, binding: str,
+                          later: Sequence[tuple[str, bytes]] | None) -> Postback:
         """:meth:`verify` of a postback whose form shares a page token."""
         if f.CALLBACKID in values:  # (such a form offers none: see page_tokens)
             raise Forbidden("a callback sent the tokens of a form that offers no callbacks")
         page, index = self._page_form(values, path=path, binding=binding)
+        encoding = "utf-8"
+        if later is not None:  # (the token verified: the form's own text, in its encoding)
+            encoding = page.encoding or encoding
+            values = {**values, **decode_reserved(later, encoding)}
         state = page.state
         if isinstance(state, str):  # the key of a state kept on the server
             state = self._load(state, VIEWSTATE)
@@ -532,7 +571,7 @@ class FormTokens:
             viewstate=state, form_id=f"{page.page_id}.{index}", offered=offered,
             binding=binding, key_index=page.key_index, bound_to=path,
             issued_at=page.issued_at, first_issued=page.first_issued,
-            signature=values[f.EVENTVALIDATION])
+            signature=values[f.EVENTVALIDATION], encoding=encoding)
 
     def _pair(self, values: dict[str, str], *, path: str, binding: str,
               max_age: int | None = None, viewstate_optional: bool = False,
@@ -551,9 +590,11 @@ class FormTokens:
             raise TokenError("__VIEWSTATE and __EVENTVALIDATION come from different forms")
         return validation_claims, viewstate
 
-    def verify(self, values: dict[str, str], *, path: str, binding: str) -> Postback | Callback:
+    def verify(self, values: dict[str, str], *, path: str, binding: str,
+               later: Sequence[tuple[str, bytes]] | None = None) -> Postback | Callback:
         """Verify the tokens and the event or callback of a request that carried reserved
-        fields (``decode_reserved``'s values).
+        fields (``decode_reserved``'s values; :func:`split_reserved`'s, with ``later``: the
+        fields read in the form's encoding once its tokens are verified).
 
         ``binding`` is who the request comes from (a browser or user, see ``csrf``): both
         tokens must have been issued to it.
@@ -562,7 +603,7 @@ class FormTokens:
         if callback_id is None and f.CALLBACKPARAM in values:
             raise BadRequest("__CALLBACKPARAM without __CALLBACKID")
         if page_tokens.names_page_token(values.get(f.EVENTVALIDATION, "")):
-            return self._verify_page_form(values, path=path, binding=binding)
+            return self._verify_page_form(values, path=path, binding=binding, later=later)
 
         # A callback may come without view state (scripts that build their own request); a
         # postback may not, and whatever view state is sent must verify.
@@ -581,6 +622,10 @@ class FormTokens:
         )
         if not isinstance(state, dict):
             raise TokenError("__VIEWSTATE payload is not an object")
+        encoding = "utf-8"
+        if later is not None:  # (the tokens verified: the form's own text, in its encoding)
+            encoding = offered.encoding
+            values = {**values, **decode_reserved(later, encoding)}
         # Checked for a callback too: whatever a request sends must be what the form offered.
         event = _event(values, offered)
         client_fields = _client_fields(values)
@@ -594,12 +639,13 @@ class FormTokens:
                 name=callback_id, argument=values.get(f.CALLBACKPARAM, ""), viewstate=state,
                 form_id=form_id, offered=offered, binding=binding, key_index=key_index,
                 bound_to=bound_to, issued_at=issued_at, first_issued=first_issued,
-                signature=signature, kept_as=kept_as, validation=validation_claims)
+                signature=signature, kept_as=kept_as, validation=validation_claims,
+                encoding=encoding)
         return Postback(
             event=event, client_fields=client_fields, viewstate=state, form_id=form_id,
             offered=offered, binding=binding, key_index=key_index, bound_to=bound_to,
             issued_at=issued_at, first_issued=first_issued, signature=signature,
-            kept_as=kept_as)
+            kept_as=kept_as, encoding=encoding)
 
 
     def _load(self, key: str, kind: str) -> Any:
@@ -610,18 +656,43 @@ class FormTokens:
         return self.server_state.load(key, kind=kind)
 
 
-def decode_reserved(found: Sequence[tuple[str, bytes]]) -> dict[str, str]:
-    """Decode reserved fields as UTF-8; a field sent twice must carry the same value both times."""
+def decode_reserved(found: Sequence[tuple[str, bytes]], encoding: str = "utf-8"
+                    ) -> dict[str, str]:
+    """Decode reserved fields (strictly: a value that is not valid ``encoding`` is a 400); a
+    field sent twice must carry the same value both times."""
     values: dict[str, str] = {}
     for name, raw in found:
         try:
-            value = raw.decode("utf-8")
+            value = raw.decode(encoding)
         except UnicodeDecodeError:
-            raise BadRequest(f"{name} is not valid UTF-8") from None
+            what = "UTF-8" if encoding == "utf-8" else encoding
+            raise BadRequest(f"{name} is not valid {what}") from None
         if name in values and values[name] != value:
             raise BadRequest(f"{name} sent twice with different values")
         values[name] = value
     return values
+
+
+# The reserved fields whose text a browser's own submission of a form encodes in the form's
+# encoding, and that nothing reads before its tokens are verified: the event and the focus.
+# (The others are ASCII, or sent by script: the tokens, the scroll position, a callback's.)
+IN_FORM_ENCODING = frozenset({f.EVENTTARGET, f.EVENTARGUMENT, f.LASTFOCUS})
+
+
+def split_reserved(found: Sequence[tuple[str, bytes]], *, utf8: bool
+                   ) -> tuple[dict[str, str], list[tuple[str, bytes]] | None]:
+    """The reserved fields of a request: those read now (:func:`decode_reserved`), and those
+    left for :meth:`FormTokens.verify` to read in the form's encoding once its tokens are
+    verified (None: none are, the request is read as UTF-8 throughout). ``utf8``: the
+    request's ``Content-Type`` names its charset (UTF-8, the only one accepted: the client
+    script's requests, WebForms' and Microsoft's clients'). A callback is read as UTF-8 too:
+    ``WebForm_DoCallback`` sends UTF-8 (``encodeURIComponent``), and its handler reads the
+    form's fields as WebOb does, UTF-8 unless told otherwise."""
+    if utf8 or any(name == f.CALLBACKID for name, _ in found):
+        return decode_reserved(found), None
+    now = [(name, raw) for name, raw in found if name not in IN_FORM_ENCODING]
+    later = [(name, raw) for name, raw in found if name in IN_FORM_ENCODING]
+    return decode_reserved(now), later
 
 
 def _event(values: dict[str, str], offered: Offered) -> Event | None:

@@ -1,7 +1,8 @@
 """HTTP semantics, in one place: header lookup, media types, content codings, cache headers,
-the middleware's own short replies, the iterable that closes what a response opened, and the
+the middleware's own short replies, the iterable that closes what a response opened, the
 origin of a URL (which the request side's site checks and the response side's form checks
-compare).
+compare), and which encodings a form's text is posted and read in (the response side records
+a form's, the request side reads its postbacks in it: see ``charset.form_encoding``).
 
 Every other module asks here instead of parsing a header itself, so a header is read one way
 everywhere (names compared case-insensitively, a media type lower-cased without its
@@ -10,6 +11,7 @@ parameters, a coding's ``q=0`` honoured).
 
 from __future__ import annotations
 
+import codecs
 import functools
 import json
 import re
@@ -350,3 +352,25 @@ def origin_of(url: str) -> tuple[str, str, int | None] | None:
         return scheme, parts.hostname.lower(), parts.port or _DEFAULT_PORTS[scheme]
     except ValueError:
         return None
+
+
+@functools.lru_cache(maxsize=64)
+def reads_form_posts(codec: str) -> bool:
+    """Whether a form's text posted in ``codec`` is read in it: every ASCII byte alone is that
+    character and back (what all but the stateful encodings are: ISO-2022-JP and -KR, HZ,
+    UTF-16 and UTF-7 are not, and keep being read as UTF-8). A codec name as
+    ``charset.form_encoding`` gives it (``codecs.lookup``'s own spelling)."""
+    try:
+        info = codecs.lookup(codec)
+        ascii_bytes = bytes(range(128))
+        return (info.name == codec and getattr(info, "_is_text_encoding", True)
+                and codecs.encode(ascii_bytes.decode("ascii"), codec) == ascii_bytes
+                and all(codecs.decode(bytes([byte]), codec) == chr(byte) for byte in range(128)))
+    except (LookupError, ValueError):  # (UnicodeError: a stateful codec's lone ESC, "~", "+")
+        return False
+
+
+def is_form_encoding(value: Any) -> bool:
+    """Whether a token's record of a form's encoding (see ``form_tokens``) names one as
+    ``charset.form_encoding`` gives it: a codec name, never UTF-8 (which is never recorded)."""
+    return type(value) is str and value != "utf-8" and reads_form_posts(value)

@@ -133,6 +133,7 @@ from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 
 from . import fields as f
 from .aspnet.markup import references
+from .charset import form_encoding
 from .choices import MAX_OTHERS_SIZE, Choices, PageChoices
 from .html_scan import (
     FORM_ASSOCIATED,
@@ -516,6 +517,9 @@ class PostForm:
     settled: bool = False
     # What its selects and radio groups offer (option validate_choices; None: off).
     choice_log: Choices | None = field(default=None, repr=False)
+    # The encoding a browser submits it in, None for UTF-8 (charset.form_encoding: its
+    # accept-charset, else the page's): its tokens record it (see form_tokens).
+    encoding: str | None = None
 
     @property
     def choices(self) -> dict[str, list[str]]:
@@ -744,6 +748,7 @@ class _BareForms:
     numbers: list[int] = field(default_factory=list)  # each one's PostForm.number
     signed: SharedToken | None = None  # their page token, once made
     final: bool = True  # the page's last piece: no later one can send them elsewhere
+    encoding: str | None = None  # the page's forms' (a bare form has no accept-charset)
 
     def __len__(self) -> int:  # (the others: falsy when there are none)
         return len(self.tags)
@@ -755,7 +760,7 @@ class _BareForms:
         index = 0 if self.first is None else 1  # (each one's index in the page token)
         for tag, path, number in zip(self.tags, self.paths, self.numbers, strict=True):
             form = PostForm(tag.end, path, action=_url_text(tag.action), number=number,
-                            closed_at=tag.closed_at)
+                            closed_at=tag.closed_at, encoding=self.encoding)
             if tag.pairs is not None:
                 form.add_pairs(tag.pairs)
             if self.signed is not None:
@@ -875,10 +880,11 @@ MAX_REASONS = 8
 _FORM_EXTRAS = REQUEST_NAMES | {"data-postback-action"}
 # A form start tag's attributes that change nothing the injector decides about the form (its
 # method and action are read; none is an id, a data-callbacks, htmx's or _FORM_EXTRAS'):
-# a form with no others takes FieldInjector._plain_post_form (a test holds them apart).
+# a form with no others takes FieldInjector._plain_post_form (a test holds them apart). Not
+# accept-charset: it decides the encoding the form is submitted in, which its tokens record.
 _PLAIN_FORM_ATTRS = frozenset({
     "method", "action", "class", "style", "title", "role", "name", "target", "enctype",
-    "autocomplete", "novalidate", "accept-charset", "lang", "dir",
+    "autocomplete", "novalidate", "lang", "dir",
 })
 _TOP_FIELDS = (f.EVENTTARGET, f.EVENTARGUMENT)
 _TOKEN_FIELDS = (f.VIEWSTATE, f.EVENTVALIDATION)
@@ -1002,6 +1008,9 @@ class FieldInjector:
         self._choices = choices  # validate_choices: read what each post form's controls offer
         self._page_choices = PageChoices()  # (the names the page's forms check: see choices)
         self._encoding = encoding
+        # The encoding the page's forms are submitted in, but where an accept-charset says
+        # otherwise (see charset.form_encoding); None for UTF-8.
+        self._form_encoding = form_encoding(encoding)
         self._page_url = page_url
         self._sign_forms = sign_forms
         self._sign_bare = sign_bare
@@ -1321,7 +1330,8 @@ class FieldInjector:
         open_at_start, known = self._open, len(self._forms)
         # The piece's bare forms, kept apart when the middleware signs them in bulk (see
         # _BareForms; the page's other forms take the way below).
-        bare = (_BareForms(final=final) if self._sign_bare is not None
+        bare = (_BareForms(final=final, encoding=self._form_encoding)
+                if self._sign_bare is not None
                 and not (self._fragment or self._panels or self._choices or self._htmx_seen
                          or self._client_fields is not None) else None)
         # (a list page's bare forms' actions, read at once where all are plain alike: the
@@ -1364,7 +1374,8 @@ class FieldInjector:
                         bare.ends.append(tag.end)
                         bare.numbers.append(self._count)
                         continue
-                    post_form = PostForm(tag.end, path, action=_url_text(tag.action))
+                    post_form = PostForm(tag.end, path, action=_url_text(tag.action),
+                                         encoding=self._form_encoding)
                     if not self._forms and not self._fragment:
                         plan.append((_script_at(head_end, tag.start, self._sent_ahead),
                                      None, ()))
@@ -1699,7 +1710,8 @@ class FieldInjector:
             return None
         action = attrs.get("action")
         path = action_path(action, self._page_url)
-        return None if path is None else PostForm(insert_at, path, action=_url_text(action))
+        return None if path is None else PostForm(insert_at, path, action=_url_text(action),
+                                                  encoding=self._form_encoding)
 
     def _post_form(self, attrs: Mapping[str, str], insert_at: int) -> PostForm | None:
         if attrs.get("method", "").lower() != "post":
@@ -1710,11 +1722,14 @@ class FieldInjector:
             return None
         form_id = attrs.get("id")
         callbacks = attrs.get("data-callbacks")
+        accept_charset = attrs.get("accept-charset")
+        encoding = (self._form_encoding if accept_charset is None
+                    else form_encoding(self._encoding, accept_charset))
         if _FORM_EXTRAS.isdisjoint(attrs):  # (nearly every form)
             return PostForm(insert_at, path,
                             callbacks=tuple(callbacks.split()) if callbacks else (),
                             action=_url_text(action),
-                            id=None if form_id is None else form_id.lower())
+                            id=None if form_id is None else form_id.lower(), encoding=encoding)
         hx = hx_requests(attrs)
         if hx and not any(verb == "post" for verb, _ in hx):
             # htmx sends it with another verb, whose body or URL may hold no reserved field
@@ -1726,7 +1741,7 @@ class FieldInjector:
         return PostForm(insert_at, path, callbacks=tuple(attrs.get("data-callbacks", "").split()),
                         action=_url_text(action), id=None if form_id is None else form_id.lower(),
                         postback_action=attrs.get("data-postback-action"), hx=hx,
-                        hx_params=hx_params(attrs) if hx else None)
+                        hx_params=hx_params(attrs) if hx else None, encoding=encoding)
 
     def _read_choice(self, tag: Tag, data: bytes, final: bool) -> None:
         """Note what a control of the open post form can post (option ``validate_choices``:

@@ -56,10 +56,12 @@ from .body import (
     field_values,
     form_kind,
     multipart_boundary,
+    names_charset,
     read_body,
     scan_multipart,
     scan_urlencoded,
 )
+from .charset import form_encoding
 from .client import ClientScript, connect_blocked, script_nonce
 from .config import Options, check_call
 from .csrf import Browser, check_site, parse_origin, read_browser
@@ -76,7 +78,7 @@ from .errors import (
     StoreUnavailable,
     WrongBinding,
 )
-from .form_tokens import Callback, FormTokens, Postback, Renewal, Verified, decode_reserved
+from .form_tokens import Callback, FormTokens, Postback, Renewal, Verified, split_reserved
 from .html_scan import Engine, page_engine
 from .http import (
     ClosingIterable,
@@ -250,8 +252,9 @@ class PostbackMiddleware:
                 return self._replay(environ, start_response, browser)
             _refuse_reserved_query(environ.get("QUERY_STRING", ""))
             form = self._read_form_post(environ, async_postback=async_postback)
+            later = None
             if form is not None:
-                body_file, values, scan = form
+                body_file, values, scan, later = form
                 async_postback = async_postback or scan.manager_field is not None
             if async_postback:
                 manager_value = _async_postback(values, scan if form is not None else None)
@@ -259,7 +262,7 @@ class PostbackMiddleware:
             if values is not None and environ.get(RENEW_ENVIRON_KEY) is not None:
                 renewed = self._renew(environ, values, browser)  # a form left open: fresh tokens
             elif values is not None:
-                verified = self._verify(environ, values, browser)
+                verified = self._verify(environ, values, browser, later)
                 self._check_choices(environ, body_file, scan, verified)  # (callbacks too)
                 if isinstance(verified, Postback):
                     self._forward_event(environ, body_file, scan, verified)
@@ -312,8 +315,10 @@ class PostbackMiddleware:
 
     def _read_form_post(
         self, environ: WSGIEnvironment, *, async_postback: bool = False
-    ) -> tuple[Any, dict[str, str] | None, BodyScan] | None:
-        """Read a form POST; hand the inner app a clean body. Returns (body file, reserved, scan).
+    ) -> tuple[Any, dict[str, str] | None, BodyScan, list[tuple[str, bytes]] | None] | None:
+        """Read a form POST; hand the inner app a clean body. Returns (body file, reserved,
+        scan, the reserved fields read once the tokens name their form's encoding: see
+        ``form_tokens.split_reserved``).
 
         A form body sent with another method (PUT, PATCH, DELETE, a lower-case ``post``...) is
         scanned too, since parsers read it as a form: reserved fields there are refused, as
@@ -343,7 +348,9 @@ class PostbackMiddleware:
                                        manager_field=async_postback)
             if scan.is_postback and method != "POST":
                 raise BadRequest(f"reserved fields in a {method[:20]!r} body")
-            values = decode_reserved(scan.reserved) if scan.is_postback else None
+            utf8 = names_charset(content_type)  # (UTF-8: check_form_headers let no other by)
+            values, later = (split_reserved(scan.reserved, utf8=utf8) if scan.is_postback
+                             else (None, None))
             if (values is not None and not async_postback and options.aspnet_ajax
                     and values.get(f.ASYNCPOST, "").strip() == "true" and not boundary):
                 # Microsoft's client, recognised by its field (it sends the header too): read
@@ -351,7 +358,7 @@ class PostbackMiddleware:
                 body.seek(0)
                 scan = scan_urlencoded(body, length, max_field_size=options.max_state_size,
                                        max_fields=options.max_form_fields, manager_field=True)
-                values = decode_reserved(scan.reserved)
+                values, later = split_reserved(scan.reserved, utf8=utf8)
             if values is None and options.require_token and method == "POST":
                 raise Forbidden("form POST without a token", kind=Reason.MISSING_TOKEN)
             if scan.is_postback:
@@ -363,10 +370,11 @@ class PostbackMiddleware:
         environ["wsgi.input"] = body
         environ["CONTENT_LENGTH"] = str(length)
         environ.pop("HTTP_TRANSFER_ENCODING", None)
-        return body, values, scan
+        return body, values, scan, later
 
     def _verify(
-        self, environ: WSGIEnvironment, values: dict[str, str], browser: Browser
+        self, environ: WSGIEnvironment, values: dict[str, str], browser: Browser,
+        later: list[tuple[str, bytes]] | None = None,
     ) -> Postback | Callback:
         # Who sent it first: a page of another site never gets as far as the tokens.
         check_site(environ, self._trusted_origins)
@@ -375,7 +383,7 @@ class PostbackMiddleware:
             browser.check_sent()  # two cookies of ours: one may be planted, trust neither
         try:
             verified = self.form_tokens.verify(values, path=_request_path(environ),
-                                               binding=binding)
+                                               binding=binding, later=later)
         except WrongBinding:
             if binding == browser.binding:
                 browser.check_sent()  # no cookie: say so, rather than "another browser"
@@ -424,13 +432,16 @@ class PostbackMiddleware:
     ) -> None:
         """``validate_choices``: refuse a value of a select or radio group that the form did
         not offer (its event validation lists them; see ``choices``), in a postback or in a
-        callback (which posts the form's fields, as ASP.NET's do: its handler reads them)."""
+        callback (which posts the form's fields, as ASP.NET's do: its handler reads them).
+        Read in the encoding the request was read in (its form's, for a browser's own
+        submission: as the inner app reads a body that names no charset)."""
         names = verified.offered.choice_names
         if not names:
             return  # (the form was issued without the option: nothing to check)
         posted = field_values(body, int(environ["CONTENT_LENGTH"]),
                               scan.boundary.decode("utf-8"), names,
-                              max_field_size=self.options.max_state_size)
+                              max_field_size=self.options.max_state_size,
+                              encoding=verified.encoding)
         verified.offered.check_choices(posted)
 
     def _forward_event(
@@ -439,12 +450,15 @@ class PostbackMiddleware:
         """``forward_event_fields``: add the verified event to the clean body as the fields
         ``__EVENTTARGET`` and ``__EVENTARGUMENT`` (``body.add_fields``), for code ported from
         WebForms that reads them from the form. Only for a verified postback with an event: a
-        postback without one (empty target) gets no fields, as callbacks and renewals don't."""
+        postback without one (empty target) gets no fields, as callbacks and renewals don't.
+        Encoded as the body's own fields are (its form's encoding, for a browser's own
+        submission), so the inner app reads them as it reads the others."""
         event = postback.event
         if not self.options.forward_event_fields or event is None:
             return
         length = add_fields(body, scan, [(f.EVENTTARGET, event.target),
-                                         (f.EVENTARGUMENT, event.argument)])
+                                         (f.EVENTARGUMENT, event.argument)],
+                            encoding=postback.encoding)
         body.seek(0)
         environ["CONTENT_LENGTH"] = str(length)
 
@@ -542,11 +556,14 @@ class PostbackMiddleware:
             # origin's script.
             tag = self.script.tag(_host_of(page_url) + environ.get("SCRIPT_NAME", ""),
                                   self._nonce(environ, page))
+        # The encoding the page's forms are submitted in (the injector gives a form with an
+        # accept-charset its own): their tokens record it, a page token for all of them.
+        submitted = form_encoding(page.charset)
         return FieldInjector(
             page_url=_document_url(environ, page_url=page_url, htmx=fragment),
             encoding=page.charset,
-            sign_forms=issuer.sign_forms,
-            sign_bare=issuer.sign_bare,
+            sign_forms=functools.partial(issuer.sign_forms, encoding=submitted),
+            sign_bare=functools.partial(issuer.sign_bare, encoding=submitted),
             script_tag=tag,
             client_fields=client_fields if self.options.maintain_scroll_position else None,
             fragment=fragment,
@@ -708,14 +725,17 @@ class _Issuer:
         # whose forms mostly continue it, is described without finding it again.
         self._last_run = RunShape()
 
-    def sign_forms(self, forms: list[PostForm]) -> list[tuple[str, str]]:
+    def sign_forms(self, forms: list[PostForm], *, encoding: str | None = None
+                   ) -> list[tuple[str, str]]:
         """The view state and event validation of each of ``forms`` (the post forms whose
         tokens one piece of the page writes; ("", "") where they cannot be made): plain forms
-        share a page token (see ``page_tokens``)."""
+        share a page token (see ``page_tokens``) when submitted in the page's ``encoding``
+        (``charset.form_encoding``)."""
         try:
             state, binding, page = self._signing()
             return self._middleware.form_tokens.issue_forms(
-                forms, state, binding, self._middleware.registry.page_callbacks, page)
+                forms, state, binding, self._middleware.registry.page_callbacks, page,
+                encoding=encoding)
         except StoreUnavailable as error:
             # The page is shown all the same; these forms get no tokens, so their postbacks
             # are refused (closed, like a form too large to sign) until the store answers.
@@ -731,18 +751,19 @@ class _Issuer:
                         forms[0].action_path[:200])
             return [("", "")] * len(forms)
 
-    def sign_bare(self, forms: Sequence[tuple[str, Pairs]], keyed: bool
-                  ) -> SharedToken | None:
+    def sign_bare(self, forms: Sequence[tuple[str, Pairs]], keyed: bool, *,
+                  encoding: str | None = None) -> SharedToken | None:
         """The page token of a piece's bare forms (each its path and events; its indices
-        ``keyed``: see ``FormTokens.issue_bare``); None when they take :meth:`sign_forms`'
-        way (a store that did not answer included: that way says so)."""
+        ``keyed``: see ``FormTokens.issue_bare``), submitted in the page's ``encoding``; None
+        when they take :meth:`sign_forms`' way (a store that did not answer included: that
+        way says so)."""
         try:
             state, binding, _ = self._signing()
         except StoreUnavailable:
             return None
         return self._middleware.form_tokens.issue_bare(
             forms, state, binding, self._middleware.registry.callback_pages, keyed=keyed,
-            last_run=self._last_run)
+            last_run=self._last_run, encoding=encoding)
 
     def _signing(self) -> tuple[dict[str, Any] | str, str, PageSigning]:
         """What this response's forms are signed with: the view state (or the key it is kept

@@ -28,7 +28,9 @@ own salt, so a view-state token never passes as event validation or the other wa
 A **page token** (``page_tokens``: the token the plain post forms of a page share) has the
 same parts but ``p``: its forms' paths are in its description of them, ``F``, and ``f`` is the
 page's id; ``"i": 2`` says its forms' indices carry tags (:meth:`TokenSigner.index_tags`;
-``"i": 1``, tags of the first kind, :meth:`TokenSigner.index_tag`, are still read). It
+``"i": 1``, tags of the first kind, :meth:`TokenSigner.index_tag`, are still read);
+``"s": "cp1252"`` names the encoding its forms are submitted in, when not UTF-8 (see
+``charset.form_encoding``: a form's own token holds it in its data, see ``validation``). It
 has a purpose of its own, so it never passes as a form's token, nor one of those as it.
 
 Signing uses HMAC from itsdangerous with keys derived once per purpose at start-up; the first key
@@ -65,6 +67,7 @@ from .errors import (
     TooLarge,
     WrongBinding,
 )
+from .http import is_form_encoding
 
 try:  # the compiled twin of _seal (optional: see setup.py)
     from . import _cseal
@@ -126,6 +129,8 @@ class PageClaims(NamedTuple):
     key_index: int
     first_issued: int
     signature: str  # its signature's text: each form's __EVENTVALIDATION names it
+    # The encoding its forms are submitted in (a Python codec, "s"), None for UTF-8.
+    encoding: str | None = None
 
 
 def _derive(secret: bytes, salt: str) -> bytes:
@@ -353,8 +358,9 @@ def user_claim(digest: str | None) -> bytes:
 NONCE_TO_DATA = b'","d":'
 # The claims' keys in the order sign writes them, without "o" (see _claims).
 _SIGNED_KEYS = ("v", "t", "p", "u", "f", "n", "d")
-# A page token's claims' keys, but "i" and "o" (see TokenSigner.sign_page).
+# A page token's claims' keys, but "i", "o" and "s" (see TokenSigner.sign_page).
 _PAGE_KEYS = frozenset({"v", "t", "u", "f", "n", "F", "d"})
+_PAGE_OPTIONAL_KEYS = frozenset({"o", "i", "s"})
 
 
 def _claims(issued: int, path: str | Sequence[str], user: str | None, form_id: str,
@@ -578,12 +584,13 @@ class TokenSigner:
         return Claims(form_id, issued, data, key_index, first, token_path)
 
     def sign_page(self, forms: Any, state: Any, *, user: str | None, page_id: str,
-                  keyed: bool = False, key_index: int = 0, first_issued: int | None = None
-                  ) -> str:
+                  keyed: bool = False, key_index: int = 0, first_issued: int | None = None,
+                  encoding: str | None = None) -> str:
         """A page token (see ``page_tokens``): ``forms`` (``page_tokens.describe``'s) and the
         view state ``state`` for the browser or user ``user``; raises ValueError as
         :meth:`sign` does. ``keyed``: its forms' indices carry tags (:meth:`index_tags`).
-        ``key_index`` and ``first_issued``: as :meth:`sign`'s (a renewal)."""
+        ``key_index`` and ``first_issued``: as :meth:`sign`'s (a renewal). ``encoding``: the
+        one its forms are submitted in, when not UTF-8 (``charset.form_encoding``)."""
         claims: dict[str, Any] = {"v": FORMAT_VERSION, "t": int(self.now()),
                                   "u": self.binding_digest(key_index, user), "f": page_id,
                                   "n": random_text(9), "F": forms, "d": state}
@@ -591,6 +598,8 @@ class TokenSigner:
             claims["i"] = _STREAM_TAGS
         if first_issued is not None:
             claims["o"] = first_issued
+        if encoding is not None:
+            claims["s"] = encoding
         return _seal_claims(Purpose.PAGE, encode_json(claims, plain=_plain(Purpose.PAGE, state)),
                             self._keys[Purpose.PAGE][key_index], self.max_size)
 
@@ -605,8 +614,10 @@ class TokenSigner:
         form."""
         claims, key_index, _, _ = self._open(Purpose.PAGE, token)
         keyed, signature = claims.get("i"), token.rpartition(".")[2]
-        if claims.keys() - {"o", "i"} != _PAGE_KEYS or ("i" in claims and not (
-                type(keyed) is int and keyed in (_HMAC_TAGS, _STREAM_TAGS))):
+        encoding = claims.get("s")
+        if claims.keys() - _PAGE_OPTIONAL_KEYS != _PAGE_KEYS or ("i" in claims and not (
+                type(keyed) is int and keyed in (_HMAC_TAGS, _STREAM_TAGS))) or (
+                "s" in claims and not is_form_encoding(encoding)):
             raise TokenError("PAGE payload has an unknown format")
         if (keyed is None) != (tag is None):
             raise TokenError("PAGE token's form index is not one it was issued with")
@@ -625,7 +636,7 @@ class TokenSigner:
             raise TokenError("PAGE token's form was issued for another path")
         first = self._finish(Purpose.PAGE, claims, key_index, issued, user, max_age)
         return PageClaims(page_id, issued, form_path, data, claims["d"], key_index, first,
-                          signature)
+                          signature, encoding)
 
     def index_tags(self, key_index: int, signature: str, first: int, count: int) -> list[str]:
         """The tags of forms ``first`` ... ``first + count - 1`` of the page token whose

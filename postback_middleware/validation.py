@@ -3,7 +3,7 @@
 ``__EVENTVALIDATION`` names every (target, argument) pair a form's elements can raise and every
 callback the form offers; a postback or callback that names anything else is refused. Pages with
 thousands of events (a grid with a Delete link per row) must not make the token huge, so the
-data (the ``d`` of the signed token, see ``tokens``) has up to five parts::
+data (the ``d`` of the signed token, see ``tokens``) has up to five parts, and two more::
 
     {"e": {target: [argument, ...]},                # pairs written out
      "r": {target: {prefix: [start, count, ...]}},  # runs: prefix + str(n) for each n in a run
@@ -13,7 +13,8 @@ data (the ``d`` of the signed token, see ``tokens``) has up to five parts::
      "h": "base64url of 6-byte digests",            # pairs too long to write out, or too many
      "c": [callback name, ...],                     # the callbacks the form offers
      "n": [control name, ...],                      # choices (option validate_choices):
-     "v": {"e": ..., "r": ..., "t": ..., "h": ...}} # the names checked, and their values
+     "v": {"e": ..., "r": ..., "t": ..., "h": ...}, # the names checked, and their values
+     "s": "cp1252"}                                 # the form's encoding, when not UTF-8
 
 * **Written out** (:func:`written_out`): the pairs as they are, for the small forms of most
   pages (the middleware uses it while the token stays under a few KB): no work a pair.
@@ -38,6 +39,11 @@ data (the ``d`` of the signed token, see ``tokens``) has up to five parts::
   ``<select>`` and radio groups, as (name, value) pairs written like the events (``v``, the
   same parts but callbacks), and the names (``n``). A postback that posts any other value for
   one of those names is refused (:meth:`Offered.check_choices`).
+* **Encoding.** A browser submits a form in its encoding (``charset.form_encoding``): a form
+  of a windows-1252 page posts ``Müller`` as ``M%FCller``. Its data names that encoding
+  (a Python codec: ``charset.form_encoding``), so that the pairs and values posted are read
+  in it once the token is verified (:attr:`Offered.encoding`); a UTF-8 form's data has no
+  ``s``, as before.
 
 Everything here works on plain JSON values (the token's JSON is canonical, see ``tokens``), so
 the data re-signs unchanged when a callback refreshes the token.
@@ -55,6 +61,7 @@ from itertools import chain, islice, repeat
 from typing import Any, Protocol
 
 from .errors import Forbidden, Reason, TokenError
+from .http import is_form_encoding
 
 try:
     import orjson
@@ -1035,6 +1042,12 @@ class Offered:
         index = bisect.bisect_right(starts, number) - 1
         return index >= 0 and number < flat[2 * index] + flat[2 * index + 1]
 
+    @property
+    def encoding(self) -> str:
+        """The encoding the form is submitted in (its ``s``; UTF-8 where it names none)."""
+        encoding: str = self.data.get("s", "utf-8")
+        return encoding
+
     def allows_callback(self, name: str) -> bool:
         """Whether the form offered the callback ``name`` (its ``data-callbacks``)."""
         return name in self.data.get("c", ())
@@ -1059,7 +1072,7 @@ class Offered:
 
 
 _ONLY_LIST = frozenset({list})
-_DATA_KEYS = frozenset({"e", "r", "t", "h", "c", "n", "v"})
+_DATA_KEYS = frozenset({"e", "r", "t", "h", "c", "n", "v", "s"})
 _CHOICE_KEYS = frozenset({"e", "r", "t", "h"})
 _join = "".join
 
@@ -1120,6 +1133,8 @@ def _checked(data: Any) -> dict[str, Any]:
             ok = False
     if ok and "c" in data:
         ok = _strings(data["c"])
+    if ok and "s" in data:
+        ok = is_form_encoding(data["s"])
     if not ok:
         raise TokenError("__EVENTVALIDATION payload is not event validation data")
     return data  # type: ignore[no-any-return]

@@ -22,8 +22,10 @@ from postback_middleware.body import (
     assemble,
     check_form_headers,
     encode_fields,
+    field_values,
     form_kind,
     multipart_boundary,
+    names_charset,
     read_body,
     scan_multipart,
     scan_urlencoded,
@@ -1156,3 +1158,64 @@ def test_an_async_postback_begins_with_its_script_manager_field(
 def test_what_is_no_script_manager_field_is_refused(body: bytes) -> None:
     with pytest.raises(BadRequest):
         scan_urlencoded(io.BytesIO(body), len(body), max_field_size=1000, manager_field=True)
+
+
+# -- a form submitted in another encoding (see form_tokens) ---------------------------------
+
+MULLER = [("__EVENTTARGET", "pick"), ("__EVENTARGUMENT", "Müller ☃")]
+
+
+@pytest.mark.parametrize(
+    ("boundary", "encoding", "expected"),
+    [
+        pytest.param("", "utf-8", b"__EVENTTARGET=pick&__EVENTARGUMENT=M%C3%BCller+%E2%98%83",
+                     id="urlencoded-utf-8"),
+        pytest.param("", "cp1252", b"__EVENTTARGET=pick&__EVENTARGUMENT=M%FCller+%26%239731%3B",
+                     id="urlencoded-windows-1252-as-a-browser-writes-it"),
+        pytest.param("B", "cp1252", b'--B\r\nContent-Disposition: form-data; name="__EVENTTARGET"'
+                     b'\r\n\r\npick\r\n--B\r\nContent-Disposition: form-data; '
+                     b'name="__EVENTARGUMENT"\r\n\r\nM\xfcller &#9731;\r\n',
+                     id="multipart-windows-1252"),
+    ],
+)
+def test_added_fields_are_written_in_the_bodys_encoding(boundary: str, encoding: str,
+                                                       expected: bytes) -> None:
+    """forward_event_fields: in the form's encoding, as its other fields (a character it
+    lacks as a character reference, as a browser writes it)."""
+    scan = BodyScan(boundary=boundary.encode())
+    assert encode_fields(scan, MULLER, encoding) == expected
+
+
+CHOICES = frozenset({"who"})
+
+
+@pytest.mark.parametrize(
+    ("body", "boundary", "encoding", "expected"),
+    [
+        pytest.param(b"who=M%FCller&x=1", "", "cp1252", ["Müller"], id="windows-1252"),
+        pytest.param(b"who=M%FCller", "", "utf-8", ["\x00"], id="not-utf-8"),
+        pytest.param(b"who=M%C3%BCller", "", "cp1252", ["MÃ¼ller"], id="utf-8-bytes-in-1252"),
+        pytest.param(b"who=M%81ller", "", "cp1252", ["\x00"], id="not-windows-1252"),
+        pytest.param(b'--B\r\nContent-Disposition: form-data; name="who"\r\n\r\nM\xfcller'
+                     b"\r\n--B--\r\n", "B", "cp1252", ["Müller"], id="multipart-windows-1252"),
+    ],
+)
+def test_choices_are_read_strictly_in_the_bodys_encoding(body: bytes, boundary: str,
+                                                         encoding: str,
+                                                         expected: list[str]) -> None:
+    found = field_values(spooled(body), len(body), boundary, CHOICES, max_field_size=100,
+                         encoding=encoding)
+    assert found == {"who": expected}
+
+
+@pytest.mark.parametrize(
+    ("content_type", "named"),
+    [
+        pytest.param("application/x-www-form-urlencoded", False, id="a-browsers-own"),
+        pytest.param("multipart/form-data; boundary=B", False, id="multipart"),
+        pytest.param("application/x-www-form-urlencoded; charset=utf-8", True, id="a-scripts"),
+        pytest.param("application/x-www-form-urlencoded;CHARSET=UTF-8", True, id="any-case"),
+    ],
+)
+def test_names_charset(content_type: str, named: bool) -> None:
+    assert names_charset(content_type) is named

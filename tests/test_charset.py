@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import codecs
+import json
 import re
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,8 +14,8 @@ import pytest
 import webtest
 from webob import Request
 
-from postback_middleware import PostbackMiddleware
-from postback_middleware.charset import Transcoder, sniff
+from postback_middleware import PostbackMiddleware, Registry
+from postback_middleware.charset import Transcoder, form_encoding, sniff
 
 from .helpers import INSERTED as INSERTED_MARKUP
 from .helpers import RecordingApp, new_key, without_insertions
@@ -371,3 +373,285 @@ def test_a_same_origin_action_in_a_multibyte_charset_gets_tokens(charset: str,
     body = _serve_bytes(f"text/html; charset={charset}", [page], streamed=False).get("/").body
     assert body.count(b'name="__VIEWSTATE"') == 1
     assert without_insertions(body) == page
+
+
+# -- postbacks from pages in other charsets ------------------------------------------------------
+# A browser submits a form in its encoding (its accept-charset, else the page's): a form of a
+# windows-1252 page posts "Müller" as M%FCller. Its tokens record that encoding, and the event
+# (and, with validate_choices, the values checked) is read in it once they are verified.
+
+
+@pytest.mark.parametrize(
+    ("page", "accept_charset", "expected"),
+    [
+        pytest.param("utf-8", None, None, id="utf-8-page"),
+        pytest.param("cp1252", None, "cp1252", id="windows-1252-page"),
+        pytest.param("iso8859-1", None, "cp1252", id="latin-1-page-posts-windows-1252"),
+        pytest.param("ascii", None, "cp1252", id="ascii-page-posts-windows-1252"),
+        pytest.param("koi8-r", None, "koi8-r", id="koi8-r-page"),
+        pytest.param("cp932", None, "cp932", id="shift_jis-page"),
+        pytest.param("gb18030", None, "gb18030", id="gbk-page"),
+        pytest.param("iso2022_jp", None, None, id="iso-2022-jp-page-read-as-utf-8"),
+        pytest.param("cp1252", "utf-8", None, id="accept-charset-utf-8"),
+        pytest.param("utf-8", "windows-1252", "cp1252", id="accept-charset-windows-1252"),
+        pytest.param("utf-8", "ISO-8859-1", "cp1252", id="accept-charset-latin-1"),
+        pytest.param("cp1252", "x-klingon UTF-8", None, id="first-label-that-is-an-encoding"),
+        pytest.param("cp1252", "x-klingon,utf-8", None, id="labels-split-on-commas"),
+        pytest.param("utf-8", "koi8-r utf-8", "koi8-r", id="first-label-wins"),
+        pytest.param("cp1252", "utf-16", None, id="utf-16-posts-utf-8"),
+        pytest.param("cp1252", "x-klingon", "cp1252", id="no-label-the-pages"),
+        pytest.param("cp1252", "", "cp1252", id="empty-accept-charset"),
+    ],
+)
+def test_the_encoding_a_form_is_submitted_in(page: str, accept_charset: str | None,
+                                             expected: str | None) -> None:
+    assert form_encoding(page, accept_charset) == expected
+
+
+CUSTOMERS = ('<!DOCTYPE html><html><head><title>Kunden</title></head><body>'
+             '<form method="post" action="/customers"{attrs}>'
+             '<a data-postback="pick" data-postback-argument="Smith">Smith</a>'
+             '<a data-postback="pick" data-postback-argument="Müller">Müller</a>'
+             '<a data-postback="Größe">Größe</a><a data-postback="検索">検索</a>'
+             '{inside}</form>{more}</body></html>')
+ROWS = ''.join(f'<form method="post" action="/customers/{n}/"><a data-postback="pick" '
+               f'data-postback-argument="Müller {n}">x</a></form>' for n in range(1, 4))
+
+
+def _customers(charset: str, attrs: str = "", more: str = "", inside: str = "",
+               **options: Any) -> tuple[webtest.TestApp, RecordingApp]:
+    """A page of customers in ``charset`` (its Content-Type says so), and what reached it:
+    ``attrs`` on its form, ``inside`` it, ``more`` forms after it."""
+    recorder = RecordingApp(page="")
+    # (what the charset lacks, as character references)
+    page = CUSTOMERS.format(attrs=attrs, more=more, inside=inside).encode(
+        charset, "xmlcharrefreplace")
+
+    def app(environ: Any, start_response: Any) -> Any:
+        if environ["REQUEST_METHOD"] == "POST":
+            return recorder(environ, start_response)
+        start_response("200 OK", [("Content-Type", f"text/html; charset={charset}")])
+        return [page]
+
+    return webtest.TestApp(PostbackMiddleware(app, secret_keys=[new_key()], **options)), recorder
+
+
+def _fields(body: bytes, index: int = 0) -> dict[str, str]:
+    return {name.decode(): value.decode() for name, value in re.findall(
+        rb'name="(__VIEWSTATE|__EVENTVALIDATION)"[^>]*value="([^"]*)"', body)[2 * index:
+                                                                             2 * index + 2]}
+
+
+def _body(fields: dict[str, str], encoding: str, **posted: str) -> bytes:
+    """A urlencoded body as a browser writes a form in ``encoding``."""
+    return urllib.parse.urlencode({**fields, **posted}, encoding=encoding,
+                                  errors="xmlcharrefreplace").encode("ascii")
+
+
+@pytest.mark.parametrize(
+    ("charset", "attrs", "sent_in", "content_type", "event"),
+    [
+        pytest.param("windows-1252", "", "cp1252", "", ("pick", "Müller"),
+                     id="windows-1252-argument"),
+        pytest.param("windows-1252", "", "cp1252", "", ("Größe", ""), id="windows-1252-target"),
+        pytest.param("iso-8859-1", "", "cp1252", "", ("pick", "Müller"), id="latin-1"),
+        pytest.param("windows-1252", ' accept-charset="utf-8"', "utf-8", "", ("pick", "Müller"),
+                     id="accept-charset-utf-8-on-a-windows-1252-page"),
+        pytest.param("utf-8", ' accept-charset="windows-1252"', "cp1252", "",
+                     ("pick", "Müller"), id="accept-charset-windows-1252-on-a-utf-8-page"),
+        pytest.param("shift_jis", "", "cp932", "", ("検索", ""), id="shift_jis"),
+        pytest.param("utf-8", "", "utf-8", "", ("pick", "Müller"), id="utf-8-as-ever"),
+        pytest.param("windows-1252", "", "utf-8", "; charset=utf-8", ("pick", "Müller"),
+                     id="a-script-names-utf-8"),
+    ],
+)
+def test_a_postback_from_a_page_in_another_charset(charset: str, attrs: str, sent_in: str,
+                                                  content_type: str,
+                                                  event: tuple[str, str]) -> None:
+    """The browser's own submission, in the form's encoding (or a script's, which says UTF-8):
+    the event is read in it, and the app gets the page's text."""
+    app, recorder = _customers(charset, attrs)
+    fields = _fields(app.get("/customers").body)
+    app.post("/customers", _body(fields, sent_in, __EVENTTARGET=event[0],
+                                 __EVENTARGUMENT=event[1], note="Straße"),
+             content_type="application/x-www-form-urlencoded" + content_type)
+    seen = recorder.calls[-1]
+    assert (seen.event.target, seen.event.argument) == event
+    assert seen.body == _body({}, sent_in, note="Straße")  # (the app's field, as it came)
+
+
+def test_a_multipart_postback_from_a_windows_1252_page() -> None:
+    app, recorder = _customers("windows-1252")
+    fields = _fields(app.get("/customers").body)
+    parts = [*fields.items(), ("__EVENTTARGET", "pick"), ("__EVENTARGUMENT", "Müller")]
+    body = b"".join(b'--B\r\nContent-Disposition: form-data; name="' + name.encode()
+                    + b'"\r\n\r\n' + value.encode("cp1252") + b"\r\n" for name, value in parts)
+    app.request("/customers", method="POST", body=body + b"--B--\r\n",
+                content_type="multipart/form-data; boundary=B")
+    assert recorder.calls[-1].event.argument == "Müller"
+
+
+def test_the_forms_of_a_list_page_share_a_page_token_that_names_their_encoding() -> None:
+    app, recorder = _customers("windows-1252", more=ROWS)
+    body = app.get("/customers").body
+    for index in (1, 3):
+        fields = _fields(body, index)
+        assert fields["__EVENTVALIDATION"][:1].isdigit()  # (a page token's form)
+        claims = _claims(fields["__VIEWSTATE"])
+        assert claims["s"] == "cp1252"
+        app.post(f"/customers/{index}/", _body(fields, "cp1252", __EVENTTARGET="pick",
+                                               __EVENTARGUMENT=f"Müller {index}"),
+                 content_type="application/x-www-form-urlencoded")
+        assert recorder.calls[-1].event.argument == f"Müller {index}"
+
+
+def _claims(token: str) -> dict[str, Any]:
+    """A token's claims, read without checking it (its payload: base64url JSON)."""
+    payload = token.rpartition(".")[0]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
+@pytest.mark.parametrize(
+    ("charset", "more", "recorded"),
+    [
+        pytest.param("utf-8", "", None, id="utf-8-form"),
+        pytest.param("utf-8", ROWS, None, id="utf-8-page-token"),
+        pytest.param("windows-1252", "", "cp1252", id="windows-1252-form"),
+        pytest.param("windows-1252", ROWS, "cp1252", id="windows-1252-page-token"),
+    ],
+)
+def test_only_a_form_in_another_encoding_has_it_in_its_tokens(charset: str, more: str,
+                                                              recorded: str | None) -> None:
+    """A UTF-8 page's tokens are as they were: no claim of an encoding, anywhere."""
+    app, _ = _customers(charset, more=more)
+    body = app.get("/customers").body
+    if not more:  # (one form: tokens of its own)
+        own = _claims(_fields(body)["__EVENTVALIDATION"])
+        assert set(own) == {"v", "t", "p", "u", "f", "n", "d"}
+        assert own["d"].get("s") == recorded
+        return
+    shared = _claims(_fields(body, 1)["__VIEWSTATE"])  # (the page's forms share one)
+    assert set(shared) == {"v", "t", "u", "f", "n", "F", "d"} | ({"s"} if recorded else set())
+    assert shared.get("s") == recorded
+
+
+@pytest.mark.parametrize(
+    ("charset", "sent", "content_type", "status"),
+    [
+        pytest.param("windows-1252", "Müller".encode(), "", 403,
+                     id="utf-8-bytes-without-a-charset-are-read-in-windows-1252"),
+        pytest.param("windows-1252", "Müller".encode("cp1252"), "; charset=utf-8", 400,
+                     id="windows-1252-bytes-said-to-be-utf-8"),
+        pytest.param("windows-1252", b"M\x81ller", "", 400, id="not-windows-1252"),
+        pytest.param("utf-8", "Müller".encode("cp1252"), "", 400, id="utf-8-page-as-ever"),
+        pytest.param("windows-1252", b"Mayer", "", 403, id="not-offered"),
+    ],
+)
+def test_a_postback_in_another_charset_is_read_strictly(charset: str, sent: bytes,
+                                                        content_type: str, status: int) -> None:
+    """Strict: bytes that are not the form's encoding are a 400, never replaced; a text that
+    decodes is still an event only if the form offered it exactly."""
+    app, recorder = _customers(charset)
+    fields = _fields(app.get("/customers").body)
+    body = _body(fields, "ascii", __EVENTTARGET="pick") + b"&__EVENTARGUMENT=" + (
+        urllib.parse.quote_from_bytes(sent).encode())
+    app.post("/customers", body, status=status,
+             content_type="application/x-www-form-urlencoded" + content_type)
+    assert recorder.calls == []
+
+
+def test_an_event_not_in_the_forms_encoding_waits_for_its_tokens() -> None:
+    """The tokens are verified before anything posted is read: without them, bytes no
+    encoding could read are refused as a postback without tokens (403), not read first."""
+    app, recorder = _customers("windows-1252")
+    app.post("/customers", b"__EVENTTARGET=pick&__EVENTARGUMENT=M%81ller&__VIEWSTATE=x",
+             content_type="application/x-www-form-urlencoded", status=403)
+    assert recorder.calls == []
+
+
+@pytest.mark.parametrize(
+    ("claimed", "status"),
+    [
+        pytest.param("utf-8", 403, id="utf-8"),
+        pytest.param("koi8-r", 403, id="another-encoding"),
+        pytest.param(None, 403, id="none"),
+    ],
+)
+@pytest.mark.parametrize("more", ["", ROWS], ids=["own-tokens", "page-token"])
+def test_a_token_edited_to_claim_another_encoding_is_refused(claimed: str | None, status: int,
+                                                            more: str) -> None:
+    """The encoding is signed: a token whose claim is edited (and so whose bytes read
+    otherwise) no longer verifies."""
+    app, recorder = _customers("windows-1252", more=more)
+    body = app.get("/customers").body
+    fields = _fields(body, 1 if more else 0)
+    name = "__VIEWSTATE" if more else "__EVENTVALIDATION"
+    claims = _claims(fields[name])
+    where = claims if more else claims["d"]
+    assert where["s"] == "cp1252"
+    if claimed is None:
+        del where["s"]
+    else:
+        where["s"] = claimed
+    payload = base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":"),
+                                                  ensure_ascii=False).encode()).rstrip(b"=")
+    fields[name] = payload.decode() + "." + fields[name].rpartition(".")[2]
+    path = "/customers/1/" if more else "/customers"
+    app.post(path, _body(fields, "utf-8", __EVENTTARGET="pick",
+                         __EVENTARGUMENT="Müller 1" if more else "Müller"),
+             content_type="application/x-www-form-urlencoded", status=status)
+    assert recorder.calls == []
+
+
+SELECT = ('<select name="who"><option>Smith</option><option selected>Müller</option>'
+          '</select>')
+
+
+@pytest.mark.parametrize(
+    ("sent", "content_type", "status"),
+    [
+        pytest.param("Müller".encode("cp1252"), "", 200, id="as-a-browser-sends-it"),
+        pytest.param(b"Smith", "", 200, id="ascii"),
+        pytest.param("Müller".encode(), "; charset=utf-8", 200, id="a-script-says-utf-8"),
+        pytest.param("Müller".encode(), "", 403, id="utf-8-bytes-read-in-windows-1252"),
+        pytest.param("Mayer".encode("cp1252"), "", 403, id="not-offered"),
+        pytest.param(b"M\x81ller", "", 403, id="not-windows-1252"),
+    ],
+)
+def test_a_choice_on_a_windows_1252_page(sent: bytes, content_type: str, status: int) -> None:
+    """validate_choices: a value is read as the page's forms send it, in their encoding (as
+    the app reads a body that names no charset): what a browser sends for an offered option
+    passes, any other bytes are refused."""
+    app, recorder = _customers("windows-1252", inside=SELECT, validate_choices=True)
+    fields = _fields(app.get("/customers").body)
+    body = _body(fields, "ascii") + b"&who=" + urllib.parse.quote_from_bytes(sent).encode()
+    app.post("/customers", body, status=status,
+             content_type="application/x-www-form-urlencoded" + content_type)
+    assert len(recorder.calls) == (status == 200)
+
+
+def test_forwarded_event_fields_are_in_the_forms_encoding() -> None:
+    """forward_event_fields: the event goes into the body as the form's other fields are,
+    so the app reads it as it reads them."""
+    app, recorder = _customers("windows-1252", forward_event_fields=True)
+    fields = _fields(app.get("/customers").body)
+    app.post("/customers", _body(fields, "cp1252", __EVENTTARGET="pick",
+                                 __EVENTARGUMENT="Müller", note="Straße"),
+             content_type="application/x-www-form-urlencoded")
+    assert recorder.calls[-1].body == b"note=Stra%DFe&__EVENTTARGET=pick&__EVENTARGUMENT=M%FCller"
+
+
+@pytest.mark.parametrize("content_type", ["; charset=utf-8", ""], ids=["says-utf-8", "says-none"])
+def test_a_callback_from_a_windows_1252_page_is_read_as_utf_8(content_type: str) -> None:
+    """WebForm_DoCallback sends UTF-8 (encodeURIComponent), whatever the page's charset: a
+    callback, and the form's fields it carries, are read so."""
+    registry = Registry()
+    registry.add_callback("Lookup", lambda argument, request: f"{argument}|{request.POST['note']}")
+    app, _ = _customers("windows-1252", attrs=' data-callbacks="Lookup"', registry=registry)
+    fields = _fields(app.get("/customers").body)
+    body = urllib.parse.urlencode({"__VIEWSTATE": fields["__VIEWSTATE"], "note": "Straße",
+                                   "__CALLBACKID": "Lookup", "__CALLBACKPARAM": "Müller",
+                                   "__EVENTVALIDATION": fields["__EVENTVALIDATION"]})
+    response = app.post("/customers", body,
+                        content_type="application/x-www-form-urlencoded" + content_type)
+    assert response.text.endswith("Müller|Straße")

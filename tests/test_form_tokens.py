@@ -21,6 +21,7 @@ from postback_middleware.form_tokens import (
     FormTokens,
     Postback,
     decode_reserved,
+    split_reserved,
 )
 from postback_middleware.inject import PostForm
 from postback_middleware.tokens import FormSigning, Purpose, TokenSigner
@@ -588,3 +589,126 @@ def test_a_renewed_page_form_gets_a_page_token_of_its_own() -> None:
                       binding=BROWSER)
     with pytest.raises(TokenError, match="another path"):
         tokens.renew(sent(issued[2]), path="/answers/4/vote", binding=BROWSER, window=99999)
+
+
+# -- forms submitted in another encoding (see charset.form_encoding) ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("found", "utf8", "now", "later"),
+    [
+        pytest.param([("__VIEWSTATE", b"v"), ("__EVENTARGUMENT", b"M\xfcller")], False,
+                     {"__VIEWSTATE": "v"}, [("__EVENTARGUMENT", b"M\xfcller")],
+                     id="a-browsers-own-submission"),
+        pytest.param([("__EVENTTARGET", b"t"), ("__LASTFOCUS", b"\xe9"),
+                      ("__SCROLLPOSITIONY", b"8")], False, {"__SCROLLPOSITIONY": "8"},
+                     [("__EVENTTARGET", b"t"), ("__LASTFOCUS", b"\xe9")], id="event-and-focus"),
+        pytest.param([("__EVENTARGUMENT", "Müller".encode())], True,
+                     {"__EVENTARGUMENT": "Müller"}, None, id="says-utf-8"),
+        pytest.param([("__EVENTTARGET", b""), ("__CALLBACKID", b"Lookup"),
+                      ("__CALLBACKPARAM", "Müller".encode())], False,
+                     {"__EVENTTARGET": "", "__CALLBACKID": "Lookup", "__CALLBACKPARAM": "Müller"},
+                     None, id="a-callback-is-utf-8"),
+    ],
+)
+def test_split_reserved(found: list[tuple[str, bytes]], utf8: bool, now: dict[str, str],
+                        later: list[tuple[str, bytes]] | None) -> None:
+    assert split_reserved(found, utf8=utf8) == (now, later)
+
+
+def test_split_reserved_reads_what_it_reads_now_strictly() -> None:
+    with pytest.raises(BadRequest, match="UTF-8"):
+        split_reserved([("__VIEWSTATE", b"\xff")], utf8=False)
+    with pytest.raises(BadRequest, match="UTF-8"):
+        split_reserved([("__EVENTARGUMENT", b"M\xfcller")], utf8=True)
+
+
+WINDOWS_1252 = {"e": {"pick": ["Müller"], "Größe": [""]}, "s": "cp1252"}
+
+
+@pytest.mark.parametrize(
+    ("data", "later", "expected"),
+    [
+        pytest.param(WINDOWS_1252, [("__EVENTTARGET", b"pick"), ("__EVENTARGUMENT", b"M\xfcller")],
+                     Event("pick", "Müller"), id="windows-1252-argument"),
+        pytest.param(WINDOWS_1252, [("__EVENTTARGET", b"Gr\xf6\xdfe")], Event("Größe"),
+                     id="windows-1252-target"),
+        pytest.param({"e": {"pick": ["Müller"]}}, [("__EVENTTARGET", b"pick"),
+                                                   ("__EVENTARGUMENT", "Müller".encode())],
+                     Event("pick", "Müller"), id="utf-8-as-ever"),
+    ],
+)
+def test_a_forms_own_text_is_read_in_its_encoding_once_its_tokens_verify(
+        data: dict[str, Any], later: list[tuple[str, bytes]], expected: Event) -> None:
+    postback = FormTokens(SIGNER).verify(form(pairs=data), path="/p", binding=BROWSER,
+                                         later=later)
+    assert isinstance(postback, Postback) and postback.event == expected
+    assert postback.encoding == data.get("s", "utf-8")
+
+
+@pytest.mark.parametrize(
+    ("fields", "later", "error"),
+    [
+        pytest.param({}, [("__EVENTARGUMENT", b"M\x81ller")], BadRequest,
+                     id="not-windows-1252-a-400"),
+        pytest.param({}, [("__EVENTTARGET", b"pick"), ("__EVENTARGUMENT", "Müller".encode())],
+                     Forbidden, id="utf-8-bytes-read-in-windows-1252-not-offered"),
+        pytest.param({"__EVENTVALIDATION": "x"}, [("__EVENTARGUMENT", b"M\x81ller")],
+                     TokenError, id="the-tokens-first"),
+    ],
+)
+def test_a_forms_own_text_is_read_strictly(fields: dict[str, str],
+                                           later: list[tuple[str, bytes]],
+                                           error: type[Exception]) -> None:
+    with pytest.raises(error):
+        FormTokens(SIGNER).verify({**form(pairs=WINDOWS_1252), **fields}, path="/p",
+                                  binding=BROWSER, later=later)
+
+
+def _windows_1252_form(path: str = "/p", *, encoding: str | None = "cp1252") -> PostForm:
+    form = PostForm(0, path, encoding=encoding)
+    form.add_pairs({"pick": ["Müller"]})
+    return form
+
+
+def test_a_forms_tokens_record_its_encoding_only_when_it_is_not_utf_8() -> None:
+    tokens = FormTokens(SIGNER)
+    _, utf8 = tokens.issue(_windows_1252_form(encoding=None), {}, BROWSER)
+    assert claims_of(utf8)["d"] == {"e": {"pick": ["Müller"]}}
+    _, windows = tokens.issue(_windows_1252_form(), {}, BROWSER)
+    assert claims_of(windows)["d"] == {"e": {"pick": ["Müller"]}, "s": "cp1252"}
+
+
+def test_a_renewed_or_refreshed_form_keeps_its_encoding() -> None:
+    tokens = FormTokens(SIGNER)
+    form_ = _windows_1252_form()
+    form_.callbacks = ("Lookup",)
+    old = dict(zip(("__VIEWSTATE", "__EVENTVALIDATION"), tokens.issue(form_, {}, BROWSER),
+                   strict=True))
+    renewed = tokens.renew(old, path="/p", binding=BROWSER, window=3600).fields
+    assert claims_of(renewed["__EVENTVALIDATION"])["d"]["s"] == "cp1252"
+    callback = tokens.verify({**old, "__CALLBACKID": "Lookup"}, path="/p", binding=BROWSER)
+    assert isinstance(callback, Callback) and callback.encoding == "utf-8"  # (sent by script)
+    assert claims_of(tokens.refresh(callback, path="/p"))["d"]["s"] == "cp1252"
+    postback = tokens.verify(renewed, path="/p", binding=BROWSER,
+                             later=[("__EVENTTARGET", b"pick"), ("__EVENTARGUMENT", b"M\xfcller")])
+    assert isinstance(postback, Postback) and postback.event == Event("pick", "Müller")
+
+
+def test_forms_share_a_page_token_that_names_their_encoding() -> None:
+    """The page's forms share a token naming the page's encoding; a form submitted in another
+    (its accept-charset) keeps its own, whose data names its own."""
+    tokens = FormTokens(SIGNER)
+    forms = [_windows_1252_form(f"/rows/{n}/") for n in range(3)]
+    forms.insert(1, _windows_1252_form("/rows/x/", encoding=None))
+    issued = tokens.issue_forms(forms, {}, BROWSER, no_page_callbacks, encoding="cp1252")
+    shared = claims_of(issued[0][0])
+    assert shared["s"] == "cp1252" and [v for v, _ in issued].count(issued[0][0]) == 3
+    assert "s" not in claims_of(issued[1][1])["d"]  # (its own, UTF-8 tokens)
+    postback = tokens.verify(sent(issued[2]), path="/rows/1/", binding=BROWSER,
+                             later=[("__EVENTTARGET", b"pick"), ("__EVENTARGUMENT", b"M\xfcller")])
+    assert isinstance(postback, Postback) and postback.event == Event("pick", "Müller")
+    renewed = tokens.renew(sent(issued[2]), path="/rows/1/", binding=BROWSER, window=3600)
+    assert claims_of(renewed.fields["__VIEWSTATE"])["s"] == "cp1252"
+    bare = tokens.issue_bare([("/a/", {}), ("/b/", {})], {}, BROWSER, (), encoding="cp1252")
+    assert bare is not None and claims_of(bare.token)["s"] == "cp1252"

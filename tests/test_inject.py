@@ -11,6 +11,7 @@ import logging
 import re
 import sys
 from collections.abc import Callable
+from typing import Any
 from unittest import mock
 from urllib.parse import urlsplit
 
@@ -602,7 +603,8 @@ def _events_digest(path: str, pairs: list[list[str]]) -> str:
     return "EV" + hashlib.sha256(repr((path, pairs)).encode()).hexdigest()[:16]
 
 
-def _bulk_injector(signed: bool) -> tuple[inject.FieldInjector, list[list[tuple[str, Pairs]]]]:
+def _bulk_injector(signed: bool, **options: Any
+                   ) -> tuple[inject.FieldInjector, list[list[tuple[str, Pairs]]]]:
     """An injector whose forms' tokens are :func:`_events_digest`, and which is given
     ``sign_bare`` as the middleware gives it (returning, when ``signed``, the page token
     "VS" with signature "SIG<n>" for its n-th call and, keyed, tags "T<i>", i in 15 digits;
@@ -620,7 +622,7 @@ def _bulk_injector(signed: bool) -> tuple[inject.FieldInjector, list[list[tuple[
         return SharedToken("VS", f"SIG{len(asked) - 1}", b"".join(
             b"T%015d" % index for index in range(len(events))) if keyed else None)
 
-    return injector(sign_forms=sign, sign_bare=sign_bare), asked
+    return injector(sign_forms=sign, sign_bare=sign_bare, **options), asked
 
 
 _SHARED = re.compile(rb'value="(\d+)\.SIG(\d+)(?:\.T(\d+))?"')
@@ -788,6 +790,33 @@ def test_a_streamed_list_pages_bare_forms_get_keyed_indices(scanner_engine: str)
         assert re.findall(rb'value="(\d+\.SIG0\.T\d+)"', edited) == [
             b"%d.SIG0.T%015d" % (index, index) for index in range(5)]
     assert [form.settled for form in bulk.forms] == [False] * 5
+
+
+@pytest.mark.parametrize(
+    ("page", "accept_charset", "expected"),
+    [
+        pytest.param("cp1252", "utf-8", ["cp1252", None, "cp1252"], id="utf-8-form-on-1252"),
+        pytest.param("utf-8", "windows-1252", [None, "cp1252", None], id="1252-form-on-utf-8"),
+        pytest.param("cp1252", "x-klingon", ["cp1252"] * 3, id="no-encoding-named"),
+        pytest.param("utf-8", "", [None] * 3, id="utf-8-page"),
+    ],
+)
+@pytest.mark.parametrize("signed", [True, False], ids=["bare-forms-signed", "one-by-one"])
+def test_each_form_knows_the_encoding_it_is_submitted_in(
+        scanner_engine: str, page: str, accept_charset: str, expected: list[str | None],
+        signed: bool) -> None:
+    """A list page's forms post in the page's encoding, a form with an accept-charset in
+    its own (see charset.form_encoding): such a form is never kept as a bare form (whose
+    page token names the page's), in either engine."""
+    forms = LIST_OF_FORMS.split("</form>")[:3]
+    forms[1] = forms[1].replace('<form method="post"',
+                                f'<form method="post" accept-charset="{accept_charset}"')
+    editor, asked = _bulk_injector(signed, encoding=page)
+    editor.edit("</form>".join(forms).encode() + b"</form>")
+    assert [form.encoding for form in editor.forms] == expected
+    if signed and scanner_engine == "compiled" and accept_charset:
+        assert [path for call in asked for path, _ in call] == [
+            "/users/1/delete", "/users/3/delete"]  # (the other one: not bare)
 
 
 def test_forms_signed_in_bulk_are_checked_against_a_later_base_even_once_asked_for(

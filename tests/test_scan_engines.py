@@ -1618,7 +1618,7 @@ def test_families_and_rows_are_the_pairs_of_their_stretch(document: bytes, cuts:
 
 _PLAIN_FORM_ATTRS = frozenset({
     "method", "action", "class", "style", "title", "role", "name", "target", "enctype",
-    "autocomplete", "novalidate", "accept-charset", "lang", "dir",
+    "autocomplete", "novalidate", "lang", "dir",
 })
 
 

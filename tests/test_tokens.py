@@ -761,6 +761,28 @@ def test_a_renewed_page_token_keeps_its_first_time() -> None:
     assert (claims.issued_at, claims.first_issued) == (int(NOW) + 100, int(NOW))
 
 
+def test_a_page_token_names_the_encoding_its_forms_are_submitted_in() -> None:
+    """``"s"``, only where it is not UTF-8: a UTF-8 page's token is as it was."""
+    row = "/admin/users/17/delete/"
+    plain = signer().verify_page(issue_page(), **form(16), path=row, user=None)
+    assert plain.encoding is None and "s" not in json.loads(base64.urlsafe_b64decode(
+        issue_page().split(".")[0] + "==="))
+    token = signer().sign_page(ROWS, {}, user=None, page_id="P", encoding="cp1252")
+    assert signer().verify_page(token, **form(16), path=row, user=None).encoding == "cp1252"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-7", "hex", "iso2022_jp", "CP1252", 1252,
+                                      None, ["cp1252"]])
+def test_an_authentic_page_token_naming_no_encoding_forms_post_in_is_refused(
+        encoding: object) -> None:
+    """(signed by the key: only a bug writes one) UTF-8 is never named, and only encodings
+    whose posts are read (as ``charset.form_encoding`` names them)."""
+    payload = page_claims(s=encoding)
+    with pytest.raises(TokenError, match="format"):
+        signer().verify_page(forge(payload, raw=encode_json(payload), purpose=PAGE),
+                             **form(0), path="/admin/users/1/delete/", user=None)
+
+
 def test_a_keyed_page_tokens_forms_are_named_by_their_own_tags_only() -> None:
     """Where a form's fields could leave (see page_tokens), its index carries a tag that only
     the key makes: fields that leave name their own form, never another."""

@@ -813,6 +813,17 @@ def test_malformed_choices_are_refused(data: dict[str, object]) -> None:
         Offered(data, digest=DIGEST)
 
 
+def test_the_encoding_a_form_is_submitted_in() -> None:
+    """``s``: the form's encoding where it is not UTF-8 (see charset.form_encoding)."""
+    assert Offered({"e": {"a": ["ü"]}}, digest=DIGEST).encoding == "utf-8"
+    assert Offered({"e": {"a": ["ü"]}, "s": "cp1252"}, digest=DIGEST).encoding == "cp1252"
+    for odd in ("utf-8", "utf-7", "iso2022_jp", "hex", "windows-1252", None, 1252, ["cp1252"]):
+        with pytest.raises(TokenError):
+            Offered({"e": {"a": ["ü"]}, "s": odd}, digest=DIGEST)
+    with pytest.raises(TokenError):  # (not among the choices' parts)
+        Offered({"n": ["a"], "v": {"e": {"a": ["1"]}, "s": "cp1252"}}, digest=DIGEST)
+
+
 @pytest.mark.parametrize("item", [1, 1.5, True, None, ["a"], {"a": "b"}])
 @pytest.mark.parametrize("where", ["event", "second-target", "callback", "choice-name"])
 def test_an_item_that_is_no_string_is_refused(item: object, where: str) -> None:

@@ -2504,10 +2504,11 @@ static int append_tag(Scanner *self, const unsigned char *s, const TagInfo *tag,
 }
 
 /* The attributes of a form start tag that decide nothing but its method and action
- * (inject._PLAIN_FORM_ATTRS: a test holds the two lists equal). */
+ * (inject._PLAIN_FORM_ATTRS: a test holds the two lists equal). Not accept-charset: it decides
+ * the encoding the form is submitted in, which its tokens record. */
 static const char *const PLAIN_FORM_ATTRS[] = {
     "method", "action", "class", "style", "title", "role", "name", "target", "enctype",
-    "autocomplete", "novalidate", "accept-charset", "lang", "dir", NULL,
+    "autocomplete", "novalidate", "lang", "dir", NULL,
 };
 
 /* Whether a form start tag may be held back as a bare form's (see emit_tag): each of its

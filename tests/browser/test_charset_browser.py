@@ -16,6 +16,14 @@ reads a ``<meta>`` naming UTF-16 as UTF-8 and only a ``charset`` attribute (not 
 a description). Each page must come out (no 500), read in the charset Chromium reads the bare
 page in, with the same text, and its post form must post back.
 
+**Forms in the page's charset.** Chromium submits a form in its encoding (its
+``accept-charset``, else the page's): a windows-1252 page's link
+``data-postback-argument="Müller"`` posts ``__EVENTARGUMENT=M%FCller`` (the client script
+posts such a form the ordinary way, so that the app gets its charset). The event must reach
+the app as the page's text, from a form of its own, a form that shares the page's token, a
+form with ``accept-charset="utf-8"`` (UTF-8 then), a select checked by ``validate_choices``;
+and a callback (sent by script, in UTF-8) still works.
+
 **URLs in multi-byte charsets.** In Shift_JIS, Big5 and GBK a lead byte followed by "@" is one
 character to Chromium (the WHATWG tables: "①" for 0x87 0x40 in Shift_JIS), where Python's older
 tables ("shift_jis", "big5", "gb2312") read an unknown character and "@". So
@@ -222,3 +230,89 @@ def test_an_action_chromium_reads_as_another_host_gets_no_tokens(browser: Any, u
         assert "__VIEWSTATE" not in (sent.value.post_data or "")
     finally:
         context.close()
+
+
+# -- forms in the page's charset --------------------------------------------------------------
+
+FORMS_PAGE = """<!DOCTYPE html><html><head><title>Kunden</title></head><body>
+<p id="seen">{seen}</p>
+<form method="post" action="/customers/" data-callbacks="Lookup">
+  <a href="#" id="muller" data-postback="pick" data-postback-argument="Müller">Müller</a>
+  <select name="who"><option>Smith</option><option selected>Müller</option></select>
+  <button id="save">Save</button></form>
+<form method="post" action="/customers/" accept-charset="utf-8">
+  <a href="#" id="utf8-muller" data-postback="pick" data-postback-argument="Müller">Müller</a>
+</form>
+</body></html>"""
+ROWS_PAGE = """<!DOCTYPE html><html><head><title>Kunden</title></head><body>
+<p id="seen">{seen}</p>""" + "".join(
+    f'<form method="post" action="/rows/{n}/"><a href="#" id="row{n}" data-postback="pick" '
+    f'data-postback-argument="Müller {n}">Müller {n}</a></form>' for n in range(1, 4)) + """
+</body></html>"""
+
+
+class CustomersApp:
+    """A windows-1252 app: its pages show the event (or the ``who``) that reached it."""
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        from urllib.parse import parse_qs
+
+        seen = "none"
+        if environ["REQUEST_METHOD"] == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            form = parse_qs(environ["wsgi.input"].read(length).decode("ascii"),
+                            encoding="cp1252")  # (the page's forms post in its charset)
+            who = form.get("who", [""])[0]
+            event = environ["postback.event"]
+            seen = f"picked {event.argument}" if event else f"saved {who}"
+        page = ROWS_PAGE if environ["PATH_INFO"].startswith("/rows/") else FORMS_PAGE
+        start_response("200 OK", [("Content-Type", "text/html; charset=windows-1252")])
+        return [page.format(seen=seen).encode("cp1252")]
+
+
+@pytest.fixture(scope="module")
+def customers(serve: Any) -> Any:
+    from postback_middleware import Registry
+
+    registry = Registry()
+    registry.add_callback("Lookup", lambda argument, request: f"found {argument}")
+    with serve(PostbackMiddleware(CustomersApp(), secret_keys=[secrets.token_urlsafe(48)],
+                                  registry=registry, validate_choices=True)) as url:
+        yield url
+
+
+@pytest.mark.parametrize(
+    ("path", "click", "sent", "seen"),
+    [
+        pytest.param("/customers/", "#muller", "__EVENTARGUMENT=M%FCller", "picked Müller",
+                     id="a-link-posts-windows-1252"),
+        pytest.param("/customers/", "#utf8-muller", "__EVENTARGUMENT=M%C3%BCller",
+                     "picked Müller", id="an-accept-charset-utf-8-form-posts-utf-8"),
+        pytest.param("/rows/1/", "#row2", "__EVENTARGUMENT=M%FCller+2", "picked Müller 2",
+                     id="forms-sharing-a-page-token"),
+        pytest.param("/customers/", "#save", "who=M%FCller", "saved Müller",
+                     id="a-select-checked-by-validate-choices"),
+    ],
+)
+def test_a_windows_1252_page_posts_back_in_its_charset(
+    browser_page: Any, customers: str, browser_log: Any, path: str, click: str, sent: str,
+    seen: str
+) -> None:
+    browser_page.goto(customers + path)
+    assert browser_page.evaluate("document.characterSet") == "windows-1252"
+    browser_page.wait_for_function("typeof Postback === 'object'")
+    with (browser_page.expect_request(lambda r: r.method == "POST") as request,
+          browser_page.expect_navigation()):
+        browser_page.click(click)
+    assert sent in (request.value.post_data_buffer or b"").decode("ascii").split("&")
+    assert request.value.response().status == 200
+    assert browser_page.inner_text("#seen") == seen
+    assert browser_log.errors == []
+
+
+def test_a_callback_from_a_windows_1252_page_still_works(browser_page: Any,
+                                                         customers: str) -> None:
+    """WebForm_DoCallback sends UTF-8, which the middleware reads so."""
+    browser_page.goto(customers + "/customers/")
+    browser_page.wait_for_function("typeof Postback === 'object'")
+    assert browser_page.evaluate("Postback.callback('Lookup', 'Müller')") == "found Müller"
