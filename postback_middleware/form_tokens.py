@@ -19,7 +19,8 @@ record its encoding (signed, in its event validation data or its page token's cl
 form's tokens are as they were), and the text a browser's own submission carries (the event,
 the focus: :data:`IN_FORM_ENCODING`) is read in it, strictly, only once they are verified
 (:func:`split_reserved`). A request whose ``Content-Type`` names its charset (UTF-8, the only
-one accepted), as the client script's and WebForms' script requests do, and any callback
+one accepted), as the client script's and WebForms' script requests do, htmx's (which sends
+UTF-8 and names none), and any callback
 (``WebForm_DoCallback`` sends UTF-8, and its handler reads the form's fields so), are read as
 UTF-8 throughout.
 """
@@ -685,7 +686,7 @@ def split_reserved(found: Sequence[tuple[str, bytes]], *, utf8: bool
     left for :meth:`FormTokens.verify` to read in the form's encoding once its tokens are
     verified (None: none are, the request is read as UTF-8 throughout). ``utf8``: the
     request's ``Content-Type`` names its charset (UTF-8, the only one accepted: the client
-    script's requests, WebForms' and Microsoft's clients'). A callback is read as UTF-8 too:
+    script's requests, WebForms' and Microsoft's clients'), or htmx sent it (UTF-8, always). A callback is read as UTF-8 too:
     ``WebForm_DoCallback`` sends UTF-8 (``encodeURIComponent``), and its handler reads the
     form's fields as WebOb does, UTF-8 unless told otherwise."""
     if utf8 or any(name == f.CALLBACKID for name, _ in found):

@@ -348,7 +348,10 @@ class PostbackMiddleware:
                                        manager_field=async_postback)
             if scan.is_postback and method != "POST":
                 raise BadRequest(f"reserved fields in a {method[:20]!r} body")
-            utf8 = names_charset(content_type)  # (UTF-8: check_form_headers let no other by)
+            # Read as UTF-8 throughout: a request that names its charset (UTF-8: check_form_headers
+            # let no other by), and htmx's, which sends UTF-8 (encodeURIComponent, FormData)
+            # whatever the page's charset and names none. (UTF-8 is all a request can choose.)
+            utf8 = names_charset(content_type) or _is_htmx(environ)
             values, later = (split_reserved(scan.reserved, utf8=utf8) if scan.is_postback
                              else (None, None))
             if (values is not None and not async_postback and options.aspnet_ajax

@@ -480,6 +480,26 @@ def test_a_postback_from_a_page_in_another_charset(charset: str, attrs: str, sen
     assert seen.body == _body({}, sent_in, note="Straße")  # (the app's field, as it came)
 
 
+@pytest.mark.parametrize("kind", ["urlencoded", "multipart"])
+def test_an_htmx_postback_from_a_windows_1252_page_is_read_as_utf_8(kind: str) -> None:
+    """htmx sends UTF-8 whatever the page's charset (``encodeURIComponent``, ``FormData``) and
+    names no charset: its ``HX-Request`` says so, and its event is read as UTF-8. (A request
+    can choose UTF-8 so, never another encoding: the default it had before.)"""
+    app, recorder = _customers("windows-1252")
+    fields = _fields(app.get("/customers").body)
+    posted = {**fields, "__EVENTTARGET": "pick", "__EVENTARGUMENT": "Müller"}
+    if kind == "urlencoded":
+        body, content_type = _body(posted, "utf-8"), "application/x-www-form-urlencoded"
+    else:
+        body = b"".join(b'--B\r\nContent-Disposition: form-data; name="' + name.encode()
+                        + b'"\r\n\r\n' + value.encode() + b"\r\n"
+                        for name, value in posted.items()) + b"--B--\r\n"
+        content_type = "multipart/form-data; boundary=B"
+    app.request("/customers", method="POST", body=body, content_type=content_type,
+                headers={"HX-Request": "true"})
+    assert recorder.calls[-1].event.argument == "Müller"
+
+
 def test_a_multipart_postback_from_a_windows_1252_page() -> None:
     app, recorder = _customers("windows-1252")
     fields = _fields(app.get("/customers").body)
