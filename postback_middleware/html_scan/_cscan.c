@@ -3504,7 +3504,13 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
             }
             continue;
         }
-        if (!(self->stack_len || self->in_select || (tag.flags & (F_TREE | F_IGNORED_IN_BODY)))) {
+        /* html_start's own work, for a tag that can only be counted: in the HTML namespace
+         * (nothing foreign open), no select open, and none of the model's names; a table part
+         * too when a table (or template) is open, as in a grid's rows and cells (only outside
+         * one does "in body" ignore it) */
+        if (!(self->stack_len || self->in_select || (tag.flags & F_TREE))
+            && (!(tag.flags & F_IGNORED_IN_BODY) || self->table_depth
+                || self->known_counts[known_template])) {
             if (want && give(self, s, &tag, want, out) < 0)
                 return -1;
             if (tag.known >= 0) /* (count_add, without a branch on void elements) */
