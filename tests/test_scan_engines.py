@@ -145,6 +145,33 @@ def test_engines_agree_on_names(document: bytes, names: tuple[str, ...] | None) 
     _both(lambda engine: TagScanner(names=names, engine=engine), document, [])
 
 
+@pytest.mark.parametrize(
+    "document",
+    [
+        # what the compiled engine counts from one word of the name (plain_tag): the open
+        # counts show where an end tag in foreign content closes an element opened before it
+        b"<p><svg></p><form method=post></form>", b"<P><svg></p><form method=post></form>",
+        b"<Span><svg></SPAN><form method=post></form>", b"<p></p><svg></p><form method=post>",
+        b"<table><TR><Td>1</tD></Tr></table><svg><td></svg></td><form method=post></form>",
+        b"<td><tr></td></tr><svg></td><form method=post></form>",
+        b"<template><td><svg></td><form method=post></form></template>",
+        b"<h1><h\x111><svg></h1><form method=post></form>",
+        b"<annotation\rxml><math></annotation-xml><form method=post>",
+        b"<b\x01><svg></b><form method=post></form>", b"<b\x00><svg></b><form method=post>",
+        b"<b\xc3\xa9><svg></b\xc3\xa9><form method=post>", b"<td\t><svg></td ><form method=post>",
+        b"<select><td></select><td><svg></td><form method=post>", b"<p>x</p" + b"<td>" * 3,
+        b"<br></br><col></col><html></html><svg></br><form method=post></form>",
+    ],
+)
+@pytest.mark.parametrize("cuts", [[], [5], [3, 9, 17]])
+def test_engines_agree_on_tags_counted_without_attributes(document: bytes, cuts: list[int]
+                                                          ) -> None:
+    names = ("form", "head", "base", "noscript", "script")  # (the injector's)
+    _both(lambda engine: PostbackScanner(names=names, families=True, engine=engine), document,
+          cuts)
+    _both(lambda engine: TagScanner(names={"form", "b"}, engine=engine), document, cuts)
+
+
 # --------------------------------------------------------------------------- choosing
 
 

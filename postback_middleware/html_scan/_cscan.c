@@ -57,10 +57,12 @@
  *   (Scanner_restart_into).
  *
  * Speed (issue #18; benchmarks/scan_speed.py prints the scan per page shape against a regex
- * pass). Every tag of a page goes through scan_data, read_tag and tag_end, inlined into one
- * loop: tag names are read a byte at a time (they are short: 16-byte SIMD steps measured
- * slower there), attribute names 16 bytes at a time, and both are looked up a word at a time
- * (lower8, known_words, classify_words). What costs most besides is Python objects: the
+ * pass). A tag with a known name and no attributes that is only counted (a table's "<td>",
+ * "</tr>": most tags of a list page) is read from one word of its name (plain_tag). Every
+ * other tag goes through scan_data, read_tag and tag_end, inlined into one loop: tag names
+ * are read a byte at a time (they are short: 16-byte SIMD steps measured slower there),
+ * attribute names 16 bytes at a time, and both are looked up a word at a time (lower8,
+ * known_words, classify_words). What costs most besides is Python objects: the
  * pairs are kept in C until their batch ends (Batch), the names of returned tags and
  * attributes are made once per process (decode_name), the common character references are
  * decoded here, and values are read on their raw bytes where that tells the same
@@ -467,6 +469,37 @@ static inline int known_words(const uint64_t words[2], Py_ssize_t len, uint32_t 
         }
     }
 }
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__BYTE_ORDER__) \
+    && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define PLAIN_TAGS 1
+/* For a tag with no attributes and a name of at most 7 bytes ("<td>", "</td>", "</a>": most
+ * tags of a table), from one word: the index in KNOWN of the name that starts at p and ends
+ * at the tag's ">", or -1 (read_tag decides then); *len its length, *flags its flags. 8 bytes
+ * at p are read. The name matched is KNOWN's up to ASCII case: letters, digits and "-" only,
+ * so no whitespace, "/" or odd byte comes before that ">", and it is the tag's whole name.
+ * (Little-endian only: the first byte is the word's lowest.) */
+static inline int plain_tag(const unsigned char *p, Py_ssize_t *len, int *flags)
+{
+    uint64_t w = load8(p), x = w ^ 0x3E3E3E3E3E3E3E3Eull;
+    /* the first ">" (a byte of x that is 0): the lowest byte found is exact, and only it is
+     * used (a borrow runs upward, from a byte found, to later bytes) */
+    uint64_t gt = (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+    uint64_t words[2];
+    int known;
+    if (!gt)
+        return -1;
+    *len = __builtin_ctzll(gt) >> 3;
+    words[0] = w & prefix8(*len);
+    words[1] = 0;
+    /* as it is first (markup is mostly lowercase), then lowercased */
+    known = known_words(words, *len, words_hash(words), flags);
+    if (known >= 0)
+        return known;
+    words[0] = lower8(words[0]);
+    return known_words(words, *len, words_hash(words), flags);
+}
+#endif
 
 /* The index of a name in KNOWN, or -1. */
 static int known(const unsigned char *s, Py_ssize_t len)
@@ -3410,6 +3443,33 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
         if (i + 1 >= n)
             UNDECIDED(i); /* a "<" at the very end may open a tag once more bytes come */
         c = s[i + 1];
+#ifdef PLAIN_TAGS
+        /* A tag with a known name and no attributes that is counted and nothing more: not
+         * wanted by name (a hint needs attributes), no panel watched open, nothing foreign
+         * and no select open, none of the model's names. Its count as below, without
+         * read_tag (the rows and cells of a table, mostly: "<tr>", "</td>"). */
+        if (i + 10 <= n && self->names != NULL
+            && !(self->n_regions | self->stack_len | self->in_select)) {
+            int is_end = c == '/', flags, known;
+            Py_ssize_t len;
+            known = plain_tag(s + i + 1 + is_end, &len, &flags);
+            if (known >= 0 && !self->wanted_known[known]) {
+                Py_ssize_t *count = &self->known_counts[known];
+                if (is_end && !(flags & (F_TABLE | F_FORM))) {
+                    *count -= *count > 0;
+                    pos = i + 3 + len;
+                    continue;
+                }
+                if (!is_end && !(flags & F_TREE)
+                    && (!(flags & F_IGNORED_IN_BODY) || self->table_depth
+                        || self->known_counts[known_template])) {
+                    *count += !(flags & (F_VOID | F_NOT_COUNTED));
+                    pos = i + 2 + len;
+                    continue;
+                }
+            }
+        }
+#endif
         if (c == '!') {
             if (i + 4 <= n && memcmp(s + i + 2, "--", 2) == 0) {
                 Py_ssize_t j = i + 4, p;
