@@ -686,9 +686,10 @@ def split_reserved(found: Sequence[tuple[str, bytes]], *, utf8: bool
     left for :meth:`FormTokens.verify` to read in the form's encoding once its tokens are
     verified (None: none are, the request is read as UTF-8 throughout). ``utf8``: the
     request's ``Content-Type`` names its charset (UTF-8, the only one accepted: the client
-    script's requests, WebForms' and Microsoft's clients'), or htmx sent it (UTF-8, always). A callback is read as UTF-8 too:
-    ``WebForm_DoCallback`` sends UTF-8 (``encodeURIComponent``), and its handler reads the
-    form's fields as WebOb does, UTF-8 unless told otherwise."""
+    script's requests, WebForms' and Microsoft's clients'), or htmx sent it (UTF-8,
+    always). A callback is read as UTF-8 too: ``WebForm_DoCallback`` sends UTF-8
+    (``encodeURIComponent``), and its handler reads the form's fields as WebOb does, UTF-8
+    unless told otherwise."""
     if utf8 or any(name == f.CALLBACKID for name, _ in found):
         return decode_reserved(found), None
     now = [(name, raw) for name, raw in found if name not in IN_FORM_ENCODING]
