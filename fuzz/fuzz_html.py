@@ -22,8 +22,10 @@ Invariants checked on every input:
   still open or at most 10 bytes;
 * engines: the compiled engine (``_cscan.c``, when built) returns exactly what the Python engine
   returns, for the full scan, for :class:`~postback_middleware.html_scan.PostbackScanner`
-  (also asked for a partial postback's panels, ``_PANELS``: their start tags and the tags of
-  their names) and for :func:`~postback_middleware.html_scan.top_level_cuts`.
+  (also asked for a partial postback's panels, ``_PANELS``: their start tags and their ends,
+  :class:`~postback_middleware.html_scan.PanelEnd`), for
+  :func:`~postback_middleware.html_scan.scan_panels` and for
+  :func:`~postback_middleware.html_scan.top_level_cuts`.
   Coverage guides the fuzzer through the Python engine only (atheris instruments Python code);
   the compiled one is held to it on every input.
 """
@@ -35,7 +37,13 @@ from runner import run
 
 with atheris.instrument_imports(include=["postback_middleware", "multipart"]):
     from postback_middleware import html_scan, inject
-    from postback_middleware.html_scan import PostbackScanner, Tag, TagScanner, iter_tags
+    from postback_middleware.html_scan import (
+        PanelEnd,
+        PostbackScanner,
+        Tag,
+        TagScanner,
+        iter_tags,
+    )
 
 html_scan.use_engine("python")  # the instrumented engine; the compiled one is compared
 _COMPILED = "compiled" in html_scan.ENGINES
@@ -154,7 +162,8 @@ def _postback_items(document: bytes, encoding: str, engine: html_scan.Engine,
                     panels: tuple[str, ...] = ()) -> list[object]:
     items, decided = PostbackScanner(encoding=encoding, names=("form", "head"), engine=engine,
                                      panels=panels).scan(document, final=True)
-    return [item if isinstance(item, dict) else _key(item) for item in items] + [decided]
+    return [item if isinstance(item, dict) else tuple(item) if isinstance(item, PanelEnd)
+            else _key(item) for item in items] + [decided]
 
 
 def _compare_engines(document: bytes, encoding: str, tags: list[Tag]) -> None:
@@ -174,6 +183,14 @@ def _compare_engines(document: bytes, encoding: str, tags: list[Tag]) -> None:
                 f"compiled PostbackScanner (panels {panels}) differs:\n"
                 f"  python:   {python_items}\n  compiled: {compiled_items}"
             )
+    python_panels = html_scan.scan_panels(document, _PANELS, encoding=encoding, engine="python")
+    compiled_panels = html_scan.scan_panels(document, _PANELS, encoding=encoding,
+                                            engine="compiled")
+    if [tuple(item) if isinstance(item, PanelEnd) else _key(item) for item in python_panels] != [
+            tuple(item) if isinstance(item, PanelEnd) else _key(item) for item in compiled_panels]:
+        raise InvariantError(
+            f"compiled scan_panels differs:\n  python:   {python_panels}\n"
+            f"  compiled: {compiled_panels}")
     python_cuts = html_scan.top_level_cuts(document, encoding=encoding, engine="python")
     compiled_cuts = html_scan.top_level_cuts(document, encoding=encoding, engine="compiled")
     if python_cuts != compiled_cuts:

@@ -290,18 +290,70 @@ def json_response(
     status: str = "200 OK",
 ) -> list[bytes]:
     """A JSON answer (compact, UTF-8; ``200`` unless told) that no cache keeps, after
-    ``headers``."""
-    body = _json(payload)
+    ``headers``. Its body comes in pieces where it holds a long string (see
+    :func:`json_pieces`)."""
+    body = json_pieces(payload)
     start_response(status, [
         *headers,
         ("Content-Type", "application/json; charset=utf-8"),
-        ("Content-Length", str(len(body))),
+        ("Content-Length", str(sum(map(len, body)))),
         ("Cache-Control", "no-store"),
     ])
-    return [body]
+    return body
 
 
-def _json(payload: Mapping[str, object]) -> bytes:
+# The characters of a long string written at a time (see json_pieces).
+_SLICE = 1 << 14
+
+
+def json_pieces(payload: object) -> list[bytes]:
+    """Compact UTF-8 JSON (as :func:`_json` writes it), in pieces: a string longer than
+    _SLICE characters (a partial answer's panel of markup) is written a slice at a time, and
+    the pieces are not joined. orjson reserves 8 bytes a character of a string before writing
+    it: a panel of megabytes would take 8 times its size at once, and the joined answer a copy
+    more; this takes about its size."""
+    if not _holds_long(payload):
+        return [_json(payload)]
+    pieces: list[bytes] = []
+    _write_pieces(payload, pieces)
+    return pieces
+
+
+def _holds_long(value: object) -> bool:
+    """Whether a value is, or holds (in dicts keyed by strings, and lists), a string longer
+    than _SLICE."""
+    if isinstance(value, str):
+        return len(value) > _SLICE
+    if isinstance(value, dict):
+        return all(isinstance(key, str) for key in value) and any(map(_holds_long,
+                                                                      value.values()))
+    if isinstance(value, list):
+        return any(map(_holds_long, value))
+    return False
+
+
+def _write_pieces(value: object, pieces: list[bytes]) -> None:
+    """:func:`json_pieces` of ``value``, added to ``pieces``."""
+    if not _holds_long(value):
+        pieces.append(_json(value))
+    elif isinstance(value, str):
+        pieces.append(b'"')
+        pieces += [_json(value[at : at + _SLICE])[1:-1] for at in range(0, len(value), _SLICE)]
+        pieces.append(b'"')
+    elif isinstance(value, dict):
+        for index, (key, item) in enumerate(value.items()):
+            pieces.append((b"{" if index == 0 else b",") + _json(key) + b":")
+            _write_pieces(item, pieces)
+        pieces.append(b"}")
+    else:
+        assert isinstance(value, list)
+        for index, item in enumerate(value):
+            pieces.append(b"[" if index == 0 else b",")
+            _write_pieces(item, pieces)
+        pieces.append(b"]")
+
+
+def _json(payload: object) -> bytes:
     """Compact UTF-8 JSON: orjson's (a partial answer carries whole panels of markup, which
     the json module writes several times slower), or the json module's for what orjson
     does not take."""

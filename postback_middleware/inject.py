@@ -140,10 +140,12 @@ from .html_scan import (
     BareForm,
     Family,
     Pairs,
+    PanelEnd,
     PostbackScanner,
     Rows,
     Tag,
     TagScanner,
+    closes_itself,
     declared_pairs,
     post_form_finder,
 )
@@ -160,7 +162,7 @@ from .htmx import (
 from .http import origin_of, without_query
 from .once import Once
 from .page_tokens import MIN_FORMS, Columns, SharedToken, after_index, event_validation
-from .partial import end_tag, panel_starts
+from .partial import panel_ends, panel_starts
 from .tokens import INDEX_TAG_CHARS
 from .validation import with_rows
 
@@ -172,7 +174,7 @@ except ImportError:  # installed without a C compiler
 log = logging.getLogger("postback_middleware")
 
 # what the scanner returns (see html_scan.PostbackScanner)
-_Item = Tag | Pairs | Family | Rows | BareForm
+_Item = Tag | Pairs | Family | Rows | BareForm | PanelEnd
 # what splice_forms writes of a piece's bulk-signed forms, after the piece and its insertions:
 # their places, the inputs before each index, what follows it, the tags, the inputs' end and
 # the first index (see FieldInjector._bare_fields)
@@ -924,8 +926,8 @@ class FieldInjector:
     # The state of a page's reading that starts the same on every page, as class attributes
     # (immutable values, replaced on the instance when they change): a page that never
     # changes them (most pages have no <select>, <noscript> or htmx) costs no store each.
-    # A partial postback's panels' tags, after edit() (see panel_tags, _keep_panel_tags).
-    panel_tags: list[Tag] | None = None
+    # A partial postback's panels' start tags and ends, after edit() (see _keep_panel_tags).
+    panel_tags: list[Tag | PanelEnd] | None = None
     _select: str | None = None  # the name of the select being read (choices only)
     _select_disabled = False  # it is disabled: none of its options is posted
     _open: PostForm | None = None  # the post form being read
@@ -1105,44 +1107,57 @@ class FieldInjector:
     def _keep_panel_tags(self, page: bytes, tags: list[_Item],
                          insertions: list[tuple[int, bytes]],
                          removals: Sequence[tuple[int, int]]) -> None:
-        """The tags of the panels' names that a page's scan returned (each panel asked for
-        and the tags of its name up to its end, see ``PostbackScanner``), with their offsets
-        moved as :func:`splice` moved the bytes: an insertion at a tag's start lands before
-        the tag, one at its end after it, and a removed input is gone. What was inserted
-        inside a panel (a form's fields) is read for tags of those names too, so the panels
-        end where a scan of the edited page ends them. (``page``: what was scanned; a tag
-        whose bytes lack "update-panel", in any case, opens no panel, and its attributes are
-        not decoded.)"""
-        panels = self._scanner.panels
-        names = {tag.name for index in panel_starts(tags, panels, page).values()
-                 if isinstance(tag := tags[index], Tag)}
-        found = [tag for tag in tags if isinstance(tag, Tag) and tag.name in names]
-        if not found:
+        """Each panel's start tag and the :class:`PanelEnd` where it ends, as a page's scan
+        returned them (see ``PostbackScanner``: the tags of a panel's name in between cost
+        nothing), with their offsets moved as :func:`splice` moved the bytes: an insertion at
+        a tag's start lands before the tag, one at its end after it.
+
+        The panels end there in the edited page too when what was inserted inside one (a
+        form's fields, the script tag) adds and takes away as many elements of its name,
+        never more taken than added (a field is ``<input ... />``, which a count of inputs
+        passes over; the script tag ends itself) and what was removed (ASP.NET's own inputs)
+        counts for nothing there; else (an ``<input>`` panel whose ASP.NET input, counted,
+        is cut out) they are not kept: ``partial`` reads the edited page again, in a light
+        scan. (``page``: what was scanned; a tag whose bytes lack "update-panel", in any case,
+        opens no panel, and its attributes are not decoded.)"""
+        starts = panel_starts(tags, self._scanner.panels, page)
+        ends = panel_ends(tags)
+        if not starts:
             self.panel_tags = []
             return
         removed = set(removals)
         # The edits in splice's order (by offset; insertions, in the order given, before a
         # removal at the same offset), and how far each moves what follows it.
         edits = sorted([(at, 0, len(text), text) for at, text in insertions]
-                       + [(end, 1, start - end, b"") for start, end in removals],
+                       + [(end, 1, start - end, page[start:end]) for start, end in removals],
                        key=lambda edit: (edit[0], edit[1]))
         offsets = [edit[0] for edit in edits]
         shifts = list(itertools.accumulate([edit[2] for edit in edits], initial=0))
-        spans = _panel_spans(found, panels)
-        inserted: list[Tag] = []
-        for index, (at, kind, _, text) in enumerate(edits):
-            if kind == 0 and any(begin <= at <= end for begin, end in spans):
-                moved = at + shifts[index]
-                inserted += [tag._replace(start=tag.start + moved, end=tag.end + moved)
-                             for tag in TagScanner(encoding=self._encoding, names=names).scan(
-                                 text, final=True)[0]]
-        kept = [
-            Tag(tag.name, tag.is_end, tag.start + shifts[bisect.bisect_right(offsets, tag.start)],
-                tag.end + shifts[bisect.bisect_left(offsets, tag.end)], tag.attrs,
-                tag.self_closing)
-            for tag in found if (tag.start, tag.end) not in removed
+        # Where each panel's content lies (to its end, or to the page's), and its name.
+        found: list[Tag | PanelEnd] = list(ends.values())
+        spans = []
+        for panel, index in starts.items():
+            start = tags[index]
+            assert isinstance(start, Tag)  # (panel_starts' are)
+            if (start.start, start.end) in removed:
+                self.panel_tags = None  # (its own start cut out: another opens it now)
+                return
+            found.append(start)
+            end = ends.get(panel)
+            spans.append((start.end, end.start if end is not None else len(page), start.name))
+        for at, kind, _, text in edits:
+            begin = at if kind == 0 else at - len(text)  # (a removal's start)
+            names = {name for first, last, name in spans if first <= begin and at <= last}
+            if names and not _counts_for_nothing(text, names, self._encoding,
+                                                 removed=kind == 1):
+                self.panel_tags = None
+                return
+        found.sort(key=lambda item: item.start)
+        self.panel_tags = [
+            item._replace(start=item.start + shifts[bisect.bisect_right(offsets, item.start)],
+                          end=item.end + shifts[bisect.bisect_left(offsets, item.end)])
+            for item in found
         ]
-        self.panel_tags = sorted(kept + inserted, key=lambda tag: tag.start) if inserted else kept
 
     def feed(self, piece: bytes) -> bytes:
         """The next piece of a streamed page; returns what can be sent now."""
@@ -1391,8 +1406,8 @@ class FieldInjector:
                         bare.first = post_form
                     else:
                         plan.append((post_form.insert_at, post_form, _ALL_FIELDS))
-                else:  # the pairs declared since the previous tag
-                    self._add_pairs(tag)
+                elif not isinstance(tag, PanelEnd):  # (a panel's: see _keep_panel_tags)
+                    self._add_pairs(tag)  # the pairs declared since the previous tag
                 continue
             if tag.is_end:
                 if tag.name == "form":
@@ -2401,15 +2416,21 @@ def _aspnet_field(attrs: Mapping[str, str]) -> bool:
     return attrs.get("name") in _TAKEN_OVER and attrs.get("type", "").lower() == "hidden"
 
 
-def _panel_spans(tags: list[Tag], panels: frozenset[str]) -> list[tuple[int, int]]:
-    """Where the content of each panel asked for lies (from its start tag's end to its end
-    tag's start, or to the end): the first start tag of each id, ended as ``partial`` ends it
-    when it cuts the panel out (:func:`partial.end_tag`)."""
-    spans: list[tuple[int, int]] = []
-    for index in panel_starts(tags, panels).values():
-        last = end_tag(tags, index)
-        spans.append((tags[index].end, tags[last].start if last is not None else 2**63))
-    return spans
+def _counts_for_nothing(text: bytes, names: Collection[str], encoding: str, *,
+                        removed: bool) -> bool:
+    """Whether bytes inserted inside panels of ``names`` (or ``removed`` from them) leave each
+    panel's count of elements of its name as it was after them, and (inserted) never bring it
+    lower on the way: then each panel ends on the same end tag (see
+    :meth:`FieldInjector._keep_panel_tags`)."""
+    lowest: dict[str, int] = {}
+    depth: dict[str, int] = {}
+    for tag in TagScanner(encoding=encoding, names=names).scan(text, final=True)[0]:
+        delta = -1 if tag.is_end else (0 if closes_itself(tag) else 1)
+        if delta and removed:
+            return False
+        depth[tag.name] = depth.get(tag.name, 0) + delta
+        lowest[tag.name] = min(lowest.get(tag.name, 0), depth[tag.name])
+    return not any(depth.values()) and not any(lowest.values())
 
 
 def splice(

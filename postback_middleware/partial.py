@@ -81,10 +81,11 @@ from .html_scan import (
     BareForm,
     Family,
     Pairs,
+    PanelEnd,
     Rows,
     Tag,
-    TagScanner,
     closes_itself,
+    scan_panels,
     top_level_cuts,
 )
 from .http import (
@@ -155,28 +156,33 @@ def requested_panels(environ: WSGIEnvironment) -> PanelRequest | None:
 
 
 def read_panels(
-    document: bytes, encoding: str, panels: PanelRequest, tags: list[Tag] | None = None
+    document: bytes, encoding: str, panels: PanelRequest,
+    tags: Sequence[Tag | PanelEnd] | None = None,
 ) -> dict[str, PanelContent] | None:
-    """Each requested panel's new content, cut from the page by its start and end tags; None
-    when one is not in the page.
+    """Each requested panel's new content, cut from the page by its start tag and the end
+    tag that closes it; None when one is not in the page, or never ends.
 
-    ``tags``: the tags the editor's scan found (``inject``: the start and end tag of each
-    panel asked for, among others), so the page is not scanned again; without them it is read
-    in two light scans (:func:`_panel_tags`). A panel's children, where the client has some,
-    are cut from the panel's own markup (:func:`panel_content`): only a partial answer pays
-    for reading them, and only over the panel.
+    ``tags``: what a scan watching the panels found, each panel's start tag and its
+    :class:`~.html_scan.PanelEnd` among them: the editor's (``inject.FieldInjector.panel_tags``,
+    in the edited page's offsets), so the page is not scanned again; without them it is read
+    in one light scan (``html_scan.scan_panels``). Either way a panel of thousands of tags
+    of its name costs two objects, not one a tag. A panel's children, where the client has
+    some, are cut from the panel's own markup (:func:`panel_content`): only a partial answer
+    pays for reading them, and only over the panel.
     """
     if tags is None:
-        tags = _panel_tags(document, encoding, panels)
+        tags = scan_panels(document, panels, encoding=encoding)
     starts = panel_starts(tags, panels, document)
     if len(starts) != len(panels):
         return None
+    ends = panel_ends(tags)
     contents: dict[str, PanelContent] = {}
+    view = memoryview(document)  # (a panel is decoded from the page: no copy of its bytes)
     for panel_id, first in starts.items():
-        last = end_tag(tags, first)
+        last = ends.get(panel_id)
         if last is None:
             return None  # never closed: the rest of the page is not a panel's content
-        markup = document[tags[first].end : tags[last].start]
+        markup = view[tags[first].end : last.start]
         contents[panel_id] = panel_content(markup, encoding, panels[panel_id])
     return contents
 
@@ -184,14 +190,14 @@ def read_panels(
 _UPDATE_PANEL = re.compile(rb"update-panel", re.IGNORECASE)  # (ASCII case-insensitive)
 
 
-def panel_starts(tags: Sequence[Tag | Pairs | Family | Rows | BareForm], panels: Collection[str],
-                 document: bytes | None = None) -> dict[str, int]:
+def panel_starts(tags: Sequence[Tag | Pairs | Family | Rows | BareForm | PanelEnd],
+                 panels: Collection[str], document: bytes | None = None) -> dict[str, int]:
     """Where in ``tags`` each panel asked for starts (the first start tag with
     ``data-update-panel`` and that id), by id, in document order. ``document``: what the tags
     were read from, so that a tag whose bytes lack "update-panel" (in any case: attribute
     names are, as the scanners read them) is passed over without its attributes being
     decoded. The first is the one the scanners open a panel's region for (``PostbackScanner``
-    counts the tags of no later one)."""
+    counts the tags of no later one, and gives its end: :func:`panel_ends`)."""
     starts: dict[str, int] = {}
     for index, tag in enumerate(tags):
         if (isinstance(tag, Tag) and not tag.is_end
@@ -202,23 +208,16 @@ def panel_starts(tags: Sequence[Tag | Pairs | Family | Rows | BareForm], panels:
     return starts
 
 
-def _panel_tags(document: bytes, encoding: str, panels: PanelRequest) -> list[Tag]:
-    """What :func:`read_panels` needs of a page, read in two light scans instead of one that
-    makes a tag of every tag (about 4,000 on a page with a GridView in a panel): the start
-    tags with ``update-panel`` in their attributes, then every tag of the names those have
-    (their ends are counted with nesting among them), read with the page's whole context.
-    Children are cut later from the panel's own markup, where a client has children."""
-    hinted = TagScanner(encoding=encoding, names=(), attr_hints=[b"update-panel"])
-    names = {tag.name for tag in hinted.scan(document, final=True)[0]
-             if not tag.is_end and "data-update-panel" in tag.attrs
-             and tag.attrs.get("id", "") in panels}
-    if not names:
-        return []
-    return TagScanner(encoding=encoding, names=names).scan(document, final=True)[0]
+def panel_ends(tags: Iterable[object]) -> dict[str, PanelEnd]:
+    """Where each panel that a scan watching the panels found ends, by id (a scanner gives one
+    :class:`~.html_scan.PanelEnd` at most an id: the end of the region its first start tag,
+    :func:`panel_starts`', opened)."""
+    return {item.panel: item for item in tags if isinstance(item, PanelEnd)}
 
 
-def end_tag(tags: list[Tag], first: int) -> int | None:
-    """The index of the end tag matching ``tags[first]`` (same name, counted with nesting)."""
+def end_tag(tags: Sequence[Tag], first: int) -> int | None:
+    """The index of the end tag matching ``tags[first]`` (same name, counted with nesting,
+    among every tag of that name: as the scanners end a panel)."""
     name = tags[first].name
     depth = 1
     for index in range(first + 1, len(tags)):
@@ -260,15 +259,18 @@ def _raw_digests(have: Sequence[str]) -> list[bytes]:
 _FROM_URLSAFE = str.maketrans("-_", "+/")
 
 
-def panel_content(markup: bytes, encoding: str, have: Sequence[str]) -> PanelContent:
+def panel_content(markup: bytes | memoryview, encoding: str, have: Sequence[str]
+                  ) -> PanelContent:
     """A panel's new content for a client that has children ``have`` (digests) in it.
 
     A child the client has is named by its index (see the module's docstring), so each
     top-level piece is hashed; a page in UTF-8 (most are) is hashed as it is, without
-    decoding a piece the client has: only the markup sent is decoded.
+    decoding a piece the client has: only the markup sent is decoded. (``markup``: a view of
+    the page, where the client has none, is decoded without a copy of its bytes.)
     """
     if not have:
-        return markup.decode(encoding, "replace")
+        return str(markup, encoding, "replace")
+    markup = bytes(markup)
     # (raw digests: a piece's own is then not spelled in base64)
     index = {d: i for i, d in reversed(list(enumerate(_raw_digests(have))))}  # the first of
     as_is = _is_utf8(markup, encoding)  # equal children
@@ -692,6 +694,7 @@ def answer(
                            {"navigate": urljoin(page_url, location)}, headers)
     body = b"".join(chunks) if rest is None else b""
     if rest is None:
+        chunks[:] = [body]  # (the app's pieces, joined: they are not held twice)
         try:
             page = edit_whole(status, headers, body, make_editor=None if skip else make_editor,
                               bound_headers=bound_headers)
@@ -700,12 +703,18 @@ def answer(
             return text_response(start_response, "500 Internal Server Error",
                                  "Internal Server Error")
         if page is not None:
+            # (the app's page is not read again: only the edited one is held from here on,
+            # and not while the answer is written; a partial postback takes a few times the
+            # page's size, whatever it holds)
+            body = b""
+            chunks.clear()
             if not kept_apart(page.headers):  # (a download, a sandbox: see below)
                 contents = read_panels(page.document, page.encoding, panels, page.panel_tags)
                 if contents is not None:
+                    fields, kept = page.fields, page.headers
+                    page = None
                     return _json_reply(start_response, "panels",
-                                       {"panels": contents, "forms": page.fields},
-                                       page.headers)
+                                       {"panels": contents, "forms": fields}, kept)
             # No such panel (or a page not to be written into this one: a download, a
             # sandbox): the page as a full postback would have got it.
             headers, body, chunks = page.headers, page.body, [page.body]

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from . import charset
 from .errors import InvalidType
-from .html_scan import Tag
+from .html_scan import PanelEnd, Tag
 from .http import (
     Headers,
     disagreeing,
@@ -118,9 +118,10 @@ class PageEditor(Protocol):
         ...
 
     @property
-    def panel_tags(self) -> list[Tag] | None:
-        """After :meth:`edit`, the tags its scan returned, in the edited page's offsets,
-        among them all those of the panels a partial postback asked for (None: not asked)."""
+    def panel_tags(self) -> list[Tag | PanelEnd] | None:
+        """After :meth:`edit`, the start tag of each panel a partial postback asked for and
+        the :class:`~.html_scan.PanelEnd` where it ends, as its scan found them, in the edited
+        page's offsets (None: not asked, or to be read from the edited page again)."""
         ...
 
     def edit(self, document: bytes) -> bytes: ...
@@ -402,7 +403,7 @@ class _Pipeline:
         return [] if self._editor is None else self._editor.written_fields()
 
     @property
-    def panel_tags(self) -> list[Tag] | None:
+    def panel_tags(self) -> list[Tag | PanelEnd] | None:
         return None if self._editor is None else self._editor.panel_tags
 
     def feeder(self) -> Callable[[bytes], bytes]:
@@ -743,9 +744,9 @@ class WholePage:
     document: bytes  # the edited page in ``encoding``, as the scanner reads it
     encoding: str
     fields: list[dict[str, str]]  # the reserved fields written into each post form
-    # The tags of the panels a partial postback asked for, found by the editor's scan
-    # (None: that scan did not look for them, e.g. the page opted out).
-    panel_tags: list[Tag] | None = None
+    # The start tags and ends of the panels a partial postback asked for, found by the
+    # editor's scan (None: that scan did not look for them, e.g. the page opted out).
+    panel_tags: list[Tag | PanelEnd] | None = None
 
 
 def edit_whole(

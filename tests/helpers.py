@@ -12,10 +12,14 @@ html5lib reference in ``html_reference``, a real ``redis-server`` in ``redis_ser
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
+import json
 import os
 import re
 import secrets
+import sys
+import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +29,17 @@ import pytest
 from itsdangerous import Signer
 from itsdangerous.encoding import base64_encode
 
+from postback_middleware import PostbackMiddleware
 from postback_middleware.errors import StoreUnavailable
+from postback_middleware.html_scan import TagScanner
 from postback_middleware.inject import FieldInjector, PostForm
+from postback_middleware.partial import (
+    PanelContent,
+    PanelRequest,
+    end_tag,
+    panel_content,
+    panel_starts,
+)
 
 if TYPE_CHECKING:
     import webtest
@@ -292,6 +305,90 @@ def grid_page(rows: int = 400) -> str:
             + "".join(f'<a href="#" data-postback="grid" data-postback-argument="Edit${n}:'
                       f'{secrets.token_hex(12)}">edit</a>' for n in range(rows))
             + "</form></body></html>")
+
+
+# -- partial postbacks -------------------------------------------------------------------------
+
+
+def panels_counted(document: bytes, panels: PanelRequest, encoding: str = "utf-8"
+                   ) -> dict[str, PanelContent] | None:
+    """Each panel's content as ``partial.read_panels`` cut it before the scanners gave where
+    panels end (the reference their ends are held to): from every tag of the page, each
+    panel's first start tag (``partial.panel_starts``) to its end tag, found by counting the
+    tags of its name with nesting (``partial.end_tag``); None when one is missing or open."""
+    tags = TagScanner(encoding=encoding).scan(document, final=True)[0]
+    starts = panel_starts(tags, panels, document)
+    if len(starts) != len(panels):
+        return None
+    contents: dict[str, PanelContent] = {}
+    for panel_id, first in starts.items():
+        last = end_tag(tags, first)
+        if last is None:
+            return None
+        markup = document[tags[first].end : tags[last].start]
+        contents[panel_id] = panel_content(markup, encoding, panels[panel_id])
+    return contents
+
+
+def partial_postback_peak(page: bytes, panels: str, *, piece: int = 0
+                          ) -> tuple[int, str, dict[str, Any]]:
+    """How much memory (the peak tracemalloc sees, over what was held before) the middleware
+    takes to answer a partial postback asking for ``panels`` (a postback of the page's first
+    form, its first ``data-postback`` raised), called through WSGI as a server calls it, its
+    answer read to the end; with the answer's ``X-Postback-Partial`` and its JSON. The app
+    serves ``page`` (made before the count starts) whole, or (``piece``) in pieces of that
+    size, as a streamed page comes."""
+    pieces = [page] if not piece else [page[at : at + piece] for at in range(0, len(page), piece)]
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return pieces
+
+    middleware = PostbackMiddleware(app, secret_keys=[new_key()])
+    base = {"SERVER_NAME": "shop.example", "SERVER_PORT": "80", "HTTP_HOST": "shop.example",
+            "wsgi.url_scheme": "http", "SCRIPT_NAME": "", "PATH_INFO": "/orders",
+            "wsgi.errors": sys.stderr}
+
+    def call(environ: dict[str, Any]) -> tuple[list[tuple[str, str]], list[bytes]]:
+        headers: list[tuple[str, str]] = []
+
+        def start_response(status: str, sent: list[tuple[str, str]], exc_info: Any = None
+                           ) -> Any:
+            headers[:] = sent
+
+        result = middleware(environ, start_response)
+        try:
+            return headers, list(result)  # (as a server sends them: each, not joined)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+
+    headers, sent = call({**base, "REQUEST_METHOD": "GET", "wsgi.input": io.BytesIO()})
+    body = b"".join(sent)
+    fields = hidden_fields(body)
+    cookies = "; ".join(value.split(";", 1)[0] for name, value in headers
+                        if name.lower() == "set-cookie")
+    target = re.search(rb'data-postback="([^"]*)"', page)
+    assert target is not None
+    data = (f"__EVENTTARGET={target[1].decode()}&__EVENTARGUMENT="
+            f"&__VIEWSTATE={fields['__VIEWSTATE']}"
+            f"&__EVENTVALIDATION={fields['__EVENTVALIDATION']}").encode()
+    environ = {**base, "REQUEST_METHOD": "POST", "wsgi.input": io.BytesIO(data),
+               "CONTENT_LENGTH": str(len(data)),
+               "CONTENT_TYPE": "application/x-www-form-urlencoded",
+               "HTTP_ORIGIN": "http://shop.example", "HTTP_SEC_FETCH_SITE": "same-origin",
+               "HTTP_COOKIE": cookies, "HTTP_X_POSTBACK_PANELS": panels}
+    del body, sent, headers
+    tracemalloc.start()
+    try:
+        held = tracemalloc.get_traced_memory()[0]
+        headers, sent = call(environ)
+        peak = tracemalloc.get_traced_memory()[1] - held
+    finally:
+        tracemalloc.stop()
+    kind = dict(headers).get("X-Postback-Partial", "")
+    return peak, kind, json.loads(b"".join(sent)) if kind else {}
 
 
 # -- multipart bodies --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from postback_middleware.http import (
     accepts_coding,
     disagreeing,
     header,
+    json_pieces,
     json_response,
     kept_apart,
     media_parameter,
@@ -231,6 +232,34 @@ def test_text_and_json_responses_are_never_cached() -> None:
     assert status == "200 OK" and headers[0] == ("Set-Cookie", "c=1")
     assert header(headers, "Cache-Control") == "no-store"
     assert header(headers, "Content-Length") == str(len(b"".join(body)))
+
+
+# Past a slice, escapes across its cuts.
+_LONG = "<div class=\"row\">é & \u2028 \\ \x00</div>\n" * 3000
+
+
+@pytest.mark.parametrize("orjson", [True, False], ids=["orjson", "json-module"])
+@pytest.mark.parametrize(("payload", "pieces"), [
+    pytest.param({"version": 1, "fields": {"__VIEWSTATE": "x"}}, 1, id="short"),
+    pytest.param({"version": 1, "panels": {"p": _LONG, "q": "a"}, "forms": [{"a": "b"}]}, 8,
+                 id="a-long-panel"),
+    pytest.param({"panels": {"p": [0, _LONG, 2, "x"]}}, 8, id="a-long-piece-of-a-panel"),
+    pytest.param({"a": [], "b": {}, "c": [_LONG], "d": {1: _LONG}}, 8, id="empty-and-int-keys"),
+])
+def test_json_with_long_strings_comes_in_slices_that_join_to_the_same(
+    monkeypatch: pytest.MonkeyPatch, payload: dict[str, Any], pieces: int, orjson: bool
+) -> None:
+    """A JSON answer holding a long string (a partial answer's panel) is written a slice at a
+    time and sent in pieces (orjson would reserve 8 bytes a character of the string, and the
+    joined answer be a copy more): joined, the same bytes as one call writes."""
+    from postback_middleware import http
+
+    if not orjson:
+        monkeypatch.setattr(http, "orjson", None)
+    written = json_pieces(payload)
+    assert len(written) >= pieces
+    assert b"".join(written) == http._json(payload)
+    assert json.loads(b"".join(written)) == json.loads(json.dumps(payload))
 
 
 def test_closing_iterable_closes_the_inner_one_then_cleans_up() -> None:

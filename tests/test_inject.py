@@ -10,7 +10,7 @@ import itertools
 import logging
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from unittest import mock
 from urllib.parse import urlsplit
@@ -20,12 +20,13 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from postback_middleware import fields as f
-from postback_middleware import inject
-from postback_middleware.html_scan import BareForm, Family, Pairs, Rows, iter_tags
+from postback_middleware import html_scan, inject
+from postback_middleware.html_scan import BareForm, Family, Pairs, PanelEnd, Rows, iter_tags
 from postback_middleware.htmx import _HX_SIGNS, leaves_out
 from postback_middleware.http import without_query
 from postback_middleware.inject import MAX_EXTRA_PATHS, PostForm, action_path, base_url, splice
 from postback_middleware.page_tokens import SharedToken
+from postback_middleware.partial import read_panels
 
 from .counting import growth
 from .helpers import (
@@ -36,6 +37,8 @@ from .helpers import (
     hidden_fields,
     injector,
     pairs_of,
+    panels_counted,
+    require_engine,
     streamed,
     streamed_by,
     whole_and_streamed,
@@ -2878,3 +2881,52 @@ def test_bare_form_helpers_compiled_refuse_what_the_injector_never_gives(
                                   else inject._cscan.take_bare)
     with pytest.raises(error):
         helper(*args)
+
+
+# --------------------------------------------------------------------------- update panels
+
+
+@pytest.fixture(params=["python", "compiled"])
+def engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each test that asks for it runs its editor on either scanner engine."""
+    require_engine(request.param)
+    previous = html_scan.use_engine(request.param)
+    yield str(request.param)
+    html_scan.use_engine(previous)
+
+
+@pytest.mark.parametrize("count", [1, 10_000])
+def test_a_partial_postbacks_panel_is_kept_as_two_items(engine: str, count: int) -> None:
+    """The editor keeps, of a panel of thousands of tags of its name, its start tag and its
+    end (``partial`` cuts it out between them), moved past the fields written before it."""
+    editor = injector(panels=["p"])
+    document = (b'<form method="post"><div id=p data-update-panel>' + b"<div>x</div>" * count
+                + b"</div></form>")
+    edited = editor.edit(document)
+    assert editor.panel_tags is not None
+    start, end = editor.panel_tags
+    assert isinstance(end, PanelEnd)
+    assert edited[start.start:start.end] == b"<div id=p data-update-panel>"
+    assert edited[end.start:end.end] == b"</div>"
+    assert edited[start.end:end.start] == b"<div>x</div>" * count
+
+
+@pytest.mark.parametrize(("document", "kept"), [
+    pytest.param(b'<input id=p data-update-panel><form method="post"><a data-postback=go>go</a>'
+                 b"</form></input>", True, id="fields-close-themselves-in-an-input-panel"),
+    pytest.param(b'<input id=p data-update-panel><form method="post">'
+                 b'<input type="hidden" name="__VIEWSTATE" value="old"></form></input></input>',
+                 False, id="an-aspnet-field-counted-in-an-input-panel-is-cut-out"),
+    pytest.param(b'<form method="post"><input type="hidden" name="__VIEWSTATE" value="old" '
+                 b"id=p data-update-panel></form>", False, id="the-panel-itself-is-cut-out"),
+])
+def test_a_panel_whose_count_the_edit_changes_is_read_again(engine: str, document: bytes,
+                                                             kept: bool) -> None:
+    """Where what the editor wrote or cut out inside a panel changes the count of its name's
+    elements, the panel may end elsewhere in the edited page: its tags are not kept (None),
+    and ``partial`` reads the edited page again (the same panels as a scan of it finds)."""
+    editor = injector(panels=["p"])
+    edited = editor.edit(document)
+    assert (editor.panel_tags is not None) == kept
+    assert read_panels(edited, "utf-8", {"p": ()}, editor.panel_tags) == panels_counted(
+        edited, {"p": ()})

@@ -22,9 +22,11 @@ from postback_middleware.aspnet.markup import _HREF_CALL, MAX_VALUE_LENGTH, refe
 from postback_middleware.errors import InvalidArgument, InvalidType
 from postback_middleware.html_scan import (
     Pairs,
+    PanelEnd,
     PostbackScanner,
     Tag,
     TagScanner,
+    scan_panels,
     scanners,
     top_level_cuts,
 )
@@ -35,9 +37,11 @@ from .strategies import HTML_FRAGMENTS
 Item = tuple[Any, ...]
 
 
-def _items(found: list[Tag | Pairs], offset: int) -> list[Item]:
+def _items(found: list[Tag | Pairs | PanelEnd], offset: int) -> list[Item]:
     return [
         ("pairs", tuple((k, tuple(v)) for k, v in item.items())) if isinstance(item, dict)
+        else ("end", type(item.panel), item.panel, item.start + offset, item.end + offset)
+        if isinstance(item, PanelEnd)
         else (item.is_end, item.name, item.start + offset, item.end + offset,
               dict(item.attrs), item.self_closing)
         for item in found
@@ -1185,11 +1189,12 @@ def test_the_gathered_link_is_what_markup_reads(
 
 # --------------------------------------------------------------------------- update panels
 
-# A partial postback's panels (PostbackScanner(panels=...)): each panel asked for is returned
-# with every tag of its name up to its end tag, after their pairs (the other tags inside only
-# when wanted for themselves). Panels of several names and spellings,
-# nested, self-closing, with references in their ids, with pairs of their own, in raw text,
-# near-misses, and the constructs that decide what is a tag around them.
+# A partial postback's panels (PostbackScanner(panels=...)): each panel asked for is returned,
+# after its pairs, and the end tag that closes it (its name counted with nesting) gives a
+# PanelEnd (the tags counted, and the other tags inside, only when wanted for themselves).
+# Panels of several names and spellings, nested, self-closing, with references in their ids,
+# with pairs of their own, in raw text, near-misses, and the constructs that decide what is a
+# tag around them.
 _PANEL_FRAGMENTS = st.sampled_from([
     "<div id=p data-update-panel>", "</div>", "<DIV DATA-UPDATE-PANEL ID=p>", "</DIV >",
     "<div id='&#112;' data-update-panel>", "<div id=&#x71; data-update-panel>",
@@ -1232,18 +1237,21 @@ def test_postback_scanner_engines_agree_on_panels(
     for some in (cuts, []):
         _both(lambda engine: PostbackScanner(encoding=encoding, names=("form", "head", "base"),
                                              panels=ids, engine=engine), encoded, some)
+    assert (_items(scan_panels(encoded, ids, encoding=encoding, engine="python"), 0)
+            == _items(scan_panels(encoded, ids, encoding=encoding, engine="compiled"), 0))
 
 
 def _panel_items(engine: str, pieces: list[bytes], ids: list[str]) -> list[list[Any]]:
     """What a scanner asked for ``ids`` returns for each piece (a tag as its name, an end tag
-    as "/" and its name, pairs as their dict)."""
+    as "/" and its name, a panel's end as "end" and its id, pairs as their dict)."""
     scanner = PostbackScanner(names=("form",), panels=ids, engine=engine)
     assert scanner.panels == frozenset(ids)
     found, kept = [], b""
     for index, piece in enumerate(pieces):
         data = kept + piece
         items, decided = scanner.scan(data, final=index == len(pieces) - 1)
-        found.append([item if isinstance(item, dict) else ("/" * item.is_end) + item.name
+        found.append([item if isinstance(item, dict) else f"end {item.panel}"
+                      if isinstance(item, PanelEnd) else ("/" * item.is_end) + item.name
                       for item in items])
         kept = data[decided:]
     return found
@@ -1253,35 +1261,35 @@ _PANEL_CASES = [
     pytest.param(
         [b"<b><div id=p data-update-panel><div id=q data-update-panel><div></div></div>"
          b"<i></i></div><b></b>"], ["p", "q"],
-        [["div", "div", "div", "/div", "/div", "/div"]],
+        [["div", "div", "end q", "end p"]],
         id="panel-nested-in-a-panel-of-the-same-name",
     ),
     pytest.param(
         [b"<div id=p data-update-panel><div></div><i></i></div><b>"], ["p"],
-        [["div", "div", "/div", "/div"]],
+        [["div", "end p"]],
         id="same-name-inside-counted-with-nesting",
     ),
     pytest.param(
         [b"<div id=p data-update-panel/><span><div/></span></div><b>"], ["p"],
-        [["div", "div", "/div"]],
+        [["div"]],
         id="self-closing-panel-start-and-self-closing-inside",
     ),
     pytest.param(
         [b"<div id=\"&#112;\" data-update-panel><i></i></div><div id='&#113;' data-update-panel>"
          b"<b>"], ["p"],
-        [["div", "/div"]],
+        [["div", "end p"]],
         id="id-with-a-character-reference",
     ),
     pytest.param(
         [b"<a data-postback=x><div id=p data-update-panel data-postback=t "
          b"data-postback-argument=1><a data-postback=z></a></div><a data-postback=y><b>"],
         ["p"],
-        [[{"x": [""], "t": ["1"]}, "div", {"z": [""]}, "/div", {"y": [""]}]],
+        [[{"x": [""], "t": ["1"]}, "div", "end p", {"z": [""], "y": [""]}]],
         id="panel-start-with-a-data-postback-after-its-pairs",
     ),
     pytest.param(
         [b"<i><div id=p data-upd", b"ate-panel><i>x</", b"i><di", b"v></div></div><b>"], ["p"],
-        [[], ["div"], [], ["div", "/div", "/div"]],
+        [[], ["div"], [], ["end p"]],
         id="panel-split-across-pieces",
     ),
     pytest.param(
@@ -1294,7 +1302,7 @@ _PANEL_CASES = [
     pytest.param(
         [b"<div id=p data-update-panel><script>x</script><textarea>y</textarea></div><i>"],
         ["p"],
-        [["div", "/div"]],
+        [["div", "end p"]],
         id="raw-text-end-tags-inside-a-panel",
     ),
     pytest.param(
@@ -1305,31 +1313,53 @@ _PANEL_CASES = [
     ),
     pytest.param(
         [b"<div data-update-panel><i></i></div><b>"], [""],
-        [["div", "/div"]],
+        [["div", "end "]],
         id="no-id-is-the-empty-id",
     ),
     pytest.param(
         [b"<form id=p data-update-panel method=post><i></i></form><b>"], ["p"],
-        [["form", "/form"]],
+        [["form", "/form", "end p"]],
         id="panel-wanted-by-name",
     ),
     pytest.param(
         [b"<div id=p data-update-panel><span id=__a><div id=__b data-postback=t>"
          b"<input name=__x></div></span><form method=post></form></div><div>"], ["p"],
-        [["div", "span", {"t": [""]}, "div", "input", "/div", "form", "/form", "/div"]],
+        [["div", "span", {"t": [""]}, "div", "input", "form", "/form", "end p"]],
         id="tags-wanted-for-themselves-inside-a-panel",
     ),
     pytest.param(
         [b"<div id=p data-update-panel>" * 3 + b"<div></div>" + b"</div>" * 3 + b"<div>"],
         ["p"],
-        [["div", "div", "div", "div", "/div", "/div", "/div", "/div"]],
+        [["div", "div", "div", "end p"]],
         id="an-id-repeated-on-nested-panels",
     ),
     pytest.param(
         [b"<div id=p data-update-panel><i></i></div><div id=p data-update-panel><div></div>"
          b"</div><b>"], ["p"],
-        [["div", "/div", "div"]],
+        [["div", "end p", "div"]],
         id="a-later-start-of-the-id-opens-no-region",
+    ),
+    pytest.param(
+        [b"<svg><g id=p data-update-panel><g id=q data-update-panel/></g><g></g>"], ["p", "q"],
+        [["g", "g", "end p", "end q"]],
+        id="two-panels-end-on-one-tag-the-inner-start-closing-itself",
+    ),
+    pytest.param(
+        [b"<svg><g id=p data-update-panel><g><g id=q data-update-panel/></g></g><g></g>"],
+        ["p", "q"],
+        [["g", "g", "end q", "end p"]],
+        id="a-self-closing-start-inside-ends-first",
+    ),
+    pytest.param(
+        [b"<div id=p data-update-panel><span id=q data-update-panel></div></span>"], ["p", "q"],
+        [["div", "span", "end p", "end q"]],
+        id="panels-of-two-names-crossing",
+    ),
+    pytest.param(
+        [b"<script id=p data-update-panel>x</script><input id=q data-update-panel><input>"
+         b"</input></input>"], ["p", "q"],
+        [["script", "end p", "input", "end q"]],
+        id="panels-named-like-what-the-injector-writes",
     ),
 ]
 
@@ -1347,6 +1377,21 @@ def test_engines_agree_on_panels_cut_anywhere(
     for cuts in ([], *([k] for k in range(1, len(document))), list(range(3, len(document), 3))):
         _both(lambda engine: PostbackScanner(names=("form",), panels=ids, engine=engine),
               document, cuts)
+
+
+@pytest.mark.parametrize("count", [1, 10_000])
+def test_a_panel_costs_two_items_whatever_it_holds(engine: str, count: int) -> None:
+    """A panel of thousands of tags of its name (any visitor may ask for a partial postback
+    of it) is its start tag and its end, not an object a tag: the tags counted are returned
+    only when wanted for themselves, and the one that ends the panel gives a PanelEnd."""
+    document = (b"<form method=post><div id=p data-update-panel>"
+                + b"<div>x</div>" * count + b"</div><div></div></form>")
+    scanner = PostbackScanner(names=("form",), panels=["p"], engine=engine)
+    items = scanner.scan(document, final=True)[0]
+    end = len(document) - len(b"</div><div></div></form>")
+    assert items[2:] == [PanelEnd("p", end, end + 6), items[3]]
+    assert [type(item) for item in items] == [Tag, Tag, PanelEnd, Tag]
+    assert scan_panels(document, ["p"], engine=engine)[1:] == [PanelEnd("p", end, end + 6)]
 
 
 def test_only_the_first_start_tag_of_an_id_opens_a_region(engine: str) -> None:

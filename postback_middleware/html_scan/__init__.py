@@ -77,10 +77,11 @@ Layout
 This package's modules, each with what it owns:
 
 * ``scanners``: the public scanners (:class:`TagScanner`, :class:`PostbackScanner`,
-  :func:`iter_tags`, :func:`top_level_cuts`), :func:`find_post_form` (where a post form may
-  start, read without a scan), :data:`ENGINES` and the choice of engine;
-* ``tag``: what they return, :class:`Tag`, :data:`Pairs`, :class:`Family`, :class:`Rows` and
-  :class:`BareForm`;
+  :func:`iter_tags`, :func:`top_level_cuts`, :func:`scan_panels`), :func:`find_post_form`
+  (where a post form may start, read without a scan), :data:`ENGINES` and the choice of
+  engine;
+* ``tag``: what they return, :class:`Tag`, :data:`Pairs`, :class:`Family`, :class:`Rows`,
+  :class:`BareForm` and :class:`PanelEnd`;
 * ``tokenizer``: the tokenizer's grammar on bytes (the regexes, the states inside a tag and
   in script data), stateless;
 * ``tree``: the model of tree construction (which start tags switch the tokenizer, foreign
@@ -138,6 +139,7 @@ from .scanners import (
     iter_tags,
     page_engine,
     post_form_finder,
+    scan_panels,
     top_level_cuts,
     use_engine,
 )
@@ -147,6 +149,7 @@ from .tag import (
     BareForm,
     Family,
     Pairs,
+    PanelEnd,
     Rows,
     Tag,
     declared_pairs,
@@ -164,6 +167,7 @@ __all__ = [
     "Engine",
     "Family",
     "Pairs",
+    "PanelEnd",
     "PostbackScanner",
     "Rows",
     "Tag",
@@ -175,6 +179,7 @@ __all__ = [
     "iter_tags",
     "page_engine",
     "post_form_finder",
+    "scan_panels",
     "top_level_cuts",
     "use_engine",
 ]

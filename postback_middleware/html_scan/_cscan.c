@@ -36,12 +36,16 @@
  *   ends before a top-level tag, a top-level element's end (its end tag's, or a void or
  *   self-closing tag's), in order; names must be None, and each call reads one whole
  *   document (cut_tag: html_scan.top_level_cuts).
+ * Scanner(..., panel_end_type=PanelEnd): html_scan.PanelEnd, the tuple subclass the ends of
+ *   panels are made as (needed by watch_panels).
  * Scanner.watch_panels(ids): a partial postback's update panels (ids: a collection of str).
  *   The start tag of each (a data-update-panel attribute and one of those ids) is returned
- *   too, and so is every tag of its name after it up to its end tag (counted with nesting:
- *   the other tags in between cost no object), after its pairs; the regions open carry over
- *   between calls of scan (count_regions, open_panel). Only the first start tag of an id
- *   opens a region (a later one is returned, and counted in a region open of its name).
+ *   too, after its pairs; the tags of its name after it are counted with nesting (no object
+ *   made for them unless wanted for themselves), and the end tag that brings the count to 0
+ *   gives a PanelEnd (id, start, end), after that tag if it is returned; the regions open
+ *   carry over between calls of scan (count_regions, open_panel). Only the first start tag
+ *   of an id opens a region (a later one is returned, and counted in a region open of its
+ *   name).
  * Scanner.scan(data, final) -> (items, decided), items in document order: tags
  *   (name, is_end, start, end, attrs: read-only mapping, self_closing), and, in postbacks mode,
  *   dicts {target: [argument, ...]} of the pairs met since the previous returned tag, given
@@ -615,11 +619,13 @@ typedef struct {
 /* ------------------------------------------------------------------ update panels */
 
 /* A panel asked for whose end tag has not come (python_engine._PythonEngine._regions: [tag
- * name, depth]): its start tag's name, by its key lowercased (see TagInfo.key: two names are
- * one when their keys are), and how many elements of that name are open from it on. */
+ * name, depth, id]): its start tag's name, by its key lowercased (see TagInfo.key: two names
+ * are one when their keys are), how many elements of that name are open from it on, and its
+ * id (a str: the PanelEnd's). */
 typedef struct {
     unsigned char *name;
     Py_ssize_t len, depth;
+    PyObject *id;
 } Region;
 
 /* An element open in cuts mode: where its name lies in Scanner.cut_names. */
@@ -1366,6 +1372,8 @@ typedef struct {
      * plain post form held back until its end tag shows whether anything came between (only
      * within one call of scan: its offsets are into that call's data) */
     PyTypeObject *bare_type;
+    /* html_scan.PanelEnd (see count_regions), or NULL: no panels can be watched */
+    PyTypeObject *panel_end_type;
     int bare_pending;
     TagInfo bare_tag;
     const unsigned char *bare_data; /* the data bare_tag's offsets are into */
@@ -2787,34 +2795,57 @@ static int region_is(const Region *region, const TagInfo *tag)
     return 1;
 }
 
+/* A PanelEnd (id, start, end): where the region of the panel id ends, at an end tag. */
+static int append_panel_end(Scanner *self, PyObject *id, const TagInfo *tag, PyObject *out)
+{
+    int result;
+    PyObject *item = self->panel_end_type->tp_alloc(self->panel_end_type, 3);
+    if (item == NULL)
+        return -1;
+    PyTuple_SET_ITEM(item, 0, Py_NewRef(id));
+    PyTuple_SET_ITEM(item, 1, PyLong_FromSsize_t(tag->start));
+    PyTuple_SET_ITEM(item, 2, PyLong_FromSsize_t(tag->end));
+    if (PyTuple_GET_ITEM(item, 1) == NULL || PyTuple_GET_ITEM(item, 2) == NULL) {
+        Py_DECREF(item);
+        return -1;
+    }
+    result = PyList_Append(out, item);
+    Py_DECREF(item);
+    return result;
+}
+
 /* python_engine._PythonEngine._count_regions: count a tag into the open regions' depths (a
  * start tag of a region's name adds 1 unless it closes itself (tree.closes_itself: "<x/>",
- * not of a breakout name), an end tag takes 1 away; a region at 0 is closed). Every tag is
- * looked at while a region is open: 1 when it is of an open region's name (counted, so
- * returned: partial.end_tag counts them again), else 0. */
-static int count_regions(Scanner *self, const TagInfo *tag)
+ * not of a breakout name), an end tag takes 1 away; a region at 0 is closed, and its
+ * PanelEnd appended to out, in the order the regions were opened). Every tag is looked at
+ * while a region is open; a start tag is counted before it is returned (it may open a region
+ * of its own, not counted into it: open_panel), an end tag after (its PanelEnds follow it).
+ * Only an end tag closes one: out may be NULL for a start tag. -1 on error. */
+static int count_regions(Scanner *self, const TagInfo *tag, PyObject *out)
 {
     Py_ssize_t k, kept = 0;
     Py_ssize_t delta = tag->is_end ? -1 : !(tag->self_closing && !(tag->flags & F_BREAKOUT));
     Region *region;
-    int counted = 0;
+    int result = 0;
     for (k = 0; k < self->n_regions; k++) {
         region = &self->regions[k];
-        if (region_is(region, tag)) {
+        if (region_is(region, tag))
             region->depth += delta;
-            counted = 1;
-        }
         if (region->depth > 0) {
             if (kept != k)
                 self->regions[kept] = *region;
             kept++;
         }
         else {
+            /* (an end tag's: a start tag adds 0 or 1 to a depth of 1 or more) */
+            if (result == 0 && append_panel_end(self, region->id, tag, out) < 0)
+                result = -1; /* (the regions are still dropped: the scan fails) */
             PyMem_Free(region->name);
+            Py_DECREF(region->id);
         }
     }
     self->n_regions = kept;
-    return counted;
+    return result;
 }
 
 /* python_engine._PythonEngine._emit's end: open a region if a returned start tag is the first
@@ -2838,15 +2869,16 @@ static int open_panel(Scanner *self, const unsigned char *s, const TagInfo *tag)
         opens = PySet_Add(self->opened, id) < 0 ? -1 : 1;
     else if (opens > 0)
         opens = 0; /* (not its first start tag) */
-    Py_DECREF(id);
-    if (opens <= 0)
-        return opens;
-    if (array_room((void **)&self->regions, self->n_regions, &self->regions_cap,
-                   sizeof(Region)) < 0)
-        return -1;
+    if (opens <= 0
+        || array_room((void **)&self->regions, self->n_regions, &self->regions_cap,
+                      sizeof(Region)) < 0) {
+        Py_DECREF(id);
+        return opens <= 0 ? opens : -1;
+    }
     region = &self->regions[self->n_regions];
     region->name = PyMem_Malloc(tag->key_len > 0 ? (size_t)tag->key_len : 1);
     if (region->name == NULL) {
+        Py_DECREF(id);
         PyErr_NoMemory();
         return -1;
     }
@@ -2854,6 +2886,7 @@ static int open_panel(Scanner *self, const unsigned char *s, const TagInfo *tag)
         region->name[k] = lower(tag->key[k]);
     region->len = tag->key_len;
     region->depth = 1;
+    region->id = id; /* (the reference panel_of gave) */
     self->n_regions++;
     return 0;
 }
@@ -2862,8 +2895,11 @@ static int open_panel(Scanner *self, const unsigned char *s, const TagInfo *tag)
 static void regions_free(Scanner *self)
 {
     Py_CLEAR(self->opened);
-    while (self->n_regions > 0)
-        PyMem_Free(self->regions[--self->n_regions].name);
+    while (self->n_regions > 0) {
+        Region *region = &self->regions[--self->n_regions];
+        PyMem_Free(region->name);
+        Py_DECREF(region->id);
+    }
     PyMem_Free(self->regions);
     self->regions = NULL;
     self->regions_cap = 0;
@@ -3134,9 +3170,8 @@ static int reserved_value(Scanner *self, const unsigned char *s, const Attr *a)
     return reserved;
 }
 
-/* python_engine._PythonEngine._emit: a start tag found by a hint, in postbacks mode (want 2),
- * or one of an open panel's name (want 3: returned, after its pairs) */
-static int collect_pairs(Scanner *self, const unsigned char *s, const TagInfo *tag, int want,
+/* python_engine._PythonEngine._emit: a start tag found by a hint, in postbacks mode (want 2) */
+static int collect_pairs(Scanner *self, const unsigned char *s, const TagInfo *tag,
                          PyObject *out)
 {
     const Attr *target = &tag->attrs[AT_TARGET], *argument = &tag->attrs[AT_ARGUMENT];
@@ -3196,7 +3231,7 @@ autopostback:
         if (result < 0)
             return -1;
     }
-    if (want == 3 || (tag->seen & A_SUBMITS))
+    if (tag->seen & A_SUBMITS)
         return emit_tag(self, s, tag, out); /* the caller decides where it may post */
     if (has_id && id->value_start >= 0) {
         int reserved = reserved_value(self, s, id);
@@ -3222,15 +3257,14 @@ autopostback:
     return 0;
 }
 
-/* A start tag that is wanted: returned (want 1), its pairs gathered (want 2), or both (want 3:
- * of an open panel's name; see scan_data). */
+/* A start tag that is wanted: returned (want 1), or its pairs gathered (want 2). */
 static int give(Scanner *self, const unsigned char *s, const TagInfo *tag, int want,
                 PyObject *out)
 {
     if (want == 1)
         return emit_tag(self, s, tag, out);
     if (want)
-        return collect_pairs(self, s, tag, want, out);
+        return collect_pairs(self, s, tag, out);
     return 0;
 }
 
@@ -3351,12 +3385,12 @@ static int resume_carry(Scanner *self, const unsigned char *s, Py_ssize_t n, Py_
         }
         self->carry = CARRY_NONE;
         end_want = wanted_by_name(self, &end_tag);
-        if (self->n_regions && count_regions(self, &end_tag) && !end_want)
-            end_want = 1; /* of a panel's name (see scan_data) */
         if (!end_want && !self->postbacks && self->n_hints)
             end_want = hinted(self, s, &end_tag);
         if (end_want && emit_tag(self, s, &end_tag, out) < 0)
             return -1;
+        if (self->n_regions && count_regions(self, &end_tag, out) < 0)
+            return -1; /* (a panel's end: see scan_data) */
         /* (the end tag only closes the raw-text element, which the model never opened) */
         *result = end_tag.end;
         return 1;
@@ -3437,7 +3471,7 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
         Py_ssize_t i = find_byte(s, pos, n, '<');
         unsigned char c;
         TagInfo tag;
-        int want, raw, counted;
+        int want, raw;
         if (i < 0)
             return n;
         if (i + 1 >= n)
@@ -3550,7 +3584,9 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
         }
         if (tag.odd_name && canonical_key(self, s, &tag) < 0)
             return -1;
-        counted = self->n_regions ? count_regions(self, &tag) : 0;
+        /* (a start tag of an open panel's name is counted first: see count_regions) */
+        if (self->n_regions && !tag.is_end && count_regions(self, &tag, NULL) < 0)
+            return -1;
         want = wanted_by_name(self, &tag);
         if (!want && tag.area_end > tag.area_start && self->n_hints) {
             if (!self->postbacks)
@@ -3568,8 +3604,6 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
                  * python_engine._PythonEngine._wants and _emit do. */
                 want = 2;
         }
-        if (counted) /* of an open panel's name: returned, after its pairs (watch_panels) */
-            want = want == 2 ? 3 : 1;
         pos = tag.end;
         if (tag.is_end) {
             /* (want 2 never: the pairs are a start tag's; to the injector an <svg>'s </form>,
@@ -3579,6 +3613,10 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
                 && !((tag.flags & F_FORM) && self->postbacks && !self->n_panels
                      && (self->in_select || closes_foreign(self, &tag)))
                 && emit_tag(self, s, &tag, out) < 0)
+                return -1;
+            /* a tag of an open panel's name: counted, and the end of the panels it closes
+             * given (watch_panels); the others cost no object */
+            if (self->n_regions && count_regions(self, &tag, out) < 0)
                 return -1;
             if (self->stack_len || self->in_select || (tag.flags & (F_TABLE | F_FORM))) {
                 if (tree_end(self, &tag) < 0)
@@ -3640,16 +3678,16 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
 {
     static char *keywords[] = {"encoding", "names", "hints", "postbacks", "decode_text",
                                "decode_value", "tag_type", "cuts", "family_type", "rows_type",
-                               "bare_type", NULL};
+                               "bare_type", "panel_end_type", NULL};
     const char *encoding;
     PyObject *names, *hints, *decode_text, *decode_value, *tag_type, *family_type = Py_None;
-    PyObject *rows_type = Py_None, *bare_type = Py_None;
+    PyObject *rows_type = Py_None, *bare_type = Py_None, *panel_end_type = Py_None;
     int postbacks, cuts = 0;
     Py_ssize_t k;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "sOO!pOOO!|pOOO", keywords, &encoding, &names,
-                                     &PyTuple_Type, &hints, &postbacks, &decode_text,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "sOO!pOOO!|pOOOO", keywords, &encoding,
+                                     &names, &PyTuple_Type, &hints, &postbacks, &decode_text,
                                      &decode_value, &PyType_Type, &tag_type, &cuts,
-                                     &family_type, &rows_type, &bare_type))
+                                     &family_type, &rows_type, &bare_type, &panel_end_type))
         return -1;
     if (!self->serial)
         self->serial = ++last_serial;
@@ -3659,6 +3697,13 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
             || ((PyTypeObject *)bare_type)->tp_basicsize != PyTuple_Type.tp_basicsize)) {
         PyErr_SetString(PyExc_TypeError,
                         "bare_type must be a tuple subclass without slots, in postbacks mode");
+        return -1;
+    }
+    if (panel_end_type != Py_None
+        && (!PyType_Check(panel_end_type)
+            || !PyType_IsSubtype((PyTypeObject *)panel_end_type, &PyTuple_Type)
+            || ((PyTypeObject *)panel_end_type)->tp_basicsize != PyTuple_Type.tp_basicsize)) {
+        PyErr_SetString(PyExc_TypeError, "panel_end_type must be a tuple subclass without slots");
         return -1;
     }
     if ((family_type != Py_None || rows_type != Py_None)
@@ -3757,6 +3802,8 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
     Py_XSETREF(self->batch.rows_type, rows_type == Py_None ? NULL : Py_NewRef(rows_type));
     Py_XSETREF(self->bare_type,
                bare_type == Py_None ? NULL : (PyTypeObject *)Py_NewRef(bare_type));
+    Py_XSETREF(self->panel_end_type, panel_end_type == Py_None
+               ? NULL : (PyTypeObject *)Py_NewRef(panel_end_type));
     self->bare_pending = 0;
     self->carry = CARRY_NONE; /* (a scanner starts a document) */
     self->tag_pending = 0;
@@ -3783,6 +3830,7 @@ static void Scanner_dealloc(Scanner *self)
     Py_CLEAR(self->decode_value);
     Py_CLEAR(self->tag_type);
     Py_CLEAR(self->bare_type);
+    Py_CLEAR(self->panel_end_type);
     batch_free(&self->batch);
     Py_CLEAR(self->key_owner);
     PyMem_Free(self->last_target_raw);
@@ -3800,6 +3848,7 @@ static int Scanner_traverse(Scanner *self, visitproc visit, void *arg)
     Py_VISIT(self->decode_value);
     Py_VISIT(self->tag_type);
     Py_VISIT(self->bare_type);
+    Py_VISIT(self->panel_end_type);
     Py_VISIT(self->panels); /* (the ids given: any objects) */
     Py_VISIT(self->batch.family_type);
     Py_VISIT(self->batch.rows_type);
@@ -3812,6 +3861,7 @@ static int Scanner_clear(Scanner *self)
     Py_CLEAR(self->decode_value);
     Py_CLEAR(self->tag_type);
     Py_CLEAR(self->bare_type);
+    Py_CLEAR(self->panel_end_type);
     Py_CLEAR(self->panels);
     Py_CLEAR(self->batch.family_type);
     Py_CLEAR(self->batch.rows_type);
@@ -3820,16 +3870,20 @@ static int Scanner_clear(Scanner *self)
 }
 
 /* watch_panels(ids): python_engine._PythonEngine.watch_panels. Also return the start tag of
- * each panel named (a data-update-panel attribute and an id in ids) and every tag after it up
- * to its end tag (the same name, counted with nesting, as partial.end_tag counts); those
- * tags' pairs are gathered as usual. The ids replace any given before; the regions open stay
- * open (a page streamed in pieces). */
+ * each panel named (a data-update-panel attribute and an id in ids) and, where its element
+ * ends (the same name, counted with nesting, as partial.end_tag counts), a PanelEnd
+ * (count_regions). The ids replace any given before; the regions open stay open (a page
+ * streamed in pieces). */
 static PyObject *Scanner_watch_panels(Scanner *self, PyObject *args, PyObject *kwds)
 {
     static char *keywords[] = {"ids", NULL};
     PyObject *ids, *panels;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:watch_panels", keywords, &ids))
         return NULL;
+    if (self->panel_end_type == NULL) {
+        PyErr_SetString(PyExc_TypeError, "watch_panels needs the scanner's panel_end_type");
+        return NULL;
+    }
     panels = PyFrozenSet_New(ids); /* (frozenset(ids), as the Python engine keeps them) */
     if (panels == NULL)
         return NULL;

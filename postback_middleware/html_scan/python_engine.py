@@ -16,7 +16,7 @@ from typing import Any
 
 from ..aspnet.markup import _HREF_CALL, MAX_VALUE_LENGTH
 from .attributes import _NO_ATTRS, _LazyAttrs, _raw_values, _text
-from .tag import Pairs, Tag, declared_pairs
+from .tag import Pairs, PanelEnd, Tag, declared_pairs
 from .tokenizer import (
     _CARRY_BOGUS,
     _CARRY_CDATA,
@@ -39,7 +39,8 @@ from .tree import _NOT_COUNTED, _TABLE_ONLY, _TREE_NAMES, VOID_ELEMENTS, _Tree, 
 
 _NAME_CACHE: dict[str, dict[bytes, str]] = {}
 _NAME_CACHE_SIZE = 4096  # distinct spellings of tag names; pages make up few
-# Added to what _wants returns for a tag of an open panel's name: counted into its depth.
+# Added to what _wants returns for a tag of an open panel's name: counted into the depths of
+# the panels open (and returned only if wanted for itself: see watch_panels).
 _COUNTED = 4
 # The attributes in which ASP.NET renders a postback reference, and the word that shows one
 # (``__doPostBack``, ``WebForm_DoPostBackWithOptions``), matched on the raw value as the
@@ -90,21 +91,23 @@ class _PythonEngine:
         # Postbacks mode: the pairs met since the last returned tag, and the same as a set.
         self._batch: Pairs | None = None
         self._in_scope: set[tuple[str, str]] = set()
-        # Postbacks mode, for a partial postback (see watch_panels): the ids of the panels
-        # asked for, the regions open: [tag name, depth] of each such panel's start tag, and
-        # the ids that opened one: only the first start tag of an id does (the one
-        # partial.panel_starts takes), so that a page repeating an id on nested elements
-        # cannot make every tag count into thousands of regions.
+        # For a partial postback (see watch_panels): the ids of the panels asked for, the
+        # regions open: [tag name, depth, id] of each such panel's start tag, in the order
+        # they opened, and the ids that opened one: only the first start tag of an id does
+        # (the one partial.panel_starts takes), so that a page repeating an id on nested
+        # elements cannot make every tag count into thousands of regions.
         self._panels: frozenset[str] = frozenset()
         self._regions: list[list[Any]] = []
         self._opened: set[str] = set()
 
     def watch_panels(self, ids: Collection[str]) -> None:
         """Also return the start tag of each panel named (``data-update-panel`` and an id in
-        ``ids``) and every tag of its name after it up to its end tag (counted with nesting,
-        as ``partial.end_tag`` counts them again). Those tags' pairs are gathered as usual;
-        the other tags inside cost nothing more. A panel is the first start tag of its id
-        (a later start tag of its id is returned, but opens no region of its own)."""
+        ``ids``) and, where its element ends, a :class:`PanelEnd`: the tags of its name after
+        it are counted with nesting (as ``partial.end_tag`` counts them), and the end tag
+        that brings the count to 0 ends it (its PanelEnd comes after that tag, if the tag is
+        returned). The tags counted are returned only when wanted for themselves, so the
+        other tags of a panel's name cost no object. A panel is the first start tag of its
+        id (a later start tag of its id is returned, but opens no region of its own)."""
         self._panels = frozenset(ids)
 
     def scan(self, data: bytes | bytearray | memoryview, final: bool, start: int = 0
@@ -134,7 +137,7 @@ class _PythonEngine:
 
     def _wants(self, name: str, area: bytes | None, full_area: bytes | None) -> int:
         """1: return the tag; 2: gather its pairs (postbacks mode); 0: neither; plus
-        :data:`_COUNTED` for a tag of an open panel's name (returned, after its pairs: see
+        :data:`_COUNTED` for a tag of an open panel's name (counted: see
         :meth:`watch_panels`)."""
         if self._regions and any(region[0] == name for region in self._regions):
             return _COUNTED | self._wants_outside(name, area, full_area)
@@ -153,10 +156,19 @@ class _PythonEngine:
         return 2 if self._postbacks else 1
 
     def _emit(self, tag: Tag, want: int, out: list[Any]) -> None:
-        """Return a wanted tag (``want`` from :meth:`_wants`), or gather its pairs."""
+        """Return a wanted tag (``want`` from :meth:`_wants`), or gather its pairs; count a
+        tag of an open panel's name, and give the end of each panel it closes after it."""
         if want & _COUNTED:
-            self._count_regions(tag)
-            want = 3 if want == _COUNTED | 2 else 1  # returned, after its pairs
+            closed = self._count_regions(tag)  # (a start tag first: it may open its own)
+            want &= ~_COUNTED
+            if want:
+                self._give(tag, want, out)
+            out += [PanelEnd(panel, tag.start, tag.end) for panel in closed]
+        else:
+            self._give(tag, want, out)
+
+    def _give(self, tag: Tag, want: int, out: list[Any]) -> None:
+        """:meth:`_emit` but for the panels' counts."""
         if want >= 2 and not tag.is_end:
             attrs = tag.attrs
             for target, argument in declared_pairs(tag.name, attrs):
@@ -182,7 +194,7 @@ class _PythonEngine:
             panel = tag.attrs.get("id", "")
             if panel not in self._opened:  # (its first start tag: see __init__)
                 self._opened.add(panel)
-                self._regions.append([tag.name, 1])
+                self._regions.append([tag.name, 1, panel])
         if self._batch is not None:
             out.append(self._batch)
             self._batch = None
@@ -196,12 +208,19 @@ class _PythonEngine:
         attrs = tag.attrs
         return "data-update-panel" in attrs and attrs.get("id", "") in self._panels
 
-    def _count_regions(self, tag: Tag) -> None:
-        """Count a tag of an open panel's name into the depths; a panel at 0 has ended."""
+    def _count_regions(self, tag: Tag) -> list[str]:
+        """Count a tag of an open panel's name into the depths; the ids of the panels at 0
+        (ended, at an end tag), in the order they opened."""
+        delta = -1 if tag.is_end else (0 if closes_itself(tag) else 1)
+        closed = []
         for region in self._regions:
             if region[0] == tag.name:
-                region[1] += -1 if tag.is_end else (0 if closes_itself(tag) else 1)
-        self._regions = [region for region in self._regions if region[1] > 0]
+                region[1] += delta
+                if region[1] <= 0:
+                    closed.append(region[2])
+        if closed:
+            self._regions = [region for region in self._regions if region[1] > 0]
+        return closed
 
     def _add_pair(self, target: str, argument: str) -> None:
         """Add a pair to the batch, unless already in it."""

@@ -18,12 +18,12 @@ import re
 import sys
 from collections.abc import Callable, Collection, Iterator
 from functools import partial
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 from ..errors import EngineUnavailable, InvalidArgument, InvalidType
 from .attributes import _ATTR_PARTS, _text, _value
 from .python_engine import _PythonEngine
-from .tag import BareForm, Family, Pairs, Rows, Tag
+from .tag import BareForm, Family, Pairs, PanelEnd, Rows, Tag
 from .tokenizer import _TAG
 from .tree import VOID_ELEMENTS
 
@@ -109,7 +109,7 @@ class _Reader(Protocol):
     """:meth:`PostbackScanner.reader`'s answer: the engine's ``scan``, positional."""
 
     def __call__(self, data: bytes | bytearray | memoryview, final: bool, start: int = 0, /
-                 ) -> tuple[list[Tag | Pairs | Family | Rows | BareForm], int]: ...
+                 ) -> tuple[list[Tag | Pairs | Family | Rows | BareForm | PanelEnd], int]: ...
 
 
 class PostbackScanner:
@@ -158,8 +158,11 @@ class PostbackScanner:
 
     ``panels``: the ids of the update panels a partial postback asks for (:attr:`panels`: the
     ids this scanner finds). The start tag of each (a ``data-update-panel`` attribute and one
-    of those ids) is returned too, and so is every tag of its name after it up to its end tag
-    (counted with nesting; the other tags inside cost nothing more), so the one scan that
+    of those ids) is returned too, and where its element ends, a :class:`PanelEnd`: the tags
+    of its name after it are counted with nesting (as ``partial.end_tag`` counts them), and
+    the end tag that brings the count to 0 is given as the panel's end, after that tag
+    itself if it is returned (the tags counted are returned only when wanted for
+    themselves: a panel of thousands of ``<div>`` costs two objects). So the one scan that
     edits the page also finds where ``partial`` cuts each panel out. Both engines find them.
     A panel is the first start tag of its id (``partial.panel_starts``): a later one is
     returned too but opens no region of its own, so a page that repeats an id on thousands
@@ -190,7 +193,7 @@ class PostbackScanner:
             self._engine.watch_panels(self.panels)
 
     def scan(self, data: bytes | bytearray | memoryview, *, final: bool, start: int = 0
-             ) -> tuple[list[Tag | Pairs | Family | Rows | BareForm], int]:
+             ) -> tuple[list[Tag | Pairs | Family | Rows | BareForm | PanelEnd], int]:
         """:meth:`TagScanner.scan`; ``start``: read ``data`` from there, its offsets ``data``'s
         (the caller passes the same document again from ``decided``, rather than the rest of
         it: see :func:`find_post_form`)."""
@@ -247,6 +250,19 @@ def iter_tags(
     """
     tags, _ = TagScanner(encoding=encoding, names=names).scan(document, final=True)
     return iter(tags)
+
+
+def scan_panels(document: bytes, panels: Collection[str], *, encoding: str = "utf-8",
+                engine: Engine | None = None) -> list[Tag | PanelEnd]:
+    """The update panels of ``document`` with the ids ``panels``, read in one light scan: the
+    tags with "update-panel" in their attribute text (ASCII case-insensitive), among
+    them each panel's (its first start tag with ``data-update-panel`` and its id), and the
+    :class:`PanelEnd` of each panel whose element ends, as :class:`PostbackScanner` finds
+    them (``partial``'s, for a page its editor did not scan: no other tag costs an object).
+    """
+    scanner = TagScanner(encoding=encoding, names=(), attr_hints=(_PANEL_HINT,), engine=engine)
+    scanner._engine.watch_panels(panels)
+    return cast(list[Tag | PanelEnd], scanner.scan(document, final=True)[0])
 
 
 def top_level_cuts(markup: bytes, *, encoding: str = "utf-8", engine: Engine | None = None
@@ -444,6 +460,7 @@ def _engine_maker(
         family_type=Family if families else None,
         rows_type=Rows if families else None,
         bare_type=BareForm if bare_forms else None,
+        panel_end_type=PanelEnd,
     )
 
 

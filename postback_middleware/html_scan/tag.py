@@ -1,6 +1,6 @@
 """What the scanners return: :class:`Tag`, one start or end tag, :data:`Pairs`, and the
 compact forms of pairs, :class:`Family` and :class:`Rows`, and of a plain post form's two tags,
-:class:`BareForm`.
+:class:`BareForm`; and, for a partial postback's panels, :class:`PanelEnd`.
 
 A module of its own because every other module of the package uses these types (the tree
 model reads tags, both engines make them, the scanners return them) and depends on nothing.
@@ -26,6 +26,26 @@ class Tag(NamedTuple):
     end: int
     attrs: Mapping[str, str]
     self_closing: bool
+
+
+class PanelEnd(NamedTuple):
+    """Where an update panel asked for ends: the end tag (``start`` to ``end``) that closed the
+    region of ``panel`` (its id), which the panel's first start tag opened.
+
+    What a scanner watching panels returns (``PostbackScanner(panels=...)``,
+    ``TagScanner(panels=...)``) when a tag of a panel's name, counted with nesting, brings
+    the panel's depth to 0 (the other tags it counts are returned only when wanted for
+    themselves), so that a panel of thousands of tags of its name costs two objects:
+    ``partial`` cuts the panel out between its start tag and this. Given after that end tag's
+    own :class:`Tag` when that is returned too, one for each panel it closes (two panels of
+    one name end on one tag where the inner one's start tag closes itself,
+    ``<g id=p data-update-panel><g id=q data-update-panel/></g>``). (A named tuple: the
+    compiled engine builds them directly, as it builds tuples.)
+    """
+
+    panel: str
+    start: int
+    end: int
 
 
 Pairs = dict[str, list[str]]
