@@ -3449,6 +3449,23 @@ static int carry_on(Scanner *self, int kind, const unsigned char *s, Py_ssize_t 
 }
 
 /* Returns how far the data is tokenized, or -1 with an exception set. */
+/* Whether a tag is only counted, not given to the tree model (html_start's and tree_end's
+ * own work, which the scanning loop does itself): nothing foreign and no select open, and,
+ * for an end tag, neither a table nor a form; for a start tag, none of the model's names, and
+ * a table part only when a table (or template) is open, as in a grid's rows and cells (only
+ * outside one does "in body" ignore it). Both of the loop's short ways ask it (plain_tag's
+ * and read_tag's), so that they stay the same. */
+static inline int only_counted(const Scanner *self, int flags, int is_end)
+{
+    if (self->stack_len || self->in_select)
+        return 0;
+    if (is_end)
+        return !(flags & (F_TABLE | F_FORM));
+    return !(flags & F_TREE)
+           && (!(flags & F_IGNORED_IN_BODY) || self->table_depth
+               || self->known_counts[known_template]);
+}
+
 static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n, int final,
                             PyObject *out, Py_ssize_t start)
 {
@@ -3489,14 +3506,12 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
             known = plain_tag(s + i + 1 + is_end, &len, &flags);
             if (known >= 0 && !self->wanted_known[known]) {
                 Py_ssize_t *count = &self->known_counts[known];
-                if (is_end && !(flags & (F_TABLE | F_FORM))) {
+                if (is_end && only_counted(self, flags, 1)) {
                     *count -= *count > 0;
                     pos = i + 3 + len;
                     continue;
                 }
-                if (!is_end && !(flags & F_TREE)
-                    && (!(flags & F_IGNORED_IN_BODY) || self->table_depth
-                        || self->known_counts[known_template])) {
+                if (!is_end && only_counted(self, flags, 0)) {
                     *count += !(flags & (F_VOID | F_NOT_COUNTED));
                     pos = i + 2 + len;
                     continue;
@@ -3618,7 +3633,7 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
              * given (watch_panels); the others cost no object */
             if (self->n_regions && count_regions(self, &tag, out) < 0)
                 return -1;
-            if (self->stack_len || self->in_select || (tag.flags & (F_TABLE | F_FORM))) {
+            if (!only_counted(self, tag.flags, 1)) {
                 if (tree_end(self, &tag) < 0)
                     return -1;
             }
@@ -3631,13 +3646,7 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
             }
             continue;
         }
-        /* html_start's own work, for a tag that can only be counted: in the HTML namespace
-         * (nothing foreign open), no select open, and none of the model's names; a table part
-         * too when a table (or template) is open, as in a grid's rows and cells (only outside
-         * one does "in body" ignore it) */
-        if (!(self->stack_len || self->in_select || (tag.flags & F_TREE))
-            && (!(tag.flags & F_IGNORED_IN_BODY) || self->table_depth
-                || self->known_counts[known_template])) {
+        if (only_counted(self, tag.flags, 0)) { /* (html_start's own work, in short) */
             if (want && give(self, s, &tag, want, out) < 0)
                 return -1;
             if (tag.known >= 0) /* (count_add, without a branch on void elements) */
