@@ -176,6 +176,33 @@ def test_engines_agree_on_tags_counted_without_attributes(document: bytes, cuts:
     _both(lambda engine: TagScanner(names={"form", "b"}, engine=engine), document, cuts)
 
 
+@pytest.mark.parametrize(
+    "document",
+    [
+        # names the compiled engine looks up from their words with bit 0x20 set on each byte
+        # (read_tag): upper case is lower case, a control byte never makes a digit of a name
+        # (0x11 | 0x20 is "1"), other bytes never make a letter of it
+        b"<H1 class=a><svg></h1><form method=post></form>",
+        b"<h\x11 class=a><svg></h1><form method=post></form>",
+        b"<h\x11\x12\x13\x14\x15\x16\x17\x18\x19 a=1><svg></h123456789><form method=post>",
+        b"<TBODY class=a><table><svg></tbody><form method=post>",
+        b"<BlockQuote class=a><svg></blockquote><form method=post></form>",
+        b"<blockquote\x10 a=1><svg></blockquote0><form method=post>",
+        b"<b@ a=1><svg></b`><form method=post></form>", b"<B[ a=1><svg></b{><form method=post>",
+        b"<my-element a=1><svg></my-element><form method=post>",
+        b"<FORM method=post action=/x><INPUT name=a data-postback=t></FORM>",
+    ],
+)
+@pytest.mark.parametrize("cuts", [[], [5], [3, 9, 17]])
+def test_engines_agree_on_names_of_tags_with_attributes(document: bytes, cuts: list[int]
+                                                        ) -> None:
+    names = ("form", "head", "base", "noscript", "script")  # (the injector's)
+    _both(lambda engine: PostbackScanner(names=names, families=True, engine=engine), document,
+          cuts)
+    _both(lambda engine: TagScanner(names={"form", "h1", "blockquote"}, engine=engine),
+          document, cuts)
+
+
 # --------------------------------------------------------------------------- choosing
 
 

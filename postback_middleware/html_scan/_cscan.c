@@ -90,6 +90,7 @@ enum {
     C_UNQUOTED_STOP = 8,  /* ends an unquoted value: whitespace, ">" */
     C_BETWEEN_ATTRS = 16, /* skipped between attributes: whitespace, "/" */
     C_ODD_NAME = 32,      /* makes a name need decoding: non-ASCII bytes, NUL */
+    C_CONTROL = 64,       /* the other bytes below 0x20 (see read_tag) */
 };
 static unsigned char CLS[256];
 static unsigned char LOWER[256]; /* ASCII lowercase, other bytes as they are */
@@ -105,6 +106,9 @@ static void init_classes(void)
     CLS['>'] |= C_NAME_STOP | C_ATTR_NAME_STOP | C_UNQUOTED_STOP;
     CLS['='] |= C_ATTR_NAME_STOP;
     CLS[0] |= C_ODD_NAME;
+    for (c = 1; c < 0x20; c++)
+        if (!(CLS[c] & C_WS))
+            CLS[c] |= C_CONTROL;
     for (c = 0x80; c < 0x100; c++)
         CLS[c] |= C_ODD_NAME;
     for (c = 0; c < 0x100; c++)
@@ -426,6 +430,17 @@ static struct {
 /* The index of "template" in KNOWN: inside a <template> table parts open (tree.py). */
 static Py_ssize_t known_template = -1;
 
+/* The slot of KNOWN's table where a name's words (name_words) are looked up first. (Its
+ * constants were chosen so that each of the commonest names, tr td th a p span div li b i
+ * em strong code small ul ol table tbody thead form input button label select option
+ * textarea img br hr h1-h4 section article header footer nav main, has its first slot: a
+ * second probe is a longer wait on every such tag; a change to KNOWN may call for others.) */
+static inline uint32_t known_hash(const uint64_t words[2])
+{
+    uint64_t h = (words[0] ^ (words[1] << 29 | words[1] >> 35)) * 0xC4CEB9FE1A85EC53ull;
+    return (uint32_t)(h >> 49);
+}
+
 static int init_known(void)
 {
     size_t k;
@@ -441,7 +456,7 @@ static int init_known(void)
             return -1;
         }
         name_words((const unsigned char *)name, len, words);
-        for (slot = words_hash(words); known_slots[slot & (KNOWN_SLOTS - 1)].index; slot++)
+        for (slot = known_hash(words); known_slots[slot & (KNOWN_SLOTS - 1)].index; slot++)
             ;
         slot &= KNOWN_SLOTS - 1;
         known_slots[slot].words[0] = words[0];
@@ -453,7 +468,7 @@ static int init_known(void)
     return 0;
 }
 
-/* The index in KNOWN of the name whose words and hash (words_hash) these are, or -1; its
+/* The index in KNOWN of the name whose words and hash (known_hash) these are, or -1; its
  * flags in *flags (0 when it is not known). */
 static inline int known_words(const uint64_t words[2], Py_ssize_t len, uint32_t hash,
                               int *flags)
@@ -497,11 +512,11 @@ static inline int plain_tag(const unsigned char *p, Py_ssize_t *len, int *flags)
     words[0] = w & prefix8(*len);
     words[1] = 0;
     /* as it is first (markup is mostly lowercase), then lowercased */
-    known = known_words(words, *len, words_hash(words), flags);
+    known = known_words(words, *len, known_hash(words), flags);
     if (known >= 0)
         return known;
     words[0] = lower8(words[0]);
-    return known_words(words, *len, words_hash(words), flags);
+    return known_words(words, *len, known_hash(words), flags);
 }
 #endif
 
@@ -513,7 +528,7 @@ static int known(const unsigned char *s, Py_ssize_t len)
     if (len > KNOWN_MAX_LEN)
         return -1;
     name_words(s, len, words);
-    return known_words(words, len, words_hash(words), &flags);
+    return known_words(words, len, known_hash(words), &flags);
 }
 
 /* ------------------------------------------------------------------ open-element counts */
@@ -3284,7 +3299,7 @@ static ALWAYS_INLINE int read_tag(const unsigned char *s, Py_ssize_t n, Py_ssize
     Py_ssize_t name_start = i + 1 + is_end, len, gt;
     const unsigned char *name = s + name_start;
     uint64_t words[2];
-    int odd = 0;
+    int odd = 0, printable;
     /* (a byte loop: names are short, and SSE costs more here than it saves) */
     for (len = 1; name_start + len < n; len++) {
         int cls = CLS[name[len]];
@@ -3292,6 +3307,9 @@ static ALWAYS_INLINE int read_tag(const unsigned char *s, Py_ssize_t n, Py_ssize
             break;
         odd |= cls;
     }
+    /* printable: a name of KNOWN_MAX_LEN bytes at most, none of them a control byte or
+     * non-ASCII, with 16 bytes of data from its start (its words are loaded whole) */
+    printable = !(odd & (C_ODD_NAME | C_CONTROL)) && len <= KNOWN_MAX_LEN && name_start + 16 <= n;
     odd &= C_ODD_NAME; /* (the first byte is a letter) */
     tag->start = i;
     tag->is_end = is_end;
@@ -3306,6 +3324,21 @@ static ALWAYS_INLINE int read_tag(const unsigned char *s, Py_ssize_t n, Py_ssize
     tag->key = name;
     tag->key_len = len;
     tag->odd_name = odd;
+    if (printable) {
+        /* Setting bit 0x20 of each byte lowercases the letters, and makes no other byte
+         * above 0x20 one of [a-z0-9-] (those of KNOWN's names): the words of a known name in
+         * two operations, not lower8's eight on the way to its lookup. Only a name not in
+         * KNOWN needs its hash (the counts), of its words lowercased. */
+        words[0] = (load8(name) | 0x2020202020202020ull) & prefix8(len);
+        words[1] = len > 8 ? (load8(name + 8) | 0x2020202020202020ull) & prefix8(len - 8) : 0;
+        tag->known = known_words(words, len, known_hash(words), &tag->flags);
+        if (tag->known >= 0)
+            return 1;
+        words[0] = lower8(load8(name)) & prefix8(len);
+        words[1] = len > 8 ? lower8(load8(name + 8)) & prefix8(len - 8) : 0;
+        tag->hash = words_hash(words); /* (counts: see open_count) */
+        return 1;
+    }
     if (len <= KNOWN_MAX_LEN) { /* KNOWN is looked up by the name's words */
         if (name_start + 16 <= n) {
             words[0] = lower8(load8(name)) & prefix8(len);
@@ -3316,7 +3349,7 @@ static ALWAYS_INLINE int read_tag(const unsigned char *s, Py_ssize_t n, Py_ssize
         }
         tag->hash = words_hash(words);
         tag->flags = 0;
-        tag->known = odd ? -1 : known_words(words, len, tag->hash, &tag->flags);
+        tag->known = odd ? -1 : known_words(words, len, known_hash(words), &tag->flags);
     }
     else {
         tag->hash = name_hash(name, len);
@@ -3592,7 +3625,10 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
             pos = i + 1; /* "<" as text */
             continue;
         }
-        if (!read_tag(s, n, i, c == '/', &tag, self->classify && c != '/')) {
+        /* (is_end a constant in each call: where the name starts, and so the next tag, does
+         * not wait for the load of c, a branch predicted instead) */
+        if (!(c == '/' ? read_tag(s, n, i, 1, &tag, 0)
+                       : read_tag(s, n, i, 0, &tag, self->classify))) {
             if (final)
                 return n; /* an unterminated tag runs to the end of the document */
             return pend_tag(self, s, n, i);

@@ -4,9 +4,8 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 class Scanner:
-    def __init__(
+    def __init__(  # (by place or by name: scanners._engine_maker gives them by place)
         self,
-        *,
         encoding: str,
         names: tuple[bytes, ...] | None,
         hints: tuple[bytes, ...],
