@@ -267,47 +267,62 @@ def panel_content(markup: bytes | memoryview, encoding: str, have: Sequence[str]
     top-level piece is hashed; a page in UTF-8 (most are) is hashed as it is, without
     decoding a piece the client has: only the markup sent is decoded. (``markup``: a view of
     the page, where the client has none, is decoded without a copy of its bytes.)
+
+    Memory (any visitor may name children): the pieces are hashed in place and the markup
+    sent is kept as runs of offsets, decoded once a run; only small pieces are remembered,
+    and a bounded number of them (:data:`_SEEN_BYTES`, :data:`_MAX_SEEN`), so a panel of
+    thousands of children takes a few times its size, not an object a child.
     """
     if not have:
         return str(markup, encoding, "replace")
-    markup = bytes(markup)
+    view = memoryview(markup)  # (pieces are read in place: no copy of the panel)
     # (raw digests: a piece's own is then not spelled in base64)
     index = {d: i for i, d in reversed(list(enumerate(_raw_digests(have))))}  # the first of
-    as_is = _is_utf8(markup, encoding)  # equal children
+    as_is = _is_utf8(view, encoding)  # equal children
     seen: dict[bytes, int | None] = {}  # (a panel's rows repeat the same white space)
-    content: list[int | list[bytes]] = []  # markup next to markup: one run, one string
-    cuts = top_level_cuts(markup, encoding=encoding)
-    for start, end in pairwise(cuts):
+    content: list[int | list[int]] = []  # a child the client has, or [start, end] of markup
+    for start, end in pairwise(top_level_cuts(view, encoding=encoding)):
         if end <= start:
             continue
-        piece = markup[start:end]
-        if piece in seen:
+        small = end - start <= _SEEN_BYTES
+        piece = bytes(view[start:end]) if small else None
+        if piece is not None and piece in seen:
             known = seen[piece]
         else:
-            utf8 = piece if as_is else piece.decode(encoding, "replace").encode("utf-8")
-            known = seen[piece] = index.get(sha256(utf8).digest()[:DIGEST_BYTES])
+            utf8 = view[start:end] if as_is else (
+                str(view[start:end], encoding, "replace").encode("utf-8"))
+            known = index.get(sha256(utf8).digest()[:DIGEST_BYTES])
+            if piece is not None and len(seen) < _MAX_SEEN:
+                seen[piece] = known
         if known is not None:
             content.append(known)
-        elif content and isinstance(content[-1], list):
-            content[-1].append(piece)
+        elif content and type(last := content[-1]) is list and last[1] == start:
+            last[1] = end  # (markup next to markup: one run, one string)
         else:
-            content.append([piece])
+            content.append([start, end])
     # Nothing the client has (markup next to markup is one string): the inner HTML itself.
     if not content:
         return ""
-    if len(content) == 1 and isinstance(content[0], list):
-        return markup.decode(encoding, "replace")
-    return [part if isinstance(part, int) else b"".join(part).decode(encoding, "replace")
+    if len(content) == 1 and type(content[0]) is list:
+        return str(view, encoding, "replace")
+    return [part if isinstance(part, int) else str(view[part[0]:part[1]], encoding, "replace")
             for part in content]
 
 
-def _is_utf8(markup: bytes, encoding: str) -> bool:
+_SEEN_BYTES = 64
+"""A piece of at most this many bytes (white space between rows, a short row) is remembered
+with what it matched, so that its repeats are not hashed again."""
+_MAX_SEEN = 1024
+"""At most this many pieces are remembered (a panel of distinct short rows keeps no more)."""
+
+
+def _is_utf8(markup: bytes | memoryview, encoding: str) -> bool:
     """Whether ``markup`` is valid UTF-8 in a UTF-8 page: then each piece (cut at an ASCII
     ``<`` or ``>``) is valid too, and its bytes are what the client hashes."""
     if codecs.lookup(encoding).name != "utf-8":
         return False
     try:
-        markup.decode("utf-8")
+        str(markup, "utf-8")
     except UnicodeDecodeError:
         return False
     return True

@@ -330,14 +330,14 @@ def panels_counted(document: bytes, panels: PanelRequest, encoding: str = "utf-8
     return contents
 
 
-def partial_postback_peak(page: bytes, panels: str, *, piece: int = 0
-                          ) -> tuple[int, str, dict[str, Any]]:
+def partial_postback_peak(page: bytes, panels: str, *, piece: int = 0,
+                          children: str | None = None) -> tuple[int, str, dict[str, Any]]:
     """How much memory (the peak tracemalloc sees, over what was held before) the middleware
     takes to answer a partial postback asking for ``panels`` (a postback of the page's first
     form, its first ``data-postback`` raised), called through WSGI as a server calls it, its
     answer read to the end; with the answer's ``X-Postback-Partial`` and its JSON. The app
     serves ``page`` (made before the count starts) whole, or (``piece``) in pieces of that
-    size, as a streamed page comes."""
+    size, as a streamed page comes. ``children``: its ``X-Postback-Children``, if any."""
     pieces = [page] if not piece else [page[at : at + piece] for at in range(0, len(page), piece)]
 
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -379,6 +379,8 @@ def partial_postback_peak(page: bytes, panels: str, *, piece: int = 0
                "CONTENT_TYPE": "application/x-www-form-urlencoded",
                "HTTP_ORIGIN": "http://shop.example", "HTTP_SEC_FETCH_SITE": "same-origin",
                "HTTP_COOKIE": cookies, "HTTP_X_POSTBACK_PANELS": panels}
+    if children is not None:
+        environ["HTTP_X_POSTBACK_CHILDREN"] = children
     del body, sent, headers
     tracemalloc.start()
     try:

@@ -1469,6 +1469,29 @@ def test_engines_agree_on_top_level_cuts(markup: bytes, encoding: str) -> None:
             == top_level_cuts(markup, encoding=encoding, engine="python"))
 
 
+def _long_markup() -> bytes:
+    """A panel's content over several of the Python engine's reads (64 KB each), with a
+    comment, a script, a tag and a text run that each straddle a boundary between two (and a
+    row cut in two, whose open div the next rows' first end tag closes)."""
+    rows = b"".join(b"<div class='r'>%d</div>\n" % n for n in range(2700))  # (~62 KB)
+    return (rows + b"<!-- " + b"c" * 9000 + b" <div> -->" + rows[:1000]
+            + b"<script>if (a < b) '</div>';" + b" " * 70000 + b"</script>"
+            + b"<p title='" + b"t" * 70000 + b"'>x</p>" + b"text " * 20000 + b"<br>" + rows)
+
+
+@pytest.mark.parametrize("engine", ["python", "compiled"])
+def test_top_level_cuts_of_markup_read_in_several_steps(engine: str) -> None:
+    """The Python engine reads a long panel a step at a time (a whole one's tags at once took
+    29 times its size): what straddles two steps is cut as if read at once, and both engines
+    agree; joined, the pieces are the markup."""
+    require_engine("compiled")
+    markup = _long_markup()
+    cuts = top_level_cuts(markup, engine=engine)
+    assert cuts == top_level_cuts(markup, engine="compiled")
+    assert b"".join(markup[a:b] for a, b in itertools.pairwise(cuts)) == markup
+    assert len(cuts) > 2 * 2700  # (each row of the first rows and the text after it)
+
+
 def test_the_compiled_cuts_mode_reads_one_whole_document() -> None:
     """Misuse of the engine's cuts mode says what is wrong (the public function never does)."""
     require_engine("compiled")

@@ -265,8 +265,8 @@ def scan_panels(document: bytes, panels: Collection[str], *, encoding: str = "ut
     return cast(list[Tag | PanelEnd], scanner.scan(document, final=True)[0])
 
 
-def top_level_cuts(markup: bytes, *, encoding: str = "utf-8", engine: Engine | None = None
-                   ) -> list[int]:
+def top_level_cuts(markup: bytes | memoryview, *, encoding: str = "utf-8",
+                   engine: Engine | None = None) -> list[int]:
     """Where ``markup`` (a fragment read on its own: a panel's content) divides into its
     top-level pieces, each element with its content, each run of text: offsets from 0 to
     ``len(markup)``, in order (``markup[a:b]`` for each pair, ``b > a``).
@@ -281,25 +281,38 @@ def top_level_cuts(markup: bytes, *, encoding: str = "utf-8", engine: Engine | N
     scanner = _engine(engine, encoding, None, (), postbacks=False, cuts=True)
     if not isinstance(scanner, _PythonEngine):
         cuts: list[int] = scanner.scan(markup, True)[0]
-        return [0, *cuts, len(markup)]
+        cuts.insert(0, 0)  # (in place: a panel of thousands of children has as many cuts)
+        cuts.append(len(markup))
+        return cuts
     cuts = [0]
     open_names: list[str] = []
-    for tag in scanner.scan(markup, True)[0]:
-        if not open_names and tag.start > cuts[-1]:
-            cuts.append(tag.start)  # text before a top-level tag
-        if tag.is_end:
-            if tag.name in open_names:
-                while open_names.pop() != tag.name:
-                    pass  # elements left open inside it end with it
+    # (read _CUTS_STEP bytes at a time, from where the last read decided: the Python engine
+    # returns a Tag a tag, so a whole panel's at once would take many times its size)
+    base, total = 0, len(markup)
+    for step_end in range(_CUTS_STEP, total + _CUTS_STEP, _CUTS_STEP):
+        final = step_end >= total
+        tags, decided = scanner.scan(markup[base:min(step_end, total)], final)
+        for tag in tags:
+            start, end = base + tag.start, base + tag.end
+            if not open_names and start > cuts[-1]:
+                cuts.append(start)  # text before a top-level tag
+            if tag.is_end:
+                if tag.name in open_names:
+                    while open_names.pop() != tag.name:
+                        pass  # elements left open inside it end with it
+                    if not open_names:
+                        cuts.append(end)
+            elif tag.name in VOID_ELEMENTS or tag.self_closing:
                 if not open_names:
-                    cuts.append(tag.end)
-        elif tag.name in VOID_ELEMENTS or tag.self_closing:
-            if not open_names:
-                cuts.append(tag.end)
-        else:
-            open_names.append(tag.name)
-    cuts.append(len(markup))
+                    cuts.append(end)
+            else:
+                open_names.append(tag.name)
+        base += decided
+    cuts.append(total)
     return cuts
+
+
+_CUTS_STEP = 1 << 16
 
 
 # What find_post_form saw on its way (bits of its second answer)
