@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import itertools
 import re
+import tracemalloc
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import quote, urljoin
@@ -21,7 +22,7 @@ import webtest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from postback_middleware import PostbackMiddleware
+from postback_middleware import PostbackMiddleware, html_scan
 from postback_middleware.aspnet import ajax
 from postback_middleware.aspnet.ajax import Panel, Setup, Trigger
 from postback_middleware.errors import InvalidArgument
@@ -29,7 +30,7 @@ from postback_middleware.inject import FieldInjector, PostForm
 from postback_middleware.response import Page
 
 from .counting import growth
-from .helpers import hidden_fields, new_key
+from .helpers import hidden_fields, new_key, require_engine
 from .strategies import HTML_FRAGMENTS
 
 # -- the client's parser, modelled -------------------------------------------------------------
@@ -854,8 +855,11 @@ def test_the_setup_forms_fields_are_told_apart_by_both_tokens() -> None:
                 b'value="PAGE" /><input type="hidden" name="__EVENTVALIDATION" value="1.sig" />'
                 b"</form>")
     tags = ajax._scan(document, "utf-8")
-    assert ajax._form_fields(tags, fields, tags[0], 0) is fields[1]
-    assert ajax._form_fields(tags, fields[:1], tags[0], 0) == {}
+    _, tokens = ajax._elements_and_tokens(document, "utf-8", (),
+                                          ajax._form_span(tags, 0, len(document)))
+    assert tokens == {"__VIEWSTATE": "PAGE", "__EVENTVALIDATION": "1.sig"}
+    assert ajax._form_fields(tokens, fields) is fields[1]
+    assert ajax._form_fields(tokens, fields[:1]) == {}
 
 
 # Markup a panel's new content brings (a user's, rendered as HTML) that sends the setup's form
@@ -1108,6 +1112,40 @@ def test_panel_elements_are_found_in_one_pass(nested: bool) -> None:
         assert by_type(records, "updatePanel")[0][0] == "R1"
 
     assert growth(answer, 150) < 2.5
+
+
+@pytest.mark.parametrize("engine", ["python", "compiled"])
+def test_an_answer_of_a_panel_of_many_tags_takes_a_few_times_the_page(engine: str) -> None:
+    """An async postback (any visitor may make one: the tokens come with any GET) of a page
+    whose panel holds 70,000 ``<span>``s: the page's ``<div>``, ``<span>`` and ``<input>``
+    tags are read a step of the page at a time (``html_scan.iter_tags``), none kept, and the
+    panel decoded from the page without a copy (an object a tag took 29 times the page; a
+    panel whose text holds a character past U+FFFF takes 4 bytes a character in Python, so
+    such a page's answer takes some 3 times its size more)."""
+    require_engine(engine)
+    page = page_text(0).replace("\U0001F600", ":)").replace(
+        '<span id="Count">', "<span>x</span>" * 70_000 + '<span id="Count">', 1).encode()
+
+    def inner(start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [page]
+
+    previous = html_scan.use_engine(engine)
+    try:
+        tracemalloc.start()
+        try:
+            body = ajax.answer(inner, lambda status, headers, exc_info=None: None,
+                               page_url="http://localhost/",
+                               manager_value="UpdatePanel1|LinkButton1", environ={},
+                               make_editor=make_editor, bound_headers=None)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    finally:
+        html_scan.use_engine(previous)
+    content = by_type(received(b"".join(body)), "updatePanel")[0][1]
+    assert content.count("<span>x</span>") == 70_000 and '<span id="Count">0</span>' in content
+    assert peak < 8 * len(page)
 
 
 class ComparedId(str):

@@ -1492,6 +1492,26 @@ def test_top_level_cuts_of_markup_read_in_several_steps(engine: str) -> None:
     assert len(cuts) > 2 * 2700  # (each row of the first rows and the text after it)
 
 
+@pytest.mark.parametrize("engine", ["python", "compiled"])
+@pytest.mark.parametrize("names", [None, ("div", "script", "p", "br")], ids=["all", "some"])
+def test_iter_tags_reads_a_step_at_a_time_as_one_scan_reads(engine: str,
+                                                             names: tuple[str, ...] | None
+                                                             ) -> None:
+    """``iter_tags`` reads a long document a step (16 KB) at a time, so that a page of a
+    hundred thousand tags asked for holds a step's at a time: the tags, and their offsets in
+    the document, are those one scan of the whole gives."""
+    require_engine(engine)
+    markup = _long_markup()
+    previous = html_scan.use_engine(engine)
+    try:
+        stepped = list(html_scan.iter_tags(markup, names=names))
+    finally:
+        html_scan.use_engine(previous)
+    whole = TagScanner(names=names, engine=engine).scan(markup, final=True)[0]
+    assert stepped == whole
+    assert len(whole) > 2 * 2700
+
+
 def test_the_compiled_cuts_mode_reads_one_whole_document() -> None:
     """Misuse of the engine's cuts mode says what is wrong (the public function never does)."""
     require_engine("compiled")

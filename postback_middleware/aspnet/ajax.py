@@ -8,8 +8,10 @@ ScriptManager field and ``__ASYNCPOST`` out and verifies the postback as any oth
 ``middleware``). The app renders its whole page as usual; :func:`answer` is the last stage of the
 response pipeline for it, as ``partial.answer`` is for the package's own panels: the app runs
 once (``partial.run_app``), its page is edited exactly as a full postback's would be (fresh
-tokens, ``response.edit_whole``), and that edited page is read with one scan of its tags into
-the answer the client parses.
+tokens, ``response.edit_whole``), and that edited page is read into the answer the client
+parses: one scan keeps its few scripts, forms and title; a second reads its ``<div>``,
+``<span>`` and ``<input>`` tags as they come (``html_scan.iter_tags``), keeping none, so a page
+of a hundred thousand of them takes a few times its size, not an object a tag.
 
 The delta format
 ----------------
@@ -139,7 +141,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from .. import fields as f
 from ..errors import InvalidArgument
-from ..html_scan import Tag, TagScanner, closes_itself
+from ..html_scan import Tag, TagScanner, closes_itself, iter_tags
 from ..http import ONCE_HEADERS, Headers, header, kept_apart
 from ..partial import end_tag, run_app
 from ..response import BoundHeaders, EditorFactory, WholePage, edit_whole, opted_out
@@ -179,8 +181,11 @@ _CLASSIC_TYPES = frozenset(
      "text/javascript1.4", "text/javascript1.5", "text/jscript", "text/livescript",
      "text/x-ecmascript", "text/x-javascript"}
 )
-# The tags the answer reads (one scan): panels, scripts, the form, its fields, the title.
-_NAMES = ("div", "span", "script", "form", "input", "title", "template", "svg", "math")
+# The tags the answer reads: scripts, the form, the title (a few a page: one scan, kept)...
+_NAMES = ("script", "form", "title", "template", "svg", "math")
+# ... and the panels' elements and the form's fields, read as they come (a page may hold a
+# hundred thousand: an object each took 29 times the page, see _elements_and_tokens).
+_STREAMED_NAMES = ("div", "span", "input")
 # Where a <script> is not run as the page's (inert in a <template>, another language's in SVG
 # or MathML): scripts inside them are never sent to run.
 _INERT = ("template", "svg", "math")
@@ -508,20 +513,32 @@ class _Element:
         return self.begin <= other.start < self.end
 
 
-def _panel_elements(tags: list[Tag], panels: Sequence[Panel]) -> dict[str, _Element]:
-    """Each panel's element found in the page (the first of its id, as getElementById),
-    by ClientID; a panel whose element is not there, or never ends, is left out.
+def _elements_and_tokens(document: bytes, encoding: str, panels: Sequence[Panel],
+                         form_span: tuple[int, int] | None
+                         ) -> tuple[dict[str, _Element], dict[str, str]]:
+    """Each panel's element found in the page (the first of its id, as getElementById), by
+    ClientID, a panel whose element is not there, or never ends, left out; and the token
+    fields (``__VIEWSTATE``, ``__EVENTVALIDATION``: the first of each name) of the inputs
+    whose start tags begin within ``form_span`` (the setup's form's content), if any.
 
-    One pass, whatever the number of panels (a page may have a panel per row): each
-    ``<div>``/``<span>``'s id is looked up in a set, and each start tag's matching end tag
-    (``partial.end_tag``: same name, counted with nesting) is found with a stack per name
-    rather than by reading on from every panel (nested panels would read the page again
-    each)."""
+    One pass, whatever the number of panels (a page may have a panel per row), over the
+    page's ``<div>``, ``<span>`` and ``<input>`` tags as ``html_scan.iter_tags`` reads them,
+    a step of the page at a time: a page of a hundred thousand of them holds no object
+    each. Each ``<div>``/``<span>``'s id is looked up in a set, and each start tag's
+    matching end tag (``partial.end_tag``: same name, counted with nesting) is found with a
+    stack per name rather than by reading on from every panel (nested panels would read the
+    page again each)."""
     wanted = {p.client_id for p in panels}
     found: dict[str, _Element] = {}
     open_ids: dict[str, list[str | None]] = {name: [] for name in _PANEL_TAGS}
-    for tag in tags:
-        if tag.name not in _PANEL_TAGS:
+    tokens: dict[str, str] = {}
+    for tag in iter_tags(document, encoding=encoding, names=_STREAMED_NAMES):
+        if tag.name == "input":
+            if form_span is not None and form_span[0] <= tag.start < form_span[1] \
+                    and not tag.is_end:
+                name = tag.attrs.get("name")
+                if name in _TOKENS and name not in tokens:
+                    tokens[name] = tag.attrs.get("value", "")
             continue
         stack = open_ids[tag.name]
         if tag.is_end:
@@ -537,27 +554,24 @@ def _panel_elements(tags: list[Tag], panels: Sequence[Panel]) -> dict[str, _Elem
             found[element_id] = _Element(tag.start, tag.end, -1)  # -1 until it ends
         if not closes_itself(tag):
             stack.append(element_id)
-    return {key: element for key, element in found.items() if element.end >= 0}
+    return {key: element for key, element in found.items() if element.end >= 0}, tokens
 
 
-def _form_fields(tags: list[Tag], fields: list[dict[str, str]], form: Tag | None,
-                 form_index: int) -> dict[str, str]:
-    """The fields the injector wrote into the setup's form (told apart by its
-    ``__VIEWSTATE`` and ``__EVENTVALIDATION``, which together are unique to each form: forms
-    that share a page token share their view state, see ``page_tokens``); none when it got
-    no tokens (another form's must never move into it: they were withheld from it for a
-    reason)."""
-    if form is None:
-        return {}
+def _form_span(tags: list[Tag], form_index: int, size: int) -> tuple[int, int] | None:
+    """Where the content of the form whose start tag is ``tags[form_index]`` lies (to its
+    end tag, or the page's end), or None for no form."""
+    if form_index < 0:
+        return None
     last = end_tag(tags, form_index)
-    limit = tags[last].start if last is not None else 1 << 62
-    tokens: dict[str, str] = {}
-    for tag in tags[form_index + 1:]:
-        if tag.start >= limit:
-            break
-        name = tag.attrs.get("name")
-        if tag.name == "input" and not tag.is_end and name in _TOKENS and name not in tokens:
-            tokens[name] = tag.attrs.get("value", "")
+    return tags[form_index].end, tags[last].start if last is not None else size
+
+
+def _form_fields(tokens: dict[str, str], fields: list[dict[str, str]]) -> dict[str, str]:
+    """The fields the injector wrote into the setup's form, told apart by the ``tokens``
+    found in it (its ``__VIEWSTATE`` and ``__EVENTVALIDATION``, which together are unique
+    to each form: forms that share a page token share their view state, see
+    ``page_tokens``); none when it got no tokens (another form's must never move into it:
+    they were withheld from it for a reason)."""
     if not (tokens.get(f.VIEWSTATE) and tokens.get(f.EVENTVALIDATION)):
         return {}
     for written in fields:
@@ -601,7 +615,12 @@ def panel_records(page: WholePage, manager_value: str) -> list[Record] | None:
                 log.info("async postback: panel %r is not in the new page", unique_id[:200])
                 return None
             requested.append(panel)
-    elements = _panel_elements(tags, setup.panels)
+    form_index = next((i for i, tag in enumerate(tags)
+                       if tag.name == "form" and not tag.is_end
+                       and tag.attrs.get("id") == setup.form_id), -1)
+    form = tags[form_index] if form_index >= 0 else None
+    elements, tokens = _elements_and_tokens(document, encoding, setup.panels,
+                                            _form_span(tags, form_index, len(document)))
     missing = [p.client_id for p in requested if p.client_id not in elements]
     if missing:
         log.info("async postback: no element for panel(s) %r in the new page", missing[:8])
@@ -626,15 +645,12 @@ def panel_records(page: WholePage, manager_value: str) -> list[Record] | None:
                 and inside_a_region(elements[p.client_id])]
 
     records: list[Record] = [("#", "", VERSION)]
+    view = memoryview(document)  # (a panel is decoded from the page: no copy of its bytes)
     for panel, region in zip(refreshed, regions, strict=True):
-        content = document[region.begin:region.end].decode(encoding, "replace")
+        content = str(view[region.begin:region.end], encoding, "replace")
         records.append(("updatePanel", panel.client_id, content))
 
-    form_index = next((i for i, tag in enumerate(tags)
-                       if tag.name == "form" and not tag.is_end
-                       and tag.attrs.get("id") == setup.form_id), -1)
-    form = tags[form_index] if form_index >= 0 else None
-    written = _form_fields(tags, page.fields, form, form_index)
+    written = _form_fields(tokens, page.fields)
     if not written:
         # No fresh tokens for it in the new page (withheld: a <base href> a panel brought, say,
         # now sends it to another origin): the tokens the client holds are emptied, never left

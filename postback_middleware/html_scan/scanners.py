@@ -247,9 +247,22 @@ def iter_tags(
     bytes, so it must be ASCII-compatible. ``names`` is the fast path: when given, only tags
     with those (lowercase) names are yielded, the others are still tokenized (they decide
     what is markup) but cost no object.
+
+    The document is read :data:`_STEP` bytes at a time, each step from where the last one
+    decided, and its tags yielded with the document's offsets: a page of a hundred thousand
+    tags of a name asked for holds a step's tags at a time, not an object a tag of the page.
     """
-    tags, _ = TagScanner(encoding=encoding, names=names).scan(document, final=True)
-    return iter(tags)
+    scanner = TagScanner(encoding=encoding, names=names)
+    base, total = 0, len(document)
+    for step_end in range(_STEP, total + _STEP, _STEP):
+        tags, decided = scanner.scan(document[base:min(step_end, total)],
+                                     final=step_end >= total)
+        if base:
+            for tag in tags:
+                yield tag._replace(start=tag.start + base, end=tag.end + base)
+        else:
+            yield from tags
+        base += decided
 
 
 def scan_panels(document: bytes, panels: Collection[str], *, encoding: str = "utf-8",
@@ -286,10 +299,11 @@ def top_level_cuts(markup: bytes | memoryview, *, encoding: str = "utf-8",
         return cuts
     cuts = [0]
     open_names: list[str] = []
-    # (read _CUTS_STEP bytes at a time, from where the last read decided: the Python engine
-    # returns a Tag a tag, so a whole panel's at once would take many times its size)
+    # (read _STEP bytes at a time, from where the last read decided, as iter_tags reads: the
+    # Python engine returns a Tag a tag, so a whole panel's at once would take many times its
+    # size)
     base, total = 0, len(markup)
-    for step_end in range(_CUTS_STEP, total + _CUTS_STEP, _CUTS_STEP):
+    for step_end in range(_STEP, total + _STEP, _STEP):
         final = step_end >= total
         tags, decided = scanner.scan(markup[base:min(step_end, total)], final)
         for tag in tags:
@@ -312,7 +326,7 @@ def top_level_cuts(markup: bytes | memoryview, *, encoding: str = "utf-8",
     return cuts
 
 
-_CUTS_STEP = 1 << 16
+_STEP = 1 << 14
 
 
 # What find_post_form saw on its way (bits of its second answer)
