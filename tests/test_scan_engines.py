@@ -1388,6 +1388,25 @@ _PANEL_CASES = [
         [["script", "end p", "input", "end q"]],
         id="panels-named-like-what-the-injector-writes",
     ),
+    # (tags with no attributes inside a panel: those of another name are only counted on the
+    # compiled scan's short way, those of the panel's name count into its depth)
+    pytest.param(
+        [b"<div id=p data-update-panel><td></td><P>x</p><DIV><span></span></DIV><tr></div><div>"],
+        ["p"],
+        [["div", "end p"]],
+        id="plain-tags-inside-a-panel-of-their-name-or-not",
+    ),
+    pytest.param(
+        [b"<ul id=p data-update-panel><li>a</li><UL><li></li></UL></ul><ul></ul>"], ["p"],
+        [["ul", "end p"]],
+        id="plain-tags-of-a-list-panel",
+    ),
+    pytest.param(
+        [b"<div id=p data-update-panel><span id=q data-update-panel><span></span><div></div>"
+         b"<b></b></span><i></i></div><b>"], ["p", "q"],
+        [["div", "span", "end q", "end p"]],
+        id="plain-tags-of-two-open-panels-names",
+    ),
 ]
 
 

@@ -635,11 +635,12 @@ typedef struct {
 
 /* A panel asked for whose end tag has not come (python_engine._PythonEngine._regions: [tag
  * name, depth, id]): its start tag's name, by its key lowercased (see TagInfo.key: two names
- * are one when their keys are), how many elements of that name are open from it on, and its
- * id (a str: the PanelEnd's). */
+ * are one when their keys are), and its index in KNOWN (-1: none), how many elements of that
+ * name are open from it on, and its id (a str: the PanelEnd's). */
 typedef struct {
     unsigned char *name;
     Py_ssize_t len, depth;
+    int known;
     PyObject *id;
 } Region;
 
@@ -2810,6 +2811,24 @@ static int region_is(const Region *region, const TagInfo *tag)
     return 1;
 }
 
+/* Whether an open panel's name is KNOWN's name ``known`` (a tag of that name counts into
+ * it: count_regions); a tag of another name only passes through the panel. */
+static inline int region_named(const Scanner *self, int known)
+{
+    Py_ssize_t k;
+    for (k = 0; k < self->n_regions; k++)
+        if (self->regions[k].known == known)
+            return 1;
+    return 0;
+}
+
+/* Whether count_regions has anything to do for a tag: a panel is open, and the tag's name
+ * is not a known one that no open panel has (such a tag changes no panel's depth). */
+static inline int counts_into_regions(const Scanner *self, const TagInfo *tag)
+{
+    return self->n_regions && (tag->known < 0 || region_named(self, tag->known));
+}
+
 /* A PanelEnd (id, start, end): where the region of the panel id ends, at an end tag. */
 static int append_panel_end(Scanner *self, PyObject *id, const TagInfo *tag, PyObject *out)
 {
@@ -2900,6 +2919,7 @@ static int open_panel(Scanner *self, const unsigned char *s, const TagInfo *tag)
     for (k = 0; k < tag->key_len; k++)
         region->name[k] = lower(tag->key[k]);
     region->len = tag->key_len;
+    region->known = tag->known;
     region->depth = 1;
     region->id = id; /* (the reference panel_of gave) */
     self->n_regions++;
@@ -3422,7 +3442,7 @@ static int resume_carry(Scanner *self, const unsigned char *s, Py_ssize_t n, Py_
             end_want = hinted(self, s, &end_tag);
         if (end_want && emit_tag(self, s, &end_tag, out) < 0)
             return -1;
-        if (self->n_regions && count_regions(self, &end_tag, out) < 0)
+        if (counts_into_regions(self, &end_tag) && count_regions(self, &end_tag, out) < 0)
             return -1; /* (a panel's end: see scan_data) */
         /* (the end tag only closes the raw-text element, which the model never opened) */
         *result = end_tag.end;
@@ -3529,15 +3549,16 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
         c = s[i + 1];
 #ifdef PLAIN_TAGS
         /* A tag with a known name and no attributes that is counted and nothing more: not
-         * wanted by name (a hint needs attributes), no panel watched open, nothing foreign
-         * and no select open, none of the model's names. Its count as below, without
-         * read_tag (the rows and cells of a table, mostly: "<tr>", "</td>"). */
-        if (i + 10 <= n && self->names != NULL
-            && !(self->n_regions | self->stack_len | self->in_select)) {
+         * wanted by name (a hint needs attributes, and so does a panel's start), not of an
+         * open panel's name, nothing foreign and no select open, none of the model's names.
+         * Its count as below, without read_tag (the rows and cells of a table, mostly:
+         * "<tr>", "</td>"; inside a panel a partial postback asked for too). */
+        if (i + 10 <= n && self->names != NULL && !(self->stack_len | self->in_select)) {
             int is_end = c == '/', flags, known;
             Py_ssize_t len;
             known = plain_tag(s + i + 1 + is_end, &len, &flags);
-            if (known >= 0 && !self->wanted_known[known]) {
+            if (known >= 0 && !self->wanted_known[known]
+                && !(self->n_regions && region_named(self, known))) {
                 Py_ssize_t *count = &self->known_counts[known];
                 if (is_end && only_counted(self, flags, 1)) {
                     *count -= *count > 0;
@@ -3636,7 +3657,7 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
         if (tag.odd_name && canonical_key(self, s, &tag) < 0)
             return -1;
         /* (a start tag of an open panel's name is counted first: see count_regions) */
-        if (self->n_regions && !tag.is_end && count_regions(self, &tag, NULL) < 0)
+        if (!tag.is_end && counts_into_regions(self, &tag) && count_regions(self, &tag, NULL) < 0)
             return -1;
         want = wanted_by_name(self, &tag);
         if (!want && tag.area_end > tag.area_start && self->n_hints) {
@@ -3667,7 +3688,7 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
                 return -1;
             /* a tag of an open panel's name: counted, and the end of the panels it closes
              * given (watch_panels); the others cost no object */
-            if (self->n_regions && count_regions(self, &tag, out) < 0)
+            if (counts_into_regions(self, &tag) && count_regions(self, &tag, out) < 0)
                 return -1;
             if (!only_counted(self, tag.flags, 1)) {
                 if (tree_end(self, &tag) < 0)
