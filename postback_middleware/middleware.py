@@ -79,7 +79,7 @@ from .errors import (
     WrongBinding,
 )
 from .form_tokens import Callback, FormTokens, Postback, Renewal, Verified, split_reserved
-from .html_scan import Engine, page_engine
+from .html_scan import ENGINES, Engine, page_engine
 from .http import (
     ClosingIterable,
     Headers,
@@ -912,15 +912,22 @@ _ENGINE_WARNED: list[bool] = []  # (said once a process)
 
 
 def _say_once_which_engine(engine: Engine) -> None:
-    """Without the compiled scanner the package works, slower: say so once, with the cost."""
+    """Without the compiled scanner the package works, slower: say so once, with the cost
+    (and, where it is built but another was chosen, that it was chosen)."""
     if engine == "python" and not _ENGINE_WARNED:
         _ENGINE_WARNED.append(True)
+        cost = ("about 50 times slower (some 5 ms instead of 0.1 ms for an 80 KB page on a "
+                "2-core machine; benchmarks/speed.py measures yours)")
+        if "compiled" in ENGINES:
+            log.warning("pages are read by the pure-Python engine, chosen with "
+                        "html_scan.use_engine('python') although the compiled one is built: "
+                        "%s. use_engine(None) goes back to it", cost)
+            return
         log.warning(
             "the compiled HTML scanner is not built, so pages are read by the pure-Python engine:"
-            " about 50 times slower (some 5 ms instead of 0.1 ms for an 80 KB page on a 2-core "
-            "machine; benchmarks/speed.py measures yours). To build it, install a C compiler and "
-            "the Python headers (Debian: apt-get install gcc python3-dev) and reinstall: pip "
-            "install --force-reinstall --no-deps postback-middleware")
+            " %s. To build it, install a C compiler and the Python headers (Debian: apt-get "
+            "install gcc python3-dev) and reinstall: pip install --force-reinstall --no-deps "
+            "postback-middleware", cost)
 
 
 def _async_postback(values: dict[str, str] | None, scan: BodyScan | None) -> str:
