@@ -2822,11 +2822,13 @@ static inline int region_named(const Scanner *self, int known)
     return 0;
 }
 
-/* Whether count_regions has anything to do for a tag: a panel is open, and the tag's name
- * is not a known one that no open panel has (such a tag changes no panel's depth). */
-static inline int counts_into_regions(const Scanner *self, const TagInfo *tag)
+/* Whether count_regions has anything to do for a tag whose name is KNOWN's ``known`` (-1: a
+ * name not in KNOWN): a panel is open, and the name is not a known one that no open panel has
+ * (such a tag changes no panel's depth). The scanning loop's short way (plain_tag's) and
+ * read_tag's way both ask it. */
+static inline int counts_into_regions(const Scanner *self, int known)
 {
-    return self->n_regions && (tag->known < 0 || region_named(self, tag->known));
+    return self->n_regions && (known < 0 || region_named(self, known));
 }
 
 /* A PanelEnd (id, start, end): where the region of the panel id ends, at an end tag. */
@@ -3442,7 +3444,7 @@ static int resume_carry(Scanner *self, const unsigned char *s, Py_ssize_t n, Py_
             end_want = hinted(self, s, &end_tag);
         if (end_want && emit_tag(self, s, &end_tag, out) < 0)
             return -1;
-        if (counts_into_regions(self, &end_tag) && count_regions(self, &end_tag, out) < 0)
+        if (counts_into_regions(self, end_tag.known) && count_regions(self, &end_tag, out) < 0)
             return -1; /* (a panel's end: see scan_data) */
         /* (the end tag only closes the raw-text element, which the model never opened) */
         *result = end_tag.end;
@@ -3558,7 +3560,7 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
             Py_ssize_t len;
             known = plain_tag(s + i + 1 + is_end, &len, &flags);
             if (known >= 0 && !self->wanted_known[known]
-                && !(self->n_regions && region_named(self, known))) {
+                && !counts_into_regions(self, known)) {
                 Py_ssize_t *count = &self->known_counts[known];
                 if (is_end && only_counted(self, flags, 1)) {
                     *count -= *count > 0;
@@ -3657,7 +3659,8 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
         if (tag.odd_name && canonical_key(self, s, &tag) < 0)
             return -1;
         /* (a start tag of an open panel's name is counted first: see count_regions) */
-        if (!tag.is_end && counts_into_regions(self, &tag) && count_regions(self, &tag, NULL) < 0)
+        if (!tag.is_end && counts_into_regions(self, tag.known)
+            && count_regions(self, &tag, NULL) < 0)
             return -1;
         want = wanted_by_name(self, &tag);
         if (!want && tag.area_end > tag.area_start && self->n_hints) {
@@ -3688,7 +3691,7 @@ static Py_ssize_t scan_data(Scanner *self, const unsigned char *s, Py_ssize_t n,
                 return -1;
             /* a tag of an open panel's name: counted, and the end of the panels it closes
              * given (watch_panels); the others cost no object */
-            if (counts_into_regions(self, &tag) && count_regions(self, &tag, out) < 0)
+            if (counts_into_regions(self, tag.known) && count_regions(self, &tag, out) < 0)
                 return -1;
             if (!only_counted(self, tag.flags, 1)) {
                 if (tree_end(self, &tag) < 0)
