@@ -18,7 +18,7 @@ import re
 import sys
 from collections.abc import Callable, Collection, Iterator
 from functools import partial
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 from ..errors import EngineUnavailable, InvalidArgument, InvalidType
 from .attributes import _ATTR_PARTS, _text, _value
@@ -253,10 +253,20 @@ def iter_tags(
     tags of a name asked for holds a step's tags at a time, not an object a tag of the page.
     """
     scanner = TagScanner(encoding=encoding, names=names)
+    return _in_steps(lambda data, final: scanner.scan(data, final=final), document)
+
+
+_Data = TypeVar("_Data", bytes, memoryview)
+
+
+def _in_steps(scan: Callable[[_Data, bool], tuple[list[Tag], int]], document: _Data
+              ) -> Iterator[Tag]:
+    """The tags ``scan`` (a scanner's, called ``scan(data, final)``) finds in ``document``,
+    read :data:`_STEP` bytes at a time, each step from where the last one decided, with the
+    document's offsets: a step's tags are held at a time, not a whole document's."""
     base, total = 0, len(document)
     for step_end in range(_STEP, total + _STEP, _STEP):
-        tags, decided = scanner.scan(document[base:min(step_end, total)],
-                                     final=step_end >= total)
+        tags, decided = scan(document[base:min(step_end, total)], step_end >= total)
         if base:
             for tag in tags:
                 yield tag._replace(start=tag.start + base, end=tag.end + base)
@@ -299,30 +309,23 @@ def top_level_cuts(markup: bytes | memoryview, *, encoding: str = "utf-8",
         return cuts
     cuts = [0]
     open_names: list[str] = []
-    # (read _STEP bytes at a time, from where the last read decided, as iter_tags reads: the
-    # Python engine returns a Tag a tag, so a whole panel's at once would take many times its
-    # size)
-    base, total = 0, len(markup)
-    for step_end in range(_STEP, total + _STEP, _STEP):
-        final = step_end >= total
-        tags, decided = scanner.scan(markup[base:min(step_end, total)], final)
-        for tag in tags:
-            start, end = base + tag.start, base + tag.end
-            if not open_names and start > cuts[-1]:
-                cuts.append(start)  # text before a top-level tag
-            if tag.is_end:
-                if tag.name in open_names:
-                    while open_names.pop() != tag.name:
-                        pass  # elements left open inside it end with it
-                    if not open_names:
-                        cuts.append(end)
-            elif tag.name in VOID_ELEMENTS or tag.self_closing:
+    # (read a step at a time, as iter_tags reads: the Python engine returns a Tag a tag, so a
+    # whole panel's at once would take many times its size)
+    for tag in _in_steps(scanner.scan, memoryview(markup)):
+        if not open_names and tag.start > cuts[-1]:
+            cuts.append(tag.start)  # text before a top-level tag
+        if tag.is_end:
+            if tag.name in open_names:
+                while open_names.pop() != tag.name:
+                    pass  # elements left open inside it end with it
                 if not open_names:
-                    cuts.append(end)
-            else:
-                open_names.append(tag.name)
-        base += decided
-    cuts.append(total)
+                    cuts.append(tag.end)
+        elif tag.name in VOID_ELEMENTS or tag.self_closing:
+            if not open_names:
+                cuts.append(tag.end)
+        else:
+            open_names.append(tag.name)
+    cuts.append(len(markup))
     return cuts
 
 
