@@ -317,54 +317,65 @@ def json_pieces(payload: object) -> list[bytes]:
     not joined. orjson reserves 8 bytes a character of a string before writing it, and some
     190 an item of a list: a panel of megabytes would take 8 times its size at once, and the
     joined answer a copy more; this takes about its size."""
-    if not _holds_long(payload):
-        return [_json(payload)]
-    pieces: list[bytes] = []
-    _write_pieces(payload, pieces)
+    pieces = _long_pieces(payload)
+    return [_json(payload)] if pieces is None else pieces
+
+
+# The types of values that are never long, nor hold anything (a list of them, the children a
+# client has, is judged in one step: see _long_pieces).
+_NEVER_LONG = frozenset({int, float, bool, type(None)})
+
+
+def _long_pieces(value: object) -> list[bytes] | None:
+    """:func:`json_pieces` of ``value`` where it is, or holds (in dicts keyed by strings, and
+    lists), a string longer than _SLICE or a list of more than _ITEMS items; None where it
+    does not, for one :func:`_json` call to write it. Each value is looked at once, and a
+    number or a short string without a call of its own (an answer's fields are dozens)."""
+    if isinstance(value, str):
+        if len(value) <= _SLICE:
+            return None
+        return [b'"', *[_json(value[at : at + _SLICE])[1:-1]
+                        for at in range(0, len(value), _SLICE)], b'"']
+    if isinstance(value, dict):
+        if not all(isinstance(key, str) for key in value):
+            return None
+        parts = _items_pieces(value.values())
+        if parts is None:
+            return None
+        pieces: list[bytes] = []
+        for index, ((key, item), part) in enumerate(zip(value.items(), parts, strict=True)):
+            pieces.append((b"{" if index == 0 else b",") + _json(key) + b":")
+            pieces += [_json(item)] if part is None else part
+        pieces.append(b"}")
+        return pieces
+    if not isinstance(value, list):
+        return None
+    items = None if set(map(type, value)) <= _NEVER_LONG else _items_pieces(value)
+    if items is None and len(value) <= _ITEMS:
+        return None
+    pieces = [b"["]
+    for at in range(0, len(value), _ITEMS):
+        if at:
+            pieces.append(b",")
+        if items is None or not any(items[at : at + _ITEMS]):
+            # (a copy of its own size: orjson's answer keeps the room it reserved)
+            pieces.append(_json(value[at : at + _ITEMS])[1:-1])
+            continue
+        for index in range(at, min(at + _ITEMS, len(value))):
+            if index > at:
+                pieces.append(b",")
+            part = items[index]
+            pieces += [_json(value[index])] if part is None else part
+    pieces.append(b"]")
     return pieces
 
 
-def _holds_long(value: object) -> bool:
-    """Whether a value is, or holds (in dicts keyed by strings, and lists), a string longer
-    than _SLICE."""
-    if isinstance(value, str):
-        return len(value) > _SLICE
-    if isinstance(value, dict):
-        return all(isinstance(key, str) for key in value) and any(map(_holds_long,
-                                                                      value.values()))
-    if isinstance(value, list):
-        return len(value) > _ITEMS or any(map(_holds_long, value))
-    return False
-
-
-def _write_pieces(value: object, pieces: list[bytes]) -> None:
-    """:func:`json_pieces` of ``value``, added to ``pieces``."""
-    if not _holds_long(value):
-        pieces.append(_json(value))
-    elif isinstance(value, str):
-        pieces.append(b'"')
-        pieces += [_json(value[at : at + _SLICE])[1:-1] for at in range(0, len(value), _SLICE)]
-        pieces.append(b'"')
-    elif isinstance(value, dict):
-        for index, (key, item) in enumerate(value.items()):
-            pieces.append((b"{" if index == 0 else b",") + _json(key) + b":")
-            _write_pieces(item, pieces)
-        pieces.append(b"}")
-    else:
-        assert isinstance(value, list)
-        pieces.append(b"[")
-        for at in range(0, len(value), _ITEMS):
-            part = value[at : at + _ITEMS]
-            if at:
-                pieces.append(b",")
-            if any(map(_holds_long, part)):
-                for index, item in enumerate(part):
-                    if index:
-                        pieces.append(b",")
-                    _write_pieces(item, pieces)
-            else:  # (a copy of its own size: orjson's answer keeps the room it reserved)
-                pieces.append(_json(part)[1:-1])
-        pieces.append(b"]")
+def _items_pieces(items: Iterable[object]) -> list[list[bytes] | None] | None:
+    """:func:`_long_pieces` of each of ``items``, or None when none is long."""
+    parts = [None if type(item) in _NEVER_LONG
+             or (type(item) is str and len(item) <= _SLICE)
+             else _long_pieces(item) for item in items]
+    return parts if any(parts) else None
 
 
 def _json(payload: object) -> bytes:

@@ -110,11 +110,9 @@ class Claims(NamedTuple):
     key_index: int  # which key of the list signed it (event digests use the same key)
     first_issued: int  # when the form's first tokens were issued (renewals keep it)
     path: str | list[str] = ""  # the path it is bound to, or the paths (a form's several)
-    # An event validation's claims JSON and payload (its base64) as they came, when they are
-    # as sign writes them (one path; no "o"): what TokenSigner.sign_again signs anew without
-    # writing the data again. Else b"".
+    # An event validation's claims JSON as it came, when it is as sign writes it (one path;
+    # no "o"): what TokenSigner.sign_again signs anew without writing the data again. Else b"".
     json: bytes = b""
-    payload: bytes = b""
 
 
 class PageClaims(NamedTuple):
@@ -526,9 +524,9 @@ class TokenSigner:
         (a callback's refreshed event validation), without writing the data's JSON again.
 
         The token's own JSON is spliced: its time and nonce replaced, the rest kept (the data
-        that follows is as sign writes it: the JSON was canonical). With the two of the same
-        length, the base64 past them is the token's own too. None when the claims were not
-        kept for this (see :class:`Claims`): sign them so.
+        that follows is as sign writes it: the JSON was canonical), then sealed as sign seals
+        (one call of C where ``_cseal`` is built). None when the claims were not kept for
+        this (see :class:`Claims`): sign them so.
         """
         raw, start = claims.json, len(_CLAIMS_START)
         old_time = str(claims.issued_at).encode("ascii")
@@ -544,16 +542,7 @@ class TokenSigner:
         nonce = random_text(9).encode("ascii")
         text = b"".join((raw[:start], issued, raw[start + len(old_time):nonce_at], nonce,
                          raw[nonce_end:]))
-        payload = claims.payload
-        if (len(issued) == len(old_time) and len(nonce) == nonce_end - nonce_at
-                and len(payload) == (4 * len(raw) + 2) // 3):  # (unpadded, as _b64 writes)
-            # The same bytes from the nonce's end on: from the first whole group of three
-            # there, the same base64 (the signature vouches that _b64 wrote the payload).
-            cut = (nonce_end + 2) // 3 * 3
-            encoded = _b64(text[:cut]) + payload[cut // 3 * 4:]
-        else:
-            encoded = _b64(text)
-        return _seal(purpose, encoded, self._keys[purpose][claims.key_index], self.max_size)
+        return _seal_claims(purpose, text, self._keys[purpose][claims.key_index], self.max_size)
 
     def page(self, user: str | None) -> PageSigning:
         """What signs the forms of one response, for the browser or user ``user``."""
@@ -567,7 +556,7 @@ class TokenSigner:
         and binding that is older than ``max_age`` (the signer's unless given): a form left
         open, whose tokens may be renewed (see ``form_tokens``).
         """
-        claims, key_index, raw_claims, payload = self._open(purpose, token)
+        claims, key_index, raw_claims = self._open(purpose, token)
         form_id, issued = self._judge(purpose, claims)
         try:
             token_path, data = claims["p"], claims["d"]
@@ -579,8 +568,8 @@ class TokenSigner:
         # (positional: a named tuple made with keywords costs twice as much, twice a request)
         if (purpose is Purpose.EVENT_VALIDATION and tuple(claims) == _SIGNED_KEYS
                 and type(token_path) is str and type(claims["n"]) is str):
-            return Claims(form_id, issued, data, key_index, first, token_path, raw_claims,
-                          payload)  # (as sign writes them: sign_again may sign them anew)
+            return Claims(form_id, issued, data, key_index, first, token_path,
+                          raw_claims)  # (as sign writes them: sign_again may sign them anew)
         return Claims(form_id, issued, data, key_index, first, token_path)
 
     def sign_page(self, forms: Any, state: Any, *, user: str | None, page_id: str,
@@ -612,7 +601,7 @@ class TokenSigner:
         form token's is. ``form(forms)``: that form's path and data, read from the token's
         description of its forms (``page_tokens.form_at``), None if it describes no such
         form."""
-        claims, key_index, _, _ = self._open(Purpose.PAGE, token)
+        claims, key_index, _ = self._open(Purpose.PAGE, token)
         keyed, signature = claims.get("i"), token.rpartition(".")[2]
         encoding = claims.get("s")
         if claims.keys() - _PAGE_OPTIONAL_KEYS != _PAGE_KEYS or ("i" in claims and not (
@@ -684,9 +673,9 @@ class TokenSigner:
         return _mac(keyed, _b64(f"{index}.{signature}".encode("ascii")))[
             :INDEX_TAG_CHARS].decode("ascii")
 
-    def _open(self, purpose: Purpose, token: str) -> tuple[dict[str, Any], int, bytes, bytes]:
-        """A token's claims (a dict), the index of the key that signed it, their JSON and
-        payload: checked for size, then the signature, and only then decoded (TokenError /
+    def _open(self, purpose: Purpose, token: str) -> tuple[dict[str, Any], int, bytes]:
+        """A token's claims (a dict), the index of the key that signed it and their JSON:
+        checked for size, then the signature, and only then decoded (TokenError /
         TooLarge else)."""
         if not token:
             raise TokenError(f"{purpose.name} token is missing", kind=Reason.MISSING_TOKEN)
@@ -710,7 +699,7 @@ class TokenSigner:
             raise TokenError(f"{purpose.name} payload is malformed: {exc}") from None
         if type(claims) is not dict:
             raise TokenError(f"{purpose.name} payload is malformed: not an object")
-        return claims, key_index, raw_claims, payload
+        return claims, key_index, raw_claims
 
     @staticmethod
     def _judge(purpose: Purpose, claims: dict[str, Any]) -> tuple[str, int]:

@@ -250,6 +250,10 @@ _LONG = "<div class=\"row\">é & \u2028 \\ \x00</div>\n" * 3000
     pytest.param({"panels": {"p": [0] * 257}}, 4, id="a-list-of-257-in-slices"),
     pytest.param({"panels": {"p": [*range(1000), "<b>x</b>", 7]}}, 6, id="a-long-list"),
     pytest.param({"p": [*range(600), _LONG, "x", [1] * 300]}, 10, id="long-lists-and-strings"),
+    pytest.param({"p": [1.5, True, None, -2, "short", {"q": _LONG}]}, 8,
+                 id="numbers-and-a-long-string-in-a-dict-in-a-list"),
+    pytest.param({"p": [True, None, 0.5] * 100}, 4, id="a-long-list-of-other-numbers"),
+    pytest.param({"p": [[_LONG], ["a"] * 300, {"x": 1}]}, 8, id="lists-in-a-list"),
 ])
 def test_json_with_long_strings_comes_in_slices_that_join_to_the_same(
     monkeypatch: pytest.MonkeyPatch, payload: dict[str, Any], pieces: int, orjson: bool

@@ -625,8 +625,8 @@ def test_a_token_signed_again_is_the_one_sign_makes(
     issued: int, later: int, first_nonce: str, nonce: str, first_issued: int | None,
     retired_key: bool,
 ) -> None:
-    """``sign_again`` (a callback's refresh) splices the token's own JSON and base64 where it
-    can: the token it makes is, byte for byte, the one ``sign`` makes of the verified claims
+    """``sign_again`` (a callback's refresh) splices the token's own JSON where it can: the
+    token it makes is, byte for byte, the one ``sign`` makes of the verified claims
     at that second with that nonce (the times of a different length and nonces of any
     length included), it verifies with the same claims; and a token ``sign`` wrote otherwise
     (renewed: with "o"; or bound to several paths) is left to ``sign`` (None)."""
