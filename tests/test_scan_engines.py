@@ -1882,6 +1882,9 @@ def test_bare_forms_are_their_two_tags(document: str, cuts: list[int], encoding:
                      id="a-character-reference-in-the-action"),
         pytest.param(b"<form method=post><a data-postback=t></a></form>",
                      [(None, {"t": [""]})], id="a-pair-inside"),
+        pytest.param(b"<form method=post><a data-postback=row1 data-postback-argument=d1></a>"
+                     b"</form><form method=post></form>",
+                     [(None, {"row1": ["d1"]}), (None,)], id="a-pair-that-may-open-a-family"),
         pytest.param(b"<form method=post>" + b"".join(
             b"<a data-postback=g data-postback-argument=E$%d>" % n for n in range(3)) + b"</form>",
                      ["form", "rows", "/form"], id="a-grid-inside"),

@@ -2611,8 +2611,8 @@ static int plain_form(const unsigned char *s, const TagInfo *tag, Attr *action, 
         return 0;
     while (next_attr(s, &pos, tag->area_end, &attr)) {
         Py_ssize_t len = attr.name_end - attr.name_start;
-        for (k = 0; PLAIN_FORM_ATTRS[k] != NULL; k++)
-            if ((Py_ssize_t)strlen(PLAIN_FORM_ATTRS[k]) == len
+        for (k = 0; PLAIN_FORM_ATTRS[k] != NULL; k++) /* (the first letter sorts out most) */
+            if ((unsigned char)PLAIN_FORM_ATTRS[k][0] == lower(s[attr.name_start])
                 && eq_ci(s + attr.name_start, len, PLAIN_FORM_ATTRS[k]))
                 break;
         if (PLAIN_FORM_ATTRS[k] == NULL)
@@ -2684,10 +2684,15 @@ static int append_bare(Scanner *self, const unsigned char *s, const TagInfo *end
 static NOINLINE int close_held(Scanner *self, const unsigned char *s, const TagInfo *end_tag,
                                PyObject *out)
 {
-    PyObject *given = PyList_New(0);
+    PyObject *given;
     Py_ssize_t count, k;
     int result = -1;
+    const Batch *batch = &self->batch;
     self->bare_pending = 0; /* (and so before_out does nothing while the batch is given out) */
+    if (batch->n_pairs == 0 && batch->family.count == 0 && batch->run.target == NULL)
+        /* (no pairs since its start, as in most: batch_flush would give out nothing) */
+        return append_bare(self, s, end_tag, Py_None, out) < 0 ? -1 : 1;
+    given = PyList_New(0);
     if (given == NULL)
         return -1;
     if (batch_flush(&self->batch, given) < 0)
