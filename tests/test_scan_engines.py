@@ -170,10 +170,17 @@ def test_engines_agree_on_names(document: bytes, names: tuple[str, ...] | None) 
 @pytest.mark.parametrize("cuts", [[], [5], [3, 9, 17]])
 def test_engines_agree_on_tags_counted_without_attributes(document: bytes, cuts: list[int]
                                                           ) -> None:
-    names = ("form", "head", "base", "noscript", "script")  # (the injector's)
-    _both(lambda engine: PostbackScanner(names=names, families=True, engine=engine), document,
-          cuts)
-    _both(lambda engine: TagScanner(names={"form", "b"}, engine=engine), document, cuts)
+    _injector_and_tag_scanners_agree(document, cuts, {"form", "b"})
+
+
+def _injector_and_tag_scanners_agree(document: bytes, cuts: list[int], names: set[str]
+                                     ) -> None:
+    """The engines agree on ``document`` (in pieces at ``cuts``) read as the injector's
+    PostbackScanner reads it and as a TagScanner of ``names``."""
+    injector = ("form", "head", "base", "noscript", "script")  # (the injector's names)
+    _both(lambda engine: PostbackScanner(names=injector, families=True, engine=engine),
+          document, cuts)
+    _both(lambda engine: TagScanner(names=names, engine=engine), document, cuts)
 
 
 @pytest.mark.parametrize(
@@ -196,11 +203,7 @@ def test_engines_agree_on_tags_counted_without_attributes(document: bytes, cuts:
 @pytest.mark.parametrize("cuts", [[], [5], [3, 9, 17]])
 def test_engines_agree_on_names_of_tags_with_attributes(document: bytes, cuts: list[int]
                                                         ) -> None:
-    names = ("form", "head", "base", "noscript", "script")  # (the injector's)
-    _both(lambda engine: PostbackScanner(names=names, families=True, engine=engine), document,
-          cuts)
-    _both(lambda engine: TagScanner(names={"form", "h1", "blockquote"}, engine=engine),
-          document, cuts)
+    _injector_and_tag_scanners_agree(document, cuts, {"form", "h1", "blockquote"})
 
 
 # --------------------------------------------------------------------------- choosing
