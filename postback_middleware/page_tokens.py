@@ -66,7 +66,6 @@ once, about what its own two tokens took.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -284,9 +283,9 @@ def _numbered_run(forms: Sequence[tuple[str, Events]], at: int,
     """The entry of the rows of numbered forms starting at ``at`` (two rows at least, of one
     to :data:`MAX_FORMS_A_ROW` forms each), or None. (``last_run``: see :func:`describe`.)"""
     if last_run is not None and last_run.shape is not None:
-        first = _row_number(forms[at], last_run.shape, last_run.pattern)
-        if first is not None:
-            rows = _rows_of_one(forms, at, first, last_run.shape, last_run.pattern)
+        first = _row_number(forms[at][0], last_run.shape)
+        if first is not None:  # (its form judged with the rest, as a run's first: rows=0)
+            rows = _rows_of_one(forms, at, first, last_run.shape, last_run.pattern, rows=0)
             if rows > 1:
                 return {"n": first, "c": rows, "r": [last_run.shape]}
     for width in range(1, MAX_FORMS_A_ROW + 1):
@@ -311,27 +310,26 @@ def _numbered_run(forms: Sequence[tuple[str, Events]], at: int,
     return None
 
 
-def _row_number(form: tuple[str, Events], shape: list[Any], pattern: tuple[bytes, int]
-                ) -> int | None:
-    """The number n for which ``form`` is row n of a form a row of ``shape`` (read from its
-    path between the shape's prefix and suffix, then judged by :func:`_is_row`, as each row
-    of a run is), or None."""
-    path = form[0]
+def _row_number(path: str, shape: list[Any]) -> int | None:
+    """The number n for which ``path`` is row n's of a form a row of ``shape``, read between
+    the shape's prefix and suffix (its form is then judged as each row of a run is, by
+    :func:`_rows_of_one`: a leading zero makes another path), or None."""
     prefix, suffix, _ = shape
     if not (path.startswith(prefix) and path.endswith(suffix)):
         return None
     digits = path[len(prefix):len(path) - len(suffix)]
     if not (0 < len(digits) <= _MAX_DIGITS and digits.isascii() and digits.isdigit()):
         return None
-    n = int(digits)  # (a leading zero: its path is not the row's, which _is_row says)
-    return n if _is_row([form], 0, [shape], [pattern], n) else None
+    return int(digits)
 
 
 def _rows_of_one(forms: Sequence[tuple[str, Events]], at: int, first: int,
-                 shape: list[Any], pattern: tuple[bytes, int]) -> int:
-    """How many forms from ``at`` on (at least the one there) are the rows numbered
-    ``first``, ``first + 1``... of a form a row of ``shape`` (``[prefix, suffix, template]``,
-    the template's ``pattern``): what :func:`_is_row` says of each, read a stretch at a time.
+                 shape: list[Any], pattern: tuple[bytes, int], *, rows: int = 1) -> int:
+    """How many forms from ``at`` on are the rows numbered ``first``, ``first + 1``... of a
+    form a row of ``shape`` (``[prefix, suffix, template]``, the template's ``pattern``),
+    the first ``rows`` of them known to be (the one at ``at``, unless ``rows=0``: then it
+    is judged too, 0 if it is not row ``first``): what :func:`_is_row` says of each, read a
+    stretch at a time.
     Each stretch's paths (and events' JSON) are compared in one step with the ones expected,
     written in one step too (:func:`_paths_alike`, :func:`_events_alike`), the stretches
     doubling from 16 (a streamed piece's forms take one, mostly): a list page's run of forms
@@ -341,11 +339,11 @@ def _rows_of_one(forms: Sequence[tuple[str, Events]], at: int, first: int,
     pattern_bytes, count = pattern
     # (the paths are compared joined by NULs: see _paths_alike; not where a NUL would blur it)
     joinable = "\0" not in prefix and "\0" not in suffix
-    rows, size = 1, 16
+    size, total = 16, len(forms)
     while True:
-        stretch = forms[at + rows:at + rows + size]
-        if not stretch:
+        if at + rows >= total:
             return rows
+        stretch = forms[at + rows:at + rows + size]
         numbers = range(first + rows, first + rows + len(stretch))
         if joinable and _paths_alike(stretch, numbers, prefix, suffix) and (
                 _events_alike(stretch, numbers, pattern_bytes, count) if template
@@ -389,8 +387,10 @@ def _events_alike(stretch: Sequence[tuple[str, Events]], numbers: range, pattern
         written = encode_json(events, plain=True)
     except ValueError:  # (errors.InvalidArgument: a lone surrogate)
         return False
-    each = tuple(itertools.chain.from_iterable(zip(*(numbers,) * count, strict=True)))
-    return written == b"[" + b",".join([pattern] * len(events)) % each + b"]"
+    each = [0] * (len(numbers) * count)  # (each row's number, count times: n, n, n+1...)
+    for place in range(count):
+        each[place::count] = numbers
+    return written == b"[" + b",".join([pattern] * len(events)) % tuple(each) + b"]"
 
 
 def _row_shapes(forms: Sequence[tuple[str, Events]], at: int, width: int
