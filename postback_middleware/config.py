@@ -28,6 +28,7 @@ import math
 import os
 import pkgutil
 import re
+import sys
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -261,6 +262,15 @@ def _positive_int(name: str, value: Any) -> int:
     return value
 
 
+def _token_size(name: str, value: Any) -> int:
+    # (a size the compiled sealer reads as a C size: past it, every page's tokens would fail)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= sys.maxsize:
+        raise ConfigurationError(
+            f"{name} must be a positive integer of at most {sys.maxsize} (bytes; "
+            f"{128 * 1024} by default), not {value!r}")
+    return value
+
+
 def _field_count(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ConfigurationError(
@@ -453,7 +463,7 @@ class Options:
     # Largest form POST body read at all (413 beyond); uploads are spooled, not held in memory.
     max_body_size: int = field(default=100 * 1024 * 1024, metadata=_spec(_ini_int, _positive_int))
     # Largest token or reserved field; view state beyond this is refused (413).
-    max_state_size: int = field(default=128 * 1024, metadata=_spec(_ini_int, _positive_int))
+    max_state_size: int = field(default=128 * 1024, metadata=_spec(_ini_int, _token_size))
     # Most fields a form POST may have (urlencoded fields, or multipart parts: files count);
     # 413 beyond. A limit against CPU attacks (a body of millions of empty fields, names that
     # collide in a parser's hash table): each field costs the scan a bounded few operations and

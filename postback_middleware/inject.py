@@ -57,7 +57,13 @@ warning names the form and the reasons) whenever the page lets the form be submi
   or anywhere in the page with ``form="ID"`` naming the form's id (before or after the form),
   has a ``formaction`` that resolves (against the page and every base) to another origin, or a
   ``formmethod`` other than ``post`` or ``dialog`` (a GET submission puts the tokens in the URL:
-  history, logs, ``Referer``; an invalid value means GET).
+  history, logs, ``Referer``; an invalid value means GET);
+* such a submit button where no form is open and naming none: every post form before it. A
+  ``</form>`` before the end of an element opened in the form (``<div></form>``) takes the
+  form off the parser's stack only, and a button later in that element is in the form; the
+  scanner tracks no element but forms, and in a page whose forms nest as written such a
+  button has no form owner and does nothing (htmx's requests are not counted so: an
+  element's outside a form are common).
 
 The content of ``<noscript>`` counts too: a browser with scripting off (Tor Browser's safest
 mode) reads it as markup, so the injector reads it again as markup with a second scanner (a
@@ -793,12 +799,17 @@ class Submitter:
     # ASP.NET's PostBackUrl: a reference whose WebForm_PostBackOptions has an actionUrl (its
     # formaction), which the client script posts the form to.
     cross_page: bool = False
+    # after a form's end where no form is open (see FieldInjector._stray_submitter)
+    after_end: bool = False
 
     def doubts(self, leaves: Callable[[str], bool]) -> list[str]:
         """Why it could send its form's tokens off the origin or into a URL (``leaves``: whether
         a URL resolves off the origin against the page or any of its bases)."""
         who = "a submit button inside it" if self.form is None else (
             f"a submit button elsewhere in the page with form={self.form!r}")
+        if self.after_end:
+            who = (f"a submit <{self.tag}> after its end that no form holds (a </form> before"
+                   " the end of an element opened in the form leaves it in the form)")
         if self.cross_page:
             who = f"a <{self.tag}> inside it posting it elsewhere (ASP.NET's PostBackUrl)"
         found = []
@@ -878,6 +889,10 @@ MAX_BASES = 16
 # The most reasons a warning lists (then "and N more"): a page of many bases or buttons must
 # not make a log line (or a form's reasons) of all of them.
 MAX_REASONS = 8
+# The most distinct submit buttons with a formaction or formmethod after forms' ends, outside
+# any form, that are told apart (see FieldInjector._stray_submitter): past them, every form
+# with an action or an id is in doubt.
+MAX_STRAYS = 64
 # A form's attributes the injector reads beyond method, action, id and data-callbacks.
 _FORM_EXTRAS = REQUEST_NAMES | {"data-postback-action"}
 # A form start tag's attributes that change nothing the injector decides about the form (its
@@ -949,6 +964,12 @@ class FieldInjector:
     _noscript_pointer = False
     _hidden_form: str | None = None
     _blind: str | None = None  # why the page may hold what the injector cannot see
+    # Submit buttons that set formaction or formmethod where no form is open and that name
+    # none (see _stray_submitter): a </form> before the end of an element opened inside the
+    # form (<div></form>) leaves what follows in that element in the form, so each counts
+    # for every post form before it (up to the ``_strays_upto``th): None until one comes.
+    _strays: _Named | None = None
+    _strays_upto = 0
     _stray_events = False  # data-postback / data-autopostback outside any post form
     _other_forms = 0  # forms that get nothing (GET, or posting to another origin)
     # htmx: a page that uses it (an hx-* attribute on a tag read here, a <script src>
@@ -1042,7 +1063,7 @@ class FieldInjector:
         # those with an id, not said to be late yet, by id; and what the page held when the
         # forms sent were last checked (see _check_sent)
         self._sent_by_id: dict[str, list[PostForm]] = {}
-        self._checked: tuple[int, bool, bool, bool] = self._page_state()
+        self._checked: tuple[int, bool, bool, bool, int] = self._page_state()
         self._htmx_seen = fragment
 
     @property
@@ -1509,7 +1530,8 @@ class FieldInjector:
             # What a later piece could do to them, keyed indices answer, as for any form of
             # a piece (keyed where a form's settled would be False: see the signing below).
             if (len(bare) + (bare.first is not None) >= MIN_FORMS and self._sign_bare
-                    and not (self._bases or self._named or self._blind or self._htmx_seen)):
+                    and not (self._bases or self._named or self._blind or self._htmx_seen
+                             or self._strays_upto)):
                 keyed = not final and (any(_url_text(tag.action) for tag in bare.tags) or (
                     bare.first is not None and bool(bare.first.action)))
                 bare.signed = self._sign_bare(
@@ -1531,7 +1553,7 @@ class FieldInjector:
         # plain forms share a page token)
         # (what _prepare does when neither the page nor the form asks for more, in short)
         doubtless = not (self._bases or self._named or self._blind or self._choices
-                         or self._htmx_unread)
+                         or self._htmx_unread or self._strays_upto)
         for index, (at, form, names) in enumerate(plan):
             if form is not None and f.VIEWSTATE in names:
                 if not (doubtless and not form.submitters and not form.hx
@@ -1917,6 +1939,10 @@ class FieldInjector:
             return False
         params = hx_params(attrs) if hx else None
         named = attrs.get("form")
+        if form is None and not named and submits and not self._inside_form and (
+                formaction is not None or formmethod is not None):
+            return self._stray_submitter(Submitter(formaction, formmethod, None, (), None,
+                                                   name, submit=True, after_end=True))
         if form is not None:
             # (with a form="ID", it belongs to that form instead: counted for both, in doubt)
             form.submitters.append(Submitter(formaction, formmethod, None, hx, params, name,
@@ -1932,6 +1958,29 @@ class FieldInjector:
             if group.hx_post is None and sender.submit and sender.hx_post() is not None:
                 group.hx_post = sender
             self._grown.add(named.lower())
+        return True
+
+    def _stray_submitter(self, sender: Submitter) -> bool:
+        """A submit button that sets formaction or formmethod where no form is open and that
+        names none by form="ID": in a page whose forms nest as written it has no form owner
+        and does nothing, but a form's </form> before the end of an element opened inside it
+        (``<div></form>``, a table cell's, an ``<object>``'s) only takes the form off the
+        parser's stack: the element stays in the form, and a button in it later submits
+        the form. The scanner tracks no element but forms, so such a button counts for
+        every post form before it (when its submission could leave: see _doubts). Returns
+        whether anything changed for them (forms already sent are checked again)."""
+        if not self._count:
+            return False  # (no post form before it)
+        strays = self._strays
+        if strays is None:
+            strays = self._strays = _Named()
+        if sender not in strays.senders:
+            if len(strays.senders) >= MAX_STRAYS:  # (no page needs them: all in doubt)
+                self._blind = (f"the page has more than {MAX_STRAYS} distinct submit buttons"
+                               " with a formaction or formmethod after a form's end")
+            else:
+                strays.senders[sender] = None
+        self._strays_upto = self._count
         return True
 
     def _ready_htmx(self) -> None:
@@ -2048,6 +2097,12 @@ class FieldInjector:
             found[f"its data-postback-action {form.postback_action!r} leaves the origin"] = None
         for submitter in form.submitters:
             found.update(dict.fromkeys(submitter.doubts(leaves)))
+        if self._strays is not None and form.number <= self._strays_upto:
+            doubts = self._named_doubts(self._strays)
+            found.update(dict.fromkeys(itertools.islice(doubts, MAX_REASONS)))
+            if len(doubts) > MAX_REASONS:
+                found[f"and {len(doubts) - MAX_REASONS} more of the submit buttons after its"
+                      " end"] = None
         group = self._named.get(form.id) if form.id is not None else None
         if group is not None:
             doubts = self._named_doubts(group)
@@ -2083,11 +2138,12 @@ class FieldInjector:
         """What the doubts of a page's URLs depend on, as it grows: its bases."""
         return len(self._bases), self._too_many_bases
 
-    def _page_state(self) -> tuple[int, bool, bool, bool]:
+    def _page_state(self) -> tuple[int, bool, bool, bool, int]:
         """What every form's doubts depend on, beyond what it holds and the controls naming
         its id: the bases, and why the page may hold what the injector cannot read."""
         return (len(self._bases), self._too_many_bases, self._blind is not None,
-                self._htmx_unread is not None)
+                self._htmx_unread is not None,
+                0 if self._strays is None else len(self._strays.senders))
 
     def _named_doubts(self, group: _Named) -> dict[str, None]:
         """Why the controls of ``group`` could send a form of their id elsewhere: read anew
@@ -2247,7 +2303,7 @@ class FieldInjector:
         # htmx or data-postback-action)
         doubts = (self._doubts(form)
                   if self._bases or form.submitters or self._named or self._blind
-                  or self._htmx_unread or form.unread or form.hx
+                  or self._htmx_unread or self._strays_upto or form.unread or form.hx
                   or form.postback_action is not None else ())
         if doubts:  # when in doubt, withhold
             form.withheld = tuple(doubts)

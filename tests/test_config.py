@@ -122,6 +122,9 @@ def test_good_keys_are_accepted_as_bytes() -> None:
         pytest.param("max_age", 0, "positive", id="zero-max-age"),
         pytest.param("max_body_size", -1, "positive", id="negative-size"),
         pytest.param("max_state_size", True, "positive", id="bool-is-not-int"),
+        # (a red-team pass: accepted, then every page with a post form answered 500)
+        pytest.param("max_state_size", 2**63, "max_state_size must be a positive integer of at"
+                     " most", id="state-size-past-a-c-size"),
         # (a red-team pass: no option raised the 1,000-field limit; it must say what it is)
         pytest.param("max_form_fields", 0, r"max_form_fields must be a positive integer \(how "
                      "many fields a form POST may have; 1000 by default, raise it for a form "

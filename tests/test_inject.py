@@ -1238,6 +1238,29 @@ def expect_withheld(document: str, reason: str, caplog: pytest.LogCaptureFixture
         pytest.param(f'<base href="{EVIL}"><form id=f1 method="post"></form>'
                      '<button form="f1" formaction="x">', "formaction",
                      id="form-attribute-relative-formaction-and-base"),
+        # After a </form> that comes before the end of an element opened inside the form, the
+        # browser keeps that element, and a button in it, in the form: the scanner cannot
+        # tell such an end from a plain one, so a submit button that could send a form
+        # elsewhere, where no form is open, counts for every post form before it.
+        pytest.param(f'<form method="post" action="/comment"><div></form><button formaction='
+                     f'"{EVIL}">Send</button></div>', "after its end that no form holds",
+                     id="misnested-end-in-a-div"),
+        pytest.param('<form method="post"><table><tr><td></form><button formmethod="get">',
+                     "formmethod='get'", id="misnested-end-in-a-table-cell"),
+        pytest.param(f'<form method="post"><object></form><input type=image formaction='
+                     f'"{EVIL}"></object>', "formaction that leaves the origin",
+                     id="misnested-end-in-an-object"),
+        pytest.param(f'<form method="post"><math><mi></form><button formaction="{EVIL}">',
+                     "after its end", id="misnested-end-in-a-math-text-point"),
+        pytest.param(f'<form method="post"><svg><foreignObject></form><button formaction='
+                     f'"{EVIL}">', "after its end", id="misnested-end-in-foreign-object"),
+        pytest.param(f'<form method="post"><template></form></template><button formaction='
+                     f'"{EVIL}">', "after its end", id="end-in-a-template"),
+        pytest.param(f'<form method="post"></form><button formaction="{EVIL}">',
+                     "after its end", id="button-after-a-form-without-id"),
+        pytest.param(f'<form method="post" action="/a"></form><p><form method="post" action="/b">'
+                     f'<div></form><button formaction="{EVIL}">', "after its end",
+                     id="misnested-second-form-the-first-in-doubt-too"),
         # <noscript> content is markup to a browser with scripting off
         pytest.param(f'<head><noscript><base href="{EVIL}"></noscript></head>'
                      '<form method="post" action="s"></form>', "leaves the origin",
@@ -1315,8 +1338,12 @@ def test_tokens_withheld_when_the_page_could_send_them_elsewhere(
                      f'formaction="{EVIL}">', "/cart/view", id="form-attribute-plain-button"),
         pytest.param(f'<form id="f1" method="post"></form><input form="f1" formaction="{EVIL}" '
                      'name="q">', "/cart/view", id="form-attribute-text-input"),
-        pytest.param(f'<form method="post"></form><button formaction="{EVIL}">', "/cart/view",
-                     id="button-after-a-form-without-id"),
+        pytest.param('<form method="post"></form><button formaction="/x">', "/cart/view",
+                     id="same-origin-formaction-after-a-form"),
+        pytest.param(f'<button formaction="{EVIL}"></button><form method="post"></form>',
+                     "/cart/view", id="off-origin-formaction-before-any-form"),
+        pytest.param(f'<form method="post"></form><form method="get"><button formaction="{EVIL}">'
+                     "</form>", "/cart/view", id="off-origin-formaction-in-a-get-form-after"),
         pytest.param('<form method="post" class="form-horizontal"><p class="form-group">'
                      '<input class="form-control" name="x"></form>', "/cart/view",
                      id="form-words-in-classes"),

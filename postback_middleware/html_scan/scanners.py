@@ -263,16 +263,22 @@ def _in_steps(scan: Callable[[_Data, bool], tuple[list[Tag], int]], document: _D
               ) -> Iterator[Tag]:
     """The tags ``scan`` (a scanner's, called ``scan(data, final)``) finds in ``document``,
     read :data:`_STEP` bytes at a time, each step from where the last one decided, with the
-    document's offsets: a step's tags are held at a time, not a whole document's."""
-    base, total = 0, len(document)
-    for step_end in range(_STEP, total + _STEP, _STEP):
-        tags, decided = scan(document[base:min(step_end, total)], step_end >= total)
+    document's offsets: a step's tags are held at a time, not a whole document's. A step
+    that decides nothing (a tag longer than it: an inline ``data:`` image) is read again
+    twice as long, so that such a tag costs reads of twice its length, not one a step."""
+    base, total, step = 0, len(document), _STEP
+    while True:
+        end = min(base + step, total)
+        tags, decided = scan(document[base:end], end >= total)
         if base:
             for tag in tags:
                 yield tag._replace(start=tag.start + base, end=tag.end + base)
         else:
             yield from tags
+        if end >= total:
+            return
         base += decided
+        step = step * 2 if not decided else _STEP
 
 
 def scan_panels(document: bytes, panels: Collection[str], *, encoding: str = "utf-8",

