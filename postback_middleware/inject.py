@@ -62,8 +62,8 @@ warning names the form and the reasons) whenever the page lets the form be submi
   ``</form>`` before the end of an element opened in the form (``<div></form>``) takes the
   form off the parser's stack only, and a button later in that element is in the form; the
   scanner tracks no element but forms, and in a page whose forms nest as written such a
-  button has no form owner and does nothing (htmx's requests are not counted so: an
-  element's outside a form are common).
+  button has no form owner and does nothing (an element's htmx request is not counted so:
+  such elements outside forms are common).
 
 The content of ``<noscript>`` counts too: a browser with scripting off (Tor Browser's safest
 mode) reads it as markup, so the injector reads it again as markup with a second scanner (a
