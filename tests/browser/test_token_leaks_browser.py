@@ -257,6 +257,23 @@ def click_and_capture(page: Any, selector: str, predicate: Callable[[Any], bool]
     return request.value
 
 
+def submitted_without_scripting(browser: Any, url: str, predicate: Callable[[Any], bool]
+                                ) -> tuple[str, str, dict[str, str]]:
+    """Load ``url`` with scripting off (nothing in the page checks a submission), check that
+    it holds no token field, click ``#go`` and return the request that left for it: its
+    method, URL and fields."""
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        response = page.goto(url)
+        assert 'name="__EVENTTARGET"' in response.text()
+        assert not any(f'name="{token}"' in response.text() for token in TOKENS)
+        request = click_and_capture(page, "#go", predicate)
+        return request.method, request.url, sent_fields(request)
+    finally:
+        context.close()
+
+
 def sent_fields(request: Any) -> dict[str, str]:
     """The fields a form submission carried: its body (POST) or its query (GET)."""
     if request.method == "POST":
@@ -428,20 +445,13 @@ def test_no_tokens_leave_through_a_base_in_noscript_with_scripting_off(
     """With scripting off (Tor Browser's safest mode), <noscript> content is markup: its
     <base> is the document's base, and the form posts to the other origin, without tokens."""
     app_url, evil_url = servers[1], servers[3]
-    context = browser.new_context(java_script_enabled=False)
-    try:
-        page = context.new_page()
-        response = page.goto(app_url + "/leak/noscript-base")
-        assert 'name="__EVENTTARGET"' in response.text()
-        request = click_and_capture(page, "#go", lambda r: r.url.startswith(evil_url))
-        assert urlsplit(request.url).path == "/landing/save"
-        sent = sent_fields(request)
-        assert sent["note"] == "kept"
-        assert not set(TOKENS) & set(sent)
-        received = recorders[1].wait_for("POST", "/landing/save")
-        assert not set(TOKENS) & set(received.fields)
-    finally:
-        context.close()
+    _, url, sent = submitted_without_scripting(browser, app_url + "/leak/noscript-base",
+                                               lambda r: r.url.startswith(evil_url))
+    assert urlsplit(url).path == "/landing/save"
+    assert sent["note"] == "kept"
+    assert not set(TOKENS) & set(sent)
+    received = recorders[1].wait_for("POST", "/landing/save")
+    assert not set(TOKENS) & set(received.fields)
 
 
 @pytest.mark.parametrize(
@@ -461,22 +471,14 @@ def test_no_tokens_join_a_form_left_open_in_noscript_with_scripting_off(
     element pointer: the post form's start tag is ignored, and its fields (and its button)
     join that form, which submits them by GET or to another origin: without tokens."""
     target = servers[3] if elsewhere else servers[1]
-    context = browser.new_context(java_script_enabled=False)
-    try:
-        page = context.new_page()
-        response = page.goto(servers[1] + path)
-        assert 'name="__EVENTTARGET"' in response.text()
-        assert not any(f'name="{token}"' in response.text() for token in TOKENS)
-        request = click_and_capture(page, "#go", lambda r: r.url.startswith(target + where))
-        assert request.method == method
-        sent = sent_fields(request)
-        assert sent["note"] == "kept" and "q" in sent  # (the noscript form's submission)
-        assert not set(TOKENS) & set(sent) and not any(token in request.url for token in TOKENS)
-        if elsewhere:
-            received = recorders[1].wait_for(method, where)
-            assert received.fields["note"] == "kept" and not set(TOKENS) & set(received.fields)
-    finally:
-        context.close()
+    sent_method, url, sent = submitted_without_scripting(
+        browser, servers[1] + path, lambda r: r.url.startswith(target + where))
+    assert sent_method == method
+    assert sent["note"] == "kept" and "q" in sent  # (the noscript form's submission)
+    assert not set(TOKENS) & set(sent) and not any(token in url for token in TOKENS)
+    if elsewhere:
+        received = recorders[1].wait_for(method, where)
+        assert received.fields["note"] == "kept" and not set(TOKENS) & set(received.fields)
 
 
 @pytest.mark.parametrize("path", ["/leak/misnested-end-div", "/leak/misnested-end-table"],
@@ -489,19 +491,12 @@ def test_no_tokens_leave_through_a_button_after_a_misnested_form_end(
     the form: Chromium submits the form with the button after the </form> (its field goes
     with it, to the other origin), and the page has no tokens to send there. (Scripting
     off: nothing in the page checks the submission.)"""
-    context = browser.new_context(java_script_enabled=False)
-    try:
-        page = context.new_page()
-        response = page.goto(servers[1] + path)
-        assert 'name="__EVENTTARGET"' in response.text()
-        assert not any(f'name="{token}"' in response.text() for token in TOKENS)
-        request = click_and_capture(page, "#go", lambda r: r.url.startswith(servers[3] + "/steal"))
-        assert request.method == "POST" and sent_fields(request)["note"] == "kept"
-        assert not set(TOKENS) & set(sent_fields(request))
-        received = recorders[1].wait_for("POST", "/steal")
-        assert received.fields["note"] == "kept" and not set(TOKENS) & set(received.fields)
-    finally:
-        context.close()
+    method, _, sent = submitted_without_scripting(
+        browser, servers[1] + path, lambda r: r.url.startswith(servers[3] + "/steal"))
+    assert method == "POST" and sent["note"] == "kept"
+    assert not set(TOKENS) & set(sent)
+    received = recorders[1].wait_for("POST", "/steal")
+    assert received.fields["note"] == "kept" and not set(TOKENS) & set(received.fields)
 
 
 @pytest.mark.parametrize("scripting", [False, True], ids=["scripting-off", "scripting-on"])
