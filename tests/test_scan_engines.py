@@ -30,6 +30,7 @@ from postback_middleware.html_scan import (
     scanners,
     top_level_cuts,
 )
+from postback_middleware.inject import _NAMES
 
 from .helpers import injector, pairs_of, require_engine
 from .strategies import HTML_FRAGMENTS
@@ -132,6 +133,33 @@ def test_engines_agree_on_arbitrary_bytes(document: bytes, cuts: list[int], enco
     _both(lambda engine: TagScanner(encoding=encoding, engine=engine), document, cuts)
     _both(lambda engine: PostbackScanner(encoding=encoding, names=("form",), engine=engine),
           document, cuts)
+
+
+# Values the compiled engine reads on their raw bytes where those are their own text: a
+# row's postback target and argument (16 bytes at a time, then byte by byte), the target and
+# argument of ASP.NET's href="javascript:__doPostBack('T','A')" (a table of plain bytes).
+_RAW_VALUES = {
+    "postback-argument": b'<form method=post><a data-postback="t" data-postback-argument="%s">',
+    "href-call-target": b"<form method=post><a href=\"javascript:__doPostBack('%s','a')\">",
+    "href-call-argument": b"<form method=post><a href=\"javascript:__doPostBack('t','%s')\">",
+    # a row's pair, which may open a family (a target that ends in a number): read raw
+    "family-target": b'<form method=post><a data-postback="%s1" data-postback-argument="d">',
+    "family-argument": b'<form method=post><a data-postback="r1" data-postback-argument="%s">',
+}
+
+
+@pytest.mark.parametrize("place", [0, 15, 16, 31, 39], ids=lambda place: f"byte-{place}")
+@pytest.mark.parametrize("container", list(_RAW_VALUES))
+def test_engines_agree_on_every_byte_in_a_value_read_raw(container: str, place: int) -> None:
+    """Each of the 256 bytes, and a few character references, at a place of a 40-byte value
+    (as the injector scans: its pairs come in batches, a tag only where they cannot): in
+    the first 16-byte block, at the start of the second, at the end of it, in the tail read
+    byte by byte."""
+    for item in [bytes([byte]) for byte in range(256)] + [b"&amp;", b"&#39;", b"&lt;", b"&#x41;"]:
+        value = b"x" * place + item + b"y" * (39 - place)
+        document = _RAW_VALUES[container] % value
+        _both(lambda engine: PostbackScanner(encoding="latin-1", names=_NAMES, families=True,
+                                             engine=engine), document, [])
 
 
 @pytest.mark.parametrize(

@@ -94,6 +94,10 @@ enum {
 };
 static unsigned char CLS[256];
 static unsigned char LOWER[256]; /* ASCII lowercase, other bytes as they are */
+/* Bytes that are their own text in a value: not in plain_value's (ASCII, not "&", CR, NUL),
+ * not in raw_href_call's (printable ASCII but for quotes, "\\", "%" and "&"). */
+enum { P_VALUE = 1, P_RAW = 2 };
+static unsigned char PLAIN[256];
 
 static void init_classes(void)
 {
@@ -111,8 +115,13 @@ static void init_classes(void)
             CLS[c] |= C_CONTROL;
     for (c = 0x80; c < 0x100; c++)
         CLS[c] |= C_ODD_NAME;
-    for (c = 0; c < 0x100; c++)
+    for (c = 0; c < 0x100; c++) {
         LOWER[c] = (unsigned char)((c >= 'A' && c <= 'Z') ? c | 0x20 : c);
+        if (c < 0x80 && c != '&' && c != '\r' && c != '\0')
+            PLAIN[c] |= P_VALUE;
+        if (c >= 0x20 && c < 0x7F && c != '\'' && c != '"' && c != '\\' && c != '%' && c != '&')
+            PLAIN[c] |= P_RAW;
+    }
 }
 
 static inline int is_ws(unsigned char c)
@@ -902,9 +911,18 @@ static void batch_free(Batch *b)
  * NUL. */
 static int plain_value(const unsigned char *s, Py_ssize_t len)
 {
-    Py_ssize_t i;
-    for (i = 0; i < len; i++)
-        if (s[i] >= 0x80 || s[i] == '&' || s[i] == '\r' || s[i] == '\0')
+    Py_ssize_t i = 0;
+#ifdef __SSE2__
+    for (; i + 16 <= len; i += 16) { /* (a byte's high bit, or a mark of "&", CR or NUL) */
+        __m128i v = load16(s + i);
+        __m128i odd = _mm_or_si128(_mm_or_si128(v, bytes_eq(v, '&')),
+                                   _mm_or_si128(bytes_eq(v, '\r'), bytes_eq(v, '\0')));
+        if (_mm_movemask_epi8(odd))
+            return 0;
+    }
+#endif
+    for (; i < len; i++)
+        if (!(PLAIN[s[i]] & P_VALUE))
             return 0;
     return 1;
 }
@@ -3066,7 +3084,7 @@ static inline Py_ssize_t raw_quote(const unsigned char *s, Py_ssize_t p, Py_ssiz
 
 static inline int raw_plain(unsigned char c)
 {
-    return c >= 0x20 && c < 0x7F && c != '\'' && c != '"' && c != '\\' && c != '%' && c != '&';
+    return PLAIN[c] & P_RAW;
 }
 
 static PyObject *ascii_text(const unsigned char *s, Py_ssize_t len)
