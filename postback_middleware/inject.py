@@ -63,7 +63,8 @@ warning names the form and the reasons) whenever the page lets the form be submi
   form off the parser's stack only, and a button later in that element is in the form; the
   scanner tracks no element but forms, and in a page whose forms nest as written such a
   button has no form owner and does nothing (an element's htmx request is not counted so:
-  such elements outside forms are common).
+  such elements outside forms are common; the client script leaves the reserved fields out
+  of every htmx request that is not a POST to this origin, whatever form htmx took).
 
 The content of ``<noscript>`` counts too: a browser with scripting off (Tor Browser's safest
 mode) reads it as markup, so the injector reads it again as markup with a second scanner (a
@@ -2240,7 +2241,7 @@ class FieldInjector:
                     other("its hx-post", url)
                 elif verb in ("put", "patch"):
                     found[f"its hx-{verb} (reserved fields are refused in a {verb.upper()}"
-                          " body; hx-params can leave them out)"] = None
+                          " body: the client script leaves them out, as hx-params can)"] = None
         htmx_bound = form.bound_by != "its action"
         for sender in form.submitters:
             if sender.names_other:
@@ -2423,7 +2424,8 @@ def _other_requests(sender: Submitter, reserved: tuple[str, ...],
                 found.append((f"the hx-post of a <{sender.tag}>", url))
             else:
                 refused[f"the hx-{verb} of a <{sender.tag}> (reserved fields are refused in"
-                        f" a {verb.upper()} request; hx-params can leave them out)"] = None
+                        f" a {verb.upper()} request: the client script leaves them out, as"
+                        " hx-params can)"] = None
     if sender.formaction is not None and sender.submit and (
             sender.formmethod is None or sender.formmethod.lower() == "post"):
         found.append(("a submit button's formaction", sender.formaction))

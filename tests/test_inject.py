@@ -2173,8 +2173,8 @@ def test_tokens_are_bound_to_every_path_the_page_posts_the_form_to(
     ("document", "said"),
     [
         pytest.param(HTMX + '<form method="post"><button hx-put="/p">x</button></form>',
-                     "the hx-put of a <button> (reserved fields are refused in a PUT request;"
-                     " hx-params can leave them out)", id="hx-put-button"),
+                     "the hx-put of a <button> (reserved fields are refused in a PUT request:"
+                     " the client script leaves them out, as hx-params can)", id="hx-put-button"),
         pytest.param('<form method="post" hx-post="/h1" hx-patch="/p"></form>',
                      "its hx-patch (reserved fields are refused in a PATCH body",
                      id="form-hx-patch-beside-hx-post"),

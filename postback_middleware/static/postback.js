@@ -300,6 +300,29 @@ on(window, "submit", function (e) {
   if (raised(e.submitter)) markSubmitting(form, e.submitter);
 });
 
+/* htmx (https://htmx.org) builds its own requests from a form's fields: the form an element
+ * is in (closest("form"): after a misnested </form>, <div></form>, an element the markup shows
+ * outside the form is still in it) or one hx-include names. As a native submission, such a
+ * request carries the reserved fields only as a POST to this origin, in its body: one to
+ * another origin, by another verb, or putting them in its URL (htmx's useUrlParams: a GET, a
+ * DELETE) goes without them. No other origin may see the tokens, and the middleware refuses
+ * reserved fields in a URL and in any body but a POST's: the request would fail. (The
+ * middleware withholds the tokens of the forms whose htmx requests it reads as leaving: this
+ * covers what its reading cannot see.) On window, after the page's own listeners: the request
+ * they made is the one judged. */
+on(window, "htmx:configRequest", function (e) {
+  var d = e.detail || {}, verb = String(d.verb || "").toLowerCase(), away;
+  try { away = leavesOrigin(new URL(d.path, doc("baseURI")).href); } catch (x) { away = true; }
+  if (!away && verb === "post" && !d.useUrlParams) return;
+  var left = RESERVED.filter(function (name) {
+    var params = d.parameters, had = !!params && params[name] !== undefined;
+    if (had) delete params[name]; // (htmx 2: deletes it from the FormData sent)
+    return had;
+  });
+  if (left.length) console.warn("postback: " + left.join(", ") + " left out of an htmx " +
+    verb.toUpperCase() + " request " + (away ? "to another origin" : "(not a POST body)"));
+});
+
 // Back/forward cache: the page is live again.
 on(window, "pageshow", function () { submitting = new WeakSet(); });
 

