@@ -553,9 +553,10 @@ def _name_readings(raw_names: list[str], parsed: str) -> set[str]:
 
     ``multipart``'s own reading, then each raw ``name=`` value a naive split on ";" finds,
     unquoted, with its backslashes kept or dropped (dropping them all reads at least every
-    name that undoing RFC 9110 escapes reads), percent-decoded, RFC 2047 words decoded.
+    name that undoing RFC 9110 escapes reads), percent-decoded, RFC 2047 words decoded; and
+    each that is not ASCII read again as UTF-8 (the headers are read as latin-1).
     """
-    readings = {parsed}
+    readings = {parsed}  # (the headers' bytes as latin-1: see scan_multipart)
     for raw in raw_names:
         value = raw.strip()
         if value.startswith('"'):
@@ -568,6 +569,9 @@ def _name_readings(raw_names: list[str], parsed: str) -> set[str]:
             readings.add(unquote(reading, errors="replace"))
         if "=?" in reading and _ENCODED_WORD.search(reading):
             readings.add(_decode_encoded_words(reading))
+    for reading in list(readings):  # (and each as UTF-8, as most parsers read a header)
+        if not reading.isascii():
+            readings.add(reading.encode("latin-1", "replace").decode("utf-8", "replace"))
     return readings
 
 
@@ -660,6 +664,11 @@ def scan_multipart(
             max_header_count=_MAX_PART_HEADERS,
             # (A backstop: the part after max_fields is refused below, as its headers end.)
             max_segment_count=max_fields + 1,
+            # Part headers read byte for byte (latin-1): a browser writes a file's name in the
+            # form's encoding (café.txt from a windows-1252 page is not UTF-8), and a header
+            # read as UTF-8 would refuse that upload; each name is judged in both readings
+            # (see _name_readings), as a urlencoded body's are.
+            header_charset="latin-1",
             # Not strict: strict mode refuses the epilogue (browsers end with CRLF after the
             # closing boundary) when it arrives in a later chunk. The first-boundary rule that
             # strict mode adds is enforced in _part_offsets instead.

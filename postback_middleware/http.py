@@ -89,6 +89,13 @@ def kept_apart(headers: Iterable[tuple[str, str]]) -> bool:
 
 
 @functools.lru_cache(maxsize=256)  # (the same few, request after request; twice a form post)
+def is_number(text: str) -> bool:
+    """Whether ``text`` is a whole number written in ASCII digits, as HTTP writes one (a
+    ``Content-Length``, a status code): ``str.isdigit`` also takes "¹²³" (latin-1 bytes of a
+    header), which ``int`` refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def media_type(content_type: str | None) -> str:
     """``"text/html"`` for ``"Text/HTML; charset=utf-8"``: lower-cased, parameters dropped."""
     return (content_type or "").partition(";")[0].strip().lower()
@@ -197,7 +204,7 @@ def _seconds(directive: str) -> tuple[str, int | None]:
     has none, or not a whole number)."""
     name, _, value = directive.partition("=")
     value = value.strip().strip('"')
-    return name.strip().lower(), int(value) if value.isdigit() else None
+    return name.strip().lower(), int(value) if is_number(value) else None
 
 
 def _capped(directives: list[str], fresh_for: int, expires_in: int) -> list[str]:

@@ -39,6 +39,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import re
 from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -86,6 +87,7 @@ from .http import (
     callback_reply,
     header,
     header_values,
+    is_number,
     json_response,
     origin_of,
     private_headers,
@@ -895,7 +897,7 @@ def _has_body(environ: WSGIEnvironment) -> bool:
     """
     length = str(environ.get("CONTENT_LENGTH") or "")
     if length:
-        return not (length.isdigit() and int(length) == 0)
+        return not (is_number(length) and int(length) == 0)
     if "HTTP_TRANSFER_ENCODING" in environ:
         return True
     stream = environ.get("wsgi.input")
@@ -941,6 +943,11 @@ def _async_postback(values: dict[str, str] | None, scan: BodyScan | None) -> str
     return scan.manager_field[1]
 
 
+# What separates a query's fields: "&", and ";" for WebOb (request.GET, request.params:
+# Pyramid's, and the webob.Request the postback and callback handlers get).
+_QUERY_SEPARATORS = re.compile(rb"[&;]")
+
+
 def _refuse_reserved_query(query: str) -> None:
     """Reserved fields come from the POST body only; a copy in the URL is refused."""
     # (No underscore, nor anything decoding to one, in the bytes read below: an ASCII query
@@ -953,7 +960,7 @@ def _refuse_reserved_query(query: str) -> None:
         raw = query.encode("utf-8", "surrogateescape")
     if not f.may_look_reserved(raw):
         return
-    for segment in raw.split(b"&"):
+    for segment in _QUERY_SEPARATORS.split(raw):  # (WebOb splits on ";" too)
         decoded = unquote_to_bytes(segment.partition(b"=")[0].replace(b"+", b" "))
         # As the body's names are judged: UTF-8 (WebOb, Werkzeug, Django) and latin-1 (Bottle).
         for name in (decoded.decode("utf-8", "replace"), decoded.decode("latin-1")):

@@ -94,6 +94,7 @@ from .http import (
     Headers,
     disagreeing,
     header,
+    is_number,
     json_response,
     kept_apart,
     media_type,
@@ -462,7 +463,7 @@ class Replayer:
         # submits the replay from the page that made the partial postback.
         check_site(environ, ())
         raw_length = str(environ.get("CONTENT_LENGTH") or "")
-        if not raw_length.isdigit():
+        if not is_number(raw_length):
             raise LengthRequired("replay request without CONTENT_LENGTH")
         remaining = int(raw_length) - len(REPLAY_PREFIX)
         if remaining > self.max_request:
@@ -647,7 +648,7 @@ def is_replay(environ: WSGIEnvironment) -> bool:
         return False
     mime = request_media_type(environ)
     raw_length = str(environ.get("CONTENT_LENGTH") or "")
-    if mime != "text/plain" or not raw_length.isdigit() or int(raw_length) < len(REPLAY_PREFIX):
+    if mime != "text/plain" or not is_number(raw_length) or int(raw_length) < len(REPLAY_PREFIX):
         return False
     stream = environ["wsgi.input"]
     head = _read_exactly(stream, len(REPLAY_PREFIX))

@@ -46,6 +46,7 @@ from .html_scan import PanelEnd, Tag
 from .http import (
     Headers,
     disagreeing,
+    is_number,
     kept_apart,
     media_parameter,
     media_type,
@@ -467,7 +468,7 @@ def _declared_whole(page: Page) -> bool:
     to :data:`WHOLE_PAGE_LIMIT`. Its length then survives, and with it keep-alive (a server
     closes the connection after a body of unknown length)."""
     declared = page.header("content-length")
-    return declared is not None and declared.strip().isdigit() and (
+    return declared is not None and is_number(declared.strip()) and (
         int(declared) <= WHOLE_PAGE_LIMIT)
 
 

@@ -28,6 +28,7 @@ from urllib.parse import quote, urljoin
 from . import fields as f
 from .errors import InvalidType
 from .html_scan import FORM_ASSOCIATED
+from .http import is_number
 
 if TYPE_CHECKING:
     import webtest
@@ -171,7 +172,7 @@ def callback(
     if text.startswith("s"):
         return text[1:]
     length, bar, rest = text.partition("|")
-    if not bar or not length.isdigit():
+    if not bar or not is_number(length):
         raise CallbackFailed(f"unreadable reply {text[:80]!r}", reply.status_int)
     validation, result = rest[: int(length)], rest[int(length) :]
     if validation and f.EVENTVALIDATION in chosen.fields:

@@ -61,7 +61,7 @@ from itertools import chain, islice, repeat
 from typing import Any, Protocol
 
 from .errors import Forbidden, Reason, TokenError
-from .http import is_form_encoding
+from .http import is_form_encoding, is_number
 
 try:
     import orjson
@@ -504,7 +504,7 @@ def _counted(head: str, strings: Sequence[str]) -> _Read | None:
     """The numbers of ``strings`` when they are exactly ``head + str(n)`` for n = low, low + 1,
     ... (two or more, in that order, none over MAX_EXACT_CHARS), else None. Any strings."""
     first = strings[0][len(head) :]
-    if not 0 < len(first) <= 4 or not first.isdigit() or first[0] == "0" != first:
+    if not 0 < len(first) <= 4 or not is_number(first) or first[0] == "0" != first:
         return None
     low = int(first)
     high = low + len(strings)

@@ -327,6 +327,20 @@ HOSTILE = [
         id="reserved-file-part"),
     pytest.param(row(lambda t: multipart_form(t, part(
         'form-data; name="a"; name="__EVENTTARGET"', "delete")), MULTI), id="two-names"),
+    # Part headers in bytes that are not UTF-8 (a windows-1252 page's upload): read, and each
+    # name judged as UTF-8 and as latin-1 (a file's name is not a field's: kept)
+    pytest.param(row(lambda t: multipart_form(t, b'Content-Disposition: form-data; name="f"; '
+                                                 b'filename="caf\xe9.txt"\r\n\r\nhello'),
+                     MULTI, accepted=True), id="latin-1-filename"),
+    pytest.param(row(lambda t: multipart_form(t, b'Content-Disposition: form-data; '
+                                                 b'name="r\xe9sum\xe9"\r\n\r\nx'),
+                     MULTI, accepted=True), id="latin-1-field-name"),
+    *[pytest.param(row(lambda t, name=name: multipart_form(  # type: ignore[misc]
+        t, b'Content-Disposition: form-data; name="' + name + b'"\r\n\r\ndelete'), MULTI),
+        id=f"{label}-look-alike-name")
+      for label, name in [("utf-8-fullwidth", "\uff3f\uff3fEVENTTARGET".encode()),
+                          ("utf-8-no-break-space", b"\xc2\xa0__EVENTTARGET"),
+                          ("latin-1-no-break-space", b"\xa0__EVENTTARGET")]],
     # -- multipart: headers ------------------------------------------------------------------
     pytest.param(row(lambda t: multipart_form(t, part(
         'form-data; name="__EVENTTARGET"', "delete",

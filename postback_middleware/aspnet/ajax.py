@@ -142,7 +142,7 @@ from urllib.parse import quote, urljoin, urlsplit
 from .. import fields as f
 from ..errors import InvalidArgument
 from ..html_scan import Tag, TagScanner, closes_itself, iter_tags
-from ..http import ONCE_HEADERS, Headers, header, kept_apart
+from ..http import ONCE_HEADERS, Headers, header, is_number, kept_apart
 from ..partial import end_tag, run_app
 from ..response import BoundHeaders, EditorFactory, WholePage, edit_whole, opted_out
 from .markup import _lex, _Token, _value
@@ -748,7 +748,7 @@ def _redirect_target(location: str, page_url: str) -> str | None:
 def _status(status: str) -> tuple[int, str]:
     """The code and reason phrase of a status line (the standard phrase if it has none)."""
     code_text, _, reason = status.strip().partition(" ")
-    code = int(code_text) if code_text.isdigit() and len(code_text) == 3 else 500
+    code = int(code_text) if is_number(code_text) and len(code_text) == 3 else 500
     if not reason.strip():
         try:
             reason = HTTPStatus(code).phrase
