@@ -54,7 +54,7 @@ from .fields import (
     looks_reserved,
     may_look_reserved,
 )
-from .http import media_type, request_media_type
+from .http import is_number, media_type, request_media_type
 
 CHUNK_SIZE = 64 * 1024
 # Fields (urlencoded) or parts (multipart) a body may have: the default of the max_form_fields
@@ -70,7 +70,6 @@ _MIN_HEAD = 4096
 _MAX_CHARSET_VALUE = 64
 _MAX_PART_HEADERS = 8
 _MAX_PART_HEADER_LINE = 8 * 1024
-_DIGITS = re.compile(r"[0-9]{1,18}")
 # Parameter names anywhere in Content-Type, even inside quotes: a parser that splits on ";"
 # naively must not find one we missed.
 _PARAM_NAMES = re.compile(r';\s*([^\s=;"]+)\s*=')
@@ -248,7 +247,7 @@ def read_body(
         if not environ.get("wsgi.input_terminated"):
             raise LengthRequired("form POST without CONTENT_LENGTH on a non-terminated input")
         length = None
-    elif _DIGITS.fullmatch(raw_length):
+    elif is_number(raw_length):
         length = int(raw_length)
         if length > max_body_size:
             raise TooLarge(f"CONTENT_LENGTH {length} exceeds max_body_size {max_body_size}")

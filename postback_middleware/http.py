@@ -88,14 +88,18 @@ def kept_apart(headers: Iterable[tuple[str, str]]) -> bool:
         for key, value in headers)
 
 
-@functools.lru_cache(maxsize=256)  # (the same few, request after request; twice a form post)
+MAX_NUMBER_DIGITS = 18  # (any count HTTP means fits a signed 64-bit integer)
+
+
 def is_number(text: str) -> bool:
     """Whether ``text`` is a whole number written in ASCII digits, as HTTP writes one (a
-    ``Content-Length``, a status code): ``str.isdigit`` also takes "¹²³" (latin-1 bytes of a
-    header), which ``int`` refuses."""
-    return text.isascii() and text.isdigit()
+    ``Content-Length``, a status code), of at most :data:`MAX_NUMBER_DIGITS`:
+    ``str.isdigit`` also takes "¹²³" (latin-1 bytes of a header), and ``int`` refuses both
+    those and more than 4,300 digits (a ValueError, where the request was only malformed)."""
+    return 0 < len(text) <= MAX_NUMBER_DIGITS and text.isascii() and text.isdigit()
 
 
+@functools.lru_cache(maxsize=256)  # (the same few, request after request; twice a form post)
 def media_type(content_type: str | None) -> str:
     """``"text/html"`` for ``"Text/HTML; charset=utf-8"``: lower-cased, parameters dropped."""
     return (content_type or "").partition(";")[0].strip().lower()
@@ -204,7 +208,11 @@ def _seconds(directive: str) -> tuple[str, int | None]:
     has none, or not a whole number)."""
     name, _, value = directive.partition("=")
     value = value.strip().strip('"')
-    return name.strip().lower(), int(value) if is_number(value) else None
+    if is_number(value):
+        return name.strip().lower(), int(value)
+    if value.isascii() and value.isdigit():  # (longer than any age: past any cap)
+        return name.strip().lower(), 10**MAX_NUMBER_DIGITS
+    return name.strip().lower(), None
 
 
 def _capped(directives: list[str], fresh_for: int, expires_in: int) -> list[str]:

@@ -164,6 +164,9 @@ NO_FORM = "<html><head></head><body><p>no form, no tokens</p></body></html>"
                      id="max-age-below-the-cap-kept"),
         pytest.param({"Cache-Control": 'max-age="2592000"'}, FORM, DAY, "private, max-age=86400",
                      None, id="quoted-max-age-cut"),
+        *[pytest.param({"Cache-Control": f"max-age={'9' * digits}"}, FORM, DAY,
+                       "private, max-age=86400", None, id=f"max-age-of-{digits}-digits-cut")
+          for digits in (19, 5000)],  # (past the 18 digits read as a number, past int()'s 4,300)
         pytest.param({"Cache-Control": "public, max-age=31536000, immutable"}, FORM, DAY,
                      "private, max-age=86400", None, id="immutable-dropped"),
         pytest.param({"Cache-Control": "s-maxage=2592000, max-age=60"}, FORM, DAY,
